@@ -1,0 +1,49 @@
+"""create_app(settings): the one place the ASGI application is assembled."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from parlour import __version__
+from parlour.services import Services, build_services
+from parlour.settings import Settings
+from parlour.web.api import tokens, wellknown
+from parlour.web.errors import install_error_handlers
+from parlour.web.gateway import routes as gateway
+from parlour.web.middleware import RequestContextMiddleware
+from parlour.web.widget import router as widget_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services: Services = build_services(settings)
+        try:
+            if settings.database.migrate_on_start:
+                await services.migrate()
+            app.state.services = services
+            yield
+        finally:
+            await services.aclose()
+
+    docs = settings.api_docs_enabled
+    app = FastAPI(
+        title="Parlour",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, hsts=settings.is_production)
+    app.include_router(tokens.router)
+    app.include_router(wellknown.router)
+    app.include_router(gateway.router)
+    app.include_router(widget_router)
+    return app

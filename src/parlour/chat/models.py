@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Author(StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class MessageKind(StrEnum):
+    TEXT = "text"
+    HANDOFF = "handoff"
+
+
+class ConversationStatus(StrEnum):
+    BOT = "bot"
+    QUEUED = "queued"
+    AGENT = "agent"
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    tenant_id: str
+    conversation_id: str
+    end_user_id: str
+    status: ConversationStatus
+    last_seq: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One durable entry of a conversation; `seq` orders it and numbers it for acks and resume."""
+
+    tenant_id: str
+    conversation_id: str
+    seq: int
+    message_id: str
+    kind: MessageKind
+    author: Author
+    body: str
+    created_at: datetime
+    client_id: str | None = None
+    citations: tuple[Citation, ...] = ()
+    actions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MessageAdded:
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class TypingChanged:
+    author: Author
+    active: bool
+
+
+ConversationEvent = MessageAdded | TypingChanged

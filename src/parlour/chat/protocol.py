@@ -1,0 +1,129 @@
+"""The chat protocol's frames (docs/protocol.md): parsing what clients send, shaping what they get.
+
+Client frames are validated strictly (unknown fields and types are refused) from JSON text of at
+most the gateway's frame size, with pydantic's parser, which bounds nesting depth.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from parlour.chat.models import Message, MessageKind
+from parlour.errors import InvalidInput
+
+PROTOCOL_VERSION = 1
+
+
+class BadFrame(InvalidInput):
+    code = "bad_frame"
+    default_message = "The frame is not valid."
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class AuthFrame(_Frame):
+    type: Literal["auth"]
+    token: Annotated[str, Field(min_length=1, max_length=8192)]
+    last_seq: Annotated[int, Field(ge=0)] | None = None
+
+
+class SendFrame(_Frame):
+    type: Literal["message"]
+    client_id: UUID
+    text: Annotated[str, Field(max_length=64 * 1024)]
+
+
+class AckFrame(_Frame):
+    type: Literal["ack"]
+    seq: Annotated[int, Field(ge=0)]
+
+
+class TypingFrame(_Frame):
+    type: Literal["typing"]
+    state: bool
+
+
+class ReadFrame(_Frame):
+    type: Literal["read"]
+    seq: Annotated[int, Field(ge=0)]
+
+
+class ReauthFrame(_Frame):
+    type: Literal["reauth"]
+    token: Annotated[str, Field(min_length=1, max_length=8192)]
+
+
+class HandoffFrame(_Frame):
+    type: Literal["handoff"]
+
+
+ClientFrame = Annotated[
+    AuthFrame | SendFrame | AckFrame | TypingFrame | ReadFrame | ReauthFrame | HandoffFrame,
+    Field(discriminator="type"),
+]
+_client_frame: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
+
+
+def parse_client_frame(text: str | bytes) -> ClientFrame:
+    try:
+        return _client_frame.validate_json(text)
+    except ValidationError as exc:
+        problem = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(p) for p in problem["loc"]) or "frame"
+        raise BadFrame(f"{where}: {problem['msg']}") from None
+
+
+def ready_frame(conversation_id: str, last_seq: int, expires_at: datetime) -> dict[str, Any]:
+    return {
+        "type": "ready",
+        "protocol": PROTOCOL_VERSION,
+        "conversation_id": conversation_id,
+        "last_seq": last_seq,
+        "expires_at": _timestamp(expires_at),
+    }
+
+
+def accepted_frame(client_id: str, seq: int) -> dict[str, Any]:
+    return {"type": "accepted", "client_id": client_id, "seq": seq}
+
+
+def message_frame(message: Message) -> dict[str, Any]:
+    if message.kind is MessageKind.HANDOFF:
+        return {
+            "type": "handoff",
+            "seq": message.seq,
+            "state": message.body,
+            "created_at": _timestamp(message.created_at),
+        }
+    frame: dict[str, Any] = {
+        "type": "message",
+        "seq": message.seq,
+        "id": message.message_id,
+        "author": message.author.value,
+        "text": message.body,
+        "citations": [{"id": c.id, "title": c.title} for c in message.citations],
+        "created_at": _timestamp(message.created_at),
+    }
+    if message.client_id is not None:
+        frame["client_id"] = message.client_id
+    if message.actions:
+        frame["actions"] = list(message.actions)
+    return frame
+
+
+def typing_frame(author: str, active: bool) -> dict[str, Any]:
+    return {"type": "typing", "author": author, "state": active}
+
+
+def error_frame(code: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message}
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,167 @@
+"""SQL for conversations and messages. Every method takes `tenant_id` first and filters on it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from parlour.chat.models import (
+    Author,
+    Citation,
+    Conversation,
+    ConversationStatus,
+    Message,
+    MessageKind,
+)
+from parlour.storage.tables import conversations, messages
+
+
+class ConversationRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def insert(self, conversation: Conversation) -> None:
+        await self._conn.execute(
+            insert(conversations).values(
+                tenant_id=conversation.tenant_id,
+                conversation_id=conversation.conversation_id,
+                end_user_id=conversation.end_user_id,
+                status=conversation.status.value,
+                last_seq=conversation.last_seq,
+                created_at=conversation.created_at,
+                updated_at=conversation.created_at,
+            )
+        )
+
+    async def get(self, tenant_id: str, conversation_id: str) -> Conversation | None:
+        row = (
+            await self._conn.execute(
+                select(conversations).where(
+                    conversations.c.tenant_id == tenant_id,
+                    conversations.c.conversation_id == conversation_id,
+                )
+            )
+        ).first()
+        return _conversation(row) if row else None
+
+    async def latest_for_user(self, tenant_id: str, end_user_id: str) -> Conversation | None:
+        row = (
+            await self._conn.execute(
+                select(conversations)
+                .where(
+                    conversations.c.tenant_id == tenant_id,
+                    conversations.c.end_user_id == end_user_id,
+                )
+                .order_by(conversations.c.created_at.desc())
+                .limit(1)
+            )
+        ).first()
+        return _conversation(row) if row else None
+
+    async def claim_next_seq(self, tenant_id: str, conversation_id: str, at: datetime) -> int:
+        """Reserve the next sequence number. On PostgreSQL the row lock this takes orders
+        concurrent writers, so numbers are gap-free and commit in order."""
+        result = await self._conn.execute(
+            update(conversations)
+            .where(
+                conversations.c.tenant_id == tenant_id,
+                conversations.c.conversation_id == conversation_id,
+            )
+            .values(last_seq=conversations.c.last_seq + 1, updated_at=at)
+            .returning(conversations.c.last_seq)
+        )
+        return int(result.scalar_one())
+
+    async def set_status(
+        self, tenant_id: str, conversation_id: str, status: ConversationStatus
+    ) -> None:
+        await self._conn.execute(
+            update(conversations)
+            .where(
+                conversations.c.tenant_id == tenant_id,
+                conversations.c.conversation_id == conversation_id,
+            )
+            .values(status=status.value)
+        )
+
+
+class MessageRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def insert(self, message: Message) -> None:
+        await self._conn.execute(
+            insert(messages).values(
+                tenant_id=message.tenant_id,
+                conversation_id=message.conversation_id,
+                seq=message.seq,
+                message_id=message.message_id,
+                kind=message.kind.value,
+                author=message.author.value,
+                body=message.body,
+                client_id=message.client_id,
+                citations=[{"id": c.id, "title": c.title} for c in message.citations],
+                actions=list(message.actions),
+                created_at=message.created_at,
+            )
+        )
+
+    async def find_by_client_id(
+        self, tenant_id: str, conversation_id: str, client_id: str
+    ) -> Message | None:
+        row = (
+            await self._conn.execute(
+                select(messages).where(
+                    messages.c.tenant_id == tenant_id,
+                    messages.c.conversation_id == conversation_id,
+                    messages.c.client_id == client_id,
+                )
+            )
+        ).first()
+        return _message(row) if row else None
+
+    async def list_after(
+        self, tenant_id: str, conversation_id: str, after_seq: int, limit: int
+    ) -> list[Message]:
+        rows = await self._conn.execute(
+            select(messages)
+            .where(
+                messages.c.tenant_id == tenant_id,
+                messages.c.conversation_id == conversation_id,
+                messages.c.seq > after_seq,
+            )
+            .order_by(messages.c.seq)
+            .limit(limit)
+        )
+        return [_message(row) for row in rows]
+
+
+def _conversation(row: Row[tuple[object, ...]]) -> Conversation:
+    m = row._mapping
+    return Conversation(
+        tenant_id=m["tenant_id"],
+        conversation_id=m["conversation_id"],
+        end_user_id=m["end_user_id"],
+        status=ConversationStatus(m["status"]),
+        last_seq=m["last_seq"],
+        created_at=m["created_at"],
+    )
+
+
+def _message(row: Row[tuple[object, ...]]) -> Message:
+    m = row._mapping
+    return Message(
+        tenant_id=m["tenant_id"],
+        conversation_id=m["conversation_id"],
+        seq=m["seq"],
+        message_id=m["message_id"],
+        kind=MessageKind(m["kind"]),
+        author=Author(m["author"]),
+        body=m["body"],
+        client_id=m["client_id"],
+        citations=tuple(Citation(id=c["id"], title=c["title"]) for c in m["citations"]),
+        actions=tuple(m["actions"]),
+        created_at=m["created_at"],
+    )

@@ -1,0 +1,137 @@
+"""One authenticated connection's conversation, without the socket: frames in, frames out.
+
+Delivery rule: the session remembers the highest sequence number it has handed to its client.
+Events at or below it are dropped (no duplicates); an event above the next one means something
+was missed (the broker is best effort), and the gap is filled from the database (nothing lost).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from parlour.chat.models import (
+    Author,
+    Conversation,
+    ConversationEvent,
+    Message,
+    TypingChanged,
+)
+from parlour.chat.protocol import (
+    AckFrame,
+    AuthFrame,
+    BadFrame,
+    ClientFrame,
+    HandoffFrame,
+    ReadFrame,
+    ReauthFrame,
+    SendFrame,
+    TypingFrame,
+    accepted_frame,
+    message_frame,
+    ready_frame,
+    typing_frame,
+)
+from parlour.chat.service import ChatService
+from parlour.keys.models import EndUser
+
+Frame = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What handling one client frame produced: frames for this client, and a user message the
+    assistant should answer, if one was newly stored."""
+
+    frames: list[Frame] = field(default_factory=list)
+    new_user_message: Message | None = None
+
+
+class ChatSession:
+    def __init__(
+        self, chat: ChatService, user: EndUser, conversation: Conversation, *, page_size: int
+    ) -> None:
+        self._chat = chat
+        self.user = user
+        self.conversation = conversation
+        self._page_size = page_size
+        self.delivered_seq = 0
+        self.acked_seq = 0
+
+    @property
+    def tenant_id(self) -> str:
+        return self.conversation.tenant_id
+
+    @property
+    def conversation_id(self) -> str:
+        return self.conversation.conversation_id
+
+    async def start(self, last_seq: int | None) -> list[Frame]:
+        """`ready`, then every durable frame after `last_seq` (all history when None)."""
+        current = await self._chat.get_conversation(self.tenant_id, self.conversation_id)
+        self.delivered_seq = self.acked_seq = min(last_seq or 0, current.last_seq)
+        frames: list[Frame] = [
+            ready_frame(self.conversation_id, current.last_seq, self.user.expires_at)
+        ]
+        frames.extend(await self._catch_up(until=None))
+        return frames
+
+    async def on_event(self, event: ConversationEvent) -> list[Frame]:
+        if isinstance(event, TypingChanged):
+            # A client never needs to be told that its own side is typing.
+            if event.author is Author.USER:
+                return []
+            return [typing_frame(event.author.value, event.active)]
+        seq = event.message.seq
+        if seq <= self.delivered_seq:
+            return []
+        if seq == self.delivered_seq + 1:
+            self.delivered_seq = seq
+            return [message_frame(event.message)]
+        return await self._catch_up(until=seq)
+
+    async def handle(self, frame: ClientFrame) -> Outcome:
+        match frame:
+            case SendFrame(client_id=client_id, text=text):
+                message, created = await self._chat.post_user_message(
+                    self.tenant_id, self.conversation_id, client_id=str(client_id), text=text
+                )
+                return Outcome(
+                    frames=[accepted_frame(str(client_id), message.seq)],
+                    new_user_message=message if created else None,
+                )
+            case AckFrame(seq=seq):
+                if seq > self.delivered_seq:
+                    raise BadFrame("ack: seq is beyond what was delivered")
+                self.acked_seq = max(self.acked_seq, seq)
+                return Outcome()
+            case TypingFrame(state=state):
+                await self._chat.set_typing(
+                    self.tenant_id, self.conversation_id, Author.USER, state
+                )
+                return Outcome()
+            case ReadFrame(seq=seq):
+                if seq > self.delivered_seq:
+                    raise BadFrame("read: seq is beyond what was delivered")
+                return Outcome()
+            case HandoffFrame():
+                await self._chat.request_handoff(self.tenant_id, self.conversation_id)
+                return Outcome()
+            case AuthFrame() | ReauthFrame():
+                raise BadFrame(f"{frame.type}: not expected here")
+
+    async def _catch_up(self, *, until: int | None) -> list[Frame]:
+        frames: list[Frame] = []
+        while until is None or self.delivered_seq < until:
+            page = await self._chat.history(
+                self.tenant_id,
+                self.conversation_id,
+                after_seq=self.delivered_seq,
+                limit=self._page_size,
+            )
+            for message in page:
+                frames.append(message_frame(message))
+                self.delivered_seq = message.seq
+            if len(page) < self._page_size:
+                break
+        return frames

@@ -1,0 +1,192 @@
+"""The `parlour` command: serve, demo, migrate, and tenant, key and FAQ administration."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import TypeVar
+
+import click
+import uvicorn
+
+from parlour.app import create_app
+from parlour.crypto.master_key import generate_master_key
+from parlour.errors import ParlourError
+from parlour.keys.models import Scope
+from parlour.services import Services, build_services
+from parlour.settings import Settings
+from parlour.storage.types import utcnow
+from parlour.web.server import uvicorn_config
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+
+
+def _with_services(work: Callable[[Services], Awaitable[T]]) -> T:
+    """Run `work` against freshly migrated services, as one short-lived process would."""
+
+    async def run() -> T:
+        services = build_services(_settings())
+        try:
+            await services.migrate()
+            return await work(services)
+        finally:
+            await services.aclose()
+
+    try:
+        return asyncio.run(run())
+    except ParlourError as error:
+        raise click.ClickException(f"{error.code}: {error.message}") from None
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+def main(verbose: bool) -> None:
+    """Parlour: live chat with an assistant grounded in your own knowledge."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+@main.command()
+@click.option("--host", help="Interface to listen on (default: server.host).")
+@click.option("--port", type=int, help="Port to listen on (default: server.port).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the Parlour server; migrations are applied on start."""
+    settings = _settings()
+    uvicorn.Server(uvicorn_config(create_app(settings), settings, host=host, port=port)).run()
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+
+    async def noop(_: Services) -> None:
+        return None
+
+    _with_services(noop)
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, help="Parlour's port.")
+@click.option("--client-port", default=8001, show_default=True, help="The demo app's port.")
+def demo(host: str, port: int, client_port: int) -> None:
+    """Start Parlour and a demo organisation's web app that embeds the widget."""
+    from parlour.demo import run_demo
+
+    run_demo(host=host, port=port, client_port=client_port)
+
+
+@main.group()
+def tenant() -> None:
+    """Organisations."""
+
+
+@tenant.command("create")
+@click.argument("name")
+@click.option(
+    "--origin", "origins", multiple=True, help="A web origin allowed to embed the widget."
+)
+def tenant_create(name: str, origins: tuple[str, ...]) -> None:
+    """Create an organisation and print its ids."""
+
+    async def work(services: Services) -> None:
+        created = await services.tenants.create(name, origins)
+        click.echo(f"tenant_id: {created.tenant_id}")
+        click.echo(f"widget_id: {created.widget_id}")
+        for origin in await services.tenants.origins(created.tenant_id):
+            click.echo(f"origin:    {origin}")
+
+    _with_services(work)
+
+
+@tenant.command("allow-origin")
+@click.option("--tenant", "tenant_id", required=True)
+@click.argument("origin")
+def tenant_allow_origin(tenant_id: str, origin: str) -> None:
+    """Allow a web origin to embed the organisation's widget."""
+
+    async def work(services: Services) -> str:
+        await services.tenants.get(tenant_id)
+        return await services.tenants.allow_origin(tenant_id, origin)
+
+    click.echo(f"allowed: {_with_services(work)}")
+
+
+@main.group()
+def keys() -> None:
+    """API keys and the master key."""
+
+
+@keys.command("create")
+@click.option("--tenant", "tenant_id", required=True)
+@click.option("--label", default="API key", show_default=True)
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice([s.value for s in Scope]),
+    default=[Scope.MINT_END_USER_TOKENS.value],
+    show_default=True,
+)
+@click.option("--expires-in-days", type=click.IntRange(1, 3650))
+def keys_create(
+    tenant_id: str, label: str, scopes: tuple[str, ...], expires_in_days: int | None
+) -> None:
+    """Create an API key. Its secret is printed once and never again."""
+
+    async def work(services: Services) -> None:
+        await services.tenants.get(tenant_id)
+        expires = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+        issued = await services.keys.create_api_key(
+            tenant_id, label=label, scopes=[Scope(s) for s in scopes], expires_at=expires
+        )
+        click.echo(f"key_id: {issued.key.key_id}")
+        click.echo(f"secret: {issued.secret}")
+        click.echo("Store the secret now: Parlour keeps only its digest.", err=True)
+
+    _with_services(work)
+
+
+@keys.command("generate-master")
+def keys_generate_master() -> None:
+    """Print a new random master key for PARLOUR_CRYPTO__MASTER_KEY."""
+    click.echo(generate_master_key())
+
+
+@main.group()
+def faq() -> None:
+    """Frequently asked questions."""
+
+
+@faq.command("import")
+@click.option("--tenant", "tenant_id", required=True)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def faq_import(tenant_id: str, path: Path) -> None:
+    """Replace the organisation's FAQ with a CSV file (columns question,answer)."""
+
+    limit = _settings().knowledge.max_faq_bytes
+    if path.stat().st_size > limit:
+        raise click.ClickException(f"{path} is larger than the FAQ size limit ({limit} bytes)")
+    data = path.read_bytes()
+
+    async def work(services: Services) -> None:
+        await services.tenants.get(tenant_id)
+        report = await services.knowledge.import_faq_csv(tenant_id, data)
+        click.echo(f"imported {report.imported} entries")
+        for error in report.errors:
+            click.echo(f"line {error.line}: {error.message}", err=True)
+
+    _with_services(work)

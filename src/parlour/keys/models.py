@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Scope(StrEnum):
+    MINT_END_USER_TOKENS = "end_user_tokens:mint"
+    WRITE_KNOWLEDGE = "knowledge:write"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    tenant_id: str
+    key_id: str
+    label: str
+    digest: str
+    scopes: frozenset[Scope]
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    def usable_at(self, now: datetime) -> bool:
+        if self.revoked_at is not None and self.revoked_at <= now:
+            return False
+        return self.expires_at is None or now < self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedApiKey:
+    """A new key and its secret: the only moment the secret exists outside the caller's hands."""
+
+    key: ApiKey
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    tenant_id: str
+    kid: str
+    algorithm: str
+    public_key: bytes
+    private_key_sealed: bytes
+    created_at: datetime
+    retired_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndUser:
+    """Who is on the other end of a widget, as proven by a verified token."""
+
+    tenant_id: str
+    user_id: str
+    origin: str
+    token_id: str
+    expires_at: datetime
+    traits: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MintedToken:
+    token: str
+    expires_at: datetime

@@ -1,0 +1,132 @@
+"""SQL for API keys and signing keys. Methods take `tenant_id` first, except the resolvers that
+find a key from the public id a caller presents (the caller has no tenant yet) and the JWKS
+listing of every public key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from parlour.keys.models import ApiKey, Scope, SigningKey
+from parlour.storage.tables import api_keys, signing_keys
+
+
+class ApiKeyRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def insert(self, key: ApiKey) -> None:
+        await self._conn.execute(
+            insert(api_keys).values(
+                tenant_id=key.tenant_id,
+                key_id=key.key_id,
+                label=key.label,
+                digest=key.digest,
+                scopes=sorted(key.scopes),
+                created_at=key.created_at,
+                expires_at=key.expires_at,
+                revoked_at=key.revoked_at,
+            )
+        )
+
+    async def list(self, tenant_id: str) -> list[ApiKey]:
+        rows = await self._conn.execute(
+            select(api_keys)
+            .where(api_keys.c.tenant_id == tenant_id)
+            .order_by(api_keys.c.created_at)
+        )
+        return [_api_key(row) for row in rows]
+
+    async def revoke(self, tenant_id: str, key_id: str, at: datetime) -> bool:
+        result = await self._conn.execute(
+            update(api_keys)
+            .where(
+                api_keys.c.tenant_id == tenant_id,
+                api_keys.c.key_id == key_id,
+                api_keys.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=at)
+        )
+        return result.rowcount > 0
+
+    async def find_by_key_id(self, key_id: str) -> ApiKey | None:
+        row = (
+            await self._conn.execute(select(api_keys).where(api_keys.c.key_id == key_id))
+        ).first()
+        return _api_key(row) if row else None
+
+
+class SigningKeyRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def insert(self, key: SigningKey) -> None:
+        await self._conn.execute(
+            insert(signing_keys).values(
+                tenant_id=key.tenant_id,
+                kid=key.kid,
+                algorithm=key.algorithm,
+                public_key=key.public_key,
+                private_key_sealed=key.private_key_sealed,
+                created_at=key.created_at,
+                retired_at=key.retired_at,
+            )
+        )
+
+    async def current(self, tenant_id: str) -> SigningKey | None:
+        row = (
+            await self._conn.execute(
+                select(signing_keys)
+                .where(signing_keys.c.tenant_id == tenant_id, signing_keys.c.retired_at.is_(None))
+                .order_by(signing_keys.c.created_at.desc())
+                .limit(1)
+            )
+        ).first()
+        return _signing_key(row) if row else None
+
+    async def get(self, tenant_id: str, kid: str) -> SigningKey | None:
+        row = (
+            await self._conn.execute(
+                select(signing_keys).where(
+                    signing_keys.c.tenant_id == tenant_id, signing_keys.c.kid == kid
+                )
+            )
+        ).first()
+        return _signing_key(row) if row else None
+
+    async def list_unretired(self) -> list[SigningKey]:
+        rows = await self._conn.execute(
+            select(signing_keys)
+            .where(signing_keys.c.retired_at.is_(None))
+            .order_by(signing_keys.c.created_at)
+        )
+        return [_signing_key(row) for row in rows]
+
+
+def _api_key(row: Row[tuple[object, ...]]) -> ApiKey:
+    m = row._mapping
+    return ApiKey(
+        tenant_id=m["tenant_id"],
+        key_id=m["key_id"],
+        label=m["label"],
+        digest=m["digest"],
+        scopes=frozenset(Scope(s) for s in m["scopes"]),
+        created_at=m["created_at"],
+        expires_at=m["expires_at"],
+        revoked_at=m["revoked_at"],
+    )
+
+
+def _signing_key(row: Row[tuple[object, ...]]) -> SigningKey:
+    m = row._mapping
+    return SigningKey(
+        tenant_id=m["tenant_id"],
+        kid=m["kid"],
+        algorithm=m["algorithm"],
+        public_key=bytes(m["public_key"]),
+        private_key_sealed=bytes(m["private_key_sealed"]),
+        created_at=m["created_at"],
+        retired_at=m["retired_at"],
+    )

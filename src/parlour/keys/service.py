@@ -1,0 +1,176 @@
+"""API keys, signing keys and end-user tokens, with storage."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from parlour.crypto.aead import associated_data, open_sealed, seal
+from parlour.crypto.derive import derive_key
+from parlour.errors import Forbidden, InvalidInput, InvalidToken, NotFound, Unauthenticated
+from parlour.keys import api_keys, tokens
+from parlour.keys.models import ApiKey, EndUser, IssuedApiKey, MintedToken, Scope, SigningKey
+from parlour.keys.repository import ApiKeyRepository, SigningKeyRepository
+from parlour.storage.database import Database
+from parlour.storage.types import utcnow
+
+# A fixed digest to compare against when the key id is unknown, so that an unknown id and a wrong
+# secret take the same path.
+_UNKNOWN_KEY_DIGEST = api_keys.digest("parlour_sk_unknown")
+
+
+class KeyService:
+    def __init__(
+        self,
+        db: Database,
+        master_key: bytes,
+        *,
+        issuer: str,
+        end_user_ttl: timedelta,
+        leeway: timedelta,
+    ) -> None:
+        self._db = db
+        self._sealing_key = derive_key(master_key, "signing-key-sealing/v1")
+        self._issuer = issuer
+        self._ttl = end_user_ttl
+        self._leeway = leeway
+
+    # API keys
+
+    async def create_api_key(
+        self,
+        tenant_id: str,
+        *,
+        label: str,
+        scopes: Iterable[Scope] = (Scope.MINT_END_USER_TOKENS,),
+        expires_at: datetime | None = None,
+    ) -> IssuedApiKey:
+        scope_set = frozenset(scopes)
+        if not scope_set:
+            raise InvalidInput("an API key needs at least one scope")
+        key_id, secret = api_keys.new_key()
+        key = ApiKey(
+            tenant_id=tenant_id,
+            key_id=key_id,
+            label=label.strip()[:200] or "API key",
+            digest=api_keys.digest(secret),
+            scopes=scope_set,
+            created_at=utcnow(),
+            expires_at=expires_at,
+        )
+        async with self._db.transaction() as conn:
+            await ApiKeyRepository(conn).insert(key)
+        return IssuedApiKey(key=key, secret=secret)
+
+    async def authenticate(self, secret: str | None, *, scope: Scope) -> ApiKey:
+        """The key behind a presented secret, if it is valid now and carries `scope`."""
+        key_id = api_keys.parse_key_id(secret) if secret else None
+        key = None
+        if key_id is not None:
+            async with self._db.read() as conn:
+                key = await ApiKeyRepository(conn).find_by_key_id(key_id)
+        stored = key.digest if key else _UNKNOWN_KEY_DIGEST
+        if not (secret and api_keys.matches(secret, stored)) or key is None:
+            raise Unauthenticated("A valid API key is required.")
+        if not key.usable_at(utcnow()):
+            raise Unauthenticated("A valid API key is required.")
+        if scope not in key.scopes:
+            raise Forbidden(f"This API key lacks the {scope.value} scope.")
+        return key
+
+    async def revoke_api_key(self, tenant_id: str, key_id: str) -> None:
+        async with self._db.transaction() as conn:
+            if not await ApiKeyRepository(conn).revoke(tenant_id, key_id, utcnow()):
+                raise NotFound("no such active API key")
+
+    async def list_api_keys(self, tenant_id: str) -> list[ApiKey]:
+        async with self._db.read() as conn:
+            return await ApiKeyRepository(conn).list(tenant_id)
+
+    # Signing keys and end-user tokens
+
+    async def ensure_signing_key(self, tenant_id: str) -> SigningKey:
+        async with self._db.transaction() as conn:
+            repo = SigningKeyRepository(conn)
+            current = await repo.current(tenant_id)
+            if current is not None:
+                return current
+            private = Ed25519PrivateKey.generate()
+            kid = secrets.token_urlsafe(12)
+            key = SigningKey(
+                tenant_id=tenant_id,
+                kid=kid,
+                algorithm=tokens.ALGORITHM,
+                public_key=private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
+                private_key_sealed=seal(
+                    self._sealing_key, private.private_bytes_raw(), _sealing_aad(tenant_id, kid)
+                ),
+                created_at=utcnow(),
+            )
+            await repo.insert(key)
+            return key
+
+    async def mint_end_user_token(
+        self,
+        tenant_id: str,
+        *,
+        widget_id: str,
+        user_id: str,
+        origin: str,
+        traits: dict[str, str] | None = None,
+    ) -> MintedToken:
+        key = await self.ensure_signing_key(tenant_id)
+        return tokens.sign_end_user_token(
+            self._private_key(key),
+            key.kid,
+            issuer=self._issuer,
+            tenant_id=tenant_id,
+            widget_id=widget_id,
+            user_id=user_id,
+            origin=origin,
+            traits=traits or {},
+            now=utcnow(),
+            ttl=self._ttl,
+        )
+
+    async def verify_end_user_token(self, tenant_id: str, widget_id: str, token: str) -> EndUser:
+        kid = tokens.unverified_kid(token)
+        # Looked up within the tenant: another tenant's key id is simply unknown here (T-05).
+        async with self._db.read() as conn:
+            key = await SigningKeyRepository(conn).get(tenant_id, kid)
+        if key is None or key.retired_at is not None:
+            raise InvalidToken()
+        return tokens.verify_end_user_token(
+            token,
+            Ed25519PublicKey.from_public_bytes(key.public_key),
+            issuer=self._issuer,
+            tenant_id=tenant_id,
+            widget_id=widget_id,
+            leeway=self._leeway,
+        )
+
+    def _private_key(self, key: SigningKey) -> Ed25519PrivateKey:
+        aad = _sealing_aad(key.tenant_id, key.kid)
+        return Ed25519PrivateKey.from_private_bytes(
+            open_sealed(self._sealing_key, key.private_key_sealed, aad)
+        )
+
+    async def jwks(self) -> dict[str, Any]:
+        async with self._db.read() as conn:
+            keys = await SigningKeyRepository(conn).list_unretired()
+        return {"keys": [_jwk(key) for key in keys]}
+
+
+def _sealing_aad(tenant_id: str, kid: str) -> bytes:
+    return associated_data("signing_keys", tenant_id, kid, "private_key")
+
+
+def _jwk(key: SigningKey) -> dict[str, str]:
+    x = base64.urlsafe_b64encode(key.public_key).rstrip(b"=").decode()
+    return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": key.kid, "alg": "EdDSA", "use": "sig"}

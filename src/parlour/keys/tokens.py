@@ -1,0 +1,133 @@
+"""End-user tokens: EdDSA JWTs with an explicit type, signed per tenant (RFC 8725).
+
+Signing and checking are pure functions over keys; keys/service.py finds the keys. The checks
+run before any signature work where they can (size, header fields) so junk is cheap to refuse.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from parlour.errors import InvalidToken
+from parlour.keys.models import EndUser, MintedToken
+
+END_USER_TOKEN_TYPE = "parlour-end-user+jwt"  # noqa: S105 - a media type, not a secret
+ALGORITHM = "EdDSA"
+MAX_TOKEN_CHARS = 8 * 1024
+# Only these header fields are understood; `jwk`, `jku`, `x5u`, `x5c`, `crit` and the rest are
+# refused outright rather than ignored, so no header can point us at a key (T-11, T-13).
+_ALLOWED_HEADER = frozenset({"alg", "typ", "kid"})
+_REQUIRED_CLAIMS = ["iss", "aud", "sub", "tid", "origin", "iat", "nbf", "exp", "jti"]
+_KID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_USER_ID_CHARS = 200
+MAX_TRAIT_CHARS = 200
+TRAIT_NAMES = ("name", "email")
+
+
+def widget_audience(widget_id: str) -> str:
+    return f"parlour:widget:{widget_id}"
+
+
+def sign_end_user_token(
+    private_key: Ed25519PrivateKey,
+    kid: str,
+    *,
+    issuer: str,
+    tenant_id: str,
+    widget_id: str,
+    user_id: str,
+    origin: str,
+    traits: dict[str, str],
+    now: datetime,
+    ttl: timedelta,
+) -> MintedToken:
+    expires_at = now + ttl
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "aud": widget_audience(widget_id),
+        "sub": user_id,
+        "tid": tenant_id,
+        "origin": origin,
+        "iat": int(now.timestamp()),
+        "nbf": int(now.timestamp()),
+        "exp": int(expires_at.timestamp()),
+        "jti": secrets.token_urlsafe(16),
+    }
+    if traits:
+        claims["traits"] = traits
+    token = jwt.encode(
+        claims, private_key, algorithm=ALGORITHM, headers={"kid": kid, "typ": END_USER_TOKEN_TYPE}
+    )
+    return MintedToken(token=token, expires_at=expires_at.replace(microsecond=0))
+
+
+def unverified_kid(token: object) -> str:
+    """The `kid` of a token whose header is acceptable; refuses anything else before a lookup."""
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
+        raise InvalidToken()
+    try:
+        header = jwt.get_unverified_header(token)
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise InvalidToken() from exc
+    if set(header) - _ALLOWED_HEADER:
+        raise InvalidToken()
+    if header.get("alg") != ALGORITHM or header.get("typ") != END_USER_TOKEN_TYPE:
+        raise InvalidToken()
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not _KID.fullmatch(kid):
+        raise InvalidToken()
+    return kid
+
+
+def verify_end_user_token(
+    token: str,
+    public_key: Ed25519PublicKey,
+    *,
+    issuer: str,
+    tenant_id: str,
+    widget_id: str,
+    leeway: timedelta,
+) -> EndUser:
+    try:
+        claims = jwt.decode(
+            token,
+            public_key,
+            algorithms=[ALGORITHM],
+            audience=widget_audience(widget_id),
+            issuer=issuer,
+            leeway=leeway,
+            options={"require": _REQUIRED_CLAIMS, "strict_aud": True},
+        )
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise InvalidToken() from exc
+    # The key already belongs to this tenant; the claim must agree with it (RFC 8725 §3.8).
+    if claims.get("tid") != tenant_id:
+        raise InvalidToken()
+    user_id = _short_text(claims.get("sub"), MAX_USER_ID_CHARS)
+    origin = _short_text(claims.get("origin"), 300)
+    jti = _short_text(claims.get("jti"), 64)
+    if user_id is None or origin is None or jti is None:
+        raise InvalidToken()
+    traits = claims.get("traits", {})
+    if not isinstance(traits, dict) or not all(
+        k in TRAIT_NAMES and _short_text(v, MAX_TRAIT_CHARS) is not None for k, v in traits.items()
+    ):
+        raise InvalidToken()
+    return EndUser(
+        tenant_id=tenant_id,
+        user_id=user_id,
+        origin=origin,
+        token_id=jti,
+        expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
+        traits=dict(traits),
+    )
+
+
+def _short_text(value: object, limit: int) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= limit else None

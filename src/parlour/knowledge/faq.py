@@ -1,0 +1,85 @@
+"""Reading an FAQ file: CSV with a `question,answer` header. A bad row is reported with its line
+and skipped; the good rows still count."""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from dataclasses import dataclass
+
+from parlour.errors import InvalidInput
+from parlour.knowledge.models import RowError
+
+
+@dataclass(frozen=True, slots=True)
+class FaqRow:
+    question: str
+    answer: str
+
+
+def parse_faq_csv(
+    data: bytes, *, max_entries: int, max_field_chars: int
+) -> tuple[list[FaqRow], list[RowError]]:
+    text = _decode(data)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise InvalidInput(f"the file is not valid CSV: {exc}") from None
+    columns = [c.strip().lower() for c in header or []]
+    if "question" not in columns or "answer" not in columns:
+        raise InvalidInput("the first row must name the columns, including question and answer")
+    q_at, a_at = columns.index("question"), columns.index("answer")
+
+    rows: list[FaqRow] = []
+    errors: list[RowError] = []
+    while True:
+        line = reader.line_num + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append(RowError(line, f"not valid CSV: {exc}"))
+            break
+        if not any(cell.strip() for cell in record):
+            continue
+        problem, row = _row(record, q_at, a_at, max_field_chars)
+        if problem:
+            errors.append(RowError(reader.line_num, problem))
+        elif row is not None:
+            if len(rows) >= max_entries:
+                errors.append(RowError(reader.line_num, f"more than {max_entries} entries"))
+                break
+            rows.append(row)
+    return rows, errors
+
+
+def _row(
+    record: list[str], q_at: int, a_at: int, max_chars: int
+) -> tuple[str | None, FaqRow | None]:
+    if len(record) <= max(q_at, a_at):
+        return "the row has too few columns", None
+    question = _clean(record[q_at])
+    answer = _clean(record[a_at])
+    if not question:
+        return "the question is empty", None
+    if not answer:
+        return "the answer is empty", None
+    if len(question) > max_chars or len(answer) > max_chars:
+        return f"a field is longer than {max_chars} characters", None
+    return None, FaqRow(question, answer)
+
+
+def _decode(data: bytes) -> str:
+    if b"\x00" in data:
+        raise InvalidInput("the file contains NUL bytes; it is not a text CSV")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"the file is not UTF-8 (byte {exc.start})") from None
+
+
+def _clean(value: str) -> str:
+    return unicodedata.normalize("NFC", value).strip()

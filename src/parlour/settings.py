@@ -1,0 +1,138 @@
+"""Configuration, read from the environment (`PARLOUR_` prefix, `__` between nested groups).
+
+Example: `PARLOUR_DATABASE__URL=postgresql+asyncpg://user@db/parlour`. docs/settings.md lists all.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Words that mark a secret copied from an example rather than generated (T-52).
+PLACEHOLDER_MARKERS = ("change", "example", "placeholder", "secret", "password", "default", "xxxx")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class DatabaseSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL; unset means SQLite (WAL) in the data folder.",
+    )
+    echo: bool = False
+    migrate_on_start: bool = True
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8000
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="How clients reach this service; also the `iss` of every token it signs.",
+    )
+    expose_api_docs: bool | None = Field(
+        default=None,
+        description="Serve /docs and the OpenAPI document; default: not in production.",
+    )
+
+
+class TokenSettings(BaseModel):
+    end_user_ttl_seconds: Annotated[int, Field(ge=30, le=900)] = 600
+    leeway_seconds: Annotated[int, Field(ge=0, le=60)] = 30
+
+
+class GatewaySettings(BaseModel):
+    auth_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 5.0
+    max_frame_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024
+    max_message_chars: Annotated[int, Field(ge=1, le=32_000)] = 4_000
+    ping_interval_seconds: Annotated[float, Field(gt=0)] = 20.0
+    ping_timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
+    history_page_size: Annotated[int, Field(ge=1, le=1000)] = 200
+
+
+class CryptoSettings(BaseModel):
+    master_key: SecretStr | None = Field(
+        default=None, description="Base64 of 32 random bytes; the key that wraps every other key."
+    )
+    master_key_file: Path | None = Field(
+        default=None, description="File holding the master key; default: <data_dir>/master.key."
+    )
+
+
+class KnowledgeSettings(BaseModel):
+    max_faq_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024 * 1024
+    max_faq_entries: Annotated[int, Field(ge=1)] = 10_000
+    max_field_chars: Annotated[int, Field(ge=16)] = 8_000
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PARLOUR_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path(".parlour")
+    database: DatabaseSettings = DatabaseSettings()
+    server: ServerSettings = ServerSettings()
+    tokens: TokenSettings = TokenSettings()
+    gateway: GatewaySettings = GatewaySettings()
+    crypto: CryptoSettings = CryptoSettings()
+    knowledge: KnowledgeSettings = KnowledgeSettings()
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        key = self.crypto.master_key
+        if key is not None:
+            problem = master_key_problem(key.get_secret_value())
+            if problem:
+                raise ValueError(f"crypto.master_key {problem}")
+        if self.is_production:
+            if key is None and self.crypto.master_key_file is None:
+                raise ValueError("production needs crypto.master_key or crypto.master_key_file")
+            if not self.server.public_url.startswith("https://"):
+                raise ValueError("production needs an https:// server.public_url")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite+aiosqlite:///{self.data_dir / 'parlour.db'}"
+
+    @property
+    def master_key_path(self) -> Path:
+        return self.crypto.master_key_file or self.data_dir / "master.key"
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        if self.server.expose_api_docs is not None:
+            return self.server.expose_api_docs
+        return not self.is_production
+
+
+def master_key_problem(encoded: str) -> str | None:
+    """Why this text cannot be a master key, or None when it can."""
+    lowered = encoded.lower()
+    if any(marker in lowered for marker in PLACEHOLDER_MARKERS):
+        return "looks like a placeholder; generate one with `parlour keys generate-master`"
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return "is not base64"
+    if len(raw) != 32:
+        return "must decode to exactly 32 bytes"
+    if len(set(raw)) < 8:
+        return "has too little variety to be random"
+    return None

@@ -1,0 +1,1 @@
+"""The database: engine, transactions, table definitions and migrations. No business rules."""

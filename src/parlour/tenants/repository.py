@@ -1,0 +1,83 @@
+"""SQL for tenants and their origins. Methods take `tenant_id` first; the one exception resolves a
+tenant from its public widget id, which is how an anonymous handshake finds its tenant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Row, delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from parlour.storage.tables import tenant_origins, tenants
+from parlour.tenants.models import Tenant
+
+
+class TenantRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def insert(self, tenant: Tenant) -> None:
+        await self._conn.execute(
+            insert(tenants).values(
+                tenant_id=tenant.tenant_id,
+                name=tenant.name,
+                widget_id=tenant.widget_id,
+                created_at=tenant.created_at,
+            )
+        )
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        row = (
+            await self._conn.execute(select(tenants).where(tenants.c.tenant_id == tenant_id))
+        ).first()
+        return _tenant(row) if row else None
+
+    async def find_by_widget_id(self, widget_id: str) -> Tenant | None:
+        row = (
+            await self._conn.execute(select(tenants).where(tenants.c.widget_id == widget_id))
+        ).first()
+        return _tenant(row) if row else None
+
+    async def add_origin(self, tenant_id: str, origin: str, created_at: datetime) -> bool:
+        if await self.has_origin(tenant_id, origin):
+            return False
+        await self._conn.execute(
+            insert(tenant_origins).values(tenant_id=tenant_id, origin=origin, created_at=created_at)
+        )
+        return True
+
+    async def remove_origin(self, tenant_id: str, origin: str) -> bool:
+        result = await self._conn.execute(
+            delete(tenant_origins).where(
+                tenant_origins.c.tenant_id == tenant_id, tenant_origins.c.origin == origin
+            )
+        )
+        return result.rowcount > 0
+
+    async def has_origin(self, tenant_id: str, origin: str) -> bool:
+        row = (
+            await self._conn.execute(
+                select(tenant_origins.c.origin).where(
+                    tenant_origins.c.tenant_id == tenant_id, tenant_origins.c.origin == origin
+                )
+            )
+        ).first()
+        return row is not None
+
+    async def list_origins(self, tenant_id: str) -> list[str]:
+        rows = await self._conn.execute(
+            select(tenant_origins.c.origin)
+            .where(tenant_origins.c.tenant_id == tenant_id)
+            .order_by(tenant_origins.c.origin)
+        )
+        return list(rows.scalars())
+
+
+def _tenant(row: Row[tuple[object, ...]]) -> Tenant:
+    m = row._mapping
+    return Tenant(
+        tenant_id=m["tenant_id"],
+        name=m["name"],
+        widget_id=m["widget_id"],
+        created_at=m["created_at"],
+    )

@@ -1,0 +1,1 @@
+"""The integration REST API under /v1, for organisations' backends."""

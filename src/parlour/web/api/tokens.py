@@ -1,0 +1,52 @@
+"""Minting end-user tokens: a client backend, holding an API key, vouches for its customer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from parlour.keys.models import ApiKey, Scope
+from parlour.web.deps import ServicesDep, api_key
+
+router = APIRouter(tags=["end-user tokens"])
+
+
+class EndUserTokenRequest(BaseModel):
+    # Unknown fields (a `tenant_id`, say) are refused: the tenant is the API key's, always.
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: Annotated[str, Field(min_length=1, max_length=200)]
+    origin: Annotated[str, Field(min_length=1, max_length=300)]
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    email: Annotated[str, Field(min_length=3, max_length=200)] | None = None
+
+
+class EndUserTokenResponse(BaseModel):
+    token: str
+    expires_at: datetime
+    widget_id: str
+
+
+@router.post("/v1/end-user-tokens", status_code=201, response_model=EndUserTokenResponse)
+async def mint_end_user_token(
+    body: EndUserTokenRequest,
+    services: ServicesDep,
+    key: Annotated[ApiKey, Depends(api_key(Scope.MINT_END_USER_TOKENS))],
+) -> EndUserTokenResponse:
+    tenant = await services.tenants.get(key.tenant_id)
+    # Tokens are only ever made for an origin the organisation allowlisted.
+    origin = await services.tenants.require_origin(tenant.tenant_id, body.origin)
+    traits = {k: v for k, v in (("name", body.name), ("email", body.email)) if v}
+    minted = await services.keys.mint_end_user_token(
+        tenant.tenant_id,
+        widget_id=tenant.widget_id,
+        user_id=body.user_id,
+        origin=origin,
+        traits=traits,
+    )
+    return EndUserTokenResponse(
+        token=minted.token, expires_at=minted.expires_at, widget_id=tenant.widget_id
+    )

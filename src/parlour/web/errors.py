@@ -1,0 +1,109 @@
+"""The one place errors meet transports: the JSON error shape for HTTP, close codes for sockets.
+
+Every HTTP error answers `{"error": {"code", "message", "request_id"[, "details"]}}`; unexpected
+exceptions end in web/middleware.py: logged with their request id, answered with a generic 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from parlour import errors
+
+log = logging.getLogger(__name__)
+
+_HTTP_STATUS: list[tuple[type[errors.ParlourError], int]] = [
+    (errors.InvalidInput, 422),
+    (errors.Unauthenticated, 401),
+    (errors.Forbidden, 403),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.PayloadTooLarge, 413),
+    (errors.RateLimited, 429),
+    (errors.Unavailable, 503),
+]
+_WS_CLOSE: list[tuple[type[errors.ParlourError], int]] = [
+    (errors.InvalidInput, 4400),
+    (errors.Unauthenticated, 4401),
+    (errors.Forbidden, 4403),
+    (errors.RateLimited, 4429),
+    (errors.PayloadTooLarge, 1009),
+]
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def http_status(error: errors.ParlourError) -> int:
+    return next((status for cls, status in _HTTP_STATUS if isinstance(error, cls)), 500)
+
+
+def ws_close_code(error: errors.ParlourError) -> int:
+    return next((code for cls, code in _WS_CLOSE if isinstance(error, cls)), 1011)
+
+
+def error_body(
+    code: str, message: str, request_id: str | None, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
+    if details:
+        body["details"] = details
+    return {"error": body}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    request: Request,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    request_id = getattr(request.state, "request_id", None)
+    return JSONResponse(
+        error_body(code, message, request_id, details), status_code=status, headers=headers
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_parlour_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, errors.ParlourError)
+        status = http_status(exc)
+        if status == 500:
+            log.error("unmapped error %s", exc.code)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return error_response(status, exc.code, exc.message, request, exc.details, headers)
+
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        return error_response(
+            422, "invalid_input", "The request is not valid.", request, {"fields": problems}
+        )
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _STATUS_CODES.get(exc.status_code, "http_error")
+        message = exc.detail if isinstance(exc.detail, str) else "The request failed."
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(exc.status_code, code, message, request, headers=headers)
+
+    app.add_exception_handler(errors.ParlourError, on_parlour_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)

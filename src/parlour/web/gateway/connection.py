@@ -1,0 +1,217 @@
+"""One widget connection, from handshake to close (TB-01).
+
+Order matters: the Origin is checked before the upgrade (a refused browser gets HTTP 403 and no
+socket); the first frame must authenticate within the deadline; only then is the socket bound to
+one end user and one conversation, and every later frame is handled as that user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import WebSocket
+from fastapi.responses import JSONResponse
+from starlette.websockets import WebSocketState
+
+from parlour.chat.broker import Subscription
+from parlour.chat.protocol import AuthFrame, ReauthFrame, error_frame, parse_client_frame
+from parlour.chat.session import ChatSession, Frame
+from parlour.errors import InvalidInput, InvalidToken, OriginNotAllowed, ParlourError
+from parlour.keys.models import EndUser
+from parlour.services import Services
+from parlour.tenants.models import Tenant
+from parlour.web.errors import error_body, ws_close_code
+
+log = logging.getLogger(__name__)
+
+REAUTH_WINDOW_SECONDS = 60.0
+MAX_BAD_FRAMES = 10
+
+
+class CloseConnection(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class Connection:
+    def __init__(self, services: Services, websocket: WebSocket) -> None:
+        self._services = services
+        self._ws = websocket
+        self._settings = services.settings.gateway
+        self._send_lock = asyncio.Lock()
+        self._identity_renewed = asyncio.Event()
+
+    async def run(self, widget_id: str) -> None:
+        origin = self._ws.headers.get("origin")
+        tenant = await self._admit(widget_id, origin)
+        if tenant is None:
+            return
+        await self._ws.accept()
+        try:
+            session, resume_after = await self._authenticate(tenant, origin)
+            await self._serve(session, resume_after)
+        except CloseConnection as close:
+            await self._close(close.code, close.reason)
+        except ParlourError as error:
+            await self._close(ws_close_code(error), error.message)
+
+    async def _admit(self, widget_id: str, origin: str | None) -> Tenant | None:
+        tenant = await self._services.tenants.find_by_widget_id(widget_id)
+        try:
+            if tenant is None:
+                raise OriginNotAllowed()
+            await self._services.tenants.require_origin(tenant.tenant_id, origin)
+        except OriginNotAllowed as refused:
+            # Unknown widget and foreign origin look the same from outside: no existence oracle.
+            log.info("handshake refused", extra={"widget_id": widget_id[:64]})
+            await self._deny(refused)
+            return None
+        return tenant
+
+    async def _deny(self, error: ParlourError) -> None:
+        if "websocket.http.response" in self._ws.scope.get("extensions", {}):
+            request_id = self._ws.scope.get("state", {}).get("request_id")
+            body = error_body(error.code, error.message, request_id)
+            await self._ws.send_denial_response(JSONResponse(body, status_code=403))
+        else:
+            await self._ws.close(code=1008)  # servers without the extension answer 403
+
+    async def _authenticate(
+        self, tenant: Tenant, origin: str | None
+    ) -> tuple[ChatSession, int | None]:
+        try:
+            async with asyncio.timeout(self._settings.auth_timeout_seconds):
+                text = await self._receive_text()
+        except TimeoutError:
+            raise CloseConnection(4408, "authentication timed out") from None
+        if text is None:
+            raise CloseConnection(1000, "closed before authenticating")
+        try:
+            frame = parse_client_frame(text)
+        except InvalidInput:
+            raise CloseConnection(4401, "the first frame must be auth") from None
+        if not isinstance(frame, AuthFrame):
+            raise CloseConnection(4401, "the first frame must be auth")
+        user = await self._verify(tenant, frame.token, origin)
+        conversation = await self._services.chat.open_conversation(tenant.tenant_id, user.user_id)
+        session = ChatSession(
+            self._services.chat,
+            user,
+            conversation,
+            page_size=self._settings.history_page_size,
+        )
+        return session, frame.last_seq
+
+    async def _verify(self, tenant: Tenant, token: str, origin: str | None) -> EndUser:
+        try:
+            user = await self._services.keys.verify_end_user_token(
+                tenant.tenant_id, tenant.widget_id, token
+            )
+        except InvalidToken:
+            raise CloseConnection(4401, "invalid token") from None
+        if user.origin != origin:
+            raise CloseConnection(4403, "token is for another origin")
+        return user
+
+    async def _serve(self, session: ChatSession, resume_after: int | None) -> None:
+        chat = self._services.chat
+        async with chat.broker.subscribe(session.tenant_id, session.conversation_id) as events:
+            # Subscribed before reading history, so nothing published meanwhile is missed.
+            await self._send(await session.start(resume_after))
+            tasks = [
+                asyncio.create_task(self._read(session)),
+                asyncio.create_task(self._pump(session, events)),
+                asyncio.create_task(self._watch_expiry(session)),
+            ]
+            try:
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            for task in done:
+                task.result()  # re-raise CloseConnection or an error from the finished task
+
+    async def _read(self, session: ChatSession) -> None:
+        bad_frames = 0
+        while (text := await self._receive_text()) is not None:
+            try:
+                frame = parse_client_frame(text)
+                if isinstance(frame, ReauthFrame):
+                    await self._reauth(session, frame.token)
+                    continue
+                outcome = await session.handle(frame)
+            except InvalidInput as problem:
+                bad_frames += 1
+                if bad_frames > MAX_BAD_FRAMES:
+                    raise CloseConnection(4400, "too many bad frames") from None
+                await self._send([error_frame(problem.code, problem.message)])
+                continue
+            await self._send(outcome.frames)
+            if outcome.new_user_message is not None:
+                self._services.assistant.schedule_answer(
+                    outcome.new_user_message, session.user.user_id
+                )
+
+    async def _reauth(self, session: ChatSession, token: str) -> None:
+        tenant = await self._services.tenants.get(session.tenant_id)
+        renewed = await self._verify(tenant, token, session.user.origin)
+        if renewed.user_id != session.user.user_id:
+            raise CloseConnection(4401, "token is for another user")
+        session.user = renewed
+        self._identity_renewed.set()
+
+    async def _pump(self, session: ChatSession, events: Subscription) -> None:
+        while True:
+            event = await events.get()
+            await self._send(await session.on_event(event))
+            if events.overflowed:
+                raise CloseConnection(1013, "fell behind; reconnect and resume")
+
+    async def _watch_expiry(self, session: ChatSession) -> None:
+        warned = False
+        while True:
+            remaining = (session.user.expires_at - datetime.now(UTC)).total_seconds()
+            if remaining <= 0:
+                raise CloseConnection(4401, "token expired")
+            if not warned and remaining <= REAUTH_WINDOW_SECONDS:
+                await self._send([{"type": "reauth_required", "expires_in": int(remaining)}])
+                warned = True
+            wait = remaining if warned else remaining - REAUTH_WINDOW_SECONDS
+            try:
+                async with asyncio.timeout(wait):
+                    await self._identity_renewed.wait()
+                self._identity_renewed.clear()
+                warned = False
+            except TimeoutError:
+                pass
+
+    async def _receive_text(self) -> str | None:
+        message = await self._ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        if text is None:
+            raise CloseConnection(4400, "frames must be JSON text")
+        return str(text)
+
+    async def _send(self, frames: list[Frame]) -> None:
+        async with self._send_lock:
+            for frame in frames:
+                await self._ws.send_text(_dumps(frame))
+
+    async def _close(self, code: int, reason: str) -> None:
+        if self._ws.client_state is WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError):  # the peer went away first
+                await self._ws.close(code=code, reason=reason)
+
+
+def _dumps(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))

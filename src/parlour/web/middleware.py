@@ -1,0 +1,61 @@
+"""Per-request context, the security headers every HTTP response carries, and the last word on
+unexpected exceptions."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from parlour.errors import ParlourError
+from parlour.web.errors import error_body
+
+log = logging.getLogger(__name__)
+
+# The API answers JSON and one script; nothing it serves needs to load or frame anything.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (ours, never the client's: ids end up in logs) and sets headers."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] in ("http.response.start", "websocket.http.response.start"):
+                started = True
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-Id"] = request_id
+                headers.setdefault("Content-Security-Policy", API_CSP)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "no-referrer"
+                headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+                headers.setdefault("Cache-Control", "no-store")
+                if self.hsts:
+                    headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Outermost on purpose: the generic 500 still carries the request id and headers.
+            log.exception("unexpected error", extra={"request_id": request_id})
+            if scope["type"] != "http" or started:
+                raise
+            body = error_body("internal_error", ParlourError.default_message, request_id)
+            await JSONResponse(body, status_code=500)(scope, receive, send_with_headers)

@@ -1,0 +1,140 @@
+"""The demo in real headless Chromium: the organisation's page, its backend minting a token, the
+widget asking Parlour a question and showing the grounded answer with its citation."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+
+from parlour.demo import prepare_demo_organisation
+from parlour_demo_client.app import create_demo_client
+from tests.conftest import Stack
+from tests.support.servers import free_socket, start_threaded, url_of
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+WAIT_MS = 10_000
+
+
+def chromium_path() -> str:
+    path = os.environ.get("PARLOUR_TEST_CHROMIUM") or shutil.which("chromium")
+    if not path:
+        message = "Debian's chromium is not installed (scripts/setup --with-browser installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium_path(),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        await browser.close()
+
+
+@dataclass
+class Demo:
+    page: Page
+    console_errors: list[str]
+
+
+@pytest.fixture
+async def demo(stack: Stack, browser: Browser) -> AsyncIterator[Demo]:
+    # The demo site's origin must be on the allowlist before it serves, so bind it first.
+    sock = free_socket()
+    client_url = url_of(sock)
+    organisation = await prepare_demo_organisation(stack.services, [client_url])
+    client_app = create_demo_client(
+        parlour_url=stack.url,
+        widget_id=organisation.widget_id,
+        api_key=organisation.api_key,
+        own_origin=client_url,
+    )
+    client_server = start_threaded(lambda _url: (client_app, None), sock)
+    page = await browser.new_page()
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(client_url)
+    yield Demo(page, errors)
+    await page.close()
+    client_server.stop()
+
+
+async def ask(page: Page, question: str) -> None:
+    box = page.get_by_role("textbox", name="Your message")
+    await box.fill(question)
+    await box.press("Enter")
+
+
+async def test_the_widget_answers_from_the_faq_and_shows_its_source(demo: Demo) -> None:
+    page = demo.page
+    await page.get_by_role("button", name="Open chat").click()
+    await ask(page, "How do I reset my password?")
+
+    answer = page.locator(".msg.assistant").last
+    await expect(answer).to_contain_text('tap "Forgot password"', timeout=WAIT_MS)
+    await expect(answer.get_by_role("list", name="Sources")).to_have_text(
+        "Source: How do I reset my password?"
+    )
+    await expect(page.locator(".msg.user")).to_have_text("How do I reset my password?")
+    await expect(page.locator(".msg.user.pending")).to_have_count(0)
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / "demo-widget-answer.png")
+    assert demo.console_errors == []  # the widget runs under the page's strict CSP
+
+
+async def test_an_unknown_question_offers_a_person_and_handoff_is_confirmed(demo: Demo) -> None:
+    page = demo.page
+    await page.get_by_role("button", name="Open chat").click()
+    await ask(page, "Do you sell car insurance?")
+    offer = page.get_by_role("button", name="Talk to a person")
+    await expect(offer).to_be_visible(timeout=WAIT_MS)
+    await offer.click()
+    await expect(page.locator(".msg.system")).to_have_text(
+        "We're connecting you to a person…", timeout=WAIT_MS
+    )
+
+
+async def test_markup_in_messages_is_shown_as_text_never_run(demo: Demo) -> None:
+    """T-94: a user's (or anyone's) message is text; no markup in it executes."""
+    page = demo.page
+    payload = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+    await page.get_by_role("button", name="Open chat").click()
+    await ask(page, payload)
+    await expect(page.locator(".msg.user")).to_have_text(payload, timeout=WAIT_MS)
+    await expect(page.locator(".msg.assistant")).to_have_count(1, timeout=WAIT_MS)
+    assert await page.evaluate("window.__pwned") is None
+
+
+async def test_history_is_there_after_a_reload(demo: Demo) -> None:
+    page = demo.page
+    await page.get_by_role("button", name="Open chat").click()
+    await ask(page, "What is the daily ATM withdrawal limit?")
+    await expect(page.locator(".msg.assistant")).to_have_count(1, timeout=WAIT_MS)
+    await page.reload()
+    await page.get_by_role("button", name="Open chat").click()
+    await expect(page.locator(".msg")).to_have_count(2, timeout=WAIT_MS)

@@ -1,0 +1,65 @@
+"""The session's delivery rule: no duplicates, no gaps, whatever order events arrive in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from parlour.chat.models import Author, MessageAdded, TypingChanged
+from parlour.chat.session import ChatSession
+from parlour.keys.models import EndUser
+from parlour.services import Services
+from parlour.storage.types import utcnow
+from tests.support import seed
+
+
+async def session_with_messages(services: Services, count: int) -> tuple[ChatSession, list]:
+    org = await seed.organisation(services, faq=None)
+    conversation = await services.chat.open_conversation(org.tenant_id, "u1")
+    messages = [
+        await services.chat.post(
+            org.tenant_id, conversation.conversation_id, author=Author.ASSISTANT, body=f"m{i}"
+        )
+        for i in range(1, count + 1)
+    ]
+    user = EndUser(org.tenant_id, "u1", org.origin, "jti", utcnow() + timedelta(minutes=5))
+    return ChatSession(services.chat, user, conversation, page_size=2), messages
+
+
+async def test_start_sends_ready_then_everything_after_last_seq_across_pages(
+    services: Services,
+) -> None:
+    session, _ = await session_with_messages(services, 5)
+    frames = await session.start(last_seq=1)
+    assert frames[0]["type"] == "ready"
+    assert frames[0]["last_seq"] == 5
+    assert [f["seq"] for f in frames[1:]] == [2, 3, 4, 5]
+
+
+async def test_events_already_delivered_are_dropped(services: Services) -> None:
+    session, messages = await session_with_messages(services, 3)
+    await session.start(last_seq=None)
+    assert await session.on_event(MessageAdded(messages[1])) == []
+
+
+async def test_an_event_after_a_gap_fills_the_gap_from_the_database(services: Services) -> None:
+    session, messages = await session_with_messages(services, 4)
+    await session.start(last_seq=None)
+    session.delivered_seq = 1  # as if events 2 and 3 were lost on the way
+    frames = await session.on_event(MessageAdded(messages[3]))
+    assert [f["seq"] for f in frames] == [2, 3, 4]
+    assert session.delivered_seq == 4
+
+
+async def test_a_client_is_not_told_that_its_own_side_is_typing(services: Services) -> None:
+    session, _ = await session_with_messages(services, 0)
+    assert await session.on_event(TypingChanged(Author.USER, True)) == []
+    assert await session.on_event(TypingChanged(Author.ASSISTANT, True)) == [
+        {"type": "typing", "author": "assistant", "state": True}
+    ]
+
+
+async def test_resuming_from_beyond_the_end_is_clamped(services: Services) -> None:
+    session, _ = await session_with_messages(services, 2)
+    frames = await session.start(last_seq=99)
+    assert frames[1:] == []
+    assert session.delivered_seq == 2

@@ -1,0 +1,1 @@
+"""One suite, every backend: these tests run on SQLite and on PostgreSQL."""

@@ -1,0 +1,158 @@
+"""Repository contracts: row-level tenancy and the storage guarantees the chat relies on."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from parlour.chat.models import Author, Message, MessageKind
+from parlour.chat.repository import ConversationRepository, MessageRepository
+from parlour.keys.repository import ApiKeyRepository, SigningKeyRepository
+from parlour.knowledge.repository import FaqRepository
+from parlour.services import Services
+from parlour.storage.types import utcnow
+from parlour.tenants.repository import TenantRepository
+from tests.support import seed
+
+
+async def two_organisations(services: Services) -> tuple[seed.Organisation, seed.Organisation]:
+    return (
+        await seed.organisation(services, name="A", origin="https://a.example.com"),
+        await seed.organisation(services, name="B", origin="https://b.example.com"),
+    )
+
+
+async def test_tenants_are_found_by_id_and_by_public_widget_id(backend: Services) -> None:
+    a, _ = await two_organisations(backend)
+    async with backend.db.read() as conn:
+        repo = TenantRepository(conn)
+        assert await repo.get(a.tenant_id) == a.tenant
+        assert await repo.find_by_widget_id(a.widget_id) == a.tenant
+        assert await repo.find_by_widget_id("wgt_missing") is None
+
+
+async def test_origins_belong_to_one_tenant(backend: Services) -> None:
+    """T-29."""
+    a, b = await two_organisations(backend)
+    async with backend.db.read() as conn:
+        repo = TenantRepository(conn)
+        assert await repo.list_origins(a.tenant_id) == ["https://a.example.com"]
+        assert not await repo.has_origin(b.tenant_id, "https://a.example.com")
+
+
+async def test_api_keys_are_revoked_only_by_their_own_tenant(backend: Services) -> None:
+    """T-29: tenant B cannot revoke (or otherwise touch) tenant A's key."""
+    a, b = await two_organisations(backend)
+    key = (await backend.keys.list_api_keys(a.tenant_id))[0]
+    async with backend.db.transaction() as conn:
+        assert not await ApiKeyRepository(conn).revoke(b.tenant_id, key.key_id, utcnow())
+    async with backend.db.transaction() as conn:
+        assert await ApiKeyRepository(conn).revoke(a.tenant_id, key.key_id, utcnow())
+    assert await backend.keys.list_api_keys(b.tenant_id) != []
+
+
+async def test_a_signing_key_is_invisible_to_other_tenants(backend: Services) -> None:
+    """T-05: key lookup is scoped by tenant, so A's kid means nothing under B."""
+    a, b = await two_organisations(backend)
+    key = await backend.keys.ensure_signing_key(a.tenant_id)
+    async with backend.db.read() as conn:
+        repo = SigningKeyRepository(conn)
+        assert await repo.get(b.tenant_id, key.kid) is None
+        assert await repo.get(a.tenant_id, key.kid) == key
+
+
+async def test_conversations_and_messages_are_invisible_to_other_tenants(
+    backend: Services,
+) -> None:
+    """T-29: reads filter on tenant_id; the same ids under another tenant find nothing."""
+    a, b = await two_organisations(backend)
+    conversation = await backend.chat.open_conversation(a.tenant_id, "u1")
+    await backend.chat.post_user_message(
+        a.tenant_id, conversation.conversation_id, client_id="c1", text="hello"
+    )
+    async with backend.db.read() as conn:
+        conversations, messages = ConversationRepository(conn), MessageRepository(conn)
+        assert await conversations.get(b.tenant_id, conversation.conversation_id) is None
+        assert await conversations.latest_for_user(b.tenant_id, "u1") is None
+        assert await messages.list_after(b.tenant_id, conversation.conversation_id, 0, 10) == []
+        assert (
+            await messages.find_by_client_id(b.tenant_id, conversation.conversation_id, "c1")
+            is None
+        )
+        assert len(await messages.list_after(a.tenant_id, conversation.conversation_id, 0, 10)) == 1
+
+
+async def test_faq_entries_are_replaced_per_tenant(backend: Services) -> None:
+    a, b = await two_organisations(backend)
+    async with backend.db.transaction() as conn:
+        await FaqRepository(conn).replace_all(a.tenant_id, [])
+    async with backend.db.read() as conn:
+        assert await FaqRepository(conn).list(a.tenant_id) == []
+        assert len(await FaqRepository(conn).list(b.tenant_id)) == 3
+
+
+async def test_concurrent_writers_get_gap_free_unique_sequence_numbers(backend: Services) -> None:
+    org = await seed.organisation(backend, faq=None)
+    conversation = await backend.chat.open_conversation(org.tenant_id, "u1")
+    posted = await asyncio.gather(
+        *(
+            backend.chat.post(
+                org.tenant_id, conversation.conversation_id, author=Author.AGENT, body=f"m{i}"
+            )
+            for i in range(20)
+        )
+    )
+    assert sorted(m.seq for m in posted) == list(range(1, 21))
+    history = await backend.chat.history(
+        org.tenant_id, conversation.conversation_id, after_seq=0, limit=100
+    )
+    assert [m.seq for m in history] == list(range(1, 21))
+
+
+async def test_concurrent_retries_of_one_client_id_store_one_message(backend: Services) -> None:
+    org = await seed.organisation(backend, faq=None)
+    conversation = await backend.chat.open_conversation(org.tenant_id, "u1")
+    results = await asyncio.gather(
+        *(
+            backend.chat.post_user_message(
+                org.tenant_id, conversation.conversation_id, client_id="same", text="hi"
+            )
+            for _ in range(5)
+        )
+    )
+    assert len({message.message_id for message, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+
+
+async def test_the_database_refuses_a_second_message_with_the_same_client_id(
+    backend: Services,
+) -> None:
+    org = await seed.organisation(backend, faq=None)
+    conversation = await backend.chat.open_conversation(org.tenant_id, "u1")
+
+    def message(seq: int) -> Message:
+        return Message(
+            tenant_id=org.tenant_id,
+            conversation_id=conversation.conversation_id,
+            seq=seq,
+            message_id=str(uuid.uuid4()),
+            kind=MessageKind.TEXT,
+            author=Author.USER,
+            body="hi",
+            client_id="dup",
+            created_at=utcnow(),
+        )
+
+    async with backend.db.transaction() as conn:
+        await MessageRepository(conn).insert(message(1))
+    with pytest.raises(IntegrityError):
+        async with backend.db.transaction() as conn:
+            await MessageRepository(conn).insert(message(2))
+
+
+async def test_timestamps_come_back_as_aware_utc(backend: Services) -> None:
+    org = await seed.organisation(backend, faq=None)
+    assert (await backend.tenants.get(org.tenant_id)).created_at.utcoffset() is not None

@@ -1,0 +1,53 @@
+"""Databases for tests: a SQLite file per test, and one temporary PostgreSQL database per run.
+
+PostgreSQL comes from PARLOUR_TEST_POSTGRES_URL (default: the local server's `test` database,
+used only to create and drop the temporary one). With CI=true an unreachable server fails the
+run instead of skipping, so a green CI always includes PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://127.0.0.1:5432/test"
+
+
+def postgres_admin_url() -> str:
+    return os.environ.get("PARLOUR_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+
+
+def unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"PostgreSQL is required in CI: {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL unavailable: {reason}")
+
+
+async def _admin(statement: str) -> None:
+    engine = create_async_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def temporary_postgres_database() -> Iterator[str]:
+    name = f"parlour_test_{secrets.token_hex(6)}"
+    try:
+        asyncio.run(asyncio.wait_for(_admin(f'CREATE DATABASE "{name}"'), timeout=10))
+    except Exception as exc:
+        unavailable(f"{type(exc).__name__}: {exc}")
+    try:
+        yield (
+            make_url(postgres_admin_url()).set(database=name).render_as_string(hide_password=False)
+        )
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

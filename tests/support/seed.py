@@ -1,0 +1,52 @@
+"""Creating organisations, keys and tokens for tests, through the services as an operator would."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from parlour.keys.models import Scope
+from parlour.services import Services
+from parlour.tenants.models import Tenant
+
+SAMPLE_FAQ = b"""question,answer
+How do I reset my password?,"Tap Forgot password on the sign-in screen, then follow the link."
+What are your opening hours?,"We are open Monday to Friday, 9:00 to 17:00."
+How do I block my card?,"Go to Cards, choose the card and tap Freeze card."
+"""
+
+
+@dataclass(frozen=True)
+class Organisation:
+    tenant: Tenant
+    origin: str
+    api_key: str
+
+    @property
+    def tenant_id(self) -> str:
+        return self.tenant.tenant_id
+
+    @property
+    def widget_id(self) -> str:
+        return self.tenant.widget_id
+
+
+async def organisation(
+    services: Services,
+    *,
+    name: str = "Example Org",
+    origin: str = "https://shop.example.com",
+    faq: bytes | None = SAMPLE_FAQ,
+    scopes: tuple[Scope, ...] = (Scope.MINT_END_USER_TOKENS,),
+) -> Organisation:
+    tenant = await services.tenants.create(name, [origin])
+    issued = await services.keys.create_api_key(tenant.tenant_id, label="test", scopes=scopes)
+    if faq is not None:
+        await services.knowledge.import_faq_csv(tenant.tenant_id, faq)
+    return Organisation(tenant=tenant, origin=origin, api_key=issued.secret)
+
+
+async def token_for(services: Services, org: Organisation, user_id: str = "customer-1") -> str:
+    minted = await services.keys.mint_end_user_token(
+        org.tenant_id, widget_id=org.widget_id, user_id=user_id, origin=org.origin
+    )
+    return minted.token

@@ -1,0 +1,138 @@
+"""Real uvicorn servers on 127.0.0.1 for tests: in a thread of this process, or as a subprocess
+running `parlour serve` when the test is about the process itself (restarts)."""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from parlour.settings import Settings
+from parlour.web.server import uvicorn_config
+
+START_TIMEOUT_SECONDS = 20.0
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+
+@dataclass
+class ThreadedServer:
+    """A uvicorn server with its own event loop in a background thread."""
+
+    url: str
+    app: Any
+    settings: Settings | None
+    server: _Server
+    thread: threading.Thread
+
+    @property
+    def ws_url(self) -> str:
+        return "ws" + self.url.removeprefix("http")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=START_TIMEOUT_SECONDS)
+        if self.thread.is_alive():
+            raise RuntimeError("server did not stop in time")
+
+
+def url_of(sock: socket.socket) -> str:
+    return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def start_threaded(
+    make_app: Callable[[str], tuple[ASGIApp, Settings | None]],
+    sock: socket.socket | None = None,
+) -> ThreadedServer:
+    """Build the app for its URL, serve it on `sock` (default: a free port), and return once it
+    accepts connections."""
+    sock = sock or free_socket()
+    url = url_of(sock)
+    app, settings = make_app(url)
+    if settings is not None:
+        config = uvicorn_config(app, settings, host="127.0.0.1", port=0)
+    else:
+        config = uvicorn.Config(app, host="127.0.0.1", port=0)
+    config.log_level = "warning"
+    server = _Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    if not server.ready.wait(START_TIMEOUT_SECONDS) or not server.started:
+        server.should_exit = True
+        raise RuntimeError(f"server at {url} did not start")
+    return ThreadedServer(url=url, app=app, settings=settings, server=server, thread=thread)
+
+
+class ServeProcess:
+    """`parlour serve` in a child process, configured only through the environment."""
+
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.ws_url = f"ws://127.0.0.1:{port}"
+        child_env = {k: v for k, v in os.environ.items() if not k.startswith("PARLOUR_")}
+        child_env.update(env)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "parlour", "serve", "--port", str(port)],
+            env=child_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self) -> None:
+        """Block until uvicorn reports it is listening, reading the child's own log lines."""
+        lines: queue.Queue[str | None] = queue.Queue()
+        self._output: list[str] = []
+
+        def pump() -> None:
+            assert self.process.stdout is not None
+            for raw in self.process.stdout:
+                lines.put(raw.decode(errors="replace"))
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                line = lines.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if line is None:
+                raise RuntimeError("parlour serve exited early:\n" + "".join(self._output))
+            self._output.append(line)
+            if "Uvicorn running on" in line:
+                return
+        raise RuntimeError("parlour serve did not start:\n" + "".join(self._output))
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=START_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=START_TIMEOUT_SECONDS)

@@ -1,0 +1,71 @@
+"""The `parlour` command, run as an operator would."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from parlour.cli import main
+from tests.conftest import new_master_key
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("PARLOUR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PARLOUR_CRYPTO__MASTER_KEY", new_master_key())
+    monkeypatch.delenv("PARLOUR_DATABASE__URL", raising=False)
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, *args: str) -> str:
+    result = runner.invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_migrate_then_create_a_tenant_a_key_and_import_an_faq(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    assert "up to date" in invoke(runner, "migrate")
+    created = invoke(runner, "tenant", "create", "Acme", "--origin", "https://acme.example.com/")
+    tenant_id = re.search(r"tenant_id: (\S+)", created)[1]  # type: ignore[index]
+    assert re.search(r"widget_id: wgt_\S+", created)
+    assert "origin:    https://acme.example.com" in created
+
+    key = invoke(runner, "keys", "create", "--tenant", tenant_id, "--label", "backend")
+    assert re.search(r"secret: parlour_sk_[0-9a-f]{16}_\S{43}", key)
+
+    faq = tmp_path / "faq.csv"
+    faq.write_text("question,answer\nWhy?,Because.\n,missing question\n")
+    result = runner.invoke(main, ["faq", "import", "--tenant", tenant_id, str(faq)])
+    assert result.exit_code == 0
+    assert "imported 1 entries" in result.output
+    assert "line 3: the question is empty" in result.output
+
+
+def test_errors_are_reported_as_a_message_and_exit_code_not_a_traceback(
+    runner: CliRunner,
+) -> None:
+    result = runner.invoke(main, ["keys", "create", "--tenant", "no-such-tenant"])
+    assert result.exit_code == 1
+    assert "not_found" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_placeholder_master_key_stops_the_command(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """T-52."""
+    monkeypatch.setenv("PARLOUR_CRYPTO__MASTER_KEY", "changeme")
+    result = runner.invoke(main, ["migrate"])
+    assert result.exit_code == 1
+    assert "placeholder" in result.output
+
+
+def test_generate_master_prints_a_usable_key(runner: CliRunner) -> None:
+    from parlour.settings import master_key_problem
+
+    assert master_key_problem(invoke(runner, "keys", "generate-master").strip()) is None

@@ -1,0 +1,84 @@
+"""Configuration refuses what would be unsafe to run with."""
+
+from __future__ import annotations
+
+import base64
+import stat
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from parlour.crypto.master_key import MasterKeyError, generate_master_key, load_master_key
+from parlour.settings import CryptoSettings, Environment, ServerSettings, Settings
+
+PRODUCTION_SERVER = ServerSettings(public_url="https://chat.example.com")
+
+
+@pytest.mark.parametrize(
+    "placeholder",
+    [
+        "changeme",
+        "please-change-this-secret",
+        base64.b64encode(b"example" * 5).decode(),
+        base64.b64encode(b"\x00" * 32).decode(),
+        base64.b64encode(b"short").decode(),
+        "not base64 at all!",
+    ],
+)
+def test_a_placeholder_or_weak_master_key_is_refused(placeholder: str) -> None:
+    """T-52, T-16: copied, short or non-random keys never start the service."""
+    with pytest.raises(ValidationError):
+        Settings(crypto=CryptoSettings(master_key=placeholder))
+
+
+def test_production_refuses_to_start_without_a_master_key() -> None:
+    """T-52: no silent generation of keys in production."""
+    with pytest.raises(ValidationError, match="master_key"):
+        Settings(environment=Environment.PRODUCTION, server=PRODUCTION_SERVER)
+
+
+def test_production_refuses_a_plain_http_public_url() -> None:
+    """T-28: the public endpoint is https in production."""
+    with pytest.raises(ValidationError, match="https"):
+        Settings(
+            environment=Environment.PRODUCTION,
+            crypto=CryptoSettings(master_key=generate_master_key()),
+        )
+
+
+def test_settings_come_from_prefixed_environment_variables_with_nesting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PARLOUR_DATABASE__URL", "postgresql+asyncpg://db/parlour")
+    monkeypatch.setenv("PARLOUR_GATEWAY__AUTH_TIMEOUT_SECONDS", "2.5")
+    settings = Settings()
+    assert settings.database_url == "postgresql+asyncpg://db/parlour"
+    assert settings.gateway.auth_timeout_seconds == 2.5
+
+
+def test_secrets_do_not_show_in_the_settings_repr() -> None:
+    key = generate_master_key()
+    assert key not in repr(Settings(crypto=CryptoSettings(master_key=key)))
+
+
+def test_development_creates_a_master_key_file_readable_only_by_its_owner(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    first = load_master_key(settings)
+    mode = stat.S_IMODE(settings.master_key_path.stat().st_mode)
+    assert mode == 0o600
+    assert len(first) == 32
+    assert load_master_key(settings) == first
+
+
+def test_production_refuses_a_key_file_others_can_read(tmp_path: Path) -> None:
+    path = tmp_path / "master.key"
+    path.write_text(generate_master_key())
+    path.chmod(0o644)
+    settings = Settings(
+        environment=Environment.PRODUCTION,
+        server=PRODUCTION_SERVER,
+        crypto=CryptoSettings(master_key_file=path),
+    )
+    with pytest.raises(MasterKeyError, match="group or others"):
+        load_master_key(settings)

@@ -1,0 +1,170 @@
+"""A conversation over a real socket: answers from the organisation's FAQ, delivery by sequence
+number, resume after reconnect, idempotent retries, handoff and re-authentication."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import Stack
+from tests.support import seed
+from tests.support.chat import (
+    authenticate,
+    is_assistant_message,
+    open_socket,
+    receive,
+    receive_until,
+    say,
+)
+
+
+async def test_a_question_from_the_faq_gets_the_grounded_answer_with_its_citation(
+    stack: Stack,
+) -> None:
+    org = await seed.organisation(stack.services)
+    token = await seed.token_for(stack.services, org)
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+        await authenticate(ws, token)
+        client_id = await say(ws, "how can I reset my password")
+        frames = await receive_until(ws, is_assistant_message)
+    accepted = next(f for f in frames if f["type"] == "accepted")
+    assert accepted == {"type": "accepted", "client_id": client_id, "seq": 1}
+    answer = frames[-1]
+    assert answer["text"].startswith("Tap Forgot password")
+    assert answer["citations"][0]["title"] == "How do I reset my password?"
+    assert answer["seq"] == 2
+    assert "actions" not in answer
+    assert {"type": "typing", "author": "assistant", "state": True} in frames
+
+
+async def test_a_question_outside_the_faq_gets_an_honest_abstention_and_a_human_offer(
+    stack: Stack,
+) -> None:
+    org = await seed.organisation(stack.services)
+    token = await seed.token_for(stack.services, org)
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+        await authenticate(ws, token)
+        await say(ws, "Do you sell car insurance?")
+        answer = (await receive_until(ws, is_assistant_message))[-1]
+    assert answer["citations"] == []
+    assert answer["actions"] == ["handoff"]
+    assert "talk to a person" in answer["text"]
+
+
+async def test_every_durable_frame_carries_the_next_sequence_number(stack: Stack) -> None:
+    org = await seed.organisation(stack.services)
+    token = await seed.token_for(stack.services, org)
+    seqs = []
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+        await authenticate(ws, token)
+        for question in ["opening hours?", "block my card", "reset password"]:
+            await say(ws, question)
+            frames = await receive_until(ws, is_assistant_message)
+            seqs += [f["seq"] for f in frames if f["type"] == "message"]
+    assert seqs == [1, 2, 3, 4, 5, 6]
+
+
+async def test_reconnecting_with_last_seq_resumes_without_loss_or_duplicates(stack: Stack) -> None:
+    org = await seed.organisation(stack.services)
+    token = await seed.token_for(stack.services, org)
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+        await authenticate(ws, token)
+        await say(ws, "opening hours?")
+        await receive_until(ws, is_assistant_message)  # seq 1 and 2 delivered
+    # Meanwhile, while the user is away, more is said in the conversation.
+    conversation = await stack.services.chat.open_conversation(org.tenant_id, "customer-1")
+    user_message, _ = await stack.services.chat.post_user_message(
+        org.tenant_id, conversation.conversation_id, client_id="other-device", text="block my card"
+    )
+    await stack.services.assistant.answer(user_message, "customer-1")
+
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+        ready = await authenticate(ws, await seed.token_for(stack.services, org), last_seq=1)
+        frames = [await receive(ws) for _ in range(3)]
+    assert ready["last_seq"] == 4
+    assert [f["seq"] for f in frames] == [2, 3, 4]
+    assert frames[1]["text"] == "block my card"
+
+
+async def test_a_retried_message_with_the_same_client_id_is_stored_once(stack: Stack) -> None:
+    org = await seed.organisation(stack.services)
+    token = await seed.token_for(stack.services, org)
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+        await authenticate(ws, token)
+        client_id = await say(ws, "opening hours?")
+        first = await receive_until(ws, is_assistant_message)
+        await say(ws, "opening hours?", client_id=client_id)
+        again = await receive(ws)
+    assert again == next(f for f in first if f["type"] == "accepted")
+    conversation = await stack.services.chat.open_conversation(org.tenant_id, "customer-1")
+    assert conversation.last_seq == 2  # one user message, one answer; the retry added nothing
+
+
+async def test_a_verified_user_finds_their_history_on_another_device(stack: Stack) -> None:
+    org = await seed.organisation(stack.services)
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as phone:
+        await authenticate(phone, await seed.token_for(stack.services, org, "customer-7"))
+        await say(phone, "opening hours?")
+        await receive_until(phone, is_assistant_message)
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as laptop:
+        await authenticate(laptop, await seed.token_for(stack.services, org, "customer-7"))
+        history = [await receive(laptop), await receive(laptop)]
+    assert [f["author"] for f in history] == ["user", "assistant"]
+
+
+async def test_two_customers_of_one_organisation_never_see_each_other(stack: Stack) -> None:
+    """T-35: each end user's socket is bound to their own conversation."""
+    org = await seed.organisation(stack.services)
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as alice:
+        ready_a = await authenticate(alice, await seed.token_for(stack.services, org, "alice"))
+        await say(alice, "My secret note CANARY-ALICE")
+        await receive_until(alice, is_assistant_message)
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as bob:
+        ready_b = await authenticate(bob, await seed.token_for(stack.services, org, "bob"))
+        await say(bob, "opening hours?")
+        frames = await receive_until(bob, is_assistant_message)
+    assert ready_a["conversation_id"] != ready_b["conversation_id"]
+    assert ready_b["last_seq"] == 0
+    assert "CANARY-ALICE" not in json.dumps(frames)
+
+
+async def test_asking_for_a_human_queues_the_conversation_and_silences_the_assistant(
+    stack: Stack,
+) -> None:
+    org = await seed.organisation(stack.services)
+    token = await seed.token_for(stack.services, org)
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+        await authenticate(ws, token)
+        await ws.send(json.dumps({"type": "handoff"}))
+        handoff = await receive(ws)
+        await say(ws, "opening hours?")
+        frames = await receive_until(ws, lambda f: f["type"] == "message")
+    assert handoff["type"] == "handoff"
+    assert handoff["state"] == "queued"
+    assert handoff["seq"] == 1
+    assert frames[-1]["author"] == "user"
+    conversation = await stack.services.chat.open_conversation(org.tenant_id, "customer-1")
+    assert conversation.status == "queued"
+    assert conversation.last_seq == 2  # the handoff and the user's message; no bot answer
+
+
+async def test_reauth_with_a_fresh_token_for_the_same_user_keeps_the_socket(stack: Stack) -> None:
+    org = await seed.organisation(stack.services)
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+        await authenticate(ws, await seed.token_for(stack.services, org, "customer-1"))
+        fresh = await seed.token_for(stack.services, org, "customer-1")
+        await ws.send(json.dumps({"type": "reauth", "token": fresh}))
+        await say(ws, "opening hours?")
+        frames = await receive_until(ws, is_assistant_message)
+    assert frames[0]["type"] == "accepted"
+
+
+async def test_reauth_with_another_users_token_closes_with_4401(stack: Stack) -> None:
+    """T-22: a socket cannot be re-bound to another identity."""
+    from tests.support.chat import close_code
+
+    org = await seed.organisation(stack.services)
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+        await authenticate(ws, await seed.token_for(stack.services, org, "customer-1"))
+        other = await seed.token_for(stack.services, org, "customer-2")
+        await ws.send(json.dumps({"type": "reauth", "token": other}))
+        assert await close_code(ws) == 4401
