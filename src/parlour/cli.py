@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -13,6 +14,7 @@ import click
 import uvicorn
 
 from parlour.app import create_app
+from parlour.audit.events import PLATFORM_CHAIN, Actor, AuditExported
 from parlour.crypto.master_key import generate_master_key
 from parlour.errors import ParlourError
 from parlour.keys.models import Scope
@@ -103,7 +105,7 @@ def tenant_create(name: str, origins: tuple[str, ...]) -> None:
     """Create an organisation and print its ids."""
 
     async def work(services: Services) -> None:
-        created = await services.tenants.create(name, origins)
+        created = await services.tenants.create(name, origins, actor=Actor.cli())
         click.echo(f"tenant_id: {created.tenant_id}")
         click.echo(f"widget_id: {created.widget_id}")
         for origin in await services.tenants.origins(created.tenant_id):
@@ -120,9 +122,24 @@ def tenant_allow_origin(tenant_id: str, origin: str) -> None:
 
     async def work(services: Services) -> str:
         await services.tenants.get(tenant_id)
-        return await services.tenants.allow_origin(tenant_id, origin)
+        return await services.tenants.allow_origin(tenant_id, origin, actor=Actor.cli())
 
     click.echo(f"allowed: {_with_services(work)}")
+
+
+@tenant.command("delete")
+@click.option("--tenant", "tenant_id", required=True)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def tenant_delete(tenant_id: str, yes: bool) -> None:
+    """Delete an organisation: its rows, audit chain and data keys (crypto-shredding)."""
+    if not yes:
+        click.confirm(f"Delete organisation {tenant_id} and all of its data for good?", abort=True)
+
+    async def work(services: Services) -> None:
+        await services.tenants.delete(tenant_id, actor=Actor.cli())
+
+    _with_services(work)
+    click.echo(f"deleted {tenant_id}; its data keys are destroyed")
 
 
 @main.group()
@@ -151,13 +168,42 @@ def keys_create(
         await services.tenants.get(tenant_id)
         expires = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
         issued = await services.keys.create_api_key(
-            tenant_id, label=label, scopes=[Scope(s) for s in scopes], expires_at=expires
+            tenant_id,
+            label=label,
+            scopes=[Scope(s) for s in scopes],
+            expires_at=expires,
+            actor=Actor.cli(),
         )
         click.echo(f"key_id: {issued.key.key_id}")
         click.echo(f"secret: {issued.secret}")
         click.echo("Store the secret now: Parlour keeps only its digest.", err=True)
 
     _with_services(work)
+
+
+@keys.command("rotate-master")
+def keys_rotate_master() -> None:
+    """Re-wrap every data key with the current master key.
+
+    Set the new key as PARLOUR_CRYPTO__MASTER_KEY and the old one in
+    PARLOUR_CRYPTO__PREVIOUS_MASTER_KEYS, run this, then drop the old key."""
+
+    async def work(services: Services) -> int:
+        return await services.tenants.rotate_master_key(actor=Actor.cli())
+
+    click.echo(f"re-wrapped {_with_services(work)} data keys; no data was re-encrypted")
+
+
+@keys.command("rotate-data-key")
+@click.option("--tenant", "tenant_id", required=True)
+def keys_rotate_data_key(tenant_id: str) -> None:
+    """Give an organisation a new data key and re-encrypt its data with it."""
+
+    async def work(services: Services) -> tuple[int, int]:
+        return await services.tenants.rotate_data_key(tenant_id, actor=Actor.cli())
+
+    version, moved = _with_services(work)
+    click.echo(f"data key version {version}; re-encrypted {moved} values")
 
 
 @keys.command("generate-master")
@@ -184,9 +230,77 @@ def faq_import(tenant_id: str, path: Path) -> None:
 
     async def work(services: Services) -> None:
         await services.tenants.get(tenant_id)
-        report = await services.knowledge.import_faq_csv(tenant_id, data)
+        report = await services.knowledge.import_faq_csv(tenant_id, data, actor=Actor.cli())
         click.echo(f"imported {report.imported} entries")
         for error in report.errors:
             click.echo(f"line {error.line}: {error.message}", err=True)
 
     _with_services(work)
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+def _one_chain(tenant_id: str | None, platform: bool) -> str | None:
+    if tenant_id and platform:
+        raise click.UsageError("name one chain: --tenant ID or --platform")
+    return PLATFORM_CHAIN if platform else tenant_id
+
+
+@audit.command("verify")
+@click.option("--tenant", "tenant_id", help="Only this organisation's chain.")
+@click.option("--platform", is_flag=True, help="Only the platform chain.")
+def audit_verify(tenant_id: str | None, platform: bool) -> None:
+    """Check every chain (or one); exit 1 naming the first bad event if any was edited, deleted
+    or reordered."""
+    only = _one_chain(tenant_id, platform)
+
+    async def work(services: Services) -> bool:
+        ok = True
+        for chain in [only] if only else await services.audit.chains():
+            result = await services.audit.verify(chain)
+            if result.problem is None:
+                click.echo(
+                    f"ok   {chain}: {result.events} events, {result.checkpoints} checkpoints"
+                )
+            else:
+                ok = False
+                click.echo(f"BAD  {chain}: event {result.problem.seq} {result.problem.reason}")
+        return ok
+
+    if not _with_services(work):
+        raise SystemExit(1)
+
+
+@audit.command("export")
+@click.option("--tenant", "tenant_id", help="The organisation whose chain to export.")
+@click.option("--platform", is_flag=True, help="Export the platform chain.")
+def audit_export(tenant_id: str | None, platform: bool) -> None:
+    """Write a chain as JSON lines, one event per line, for a SIEM."""
+    chain = _one_chain(tenant_id, platform)
+    if chain is None:
+        raise click.UsageError("name one chain: --tenant ID or --platform")
+
+    async def work(services: Services) -> None:
+        exported = 0
+        async for event in services.audit.export(chain):
+            click.echo(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+            exported += 1
+        async with services.db.transaction() as conn:
+            await services.audit.record(
+                conn, PLATFORM_CHAIN, AuditExported(chain, exported), Actor.cli()
+            )
+
+    _with_services(work)
+
+
+@audit.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the head of every chain that changed since its last checkpoint (run periodically)."""
+
+    async def work(services: Services) -> int:
+        return await services.audit.checkpoint_all()
+
+    click.echo(f"signed {_with_services(work)} checkpoints")

@@ -18,6 +18,7 @@ import click
 import uvicorn
 
 from parlour.app import create_app
+from parlour.audit.events import Actor
 from parlour.errors import NotFound
 from parlour.services import Services, build_services
 from parlour.settings import Settings
@@ -25,6 +26,7 @@ from parlour.web.server import uvicorn_config
 from parlour_demo_client.app import create_demo_client
 
 DEMO_NAME = "Demo Bank"
+DEMO_ACTOR = Actor.system("demo")
 DEMO_DATA_DIR = Path(".parlour-demo")
 
 
@@ -49,14 +51,16 @@ async def prepare_demo_organisation(
     try:
         tenant = await services.tenants.get(state.get("tenant_id", ""))
         for origin in client_origins:
-            await services.tenants.allow_origin(tenant.tenant_id, origin)
+            await services.tenants.allow_origin(tenant.tenant_id, origin, actor=DEMO_ACTOR)
     except NotFound:
-        tenant = await services.tenants.create(DEMO_NAME, client_origins)
-    await services.knowledge.import_faq_csv(tenant.tenant_id, sample_faq())
+        tenant = await services.tenants.create(DEMO_NAME, client_origins, actor=DEMO_ACTOR)
+    await services.knowledge.import_faq_csv(tenant.tenant_id, sample_faq(), actor=DEMO_ACTOR)
     if previous := state.get("key_id"):
         with contextlib.suppress(NotFound):
-            await services.keys.revoke_api_key(tenant.tenant_id, previous)
-    issued = await services.keys.create_api_key(tenant.tenant_id, label="demo backend")
+            await services.keys.revoke_api_key(tenant.tenant_id, previous, actor=DEMO_ACTOR)
+    issued = await services.keys.create_api_key(
+        tenant.tenant_id, label="demo backend", actor=DEMO_ACTOR
+    )
     state_file.parent.mkdir(parents=True, exist_ok=True)
     state_file.write_text(json.dumps({"tenant_id": tenant.tenant_id, "key_id": issued.key.key_id}))
     return DemoOrganisation(tenant.tenant_id, tenant.widget_id, issued.secret)

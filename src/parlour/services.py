@@ -7,9 +7,14 @@ from datetime import timedelta
 
 from parlour.assistant.faq_responder import FaqResponder
 from parlour.assistant.service import AssistantService
+from parlour.audit.checkpoints import CheckpointSigner
+from parlour.audit.service import AuditLog
 from parlour.chat.broker import Broker, InProcessBroker
 from parlour.chat.service import ChatService
-from parlour.crypto.master_key import load_master_key
+from parlour.crypto.derive import derive_key
+from parlour.crypto.kms import LocalKms
+from parlour.crypto.master_key import load_master_key, load_previous_master_keys
+from parlour.crypto.vault import Vault
 from parlour.keys.service import KeyService
 from parlour.knowledge.service import KnowledgeService
 from parlour.settings import Settings
@@ -23,6 +28,8 @@ class Services:
     settings: Settings
     db: Database
     broker: Broker
+    vault: Vault
+    audit: AuditLog
     tenants: TenantService
     keys: KeyService
     knowledge: KnowledgeService
@@ -39,23 +46,41 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
+    master_key = load_master_key(settings)
+    previous = load_previous_master_keys(settings)
     db = Database(settings.database_url, echo=settings.database.echo)
     broker = InProcessBroker()
+    # One key, one purpose: each use gets its own key derived from the master key.
+    vault = Vault(
+        db, LocalKms(master_key, previous), cache_seconds=settings.crypto.data_key_cache_seconds
+    )
+    audit = AuditLog(
+        db,
+        CheckpointSigner(
+            [derive_key(key, "audit-checkpoint-signing/v1") for key in (master_key, *previous)]
+        ),
+        checkpoint_every=settings.audit.checkpoint_every,
+    )
     knowledge = KnowledgeService(
         db,
+        vault,
+        audit,
         max_faq_bytes=settings.knowledge.max_faq_bytes,
         max_entries=settings.knowledge.max_faq_entries,
         max_field_chars=settings.knowledge.max_field_chars,
     )
-    chat = ChatService(db, broker, max_message_chars=settings.gateway.max_message_chars)
+    chat = ChatService(db, vault, broker, max_message_chars=settings.gateway.max_message_chars)
     return Services(
         settings=settings,
         db=db,
         broker=broker,
-        tenants=TenantService(db, allow_insecure_origins=not settings.is_production),
+        vault=vault,
+        audit=audit,
+        tenants=TenantService(db, vault, audit, allow_insecure_origins=not settings.is_production),
         keys=KeyService(
             db,
-            load_master_key(settings),
+            vault,
+            audit,
             issuer=settings.server.public_url,
             end_user_ttl=timedelta(seconds=settings.tokens.end_user_ttl_seconds),
             leeway=timedelta(seconds=settings.tokens.leeway_seconds),

@@ -67,6 +67,15 @@ class CryptoSettings(BaseModel):
     master_key_file: Path | None = Field(
         default=None, description="File holding the master key; default: <data_dir>/master.key."
     )
+    previous_master_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Master keys being rotated out: still unwrap, never wrap (JSON list).",
+    )
+    data_key_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
+
+
+class AuditSettings(BaseModel):
+    checkpoint_every: Annotated[int, Field(ge=1, le=100_000)] = 100
 
 
 class KnowledgeSettings(BaseModel):
@@ -88,14 +97,17 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = GatewaySettings()
     crypto: CryptoSettings = CryptoSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
+    audit: AuditSettings = AuditSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         key = self.crypto.master_key
-        if key is not None:
-            problem = master_key_problem(key.get_secret_value())
+        for name, value in [("master_key", key)] + [
+            ("previous_master_keys", k) for k in self.crypto.previous_master_keys
+        ]:
+            problem = master_key_problem(value.get_secret_value()) if value else None
             if problem:
-                raise ValueError(f"crypto.master_key {problem}")
+                raise ValueError(f"crypto.{name} {problem}")
         if self.is_production:
             if key is None and self.crypto.master_key_file is None:
                 raise ValueError("production needs crypto.master_key or crypto.master_key_file")

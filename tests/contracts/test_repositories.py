@@ -73,25 +73,31 @@ async def test_conversations_and_messages_are_invisible_to_other_tenants(
     await backend.chat.post_user_message(
         a.tenant_id, conversation.conversation_id, client_id="c1", text="hello"
     )
+    cipher_a, cipher_b = (
+        await backend.vault.cipher(a.tenant_id),
+        await backend.vault.cipher(b.tenant_id),
+    )
     async with backend.db.read() as conn:
-        conversations, messages = ConversationRepository(conn), MessageRepository(conn)
+        conversations = ConversationRepository(conn)
+        as_a, as_b = MessageRepository(conn, cipher_a), MessageRepository(conn, cipher_b)
         assert await conversations.get(b.tenant_id, conversation.conversation_id) is None
         assert await conversations.latest_for_user(b.tenant_id, "u1") is None
-        assert await messages.list_after(b.tenant_id, conversation.conversation_id, 0, 10) == []
-        assert (
-            await messages.find_by_client_id(b.tenant_id, conversation.conversation_id, "c1")
-            is None
-        )
-        assert len(await messages.list_after(a.tenant_id, conversation.conversation_id, 0, 10)) == 1
+        assert await as_b.list_after(b.tenant_id, conversation.conversation_id, 0, 10) == []
+        assert await as_b.find_by_client_id(b.tenant_id, conversation.conversation_id, "c1") is None
+        assert len(await as_a.list_after(a.tenant_id, conversation.conversation_id, 0, 10)) == 1
 
 
 async def test_faq_entries_are_replaced_per_tenant(backend: Services) -> None:
     a, b = await two_organisations(backend)
+    cipher_a, cipher_b = (
+        await backend.vault.cipher(a.tenant_id),
+        await backend.vault.cipher(b.tenant_id),
+    )
     async with backend.db.transaction() as conn:
-        await FaqRepository(conn).replace_all(a.tenant_id, [])
+        await FaqRepository(conn, cipher_a).replace_all(a.tenant_id, [])
     async with backend.db.read() as conn:
-        assert await FaqRepository(conn).list(a.tenant_id) == []
-        assert len(await FaqRepository(conn).list(b.tenant_id)) == 3
+        assert await FaqRepository(conn, cipher_a).list(a.tenant_id) == []
+        assert len(await FaqRepository(conn, cipher_b).list(b.tenant_id)) == 3
 
 
 async def test_concurrent_writers_get_gap_free_unique_sequence_numbers(backend: Services) -> None:
@@ -146,11 +152,12 @@ async def test_the_database_refuses_a_second_message_with_the_same_client_id(
             created_at=utcnow(),
         )
 
+    cipher = await backend.vault.cipher(org.tenant_id)
     async with backend.db.transaction() as conn:
-        await MessageRepository(conn).insert(message(1))
+        await MessageRepository(conn, cipher).insert(message(1))
     with pytest.raises(IntegrityError):
         async with backend.db.transaction() as conn:
-            await MessageRepository(conn).insert(message(2))
+            await MessageRepository(conn, cipher).insert(message(2))
 
 
 async def test_timestamps_come_back_as_aware_utc(backend: Services) -> None:

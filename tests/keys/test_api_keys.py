@@ -54,7 +54,7 @@ async def test_signing_keys_are_stored_sealed_not_in_the_clear(services: Service
     """T-48: the private half of a tenant's signing key is encrypted at rest."""
     org = await seed.organisation(services, faq=None)
     key = await services.keys.ensure_signing_key(org.tenant_id)
-    private = services.keys._private_key(key).private_bytes_raw()
+    private = (await services.keys._private_key(key)).private_bytes_raw()
     assert private not in key.private_key_sealed
     assert repr(private) not in await dump(services)
 

@@ -77,7 +77,7 @@ class Forge:
 async def forge(services: Services) -> Forge:
     org = await seed.organisation(services, faq=None)
     key = await services.keys.ensure_signing_key(org.tenant_id)
-    return Forge(services, org, services.keys._private_key(key), key.kid)
+    return Forge(services, org, await services.keys._private_key(key), key.kid)
 
 
 async def test_a_well_formed_token_verifies(forge: Forge) -> None:
@@ -98,7 +98,7 @@ async def test_a_token_signed_by_another_tenants_key_is_rejected(services: Servi
     a = await seed.organisation(services, name="A", faq=None)
     b = await seed.organisation(services, name="B", faq=None)
     key_a = await services.keys.ensure_signing_key(a.tenant_id)
-    forged_for_b = Forge(services, b, services.keys._private_key(key_a), key_a.kid)
+    forged_for_b = Forge(services, b, await services.keys._private_key(key_a), key_a.kid)
     with pytest.raises(InvalidToken):
         await forged_for_b.verify(forged_for_b.signed())
 

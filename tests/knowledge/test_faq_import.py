@@ -68,7 +68,9 @@ def test_overlong_fields_and_too_many_entries_are_reported() -> None:
 async def test_an_import_replaces_the_tenants_faq_and_only_that_tenants(services: Services) -> None:
     a = await seed.organisation(services, name="A")
     b = await seed.organisation(services, name="B")
-    report = await services.knowledge.import_faq_csv(a.tenant_id, b"question,answer\nNew?,Yes.\n")
+    report = await services.knowledge.import_faq_csv(
+        a.tenant_id, b"question,answer\nNew?,Yes.\n", actor=seed.ACTOR
+    )
     assert report.imported == 1
     assert [e.question for e in await services.knowledge.faq_entries(a.tenant_id)] == ["New?"]
     assert len(await services.knowledge.faq_entries(b.tenant_id)) == 3
@@ -78,5 +80,7 @@ async def test_an_oversized_file_is_refused_before_parsing(services: Services) -
     org = await seed.organisation(services, faq=None)
     with pytest.raises(PayloadTooLarge):
         await services.knowledge.import_faq_csv(
-            org.tenant_id, b"question,answer\n" + b"x" * (services.knowledge.max_faq_bytes + 1)
+            org.tenant_id,
+            b"question,answer\n" + b"x" * (services.knowledge.max_faq_bytes + 1),
+            actor=seed.ACTOR,
         )

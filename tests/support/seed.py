@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from parlour.audit.events import Actor
 from parlour.keys.models import Scope
 from parlour.services import Services
 from parlour.tenants.models import Tenant
+
+ACTOR = Actor.system("tests")
 
 SAMPLE_FAQ = b"""question,answer
 How do I reset my password?,"Tap Forgot password on the sign-in screen, then follow the link."
@@ -38,10 +41,12 @@ async def organisation(
     faq: bytes | None = SAMPLE_FAQ,
     scopes: tuple[Scope, ...] = (Scope.MINT_END_USER_TOKENS,),
 ) -> Organisation:
-    tenant = await services.tenants.create(name, [origin])
-    issued = await services.keys.create_api_key(tenant.tenant_id, label="test", scopes=scopes)
+    tenant = await services.tenants.create(name, [origin], actor=ACTOR)
+    issued = await services.keys.create_api_key(
+        tenant.tenant_id, label="test", scopes=scopes, actor=ACTOR
+    )
     if faq is not None:
-        await services.knowledge.import_faq_csv(tenant.tenant_id, faq)
+        await services.knowledge.import_faq_csv(tenant.tenant_id, faq, actor=ACTOR)
     return Organisation(tenant=tenant, origin=origin, api_key=issued.secret)
 
 

@@ -1,7 +1,10 @@
-"""SQL for conversations and messages. Every method takes `tenant_id` first and filters on it."""
+"""SQL for conversations and messages. Every method takes `tenant_id` first and filters on it.
+Message bodies and citations are stored sealed with the tenant's data key, bound to their message
+and field."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import Row, insert, select, update
@@ -15,7 +18,10 @@ from parlour.chat.models import (
     Message,
     MessageKind,
 )
+from parlour.crypto.vault import Place, TenantCipher
 from parlour.storage.tables import conversations, messages
+
+TABLE = "messages"
 
 
 class ConversationRepository:
@@ -88,10 +94,12 @@ class ConversationRepository:
 
 
 class MessageRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, cipher: TenantCipher) -> None:
         self._conn = conn
+        self._cipher = cipher
 
     async def insert(self, message: Message) -> None:
+        citations = json.dumps([{"id": c.id, "title": c.title} for c in message.citations])
         await self._conn.execute(
             insert(messages).values(
                 tenant_id=message.tenant_id,
@@ -100,9 +108,13 @@ class MessageRepository:
                 message_id=message.message_id,
                 kind=message.kind.value,
                 author=message.author.value,
-                body=message.body,
+                body_sealed=self._cipher.seal_text(
+                    message.body, Place(TABLE, message.message_id, "body")
+                ),
                 client_id=message.client_id,
-                citations=[{"id": c.id, "title": c.title} for c in message.citations],
+                citations_sealed=self._cipher.seal_text(
+                    citations, Place(TABLE, message.message_id, "citations")
+                ),
                 actions=list(message.actions),
                 created_at=message.created_at,
             )
@@ -120,7 +132,7 @@ class MessageRepository:
                 )
             )
         ).first()
-        return _message(row) if row else None
+        return self._message(row) if row else None
 
     async def list_after(
         self, tenant_id: str, conversation_id: str, after_seq: int, limit: int
@@ -135,7 +147,27 @@ class MessageRepository:
             .order_by(messages.c.seq)
             .limit(limit)
         )
-        return [_message(row) for row in rows]
+        return [self._message(row) for row in rows]
+
+    def _message(self, row: Row[tuple[object, ...]]) -> Message:
+        m = row._mapping
+        message_id = m["message_id"]
+        citations = json.loads(
+            self._cipher.open_text(m["citations_sealed"], Place(TABLE, message_id, "citations"))
+        )
+        return Message(
+            tenant_id=m["tenant_id"],
+            conversation_id=m["conversation_id"],
+            seq=m["seq"],
+            message_id=message_id,
+            kind=MessageKind(m["kind"]),
+            author=Author(m["author"]),
+            body=self._cipher.open_text(m["body_sealed"], Place(TABLE, message_id, "body")),
+            client_id=m["client_id"],
+            citations=tuple(Citation(id=c["id"], title=c["title"]) for c in citations),
+            actions=tuple(m["actions"]),
+            created_at=m["created_at"],
+        )
 
 
 def _conversation(row: Row[tuple[object, ...]]) -> Conversation:
@@ -146,22 +178,5 @@ def _conversation(row: Row[tuple[object, ...]]) -> Conversation:
         end_user_id=m["end_user_id"],
         status=ConversationStatus(m["status"]),
         last_seq=m["last_seq"],
-        created_at=m["created_at"],
-    )
-
-
-def _message(row: Row[tuple[object, ...]]) -> Message:
-    m = row._mapping
-    return Message(
-        tenant_id=m["tenant_id"],
-        conversation_id=m["conversation_id"],
-        seq=m["seq"],
-        message_id=m["message_id"],
-        kind=MessageKind(m["kind"]),
-        author=Author(m["author"]),
-        body=m["body"],
-        client_id=m["client_id"],
-        citations=tuple(Citation(id=c["id"], title=c["title"]) for c in m["citations"]),
-        actions=tuple(m["actions"]),
         created_at=m["created_at"],
     )

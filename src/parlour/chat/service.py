@@ -20,6 +20,7 @@ from parlour.chat.models import (
     TypingChanged,
 )
 from parlour.chat.repository import ConversationRepository, MessageRepository
+from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import InvalidInput, NotFound
 from parlour.storage.database import Database
 from parlour.storage.types import utcnow
@@ -29,8 +30,11 @@ _ALLOWED_CONTROLS = frozenset("\n\t")
 
 
 class ChatService:
-    def __init__(self, db: Database, broker: Broker, *, max_message_chars: int) -> None:
+    def __init__(
+        self, db: Database, vault: Vault, broker: Broker, *, max_message_chars: int
+    ) -> None:
         self._db = db
+        self._vault = vault
         self.broker = broker
         self._max_chars = max_message_chars
 
@@ -63,10 +67,13 @@ class ChatService:
     async def history(
         self, tenant_id: str, conversation_id: str, *, after_seq: int, limit: int
     ) -> list[Message]:
-        async with self._db.read() as conn:
-            return await MessageRepository(conn).list_after(
-                tenant_id, conversation_id, after_seq, limit
-            )
+        async def read(cipher: TenantCipher) -> list[Message]:
+            async with self._db.read() as conn:
+                return await MessageRepository(conn, cipher).list_after(
+                    tenant_id, conversation_id, after_seq, limit
+                )
+
+        return await self._vault.using(tenant_id, read)
 
     async def post_user_message(
         self, tenant_id: str, conversation_id: str, *, client_id: str, text: str
@@ -150,9 +157,11 @@ class ChatService:
         status: ConversationStatus | None = None,
     ) -> Message:
         now = utcnow()
+        cipher = await self._vault.cipher(tenant_id)
         try:
             async with self._db.transaction() as conn:
-                conversations, messages = ConversationRepository(conn), MessageRepository(conn)
+                conversations = ConversationRepository(conn)
+                messages = MessageRepository(conn, cipher)
                 if client_id is not None:
                     stored = await messages.find_by_client_id(tenant_id, conversation_id, client_id)
                     if stored is not None:
@@ -181,7 +190,7 @@ class ChatService:
             if client_id is None:
                 raise
             async with self._db.read() as conn:
-                stored = await MessageRepository(conn).find_by_client_id(
+                stored = await MessageRepository(conn, cipher).find_by_client_id(
                     tenant_id, conversation_id, client_id
                 )
             if stored is None:

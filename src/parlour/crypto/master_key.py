@@ -18,6 +18,10 @@ def generate_master_key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+def load_previous_master_keys(settings: Settings) -> list[bytes]:
+    return [base64.b64decode(k.get_secret_value()) for k in settings.crypto.previous_master_keys]
+
+
 def load_master_key(settings: Settings) -> bytes:
     configured = settings.crypto.master_key
     if configured is not None:

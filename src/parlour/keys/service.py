@@ -11,8 +11,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from parlour.crypto.aead import associated_data, open_sealed, seal
-from parlour.crypto.derive import derive_key
+from parlour.audit.events import Actor, ActorType, ApiKeyCreated, ApiKeyRevoked, SigningKeyCreated
+from parlour.audit.service import AuditLog
+from parlour.crypto.vault import Place, TenantCipher, Vault
 from parlour.errors import Forbidden, InvalidInput, InvalidToken, NotFound, Unauthenticated
 from parlour.keys import api_keys, tokens
 from parlour.keys.models import ApiKey, EndUser, IssuedApiKey, MintedToken, Scope, SigningKey
@@ -29,14 +30,16 @@ class KeyService:
     def __init__(
         self,
         db: Database,
-        master_key: bytes,
+        vault: Vault,
+        audit: AuditLog,
         *,
         issuer: str,
         end_user_ttl: timedelta,
         leeway: timedelta,
     ) -> None:
         self._db = db
-        self._sealing_key = derive_key(master_key, "signing-key-sealing/v1")
+        self._vault = vault
+        self._audit = audit
         self._issuer = issuer
         self._ttl = end_user_ttl
         self._leeway = leeway
@@ -50,6 +53,7 @@ class KeyService:
         label: str,
         scopes: Iterable[Scope] = (Scope.MINT_END_USER_TOKENS,),
         expires_at: datetime | None = None,
+        actor: Actor,
     ) -> IssuedApiKey:
         scope_set = frozenset(scopes)
         if not scope_set:
@@ -64,8 +68,15 @@ class KeyService:
             created_at=utcnow(),
             expires_at=expires_at,
         )
+        event = ApiKeyCreated(
+            key_id=key_id,
+            label=key.label,
+            scopes=sorted(scope_set),
+            expires_at=expires_at.isoformat() if expires_at else None,
+        )
         async with self._db.transaction() as conn:
             await ApiKeyRepository(conn).insert(key)
+            await self._audit.record(conn, tenant_id, event, actor)
         return IssuedApiKey(key=key, secret=secret)
 
     async def authenticate(self, secret: str | None, *, scope: Scope) -> ApiKey:
@@ -84,10 +95,11 @@ class KeyService:
             raise Forbidden(f"This API key lacks the {scope.value} scope.")
         return key
 
-    async def revoke_api_key(self, tenant_id: str, key_id: str) -> None:
+    async def revoke_api_key(self, tenant_id: str, key_id: str, *, actor: Actor) -> None:
         async with self._db.transaction() as conn:
             if not await ApiKeyRepository(conn).revoke(tenant_id, key_id, utcnow()):
                 raise NotFound("no such active API key")
+            await self._audit.record(conn, tenant_id, ApiKeyRevoked(key_id), actor)
 
     async def list_api_keys(self, tenant_id: str) -> list[ApiKey]:
         async with self._db.read() as conn:
@@ -96,9 +108,14 @@ class KeyService:
     # Signing keys and end-user tokens
 
     async def ensure_signing_key(self, tenant_id: str) -> SigningKey:
+        async with self._db.read() as conn:
+            current = await SigningKeyRepository(conn).current(tenant_id)
+        if current is not None:
+            return current
+        cipher = await self._vault.cipher(tenant_id)
         async with self._db.transaction() as conn:
             repo = SigningKeyRepository(conn)
-            current = await repo.current(tenant_id)
+            current = await repo.current(tenant_id)  # another request may have made it
             if current is not None:
                 return current
             private = Ed25519PrivateKey.generate()
@@ -108,12 +125,16 @@ class KeyService:
                 kid=kid,
                 algorithm=tokens.ALGORITHM,
                 public_key=private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
-                private_key_sealed=seal(
-                    self._sealing_key, private.private_bytes_raw(), _sealing_aad(tenant_id, kid)
+                # Recoverable, so sealed with the tenant's data key rather than hashed (T-48).
+                private_key_sealed=cipher.seal(
+                    private.private_bytes_raw(), _private_key_place(kid)
                 ),
                 created_at=utcnow(),
             )
             await repo.insert(key)
+            await self._audit.record(
+                conn, tenant_id, SigningKeyCreated(kid), Actor(ActorType.SYSTEM, "keys")
+            )
             return key
 
     async def mint_end_user_token(
@@ -127,7 +148,7 @@ class KeyService:
     ) -> MintedToken:
         key = await self.ensure_signing_key(tenant_id)
         return tokens.sign_end_user_token(
-            self._private_key(key),
+            await self._private_key(key),
             key.kid,
             issuer=self._issuer,
             tenant_id=tenant_id,
@@ -155,11 +176,11 @@ class KeyService:
             leeway=self._leeway,
         )
 
-    def _private_key(self, key: SigningKey) -> Ed25519PrivateKey:
-        aad = _sealing_aad(key.tenant_id, key.kid)
-        return Ed25519PrivateKey.from_private_bytes(
-            open_sealed(self._sealing_key, key.private_key_sealed, aad)
-        )
+    async def _private_key(self, key: SigningKey) -> Ed25519PrivateKey:
+        async def unseal(cipher: TenantCipher) -> bytes:
+            return cipher.open(key.private_key_sealed, _private_key_place(key.kid))
+
+        return Ed25519PrivateKey.from_private_bytes(await self._vault.using(key.tenant_id, unseal))
 
     async def jwks(self) -> dict[str, Any]:
         async with self._db.read() as conn:
@@ -167,8 +188,8 @@ class KeyService:
         return {"keys": [_jwk(key) for key in keys]}
 
 
-def _sealing_aad(tenant_id: str, kid: str) -> bytes:
-    return associated_data("signing_keys", tenant_id, kid, "private_key")
+def _private_key_place(kid: str) -> Place:
+    return Place("signing_keys", kid, "private_key")
 
 
 def _jwk(key: SigningKey) -> dict[str, str]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from parlour.audit.events import Actor, FaqImported
+from parlour.audit.service import AuditLog
+from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import InvalidInput, PayloadTooLarge
 from parlour.knowledge.faq import parse_faq_csv
 from parlour.knowledge.lexical import LexicalIndex
@@ -15,14 +18,23 @@ from parlour.storage.types import utcnow
 
 class KnowledgeService:
     def __init__(
-        self, db: Database, *, max_faq_bytes: int, max_entries: int, max_field_chars: int
+        self,
+        db: Database,
+        vault: Vault,
+        audit: AuditLog,
+        *,
+        max_faq_bytes: int,
+        max_entries: int,
+        max_field_chars: int,
     ) -> None:
         self._db = db
+        self._vault = vault
+        self._audit = audit
         self.max_faq_bytes = max_faq_bytes
         self._max_entries = max_entries
         self._max_field_chars = max_field_chars
 
-    async def import_faq_csv(self, tenant_id: str, data: bytes) -> ImportReport:
+    async def import_faq_csv(self, tenant_id: str, data: bytes, *, actor: Actor) -> ImportReport:
         """Replace the tenant's FAQ with the file's good rows; report the bad ones by line."""
         if len(data) > self.max_faq_bytes:
             raise PayloadTooLarge(f"an FAQ file may be at most {self.max_faq_bytes} bytes")
@@ -45,13 +57,18 @@ class KnowledgeService:
             )
             for row in rows
         ]
+        cipher = await self._vault.cipher(tenant_id)
         async with self._db.transaction() as conn:
-            await FaqRepository(conn).replace_all(tenant_id, entries)
+            await FaqRepository(conn, cipher).replace_all(tenant_id, entries)
+            await self._audit.record(conn, tenant_id, FaqImported(len(entries), len(errors)), actor)
         return ImportReport(imported=len(entries), errors=errors)
 
     async def faq_entries(self, tenant_id: str) -> list[FaqEntry]:
-        async with self._db.read() as conn:
-            return await FaqRepository(conn).list(tenant_id)
+        async def read(cipher: TenantCipher) -> list[FaqEntry]:
+            async with self._db.read() as conn:
+                return await FaqRepository(conn, cipher).list(tenant_id)
+
+        return await self._vault.using(tenant_id, read)
 
     async def search(self, tenant_id: str, query: str, *, limit: int = 3) -> list[Hit]:
         # Built per query from this tenant's rows only; small FAQ sets make this cheap, and it can

@@ -1,6 +1,12 @@
-"""Every table. Row-level tenancy: each one carries `tenant_id` (TB-07)."""
+"""Every table. Row-level tenancy: each one carries `tenant_id` (TB-07).
+
+Columns named `*_sealed` hold ciphertext from the tenant's data keys (parlour.crypto.vault);
+SEALED_COLUMNS lists them, with the row id each is bound to, for re-encryption sweeps.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import (
     JSON,
@@ -109,9 +115,9 @@ messages = Table(
     Column("message_id", ID, nullable=False, unique=True),
     Column("kind", String(16), nullable=False),
     Column("author", String(16), nullable=False),
-    Column("body", Text, nullable=False),
+    Column("body_sealed", LargeBinary, nullable=False),
     Column("client_id", String(64), nullable=True),
-    Column("citations", JSON, nullable=False),
+    Column("citations_sealed", LargeBinary, nullable=False),
     Column("actions", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("conversation_id", "seq"),
@@ -123,8 +129,77 @@ faq_entries = Table(
     metadata,
     _tenant_fk(),
     Column("entry_id", ID, primary_key=True),
-    Column("question", Text, nullable=False),
-    Column("answer", Text, nullable=False),
+    Column("question_sealed", LargeBinary, nullable=False),
+    Column("answer_sealed", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_faq_entries_tenant", "tenant_id"),
+)
+
+tenant_keys = Table(
+    "tenant_keys",
+    metadata,
+    # No foreign key: destroying the keys is part of deleting the tenant, and is checked apart.
+    Column("tenant_id", ID, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("kek_id", String(32), nullable=False),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "version"),
+)
+
+# Audit chains: one per tenant (tenant_id = the tenant's id) and one for the platform
+# (tenant_id = "platform"). No foreign key, so the platform chain needs no tenant row.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("event_id", ID, nullable=False, unique=True),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("actor_type", String(16), nullable=False),
+    Column("actor_id", String(200), nullable=False),
+    Column("source_ip", String(64), nullable=True),
+    Column("request_id", String(64), nullable=True),
+    Column("data", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "seq"),
+)
+
+audit_heads = Table(
+    "audit_heads",
+    metadata,
+    Column("tenant_id", ID, primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("signed_at", UtcDateTime, nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "seq"),
+)
+
+
+@dataclass(frozen=True)
+class SealedColumn:
+    table: Table
+    row_id: str
+    column: str
+    field: str
+
+
+SEALED_COLUMNS = (
+    SealedColumn(signing_keys, "kid", "private_key_sealed", "private_key"),
+    SealedColumn(messages, "message_id", "body_sealed", "body"),
+    SealedColumn(messages, "message_id", "citations_sealed", "citations"),
+    SealedColumn(faq_entries, "entry_id", "question_sealed", "question"),
+    SealedColumn(faq_entries, "entry_id", "answer_sealed", "answer"),
 )

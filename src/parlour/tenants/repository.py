@@ -38,6 +38,10 @@ class TenantRepository:
         ).first()
         return _tenant(row) if row else None
 
+    async def delete(self, tenant_id: str) -> None:
+        # Every tenant-owned table references tenants with ON DELETE CASCADE.
+        await self._conn.execute(delete(tenants).where(tenants.c.tenant_id == tenant_id))
+
     async def add_origin(self, tenant_id: str, origin: str, created_at: datetime) -> bool:
         if await self.has_origin(tenant_id, origin):
             return False

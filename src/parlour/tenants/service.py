@@ -1,4 +1,4 @@
-"""Creating organisations and answering "may this origin embed this widget?"."""
+"""Organisations: creating and deleting them, their allowlists, and their data-key lifecycle."""
 
 from __future__ import annotations
 
@@ -6,6 +6,18 @@ import secrets
 import uuid
 from collections.abc import Iterable
 
+from parlour.audit.events import (
+    PLATFORM_CHAIN,
+    Actor,
+    DataKeyRotated,
+    MasterKeyRotated,
+    OriginAllowed,
+    TenantCreated,
+    TenantDeleted,
+)
+from parlour.audit.service import AuditLog
+from parlour.crypto.reencrypt import reencrypt_tenant
+from parlour.crypto.vault import Vault
 from parlour.errors import InvalidInput, NotFound, OriginNotAllowed
 from parlour.storage.database import Database
 from parlour.storage.types import utcnow
@@ -20,24 +32,46 @@ def new_widget_id() -> str:
 
 
 class TenantService:
-    def __init__(self, db: Database, *, allow_insecure_origins: bool) -> None:
+    def __init__(
+        self, db: Database, vault: Vault, audit: AuditLog, *, allow_insecure_origins: bool
+    ) -> None:
         self._db = db
+        self._vault = vault
+        self._audit = audit
         self._allow_insecure = allow_insecure_origins
 
-    async def create(self, name: str, origins: Iterable[str] = ()) -> Tenant:
+    async def create(self, name: str, origins: Iterable[str] = (), *, actor: Actor) -> Tenant:
         name = name.strip()
         if not name or len(name) > 200:
             raise InvalidInput("an organisation needs a name of 1 to 200 characters")
-        normalized = [self.normalize_origin(o) for o in origins]
+        normalized = list(dict.fromkeys(self.normalize_origin(o) for o in origins))
         tenant = Tenant(
             tenant_id=str(uuid.uuid4()), name=name, widget_id=new_widget_id(), created_at=utcnow()
         )
         async with self._db.transaction() as conn:
             repo = TenantRepository(conn)
             await repo.insert(tenant)
+            await self._vault.create_tenant_key(conn, tenant.tenant_id)
+            await self._audit.record(conn, tenant.tenant_id, TenantCreated(name=name), actor)
             for origin in normalized:
                 await repo.add_origin(tenant.tenant_id, origin, tenant.created_at)
+                await self._audit.record(conn, tenant.tenant_id, OriginAllowed(origin), actor)
         return tenant
+
+    async def delete(self, tenant_id: str, *, actor: Actor) -> None:
+        """Offboard: rows, audit chain and data keys go in one transaction; whatever ciphertext
+        survives elsewhere (backups, replicas) is unreadable without the keys (T-37)."""
+        async with self._db.transaction() as conn:
+            repo = TenantRepository(conn)
+            if await repo.get(tenant_id) is None:
+                raise NotFound("no such organisation")
+            destroyed = await self._vault.destroy_tenant_keys(conn, tenant_id)
+            await repo.delete(tenant_id)
+            await self._audit.delete_chain(conn, tenant_id)
+            await self._audit.record(
+                conn, PLATFORM_CHAIN, TenantDeleted(tenant_id, destroyed), actor
+            )
+        self._vault.forget(tenant_id)
 
     def normalize_origin(self, origin: str) -> str:
         return normalize_origin(origin, allow_insecure=self._allow_insecure)
@@ -55,10 +89,11 @@ class TenantService:
         async with self._db.read() as conn:
             return await TenantRepository(conn).find_by_widget_id(widget_id)
 
-    async def allow_origin(self, tenant_id: str, origin: str) -> str:
+    async def allow_origin(self, tenant_id: str, origin: str, *, actor: Actor) -> str:
         normalized = self.normalize_origin(origin)
         async with self._db.transaction() as conn:
-            await TenantRepository(conn).add_origin(tenant_id, normalized, utcnow())
+            if await TenantRepository(conn).add_origin(tenant_id, normalized, utcnow()):
+                await self._audit.record(conn, tenant_id, OriginAllowed(normalized), actor)
         return normalized
 
     async def origins(self, tenant_id: str) -> list[str]:
@@ -74,3 +109,24 @@ class TenantService:
         if not allowed:
             raise OriginNotAllowed()
         return origin
+
+    async def rotate_data_key(self, tenant_id: str, *, actor: Actor) -> tuple[int, int]:
+        """A new data key for the tenant; then every sealed value is moved to it. Until the sweep
+        ends, values sealed with the old key still read (T-51). Returns (version, moved)."""
+        await self.get(tenant_id)
+        async with self._db.transaction() as conn:
+            version = await self._vault.create_tenant_key(conn, tenant_id)
+            await self._audit.record(conn, tenant_id, DataKeyRotated(version), actor)
+        return version, await reencrypt_tenant(self._db, self._vault, tenant_id)
+
+    async def rotate_master_key(self, *, actor: Actor) -> int:
+        """Re-wrap every tenant's data keys with the current master key; data is untouched."""
+        rewrapped = await self._vault.rewrap_all()
+        async with self._db.transaction() as conn:
+            await self._audit.record(
+                conn,
+                PLATFORM_CHAIN,
+                MasterKeyRotated(rewrapped, self._vault.master_key_id),
+                actor,
+            )
+        return rewrapped

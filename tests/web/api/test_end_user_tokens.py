@@ -88,7 +88,7 @@ async def test_a_revoked_key_is_refused_at_once(stack: Stack) -> None:
     """T-47: revocation takes effect on the next request."""
     org = await seed.organisation(stack.services)
     key_id = (await stack.services.keys.list_api_keys(org.tenant_id))[0].key_id
-    await stack.services.keys.revoke_api_key(org.tenant_id, key_id)
+    await stack.services.keys.revoke_api_key(org.tenant_id, key_id, actor=seed.ACTOR)
     answer = await mint(stack, org.api_key, {"user_id": "u", "origin": org.origin})
     assert answer.status_code == 401
 

@@ -102,7 +102,9 @@ async def test_token_of_tenant_a_on_tenant_b_widget_is_refused(stack: Stack) -> 
 async def test_token_bound_to_another_origin_is_forbidden(stack: Stack) -> None:
     """T-18: a token minted for one allowlisted origin cannot be replayed from another."""
     org = await seed.organisation(stack.services, origin="https://one.example.com")
-    await stack.services.tenants.allow_origin(org.tenant_id, "https://two.example.com")
+    await stack.services.tenants.allow_origin(
+        org.tenant_id, "https://two.example.com", actor=seed.ACTOR
+    )
     token = await seed.token_for(stack.services, org)
     async with open_socket(stack.ws_url, org.widget_id, "https://two.example.com") as ws:
         await ws.send(json.dumps({"type": "auth", "token": token}))
@@ -112,7 +114,7 @@ async def test_token_bound_to_another_origin_is_forbidden(stack: Stack) -> None:
 async def _signed_with_tenant_key(stack: Stack, org: seed.Organisation, **changes: object) -> str:
     """A token signed by the organisation's real key, with some claims or header changed."""
     key = await stack.services.keys.ensure_signing_key(org.tenant_id)
-    private = stack.services.keys._private_key(key)
+    private = await stack.services.keys._private_key(key)
     now = utcnow()
     claims = {
         "iss": stack.url,

@@ -18,6 +18,49 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
 
     op.create_table(
+        "audit_checkpoints",
+        sa.Column("tenant_id", sa.String(length=64), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("key_id", sa.String(length=32), nullable=False),
+        sa.Column("signature", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "seq", name=op.f("pk_audit_checkpoints")),
+    )
+    op.create_table(
+        "audit_events",
+        sa.Column("tenant_id", sa.String(length=64), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("actor_type", sa.String(length=16), nullable=False),
+        sa.Column("actor_id", sa.String(length=200), nullable=False),
+        sa.Column("source_ip", sa.String(length=64), nullable=True),
+        sa.Column("request_id", sa.String(length=64), nullable=True),
+        sa.Column("data", sa.Text(), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "seq", name=op.f("pk_audit_events")),
+        sa.UniqueConstraint("event_id", name=op.f("uq_audit_events_event_id")),
+    )
+    op.create_table(
+        "audit_heads",
+        sa.Column("tenant_id", sa.String(length=64), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_audit_heads")),
+    )
+    op.create_table(
+        "tenant_keys",
+        sa.Column("tenant_id", sa.String(length=64), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("kek_id", sa.String(length=32), nullable=False),
+        sa.Column("wrapped_key", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "version", name=op.f("pk_tenant_keys")),
+    )
+    op.create_table(
         "tenants",
         sa.Column("tenant_id", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -73,8 +116,8 @@ def upgrade() -> None:
         "faq_entries",
         sa.Column("tenant_id", sa.String(length=64), nullable=False),
         sa.Column("entry_id", sa.String(length=64), nullable=False),
-        sa.Column("question", sa.Text(), nullable=False),
-        sa.Column("answer", sa.Text(), nullable=False),
+        sa.Column("question_sealed", sa.LargeBinary(), nullable=False),
+        sa.Column("answer_sealed", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
@@ -128,9 +171,9 @@ def upgrade() -> None:
         sa.Column("message_id", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("author", sa.String(length=16), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("body_sealed", sa.LargeBinary(), nullable=False),
         sa.Column("client_id", sa.String(length=64), nullable=True),
-        sa.Column("citations", sa.JSON(), nullable=False),
+        sa.Column("citations_sealed", sa.LargeBinary(), nullable=False),
         sa.Column("actions", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -174,3 +217,7 @@ def downgrade() -> None:
 
     op.drop_table("api_keys")
     op.drop_table("tenants")
+    op.drop_table("tenant_keys")
+    op.drop_table("audit_heads")
+    op.drop_table("audit_events")
+    op.drop_table("audit_checkpoints")

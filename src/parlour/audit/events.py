@@ -1,0 +1,114 @@
+"""Who did what. Events carry identifiers and metadata only: never a secret, a token or a
+message body (T-89)."""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar
+
+PLATFORM_CHAIN = "platform"
+
+
+class ActorType(StrEnum):
+    OPERATOR = "operator"
+    API_KEY = "api_key"
+    CLI = "cli"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    type: ActorType
+    id: str
+    source_ip: str | None = None
+    request_id: str | None = None
+
+    @classmethod
+    def cli(cls) -> Actor:
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = "unknown"
+        return cls(ActorType.CLI, user[:200])
+
+    @classmethod
+    def system(cls, component: str) -> Actor:
+        return cls(ActorType.SYSTEM, component)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    action: ClassVar[str]
+
+    def data(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class TenantCreated(AuditEvent):
+    action = "tenant.created"
+    name: str
+
+
+@dataclass(frozen=True)
+class TenantDeleted(AuditEvent):
+    action = "tenant.deleted"
+    tenant_id: str
+    data_keys_destroyed: int
+
+
+@dataclass(frozen=True)
+class OriginAllowed(AuditEvent):
+    action = "tenant.origin_allowed"
+    origin: str
+
+
+@dataclass(frozen=True)
+class ApiKeyCreated(AuditEvent):
+    action = "api_key.created"
+    key_id: str
+    label: str
+    scopes: list[str]
+    expires_at: str | None
+
+
+@dataclass(frozen=True)
+class ApiKeyRevoked(AuditEvent):
+    action = "api_key.revoked"
+    key_id: str
+
+
+@dataclass(frozen=True)
+class SigningKeyCreated(AuditEvent):
+    action = "signing_key.created"
+    kid: str
+
+
+@dataclass(frozen=True)
+class FaqImported(AuditEvent):
+    action = "knowledge.faq_imported"
+    entries: int
+    rejected_rows: int
+
+
+@dataclass(frozen=True)
+class DataKeyRotated(AuditEvent):
+    action = "crypto.data_key_rotated"
+    version: int
+
+
+@dataclass(frozen=True)
+class MasterKeyRotated(AuditEvent):
+    action = "crypto.master_key_rotated"
+    rewrapped: int
+    master_key_id: str
+
+
+@dataclass(frozen=True)
+class AuditExported(AuditEvent):
+    action = "audit.exported"
+    chain: str
+    events: int
