@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from parlour.settings import (
 )
 from parlour.storage.database import Database
 from parlour.storage.migrate import migrate
+from tests.support import canaries
 from tests.support.databases import temporary_postgres_database
 from tests.support.servers import ThreadedServer, start_threaded
 
@@ -31,7 +33,22 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 def new_master_key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()
+    return canaries.register(base64.b64encode(secrets.token_bytes(32)).decode())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def logs_never_hold_secrets() -> Iterator[None]:
+    """T-27, T-89: every log line of the whole run (this process, its server threads and the
+    `parlour serve` children) is checked for every token, key and canary the tests used."""
+    handler = canaries.CapturingHandler()
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    loggers = [logging.getLogger(), logging.getLogger("uvicorn.access")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    yield
+    for logger in loggers:
+        logger.removeHandler(handler)
+    assert canaries.leaks() == []
 
 
 def make_settings(
@@ -41,14 +58,20 @@ def make_settings(
     public_url: str = "http://127.0.0.1:8000",
     auth_timeout: float = 5.0,
     master_key: str | None = None,
+    previous_master_keys: tuple[str, ...] = (),
+    environment: Environment = Environment.TEST,
+    trusted_proxies: tuple[str, ...] = (),
 ) -> Settings:
     return Settings(
-        environment=Environment.TEST,
+        environment=environment,
         data_dir=data_dir,
         database=DatabaseSettings(url=database_url),
-        server=ServerSettings(public_url=public_url),
+        server=ServerSettings(public_url=public_url, trusted_proxies=list(trusted_proxies)),
         gateway=GatewaySettings(auth_timeout_seconds=auth_timeout),
-        crypto=CryptoSettings(master_key=master_key or new_master_key()),
+        crypto=CryptoSettings(
+            master_key=master_key or new_master_key(),
+            previous_master_keys=list(previous_master_keys),
+        ),
     )
 
 
@@ -105,17 +128,26 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    tmp_path: Path, database_url: str, *, auth_timeout: float = 5.0
+    tmp_path: Path,
+    database_url: str,
+    *,
+    auth_timeout: float = 5.0,
+    environment: Environment = Environment.TEST,
+    trusted_proxies: tuple[str, ...] = (),
 ) -> AsyncIterator[Stack]:
     master_key = new_master_key()
 
     def make(url: str) -> tuple[FastAPI, Settings]:
+        if environment is Environment.PRODUCTION:
+            url = url.replace("http://", "https://")  # as published behind a TLS proxy
         settings = make_settings(
             tmp_path,
             database_url=database_url,
             public_url=url,
             auth_timeout=auth_timeout,
             master_key=master_key,
+            environment=environment,
+            trusted_proxies=trusted_proxies,
         )
         return create_app(settings), settings
 
@@ -134,3 +166,12 @@ async def running_stack(
 async def stack(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
     async with running_stack(tmp_path, sqlite_url) as running:
         yield running
+
+
+@pytest.fixture
+async def backend(database_url: str, tmp_path: Path) -> AsyncIterator[Services]:
+    """Migrated services on each backend in turn (SQLite, then PostgreSQL)."""
+    built = build_services(make_settings(tmp_path, database_url=database_url))
+    await built.migrate()
+    yield built
+    await built.aclose()

@@ -65,6 +65,48 @@ def test_a_placeholder_master_key_stops_the_command(
     assert "placeholder" in result.output
 
 
+def test_audit_verify_passes_then_names_the_first_edited_event(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """T-91: `parlour audit verify` exits 0 when untouched, 1 naming the event after an edit."""
+    import sqlite3
+
+    created = invoke(runner, "tenant", "create", "Acme", "--origin", "https://acme.example.com")
+    tenant_id = re.search(r"tenant_id: (\S+)", created)[1]  # type: ignore[index]
+    invoke(runner, "keys", "create", "--tenant", tenant_id)
+    assert f"ok   {tenant_id}: 3 events" in invoke(runner, "audit", "verify")
+
+    with sqlite3.connect(tmp_path / "parlour.db") as db:
+        db.execute("UPDATE audit_events SET actor_id = 'mallory' WHERE seq = 2")
+    result = runner.invoke(main, ["audit", "verify", "--tenant", tenant_id])
+    assert result.exit_code == 1
+    assert f"BAD  {tenant_id}: event 2 was edited" in result.output
+
+
+def test_audit_export_writes_json_lines_and_is_itself_audited(runner: CliRunner) -> None:
+    import json
+
+    created = invoke(runner, "tenant", "create", "Acme", "--origin", "https://acme.example.com")
+    tenant_id = re.search(r"tenant_id: (\S+)", created)[1]  # type: ignore[index]
+    lines = invoke(runner, "audit", "export", "--tenant", tenant_id).splitlines()
+    events = [json.loads(line) for line in lines]
+    assert [e["action"] for e in events] == ["tenant.created", "tenant.origin_allowed"]
+    platform = invoke(runner, "audit", "export", "--platform").splitlines()
+    assert json.loads(platform[0])["action"] == "audit.exported"
+
+
+def test_tenant_delete_needs_confirmation_and_then_shreds(runner: CliRunner) -> None:
+    created = invoke(runner, "tenant", "create", "Acme")
+    tenant_id = re.search(r"tenant_id: (\S+)", created)[1]  # type: ignore[index]
+    refused = runner.invoke(main, ["tenant", "delete", "--tenant", tenant_id], input="n\n")
+    assert refused.exit_code == 1
+    assert "data keys are destroyed" in invoke(
+        runner, "tenant", "delete", "--tenant", tenant_id, "--yes"
+    )
+    gone = runner.invoke(main, ["keys", "create", "--tenant", tenant_id])
+    assert "not_found" in gone.output
+
+
 def test_generate_master_prints_a_usable_key(runner: CliRunner) -> None:
     from parlour.settings import master_key_problem
 

@@ -14,7 +14,11 @@ from parlour.web.api import tokens, wellknown
 from parlour.web.errors import install_error_handlers
 from parlour.web.gateway import routes as gateway
 from parlour.web.middleware import RequestContextMiddleware
+from parlour.web.proxy import parse_networks
 from parlour.web.widget import router as widget_router
+
+# Every router of the app; tests walk them to check that each route keeps the rules.
+ROUTERS = (tokens.router, wellknown.router, gateway.router, widget_router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -41,9 +45,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, hsts=settings.is_production)
-    app.include_router(tokens.router)
-    app.include_router(wellknown.router)
-    app.include_router(gateway.router)
-    app.include_router(widget_router)
+    app.add_middleware(
+        RequestContextMiddleware,
+        trusted_proxies=parse_networks(settings.server.trusted_proxies),
+    )
+    for router in ROUTERS:
+        app.include_router(router)
     return app

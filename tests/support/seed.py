@@ -8,6 +8,7 @@ from parlour.audit.events import Actor
 from parlour.keys.models import Scope
 from parlour.services import Services
 from parlour.tenants.models import Tenant
+from tests.support import canaries
 
 ACTOR = Actor.system("tests")
 
@@ -47,11 +48,11 @@ async def organisation(
     )
     if faq is not None:
         await services.knowledge.import_faq_csv(tenant.tenant_id, faq, actor=ACTOR)
-    return Organisation(tenant=tenant, origin=origin, api_key=issued.secret)
+    return Organisation(tenant=tenant, origin=origin, api_key=canaries.register(issued.secret))
 
 
 async def token_for(services: Services, org: Organisation, user_id: str = "customer-1") -> str:
     minted = await services.keys.mint_end_user_token(
         org.tenant_id, widget_id=org.widget_id, user_id=user_id, origin=org.origin
     )
-    return minted.token
+    return canaries.register(minted.token)

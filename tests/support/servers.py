@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 
 from parlour.settings import Settings
 from parlour.web.server import uvicorn_config
+from tests.support import canaries
 
 START_TIMEOUT_SECONDS = 20.0
 
@@ -89,7 +90,8 @@ def start_threaded(
 
 
 class ServeProcess:
-    """`parlour serve` in a child process, configured only through the environment."""
+    """`parlour serve` in a child process, configured only through the environment. Every line
+    it prints is kept, and handed to the run's log scan when it stops."""
 
     def __init__(self, env: dict[str, str], port: int) -> None:
         self.port = port
@@ -103,31 +105,32 @@ class ServeProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
+        self.output: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._pump = threading.Thread(target=self._read_output, daemon=True)
+        self._pump.start()
+
+    def _read_output(self) -> None:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            line = raw.decode(errors="replace")
+            self.output.append(line)
+            self._lines.put(line)
+        self._lines.put(None)
 
     def wait_ready(self) -> None:
-        """Block until uvicorn reports it is listening, reading the child's own log lines."""
-        lines: queue.Queue[str | None] = queue.Queue()
-        self._output: list[str] = []
-
-        def pump() -> None:
-            assert self.process.stdout is not None
-            for raw in self.process.stdout:
-                lines.put(raw.decode(errors="replace"))
-            lines.put(None)
-
-        threading.Thread(target=pump, daemon=True).start()
+        """Block until uvicorn reports it is listening."""
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while (remaining := deadline - time.monotonic()) > 0:
             try:
-                line = lines.get(timeout=remaining)
+                line = self._lines.get(timeout=remaining)
             except queue.Empty:
                 break
             if line is None:
-                raise RuntimeError("parlour serve exited early:\n" + "".join(self._output))
-            self._output.append(line)
+                raise RuntimeError("parlour serve exited early:\n" + "".join(self.output))
             if "Uvicorn running on" in line:
                 return
-        raise RuntimeError("parlour serve did not start:\n" + "".join(self._output))
+        raise RuntimeError("parlour serve did not start:\n" + "".join(self.output))
 
     def stop(self) -> None:
         self.process.terminate()
@@ -136,3 +139,5 @@ class ServeProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=START_TIMEOUT_SECONDS)
+        self._pump.join(timeout=START_TIMEOUT_SECONDS)
+        canaries.record_output("".join(self.output))

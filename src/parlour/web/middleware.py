@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Sequence
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
@@ -12,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parlour.errors import ParlourError
 from parlour.web.errors import error_body
+from parlour.web.proxy import Network, client_info
 
 log = logging.getLogger(__name__)
 
@@ -20,18 +22,21 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-act
 
 
 class RequestContextMiddleware:
-    """Gives each request an id (ours, never the client's: ids end up in logs) and sets headers."""
+    """Gives each request an id (ours, never the client's: ids end up in logs), works out the
+    real client address behind trusted proxies, and sets the security headers."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, *, trusted_proxies: Sequence[Network]) -> None:
         self.app = app
-        self.hsts = hsts
+        self.trusted_proxies = list(trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         request_id = secrets.token_hex(8)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["client"] = client_info(scope, self.trusted_proxies)
 
         started = False
 
@@ -46,8 +51,8 @@ class RequestContextMiddleware:
                 headers["Referrer-Policy"] = "no-referrer"
                 headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
                 headers.setdefault("Cache-Control", "no-store")
-                if self.hsts:
-                    headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+                # Browsers ignore HSTS over plain http, so it is sent always, not per profile.
+                headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
             await send(message)
 
         try:

@@ -168,3 +168,56 @@ async def test_reauth_with_another_users_token_closes_with_4401(stack: Stack) ->
         other = await seed.token_for(stack.services, org, "customer-2")
         await ws.send(json.dumps({"type": "reauth", "token": other}))
         assert await close_code(ws) == 4401
+
+
+async def test_a_socket_whose_token_expires_is_warned_then_closed_with_4401(stack: Stack) -> None:
+    """T-22: the server asks for reauth before expiry, and closes the socket when the identity
+    it was opened with runs out."""
+    from datetime import timedelta
+
+    from parlour.keys.tokens import sign_end_user_token
+    from parlour.storage.types import utcnow
+    from tests.support.chat import close_code
+
+    org = await seed.organisation(stack.services)
+    key = await stack.services.keys.ensure_signing_key(org.tenant_id)
+    short = sign_end_user_token(
+        await stack.services.keys._private_key(key),
+        key.kid,
+        issuer=stack.url,
+        tenant_id=org.tenant_id,
+        widget_id=org.widget_id,
+        user_id="customer-1",
+        origin=org.origin,
+        traits={},
+        now=utcnow(),
+        ttl=timedelta(seconds=2),
+    ).token
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+        await authenticate(ws, short)
+        warning = await receive(ws)
+        assert warning["type"] == "reauth_required"
+        assert warning["expires_in"] <= 2
+        assert await close_code(ws, timeout=10) == 4401
+
+
+async def test_agent_and_admin_actions_from_an_end_user_socket_are_refused(stack: Stack) -> None:
+    """T-23: an end user's socket has no verbs beyond its own conversation's; `assign`,
+    `transfer` or reading another conversation are bad frames and change nothing."""
+    org = await seed.organisation(stack.services)
+    other = await stack.services.chat.open_conversation(org.tenant_id, "someone-else")
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+        await authenticate(ws, await seed.token_for(stack.services, org))
+        for frame in [
+            {"type": "assign", "conversation_id": other.conversation_id, "agent": "me"},
+            {"type": "transfer", "conversation_id": other.conversation_id},
+            {"type": "read_conversation", "conversation_id": other.conversation_id},
+            {"type": "ack", "seq": 0, "conversation_id": other.conversation_id},
+        ]:
+            await ws.send(json.dumps(frame))
+            answer = await receive(ws)
+            assert answer["type"] == "error"
+            assert answer["code"] == "bad_frame"
+    assert (
+        await stack.services.chat.get_conversation(org.tenant_id, other.conversation_id)
+    ).last_seq == 0

@@ -4,6 +4,7 @@ client would hide how a real server answers a refusal before the upgrade)."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -246,3 +247,18 @@ async def test_binary_frames_close_with_4400(stack: Stack) -> None:
         await authenticate(ws, token)
         await ws.send(b"\x00\x01")
         assert await close_code(ws) == 4400
+
+
+async def test_a_cookie_never_authenticates_a_socket(stack: Stack) -> None:
+    """T-19: even with the site's cookies attached, a socket without an auth frame can do
+    nothing; cookies are not read at all."""
+    org = await seed.organisation(stack.services)
+    from websockets.asyncio.client import connect
+
+    async with connect(
+        f"{stack.ws_url}/v1/chat/{org.widget_id}",
+        origin=org.origin,  # type: ignore[arg-type]
+        additional_headers={"Cookie": "session=admin-session; demo_customer=customer-1"},
+    ) as ws:
+        await ws.send(json.dumps({"type": "message", "client_id": str(uuid.uuid4()), "text": "hi"}))
+        assert await close_code(ws) == 4401

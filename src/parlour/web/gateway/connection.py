@@ -21,11 +21,14 @@ from starlette.websockets import WebSocketState
 from parlour.chat.broker import Subscription
 from parlour.chat.protocol import AuthFrame, ReauthFrame, error_frame, parse_client_frame
 from parlour.chat.session import ChatSession, Frame
-from parlour.errors import InvalidInput, InvalidToken, OriginNotAllowed, ParlourError
+from parlour.errors import Forbidden, InvalidInput, InvalidToken, OriginNotAllowed, ParlourError
 from parlour.keys.models import EndUser
+from parlour.observability import security_event
 from parlour.services import Services
 from parlour.tenants.models import Tenant
+from parlour.web.deps import request_context
 from parlour.web.errors import error_body, ws_close_code
+from parlour.web.proxy import ClientInfo
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +68,28 @@ class Connection:
     async def _admit(self, widget_id: str, origin: str | None) -> Tenant | None:
         tenant = await self._services.tenants.find_by_widget_id(widget_id)
         try:
+            if self._services.settings.is_production and not self._client_is_secure():
+                raise Forbidden("Connect over wss://.")
             if tenant is None:
                 raise OriginNotAllowed()
             await self._services.tenants.require_origin(tenant.tenant_id, origin)
-        except OriginNotAllowed as refused:
+        except Forbidden as refused:
             # Unknown widget and foreign origin look the same from outside: no existence oracle.
-            log.info("handshake refused", extra={"widget_id": widget_id[:64]})
+            security_event(
+                "chat.handshake_refused",
+                reason=refused.code,
+                widget_id=widget_id[:64],
+                tenant_id=tenant.tenant_id if tenant else None,
+                origin=(origin or "")[:300],
+                **request_context(self._ws),
+            )
             await self._deny(refused)
             return None
         return tenant
+
+    def _client_is_secure(self) -> bool:
+        client: ClientInfo | None = self._ws.scope.get("state", {}).get("client")
+        return client is not None and client.secure
 
     async def _deny(self, error: ParlourError) -> None:
         if "websocket.http.response" in self._ws.scope.get("extensions", {}):
@@ -115,10 +131,20 @@ class Connection:
                 tenant.tenant_id, tenant.widget_id, token
             )
         except InvalidToken:
+            self._refused_auth(tenant, "invalid_token")
             raise CloseConnection(4401, "invalid token") from None
         if user.origin != origin:
+            self._refused_auth(tenant, "origin_mismatch")
             raise CloseConnection(4403, "token is for another origin")
         return user
+
+    def _refused_auth(self, tenant: Tenant, reason: str) -> None:
+        security_event(
+            "chat.auth_refused",
+            reason=reason,
+            tenant_id=tenant.tenant_id,
+            **request_context(self._ws),
+        )
 
     async def _serve(self, session: ChatSession, resume_after: int | None) -> None:
         chat = self._services.chat

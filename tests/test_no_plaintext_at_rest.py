@@ -1,0 +1,40 @@
+"""What a stolen database shows after a real conversation: no message body, no secret."""
+
+from __future__ import annotations
+
+from tests.conftest import Stack
+from tests.support import canaries, seed
+from tests.support.chat import authenticate, is_assistant_message, open_socket, receive_until, say
+from tests.support.dump import every_cell, sqlite_files
+
+
+async def test_a_database_dump_after_a_conversation_holds_no_plaintext_body_or_secret(
+    stack: Stack, sqlite_url: str
+) -> None:
+    """T-46, T-48, T-49: message bodies and answers, FAQ text, API key secrets, tokens and
+    signing keys appear nowhere in the database file, its WAL, or any cell."""
+    org = await seed.organisation(stack.services)
+    token = await seed.token_for(stack.services, org)
+    question = canaries.register("What are your opening hours? CANARY7731")
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+        await authenticate(ws, token)
+        await say(ws, question)
+        answer = (await receive_until(ws, is_assistant_message))[-1]
+    assert answer["text"] == "We are open Monday to Friday, 9:00 to 17:00."
+    key = await stack.services.keys.ensure_signing_key(org.tenant_id)
+    signing_key = (await stack.services.keys._private_key(key)).private_bytes_raw()
+
+    raw = sqlite_files(sqlite_url)
+    cells = await every_cell(stack.services)
+    secrets = {
+        "question": question,
+        "answer": answer["text"],
+        "faq question": "How do I block my card?",
+        "api key": org.api_key,
+        "api key secret part": org.api_key.rsplit("_", 1)[1],
+        "token": token,
+    }
+    for name, value in secrets.items():
+        assert value.encode() not in raw, f"{name} is in the database file"
+        assert value not in cells, f"{name} is in a cell"
+    assert signing_key not in raw
