@@ -102,6 +102,6 @@ async def _run_demo(host: str, port: int, client_port: int) -> None:
     click.echo(
         f"\n  Parlour is running at {settings.server.public_url} (data in {settings.data_dir}/)"
         f"\n  Open the demo bank's site and chat:  {client_url}\n"
-        '\n  Try: "How do I reset my password?" or "Can I talk to a person?"  (Ctrl-C stops)\n'
+        '\n  Try: "How do I reset my password?" or "Do you sell car insurance?"  (Ctrl-C stops)\n'
     )
     await asyncio.gather(*(server.serve() for server in servers))

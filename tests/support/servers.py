@@ -25,7 +25,10 @@ START_TIMEOUT_SECONDS = 20.0
 
 
 def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say so,
+    # and accepted sockets inherit the listener's protocol; with proto 0, two small frames in a
+    # row wait ~40 ms for a delayed ACK, as they would not under `parlour serve`.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     return sock

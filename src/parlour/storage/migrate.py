@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -13,6 +14,9 @@ from parlour.storage.database import Database
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same for every node of one deployment.
 _PG_MIGRATION_LOCK = 7_202_611
+# Alembic keeps its migration context in a process-wide global, so two migrations at once in one
+# process (two apps in two threads) would run on each other's connections.
+_ALEMBIC_IN_USE = threading.Lock()
 
 
 def alembic_config() -> Config:
@@ -32,4 +36,5 @@ async def migrate(db: Database, revision: str = "head") -> None:
 def _upgrade(connection: Connection, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
-    command.upgrade(config, revision)
+    with _ALEMBIC_IN_USE:
+        command.upgrade(config, revision)

@@ -1,0 +1,31 @@
+"""`python -m bench [NAME ...]`: run benchmarks and print their results as Markdown."""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import sys
+from datetime import UTC, datetime
+
+from bench import crypto
+
+BENCHMARKS = {"crypto": crypto.run}
+
+
+def main(names: list[str]) -> None:
+    chosen = names or list(BENCHMARKS)
+    unknown = [n for n in chosen if n not in BENCHMARKS]
+    if unknown:
+        raise SystemExit(
+            f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}"
+        )
+    print(
+        f"<!-- {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()}, "
+        f"{platform.machine()} -->"
+    )
+    for name in chosen:
+        print(asyncio.run(BENCHMARKS[name]()))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
