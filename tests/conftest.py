@@ -105,13 +105,21 @@ def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
     return sqlite_url
 
 
+@contextlib.asynccontextmanager
+async def migrated_services(tmp_path: Path, database_url: str) -> AsyncIterator[Services]:
+    built = build_services(make_settings(tmp_path, database_url=database_url))
+    await built.migrate()
+    try:
+        yield built
+    finally:
+        await built.aclose()
+
+
 @pytest.fixture
 async def services(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Services]:
     """Migrated services on a fresh SQLite database, for tests that need no server."""
-    built = build_services(make_settings(tmp_path, database_url=sqlite_url))
-    await built.migrate()
-    yield built
-    await built.aclose()
+    async with migrated_services(tmp_path, sqlite_url) as built:
+        yield built
 
 
 class Stack:
@@ -171,7 +179,5 @@ async def stack(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
 @pytest.fixture
 async def backend(database_url: str, tmp_path: Path) -> AsyncIterator[Services]:
     """Migrated services on each backend in turn (SQLite, then PostgreSQL)."""
-    built = build_services(make_settings(tmp_path, database_url=database_url))
-    await built.migrate()
-    yield built
-    await built.aclose()
+    async with migrated_services(tmp_path, database_url) as built:
+        yield built

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from parlour.audit.events import Actor
 from parlour.keys.models import Scope
+from parlour.keys.tokens import sign_end_user_token
 from parlour.services import Services
+from parlour.storage.types import utcnow
 from parlour.tenants.models import Tenant
 from tests.support import canaries
 
@@ -49,6 +54,33 @@ async def organisation(
     if faq is not None:
         await services.knowledge.import_faq_csv(tenant.tenant_id, faq, actor=ACTOR)
     return Organisation(tenant=tenant, origin=origin, api_key=canaries.register(issued.secret))
+
+
+async def signed_token(
+    services: Services,
+    org: Organisation,
+    *,
+    issuer: str,
+    now: datetime | None = None,
+    ttl: timedelta = timedelta(minutes=5),
+    private_key: Ed25519PrivateKey | None = None,
+) -> str:
+    """A token with a lifetime or key of the test's choosing; by default the tenant's own key,
+    which the test reads as a key thief would."""
+    key = await services.keys.ensure_signing_key(org.tenant_id)
+    minted = sign_end_user_token(
+        private_key or await services.keys._private_key(key),
+        key.kid,
+        issuer=issuer,
+        tenant_id=org.tenant_id,
+        widget_id=org.widget_id,
+        user_id="customer-1",
+        origin=org.origin,
+        traits={},
+        now=now or utcnow(),
+        ttl=ttl,
+    )
+    return canaries.register(minted.token)
 
 
 async def token_for(services: Services, org: Organisation, user_id: str = "customer-1") -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 GENESIS = "0" * 64
@@ -84,16 +84,6 @@ def record_hash(
 
 
 def rehash(record: AuditRecord) -> str:
-    return record_hash(
-        chain=record.chain,
-        seq=record.seq,
-        event_id=record.event_id,
-        occurred_at=record.occurred_at,
-        action=record.action,
-        actor_type=record.actor_type,
-        actor_id=record.actor_id,
-        source_ip=record.source_ip,
-        request_id=record.request_id,
-        data=record.data,
-        prev_hash=record.prev_hash,
-    )
+    """What `record`'s hash should be, from its content and its link to the previous record."""
+    content = {f.name: getattr(record, f.name) for f in fields(record) if f.name != "hash"}
+    return record_hash(**content)

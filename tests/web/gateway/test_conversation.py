@@ -175,24 +175,10 @@ async def test_a_socket_whose_token_expires_is_warned_then_closed_with_4401(stac
     it was opened with runs out."""
     from datetime import timedelta
 
-    from parlour.keys.tokens import sign_end_user_token
-    from parlour.storage.types import utcnow
     from tests.support.chat import close_code
 
     org = await seed.organisation(stack.services)
-    key = await stack.services.keys.ensure_signing_key(org.tenant_id)
-    short = sign_end_user_token(
-        await stack.services.keys._private_key(key),
-        key.kid,
-        issuer=stack.url,
-        tenant_id=org.tenant_id,
-        widget_id=org.widget_id,
-        user_id="customer-1",
-        origin=org.origin,
-        traits={},
-        now=utcnow(),
-        ttl=timedelta(seconds=2),
-    ).token
+    short = await seed.signed_token(stack.services, org, issuer=stack.url, ttl=timedelta(seconds=2))
     async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
         await authenticate(ws, short)
         warning = await receive(ws)

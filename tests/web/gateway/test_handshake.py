@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from websockets.exceptions import InvalidStatus
 
-from parlour.keys.tokens import END_USER_TOKEN_TYPE, sign_end_user_token
+from parlour.keys.tokens import END_USER_TOKEN_TYPE
 from parlour.storage.types import utcnow
 from tests.conftest import Stack, running_stack
 from tests.support import seed
@@ -149,29 +149,14 @@ def _alg_none(token: str) -> str:
 
 async def _expired(stack: Stack, org: seed.Organisation) -> str:
     past = utcnow() - timedelta(minutes=30)
-    return await _signed_with_tenant_key(
-        stack,
-        org,
-        iat=int(past.timestamp()),
-        nbf=int(past.timestamp()),
-        exp=int(past.timestamp()) + 300,
-    )
+    return await seed.signed_token(stack.services, org, issuer=stack.url, now=past)
 
 
 async def _forged(stack: Stack, org: seed.Organisation) -> str:
-    key = await stack.services.keys.ensure_signing_key(org.tenant_id)
-    return sign_end_user_token(
-        Ed25519PrivateKey.generate(),  # right kid, wrong key
-        key.kid,
-        issuer=stack.url,
-        tenant_id=org.tenant_id,
-        widget_id=org.widget_id,
-        user_id="customer-1",
-        origin=org.origin,
-        traits={},
-        now=utcnow(),
-        ttl=timedelta(minutes=5),
-    ).token
+    # The right kid, the wrong key.
+    return await seed.signed_token(
+        stack.services, org, issuer=stack.url, private_key=Ed25519PrivateKey.generate()
+    )
 
 
 @pytest.mark.parametrize("kind", ["expired", "forged", "alg_none", "garbage", "empty_signature"])
