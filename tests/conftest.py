@@ -61,13 +61,14 @@ def make_settings(
     previous_master_keys: tuple[str, ...] = (),
     environment: Environment = Environment.TEST,
     trusted_proxies: tuple[str, ...] = (),
+    gateway: dict[str, object] | None = None,
 ) -> Settings:
     return Settings(
         environment=environment,
         data_dir=data_dir,
         database=DatabaseSettings(url=database_url),
         server=ServerSettings(public_url=public_url, trusted_proxies=list(trusted_proxies)),
-        gateway=GatewaySettings(auth_timeout_seconds=auth_timeout),
+        gateway=GatewaySettings(auth_timeout_seconds=auth_timeout, **(gateway or {})),  # type: ignore[arg-type]
         crypto=CryptoSettings(
             master_key=master_key or new_master_key(),
             previous_master_keys=list(previous_master_keys),
@@ -142,6 +143,7 @@ async def running_stack(
     auth_timeout: float = 5.0,
     environment: Environment = Environment.TEST,
     trusted_proxies: tuple[str, ...] = (),
+    gateway: dict[str, object] | None = None,
 ) -> AsyncIterator[Stack]:
     master_key = new_master_key()
 
@@ -156,6 +158,7 @@ async def running_stack(
             master_key=master_key,
             environment=environment,
             trusted_proxies=trusted_proxies,
+            gateway=gateway,
         )
         return create_app(settings), settings
 

@@ -10,6 +10,7 @@ from parlour.assistant.service import AssistantService
 from parlour.audit.checkpoints import CheckpointSigner
 from parlour.audit.service import AuditLog
 from parlour.chat.broker import Broker, InProcessBroker
+from parlour.chat.limits import ConnectionCaps, RateLimits
 from parlour.chat.service import ChatService
 from parlour.crypto.derive import derive_key
 from parlour.crypto.kms import LocalKms
@@ -35,6 +36,8 @@ class Services:
     knowledge: KnowledgeService
     chat: ChatService
     assistant: AssistantService
+    rate_limits: RateLimits
+    connection_caps: ConnectionCaps
 
     async def migrate(self) -> None:
         await migrate(self.db)
@@ -88,4 +91,12 @@ def build_services(settings: Settings) -> Services:
         knowledge=knowledge,
         chat=chat,
         assistant=AssistantService(chat, FaqResponder(knowledge)),
+        rate_limits=RateLimits(
+            {
+                "message": settings.gateway.messages_per_user,
+                "frame": settings.gateway.frames_per_connection,
+                "handshake": settings.gateway.handshakes_per_ip,
+            }
+        ),
+        connection_caps=ConnectionCaps(),
     )

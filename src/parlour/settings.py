@@ -70,6 +70,21 @@ class GatewaySettings(BaseModel):
     ping_interval_seconds: Annotated[float, Field(gt=0)] = 20.0
     ping_timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
     history_page_size: Annotated[int, Field(ge=1, le=1000)] = 200
+    # Rates are `limits` strings ("N/second", "N/minute", "N per 10 seconds").
+    messages_per_user: str = "30/minute"
+    frames_per_connection: str = "20/second"
+    handshakes_per_ip: str = "120/minute"
+    max_connections_per_user: Annotated[int, Field(ge=1)] = 10
+    max_connections_per_ip: Annotated[int, Field(ge=1)] = 200
+    max_connections_per_tenant: Annotated[int, Field(ge=1)] = 20_000
+
+    @field_validator("messages_per_user", "frames_per_connection", "handshakes_per_ip")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)
+        return value
 
 
 class CryptoSettings(BaseModel):

@@ -19,15 +19,29 @@ from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketState
 
 from parlour.chat.broker import Subscription
-from parlour.chat.protocol import AuthFrame, ReauthFrame, error_frame, parse_client_frame
+from parlour.chat.limits import Cap
+from parlour.chat.protocol import (
+    AuthFrame,
+    ReauthFrame,
+    SendFrame,
+    error_frame,
+    parse_client_frame,
+)
 from parlour.chat.session import ChatSession, Frame
-from parlour.errors import Forbidden, InvalidInput, InvalidToken, OriginNotAllowed, ParlourError
+from parlour.errors import (
+    Forbidden,
+    InvalidInput,
+    InvalidToken,
+    OriginNotAllowed,
+    ParlourError,
+    RateLimited,
+)
 from parlour.keys.models import EndUser
 from parlour.observability import security_event
 from parlour.services import Services
 from parlour.tenants.models import Tenant
 from parlour.web.deps import request_context
-from parlour.web.errors import error_body, ws_close_code
+from parlour.web.errors import error_body, http_status, ws_close_code
 from parlour.web.proxy import ClientInfo
 
 log = logging.getLogger(__name__)
@@ -53,51 +67,72 @@ class Connection:
 
     async def run(self, widget_id: str) -> None:
         origin = self._ws.headers.get("origin")
-        tenant = await self._admit(widget_id, origin)
-        if tenant is None:
-            return
-        await self._ws.accept()
-        try:
-            session, resume_after = await self._authenticate(tenant, origin)
-            await self._serve(session, resume_after)
-        except CloseConnection as close:
-            await self._close(close.code, close.reason)
-        except ParlourError as error:
-            await self._close(ws_close_code(error), error.message)
+        async with contextlib.AsyncExitStack() as held:
+            try:
+                tenant = await self._admit(widget_id, origin)
+                await held.enter_async_context(
+                    self._services.connection_caps.hold(self._caps(tenant))
+                )
+            except (Forbidden, RateLimited) as refused:
+                self._refused_handshake(refused, widget_id, origin)
+                await self._deny(refused)
+                return
+            await self._ws.accept()
+            try:
+                session, resume_after = await self._authenticate(tenant, origin)
+                user_cap = Cap(
+                    ("user", tenant.tenant_id, session.user.user_id),
+                    self._settings.max_connections_per_user,
+                )
+                await held.enter_async_context(self._services.connection_caps.hold([user_cap]))
+                await self._serve(session, resume_after)
+            except CloseConnection as close:
+                await self._close(close.code, close.reason)
+            except ParlourError as error:
+                await self._close(ws_close_code(error), error.message)
 
-    async def _admit(self, widget_id: str, origin: str | None) -> Tenant | None:
+    async def _admit(self, widget_id: str, origin: str | None) -> Tenant:
+        if not await self._services.rate_limits.allow("handshake", self._client_ip):
+            raise RateLimited("Too many connection attempts; try again later.")
+        if self._services.settings.is_production and not self._client_is_secure():
+            raise Forbidden("Connect over wss://.")
         tenant = await self._services.tenants.find_by_widget_id(widget_id)
-        try:
-            if self._services.settings.is_production and not self._client_is_secure():
-                raise Forbidden("Connect over wss://.")
-            if tenant is None:
-                raise OriginNotAllowed()
-            await self._services.tenants.require_origin(tenant.tenant_id, origin)
-        except Forbidden as refused:
-            # Unknown widget and foreign origin look the same from outside: no existence oracle.
-            security_event(
-                "chat.handshake_refused",
-                reason=refused.code,
-                widget_id=widget_id[:64],
-                tenant_id=tenant.tenant_id if tenant else None,
-                origin=(origin or "")[:300],
-                **request_context(self._ws),
-            )
-            await self._deny(refused)
-            return None
+        # Unknown widget and foreign origin look the same from outside: no existence oracle.
+        if tenant is None:
+            raise OriginNotAllowed()
+        await self._services.tenants.require_origin(tenant.tenant_id, origin)
         return tenant
 
-    def _client_is_secure(self) -> bool:
-        client: ClientInfo | None = self._ws.scope.get("state", {}).get("client")
-        return client is not None and client.secure
+    def _caps(self, tenant: Tenant) -> list[Cap]:
+        return [
+            Cap(("ip", self._client_ip), self._settings.max_connections_per_ip),
+            Cap(("tenant", tenant.tenant_id), self._settings.max_connections_per_tenant),
+        ]
+
+    @property
+    def _client_ip(self) -> str:
+        return request_context(self._ws)["ip"] or "unknown"
+
+    def _refused_handshake(self, refused: ParlourError, widget_id: str, origin: str | None) -> None:
+        security_event(
+            "chat.handshake_refused",
+            reason=refused.code,
+            widget_id=widget_id[:64],
+            origin=(origin or "")[:300],
+            **request_context(self._ws),
+        )
 
     async def _deny(self, error: ParlourError) -> None:
         if "websocket.http.response" in self._ws.scope.get("extensions", {}):
             request_id = self._ws.scope.get("state", {}).get("request_id")
             body = error_body(error.code, error.message, request_id)
-            await self._ws.send_denial_response(JSONResponse(body, status_code=403))
+            await self._ws.send_denial_response(JSONResponse(body, status_code=http_status(error)))
         else:
             await self._ws.close(code=1008)  # servers without the extension answer 403
+
+    def _client_is_secure(self) -> bool:
+        client: ClientInfo | None = self._ws.scope.get("state", {}).get("client")
+        return client is not None and client.secure
 
     async def _authenticate(
         self, tenant: Tenant, origin: str | None
@@ -167,13 +202,24 @@ class Connection:
 
     async def _read(self, session: ChatSession) -> None:
         bad_frames = 0
+        connection_id = self._ws.scope.get("state", {}).get("request_id", "")
+        limits = self._services.rate_limits
         while (text := await self._receive_text()) is not None:
+            if not await limits.allow("frame", connection_id):
+                raise CloseConnection(4429, "too many frames; slow down")
             try:
                 frame = parse_client_frame(text)
+                if isinstance(frame, SendFrame) and not await limits.allow(
+                    "message", session.tenant_id, session.user.user_id
+                ):
+                    raise RateLimited("Too many messages; wait a moment.")
                 if isinstance(frame, ReauthFrame):
                     await self._reauth(session, frame.token)
                     continue
                 outcome = await session.handle(frame)
+            except RateLimited as limited:
+                await self._send([error_frame(limited.code, limited.message)])
+                continue
             except InvalidInput as problem:
                 bad_frames += 1
                 if bad_frames > MAX_BAD_FRAMES:
