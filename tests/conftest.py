@@ -22,6 +22,7 @@ from parlour.settings import (
     GatewaySettings,
     ServerSettings,
     Settings,
+    TokenSettings,
 )
 from parlour.storage.database import Database
 from parlour.storage.migrate import migrate
@@ -62,6 +63,7 @@ def make_settings(
     environment: Environment = Environment.TEST,
     trusted_proxies: tuple[str, ...] = (),
     gateway: dict[str, object] | None = None,
+    tokens: dict[str, object] | None = None,
 ) -> Settings:
     return Settings(
         environment=environment,
@@ -69,6 +71,7 @@ def make_settings(
         database=DatabaseSettings(url=database_url),
         server=ServerSettings(public_url=public_url, trusted_proxies=list(trusted_proxies)),
         gateway=GatewaySettings(auth_timeout_seconds=auth_timeout, **(gateway or {})),  # type: ignore[arg-type]
+        tokens=TokenSettings(**(tokens or {})),  # type: ignore[arg-type]
         crypto=CryptoSettings(
             master_key=master_key or new_master_key(),
             previous_master_keys=list(previous_master_keys),
@@ -144,6 +147,7 @@ async def running_stack(
     environment: Environment = Environment.TEST,
     trusted_proxies: tuple[str, ...] = (),
     gateway: dict[str, object] | None = None,
+    tokens: dict[str, object] | None = None,
 ) -> AsyncIterator[Stack]:
     master_key = new_master_key()
 
@@ -159,6 +163,7 @@ async def running_stack(
             environment=environment,
             trusted_proxies=trusted_proxies,
             gateway=gateway,
+            tokens=tokens,
         )
         return create_app(settings), settings
 

@@ -206,6 +206,28 @@ def keys_rotate_data_key(tenant_id: str) -> None:
     click.echo(f"data key version {version}; re-encrypted {moved} values")
 
 
+@keys.command("rotate-signing")
+@click.option("--tenant", "tenant_id", required=True)
+@click.option(
+    "--revoke-now",
+    is_flag=True,
+    help="Refuse the old key's tokens at once (and close the sockets they opened).",
+)
+def keys_rotate_signing(tenant_id: str, revoke_now: bool) -> None:
+    """Give an organisation a new token-signing key; the old one stays valid for the overlap
+    window (tokens.signing_key_overlap_seconds) unless --revoke-now."""
+
+    async def work(services: Services) -> str:
+        await services.tenants.get(tenant_id)
+        overlap = 0 if revoke_now else services.settings.tokens.signing_key_overlap_seconds
+        key = await services.keys.rotate_signing_key(
+            tenant_id, overlap=timedelta(seconds=overlap), actor=Actor.cli()
+        )
+        return key.kid
+
+    click.echo(f"new signing key: {_with_services(work)}")
+
+
 @keys.command("generate-master")
 def keys_generate_master() -> None:
     """Print a new random master key for PARLOUR_CRYPTO__MASTER_KEY."""

@@ -16,6 +16,7 @@ from parlour.crypto.derive import derive_key
 from parlour.crypto.kms import LocalKms
 from parlour.crypto.master_key import load_master_key, load_previous_master_keys
 from parlour.crypto.vault import Vault
+from parlour.keys.replay import InProcessReplayCache
 from parlour.keys.service import KeyService
 from parlour.knowledge.service import KnowledgeService
 from parlour.settings import Settings
@@ -87,6 +88,7 @@ def build_services(settings: Settings) -> Services:
             issuer=settings.server.public_url,
             end_user_ttl=timedelta(seconds=settings.tokens.end_user_ttl_seconds),
             leeway=timedelta(seconds=settings.tokens.leeway_seconds),
+            replay=InProcessReplayCache(),
         ),
         knowledge=knowledge,
         chat=chat,

@@ -61,6 +61,9 @@ class ServerSettings(BaseModel):
 class TokenSettings(BaseModel):
     end_user_ttl_seconds: Annotated[int, Field(ge=30, le=900)] = 600
     leeway_seconds: Annotated[int, Field(ge=0, le=60)] = 30
+    # Open sockets re-check their identity (revoked user or key) this often.
+    revalidate_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
+    signing_key_overlap_seconds: Annotated[int, Field(ge=0, le=86_400)] = 900
 
 
 class GatewaySettings(BaseModel):

@@ -45,7 +45,7 @@ async def organisation(
     name: str = "Example Org",
     origin: str = "https://shop.example.com",
     faq: bytes | None = SAMPLE_FAQ,
-    scopes: tuple[Scope, ...] = (Scope.MINT_END_USER_TOKENS,),
+    scopes: tuple[Scope, ...] = (Scope.MINT_END_USER_TOKENS, Scope.REVOKE_END_USERS),
 ) -> Organisation:
     tenant = await services.tenants.create(name, [origin], actor=ACTOR)
     issued = await services.keys.create_api_key(

@@ -88,6 +88,13 @@ class SigningKeyCreated(AuditEvent):
 
 
 @dataclass(frozen=True)
+class SigningKeyRetired(AuditEvent):
+    action = "signing_key.retired"
+    kid: str
+    retired_at: str
+
+
+@dataclass(frozen=True)
 class FaqImported(AuditEvent):
     action = "knowledge.faq_imported"
     entries: int

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from sqlalchemy import Row, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.audit.chain import GENESIS, AuditRecord
 from parlour.audit.checkpoints import Checkpoint
+from parlour.storage.dialect import upsert
 from parlour.storage.tables import audit_checkpoints, audit_events, audit_heads
 
 
@@ -20,13 +20,14 @@ class AuditRepository:
 
     async def lock_head(self, chain: str) -> tuple[int, str]:
         """The chain's head, locked until the transaction ends, so appends are serialised."""
-        dialect_insert = (
-            postgresql.insert if self._conn.dialect.name == "postgresql" else sqlite.insert
-        )
         await self._conn.execute(
-            dialect_insert(audit_heads)
-            .values(tenant_id=chain, seq=0, hash=GENESIS)
-            .on_conflict_do_nothing(index_elements=["tenant_id"])
+            upsert(
+                self._conn,
+                audit_heads,
+                {"tenant_id": chain, "seq": 0, "hash": GENESIS},
+                keys=["tenant_id"],
+                update=[],
+            )
         )
         row = (
             await self._conn.execute(

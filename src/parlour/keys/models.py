@@ -7,6 +7,7 @@ from enum import StrEnum
 
 class Scope(StrEnum):
     MINT_END_USER_TOKENS = "end_user_tokens:mint"
+    REVOKE_END_USERS = "end_users:revoke"
     WRITE_KNOWLEDGE = "knowledge:write"
 
 
@@ -56,6 +57,8 @@ class EndUser:
     token_id: str
     expires_at: datetime
     traits: dict[str, str] = field(default_factory=dict)
+    key_id: str = ""
+    issued_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,8 @@ from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.keys.models import ApiKey, Scope, SigningKey
-from parlour.storage.tables import api_keys, signing_keys
+from parlour.storage.dialect import upsert
+from parlour.storage.tables import api_keys, end_user_revocations, signing_keys
 
 
 class ApiKeyRepository:
@@ -96,13 +97,60 @@ class SigningKeyRepository:
         ).first()
         return _signing_key(row) if row else None
 
-    async def list_unretired(self) -> list[SigningKey]:
+    async def list_valid_at(self, moment: datetime) -> list[SigningKey]:
         rows = await self._conn.execute(
             select(signing_keys)
-            .where(signing_keys.c.retired_at.is_(None))
+            .where((signing_keys.c.retired_at.is_(None)) | (signing_keys.c.retired_at > moment))
             .order_by(signing_keys.c.created_at)
         )
         return [_signing_key(row) for row in rows]
+
+    async def retire(self, tenant_id: str, kid: str, at: datetime) -> None:
+        await self._conn.execute(
+            update(signing_keys)
+            .where(signing_keys.c.tenant_id == tenant_id, signing_keys.c.kid == kid)
+            .values(retired_at=at)
+        )
+
+    async def retire_all(self, tenant_id: str, at: datetime) -> list[str]:
+        """Retire every key of the tenant that would still be valid at `at`."""
+        rows = await self._conn.execute(
+            update(signing_keys)
+            .where(
+                signing_keys.c.tenant_id == tenant_id,
+                (signing_keys.c.retired_at.is_(None)) | (signing_keys.c.retired_at > at),
+            )
+            .values(retired_at=at)
+            .returning(signing_keys.c.kid)
+        )
+        return list(rows.scalars())
+
+
+class RevocationRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def revoke_before(self, tenant_id: str, user_id: str, moment: datetime) -> None:
+        await self._conn.execute(
+            upsert(
+                self._conn,
+                end_user_revocations,
+                {"tenant_id": tenant_id, "user_id": user_id, "revoked_before": moment},
+                keys=["tenant_id", "user_id"],
+                update=["revoked_before"],
+            )
+        )
+
+    async def revoked_before(self, tenant_id: str, user_id: str) -> datetime | None:
+        row = (
+            await self._conn.execute(
+                select(end_user_revocations.c.revoked_before).where(
+                    end_user_revocations.c.tenant_id == tenant_id,
+                    end_user_revocations.c.user_id == user_id,
+                )
+            )
+        ).first()
+        return row[0] if row else None
 
 
 def _api_key(row: Row[tuple[object, ...]]) -> ApiKey:

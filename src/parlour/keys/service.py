@@ -11,13 +11,21 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from parlour.audit.events import Actor, ActorType, ApiKeyCreated, ApiKeyRevoked, SigningKeyCreated
+from parlour.audit.events import (
+    Actor,
+    ActorType,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    SigningKeyCreated,
+    SigningKeyRetired,
+)
 from parlour.audit.service import AuditLog
 from parlour.crypto.vault import Place, TenantCipher, Vault
 from parlour.errors import Forbidden, InvalidInput, InvalidToken, NotFound, Unauthenticated
 from parlour.keys import api_keys, tokens
 from parlour.keys.models import ApiKey, EndUser, IssuedApiKey, MintedToken, Scope, SigningKey
-from parlour.keys.repository import ApiKeyRepository, SigningKeyRepository
+from parlour.keys.replay import ReplayCache
+from parlour.keys.repository import ApiKeyRepository, RevocationRepository, SigningKeyRepository
 from parlour.storage.database import Database
 from parlour.storage.types import utcnow
 
@@ -36,10 +44,12 @@ class KeyService:
         issuer: str,
         end_user_ttl: timedelta,
         leeway: timedelta,
+        replay: ReplayCache,
     ) -> None:
         self._db = db
         self._vault = vault
         self._audit = audit
+        self._replay = replay
         self._issuer = issuer
         self._ttl = end_user_ttl
         self._leeway = leeway
@@ -51,7 +61,7 @@ class KeyService:
         tenant_id: str,
         *,
         label: str,
-        scopes: Iterable[Scope] = (Scope.MINT_END_USER_TOKENS,),
+        scopes: Iterable[Scope] = (Scope.MINT_END_USER_TOKENS, Scope.REVOKE_END_USERS),
         expires_at: datetime | None = None,
         actor: Actor,
     ) -> IssuedApiKey:
@@ -161,20 +171,61 @@ class KeyService:
         )
 
     async def verify_end_user_token(self, tenant_id: str, widget_id: str, token: str) -> EndUser:
+        """The end user a token proves, for opening or renewing one session: the token must be
+        valid, its key and user not revoked, and the token not used before (single use)."""
         kid = tokens.unverified_kid(token)
         # Looked up within the tenant: another tenant's key id is simply unknown here (T-05).
         async with self._db.read() as conn:
             key = await SigningKeyRepository(conn).get(tenant_id, kid)
-        if key is None or key.retired_at is not None:
+        now = utcnow()
+        if key is None or not _valid_at(key, now):
             raise InvalidToken()
-        return tokens.verify_end_user_token(
+        user = tokens.verify_end_user_token(
             token,
             Ed25519PublicKey.from_public_bytes(key.public_key),
+            kid=kid,
             issuer=self._issuer,
             tenant_id=tenant_id,
             widget_id=widget_id,
             leeway=self._leeway,
         )
+        if not await self.still_valid(user):
+            raise InvalidToken()
+        lifetime = (user.expires_at - now + self._leeway).total_seconds()
+        if not await self._replay.first_use(f"{tenant_id}:{user.token_id}", max(lifetime, 1.0)):
+            raise InvalidToken()
+        return user
+
+    async def still_valid(self, user: EndUser) -> bool:
+        """Whether an identity proven earlier still stands: its signing key is not retired and
+        the end user was not revoked after its token was issued (T-22)."""
+        async with self._db.read() as conn:
+            key = await SigningKeyRepository(conn).get(user.tenant_id, user.key_id)
+            revoked_before = await RevocationRepository(conn).revoked_before(
+                user.tenant_id, user.user_id
+            )
+        if key is None or not _valid_at(key, utcnow()):
+            return False
+        return not (revoked_before and user.issued_at and user.issued_at < revoked_before)
+
+    async def revoke_end_user(self, tenant_id: str, user_id: str) -> None:
+        """Every token issued to this end user until now stops working, on open sockets too."""
+        async with self._db.transaction() as conn:
+            await RevocationRepository(conn).revoke_before(tenant_id, user_id, utcnow())
+
+    async def rotate_signing_key(
+        self, tenant_id: str, *, overlap: timedelta, actor: Actor
+    ) -> SigningKey:
+        """A new signing key; tokens signed by the old ones stay valid for `overlap` (zero: at
+        once, which also closes the sockets they opened at their next check)."""
+        retire_at = utcnow() + overlap
+        async with self._db.transaction() as conn:
+            retired = await SigningKeyRepository(conn).retire_all(tenant_id, retire_at)
+            for kid in retired:
+                await self._audit.record(
+                    conn, tenant_id, SigningKeyRetired(kid, retire_at.isoformat()), actor
+                )
+        return await self.ensure_signing_key(tenant_id)
 
     async def _private_key(self, key: SigningKey) -> Ed25519PrivateKey:
         async def unseal(cipher: TenantCipher) -> bytes:
@@ -184,8 +235,12 @@ class KeyService:
 
     async def jwks(self) -> dict[str, Any]:
         async with self._db.read() as conn:
-            keys = await SigningKeyRepository(conn).list_unretired()
+            keys = await SigningKeyRepository(conn).list_valid_at(utcnow())
         return {"keys": [_jwk(key) for key in keys]}
+
+
+def _valid_at(key: SigningKey, moment: datetime) -> bool:
+    return key.retired_at is None or key.retired_at > moment
 
 
 def _private_key_place(kid: str) -> Place:

@@ -89,6 +89,7 @@ def verify_end_user_token(
     token: str,
     public_key: Ed25519PublicKey,
     *,
+    kid: str,
     issuer: str,
     tenant_id: str,
     widget_id: str,
@@ -126,6 +127,8 @@ def verify_end_user_token(
         token_id=jti,
         expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
         traits=dict(traits),
+        key_id=kid,
+        issued_at=datetime.fromtimestamp(claims["iat"], tz=UTC),
     )
 
 

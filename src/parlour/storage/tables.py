@@ -135,6 +135,16 @@ faq_entries = Table(
     Index("ix_faq_entries_tenant", "tenant_id"),
 )
 
+end_user_revocations = Table(
+    "end_user_revocations",
+    metadata,
+    _tenant_fk(),
+    Column("user_id", String(200), nullable=False),
+    # Tokens issued before this moment are no longer accepted for this end user.
+    Column("revoked_before", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "user_id"),
+)
+
 tenant_keys = Table(
     "tenant_keys",
     metadata,

@@ -189,7 +189,7 @@ class Connection:
             tasks = [
                 asyncio.create_task(self._read(session)),
                 asyncio.create_task(self._pump(session, events)),
-                asyncio.create_task(self._watch_expiry(session)),
+                asyncio.create_task(self._watch_identity(session)),
             ]
             try:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -247,7 +247,10 @@ class Connection:
             if events.overflowed:
                 raise CloseConnection(1013, "fell behind; reconnect and resume")
 
-    async def _watch_expiry(self, session: ChatSession) -> None:
+    async def _watch_identity(self, session: ChatSession) -> None:
+        """Close the socket when its identity expires or is revoked (T-22): ask for a fresh
+        token a minute ahead, and re-check revocation every `revalidate_seconds`."""
+        keys, every = self._services.keys, self._services.settings.tokens.revalidate_seconds
         warned = False
         while True:
             remaining = (session.user.expires_at - datetime.now(UTC)).total_seconds()
@@ -256,14 +259,16 @@ class Connection:
             if not warned and remaining <= REAUTH_WINDOW_SECONDS:
                 await self._send([{"type": "reauth_required", "expires_in": int(remaining)}])
                 warned = True
-            wait = remaining if warned else remaining - REAUTH_WINDOW_SECONDS
+            until_warning = remaining - REAUTH_WINDOW_SECONDS
+            wait = min(every, remaining if warned else until_warning)
             try:
                 async with asyncio.timeout(wait):
                     await self._identity_renewed.wait()
                 self._identity_renewed.clear()
                 warned = False
             except TimeoutError:
-                pass
+                if not await keys.still_valid(session.user):
+                    raise CloseConnection(4401, "revoked") from None
 
     async def _receive_text(self) -> str | None:
         message = await self._ws.receive()

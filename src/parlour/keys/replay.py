@@ -1,0 +1,29 @@
+"""Remembering which token ids have been used, so a token opens one session only (RFC 8725 §3.10
+on replay): in this process for the embedded profile, or shared (Redis) when scaled out."""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+
+class ReplayCache(Protocol):
+    async def first_use(self, key: str, ttl_seconds: float) -> bool:
+        """True the first time `key` is seen within `ttl_seconds`, False after."""
+        ...
+
+
+class InProcessReplayCache:
+    def __init__(self, *, max_entries: int = 1_000_000) -> None:
+        self._seen: dict[str, float] = {}
+        self._max_entries = max_entries
+
+    async def first_use(self, key: str, ttl_seconds: float) -> bool:
+        now = time.monotonic()
+        if len(self._seen) >= self._max_entries or len(self._seen) % 1024 == 0:
+            self._seen = {k: until for k, until in self._seen.items() if until > now}
+        until = self._seen.get(key)
+        if until is not None and until > now:
+            return False
+        self._seen[key] = now + ttl_seconds
+        return True

@@ -1,0 +1,125 @@
+"""Identity that ends: single-use tokens, revoked end users, rotated and revoked signing keys,
+all of which reach sockets that are already open."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import jwt
+
+from parlour.storage.types import utcnow
+from tests.conftest import Stack, running_stack
+from tests.support import seed
+from tests.support.chat import authenticate, close_code, open_socket
+
+FAST_CHECKS = {"revalidate_seconds": 0.2}
+
+
+async def refused(stack: Stack, org: seed.Organisation, token: str) -> int | None:
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": token}))
+        return await close_code(ws)
+
+
+async def test_a_token_opens_one_session_only(stack: Stack) -> None:
+    """T-15: the token id is remembered; the same token cannot open a second socket or be
+    replayed as a reauth, and a re-encoded copy (other JSON spacing) fails its signature."""
+    org = await seed.organisation(stack.services)
+    token = await seed.token_for(stack.services, org)
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    respaced = base64.urlsafe_b64encode(json.dumps(claims, indent=1).encode()).rstrip(b"=")
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+        await authenticate(ws, token)
+        assert await refused(stack, org, token) == 4401
+        assert await refused(stack, org, f"{header}.{respaced.decode()}.{signature}") == 4401
+        await ws.send(json.dumps({"type": "reauth", "token": token}))
+        assert await close_code(ws) == 4401
+
+
+async def revoke(stack: Stack, org: seed.Organisation, user_id: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        return await client.post(
+            f"/v1/end-users/{user_id}/revoke", headers={"Authorization": f"Bearer {org.api_key}"}
+        )
+
+
+async def test_revoking_an_end_user_closes_their_open_socket_and_refuses_old_tokens(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """T-22: logout everywhere takes effect on open sockets within the re-validation interval;
+    tokens issued before it are refused; tokens issued after it work."""
+    async with running_stack(tmp_path, sqlite_url, tokens=FAST_CHECKS) as stack:
+        org = await seed.organisation(stack.services)
+        unused = await seed.token_for(stack.services, org)
+        async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+            await authenticate(ws, await seed.token_for(stack.services, org))
+            assert (await revoke(stack, org, "customer-1")).status_code == 204
+            assert await close_code(ws) == 4401
+        assert await refused(stack, org, unused) == 4401
+        later = await seed.signed_token(
+            stack.services, org, issuer=stack.url, now=utcnow() + timedelta(seconds=2)
+        )
+        async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+            await authenticate(ws, later)
+
+
+async def test_revocation_is_scoped_to_the_revoking_keys_tenant(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """T-29, T-30: organisation B revoking "customer-1" does nothing to A's customer-1."""
+    async with running_stack(tmp_path, sqlite_url, tokens=FAST_CHECKS) as stack:
+        a = await seed.organisation(stack.services, name="A", origin="https://a.example.com")
+        b = await seed.organisation(stack.services, name="B", origin="https://b.example.com")
+        async with open_socket(stack.ws_url, a.widget_id, a.origin) as ws:
+            await authenticate(ws, await seed.token_for(stack.services, a))
+            assert (await revoke(stack, b, "customer-1")).status_code == 204
+            assert await stack.services.keys.still_valid(
+                await stack.services.keys.verify_end_user_token(
+                    a.tenant_id, a.widget_id, await seed.token_for(stack.services, a)
+                )
+            )
+            await ws.ping()
+
+
+async def test_a_rotated_signing_key_keeps_working_for_the_overlap_then_revoke_now_ends_it(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """T-08: after rotation, tokens of the old `kid` are accepted during the overlap and both
+    keys are published; revoking now refuses them and closes the sockets they opened."""
+    async with running_stack(tmp_path, sqlite_url, tokens=FAST_CHECKS) as stack:
+        org = await seed.organisation(stack.services)
+        old_token = await seed.token_for(stack.services, org)
+        old_kid = jwt.get_unverified_header(old_token)["kid"]
+        new_key = await stack.services.keys.rotate_signing_key(
+            org.tenant_id, overlap=timedelta(minutes=15), actor=seed.ACTOR
+        )
+        new_token = await seed.token_for(stack.services, org, "customer-2")
+        assert jwt.get_unverified_header(new_token)["kid"] == new_key.kid != old_kid
+        published = {k["kid"] for k in (await stack.services.keys.jwks())["keys"]}
+        assert {old_kid, new_key.kid} <= published
+
+        async with open_socket(stack.ws_url, org.widget_id, org.origin) as old_socket:
+            await authenticate(old_socket, old_token)  # the overlap honours the old key
+            await stack.services.keys.rotate_signing_key(
+                org.tenant_id, overlap=timedelta(0), actor=seed.ACTOR
+            )
+            assert await close_code(old_socket) == 4401
+        published = {k["kid"] for k in (await stack.services.keys.jwks())["keys"]}
+        assert old_kid not in published
+        assert new_key.kid not in published  # revoke-now retires every key, a new one serves
+        async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+            await authenticate(ws, await seed.token_for(stack.services, org, "customer-3"))
+
+
+async def test_revoking_needs_the_revoke_scope(stack: Stack) -> None:
+    from parlour.keys.models import Scope
+
+    org = await seed.organisation(stack.services, scopes=(Scope.MINT_END_USER_TOKENS,))
+    answer = await revoke(stack, org, "customer-1")
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "forbidden"
