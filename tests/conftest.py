@@ -28,6 +28,7 @@ from parlour.storage.database import Database
 from parlour.storage.migrate import migrate
 from tests.support import canaries
 from tests.support.databases import temporary_postgres_database
+from tests.support.redis import reachable_prefix
 from tests.support.servers import ThreadedServer, start_threaded
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -189,3 +190,10 @@ async def backend(database_url: str, tmp_path: Path) -> AsyncIterator[Services]:
     """Migrated services on each backend in turn (SQLite, then PostgreSQL)."""
     async with migrated_services(tmp_path, database_url) as built:
         yield built
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A key prefix of this test's own on the local Redis; its keys are removed afterwards."""
+    async for prefix in reachable_prefix():
+        yield prefix

@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             if settings.database.migrate_on_start:
                 await services.migrate()
+            await services.start()
             app.state.services = services
             yield
         finally:

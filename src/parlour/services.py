@@ -5,18 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from redis.asyncio import Redis
+
 from parlour.assistant.faq_responder import FaqResponder
 from parlour.assistant.service import AssistantService
 from parlour.audit.checkpoints import CheckpointSigner
 from parlour.audit.service import AuditLog
 from parlour.chat.broker import Broker, InProcessBroker
-from parlour.chat.limits import ConnectionCaps, RateLimits
+from parlour.chat.limits import Caps, ConnectionCaps, RateLimits, RedisConnectionCaps
+from parlour.chat.redis_broker import RedisBroker
 from parlour.chat.service import ChatService
 from parlour.crypto.derive import derive_key
 from parlour.crypto.kms import LocalKms
 from parlour.crypto.master_key import load_master_key, load_previous_master_keys
 from parlour.crypto.vault import Vault
-from parlour.keys.replay import InProcessReplayCache
+from parlour.keys.replay import InProcessReplayCache, RedisReplayCache, ReplayCache
 from parlour.keys.service import KeyService
 from parlour.knowledge.service import KnowledgeService
 from parlour.settings import Settings
@@ -38,14 +41,24 @@ class Services:
     chat: ChatService
     assistant: AssistantService
     rate_limits: RateLimits
-    connection_caps: ConnectionCaps
+    connection_caps: Caps
+    redis: Redis | None = None
+
+    async def start(self) -> None:
+        """Start what runs in the background of a serving node (the shared broker's listener,
+        connection lease renewal)."""
+        await self.broker.start()
+        await self.connection_caps.start()
 
     async def migrate(self) -> None:
         await migrate(self.db)
 
     async def aclose(self) -> None:
         await self.assistant.aclose()
+        await self.connection_caps.aclose()
         await self.broker.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
         await self.db.dispose()
 
 
@@ -53,7 +66,8 @@ def build_services(settings: Settings) -> Services:
     master_key = load_master_key(settings)
     previous = load_previous_master_keys(settings)
     db = Database(settings.database_url, echo=settings.database.echo)
-    broker = InProcessBroker()
+    realtime = _realtime(settings)
+    broker = realtime.broker
     # One key, one purpose: each use gets its own key derived from the master key.
     vault = Vault(
         db, LocalKms(master_key, previous), cache_seconds=settings.crypto.data_key_cache_seconds
@@ -88,17 +102,48 @@ def build_services(settings: Settings) -> Services:
             issuer=settings.server.public_url,
             end_user_ttl=timedelta(seconds=settings.tokens.end_user_ttl_seconds),
             leeway=timedelta(seconds=settings.tokens.leeway_seconds),
-            replay=InProcessReplayCache(),
+            replay=realtime.replay,
         ),
         knowledge=knowledge,
         chat=chat,
         assistant=AssistantService(chat, FaqResponder(knowledge)),
+        rate_limits=realtime.rate_limits,
+        connection_caps=realtime.caps,
+        redis=realtime.redis,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Realtime:
+    broker: Broker
+    replay: ReplayCache
+    rate_limits: RateLimits
+    caps: Caps
+    redis: Redis | None = None
+
+
+def _realtime(settings: Settings) -> _Realtime:
+    """What nodes must share when there are several: in this process, or in Redis."""
+    rules = {
+        "message": settings.gateway.messages_per_user,
+        "frame": settings.gateway.frames_per_connection,
+        "handshake": settings.gateway.handshakes_per_ip,
+    }
+    url, prefix = settings.redis.url, settings.redis.key_prefix
+    if url is None:
+        return _Realtime(
+            InProcessBroker(), InProcessReplayCache(), RateLimits(rules), ConnectionCaps()
+        )
+    redis = Redis.from_url(url)
+    return _Realtime(
+        broker=RedisBroker(Redis.from_url(url), prefix=prefix),
+        replay=RedisReplayCache(redis, prefix=prefix),
         rate_limits=RateLimits(
-            {
-                "message": settings.gateway.messages_per_user,
-                "frame": settings.gateway.frames_per_connection,
-                "handshake": settings.gateway.handshakes_per_ip,
-            }
+            rules,
+            "async+" + url,
+            implementation="redispy",
+            key_prefix=f"{prefix}:limits",
         ),
-        connection_caps=ConnectionCaps(),
+        caps=RedisConnectionCaps(redis, prefix=prefix),
+        redis=redis,
     )

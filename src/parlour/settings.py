@@ -104,6 +104,14 @@ class CryptoSettings(BaseModel):
     data_key_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
 
 
+class RedisSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="redis:// URL; set it to share fan-out, limits and replay between nodes.",
+    )
+    key_prefix: str = "parlour"
+
+
 class AuditSettings(BaseModel):
     checkpoint_every: Annotated[int, Field(ge=1, le=100_000)] = 100
 
@@ -128,6 +136,7 @@ class Settings(BaseSettings):
     crypto: CryptoSettings = CryptoSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
     audit: AuditSettings = AuditSettings()
+    redis: RedisSettings = RedisSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

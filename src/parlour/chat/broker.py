@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from parlour.chat.models import ConversationEvent
+from parlour.chat.models import ConversationEvent, Resync
 
 
 class Subscription(Protocol):
@@ -30,6 +30,8 @@ class Broker(Protocol):
         self, tenant_id: str, conversation_id: str
     ) -> contextlib.AbstractAsyncContextManager[Subscription]: ...
 
+    async def start(self) -> None: ...
+
     async def aclose(self) -> None: ...
 
 
@@ -39,7 +41,7 @@ class _QueueSubscription:
         self.overflowed = False
 
     def offer(self, event: ConversationEvent) -> None:
-        if self.overflowed:
+        if self.overflowed and not isinstance(event, Resync):
             return
         try:
             self._queue.put_nowait(event)
@@ -75,6 +77,16 @@ class InProcessBroker:
                 subscribers.discard(subscription)
                 if not subscribers:
                     del self._subscribers[key]
+
+    def resync_all(self) -> None:
+        """Tell every subscriber that events may have been lost (the shared broker failed)."""
+        for subscriptions in self._subscribers.values():
+            for subscription in subscriptions:
+                subscription.offer(Resync())
+                subscription.overflowed = True
+
+    async def start(self) -> None:
+        return None
 
     async def aclose(self) -> None:
         self._subscribers.clear()

@@ -3,16 +3,25 @@ in Redis) and caps on concurrent connections per address, organisation and end u
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
+import secrets
+import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from parlour.errors import RateLimited
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,16 +38,24 @@ class TooManyConnections(RateLimited):
 class RateLimits:
     """Named rate rules ("30/minute"), counted per identifiers such as (tenant, end user)."""
 
-    def __init__(self, rules: dict[str, str], storage_uri: str = "async+memory://") -> None:
+    def __init__(
+        self, rules: dict[str, str], storage_uri: str = "async+memory://", **options: str
+    ) -> None:
         self._rules: dict[str, RateLimitItem] = {name: parse(rule) for name, rule in rules.items()}
-        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri, **options))
 
     async def allow(self, rule: str, *identifiers: str) -> bool:
         return await self._limiter.hit(self._rules[rule], rule, *identifiers)
 
 
 class ConnectionCaps:
-    """Counts open connections in this process. (The scaled-out profile needs a shared count.)"""
+    """Counts open connections in this process (the embedded profile)."""
+
+    async def start(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
 
     def __init__(self) -> None:
         self._open: Counter[tuple[str, ...]] = Counter()
@@ -61,3 +78,100 @@ class ConnectionCaps:
 
     def count(self, key: tuple[str, ...]) -> int:
         return self._open[key]
+
+
+class Caps(Protocol):
+    def hold(self, caps: Sequence[Cap]) -> contextlib.AbstractAsyncContextManager[None]: ...
+
+    async def start(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+# Claim a place under every cap at once, or none: expired leases (of nodes that died) are dropped
+# first, then each cap's count is checked, then the connection is added to all of them.
+_ACQUIRE = """
+local now, expiry, member, lease_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4]
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  if redis.call('ZCARD', key) >= tonumber(ARGV[4 + i]) then return 0 end
+end
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, expiry, member)
+  -- The set itself outlives its newest lease (relative, so no node's clock decides it).
+  redis.call('PEXPIRE', key, lease_ms)
+end
+return 1
+"""
+
+
+class RedisConnectionCaps:
+    """Connection counts shared by every node. Each open connection is a lease in a sorted set
+    per cap, renewed by its node while it lives; a crashed node's leases lapse on their own."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        prefix: str,
+        lease_seconds: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._redis = redis
+        self._clock = clock
+        self._prefix = f"{prefix}:conns:"
+        self._lease = lease_seconds
+        self._acquire = redis.register_script(_ACQUIRE)
+        self._held: dict[str, list[str]] = {}
+        self._renewer: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._renewer is None:
+            self._renewer = asyncio.create_task(self._renew_forever())
+
+    @contextlib.asynccontextmanager
+    async def hold(self, caps: Sequence[Cap]) -> AsyncIterator[None]:
+        member = secrets.token_hex(12)
+        keys = [self._prefix + ":".join(cap.key) for cap in caps]
+        now = self._clock()
+        granted = await self._acquire(
+            keys=keys,
+            args=[
+                now,
+                now + self._lease,
+                member,
+                int(self._lease * 1000),
+                *(cap.limit for cap in caps),
+            ],
+        )
+        if not granted:
+            raise TooManyConnections()
+        self._held[member] = keys
+        try:
+            yield
+        finally:
+            del self._held[member]
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.zrem(key, member)
+                await pipe.execute()
+
+    async def _renew_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._lease / 3)
+            expiry = self._clock() + self._lease
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for member, keys in list(self._held.items()):
+                        for key in keys:
+                            pipe.zadd(key, {member: expiry}, xx=True)
+                            pipe.pexpire(key, int(self._lease * 1000))
+                    await pipe.execute()
+            except (RedisError, OSError):
+                log.warning("could not renew connection leases; retrying")
+
+    async def aclose(self) -> None:
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer

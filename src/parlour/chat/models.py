@@ -62,9 +62,22 @@ class MessageAdded:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageStored:
+    """A message with this sequence number is in the database (what travels between nodes:
+    no content crosses the broker, every node reads the sealed row itself)."""
+
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class TypingChanged:
     author: Author
     active: bool
 
 
-ConversationEvent = MessageAdded | TypingChanged
+@dataclass(frozen=True, slots=True)
+class Resync:
+    """The broker may have lost events: the subscriber should reconnect and resume."""
+
+
+ConversationEvent = MessageAdded | MessageStored | TypingChanged | Resync

@@ -15,6 +15,8 @@ from parlour.chat.models import (
     Conversation,
     ConversationEvent,
     Message,
+    MessageStored,
+    Resync,
     TypingChanged,
 )
 from parlour.chat.protocol import (
@@ -82,6 +84,10 @@ class ChatSession:
             if event.author is Author.USER:
                 return []
             return [typing_frame(event.author.value, event.active)]
+        if isinstance(event, Resync):
+            return []
+        if isinstance(event, MessageStored):
+            return await self._catch_up(until=event.seq) if event.seq > self.delivered_seq else []
         seq = event.message.seq
         if seq <= self.delivered_seq:
             return []

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
+from redis.asyncio import Redis
+
 
 class ReplayCache(Protocol):
     async def first_use(self, key: str, ttl_seconds: float) -> bool:
@@ -27,3 +29,17 @@ class InProcessReplayCache:
             return False
         self._seen[key] = now + ttl_seconds
         return True
+
+
+class RedisReplayCache:
+    """Shared by every node: SET NX with the token's remaining lifetime."""
+
+    def __init__(self, redis: Redis, *, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = f"{prefix}:jti:"
+
+    async def first_use(self, key: str, ttl_seconds: float) -> bool:
+        stored = await self._redis.set(
+            self._prefix + key, b"1", nx=True, px=max(1, int(ttl_seconds * 1000))
+        )
+        return bool(stored)

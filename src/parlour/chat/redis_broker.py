@@ -1,0 +1,127 @@
+"""Fan-out between nodes through Redis pub/sub (the scaled-out profile).
+
+Only notices cross Redis: "message N is stored" and typing states, never a message's content;
+every node reads the sealed message from the database itself. Each node holds one pattern
+subscription and hands notices to its local subscribers. If the Redis connection fails, every
+local subscriber is told to resync (its socket closes with 1013 and the client resumes from the
+database on any node), and the node subscribes again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from parlour.chat.broker import InProcessBroker, Subscription
+from parlour.chat.models import (
+    Author,
+    ConversationEvent,
+    MessageAdded,
+    MessageStored,
+    Resync,
+    TypingChanged,
+)
+
+log = logging.getLogger(__name__)
+SUBSCRIBE_TIMEOUT_SECONDS = 10.0
+RETRY_SECONDS = 1.0
+
+
+def encode(event: ConversationEvent) -> str | None:
+    if isinstance(event, MessageAdded | MessageStored):
+        seq = event.message.seq if isinstance(event, MessageAdded) else event.seq
+        return json.dumps({"t": "stored", "seq": seq})
+    if isinstance(event, TypingChanged):
+        return json.dumps({"t": "typing", "author": event.author.value, "active": event.active})
+    return None
+
+
+def decode(payload: str | bytes) -> ConversationEvent | None:
+    try:
+        data = json.loads(payload)
+        if data["t"] == "stored":
+            return MessageStored(int(data["seq"]))
+        if data["t"] == "typing":
+            return TypingChanged(Author(data["author"]), bool(data["active"]))
+    except (ValueError, KeyError, TypeError):
+        log.warning("ignored a malformed broker notice")
+    return None
+
+
+class RedisBroker:
+    def __init__(self, redis: Redis, *, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = f"{prefix}:conv:"
+        self._local = InProcessBroker()
+        self._reader: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    def _channel(self, tenant_id: str, conversation_id: str) -> str:
+        # The tenant is part of every channel name: no event crosses organisations (T-34).
+        return f"{self._prefix}{tenant_id}:{conversation_id}"
+
+    async def start(self) -> None:
+        if self._reader is None:
+            self._reader = asyncio.create_task(self._listen())
+        async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+            await self._ready.wait()
+
+    async def publish(self, tenant_id: str, conversation_id: str, event: ConversationEvent) -> None:
+        payload = encode(event)
+        if payload is not None:
+            await self._redis.publish(self._channel(tenant_id, conversation_id), payload)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, tenant_id: str, conversation_id: str) -> AsyncIterator[Subscription]:
+        async with self._local.subscribe(tenant_id, conversation_id) as subscription:
+            yield subscription
+
+    async def _listen(self) -> None:
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.psubscribe(f"{self._prefix}*")
+                async for message in pubsub.listen():
+                    if message["type"] == "psubscribe":
+                        self._ready.set()
+                    elif message["type"] == "pmessage":
+                        await self._dispatch(message["channel"], message["data"])
+            except asyncio.CancelledError:
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                raise
+            except (RedisError, OSError) as error:
+                log.warning(
+                    "broker connection lost (%s); resyncing subscribers", type(error).__name__
+                )
+                self._ready.clear()
+                self._local.resync_all()
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await asyncio.sleep(RETRY_SECONDS)
+
+    async def _dispatch(self, channel: str | bytes, data: str | bytes) -> None:
+        name = channel.decode() if isinstance(channel, bytes) else channel
+        tenant_id, _, conversation_id = name.removeprefix(self._prefix).partition(":")
+        event = decode(data)
+        if event is not None and conversation_id:
+            await self._local.publish(tenant_id, conversation_id, event)
+
+    def resync_all(self) -> None:
+        self._local.resync_all()
+
+    async def aclose(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        await self._local.aclose()
+        await self._redis.aclose()
+
+
+__all__ = ["RedisBroker", "Resync"]

@@ -1,0 +1,161 @@
+"""What nodes share, on the embedded profile (one process) and on Redis (two nodes): fan-out,
+token replay, connection caps and rate limits behave the same."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+
+from parlour.chat.limits import Cap, RedisConnectionCaps, TooManyConnections
+from parlour.chat.models import (
+    Author,
+    Message,
+    MessageAdded,
+    MessageKind,
+    MessageStored,
+    TypingChanged,
+)
+from parlour.services import _realtime
+from parlour.settings import RedisSettings, Settings
+from tests.support.redis import reachable_prefix, redis_url
+
+WAIT = 5.0
+
+
+@dataclass
+class Nodes:
+    a: object
+    b: object
+    prefix: str | None
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def nodes(request: pytest.FixtureRequest) -> AsyncIterator[Nodes]:
+    """Two nodes' shared parts: the same objects in one process, or two sets over Redis."""
+    if request.param == "memory":
+        node = _realtime(Settings())
+        yield Nodes(node, node, None)
+        await node.broker.aclose()
+        return
+    async for prefix in reachable_prefix():
+        settings = Settings(redis=RedisSettings(url=redis_url(), key_prefix=prefix))
+        a, b = _realtime(settings), _realtime(settings)
+        for node in (a, b):
+            await node.broker.start()
+        try:
+            yield Nodes(a, b, prefix)
+        finally:
+            for node in (a, b):
+                await node.broker.aclose()
+                if node.redis is not None:
+                    await node.redis.aclose()
+
+
+def stored_message(tenant_id: str, conversation_id: str, seq: int) -> Message:
+    return Message(
+        tenant_id=tenant_id,
+        conversation_id=conversation_id,
+        seq=seq,
+        message_id=str(uuid.uuid4()),
+        kind=MessageKind.TEXT,
+        author=Author.USER,
+        body="secret body that must not cross the broker",
+        created_at=datetime.now(UTC),
+    )
+
+
+async def test_an_event_published_on_one_node_reaches_subscribers_on_another(nodes: Nodes) -> None:
+    async with nodes.b.broker.subscribe("t1", "c1") as subscriber:  # type: ignore[attr-defined]
+        await nodes.a.broker.publish("t1", "c1", MessageAdded(stored_message("t1", "c1", 7)))  # type: ignore[attr-defined]
+        await nodes.a.broker.publish("t1", "c1", TypingChanged(Author.AGENT, True))  # type: ignore[attr-defined]
+        async with asyncio.timeout(WAIT):
+            first, second = await subscriber.get(), await subscriber.get()
+    seq = first.message.seq if isinstance(first, MessageAdded) else first.seq  # type: ignore[union-attr]
+    assert seq == 7
+    assert second == TypingChanged(Author.AGENT, True)
+    if nodes.prefix:
+        assert first == MessageStored(7)  # only the notice crossed Redis, not the body
+
+
+async def test_events_never_reach_another_tenants_subscriber(nodes: Nodes) -> None:
+    """T-34: channels are named by tenant and conversation; the same conversation id under
+    another tenant is another channel."""
+    async with (
+        nodes.b.broker.subscribe("tenant-b", "c1") as other_tenant,  # type: ignore[attr-defined]
+        nodes.b.broker.subscribe("tenant-a", "c1") as own,  # type: ignore[attr-defined]
+    ):
+        await nodes.a.broker.publish("tenant-a", "c1", MessageStored(1))  # type: ignore[attr-defined]
+        await nodes.a.broker.publish("tenant-b", "c1", MessageStored(99))  # type: ignore[attr-defined]
+        async with asyncio.timeout(WAIT):
+            assert await other_tenant.get() == MessageStored(99)
+            first_own = await own.get()
+    assert getattr(first_own, "seq", None) == 1 or first_own.message.seq == 1  # type: ignore[union-attr]
+
+
+async def test_a_token_id_is_accepted_once_across_nodes(nodes: Nodes) -> None:
+    """T-15: replay on another node is refused too."""
+    key = f"tenant:{uuid.uuid4()}"
+    assert await nodes.a.replay.first_use(key, 60)  # type: ignore[attr-defined]
+    assert not await nodes.b.replay.first_use(key, 60)  # type: ignore[attr-defined]
+    assert not await nodes.a.replay.first_use(key, 60)  # type: ignore[attr-defined]
+
+
+async def test_connection_caps_count_across_nodes(nodes: Nodes) -> None:
+    """T-25: a cap of two holds across both nodes; a closed connection frees its place."""
+    cap = [Cap(("user", "t", str(uuid.uuid4())), 2)]
+    async with contextlib.AsyncExitStack() as held:
+        await held.enter_async_context(nodes.a.caps.hold(cap))  # type: ignore[attr-defined]
+        await held.enter_async_context(nodes.b.caps.hold(cap))  # type: ignore[attr-defined]
+        with pytest.raises(TooManyConnections):
+            async with nodes.a.caps.hold(cap):  # type: ignore[attr-defined]
+                pass
+    async with nodes.b.caps.hold(cap):  # type: ignore[attr-defined]
+        pass
+
+
+async def test_rate_limits_count_across_nodes(nodes: Nodes) -> None:
+    user = str(uuid.uuid4())
+    allowed = [
+        await node.rate_limits.allow("handshake", user)  # type: ignore[attr-defined]
+        for node in (nodes.a, nodes.b) * 61
+    ]
+    assert allowed.count(True) == 120  # handshakes_per_ip: 120/minute, shared
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.redis
+async def test_a_crashed_nodes_connections_lapse_with_their_lease() -> None:
+    """T-25: counts cannot be stuck by a node that died holding connections."""
+    from redis.asyncio import Redis
+
+    async for prefix in reachable_prefix():
+        clock = FakeClock()
+        redis = Redis.from_url(redis_url())
+        try:
+            crashed = RedisConnectionCaps(redis, prefix=prefix, lease_seconds=60, clock=clock)
+            alive = RedisConnectionCaps(redis, prefix=prefix, lease_seconds=60, clock=clock)
+            cap = [Cap(("ip", "198.51.100.1"), 1)]
+            holding = crashed.hold(cap)
+            await holding.__aenter__()  # and never leaves: its node died
+            with pytest.raises(TooManyConnections):
+                async with alive.hold(cap):
+                    pass
+            clock.now += 61  # the lease was not renewed
+            async with alive.hold(cap):
+                pass
+        finally:
+            await redis.aclose()
