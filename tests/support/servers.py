@@ -135,8 +135,14 @@ class ServeProcess:
                 return
         raise RuntimeError("parlour serve did not start:\n" + "".join(self.output))
 
+    def kill(self) -> None:
+        """SIGKILL: the node dies mid-work, without closing anything."""
+        self.process.kill()
+        self.process.wait(timeout=START_TIMEOUT_SECONDS)
+
     def stop(self) -> None:
-        self.process.terminate()
+        if self.process.poll() is None:
+            self.process.terminate()
         try:
             self.process.wait(timeout=START_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
