@@ -127,6 +127,33 @@ def tenant_allow_origin(tenant_id: str, origin: str) -> None:
     click.echo(f"allowed: {_with_services(work)}")
 
 
+@tenant.command("allow-app")
+@click.option("--tenant", "tenant_id", required=True)
+@click.argument("app_id")
+def tenant_allow_app(tenant_id: str, app_id: str) -> None:
+    """Allow a mobile app (bundle or package id, e.g. com.example.bank) to open chat sockets."""
+
+    async def work(services: Services) -> str:
+        await services.tenants.get(tenant_id)
+        return await services.tenants.allow_app(tenant_id, app_id, actor=Actor.cli())
+
+    click.echo(f"allowed app: {_with_services(work)}")
+
+
+@tenant.command("anonymous-visitors")
+@click.option("--tenant", "tenant_id", required=True)
+@click.argument("state", type=click.Choice(["on", "off"]))
+def tenant_anonymous_visitors(tenant_id: str, state: str) -> None:
+    """Let visitors chat without signing in (each gets a fresh, isolated identity), or not."""
+
+    async def work(services: Services) -> None:
+        await services.tenants.get(tenant_id)
+        await services.tenants.set_anonymous_visitors(tenant_id, state == "on", actor=Actor.cli())
+
+    _with_services(work)
+    click.echo(f"anonymous visitors: {state}")
+
+
 @tenant.command("delete")
 @click.option("--tenant", "tenant_id", required=True)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")

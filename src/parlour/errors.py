@@ -43,6 +43,11 @@ class OriginNotAllowed(Forbidden):
     default_message = "This origin is not allowed for this widget."
 
 
+class AppNotAllowed(Forbidden):
+    code = "app_not_allowed"
+    default_message = "This app is not allowed for this widget."
+
+
 class NotFound(ParlourError):
     code = "not_found"
     default_message = "Not found."

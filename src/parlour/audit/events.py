@@ -67,6 +67,18 @@ class OriginAllowed(AuditEvent):
 
 
 @dataclass(frozen=True)
+class AppAllowed(AuditEvent):
+    action = "tenant.app_allowed"
+    app_id: str
+
+
+@dataclass(frozen=True)
+class AnonymousVisitorsSet(AuditEvent):
+    action = "tenant.anonymous_visitors_set"
+    allowed: bool
+
+
+@dataclass(frozen=True)
 class ApiKeyCreated(AuditEvent):
     action = "api_key.created"
     key_id: str

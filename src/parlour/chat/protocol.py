@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from parlour.chat.models import Message, MessageKind
 from parlour.errors import InvalidInput
@@ -28,9 +28,20 @@ class _Frame(BaseModel):
 
 
 class AuthFrame(_Frame):
+    """Exactly one of: `token` (a verified end user), `visitor: true` (a new anonymous visitor)
+    or `visitor_token` (the same visitor again, where the organisation allows visitors)."""
+
     type: Literal["auth"]
-    token: Annotated[str, Field(min_length=1, max_length=8192)]
+    token: Annotated[str, Field(min_length=1, max_length=8192)] | None = None
+    visitor: bool = False
+    visitor_token: Annotated[str, Field(min_length=1, max_length=8192)] | None = None
     last_seq: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> AuthFrame:
+        if sum((self.token is not None, self.visitor, self.visitor_token is not None)) != 1:
+            raise ValueError("auth needs exactly one of token, visitor or visitor_token")
+        return self
 
 
 class SendFrame(_Frame):
@@ -79,14 +90,19 @@ def parse_client_frame(text: str | bytes) -> ClientFrame:
         raise BadFrame(f"{where}: {problem['msg']}") from None
 
 
-def ready_frame(conversation_id: str, last_seq: int, expires_at: datetime) -> dict[str, Any]:
-    return {
+def ready_frame(
+    conversation_id: str, last_seq: int, expires_at: datetime, visitor_token: str | None = None
+) -> dict[str, Any]:
+    frame = {
         "type": "ready",
         "protocol": PROTOCOL_VERSION,
         "conversation_id": conversation_id,
         "last_seq": last_seq,
         "expires_at": _timestamp(expires_at),
     }
+    if visitor_token is not None:
+        frame["visitor_token"] = visitor_token
+    return frame
 
 
 def accepted_frame(client_id: str, seq: int) -> dict[str, Any]:

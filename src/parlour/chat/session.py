@@ -68,12 +68,12 @@ class ChatSession:
     def conversation_id(self) -> str:
         return self.conversation.conversation_id
 
-    async def start(self, last_seq: int | None) -> list[Frame]:
+    async def start(self, last_seq: int | None, visitor_token: str | None = None) -> list[Frame]:
         """`ready`, then every durable frame after `last_seq` (all history when None)."""
         current = await self._chat.get_conversation(self.tenant_id, self.conversation_id)
         self.delivered_seq = self.acked_seq = min(last_seq or 0, current.last_seq)
         frames: list[Frame] = [
-            ready_frame(self.conversation_id, current.last_seq, self.user.expires_at)
+            ready_frame(self.conversation_id, current.last_seq, self.user.expires_at, visitor_token)
         ]
         frames.extend(await self._catch_up(until=None))
         return frames

@@ -53,12 +53,19 @@ class EndUser:
 
     tenant_id: str
     user_id: str
-    origin: str
+    origin: str | None
     token_id: str
     expires_at: datetime
     traits: dict[str, str] = field(default_factory=dict)
     key_id: str = ""
     issued_at: datetime | None = None
+    app_id: str | None = None
+    # An anonymous visitor: a fresh, isolated identity that was never verified by the
+    # organisation; its user_id always starts with VISITOR_PREFIX.
+    visitor: bool = False
+
+
+VISITOR_PREFIX = "visitor:"
 
 
 @dataclass(frozen=True, slots=True)

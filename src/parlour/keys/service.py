@@ -23,7 +23,15 @@ from parlour.audit.service import AuditLog
 from parlour.crypto.vault import Place, TenantCipher, Vault
 from parlour.errors import Forbidden, InvalidInput, InvalidToken, NotFound, Unauthenticated
 from parlour.keys import api_keys, tokens
-from parlour.keys.models import ApiKey, EndUser, IssuedApiKey, MintedToken, Scope, SigningKey
+from parlour.keys.models import (
+    VISITOR_PREFIX,
+    ApiKey,
+    EndUser,
+    IssuedApiKey,
+    MintedToken,
+    Scope,
+    SigningKey,
+)
 from parlour.keys.replay import ReplayCache
 from parlour.keys.repository import ApiKeyRepository, RevocationRepository, SigningKeyRepository
 from parlour.storage.database import Database
@@ -32,6 +40,8 @@ from parlour.storage.types import utcnow
 # A fixed digest to compare against when the key id is unknown, so that an unknown id and a wrong
 # secret take the same path.
 _UNKNOWN_KEY_DIGEST = api_keys.digest("parlour_sk_unknown")
+# Visitors resume their conversation within a day; each connection swaps the token for a new one.
+VISITOR_TTL = timedelta(hours=24)
 
 
 class KeyService:
@@ -153,9 +163,12 @@ class KeyService:
         *,
         widget_id: str,
         user_id: str,
-        origin: str,
+        origin: str | None = None,
+        app_id: str | None = None,
         traits: dict[str, str] | None = None,
     ) -> MintedToken:
+        if user_id.startswith(VISITOR_PREFIX):
+            raise InvalidInput(f"user ids starting with {VISITOR_PREFIX!r} are reserved")
         key = await self.ensure_signing_key(tenant_id)
         return tokens.sign_end_user_token(
             await self._private_key(key),
@@ -165,15 +178,47 @@ class KeyService:
             widget_id=widget_id,
             user_id=user_id,
             origin=origin,
+            app_id=app_id,
             traits=traits or {},
             now=utcnow(),
             ttl=self._ttl,
         )
 
-    async def verify_end_user_token(self, tenant_id: str, widget_id: str, token: str) -> EndUser:
-        """The end user a token proves, for opening or renewing one session: the token must be
-        valid, its key and user not revoked, and the token not used before (single use)."""
-        kid = tokens.unverified_kid(token)
+    async def mint_visitor_token(
+        self,
+        tenant_id: str,
+        *,
+        widget_id: str,
+        origin: str | None,
+        app_id: str | None,
+        visitor_id: str | None = None,
+    ) -> MintedToken:
+        """A token for an anonymous visitor: a new identity, or the same one again (rotated on
+        every connection so that it, too, is single use)."""
+        key = await self.ensure_signing_key(tenant_id)
+        return tokens.sign_end_user_token(
+            await self._private_key(key),
+            key.kid,
+            issuer=self._issuer,
+            tenant_id=tenant_id,
+            widget_id=widget_id,
+            user_id=visitor_id or VISITOR_PREFIX + secrets.token_urlsafe(16),
+            origin=origin,
+            app_id=app_id,
+            traits={},
+            now=utcnow(),
+            ttl=VISITOR_TTL,
+            token_type=tokens.VISITOR_TOKEN_TYPE,
+        )
+
+    async def verify_end_user_token(
+        self, tenant_id: str, widget_id: str, token: str, *, visitor: bool = False
+    ) -> EndUser:
+        """The end user (or, with `visitor`, the anonymous visitor) a token proves, for opening
+        or renewing one session: the token must be valid, its key and user not revoked, and the
+        token not used before (single use)."""
+        token_type = tokens.VISITOR_TOKEN_TYPE if visitor else tokens.END_USER_TOKEN_TYPE
+        kid = tokens.unverified_kid(token, token_type)
         # Looked up within the tenant: another tenant's key id is simply unknown here (T-05).
         async with self._db.read() as conn:
             key = await SigningKeyRepository(conn).get(tenant_id, kid)
@@ -188,6 +233,7 @@ class KeyService:
             tenant_id=tenant_id,
             widget_id=widget_id,
             leeway=self._leeway,
+            visitor=visitor,
         )
         if not await self.still_valid(user):
             raise InvalidToken()

@@ -15,15 +15,16 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from parlour.errors import InvalidToken
-from parlour.keys.models import EndUser, MintedToken
+from parlour.keys.models import VISITOR_PREFIX, EndUser, MintedToken
 
 END_USER_TOKEN_TYPE = "parlour-end-user+jwt"  # noqa: S105 - a media type, not a secret
+VISITOR_TOKEN_TYPE = "parlour-visitor+jwt"  # noqa: S105 - a media type, not a secret
 ALGORITHM = "EdDSA"
 MAX_TOKEN_CHARS = 8 * 1024
 # Only these header fields are understood; `jwk`, `jku`, `x5u`, `x5c`, `crit` and the rest are
 # refused outright rather than ignored, so no header can point us at a key (T-11, T-13).
 _ALLOWED_HEADER = frozenset({"alg", "typ", "kid"})
-_REQUIRED_CLAIMS = ["iss", "aud", "sub", "tid", "origin", "iat", "nbf", "exp", "jti"]
+_REQUIRED_CLAIMS = ["iss", "aud", "sub", "tid", "iat", "nbf", "exp", "jti"]
 _KID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_USER_ID_CHARS = 200
 MAX_TRAIT_CHARS = 200
@@ -42,18 +43,22 @@ def sign_end_user_token(
     tenant_id: str,
     widget_id: str,
     user_id: str,
-    origin: str,
+    origin: str | None,
     traits: dict[str, str],
     now: datetime,
     ttl: timedelta,
+    app_id: str | None = None,
+    token_type: str = END_USER_TOKEN_TYPE,
 ) -> MintedToken:
+    if (origin is None) == (app_id is None):
+        raise ValueError("a token is bound to one web origin or one app, not both or neither")
     expires_at = now + ttl
     claims: dict[str, Any] = {
         "iss": issuer,
         "aud": widget_audience(widget_id),
         "sub": user_id,
         "tid": tenant_id,
-        "origin": origin,
+        **({"origin": origin} if origin is not None else {"app": app_id}),
         "iat": int(now.timestamp()),
         "nbf": int(now.timestamp()),
         "exp": int(expires_at.timestamp()),
@@ -62,13 +67,14 @@ def sign_end_user_token(
     if traits:
         claims["traits"] = traits
     token = jwt.encode(
-        claims, private_key, algorithm=ALGORITHM, headers={"kid": kid, "typ": END_USER_TOKEN_TYPE}
+        claims, private_key, algorithm=ALGORITHM, headers={"kid": kid, "typ": token_type}
     )
     return MintedToken(token=token, expires_at=expires_at.replace(microsecond=0))
 
 
-def unverified_kid(token: object) -> str:
-    """The `kid` of a token whose header is acceptable; refuses anything else before a lookup."""
+def unverified_kid(token: object, token_type: str = END_USER_TOKEN_TYPE) -> str:
+    """The `kid` of a token whose header is acceptable; refuses anything else before a lookup.
+    Each kind of token has its own `typ`, and is refused wherever another kind is expected."""
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
         raise InvalidToken()
     try:
@@ -77,7 +83,7 @@ def unverified_kid(token: object) -> str:
         raise InvalidToken() from exc
     if set(header) - _ALLOWED_HEADER:
         raise InvalidToken()
-    if header.get("alg") != ALGORITHM or header.get("typ") != END_USER_TOKEN_TYPE:
+    if header.get("alg") != ALGORITHM or header.get("typ") != token_type:
         raise InvalidToken()
     kid = header.get("kid")
     if not isinstance(kid, str) or not _KID.fullmatch(kid):
@@ -94,6 +100,7 @@ def verify_end_user_token(
     tenant_id: str,
     widget_id: str,
     leeway: timedelta,
+    visitor: bool = False,
 ) -> EndUser:
     try:
         claims = jwt.decode(
@@ -112,8 +119,13 @@ def verify_end_user_token(
         raise InvalidToken()
     user_id = _short_text(claims.get("sub"), MAX_USER_ID_CHARS)
     origin = _short_text(claims.get("origin"), 300)
+    app_id = _short_text(claims.get("app"), 200)
     jti = _short_text(claims.get("jti"), 64)
-    if user_id is None or origin is None or jti is None:
+    if user_id is None or jti is None or (origin is None) == (app_id is None):
+        raise InvalidToken()
+    # Only visitor tokens name visitors: no verified token can claim a visitor's conversation,
+    # and no visitor token can claim a verified user's (T-04).
+    if user_id.startswith(VISITOR_PREFIX) != visitor:
         raise InvalidToken()
     traits = claims.get("traits", {})
     if not isinstance(traits, dict) or not all(
@@ -129,6 +141,8 @@ def verify_end_user_token(
         traits=dict(traits),
         key_id=kid,
         issued_at=datetime.fromtimestamp(claims["iat"], tz=UTC),
+        app_id=app_id,
+        visitor=visitor,
     )
 
 

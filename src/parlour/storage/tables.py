@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from parlour.storage.types import UtcDateTime
@@ -50,6 +52,7 @@ tenants = Table(
     Column("name", String(200), nullable=False),
     Column("widget_id", ID, nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("anonymous_visitors", Boolean, nullable=False, server_default=false()),
 )
 
 tenant_origins = Table(
@@ -59,6 +62,15 @@ tenant_origins = Table(
     Column("origin", String(300), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("tenant_id", "origin"),
+)
+
+tenant_apps = Table(
+    "tenant_apps",
+    metadata,
+    _tenant_fk(),
+    Column("app_id", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "app_id"),
 )
 
 api_keys = Table(

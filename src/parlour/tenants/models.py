@@ -10,3 +10,4 @@ class Tenant:
     name: str
     widget_id: str
     created_at: datetime
+    anonymous_visitors: bool = False

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Row, delete, insert, select
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from parlour.storage.tables import tenant_origins, tenants
+from parlour.storage.tables import tenant_apps, tenant_origins, tenants
 from parlour.tenants.models import Tenant
 
 
@@ -23,6 +23,7 @@ class TenantRepository:
                 name=tenant.name,
                 widget_id=tenant.widget_id,
                 created_at=tenant.created_at,
+                anonymous_visitors=tenant.anonymous_visitors,
             )
         )
 
@@ -37,6 +38,28 @@ class TenantRepository:
             await self._conn.execute(select(tenants).where(tenants.c.widget_id == widget_id))
         ).first()
         return _tenant(row) if row else None
+
+    async def set_anonymous_visitors(self, tenant_id: str, allowed: bool) -> None:
+        await self._conn.execute(
+            update(tenants)
+            .where(tenants.c.tenant_id == tenant_id)
+            .values(anonymous_visitors=allowed)
+        )
+
+    async def add_app(self, tenant_id: str, app_id: str, created_at: datetime) -> bool:
+        if await self.has_app(tenant_id, app_id):
+            return False
+        await self._conn.execute(
+            insert(tenant_apps).values(tenant_id=tenant_id, app_id=app_id, created_at=created_at)
+        )
+        return True
+
+    async def has_app(self, tenant_id: str, app_id: str | None = None) -> bool:
+        """Whether the tenant allowlisted `app_id` (or, without one, any app at all)."""
+        query = select(tenant_apps.c.app_id).where(tenant_apps.c.tenant_id == tenant_id)
+        if app_id is not None:
+            query = query.where(tenant_apps.c.app_id == app_id)
+        return (await self._conn.execute(query.limit(1))).first() is not None
 
     async def delete(self, tenant_id: str) -> None:
         # Every tenant-owned table references tenants with ON DELETE CASCADE.
@@ -84,4 +107,5 @@ def _tenant(row: Row[tuple[object, ...]]) -> Tenant:
         name=m["name"],
         widget_id=m["widget_id"],
         created_at=m["created_at"],
+        anonymous_visitors=m["anonymous_visitors"],
     )

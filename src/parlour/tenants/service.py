@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -9,6 +10,8 @@ from collections.abc import Iterable
 from parlour.audit.events import (
     PLATFORM_CHAIN,
     Actor,
+    AnonymousVisitorsSet,
+    AppAllowed,
     DataKeyRotated,
     MasterKeyRotated,
     OriginAllowed,
@@ -18,12 +21,14 @@ from parlour.audit.events import (
 from parlour.audit.service import AuditLog
 from parlour.crypto.reencrypt import reencrypt_tenant
 from parlour.crypto.vault import Vault
-from parlour.errors import InvalidInput, NotFound, OriginNotAllowed
+from parlour.errors import AppNotAllowed, InvalidInput, NotFound, OriginNotAllowed
 from parlour.storage.database import Database
 from parlour.storage.types import utcnow
 from parlour.tenants.models import Tenant
 from parlour.tenants.origins import normalize_origin
 from parlour.tenants.repository import TenantRepository
+
+_APP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
 
 def new_widget_id() -> str:
@@ -95,6 +100,30 @@ class TenantService:
             if await TenantRepository(conn).add_origin(tenant_id, normalized, utcnow()):
                 await self._audit.record(conn, tenant_id, OriginAllowed(normalized), actor)
         return normalized
+
+    async def allow_app(self, tenant_id: str, app_id: str, *, actor: Actor) -> str:
+        """Allow a mobile app (by its bundle or package id) to open chat sockets."""
+        app_id = app_id.strip()
+        if not _APP_ID.fullmatch(app_id):
+            raise InvalidInput("an app id looks like com.example.app (letters, digits, . _ -)")
+        async with self._db.transaction() as conn:
+            if await TenantRepository(conn).add_app(tenant_id, app_id, utcnow()):
+                await self._audit.record(conn, tenant_id, AppAllowed(app_id), actor)
+        return app_id
+
+    async def has_app(self, tenant_id: str, app_id: str | None = None) -> bool:
+        async with self._db.read() as conn:
+            return await TenantRepository(conn).has_app(tenant_id, app_id)
+
+    async def require_app(self, tenant_id: str, app_id: str) -> str:
+        if len(app_id) > 200 or not await self.has_app(tenant_id, app_id):
+            raise AppNotAllowed()
+        return app_id
+
+    async def set_anonymous_visitors(self, tenant_id: str, allowed: bool, *, actor: Actor) -> None:
+        async with self._db.transaction() as conn:
+            await TenantRepository(conn).set_anonymous_visitors(tenant_id, allowed)
+            await self._audit.record(conn, tenant_id, AnonymousVisitorsSet(allowed), actor)
 
     async def origins(self, tenant_id: str) -> list[str]:
         async with self._db.read() as conn:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
+from parlour.errors import InvalidInput
 from parlour.keys.models import ApiKey, Scope
 from parlour.web.deps import ServicesDep, api_key
 
@@ -19,7 +20,8 @@ class EndUserTokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     user_id: Annotated[str, Field(min_length=1, max_length=200)]
-    origin: Annotated[str, Field(min_length=1, max_length=300)]
+    origin: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    app_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     email: Annotated[str, Field(min_length=3, max_length=200)] | None = None
 
@@ -37,14 +39,20 @@ async def mint_end_user_token(
     key: Annotated[ApiKey, Depends(api_key(Scope.MINT_END_USER_TOKENS))],
 ) -> EndUserTokenResponse:
     tenant = await services.tenants.get(key.tenant_id)
-    # Tokens are only ever made for an origin the organisation allowlisted.
-    origin = await services.tenants.require_origin(tenant.tenant_id, body.origin)
+    if (body.origin is None) == (body.app_id is None):
+        raise InvalidInput("give either origin (web) or app_id (mobile app), not both")
+    # Tokens are only ever made for an origin or app the organisation allowlisted.
+    if body.origin is not None:
+        await services.tenants.require_origin(tenant.tenant_id, body.origin)
+    else:
+        await services.tenants.require_app(tenant.tenant_id, body.app_id or "")
     traits = {k: v for k, v in (("name", body.name), ("email", body.email)) if v}
     minted = await services.keys.mint_end_user_token(
         tenant.tenant_id,
         widget_id=tenant.widget_id,
         user_id=body.user_id,
-        origin=origin,
+        origin=body.origin,
+        app_id=body.app_id,
         traits=traits,
     )
     return EndUserTokenResponse(

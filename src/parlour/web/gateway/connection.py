@@ -29,6 +29,7 @@ from parlour.chat.protocol import (
 )
 from parlour.chat.session import ChatSession, Frame
 from parlour.errors import (
+    AppNotAllowed,
     Forbidden,
     InvalidInput,
     InvalidToken,
@@ -79,13 +80,13 @@ class Connection:
                 return
             await self._ws.accept()
             try:
-                session, resume_after = await self._authenticate(tenant, origin)
+                session, resume_after, visitor_token = await self._authenticate(tenant, origin)
                 user_cap = Cap(
                     ("user", tenant.tenant_id, session.user.user_id),
                     self._settings.max_connections_per_user,
                 )
                 await held.enter_async_context(self._services.connection_caps.hold([user_cap]))
-                await self._serve(session, resume_after)
+                await self._serve(session, resume_after, visitor_token)
             except CloseConnection as close:
                 await self._close(close.code, close.reason)
             except ParlourError as error:
@@ -100,6 +101,12 @@ class Connection:
         # Unknown widget and foreign origin look the same from outside: no existence oracle.
         if tenant is None:
             raise OriginNotAllowed()
+        if origin is None:
+            # Browsers always send an Origin; only the organisation's mobile apps may omit it,
+            # and their tokens must then name an allowlisted app.
+            if not await self._services.tenants.has_app(tenant.tenant_id):
+                raise OriginNotAllowed()
+            return tenant
         await self._services.tenants.require_origin(tenant.tenant_id, origin)
         return tenant
 
@@ -136,7 +143,9 @@ class Connection:
 
     async def _authenticate(
         self, tenant: Tenant, origin: str | None
-    ) -> tuple[ChatSession, int | None]:
+    ) -> tuple[ChatSession, int | None, str | None]:
+        """The session the first frame opens, where to resume it, and, for a visitor, the token
+        that lets them come back to it."""
         try:
             async with asyncio.timeout(self._settings.auth_timeout_seconds):
                 text = await self._receive_text()
@@ -150,27 +159,74 @@ class Connection:
             raise CloseConnection(4401, "the first frame must be auth") from None
         if not isinstance(frame, AuthFrame):
             raise CloseConnection(4401, "the first frame must be auth")
-        user = await self._verify(tenant, frame.token, origin)
+        visitor_token = None
+        if frame.token is not None:
+            user = await self._verify(tenant, frame.token, origin)
+        else:
+            user, visitor_token = await self._visitor(tenant, frame, origin)
         conversation = await self._services.chat.open_conversation(tenant.tenant_id, user.user_id)
         session = ChatSession(
-            self._services.chat,
-            user,
-            conversation,
-            page_size=self._settings.history_page_size,
+            self._services.chat, user, conversation, page_size=self._settings.history_page_size
         )
-        return session, frame.last_seq
+        return session, frame.last_seq, visitor_token
 
-    async def _verify(self, tenant: Tenant, token: str, origin: str | None) -> EndUser:
+    async def _visitor(
+        self, tenant: Tenant, frame: AuthFrame, origin: str | None
+    ) -> tuple[EndUser, str]:
+        """An anonymous visitor, if the organisation allows them: a fresh identity, or the one a
+        visitor token names. Either way a new visitor token is issued (the old one is used up)."""
+        if not tenant.anonymous_visitors:
+            self._refused_auth(tenant, "anonymous_visitors_off")
+            raise CloseConnection(4403, "anonymous chat is not available here")
+        visitor_id = None
+        if frame.visitor_token is not None:
+            visitor_id = (
+                await self._verify(tenant, frame.visitor_token, origin, visitor=True)
+            ).user_id
+        app_id = None if origin else await self._app_of_connection()
+        minted = await self._services.keys.mint_visitor_token(
+            tenant.tenant_id,
+            widget_id=tenant.widget_id,
+            origin=origin,
+            app_id=app_id,
+            visitor_id=visitor_id,
+        )
+        user = await self._verify(tenant, minted.token, origin, visitor=True)
+        next_token = await self._services.keys.mint_visitor_token(
+            tenant.tenant_id,
+            widget_id=tenant.widget_id,
+            origin=origin,
+            app_id=app_id,
+            visitor_id=user.user_id,
+        )
+        return user, next_token.token
+
+    async def _app_of_connection(self) -> str:
+        # A visitor of a mobile app names its app in a header; only allowlisted apps pass.
+        app_id = self._ws.headers.get("x-parlour-app", "")
+        if not app_id:
+            raise CloseConnection(4403, "a connection without Origin must name its app")
+        return app_id
+
+    async def _verify(
+        self, tenant: Tenant, token: str, origin: str | None, *, visitor: bool = False
+    ) -> EndUser:
         try:
             user = await self._services.keys.verify_end_user_token(
-                tenant.tenant_id, tenant.widget_id, token
+                tenant.tenant_id, tenant.widget_id, token, visitor=visitor
             )
         except InvalidToken:
             self._refused_auth(tenant, "invalid_token")
             raise CloseConnection(4401, "invalid token") from None
-        if user.origin != origin:
+        if origin is not None and user.origin != origin:
             self._refused_auth(tenant, "origin_mismatch")
             raise CloseConnection(4403, "token is for another origin")
+        if origin is None:
+            try:
+                await self._services.tenants.require_app(tenant.tenant_id, user.app_id or "")
+            except AppNotAllowed:
+                self._refused_auth(tenant, "app_not_allowed")
+                raise CloseConnection(4403, "token is not for an allowed app") from None
         return user
 
     def _refused_auth(self, tenant: Tenant, reason: str) -> None:
@@ -181,11 +237,13 @@ class Connection:
             **request_context(self._ws),
         )
 
-    async def _serve(self, session: ChatSession, resume_after: int | None) -> None:
+    async def _serve(
+        self, session: ChatSession, resume_after: int | None, visitor_token: str | None
+    ) -> None:
         chat = self._services.chat
         async with chat.broker.subscribe(session.tenant_id, session.conversation_id) as events:
             # Subscribed before reading history, so nothing published meanwhile is missed.
-            await self._send(await session.start(resume_after))
+            await self._send(await session.start(resume_after, visitor_token))
             tasks = [
                 asyncio.create_task(self._read(session)),
                 asyncio.create_task(self._pump(session, events)),
@@ -234,7 +292,9 @@ class Connection:
 
     async def _reauth(self, session: ChatSession, token: str) -> None:
         tenant = await self._services.tenants.get(session.tenant_id)
-        renewed = await self._verify(tenant, token, session.user.origin)
+        renewed = await self._verify(
+            tenant, token, session.user.origin, visitor=session.user.visitor
+        )
         if renewed.user_id != session.user.user_id:
             raise CloseConnection(4401, "token is for another user")
         session.user = renewed
