@@ -68,6 +68,7 @@ class TokenSettings(BaseModel):
 
 class GatewaySettings(BaseModel):
     auth_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 5.0
+    handshake_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
     max_frame_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024
     max_message_chars: Annotated[int, Field(ge=1, le=32_000)] = 4_000
     ping_interval_seconds: Annotated[float, Field(gt=0)] = 20.0

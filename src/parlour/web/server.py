@@ -2,20 +2,70 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import h11
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from parlour.settings import Settings
+
+
+class HeaderDeadlineProtocol(H11Protocol):
+    """HTTP/1.1 that closes connections whose request headers do not arrive in full in time.
+
+    uvicorn arms no timer before a first request, and any data cancels its keep-alive timer, so
+    a client that dribbles header bytes (slow-loris) would hold a connection for ever (T-25).
+    """
+
+    header_timeout: float = 10.0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._deadline: asyncio.TimerHandle | None = None
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is h11.IDLE:
+            self._arm()  # still (or again) waiting for a complete request head
+        elif self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self._deadline is None:
+            self._deadline = self.loop.call_later(self.header_timeout, self._too_slow)
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if self.transport.get_protocol() is not self:
+            return  # upgraded to a WebSocket: that protocol owns the connection now
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
 
 
 def uvicorn_config(
     app: ASGIApp, settings: Settings, *, host: str | None = None, port: int | None = None
 ) -> uvicorn.Config:
     gateway = settings.gateway
+    protocol: Any = type(
+        "ParlourHttpProtocol",
+        (HeaderDeadlineProtocol,),
+        {"header_timeout": gateway.handshake_timeout_seconds},
+    )
     return uvicorn.Config(
         app,
         host=host or settings.server.host,
         port=settings.server.port if port is None else port,
+        http=protocol,
         ws="websockets-sansio",
         # Frames over the limit close the socket with 1009 before the app sees them.
         ws_max_size=gateway.max_frame_bytes,
@@ -24,7 +74,7 @@ def uvicorn_config(
         ws_ping_interval=gateway.ping_interval_seconds,
         ws_ping_timeout=gateway.ping_timeout_seconds,
         server_header=False,
-        # Client addresses come from the socket until trusted proxies are configured.
+        # Client addresses come from the socket; web/proxy.py handles trusted proxies.
         proxy_headers=False,
         log_level="info",
     )

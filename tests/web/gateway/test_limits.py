@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -117,3 +118,24 @@ async def test_too_many_handshakes_from_one_address_are_refused(
                 pass
         assert refused.value.response.status_code == 429
         assert json.loads(refused.value.response.body)["error"]["code"] == "rate_limited"
+
+
+async def test_a_client_that_never_finishes_its_handshake_is_dropped(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """T-25: slow-loris. Request headers that do not arrive in full within the handshake
+    deadline get the connection closed; a complete handshake on the same server still works."""
+    async with running_stack(
+        tmp_path, sqlite_url, gateway={"handshake_timeout_seconds": 0.5}
+    ) as stack:
+        org = await seed.organisation(stack.services)
+        host, port = stack.url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(f"GET /v1/chat/{org.widget_id} HTTP/1.1\r\nHost: {host}\r\n".encode())
+        await writer.drain()
+        async with asyncio.timeout(5):
+            assert await reader.read() == b""  # closed by the server, nothing answered
+        writer.close()
+        async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+            await authenticate(ws, await seed.token_for(stack.services, org))
+            await ws.ping()
