@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from parlour import __version__
 from parlour.services import Services, build_services
 from parlour.settings import Settings
-from parlour.web.api import end_users, tokens, wellknown
+from parlour.web.api import client_keys, end_users, tokens, wellknown
 from parlour.web.errors import install_error_handlers
 from parlour.web.gateway import routes as gateway
 from parlour.web.middleware import RequestContextMiddleware
@@ -18,7 +18,14 @@ from parlour.web.proxy import parse_networks
 from parlour.web.widget import router as widget_router
 
 # Every router of the app; tests walk them to check that each route keeps the rules.
-ROUTERS = (tokens.router, end_users.router, wellknown.router, gateway.router, widget_router)
+ROUTERS = (
+    tokens.router,
+    end_users.router,
+    client_keys.router,
+    wellknown.router,
+    gateway.router,
+    widget_router,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

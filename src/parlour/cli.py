@@ -255,6 +255,38 @@ def keys_rotate_signing(tenant_id: str, revoke_now: bool) -> None:
     click.echo(f"new signing key: {_with_services(work)}")
 
 
+@keys.command("register-client")
+@click.option("--tenant", "tenant_id", required=True)
+@click.argument("public_key", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def keys_register_client(tenant_id: str, public_key: Path) -> None:
+    """Register the public key (PEM, Ed25519 or P-256) the organisation's backend signs
+    end-user tokens with; prints the kid, iss and aud its tokens must carry."""
+    pem = public_key.read_text()
+
+    async def work(services: Services) -> None:
+        tenant = await services.tenants.get(tenant_id)
+        key = await services.keys.register_client_key(tenant_id, pem, actor=Actor.cli())
+        click.echo(f"kid: {key.kid}")
+        click.echo(f"alg: {key.algorithm}")
+        click.echo(f"iss: client:{tenant.widget_id}")
+        click.echo(f"aud: parlour:widget:{tenant.widget_id}")
+
+    _with_services(work)
+
+
+@keys.command("revoke-client")
+@click.option("--tenant", "tenant_id", required=True)
+@click.argument("kid")
+def keys_revoke_client(tenant_id: str, kid: str) -> None:
+    """Stop accepting tokens signed with a registered client key, at once."""
+
+    async def work(services: Services) -> None:
+        await services.keys.revoke_client_key(tenant_id, kid, actor=Actor.cli())
+
+    _with_services(work)
+    click.echo(f"revoked {kid}")
+
+
 @keys.command("generate-master")
 def keys_generate_master() -> None:
     """Print a new random master key for PARLOUR_CRYPTO__MASTER_KEY."""

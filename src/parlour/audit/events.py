@@ -107,6 +107,19 @@ class SigningKeyRetired(AuditEvent):
 
 
 @dataclass(frozen=True)
+class ClientKeyRegistered(AuditEvent):
+    action = "client_key.registered"
+    kid: str
+    algorithm: str
+
+
+@dataclass(frozen=True)
+class ClientKeyRevoked(AuditEvent):
+    action = "client_key.revoked"
+    kid: str
+
+
+@dataclass(frozen=True)
 class FaqImported(AuditEvent):
     action = "knowledge.faq_imported"
     entries: int

@@ -8,6 +8,7 @@ from enum import StrEnum
 class Scope(StrEnum):
     MINT_END_USER_TOKENS = "end_user_tokens:mint"
     REVOKE_END_USERS = "end_users:revoke"
+    WRITE_CLIENT_KEYS = "client_keys:write"
     WRITE_KNOWLEDGE = "knowledge:write"
 
 
@@ -45,6 +46,18 @@ class SigningKey:
     private_key_sealed: bytes
     created_at: datetime
     retired_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientKey:
+    """A public key an organisation registered to sign its own end-user tokens."""
+
+    tenant_id: str
+    kid: str
+    algorithm: str
+    public_key_pem: str
+    created_at: datetime
+    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from parlour.keys.models import ApiKey, Scope, SigningKey
+from parlour.keys.models import ApiKey, ClientKey, Scope, SigningKey
 from parlour.storage.dialect import upsert
-from parlour.storage.tables import api_keys, end_user_revocations, signing_keys
+from parlour.storage.tables import api_keys, client_keys, end_user_revocations, signing_keys
 
 
 class ApiKeyRepository:
@@ -124,6 +124,54 @@ class SigningKeyRepository:
             .returning(signing_keys.c.kid)
         )
         return list(rows.scalars())
+
+
+class ClientKeyRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def insert(self, key: ClientKey) -> None:
+        await self._conn.execute(
+            insert(client_keys).values(
+                tenant_id=key.tenant_id,
+                kid=key.kid,
+                algorithm=key.algorithm,
+                public_key_pem=key.public_key_pem,
+                created_at=key.created_at,
+            )
+        )
+
+    async def get(self, tenant_id: str, kid: str) -> ClientKey | None:
+        row = (
+            await self._conn.execute(
+                select(client_keys).where(
+                    client_keys.c.tenant_id == tenant_id, client_keys.c.kid == kid
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return ClientKey(
+            tenant_id=m["tenant_id"],
+            kid=m["kid"],
+            algorithm=m["algorithm"],
+            public_key_pem=m["public_key_pem"],
+            created_at=m["created_at"],
+            revoked_at=m["revoked_at"],
+        )
+
+    async def revoke(self, tenant_id: str, kid: str, at: datetime) -> bool:
+        result = await self._conn.execute(
+            update(client_keys)
+            .where(
+                client_keys.c.tenant_id == tenant_id,
+                client_keys.c.kid == kid,
+                client_keys.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=at)
+        )
+        return result.rowcount > 0
 
 
 class RevocationRepository:

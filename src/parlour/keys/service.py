@@ -16,6 +16,8 @@ from parlour.audit.events import (
     ActorType,
     ApiKeyCreated,
     ApiKeyRevoked,
+    ClientKeyRegistered,
+    ClientKeyRevoked,
     SigningKeyCreated,
     SigningKeyRetired,
 )
@@ -23,9 +25,11 @@ from parlour.audit.service import AuditLog
 from parlour.crypto.vault import Place, TenantCipher, Vault
 from parlour.errors import Forbidden, InvalidInput, InvalidToken, NotFound, Unauthenticated
 from parlour.keys import api_keys, tokens
+from parlour.keys.client_keys import PublicKey, parse_public_key
 from parlour.keys.models import (
     VISITOR_PREFIX,
     ApiKey,
+    ClientKey,
     EndUser,
     IssuedApiKey,
     MintedToken,
@@ -33,15 +37,18 @@ from parlour.keys.models import (
     SigningKey,
 )
 from parlour.keys.replay import ReplayCache
-from parlour.keys.repository import ApiKeyRepository, RevocationRepository, SigningKeyRepository
+from parlour.keys.repository import (
+    ApiKeyRepository,
+    ClientKeyRepository,
+    RevocationRepository,
+    SigningKeyRepository,
+)
 from parlour.storage.database import Database
 from parlour.storage.types import utcnow
 
 # A fixed digest to compare against when the key id is unknown, so that an unknown id and a wrong
 # secret take the same path.
 _UNKNOWN_KEY_DIGEST = api_keys.digest("parlour_sk_unknown")
-# Visitors resume their conversation within a day; each connection swaps the token for a new one.
-VISITOR_TTL = timedelta(hours=24)
 
 
 class KeyService:
@@ -207,7 +214,7 @@ class KeyService:
             app_id=app_id,
             traits={},
             now=utcnow(),
-            ttl=VISITOR_TTL,
+            ttl=tokens.VISITOR_TTL,
             token_type=tokens.VISITOR_TOKEN_TYPE,
         )
 
@@ -218,18 +225,17 @@ class KeyService:
         or renewing one session: the token must be valid, its key and user not revoked, and the
         token not used before (single use)."""
         token_type = tokens.VISITOR_TOKEN_TYPE if visitor else tokens.END_USER_TOKEN_TYPE
-        kid = tokens.unverified_kid(token, token_type)
+        kid, algorithm = tokens.unverified_header(token, token_type)
         # Looked up within the tenant: another tenant's key id is simply unknown here (T-05).
-        async with self._db.read() as conn:
-            key = await SigningKeyRepository(conn).get(tenant_id, kid)
-        now = utcnow()
-        if key is None or not _valid_at(key, now):
-            raise InvalidToken()
+        public_key, issuer = await self._verification_key(
+            tenant_id, widget_id, kid, algorithm, client_allowed=not visitor
+        )
         user = tokens.verify_end_user_token(
             token,
-            Ed25519PublicKey.from_public_bytes(key.public_key),
+            public_key,
             kid=kid,
-            issuer=self._issuer,
+            algorithm=algorithm,
+            issuer=issuer,
             tenant_id=tenant_id,
             widget_id=widget_id,
             leeway=self._leeway,
@@ -237,7 +243,7 @@ class KeyService:
         )
         if not await self.still_valid(user):
             raise InvalidToken()
-        lifetime = (user.expires_at - now + self._leeway).total_seconds()
+        lifetime = (user.expires_at - utcnow() + self._leeway).total_seconds()
         if not await self._replay.first_use(f"{tenant_id}:{user.token_id}", max(lifetime, 1.0)):
             raise InvalidToken()
         return user
@@ -247,12 +253,63 @@ class KeyService:
         the end user was not revoked after its token was issued (T-22)."""
         async with self._db.read() as conn:
             key = await SigningKeyRepository(conn).get(user.tenant_id, user.key_id)
+            client_key = None
+            if key is None:
+                client_key = await ClientKeyRepository(conn).get(user.tenant_id, user.key_id)
             revoked_before = await RevocationRepository(conn).revoked_before(
                 user.tenant_id, user.user_id
             )
-        if key is None or not _valid_at(key, utcnow()):
+        key_valid = (key is not None and _valid_at(key, utcnow())) or (
+            client_key is not None and client_key.revoked_at is None
+        )
+        if not key_valid:
             return False
         return not (revoked_before and user.issued_at and user.issued_at < revoked_before)
+
+    async def _verification_key(
+        self, tenant_id: str, widget_id: str, kid: str, algorithm: str, *, client_allowed: bool
+    ) -> tuple[PublicKey, str]:
+        """The public key and issuer a token with this `kid` must verify against: one of
+        Parlour's keys for the tenant, or a key the tenant registered for its own backend.
+        The token's `alg` must be that key's one algorithm (no confusion, T-10)."""
+        async with self._db.read() as conn:
+            key = await SigningKeyRepository(conn).get(tenant_id, kid)
+            client_key = None
+            if key is None and client_allowed:
+                client_key = await ClientKeyRepository(conn).get(tenant_id, kid)
+        if key is not None and _valid_at(key, utcnow()) and algorithm == tokens.ALGORITHM:
+            return Ed25519PublicKey.from_public_bytes(key.public_key), self._issuer
+        if client_key is not None and client_key.revoked_at is None:
+            public_key, key_algorithm = parse_public_key(client_key.public_key_pem)
+            if algorithm == key_algorithm:
+                return public_key, tokens.client_issuer(widget_id)
+        raise InvalidToken()
+
+    async def register_client_key(
+        self, tenant_id: str, public_key_pem: str, *, actor: Actor
+    ) -> ClientKey:
+        """Register a public key the organisation's backend will sign end-user tokens with."""
+        _, algorithm = parse_public_key(public_key_pem)
+        key = ClientKey(
+            tenant_id=tenant_id,
+            kid="ck_" + secrets.token_urlsafe(12),
+            algorithm=algorithm,
+            public_key_pem=public_key_pem.strip(),
+            created_at=utcnow(),
+        )
+        async with self._db.transaction() as conn:
+            await ClientKeyRepository(conn).insert(key)
+            await self._audit.record(
+                conn, tenant_id, ClientKeyRegistered(key.kid, algorithm), actor
+            )
+        return key
+
+    async def revoke_client_key(self, tenant_id: str, kid: str, *, actor: Actor) -> None:
+        """Tokens signed with this key stop working at once, on open sockets too."""
+        async with self._db.transaction() as conn:
+            if not await ClientKeyRepository(conn).revoke(tenant_id, kid, utcnow()):
+                raise NotFound("no such active client key")
+            await self._audit.record(conn, tenant_id, ClientKeyRevoked(kid), actor)
 
     async def revoke_end_user(self, tenant_id: str, user_id: str) -> None:
         """Every token issued to this end user until now stops working, on open sockets too."""

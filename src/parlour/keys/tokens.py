@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from parlour.errors import InvalidToken
@@ -19,7 +20,12 @@ from parlour.keys.models import VISITOR_PREFIX, EndUser, MintedToken
 
 END_USER_TOKEN_TYPE = "parlour-end-user+jwt"  # noqa: S105 - a media type, not a secret
 VISITOR_TOKEN_TYPE = "parlour-visitor+jwt"  # noqa: S105 - a media type, not a secret
-ALGORITHM = "EdDSA"
+ALGORITHM = "EdDSA"  # what Parlour signs with
+# What an organisation's own backend may sign with, on keys it registered.
+CLIENT_ALGORITHMS = frozenset({"EdDSA", "ES256"})
+MAX_LIFETIME = timedelta(minutes=15)
+# Visitors resume their conversation within a day; each connection swaps the token for a new one.
+VISITOR_TTL = timedelta(hours=24)
 MAX_TOKEN_CHARS = 8 * 1024
 # Only these header fields are understood; `jwk`, `jku`, `x5u`, `x5c`, `crit` and the rest are
 # refused outright rather than ignored, so no header can point us at a key (T-11, T-13).
@@ -33,6 +39,11 @@ TRAIT_NAMES = ("name", "email")
 
 def widget_audience(widget_id: str) -> str:
     return f"parlour:widget:{widget_id}"
+
+
+def client_issuer(widget_id: str) -> str:
+    """The `iss` an organisation's own backend puts in the tokens it signs."""
+    return f"client:{widget_id}"
 
 
 def sign_end_user_token(
@@ -72,9 +83,9 @@ def sign_end_user_token(
     return MintedToken(token=token, expires_at=expires_at.replace(microsecond=0))
 
 
-def unverified_kid(token: object, token_type: str = END_USER_TOKEN_TYPE) -> str:
-    """The `kid` of a token whose header is acceptable; refuses anything else before a lookup.
-    Each kind of token has its own `typ`, and is refused wherever another kind is expected."""
+def unverified_header(token: object, token_type: str = END_USER_TOKEN_TYPE) -> tuple[str, str]:
+    """(`kid`, `alg`) of a token whose header is acceptable; refuses anything else before a
+    lookup. Each kind of token has its own `typ`, and is refused where another is expected."""
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
         raise InvalidToken()
     try:
@@ -83,19 +94,21 @@ def unverified_kid(token: object, token_type: str = END_USER_TOKEN_TYPE) -> str:
         raise InvalidToken() from exc
     if set(header) - _ALLOWED_HEADER:
         raise InvalidToken()
-    if header.get("alg") != ALGORITHM or header.get("typ") != token_type:
+    alg = header.get("alg")
+    if alg not in CLIENT_ALGORITHMS or header.get("typ") != token_type:
         raise InvalidToken()
     kid = header.get("kid")
     if not isinstance(kid, str) or not _KID.fullmatch(kid):
         raise InvalidToken()
-    return kid
+    return kid, str(alg)
 
 
 def verify_end_user_token(
     token: str,
-    public_key: Ed25519PublicKey,
+    public_key: Ed25519PublicKey | EllipticCurvePublicKey,
     *,
     kid: str,
+    algorithm: str = ALGORITHM,
     issuer: str,
     tenant_id: str,
     widget_id: str,
@@ -106,7 +119,7 @@ def verify_end_user_token(
         claims = jwt.decode(
             token,
             public_key,
-            algorithms=[ALGORITHM],
+            algorithms=[algorithm],
             audience=widget_audience(widget_id),
             issuer=issuer,
             leeway=leeway,
@@ -116,6 +129,11 @@ def verify_end_user_token(
         raise InvalidToken() from exc
     # The key already belongs to this tenant; the claim must agree with it (RFC 8725 §3.8).
     if claims.get("tid") != tenant_id:
+        raise InvalidToken()
+    # Short-lived whoever signed it: an organisation's own backend cannot mint long tokens.
+    lifetime = claims["exp"] - claims["iat"]
+    longest = VISITOR_TTL if visitor else MAX_LIFETIME
+    if not isinstance(lifetime, int | float) or lifetime > longest.total_seconds():
         raise InvalidToken()
     user_id = _short_text(claims.get("sub"), MAX_USER_ID_CHARS)
     origin = _short_text(claims.get("origin"), 300)

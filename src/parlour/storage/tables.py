@@ -100,6 +100,19 @@ signing_keys = Table(
     Index("ix_signing_keys_tenant", "tenant_id"),
 )
 
+# Public keys organisations registered to sign end-user tokens themselves (no round trip).
+client_keys = Table(
+    "client_keys",
+    metadata,
+    _tenant_fk(),
+    Column("kid", ID, nullable=False),
+    Column("algorithm", String(16), nullable=False),
+    Column("public_key_pem", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "kid"),
+)
+
 conversations = Table(
     "conversations",
     metadata,
