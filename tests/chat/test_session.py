@@ -63,3 +63,20 @@ async def test_resuming_from_beyond_the_end_is_clamped(services: Services) -> No
     frames = await session.start(last_seq=99)
     assert frames[1:] == []
     assert session.delivered_seq == 2
+
+
+async def test_read_receipts_reach_the_other_side_but_not_the_users_own_devices(
+    services: Services,
+) -> None:
+    from parlour.chat.models import ReadUpTo
+    from parlour.chat.protocol import ReadFrame
+
+    session, _ = await session_with_messages(services, 3)
+    await session.start(last_seq=None)
+    async with services.chat.broker.subscribe(session.tenant_id, session.conversation_id) as seen:
+        await session.handle(ReadFrame(type="read", seq=3))
+        assert await seen.get() == ReadUpTo(Author.USER, 3)
+    assert await session.on_event(ReadUpTo(Author.USER, 3)) == []
+    assert await session.on_event(ReadUpTo(Author.AGENT, 2)) == [
+        {"type": "read", "seq": 2, "by": "agent"}
+    ]

@@ -76,8 +76,16 @@ class TypingChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadUpTo:
+    """Someone in the conversation has seen everything up to `seq`."""
+
+    author: Author
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class Resync:
     """The broker may have lost events: the subscriber should reconnect and resume."""
 
 
-ConversationEvent = MessageAdded | MessageStored | TypingChanged | Resync
+ConversationEvent = MessageAdded | MessageStored | TypingChanged | ReadUpTo | Resync

@@ -133,6 +133,10 @@ def message_frame(message: Message) -> dict[str, Any]:
     return frame
 
 
+def read_frame(seq: int, by: str) -> dict[str, Any]:
+    return {"type": "read", "seq": seq, "by": by}
+
+
 def typing_frame(author: str, active: bool) -> dict[str, Any]:
     return {"type": "typing", "author": author, "state": active}
 

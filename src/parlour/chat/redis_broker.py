@@ -24,6 +24,7 @@ from parlour.chat.models import (
     ConversationEvent,
     MessageAdded,
     MessageStored,
+    ReadUpTo,
     Resync,
     TypingChanged,
 )
@@ -39,6 +40,8 @@ def encode(event: ConversationEvent) -> str | None:
         return json.dumps({"t": "stored", "seq": seq})
     if isinstance(event, TypingChanged):
         return json.dumps({"t": "typing", "author": event.author.value, "active": event.active})
+    if isinstance(event, ReadUpTo):
+        return json.dumps({"t": "read", "author": event.author.value, "seq": event.seq})
     return None
 
 
@@ -49,6 +52,8 @@ def decode(payload: str | bytes) -> ConversationEvent | None:
             return MessageStored(int(data["seq"]))
         if data["t"] == "typing":
             return TypingChanged(Author(data["author"]), bool(data["active"]))
+        if data["t"] == "read":
+            return ReadUpTo(Author(data["author"]), int(data["seq"]))
     except (ValueError, KeyError, TypeError):
         log.warning("ignored a malformed broker notice")
     return None

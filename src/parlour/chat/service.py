@@ -17,6 +17,7 @@ from parlour.chat.models import (
     Message,
     MessageAdded,
     MessageKind,
+    ReadUpTo,
     TypingChanged,
 )
 from parlour.chat.repository import ConversationRepository, MessageRepository
@@ -132,6 +133,11 @@ class ChatService:
         self, tenant_id: str, conversation_id: str, author: Author, active: bool
     ) -> None:
         await self.broker.publish(tenant_id, conversation_id, TypingChanged(author, active))
+
+    async def mark_read(
+        self, tenant_id: str, conversation_id: str, author: Author, seq: int
+    ) -> None:
+        await self.broker.publish(tenant_id, conversation_id, ReadUpTo(author, seq))
 
     def clean_text(self, text: str) -> str:
         body = unicodedata.normalize("NFC", text).strip()

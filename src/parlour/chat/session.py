@@ -16,6 +16,7 @@ from parlour.chat.models import (
     ConversationEvent,
     Message,
     MessageStored,
+    ReadUpTo,
     Resync,
     TypingChanged,
 )
@@ -31,6 +32,7 @@ from parlour.chat.protocol import (
     TypingFrame,
     accepted_frame,
     message_frame,
+    read_frame,
     ready_frame,
     typing_frame,
 )
@@ -84,6 +86,11 @@ class ChatSession:
             if event.author is Author.USER:
                 return []
             return [typing_frame(event.author.value, event.active)]
+        if isinstance(event, ReadUpTo):
+            # Receipts are for the other side; a user's own devices need not hear of them.
+            return (
+                [] if event.author is Author.USER else [read_frame(event.seq, event.author.value)]
+            )
         if isinstance(event, Resync):
             return []
         if isinstance(event, MessageStored):
@@ -119,6 +126,7 @@ class ChatSession:
             case ReadFrame(seq=seq):
                 if seq > self.delivered_seq:
                     raise BadFrame("read: seq is beyond what was delivered")
+                await self._chat.mark_read(self.tenant_id, self.conversation_id, Author.USER, seq)
                 return Outcome()
             case HandoffFrame():
                 await self._chat.request_handoff(self.tenant_id, self.conversation_id)
