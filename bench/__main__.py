@@ -7,9 +7,9 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from bench import crypto
+from bench import crypto, gateway
 
-BENCHMARKS = {"crypto": crypto.run}
+BENCHMARKS = {"crypto": crypto.run, "gateway": gateway.run}
 
 
 def main(names: list[str]) -> None:

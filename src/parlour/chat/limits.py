@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from limits import RateLimitItem, parse
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -42,7 +42,7 @@ class RateLimits:
         self, rules: dict[str, str], storage_uri: str = "async+memory://", **options: str
     ) -> None:
         self._rules: dict[str, RateLimitItem] = {name: parse(rule) for name, rule in rules.items()}
-        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri, **options))
+        self._limiter = SlidingWindowCounterRateLimiter(storage_from_string(storage_uri, **options))
 
     async def allow(self, rule: str, *identifiers: str) -> bool:
         return await self._limiter.hit(self._rules[rule], rule, *identifiers)

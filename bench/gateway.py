@@ -1,0 +1,300 @@
+"""bench/gateway: what one node holds and how fast it acknowledges, beside a bare echo server.
+
+Both servers run as their own processes on 127.0.0.1 (so their memory can be read from /proc);
+the load comes from this process. Figures (issue 4 goals in brackets):
+- token mint and verify per second on one core;
+- authenticated idle connections held and server memory per connection [10,000, ≤ 40 KiB];
+- acknowledgement latency p50/p99 under an open-loop load of 1,000 and 3,000 messages/s
+  [p99 ≤ 25 ms at 1,000/s];
+- flood: persisted-and-acknowledged messages/s over a closed loop, as a ratio to the echo's
+  [≥ 0.25].
+Set BENCH_CONNECTIONS to hold fewer idle connections on a small machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from tests.support.servers import ServeProcess, free_socket
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench.harness import percentile
+from parlour.audit.events import Actor
+from parlour.keys import tokens
+from parlour.services import Services, build_services
+from parlour.settings import Settings
+from parlour.storage.types import utcnow
+
+ORIGIN = "https://bench.example"
+IDLE_CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "10000"))
+RATES = (1000, 3000)
+RUN_SECONDS = 5.0
+FLOOD_CONNECTIONS = 50
+UNLIMITED = {
+    "PARLOUR_GATEWAY__MESSAGES_PER_USER": "1000000/minute",
+    "PARLOUR_GATEWAY__FRAMES_PER_CONNECTION": "100000/second",
+    "PARLOUR_GATEWAY__HANDSHAKES_PER_IP": "1000000/minute",
+    "PARLOUR_GATEWAY__MAX_CONNECTIONS_PER_IP": "100000",
+    "PARLOUR_GATEWAY__MAX_CONNECTIONS_PER_TENANT": "100000",
+}
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def free_port() -> int:
+    sock = free_socket()
+    port = int(sock.getsockname()[1])
+    sock.close()
+    return port
+
+
+def token_speed() -> str:
+    key = Ed25519PrivateKey.generate()
+    now, rounds = utcnow(), 3000
+    started = time.perf_counter()
+    minted = [
+        tokens.sign_end_user_token(
+            key,
+            "kid",
+            issuer="https://p",
+            tenant_id="t",
+            widget_id="w",
+            user_id=f"u{i}",
+            origin=ORIGIN,
+            traits={},
+            now=now,
+            ttl=timedelta(minutes=10),
+        ).token
+        for i in range(rounds)
+    ]
+    mint = rounds / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for token in minted:
+        tokens.verify_end_user_token(
+            token,
+            key.public_key(),
+            kid="kid",
+            issuer="https://p",
+            tenant_id="t",
+            widget_id="w",
+            leeway=timedelta(seconds=30),
+        )
+    verify = rounds / (time.perf_counter() - started)
+    return (
+        f"- tokens on one core: {mint:,.0f} minted/s, {verify:,.0f} verified/s "
+        "(signature and claims)"
+    )
+
+
+class Parlour:
+    def __init__(self, services: Services, widget_id: str, tenant_id: str, url: str) -> None:
+        self.services, self.widget_id, self.tenant_id, self.url = (
+            services,
+            widget_id,
+            tenant_id,
+            url,
+        )
+
+    async def open(self, user: str) -> ClientConnection:
+        token = (
+            await self.services.keys.mint_end_user_token(
+                self.tenant_id, widget_id=self.widget_id, user_id=user, origin=ORIGIN
+            )
+        ).token
+        url = f"{self.url}/v1/chat/{self.widget_id}"
+        ws = await connect(url, origin=ORIGIN, max_queue=None, open_timeout=120)  # type: ignore[arg-type]
+        await ws.send(json.dumps({"type": "auth", "token": token, "last_seq": 10**9}))
+        while json.loads(await ws.recv())["type"] != "ready":
+            pass
+        return ws
+
+
+async def open_many(
+    count: int, opener: Callable[[int], Awaitable[ClientConnection]]
+) -> list[ClientConnection]:
+    sockets: list[ClientConnection] = []
+    batch = 100
+    for start in range(0, count, batch):
+        sockets += await asyncio.gather(
+            *(opener(i) for i in range(start, min(count, start + batch)))
+        )
+    return sockets
+
+
+async def ack_latency(parlour: Parlour, rate: int) -> tuple[float, float, int, int]:
+    """Open loop: messages go out on schedule whatever the answers do; latency is send→accepted."""
+    sockets = [await parlour.open(f"lat-{rate}-{i}") for i in range(50)]
+    sent_at: dict[str, float] = {}
+    latencies: list[float] = []
+
+    total = int(rate * RUN_SECONDS)
+    all_answered = asyncio.Event()
+
+    async def read(ws: ClientConnection) -> None:
+        async for raw in ws:
+            frame = json.loads(raw)
+            if frame["type"] == "accepted":
+                latencies.append(time.perf_counter() - sent_at[frame["client_id"]])
+                if len(latencies) == total:
+                    all_answered.set()
+
+    readers = [asyncio.create_task(read(ws)) for ws in sockets]
+    started = time.perf_counter()
+    for n in range(total):
+        delay = started + n / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        client_id = str(uuid.uuid4())
+        sent_at[client_id] = time.perf_counter()
+        await sockets[n % len(sockets)].send(
+            json.dumps({"type": "message", "client_id": client_id, "text": f"m{n}"})
+        )
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(30):
+            await all_answered.wait()
+    for task in readers:
+        task.cancel()
+    for ws in sockets:
+        await ws.close()
+    return percentile(latencies, 50), percentile(latencies, 99), len(latencies), total
+
+
+async def flood(
+    open_socket: Callable[[int], Awaitable[ClientConnection]],
+    frame: Callable[[int], str],
+    done: Callable[[dict[str, object]], bool],
+) -> float:
+    """Closed loop: each connection sends its next message when the last one is answered."""
+    sockets = [await open_socket(i) for i in range(FLOOD_CONNECTIONS)]
+    stop = time.perf_counter() + RUN_SECONDS
+    counts = [0] * len(sockets)
+
+    async def run(i: int, ws: ClientConnection) -> None:
+        while time.perf_counter() < stop:
+            await ws.send(frame(counts[i]))
+            while not done(json.loads(await ws.recv())):
+                pass
+            counts[i] += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(run(i, ws) for i, ws in enumerate(sockets)))
+    elapsed = time.perf_counter() - started
+    for ws in sockets:
+        await ws.close()
+    return sum(counts) / elapsed
+
+
+async def run() -> str:
+    lines = ["### bench/gateway (embedded profile: SQLite, one node)", "", token_speed()]
+    with tempfile.TemporaryDirectory() as folder:
+        master_key = base64.b64encode(secrets.token_bytes(32)).decode()
+        port, echo_port = free_port(), free_port()
+        env = {
+            "PARLOUR_ENVIRONMENT": "test",
+            "PARLOUR_DATA_DIR": folder,
+            "PARLOUR_CRYPTO__MASTER_KEY": master_key,
+            "PARLOUR_SERVER__PUBLIC_URL": f"http://127.0.0.1:{port}",
+            **UNLIMITED,
+        }
+        node = ServeProcess(env, port)
+        echo = start_echo(echo_port)
+        services = build_services(Settings(**_settings_from(env)))
+        try:
+            node.wait_ready()
+            await _wait_for_port(echo_port)
+            await services.migrate()
+            tenant = await services.tenants.create("Bench", [ORIGIN], actor=Actor.system("bench"))
+            parlour = Parlour(services, tenant.widget_id, tenant.tenant_id, node.ws_url)
+
+            before = rss_kib(node.process.pid)
+            started = time.perf_counter()
+            idle = await open_many(IDLE_CONNECTIONS, lambda i: parlour.open(f"idle-{i}"))
+            opened_in = time.perf_counter() - started
+            parlour_kib = (rss_kib(node.process.pid) - before) / len(idle)
+            echo_before = rss_kib(echo.pid)
+            echo_idle = await open_many(
+                IDLE_CONNECTIONS, lambda i: connect(f"ws://127.0.0.1:{echo_port}/", max_queue=None)
+            )
+            echo_kib = (rss_kib(echo.pid) - echo_before) / len(echo_idle)
+            lines.append(
+                f"- idle authenticated connections held: {len(idle):,} "
+                f"(opened in {opened_in:.1f} s); server memory {parlour_kib:.1f} KiB per "
+                f"connection (bare echo: {echo_kib:.1f} KiB)"
+            )
+            for ws in idle + echo_idle:
+                await ws.close()
+
+            for rate in RATES:
+                p50, p99, answered, total = await ack_latency(parlour, rate)
+                lines.append(
+                    f"- ack latency at {rate:,} messages/s (open loop, {RUN_SECONDS:.0f} s): "
+                    f"p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms; "
+                    f"{answered:,} of {total:,} acknowledged within the run + 30 s"
+                )
+
+            persisted = await flood(
+                lambda i: parlour.open(f"flood-{i}"),
+                lambda n: json.dumps(
+                    {"type": "message", "client_id": str(uuid.uuid4()), "text": f"m{n}"}
+                ),
+                lambda f: f.get("type") == "accepted",
+            )
+            echoed = await flood(
+                lambda i: connect(f"ws://127.0.0.1:{echo_port}/", max_queue=None),
+                lambda n: json.dumps({"type": "message", "text": f"m{n}"}),
+                lambda f: True,
+            )
+            lines.append(
+                f"- flood, {FLOOD_CONNECTIONS} connections, closed loop: {persisted:,.0f} "
+                f"persisted-and-acknowledged messages/s; bare echo {echoed:,.0f}/s; "
+                f"ratio {persisted / echoed:.3f} (goal ≥ 0.25)"
+            )
+        finally:
+            await services.aclose()
+            node.stop()
+            echo.terminate()
+            echo.wait(timeout=20)
+    return "\n".join([*lines, ""])
+
+
+def start_echo(port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "bench.echo_app", str(port)])  # noqa: S603
+
+
+def _settings_from(env: dict[str, str]) -> dict[str, object]:
+    return {
+        "environment": "test",
+        "data_dir": env["PARLOUR_DATA_DIR"],
+        "crypto": {"master_key": env["PARLOUR_CRYPTO__MASTER_KEY"]},
+        "server": {"public_url": env["PARLOUR_SERVER__PUBLIC_URL"]},
+    }
+
+
+async def _wait_for_port(port: int) -> None:
+    async with asyncio.timeout(20):
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                return
+            except OSError:
+                await asyncio.sleep(0.05)
