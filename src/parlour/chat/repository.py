@@ -66,9 +66,11 @@ class ConversationRepository:
         ).first()
         return _conversation(row) if row else None
 
-    async def claim_next_seq(self, tenant_id: str, conversation_id: str, at: datetime) -> int:
-        """Reserve the next sequence number. On PostgreSQL the row lock this takes orders
-        concurrent writers, so numbers are gap-free and commit in order."""
+    async def claim_next_seq(
+        self, tenant_id: str, conversation_id: str, at: datetime
+    ) -> int | None:
+        """Reserve the next sequence number (None: no such conversation). On PostgreSQL the row
+        lock this takes orders concurrent writers, so numbers are gap-free and commit in order."""
         result = await self._conn.execute(
             update(conversations)
             .where(
@@ -78,7 +80,8 @@ class ConversationRepository:
             .values(last_seq=conversations.c.last_seq + 1, updated_at=at)
             .returning(conversations.c.last_seq)
         )
-        return int(result.scalar_one())
+        seq = result.scalar_one_or_none()
+        return None if seq is None else int(seq)
 
     async def set_status(
         self, tenant_id: str, conversation_id: str, status: ConversationStatus

@@ -165,16 +165,15 @@ class ChatService:
         now = utcnow()
         cipher = await self._vault.cipher(tenant_id)
         try:
+            # Two statements in the common case: claim a number, insert. A retried client id
+            # is caught by the unique constraint (the claim rolls back with it) and answered
+            # with the stored message below.
             async with self._db.transaction() as conn:
                 conversations = ConversationRepository(conn)
                 messages = MessageRepository(conn, cipher)
-                if client_id is not None:
-                    stored = await messages.find_by_client_id(tenant_id, conversation_id, client_id)
-                    if stored is not None:
-                        raise _DuplicateClientId(stored)
-                if await conversations.get(tenant_id, conversation_id) is None:
-                    raise NotFound("no such conversation")
                 seq = await conversations.claim_next_seq(tenant_id, conversation_id, now)
+                if seq is None:
+                    raise NotFound("no such conversation")
                 message = Message(
                     tenant_id=tenant_id,
                     conversation_id=conversation_id,
@@ -192,7 +191,7 @@ class ChatService:
                 if status is not None:
                     await conversations.set_status(tenant_id, conversation_id, status)
         except IntegrityError:
-            # Two nodes stored the same client id at once; the first one's row is the message.
+            # This client id is stored already (a retry, or two nodes at once): that row is it.
             if client_id is None:
                 raise
             async with self._db.read() as conn:
