@@ -112,31 +112,6 @@ async def test_token_bound_to_another_origin_is_forbidden(stack: Stack) -> None:
         assert await close_code(ws) == 4403
 
 
-async def _signed_with_tenant_key(stack: Stack, org: seed.Organisation, **changes: object) -> str:
-    """A token signed by the organisation's real key, with some claims or header changed."""
-    key = await stack.services.keys.ensure_signing_key(org.tenant_id)
-    private = await stack.services.keys._private_key(key)
-    now = utcnow()
-    claims = {
-        "iss": stack.url,
-        "aud": f"parlour:widget:{org.widget_id}",
-        "sub": "customer-1",
-        "tid": org.tenant_id,
-        "origin": org.origin,
-        "iat": int(now.timestamp()),
-        "nbf": int(now.timestamp()),
-        "exp": int((now + timedelta(minutes=5)).timestamp()),
-        "jti": "jti-1",
-    }
-    claims.update({k: v for k, v in changes.items() if not k.startswith("header_")})
-    claims = {k: v for k, v in claims.items() if v is not None}
-    headers = {"kid": key.kid, "typ": END_USER_TOKEN_TYPE}
-    headers.update(
-        {k.removeprefix("header_"): v for k, v in changes.items() if k.startswith("header_")}
-    )
-    return jwt.encode(claims, private, algorithm="EdDSA", headers=headers)
-
-
 def _alg_none(token: str) -> str:
     header = {
         "alg": "none",
