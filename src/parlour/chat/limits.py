@@ -76,9 +76,6 @@ class ConnectionCaps:
                 if self._open[cap.key] <= 0:
                     del self._open[cap.key]
 
-    def count(self, key: tuple[str, ...]) -> int:
-        return self._open[key]
-
 
 class Caps(Protocol):
     def hold(self, caps: Sequence[Cap]) -> contextlib.AbstractAsyncContextManager[None]: ...

@@ -73,14 +73,6 @@ class TenantRepository:
         )
         return True
 
-    async def remove_origin(self, tenant_id: str, origin: str) -> bool:
-        result = await self._conn.execute(
-            delete(tenant_origins).where(
-                tenant_origins.c.tenant_id == tenant_id, tenant_origins.c.origin == origin
-            )
-        )
-        return result.rowcount > 0
-
     async def has_origin(self, tenant_id: str, origin: str) -> bool:
         row = (
             await self._conn.execute(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,8 +43,6 @@ from parlour.tenants.models import Tenant
 from parlour.web.deps import request_context
 from parlour.web.errors import error_body, http_status, ws_close_code
 from parlour.web.proxy import ClientInfo
-
-log = logging.getLogger(__name__)
 
 REAUTH_WINDOW_SECONDS = 60.0
 MAX_BAD_FRAMES = 10
