@@ -25,7 +25,6 @@ from parlour.chat.models import (
     MessageAdded,
     MessageStored,
     ReadUpTo,
-    Resync,
     TypingChanged,
 )
 
@@ -117,9 +116,6 @@ class RedisBroker:
         if event is not None and conversation_id:
             await self._local.publish(tenant_id, conversation_id, event)
 
-    def resync_all(self) -> None:
-        self._local.resync_all()
-
     async def aclose(self) -> None:
         if self._reader is not None:
             self._reader.cancel()
@@ -127,6 +123,3 @@ class RedisBroker:
                 await self._reader
         await self._local.aclose()
         await self._redis.aclose()
-
-
-__all__ = ["RedisBroker", "Resync"]

@@ -74,9 +74,6 @@ class TenantCipher:
     def open_text(self, sealed: bytes, place: Place) -> str:
         return self.open(sealed, place).decode()
 
-    def knows(self, version: int) -> bool:
-        return version in self._keys
-
     @staticmethod
     def version_of(sealed: bytes) -> int:
         if len(sealed) < _HEADER + 16 or sealed[0] != FORMAT:

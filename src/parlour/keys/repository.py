@@ -105,13 +105,6 @@ class SigningKeyRepository:
         )
         return [_signing_key(row) for row in rows]
 
-    async def retire(self, tenant_id: str, kid: str, at: datetime) -> None:
-        await self._conn.execute(
-            update(signing_keys)
-            .where(signing_keys.c.tenant_id == tenant_id, signing_keys.c.kid == kid)
-            .values(retired_at=at)
-        )
-
     async def retire_all(self, tenant_id: str, at: datetime) -> list[str]:
         """Retire every key of the tenant that would still be valid at `at`."""
         rows = await self._conn.execute(

@@ -241,7 +241,7 @@ class KeyService:
             leeway=self._leeway,
             visitor=visitor,
         )
-        if not await self.still_valid(user):
+        if await self._revoked(user):
             raise InvalidToken()
         lifetime = (user.expires_at - utcnow() + self._leeway).total_seconds()
         if not await self._replay.first_use(f"{tenant_id}:{user.token_id}", max(lifetime, 1.0)):
@@ -249,38 +249,40 @@ class KeyService:
         return user
 
     async def still_valid(self, user: EndUser) -> bool:
-        """Whether an identity proven earlier still stands: its signing key is not retired and
-        the end user was not revoked after its token was issued (T-22)."""
+        """Whether an identity proven earlier still stands: its signing key is in force and the
+        end user was not revoked after its token was issued (T-22)."""
+        key = await self._key_in_force(user.tenant_id, user.key_id, client_allowed=not user.visitor)
+        return key is not None and not await self._revoked(user)
+
+    async def _revoked(self, user: EndUser) -> bool:
         async with self._db.read() as conn:
-            key = await SigningKeyRepository(conn).get(user.tenant_id, user.key_id)
-            client_key = None
-            if key is None:
-                client_key = await ClientKeyRepository(conn).get(user.tenant_id, user.key_id)
-            revoked_before = await RevocationRepository(conn).revoked_before(
-                user.tenant_id, user.user_id
-            )
-        key_valid = (key is not None and _valid_at(key, utcnow())) or (
-            client_key is not None and client_key.revoked_at is None
-        )
-        if not key_valid:
-            return False
-        return not (revoked_before and user.issued_at and user.issued_at < revoked_before)
+            before = await RevocationRepository(conn).revoked_before(user.tenant_id, user.user_id)
+        return bool(before and user.issued_at and user.issued_at < before)
+
+    async def _key_in_force(
+        self, tenant_id: str, kid: str, *, client_allowed: bool
+    ) -> SigningKey | ClientKey | None:
+        """The tenant's key with this id, if it may still sign: one of Parlour's keys (not
+        retired), or a key the tenant registered for its own backend (not revoked)."""
+        async with self._db.read() as conn:
+            key = await SigningKeyRepository(conn).get(tenant_id, kid)
+            if key is not None:
+                return key if _valid_at(key, utcnow()) else None
+            if not client_allowed:
+                return None
+            client_key = await ClientKeyRepository(conn).get(tenant_id, kid)
+        return client_key if client_key is not None and client_key.revoked_at is None else None
 
     async def _verification_key(
         self, tenant_id: str, widget_id: str, kid: str, algorithm: str, *, client_allowed: bool
     ) -> tuple[PublicKey, str]:
-        """The public key and issuer a token with this `kid` must verify against: one of
-        Parlour's keys for the tenant, or a key the tenant registered for its own backend.
-        The token's `alg` must be that key's one algorithm (no confusion, T-10)."""
-        async with self._db.read() as conn:
-            key = await SigningKeyRepository(conn).get(tenant_id, kid)
-            client_key = None
-            if key is None and client_allowed:
-                client_key = await ClientKeyRepository(conn).get(tenant_id, kid)
-        if key is not None and _valid_at(key, utcnow()) and algorithm == tokens.ALGORITHM:
+        """The public key and issuer a token with this `kid` must verify against. The token's
+        `alg` must be that key's one algorithm (no confusion, T-10)."""
+        key = await self._key_in_force(tenant_id, kid, client_allowed=client_allowed)
+        if isinstance(key, SigningKey) and algorithm == tokens.ALGORITHM:
             return Ed25519PublicKey.from_public_bytes(key.public_key), self._issuer
-        if client_key is not None and client_key.revoked_at is None:
-            public_key, key_algorithm = parse_public_key(client_key.public_key_pem)
+        if isinstance(key, ClientKey):
+            public_key, key_algorithm = parse_public_key(key.public_key_pem)
             if algorithm == key_algorithm:
                 return public_key, tokens.client_issuer(widget_id)
         raise InvalidToken()
