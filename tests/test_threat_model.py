@@ -34,7 +34,7 @@ def test_each_row_lists_exactly_the_tests_that_name_its_t_id() -> None:
         for t_id, (listed, _status) in rows().items()
         if listed != named.get(t_id, set())
     }
-    assert mismatches == {}
+    assert mismatches == {}, "run scripts/threat-model-tests to rewrite the tests column"
 
 
 def test_no_test_names_a_t_id_that_the_threat_model_does_not_list() -> None:

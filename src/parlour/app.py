@@ -12,18 +12,18 @@ from parlour.services import Services, build_services
 from parlour.settings import Settings
 from parlour.web.api import client_keys, end_users, tokens, wellknown
 from parlour.web.errors import install_error_handlers
-from parlour.web.gateway import routes as gateway
+from parlour.web.gateway.routes import ChatSockets
 from parlour.web.middleware import RequestContextMiddleware
 from parlour.web.proxy import parse_networks
 from parlour.web.widget import router as widget_router
 
-# Every router of the app; tests walk them to check that each route keeps the rules.
+# Every router of the app; tests walk them to check that each route keeps the rules. Chat
+# sockets are served by `ChatSockets`, beside these.
 ROUTERS = (
     tokens.router,
     end_users.router,
     client_keys.router,
     wellknown.router,
-    gateway.router,
     widget_router,
 )
 
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     install_error_handlers(app)
+    app.add_middleware(ChatSockets)
     app.add_middleware(
         RequestContextMiddleware,
         trusted_proxies=parse_networks(settings.server.trusted_proxies),

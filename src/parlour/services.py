@@ -12,6 +12,7 @@ from parlour.assistant.service import AssistantService
 from parlour.audit.checkpoints import CheckpointSigner
 from parlour.audit.service import AuditLog
 from parlour.chat.broker import Broker, InProcessBroker
+from parlour.chat.identity_watch import IdentityWatch
 from parlour.chat.limits import Caps, ConnectionCaps, RateLimits, RedisConnectionCaps
 from parlour.chat.redis_broker import RedisBroker
 from parlour.chat.service import ChatService
@@ -42,6 +43,7 @@ class Services:
     assistant: AssistantService
     rate_limits: RateLimits
     connection_caps: Caps
+    identity_watch: IdentityWatch
     redis: Redis | None = None
 
     async def start(self) -> None:
@@ -54,6 +56,7 @@ class Services:
         await migrate(self.db)
 
     async def aclose(self) -> None:
+        await self.identity_watch.aclose()
         await self.assistant.aclose()
         await self.connection_caps.aclose()
         await self.broker.aclose()
@@ -88,6 +91,15 @@ def build_services(settings: Settings) -> Services:
         max_field_chars=settings.knowledge.max_field_chars,
     )
     chat = ChatService(db, vault, broker, max_message_chars=settings.gateway.max_message_chars)
+    keys = KeyService(
+        db,
+        vault,
+        audit,
+        issuer=settings.server.public_url,
+        end_user_ttl=timedelta(seconds=settings.tokens.end_user_ttl_seconds),
+        leeway=timedelta(seconds=settings.tokens.leeway_seconds),
+        replay=realtime.replay,
+    )
     return Services(
         settings=settings,
         db=db,
@@ -95,20 +107,13 @@ def build_services(settings: Settings) -> Services:
         vault=vault,
         audit=audit,
         tenants=TenantService(db, vault, audit, allow_insecure_origins=not settings.is_production),
-        keys=KeyService(
-            db,
-            vault,
-            audit,
-            issuer=settings.server.public_url,
-            end_user_ttl=timedelta(seconds=settings.tokens.end_user_ttl_seconds),
-            leeway=timedelta(seconds=settings.tokens.leeway_seconds),
-            replay=realtime.replay,
-        ),
+        keys=keys,
         knowledge=knowledge,
         chat=chat,
         assistant=AssistantService(chat, FaqResponder(knowledge)),
         rate_limits=realtime.rate_limits,
         connection_caps=realtime.caps,
+        identity_watch=IdentityWatch(keys, every_seconds=settings.tokens.revalidate_seconds),
         redis=realtime.redis,
     )
 

@@ -13,9 +13,10 @@ from tests.support import seed
 
 async def ask(services: Services, assistant: AssistantService, org: seed.Organisation, text: str):
     conversation = await services.chat.open_conversation(org.tenant_id, "u1")
-    message, _ = await services.chat.post_user_message(
+    appended = await services.chat.post_user_message(
         org.tenant_id, conversation.conversation_id, client_id=text[:30], text=text
     )
+    message = appended.message
     return await assistant.answer(message, "u1")
 
 

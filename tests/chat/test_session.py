@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from parlour.chat.models import Author, MessageAdded, TypingChanged
+from parlour.chat.protocol import SendFrame
 from parlour.chat.session import ChatSession
 from parlour.keys.models import EndUser
 from parlour.services import Services
 from parlour.storage.types import utcnow
 from tests.support import seed
+from tests.support.chat import listening
 
 
 async def session_with_messages(services: Services, count: int) -> tuple[ChatSession, list]:
@@ -73,10 +76,23 @@ async def test_read_receipts_reach_the_other_side_but_not_the_users_own_devices(
 
     session, _ = await session_with_messages(services, 3)
     await session.start(last_seq=None)
-    async with services.chat.broker.subscribe(session.tenant_id, session.conversation_id) as seen:
+    with listening(services.chat.broker, session.tenant_id, session.conversation_id) as seen:
         await session.handle(ReadFrame(type="read", seq=3))
-        assert await seen.get() == ReadUpTo(Author.USER, 3)
+        assert seen.get_nowait() == ReadUpTo(Author.USER, 3)
     assert await session.on_event(ReadUpTo(Author.USER, 3)) == []
     assert await session.on_event(ReadUpTo(Author.AGENT, 2)) == [
         {"type": "read", "seq": 2, "by": "agent"}
     ]
+
+
+async def test_a_message_wants_an_answer_only_while_the_assistant_has_the_conversation(
+    services: Services,
+) -> None:
+    session, _ = await session_with_messages(services, 0)
+    await session.start(last_seq=None)
+    before = await session.handle(SendFrame(type="message", client_id=uuid.uuid4(), text="hi"))
+    assert before.new_user_message is not None
+    await services.chat.request_handoff(session.tenant_id, session.conversation_id)
+    after = await session.handle(SendFrame(type="message", client_id=uuid.uuid4(), text="hi"))
+    assert after.new_user_message is None
+    assert after.frames[0]["type"] == "accepted"

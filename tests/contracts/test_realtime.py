@@ -24,6 +24,7 @@ from parlour.chat.models import (
 )
 from parlour.services import _realtime
 from parlour.settings import RedisSettings, Settings
+from tests.support.chat import listening
 from tests.support.redis import reachable_prefix, redis_url
 
 WAIT = 5.0
@@ -72,7 +73,7 @@ def stored_message(tenant_id: str, conversation_id: str, seq: int) -> Message:
 
 
 async def test_an_event_published_on_one_node_reaches_subscribers_on_another(nodes: Nodes) -> None:
-    async with nodes.b.broker.subscribe("t1", "c1") as subscriber:  # type: ignore[attr-defined]
+    with listening(nodes.b.broker, "t1", "c1") as subscriber:  # type: ignore[attr-defined]
         await nodes.a.broker.publish("t1", "c1", MessageAdded(stored_message("t1", "c1", 7)))  # type: ignore[attr-defined]
         await nodes.a.broker.publish("t1", "c1", TypingChanged(Author.AGENT, True))  # type: ignore[attr-defined]
         async with asyncio.timeout(WAIT):
@@ -87,9 +88,9 @@ async def test_an_event_published_on_one_node_reaches_subscribers_on_another(nod
 async def test_events_never_reach_another_tenants_subscriber(nodes: Nodes) -> None:
     """T-34: channels are named by tenant and conversation; the same conversation id under
     another tenant is another channel."""
-    async with (
-        nodes.b.broker.subscribe("tenant-b", "c1") as other_tenant,  # type: ignore[attr-defined]
-        nodes.b.broker.subscribe("tenant-a", "c1") as own,  # type: ignore[attr-defined]
+    with (
+        listening(nodes.b.broker, "tenant-b", "c1") as other_tenant,  # type: ignore[attr-defined]
+        listening(nodes.b.broker, "tenant-a", "c1") as own,  # type: ignore[attr-defined]
     ):
         await nodes.a.broker.publish("tenant-a", "c1", MessageStored(1))  # type: ignore[attr-defined]
         await nodes.a.broker.publish("tenant-b", "c1", MessageStored(99))  # type: ignore[attr-defined]

@@ -129,8 +129,8 @@ async def test_concurrent_retries_of_one_client_id_store_one_message(backend: Se
             for _ in range(5)
         )
     )
-    assert len({message.message_id for message, _ in results}) == 1
-    assert sum(created for _, created in results) == 1
+    assert len({r.message.message_id for r in results}) == 1
+    assert sum(r.created for r in results) == 1
 
 
 async def test_the_database_refuses_a_second_message_with_the_same_client_id(
@@ -154,10 +154,10 @@ async def test_the_database_refuses_a_second_message_with_the_same_client_id(
 
     cipher = await backend.vault.cipher(org.tenant_id)
     async with backend.db.transaction() as conn:
-        await MessageRepository(conn, cipher).insert(message(1))
+        await MessageRepository.insert_many(conn, {org.tenant_id: cipher}, [message(1)])
     with pytest.raises(IntegrityError):
         async with backend.db.transaction() as conn:
-            await MessageRepository(conn, cipher).insert(message(2))
+            await MessageRepository.insert_many(conn, {org.tenant_id: cipher}, [message(2)])
 
 
 async def test_timestamps_come_back_as_aware_utc(backend: Services) -> None:

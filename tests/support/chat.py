@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+
+from parlour.chat.broker import Broker
+from parlour.chat.models import ConversationEvent
 
 FRAME_TIMEOUT_SECONDS = 5.0
 Frame = dict[str, Any]
@@ -70,3 +74,16 @@ async def close_code(ws: ClientConnection, timeout: float = FRAME_TIMEOUT_SECOND
 
 def is_assistant_message(frame: Frame) -> bool:
     return frame.get("type") == "message" and frame.get("author") == "assistant"
+
+
+@contextlib.contextmanager
+def listening(
+    broker: Broker, tenant_id: str, conversation_id: str
+) -> Iterator[asyncio.Queue[ConversationEvent]]:
+    """The conversation's events as the broker hands them to its listeners, in a queue."""
+    seen: asyncio.Queue[ConversationEvent] = asyncio.Queue()
+    stop = broker.listen(tenant_id, conversation_id, seen.put_nowait)
+    try:
+        yield seen
+    finally:
+        stop()

@@ -7,18 +7,17 @@ never the record.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from parlour.chat.models import ConversationEvent, Resync
 
+log = logging.getLogger(__name__)
 
-class Subscription(Protocol):
-    overflowed: bool
 
-    async def get(self) -> ConversationEvent: ...
+# Called in the publisher's context for every event of the conversation; it must not block.
+Listener = Callable[[ConversationEvent], None]
 
 
 class Broker(Protocol):
@@ -26,67 +25,61 @@ class Broker(Protocol):
         self, tenant_id: str, conversation_id: str, event: ConversationEvent
     ) -> None: ...
 
-    def subscribe(
-        self, tenant_id: str, conversation_id: str
-    ) -> contextlib.AbstractAsyncContextManager[Subscription]: ...
+    def listen(
+        self, tenant_id: str, conversation_id: str, listener: Listener
+    ) -> Callable[[], None]:
+        """Hand every later event of the conversation to `listener` until the returned
+        function is called."""
+        ...
 
     async def start(self) -> None: ...
 
     async def aclose(self) -> None: ...
 
 
-class _QueueSubscription:
-    def __init__(self, capacity: int) -> None:
-        self._queue: asyncio.Queue[ConversationEvent] = asyncio.Queue(capacity)
-        self.overflowed = False
-
-    def offer(self, event: ConversationEvent) -> None:
-        if self.overflowed and not isinstance(event, Resync):
-            return
-        try:
-            self._queue.put_nowait(event)
-        except asyncio.QueueFull:
-            # A consumer this far behind resumes from the database instead of holding memory.
-            self.overflowed = True
-
-    async def get(self) -> ConversationEvent:
-        return await self._queue.get()
-
-
 class InProcessBroker:
-    """The embedded profile's broker: one process, subscribers keyed by tenant and conversation."""
+    """The embedded profile's broker: one process, listeners keyed by tenant and conversation.
+    A listener is a plain callback, not a queue and a task: an idle socket then costs no more
+    than its entry here."""
 
-    def __init__(self, *, queue_capacity: int = 1024) -> None:
-        self._capacity = queue_capacity
-        self._subscribers: dict[tuple[str, str], set[_QueueSubscription]] = {}
+    def __init__(self) -> None:
+        self._listeners: dict[tuple[str, str], list[Listener]] = {}
 
     async def publish(self, tenant_id: str, conversation_id: str, event: ConversationEvent) -> None:
-        for subscription in tuple(self._subscribers.get((tenant_id, conversation_id), ())):
-            subscription.offer(event)
+        for listener in tuple(self._listeners.get((tenant_id, conversation_id), ())):
+            _deliver(listener, event)
 
-    @contextlib.asynccontextmanager
-    async def subscribe(self, tenant_id: str, conversation_id: str) -> AsyncIterator[Subscription]:
+    def listen(
+        self, tenant_id: str, conversation_id: str, listener: Listener
+    ) -> Callable[[], None]:
         key = (tenant_id, conversation_id)
-        subscription = _QueueSubscription(self._capacity)
-        self._subscribers.setdefault(key, set()).add(subscription)
-        try:
-            yield subscription
-        finally:
-            subscribers = self._subscribers.get(key)
-            if subscribers is not None:
-                subscribers.discard(subscription)
-                if not subscribers:
-                    del self._subscribers[key]
+        self._listeners.setdefault(key, []).append(listener)
+
+        def stop() -> None:
+            listeners = self._listeners.get(key)
+            if listeners is not None and listener in listeners:
+                listeners.remove(listener)
+                if not listeners:
+                    del self._listeners[key]
+
+        return stop
 
     def resync_all(self) -> None:
-        """Tell every subscriber that events may have been lost (the shared broker failed)."""
-        for subscriptions in self._subscribers.values():
-            for subscription in subscriptions:
-                subscription.offer(Resync())
-                subscription.overflowed = True
+        """Tell every listener that events may have been lost (the shared broker failed)."""
+        for listeners in tuple(self._listeners.values()):
+            for listener in tuple(listeners):
+                _deliver(listener, Resync())
 
     async def start(self) -> None:
         return None
 
     async def aclose(self) -> None:
-        self._subscribers.clear()
+        self._listeners.clear()
+
+
+def _deliver(listener: Listener, event: ConversationEvent) -> None:
+    try:
+        listener(event)
+    except Exception:
+        # One listener's failure must not keep the event from the others.
+        log.exception("a conversation listener failed")

@@ -13,12 +13,12 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from parlour.chat.broker import InProcessBroker, Subscription
+from parlour.chat.broker import InProcessBroker, Listener
 from parlour.chat.models import (
     Author,
     ConversationEvent,
@@ -81,10 +81,10 @@ class RedisBroker:
         if payload is not None:
             await self._redis.publish(self._channel(tenant_id, conversation_id), payload)
 
-    @contextlib.asynccontextmanager
-    async def subscribe(self, tenant_id: str, conversation_id: str) -> AsyncIterator[Subscription]:
-        async with self._local.subscribe(tenant_id, conversation_id) as subscription:
-            yield subscription
+    def listen(
+        self, tenant_id: str, conversation_id: str, listener: Listener
+    ) -> Callable[[], None]:
+        return self._local.listen(tenant_id, conversation_id, listener)
 
     async def _listen(self) -> None:
         while True:

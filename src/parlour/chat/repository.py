@@ -5,9 +5,10 @@ and field."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.chat.models import (
@@ -66,22 +67,36 @@ class ConversationRepository:
         ).first()
         return _conversation(row) if row else None
 
-    async def claim_next_seq(
-        self, tenant_id: str, conversation_id: str, at: datetime
-    ) -> int | None:
-        """Reserve the next sequence number (None: no such conversation). On PostgreSQL the row
-        lock this takes orders concurrent writers, so numbers are gap-free and commit in order."""
-        result = await self._conn.execute(
+    async def claim_seqs(
+        self, wanted: Mapping[tuple[str, str], int], at: datetime
+    ) -> dict[tuple[str, str], tuple[int, ConversationStatus]]:
+        """Reserve `wanted[(tenant, conversation)]` numbers in each conversation; returns each
+        one's new last number and its status (a conversation that does not exist is absent).
+        On PostgreSQL the row locks this takes order concurrent writers, so numbers are gap-free
+        and commit in order; taking them in one order everywhere keeps nodes from deadlocking."""
+        keys = sorted(wanted)
+        await self._conn.execute(
             update(conversations)
             .where(
-                conversations.c.tenant_id == tenant_id,
-                conversations.c.conversation_id == conversation_id,
+                conversations.c.tenant_id == bindparam("b_tenant"),
+                conversations.c.conversation_id == bindparam("b_conversation"),
             )
-            .values(last_seq=conversations.c.last_seq + 1, updated_at=at)
-            .returning(conversations.c.last_seq)
+            .values(last_seq=conversations.c.last_seq + bindparam("b_count"), updated_at=at),
+            [{"b_tenant": t, "b_conversation": c, "b_count": wanted[t, c]} for t, c in keys],
         )
-        seq = result.scalar_one_or_none()
-        return None if seq is None else int(seq)
+        rows = await self._conn.execute(
+            select(
+                conversations.c.tenant_id,
+                conversations.c.conversation_id,
+                conversations.c.last_seq,
+                conversations.c.status,
+            ).where(conversations.c.conversation_id.in_([c for _, c in keys]))
+        )
+        return {
+            (tenant_id, conversation_id): (int(last_seq), ConversationStatus(status))
+            for tenant_id, conversation_id, last_seq, status in rows
+            if (tenant_id, conversation_id) in wanted
+        }
 
     async def set_status(
         self, tenant_id: str, conversation_id: str, status: ConversationStatus
@@ -101,27 +116,13 @@ class MessageRepository:
         self._conn = conn
         self._cipher = cipher
 
-    async def insert(self, message: Message) -> None:
-        citations = json.dumps([{"id": c.id, "title": c.title} for c in message.citations])
-        await self._conn.execute(
-            insert(messages).values(
-                tenant_id=message.tenant_id,
-                conversation_id=message.conversation_id,
-                seq=message.seq,
-                message_id=message.message_id,
-                kind=message.kind.value,
-                author=message.author.value,
-                body_sealed=self._cipher.seal_text(
-                    message.body, Place(TABLE, message.message_id, "body")
-                ),
-                client_id=message.client_id,
-                citations_sealed=self._cipher.seal_text(
-                    citations, Place(TABLE, message.message_id, "citations")
-                ),
-                actions=list(message.actions),
-                created_at=message.created_at,
-            )
-        )
+    @staticmethod
+    async def insert_many(
+        conn: AsyncConnection, ciphers: Mapping[str, TenantCipher], batch: Sequence[Message]
+    ) -> None:
+        """Insert in one statement, each message sealed with its own tenant's key."""
+        if batch:
+            await conn.execute(insert(messages), [_row(m, ciphers[m.tenant_id]) for m in batch])
 
     async def find_by_client_id(
         self, tenant_id: str, conversation_id: str, client_id: str
@@ -171,6 +172,25 @@ class MessageRepository:
             actions=tuple(m["actions"]),
             created_at=m["created_at"],
         )
+
+
+def _row(message: Message, cipher: TenantCipher) -> dict[str, object]:
+    citations = json.dumps([{"id": c.id, "title": c.title} for c in message.citations])
+    return {
+        "tenant_id": message.tenant_id,
+        "conversation_id": message.conversation_id,
+        "seq": message.seq,
+        "message_id": message.message_id,
+        "kind": message.kind.value,
+        "author": message.author.value,
+        "body_sealed": cipher.seal_text(message.body, Place(TABLE, message.message_id, "body")),
+        "client_id": message.client_id,
+        "citations_sealed": cipher.seal_text(
+            citations, Place(TABLE, message.message_id, "citations")
+        ),
+        "actions": list(message.actions),
+        "created_at": message.created_at,
+    }
 
 
 def _conversation(row: Row[tuple[object, ...]]) -> Conversation:

@@ -6,8 +6,6 @@ import unicodedata
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy.exc import IntegrityError
-
 from parlour.chat.broker import Broker
 from parlour.chat.models import (
     Author,
@@ -21,6 +19,7 @@ from parlour.chat.models import (
     TypingChanged,
 )
 from parlour.chat.repository import ConversationRepository, MessageRepository
+from parlour.chat.writer import Appended, Draft, MessageWriter
 from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import InvalidInput, NotFound
 from parlour.storage.database import Database
@@ -37,6 +36,7 @@ class ChatService:
         self._db = db
         self._vault = vault
         self.broker = broker
+        self._writer = MessageWriter(db, vault)
         self._max_chars = max_message_chars
 
     async def open_conversation(self, tenant_id: str, end_user_id: str) -> Conversation:
@@ -78,22 +78,19 @@ class ChatService:
 
     async def post_user_message(
         self, tenant_id: str, conversation_id: str, *, client_id: str, text: str
-    ) -> tuple[Message, bool]:
-        """Persist a user's message; (message, False) when this client id was already stored, so a
-        retry after a lost acknowledgement is not duplicated."""
-        body = self.clean_text(text)
-        try:
-            message = await self._append(
+    ) -> Appended:
+        """Persist a user's message; `created` is False when this client id was already stored,
+        so a retry after a lost acknowledgement is not duplicated."""
+        return await self._append(
+            Draft(
                 tenant_id,
                 conversation_id,
                 kind=MessageKind.TEXT,
                 author=Author.USER,
-                body=body,
+                body=self.clean_text(text),
                 client_id=client_id,
             )
-        except _DuplicateClientId as duplicate:
-            return duplicate.message, False
-        return message, True
+        )
 
     async def post(
         self,
@@ -105,29 +102,35 @@ class ChatService:
         citations: Sequence[Citation] = (),
         actions: Sequence[str] = (),
     ) -> Message:
-        return await self._append(
-            tenant_id,
-            conversation_id,
-            kind=MessageKind.TEXT,
-            author=author,
-            body=body,
-            citations=tuple(citations),
-            actions=tuple(actions),
+        appended = await self._append(
+            Draft(
+                tenant_id,
+                conversation_id,
+                kind=MessageKind.TEXT,
+                author=author,
+                body=body,
+                citations=tuple(citations),
+                actions=tuple(actions),
+            )
         )
+        return appended.message
 
     async def request_handoff(self, tenant_id: str, conversation_id: str) -> Message | None:
         """Queue the conversation for a human; None when it already waits for or has one."""
         conversation = await self.get_conversation(tenant_id, conversation_id)
         if conversation.status is not ConversationStatus.BOT:
             return None
-        return await self._append(
-            tenant_id,
-            conversation_id,
-            kind=MessageKind.HANDOFF,
-            author=Author.SYSTEM,
-            body=ConversationStatus.QUEUED.value,
-            status=ConversationStatus.QUEUED,
+        appended = await self._append(
+            Draft(
+                tenant_id,
+                conversation_id,
+                kind=MessageKind.HANDOFF,
+                author=Author.SYSTEM,
+                body=ConversationStatus.QUEUED.value,
+                status=ConversationStatus.QUEUED,
+            )
         )
+        return appended.message
 
     async def set_typing(
         self, tenant_id: str, conversation_id: str, author: Author, active: bool
@@ -149,62 +152,11 @@ class ChatService:
             raise InvalidInput("a message may not contain control characters")
         return body
 
-    async def _append(
-        self,
-        tenant_id: str,
-        conversation_id: str,
-        *,
-        kind: MessageKind,
-        author: Author,
-        body: str,
-        client_id: str | None = None,
-        citations: tuple[Citation, ...] = (),
-        actions: tuple[str, ...] = (),
-        status: ConversationStatus | None = None,
-    ) -> Message:
-        now = utcnow()
-        cipher = await self._vault.cipher(tenant_id)
-        try:
-            # Two statements in the common case: claim a number, insert. A retried client id
-            # is caught by the unique constraint (the claim rolls back with it) and answered
-            # with the stored message below.
-            async with self._db.transaction() as conn:
-                conversations = ConversationRepository(conn)
-                messages = MessageRepository(conn, cipher)
-                seq = await conversations.claim_next_seq(tenant_id, conversation_id, now)
-                if seq is None:
-                    raise NotFound("no such conversation")
-                message = Message(
-                    tenant_id=tenant_id,
-                    conversation_id=conversation_id,
-                    seq=seq,
-                    message_id=str(uuid.uuid4()),
-                    kind=kind,
-                    author=author,
-                    body=body,
-                    client_id=client_id,
-                    citations=citations,
-                    actions=actions,
-                    created_at=now,
-                )
-                await messages.insert(message)
-                if status is not None:
-                    await conversations.set_status(tenant_id, conversation_id, status)
-        except IntegrityError:
-            # This client id is stored already (a retry, or two nodes at once): that row is it.
-            if client_id is None:
-                raise
-            async with self._db.read() as conn:
-                stored = await MessageRepository(conn, cipher).find_by_client_id(
-                    tenant_id, conversation_id, client_id
-                )
-            if stored is None:
-                raise
-            raise _DuplicateClientId(stored) from None
-        await self.broker.publish(tenant_id, conversation_id, MessageAdded(message))
-        return message
-
-
-class _DuplicateClientId(Exception):
-    def __init__(self, message: Message) -> None:
-        self.message = message
+    async def _append(self, draft: Draft) -> Appended:
+        """Store, then tell the conversation's subscribers. Publishing here, not in the writer,
+        lets the caller's own reply (`accepted`) go out before the echo of its message."""
+        appended = await self._writer.append(draft)
+        if appended.created:
+            message = appended.message
+            await self.broker.publish(draft.tenant_id, draft.conversation_id, MessageAdded(message))
+        return appended

@@ -14,6 +14,7 @@ from parlour.chat.models import (
     Author,
     Conversation,
     ConversationEvent,
+    ConversationStatus,
     Message,
     MessageStored,
     ReadUpTo,
@@ -106,12 +107,14 @@ class ChatSession:
     async def handle(self, frame: ClientFrame) -> Outcome:
         match frame:
             case SendFrame(client_id=client_id, text=text):
-                message, created = await self._chat.post_user_message(
+                appended = await self._chat.post_user_message(
                     self.tenant_id, self.conversation_id, client_id=str(client_id), text=text
                 )
+                # Only a new message in a conversation still with the assistant wants an answer.
+                wants_answer = appended.created and appended.status is ConversationStatus.BOT
                 return Outcome(
-                    frames=[accepted_frame(str(client_id), message.seq)],
-                    new_user_message=message if created else None,
+                    frames=[accepted_frame(str(client_id), appended.message.seq)],
+                    new_user_message=appended.message if wants_answer else None,
                 )
             case AckFrame(seq=seq):
                 if seq > self.delivered_seq:

@@ -4,6 +4,7 @@ listing of every public key."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Row, insert, select, update
@@ -182,16 +183,24 @@ class RevocationRepository:
             )
         )
 
-    async def revoked_before(self, tenant_id: str, user_id: str) -> datetime | None:
-        row = (
-            await self._conn.execute(
-                select(end_user_revocations.c.revoked_before).where(
+    async def revoked_before_many(
+        self, tenant_id: str, user_ids: Sequence[str]
+    ) -> dict[str, datetime]:
+        """user id -> the moment before which their tokens are revoked, for those revoked."""
+        found: dict[str, datetime] = {}
+        for start in range(0, len(user_ids), _IN_CHUNK):
+            rows = await self._conn.execute(
+                select(end_user_revocations.c.user_id, end_user_revocations.c.revoked_before).where(
                     end_user_revocations.c.tenant_id == tenant_id,
-                    end_user_revocations.c.user_id == user_id,
+                    end_user_revocations.c.user_id.in_(user_ids[start : start + _IN_CHUNK]),
                 )
             )
-        ).first()
-        return row[0] if row else None
+            found.update((user_id, before) for user_id, before in rows)
+        return found
+
+
+# Bound the parameters of one IN (...): databases cap them, and huge lists plan badly.
+_IN_CHUNK = 500
 
 
 def _api_key(row: Row[tuple[object, ...]]) -> ApiKey:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -251,13 +251,39 @@ class KeyService:
     async def still_valid(self, user: EndUser) -> bool:
         """Whether an identity proven earlier still stands: its signing key is in force and the
         end user was not revoked after its token was issued (T-22)."""
-        key = await self._key_in_force(user.tenant_id, user.key_id, client_allowed=not user.visitor)
-        return key is not None and not await self._revoked(user)
+        return (await self.still_valid_many([user]))[0]
+
+    async def still_valid_many(self, users: Sequence[EndUser]) -> list[bool]:
+        """`still_valid` for many identities at once, as the gateway re-checks every open
+        socket: one lookup per distinct key and one revocation query per organisation."""
+        keys_in_force: dict[tuple[str, str, bool], bool] = {}
+        for user in users:
+            wanted = (user.tenant_id, user.key_id, not user.visitor)
+            if wanted not in keys_in_force:
+                key = await self._key_in_force(*wanted[:2], client_allowed=wanted[2])
+                keys_in_force[wanted] = key is not None
+        revoked = await self._revocations(users)
+        return [
+            keys_in_force[user.tenant_id, user.key_id, not user.visitor]
+            and not _revoked_by(user, revoked.get((user.tenant_id, user.user_id)))
+            for user in users
+        ]
 
     async def _revoked(self, user: EndUser) -> bool:
+        revoked = await self._revocations([user])
+        return _revoked_by(user, revoked.get((user.tenant_id, user.user_id)))
+
+    async def _revocations(self, users: Sequence[EndUser]) -> dict[tuple[str, str], datetime]:
+        by_tenant: dict[str, set[str]] = {}
+        for user in users:
+            by_tenant.setdefault(user.tenant_id, set()).add(user.user_id)
+        found: dict[tuple[str, str], datetime] = {}
         async with self._db.read() as conn:
-            before = await RevocationRepository(conn).revoked_before(user.tenant_id, user.user_id)
-        return bool(before and user.issued_at and user.issued_at < before)
+            repository = RevocationRepository(conn)
+            for tenant_id, user_ids in by_tenant.items():
+                before = await repository.revoked_before_many(tenant_id, sorted(user_ids))
+                found.update(((tenant_id, user_id), at) for user_id, at in before.items())
+        return found
 
     async def _key_in_force(
         self, tenant_id: str, kid: str, *, client_allowed: bool
@@ -355,3 +381,8 @@ def _private_key_place(kid: str) -> Place:
 def _jwk(key: SigningKey) -> dict[str, str]:
     x = base64.urlsafe_b64encode(key.public_key).rstrip(b"=").decode()
     return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": key.kid, "alg": "EdDSA", "use": "sig"}
+
+
+def _revoked_by(user: EndUser, revoked_before: datetime | None) -> bool:
+    """A revocation covers the tokens issued before it."""
+    return bool(revoked_before and user.issued_at and user.issued_at < revoked_before)

@@ -72,9 +72,10 @@ async def test_reconnecting_with_last_seq_resumes_without_loss_or_duplicates(sta
         await receive_until(ws, is_assistant_message)  # seq 1 and 2 delivered
     # Meanwhile, while the user is away, more is said in the conversation.
     conversation = await stack.services.chat.open_conversation(org.tenant_id, "customer-1")
-    user_message, _ = await stack.services.chat.post_user_message(
+    appended = await stack.services.chat.post_user_message(
         org.tenant_id, conversation.conversation_id, client_id="other-device", text="block my card"
     )
+    user_message = appended.message
     await stack.services.assistant.answer(user_message, "customer-1")
 
     async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:

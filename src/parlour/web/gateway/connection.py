@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,8 +18,8 @@ from fastapi import WebSocket
 from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketState
 
-from parlour.chat.broker import Subscription
 from parlour.chat.limits import Cap
+from parlour.chat.models import ConversationEvent, Resync
 from parlour.chat.protocol import (
     AuthFrame,
     ReauthFrame,
@@ -44,8 +45,11 @@ from parlour.web.deps import request_context
 from parlour.web.errors import error_body, http_status, ws_close_code
 from parlour.web.proxy import ClientInfo
 
+log = logging.getLogger(__name__)
+
 REAUTH_WINDOW_SECONDS = 60.0
 MAX_BAD_FRAMES = 10
+OUTBOX_CAPACITY = 1024
 
 
 class CloseConnection(Exception):
@@ -61,7 +65,14 @@ class Connection:
         self._ws = websocket
         self._settings = services.settings.gateway
         self._send_lock = asyncio.Lock()
-        self._identity_renewed = asyncio.Event()
+        self._session: ChatSession | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._live = False
+        self._outbox: list[ConversationEvent | Frame] = []
+        self._drainer: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._warned = False
+        self._ending: CloseConnection | None = None
 
     async def run(self, widget_id: str) -> None:
         origin = self._ws.headers.get("origin")
@@ -237,23 +248,37 @@ class Connection:
     async def _serve(
         self, session: ChatSession, resume_after: int | None, visitor_token: str | None
     ) -> None:
-        chat = self._services.chat
-        async with chat.broker.subscribe(session.tenant_id, session.conversation_id) as events:
-            # Subscribed before reading history, so nothing published meanwhile is missed.
+        """Everything after authentication runs in this socket's one task: frames are read
+        here; conversation events arrive by callback and are sent by a short-lived drain task;
+        identity deadlines are loop timers. An idle socket holds no task of its own."""
+        self._session = session
+        self._task = asyncio.current_task()
+        # Listening before reading history, so nothing published meanwhile is missed.
+        stop_listening = self._services.chat.broker.listen(
+            session.tenant_id, session.conversation_id, self._enqueue
+        )
+        watch = self._services.identity_watch
+        try:
             await self._send(await session.start(resume_after, visitor_token))
-            tasks = [
-                asyncio.create_task(self._read(session)),
-                asyncio.create_task(self._pump(session, events)),
-                asyncio.create_task(self._watch_identity(session)),
-            ]
-            try:
-                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-            for task in done:
-                task.result()  # re-raise CloseConnection or an error from the finished task
+            self._live = True
+            self._drain_soon()
+            self._identity_deadline()
+            watch.add(self)
+            await self._read(session)
+        except asyncio.CancelledError:
+            if self._ending is None or self._task is None:
+                raise
+            self._task.uncancel()
+            raise self._ending from None
+        finally:
+            stop_listening()
+            watch.discard(self)
+            if self._timer is not None:
+                self._timer.cancel()
+            if self._drainer is not None:
+                self._drainer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._drainer
 
     async def _read(self, session: ChatSession) -> None:
         bad_frames = 0
@@ -295,37 +320,74 @@ class Connection:
         if renewed.user_id != session.user.user_id:
             raise CloseConnection(4401, "token is for another user")
         session.user = renewed
-        self._identity_renewed.set()
+        self._warned = False
+        self._identity_deadline()
 
-    async def _pump(self, session: ChatSession, events: Subscription) -> None:
-        while True:
-            event = await events.get()
-            await self._send(await session.on_event(event))
-            if events.overflowed:
-                raise CloseConnection(1013, "fell behind; reconnect and resume")
+    # Identity (T-22): warned a minute ahead of expiry, ended at it; revocation is re-checked
+    # for all sockets at once by the identity watch.
 
-    async def _watch_identity(self, session: ChatSession) -> None:
-        """Close the socket when its identity expires or is revoked (T-22): ask for a fresh
-        token a minute ahead, and re-check revocation every `revalidate_seconds`."""
-        keys, every = self._services.keys, self._services.settings.tokens.revalidate_seconds
-        warned = False
-        while True:
-            remaining = (session.user.expires_at - datetime.now(UTC)).total_seconds()
-            if remaining <= 0:
-                raise CloseConnection(4401, "token expired")
-            if not warned and remaining <= REAUTH_WINDOW_SECONDS:
-                await self._send([{"type": "reauth_required", "expires_in": int(remaining)}])
-                warned = True
-            until_warning = remaining - REAUTH_WINDOW_SECONDS
-            wait = min(every, remaining if warned else until_warning)
-            try:
-                async with asyncio.timeout(wait):
-                    await self._identity_renewed.wait()
-                self._identity_renewed.clear()
-                warned = False
-            except TimeoutError:
-                if not await keys.still_valid(session.user):
-                    raise CloseConnection(4401, "revoked") from None
+    @property
+    def identity(self) -> EndUser:
+        assert self._session is not None
+        return self._session.user
+
+    def identity_revoked(self) -> None:
+        self._end(4401, "revoked")
+
+    def _identity_deadline(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        remaining = (self.identity.expires_at - datetime.now(UTC)).total_seconds()
+        if remaining <= 0:
+            self._end(4401, "token expired")
+            return
+        if not self._warned and remaining <= REAUTH_WINDOW_SECONDS:
+            self._warned = True
+            self._enqueue({"type": "reauth_required", "expires_in": int(remaining)})
+        delay = remaining if self._warned else remaining - REAUTH_WINDOW_SECONDS
+        self._timer = asyncio.get_running_loop().call_later(delay, self._identity_deadline)
+
+    # Outgoing events: queued by callback, sent in order by a drain task that exists only
+    # while there is something to send.
+
+    def _enqueue(self, item: ConversationEvent | Frame) -> None:
+        if isinstance(item, Resync):
+            self._end(1013, "events may have been lost; reconnect and resume")
+            return
+        if len(self._outbox) >= OUTBOX_CAPACITY:
+            # A socket this far behind resumes from the database instead of holding memory.
+            self._end(1013, "fell behind; reconnect and resume")
+            return
+        self._outbox.append(item)
+        self._drain_soon()
+
+    def _drain_soon(self) -> None:
+        if self._live and self._outbox and self._drainer is None and self._ending is None:
+            self._drainer = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        assert self._session is not None
+        try:
+            while self._outbox:
+                items, self._outbox = self._outbox, []
+                for item in items:
+                    if isinstance(item, dict):
+                        await self._send([item])
+                    else:
+                        await self._send(await self._session.on_event(item))
+        except CloseConnection as close:
+            self._end(close.code, close.reason)
+        except Exception:
+            log.exception("delivering conversation events failed")
+            self._end(1011, "server error; reconnect and resume")
+        finally:
+            self._drainer = None
+
+    def _end(self, code: int, reason: str) -> None:
+        """End this socket from outside its task: the task is cancelled and closes it."""
+        if self._ending is None and self._task is not None and not self._task.done():
+            self._ending = CloseConnection(code, reason)
+            self._task.cancel()
 
     async def _receive_text(self) -> str | None:
         message = await self._ws.receive()
@@ -347,5 +409,5 @@ class Connection:
                 await self._ws.close(code=code, reason=reason)
 
 
-def _dumps(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+# One encoder for every frame: json.dumps with options builds a new one per call.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

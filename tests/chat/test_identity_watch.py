@@ -1,0 +1,58 @@
+"""The identity watch re-checks every open socket's identity in one round and ends only the
+sockets whose identity no longer stands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from parlour.chat.identity_watch import IdentityWatch
+from parlour.keys.models import EndUser
+from parlour.services import Services
+from tests.support import seed
+
+
+@dataclass(eq=False)
+class Socket:
+    identity: EndUser
+    revoked: bool = False
+
+    def identity_revoked(self) -> None:
+        self.revoked = True
+
+
+async def socket_for(services: Services, org: seed.Organisation, user_id: str) -> Socket:
+    token = await seed.token_for(services, org, user_id)
+    user = await services.keys.verify_end_user_token(org.tenant_id, org.widget_id, token)
+    return Socket(user)
+
+
+async def test_one_round_ends_the_revoked_users_sockets_and_keeps_the_rest(
+    backend: Services,
+) -> None:
+    """T-22: revoking an end user reaches every socket of theirs, and no one else's."""
+    a = await seed.organisation(backend)
+    b = await seed.organisation(backend, origin="https://other.example")
+    alice = [await socket_for(backend, a, "alice") for _ in range(2)]
+    bob = await socket_for(backend, a, "bob")
+    alice_at_b = await socket_for(backend, b, "alice")
+    watch = IdentityWatch(backend.keys, every_seconds=60)
+    for socket in [*alice, bob, alice_at_b]:
+        watch.add(socket)
+    await backend.keys.revoke_end_user(a.tenant_id, "alice")
+    await watch.check_now()
+    await watch.aclose()
+    assert [s.revoked for s in alice] == [True, True]
+    assert not bob.revoked
+    assert not alice_at_b.revoked  # the same user id in another organisation is someone else
+
+
+async def test_a_socket_that_closed_is_no_longer_checked(backend: Services) -> None:
+    org = await seed.organisation(backend)
+    socket = await socket_for(backend, org, "alice")
+    watch = IdentityWatch(backend.keys, every_seconds=60)
+    watch.add(socket)
+    watch.discard(socket)
+    await backend.keys.revoke_end_user(org.tenant_id, "alice")
+    await watch.check_now()
+    await watch.aclose()
+    assert not socket.revoked

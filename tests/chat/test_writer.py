@@ -1,0 +1,116 @@
+"""Group commit: messages arriving together are written together, and each still meets its own
+fate (its number, its duplicate, its missing conversation)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from parlour.chat.models import Author
+from parlour.errors import NotFound
+from parlour.services import Services
+from tests.support import seed
+
+
+@contextmanager
+def counting_commits(services: Services) -> Iterator[list[int]]:
+    commits = [0]
+
+    def count(_conn: Any) -> None:
+        commits[0] += 1
+
+    engine = services.db.engine.sync_engine
+    event.listen(engine, "commit", count)
+    try:
+        yield commits
+    finally:
+        event.remove(engine, "commit", count)
+
+
+async def test_messages_posted_together_share_a_transaction_and_get_gap_free_numbers(
+    backend: Services,
+) -> None:
+    tenants = [await seed.organisation(backend, faq=None) for _ in range(2)]
+    conversations = [
+        await backend.chat.open_conversation(org.tenant_id, f"u{i}")
+        for org in tenants
+        for i in range(5)
+    ]
+    with counting_commits(backend) as commits:
+        posted = await asyncio.gather(
+            *(
+                backend.chat.post(c.tenant_id, c.conversation_id, author=Author.AGENT, body=f"m{n}")
+                for n in range(20)
+                for c in conversations
+            )
+        )
+    assert commits[0] < 5  # 200 messages, not 200 transactions
+    for conversation in conversations:
+        mine = [m for m in posted if m.conversation_id == conversation.conversation_id]
+        assert [m.seq for m in mine] == list(range(1, 21))
+        assert [m.body for m in mine] == [f"m{n}" for n in range(20)]
+        stored = await backend.chat.history(
+            conversation.tenant_id, conversation.conversation_id, after_seq=0, limit=100
+        )
+        assert [(m.seq, m.body) for m in stored] == [(m.seq, m.body) for m in mine]
+
+
+async def test_a_retry_in_a_batch_is_answered_with_the_stored_message_and_spares_the_rest(
+    backend: Services,
+) -> None:
+    org = await seed.organisation(backend, faq=None)
+    conversation = await backend.chat.open_conversation(org.tenant_id, "u1")
+    appended = await backend.chat.post_user_message(
+        org.tenant_id, conversation.conversation_id, client_id="retried", text="hello"
+    )
+    first = appended.message
+    results = await asyncio.gather(
+        *(
+            backend.chat.post_user_message(
+                org.tenant_id, conversation.conversation_id, client_id=client_id, text="hello"
+            )
+            for client_id in ["a", "b", "retried", "c"]
+        )
+    )
+    assert [r.created for r in results] == [True, True, False, True]
+    assert results[2].message == first
+    stored = await backend.chat.history(
+        org.tenant_id, conversation.conversation_id, after_seq=0, limit=100
+    )
+    assert [m.client_id for m in stored] == ["retried", "a", "b", "c"]
+    assert [m.seq for m in stored] == [1, 2, 3, 4]
+
+
+async def test_a_message_for_a_missing_conversation_fails_alone(backend: Services) -> None:
+    org = await seed.organisation(backend, faq=None)
+    conversation = await backend.chat.open_conversation(org.tenant_id, "u1")
+    good, missing = await asyncio.gather(
+        backend.chat.post(
+            org.tenant_id, conversation.conversation_id, author=Author.AGENT, body="kept"
+        ),
+        backend.chat.post(org.tenant_id, "no-such-conversation", author=Author.AGENT, body="x"),
+        return_exceptions=True,
+    )
+    assert not isinstance(good, BaseException)
+    assert good.seq == 1
+    assert isinstance(missing, NotFound)
+
+
+async def test_another_tenants_conversation_is_missing_to_the_writer(backend: Services) -> None:
+    """T-29: a conversation id under the wrong tenant is not written to."""
+    a = await seed.organisation(backend, faq=None)
+    b = await seed.organisation(backend, faq=None)
+    conversation = await backend.chat.open_conversation(a.tenant_id, "u1")
+    with pytest.raises(NotFound):
+        await backend.chat.post(
+            b.tenant_id, conversation.conversation_id, author=Author.AGENT, body="intruder"
+        )
+    assert (
+        await backend.chat.history(a.tenant_id, conversation.conversation_id, after_seq=0, limit=10)
+        == []
+    )
