@@ -33,6 +33,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests.support.servers import ServeProcess, free_socket
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.protocol import State
 
 from bench.harness import percentile
 from parlour.audit.events import Actor
@@ -52,7 +53,9 @@ UNLIMITED = {
     "PARLOUR_GATEWAY__HANDSHAKES_PER_IP": "1000000/minute",
     "PARLOUR_GATEWAY__MAX_CONNECTIONS_PER_IP": "100000",
     "PARLOUR_GATEWAY__MAX_CONNECTIONS_PER_TENANT": "100000",
+    "PARLOUR_TOKENS__REVALIDATE_SECONDS": "5",
 }
+HOLD_SECONDS = 6.0
 
 
 def rss_kib(pid: int) -> int:
@@ -236,19 +239,25 @@ async def run() -> str:
             started = time.perf_counter()
             idle = await open_many(IDLE_CONNECTIONS, lambda i: parlour.open(f"idle-{i}"))
             opened_in = time.perf_counter() - started
+            # Held past a round of identity re-checks, and all still open after it.
+            await asyncio.sleep(HOLD_SECONDS)
+            still_open = sum(ws.state is State.OPEN for ws in idle)
             parlour_kib = (rss_kib(node.process.pid) - before) / len(idle)
+            for ws in idle:
+                await ws.close()
             echo_before = rss_kib(echo.pid)
             echo_idle = await open_many(
                 IDLE_CONNECTIONS, lambda i: connect(f"ws://127.0.0.1:{echo_port}/", max_queue=None)
             )
             echo_kib = (rss_kib(echo.pid) - echo_before) / len(echo_idle)
-            lines.append(
-                f"- idle authenticated connections held: {len(idle):,} "
-                f"(opened in {opened_in:.1f} s); server memory {parlour_kib:.1f} KiB per "
-                f"connection (bare echo: {echo_kib:.1f} KiB)"
-            )
-            for ws in idle + echo_idle:
+            for ws in echo_idle:
                 await ws.close()
+            lines.append(
+                f"- idle authenticated connections held: {still_open:,} of {len(idle):,} still "
+                f"open after {HOLD_SECONDS:.0f} s and a round of identity re-checks (opened in "
+                f"{opened_in:.1f} s); server memory {parlour_kib:.1f} KiB per connection "
+                f"(bare echo: {echo_kib:.1f} KiB)"
+            )
 
             for rate in RATES:
                 p50, p99, answered, total = await ack_latency(parlour, rate)

@@ -284,7 +284,13 @@ class Connection:
         bad_frames = 0
         connection_id = self._ws.scope.get("state", {}).get("request_id", "")
         limits = self._services.rate_limits
-        while (text := await self._receive_text()) is not None:
+        while True:
+            # Events this task's own work queued (its message's echo, a receipt) go out here,
+            # without a drain task of their own.
+            await self._deliver_queued()
+            text = await self._receive_text()
+            if text is None:
+                return
             if not await limits.allow("frame", connection_id):
                 raise CloseConnection(4429, "too many frames; slow down")
             try:
@@ -362,19 +368,28 @@ class Connection:
         self._drain_soon()
 
     def _drain_soon(self) -> None:
-        if self._live and self._outbox and self._drainer is None and self._ending is None:
+        if not self._live or not self._outbox or self._drainer is not None:
+            return
+        if self._ending is None and asyncio.current_task() is not self._task:
             self._drainer = asyncio.create_task(self._drain())
 
-    async def _drain(self) -> None:
+    async def _deliver_queued(self) -> None:
+        if self._drainer is None:
+            await self._send_outbox()
+
+    async def _send_outbox(self) -> None:
         assert self._session is not None
+        while self._outbox:
+            items, self._outbox = self._outbox, []
+            for item in items:
+                if isinstance(item, dict):
+                    await self._send([item])
+                else:
+                    await self._send(await self._session.on_event(item))
+
+    async def _drain(self) -> None:
         try:
-            while self._outbox:
-                items, self._outbox = self._outbox, []
-                for item in items:
-                    if isinstance(item, dict):
-                        await self._send([item])
-                    else:
-                        await self._send(await self._session.on_event(item))
+            await self._send_outbox()
         except CloseConnection as close:
             self._end(close.code, close.reason)
         except Exception:
