@@ -10,7 +10,8 @@ the load comes from this process. Figures (issue 4 goals in brackets):
   [≥ 0.25].
 Latency and flood run on conversations handed to a person, so the assistant adds no work and the
 figures are the gateway's own.
-Set BENCH_CONNECTIONS to hold fewer idle connections on a small machine.
+Set BENCH_CONNECTIONS to hold fewer idle connections on a small machine, and BENCH_PROFILES to
+`embedded` or `scaled` to run one profile.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import itertools
 import json
 import os
 import secrets
@@ -27,10 +29,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from tests.support.databases import new_postgres_database
+from tests.support.redis import redis_url
 from tests.support.servers import ServeProcess, free_socket
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.protocol import State
@@ -44,6 +49,7 @@ from parlour.storage.types import utcnow
 
 ORIGIN = "https://bench.example"
 IDLE_CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "10000"))
+PROFILES = os.environ.get("BENCH_PROFILES", "embedded,scaled").split(",")
 RATES = (1000, 3000)
 RUN_SECONDS = 5.0
 FLOOD_CONNECTIONS = 50
@@ -111,13 +117,12 @@ def token_speed() -> str:
 
 
 class Parlour:
-    def __init__(self, services: Services, widget_id: str, tenant_id: str, url: str) -> None:
-        self.services, self.widget_id, self.tenant_id, self.url = (
-            services,
-            widget_id,
-            tenant_id,
-            url,
-        )
+    """The nodes under test, and services on their database for seeding and minting. Sockets
+    are spread over the nodes in turn."""
+
+    def __init__(self, services: Services, widget_id: str, tenant_id: str, urls: list[str]) -> None:
+        self.services, self.widget_id, self.tenant_id = services, widget_id, tenant_id
+        self._urls = itertools.cycle(urls)
 
     async def open(self, user: str, *, quiet: bool = False) -> ClientConnection:
         """An authenticated socket for `user`; `quiet`: their conversation is with a person, so
@@ -130,7 +135,7 @@ class Parlour:
                 self.tenant_id, widget_id=self.widget_id, user_id=user, origin=ORIGIN
             )
         ).token
-        url = f"{self.url}/v1/chat/{self.widget_id}"
+        url = f"{next(self._urls)}/v1/chat/{self.widget_id}"
         ws = await connect(url, origin=ORIGIN, max_queue=None, open_timeout=120)  # type: ignore[arg-type]
         await ws.send(json.dumps({"type": "auth", "token": token, "last_seq": 10**9}))
         while json.loads(await ws.recv())["type"] != "ready":
@@ -214,82 +219,127 @@ async def flood(
 
 
 async def run() -> str:
-    lines = ["### bench/gateway (embedded profile: SQLite, one node)", "", token_speed()]
-    with tempfile.TemporaryDirectory() as folder:
-        master_key = base64.b64encode(secrets.token_bytes(32)).decode()
-        port, echo_port = free_port(), free_port()
-        env = {
-            "PARLOUR_ENVIRONMENT": "test",
-            "PARLOUR_DATA_DIR": folder,
-            "PARLOUR_CRYPTO__MASTER_KEY": master_key,
-            "PARLOUR_SERVER__PUBLIC_URL": f"http://127.0.0.1:{port}",
-            **UNLIMITED,
-        }
-        node = ServeProcess(env, port)
-        echo = start_echo(echo_port)
-        services = build_services(Settings(**_settings_from(env)))
-        try:
-            node.wait_ready()
-            await _wait_for_port(echo_port)
-            await services.migrate()
-            tenant = await services.tenants.create("Bench", [ORIGIN], actor=Actor.system("bench"))
-            parlour = Parlour(services, tenant.widget_id, tenant.tenant_id, node.ws_url)
-
-            before = rss_kib(node.process.pid)
-            started = time.perf_counter()
-            idle = await open_many(IDLE_CONNECTIONS, lambda i: parlour.open(f"idle-{i}"))
-            opened_in = time.perf_counter() - started
-            # Held past a round of identity re-checks, and all still open after it.
-            await asyncio.sleep(HOLD_SECONDS)
-            still_open = sum(ws.state is State.OPEN for ws in idle)
-            parlour_kib = (rss_kib(node.process.pid) - before) / len(idle)
-            for ws in idle:
-                await ws.close()
-            echo_before = rss_kib(echo.pid)
-            echo_idle = await open_many(
-                IDLE_CONNECTIONS, lambda i: connect(f"ws://127.0.0.1:{echo_port}/", max_queue=None)
-            )
-            echo_kib = (rss_kib(echo.pid) - echo_before) / len(echo_idle)
-            for ws in echo_idle:
-                await ws.close()
-            lines.append(
-                f"- idle authenticated connections held: {still_open:,} of {len(idle):,} still "
-                f"open after {HOLD_SECONDS:.0f} s and a round of identity re-checks (opened in "
-                f"{opened_in:.1f} s); server memory {parlour_kib:.1f} KiB per connection "
-                f"(bare echo: {echo_kib:.1f} KiB)"
-            )
-
-            for rate in RATES:
-                p50, p99, answered, total = await ack_latency(parlour, rate)
-                lines.append(
-                    f"- ack latency at {rate:,} messages/s (open loop, {RUN_SECONDS:.0f} s): "
-                    f"p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms; "
-                    f"{answered:,} of {total:,} acknowledged within the run + 30 s"
-                )
-
-            persisted = await flood(
-                lambda i: parlour.open(f"flood-{i}", quiet=True),
-                lambda n: json.dumps(
-                    {"type": "message", "client_id": str(uuid.uuid4()), "text": f"m{n}"}
-                ),
-                lambda f: f.get("type") == "accepted",
-            )
-            echoed = await flood(
-                lambda i: connect(f"ws://127.0.0.1:{echo_port}/", max_queue=None),
-                lambda n: json.dumps({"type": "message", "text": f"m{n}"}),
-                lambda f: True,
-            )
-            lines.append(
-                f"- flood, {FLOOD_CONNECTIONS} connections, closed loop: {persisted:,.0f} "
-                f"persisted-and-acknowledged messages/s; bare echo {echoed:,.0f}/s; "
-                f"ratio {persisted / echoed:.3f} (goal ≥ 0.25)"
-            )
-        finally:
-            await services.aclose()
-            node.stop()
-            echo.terminate()
-            echo.wait(timeout=20)
+    lines = ["### bench/gateway", "", token_speed()]
+    echo_port = free_port()
+    echo = start_echo(echo_port)
+    try:
+        await _wait_for_port(echo_port)
+        baseline = await echo_figures(echo_port, echo.pid)
+        lines += ["", "Bare uvicorn echo (the baseline): " + baseline.summary(), ""]
+        if "embedded" in PROFILES:
+            lines += ["#### Embedded profile: SQLite, in-process broker, one node", ""]
+            with tempfile.TemporaryDirectory() as folder:
+                lines += await profile(embedded_env(folder), nodes=1, baseline=baseline)
+        if "scaled" not in PROFILES:
+            return "\n".join([*lines, ""])
+        lines += ["", "#### Scaled-out profile: PostgreSQL and Redis, two nodes", ""]
+        async with new_postgres_database() as database_url:
+            with tempfile.TemporaryDirectory() as folder:
+                env = {
+                    **embedded_env(folder),
+                    "PARLOUR_DATABASE__URL": database_url,
+                    "PARLOUR_REDIS__URL": redis_url(),
+                    "PARLOUR_REDIS__KEY_PREFIX": f"bench-{secrets.token_hex(4)}",
+                }
+                lines += await profile(env, nodes=2, baseline=baseline)
+    finally:
+        echo.terminate()
+        echo.wait(timeout=20)
     return "\n".join([*lines, ""])
+
+
+@dataclass
+class Baseline:
+    kib_per_connection: float
+    messages_per_second: float
+
+    def summary(self) -> str:
+        return (
+            f"{self.kib_per_connection:.1f} KiB per idle connection, "
+            f"{self.messages_per_second:,.0f} messages/s echoed in the flood."
+        )
+
+
+async def echo_figures(port: int, process_id: int) -> Baseline:
+    before = rss_kib(process_id)
+    idle = await open_many(
+        IDLE_CONNECTIONS, lambda i: connect(f"ws://127.0.0.1:{port}/", max_queue=None)
+    )
+    kib = (rss_kib(process_id) - before) / len(idle)
+    for ws in idle:
+        await ws.close()
+    echoed = await flood(
+        lambda i: connect(f"ws://127.0.0.1:{port}/", max_queue=None),
+        lambda n: json.dumps({"type": "message", "text": f"m{n}"}),
+        lambda f: True,
+    )
+    return Baseline(kib, echoed)
+
+
+def embedded_env(folder: str) -> dict[str, str]:
+    return {
+        "PARLOUR_ENVIRONMENT": "test",
+        "PARLOUR_DATA_DIR": folder,
+        "PARLOUR_CRYPTO__MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "PARLOUR_SERVER__PUBLIC_URL": "http://bench.parlour.invalid",
+        **UNLIMITED,
+    }
+
+
+async def profile(env: dict[str, str], *, nodes: int, baseline: Baseline) -> list[str]:
+    lines: list[str] = []
+    ports = [free_port() for _ in range(nodes)]
+    servers = [ServeProcess(env, port) for port in ports]
+    services = build_services(Settings(**_settings_from(env)))
+    try:
+        for server in servers:
+            server.wait_ready()
+        tenant = await services.tenants.create("Bench", [ORIGIN], actor=Actor.system("bench"))
+        parlour = Parlour(services, tenant.widget_id, tenant.tenant_id, [s.ws_url for s in servers])
+
+        before = sum(rss_kib(s.process.pid) for s in servers)
+        started = time.perf_counter()
+        idle = await open_many(IDLE_CONNECTIONS, lambda i: parlour.open(f"idle-{i}"))
+        opened_in = time.perf_counter() - started
+        # Held past a round of identity re-checks, and all still open after it.
+        await asyncio.sleep(HOLD_SECONDS)
+        still_open = sum(ws.state is State.OPEN for ws in idle)
+        kib = (sum(rss_kib(s.process.pid) for s in servers) - before) / len(idle)
+        for ws in idle:
+            await ws.close()
+        lines.append(
+            f"- idle authenticated connections held: {still_open:,} of {len(idle):,} still "
+            f"open after {HOLD_SECONDS:.0f} s and a round of identity re-checks (opened in "
+            f"{opened_in:.1f} s); server memory {kib:.1f} KiB per connection "
+            f"(bare echo: {baseline.kib_per_connection:.1f} KiB)"
+        )
+
+        for rate in RATES:
+            p50, p99, answered, total = await ack_latency(parlour, rate)
+            lines.append(
+                f"- ack latency at {rate:,} messages/s (open loop, {RUN_SECONDS:.0f} s): "
+                f"p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms; "
+                f"{answered:,} of {total:,} acknowledged within the run + 30 s"
+            )
+
+        persisted = await flood(
+            lambda i: parlour.open(f"flood-{i}", quiet=True),
+            lambda n: json.dumps(
+                {"type": "message", "client_id": str(uuid.uuid4()), "text": f"m{n}"}
+            ),
+            lambda f: f.get("type") == "accepted",
+        )
+        lines.append(
+            f"- flood, {FLOOD_CONNECTIONS} connections, closed loop: {persisted:,.0f} "
+            f"persisted-and-acknowledged messages/s; bare echo "
+            f"{baseline.messages_per_second:,.0f}/s; ratio "
+            f"{persisted / baseline.messages_per_second:.3f} (goal ≥ 0.25)"
+        )
+    finally:
+        await services.aclose()
+        for server in servers:
+            server.stop()
+    return lines
 
 
 def start_echo(port: int) -> subprocess.Popen[bytes]:
@@ -297,12 +347,16 @@ def start_echo(port: int) -> subprocess.Popen[bytes]:
 
 
 def _settings_from(env: dict[str, str]) -> dict[str, object]:
-    return {
+    """Settings for this process's services, on the nodes' database and keys."""
+    settings: dict[str, object] = {
         "environment": "test",
         "data_dir": env["PARLOUR_DATA_DIR"],
         "crypto": {"master_key": env["PARLOUR_CRYPTO__MASTER_KEY"]},
         "server": {"public_url": env["PARLOUR_SERVER__PUBLIC_URL"]},
     }
+    if "PARLOUR_DATABASE__URL" in env:
+        settings["database"] = {"url": env["PARLOUR_DATABASE__URL"]}
+    return settings
 
 
 async def _wait_for_port(port: int) -> None:

@@ -85,6 +85,26 @@ async def test_an_event_published_on_one_node_reaches_subscribers_on_another(nod
         assert first == MessageStored(7)  # only the notice crossed Redis, not the body
 
 
+async def test_the_publishing_nodes_own_subscribers_get_each_event_once_with_its_content(
+    nodes: Nodes,
+) -> None:
+    message = stored_message("t1", "c1", 7)
+    with listening(nodes.a.broker, "t1", "c1") as own:  # type: ignore[attr-defined]
+        await nodes.a.broker.publish("t1", "c1", MessageAdded(message))  # type: ignore[attr-defined]
+        await nodes.a.broker.publish("t1", "c1", TypingChanged(Author.AGENT, True))  # type: ignore[attr-defined]
+        # Published after node a's events reached Redis, so it arrives after any echo of them.
+        await nodes.b.broker.publish("t1", "c1", TypingChanged(Author.AGENT, False))  # type: ignore[attr-defined]
+        seen = []
+        async with asyncio.timeout(WAIT):
+            while TypingChanged(Author.AGENT, False) not in seen:
+                seen.append(await own.get())
+    assert seen == [
+        MessageAdded(message),
+        TypingChanged(Author.AGENT, True),
+        TypingChanged(Author.AGENT, False),
+    ]
+
+
 async def test_events_never_reach_another_tenants_subscriber(nodes: Nodes) -> None:
     """T-34: channels are named by tenant and conversation; the same conversation id under
     another tenant is another channel."""

@@ -8,9 +8,10 @@ run instead of skipping, so a green CI always includes PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from sqlalchemy import text
@@ -40,14 +41,31 @@ async def _admin(statement: str) -> None:
 
 
 def temporary_postgres_database() -> Iterator[str]:
-    name = f"parlour_test_{secrets.token_hex(6)}"
+    name = _new_name()
     try:
         asyncio.run(asyncio.wait_for(_admin(f'CREATE DATABASE "{name}"'), timeout=10))
     except Exception as exc:
         unavailable(f"{type(exc).__name__}: {exc}")
     try:
-        yield (
-            make_url(postgres_admin_url()).set(database=name).render_as_string(hide_password=False)
-        )
+        yield _url_of(name)
     finally:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextlib.asynccontextmanager
+async def new_postgres_database() -> AsyncIterator[str]:
+    """A fresh database on the local PostgreSQL for the caller's running loop (benchmarks)."""
+    name = _new_name()
+    await asyncio.wait_for(_admin(f'CREATE DATABASE "{name}"'), timeout=10)
+    try:
+        yield _url_of(name)
+    finally:
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _new_name() -> str:
+    return f"parlour_test_{secrets.token_hex(6)}"
+
+
+def _url_of(name: str) -> str:
+    return make_url(postgres_admin_url()).set(database=name).render_as_string(hide_password=False)

@@ -1,7 +1,8 @@
 """Fan-out between nodes through Redis pub/sub (the scaled-out profile).
 
 Only notices cross Redis: "message N is stored" and typing states, never a message's content;
-every node reads the sealed message from the database itself. Each node holds one pattern
+every other node reads the sealed message from the database itself (the publishing node hands
+the event to its own subscribers directly and skips its own notices). Each node holds one pattern
 subscription and hands notices to its local subscribers. If the Redis connection fails, every
 local subscriber is told to resync (its socket closes with 1013 and the client resumes from the
 database on any node), and the node subscribes again.
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 from collections.abc import Callable
 
 from redis.asyncio import Redis
@@ -33,27 +35,32 @@ SUBSCRIBE_TIMEOUT_SECONDS = 10.0
 RETRY_SECONDS = 1.0
 
 
-def encode(event: ConversationEvent) -> str | None:
+def encode(event: ConversationEvent, node: str) -> str | None:
+    """The notice for other nodes, naming the node that sent it."""
     if isinstance(event, MessageAdded | MessageStored):
         seq = event.message.seq if isinstance(event, MessageAdded) else event.seq
-        return json.dumps({"t": "stored", "seq": seq})
+        return json.dumps({"t": "stored", "seq": seq, "n": node})
     if isinstance(event, TypingChanged):
-        return json.dumps({"t": "typing", "author": event.author.value, "active": event.active})
+        return json.dumps(
+            {"t": "typing", "author": event.author.value, "active": event.active, "n": node}
+        )
     if isinstance(event, ReadUpTo):
-        return json.dumps({"t": "read", "author": event.author.value, "seq": event.seq})
+        return json.dumps({"t": "read", "author": event.author.value, "seq": event.seq, "n": node})
     return None
 
 
-def decode(payload: str | bytes) -> ConversationEvent | None:
+def decode(payload: str | bytes) -> tuple[ConversationEvent, str] | None:
+    """The event and the node that sent it."""
     try:
         data = json.loads(payload)
+        node = str(data.get("n", ""))
         if data["t"] == "stored":
-            return MessageStored(int(data["seq"]))
+            return MessageStored(int(data["seq"])), node
         if data["t"] == "typing":
-            return TypingChanged(Author(data["author"]), bool(data["active"]))
+            return TypingChanged(Author(data["author"]), bool(data["active"])), node
         if data["t"] == "read":
-            return ReadUpTo(Author(data["author"]), int(data["seq"]))
-    except (ValueError, KeyError, TypeError):
+            return ReadUpTo(Author(data["author"]), int(data["seq"])), node
+    except (ValueError, KeyError, TypeError, AttributeError):
         log.warning("ignored a malformed broker notice")
     return None
 
@@ -63,6 +70,9 @@ class RedisBroker:
         self._redis = redis
         self._prefix = f"{prefix}:conv:"
         self._local = InProcessBroker()
+        # Events from this node reach its own subscribers directly, with their content; Redis
+        # hands the notice back too, and it is skipped.
+        self._node = secrets.token_hex(8)
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
@@ -77,7 +87,8 @@ class RedisBroker:
             await self._ready.wait()
 
     async def publish(self, tenant_id: str, conversation_id: str, event: ConversationEvent) -> None:
-        payload = encode(event)
+        await self._local.publish(tenant_id, conversation_id, event)
+        payload = encode(event, self._node)
         if payload is not None:
             await self._redis.publish(self._channel(tenant_id, conversation_id), payload)
 
@@ -112,9 +123,9 @@ class RedisBroker:
     async def _dispatch(self, channel: str | bytes, data: str | bytes) -> None:
         name = channel.decode() if isinstance(channel, bytes) else channel
         tenant_id, _, conversation_id = name.removeprefix(self._prefix).partition(":")
-        event = decode(data)
-        if event is not None and conversation_id:
-            await self._local.publish(tenant_id, conversation_id, event)
+        decoded = decode(data)
+        if decoded is not None and decoded[1] != self._node and conversation_id:
+            await self._local.publish(tenant_id, conversation_id, decoded[0])
 
     async def aclose(self) -> None:
         if self._reader is not None:
