@@ -146,6 +146,7 @@ def _realtime(settings: Settings) -> _Realtime:
         rate_limits=RateLimits(
             rules,
             "async+" + url,
+            local=["frame"],
             implementation="redispy",
             key_prefix=f"{prefix}:limits",
         ),

@@ -180,3 +180,20 @@ async def test_a_crashed_nodes_connections_lapse_with_their_lease() -> None:
                 pass
         finally:
             await redis.aclose()
+
+
+async def test_message_rates_are_shared_across_nodes_and_frame_rates_stay_on_theirs(
+    nodes: Nodes,
+) -> None:
+    """T-25: a user's message budget is one budget whichever node their sockets are on; a
+    connection's frame budget is counted where the connection is (it lives on one node)."""
+    a, b = nodes.a.rate_limits, nodes.b.rate_limits  # type: ignore[attr-defined]
+    user, connection = f"user-{uuid.uuid4()}", f"conn-{uuid.uuid4()}"
+    for _ in range(30):
+        assert await a.allow("message", "tenant", user)
+    assert not await b.allow("message", "tenant", user)
+    for _ in range(20):
+        assert await a.allow("frame", connection)
+    assert not await a.allow("frame", connection)
+    separate_nodes = nodes.prefix is not None
+    assert await b.allow("frame", connection) is separate_nodes

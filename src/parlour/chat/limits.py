@@ -36,16 +36,27 @@ class TooManyConnections(RateLimited):
 
 
 class RateLimits:
-    """Named rate rules ("30/minute"), counted per identifiers such as (tenant, end user)."""
+    """Named rate rules ("30/minute"), counted per identifiers such as (tenant, end user).
+
+    Rules named in `local` count in this process whatever the storage: what they count lives
+    on one node (a connection's frames), so sharing it would only add a round trip per frame.
+    """
 
     def __init__(
-        self, rules: dict[str, str], storage_uri: str = "async+memory://", **options: str
+        self,
+        rules: dict[str, str],
+        storage_uri: str = "async+memory://",
+        *,
+        local: Sequence[str] = (),
+        **options: str,
     ) -> None:
         self._rules: dict[str, RateLimitItem] = {name: parse(rule) for name, rule in rules.items()}
-        self._limiter = SlidingWindowCounterRateLimiter(storage_from_string(storage_uri, **options))
+        shared = SlidingWindowCounterRateLimiter(storage_from_string(storage_uri, **options))
+        in_process = SlidingWindowCounterRateLimiter(storage_from_string("async+memory://"))
+        self._limiters = {name: in_process if name in local else shared for name in rules}
 
     async def allow(self, rule: str, *identifiers: str) -> bool:
-        return await self._limiter.hit(self._rules[rule], rule, *identifiers)
+        return await self._limiters[rule].hit(self._rules[rule], rule, *identifiers)
 
 
 class ConnectionCaps:
