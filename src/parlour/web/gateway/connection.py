@@ -70,6 +70,7 @@ class Connection:
         self._live = False
         self._outbox: list[ConversationEvent | Frame] = []
         self._drainer: asyncio.Task[None] | None = None
+        self._delivering = False
         self._timer: asyncio.TimerHandle | None = None
         self._warned = False
         self._ending: CloseConnection | None = None
@@ -368,7 +369,7 @@ class Connection:
         self._drain_soon()
 
     def _drain_soon(self) -> None:
-        if not self._live or not self._outbox or self._drainer is not None:
+        if not self._live or not self._outbox or self._drainer is not None or self._delivering:
             return
         if self._ending is None and asyncio.current_task() is not self._task:
             self._drainer = asyncio.create_task(self._drain())
@@ -378,14 +379,20 @@ class Connection:
             await self._send_outbox()
 
     async def _send_outbox(self) -> None:
+        """Send what is queued, in order, including what arrives meanwhile. One sender at a
+        time (`_delivering`): the session's delivery rule assumes events one by one."""
         assert self._session is not None
-        while self._outbox:
-            items, self._outbox = self._outbox, []
-            for item in items:
-                if isinstance(item, dict):
-                    await self._send([item])
-                else:
-                    await self._send(await self._session.on_event(item))
+        self._delivering = True
+        try:
+            while self._outbox:
+                items, self._outbox = self._outbox, []
+                for item in items:
+                    if isinstance(item, dict):
+                        await self._send([item])
+                    else:
+                        await self._send(await self._session.on_event(item))
+        finally:
+            self._delivering = False
 
     async def _drain(self) -> None:
         try:
