@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Row, case, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.chat.models import (
@@ -70,32 +70,32 @@ class ConversationRepository:
     async def claim_seqs(
         self, wanted: Mapping[tuple[str, str], int], at: datetime
     ) -> dict[tuple[str, str], tuple[int, ConversationStatus]]:
-        """Reserve `wanted[(tenant, conversation)]` numbers in each conversation; returns each
-        one's new last number and its status (a conversation that does not exist is absent).
-        On PostgreSQL the row locks this takes order concurrent writers, so numbers are gap-free
-        and commit in order; taking them in one order everywhere keeps nodes from deadlocking."""
+        """Reserve `wanted[(tenant, conversation)]` numbers in each conversation, in one
+        statement; returns each one's new last number and its status (a conversation that does
+        not exist under that tenant is absent). On PostgreSQL the row locks this takes order
+        concurrent writers, so numbers are gap-free and commit in order."""
         keys = sorted(wanted)
-        await self._conn.execute(
-            update(conversations)
-            .where(
-                conversations.c.tenant_id == bindparam("b_tenant"),
-                conversations.c.conversation_id == bindparam("b_conversation"),
-            )
-            .values(last_seq=conversations.c.last_seq + bindparam("b_count"), updated_at=at),
-            [{"b_tenant": t, "b_conversation": c, "b_count": wanted[t, c]} for t, c in keys],
+        increment = case(
+            {
+                conversation_id: wanted[tenant_id, conversation_id]
+                for tenant_id, conversation_id in keys
+            },
+            value=conversations.c.conversation_id,
         )
         rows = await self._conn.execute(
-            select(
+            update(conversations)
+            .where(tuple_(conversations.c.tenant_id, conversations.c.conversation_id).in_(keys))
+            .values(last_seq=conversations.c.last_seq + increment, updated_at=at)
+            .returning(
                 conversations.c.tenant_id,
                 conversations.c.conversation_id,
                 conversations.c.last_seq,
                 conversations.c.status,
-            ).where(conversations.c.conversation_id.in_([c for _, c in keys]))
+            )
         )
         return {
             (tenant_id, conversation_id): (int(last_seq), ConversationStatus(status))
             for tenant_id, conversation_id, last_seq, status in rows
-            if (tenant_id, conversation_id) in wanted
         }
 
     async def set_status(

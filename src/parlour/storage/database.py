@@ -51,7 +51,12 @@ def _create_engine(url: str, *, echo: bool, is_sqlite: bool) -> AsyncEngine:
         from pathlib import Path
 
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+    # No rollback when a connection returns to the pool: every transaction here ends itself
+    # (commit, or rollback on error or close), and on SQLite each call is a hop to aiosqlite's
+    # thread that a busy event loop answers late.
+    engine = create_async_engine(
+        url, echo=echo, connect_args={"timeout": 30}, pool_reset_on_return=None
+    )
     event.listen(engine.sync_engine, "connect", _configure_sqlite)
     return engine
 
