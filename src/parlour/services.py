@@ -22,6 +22,7 @@ from parlour.crypto.master_key import load_master_key, load_previous_master_keys
 from parlour.crypto.vault import Vault
 from parlour.keys.replay import InProcessReplayCache, RedisReplayCache, ReplayCache
 from parlour.keys.service import KeyService
+from parlour.knowledge.embeddings import shared_minilm
 from parlour.knowledge.service import KnowledgeService
 from parlour.settings import Settings
 from parlour.storage.database import Database
@@ -89,6 +90,8 @@ def build_services(settings: Settings) -> Services:
         max_faq_bytes=settings.knowledge.max_faq_bytes,
         max_entries=settings.knowledge.max_faq_entries,
         max_field_chars=settings.knowledge.max_field_chars,
+        embedder=shared_minilm() if settings.knowledge.embeddings == "minilm" else None,
+        cached_indexes=settings.knowledge.cached_indexes,
     )
     chat = ChatService(db, vault, broker, max_message_chars=settings.gateway.max_message_chars)
     keys = KeyService(

@@ -10,7 +10,7 @@ import binascii
 import ipaddress
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -121,6 +121,13 @@ class KnowledgeSettings(BaseModel):
     max_faq_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024 * 1024
     max_faq_entries: Annotated[int, Field(ge=1)] = 10_000
     max_field_chars: Annotated[int, Field(ge=16)] = 8_000
+    embeddings: Literal["minilm", "off"] = Field(
+        default="minilm",
+        description="Dense retrieval with all-MiniLM-L6-v2 (shipped, offline), or lexical only.",
+    )
+    cached_indexes: Annotated[int, Field(ge=1)] = Field(
+        default=64, description="Tenants whose retrieval index a node keeps in memory."
+    )
 
 
 class Settings(BaseSettings):

@@ -43,7 +43,9 @@ async def test_one_tenants_faq_never_answers_another_tenant(services: Services) 
     answer = await ask(services, services.assistant, b, "What is the vault code?")
     assert answer is not None
     assert canary not in answer.body
-    assert await services.knowledge.search(b.tenant_id, "vault code") == []
+    for hit in await services.knowledge.search(b.tenant_id, "vault code", limit=10):
+        assert hit.entry.tenant_id == b.tenant_id
+        assert canary not in hit.entry.answer
     assert (await services.knowledge.search(a.tenant_id, "vault code"))[0].entry.answer == canary
 
 

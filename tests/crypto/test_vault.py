@@ -152,7 +152,8 @@ async def test_data_key_rotation_keeps_old_ciphertext_readable_then_moves_it(
     await seed.token_for(services, org)  # creates the sealed signing key too
     version, moved = await services.tenants.rotate_data_key(org.tenant_id, actor=seed.ACTOR)
     assert version == 2
-    assert moved == 1 + 1 + 3 * 2 + 1  # body, citations, FAQ questions and answers, signing key
+    # body, citations, FAQ questions, answers and vectors, signing key
+    assert moved == 1 + 1 + 3 * 3 + 1
     history = await services.chat.history(
         org.tenant_id, conversation.conversation_id, after_seq=0, limit=10
     )

@@ -85,7 +85,7 @@ class SealedValueRepository:
         table = where.table
         rows = await self._conn.execute(
             select(table.c[where.row_id], table.c[where.column]).where(
-                table.c.tenant_id == tenant_id
+                table.c.tenant_id == tenant_id, table.c[where.column].is_not(None)
             )
         )
         return [(str(row[0]), bytes(row[1])) for row in rows]

@@ -8,6 +8,7 @@ instead of guessing.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter
@@ -127,14 +128,19 @@ class _Doc:
 
 
 class LexicalIndex:
+    """BM25 over an inverted index: a query touches only the entries that share a term with it."""
+
     def __init__(self, entries: Sequence[FaqEntry]) -> None:
         self._docs = [_document(e) for e in entries]
         self._avg_len = sum(d.length for d in self._docs) / len(self._docs) if self._docs else 0.0
-        df: Counter[str] = Counter()
-        for doc in self._docs:
-            df.update(doc.counts.keys())
+        self._postings: dict[str, list[tuple[int, int]]] = {}
+        for i, doc in enumerate(self._docs):
+            for term, count in doc.counts.items():
+                self._postings.setdefault(term, []).append((i, count))
         n = len(self._docs)
-        self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        self._idf = {
+            t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self._postings.items()
+        }
         # A word no entry uses weighs as much as the rarest word some entry uses.
         self._unseen_idf = max(self._idf.values(), default=1.0)
 
@@ -143,23 +149,21 @@ class LexicalIndex:
         if not query_terms or not self._docs:
             return []
         total_info = sum(self._idf.get(t, self._unseen_idf) for t in query_terms)
-        scored = []
-        for doc in self._docs:
-            score = self._bm25(doc, query_terms)
-            if score > 0:
-                covered = sum(self._idf[t] for t in query_terms if t in doc.counts)
-                scored.append(Hit(entry=doc.entry, score=score, confidence=covered / total_info))
-        scored.sort(key=lambda h: (h.score, h.confidence), reverse=True)
-        return scored[:limit]
-
-    def _bm25(self, doc: _Doc, query_terms: list[str]) -> float:
-        score = 0.0
+        scores: dict[int, float] = {}
+        covered: dict[int, float] = {}
         for term in query_terms:
-            tf = doc.counts.get(term, 0)
-            if tf:
-                norm = K1 * (1 - B + B * doc.length / self._avg_len)
-                score += self._idf[term] * tf * (K1 + 1) / (tf + norm)
-        return score
+            idf = self._idf.get(term)
+            if idf is None:
+                continue
+            for i, tf in self._postings[term]:
+                norm = K1 * (1 - B + B * self._docs[i].length / self._avg_len)
+                scores[i] = scores.get(i, 0.0) + idf * tf * (K1 + 1) / (tf + norm)
+                covered[i] = covered.get(i, 0.0) + idf
+        best = heapq.nlargest(limit, scores, key=lambda i: (scores[i], covered[i] / total_info))
+        return [
+            Hit(entry=self._docs[i].entry, score=scores[i], confidence=covered[i] / total_info)
+            for i in best
+        ]
 
 
 def _document(entry: FaqEntry) -> _Doc:

@@ -3,14 +3,20 @@ sealed with the tenant's data key, bound to their entry and field."""
 
 from __future__ import annotations
 
+import builtins
+import uuid
 from collections.abc import Sequence
 
+import numpy as np
 from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.crypto.vault import Place, TenantCipher
+from parlour.knowledge.embeddings import Vectors
 from parlour.knowledge.models import FaqEntry
-from parlour.storage.tables import faq_entries
+from parlour.storage.dialect import upsert
+from parlour.storage.tables import faq_entries, knowledge_state
+from parlour.storage.types import utcnow
 
 TABLE = "faq_entries"
 
@@ -20,7 +26,16 @@ class FaqRepository:
         self._conn = conn
         self._cipher = cipher
 
-    async def replace_all(self, tenant_id: str, entries: Sequence[FaqEntry]) -> None:
+    async def replace_all(
+        self,
+        tenant_id: str,
+        entries: Sequence[FaqEntry],
+        vectors: Vectors | None = None,
+        *,
+        embedding_model: str | None = None,
+    ) -> None:
+        """The tenant's FAQ becomes `entries` (with their question embeddings, if given), and
+        its knowledge version changes."""
         await self._conn.execute(delete(faq_entries).where(faq_entries.c.tenant_id == tenant_id))
         if entries:
             seal = self._cipher.seal_text
@@ -32,19 +47,65 @@ class FaqRepository:
                         "entry_id": e.entry_id,
                         "question_sealed": seal(e.question, Place(TABLE, e.entry_id, "question")),
                         "answer_sealed": seal(e.answer, Place(TABLE, e.entry_id, "answer")),
+                        "vector_sealed": None
+                        if vectors is None
+                        else self._cipher.seal(
+                            vectors[i].astype("<f4").tobytes(), Place(TABLE, e.entry_id, "vector")
+                        ),
                         "created_at": e.created_at,
                     }
-                    for e in entries
+                    for i, e in enumerate(entries)
                 ],
             )
+        await self._conn.execute(
+            upsert(
+                self._conn,
+                knowledge_state,
+                {
+                    "tenant_id": tenant_id,
+                    "version": str(uuid.uuid4()),
+                    "embedding_model": embedding_model if vectors is not None else None,
+                    "updated_at": utcnow(),
+                },
+                keys=["tenant_id"],
+                update=["version", "embedding_model", "updated_at"],
+            )
+        )
+
+    async def version(self, tenant_id: str) -> tuple[str, str | None] | None:
+        """The tenant's knowledge version and the model its vectors come from."""
+        row = (
+            await self._conn.execute(
+                select(knowledge_state.c.version, knowledge_state.c.embedding_model).where(
+                    knowledge_state.c.tenant_id == tenant_id
+                )
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
 
     async def list(self, tenant_id: str) -> list[FaqEntry]:
-        rows = await self._conn.execute(
-            select(faq_entries)
-            .where(faq_entries.c.tenant_id == tenant_id)
-            .order_by(faq_entries.c.created_at, faq_entries.c.entry_id)
-        )
-        return [self._entry(row) for row in rows]
+        return (await self.list_with_vectors(tenant_id, dimension=None))[0]
+
+    async def list_with_vectors(
+        self, tenant_id: str, *, dimension: int | None
+    ) -> tuple[builtins.list[FaqEntry], Vectors | None]:
+        """The entries, and their vectors when every entry has one (`dimension` given)."""
+        rows = (
+            await self._conn.execute(
+                select(faq_entries)
+                .where(faq_entries.c.tenant_id == tenant_id)
+                .order_by(faq_entries.c.created_at, faq_entries.c.entry_id)
+            )
+        ).all()
+        entries = [self._entry(row) for row in rows]
+        if dimension is None or any(row._mapping["vector_sealed"] is None for row in rows):
+            return entries, None
+        vectors = np.empty((len(rows), dimension), dtype=np.float32)
+        for i, row in enumerate(rows):
+            entry_id = row._mapping["entry_id"]
+            raw = self._cipher.open(row._mapping["vector_sealed"], Place(TABLE, entry_id, "vector"))
+            vectors[i] = np.frombuffer(raw, dtype="<f4")
+        return entries, vectors
 
     def _entry(self, row: Row[tuple[object, ...]]) -> FaqEntry:
         m = row._mapping

@@ -157,7 +157,20 @@ faq_entries = Table(
     Column("question_sealed", LargeBinary, nullable=False),
     Column("answer_sealed", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # The question's embedding (float32), sealed like the text it was computed from: embeddings
+    # can be inverted to approximate text. Null for entries stored before embeddings existed.
+    Column("vector_sealed", LargeBinary, nullable=True),
     Index("ix_faq_entries_tenant", "tenant_id"),
+)
+
+knowledge_state = Table(
+    "knowledge_state",
+    metadata,
+    Column("tenant_id", ID, ForeignKey("tenants.tenant_id", ondelete="CASCADE"), primary_key=True),
+    # Changes whenever the tenant's knowledge does; nodes rebuild cached indexes on a change.
+    Column("version", ID, nullable=False),
+    Column("embedding_model", String(64), nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 end_user_revocations = Table(
@@ -237,4 +250,5 @@ SEALED_COLUMNS = (
     SealedColumn(messages, "message_id", "citations_sealed", "citations"),
     SealedColumn(faq_entries, "entry_id", "question_sealed", "question"),
     SealedColumn(faq_entries, "entry_id", "answer_sealed", "answer"),
+    SealedColumn(faq_entries, "entry_id", "vector_sealed", "vector"),
 )

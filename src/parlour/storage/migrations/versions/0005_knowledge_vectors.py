@@ -1,0 +1,35 @@
+"""knowledge vectors and state
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("faq_entries") as batch:
+        batch.add_column(sa.Column("vector_sealed", sa.LargeBinary(), nullable=True))
+    op.create_table(
+        "knowledge_state",
+        sa.Column("tenant_id", sa.String(length=64), nullable=False),
+        sa.Column("version", sa.String(length=64), nullable=False),
+        sa.Column("embedding_model", sa.String(length=64), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("tenant_id"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("knowledge_state")
+    with op.batch_alter_table("faq_entries") as batch:
+        batch.drop_column("vector_sealed")

@@ -1,0 +1,83 @@
+"""Hybrid retrieval: dense finds paraphrases that share no words, lexical keeps exact terms, and
+rank fusion keeps the best of both."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from parlour.knowledge.embeddings import shared_minilm
+from parlour.knowledge.models import FaqEntry
+from parlour.knowledge.retrieval import HybridIndex
+from parlour.services import Services
+from tests.support import seed
+
+QUESTIONS = [
+    "How do I reset my password?",
+    "What are your opening hours?",
+    "How do I block my card?",
+    "What is the IBAN of my account?",
+]
+
+
+def index() -> HybridIndex:
+    entries = [
+        FaqEntry("t", f"e{i}", question, f"answer {i}", datetime.now(UTC))
+        for i, question in enumerate(QUESTIONS)
+    ]
+    return HybridIndex(entries, shared_minilm().embed(QUESTIONS))
+
+
+def ask(hybrid: HybridIndex, query: str) -> str:
+    hits = hybrid.search(query, shared_minilm().embed([query])[0], limit=3)
+    return hits[0].entry.question
+
+
+def test_a_paraphrase_without_shared_words_finds_its_entry() -> None:
+    assert index().lexical.search("I forgot my login secret") == []
+    assert ask(index(), "I forgot my login secret") == "How do I reset my password?"
+
+
+def test_an_exact_rare_term_still_finds_its_entry() -> None:
+    assert ask(index(), "IBAN") == "What is the IBAN of my account?"
+
+
+def test_an_unrelated_question_gets_low_confidence() -> None:
+    hybrid = index()
+    query = "Do you sell car insurance?"
+    best = hybrid.search(query, shared_minilm().embed([query])[0], limit=1)[0]
+    related = hybrid.search(
+        "When are you open?", shared_minilm().embed(["When are you open?"])[0], 1
+    )
+    assert best.confidence < related[0].confidence
+
+
+async def test_a_new_import_replaces_the_index_a_node_has_cached(services: Services) -> None:
+    """T-33 (first cut): entries replaced by an import are gone from retrieval at once, though
+    the node had the old index cached."""
+    org = await seed.organisation(services)
+    assert (await services.knowledge.search(org.tenant_id, "opening hours"))[0].entry.question == (
+        "What are your opening hours?"
+    )
+    await services.knowledge.import_faq_csv(
+        org.tenant_id,
+        b"question,answer\nWhere is your branch?,On the High Street.\n",
+        actor=seed.ACTOR,
+    )
+    hits = await services.knowledge.search(org.tenant_id, "opening hours", limit=5)
+    assert [hit.entry.question for hit in hits] == ["Where is your branch?"]
+
+
+async def test_a_canary_in_one_tenants_knowledge_never_reaches_another(backend: Services) -> None:
+    """T-32: tenant A's canary entry is never among tenant B's retrieval results, for the very
+    question it answers, on SQLite and PostgreSQL, lexical and dense alike."""
+    canary = "CANARY-A-4d1f9b"
+    a = await seed.organisation(
+        backend, faq=f"question,answer\nWhat is the vault code?,{canary}\n".encode()
+    )
+    b = await seed.organisation(backend, origin="https://b.example")
+    for query in ["What is the vault code?", "vault code", "combination of the safe"]:
+        for hit in await backend.knowledge.search(b.tenant_id, query, limit=50):
+            assert hit.entry.tenant_id == b.tenant_id
+            assert canary not in hit.entry.answer
+    hits = await backend.knowledge.search(a.tenant_id, "combination of the safe")
+    assert hits[0].entry.answer == canary  # the dense path is live: a paraphrase finds it
