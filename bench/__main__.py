@@ -7,9 +7,9 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from bench import crypto, gateway
+from bench import crypto, gateway, retrieval
 
-BENCHMARKS = {"crypto": crypto.run, "gateway": gateway.run}
+BENCHMARKS = {"crypto": crypto.run, "gateway": gateway.run, "retrieval": retrieval.run}
 
 
 def main(names: list[str]) -> None:

@@ -8,12 +8,14 @@ instead of guessing.
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 from parlour.knowledge.models import FaqEntry, Hit
 
@@ -128,41 +130,53 @@ class _Doc:
 
 
 class LexicalIndex:
-    """BM25 over an inverted index: a query touches only the entries that share a term with it."""
+    """BM25 over an inverted index whose postings carry each entry's precomputed term weight, so
+    a query is a few vector additions over the entries that share a term with it."""
 
     def __init__(self, entries: Sequence[FaqEntry]) -> None:
-        self._docs = [_document(e) for e in entries]
-        self._avg_len = sum(d.length for d in self._docs) / len(self._docs) if self._docs else 0.0
-        self._postings: dict[str, list[tuple[int, int]]] = {}
-        for i, doc in enumerate(self._docs):
+        docs = [_document(e) for e in entries]
+        self._entries = [d.entry for d in docs]
+        avg_len = sum(d.length for d in docs) / len(docs) if docs else 0.0
+        postings: dict[str, list[tuple[int, int]]] = {}
+        for i, doc in enumerate(docs):
             for term, count in doc.counts.items():
-                self._postings.setdefault(term, []).append((i, count))
-        n = len(self._docs)
+                postings.setdefault(term, []).append((i, count))
+        n = len(docs)
         self._idf = {
-            t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self._postings.items()
+            t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in postings.items()
         }
+        self._postings: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]] = {}
+        for term, found in postings.items():
+            rows = np.array([i for i, _ in found], dtype=np.int64)
+            tf = np.array([count for _, count in found], dtype=np.float64)
+            lengths = np.array([docs[i].length for i, _ in found], dtype=np.float64)
+            norm = K1 * (1 - B + B * lengths / avg_len)
+            self._postings[term] = (rows, self._idf[term] * tf * (K1 + 1) / (tf + norm))
         # A word no entry uses weighs as much as the rarest word some entry uses.
         self._unseen_idf = max(self._idf.values(), default=1.0)
 
     def search(self, query: str, limit: int = 3) -> list[Hit]:
-        query_terms = list(dict.fromkeys(terms(query)))
-        if not query_terms or not self._docs:
+        query_terms = [t for t in dict.fromkeys(terms(query)) if t in self._postings]
+        if not query_terms:
             return []
-        total_info = sum(self._idf.get(t, self._unseen_idf) for t in query_terms)
-        scores: dict[int, float] = {}
-        covered: dict[int, float] = {}
+        total_info = sum(self._idf.get(t, self._unseen_idf) for t in dict.fromkeys(terms(query)))
+        scores = np.zeros(len(self._entries))
+        covered = np.zeros(len(self._entries))
         for term in query_terms:
-            idf = self._idf.get(term)
-            if idf is None:
-                continue
-            for i, tf in self._postings[term]:
-                norm = K1 * (1 - B + B * self._docs[i].length / self._avg_len)
-                scores[i] = scores.get(i, 0.0) + idf * tf * (K1 + 1) / (tf + norm)
-                covered[i] = covered.get(i, 0.0) + idf
-        best = heapq.nlargest(limit, scores, key=lambda i: (scores[i], covered[i] / total_info))
+            rows, weights = self._postings[term]
+            scores[rows] += weights
+            covered[rows] += self._idf[term]
+        matched = np.flatnonzero(scores)
+        count = min(limit, len(matched))
+        # Best score first; equal scores by coverage (lexsort sorts by its last key first).
+        order = np.lexsort((-covered[matched], -scores[matched]))[:count]
         return [
-            Hit(entry=self._docs[i].entry, score=scores[i], confidence=covered[i] / total_info)
-            for i in best
+            Hit(
+                entry=self._entries[i],
+                score=float(scores[i]),
+                confidence=float(covered[i] / total_info),
+            )
+            for i in matched[order]
         ]
 
 

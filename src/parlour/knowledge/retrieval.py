@@ -17,8 +17,12 @@ from parlour.knowledge.embeddings import Vectors
 from parlour.knowledge.lexical import LexicalIndex
 from parlour.knowledge.models import FaqEntry, Hit
 
-RRF_K = 60
+RRF_K = 10
 CANDIDATES = 20
+# The dense list's vote weighs this much more than the lexical one's; with RRF_K, chosen on a
+# held-out fifth of banking77's training sentences (docs/benchmarks.md), never on the sets the
+# figures are reported on.
+DENSE_WEIGHT = 3.0
 
 
 class DenseIndex:
@@ -49,9 +53,16 @@ class DenseIndex:
 
 
 class HybridIndex:
-    def __init__(self, entries: Sequence[FaqEntry], vectors: Vectors | None) -> None:
+    def __init__(
+        self,
+        entries: Sequence[FaqEntry],
+        vectors: Vectors | None,
+        *,
+        dense_weight: float = DENSE_WEIGHT,
+    ) -> None:
         self.lexical = LexicalIndex(entries)
         self.dense = DenseIndex(entries, vectors) if vectors is not None else None
+        self._weights = (1.0, dense_weight)
 
     def search(self, query: str, query_vector: Vectors | None, limit: int) -> list[Hit]:
         lexical = self.lexical.search(query, CANDIDATES)
@@ -61,10 +72,10 @@ class HybridIndex:
         fused: dict[str, float] = {}
         confidence: dict[str, float] = {}
         entries: dict[str, FaqEntry] = {}
-        for ranked in (lexical, dense):
+        for ranked, weight in zip((lexical, dense), self._weights, strict=True):
             for rank, hit in enumerate(ranked, start=1):
                 key = hit.entry.entry_id
-                fused[key] = fused.get(key, 0.0) + 1.0 / (RRF_K + rank)
+                fused[key] = fused.get(key, 0.0) + weight / (RRF_K + rank)
                 confidence[key] = max(confidence.get(key, 0.0), hit.confidence)
                 entries[key] = hit.entry
         best = sorted(fused, key=lambda key: (fused[key], confidence[key]), reverse=True)
