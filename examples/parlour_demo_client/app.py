@@ -38,6 +38,8 @@ def create_demo_client(
         page = (STATIC / "index.html").read_text()
         page = page.replace("{{PARLOUR_URL}}", html.escape(parlour_url, quote=True))
         page = page.replace("{{WIDGET_ID}}", html.escape(widget_id, quote=True))
+        # /guest: the same page for someone not signed in, chatting as an anonymous visitor.
+        page = page.replace("{{VISITOR}}", "true" if request.url.path == "/guest" else "false")
         response = HTMLResponse(page, headers={"Content-Security-Policy": csp})
         if SESSION_COOKIE not in request.cookies:
             response.set_cookie(
@@ -74,6 +76,7 @@ def create_demo_client(
     return Starlette(
         routes=[
             Route("/", home),
+            Route("/guest", home),
             Route("/api/chat-token", chat_token, methods=["POST"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],

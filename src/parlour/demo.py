@@ -55,6 +55,8 @@ async def prepare_demo_organisation(
     except NotFound:
         tenant = await services.tenants.create(DEMO_NAME, client_origins, actor=DEMO_ACTOR)
     await services.knowledge.import_faq_csv(tenant.tenant_id, sample_faq(), actor=DEMO_ACTOR)
+    # The demo site's /guest page chats as an anonymous visitor.
+    await services.tenants.set_anonymous_visitors(tenant.tenant_id, True, actor=DEMO_ACTOR)
     if previous := state.get("key_id"):
         with contextlib.suppress(NotFound):
             await services.keys.revoke_api_key(tenant.tenant_id, previous, actor=DEMO_ACTOR)

@@ -15,6 +15,7 @@ from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 from parlour.demo import prepare_demo_organisation
 from parlour_demo_client.app import create_demo_client
 from tests.conftest import Stack
+from tests.support.seed import ACTOR
 from tests.support.servers import free_socket, start_threaded, url_of
 
 pytestmark = pytest.mark.browser
@@ -138,3 +139,36 @@ async def test_history_is_there_after_a_reload(demo: Demo) -> None:
     await page.reload()
     await page.get_by_role("button", name="Open chat").click()
     await expect(page.locator(".msg")).to_have_count(2, timeout=WAIT_MS)
+
+
+async def test_a_guest_chats_as_a_visitor_and_finds_the_conversation_after_a_reload(
+    demo: Demo,
+) -> None:
+    """A page without a token provider: the widget opens an anonymous visitor session (the
+    organisation allows them) and comes back to it after a reload with its return token."""
+    page = demo.page
+    await page.goto(page.url.rstrip("/") + "/guest")
+    await page.get_by_role("button", name="Open chat").click()
+    await ask(page, "What is the daily ATM withdrawal limit?")
+    await expect(page.locator(".msg.assistant")).to_have_count(1, timeout=WAIT_MS)
+    await page.reload()
+    await page.get_by_role("button", name="Open chat").click()
+    await expect(page.locator(".msg")).to_have_count(2, timeout=WAIT_MS)
+    assert demo.console_errors == []
+
+
+async def test_a_guest_where_visitors_are_not_allowed_is_told_chat_is_unavailable(
+    stack: Stack, demo: Demo
+) -> None:
+    """The organisation turned anonymous visitors off: the socket closes with 4403 and the widget
+    says so instead of retrying."""
+    page = demo.page
+    widget_id = await page.locator("script[data-widget-id]").get_attribute("data-widget-id")
+    tenant = await stack.services.tenants.find_by_widget_id(widget_id or "")
+    assert tenant is not None
+    await stack.services.tenants.set_anonymous_visitors(tenant.tenant_id, False, actor=ACTOR)
+    await page.goto(page.url.rstrip("/") + "/guest")
+    await page.get_by_role("button", name="Open chat").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "Chat is not available on this page.", timeout=WAIT_MS
+    )

@@ -3,9 +3,12 @@
 // Embedded on an organisation's page with one script tag, then started with
 //   Parlour.init({ server, widgetId, getToken, title })
 // where getToken() asks the organisation's own backend for a short-lived end-user token.
+// Without getToken the widget chats as an anonymous visitor, where the organisation allows it;
+// the visitor's single-use return token is kept in sessionStorage (this tab only), so a reload
+// finds the same conversation.
 //
 // Safety rules this file keeps: every text from the network is rendered with textContent, never
-// as HTML; the token lives only in memory and only travels inside the socket's first frame;
+// as HTML; a customer's token lives only in memory and only travels inside the socket's first frame;
 // everything the widget draws lives in a shadow root, so the host page's styles do not leak in.
 // (The root is open: a closed one would not stop a hostile host page, which can patch
 // attachShadow, and would shut out assistive and testing tools.)
@@ -91,9 +94,11 @@
 
   class Widget {
     constructor(options) {
-      if (!options || !options.server || !options.widgetId || typeof options.getToken !== "function") {
-        throw new Error("Parlour.init needs server, widgetId and getToken");
+      if (!options || !options.server || !options.widgetId) {
+        throw new Error("Parlour.init needs server and widgetId (and getToken for customers)");
       }
+      this.visitor = typeof options.getToken !== "function";
+      this.visitorKey = `parlour:visitor:${options.widgetId}`;
       const server = new URL(options.server);
       this.socketUrl = `${server.protocol === "https:" ? "wss:" : "ws:"}//${server.host}` +
         `/v1/chat/${encodeURIComponent(options.widgetId)}`;
@@ -165,9 +170,9 @@
     async connect() {
       if (this.stopped) return;
       this.setStatus("Connecting…");
-      let token;
+      let auth;
       try {
-        token = await this.getToken();
+        auth = this.visitor ? this.visitorAuth() : { type: "auth", token: await this.getToken() };
       } catch (error) {
         this.setStatus("Chat is unavailable right now.");
         this.retryLater();
@@ -176,7 +181,6 @@
       const socket = new WebSocket(this.socketUrl);
       this.socket = socket;
       socket.addEventListener("open", () => {
-        const auth = { type: "auth", token };
         if (this.lastSeq > 0) auth.last_seq = this.lastSeq;
         socket.send(JSON.stringify(auth));
       });
@@ -184,9 +188,30 @@
       socket.addEventListener("close", (event) => this.closed(socket, event));
     }
 
+    visitorAuth() {
+      const stored = this.storage("get");
+      return stored ? { type: "auth", visitor_token: stored } : { type: "auth", visitor: true };
+    }
+
+    // sessionStorage may be unavailable (privacy settings); the visitor then starts afresh.
+    storage(action, value) {
+      try {
+        if (action === "get") return window.sessionStorage.getItem(this.visitorKey);
+        if (action === "set") window.sessionStorage.setItem(this.visitorKey, value);
+        if (action === "drop") window.sessionStorage.removeItem(this.visitorKey);
+      } catch { /* not available */ }
+      return null;
+    }
+
     closed(socket, event) {
       if (this.socket !== socket) return;
       this.socket = null;
+      if (this.visitor && event.code === 4401) {
+        // The return token was used up or expired: come back as a new visitor.
+        this.storage("drop");
+        this.lastSeq = 0;
+        this.log.replaceChildren();
+      }
       if (FATAL.has(event.code)) {
         this.stopped = true;
         this.setStatus("Chat is not available on this page.");
@@ -228,6 +253,9 @@
         case "ready":
           this.attempt = 0;
           this.setStatus("");
+          if (this.visitor && typeof frame.visitor_token === "string") {
+            this.storage("set", frame.visitor_token);
+          }
           // Anything the server never accepted is sent again; the client id prevents duplicates.
           for (const [clientId, { text }] of this.pending) {
             this.send({ type: "message", client_id: clientId, text });
@@ -286,6 +314,7 @@
     }
 
     async reauth() {
+      if (this.visitor) return; // a visitor reconnects with its return token instead
       try {
         this.send({ type: "reauth", token: await this.getToken() });
       } catch {
