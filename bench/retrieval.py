@@ -5,6 +5,7 @@ Quality, on ../shared/corpora (skipped with a message when absent):
   dense and hybrid retrieval;
 - banking77: one entry per training sentence, labelled with its intent; test queries score a
   hit when the best entry has their intent;
+- BIPIA attacks planted in FAQ answers: how many screening holds back, and false positives.
 - hint3 (three bots): the abstain signal. Entries from each bot's training sentences; its test
   queries include out-of-scope ones (NO_NODES_DETECTED) that must not get a confident answer.
   The confidence threshold is chosen on one half of the test queries and reported on the other.
@@ -18,6 +19,7 @@ import base64
 import csv
 import hashlib
 import io
+import json
 import random
 import secrets
 import tempfile
@@ -33,6 +35,7 @@ from parlour.audit.events import Actor
 from parlour.knowledge.embeddings import shared_minilm
 from parlour.knowledge.models import FaqEntry, Hit
 from parlour.knowledge.retrieval import HybridIndex
+from parlour.knowledge.screening import screen
 from parlour.services import build_services
 from parlour.settings import Settings
 
@@ -145,6 +148,28 @@ def hint3_abstain() -> list[str]:
     return lines
 
 
+def screening_quality() -> list[str]:
+    """BIPIA attack strings planted at the end of covid FAQ answers, and the answers as they
+    are. The patterns were written looking at each attack category's first two strings (the
+    "seen" half); the other three per category are reported apart."""
+    answers = [row["answer"] for row in read_csv(CORPORA / "covid_qa_faq" / "faq_covidbert.csv")]
+    halves: dict[str, list[bool]] = {"seen": [], "unseen": []}
+    for name in ("text_attack_train.json", "code_attack_train.json"):
+        attacks = json.loads((CORPORA / "bipia" / name).read_text())
+        for strings in attacks.values():
+            for i, attack in enumerate(strings):
+                planted = f"{answers[len(halves['seen']) * 7 % len(answers)]}\n\n{attack}"
+                halves["seen" if i < 2 else "unseen"].append(bool(screen(planted)))
+    false_positives = sum(bool(screen(answer)) for answer in answers)
+    return [
+        "- screening (BIPIA text and code attacks planted in covid FAQ answers): detected "
+        f"{sum(halves['seen'])}/{len(halves['seen'])} of the seen strings, "
+        f"**{sum(halves['unseen'])}/{len(halves['unseen'])}** "
+        f"({sum(halves['unseen']) / len(halves['unseen']):.0%}) of the unseen; false positives "
+        f"on the {len(answers)} benign answers: {false_positives}"
+    ]
+
+
 def _half(text: str) -> int:
     return hashlib.sha256(text.encode()).digest()[0] % 2
 
@@ -233,5 +258,6 @@ async def run() -> str:
     if not CORPORA.is_dir():
         return "\n".join([*lines, f"skipped: {CORPORA} is absent", ""])
     lines += covid_quality()
-    lines += ["", *banking77_quality(), *hint3_abstain(), "", *await speed()]
+    lines += ["", *banking77_quality(), *hint3_abstain(), *screening_quality()]
+    lines += ["", *await speed()]
     return "\n".join([*lines, ""])

@@ -16,6 +16,7 @@ from parlour.knowledge.models import RowError
 class FaqRow:
     question: str
     answer: str
+    line: int = 0
 
 
 def parse_faq_csv(
@@ -45,7 +46,7 @@ def parse_faq_csv(
             break
         if not any(cell.strip() for cell in record):
             continue
-        problem, row = _row(record, q_at, a_at, max_field_chars)
+        problem, row = _row(record, q_at, a_at, max_field_chars, reader.line_num)
         if problem:
             errors.append(RowError(reader.line_num, problem))
         elif row is not None:
@@ -57,7 +58,7 @@ def parse_faq_csv(
 
 
 def _row(
-    record: list[str], q_at: int, a_at: int, max_chars: int
+    record: list[str], q_at: int, a_at: int, max_chars: int, line: int
 ) -> tuple[str | None, FaqRow | None]:
     if len(record) <= max(q_at, a_at):
         return "the row has too few columns", None
@@ -69,7 +70,7 @@ def _row(
         return "the answer is empty", None
     if len(question) > max_chars or len(answer) > max_chars:
         return f"a field is longer than {max_chars} characters", None
-    return None, FaqRow(question, answer)
+    return None, FaqRow(question, answer, line)
 
 
 def _decode(data: bytes) -> str:

@@ -12,9 +12,10 @@ from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import InvalidInput, PayloadTooLarge
 from parlour.knowledge.embeddings import Embedder
 from parlour.knowledge.faq import parse_faq_csv
-from parlour.knowledge.models import FaqEntry, Hit, ImportReport
+from parlour.knowledge.models import FaqEntry, Hit, ImportReport, RowError
 from parlour.knowledge.repository import FaqRepository
 from parlour.knowledge.retrieval import HybridIndex
+from parlour.knowledge.screening import screen
 from parlour.storage.database import Database
 from parlour.storage.types import utcnow
 
@@ -48,9 +49,18 @@ class KnowledgeService:
         """Replace the tenant's FAQ with the file's good rows; report the bad ones by line."""
         if len(data) > self.max_faq_bytes:
             raise PayloadTooLarge(f"an FAQ file may be at most {self.max_faq_bytes} bytes")
-        rows, errors = parse_faq_csv(
+        parsed, errors = parse_faq_csv(
             data, max_entries=self._max_entries, max_field_chars=self._max_field_chars
         )
+        rows = []
+        for row in parsed:
+            # Held back, not stored: a poisoned entry would speak with the organisation's voice.
+            if findings := screen(f"{row.question}\n{row.answer}"):
+                reasons = "; ".join(f"{f.reason} ({f.detail})" for f in findings)
+                errors.append(RowError(row.line, f"held back for review: {reasons}"))
+            else:
+                rows.append(row)
+        errors.sort(key=lambda error: error.line)
         if not rows:
             raise InvalidInput(
                 "the file has no usable FAQ entries",
