@@ -315,6 +315,38 @@ def faq_import(tenant_id: str, path: Path) -> None:
         click.echo(f"imported {report.imported} entries")
         for error in report.errors:
             click.echo(f"line {error.line}: {error.message}", err=True)
+        for item in report.quarantined:
+            reasons = "; ".join(item.reasons)
+            click.echo(f"line {item.line}: held for review as {item.item_id}: {reasons}", err=True)
+
+    _with_services(work)
+
+
+@faq.command("review")
+@click.option("--tenant", "tenant_id", required=True)
+def faq_review(tenant_id: str) -> None:
+    """List the entries screening held back, with their reasons."""
+
+    async def work(services: Services) -> None:
+        for item in await services.knowledge.quarantined(tenant_id):
+            click.echo(f"{item.item_id}  line {item.line}  {'; '.join(item.reasons)}")
+            click.echo(f"  Q: {item.question!r}")
+            click.echo(f"  A: {item.answer!r}")
+
+    _with_services(work)
+
+
+@faq.command("decide")
+@click.option("--tenant", "tenant_id", required=True)
+@click.argument("item_id")
+@click.argument("decision", type=click.Choice(["approve", "reject"]))
+def faq_decide(tenant_id: str, item_id: str, decision: str) -> None:
+    """Approve a held-back entry (it goes live) or reject it (it is deleted); audited."""
+
+    async def work(services: Services) -> None:
+        approve = decision == "approve"
+        await services.knowledge.decide(tenant_id, item_id, approve=approve, actor=Actor.cli())
+        click.echo(f"{item_id} {'approved: it is live' if approve else 'rejected and deleted'}")
 
     _with_services(work)
 

@@ -124,6 +124,17 @@ class FaqImported(AuditEvent):
     action = "knowledge.faq_imported"
     entries: int
     rejected_rows: int
+    quarantined: int = 0
+
+
+@dataclass(frozen=True)
+class KnowledgeItemDecided(AuditEvent):
+    """An administrator's decision on an item screening held back."""
+
+    action = "knowledge.quarantine_decided"
+    item_id: str
+    approved: bool
+    reasons: str
 
 
 @dataclass(frozen=True)

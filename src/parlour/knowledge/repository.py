@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.crypto.vault import Place, TenantCipher
 from parlour.knowledge.embeddings import Vectors
-from parlour.knowledge.models import FaqEntry
+from parlour.knowledge.models import FaqEntry, QuarantinedItem
 from parlour.storage.dialect import upsert
-from parlour.storage.tables import faq_entries, knowledge_state
+from parlour.storage.tables import faq_entries, knowledge_quarantine, knowledge_state
 from parlour.storage.types import utcnow
 
 TABLE = "faq_entries"
@@ -37,6 +37,17 @@ class FaqRepository:
         """The tenant's FAQ becomes `entries` (with their question embeddings, if given), and
         its knowledge version changes."""
         await self._conn.execute(delete(faq_entries).where(faq_entries.c.tenant_id == tenant_id))
+        await self.add(tenant_id, entries, vectors, embedding_model=embedding_model)
+
+    async def add(
+        self,
+        tenant_id: str,
+        entries: Sequence[FaqEntry],
+        vectors: Vectors | None,
+        *,
+        embedding_model: str | None,
+    ) -> None:
+        """Store more entries (with their vectors, if given); the knowledge version changes."""
         if entries:
             seal = self._cipher.seal_text
             await self._conn.execute(
@@ -117,5 +128,76 @@ class FaqRepository:
                 m["question_sealed"], Place(TABLE, entry_id, "question")
             ),
             answer=self._cipher.open_text(m["answer_sealed"], Place(TABLE, entry_id, "answer")),
+            created_at=m["created_at"],
+        )
+
+
+QUARANTINE = "knowledge_quarantine"
+
+
+class QuarantineRepository:
+    """Items screening held back, sealed like live knowledge; every method takes `tenant_id`."""
+
+    def __init__(self, conn: AsyncConnection, cipher: TenantCipher) -> None:
+        self._conn = conn
+        self._cipher = cipher
+
+    async def replace_all(self, tenant_id: str, items: Sequence[QuarantinedItem]) -> None:
+        """A new upload supersedes what the previous one left waiting."""
+        await self._conn.execute(
+            delete(knowledge_quarantine).where(knowledge_quarantine.c.tenant_id == tenant_id)
+        )
+        if items:
+            seal = self._cipher.seal_text
+            await self._conn.execute(
+                insert(knowledge_quarantine),
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "item_id": i.item_id,
+                        "question_sealed": seal(
+                            i.question, Place(QUARANTINE, i.item_id, "question")
+                        ),
+                        "answer_sealed": seal(i.answer, Place(QUARANTINE, i.item_id, "answer")),
+                        "reasons": list(i.reasons),
+                        "line": i.line,
+                        "created_at": i.created_at,
+                    }
+                    for i in items
+                ],
+            )
+
+    async def list(self, tenant_id: str) -> builtins.list[QuarantinedItem]:
+        rows = await self._conn.execute(
+            select(knowledge_quarantine)
+            .where(knowledge_quarantine.c.tenant_id == tenant_id)
+            .order_by(knowledge_quarantine.c.line)
+        )
+        return [self._item(row) for row in rows]
+
+    async def take(self, tenant_id: str, item_id: str) -> QuarantinedItem | None:
+        """The item, removed from the queue (None: no such item for this tenant)."""
+        where = (
+            knowledge_quarantine.c.tenant_id == tenant_id,
+            knowledge_quarantine.c.item_id == item_id,
+        )
+        row = (await self._conn.execute(select(knowledge_quarantine).where(*where))).first()
+        if row is None:
+            return None
+        await self._conn.execute(delete(knowledge_quarantine).where(*where))
+        return self._item(row)
+
+    def _item(self, row: Row[tuple[object, ...]]) -> QuarantinedItem:
+        m = row._mapping
+        item_id = m["item_id"]
+        return QuarantinedItem(
+            tenant_id=m["tenant_id"],
+            item_id=item_id,
+            question=self._cipher.open_text(
+                m["question_sealed"], Place(QUARANTINE, item_id, "question")
+            ),
+            answer=self._cipher.open_text(m["answer_sealed"], Place(QUARANTINE, item_id, "answer")),
+            reasons=tuple(m["reasons"]),
+            line=m["line"],
             created_at=m["created_at"],
         )

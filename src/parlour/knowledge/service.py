@@ -6,14 +6,14 @@ import asyncio
 import uuid
 from collections import OrderedDict
 
-from parlour.audit.events import Actor, FaqImported
+from parlour.audit.events import Actor, FaqImported, KnowledgeItemDecided
 from parlour.audit.service import AuditLog
 from parlour.crypto.vault import TenantCipher, Vault
-from parlour.errors import InvalidInput, PayloadTooLarge
-from parlour.knowledge.embeddings import Embedder
+from parlour.errors import InvalidInput, NotFound, PayloadTooLarge
+from parlour.knowledge.embeddings import Embedder, Vectors
 from parlour.knowledge.faq import parse_faq_csv
-from parlour.knowledge.models import FaqEntry, Hit, ImportReport, RowError
-from parlour.knowledge.repository import FaqRepository
+from parlour.knowledge.models import FaqEntry, Hit, ImportReport, QuarantinedItem
+from parlour.knowledge.repository import FaqRepository, QuarantineRepository
 from parlour.knowledge.retrieval import HybridIndex
 from parlour.knowledge.screening import screen
 from parlour.storage.database import Database
@@ -52,44 +52,85 @@ class KnowledgeService:
         parsed, errors = parse_faq_csv(
             data, max_entries=self._max_entries, max_field_chars=self._max_field_chars
         )
-        rows = []
+        now = utcnow()
+        entries: list[FaqEntry] = []
+        held: list[QuarantinedItem] = []
         for row in parsed:
-            # Held back, not stored: a poisoned entry would speak with the organisation's voice.
+            # A poisoned entry would speak with the organisation's voice: it waits for review.
             if findings := screen(f"{row.question}\n{row.answer}"):
-                reasons = "; ".join(f"{f.reason} ({f.detail})" for f in findings)
-                errors.append(RowError(row.line, f"held back for review: {reasons}"))
+                reasons = tuple(f"{f.reason}: {f.detail}" for f in findings)
+                held.append(
+                    QuarantinedItem(
+                        tenant_id,
+                        str(uuid.uuid4()),
+                        row.question,
+                        row.answer,
+                        reasons,
+                        row.line,
+                        now,
+                    )
+                )
             else:
-                rows.append(row)
-        errors.sort(key=lambda error: error.line)
-        if not rows:
+                entries.append(
+                    FaqEntry(tenant_id, str(uuid.uuid4()), row.question, row.answer, now)
+                )
+        if not entries and not held:
             raise InvalidInput(
                 "the file has no usable FAQ entries",
                 details={"errors": [{"line": e.line, "message": e.message} for e in errors]},
             )
-        now = utcnow()
-        entries = [
-            FaqEntry(
-                tenant_id=tenant_id,
-                entry_id=str(uuid.uuid4()),
-                question=row.question,
-                answer=row.answer,
-                created_at=now,
-            )
-            for row in rows
-        ]
-        vectors = None
-        if self._embedder is not None:
-            vectors = await asyncio.to_thread(self._embedder.embed, [e.question for e in entries])
+        vectors = await self._embed(entries)
         cipher = await self._vault.cipher(tenant_id)
         async with self._db.transaction() as conn:
             await FaqRepository(conn, cipher).replace_all(
-                tenant_id,
-                entries,
-                vectors,
-                embedding_model=self._embedder.model_id if self._embedder else None,
+                tenant_id, entries, vectors, embedding_model=self._model_id
             )
-            await self._audit.record(conn, tenant_id, FaqImported(len(entries), len(errors)), actor)
-        return ImportReport(imported=len(entries), errors=errors)
+            await QuarantineRepository(conn, cipher).replace_all(tenant_id, held)
+            event = FaqImported(len(entries), len(errors), quarantined=len(held))
+            await self._audit.record(conn, tenant_id, event, actor)
+        return ImportReport(imported=len(entries), errors=errors, quarantined=held)
+
+    async def quarantined(self, tenant_id: str) -> list[QuarantinedItem]:
+        async def read(cipher: TenantCipher) -> list[QuarantinedItem]:
+            async with self._db.read() as conn:
+                return await QuarantineRepository(conn, cipher).list(tenant_id)
+
+        return await self._vault.using(tenant_id, read)
+
+    async def decide(
+        self, tenant_id: str, item_id: str, *, approve: bool, actor: Actor
+    ) -> FaqEntry | None:
+        """An administrator's decision on a held-back item, audited: approved, it goes live
+        (the new entry is returned); rejected, it is deleted."""
+        cipher = await self._vault.cipher(tenant_id)
+        async with self._db.read() as conn:
+            waiting = await QuarantineRepository(conn, cipher).list(tenant_id)
+        item = next((i for i in waiting if i.item_id == item_id), None)
+        if item is None:
+            raise NotFound("no such item awaiting review")
+        entry = FaqEntry(tenant_id, str(uuid.uuid4()), item.question, item.answer, utcnow())
+        vectors = await self._embed([entry]) if approve else None
+        async with self._db.transaction() as conn:
+            if await QuarantineRepository(conn, cipher).take(tenant_id, item_id) is None:
+                raise NotFound("no such item awaiting review")  # decided meanwhile
+            if approve:
+                await FaqRepository(conn, cipher).add(
+                    tenant_id, [entry], vectors, embedding_model=self._model_id
+                )
+            reasons = "; ".join(item.reasons)
+            await self._audit.record(
+                conn, tenant_id, KnowledgeItemDecided(item_id, approve, reasons), actor
+            )
+        return entry if approve else None
+
+    async def _embed(self, entries: list[FaqEntry]) -> Vectors | None:
+        if self._embedder is None:
+            return None
+        return await asyncio.to_thread(self._embedder.embed, [e.question for e in entries])
+
+    @property
+    def _model_id(self) -> str | None:
+        return self._embedder.model_id if self._embedder else None
 
     async def faq_entries(self, tenant_id: str) -> list[FaqEntry]:
         async def read(cipher: TenantCipher) -> list[FaqEntry]:

@@ -163,6 +163,19 @@ faq_entries = Table(
     Index("ix_faq_entries_tenant", "tenant_id"),
 )
 
+knowledge_quarantine = Table(
+    "knowledge_quarantine",
+    metadata,
+    _tenant_fk(),
+    Column("item_id", ID, primary_key=True),
+    Column("question_sealed", LargeBinary, nullable=False),
+    Column("answer_sealed", LargeBinary, nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_knowledge_quarantine_tenant", "tenant_id"),
+)
+
 knowledge_state = Table(
     "knowledge_state",
     metadata,
@@ -251,4 +264,6 @@ SEALED_COLUMNS = (
     SealedColumn(faq_entries, "entry_id", "question_sealed", "question"),
     SealedColumn(faq_entries, "entry_id", "answer_sealed", "answer"),
     SealedColumn(faq_entries, "entry_id", "vector_sealed", "vector"),
+    SealedColumn(knowledge_quarantine, "item_id", "question_sealed", "question"),
+    SealedColumn(knowledge_quarantine, "item_id", "answer_sealed", "answer"),
 )
