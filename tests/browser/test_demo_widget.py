@@ -131,14 +131,17 @@ async def test_markup_in_messages_is_shown_as_text_never_run(demo: Demo) -> None
     assert await page.evaluate("window.__pwned") is None
 
 
-async def test_history_is_there_after_a_reload(demo: Demo) -> None:
-    page = demo.page
+async def ask_reload_and_find_the_conversation(page: Page) -> None:
     await page.get_by_role("button", name="Open chat").click()
     await ask(page, "What is the daily ATM withdrawal limit?")
     await expect(page.locator(".msg.assistant")).to_have_count(1, timeout=WAIT_MS)
     await page.reload()
     await page.get_by_role("button", name="Open chat").click()
     await expect(page.locator(".msg")).to_have_count(2, timeout=WAIT_MS)
+
+
+async def test_history_is_there_after_a_reload(demo: Demo) -> None:
+    await ask_reload_and_find_the_conversation(demo.page)
 
 
 async def test_a_guest_chats_as_a_visitor_and_finds_the_conversation_after_a_reload(
@@ -148,12 +151,7 @@ async def test_a_guest_chats_as_a_visitor_and_finds_the_conversation_after_a_rel
     organisation allows them) and comes back to it after a reload with its return token."""
     page = demo.page
     await page.goto(page.url.rstrip("/") + "/guest")
-    await page.get_by_role("button", name="Open chat").click()
-    await ask(page, "What is the daily ATM withdrawal limit?")
-    await expect(page.locator(".msg.assistant")).to_have_count(1, timeout=WAIT_MS)
-    await page.reload()
-    await page.get_by_role("button", name="Open chat").click()
-    await expect(page.locator(".msg")).to_have_count(2, timeout=WAIT_MS)
+    await ask_reload_and_find_the_conversation(page)
     assert demo.console_errors == []
 
 
