@@ -1,8 +1,5 @@
-"""One widget connection, from handshake to close (TB-01).
-
-Order matters: the Origin is checked before the upgrade (a refused browser gets HTTP 403 and no
-socket); the first frame must authenticate within the deadline; only then is the socket bound to
-one end user and one conversation, and every later frame is handled as that user.
+"""One widget connection, from handshake to close (TB-01): admitted and authenticated by
+`handshake.py`, then every later frame is handled as that end user in this socket's one task.
 """
 
 from __future__ import annotations
@@ -15,13 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import WebSocket
-from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketState
 
 from parlour.chat.limits import Cap
 from parlour.chat.models import ConversationEvent, Resync
 from parlour.chat.protocol import (
-    AuthFrame,
     ReauthFrame,
     SendFrame,
     error_frame,
@@ -29,21 +24,15 @@ from parlour.chat.protocol import (
 )
 from parlour.chat.session import ChatSession, Frame
 from parlour.errors import (
-    AppNotAllowed,
     Forbidden,
     InvalidInput,
-    InvalidToken,
-    OriginNotAllowed,
     ParlourError,
     RateLimited,
 )
 from parlour.keys.models import EndUser
-from parlour.observability import security_event
 from parlour.services import Services
-from parlour.tenants.models import Tenant
-from parlour.web.deps import request_context
-from parlour.web.errors import error_body, http_status, ws_close_code
-from parlour.web.proxy import ClientInfo
+from parlour.web.errors import ws_close_code
+from parlour.web.gateway.handshake import CloseConnection, Handshake, receive_text
 
 log = logging.getLogger(__name__)
 
@@ -52,18 +41,12 @@ MAX_BAD_FRAMES = 10
 OUTBOX_CAPACITY = 1024
 
 
-class CloseConnection(Exception):
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
 class Connection:
     def __init__(self, services: Services, websocket: WebSocket) -> None:
         self._services = services
         self._ws = websocket
         self._settings = services.settings.gateway
+        self._handshake = Handshake(services, websocket)
         self._send_lock = asyncio.Lock()
         self._session: ChatSession | None = None
         self._task: asyncio.Task[Any] | None = None
@@ -79,17 +62,19 @@ class Connection:
         origin = self._ws.headers.get("origin")
         async with contextlib.AsyncExitStack() as held:
             try:
-                tenant = await self._admit(widget_id, origin)
+                tenant = await self._handshake.admit(widget_id, origin)
                 await held.enter_async_context(
-                    self._services.connection_caps.hold(self._caps(tenant))
+                    self._services.connection_caps.hold(self._handshake.caps(tenant))
                 )
             except (Forbidden, RateLimited) as refused:
-                self._refused_handshake(refused, widget_id, origin)
-                await self._deny(refused)
+                self._handshake.refused(refused, widget_id, origin)
+                await self._handshake.deny(refused)
                 return
             await self._ws.accept()
             try:
-                session, resume_after, visitor_token = await self._authenticate(tenant, origin)
+                session, resume_after, visitor_token = await self._handshake.authenticate(
+                    tenant, origin
+                )
                 user_cap = Cap(
                     ("user", tenant.tenant_id, session.user.user_id),
                     self._settings.max_connections_per_user,
@@ -100,151 +85,6 @@ class Connection:
                 await self._close(close.code, close.reason)
             except ParlourError as error:
                 await self._close(ws_close_code(error), error.message)
-
-    async def _admit(self, widget_id: str, origin: str | None) -> Tenant:
-        if not await self._services.rate_limits.allow("handshake", self._client_ip):
-            raise RateLimited("Too many connection attempts; try again later.")
-        if self._services.settings.is_production and not self._client_is_secure():
-            raise Forbidden("Connect over wss://.")
-        tenant = await self._services.tenants.find_by_widget_id(widget_id)
-        # Unknown widget and foreign origin look the same from outside: no existence oracle.
-        if tenant is None:
-            raise OriginNotAllowed()
-        if origin is None:
-            # Browsers always send an Origin; only the organisation's mobile apps may omit it,
-            # and their tokens must then name an allowlisted app.
-            if not await self._services.tenants.has_app(tenant.tenant_id):
-                raise OriginNotAllowed()
-            return tenant
-        await self._services.tenants.require_origin(tenant.tenant_id, origin)
-        return tenant
-
-    def _caps(self, tenant: Tenant) -> list[Cap]:
-        return [
-            Cap(("ip", self._client_ip), self._settings.max_connections_per_ip),
-            Cap(("tenant", tenant.tenant_id), self._settings.max_connections_per_tenant),
-        ]
-
-    @property
-    def _client_ip(self) -> str:
-        return request_context(self._ws)["ip"] or "unknown"
-
-    def _refused_handshake(self, refused: ParlourError, widget_id: str, origin: str | None) -> None:
-        security_event(
-            "chat.handshake_refused",
-            reason=refused.code,
-            widget_id=widget_id[:64],
-            origin=(origin or "")[:300],
-            **request_context(self._ws),
-        )
-
-    async def _deny(self, error: ParlourError) -> None:
-        if "websocket.http.response" in self._ws.scope.get("extensions", {}):
-            request_id = self._ws.scope.get("state", {}).get("request_id")
-            body = error_body(error.code, error.message, request_id)
-            await self._ws.send_denial_response(JSONResponse(body, status_code=http_status(error)))
-        else:
-            await self._ws.close(code=1008)  # servers without the extension answer 403
-
-    def _client_is_secure(self) -> bool:
-        client: ClientInfo | None = self._ws.scope.get("state", {}).get("client")
-        return client is not None and client.secure
-
-    async def _authenticate(
-        self, tenant: Tenant, origin: str | None
-    ) -> tuple[ChatSession, int | None, str | None]:
-        """The session the first frame opens, where to resume it, and, for a visitor, the token
-        that lets them come back to it."""
-        try:
-            async with asyncio.timeout(self._settings.auth_timeout_seconds):
-                text = await self._receive_text()
-        except TimeoutError:
-            raise CloseConnection(4408, "authentication timed out") from None
-        if text is None:
-            raise CloseConnection(1000, "closed before authenticating")
-        try:
-            frame = parse_client_frame(text)
-        except InvalidInput:
-            raise CloseConnection(4401, "the first frame must be auth") from None
-        if not isinstance(frame, AuthFrame):
-            raise CloseConnection(4401, "the first frame must be auth")
-        visitor_token = None
-        if frame.token is not None:
-            user = await self._verify(tenant, frame.token, origin)
-        else:
-            user, visitor_token = await self._visitor(tenant, frame, origin)
-        conversation = await self._services.chat.open_conversation(tenant.tenant_id, user.user_id)
-        session = ChatSession(
-            self._services.chat, user, conversation, page_size=self._settings.history_page_size
-        )
-        return session, frame.last_seq, visitor_token
-
-    async def _visitor(
-        self, tenant: Tenant, frame: AuthFrame, origin: str | None
-    ) -> tuple[EndUser, str]:
-        """An anonymous visitor, if the organisation allows them: a fresh identity, or the one a
-        visitor token names. Either way a new visitor token is issued (the old one is used up)."""
-        if not tenant.anonymous_visitors:
-            self._refused_auth(tenant, "anonymous_visitors_off")
-            raise CloseConnection(4403, "anonymous chat is not available here")
-        visitor_id = None
-        if frame.visitor_token is not None:
-            visitor_id = (
-                await self._verify(tenant, frame.visitor_token, origin, visitor=True)
-            ).user_id
-        app_id = None if origin else await self._app_of_connection()
-        minted = await self._services.keys.mint_visitor_token(
-            tenant.tenant_id,
-            widget_id=tenant.widget_id,
-            origin=origin,
-            app_id=app_id,
-            visitor_id=visitor_id,
-        )
-        user = await self._verify(tenant, minted.token, origin, visitor=True)
-        next_token = await self._services.keys.mint_visitor_token(
-            tenant.tenant_id,
-            widget_id=tenant.widget_id,
-            origin=origin,
-            app_id=app_id,
-            visitor_id=user.user_id,
-        )
-        return user, next_token.token
-
-    async def _app_of_connection(self) -> str:
-        # A visitor of a mobile app names its app in a header; only allowlisted apps pass.
-        app_id = self._ws.headers.get("x-parlour-app", "")
-        if not app_id:
-            raise CloseConnection(4403, "a connection without Origin must name its app")
-        return app_id
-
-    async def _verify(
-        self, tenant: Tenant, token: str, origin: str | None, *, visitor: bool = False
-    ) -> EndUser:
-        try:
-            user = await self._services.keys.verify_end_user_token(
-                tenant.tenant_id, tenant.widget_id, token, visitor=visitor
-            )
-        except InvalidToken:
-            self._refused_auth(tenant, "invalid_token")
-            raise CloseConnection(4401, "invalid token") from None
-        if origin is not None and user.origin != origin:
-            self._refused_auth(tenant, "origin_mismatch")
-            raise CloseConnection(4403, "token is for another origin")
-        if origin is None:
-            try:
-                await self._services.tenants.require_app(tenant.tenant_id, user.app_id or "")
-            except AppNotAllowed:
-                self._refused_auth(tenant, "app_not_allowed")
-                raise CloseConnection(4403, "token is not for an allowed app") from None
-        return user
-
-    def _refused_auth(self, tenant: Tenant, reason: str) -> None:
-        security_event(
-            "chat.auth_refused",
-            reason=reason,
-            tenant_id=tenant.tenant_id,
-            **request_context(self._ws),
-        )
 
     async def _serve(
         self, session: ChatSession, resume_after: int | None, visitor_token: str | None
@@ -289,7 +129,7 @@ class Connection:
             # Events this task's own work queued (its message's echo, a receipt) go out here,
             # without a drain task of their own.
             await self._deliver_queued()
-            text = await self._receive_text()
+            text = await receive_text(self._ws)
             if text is None:
                 return
             if not await limits.allow("frame", connection_id):
@@ -321,7 +161,7 @@ class Connection:
 
     async def _reauth(self, session: ChatSession, token: str) -> None:
         tenant = await self._services.tenants.get(session.tenant_id)
-        renewed = await self._verify(
+        renewed = await self._handshake.verify(
             tenant, token, session.user.origin, visitor=session.user.visitor
         )
         if renewed.user_id != session.user.user_id:
@@ -410,15 +250,6 @@ class Connection:
         if self._ending is None and self._task is not None and not self._task.done():
             self._ending = CloseConnection(code, reason)
             self._task.cancel()
-
-    async def _receive_text(self) -> str | None:
-        message = await self._ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return None
-        text = message.get("text")
-        if text is None:
-            raise CloseConnection(4400, "frames must be JSON text")
-        return str(text)
 
     async def _send(self, frames: list[Frame]) -> None:
         async with self._send_lock:
