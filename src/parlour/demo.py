@@ -103,7 +103,8 @@ async def _run_demo(host: str, port: int, client_port: int) -> None:
     ]
     click.echo(
         f"\n  Parlour is running at {settings.server.public_url} (data in {settings.data_dir}/)"
-        f"\n  Open the demo bank's site and chat:  {client_url}\n"
+        f"\n  Open the demo bank's site and chat:  {client_url}"
+        f"\n  The same, as an anonymous visitor:   {client_url}/guest\n"
         '\n  Try: "How do I reset my password?" or "Do you sell car insurance?"  (Ctrl-C stops)\n'
     )
     await asyncio.gather(*(server.serve() for server in servers))
