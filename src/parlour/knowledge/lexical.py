@@ -156,10 +156,11 @@ class LexicalIndex:
         self._unseen_idf = max(self._idf.values(), default=1.0)
 
     def search(self, query: str, limit: int = 3) -> list[Hit]:
-        query_terms = [t for t in dict.fromkeys(terms(query)) if t in self._postings]
+        asked = list(dict.fromkeys(terms(query)))
+        query_terms = [t for t in asked if t in self._postings]
         if not query_terms:
             return []
-        total_info = sum(self._idf.get(t, self._unseen_idf) for t in dict.fromkeys(terms(query)))
+        total_info = sum(self._idf.get(t, self._unseen_idf) for t in asked)
         scores = np.zeros(len(self._entries))
         covered = np.zeros(len(self._entries))
         for term in query_terms:

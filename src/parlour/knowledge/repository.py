@@ -175,17 +175,28 @@ class QuarantineRepository:
         )
         return [self._item(row) for row in rows]
 
+    async def get(self, tenant_id: str, item_id: str) -> QuarantinedItem | None:
+        row = (
+            await self._conn.execute(
+                select(knowledge_quarantine).where(
+                    knowledge_quarantine.c.tenant_id == tenant_id,
+                    knowledge_quarantine.c.item_id == item_id,
+                )
+            )
+        ).first()
+        return self._item(row) if row else None
+
     async def take(self, tenant_id: str, item_id: str) -> QuarantinedItem | None:
         """The item, removed from the queue (None: no such item for this tenant)."""
-        where = (
-            knowledge_quarantine.c.tenant_id == tenant_id,
-            knowledge_quarantine.c.item_id == item_id,
-        )
-        row = (await self._conn.execute(select(knowledge_quarantine).where(*where))).first()
-        if row is None:
-            return None
-        await self._conn.execute(delete(knowledge_quarantine).where(*where))
-        return self._item(row)
+        item = await self.get(tenant_id, item_id)
+        if item is not None:
+            await self._conn.execute(
+                delete(knowledge_quarantine).where(
+                    knowledge_quarantine.c.tenant_id == tenant_id,
+                    knowledge_quarantine.c.item_id == item_id,
+                )
+            )
+        return item
 
     def _item(self, row: Row[tuple[object, ...]]) -> QuarantinedItem:
         m = row._mapping

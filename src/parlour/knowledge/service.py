@@ -104,8 +104,7 @@ class KnowledgeService:
         (the new entry is returned); rejected, it is deleted."""
         cipher = await self._vault.cipher(tenant_id)
         async with self._db.read() as conn:
-            waiting = await QuarantineRepository(conn, cipher).list(tenant_id)
-        item = next((i for i in waiting if i.item_id == item_id), None)
+            item = await QuarantineRepository(conn, cipher).get(tenant_id, item_id)
         if item is None:
             raise NotFound("no such item awaiting review")
         entry = FaqEntry(tenant_id, str(uuid.uuid4()), item.question, item.answer, utcnow())
