@@ -35,7 +35,7 @@ from parlour.audit.events import Actor
 from parlour.knowledge.embeddings import shared_minilm
 from parlour.knowledge.models import FaqEntry, Hit
 from parlour.knowledge.retrieval import HybridIndex
-from parlour.knowledge.screening import screen
+from parlour.knowledge.screening import personal_data, screen
 from parlour.services import build_services
 from parlour.settings import Settings
 
@@ -170,6 +170,33 @@ def screening_quality() -> list[str]:
     ]
 
 
+# The kinds of personal data screening looks for, as presidio's synthetic set labels them.
+SCREENED_PII = ("CREDIT_CARD", "IBAN_CODE", "US_SSN")
+
+
+def personal_data_screening() -> list[str]:
+    """presidio-synth-pii sentences: how many holding a card number, IBAN or SSN are flagged
+    (recall per kind), and how many holding none of those are flagged (false positives: their
+    phone numbers, dates, addresses and zip codes must pass). The patterns were written from
+    the standards (check digits, number formats), never tuned on this set."""
+    sentences = json.loads((CORPORA / "presidio-synth-pii" / "synth_dataset_v2.json").read_text())
+    found: dict[str, list[bool]] = {kind: [] for kind in SCREENED_PII}
+    clean: list[bool] = []
+    for sentence in sentences:
+        kinds = {span["entity_type"] for span in sentence["spans"]} & set(SCREENED_PII)
+        flagged = personal_data(sentence["full_text"]) is not None
+        for kind in kinds:
+            found[kind].append(flagged)
+        if not kinds:
+            clean.append(flagged)
+    recall = ", ".join(f"{kind} {sum(v)}/{len(v)}" for kind, v in found.items())
+    return [
+        f"- personal data in uploads (presidio-synth-pii, {len(sentences)} sentences): flagged "
+        f"{recall}; false positives {sum(clean)}/{len(clean)} sentences without those kinds "
+        "(their phone numbers, dates and addresses)"
+    ]
+
+
 def _half(text: str) -> int:
     return hashlib.sha256(text.encode()).digest()[0] % 2
 
@@ -259,5 +286,6 @@ async def run() -> str:
         return "\n".join([*lines, f"skipped: {CORPORA} is absent", ""])
     lines += covid_quality()
     lines += ["", *banking77_quality(), *hint3_abstain(), *screening_quality()]
+    lines += personal_data_screening()
     lines += ["", *await speed()]
     return "\n".join([*lines, ""])

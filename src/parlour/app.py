@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -10,7 +11,7 @@ from fastapi import FastAPI
 from parlour import __version__
 from parlour.services import Services, build_services
 from parlour.settings import Settings
-from parlour.web.api import client_keys, end_users, tokens, wellknown
+from parlour.web.api import client_keys, end_users, knowledge, tokens, wellknown
 from parlour.web.errors import install_error_handlers
 from parlour.web.gateway.routes import ChatSockets
 from parlour.web.middleware import RequestContextMiddleware
@@ -23,6 +24,7 @@ ROUTERS = (
     tokens.router,
     end_users.router,
     client_keys.router,
+    knowledge.router,
     wellknown.router,
     widget_router,
 )
@@ -39,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await services.migrate()
             await services.start()
             app.state.services = services
+            _settle_startup_objects()
             yield
         finally:
             await services.aclose()
@@ -61,3 +64,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     return app
+
+
+def _settle_startup_objects() -> None:
+    """Move what startup built (modules, services, caches) out of the collector's sight.
+
+    Those objects live as long as the process, yet a full collection walks them every time; on a
+    busy node that walk stalled the event loop for about 100 ms, the worst acknowledgement
+    latency measured (bench/gateway). Frozen, they are never walked again.
+    """
+    gc.collect()
+    gc.freeze()

@@ -22,6 +22,11 @@ class InvalidInput(ParlourError):
     default_message = "The request is not valid."
 
 
+class UnsupportedMediaType(InvalidInput):
+    code = "unsupported_media_type"
+    default_message = "This kind of content is not accepted here."
+
+
 class Unauthenticated(ParlourError):
     code = "unauthenticated"
     default_message = "Valid credentials are required."

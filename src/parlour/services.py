@@ -87,7 +87,7 @@ def build_services(settings: Settings) -> Services:
         db,
         vault,
         audit,
-        max_faq_bytes=settings.knowledge.max_faq_bytes,
+        max_upload_bytes=settings.knowledge.max_upload_bytes,
         max_entries=settings.knowledge.max_faq_entries,
         max_field_chars=settings.knowledge.max_field_chars,
         embedder=shared_minilm() if settings.knowledge.embeddings == "minilm" else None,

@@ -118,7 +118,7 @@ class AuditSettings(BaseModel):
 
 
 class KnowledgeSettings(BaseModel):
-    max_faq_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024 * 1024
+    max_upload_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
     max_faq_entries: Annotated[int, Field(ge=1)] = 10_000
     max_field_chars: Annotated[int, Field(ge=16)] = 8_000
     embeddings: Literal["minilm", "off"] = Field(

@@ -18,9 +18,10 @@ pytestmark = pytest.mark.usefixtures("backend")
 
 
 async def organisation_with_history(services: Services, events: int = 6) -> str:
-    """An organisation whose chain has creation, key and import events, then more origins."""
+    """An organisation whose chain has creation, key, upload and publication events, then more
+    origins."""
     org = await seed.organisation(services)
-    for i in range(events - 4):
+    for i in range(events - 5):
         await services.tenants.allow_origin(
             org.tenant_id, f"https://shop{i}.example.com", actor=seed.ACTOR
         )
@@ -42,7 +43,8 @@ async def test_every_event_names_actor_tenant_time_and_no_secret(backend: Servic
         "tenant.created",
         "tenant.origin_allowed",
         "api_key.created",
-        "knowledge.faq_imported",
+        "knowledge.uploaded",
+        "knowledge.published",
     ]
     for event in exported:
         assert event["actor"] == {"type": "system", "id": "tests"}

@@ -87,17 +87,21 @@ async def test_conversations_and_messages_are_invisible_to_other_tenants(
         assert len(await as_a.list_after(a.tenant_id, conversation.conversation_id, 0, 10)) == 1
 
 
-async def test_faq_entries_are_replaced_per_tenant(backend: Services) -> None:
+async def test_what_is_live_follows_each_tenants_own_published_version(
+    backend: Services,
+) -> None:
     a, b = await two_organisations(backend)
     cipher_a, cipher_b = (
         await backend.vault.cipher(a.tenant_id),
         await backend.vault.cipher(b.tenant_id),
     )
     async with backend.db.transaction() as conn:
-        await FaqRepository(conn, cipher_a).replace_all(a.tenant_id, [])
+        await FaqRepository(conn, cipher_a).set_state(
+            a.tenant_id, published=None, embedding_model=None
+        )
     async with backend.db.read() as conn:
-        assert await FaqRepository(conn, cipher_a).list(a.tenant_id) == []
-        assert len(await FaqRepository(conn, cipher_b).list(b.tenant_id)) == 3
+        assert await FaqRepository(conn, cipher_a).live(a.tenant_id) == []
+        assert len(await FaqRepository(conn, cipher_b).live(b.tenant_id)) == 3
 
 
 async def test_concurrent_writers_get_gap_free_unique_sequence_numbers(backend: Services) -> None:

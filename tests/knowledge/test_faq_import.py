@@ -81,6 +81,6 @@ async def test_an_oversized_file_is_refused_before_parsing(services: Services) -
     with pytest.raises(PayloadTooLarge):
         await services.knowledge.import_faq_csv(
             org.tenant_id,
-            b"question,answer\n" + b"x" * (services.knowledge.max_faq_bytes + 1),
+            b"question,answer\n" + b"x" * (services.knowledge.max_upload_bytes + 1),
             actor=seed.ACTOR,
         )

@@ -120,11 +120,33 @@ class ClientKeyRevoked(AuditEvent):
 
 
 @dataclass(frozen=True)
-class FaqImported(AuditEvent):
-    action = "knowledge.faq_imported"
+class KnowledgeUploaded(AuditEvent):
+    """A source stored as a new knowledge version (published or not)."""
+
+    action = "knowledge.uploaded"
+    source: str
+    kind: str
+    sha256: str
+    version: int
     entries: int
     rejected_rows: int
-    quarantined: int = 0
+    quarantined: int
+
+
+@dataclass(frozen=True)
+class KnowledgeSourceRemoved(AuditEvent):
+    action = "knowledge.source_removed"
+    source: str
+    version: int
+
+
+@dataclass(frozen=True)
+class KnowledgePublished(AuditEvent):
+    """A version made live: after an upload, or to roll back to an earlier one."""
+
+    action = "knowledge.published"
+    version: int
+    previous: int | None
 
 
 @dataclass(frozen=True)

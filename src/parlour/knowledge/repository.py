@@ -1,21 +1,34 @@
-"""SQL for FAQ entries; every method takes `tenant_id` first. Questions and answers are stored
-sealed with the tenant's data key, bound to their entry and field."""
+"""SQL for knowledge: entries, the quarantine, sources and versions; every method takes
+`tenant_id` first. Questions, answers and vectors are stored sealed with the tenant's data key,
+bound to their entry and field."""
 
 from __future__ import annotations
 
 import builtins
+import hashlib
+import json
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Row, delete, insert, select
+from sqlalchemy import Row, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from parlour.crypto.aead import DecryptionFailed
 from parlour.crypto.vault import Place, TenantCipher
 from parlour.knowledge.embeddings import Vectors
-from parlour.knowledge.models import FaqEntry, QuarantinedItem
+from parlour.knowledge.models import FaqEntry, QuarantinedItem, Source
+from parlour.observability import security_event
 from parlour.storage.dialect import upsert
-from parlour.storage.tables import faq_entries, knowledge_quarantine, knowledge_state
+from parlour.storage.tables import (
+    faq_entries,
+    knowledge_quarantine,
+    knowledge_sources,
+    knowledge_state,
+    knowledge_version_sources,
+    knowledge_versions,
+)
 from parlour.storage.types import utcnow
 
 TABLE = "faq_entries"
@@ -26,48 +39,54 @@ class FaqRepository:
         self._conn = conn
         self._cipher = cipher
 
-    async def replace_all(
-        self,
-        tenant_id: str,
-        entries: Sequence[FaqEntry],
-        vectors: Vectors | None = None,
-        *,
-        embedding_model: str | None = None,
-    ) -> None:
-        """The tenant's FAQ becomes `entries` (with their question embeddings, if given), and
-        its knowledge version changes."""
-        await self._conn.execute(delete(faq_entries).where(faq_entries.c.tenant_id == tenant_id))
-        await self.add(tenant_id, entries, vectors, embedding_model=embedding_model)
-
     async def add(
-        self,
-        tenant_id: str,
-        entries: Sequence[FaqEntry],
-        vectors: Vectors | None,
-        *,
-        embedding_model: str | None,
+        self, tenant_id: str, entries: Sequence[FaqEntry], vectors: Vectors | None
     ) -> None:
-        """Store more entries (with their vectors, if given); the knowledge version changes."""
-        if entries:
-            seal = self._cipher.seal_text
+        """Store entries (with their vectors, if given) and the hash of each one's content."""
+        if not entries:
+            return
+        seal = self._cipher.seal_text
+        await self._conn.execute(
+            insert(faq_entries),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "entry_id": e.entry_id,
+                    "question_sealed": seal(e.question, Place(TABLE, e.entry_id, "question")),
+                    "answer_sealed": seal(e.answer, Place(TABLE, e.entry_id, "answer")),
+                    "vector_sealed": None
+                    if vectors is None
+                    else self._cipher.seal(
+                        vectors[i].astype("<f4").tobytes(), Place(TABLE, e.entry_id, "vector")
+                    ),
+                    "created_at": e.created_at,
+                    "source_id": e.source_id,
+                    "locator": e.locator,
+                    "is_faq": e.is_faq,
+                    "content_hash": content_hash(e),
+                }
+                for i, e in enumerate(entries)
+            ],
+        )
+
+    async def state(self, tenant_id: str) -> tuple[str, str | None, int | None] | None:
+        """The tenant's knowledge state: a token that changes with any change to what is live,
+        the model its vectors come from, and the published version's number."""
+        row = (
             await self._conn.execute(
-                insert(faq_entries),
-                [
-                    {
-                        "tenant_id": tenant_id,
-                        "entry_id": e.entry_id,
-                        "question_sealed": seal(e.question, Place(TABLE, e.entry_id, "question")),
-                        "answer_sealed": seal(e.answer, Place(TABLE, e.entry_id, "answer")),
-                        "vector_sealed": None
-                        if vectors is None
-                        else self._cipher.seal(
-                            vectors[i].astype("<f4").tobytes(), Place(TABLE, e.entry_id, "vector")
-                        ),
-                        "created_at": e.created_at,
-                    }
-                    for i, e in enumerate(entries)
-                ],
+                select(
+                    knowledge_state.c.version,
+                    knowledge_state.c.embedding_model,
+                    knowledge_state.c.published,
+                ).where(knowledge_state.c.tenant_id == tenant_id)
             )
+        ).first()
+        return (row[0], row[1], row[2]) if row else None
+
+    async def set_state(
+        self, tenant_id: str, *, published: int | None, embedding_model: str | None
+    ) -> None:
+        """Record what is live now; every node's cached index notices the new token."""
         await self._conn.execute(
             upsert(
                 self._conn,
@@ -75,48 +94,74 @@ class FaqRepository:
                 {
                     "tenant_id": tenant_id,
                     "version": str(uuid.uuid4()),
-                    "embedding_model": embedding_model if vectors is not None else None,
+                    "embedding_model": embedding_model,
                     "updated_at": utcnow(),
+                    "published": published,
                 },
                 keys=["tenant_id"],
-                update=["version", "embedding_model", "updated_at"],
+                update=["version", "embedding_model", "updated_at", "published"],
             )
         )
 
-    async def version(self, tenant_id: str) -> tuple[str, str | None] | None:
-        """The tenant's knowledge version and the model its vectors come from."""
-        row = (
-            await self._conn.execute(
-                select(knowledge_state.c.version, knowledge_state.c.embedding_model).where(
-                    knowledge_state.c.tenant_id == tenant_id
-                )
-            )
-        ).first()
-        return (row[0], row[1]) if row else None
+    async def live(self, tenant_id: str) -> builtins.list[FaqEntry]:
+        return (await self.live_with_vectors(tenant_id, dimension=None))[0]
 
-    async def list(self, tenant_id: str) -> list[FaqEntry]:
-        return (await self.list_with_vectors(tenant_id, dimension=None))[0]
-
-    async def list_with_vectors(
+    async def live_with_vectors(
         self, tenant_id: str, *, dimension: int | None
     ) -> tuple[builtins.list[FaqEntry], Vectors | None]:
-        """The entries, and their vectors when every entry has one (`dimension` given)."""
+        """The published version's entries, and their vectors when every entry has one
+        (`dimension` given). An entry whose content no longer matches its hash, or no longer
+        opens, is left out and reported (T-66)."""
+        published = select(knowledge_state.c.published).where(
+            knowledge_state.c.tenant_id == tenant_id
+        )
         rows = (
             await self._conn.execute(
                 select(faq_entries)
-                .where(faq_entries.c.tenant_id == tenant_id)
+                .join(
+                    knowledge_version_sources,
+                    (knowledge_version_sources.c.tenant_id == faq_entries.c.tenant_id)
+                    & (knowledge_version_sources.c.source_id == faq_entries.c.source_id),
+                )
+                .where(
+                    faq_entries.c.tenant_id == tenant_id,
+                    knowledge_version_sources.c.number == published.scalar_subquery(),
+                )
                 .order_by(faq_entries.c.created_at, faq_entries.c.entry_id)
             )
         ).all()
-        entries = [self._entry(row) for row in rows]
-        if dimension is None or any(row._mapping["vector_sealed"] is None for row in rows):
+        kept: builtins.list[tuple[FaqEntry, Row[tuple[object, ...]]]] = []
+        for row in rows:
+            entry = self._intact_entry(row)
+            if entry is not None:
+                kept.append((entry, row))
+        entries = [entry for entry, _ in kept]
+        if dimension is None or any(row._mapping["vector_sealed"] is None for _, row in kept):
             return entries, None
-        vectors = np.empty((len(rows), dimension), dtype=np.float32)
-        for i, row in enumerate(rows):
-            entry_id = row._mapping["entry_id"]
-            raw = self._cipher.open(row._mapping["vector_sealed"], Place(TABLE, entry_id, "vector"))
-            vectors[i] = np.frombuffer(raw, dtype="<f4")
+        vectors = np.empty((len(kept), dimension), dtype=np.float32)
+        for i, (entry, row) in enumerate(kept):
+            place = Place(TABLE, entry.entry_id, "vector")
+            vectors[i] = np.frombuffer(
+                self._cipher.open(row._mapping["vector_sealed"], place), dtype="<f4"
+            )
         return entries, vectors
+
+    def _intact_entry(self, row: Row[tuple[object, ...]]) -> FaqEntry | None:
+        m = row._mapping
+        try:
+            entry = self._entry(row)
+        except DecryptionFailed:
+            security_event(
+                "knowledge.entry_unreadable", tenant_id=m["tenant_id"], entry_id=m["entry_id"]
+            )
+            return None
+        recorded = m["content_hash"]
+        if recorded is not None and recorded != content_hash(entry):
+            security_event(
+                "knowledge.entry_tampered", tenant_id=m["tenant_id"], entry_id=m["entry_id"]
+            )
+            return None
+        return entry
 
     def _entry(self, row: Row[tuple[object, ...]]) -> FaqEntry:
         m = row._mapping
@@ -129,7 +174,26 @@ class FaqRepository:
             ),
             answer=self._cipher.open_text(m["answer_sealed"], Place(TABLE, entry_id, "answer")),
             created_at=m["created_at"],
+            source_id=m["source_id"],
+            locator=m["locator"],
+            is_faq=m["is_faq"],
         )
+
+
+def content_hash(entry: FaqEntry) -> str:
+    """What an entry's hash covers: its source, its place in it, and its text."""
+    canonical = json.dumps(
+        [
+            entry.tenant_id,
+            entry.entry_id,
+            entry.source_id,
+            entry.locator,
+            entry.question,
+            entry.answer,
+        ],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 QUARANTINE = "knowledge_quarantine"
@@ -142,11 +206,17 @@ class QuarantineRepository:
         self._conn = conn
         self._cipher = cipher
 
-    async def replace_all(self, tenant_id: str, items: Sequence[QuarantinedItem]) -> None:
-        """A new upload supersedes what the previous one left waiting."""
-        await self._conn.execute(
-            delete(knowledge_quarantine).where(knowledge_quarantine.c.tenant_id == tenant_id)
-        )
+    async def drop_for_sources(self, tenant_id: str, source_ids: Sequence[str]) -> None:
+        """A source replaced by a new upload of the same name: what it left waiting goes."""
+        if source_ids:
+            await self._conn.execute(
+                delete(knowledge_quarantine).where(
+                    knowledge_quarantine.c.tenant_id == tenant_id,
+                    knowledge_quarantine.c.source_id.in_(source_ids),
+                )
+            )
+
+    async def add(self, tenant_id: str, items: Sequence[QuarantinedItem]) -> None:
         if items:
             seal = self._cipher.seal_text
             await self._conn.execute(
@@ -160,8 +230,11 @@ class QuarantineRepository:
                         ),
                         "answer_sealed": seal(i.answer, Place(QUARANTINE, i.item_id, "answer")),
                         "reasons": list(i.reasons),
-                        "line": i.line,
+                        "line": i.position,
                         "created_at": i.created_at,
+                        "source_id": i.source_id,
+                        "locator": i.locator,
+                        "is_faq": i.is_faq,
                     }
                     for i in items
                 ],
@@ -209,6 +282,122 @@ class QuarantineRepository:
             ),
             answer=self._cipher.open_text(m["answer_sealed"], Place(QUARANTINE, item_id, "answer")),
             reasons=tuple(m["reasons"]),
-            line=m["line"],
+            position=m["line"],
             created_at=m["created_at"],
+            source_id=m["source_id"],
+            locator=m["locator"],
+            is_faq=m["is_faq"],
         )
+
+
+class SourceRepository:
+    """Uploaded sources and the versions that group them; every method takes `tenant_id`."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add_source(self, source: Source) -> None:
+        await self._conn.execute(
+            insert(knowledge_sources).values(
+                tenant_id=source.tenant_id,
+                source_id=source.source_id,
+                name=source.name,
+                kind=source.kind,
+                sha256=source.sha256,
+                size_bytes=source.size_bytes,
+                uploaded_by=source.uploaded_by,
+                created_at=source.created_at,
+            )
+        )
+
+    async def latest_number(self, tenant_id: str) -> int:
+        number = await self._conn.scalar(
+            select(func.max(knowledge_versions.c.number)).where(
+                knowledge_versions.c.tenant_id == tenant_id
+            )
+        )
+        return int(number or 0)
+
+    async def add_version(
+        self,
+        tenant_id: str,
+        number: int,
+        source_ids: Sequence[str],
+        *,
+        note: str,
+        created_by: str,
+    ) -> None:
+        await self._conn.execute(
+            insert(knowledge_versions).values(
+                tenant_id=tenant_id,
+                number=number,
+                note=note[:300],
+                created_by=created_by[:200],
+                created_at=utcnow(),
+            )
+        )
+        if source_ids:
+            await self._conn.execute(
+                insert(knowledge_version_sources),
+                [{"tenant_id": tenant_id, "number": number, "source_id": s} for s in source_ids],
+            )
+
+    async def sources_of(self, tenant_id: str, number: int) -> builtins.list[Source]:
+        rows = await self._conn.execute(
+            select(knowledge_sources)
+            .join(
+                knowledge_version_sources,
+                (knowledge_version_sources.c.tenant_id == knowledge_sources.c.tenant_id)
+                & (knowledge_version_sources.c.source_id == knowledge_sources.c.source_id),
+            )
+            .where(
+                knowledge_sources.c.tenant_id == tenant_id,
+                knowledge_version_sources.c.number == number,
+            )
+            .order_by(knowledge_sources.c.name)
+        )
+        return [_source(row) for row in rows]
+
+    async def versions(self, tenant_id: str) -> builtins.list[tuple[int, str, str, datetime]]:
+        """(number, note, created_by, created_at) of each version, newest first."""
+        rows = await self._conn.execute(
+            select(
+                knowledge_versions.c.number,
+                knowledge_versions.c.note,
+                knowledge_versions.c.created_by,
+                knowledge_versions.c.created_at,
+            )
+            .where(knowledge_versions.c.tenant_id == tenant_id)
+            .order_by(knowledge_versions.c.number.desc())
+        )
+        return [(int(n), note, by, at) for n, note, by, at in rows]
+
+    async def all_version_sources(self, tenant_id: str) -> dict[int, builtins.list[Source]]:
+        rows = await self._conn.execute(
+            select(knowledge_version_sources.c.number, knowledge_sources)
+            .join(
+                knowledge_sources,
+                (knowledge_version_sources.c.tenant_id == knowledge_sources.c.tenant_id)
+                & (knowledge_version_sources.c.source_id == knowledge_sources.c.source_id),
+            )
+            .where(knowledge_version_sources.c.tenant_id == tenant_id)
+            .order_by(knowledge_sources.c.name)
+        )
+        found: dict[int, builtins.list[Source]] = {}
+        for row in rows:
+            found.setdefault(int(row._mapping["number"]), []).append(_source(row))
+        return found
+
+
+def _source(row: Row[tuple[object, ...]]) -> Source:
+    m = row._mapping
+    return Source(
+        tenant_id=m["tenant_id"],
+        source_id=m["source_id"],
+        name=m["name"],
+        kind=m["kind"],
+        sha256=m["sha256"],
+        size_bytes=m["size_bytes"],
+        uploaded_by=m["uploaded_by"],
+        created_at=m["created_at"],
+    )

@@ -1,7 +1,9 @@
 """Screening knowledge before it goes live (T-65): text an organisation uploads ends up in the
 model's context, so a poisoned entry is a prompt injection with the organisation's authority.
 
-Each finding names its reason. Hidden text (zero-width, bidirectional and Unicode tag characters,
+Each finding names its reason. Personal data (payment card numbers and IBANs that pass their
+check digits, US social security and UK national insurance numbers) has no place in knowledge
+every customer can read. Hidden text (zero-width, bidirectional and Unicode tag characters,
 HTML comments) and secrets are unambiguous. Instructions aimed at the model are a judgement:
 the patterns below look for text that addresses an assistant ("in your response", "ignore the
 previous instructions", role markers, requests to produce or run code) rather than a customer.
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    reason: str  # a stable code: hidden_text, model_instruction, secret, code
+    reason: str  # a stable code: hidden_text, model_instruction, secret, code, personal_data
     detail: str
 
 
@@ -70,6 +72,39 @@ _SECRETS = re.compile(
     r"|\bxox[abpr]-[A-Za-z0-9-]{10,})"
 )
 
+_CARD_NUMBER = re.compile(r"\b[2-6](?:[ -]?\d){12,18}\b")  # the issuers' leading digits
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
+_SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b")
+_NI_NUMBER = re.compile(r"\b(?![DFIQUV])[A-Z](?![DFIQUVO])[A-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
+
+
+def personal_data(text: str) -> str | None:
+    """What kind of personal data the text holds, if any."""
+    for match in _CARD_NUMBER.finditer(text):
+        if _luhn_valid(re.sub(r"[ -]", "", match[0])):
+            return "a payment card number"
+    for match in _IBAN.finditer(text):
+        if _iban_valid(match[0].replace(" ", "")):
+            return "a bank account number (IBAN)"
+    if _SSN.search(text):
+        return "a social security number"
+    if _NI_NUMBER.search(text):
+        return "a national insurance number"
+    return None
+
+
+def _luhn_valid(digits: str) -> bool:
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        value = int(digit) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0 and len(set(digits)) > 1
+
+
+def _iban_valid(iban: str) -> bool:
+    rearranged = iban[4:] + iban[:4]
+    return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
+
 
 def screen(text: str) -> list[Finding]:
     """Every reason this text should not go live without an administrator's decision."""
@@ -89,4 +124,6 @@ def screen(text: str) -> list[Finding]:
         findings.append(Finding("code", "a code block that runs commands or calls the network"))
     if _SECRETS.search(visible):
         findings.append(Finding("secret", "something shaped like a key or token"))
+    if kind := personal_data(visible):
+        findings.append(Finding("personal_data", kind))
     return findings

@@ -1,23 +1,52 @@
-"""Importing a tenant's FAQ and searching it."""
+"""A tenant's knowledge: uploading sources, screening them, versions, and searching what is live.
+
+Every upload is a source (a file as received: name, kind, hash, uploader) and makes a new
+version: the previous version's sources, less any of the same name, plus this one. Publishing a
+version makes it live; publishing an older one is a rollback. Passages screening holds back wait
+in a quarantine for an administrator; the rest are stored sealed, with their embeddings, and
+each keeps its provenance and content hash.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import datetime
 
-from parlour.audit.events import Actor, FaqImported, KnowledgeItemDecided
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from parlour.audit.events import (
+    Actor,
+    KnowledgeItemDecided,
+    KnowledgePublished,
+    KnowledgeSourceRemoved,
+    KnowledgeUploaded,
+)
 from parlour.audit.service import AuditLog
 from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import InvalidInput, NotFound, PayloadTooLarge
+from parlour.knowledge.documents import Limits, Passage, read_source
 from parlour.knowledge.embeddings import Embedder, Vectors
-from parlour.knowledge.faq import parse_faq_csv
-from parlour.knowledge.models import FaqEntry, Hit, ImportReport, QuarantinedItem
-from parlour.knowledge.repository import FaqRepository, QuarantineRepository
+from parlour.knowledge.formats import identify
+from parlour.knowledge.models import (
+    FaqEntry,
+    Hit,
+    ImportReport,
+    KnowledgeVersion,
+    QuarantinedItem,
+    Source,
+    VersionDiff,
+)
+from parlour.knowledge.repository import FaqRepository, QuarantineRepository, SourceRepository
 from parlour.knowledge.retrieval import HybridIndex
 from parlour.knowledge.screening import screen
 from parlour.storage.database import Database
 from parlour.storage.types import utcnow
+
+MAX_NAME_CHARS = 200
 
 
 class KnowledgeService:
@@ -27,7 +56,7 @@ class KnowledgeService:
         vault: Vault,
         audit: AuditLog,
         *,
-        max_faq_bytes: int,
+        max_upload_bytes: int,
         max_entries: int,
         max_field_chars: int,
         embedder: Embedder | None,
@@ -36,59 +65,167 @@ class KnowledgeService:
         self._db = db
         self._vault = vault
         self._audit = audit
-        self.max_faq_bytes = max_faq_bytes
-        self._max_entries = max_entries
-        self._max_field_chars = max_field_chars
+        self.max_upload_bytes = max_upload_bytes
+        self._limits = Limits(max_passages=max_entries, max_field_chars=max_field_chars)
         self._embedder = embedder
-        # tenant -> (knowledge version, index), least recently used first. Each index holds one
-        # tenant's entries; a node rebuilds it when the version in the database moves on.
+        # tenant -> (knowledge state token, index), least recently used first. Each index holds
+        # one tenant's entries; a node rebuilds it when the token in the database moves on.
         self._indexes: OrderedDict[str, tuple[str, HybridIndex]] = OrderedDict()
         self._cached_indexes = cached_indexes
 
     async def import_faq_csv(self, tenant_id: str, data: bytes, *, actor: Actor) -> ImportReport:
-        """Replace the tenant's FAQ with the file's good rows; report the bad ones by line."""
-        if len(data) > self.max_faq_bytes:
-            raise PayloadTooLarge(f"an FAQ file may be at most {self.max_faq_bytes} bytes")
-        parsed, errors = parse_faq_csv(
-            data, max_entries=self._max_entries, max_field_chars=self._max_field_chars
-        )
+        """Replace the tenant's FAQ (the source named faq.csv) and publish it."""
+        return await self.upload(tenant_id, "faq.csv", data, actor=actor)
+
+    async def upload(
+        self, tenant_id: str, name: str, data: bytes, *, actor: Actor, publish: bool = True
+    ) -> ImportReport:
+        """Store a source as a new version, replacing any source of the same name; its bad
+        parts are reported, its suspicious passages held back for review."""
+        name = name.strip()
+        if not name or len(name) > MAX_NAME_CHARS or "/" in name or "\\" in name:
+            raise InvalidInput(f"a source needs a file name of at most {MAX_NAME_CHARS} characters")
+        if len(data) > self.max_upload_bytes:
+            raise PayloadTooLarge(f"an upload may be at most {self.max_upload_bytes} bytes")
+        kind = identify(name, data)
+        passages, errors = await asyncio.to_thread(read_source, kind, name, data, self._limits)
         now = utcnow()
+        source = Source(
+            tenant_id,
+            str(uuid.uuid4()),
+            name,
+            kind.value,
+            hashlib.sha256(data).hexdigest(),
+            len(data),
+            _who(actor),
+            now,
+        )
         entries: list[FaqEntry] = []
         held: list[QuarantinedItem] = []
-        for row in parsed:
+        for number, passage in enumerate(passages, start=1):
             # A poisoned entry would speak with the organisation's voice: it waits for review.
-            if findings := screen(f"{row.question}\n{row.answer}"):
-                reasons = tuple(f"{f.reason}: {f.detail}" for f in findings)
-                held.append(
-                    QuarantinedItem(
-                        tenant_id,
-                        str(uuid.uuid4()),
-                        row.question,
-                        row.answer,
-                        reasons,
-                        row.line,
-                        now,
-                    )
-                )
+            reasons = _reasons(passage)
+            if reasons:
+                held.append(_held(tenant_id, source.source_id, passage, reasons, number, now))
             else:
-                entries.append(
-                    FaqEntry(tenant_id, str(uuid.uuid4()), row.question, row.answer, now)
-                )
+                entries.append(_entry(tenant_id, source.source_id, passage, now))
         if not entries and not held:
             raise InvalidInput(
-                "the file has no usable FAQ entries",
+                "the file has nothing usable in it",
                 details={"errors": [{"line": e.line, "message": e.message} for e in errors]},
             )
         vectors = await self._embed(entries)
         cipher = await self._vault.cipher(tenant_id)
         async with self._db.transaction() as conn:
-            await FaqRepository(conn, cipher).replace_all(
-                tenant_id, entries, vectors, embedding_model=self._model_id
+            sources = SourceRepository(conn)
+            number = await sources.latest_number(tenant_id)
+            current = await sources.sources_of(tenant_id, number)
+            kept = [s for s in current if s.name != name]
+            replaced = [s.source_id for s in current if s.name == name]
+            await sources.add_source(source)
+            await sources.add_version(
+                tenant_id,
+                number + 1,
+                [*(s.source_id for s in kept), source.source_id],
+                note=f"uploaded {name}",
+                created_by=source.uploaded_by,
             )
-            await QuarantineRepository(conn, cipher).replace_all(tenant_id, held)
-            event = FaqImported(len(entries), len(errors), quarantined=len(held))
+            await FaqRepository(conn, cipher).add(tenant_id, entries, vectors)
+            quarantine = QuarantineRepository(conn, cipher)
+            await quarantine.drop_for_sources(tenant_id, replaced)
+            await quarantine.add(tenant_id, held)
+            event = KnowledgeUploaded(
+                name, kind.value, source.sha256, number + 1, len(entries), len(errors), len(held)
+            )
             await self._audit.record(conn, tenant_id, event, actor)
-        return ImportReport(imported=len(entries), errors=errors, quarantined=held)
+            if publish:
+                await self._publish(conn, tenant_id, number + 1, actor)
+        return ImportReport(
+            imported=len(entries),
+            errors=errors,
+            quarantined=held,
+            source=source,
+            version=number + 1,
+            published=publish,
+        )
+
+    async def remove_source(
+        self, tenant_id: str, name: str, *, actor: Actor, publish: bool = True
+    ) -> int:
+        """A new version without the named source (its passages leave retrieval when it is
+        published, T-33); returns the version's number."""
+        async with self._db.transaction() as conn:
+            sources = SourceRepository(conn)
+            number = await sources.latest_number(tenant_id)
+            current = await sources.sources_of(tenant_id, number)
+            if not any(s.name == name for s in current):
+                raise NotFound("no such source in the latest version")
+            await sources.add_version(
+                tenant_id,
+                number + 1,
+                [s.source_id for s in current if s.name != name],
+                note=f"removed {name}",
+                created_by=_who(actor),
+            )
+            await self._audit.record(
+                conn, tenant_id, KnowledgeSourceRemoved(name, number + 1), actor
+            )
+            if publish:
+                await self._publish(conn, tenant_id, number + 1, actor)
+        return number + 1
+
+    async def publish(self, tenant_id: str, number: int, *, actor: Actor) -> None:
+        """Make a version live; an earlier one, to roll back."""
+        async with self._db.transaction() as conn:
+            if not 0 < number <= await SourceRepository(conn).latest_number(tenant_id):
+                raise NotFound("no such knowledge version")
+            await self._publish(conn, tenant_id, number, actor)
+
+    async def _publish(
+        self, conn: AsyncConnection, tenant_id: str, number: int, actor: Actor
+    ) -> None:
+        cipher = await self._vault.cipher(tenant_id)
+        entries = FaqRepository(conn, cipher)
+        state = await entries.state(tenant_id)
+        await entries.set_state(tenant_id, published=number, embedding_model=self._model_id)
+        previous = state[2] if state else None
+        await self._audit.record(conn, tenant_id, KnowledgePublished(number, previous), actor)
+
+    async def versions(self, tenant_id: str) -> list[KnowledgeVersion]:
+        """Every version, newest first, with its sources."""
+        async with self._db.read() as conn:
+            sources = SourceRepository(conn)
+            listed = await sources.versions(tenant_id)
+            members = await sources.all_version_sources(tenant_id)
+            state = await FaqRepository(conn, await self._vault.cipher(tenant_id)).state(tenant_id)
+        published = state[2] if state else None
+        return [
+            KnowledgeVersion(
+                number, note, by, at, tuple(members.get(number, [])), number == published
+            )
+            for number, note, by, at in listed
+        ]
+
+    async def diff(self, tenant_id: str, since: int, to: int) -> VersionDiff:
+        """What changed between two versions, source by source."""
+        async with self._db.read() as conn:
+            sources = SourceRepository(conn)
+            latest = await sources.latest_number(tenant_id)
+            if not (0 < since <= latest and 0 < to <= latest):
+                raise NotFound("no such knowledge version")
+            before = {s.name: s for s in await sources.sources_of(tenant_id, since)}
+            after = {s.name: s for s in await sources.sources_of(tenant_id, to)}
+        return VersionDiff(
+            since,
+            to,
+            added=tuple(after[n] for n in sorted(after.keys() - before.keys())),
+            removed=tuple(before[n] for n in sorted(before.keys() - after.keys())),
+            changed=tuple(
+                (before[n], after[n])
+                for n in sorted(before.keys() & after.keys())
+                if before[n].sha256 != after[n].sha256
+            ),
+        )
 
     async def quarantined(self, tenant_id: str) -> list[QuarantinedItem]:
         async def read(cipher: TenantCipher) -> list[QuarantinedItem]:
@@ -100,21 +237,34 @@ class KnowledgeService:
     async def decide(
         self, tenant_id: str, item_id: str, *, approve: bool, actor: Actor
     ) -> FaqEntry | None:
-        """An administrator's decision on a held-back item, audited: approved, it goes live
-        (the new entry is returned); rejected, it is deleted."""
+        """An administrator's decision on a held-back item, audited: approved, it joins its
+        source (and is live wherever that source is published); rejected, it is deleted."""
         cipher = await self._vault.cipher(tenant_id)
         async with self._db.read() as conn:
             item = await QuarantineRepository(conn, cipher).get(tenant_id, item_id)
         if item is None:
             raise NotFound("no such item awaiting review")
-        entry = FaqEntry(tenant_id, str(uuid.uuid4()), item.question, item.answer, utcnow())
+        entry = FaqEntry(
+            tenant_id,
+            str(uuid.uuid4()),
+            item.question,
+            item.answer,
+            utcnow(),
+            source_id=item.source_id,
+            locator=item.locator,
+            is_faq=item.is_faq,
+        )
         vectors = await self._embed([entry]) if approve else None
         async with self._db.transaction() as conn:
             if await QuarantineRepository(conn, cipher).take(tenant_id, item_id) is None:
                 raise NotFound("no such item awaiting review")  # decided meanwhile
             if approve:
-                await FaqRepository(conn, cipher).add(
-                    tenant_id, [entry], vectors, embedding_model=self._model_id
+                entries = FaqRepository(conn, cipher)
+                await entries.add(tenant_id, [entry], vectors)
+                state = await entries.state(tenant_id)
+                published = state[2] if state else None
+                await entries.set_state(
+                    tenant_id, published=published, embedding_model=self._model_id
                 )
             reasons = "; ".join(item.reasons)
             await self._audit.record(
@@ -125,16 +275,19 @@ class KnowledgeService:
     async def _embed(self, entries: list[FaqEntry]) -> Vectors | None:
         if self._embedder is None:
             return None
-        return await asyncio.to_thread(self._embedder.embed, [e.question for e in entries])
+        texts = [e.embedded_text for e in entries]
+        return await asyncio.to_thread(self._embedder.embed, texts)
 
     @property
     def _model_id(self) -> str | None:
         return self._embedder.model_id if self._embedder else None
 
     async def faq_entries(self, tenant_id: str) -> list[FaqEntry]:
+        """What is live: the published version's entries."""
+
         async def read(cipher: TenantCipher) -> list[FaqEntry]:
             async with self._db.read() as conn:
-                return await FaqRepository(conn, cipher).list(tenant_id)
+                return await FaqRepository(conn, cipher).live(tenant_id)
 
         return await self._vault.using(tenant_id, read)
 
@@ -152,7 +305,7 @@ class KnowledgeService:
         async def read(cipher: TenantCipher) -> tuple[str, HybridIndex]:
             async with self._db.read() as conn:
                 repository = FaqRepository(conn, cipher)
-                state = await repository.version(tenant_id)
+                state = await repository.state(tenant_id)
                 version = state[0] if state else ""
                 cached = self._indexes.get(tenant_id)
                 if cached is not None and cached[0] == version:
@@ -161,7 +314,7 @@ class KnowledgeService:
                 dimension = None
                 if embedder is not None and state is not None and state[1] == embedder.model_id:
                     dimension = embedder.dimension
-                entries, vectors = await repository.list_with_vectors(
+                entries, vectors = await repository.live_with_vectors(
                     tenant_id, dimension=dimension
                 )
             return version, HybridIndex(entries, vectors)
@@ -172,3 +325,47 @@ class KnowledgeService:
         while len(self._indexes) > self._cached_indexes:
             self._indexes.popitem(last=False)
         return index
+
+
+def _who(actor: Actor) -> str:
+    return f"{actor.type.value}:{actor.id}"[:200]
+
+
+def _reasons(passage: Passage) -> tuple[str, ...]:
+    findings = [f"{f.reason}: {f.detail}" for f in screen(f"{passage.title}\n{passage.text}")]
+    return (*(f"hidden_text: {h}" for h in passage.hidden), *findings)
+
+
+def _entry(tenant_id: str, source_id: str, passage: Passage, now: datetime) -> FaqEntry:
+    return FaqEntry(
+        tenant_id,
+        str(uuid.uuid4()),
+        passage.title,
+        passage.text,
+        now,
+        source_id=source_id,
+        locator=passage.where,
+        is_faq=passage.is_faq,
+    )
+
+
+def _held(
+    tenant_id: str,
+    source_id: str,
+    passage: Passage,
+    reasons: Sequence[str],
+    number: int,
+    now: datetime,
+) -> QuarantinedItem:
+    return QuarantinedItem(
+        tenant_id,
+        str(uuid.uuid4()),
+        passage.title,
+        passage.text,
+        tuple(reasons),
+        number,
+        now,
+        source_id=source_id,
+        locator=passage.where,
+        is_faq=passage.is_faq,
+    )

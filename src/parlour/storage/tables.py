@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 
 from parlour.storage.types import UtcDateTime
@@ -160,7 +161,50 @@ faq_entries = Table(
     # The question's embedding (float32), sealed like the text it was computed from: embeddings
     # can be inverted to approximate text. Null for entries stored before embeddings existed.
     Column("vector_sealed", LargeBinary, nullable=True),
+    # Provenance: the source (and so its uploader, file hash and versions), and where in it.
+    Column("source_id", ID, nullable=True),
+    Column("locator", String(200), nullable=False, server_default=""),
+    # False for a document's passage, whose heading is stored as its question.
+    Column("is_faq", Boolean, nullable=False, server_default=true()),
+    # SHA-256 of the entry's content as uploaded, checked whenever it is read for retrieval.
+    Column("content_hash", String(64), nullable=True),
     Index("ix_faq_entries_tenant", "tenant_id"),
+    Index("ix_faq_entries_source", "source_id"),
+)
+
+# Every upload is a source; a version is a set of sources, and the published one is live.
+knowledge_sources = Table(
+    "knowledge_sources",
+    metadata,
+    _tenant_fk(),
+    Column("source_id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("uploaded_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_knowledge_sources_tenant", "tenant_id"),
+)
+
+knowledge_versions = Table(
+    "knowledge_versions",
+    metadata,
+    _tenant_fk(),
+    Column("number", Integer, nullable=False),
+    Column("note", String(300), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "number"),
+)
+
+knowledge_version_sources = Table(
+    "knowledge_version_sources",
+    metadata,
+    _tenant_fk(),
+    Column("number", Integer, nullable=False),
+    Column("source_id", ID, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "number", "source_id"),
 )
 
 knowledge_quarantine = Table(
@@ -173,6 +217,9 @@ knowledge_quarantine = Table(
     Column("reasons", JSON, nullable=False),
     Column("line", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("source_id", ID, nullable=True),
+    Column("locator", String(200), nullable=False, server_default=""),
+    Column("is_faq", Boolean, nullable=False, server_default=true()),
     Index("ix_knowledge_quarantine_tenant", "tenant_id"),
 )
 
@@ -184,6 +231,8 @@ knowledge_state = Table(
     Column("version", ID, nullable=False),
     Column("embedding_model", String(64), nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The live version's number (knowledge_versions); null before the first publication.
+    Column("published", Integer, nullable=True),
 )
 
 end_user_revocations = Table(

@@ -19,6 +19,7 @@ from parlour import errors
 log = logging.getLogger(__name__)
 
 _HTTP_STATUS: list[tuple[type[errors.ParlourError], int]] = [
+    (errors.UnsupportedMediaType, 415),
     (errors.InvalidInput, 422),
     (errors.Unauthenticated, 401),
     (errors.Forbidden, 403),

@@ -1,0 +1,166 @@
+"""Knowledge: uploading sources, versions (publish, diff, roll back) and the review queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from parlour.audit.events import Actor
+from parlour.cli.common import settings, with_services
+from parlour.knowledge.models import ImportReport
+from parlour.services import Services
+
+
+@click.group()
+def knowledge() -> None:
+    """An organisation's knowledge: sources, versions and the review queue."""
+
+
+@knowledge.command("upload")
+@click.option("--tenant", "tenant_id", required=True)
+@click.option("--draft", is_flag=True, help="Make the version but do not publish it.")
+@click.option("--name", help="The source's name (default: the file's name).")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def knowledge_upload(tenant_id: str, draft: bool, name: str | None, path: Path) -> None:
+    """Upload a source (.csv or .json FAQ, .md, .txt, .html, .pdf, or a .json knowledge graph);
+    it replaces the source of the same name in a new version."""
+    data = _read_bounded(path)
+
+    async def work(services: Services) -> None:
+        await services.tenants.get(tenant_id)
+        report = await services.knowledge.upload(
+            tenant_id, name or path.name, data, actor=Actor.cli(), publish=not draft
+        )
+        _print_report(report)
+
+    with_services(work)
+
+
+@knowledge.command("remove")
+@click.option("--tenant", "tenant_id", required=True)
+@click.option("--draft", is_flag=True, help="Make the version but do not publish it.")
+@click.argument("name")
+def knowledge_remove(tenant_id: str, draft: bool, name: str) -> None:
+    """A new version without the named source."""
+
+    async def work(services: Services) -> int:
+        return await services.knowledge.remove_source(
+            tenant_id, name, actor=Actor.cli(), publish=not draft
+        )
+
+    number = with_services(work)
+    click.echo(f"version {number}: without {name}{'' if draft else ', published'}")
+
+
+@knowledge.command("versions")
+@click.option("--tenant", "tenant_id", required=True)
+def knowledge_versions(tenant_id: str) -> None:
+    """Every version, newest first; the live one is marked *."""
+
+    async def work(services: Services) -> None:
+        for version in await services.knowledge.versions(tenant_id):
+            mark = "*" if version.published else " "
+            when = version.created_at.strftime("%Y-%m-%d %H:%M")
+            click.echo(f"{mark} {version.number:>4}  {when}  {version.created_by}  {version.note}")
+            for source in version.sources:
+                click.echo(f"        {source.name}  {source.kind}  sha256:{source.sha256[:16]}")
+
+    with_services(work)
+
+
+@knowledge.command("diff")
+@click.option("--tenant", "tenant_id", required=True)
+@click.argument("since", type=int)
+@click.argument("to", type=int)
+def knowledge_diff(tenant_id: str, since: int, to: int) -> None:
+    """The sources added, removed and changed between two versions."""
+
+    async def work(services: Services) -> None:
+        diff = await services.knowledge.diff(tenant_id, since, to)
+        for source in diff.added:
+            click.echo(f"+ {source.name}  sha256:{source.sha256[:16]}")
+        for source in diff.removed:
+            click.echo(f"- {source.name}  sha256:{source.sha256[:16]}")
+        for before, after in diff.changed:
+            click.echo(f"~ {after.name}  sha256:{before.sha256[:16]} -> {after.sha256[:16]}")
+
+    with_services(work)
+
+
+@knowledge.command("publish")
+@click.option("--tenant", "tenant_id", required=True)
+@click.argument("number", type=int)
+def knowledge_publish(tenant_id: str, number: int) -> None:
+    """Make a version live (an earlier one rolls back); audited."""
+
+    async def work(services: Services) -> None:
+        await services.knowledge.publish(tenant_id, number, actor=Actor.cli())
+
+    with_services(work)
+    click.echo(f"version {number} is live")
+
+
+@knowledge.command("review")
+@click.option("--tenant", "tenant_id", required=True)
+def knowledge_review(tenant_id: str) -> None:
+    """List the passages screening held back, with their reasons."""
+
+    async def work(services: Services) -> None:
+        for item in await services.knowledge.quarantined(tenant_id):
+            click.echo(f"{item.item_id}  {item.locator}  {'; '.join(item.reasons)}")
+            click.echo(f"  Q: {item.question!r}")
+            click.echo(f"  A: {item.answer!r}")
+
+    with_services(work)
+
+
+@knowledge.command("decide")
+@click.option("--tenant", "tenant_id", required=True)
+@click.argument("item_id")
+@click.argument("decision", type=click.Choice(["approve", "reject"]))
+def knowledge_decide(tenant_id: str, item_id: str, decision: str) -> None:
+    """Approve a held-back passage (it joins its source) or reject it (it is deleted); audited."""
+
+    async def work(services: Services) -> None:
+        approve = decision == "approve"
+        await services.knowledge.decide(tenant_id, item_id, approve=approve, actor=Actor.cli())
+        click.echo(f"{item_id} {'approved: it joined its source' if approve else 'rejected'}")
+
+    with_services(work)
+
+
+@click.group()
+def faq() -> None:
+    """Frequently asked questions (the source named faq.csv)."""
+
+
+@faq.command("import")
+@click.option("--tenant", "tenant_id", required=True)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def faq_import(tenant_id: str, path: Path) -> None:
+    """Replace the organisation's FAQ with a CSV file (columns question,answer) and publish."""
+    data = _read_bounded(path)
+
+    async def work(services: Services) -> None:
+        await services.tenants.get(tenant_id)
+        _print_report(await services.knowledge.import_faq_csv(tenant_id, data, actor=Actor.cli()))
+
+    with_services(work)
+
+
+def _read_bounded(path: Path) -> bytes:
+    limit = settings().knowledge.max_upload_bytes
+    if path.stat().st_size > limit:
+        raise click.ClickException(f"{path} is larger than the upload limit ({limit} bytes)")
+    return path.read_bytes()
+
+
+def _print_report(report: ImportReport) -> None:
+    published = ", published" if report.published else " (draft)"
+    click.echo(f"imported {report.imported} entries: version {report.version}{published}")
+    for error in report.errors:
+        click.echo(f"line {error.line}: {error.message}", err=True)
+    for item in report.quarantined:
+        reasons = "; ".join(item.reasons)
+        click.echo(f"{item.locator}: held for review as {item.item_id}: {reasons}", err=True)

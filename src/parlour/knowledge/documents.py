@@ -1,0 +1,350 @@
+"""Reading each kind of source into passages: the units that are screened, stored and retrieved.
+
+An FAQ row is one passage (its question is the title). A document is cut at its headings, and a
+long section at paragraph breaks, so that a passage is about one thing and fits the embedding
+model's window. Each passage says where it came from (a line, a page, a section), which is what an
+administrator sees when screening holds it back.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any, TypeGuard
+
+import nh3
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+
+from parlour.errors import InvalidInput
+from parlour.knowledge.faq import parse_faq_csv
+from parlour.knowledge.formats import SourceKind, UnsupportedFile, decode_text
+from parlour.knowledge.models import RowError
+
+# About 300 tokens: within MiniLM's window, and short enough to be about one thing.
+PASSAGE_CHARS = 1_200
+MAX_PDF_PAGES = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    title: str  # the FAQ question, or the document's headings down to this section
+    text: str  # the answer, or the section's text
+    where: str  # "line 12", "page 3", "section Fees > Cards"
+    is_faq: bool = False
+    # Findings from the markup that the text alone no longer shows (white or tiny text).
+    hidden: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_passages: int
+    max_field_chars: int
+
+
+def read_source(
+    kind: SourceKind, name: str, data: bytes, limits: Limits
+) -> tuple[list[Passage], list[RowError]]:
+    """The file's passages, and the problems of the parts that could not be read."""
+    if kind is SourceKind.FAQ_CSV:
+        rows, errors = parse_faq_csv(
+            data, max_entries=limits.max_passages, max_field_chars=limits.max_field_chars
+        )
+        faq = [Passage(r.question, r.answer, f"line {r.line}", is_faq=True) for r in rows]
+        return faq, errors
+    if kind is SourceKind.FAQ_JSON:
+        return _faq_json(decode_text(data), limits)
+    if kind is SourceKind.GRAPH:
+        return _graph(decode_text(data), limits), []
+    if kind is SourceKind.PDF:
+        return _bounded(_pdf(data, name), limits), []
+    if kind is SourceKind.HTML:
+        return _bounded(_html(decode_text(data), title=name), limits), []
+    text = decode_text(data)
+    if kind is SourceKind.MARKDOWN:
+        return _bounded(_markdown(text, title=name), limits), []
+    return _bounded(_sections([(name, text)], "paragraph"), limits), []
+
+
+def _bounded(passages: Iterable[Passage], limits: Limits) -> list[Passage]:
+    kept: list[Passage] = []
+    for passage in passages:
+        if len(kept) == limits.max_passages:
+            raise InvalidInput(f"the document has more than {limits.max_passages} passages")
+        kept.append(passage)
+    return kept
+
+
+def _clean(value: str) -> str:
+    return unicodedata.normalize("NFC", value).strip()
+
+
+def _sections(sections: Iterable[tuple[str, str]], unit: str) -> Iterator[Passage]:
+    """Each (title, text) section as one passage, or several cut at paragraph breaks."""
+    for title, text in sections:
+        paragraphs = [p for p in (_clean(p) for p in re.split(r"\n\s*\n", text)) if p]
+        chunk: list[str] = []
+        for paragraph in paragraphs:
+            for piece in _pieces(paragraph):
+                if chunk and sum(len(c) + 2 for c in chunk) + len(piece) > PASSAGE_CHARS:
+                    yield Passage(_clean(title), "\n\n".join(chunk), f"{unit} {title}")
+                    chunk = []
+                chunk.append(piece)
+        if chunk:
+            yield Passage(_clean(title), "\n\n".join(chunk), f"{unit} {title}")
+
+
+def _pieces(paragraph: str) -> Iterator[str]:
+    """A paragraph longer than a passage, cut at sentence ends (or hard, if it has none)."""
+    while len(paragraph) > PASSAGE_CHARS:
+        cut = max(paragraph.rfind(". ", 0, PASSAGE_CHARS), paragraph.rfind("\n", 0, PASSAGE_CHARS))
+        cut = cut + 1 if cut > PASSAGE_CHARS // 2 else PASSAGE_CHARS
+        yield paragraph[:cut].strip()
+        paragraph = paragraph[cut:].strip()
+    if paragraph:
+        yield paragraph
+
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+def _markdown(text: str, *, title: str) -> Iterator[Passage]:
+    trail: list[str] = []
+    sections: list[tuple[str, str]] = []
+    lines: list[str] = []
+    fenced = False
+    for line in text.splitlines():
+        fenced ^= line.lstrip().startswith("```")
+        heading = None if fenced else _HEADING.match(line)
+        if heading is None:
+            lines.append(line)
+            continue
+        sections.append((" > ".join(trail) or title, "\n".join(lines)))
+        lines = []
+        depth = len(heading[1])
+        trail = [*trail[: depth - 1], heading[2]]
+    sections.append((" > ".join(trail) or title, "\n".join(lines)))
+    return _sections(sections, "section")
+
+
+def _faq_json(text: str, limits: Limits) -> tuple[list[Passage], list[RowError]]:
+    """`[{"question": …, "answer": …}, …]`, or the same list under "faq"."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"the file is not valid JSON (line {exc.lineno}): {exc.msg}") from None
+    items = document.get("faq") if isinstance(document, dict) else document
+    if not isinstance(items, list):
+        raise InvalidInput('an FAQ JSON file is a list of {"question", "answer"} objects')
+    passages: list[Passage] = []
+    errors: list[RowError] = []
+    for number, item in enumerate(items, start=1):
+        problem = _faq_item_problem(item, limits.max_field_chars)
+        if problem:
+            errors.append(RowError(number, f"item {number}: {problem}"))
+            continue
+        if len(passages) == limits.max_passages:
+            errors.append(RowError(number, f"more than {limits.max_passages} entries"))
+            break
+        question, answer = _clean(item["question"]), _clean(item["answer"])
+        passages.append(Passage(question, answer, f"item {number}", is_faq=True))
+    return passages, errors
+
+
+def _faq_item_problem(item: Any, max_chars: int) -> str | None:
+    if not isinstance(item, dict):
+        return "not an object"
+    for key in ("question", "answer"):
+        value = item.get(key)
+        if not isinstance(value, str) or not value.strip():
+            return f"the {key} is missing or empty"
+        if len(value) > max_chars:
+            return f"the {key} is longer than {max_chars} characters"
+    return None
+
+
+def _graph(text: str, limits: Limits) -> list[Passage]:
+    """Nodes and edges, turned into one passage of facts per node: what it is, its properties,
+    and its relations in both directions, named by label so that the text reads on its own.
+
+    `{"nodes": [{"id", "label", "type"?, "properties"?}], "edges": [{"source", "relation",
+    "target"}]}`
+    """
+    try:
+        graph = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"the file is not valid JSON (line {exc.lineno}): {exc.msg}") from None
+    nodes, edges = graph.get("nodes"), graph.get("edges", [])
+    if not isinstance(nodes, list) or not isinstance(edges, list):
+        raise InvalidInput('a knowledge graph has a "nodes" list and an "edges" list')
+    if len(nodes) > limits.max_passages:
+        raise InvalidInput(f"the graph has more than {limits.max_passages} nodes")
+    labels: dict[str, str] = {}
+    facts: dict[str, list[str]] = {}
+    for number, node in enumerate(nodes, start=1):
+        if not isinstance(node, dict) or not _short_text(node.get("id")):
+            raise InvalidInput(f"node {number} needs an id")
+        node_id = node["id"]
+        if node_id in labels:
+            raise InvalidInput(f"node {number}: the id {node_id!r} is used twice")
+        label = node.get("label", node_id)
+        if not _short_text(label):
+            raise InvalidInput(f"node {number}: the label must be text")
+        labels[node_id] = _clean(label)
+        kind = node.get("type")
+        facts[node_id] = [f"{labels[node_id]} is a {_clean(kind)}."] if _short_text(kind) else []
+        properties = node.get("properties", {})
+        if not isinstance(properties, dict):
+            raise InvalidInput(f"node {number}: properties must be an object")
+        for key, value in properties.items():
+            if not isinstance(value, str | int | float | bool):
+                raise InvalidInput(f"node {number}: property {key!r} must be a single value")
+            facts[node_id].append(f"{_clean(str(key)).replace('_', ' ')}: {_clean(str(value))}.")
+    for number, edge in enumerate(edges, start=1):
+        if not isinstance(edge, dict) or not all(
+            _short_text(edge.get(k)) for k in ("source", "relation", "target")
+        ):
+            raise InvalidInput(f"edge {number} needs a source, a relation and a target")
+        source, target = edge["source"], edge["target"]
+        if source not in labels or target not in labels:
+            raise InvalidInput(f"edge {number} names a node the graph does not have")
+        fact = f"{labels[source]} {_clean(edge['relation'])} {labels[target]}."
+        facts[source].append(fact)
+        if target != source:
+            facts[target].append(fact)
+    passages: list[Passage] = []
+    for node_id, lines in facts.items():
+        body = "\n".join(lines)
+        if len(body) > limits.max_field_chars:
+            raise InvalidInput(
+                f"node {node_id!r} has more than {limits.max_field_chars} characters"
+            )
+        if body:
+            passages.append(Passage(labels[node_id], body, f"node {node_id}"))
+    return passages
+
+
+def _short_text(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and 0 < len(value.strip()) <= 200
+
+
+def _pdf(data: bytes, name: str) -> Iterator[Passage]:
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise UnsupportedFile("the PDF is encrypted; upload it without a password")
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise InvalidInput(f"the PDF has more than {MAX_PDF_PAGES} pages")
+        pages = [(page.extract_text() or "") for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise UnsupportedFile(f"the PDF cannot be read: {exc}") from None
+    title = _clean((reader.metadata.title if reader.metadata else None) or "") or name
+    for number, text in enumerate(pages, start=1):
+        for passage in _sections([(title, text)], "page"):
+            yield Passage(passage.title, passage.text, f"page {number}")
+
+
+# The structure a passage needs; everything else (scripts, styles' content, forms, frames,
+# links' targets) is removed by the sanitiser before any text is read.
+_HTML_TAGS = {
+    "h1", "h2", "h3", "h4", "h5", "h6", "p", "div", "span", "section", "article", "main",
+    "ul", "ol", "li", "dl", "dt", "dd", "table", "thead", "tbody", "tr", "td", "th",
+    "br", "strong", "em", "b", "i", "u", "small", "font", "code", "pre", "blockquote",
+}  # fmt: skip
+_BLOCKS = _HTML_TAGS - {"span", "strong", "em", "b", "i", "u", "small", "font", "code", "br"}
+_HIDING_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|opacity\s*:\s*0(\.0*)?\s*(;|$)"
+    r"|font-size\s*:\s*(0|0?\.\d+|[01](\.\d+)?px|[0-3](\.\d+)?pt)\s*(;|$)"
+    r"|(^|;)\s*color\s*:\s*(white|#fff\b|#ffffff\b|rgba?\(\s*255\s*,\s*255\s*,\s*255)",
+    re.IGNORECASE,
+)
+
+
+def _html(text: str, *, title: str) -> Iterator[Passage]:
+    # Comments are kept through the sanitiser only to be reported where they stand.
+    safe = nh3.clean(
+        text,
+        tags=_HTML_TAGS,
+        clean_content_tags={"script", "style", "title", "template", "noscript", "textarea"},
+        attributes={"*": {"style", "hidden", "aria-hidden"}, "font": {"color", "size"}},
+        strip_comments=False,
+    )
+    reader = _HtmlSections(title)
+    reader.feed(safe)
+    reader.close()
+    for section_title, body, hidden in reader.sections():
+        for passage in _sections([(section_title, body)], "section"):
+            yield Passage(passage.title, passage.text, passage.where, hidden=hidden)
+
+
+class _HtmlSections(HTMLParser):
+    """Text by heading, noting text that the page's own styles would hide from a reader."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self._trail: list[str] = []
+        self._title = title
+        self._open: list[tuple[str, bool]] = []  # (tag, hides its content)
+        self._heading: list[str] | None = None
+        self._body: list[str] = []
+        self._hidden: list[str] = []
+        self._done: list[tuple[str, str, tuple[str, ...]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self._body.append("\n")
+            return
+        values = {name: value or "" for name, value in attrs}
+        hides = (
+            "hidden" in values
+            or values.get("aria-hidden", "").lower() == "true"
+            or bool(_HIDING_STYLE.search(values.get("style", "")))
+            or (tag == "font" and values.get("color", "").lower() in ("white", "#fff", "#ffffff"))
+            or (tag == "font" and values.get("size", "").strip() in ("0", "1"))
+        )
+        self._open.append((tag, hides))
+        if tag in _BLOCKS:
+            self._body.append("\n\n")
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            self._finish_section()
+            self._heading = []
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._open:
+            opened, _ = self._open.pop()
+            if opened == tag:
+                break
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6") and self._heading is not None:
+            depth = int(tag[1])
+            self._trail = [*self._trail[: depth - 1], _clean(" ".join(self._heading))]
+            self._heading = None
+        elif tag in _BLOCKS:
+            self._body.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if any(hides for _, hides in self._open) and data.strip():
+            self._hidden.append("text styled to be invisible: " + _clean(data)[:60])
+        if self._heading is not None:
+            self._heading.append(data)
+        else:
+            self._body.append(data)
+
+    def handle_comment(self, data: str) -> None:
+        if data.strip():
+            self._hidden.append("an HTML comment: " + _clean(data)[:60])
+
+    def _finish_section(self) -> None:
+        body = re.sub(r"[ \t]+", " ", "".join(self._body))
+        if body.strip():
+            title = " > ".join(t for t in self._trail if t) or self._title
+            self._done.append((title, body, tuple(self._hidden)))
+        self._body, self._hidden = [], []
+
+    def sections(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        self._finish_section()
+        return self._done
