@@ -161,12 +161,16 @@ def screening_quality() -> list[str]:
                 planted = f"{answers[len(halves['seen']) * 7 % len(answers)]}\n\n{attack}"
                 halves["seen" if i < 2 else "unseen"].append(bool(screen(planted)))
     false_positives = sum(bool(screen(answer)) for answer in answers)
+    questions = [row["text"] for row in read_csv(CORPORA / "banking77" / "train.csv")]
+    flagged_questions = sum(bool(screen(q, question=True)) for q in questions)
     return [
         "- screening (BIPIA text and code attacks planted in covid FAQ answers): detected "
         f"{sum(halves['seen'])}/{len(halves['seen'])} of the seen strings, "
         f"**{sum(halves['unseen'])}/{len(halves['unseen'])}** "
         f"({sum(halves['unseen']) / len(halves['unseen']):.0%}) of the unseen; false positives "
-        f"on the {len(answers)} benign answers: {false_positives}"
+        f"on the {len(answers)} benign answers: {false_positives}, and on "
+        f"{len(questions):,} banking77 customer questions screened as FAQ questions: "
+        f"{flagged_questions}"
     ]
 
 

@@ -114,3 +114,36 @@ async def test_another_tenants_conversation_is_missing_to_the_writer(backend: Se
         await backend.chat.history(a.tenant_id, conversation.conversation_id, after_seq=0, limit=10)
         == []
     )
+
+
+async def test_numbers_are_claimed_through_the_primary_key_however_many_conversations(
+    services: Services,
+) -> None:
+    """On SQLite a tenant filter the (tenant, user) index could serve made every batch scan
+    all of the tenant's conversations; the claim must find its rows by primary key."""
+    org = await seed.organisation(services, faq=None)
+    conversations = [
+        await services.chat.open_conversation(org.tenant_id, f"u{i}") for i in range(30)
+    ]
+    plans: list[str] = []
+
+    def explain(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE CONVERSATIONS"):
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            plans.extend(str(row[-1]) for row in rows)
+
+    engine = services.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", explain)
+    try:
+        await asyncio.gather(
+            *(
+                services.chat.post(
+                    org.tenant_id, c.conversation_id, author=Author.AGENT, body="hello"
+                )
+                for c in conversations
+            )
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", explain)
+    assert plans
+    assert all("sqlite_autoindex_conversations_1" in plan for plan in plans), plans

@@ -155,3 +155,55 @@ def test_a_document_with_more_passages_than_allowed_is_refused() -> None:
     text = "\n".join(f"# Section {i}\nText {i}." for i in range(60)).encode()
     with pytest.raises(InvalidInput, match="more than 50 passages"):
         read_source(SourceKind.MARKDOWN, "big.md", text, LIMITS)
+
+
+TURTLE = b"""@prefix ex: <https://bank.example/kg#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:gold a ex:CreditCard ; rdfs:label "Gold card" ; ex:annualFee "95 GBP" ; ex:waives ex:fx .
+ex:fx rdfs:label "foreign exchange fee" .
+ex:CreditCard rdfs:label "credit card" .
+"""
+JSON_LD = {
+    "@context": {
+        "name": "http://schema.org/name",
+        "fee": "https://bank.example/kg#annualFee",
+        "waives": {"@id": "https://bank.example/kg#waives", "@type": "@id"},
+    },
+    "@graph": [
+        {"@id": "https://bank.example/kg#gold", "@type": "https://bank.example/kg#CreditCard",
+         "name": "Gold card", "fee": "95 GBP", "waives": "https://bank.example/kg#fx"},
+        {"@id": "https://bank.example/kg#fx", "name": "foreign exchange fee"},
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kind", "data"),
+    [(SourceKind.TURTLE, TURTLE), (SourceKind.JSON_LD, json.dumps(JSON_LD).encode())],
+    ids=["turtle", "json-ld"],
+)
+def test_rdf_graphs_become_the_same_facts_by_label(kind: SourceKind, data: bytes) -> None:
+    passages, _ = read_source(kind, "kg", data, LIMITS)
+    facts = {p.title: set(p.text.splitlines()) for p in passages}
+    assert facts["Gold card"] >= {"annual fee: 95 GBP.", "Gold card waives foreign exchange fee."}
+    assert facts["foreign exchange fee"] == {"Gold card waives foreign exchange fee."}
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        "https://schema.org/",
+        ["https://internal.example/context.jsonld", {"name": "http://schema.org/name"}],
+        {"@import": "http://169.254.169.254/latest/meta-data/"},
+    ],
+)
+def test_json_ld_naming_a_remote_context_is_refused_not_fetched(context: object) -> None:
+    """T-64: a JSON-LD parser would fetch a remote context; Parlour never does."""
+    document = {"@context": context, "@id": "https://bank.example/x", "name": "x"}
+    with pytest.raises(InvalidInput, match="remote context"):
+        read_source(SourceKind.JSON_LD, "kg.jsonld", json.dumps(document).encode(), LIMITS)
+
+
+def test_a_graph_that_is_not_valid_turtle_is_refused_clearly() -> None:
+    with pytest.raises(InvalidInput, match="cannot be read as turtle"):
+        read_source(SourceKind.TURTLE, "kg.ttl", b"ex:a ex:b", LIMITS)

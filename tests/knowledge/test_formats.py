@@ -17,6 +17,8 @@ from tests.support.documents import pdf, tar_archive, zip_archive
         ("faq.csv", b"question,answer\nWhy?,Because.\n", SourceKind.FAQ_CSV),
         ("faq.json", b'[{"question": "Why?", "answer": "Because."}]', SourceKind.FAQ_JSON),
         ("graph.json", b'{"nodes": [], "edges": []}', SourceKind.GRAPH),
+        ("graph.ttl", b"@prefix ex: <https://x.example/> .\nex:a ex:b ex:c .\n", SourceKind.TURTLE),
+        ("graph.jsonld", b'{"@context": {}, "@id": "https://x.example/a"}', SourceKind.JSON_LD),
         ("guide.md", b"# Cards\nBlocked at once.\n", SourceKind.MARKDOWN),
         ("notes.txt", b"Open at nine.\n", SourceKind.TEXT),
         ("page.html", b"<!doctype html><p>Open at nine.</p>", SourceKind.HTML),

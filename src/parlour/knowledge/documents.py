@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any, TypeGuard
+from typing import Any
 
 import nh3
 from pypdf import PdfReader
@@ -24,6 +24,7 @@ from pypdf.errors import PdfReadError
 from parlour.errors import InvalidInput
 from parlour.knowledge.faq import parse_faq_csv
 from parlour.knowledge.formats import SourceKind, UnsupportedFile, decode_text
+from parlour.knowledge.graphs import Facts, read_json_graph, read_rdf
 from parlour.knowledge.models import RowError
 
 # About 300 tokens: within MiniLM's window, and short enough to be about one thing.
@@ -59,8 +60,8 @@ def read_source(
         return faq, errors
     if kind is SourceKind.FAQ_JSON:
         return _faq_json(decode_text(data), limits)
-    if kind is SourceKind.GRAPH:
-        return _graph(decode_text(data), limits), []
+    if kind in (SourceKind.GRAPH, SourceKind.TURTLE, SourceKind.JSON_LD):
+        return _graph(decode_text(data), kind, limits), []
     if kind is SourceKind.PDF:
         return _bounded(_pdf(data, name), limits), []
     if kind is SourceKind.HTML:
@@ -168,69 +169,13 @@ def _faq_item_problem(item: Any, max_chars: int) -> str | None:
     return None
 
 
-def _graph(text: str, limits: Limits) -> list[Passage]:
-    """Nodes and edges, turned into one passage of facts per node: what it is, its properties,
-    and its relations in both directions, named by label so that the text reads on its own.
-
-    `{"nodes": [{"id", "label", "type"?, "properties"?}], "edges": [{"source", "relation",
-    "target"}]}`
-    """
-    try:
-        graph = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"the file is not valid JSON (line {exc.lineno}): {exc.msg}") from None
-    nodes, edges = graph.get("nodes"), graph.get("edges", [])
-    if not isinstance(nodes, list) or not isinstance(edges, list):
-        raise InvalidInput('a knowledge graph has a "nodes" list and an "edges" list')
-    if len(nodes) > limits.max_passages:
-        raise InvalidInput(f"the graph has more than {limits.max_passages} nodes")
-    labels: dict[str, str] = {}
-    facts: dict[str, list[str]] = {}
-    for number, node in enumerate(nodes, start=1):
-        if not isinstance(node, dict) or not _short_text(node.get("id")):
-            raise InvalidInput(f"node {number} needs an id")
-        node_id = node["id"]
-        if node_id in labels:
-            raise InvalidInput(f"node {number}: the id {node_id!r} is used twice")
-        label = node.get("label", node_id)
-        if not _short_text(label):
-            raise InvalidInput(f"node {number}: the label must be text")
-        labels[node_id] = _clean(label)
-        kind = node.get("type")
-        facts[node_id] = [f"{labels[node_id]} is a {_clean(kind)}."] if _short_text(kind) else []
-        properties = node.get("properties", {})
-        if not isinstance(properties, dict):
-            raise InvalidInput(f"node {number}: properties must be an object")
-        for key, value in properties.items():
-            if not isinstance(value, str | int | float | bool):
-                raise InvalidInput(f"node {number}: property {key!r} must be a single value")
-            facts[node_id].append(f"{_clean(str(key)).replace('_', ' ')}: {_clean(str(value))}.")
-    for number, edge in enumerate(edges, start=1):
-        if not isinstance(edge, dict) or not all(
-            _short_text(edge.get(k)) for k in ("source", "relation", "target")
-        ):
-            raise InvalidInput(f"edge {number} needs a source, a relation and a target")
-        source, target = edge["source"], edge["target"]
-        if source not in labels or target not in labels:
-            raise InvalidInput(f"edge {number} names a node the graph does not have")
-        fact = f"{labels[source]} {_clean(edge['relation'])} {labels[target]}."
-        facts[source].append(fact)
-        if target != source:
-            facts[target].append(fact)
-    passages: list[Passage] = []
-    for node_id, lines in facts.items():
-        body = "\n".join(lines)
-        if len(body) > limits.max_field_chars:
-            raise InvalidInput(
-                f"node {node_id!r} has more than {limits.max_field_chars} characters"
-            )
-        if body:
-            passages.append(Passage(labels[node_id], body, f"node {node_id}"))
-    return passages
-
-
-def _short_text(value: object) -> TypeGuard[str]:
-    return isinstance(value, str) and 0 < len(value.strip()) <= 200
+def _graph(text: str, kind: SourceKind, limits: Limits) -> list[Passage]:
+    facts = Facts(max_nodes=limits.max_passages, max_chars=limits.max_field_chars)
+    if kind is SourceKind.GRAPH:
+        read_json_graph(text, facts)
+    else:
+        read_rdf(text, "turtle" if kind is SourceKind.TURTLE else "json-ld", facts)
+    return [Passage(title, body, where) for title, body, where in facts.passages()]
 
 
 def _pdf(data: bytes, name: str) -> Iterator[Passage]:

@@ -23,6 +23,8 @@ class SourceKind(StrEnum):
     HTML = "html"
     PDF = "pdf"
     GRAPH = "graph"  # a knowledge graph: JSON nodes and edges
+    TURTLE = "turtle"  # a knowledge graph in RDF
+    JSON_LD = "json_ld"
 
 
 class UnsupportedFile(UnsupportedMediaType):
@@ -65,6 +67,8 @@ _EXTENSIONS = {
     ".html": SourceKind.HTML,
     ".htm": SourceKind.HTML,
     ".pdf": SourceKind.PDF,
+    ".ttl": SourceKind.TURTLE,
+    ".jsonld": SourceKind.JSON_LD,
 }
 ACCEPTED = ", ".join(sorted(_EXTENSIONS))
 

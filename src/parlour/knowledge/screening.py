@@ -106,8 +106,9 @@ def _iban_valid(iban: str) -> bool:
     return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
 
 
-def screen(text: str) -> list[Finding]:
-    """Every reason this text should not go live without an administrator's decision."""
+def screen(text: str, *, question: bool = False) -> list[Finding]:
+    """Every reason this text should not go live without an administrator's decision. A
+    `question` (an FAQ entry's) may ask for things: that is what customers' questions do."""
     findings: list[Finding] = []
     if match := _HIDDEN.search(text):
         findings.append(Finding("hidden_text", f"invisible character U+{ord(match[0]):04X}"))
@@ -118,7 +119,7 @@ def screen(text: str) -> list[Finding]:
         findings.append(Finding("model_instruction", f"a role marker: {match[0].strip()[:40]}"))
     if match := _ADDRESSES_THE_MODEL.search(visible):
         findings.append(Finding("model_instruction", f"addresses the model: {match[0][:60]}"))
-    if match := _TASK_REQUEST.search(visible):
+    if not question and (match := _TASK_REQUEST.search(visible)):
         findings.append(Finding("model_instruction", f"asks for a task: {match[0].strip()[:60]}"))
     if _CODE_BLOCK.search(visible) and _RISKY_CODE.search(visible):
         findings.append(Finding("code", "a code block that runs commands or calls the network"))

@@ -332,8 +332,12 @@ def _who(actor: Actor) -> str:
 
 
 def _reasons(passage: Passage) -> tuple[str, ...]:
-    findings = [f"{f.reason}: {f.detail}" for f in screen(f"{passage.title}\n{passage.text}")]
-    return (*(f"hidden_text: {h}" for h in passage.hidden), *findings)
+    if passage.is_faq:
+        findings = [*screen(passage.title, question=True), *screen(passage.text)]
+    else:
+        findings = screen(f"{passage.title}\n{passage.text}")
+    unique = dict.fromkeys(f"{f.reason}: {f.detail}" for f in findings)
+    return (*(f"hidden_text: {h}" for h in passage.hidden), *unique)
 
 
 def _entry(tenant_id: str, source_id: str, passage: Passage, now: datetime) -> FaqEntry:
