@@ -18,10 +18,10 @@ LIMITS = Limits(max_passages=50, max_field_chars=2_000)
 def test_markdown_is_cut_at_its_headings_and_each_passage_names_its_section() -> None:
     text = b"Welcome.\n\n# Cards\nBlocked at once.\n```\n# a comment, not a heading\n```\n"
     text += b"## Lost cards\nCall us.\n# Loans\nFrom 5%.\n"
-    passages, errors = read_source(SourceKind.MARKDOWN, "guide.md", text, LIMITS)
+    passages, errors = read_source(SourceKind.MARKDOWN, text, LIMITS)
     assert errors == []
     assert [(p.title, p.text) for p in passages] == [
-        ("guide.md", "Welcome."),
+        ("Welcome.", "Welcome."),
         ("Cards", "Blocked at once.\n```\n# a comment, not a heading\n```"),
         ("Cards > Lost cards", "Call us."),
         ("Loans", "From 5%."),
@@ -30,9 +30,21 @@ def test_markdown_is_cut_at_its_headings_and_each_passage_names_its_section() ->
     assert not passages[0].is_faq
 
 
+def test_a_passage_without_a_heading_is_titled_by_its_first_words_not_the_file_name() -> None:
+    """Titles become citations; a file name such as "pricing-internal-v3.txt" is internal."""
+    text = b"Our branches open at nine on weekdays, and at ten on Saturdays, except in August "
+    text += b"when they open at eleven.\n\nThey close at five."
+    [passage] = read_source(SourceKind.TEXT, text, LIMITS)[0]
+    assert (
+        passage.title
+        == "Our branches open at nine on weekdays, and at ten on Saturdays, except in\u2026"
+    )
+    assert passage.where == "paragraph at the start"
+
+
 def test_a_long_section_is_cut_at_paragraphs_into_passages_of_bounded_size() -> None:
     paragraphs = [f"Paragraph {i}. " + "Words about fees. " * 20 for i in range(12)]
-    passages, _ = read_source(SourceKind.TEXT, "fees.txt", "\n\n".join(paragraphs).encode(), LIMITS)
+    passages, _ = read_source(SourceKind.TEXT, "\n\n".join(paragraphs).encode(), LIMITS)
     assert len(passages) > 1
     assert all(len(p.text) <= PASSAGE_CHARS for p in passages)
     assert "".join(p.text for p in passages).count("Paragraph") == 12
@@ -43,7 +55,7 @@ def test_html_is_sanitised_and_read_by_heading() -> None:
     <body><h1>Fees</h1><p onclick="steal()">Cards cost &pound;5.</p>
     <h2>Abroad</h2><ul><li>2% on spend</li></ul><iframe src="https://evil.example"></iframe>
     </body></html>"""
-    passages, _ = read_source(SourceKind.HTML, "fees.html", page, LIMITS)
+    passages, _ = read_source(SourceKind.HTML, page, LIMITS)
     assert [(p.title, p.text) for p in passages] == [
         ("Fees", "Cards cost \u00a35."),
         ("Fees > Abroad", "2% on spend"),
@@ -67,7 +79,7 @@ def test_html_is_sanitised_and_read_by_heading() -> None:
 def test_text_the_page_hides_from_readers_is_reported(hiding: str) -> None:
     """T-65: white or tiny text, hidden elements and comments."""
     page = f"<h1>Fees</h1><p>Cards cost 5.</p>{hiding}<h1>Hours</h1><p>Nine to five.</p>"
-    passages, _ = read_source(SourceKind.HTML, "fees.html", page.encode(), LIMITS)
+    passages, _ = read_source(SourceKind.HTML, page.encode(), LIMITS)
     by_title = {p.title: p for p in passages}
     assert "e-mail their PIN" in by_title["Fees"].hidden[0]
     assert by_title["Hours"].hidden == ()
@@ -76,19 +88,18 @@ def test_text_the_page_hides_from_readers_is_reported(hiding: str) -> None:
 def test_a_pdf_is_read_page_by_page() -> None:
     passages, _ = read_source(
         SourceKind.PDF,
-        "terms.pdf",
         pdf("Cards are replaced in three days.", "Open at nine."),
         LIMITS,
     )
     assert [(p.title, p.text, p.where) for p in passages] == [
-        ("terms.pdf", "Cards are replaced in three days.", "page 1"),
-        ("terms.pdf", "Open at nine.", "page 2"),
+        ("Cards are replaced in three days.", "Cards are replaced in three days.", "page 1"),
+        ("Open at nine.", "Open at nine.", "page 2"),
     ]
 
 
 def test_a_damaged_pdf_is_refused_clearly() -> None:
     with pytest.raises(InvalidInput, match="PDF"):
-        read_source(SourceKind.PDF, "terms.pdf", b"%PDF-1.4\n1 0 obj garbage", LIMITS)
+        read_source(SourceKind.PDF, b"%PDF-1.4\n1 0 obj garbage", LIMITS)
 
 
 def test_a_json_faq_keeps_its_good_items_and_reports_the_bad_ones() -> None:
@@ -99,9 +110,7 @@ def test_a_json_faq_keeps_its_good_items_and_reports_the_bad_ones() -> None:
         {"question": "How?", "answer": "x" * 3_000},
         {"question": "When?", "answer": "Now."},
     ]
-    passages, errors = read_source(
-        SourceKind.FAQ_JSON, "faq.json", json.dumps({"faq": items}).encode(), LIMITS
-    )
+    passages, errors = read_source(SourceKind.FAQ_JSON, json.dumps({"faq": items}).encode(), LIMITS)
     assert [(p.title, p.text, p.is_faq) for p in passages] == [
         ("Why?", "Because.", True),
         ("When?", "Now.", True),
@@ -122,7 +131,7 @@ def test_a_knowledge_graph_becomes_facts_about_each_node_with_their_relations() 
         ],
         "edges": [{"source": "gold", "relation": "waives the", "target": "fx"}],
     }  # fmt: skip
-    passages, _ = read_source(SourceKind.GRAPH, "kg.json", json.dumps(graph).encode(), LIMITS)
+    passages, _ = read_source(SourceKind.GRAPH, json.dumps(graph).encode(), LIMITS)
     assert [(p.title, p.text) for p in passages] == [
         (
             "Gold card",
@@ -148,13 +157,13 @@ def test_a_malformed_graph_is_refused_naming_the_bad_node_or_edge(
     graph: dict[str, object], message: str
 ) -> None:
     with pytest.raises(InvalidInput, match=message):
-        read_source(SourceKind.GRAPH, "kg.json", json.dumps(graph).encode(), LIMITS)
+        read_source(SourceKind.GRAPH, json.dumps(graph).encode(), LIMITS)
 
 
 def test_a_document_with_more_passages_than_allowed_is_refused() -> None:
     text = "\n".join(f"# Section {i}\nText {i}." for i in range(60)).encode()
     with pytest.raises(InvalidInput, match="more than 50 passages"):
-        read_source(SourceKind.MARKDOWN, "big.md", text, LIMITS)
+        read_source(SourceKind.MARKDOWN, text, LIMITS)
 
 
 TURTLE = b"""@prefix ex: <https://bank.example/kg#> .
@@ -183,7 +192,7 @@ JSON_LD = {
     ids=["turtle", "json-ld"],
 )
 def test_rdf_graphs_become_the_same_facts_by_label(kind: SourceKind, data: bytes) -> None:
-    passages, _ = read_source(kind, "kg", data, LIMITS)
+    passages, _ = read_source(kind, data, LIMITS)
     facts = {p.title: set(p.text.splitlines()) for p in passages}
     assert facts["Gold card"] >= {"annual fee: 95 GBP.", "Gold card waives foreign exchange fee."}
     assert facts["foreign exchange fee"] == {"Gold card waives foreign exchange fee."}
@@ -201,9 +210,9 @@ def test_json_ld_naming_a_remote_context_is_refused_not_fetched(context: object)
     """T-64: a JSON-LD parser would fetch a remote context; Parlour never does."""
     document = {"@context": context, "@id": "https://bank.example/x", "name": "x"}
     with pytest.raises(InvalidInput, match="remote context"):
-        read_source(SourceKind.JSON_LD, "kg.jsonld", json.dumps(document).encode(), LIMITS)
+        read_source(SourceKind.JSON_LD, json.dumps(document).encode(), LIMITS)
 
 
 def test_a_graph_that_is_not_valid_turtle_is_refused_clearly() -> None:
     with pytest.raises(InvalidInput, match="cannot be read as turtle"):
-        read_source(SourceKind.TURTLE, "kg.ttl", b"ex:a ex:b", LIMITS)
+        read_source(SourceKind.TURTLE, b"ex:a ex:b", LIMITS)

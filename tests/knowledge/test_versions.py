@@ -3,6 +3,7 @@ be published again, and each entry keeps its provenance and content hash (T-33, 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -165,8 +166,12 @@ async def test_an_entry_whose_content_no_longer_matches_its_hash_is_left_out(
     assert "knowledge.entry_tampered" in caplog.text
 
 
-async def test_an_entry_whose_sealed_text_was_swapped_is_left_out(backend: Services) -> None:
-    """T-66 / T-49: another entry's ciphertext copied over this one's no longer opens here."""
+@pytest.mark.parametrize("column", ["answer_sealed", "vector_sealed"])
+async def test_an_entry_whose_sealed_content_was_swapped_is_left_out(
+    backend: Services, column: str
+) -> None:
+    """T-66 / T-49: another entry's ciphertext (its answer, or its embedding) copied over this
+    one's no longer opens here: the entry leaves retrieval, the others still answer."""
     org = await seed.organisation(backend)
     first, second, _ = await backend.knowledge.faq_entries(org.tenant_id)
     async with backend.db.transaction() as conn:
@@ -178,8 +183,23 @@ async def test_an_entry_whose_sealed_text_was_swapped_is_left_out(backend: Servi
         await conn.execute(
             update(faq_entries)
             .where(faq_entries.c.entry_id == first.entry_id)
-            .values(answer_sealed=stolen._mapping["answer_sealed"])
+            .values({column: stolen._mapping[column]})
         )
-    live = await backend.knowledge.faq_entries(org.tenant_id)
-    assert first.entry_id not in {e.entry_id for e in live}
-    assert len(live) == 2
+    hits = await backend.knowledge.search(org.tenant_id, first.question, limit=5)
+    assert first.entry_id not in {hit.entry.entry_id for hit in hits}
+    assert len(hits) == 2
+
+
+async def test_uploads_at_the_same_moment_each_get_their_own_version(backend: Services) -> None:
+    org = await seed.organisation(backend, faq=None)
+    reports = await asyncio.gather(
+        *(
+            backend.knowledge.upload(
+                org.tenant_id, f"doc{i}.md", f"# Topic {i}\nText {i}.\n".encode(), actor=seed.ACTOR
+            )
+            for i in range(4)
+        )
+    )
+    assert sorted(r.version for r in reports) == [1, 2, 3, 4]
+    [latest, *_] = await backend.knowledge.versions(org.tenant_id)
+    assert [s.name for s in latest.sources] == ["doc0.md", "doc1.md", "doc2.md", "doc3.md"]

@@ -49,7 +49,7 @@ class Limits:
 
 
 def read_source(
-    kind: SourceKind, name: str, data: bytes, limits: Limits
+    kind: SourceKind, data: bytes, limits: Limits
 ) -> tuple[list[Passage], list[RowError]]:
     """The file's passages, and the problems of the parts that could not be read."""
     if kind is SourceKind.FAQ_CSV:
@@ -63,13 +63,13 @@ def read_source(
     if kind in (SourceKind.GRAPH, SourceKind.TURTLE, SourceKind.JSON_LD):
         return _graph(decode_text(data), kind, limits), []
     if kind is SourceKind.PDF:
-        return _bounded(_pdf(data, name), limits), []
+        return _bounded(_pdf(data), limits), []
     if kind is SourceKind.HTML:
-        return _bounded(_html(decode_text(data), title=name), limits), []
+        return _bounded(_html(decode_text(data)), limits), []
     text = decode_text(data)
     if kind is SourceKind.MARKDOWN:
-        return _bounded(_markdown(text, title=name), limits), []
-    return _bounded(_sections([(name, text)], "paragraph"), limits), []
+        return _bounded(_markdown(text), limits), []
+    return _bounded(_sections([("", text)], "paragraph"), limits), []
 
 
 def _bounded(passages: Iterable[Passage], limits: Limits) -> list[Passage]:
@@ -86,18 +86,31 @@ def _clean(value: str) -> str:
 
 
 def _sections(sections: Iterable[tuple[str, str]], unit: str) -> Iterator[Passage]:
-    """Each (title, text) section as one passage, or several cut at paragraph breaks."""
+    """Each (title, text) section as one passage, or several cut at paragraph breaks.
+
+    A section without a heading is titled by its own first words, never by the file's name:
+    titles reach customers as citations, and file names are internal."""
     for title, text in sections:
         paragraphs = [p for p in (_clean(p) for p in re.split(r"\n\s*\n", text)) if p]
         chunk: list[str] = []
         for paragraph in paragraphs:
             for piece in _pieces(paragraph):
                 if chunk and sum(len(c) + 2 for c in chunk) + len(piece) > PASSAGE_CHARS:
-                    yield Passage(_clean(title), "\n\n".join(chunk), f"{unit} {title}")
+                    yield _passage(title, chunk, unit)
                     chunk = []
                 chunk.append(piece)
         if chunk:
-            yield Passage(_clean(title), "\n\n".join(chunk), f"{unit} {title}")
+            yield _passage(title, chunk, unit)
+
+
+def _passage(title: str, chunk: list[str], unit: str) -> Passage:
+    text = "\n\n".join(chunk)
+    if title.strip():
+        return Passage(_clean(title), text, f"{unit} {_clean(title)}"[:200])
+    first_line = text.split("\n", 1)[0]
+    if len(first_line) > 80:
+        first_line = first_line[:80].rsplit(" ", 1)[0] + "…"
+    return Passage(first_line, text, f"{unit} at the start" if unit != "page" else unit)
 
 
 def _pieces(paragraph: str) -> Iterator[str]:
@@ -114,7 +127,7 @@ def _pieces(paragraph: str) -> Iterator[str]:
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
 
-def _markdown(text: str, *, title: str) -> Iterator[Passage]:
+def _markdown(text: str) -> Iterator[Passage]:
     trail: list[str] = []
     sections: list[tuple[str, str]] = []
     lines: list[str] = []
@@ -125,11 +138,11 @@ def _markdown(text: str, *, title: str) -> Iterator[Passage]:
         if heading is None:
             lines.append(line)
             continue
-        sections.append((" > ".join(trail) or title, "\n".join(lines)))
+        sections.append((" > ".join(trail), "\n".join(lines)))
         lines = []
         depth = len(heading[1])
         trail = [*trail[: depth - 1], heading[2]]
-    sections.append((" > ".join(trail) or title, "\n".join(lines)))
+    sections.append((" > ".join(trail), "\n".join(lines)))
     return _sections(sections, "section")
 
 
@@ -178,7 +191,7 @@ def _graph(text: str, kind: SourceKind, limits: Limits) -> list[Passage]:
     return [Passage(title, body, where) for title, body, where in facts.passages()]
 
 
-def _pdf(data: bytes, name: str) -> Iterator[Passage]:
+def _pdf(data: bytes) -> Iterator[Passage]:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
@@ -188,7 +201,7 @@ def _pdf(data: bytes, name: str) -> Iterator[Passage]:
         pages = [(page.extract_text() or "") for page in reader.pages]
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
         raise UnsupportedFile(f"the PDF cannot be read: {exc}") from None
-    title = _clean((reader.metadata.title if reader.metadata else None) or "") or name
+    title = _clean((reader.metadata.title if reader.metadata else None) or "")
     for number, text in enumerate(pages, start=1):
         for passage in _sections([(title, text)], "page"):
             yield Passage(passage.title, passage.text, f"page {number}")
@@ -210,7 +223,7 @@ _HIDING_STYLE = re.compile(
 )
 
 
-def _html(text: str, *, title: str) -> Iterator[Passage]:
+def _html(text: str) -> Iterator[Passage]:
     # Comments are kept through the sanitiser only to be reported where they stand.
     safe = nh3.clean(
         text,
@@ -219,7 +232,7 @@ def _html(text: str, *, title: str) -> Iterator[Passage]:
         attributes={"*": {"style", "hidden", "aria-hidden"}, "font": {"color", "size"}},
         strip_comments=False,
     )
-    reader = _HtmlSections(title)
+    reader = _HtmlSections()
     reader.feed(safe)
     reader.close()
     for section_title, body, hidden in reader.sections():
@@ -230,10 +243,9 @@ def _html(text: str, *, title: str) -> Iterator[Passage]:
 class _HtmlSections(HTMLParser):
     """Text by heading, noting text that the page's own styles would hide from a reader."""
 
-    def __init__(self, title: str) -> None:
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self._trail: list[str] = []
-        self._title = title
         self._open: list[tuple[str, bool]] = []  # (tag, hides its content)
         self._heading: list[str] | None = None
         self._body: list[str] = []
@@ -286,7 +298,7 @@ class _HtmlSections(HTMLParser):
     def _finish_section(self) -> None:
         body = re.sub(r"[ \t]+", " ", "".join(self._body))
         if body.strip():
-            title = " > ".join(t for t in self._trail if t) or self._title
+            title = " > ".join(t for t in self._trail if t)
             self._done.append((title, body, tuple(self._hidden)))
         self._body, self._hidden = [], []
 

@@ -130,36 +130,37 @@ class FaqRepository:
                 .order_by(faq_entries.c.created_at, faq_entries.c.entry_id)
             )
         ).all()
-        kept: builtins.list[tuple[FaqEntry, Row[tuple[object, ...]]]] = []
+        entries: builtins.list[FaqEntry] = []
+        vectors: builtins.list[Vectors] | None = [] if dimension is not None else None
         for row in rows:
             entry = self._intact_entry(row)
-            if entry is not None:
-                kept.append((entry, row))
-        entries = [entry for entry, _ in kept]
-        if dimension is None or any(row._mapping["vector_sealed"] is None for _, row in kept):
+            if entry is None:
+                continue
+            sealed = row._mapping["vector_sealed"]
+            if vectors is not None and sealed is None:
+                vectors = None  # an entry without a vector: lexical retrieval only
+            elif vectors is not None:
+                try:
+                    raw = self._cipher.open(sealed, Place(TABLE, entry.entry_id, "vector"))
+                except DecryptionFailed:
+                    _report("knowledge.entry_unreadable", entry.tenant_id, entry.entry_id)
+                    continue
+                vectors.append(np.frombuffer(raw, dtype="<f4"))
+            entries.append(entry)
+        if vectors is None or dimension is None:
             return entries, None
-        vectors = np.empty((len(kept), dimension), dtype=np.float32)
-        for i, (entry, row) in enumerate(kept):
-            place = Place(TABLE, entry.entry_id, "vector")
-            vectors[i] = np.frombuffer(
-                self._cipher.open(row._mapping["vector_sealed"], place), dtype="<f4"
-            )
-        return entries, vectors
+        return entries, np.stack(vectors) if vectors else np.empty((0, dimension), np.float32)
 
     def _intact_entry(self, row: Row[tuple[object, ...]]) -> FaqEntry | None:
         m = row._mapping
         try:
             entry = self._entry(row)
         except DecryptionFailed:
-            security_event(
-                "knowledge.entry_unreadable", tenant_id=m["tenant_id"], entry_id=m["entry_id"]
-            )
+            _report("knowledge.entry_unreadable", m["tenant_id"], m["entry_id"])
             return None
         recorded = m["content_hash"]
         if recorded is not None and recorded != content_hash(entry):
-            security_event(
-                "knowledge.entry_tampered", tenant_id=m["tenant_id"], entry_id=m["entry_id"]
-            )
+            _report("knowledge.entry_tampered", m["tenant_id"], m["entry_id"])
             return None
         return entry
 
@@ -178,6 +179,10 @@ class FaqRepository:
             locator=m["locator"],
             is_faq=m["is_faq"],
         )
+
+
+def _report(event: str, tenant_id: str, entry_id: str) -> None:
+    security_event(event, tenant_id=tenant_id, entry_id=entry_id)
 
 
 def content_hash(entry: FaqEntry) -> str:

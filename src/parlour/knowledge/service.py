@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -44,6 +44,7 @@ from parlour.knowledge.repository import FaqRepository, QuarantineRepository, So
 from parlour.knowledge.retrieval import HybridIndex
 from parlour.knowledge.screening import screen
 from parlour.storage.database import Database
+from parlour.storage.dialect import serialise
 from parlour.storage.types import utcnow
 
 MAX_NAME_CHARS = 200
@@ -88,7 +89,7 @@ class KnowledgeService:
         if len(data) > self.max_upload_bytes:
             raise PayloadTooLarge(f"an upload may be at most {self.max_upload_bytes} bytes")
         kind = identify(name, data)
-        passages, errors = await asyncio.to_thread(read_source, kind, name, data, self._limits)
+        passages, errors = await asyncio.to_thread(read_source, kind, data, self._limits)
         now = utcnow()
         source = Source(
             tenant_id,
@@ -116,36 +117,38 @@ class KnowledgeService:
             )
         vectors = await self._embed(entries)
         cipher = await self._vault.cipher(tenant_id)
-        async with self._db.transaction() as conn:
+
+        async def store(conn: AsyncConnection, number: int) -> None:
             sources = SourceRepository(conn)
-            number = await sources.latest_number(tenant_id)
-            current = await sources.sources_of(tenant_id, number)
-            kept = [s for s in current if s.name != name]
-            replaced = [s.source_id for s in current if s.name == name]
+            current = await sources.sources_of(tenant_id, number - 1)
             await sources.add_source(source)
             await sources.add_version(
                 tenant_id,
-                number + 1,
-                [*(s.source_id for s in kept), source.source_id],
+                number,
+                [*(s.source_id for s in current if s.name != name), source.source_id],
                 note=f"uploaded {name}",
                 created_by=source.uploaded_by,
             )
             await FaqRepository(conn, cipher).add(tenant_id, entries, vectors)
             quarantine = QuarantineRepository(conn, cipher)
-            await quarantine.drop_for_sources(tenant_id, replaced)
+            await quarantine.drop_for_sources(
+                tenant_id, [s.source_id for s in current if s.name == name]
+            )
             await quarantine.add(tenant_id, held)
             event = KnowledgeUploaded(
-                name, kind.value, source.sha256, number + 1, len(entries), len(errors), len(held)
+                name, kind.value, source.sha256, number, len(entries), len(errors), len(held)
             )
             await self._audit.record(conn, tenant_id, event, actor)
             if publish:
-                await self._publish(conn, tenant_id, number + 1, actor)
+                await self._publish(conn, tenant_id, number, actor)
+
+        number = await self._in_new_version(tenant_id, store)
         return ImportReport(
             imported=len(entries),
             errors=errors,
             quarantined=held,
             source=source,
-            version=number + 1,
+            version=number,
             published=publish,
         )
 
@@ -154,25 +157,35 @@ class KnowledgeService:
     ) -> int:
         """A new version without the named source (its passages leave retrieval when it is
         published, T-33); returns the version's number."""
-        async with self._db.transaction() as conn:
+
+        async def store(conn: AsyncConnection, number: int) -> None:
             sources = SourceRepository(conn)
-            number = await sources.latest_number(tenant_id)
-            current = await sources.sources_of(tenant_id, number)
+            current = await sources.sources_of(tenant_id, number - 1)
             if not any(s.name == name for s in current):
                 raise NotFound("no such source in the latest version")
             await sources.add_version(
                 tenant_id,
-                number + 1,
+                number,
                 [s.source_id for s in current if s.name != name],
                 note=f"removed {name}",
                 created_by=_who(actor),
             )
-            await self._audit.record(
-                conn, tenant_id, KnowledgeSourceRemoved(name, number + 1), actor
-            )
+            await self._audit.record(conn, tenant_id, KnowledgeSourceRemoved(name, number), actor)
             if publish:
-                await self._publish(conn, tenant_id, number + 1, actor)
-        return number + 1
+                await self._publish(conn, tenant_id, number, actor)
+
+        return await self._in_new_version(tenant_id, store)
+
+    async def _in_new_version(
+        self, tenant_id: str, store: Callable[[AsyncConnection, int], Awaitable[None]]
+    ) -> int:
+        """Run `store` in a transaction with the next version's number, and return it; one
+        tenant's version writers take turns, so each builds on the one before."""
+        async with self._db.transaction() as conn:
+            await serialise(conn, f"knowledge-versions:{tenant_id}")
+            number = await SourceRepository(conn).latest_number(tenant_id) + 1
+            await store(conn, number)
+        return number
 
     async def publish(self, tenant_id: str, number: int, *, actor: Actor) -> None:
         """Make a version live; an earlier one, to roll back."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,3 +20,13 @@ def upsert(
     return statement.on_conflict_do_update(
         index_elements=keys, set_={column: statement.excluded[column] for column in update}
     )
+
+
+async def serialise(conn: AsyncConnection, name: str) -> None:
+    """Make writers that name the same thing take turns until their transactions end. SQLite
+    already lets one writer in at a time (`Database.transaction`); PostgreSQL takes a
+    transaction-scoped advisory lock on the name's hash."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name}
+        )
