@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from parlour.errors import InvalidInput
+from parlour.knowledge.formats import decode_text
 from parlour.knowledge.models import RowError
 
 
@@ -22,7 +23,7 @@ class FaqRow:
 def parse_faq_csv(
     data: bytes, *, max_entries: int, max_field_chars: int
 ) -> tuple[list[FaqRow], list[RowError]]:
-    text = _decode(data)
+    text = decode_text(data)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
@@ -71,15 +72,6 @@ def _row(
     if len(question) > max_chars or len(answer) > max_chars:
         return f"a field is longer than {max_chars} characters", None
     return None, FaqRow(question, answer, line)
-
-
-def _decode(data: bytes) -> str:
-    if b"\x00" in data:
-        raise InvalidInput("the file contains NUL bytes; it is not a text CSV")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"the file is not UTF-8 (byte {exc.start})") from None
 
 
 def _clean(value: str) -> str:

@@ -9,10 +9,11 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Row, delete, func, insert, select
+from sqlalchemy import ColumnElement, Row, Table, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.crypto.aead import DecryptionFailed
@@ -118,11 +119,7 @@ class FaqRepository:
         rows = (
             await self._conn.execute(
                 select(faq_entries)
-                .join(
-                    knowledge_version_sources,
-                    (knowledge_version_sources.c.tenant_id == faq_entries.c.tenant_id)
-                    & (knowledge_version_sources.c.source_id == faq_entries.c.source_id),
-                )
+                .join(knowledge_version_sources, _member_of_version(faq_entries))
                 .where(
                     faq_entries.c.tenant_id == tenant_id,
                     knowledge_version_sources.c.number == published.scalar_subquery(),
@@ -302,18 +299,7 @@ class SourceRepository:
         self._conn = conn
 
     async def add_source(self, source: Source) -> None:
-        await self._conn.execute(
-            insert(knowledge_sources).values(
-                tenant_id=source.tenant_id,
-                source_id=source.source_id,
-                name=source.name,
-                kind=source.kind,
-                sha256=source.sha256,
-                size_bytes=source.size_bytes,
-                uploaded_by=source.uploaded_by,
-                created_at=source.created_at,
-            )
-        )
+        await self._conn.execute(insert(knowledge_sources).values(**asdict(source)))
 
     async def latest_number(self, tenant_id: str) -> int:
         number = await self._conn.scalar(
@@ -350,11 +336,7 @@ class SourceRepository:
     async def sources_of(self, tenant_id: str, number: int) -> builtins.list[Source]:
         rows = await self._conn.execute(
             select(knowledge_sources)
-            .join(
-                knowledge_version_sources,
-                (knowledge_version_sources.c.tenant_id == knowledge_sources.c.tenant_id)
-                & (knowledge_version_sources.c.source_id == knowledge_sources.c.source_id),
-            )
+            .join(knowledge_version_sources, _member_of_version(knowledge_sources))
             .where(
                 knowledge_sources.c.tenant_id == tenant_id,
                 knowledge_version_sources.c.number == number,
@@ -380,11 +362,7 @@ class SourceRepository:
     async def all_version_sources(self, tenant_id: str) -> dict[int, builtins.list[Source]]:
         rows = await self._conn.execute(
             select(knowledge_version_sources.c.number, knowledge_sources)
-            .join(
-                knowledge_sources,
-                (knowledge_version_sources.c.tenant_id == knowledge_sources.c.tenant_id)
-                & (knowledge_version_sources.c.source_id == knowledge_sources.c.source_id),
-            )
+            .join(knowledge_sources, _member_of_version(knowledge_sources))
             .where(knowledge_version_sources.c.tenant_id == tenant_id)
             .order_by(knowledge_sources.c.name)
         )
@@ -394,15 +372,13 @@ class SourceRepository:
         return found
 
 
+def _member_of_version(table: Table) -> ColumnElement[bool]:
+    """Joins `table`'s rows (entries or sources) to the versions their source belongs to."""
+    return (knowledge_version_sources.c.tenant_id == table.c.tenant_id) & (
+        knowledge_version_sources.c.source_id == table.c.source_id
+    )
+
+
 def _source(row: Row[tuple[object, ...]]) -> Source:
     m = row._mapping
-    return Source(
-        tenant_id=m["tenant_id"],
-        source_id=m["source_id"],
-        name=m["name"],
-        kind=m["kind"],
-        sha256=m["sha256"],
-        size_bytes=m["size_bytes"],
-        uploaded_by=m["uploaded_by"],
-        created_at=m["created_at"],
-    )
+    return Source(**{column.name: m[column.name] for column in knowledge_sources.columns})

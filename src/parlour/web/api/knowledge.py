@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from parlour.errors import InvalidInput, PayloadTooLarge
 from parlour.keys.models import ApiKey, Scope
@@ -29,6 +29,8 @@ VersionNumber = Annotated[int, Path(ge=1)]
 
 
 class SourceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     name: str
     kind: str
     sha256: str
@@ -38,14 +40,7 @@ class SourceOut(BaseModel):
 
     @classmethod
     def of(cls, source: Source) -> SourceOut:
-        return cls(
-            name=source.name,
-            kind=source.kind,
-            sha256=source.sha256,
-            size_bytes=source.size_bytes,
-            uploaded_by=source.uploaded_by,
-            created_at=source.created_at,
-        )
+        return cls.model_validate(source)
 
 
 class RowErrorOut(BaseModel):
