@@ -6,7 +6,7 @@ demo:
 	.venv/bin/parlour demo
 
 test:
-	scripts/setup --with-browser
+	scripts/setup --for-tests
 	scripts/check
 
 bench:

@@ -22,9 +22,10 @@ from parlour.crypto.master_key import load_master_key, load_previous_master_keys
 from parlour.crypto.vault import Vault
 from parlour.keys.replay import InProcessReplayCache, RedisReplayCache, ReplayCache
 from parlour.keys.service import KeyService
-from parlour.knowledge.embeddings import shared_minilm
+from parlour.knowledge.embeddings import Embedder, shared_minilm
+from parlour.knowledge.remote_embeddings import RemoteEmbedder
 from parlour.knowledge.service import KnowledgeService
-from parlour.settings import Settings
+from parlour.settings import KnowledgeSettings, Settings
 from parlour.storage.database import Database
 from parlour.storage.migrate import migrate
 from parlour.tenants.service import TenantService
@@ -61,6 +62,7 @@ class Services:
         await self.assistant.aclose()
         await self.connection_caps.aclose()
         await self.broker.aclose()
+        self.knowledge.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.db.dispose()
@@ -90,7 +92,7 @@ def build_services(settings: Settings) -> Services:
         max_upload_bytes=settings.knowledge.max_upload_bytes,
         max_entries=settings.knowledge.max_faq_entries,
         max_field_chars=settings.knowledge.max_field_chars,
-        embedder=shared_minilm() if settings.knowledge.embeddings == "minilm" else None,
+        embedder=_embedder(settings.knowledge),
         cached_indexes=settings.knowledge.cached_indexes,
     )
     chat = ChatService(db, vault, broker, max_message_chars=settings.gateway.max_message_chars)
@@ -156,3 +158,18 @@ def _realtime(settings: Settings) -> _Realtime:
         caps=RedisConnectionCaps(redis, prefix=prefix),
         redis=redis,
     )
+
+
+def _embedder(settings: KnowledgeSettings) -> Embedder | None:
+    if settings.embeddings == "minilm":
+        return shared_minilm()
+    if settings.embeddings == "remote" and settings.remote_embeddings_url:
+        key = settings.remote_embeddings_api_key
+        return RemoteEmbedder(
+            settings.remote_embeddings_url,
+            settings.remote_embeddings_model,
+            api_key=key.get_secret_value() if key else None,
+            timeout_seconds=settings.remote_embeddings_timeout_seconds,
+            batch_size=settings.remote_embeddings_batch_size,
+        )
+    return None

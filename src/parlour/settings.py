@@ -121,10 +121,25 @@ class KnowledgeSettings(BaseModel):
     max_upload_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
     max_faq_entries: Annotated[int, Field(ge=1)] = 10_000
     max_field_chars: Annotated[int, Field(ge=16)] = 8_000
-    embeddings: Literal["minilm", "off"] = Field(
+    embeddings: Literal["minilm", "remote", "off"] = Field(
         default="minilm",
-        description="Dense retrieval with all-MiniLM-L6-v2 (shipped, offline), or lexical only.",
+        description="Dense retrieval with all-MiniLM-L6-v2 (shipped, offline), with a remote "
+        "OpenAI-compatible embeddings service, or lexical only.",
     )
+    remote_embeddings_url: str | None = Field(
+        default=None, description="Base URL of the service, e.g. https://api.openai.com/v1."
+    )
+    remote_embeddings_model: str = "text-embedding-3-small"
+    remote_embeddings_api_key: SecretStr | None = None
+    remote_embeddings_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+    remote_embeddings_batch_size: Annotated[int, Field(ge=1, le=2048)] = 64
+
+    @model_validator(mode="after")
+    def _remote_needs_a_url(self) -> KnowledgeSettings:
+        if self.embeddings == "remote" and not self.remote_embeddings_url:
+            raise ValueError("knowledge.embeddings=remote needs knowledge.remote_embeddings_url")
+        return self
+
     cached_indexes: Annotated[int, Field(ge=1)] = Field(
         default=64, description="Tenants whose retrieval index a node keeps in memory."
     )
@@ -160,6 +175,9 @@ class Settings(BaseSettings):
                 raise ValueError("production needs crypto.master_key or crypto.master_key_file")
             if not self.server.public_url.startswith("https://"):
                 raise ValueError("production needs an https:// server.public_url")
+            remote = self.knowledge.remote_embeddings_url
+            if self.knowledge.embeddings == "remote" and not (remote or "").startswith("https://"):
+                raise ValueError("production needs an https:// knowledge.remote_embeddings_url")
         return self
 
     @property

@@ -26,7 +26,7 @@ WAIT_MS = 10_000
 def chromium_path() -> str:
     path = os.environ.get("PARLOUR_TEST_CHROMIUM") or shutil.which("chromium")
     if not path:
-        message = "Debian's chromium is not installed (scripts/setup --with-browser installs it)"
+        message = "Debian's chromium is not installed (scripts/setup --for-tests installs it)"
         if os.environ.get("CI") == "true":
             pytest.fail(message, pytrace=False)
         pytest.skip(message)

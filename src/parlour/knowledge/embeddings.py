@@ -25,8 +25,11 @@ Vectors = npt.NDArray[np.float32]
 class Embedder(Protocol):
     """Turns texts into unit vectors; similar meaning, high dot product."""
 
-    model_id: str
-    dimension: int
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
 
     def embed(self, texts: list[str]) -> Vectors: ...
 

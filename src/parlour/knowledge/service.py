@@ -40,6 +40,7 @@ from parlour.knowledge.models import (
     Source,
     VersionDiff,
 )
+from parlour.knowledge.remote_embeddings import RemoteEmbedder
 from parlour.knowledge.repository import FaqRepository, QuarantineRepository, SourceRepository
 from parlour.knowledge.retrieval import HybridIndex
 from parlour.knowledge.screening import screen
@@ -73,6 +74,10 @@ class KnowledgeService:
         # one tenant's entries; a node rebuilds it when the token in the database moves on.
         self._indexes: OrderedDict[str, tuple[str, HybridIndex]] = OrderedDict()
         self._cached_indexes = cached_indexes
+
+    def close(self) -> None:
+        if isinstance(self._embedder, RemoteEmbedder):
+            self._embedder.close()
 
     async def import_faq_csv(self, tenant_id: str, data: bytes, *, actor: Actor) -> ImportReport:
         """Replace the tenant's FAQ (the source named faq.csv) and publish it."""
