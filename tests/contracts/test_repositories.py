@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from parlour.chat.models import Author, Message, MessageKind
 from parlour.chat.repository import ConversationRepository, MessageRepository
 from parlour.keys.repository import ApiKeyRepository, SigningKeyRepository
-from parlour.knowledge.repository import FaqRepository
+from parlour.knowledge.repository import FaqRepository, SourceRepository
 from parlour.services import Services
 from parlour.storage.types import utcnow
 from parlour.tenants.repository import TenantRepository
@@ -96,9 +96,7 @@ async def test_what_is_live_follows_each_tenants_own_published_version(
         await backend.vault.cipher(b.tenant_id),
     )
     async with backend.db.transaction() as conn:
-        await FaqRepository(conn, cipher_a).set_state(
-            a.tenant_id, published=None, embedding_model=None
-        )
+        await SourceRepository(conn).set_state(a.tenant_id, published=None, embedding_model=None)
     async with backend.db.read() as conn:
         assert await FaqRepository(conn, cipher_a).live(a.tenant_id) == []
         assert len(await FaqRepository(conn, cipher_b).live(b.tenant_id)) == 3

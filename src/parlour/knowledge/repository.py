@@ -70,40 +70,6 @@ class FaqRepository:
             ],
         )
 
-    async def state(self, tenant_id: str) -> tuple[str, str | None, int | None] | None:
-        """The tenant's knowledge state: a token that changes with any change to what is live,
-        the model its vectors come from, and the published version's number."""
-        row = (
-            await self._conn.execute(
-                select(
-                    knowledge_state.c.version,
-                    knowledge_state.c.embedding_model,
-                    knowledge_state.c.published,
-                ).where(knowledge_state.c.tenant_id == tenant_id)
-            )
-        ).first()
-        return (row[0], row[1], row[2]) if row else None
-
-    async def set_state(
-        self, tenant_id: str, *, published: int | None, embedding_model: str | None
-    ) -> None:
-        """Record what is live now; every node's cached index notices the new token."""
-        await self._conn.execute(
-            upsert(
-                self._conn,
-                knowledge_state,
-                {
-                    "tenant_id": tenant_id,
-                    "version": str(uuid.uuid4()),
-                    "embedding_model": embedding_model,
-                    "updated_at": utcnow(),
-                    "published": published,
-                },
-                keys=["tenant_id"],
-                update=["version", "embedding_model", "updated_at", "published"],
-            )
-        )
-
     async def live(self, tenant_id: str) -> builtins.list[FaqEntry]:
         return (await self.live_with_vectors(tenant_id, dimension=None))[0]
 
@@ -293,13 +259,48 @@ class QuarantineRepository:
 
 
 class SourceRepository:
-    """Uploaded sources and the versions that group them; every method takes `tenant_id`."""
+    """Uploaded sources, the versions that group them, and which version is live; every method
+    takes `tenant_id`. Nothing here is sealed, so no data key is needed."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def add_source(self, source: Source) -> None:
         await self._conn.execute(insert(knowledge_sources).values(**asdict(source)))
+
+    async def state(self, tenant_id: str) -> tuple[str, str | None, int | None] | None:
+        """The tenant's knowledge state: a token that changes with any change to what is live,
+        the model its vectors come from, and the published version's number."""
+        row = (
+            await self._conn.execute(
+                select(
+                    knowledge_state.c.version,
+                    knowledge_state.c.embedding_model,
+                    knowledge_state.c.published,
+                ).where(knowledge_state.c.tenant_id == tenant_id)
+            )
+        ).first()
+        return (row[0], row[1], row[2]) if row else None
+
+    async def set_state(
+        self, tenant_id: str, *, published: int | None, embedding_model: str | None
+    ) -> None:
+        """Record what is live now; every node's cached index notices the new token."""
+        await self._conn.execute(
+            upsert(
+                self._conn,
+                knowledge_state,
+                {
+                    "tenant_id": tenant_id,
+                    "version": str(uuid.uuid4()),
+                    "embedding_model": embedding_model,
+                    "updated_at": utcnow(),
+                    "published": published,
+                },
+                keys=["tenant_id"],
+                update=["version", "embedding_model", "updated_at", "published"],
+            )
+        )
 
     async def latest_number(self, tenant_id: str) -> int:
         number = await self._conn.scalar(

@@ -202,10 +202,9 @@ class KnowledgeService:
     async def _publish(
         self, conn: AsyncConnection, tenant_id: str, number: int, actor: Actor
     ) -> None:
-        cipher = await self._vault.cipher(tenant_id)
-        entries = FaqRepository(conn, cipher)
-        state = await entries.state(tenant_id)
-        await entries.set_state(tenant_id, published=number, embedding_model=self._model_id)
+        sources = SourceRepository(conn)
+        state = await sources.state(tenant_id)
+        await sources.set_state(tenant_id, published=number, embedding_model=self._model_id)
         previous = state[2] if state else None
         await self._audit.record(conn, tenant_id, KnowledgePublished(number, previous), actor)
 
@@ -215,7 +214,7 @@ class KnowledgeService:
             sources = SourceRepository(conn)
             listed = await sources.versions(tenant_id)
             members = await sources.all_version_sources(tenant_id)
-            state = await FaqRepository(conn, await self._vault.cipher(tenant_id)).state(tenant_id)
+            state = await sources.state(tenant_id)
         published = state[2] if state else None
         return [
             KnowledgeVersion(
@@ -277,11 +276,11 @@ class KnowledgeService:
             if await QuarantineRepository(conn, cipher).take(tenant_id, item_id) is None:
                 raise NotFound("no such item awaiting review")  # decided meanwhile
             if approve:
-                entries = FaqRepository(conn, cipher)
-                await entries.add(tenant_id, [entry], vectors)
-                state = await entries.state(tenant_id)
+                await FaqRepository(conn, cipher).add(tenant_id, [entry], vectors)
+                sources = SourceRepository(conn)
+                state = await sources.state(tenant_id)
                 published = state[2] if state else None
-                await entries.set_state(
+                await sources.set_state(
                     tenant_id, published=published, embedding_model=self._model_id
                 )
             reasons = "; ".join(item.reasons)
@@ -323,7 +322,7 @@ class KnowledgeService:
         async def read(cipher: TenantCipher) -> tuple[str, HybridIndex]:
             async with self._db.read() as conn:
                 repository = FaqRepository(conn, cipher)
-                state = await repository.state(tenant_id)
+                state = await SourceRepository(conn).state(tenant_id)
                 version = state[0] if state else ""
                 cached = self._indexes.get(tenant_id)
                 if cached is not None and cached[0] == version:
