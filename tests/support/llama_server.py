@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from parlour.knowledge.embeddings import PackagedFile
+from parlour.packaged import PackagedFile
 from tests.support.servers import free_socket
 
 SMOLLM2 = PackagedFile(

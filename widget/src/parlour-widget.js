@@ -271,6 +271,9 @@
         case "handoff":
           this.durable(frame);
           break;
+        case "delta":
+          this.streamed(frame);
+          break;
         case "typing":
           if (frame.author !== "user") this.setStatus(frame.state ? "Assistant is typing…" : "");
           break;
@@ -294,10 +297,29 @@
       } else if (frame.client_id && this.log.querySelector(`[data-client-id="${CSS.escape(frame.client_id)}"]`)) {
         this.log.querySelector(`[data-client-id="${CSS.escape(frame.client_id)}"]`).classList.remove("pending");
       } else {
+        // The answer streamed so far is replaced by the whole, filtered message.
+        this.streamNode(frame.id)?.remove();
         this.render(frame);
         this.handoffButton.hidden = !(frame.actions || []).includes("handoff");
       }
       this.send({ type: "ack", seq: this.lastSeq });
+    }
+
+    // Part of an answer still being written: shown as text as it comes, never as markup.
+    streamed(frame) {
+      if (typeof frame.stream_id !== "string" || typeof frame.text !== "string") return;
+      let node = this.streamNode(frame.stream_id);
+      if (!node) {
+        node = this.render({ author: "assistant", text: "" });
+        node.classList.add("streaming");
+        node.dataset.streamId = frame.stream_id;
+      }
+      node.firstChild.appendData(frame.text);
+      this.log.scrollTop = this.log.scrollHeight;
+    }
+
+    streamNode(id) {
+      return typeof id === "string" ? this.log.querySelector(`[data-stream-id="${CSS.escape(id)}"]`) : null;
     }
 
     render(message, pending = false) {

@@ -1,74 +1,375 @@
-"""Running assistant turns: after a user message is stored, answer it in the background so the
-answer is kept even if the user's socket goes away meanwhile."""
+"""Assistant turns: after a user message is stored, answer it in the background (so the answer is
+kept even if the user's socket goes away meanwhile).
+
+A turn: the kill switch → retrieve from the tenant's knowledge only → abstain and offer a person
+when nothing matches with confidence → reserve the token budgets → build the prompt from the
+tenant's live template → stream the model's answer through the output filter to the widget
+("typing" first) → tool calls decided by code → store the answer with trusted citations, and a
+record of what it was made from.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
+import time
+import uuid
 from collections.abc import AsyncIterator, Hashable
+from dataclasses import dataclass, field
 
-from parlour.assistant.responder import Answer, Responder, TurnRequest
-from parlour.chat.models import Author, ConversationStatus, Message
+from parlour.assistant.budgets import Budgets
+from parlour.assistant.configuration import AssistantConfiguration
+from parlour.assistant.models import AssistantPolicy, Outcome, TurnRecord
+from parlour.assistant.output_filter import OutputFilter, shown_values
+from parlour.assistant.prompts import Prompt, build_prompt, fence
+from parlour.assistant.providers import Providers
+from parlour.assistant.repository import AssistantRepository
+from parlour.assistant.tools import Subject, Tool, ToolSource, decide_and_run
+from parlour.chat.models import Author, Citation, ConversationStatus, Message
 from parlour.chat.service import ChatService
+from parlour.errors import InvalidInput
+from parlour.knowledge.models import Hit
+from parlour.knowledge.service import KnowledgeService
+from parlour.llm.models import (
+    ChatMessage,
+    Finished,
+    Generation,
+    Grounding,
+    TextDelta,
+    ToolCall,
+    ToolCallsProposed,
+    Usage,
+    estimate_tokens,
+)
+from parlour.llm.provider import Provider, ProviderFailed
+from parlour.observability import security_event
+from parlour.storage.database import Database
+from parlour.storage.types import utcnow
+from parlour.tenants.service import TenantService
 
 log = logging.getLogger(__name__)
 
 HANDOFF_ACTION = "handoff"
+NO_ANSWER = (
+    "I couldn't find an answer to that in our help articles. Would you like to talk to a person?"
+)
 UNAVAILABLE = "Sorry, I can't answer right now. Would you like to talk to a person?"
+ASSISTANT_OFF = "Our assistant is not available at the moment. Would you like to talk to a person?"
+OUT_OF_BUDGET = "I can't answer more questions right now. Would you like to talk to a person?"
+BLOCKED = "Sorry, I can't help with that. Would you like to talk to a person?"
+MAX_CALLS_PER_ROUND = 4
+
+
+@dataclass(frozen=True, slots=True)
+class TurnLimits:
+    min_confidence: float = 0.6
+    passages: int = 4
+    history_messages: int = 6
+    max_prompt_tokens: int = 3_000
+    max_output_tokens: int = 400
+    generation_timeout_seconds: float = 60.0
+    max_tool_rounds: int = 3
+    temperature: float = 0.2
+    delta_interval_seconds: float = 0.05
+
+
+@dataclass(slots=True)
+class _Draft:
+    """What a turn has produced so far."""
+
+    provider: Provider
+    outcome: Outcome = Outcome.ANSWERED
+    text: str = ""
+    handoff: bool = False
+    grounding: tuple[Grounding, ...] = ()
+    hits: dict[str, Hit] = field(default_factory=dict)
+    cited: list[str] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    template_version: int | None = None
+
+    def settle(self, outcome: Outcome, text: str, *, handoff: bool = True) -> None:
+        """End the turn with a fixed reply (and, by default, the offer of a person)."""
+        self.outcome, self.text, self.handoff = outcome, text, handoff
+        if handoff:
+            self.cited = []
 
 
 class AssistantService:
-    def __init__(self, chat: ChatService, responder: Responder) -> None:
+    def __init__(
+        self,
+        db: Database,
+        chat: ChatService,
+        knowledge: KnowledgeService,
+        tenants: TenantService,
+        configuration: AssistantConfiguration,
+        providers: Providers,
+        budgets: Budgets,
+        tools: ToolSource,
+        *,
+        canary_key: bytes,
+        limits: TurnLimits,
+    ) -> None:
+        self._db = db
         self._chat = chat
-        self._responder = responder
+        self._knowledge = knowledge
+        self._tenants = tenants
+        self.configuration = configuration
+        self.providers = providers
+        self._budgets = budgets
+        self._tools = tools
+        self._canary_key = canary_key
+        self._limits = limits
         self._turns: set[asyncio.Task[Message | None]] = set()
         # One turn at a time per conversation, so answers come in the order of the questions.
         self._conversation_locks = KeyedLock()
 
-    def schedule_answer(self, message: Message, end_user_id: str) -> None:
-        task = asyncio.create_task(self.answer(message, end_user_id))
+    def canary(self, tenant_id: str) -> str:
+        """The tenant's canary: in its system prompt, and nowhere an answer may go."""
+        digest = hmac.new(self._canary_key, tenant_id.encode(), hashlib.sha256).hexdigest()
+        return f"PCY-{digest[:20]}"
+
+    def schedule_answer(self, message: Message, subject: Subject) -> None:
+        task = asyncio.create_task(self.answer(message, subject))
         self._turns.add(task)
         task.add_done_callback(self._turns.discard)
 
-    async def answer(self, message: Message, end_user_id: str) -> Message | None:
+    async def answer(self, message: Message, subject: Subject) -> Message | None:
         async with self._conversation_locks.hold((message.tenant_id, message.conversation_id)):
-            return await self._answer(message, end_user_id)
+            conversation = await self._chat.get_conversation(
+                message.tenant_id, message.conversation_id
+            )
+            if conversation.status is not ConversationStatus.BOT:
+                return None  # a person has the conversation; the assistant stays quiet
+            return await self._turn(message, subject)
 
-    async def _answer(self, message: Message, end_user_id: str) -> Message | None:
+    async def _turn(self, message: Message, subject: Subject) -> Message:
         tenant_id, conversation_id = message.tenant_id, message.conversation_id
-        conversation = await self._chat.get_conversation(tenant_id, conversation_id)
-        if conversation.status is not ConversationStatus.BOT:
-            return None  # a person has the conversation; the assistant stays quiet
-        request = TurnRequest(tenant_id, conversation_id, end_user_id, message.body)
+        policy = await self.configuration.policy(tenant_id)
+        draft = _Draft(self.providers.for_policy(policy))
+        stream_id = str(uuid.uuid4())
         await self._chat.set_typing(tenant_id, conversation_id, Author.ASSISTANT, True)
         try:
-            answer = await self._final_answer(request)
+            await self._compose(draft, message, subject, policy, stream_id)
         except Exception:
-            # Fail closed: never answer without the responder's grounding; offer a person instead.
-            log.exception("responder failed", extra={"tenant_id": tenant_id})
-            answer = Answer(text=UNAVAILABLE, abstained=True)
+            # Fail closed: never answer without grounding; offer a person instead.
+            log.exception("assistant turn failed", extra={"tenant_id": tenant_id})
+            draft.settle(Outcome.FALLBACK, UNAVAILABLE)
         finally:
             await self._chat.set_typing(tenant_id, conversation_id, Author.ASSISTANT, False)
-        return await self._chat.post(
+        citations = tuple(
+            Citation(draft.hits[ref].entry.entry_id, draft.hits[ref].entry.question)
+            for ref in draft.cited
+            if ref in draft.hits
+        )
+        answer = await self._chat.post(
             tenant_id,
             conversation_id,
             author=Author.ASSISTANT,
-            body=answer.text,
-            citations=answer.citations,
-            actions=(HANDOFF_ACTION,) if answer.abstained else (),
+            body=draft.text,
+            citations=citations,
+            actions=(HANDOFF_ACTION,) if draft.handoff else (),
+            message_id=stream_id,
         )
+        await self._record(answer, draft)
+        return answer
 
-    async def _final_answer(self, request: TurnRequest) -> Answer:
-        async for event in self._responder.respond(request):
-            if isinstance(event, Answer):
-                return event
-        raise RuntimeError("the responder ended without an answer")
+    async def _compose(
+        self,
+        draft: _Draft,
+        message: Message,
+        subject: Subject,
+        policy: AssistantPolicy,
+        stream_id: str,
+    ) -> None:
+        tenant_id = message.tenant_id
+        if not policy.enabled:
+            draft.settle(Outcome.REFUSED, ASSISTANT_OFF)
+            return
+        limits = self._limits
+        hits = await self._knowledge.search(tenant_id, message.body, limit=limits.passages)
+        confident = [hit for hit in hits if hit.confidence >= limits.min_confidence]
+        if not confident:
+            draft.settle(Outcome.ABSTAINED, NO_ANSWER)
+            return
+        draft.hits = {f"k{i}": hit for i, hit in enumerate(confident, start=1)}
+        passages = [
+            Grounding(ref, h.entry.question, h.entry.answer) for ref, h in draft.hits.items()
+        ]
+        draft.template_version, template = await self.configuration.live_template(tenant_id)
+        try:
+            prompt = build_prompt(
+                template,
+                organisation=(await self._tenants.get(tenant_id)).name,
+                canary=self.canary(tenant_id),
+                passages=passages,
+                history=await self._history(message),
+                question=message.body,
+                max_prompt_tokens=self._prompt_budget(draft.provider),
+            )
+        except InvalidInput:
+            draft.settle(Outcome.REFUSED, OUT_OF_BUDGET)
+            return
+        draft.grounding = prompt.grounding
+        cost = sum(estimate_tokens(m.content) for m in prompt.messages) + limits.max_output_tokens
+        over = await self._budgets.reserve(
+            tenant_id, subject.user_id, message.conversation_id, cost
+        )
+        if over is not None:
+            log.info("turn refused: %s spent", over, extra={"tenant_id": tenant_id})
+            draft.settle(Outcome.REFUSED, OUT_OF_BUDGET)
+            return
+        filtered = OutputFilter(
+            self.canary(tenant_id),
+            shown_values([p.text for p in prompt.grounding] + list(subject.traits.values())),
+            citable=[p.ref for p in prompt.grounding],
+        )
+        try:
+            async with asyncio.timeout(limits.generation_timeout_seconds):
+                await self._generate(draft, prompt, filtered, message, subject, stream_id)
+        except (ProviderFailed, TimeoutError) as failure:
+            log.warning(
+                "provider %s failed (%s); answering extractively",
+                draft.provider.name,
+                type(failure).__name__,
+                extra={"tenant_id": tenant_id},
+            )
+            first = prompt.grounding[0]
+            draft.provider = self.providers.extractive
+            draft.settle(Outcome.FALLBACK, first.text, handoff=False)
+            draft.cited = [first.ref]
+            return
+        if filtered.blocked:
+            security_event("canary_in_answer", tenant_id=tenant_id, provider=draft.provider.name)
+            draft.settle(Outcome.BLOCKED, BLOCKED)
+            return
+        draft.cited = filtered.cited or [prompt.grounding[0].ref]
+        if not draft.text.strip():
+            draft.settle(Outcome.FALLBACK, UNAVAILABLE)
+
+    def _prompt_budget(self, provider: Provider) -> int:
+        """The platform's prompt budget, or less when the model's context is smaller: the
+        prompt and the longest answer must both fit. Estimates run high (a token per three
+        characters), so the real prompt stays inside."""
+        limits = self._limits
+        if provider.context_tokens is None:
+            return limits.max_prompt_tokens
+        return min(limits.max_prompt_tokens, provider.context_tokens - limits.max_output_tokens)
+
+    async def _generate(
+        self,
+        draft: _Draft,
+        prompt: Prompt,
+        filtered: OutputFilter,
+        message: Message,
+        subject: Subject,
+        stream_id: str,
+    ) -> None:
+        """Run the model (and the tool calls it proposes, within the depth limit), releasing
+        filtered text to the widget in batches as it comes."""
+        provider, limits = draft.provider, self._limits
+        tools: list[Tool] = []
+        if provider.supports_tools:
+            tools = list(await self._tools.tools(message.tenant_id))
+        messages = list(prompt.messages)
+        released: list[str] = []
+        pending: list[str] = []
+        last_flush = 0.0
+
+        async def flush() -> None:
+            nonlocal last_flush
+            if pending:
+                await self._chat.stream_part(
+                    message.tenant_id, message.conversation_id, stream_id, "".join(pending)
+                )
+                pending.clear()
+                last_flush = time.monotonic()
+
+        for depth in range(limits.max_tool_rounds + 1):
+            offered = tuple(t.spec for t in tools) if depth < limits.max_tool_rounds else ()
+            generation = Generation(
+                tuple(messages),
+                max_output_tokens=limits.max_output_tokens,
+                tools=offered,
+                grounding=prompt.grounding,
+                temperature=limits.temperature,
+            )
+            proposed: tuple[ToolCall, ...] = ()
+            async for event in provider.stream(generation):
+                if isinstance(event, TextDelta):
+                    if part := filtered.feed(event.text):
+                        released.append(part)
+                        pending.append(part)
+                        if time.monotonic() - last_flush >= limits.delta_interval_seconds:
+                            await flush()
+                    if filtered.blocked:
+                        return
+                elif isinstance(event, ToolCallsProposed):
+                    proposed = event.calls if offered else ()
+                elif isinstance(event, Finished):
+                    draft.usage += event.usage
+            if not proposed:
+                break
+            messages.append(ChatMessage("assistant", "", tool_calls=proposed))
+            for call in proposed[:MAX_CALLS_PER_ROUND]:
+                outcome = await decide_and_run(call, tools, subject)
+                if outcome.ran:
+                    filtered.allow(outcome.result)  # the verified user's own data
+                result = fence("tool_result", outcome.result, tool=call.name[:100])
+                messages.append(ChatMessage("tool", result, tool_call_id=call.call_id))
+        await flush()
+        released.append(filtered.finish())
+        draft.text = "".join(released).strip()
+
+    async def _history(self, message: Message) -> list[ChatMessage]:
+        count = self._limits.history_messages
+        if count == 0 or message.seq <= 1:
+            return []
+        earlier = await self._chat.history(
+            message.tenant_id,
+            message.conversation_id,
+            after_seq=max(0, message.seq - 1 - count),
+            limit=count,
+        )
+        history = []
+        for item in earlier:
+            if item.seq >= message.seq:
+                break
+            if item.author is Author.USER:
+                history.append(ChatMessage("user", fence("customer_message", item.body)))
+            elif item.author is Author.ASSISTANT:
+                history.append(ChatMessage("assistant", item.body))
+        return history
+
+    async def _record(self, answer: Message, draft: _Draft) -> None:
+        record = TurnRecord(
+            tenant_id=answer.tenant_id,
+            message_id=answer.message_id,
+            conversation_id=answer.conversation_id,
+            outcome=draft.outcome,
+            provider=draft.provider.name,
+            model=draft.provider.model,
+            template_version=draft.template_version,
+            knowledge_version=await self._knowledge.published_version(answer.tenant_id),
+            created_at=utcnow(),
+            chunk_ids=tuple(draft.hits[r].entry.entry_id for r in draft.cited if r in draft.hits),
+            input_tokens=draft.usage.input_tokens,
+            output_tokens=draft.usage.output_tokens,
+        )
+        async with self._db.transaction() as conn:
+            await AssistantRepository(conn).record_turn(record)
+
+    async def turn_record(self, tenant_id: str, message_id: str) -> TurnRecord | None:
+        async with self._db.read() as conn:
+            return await AssistantRepository(conn).turn(tenant_id, message_id)
 
     async def aclose(self) -> None:
         """Let turns under way finish (they persist answers), within the caller's deadline."""
         if self._turns:
             await asyncio.gather(*self._turns, return_exceptions=True)
+        await self.providers.aclose()
 
 
 class KeyedLock:

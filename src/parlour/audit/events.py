@@ -160,6 +160,34 @@ class KnowledgeItemDecided(AuditEvent):
 
 
 @dataclass(frozen=True)
+class PromptTemplateSaved(AuditEvent):
+    """A new version of the assistant's prompt template (its text is in the version table)."""
+
+    action = "assistant.template_saved"
+    version: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class PromptTemplateActivated(AuditEvent):
+    """A template version made live: after saving, or to roll back to an earlier one."""
+
+    action = "assistant.template_activated"
+    version: int
+    previous: int | None
+
+
+@dataclass(frozen=True)
+class AssistantPolicySet(AuditEvent):
+    """The tenant's provider, the platform's rule on external providers, or the kill switch."""
+
+    action = "assistant.policy_set"
+    provider: str | None
+    external_allowed: bool | None
+    enabled: bool
+
+
+@dataclass(frozen=True)
 class DataKeyRotated(AuditEvent):
     action = "crypto.data_key_rotated"
     version: int

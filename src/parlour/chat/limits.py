@@ -55,8 +55,13 @@ class RateLimits:
         in_process = SlidingWindowCounterRateLimiter(storage_from_string("async+memory://"))
         self._limiters = {name: in_process if name in local else shared for name in rules}
 
-    async def allow(self, rule: str, *identifiers: str) -> bool:
-        return await self._limiters[rule].hit(self._rules[rule], rule, *identifiers)
+    async def allow(self, rule: str, *identifiers: str, cost: int = 1) -> bool:
+        """Count `cost` against the rule, or refuse (counting nothing) if it would not fit."""
+        return await self._limiters[rule].hit(self._rules[rule], rule, *identifiers, cost=cost)
+
+    async def room_for(self, rule: str, *identifiers: str, cost: int) -> bool:
+        """Whether `cost` would fit now, counting nothing."""
+        return await self._limiters[rule].test(self._rules[rule], rule, *identifiers, cost=cost)
 
 
 class ConnectionCaps:

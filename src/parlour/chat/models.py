@@ -84,8 +84,20 @@ class ReadUpTo:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerStreaming:
+    """Part of an answer still being written, released by the output filter. Only this node's
+    sockets hear it (it is never persisted nor sent through a shared broker); the final
+    message, with `stream_id` as its id, carries the whole text."""
+
+    stream_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Resync:
     """The broker may have lost events: the subscriber should reconnect and resume."""
 
 
-ConversationEvent = MessageAdded | MessageStored | TypingChanged | ReadUpTo | Resync
+ConversationEvent = (
+    MessageAdded | MessageStored | TypingChanged | ReadUpTo | AnswerStreaming | Resync
+)

@@ -137,6 +137,10 @@ def read_frame(seq: int, by: str) -> dict[str, Any]:
     return {"type": "read", "seq": seq, "by": by}
 
 
+def delta_frame(stream_id: str, text: str) -> dict[str, Any]:
+    return {"type": "delta", "stream_id": stream_id, "text": text}
+
+
 def typing_frame(author: str, active: bool) -> dict[str, Any]:
     return {"type": "typing", "author": author, "state": active}
 

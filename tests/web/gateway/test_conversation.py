@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from parlour.assistant.tools import Subject
 from tests.conftest import Stack
 from tests.support import seed
 from tests.support.chat import (
@@ -76,7 +77,7 @@ async def test_reconnecting_with_last_seq_resumes_without_loss_or_duplicates(sta
         org.tenant_id, conversation.conversation_id, client_id="other-device", text="block my card"
     )
     user_message = appended.message
-    await stack.services.assistant.answer(user_message, "customer-1")
+    await stack.services.assistant.answer(user_message, Subject(org.tenant_id, "customer-1"))
 
     async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
         ready = await authenticate(ws, await seed.token_for(stack.services, org), last_seq=1)

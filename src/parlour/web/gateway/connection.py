@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import WebSocket
 from starlette.websockets import WebSocketState
 
+from parlour.assistant.tools import Subject
 from parlour.chat.limits import Cap
 from parlour.chat.models import ConversationEvent, Resync
 from parlour.chat.protocol import (
@@ -155,8 +156,10 @@ class Connection:
                 continue
             await self._send(outcome.frames)
             if outcome.new_user_message is not None:
+                user = session.user
                 self._services.assistant.schedule_answer(
-                    outcome.new_user_message, session.user.user_id
+                    outcome.new_user_message,
+                    Subject(user.tenant_id, user.user_id, dict(user.traits), visitor=user.visitor),
                 )
 
     async def _reauth(self, session: ChatSession, token: str) -> None:

@@ -1,0 +1,163 @@
+"""What an organisation (and the platform operator) decide about its assistant: the prompt
+template and its versions (TB-05), the provider, the data-residency rule and the kill switch.
+Every change is audited in the same transaction."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+from collections.abc import Iterable
+from enum import Enum
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from parlour.assistant.models import AssistantPolicy, TemplateVersion
+from parlour.assistant.prompts import DEFAULT_TEMPLATE, validate_template
+from parlour.assistant.repository import AssistantRepository
+from parlour.audit.events import (
+    Actor,
+    AssistantPolicySet,
+    PromptTemplateActivated,
+    PromptTemplateSaved,
+)
+from parlour.audit.service import AuditLog
+from parlour.errors import InvalidInput, NotFound
+from parlour.storage.database import Database
+from parlour.storage.dialect import serialise
+from parlour.storage.types import utcnow
+
+
+class Keep(Enum):
+    """An argument left out: the setting keeps its value (None is a value: the default)."""
+
+    KEEP = "keep"
+
+
+class UnknownProvider(InvalidInput):
+    code = "unknown_provider"
+    default_message = "That provider is not configured on this platform."
+
+
+class AssistantConfiguration:
+    def __init__(
+        self, db: Database, audit: AuditLog, *, providers: Iterable[str], external: Iterable[str]
+    ) -> None:
+        self._db = db
+        self._audit = audit
+        self._providers = frozenset(providers)
+        self._external = frozenset(external)
+
+    async def policy(self, tenant_id: str) -> AssistantPolicy:
+        async with self._db.read() as conn:
+            return await AssistantRepository(conn).policy(tenant_id)
+
+    async def live_template(self, tenant_id: str) -> tuple[int | None, str]:
+        """The live template's version (None: Parlour's default) and text."""
+        async with self._db.read() as conn:
+            repository = AssistantRepository(conn)
+            version = (await repository.policy(tenant_id)).template_version
+            template = await repository.template(tenant_id, version) if version else None
+        return (version, template.body) if template else (None, DEFAULT_TEMPLATE)
+
+    async def save_template(
+        self, tenant_id: str, text: str, *, actor: Actor, activate: bool = True
+    ) -> TemplateVersion:
+        """Validate and store a new version (made live unless `activate` is False)."""
+        body = validate_template(text)
+        async with self._db.transaction() as conn:
+            await serialise(conn, f"prompt-template:{tenant_id}")
+            repository = AssistantRepository(conn)
+            template = TemplateVersion(
+                version=await repository.latest_template_number(tenant_id) + 1,
+                body=body,
+                sha256=hashlib.sha256(body.encode()).hexdigest(),
+                created_by=f"{actor.type.value}:{actor.id}"[:200],
+                created_at=utcnow(),
+            )
+            await repository.add_template(tenant_id, template)
+            event = PromptTemplateSaved(template.version, template.sha256)
+            await self._audit.record(conn, tenant_id, event, actor)
+            if activate:
+                await self._activate(repository, conn, tenant_id, template.version, actor)
+        return dataclasses.replace(template, live=activate)
+
+    async def activate_template(self, tenant_id: str, version: int, *, actor: Actor) -> None:
+        """Make a stored version live; activating an older one rolls back."""
+        async with self._db.transaction() as conn:
+            repository = AssistantRepository(conn)
+            if await repository.template(tenant_id, version) is None:
+                raise NotFound(f"no template version {version}")
+            await self._activate(repository, conn, tenant_id, version, actor)
+
+    async def _activate(
+        self,
+        repository: AssistantRepository,
+        conn: AsyncConnection,
+        tenant_id: str,
+        version: int,
+        actor: Actor,
+    ) -> None:
+        policy = await repository.policy(tenant_id)
+        await repository.set_policy(
+            tenant_id, dataclasses.replace(policy, template_version=version)
+        )
+        event = PromptTemplateActivated(version, policy.template_version)
+        await self._audit.record(conn, tenant_id, event, actor)
+
+    async def templates(self, tenant_id: str) -> list[TemplateVersion]:
+        async with self._db.read() as conn:
+            repository = AssistantRepository(conn)
+            live = (await repository.policy(tenant_id)).template_version
+            listed = await repository.templates(tenant_id)
+        return [dataclasses.replace(t, live=t.version == live) for t in listed]
+
+    async def diff_templates(self, tenant_id: str, since: int, to: int) -> str:
+        """A unified diff between two versions (0: Parlour's default template)."""
+        texts = []
+        async with self._db.read() as conn:
+            repository = AssistantRepository(conn)
+            for version in (since, to):
+                if version == 0:
+                    texts.append(DEFAULT_TEMPLATE)
+                    continue
+                template = await repository.template(tenant_id, version)
+                if template is None:
+                    raise NotFound(f"no template version {version}")
+                texts.append(template.body)
+        return "".join(
+            difflib.unified_diff(
+                texts[0].splitlines(keepends=True),
+                texts[1].splitlines(keepends=True),
+                fromfile=f"version {since}",
+                tofile=f"version {to}",
+            )
+        )
+
+    async def set_policy(
+        self,
+        tenant_id: str,
+        *,
+        actor: Actor,
+        provider: str | Keep | None = Keep.KEEP,
+        external_allowed: bool | Keep | None = Keep.KEEP,
+        enabled: bool | None = None,
+    ) -> AssistantPolicy:
+        """Change some of the tenant's settings; an argument left out keeps its value."""
+        async with self._db.transaction() as conn:
+            repository = AssistantRepository(conn)
+            policy = await repository.policy(tenant_id)
+            if not isinstance(provider, Keep):
+                if provider is not None and provider not in self._providers:
+                    raise UnknownProvider(
+                        f"provider must be one of: {', '.join(sorted(self._providers))}"
+                    )
+                policy = dataclasses.replace(policy, provider=provider)
+            if not isinstance(external_allowed, Keep):
+                policy = dataclasses.replace(policy, external_allowed=external_allowed)
+            if enabled is not None:
+                policy = dataclasses.replace(policy, enabled=enabled)
+            await repository.set_policy(tenant_id, policy)
+            event = AssistantPolicySet(policy.provider, policy.external_allowed, policy.enabled)
+            await self._audit.record(conn, tenant_id, event, actor)
+        return policy

@@ -1,0 +1,149 @@
+"""Every answer passes this filter before any of it leaves (T-67, T-70, T-71).
+
+- The tenant's canary (a secret marker in the system prompt) in the output means the model is
+  reciting its instructions: the whole answer is blocked.
+- Sensitive values (parlour.sensitive) are redacted, except those the turn may show: values in
+  the retrieved knowledge (the organisation published them) and the verified user's own details.
+- Markdown images, raw HTML and links to anything but http(s) are reduced to their text, so an
+  answer cannot make the widget fetch a URL carrying data, or run script.
+- Citation markers ([k1]) are taken out of the text and reported: citations are built from the
+  retrieved passages they name, never from links the model writes.
+
+Streaming: text is released only up to a point no later text can change. A tail of HOLD
+characters is kept back (longer than a canary, a spaced card number or an IBAN), as are an
+unfinished link or tag and the word under way; no edit may straddle the release point.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from parlour import sensitive
+
+HOLD = 48
+_LABELS = {
+    "secret": "[credential removed]",
+    "email": "[e-mail removed]",
+    "card": "[card number removed]",
+    "iban": "[account number removed]",
+    "aadhaar": "[Aadhaar number removed]",
+    "ssn": "[SSN removed]",
+    "ni_number": "[NI number removed]",
+    "pan": "[PAN removed]",
+    "ifsc": "[IFSC removed]",
+    "phone": "[phone number removed]",
+}
+# A link's target may hold one level of parentheses: javascript:alert(1).
+_TARGET = r"\(\s*((?:[^()\s]|\([^()\n]*\))*)(?:[^()\n]|\([^()\n]*\))*\)"
+_IMAGE = re.compile(r"!\[([^\]\n]*)\]" + _TARGET)
+_LINK = re.compile(r"\[([^\]\n]*)\]" + _TARGET)
+_AUTOLINK = re.compile(r"<\s*(?:javascript|data|vbscript|file):[^>\n]*>", re.IGNORECASE)
+_TAG = re.compile(r"</?[A-Za-z!][^<>\n]*>")
+_BARE_SCRIPT_URL = re.compile(r"\b(?:javascript|vbscript|data):\S*", re.IGNORECASE)
+_CITATION = re.compile(r"\s?\[(k\d{1,3})\]")
+# What may still grow into a link, image or tag at the end of the text so far.
+_UNFINISHED = re.compile(r"(!?\[[^\]\n]*(\](\([^)\n]*)?)?|<[^<>\n]*)\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class _Edit:
+    start: int
+    end: int
+    replacement: str
+
+
+def normalised(value: str) -> str:
+    """A value as compared for permission: case, spacing, punctuation and a phone number's
+    optional trunk prefix, +44 (0)20…, do not matter."""
+    value = unicodedata.normalize("NFKC", value).replace("(0)", "")
+    return re.sub(r"[\W_]", "", value).casefold()
+
+
+def shown_values(texts: Iterable[str]) -> set[str]:
+    """The sensitive values in texts the turn is entitled to repeat."""
+    return {normalised(span.value) for text in texts for span in sensitive.find(text)}
+
+
+class OutputFilter:
+    def __init__(self, canary: str, allowed: set[str], citable: Iterable[str] = ()) -> None:
+        self._canary = normalised(canary)
+        self._allowed = set(allowed)
+        self._citable = set(citable)
+        self._raw = ""
+        self._released = 0  # characters of the raw text already filtered and released
+        self.blocked = False
+        self.cited: list[str] = []
+        self.redacted: list[str] = []  # the kinds removed, for the turn's record
+
+    def feed(self, text: str) -> str:
+        """Filtered text that is now safe to release (maybe empty)."""
+        self._raw += text
+        return self._release(final=False)
+
+    def finish(self) -> str:
+        return self._release(final=True)
+
+    def allow(self, text: str) -> None:
+        """Let the answer repeat the sensitive values in `text` (a tool's result about the
+        verified user)."""
+        self._allowed |= shown_values([text])
+
+    def _release(self, *, final: bool) -> str:
+        if self.blocked:
+            return ""
+        if self._canary and self._canary in normalised(self._raw):
+            self.blocked = True
+            return ""
+        edits = self._edits()
+        cut = len(self._raw)
+        if not final:
+            cut -= HOLD
+            if unfinished := _UNFINISHED.search(self._raw):
+                cut = min(cut, unfinished.start())
+            # Never inside a word: an e-mail address or key is one, and may still be growing.
+            if cut > self._released:
+                end = cut + 1
+                cut = max(self._raw.rfind(" ", 0, end), self._raw.rfind("\n", 0, end))
+            for edit in edits:  # in order, so moving back past one cannot land in another
+                if edit.start < cut < edit.end:
+                    cut = edit.start
+        if cut <= self._released:
+            return ""
+        out, position = [], self._released
+        for edit in edits:
+            if edit.start >= position and edit.end <= cut:
+                out += [self._raw[position : edit.start], edit.replacement]
+                position = edit.end
+        out.append(self._raw[position:cut])
+        self._released = cut
+        return "".join(out)
+
+    def _edits(self) -> list[_Edit]:
+        """Every change to the raw text, none overlapping, in order (found anew each time:
+        answers are short, and a later character can complete an earlier value)."""
+        raw, edits = self._raw, []
+        citations = []
+        for match in _CITATION.finditer(raw):
+            edits.append(_Edit(*match.span(), ""))
+            citations.append(match[1])
+        for match in _IMAGE.finditer(raw):
+            edits.append(_Edit(*match.span(), match[1]))
+        for match in _LINK.finditer(raw):
+            url = match[2].lower()
+            if not url.startswith(("https://", "http://")):
+                edits.append(_Edit(*match.span(), match[1]))
+        for pattern in (_AUTOLINK, _TAG, _BARE_SCRIPT_URL):
+            edits += [_Edit(*m.span(), "") for m in pattern.finditer(raw)]
+        exposed = [s for s in sensitive.find(raw) if normalised(s.value) not in self._allowed]
+        edits += [_Edit(span.start, span.end, _LABELS[span.kind]) for span in exposed]
+        chosen: list[_Edit] = []
+        for edit in sorted(edits, key=lambda e: (e.start, -e.end)):
+            if chosen and edit.start < chosen[-1].end:
+                continue
+            chosen.append(edit)
+        self.cited = [ref for ref in dict.fromkeys(citations) if ref in self._citable]
+        self.redacted = [span.kind for span in exposed]
+        return chosen

@@ -1,0 +1,145 @@
+"""SQL for the assistant: settings, prompt template versions, turn records; every method takes
+`tenant_id` first."""
+
+from __future__ import annotations
+
+from sqlalchemy import Row, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from parlour.assistant.models import AssistantPolicy, Outcome, TemplateVersion, TurnRecord
+from parlour.storage.dialect import upsert
+from parlour.storage.tables import assistant_settings, assistant_turns, prompt_templates
+from parlour.storage.types import utcnow
+
+
+class AssistantRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def policy(self, tenant_id: str) -> AssistantPolicy:
+        t = assistant_settings.c
+        row = (
+            await self._conn.execute(
+                select(t.provider, t.external_allowed, t.enabled, t.template_version).where(
+                    t.tenant_id == tenant_id
+                )
+            )
+        ).first()
+        return AssistantPolicy(row[0], row[1], row[2], row[3]) if row else AssistantPolicy()
+
+    async def set_policy(self, tenant_id: str, policy: AssistantPolicy) -> None:
+        values = {
+            "tenant_id": tenant_id,
+            "provider": policy.provider,
+            "external_allowed": policy.external_allowed,
+            "enabled": policy.enabled,
+            "template_version": policy.template_version,
+            "updated_at": utcnow(),
+        }
+        await self._conn.execute(
+            upsert(self._conn, assistant_settings, values, ["tenant_id"], list(values)[1:])
+        )
+
+    async def add_template(self, tenant_id: str, template: TemplateVersion) -> None:
+        await self._conn.execute(
+            insert(prompt_templates).values(
+                tenant_id=tenant_id,
+                version=template.version,
+                body=template.body,
+                sha256=template.sha256,
+                created_by=template.created_by,
+                created_at=template.created_at,
+            )
+        )
+
+    async def latest_template_number(self, tenant_id: str) -> int:
+        t = prompt_templates.c
+        return int(
+            (
+                await self._conn.execute(
+                    select(func.coalesce(func.max(t.version), 0)).where(t.tenant_id == tenant_id)
+                )
+            ).scalar_one()
+        )
+
+    async def template(self, tenant_id: str, version: int) -> TemplateVersion | None:
+        t = prompt_templates.c
+        row = (
+            await self._conn.execute(
+                select(prompt_templates).where(t.tenant_id == tenant_id, t.version == version)
+            )
+        ).first()
+        return _template(row) if row else None
+
+    async def templates(self, tenant_id: str) -> list[TemplateVersion]:
+        t = prompt_templates.c
+        rows = await self._conn.execute(
+            select(prompt_templates).where(t.tenant_id == tenant_id).order_by(t.version.desc())
+        )
+        return [_template(row) for row in rows]
+
+    async def record_turn(self, record: TurnRecord) -> None:
+        await self._conn.execute(
+            insert(assistant_turns).values(
+                tenant_id=record.tenant_id,
+                message_id=record.message_id,
+                conversation_id=record.conversation_id,
+                outcome=record.outcome.value,
+                provider=record.provider,
+                model=record.model,
+                template_version=record.template_version,
+                knowledge_version=record.knowledge_version,
+                chunk_ids=list(record.chunk_ids),
+                input_tokens=record.input_tokens,
+                output_tokens=record.output_tokens,
+                created_at=record.created_at,
+            )
+        )
+
+    async def turn(self, tenant_id: str, message_id: str) -> TurnRecord | None:
+        t = assistant_turns.c
+        row = (
+            await self._conn.execute(
+                select(assistant_turns).where(t.tenant_id == tenant_id, t.message_id == message_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        return TurnRecord(
+            tenant_id=row.tenant_id,
+            message_id=row.message_id,
+            conversation_id=row.conversation_id,
+            outcome=Outcome(row.outcome),
+            provider=row.provider,
+            model=row.model,
+            template_version=row.template_version,
+            knowledge_version=row.knowledge_version,
+            created_at=row.created_at,
+            chunk_ids=tuple(row.chunk_ids),
+            input_tokens=row.input_tokens,
+            output_tokens=row.output_tokens,
+        )
+
+    async def tokens_used(self, tenant_id: str) -> tuple[int, int]:
+        """Input and output tokens of every turn of the tenant (for its bill)."""
+        t = assistant_turns.c
+        row = (
+            await self._conn.execute(
+                select(
+                    func.coalesce(func.sum(t.input_tokens), 0),
+                    func.coalesce(func.sum(t.output_tokens), 0),
+                ).where(t.tenant_id == tenant_id)
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+
+def _template(row: Row[tuple[object, ...]]) -> TemplateVersion:
+    m = row._mapping
+    return TemplateVersion(
+        version=m["version"],
+        body=m["body"],
+        sha256=m["sha256"],
+        created_by=m["created_by"],
+        created_at=m["created_at"],
+    )

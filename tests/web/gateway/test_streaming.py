@@ -1,0 +1,55 @@
+"""Answers stream to the widget: "typing" first, then the filtered text in batched deltas, then
+the durable message under the stream's id. The model is a real SmolLM2 behind llama.cpp's
+OpenAI-compatible server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Stack, running_stack
+from tests.support import seed
+from tests.support.chat import authenticate, is_assistant_message, open_socket, receive_until, say
+from tests.support.llama_server import llama_server
+
+
+@pytest.fixture(scope="module")
+def model_url() -> Iterator[str]:
+    with llama_server(embedding=False) as url:
+        yield url
+
+
+@pytest.fixture
+async def streaming_stack(sqlite_url: str, tmp_path: Path, model_url: str) -> AsyncIterator[Stack]:
+    assistant = {
+        "provider": "openai",
+        "openai_base_url": model_url,
+        "openai_model": "smollm2",
+        "openai_is_external": False,
+        "max_output_tokens": 120,
+        "temperature": 0.0,  # the same answer every run: long enough to stream
+    }
+    async with running_stack(tmp_path, sqlite_url, assistant=assistant) as running:
+        yield running
+
+
+async def test_an_answer_streams_in_deltas_before_its_message(streaming_stack: Stack) -> None:
+    org = await seed.organisation(streaming_stack.services)
+    token = await seed.token_for(streaming_stack.services, org)
+    async with open_socket(streaming_stack.ws_url, org.widget_id, org.origin) as ws:
+        await authenticate(ws, token)
+        await say(ws, "What are your opening hours?")
+        frames = await receive_until(ws, is_assistant_message, timeout=90)
+    kinds = [f["type"] for f in frames]
+    deltas = [f for f in frames if f["type"] == "delta"]
+    message = frames[-1]
+    assert kinds.index("typing") < kinds.index("delta")
+    assert {d["stream_id"] for d in deltas} == {message["id"]}
+    streamed = "".join(d["text"] for d in deltas)
+    # The message is the whole text; the deltas are its beginning (the filter holds back
+    # a tail until the answer ends).
+    assert streamed
+    assert message["text"].startswith(streamed.strip()[:20])
+    assert message["citations"]  # from the retrieved passage, whatever the model wrote
