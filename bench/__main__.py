@@ -7,9 +7,14 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from bench import crypto, gateway, retrieval
+from bench import answers, crypto, gateway, retrieval
 
-BENCHMARKS = {"crypto": crypto.run, "gateway": gateway.run, "retrieval": retrieval.run}
+BENCHMARKS = {
+    "answers": answers.run,
+    "crypto": crypto.run,
+    "gateway": gateway.run,
+    "retrieval": retrieval.run,
+}
 
 
 def main(names: list[str]) -> None:
