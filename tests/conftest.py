@@ -22,6 +22,7 @@ from parlour.settings import (
     DatabaseSettings,
     Environment,
     GatewaySettings,
+    IdentitySettings,
     ServerSettings,
     Settings,
     TokenSettings,
@@ -77,6 +78,10 @@ def make_settings(
         gateway=GatewaySettings(auth_timeout_seconds=auth_timeout, **(gateway or {})),  # type: ignore[arg-type]
         tokens=TokenSettings(**(tokens or {})),  # type: ignore[arg-type]
         assistant=AssistantSettings(**(assistant or {})),  # type: ignore[arg-type]
+        # Production must relay mail; the production stacks of these tests never send any.
+        identity=IdentitySettings(
+            smtp_host="127.0.0.1" if environment is Environment.PRODUCTION else None
+        ),
         crypto=CryptoSettings(
             master_key=master_key or new_master_key(),
             previous_master_keys=list(previous_master_keys),

@@ -10,7 +10,13 @@ import pytest
 from pydantic import ValidationError
 
 from parlour.crypto.master_key import MasterKeyError, generate_master_key, load_master_key
-from parlour.settings import CryptoSettings, Environment, ServerSettings, Settings
+from parlour.settings import (
+    CryptoSettings,
+    Environment,
+    IdentitySettings,
+    ServerSettings,
+    Settings,
+)
 
 PRODUCTION_SERVER = ServerSettings(public_url="https://chat.example.com")
 
@@ -47,6 +53,16 @@ def test_production_refuses_a_plain_http_public_url() -> None:
         )
 
 
+def test_production_refuses_to_start_without_a_mail_relay() -> None:
+    """Sign-up and recovery mail must reach people; an outbox folder is for development."""
+    with pytest.raises(ValidationError, match="smtp_host"):
+        Settings(
+            environment=Environment.PRODUCTION,
+            server=PRODUCTION_SERVER,
+            crypto=CryptoSettings(master_key=generate_master_key()),
+        )
+
+
 def test_settings_come_from_prefixed_environment_variables_with_nesting(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -79,6 +95,7 @@ def test_production_refuses_a_key_file_others_can_read(tmp_path: Path) -> None:
         environment=Environment.PRODUCTION,
         server=PRODUCTION_SERVER,
         crypto=CryptoSettings(master_key_file=path),
+        identity=IdentitySettings(smtp_host="smtp.example.com"),
     )
     with pytest.raises(MasterKeyError, match="group or others"):
         load_master_key(settings)

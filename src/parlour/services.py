@@ -16,13 +16,16 @@ from parlour.audit.checkpoints import CheckpointSigner
 from parlour.audit.service import AuditLog
 from parlour.chat.broker import Broker, InProcessBroker
 from parlour.chat.identity_watch import IdentityWatch
-from parlour.chat.limits import Caps, ConnectionCaps, RateLimits, RedisConnectionCaps
+from parlour.chat.limits import Caps, ConnectionCaps, RedisConnectionCaps
 from parlour.chat.redis_broker import RedisBroker
 from parlour.chat.service import ChatService
 from parlour.crypto.derive import derive_key
 from parlour.crypto.kms import LocalKms
 from parlour.crypto.master_key import load_master_key, load_previous_master_keys
 from parlour.crypto.vault import Vault
+from parlour.identity.mail import Mailer, OutboxMailer, SmtpMailer
+from parlour.identity.passwords import Passwords
+from parlour.identity.service import IdentityService, SessionPolicy
 from parlour.keys.replay import InProcessReplayCache, RedisReplayCache, ReplayCache
 from parlour.keys.service import KeyService
 from parlour.knowledge.embeddings import Embedder, shared_minilm
@@ -32,6 +35,7 @@ from parlour.llm.anthropic import AnthropicProvider
 from parlour.llm.local import LocalProvider
 from parlour.llm.openai_compatible import OpenAICompatibleProvider
 from parlour.llm.provider import Provider
+from parlour.rate_limits import RateLimits
 from parlour.settings import AssistantSettings, KnowledgeSettings, Settings
 from parlour.storage.database import Database
 from parlour.storage.migrate import migrate
@@ -46,6 +50,7 @@ class Services:
     vault: Vault
     audit: AuditLog
     tenants: TenantService
+    identity: IdentityService
     keys: KeyService
     knowledge: KnowledgeService
     chat: ChatService
@@ -113,6 +118,27 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         replay=realtime.replay,
     )
     tenants = TenantService(db, vault, audit, allow_insecure_origins=not settings.is_production)
+    identity = settings.identity
+    identity_service = IdentityService(
+        db,
+        vault,
+        audit,
+        tenants,
+        Passwords(
+            time_cost=identity.argon2_time_cost,
+            memory_kib=identity.argon2_memory_kib,
+            parallelism=identity.argon2_parallelism,
+        ),
+        _mailer(settings),
+        realtime.rate_limits,
+        SessionPolicy(
+            idle=timedelta(minutes=identity.session_idle_minutes),
+            absolute=timedelta(hours=identity.session_absolute_hours),
+            reauthentication=timedelta(minutes=identity.reauthentication_minutes),
+            email_token=timedelta(hours=identity.email_token_hours),
+        ),
+        public_url=settings.server.public_url,
+    )
     providers = _providers(settings.assistant)
     assistant = settings.assistant
     assistant_service = AssistantService(
@@ -145,6 +171,7 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         vault=vault,
         audit=audit,
         tenants=tenants,
+        identity=identity_service,
         keys=keys,
         knowledge=knowledge,
         chat=chat,
@@ -172,6 +199,10 @@ def _realtime(settings: Settings) -> _Realtime:
         "message": settings.gateway.messages_per_user,
         "frame": settings.gateway.frames_per_connection,
         "handshake": settings.gateway.handshakes_per_ip,
+        "login_pair": settings.identity.login_per_account_and_address,
+        "login_address": settings.identity.login_per_address,
+        "codes": settings.identity.codes_per_account,
+        "signups": settings.identity.signups_per_address,
     }
     budgets = {
         "tokens_per_conversation": settings.assistant.tokens_per_conversation,
@@ -203,6 +234,21 @@ def _realtime(settings: Settings) -> _Realtime:
             budgets, "async+" + url, implementation="redispy", key_prefix=f"{prefix}:budgets"
         ),
         redis=redis,
+    )
+
+
+def _mailer(settings: Settings) -> Mailer:
+    identity = settings.identity
+    if identity.smtp_host is None:
+        return OutboxMailer(settings.data_dir / "outbox", identity.mail_from)
+    password = identity.smtp_password
+    return SmtpMailer(
+        identity.smtp_host,
+        identity.smtp_port,
+        identity.mail_from,
+        username=identity.smtp_username,
+        password=password.get_secret_value() if password else None,
+        security=identity.smtp_security,
     )
 
 

@@ -208,6 +208,40 @@ class AssistantSettings(BaseModel):
         return self
 
 
+class IdentitySettings(BaseModel):
+    """Dashboard accounts: sessions, password hashing, login throttles, outgoing mail."""
+
+    session_idle_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 30
+    session_absolute_hours: Annotated[int, Field(ge=1, le=7 * 24)] = 12
+    reauthentication_minutes: Annotated[int, Field(ge=1, le=60)] = Field(
+        default=10,
+        description="How long a step-up re-authentication covers secrets, MFA and allowlists.",
+    )
+    email_token_hours: Annotated[int, Field(ge=1, le=7 * 24)] = 24
+    # OWASP's Argon2id baseline: 19 MiB, 2 passes, 1 lane.
+    argon2_time_cost: Annotated[int, Field(ge=1, le=10)] = 2
+    argon2_memory_kib: Annotated[int, Field(ge=8 * 1024, le=1024 * 1024)] = 19 * 1024
+    argon2_parallelism: Annotated[int, Field(ge=1, le=8)] = 1
+    login_per_account_and_address: str = Field(
+        default="10/15 minutes",
+        description="Login attempts for one e-mail from one address. Per pair, not per account, "
+        "so nobody can lock an owner out by failing on purpose.",
+    )
+    login_per_address: str = "60/15 minutes"
+    codes_per_account: str = Field(
+        default="10/15 minutes", description="MFA codes tried by one account's sessions."
+    )
+    signups_per_address: str = "10/hour"
+    smtp_host: str | None = Field(
+        default=None, description="Unset: mail lands as .eml files in <data_dir>/outbox."
+    )
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    mail_from: str = "Parlour <no-reply@localhost>"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PARLOUR_", env_nested_delimiter="__", extra="ignore", frozen=True
@@ -222,6 +256,7 @@ class Settings(BaseSettings):
     crypto: CryptoSettings = CryptoSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
     assistant: AssistantSettings = AssistantSettings()
+    identity: IdentitySettings = IdentitySettings()
     audit: AuditSettings = AuditSettings()
     redis: RedisSettings = RedisSettings()
 
@@ -239,6 +274,8 @@ class Settings(BaseSettings):
                 raise ValueError("production needs crypto.master_key or crypto.master_key_file")
             if not self.server.public_url.startswith("https://"):
                 raise ValueError("production needs an https:// server.public_url")
+            if self.identity.smtp_host is None:
+                raise ValueError("production needs identity.smtp_host to send e-mail")
             remote = self.knowledge.remote_embeddings_url
             if self.knowledge.embeddings == "remote" and not (remote or "").startswith("https://"):
                 raise ValueError("production needs an https:// knowledge.remote_embeddings_url")

@@ -12,7 +12,6 @@ from parlour.assistant.budgets import Budgets
 from parlour.assistant.providers import Providers
 from parlour.assistant.service import AssistantService, TurnLimits
 from parlour.assistant.tools import NoTools, Subject, Tool, ToolSource
-from parlour.chat.limits import RateLimits
 from parlour.chat.models import Message
 from parlour.llm.models import (
     Finished,
@@ -24,6 +23,7 @@ from parlour.llm.models import (
     Usage,
 )
 from parlour.llm.provider import Provider
+from parlour.rate_limits import RateLimits
 from parlour.services import Services
 from tests.support import seed
 

@@ -8,7 +8,7 @@ turn really used is recorded with the turn, for the tenant's bill.
 
 from __future__ import annotations
 
-from parlour.chat.limits import RateLimits
+from parlour.rate_limits import RateLimits
 
 RULES = ("tokens_per_conversation", "tokens_per_end_user", "tokens_per_tenant")
 

@@ -14,6 +14,7 @@ PLATFORM_CHAIN = "platform"
 
 class ActorType(StrEnum):
     OPERATOR = "operator"
+    ACCOUNT = "account"  # a dashboard account, acting through its session
     API_KEY = "api_key"
     CLI = "cli"
     SYSTEM = "system"
@@ -205,3 +206,42 @@ class AuditExported(AuditEvent):
     action = "audit.exported"
     chain: str
     events: int
+
+
+@dataclass(frozen=True)
+class AccountCreated(AuditEvent):
+    action = "account.created"
+    account_id: str
+
+
+@dataclass(frozen=True)
+class MemberAdded(AuditEvent):
+    action = "account.member_added"
+    account_id: str
+    role: str
+
+
+@dataclass(frozen=True)
+class EmailVerified(AuditEvent):
+    action = "account.email_verified"
+    account_id: str
+
+
+@dataclass(frozen=True)
+class MfaEnrolled(AuditEvent):
+    action = "account.mfa_enrolled"
+    account_id: str
+
+
+@dataclass(frozen=True)
+class AccountDisabled(AuditEvent):
+    action = "account.disabled"
+    account_id: str
+    sessions_ended: int
+
+
+@dataclass(frozen=True)
+class SessionsEnded(AuditEvent):
+    action = "account.sessions_ended"
+    account_id: str
+    sessions_ended: int

@@ -1,5 +1,5 @@
-"""Abuse limits for the chat gateway: message and frame rates (the `limits` library, in memory or
-in Redis) and caps on concurrent connections per address, organisation and end user (T-25)."""
+"""Caps on a chat gateway's concurrent connections per address, organisation and end user (T-25),
+in this process or shared through Redis. Message and frame rates are `parlour.rate_limits`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from limits import RateLimitItem, parse
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from limits.storage import storage_from_string
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -33,35 +30,6 @@ class Cap:
 class TooManyConnections(RateLimited):
     code = "too_many_connections"
     default_message = "Too many open connections; close one and try again."
-
-
-class RateLimits:
-    """Named rate rules ("30/minute"), counted per identifiers such as (tenant, end user).
-
-    Rules named in `local` count in this process whatever the storage: what they count lives
-    on one node (a connection's frames), so sharing it would only add a round trip per frame.
-    """
-
-    def __init__(
-        self,
-        rules: dict[str, str],
-        storage_uri: str = "async+memory://",
-        *,
-        local: Sequence[str] = (),
-        **options: str,
-    ) -> None:
-        self._rules: dict[str, RateLimitItem] = {name: parse(rule) for name, rule in rules.items()}
-        shared = SlidingWindowCounterRateLimiter(storage_from_string(storage_uri, **options))
-        in_process = SlidingWindowCounterRateLimiter(storage_from_string("async+memory://"))
-        self._limiters = {name: in_process if name in local else shared for name in rules}
-
-    async def allow(self, rule: str, *identifiers: str, cost: int = 1) -> bool:
-        """Count `cost` against the rule, or refuse (counting nothing) if it would not fit."""
-        return await self._limiters[rule].hit(self._rules[rule], rule, *identifiers, cost=cost)
-
-    async def room_for(self, rule: str, *identifiers: str, cost: int) -> bool:
-        """Whether `cost` would fit now, counting nothing."""
-        return await self._limiters[rule].test(self._rules[rule], rule, *identifiers, cost=cost)
 
 
 class ConnectionCaps:

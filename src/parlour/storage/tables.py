@@ -288,6 +288,82 @@ end_user_revocations = Table(
     PrimaryKeyConstraint("tenant_id", "user_id"),
 )
 
+# Dashboard accounts belong to the platform, not to one tenant: an account reaches organisations
+# through memberships. The TOTP seed is sealed with the platform's data key (tenant "platform").
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("account_id", ID, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("email_verified_at", UtcDateTime, nullable=True),
+    Column("totp_seed_sealed", LargeBinary, nullable=True),
+    Column("totp_pending_sealed", LargeBinary, nullable=True),
+    # The last TOTP time step accepted: a code is good once (T-38).
+    Column("totp_last_step", Integer, nullable=True),
+    Column("platform_role", String(16), nullable=True),
+    Column("disabled_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column(
+        "account_id",
+        ID,
+        ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    _tenant_fk(),
+    Column("role", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("account_id", "tenant_id"),
+    Index(None, "tenant_id"),
+)
+
+
+def _account_fk() -> Column[str]:
+    return Column(
+        "account_id", ID, ForeignKey("accounts.account_id", ondelete="CASCADE"), nullable=False
+    )
+
+
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    _account_fk(),
+    Column("code_hash", String(64), nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+    PrimaryKeyConstraint("account_id", "code_hash"),
+)
+
+# Server-side sessions: the cookie holds a random reference; only its SHA-256 is stored.
+account_sessions = Table(
+    "account_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    _account_fk(),
+    Column("stage", String(16), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("authenticated_at", UtcDateTime, nullable=False),
+    Column("source_ip", String(64), nullable=True),
+    Index(None, "account_id"),
+)
+
+email_tokens = Table(
+    "email_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    _account_fk(),
+    Column("purpose", String(16), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+    Index(None, "account_id"),
+)
+
 tenant_keys = Table(
     "tenant_keys",
     metadata,

@@ -7,6 +7,8 @@ import secrets
 import uuid
 from collections.abc import Iterable
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from parlour.audit.events import (
     PLATFORM_CHAIN,
     Actor,
@@ -46,6 +48,14 @@ class TenantService:
         self._allow_insecure = allow_insecure_origins
 
     async def create(self, name: str, origins: Iterable[str] = (), *, actor: Actor) -> Tenant:
+        async with self._db.transaction() as conn:
+            return await self.create_in(conn, name, origins, actor=actor)
+
+    async def create_in(
+        self, conn: AsyncConnection, name: str, origins: Iterable[str] = (), *, actor: Actor
+    ) -> Tenant:
+        """Create the organisation inside the caller's transaction (sign-up creates its first
+        account beside it)."""
         name = name.strip()
         if not name or len(name) > 200:
             raise InvalidInput("an organisation needs a name of 1 to 200 characters")
@@ -53,14 +63,13 @@ class TenantService:
         tenant = Tenant(
             tenant_id=str(uuid.uuid4()), name=name, widget_id=new_widget_id(), created_at=utcnow()
         )
-        async with self._db.transaction() as conn:
-            repo = TenantRepository(conn)
-            await repo.insert(tenant)
-            await self._vault.create_tenant_key(conn, tenant.tenant_id)
-            await self._audit.record(conn, tenant.tenant_id, TenantCreated(name=name), actor)
-            for origin in normalized:
-                await repo.add_origin(tenant.tenant_id, origin, tenant.created_at)
-                await self._audit.record(conn, tenant.tenant_id, OriginAllowed(origin), actor)
+        repo = TenantRepository(conn)
+        await repo.insert(tenant)
+        await self._vault.create_tenant_key(conn, tenant.tenant_id)
+        await self._audit.record(conn, tenant.tenant_id, TenantCreated(name=name), actor)
+        for origin in normalized:
+            await repo.add_origin(tenant.tenant_id, origin, tenant.created_at)
+            await self._audit.record(conn, tenant.tenant_id, OriginAllowed(origin), actor)
         return tenant
 
     async def delete(self, tenant_id: str, *, actor: Actor) -> None:

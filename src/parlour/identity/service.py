@@ -1,0 +1,452 @@
+"""Dashboard accounts from sign-up to sign-out.
+
+A login is two steps on one server-side session: the password opens a session that can do one
+thing next (enter a code, or enrol an authenticator when the account has none); the code makes
+it ACTIVE under a new reference, so a reference seen before login is worthless after it
+(fixation, T-41). MFA is not optional (T-38). Secrets, MFA and allowlist changes need a fresh
+step-up (T-42). Failures say the same thing whatever failed (T-40) and go to the security log;
+the audit chain records what changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from parlour.audit.events import (
+    PLATFORM_CHAIN,
+    AccountCreated,
+    AccountDisabled,
+    Actor,
+    ActorType,
+    EmailVerified,
+    MemberAdded,
+    MfaEnrolled,
+    SessionsEnded,
+)
+from parlour.audit.service import AuditLog
+from parlour.crypto.vault import Place, Vault
+from parlour.errors import Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
+from parlour.identity import totp
+from parlour.identity.mail import Mailer
+from parlour.identity.models import (
+    Account,
+    Enrolment,
+    IssuedSession,
+    Membership,
+    Role,
+    Session,
+    Stage,
+)
+from parlour.identity.passwords import Passwords, check_password
+from parlour.identity.repository import AccountRepository, StoredAccount, StoredSession
+from parlour.observability import security_event
+from parlour.rate_limits import RateLimits
+from parlour.storage.database import Database
+from parlour.storage.types import utcnow
+from parlour.tenants.service import TenantService
+
+ISSUER = "Parlour"
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,255}")
+_TOUCH_EVERY = timedelta(seconds=60)
+
+RULES = ("login_pair", "login_address", "codes", "signups")
+
+
+class InvalidCredentials(Unauthenticated):
+    # One answer for an unknown e-mail, a wrong password and a disabled account (T-40).
+    code = "invalid_credentials"
+    default_message = "The e-mail or password is not right."
+
+
+class InvalidCode(Unauthenticated):
+    code = "invalid_code"
+    default_message = "That code is not right, or was used already."
+
+
+class EmailNotVerified(Forbidden):
+    code = "email_not_verified"
+    default_message = "Confirm your e-mail address first; we sent you a link."
+
+
+class SessionRequired(Unauthenticated):
+    code = "session_required"
+    default_message = "Sign in to continue."
+
+
+class WrongStage(Forbidden):
+    code = "wrong_stage"
+    default_message = "Finish signing in first."
+
+
+class ReauthenticationRequired(Forbidden):
+    code = "reauthentication_required"
+    default_message = "Confirm your password and a code to do this."
+
+
+class TooManyAttempts(RateLimited):
+    code = "too_many_attempts"
+    default_message = "Too many attempts; wait a few minutes and try again."
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    idle: timedelta
+    absolute: timedelta
+    reauthentication: timedelta
+    email_token: timedelta
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if len(email) > 320 or not _EMAIL.fullmatch(email):
+        raise InvalidInput("Enter an e-mail address like name@example.com.")
+    return email
+
+
+class IdentityService:
+    def __init__(
+        self,
+        db: Database,
+        vault: Vault,
+        audit: AuditLog,
+        tenants: TenantService,
+        passwords: Passwords,
+        mailer: Mailer,
+        limits: RateLimits,
+        policy: SessionPolicy,
+        *,
+        public_url: str,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db = db
+        self._vault = vault
+        self._audit = audit
+        self._tenants = tenants
+        self._passwords = passwords
+        self._mailer = mailer
+        self._limits = limits
+        self._policy = policy
+        self._public_url = public_url.rstrip("/")
+        # TOTP steps, session timeouts and link expiry all read this clock.
+        self._clock = clock
+
+    # Sign-up and e-mail
+
+    async def sign_up(
+        self, email: str, password: str, organisation: str, *, source_ip: str | None
+    ) -> None:
+        """Create the account and its organisation (the account owns it) and mail a link to
+        confirm the address. An address that already has an account gets a note instead, and
+        the caller sees the same outcome either way: sign-up does not reveal who has an account.
+        """
+        email = normalise_email(email)
+        check_password(password, email=email)
+        if not await self._limits.allow("signups", source_ip or "unknown"):
+            raise TooManyAttempts()
+        password_hash = await asyncio.to_thread(self._passwords.hash, password)
+        async with self._db.transaction() as conn:
+            repo = AccountRepository(conn)
+            existing = await repo.by_email(email)
+            if existing is None:
+                account_id = str(uuid.uuid4())
+                now = self._clock()
+                actor = Actor(ActorType.ACCOUNT, account_id, source_ip=source_ip)
+                await repo.insert(account_id, email, password_hash, now)
+                # The account's own data key seals its TOTP seed, and dies with the account.
+                await self._vault.create_tenant_key(conn, account_id)
+                tenant = await self._tenants.create_in(conn, organisation, actor=actor)
+                await repo.add_membership(account_id, tenant.tenant_id, Role.OWNER, now)
+                await self._audit.record(conn, PLATFORM_CHAIN, AccountCreated(account_id), actor)
+                await self._audit.record(
+                    conn, tenant.tenant_id, MemberAdded(account_id, Role.OWNER.value), actor
+                )
+                token = secrets.token_urlsafe(32)
+                expires = now + self._policy.email_token
+                await repo.insert_email_token(_digest(token), account_id, "verify", expires)
+        if existing is None:
+            link = f"{self._public_url}/dashboard/verify-email?token={token}"
+            await self._mailer.send(
+                email,
+                "Confirm your e-mail address for Parlour",
+                f"Open this link to confirm your address and finish signing up:\n\n{link}\n\n"
+                f"It works once, for {self._policy.email_token.total_seconds() / 3600:g} hours.",
+            )
+        else:
+            await self._mailer.send(
+                email,
+                "You already have a Parlour account",
+                "Someone, perhaps you, tried to sign up with this address. You already have an "
+                "account: sign in instead. If this was not you, nothing needs doing.",
+            )
+
+    async def verify_email(self, token: str, *, source_ip: str | None) -> None:
+        now = self._clock()
+        async with self._db.transaction() as conn:
+            repo = AccountRepository(conn)
+            account_id = await repo.use_email_token(_digest(token), "verify", now)
+            if account_id is None:
+                raise InvalidInput("This link is not valid any more; sign in to get a new one.")
+            await repo.mark_email_verified(account_id, now)
+            actor = Actor(ActorType.ACCOUNT, account_id, source_ip=source_ip)
+            await self._audit.record(conn, PLATFORM_CHAIN, EmailVerified(account_id), actor)
+
+    # Logging in
+
+    async def log_in(self, email: str, password: str, *, source_ip: str | None) -> IssuedSession:
+        address = source_ip or "unknown"
+        try:
+            email = normalise_email(email)
+        except InvalidInput:
+            email = ""
+        if not await self._limits.allow("login_address", address) or not await self._limits.allow(
+            "login_pair", email, address
+        ):
+            security_event("login.throttled", email=email, ip=source_ip)
+            raise TooManyAttempts()
+        async with self._db.read() as conn:
+            stored = await AccountRepository(conn).by_email(email) if email else None
+        password_hash = stored.password_hash if stored else None
+        right = await asyncio.to_thread(self._passwords.verify, password_hash, password)
+        if stored is None or not right or stored.account.disabled:
+            security_event(
+                "login.failed",
+                account_id=stored.account.account_id if stored else None,
+                ip=source_ip,
+            )
+            raise InvalidCredentials()
+        account = stored.account
+        if not account.email_verified:
+            raise EmailNotVerified()
+        async with self._db.transaction() as conn:
+            repo = AccountRepository(conn)
+            if self._passwords.needs_rehash(stored.password_hash):
+                rehashed = await asyncio.to_thread(self._passwords.hash, password)
+                await repo.set_password_hash(account.account_id, rehashed)
+            stage = Stage.MFA_REQUIRED if account.mfa_enabled else Stage.MFA_ENROLMENT
+            issued = await self._issue(repo, account.account_id, stage, source_ip)
+        security_event("login.password_accepted", account_id=account.account_id, ip=source_ip)
+        return issued
+
+    async def complete_login(
+        self, token: str, code: str, *, source_ip: str | None
+    ) -> IssuedSession:
+        """The second factor: a TOTP code or an unused recovery code. The session is replaced."""
+        stored, session = await self._session_at(token, Stage.MFA_REQUIRED)
+        await self._check_code(stored, code, source_ip)
+        async with self._db.transaction() as conn:
+            repo = AccountRepository(conn)
+            await repo.delete_session(session.token_hash)
+            issued = await self._issue(repo, stored.account.account_id, Stage.ACTIVE, source_ip)
+        security_event("login.succeeded", account_id=stored.account.account_id, ip=source_ip)
+        return issued
+
+    # MFA enrolment
+
+    async def begin_enrolment(self, token: str) -> Enrolment:
+        """A new seed, pending until a code from it is confirmed. A first enrolment happens
+        during login; replacing an authenticator needs a fresh step-up."""
+        stored, session = await self._session_at(token, Stage.MFA_ENROLMENT, Stage.ACTIVE)
+        if session.stage is Stage.ACTIVE:
+            self._require_recent(session.authenticated_at)
+        account = stored.account
+        seed = totp.new_seed()
+        cipher = await self._vault.cipher(account.account_id)
+        sealed = cipher.seal_text(seed, Place("accounts", account.account_id, "totp_pending"))
+        async with self._db.transaction() as conn:
+            await AccountRepository(conn).set_pending_seed(account.account_id, sealed)
+        return Enrolment(seed, totp.provisioning_uri(seed, account.email, ISSUER))
+
+    async def confirm_enrolment(
+        self, token: str, code: str, *, source_ip: str | None
+    ) -> tuple[IssuedSession, list[str]]:
+        """Switch to the pending seed once a code from it is right; returns a new ACTIVE session
+        and ten recovery codes, shown this once. Other sessions of the account end."""
+        stored, session = await self._session_at(token, Stage.MFA_ENROLMENT, Stage.ACTIVE)
+        if session.stage is Stage.ACTIVE:
+            self._require_recent(session.authenticated_at)
+        account = stored.account
+        if stored.totp_pending_sealed is None:
+            raise InvalidInput("Start enrolment first.")
+        if not await self._limits.allow("codes", account.account_id):
+            raise TooManyAttempts()
+        cipher = await self._vault.cipher(account.account_id)
+        seed = cipher.open_text(
+            stored.totp_pending_sealed, Place("accounts", account.account_id, "totp_pending")
+        )
+        step = totp.accepted_step(seed, code, self._clock(), after=None)
+        if step is None:
+            raise InvalidCode()
+        sealed = cipher.seal_text(seed, Place("accounts", account.account_id, "totp_seed"))
+        codes = totp.new_recovery_codes()
+        actor = Actor(ActorType.ACCOUNT, account.account_id, source_ip=source_ip)
+        async with self._db.transaction() as conn:
+            repo = AccountRepository(conn)
+            await repo.enable_mfa(account.account_id, sealed, step)
+            await repo.replace_recovery_codes(
+                account.account_id, [totp.recovery_code_hash(c) for c in codes]
+            )
+            await repo.delete_sessions(account.account_id)
+            issued = await self._issue(repo, account.account_id, Stage.ACTIVE, source_ip)
+            await self._audit.record(conn, PLATFORM_CHAIN, MfaEnrolled(account.account_id), actor)
+        return issued, codes
+
+    # Sessions
+
+    async def session(self, token: str | None) -> Session:
+        """The ACTIVE session `token` refers to."""
+        stored, session = await self._session_at(token, Stage.ACTIVE)
+        return self._session(stored.account, session)
+
+    async def pending_session(self, token: str | None) -> Session:
+        """The session at whatever stage it is."""
+        stored, session = await self._session_at(
+            token, Stage.MFA_REQUIRED, Stage.MFA_ENROLMENT, Stage.ACTIVE
+        )
+        return self._session(stored.account, session)
+
+    async def reauthenticate(
+        self, token: str, password: str, code: str, *, source_ip: str | None
+    ) -> IssuedSession:
+        """Step-up: the password and a code again. The session is replaced, and its new
+        reference carries a fresh authentication time."""
+        stored, session = await self._session_at(token, Stage.ACTIVE)
+        right = await asyncio.to_thread(self._passwords.verify, stored.password_hash, password)
+        if not right:
+            security_event("reauthentication.failed", account_id=session.account_id, ip=source_ip)
+            raise InvalidCredentials()
+        await self._check_code(stored, code, source_ip)
+        async with self._db.transaction() as conn:
+            repo = AccountRepository(conn)
+            await repo.delete_session(session.token_hash)
+            return await self._issue(repo, session.account_id, Stage.ACTIVE, source_ip)
+
+    def require_recent_authentication(self, session: Session) -> None:
+        """Refuse unless the session's holder proved password and code again lately (T-42)."""
+        self._require_recent(session.authenticated_at)
+
+    def _require_recent(self, authenticated_at: datetime) -> None:
+        if self._clock() - authenticated_at > self._policy.reauthentication:
+            raise ReauthenticationRequired()
+
+    async def log_out(self, token: str | None) -> None:
+        if not token:
+            return
+        async with self._db.transaction() as conn:
+            await AccountRepository(conn).delete_session(_digest(token))
+
+    async def end_other_sessions(self, token: str, *, source_ip: str | None) -> int:
+        stored, session = await self._session_at(token, Stage.ACTIVE)
+        account_id = stored.account.account_id
+        actor = Actor(ActorType.ACCOUNT, account_id, source_ip=source_ip)
+        async with self._db.transaction() as conn:
+            ended = await AccountRepository(conn).delete_sessions(
+                account_id, keep=session.token_hash
+            )
+            await self._audit.record(conn, PLATFORM_CHAIN, SessionsEnded(account_id, ended), actor)
+        return ended
+
+    async def disable(self, account_id: str, *, actor: Actor) -> None:
+        """The account can no longer log in, and every session it has ends now (T-41)."""
+        async with self._db.transaction() as conn:
+            repo = AccountRepository(conn)
+            if await repo.get(account_id) is None:
+                raise NotFound("no such account")
+            await repo.disable(account_id, self._clock())
+            ended = await repo.delete_sessions(account_id)
+            await self._audit.record(
+                conn, PLATFORM_CHAIN, AccountDisabled(account_id, ended), actor
+            )
+
+    async def memberships(self, account_id: str) -> list[Membership]:
+        async with self._db.read() as conn:
+            return await AccountRepository(conn).memberships(account_id)
+
+    async def account_by_email(self, email: str) -> Account | None:
+        async with self._db.read() as conn:
+            stored = await AccountRepository(conn).by_email(normalise_email(email))
+        return stored.account if stored else None
+
+    # Internals
+
+    async def _issue(
+        self, repo: AccountRepository, account_id: str, stage: Stage, source_ip: str | None
+    ) -> IssuedSession:
+        token = secrets.token_urlsafe(32)  # 256 bits (T-41 asks for at least 128)
+        csrf = secrets.token_urlsafe(32)
+        now = self._clock()
+        await repo.insert_session(
+            StoredSession(_digest(token), account_id, stage, csrf, now, now, now), source_ip
+        )
+        return IssuedSession(token, stage, csrf)
+
+    async def _session_at(
+        self, token: str | None, *stages: Stage
+    ) -> tuple[StoredAccount, StoredSession]:
+        if not token:
+            raise SessionRequired()
+        now = self._clock()
+        async with self._db.read() as conn:
+            repo = AccountRepository(conn)
+            session = await repo.session(_digest(token))
+            stored = await repo.get(session.account_id) if session else None
+        if session is None or stored is None or stored.account.disabled:
+            raise SessionRequired()
+        idle = now - session.last_seen_at > self._policy.idle
+        if idle or now - session.created_at > self._policy.absolute:
+            await self.log_out(token)
+            raise SessionRequired("Your session has ended; sign in again.")
+        if session.stage not in stages:
+            raise WrongStage()
+        if now - session.last_seen_at > _TOUCH_EVERY:
+            async with self._db.transaction() as conn:
+                await AccountRepository(conn).touch_session(session.token_hash, now)
+        return stored, session
+
+    async def _check_code(self, stored: StoredAccount, code: str, source_ip: str | None) -> None:
+        account_id = stored.account.account_id
+        if not await self._limits.allow("codes", account_id):
+            security_event("mfa.throttled", account_id=account_id, ip=source_ip)
+            raise TooManyAttempts()
+        if stored.totp_seed_sealed is None:
+            raise InvalidCode()
+        if totp.looks_like_recovery_code(code):
+            async with self._db.transaction() as conn:
+                used = await AccountRepository(conn).use_recovery_code(
+                    account_id, totp.recovery_code_hash(code), self._clock()
+                )
+            if used:
+                security_event("mfa.recovery_code_used", account_id=account_id, ip=source_ip)
+                return
+        else:
+            cipher = await self._vault.cipher(account_id)
+            seed = cipher.open_text(
+                stored.totp_seed_sealed, Place("accounts", account_id, "totp_seed")
+            )
+            step = totp.accepted_step(seed, code, self._clock(), after=stored.totp_last_step)
+            if step is not None:
+                async with self._db.transaction() as conn:
+                    if await AccountRepository(conn).claim_step(account_id, step):
+                        return
+        security_event("mfa.failed", account_id=account_id, ip=source_ip)
+        raise InvalidCode()
+
+    def _session(self, account: Account, session: StoredSession) -> Session:
+        return Session(
+            account,
+            session.stage,
+            session.csrf_token,
+            session.created_at,
+            session.last_seen_at,
+            session.authenticated_at,
+        )

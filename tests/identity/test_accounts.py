@@ -1,0 +1,342 @@
+"""Signing up, confirming the address, logging in with a password and a second factor, and the
+session that results: T-38 (MFA), T-40 (uniform failures, throttling), T-41 (sessions), T-42
+(step-up), T-45 (no way around MFA), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from parlour.audit.events import Actor
+from parlour.errors import InvalidInput
+from parlour.identity.models import Role, Stage
+from parlour.identity.service import (
+    EmailNotVerified,
+    InvalidCode,
+    InvalidCredentials,
+    ReauthenticationRequired,
+    SessionRequired,
+    TooManyAttempts,
+    WrongStage,
+)
+from parlour.services import Services
+from parlour.storage.tables import account_sessions, accounts
+from tests.support.accounts import PASSWORD, Accounts, accounts_on
+
+IP = "198.51.100.7"
+
+
+@pytest.fixture
+def people(backend: Services, tmp_path: Path) -> Accounts:
+    return accounts_on(backend, tmp_path)
+
+
+def fresh_email() -> str:
+    return f"someone-{secrets.token_hex(4)}@example.com"
+
+
+async def test_signing_up_creates_the_account_its_organisation_and_an_owner_membership(
+    people: Accounts, backend: Services
+) -> None:
+    address = fresh_email()
+    await people.identity.sign_up(address.upper(), PASSWORD, "Acme Bank", source_ip=IP)
+    account = await people.identity.account_by_email(address)
+    assert account is not None
+    assert account.email == address
+    assert not account.email_verified
+    (membership,) = await people.identity.memberships(account.account_id)
+    assert membership.role is Role.OWNER
+    tenant = await backend.tenants.get(membership.tenant_id)
+    assert tenant.name == "Acme Bank"
+
+
+async def test_the_address_is_confirmed_by_a_mailed_link_that_works_once(
+    people: Accounts,
+) -> None:
+    address = fresh_email()
+    await people.identity.sign_up(address, PASSWORD, "Acme Bank", source_ip=IP)
+    token = people.link_token(address)
+    await people.identity.verify_email(token, source_ip=IP)
+    account = await people.identity.account_by_email(address)
+    assert account is not None
+    assert account.email_verified
+    with pytest.raises(InvalidInput):
+        await people.identity.verify_email(token, source_ip=IP)
+
+
+async def test_a_confirmation_link_expires(people: Accounts) -> None:
+    address = fresh_email()
+    await people.identity.sign_up(address, PASSWORD, "Acme Bank", source_ip=IP)
+    people.clock.advance(hours=25)
+    with pytest.raises(InvalidInput):
+        await people.identity.verify_email(people.link_token(address), source_ip=IP)
+
+
+async def test_signing_up_again_with_a_taken_address_looks_the_same_and_changes_nothing(
+    people: Accounts,
+) -> None:
+    address = await people.verified()
+    before = await people.identity.account_by_email(address)
+    await people.identity.sign_up(address, "another good passphrase", "Other Org", source_ip=IP)
+    assert await people.identity.account_by_email(address) == before
+    assert people.mails()[-1]["Subject"] == "You already have a Parlour account"
+    await people.identity.log_in(address, PASSWORD, source_ip=IP)
+
+
+async def test_an_unconfirmed_address_cannot_log_in(people: Accounts) -> None:
+    address = fresh_email()
+    await people.identity.sign_up(address, PASSWORD, "Acme Bank", source_ip=IP)
+    with pytest.raises(EmailNotVerified):
+        await people.identity.log_in(address, PASSWORD, source_ip=IP)
+
+
+async def test_a_password_alone_opens_no_session_only_the_next_step(
+    people: Accounts,
+) -> None:
+    """T-38."""
+    address = await people.verified()
+    first = await people.identity.log_in(address, PASSWORD, source_ip=IP)
+    assert first.stage is Stage.MFA_ENROLMENT
+    with pytest.raises(WrongStage):
+        await people.identity.session(first.token)
+    enrolled = await people.enrolled()
+    second = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    assert second.stage is Stage.MFA_REQUIRED
+    with pytest.raises(WrongStage):
+        await people.identity.session(second.token)
+    with pytest.raises(WrongStage):  # nor can it enrol a new authenticator of its own
+        await people.identity.begin_enrolment(second.token)
+
+
+async def test_a_totp_code_completes_login_once_and_only_in_its_own_step(
+    people: Accounts,
+) -> None:
+    """T-38."""
+    enrolled = await people.enrolled()
+    pending = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    code = people.code(enrolled.seed)
+    active = await people.identity.complete_login(pending.token, code, source_ip=IP)
+    session = await people.identity.session(active.token)
+    assert session.account.email == enrolled.email
+    assert session.stage is Stage.ACTIVE
+    # The same code again, in the same step: refused.
+    again = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    with pytest.raises(InvalidCode):
+        await people.identity.complete_login(again.token, code, source_ip=IP)
+    # A code from a step already past (30 s later): refused too.
+    stale = people.code(enrolled.seed)
+    people.clock.next_step()
+    with pytest.raises(InvalidCode):
+        await people.identity.complete_login(again.token, stale, source_ip=IP)
+    await people.identity.complete_login(again.token, people.code(enrolled.seed), source_ip=IP)
+
+
+async def test_the_totp_seed_is_random_and_sealed_at_rest(
+    people: Accounts, backend: Services
+) -> None:
+    """T-38."""
+    one, two = await people.enrolled(), await people.enrolled()
+    assert one.seed != two.seed
+    assert len(one.seed) == 32  # 160 bits, base32
+    async with backend.db.read() as conn:
+        rows = (await conn.execute(select(accounts.c.totp_seed_sealed))).all()
+    stored = b"".join(row[0] for row in rows if row[0])
+    assert one.seed.encode() not in stored
+    assert two.seed.encode() not in stored
+
+
+async def test_a_recovery_code_stands_in_for_a_code_once(people: Accounts) -> None:
+    """T-38."""
+    enrolled = await people.enrolled()
+    assert len(set(enrolled.recovery_codes)) == 10
+    recovery = enrolled.recovery_codes[3]
+    pending = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    await people.identity.complete_login(pending.token, recovery.upper(), source_ip=IP)
+    pending = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    with pytest.raises(InvalidCode):
+        await people.identity.complete_login(pending.token, recovery, source_ip=IP)
+
+
+async def test_codes_are_throttled_per_account(people: Accounts) -> None:
+    """T-38."""
+    enrolled = await people.enrolled()
+    pending = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    answers = []
+    for _ in range(11):
+        try:
+            await people.identity.complete_login(pending.token, "000000", source_ip=IP)
+        except (InvalidCode, TooManyAttempts) as refused:
+            answers.append(refused.code)
+    # Ten codes in 15 minutes, the enrolment's among them; then nothing is even checked.
+    assert answers == ["invalid_code"] * 9 + ["too_many_attempts"] * 2
+    with pytest.raises(TooManyAttempts):
+        await people.identity.complete_login(
+            pending.token, people.code(enrolled.seed), source_ip=IP
+        )
+
+
+async def test_unknown_email_wrong_password_and_disabled_account_fail_alike(
+    people: Accounts,
+) -> None:
+    """T-40."""
+    enrolled = await people.enrolled()
+    disabled = await people.enrolled()
+    account = await people.identity.account_by_email(disabled.email)
+    assert account is not None
+    await people.identity.disable(account.account_id, actor=Actor.system("tests"))
+    failures = []
+    for address, password in [
+        (fresh_email(), PASSWORD),
+        (enrolled.email, PASSWORD + "!"),
+        (disabled.email, PASSWORD),
+        ("not an address", PASSWORD),
+    ]:
+        with pytest.raises(InvalidCredentials) as failed:
+            await people.identity.log_in(address, password, source_ip=IP)
+        failures.append((failed.value.code, failed.value.message))
+    assert len(set(failures)) == 1
+
+
+async def test_one_address_guessing_is_throttled_but_the_owner_elsewhere_still_logs_in(
+    people: Accounts,
+) -> None:
+    """T-40."""
+    enrolled = await people.enrolled()
+    attacker = "203.0.113.66"
+    for _ in range(10):
+        with pytest.raises(InvalidCredentials):
+            await people.identity.log_in(enrolled.email, "wrong guess 123", source_ip=attacker)
+    with pytest.raises(TooManyAttempts):  # even the right password, from there
+        await people.identity.log_in(enrolled.email, PASSWORD, source_ip=attacker)
+    owner = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    assert owner.stage is Stage.MFA_REQUIRED
+
+
+async def test_one_address_spraying_many_accounts_is_throttled(people: Accounts) -> None:
+    """T-40."""
+    sprayer = "203.0.113.67"
+    for _ in range(60):
+        with pytest.raises(InvalidCredentials):
+            await people.identity.log_in(fresh_email(), "Summer2026!", source_ip=sprayer)
+    with pytest.raises(TooManyAttempts):
+        await people.identity.log_in(fresh_email(), "Summer2026!", source_ip=sprayer)
+
+
+async def test_login_issues_a_new_reference_and_the_pre_login_one_is_dead(
+    people: Accounts,
+) -> None:
+    """T-41."""
+    enrolled = await people.enrolled()
+    pending = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    active = await people.identity.complete_login(
+        pending.token, people.code(enrolled.seed), source_ip=IP
+    )
+    assert active.token != pending.token
+    assert active.csrf_token != pending.csrf_token
+    assert len(active.token) >= 43  # 256 bits, urlsafe base64
+    with pytest.raises(SessionRequired):
+        await people.identity.pending_session(pending.token)
+
+
+async def test_only_a_hash_of_the_session_reference_is_stored(
+    people: Accounts, backend: Services
+) -> None:
+    """T-41."""
+    enrolled = await people.enrolled()
+    async with backend.db.read() as conn:
+        stored = {row[0] for row in await conn.execute(select(account_sessions.c.token_hash))}
+    assert enrolled.session.token not in stored
+    assert hashlib.sha256(enrolled.session.token.encode()).hexdigest() in stored
+
+
+async def test_sessions_end_after_30_idle_minutes_or_12_hours_whatever_the_activity(
+    people: Accounts,
+) -> None:
+    """T-41."""
+    enrolled = await people.enrolled()
+    people.clock.advance(minutes=29)
+    await people.identity.session(enrolled.session.token)
+    people.clock.advance(minutes=31)
+    with pytest.raises(SessionRequired):
+        await people.identity.session(enrolled.session.token)
+
+    busy = await people.enrolled()
+    for _ in range(12 * 4):
+        people.clock.advance(minutes=15)
+        try:
+            await people.identity.session(busy.session.token)
+        except SessionRequired:
+            break
+    else:
+        raise AssertionError("an active session outlived 12 hours")
+
+
+async def test_logout_ends_the_session_on_the_server(people: Accounts) -> None:
+    """T-41."""
+    enrolled = await people.enrolled()
+    await people.identity.log_out(enrolled.session.token)
+    with pytest.raises(SessionRequired):
+        await people.identity.session(enrolled.session.token)
+
+
+async def test_disabling_an_account_ends_every_session_it_has(people: Accounts) -> None:
+    """T-41."""
+    enrolled = await people.enrolled()
+    pending = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    second = await people.identity.complete_login(
+        pending.token, people.code(enrolled.seed), source_ip=IP
+    )
+    account = await people.identity.account_by_email(enrolled.email)
+    assert account is not None
+    await people.identity.disable(account.account_id, actor=Actor.system("tests"))
+    for token in (enrolled.session.token, second.token):
+        with pytest.raises(SessionRequired):
+            await people.identity.session(token)
+
+
+async def test_a_person_can_end_their_other_sessions(people: Accounts) -> None:
+    """T-41."""
+    enrolled = await people.enrolled()
+    pending = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    laptop = await people.identity.complete_login(
+        pending.token, people.code(enrolled.seed), source_ip=IP
+    )
+    assert await people.identity.end_other_sessions(laptop.token, source_ip=IP) == 1
+    await people.identity.session(laptop.token)
+    with pytest.raises(SessionRequired):
+        await people.identity.session(enrolled.session.token)
+
+
+async def test_sensitive_acts_need_a_recent_step_up_which_renews_the_reference(
+    people: Accounts,
+) -> None:
+    """T-42."""
+    enrolled = await people.enrolled()
+    people.clock.advance(minutes=11)
+    session = await people.identity.session(enrolled.session.token)
+    with pytest.raises(ReauthenticationRequired):
+        people.identity.require_recent_authentication(session)
+    with pytest.raises(ReauthenticationRequired):  # a new authenticator is such an act
+        await people.identity.begin_enrolment(enrolled.session.token)
+    with pytest.raises(InvalidCredentials):
+        await people.identity.reauthenticate(
+            enrolled.session.token, "wrong password", people.code(enrolled.seed), source_ip=IP
+        )
+    renewed = await people.identity.reauthenticate(
+        enrolled.session.token, PASSWORD, people.code(enrolled.seed), source_ip=IP
+    )
+    assert renewed.token != enrolled.session.token
+    with pytest.raises(SessionRequired):
+        await people.identity.session(enrolled.session.token)
+    people.identity.require_recent_authentication(await people.identity.session(renewed.token))
+    await people.identity.begin_enrolment(renewed.token)
+
+
+async def test_a_new_installation_has_no_account_at_all(services: Services) -> None:
+    """T-45."""
+    async with services.db.read() as conn:
+        assert (await conn.execute(select(accounts))).first() is None

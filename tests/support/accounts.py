@@ -1,0 +1,132 @@
+"""Dashboard accounts for tests: an identity service on a test's services with a clock the test
+moves (TOTP steps and session timeouts, without sleeping), the mail it sent, and the way through
+sign-up, e-mail confirmation, enrolment and login that a person would take."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pyotp
+
+from parlour.identity.mail import OutboxMailer
+from parlour.identity.models import IssuedSession
+from parlour.identity.passwords import Passwords
+from parlour.identity.service import IdentityService, SessionPolicy
+from parlour.rate_limits import RateLimits
+from parlour.services import Services
+from parlour.storage.types import utcnow
+
+PASSWORD = "correct horse battery staple"
+RULES = {
+    "login_pair": "10/15 minutes",
+    "login_address": "60/15 minutes",
+    "codes": "10/15 minutes",
+    "signups": "100/hour",
+}
+
+
+def mails_in(outbox: Path) -> list[email.message.EmailMessage]:
+    files = sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+        for p in files
+    ]
+
+
+def mailed_token(outbox: Path, to: str) -> str:
+    """The token of the last link mailed to `to`."""
+    for mail in reversed(mails_in(outbox)):
+        found = re.search(r"token=([\w-]+)", mail.get_content())
+        if mail["To"] == to and found:
+            return found.group(1)
+    raise AssertionError(f"no link was mailed to {to}")
+
+
+@dataclass
+class Clock:
+    now: datetime = field(default_factory=utcnow)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+    def next_step(self) -> None:
+        """Move to the start of the next 30-second TOTP step."""
+        seconds = self.now.timestamp()
+        self.now += timedelta(seconds=30 - seconds % 30 + 0.001)
+
+
+@dataclass
+class Accounts:
+    identity: IdentityService
+    clock: Clock
+    outbox: Path
+
+    def mails(self) -> list[email.message.EmailMessage]:
+        return mails_in(self.outbox)
+
+    def link_token(self, to: str) -> str:
+        return mailed_token(self.outbox, to)
+
+    def code(self, seed: str) -> str:
+        return pyotp.TOTP(seed).at(self.clock.now)
+
+    async def verified(self, address: str | None = None) -> str:
+        """A signed-up account with its e-mail confirmed; returns its address."""
+        address = address or f"owner-{secrets.token_hex(4)}@example.com"
+        await self.identity.sign_up(address, PASSWORD, "Acme Bank", source_ip="198.51.100.7")
+        await self.identity.verify_email(self.link_token(address), source_ip="198.51.100.7")
+        return address
+
+    async def enrolled(self, address: str | None = None) -> Enrolled:
+        """An account through its first login and TOTP enrolment, with an ACTIVE session."""
+        address = await self.verified(address)
+        first = await self.identity.log_in(address, PASSWORD, source_ip="198.51.100.7")
+        enrolment = await self.identity.begin_enrolment(first.token)
+        session, codes = await self.identity.confirm_enrolment(
+            first.token, self.code(enrolment.seed), source_ip="198.51.100.7"
+        )
+        self.clock.next_step()
+        return Enrolled(address, enrolment.seed, session, codes)
+
+
+@dataclass
+class Enrolled:
+    email: str
+    seed: str
+    session: IssuedSession
+    recovery_codes: list[str]
+
+
+def accounts_on(
+    services: Services, tmp_path: Path, rules: dict[str, str] | None = None
+) -> Accounts:
+    clock = Clock()
+    outbox = tmp_path / "test-outbox"
+    identity = IdentityService(
+        services.db,
+        services.vault,
+        services.audit,
+        services.tenants,
+        # The cheapest Argon2id the library allows: these tests are about the flow, not cost.
+        Passwords(time_cost=1, memory_kib=8 * 1024, parallelism=1),
+        OutboxMailer(outbox, "Parlour <no-reply@localhost>"),
+        RateLimits(rules or RULES),
+        SessionPolicy(
+            idle=timedelta(minutes=30),
+            absolute=timedelta(hours=12),
+            reauthentication=timedelta(minutes=10),
+            email_token=timedelta(hours=24),
+        ),
+        public_url="http://127.0.0.1:8000",
+        clock=clock,
+    )
+    return Accounts(identity, clock, outbox)

@@ -1,0 +1,162 @@
+"""Dashboard sign-up and sessions over real HTTP: the cookie's attributes (T-43), CSRF (T-55),
+rotation and logout (T-41), and one error shape for every refusal."""
+
+from __future__ import annotations
+
+import secrets
+from http.cookies import SimpleCookie
+
+import httpx
+import pyotp
+
+from tests.conftest import Stack
+from tests.support.accounts import PASSWORD, mailed_token
+from tests.web.test_errors import assert_error_shape
+
+COOKIE = "__Host-parlour_session"
+
+
+class Browser:
+    """What a browser does with the session cookie, by hand: it is Secure, and these servers
+    are plain http on loopback, where httpx would rightly not send it back."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.cookie: str | None = None
+        self.csrf: str | None = None
+
+    async def send(
+        self, method: str, path: str, body: object | None = None, *, csrf: bool = True
+    ) -> httpx.Response:
+        headers = {}
+        if self.cookie:
+            headers["cookie"] = f"{COOKIE}={self.cookie}"
+        if csrf and self.csrf:
+            headers["x-csrf-token"] = self.csrf
+        answer = await self.client.request(
+            method, path, json=body if body is not None else None, headers=headers
+        )
+        if "set-cookie" in answer.headers:
+            jar: SimpleCookie = SimpleCookie(answer.headers["set-cookie"])
+            self.cookie = jar[COOKIE].value or None
+        if answer.is_success and "csrf_token" in answer.text:
+            self.csrf = answer.json()["csrf_token"]
+        return answer
+
+
+async def signed_up_and_enrolled(stack: Stack, browser: Browser) -> tuple[str, list[str]]:
+    email = f"web-{secrets.token_hex(4)}@example.com"
+    body = {"email": email, "password": PASSWORD, "organisation": "Acme Bank"}
+    assert (await browser.send("POST", "/v1/accounts", body)).status_code == 202
+    token = mailed_token(stack.services.settings.data_dir / "outbox", email)
+    answer = await browser.send("POST", "/v1/accounts/verify-email", {"token": token})
+    assert answer.status_code == 204
+    answer = await browser.send("POST", "/v1/session", {"email": email, "password": PASSWORD})
+    assert answer.json()["stage"] == "mfa_enrolment"
+    seed = (await browser.send("POST", "/v1/session/enrolment")).json()["seed"]
+    code = pyotp.TOTP(seed).now()
+    answer = await browser.send("POST", "/v1/session/enrolment/confirm", {"code": code})
+    assert answer.json()["stage"] == "active"
+    return email, answer.json()["recovery_codes"]
+
+
+async def test_signing_up_answers_the_same_for_a_new_and_a_taken_address(stack: Stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        email = f"web-{secrets.token_hex(4)}@example.com"
+        body = {"email": email, "password": PASSWORD, "organisation": "Acme Bank"}
+        first = await client.post("/v1/accounts", json=body)
+        second = await client.post("/v1/accounts", json=body)
+    assert (first.status_code, first.json()) == (second.status_code, second.json())
+    assert first.json() == {"status": "check_your_email"}
+
+
+async def test_a_weak_password_is_refused_with_a_reason_in_the_error_shape(stack: Stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        body = {"email": "x@example.com", "password": "password1", "organisation": "Acme"}
+        assert_error_shape(await client.post("/v1/accounts", json=body), 422, "password_rejected")
+
+
+async def test_the_session_cookie_is_host_prefixed_secure_httponly_and_strict(
+    stack: Stack,
+) -> None:
+    """T-43."""
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        browser = Browser(client)
+        email, _codes = await signed_up_and_enrolled(stack, browser)
+        answer = await browser.send("POST", "/v1/session", {"email": email, "password": PASSWORD})
+    cookie = answer.headers["set-cookie"]
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert cookie.startswith(f"{COOKIE}=")
+    assert {"secure", "httponly", "path", "samesite"} <= attributes
+    assert "samesite=strict" in cookie.lower()
+    assert "path=/;" in cookie.lower() + ";"
+    assert "domain" not in attributes
+    assert browser.cookie not in answer.text  # the reference is only ever in Set-Cookie
+
+
+async def test_a_change_without_the_csrf_token_or_as_a_form_is_refused(stack: Stack) -> None:
+    """T-55."""
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        browser = Browser(client)
+        await signed_up_and_enrolled(stack, browser)
+        assert_error_shape(
+            await browser.send("DELETE", "/v1/session/others", csrf=False), 403, "csrf_refused"
+        )
+        forged = await client.post(
+            "/v1/session/reauthenticate",
+            content=f'{{"password": "{PASSWORD}", "code": "123456"}}',
+            headers={
+                "cookie": f"{COOKIE}={browser.cookie}",
+                "content-type": "text/plain",
+                "x-csrf-token": browser.csrf or "",
+            },
+        )
+        assert_error_shape(forged, 415, "unsupported_media_type")
+        form = await client.post(
+            "/v1/session", data={"email": "a@example.com", "password": PASSWORD}
+        )
+        assert_error_shape(form, 415, "unsupported_media_type")
+        # With the token, the same session works.
+        assert (await browser.send("DELETE", "/v1/session/others")).status_code == 200
+
+
+async def test_login_rotates_the_reference_and_logout_kills_it_on_the_server(
+    stack: Stack,
+) -> None:
+    """T-41."""
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        browser = Browser(client)
+        email, codes = await signed_up_and_enrolled(stack, browser)
+        await browser.send("DELETE", "/v1/session")
+        await browser.send("POST", "/v1/session", {"email": email, "password": PASSWORD})
+        before_code = browser.cookie
+        answer = await browser.send("POST", "/v1/session/code", {"code": codes[0]})
+        assert answer.json()["stage"] == "active"
+        assert browser.cookie != before_code
+        me = await browser.send("GET", "/v1/session")
+        assert me.json()["email"] == email
+        assert [m["role"] for m in me.json()["memberships"]] == ["owner"]
+
+        stale = Browser(client)
+        stale.cookie, stale.csrf = before_code, browser.csrf
+        assert_error_shape(await stale.send("GET", "/v1/session"), 401, "session_required")
+
+        kept = browser.cookie
+        assert (await browser.send("DELETE", "/v1/session")).status_code == 204
+        replay = Browser(client)
+        replay.cookie = kept
+        assert_error_shape(await replay.send("GET", "/v1/session"), 401, "session_required")
+
+
+async def test_login_failures_look_alike_over_http(stack: Stack) -> None:
+    """T-40."""
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        browser = Browser(client)
+        email, _codes = await signed_up_and_enrolled(stack, browser)
+        unknown = await client.post(
+            "/v1/session", json={"email": "nobody@example.com", "password": PASSWORD}
+        )
+        wrong = await client.post("/v1/session", json={"email": email, "password": "nope nope"})
+    assert_error_shape(unknown, 401, "invalid_credentials")
+    assert_error_shape(wrong, 401, "invalid_credentials")
+    assert unknown.json()["error"]["message"] == wrong.json()["error"]["message"]
