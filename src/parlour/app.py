@@ -11,7 +11,15 @@ from fastapi import FastAPI
 from parlour import __version__
 from parlour.services import Services, build_services
 from parlour.settings import Settings
-from parlour.web.api import accounts, client_keys, end_users, knowledge, tokens, wellknown
+from parlour.web.api import (
+    accounts,
+    client_keys,
+    end_users,
+    knowledge,
+    organisations,
+    tokens,
+    wellknown,
+)
 from parlour.web.errors import install_error_handlers
 from parlour.web.gateway.routes import ChatSockets
 from parlour.web.middleware import RequestContextMiddleware
@@ -22,6 +30,7 @@ from parlour.web.widget import router as widget_router
 # sockets are served by `ChatSockets`, beside these.
 ROUTERS = (
     accounts.router,
+    organisations.router,
     tokens.router,
     end_users.router,
     client_keys.router,

@@ -10,8 +10,11 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from http.cookies import SimpleCookie
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import httpx
 import pyotp
 
 from parlour.identity.mail import OutboxMailer
@@ -22,7 +25,11 @@ from parlour.rate_limits import RateLimits
 from parlour.services import Services
 from parlour.storage.types import utcnow
 
+if TYPE_CHECKING:
+    from tests.conftest import Stack
+
 PASSWORD = "correct horse battery staple"
+COOKIE = "__Host-parlour_session"
 RULES = {
     "login_pair": "10/15 minutes",
     "login_address": "60/15 minutes",
@@ -130,3 +137,47 @@ def accounts_on(
         clock=clock,
     )
     return Accounts(identity, clock, outbox)
+
+
+class Browser:
+    """What a browser does with the session cookie, by hand: it is Secure, and these servers
+    are plain http on loopback, where httpx would rightly not send it back."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.cookie: str | None = None
+        self.csrf: str | None = None
+
+    async def send(
+        self, method: str, path: str, body: object | None = None, *, csrf: bool = True
+    ) -> httpx.Response:
+        headers = {}
+        if self.cookie:
+            headers["cookie"] = f"{COOKIE}={self.cookie}"
+        if csrf and self.csrf:
+            headers["x-csrf-token"] = self.csrf
+        answer = await self.client.request(
+            method, path, json=body if body is not None else None, headers=headers
+        )
+        if "set-cookie" in answer.headers:
+            jar: SimpleCookie = SimpleCookie(answer.headers["set-cookie"])
+            self.cookie = jar[COOKIE].value or None
+        if answer.is_success and "csrf_token" in answer.text:
+            self.csrf = answer.json()["csrf_token"]
+        return answer
+
+
+async def signed_up_and_enrolled(stack: Stack, browser: Browser) -> tuple[str, list[str]]:
+    email = f"web-{secrets.token_hex(4)}@example.com"
+    body = {"email": email, "password": PASSWORD, "organisation": "Acme Bank"}
+    assert (await browser.send("POST", "/v1/accounts", body)).status_code == 202
+    token = mailed_token(stack.services.settings.data_dir / "outbox", email)
+    answer = await browser.send("POST", "/v1/accounts/verify-email", {"token": token})
+    assert answer.status_code == 204
+    answer = await browser.send("POST", "/v1/session", {"email": email, "password": PASSWORD})
+    assert answer.json()["stage"] == "mfa_enrolment"
+    seed = (await browser.send("POST", "/v1/session/enrolment")).json()["seed"]
+    code = pyotp.TOTP(seed).now()
+    answer = await browser.send("POST", "/v1/session/enrolment/confirm", {"code": code})
+    assert answer.json()["stage"] == "active"
+    return email, answer.json()["recovery_codes"]

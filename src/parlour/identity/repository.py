@@ -108,6 +108,26 @@ class AccountRepository:
             )
         )
 
+    async def set_membership(
+        self, account_id: str, tenant_id: str, role: Role, now: datetime
+    ) -> None:
+        await self._conn.execute(
+            delete(memberships).where(
+                memberships.c.account_id == account_id, memberships.c.tenant_id == tenant_id
+            )
+        )
+        await self.add_membership(account_id, tenant_id, role, now)
+
+    async def membership(self, account_id: str, tenant_id: str) -> Membership | None:
+        row = (
+            await self._conn.execute(
+                select(memberships).where(
+                    memberships.c.account_id == account_id, memberships.c.tenant_id == tenant_id
+                )
+            )
+        ).first()
+        return Membership(row.account_id, row.tenant_id, Role(row.role)) if row else None
+
     async def memberships(self, account_id: str) -> list[Membership]:
         rows = await self._conn.execute(
             select(memberships).where(memberships.c.account_id == account_id)

@@ -45,6 +45,7 @@ from parlour.identity.models import (
     Stage,
 )
 from parlour.identity.passwords import Passwords, check_password
+from parlour.identity.policy import Permission, role_grants
 from parlour.identity.repository import AccountRepository, StoredAccount, StoredSession
 from parlour.observability import security_event
 from parlour.rate_limits import RateLimits
@@ -88,6 +89,11 @@ class WrongStage(Forbidden):
 class ReauthenticationRequired(Forbidden):
     code = "reauthentication_required"
     default_message = "Confirm your password and a code to do this."
+
+
+class NotPermitted(Forbidden):
+    code = "not_permitted"
+    default_message = "Your role in this organisation does not allow this."
 
 
 class TooManyAttempts(RateLimited):
@@ -367,6 +373,40 @@ class IdentityService:
             await self._audit.record(
                 conn, PLATFORM_CHAIN, AccountDisabled(account_id, ended), actor
             )
+
+    async def add_member(self, tenant_id: str, email: str, role: Role, *, actor: Actor) -> None:
+        """Give an existing account a role in an organisation (or change the role it has)."""
+        now = self._clock()
+        async with self._db.transaction() as conn:
+            repo = AccountRepository(conn)
+            stored = await repo.by_email(normalise_email(email))
+            if stored is None:
+                raise NotFound("no account has this e-mail address")
+            account_id = stored.account.account_id
+            await repo.set_membership(account_id, tenant_id, role, now)
+            await self._audit.record(conn, tenant_id, MemberAdded(account_id, role.value), actor)
+
+    async def authorise(
+        self, session: Session, tenant_id: str, permission: Permission, *, source_ip: str | None
+    ) -> Membership:
+        """The session's membership of `tenant_id`, if its role grants `permission`. Another
+        organisation looks missing rather than forbidden, so ids reveal nothing (T-29)."""
+        account_id = session.account.account_id
+        async with self._db.read() as conn:
+            membership = await AccountRepository(conn).membership(account_id, tenant_id)
+        if membership is None or not role_grants(membership.role, permission):
+            security_event(
+                "authorisation.refused",
+                account_id=account_id,
+                tenant_id=tenant_id,
+                permission=permission.value,
+                member=membership is not None,
+                ip=source_ip,
+            )
+            if membership is None:
+                raise NotFound("no such organisation")
+            raise NotPermitted()
+        return membership
 
     async def memberships(self, account_id: str) -> list[Membership]:
         async with self._db.read() as conn:

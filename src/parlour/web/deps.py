@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
@@ -14,6 +14,20 @@ from parlour.keys.models import ApiKey, Scope
 from parlour.observability import security_event
 from parlour.services import Services
 from parlour.web.proxy import ClientInfo
+
+POLICY = "__parlour_policy__"
+Dependency = TypeVar("Dependency", bound=Callable[..., Any])
+
+
+def declares(policy: str) -> Callable[[Dependency], Dependency]:
+    """Mark a dependency as the access policy of the routes that use it. Every route must use
+    exactly one (tests/web/test_route_policies.py); which one is in the OpenAPI document too."""
+
+    def mark(dependency: Dependency) -> Dependency:
+        setattr(dependency, POLICY, policy)
+        return dependency
+
+    return mark
 
 
 def request_context(connection: HTTPConnection) -> dict[str, str | None]:
@@ -43,6 +57,7 @@ def bearer_secret(request: Request) -> str | None:
 def api_key(scope: Scope) -> Callable[[Request], Awaitable[ApiKey]]:
     """A dependency that admits requests carrying a valid API key with `scope`."""
 
+    @declares(f"api_key:{scope.value}")
     async def authenticate(request: Request) -> ApiKey:
         secret = bearer_secret(request)
         try:

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from parlour.errors import NotFound
+from parlour.web.policy import Public
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,7 +28,7 @@ def widget_source_dir() -> Path:
 _WIDGET_DIR = widget_source_dir()
 
 
-@router.get("/widget/v1/parlour-widget.js")
+@router.get("/widget/v1/parlour-widget.js", dependencies=[Public])
 async def widget_script() -> Response:
     path = _WIDGET_DIR / WIDGET_FILE
     if not path.is_file():

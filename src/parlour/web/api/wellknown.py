@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from parlour.web.deps import ServicesDep
+from parlour.web.policy import Public
 
 router = APIRouter(tags=["public"])
 
 
-@router.get("/.well-known/jwks.json")
+@router.get("/.well-known/jwks.json", dependencies=[Public])
 async def jwks(services: ServicesDep) -> JSONResponse:
     return JSONResponse(
         await services.keys.jwks(),
@@ -24,7 +25,7 @@ async def jwks(services: ServicesDep) -> JSONResponse:
     )
 
 
-@router.get("/healthz")
+@router.get("/healthz", dependencies=[Public])
 async def health(services: ServicesDep) -> dict[str, Any]:
     async with services.db.read() as conn:
         await conn.execute(text("SELECT 1"))

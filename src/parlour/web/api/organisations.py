@@ -1,0 +1,132 @@
+"""An organisation's settings, for its members as their role allows: the REST side of the
+dashboard. Every route names its policy (web/policy.py); issuing a secret or widening the
+allowlist also needs a fresh step-up (T-42)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from parlour.identity.policy import Permission
+from parlour.keys.models import ApiKey, Scope
+from parlour.storage.types import utcnow
+from parlour.web.deps import ServicesDep
+from parlour.web.policy import JsonOnly, Member, SignedIn, member
+
+router = APIRouter(tags=["organisations"])
+
+Viewer = Annotated[Member, Depends(member(Permission.VIEW_ORGANISATION))]
+KeyKeeper = Annotated[Member, Depends(member(Permission.MANAGE_KEYS))]
+KeyIssuer = Annotated[Member, Depends(member(Permission.MANAGE_KEYS, step_up=True))]
+AllowlistKeeper = Annotated[Member, Depends(member(Permission.MANAGE_ALLOWLIST, step_up=True))]
+
+
+class OrganisationOut(BaseModel):
+    tenant_id: str
+    name: str
+    role: str
+
+
+class OrganisationDetail(OrganisationOut):
+    widget_id: str
+    origins: list[str]
+    anonymous_visitors: bool
+
+
+class ApiKeyOut(BaseModel):
+    key_id: str
+    label: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewApiKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: Annotated[str, Field(min_length=1, max_length=200)]
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=len(Scope))]
+    expires_in_days: Annotated[int | None, Field(ge=1, le=730)] = 365
+
+
+class IssuedApiKeyOut(ApiKeyOut):
+    secret: str = Field(description="Shown this once; Parlour keeps only its digest.")
+
+
+class NewOrigin(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    origin: Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class OriginOut(BaseModel):
+    origin: str
+
+
+def _key(key: ApiKey) -> ApiKeyOut:
+    return ApiKeyOut(
+        key_id=key.key_id,
+        label=key.label,
+        scopes=sorted(key.scopes),
+        created_at=key.created_at,
+        expires_at=key.expires_at,
+        revoked_at=key.revoked_at,
+    )
+
+
+@router.get("/v1/organisations")
+async def my_organisations(session: SignedIn, services: ServicesDep) -> list[OrganisationOut]:
+    memberships = await services.identity.memberships(session.account.account_id)
+    tenants = [await services.tenants.get(m.tenant_id) for m in memberships]
+    return [
+        OrganisationOut(tenant_id=t.tenant_id, name=t.name, role=m.role.value)
+        for t, m in zip(tenants, memberships, strict=True)
+    ]
+
+
+@router.get("/v1/organisations/{tenant_id}")
+async def organisation(who: Viewer, services: ServicesDep) -> OrganisationDetail:
+    tenant = await services.tenants.get(who.tenant_id)
+    return OrganisationDetail(
+        tenant_id=tenant.tenant_id,
+        name=tenant.name,
+        role=who.membership.role.value,
+        widget_id=tenant.widget_id,
+        origins=await services.tenants.origins(tenant.tenant_id),
+        anonymous_visitors=tenant.anonymous_visitors,
+    )
+
+
+@router.get("/v1/organisations/{tenant_id}/api-keys")
+async def api_keys(who: KeyKeeper, services: ServicesDep) -> list[ApiKeyOut]:
+    return [_key(k) for k in await services.keys.list_api_keys(who.tenant_id)]
+
+
+@router.post("/v1/organisations/{tenant_id}/api-keys", status_code=201, dependencies=[JsonOnly])
+async def create_api_key(body: NewApiKey, who: KeyIssuer, services: ServicesDep) -> IssuedApiKeyOut:
+    expires = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    issued = await services.keys.create_api_key(
+        who.tenant_id, label=body.label, scopes=body.scopes, expires_at=expires, actor=who.actor
+    )
+    return IssuedApiKeyOut(**_key(issued.key).model_dump(), secret=issued.secret)
+
+
+@router.delete("/v1/organisations/{tenant_id}/api-keys/{key_id}", status_code=204)
+async def revoke_api_key(
+    key_id: Annotated[str, Path(min_length=1, max_length=64)],
+    who: KeyKeeper,
+    services: ServicesDep,
+) -> Response:
+    """Revoking protects, so it needs no step-up; it takes effect on the next request."""
+    await services.keys.revoke_api_key(who.tenant_id, key_id, actor=who.actor)
+    return Response(status_code=204)
+
+
+@router.post("/v1/organisations/{tenant_id}/origins", status_code=201, dependencies=[JsonOnly])
+async def allow_origin(body: NewOrigin, who: AllowlistKeeper, services: ServicesDep) -> OriginOut:
+    origin = await services.tenants.allow_origin(who.tenant_id, body.origin, actor=who.actor)
+    return OriginOut(origin=origin)

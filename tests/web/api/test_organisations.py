@@ -1,0 +1,129 @@
+"""An organisation's settings over HTTP, for its members as their role allows: the role by route
+by organisation matrix (T-44), step-up before secrets and allowlist changes (T-42), and no
+access across organisations (T-29)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from parlour.identity.models import Role
+from parlour.storage.tables import account_sessions
+from parlour.storage.types import utcnow
+from tests.conftest import Stack
+from tests.support.accounts import Browser, signed_up_and_enrolled
+from tests.support.seed import ACTOR
+from tests.web.test_errors import assert_error_shape
+
+# The specification: what each role gets from each route of its own organisation. "none" is a
+# signed-in person who is not a member; every role gets 404 from another organisation's routes.
+ROLES = ("owner", "admin", "agent", "analyst", "none")
+MATRIX = {
+    ("GET", "/v1/organisations/{org}"): (200, 200, 200, 200, 404),
+    ("GET", "/v1/organisations/{org}/api-keys"): (200, 200, 403, 403, 404),
+    ("POST", "/v1/organisations/{org}/api-keys"): (201, 201, 403, 403, 404),
+    ("DELETE", "/v1/organisations/{org}/api-keys/{key}"): (204, 204, 403, 403, 404),
+    ("POST", "/v1/organisations/{org}/origins"): (201, 201, 403, 403, 404),
+}
+BODIES = {
+    "/v1/organisations/{org}/api-keys": {"label": "backend", "scopes": ["end_user_tokens:mint"]},
+    "/v1/organisations/{org}/origins": {"origin": "https://shop.example.com"},
+}
+
+
+@dataclass
+class People:
+    org: str
+    other_org: str
+    browsers: dict[str, Browser]
+    client: httpx.AsyncClient
+
+
+@pytest.fixture
+async def people(stack: Stack) -> AsyncIterator[People]:
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        browsers = {role: Browser(client) for role in ROLES}
+        emails = {role: (await signed_up_and_enrolled(stack, b))[0] for role, b in browsers.items()}
+        owned = await stack.services.identity.memberships(
+            (await stack.services.identity.account_by_email(emails["owner"])).account_id  # type: ignore[union-attr]
+        )
+        org = owned[0].tenant_id
+        for role in ("admin", "agent", "analyst"):
+            await stack.services.identity.add_member(org, emails[role], Role(role), actor=ACTOR)
+        other = await stack.services.tenants.create("Other Bank", actor=ACTOR)
+        yield People(org, other.tenant_id, browsers, client)
+
+
+async def fresh_key(stack: Stack, org: str) -> str:
+    issued = await stack.services.keys.create_api_key(org, label="to revoke", actor=ACTOR)
+    return issued.key.key_id
+
+
+async def test_each_role_gets_exactly_what_the_matrix_says_in_its_own_organisation(
+    people: People, stack: Stack
+) -> None:
+    """T-44."""
+    seen = {}
+    for (method, template), _expected in MATRIX.items():
+        for role in ROLES:
+            path = template.format(org=people.org, key=await fresh_key(stack, people.org))
+            answer = await people.browsers[role].send(method, path, BODIES.get(template))
+            seen[(method, template)] = (*seen.get((method, template), ()), answer.status_code)
+    assert seen == MATRIX
+
+
+async def test_no_role_reaches_another_organisations_routes(people: People, stack: Stack) -> None:
+    """T-44, T-29: another organisation's routes answer 404, as if it did not exist."""
+    for method, template in MATRIX:
+        for role in ROLES:
+            path = template.format(
+                org=people.other_org, key=await fresh_key(stack, people.other_org)
+            )
+            answer = await people.browsers[role].send(method, path, BODIES.get(template))
+            assert_error_shape(answer, 404, "not_found")
+    assert await stack.services.tenants.origins(people.other_org) == []
+
+
+async def test_a_created_key_shows_its_secret_once_and_the_list_never_does(
+    people: People,
+) -> None:
+    owner = people.browsers["owner"]
+    created = await owner.send(
+        "POST",
+        f"/v1/organisations/{people.org}/api-keys",
+        BODIES["/v1/organisations/{org}/api-keys"],
+    )
+    secret = created.json()["secret"]
+    listed = await owner.send("GET", f"/v1/organisations/{people.org}/api-keys")
+    assert created.json()["key_id"] in listed.text
+    assert secret not in listed.text
+
+
+async def test_issuing_a_key_or_allowing_an_origin_needs_a_recent_step_up(
+    people: People, stack: Stack
+) -> None:
+    """T-42: eleven minutes after the last password-and-code, secrets and the allowlist are
+    refused until the person steps up; reading is not."""
+    async with stack.services.db.transaction() as conn:
+        await conn.execute(
+            update(account_sessions).values(authenticated_at=utcnow() - timedelta(minutes=11))
+        )
+    owner = people.browsers["owner"]
+    for template, body in BODIES.items():
+        answer = await owner.send("POST", template.format(org=people.org), body)
+        assert_error_shape(answer, 403, "reauthentication_required")
+    answer = await owner.send("GET", f"/v1/organisations/{people.org}/api-keys")
+    assert answer.status_code == 200
+
+
+async def test_organisations_lists_only_the_callers_memberships(people: People) -> None:
+    answer = await people.browsers["agent"].send("GET", "/v1/organisations")
+    roles = {o["tenant_id"]: o["role"] for o in answer.json()}
+    assert roles[people.org] == "agent"
+    assert people.other_org not in roles
+    assert set(roles.values()) == {"agent", "owner"}  # and the one it signed up with
