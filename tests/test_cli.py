@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -9,7 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from parlour.cli import main
+from parlour.services import build_services
+from parlour.settings import Settings
 from tests.conftest import new_master_key
+from tests.support.accounts import PASSWORD
 
 
 @pytest.fixture
@@ -187,3 +191,42 @@ def test_an_administrator_sets_rolls_back_and_switches_off_the_assistant(
     )
     assert "external providers: forbidden" in policy
     assert "enabled: no (kill switch)" in policy
+
+
+def test_an_administrator_makes_an_operator_adds_a_member_and_disables_an_account(
+    runner: CliRunner,
+) -> None:
+    async def sign_up(*emails: str) -> None:
+        services = build_services(Settings())
+        try:
+            await services.migrate()
+            for email in emails:
+                await services.identity.sign_up(email, PASSWORD, "Acme", source_ip=None)
+        finally:
+            await services.aclose()
+
+    async def state(email: str) -> tuple[str | None, list[tuple[str, str]], bool]:
+        services = build_services(Settings())
+        try:
+            found = await services.identity.account_by_email(email)
+            assert found is not None
+            memberships = await services.identity.memberships(found.account_id)
+            role = found.platform_role.value if found.platform_role else None
+            return role, [(m.tenant_id, m.role.value) for m in memberships], found.disabled
+        finally:
+            await services.aclose()
+
+    asyncio.run(sign_up("ops@parlour.test", "agent@acme.test"))
+    tenant = invoke(runner, "tenant", "create", "Acme")
+    tenant_id = re.search(r"tenant_id: (\S+)", tenant)[1]  # type: ignore[index]
+
+    invoke(runner, "account", "platform-role", "ops@parlour.test", "--role", "operator")
+    assert asyncio.run(state("ops@parlour.test"))[0] == "operator"
+    invoke(
+        runner, "account", "add-member", "--tenant", tenant_id, "--role", "agent", "agent@acme.test"
+    )
+    assert (tenant_id, "agent") in asyncio.run(state("agent@acme.test"))[1]
+    invoke(runner, "account", "disable", "agent@acme.test")
+    assert asyncio.run(state("agent@acme.test"))[2] is True
+    invoke(runner, "account", "platform-role", "ops@parlour.test", "--role", "none")
+    assert asyncio.run(state("ops@parlour.test"))[0] is None

@@ -11,11 +11,13 @@ from fastapi import FastAPI
 from parlour import __version__
 from parlour.services import Services, build_services
 from parlour.settings import Settings
+from parlour.web import dashboard
 from parlour.web.api import (
     accounts,
     client_keys,
     end_users,
     knowledge,
+    operator,
     organisations,
     tokens,
     wellknown,
@@ -31,12 +33,14 @@ from parlour.web.widget import router as widget_router
 ROUTERS = (
     accounts.router,
     organisations.router,
+    operator.router,
     tokens.router,
     end_users.router,
     client_keys.router,
     knowledge.router,
     wellknown.router,
     widget_router,
+    *dashboard.ROUTERS,
 )
 
 
@@ -73,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in ROUTERS:
         app.include_router(router)
+    dashboard.install_error_pages(app)
     return app
 
 

@@ -104,7 +104,9 @@ async def _run_demo(host: str, port: int, client_port: int) -> None:
     click.echo(
         f"\n  Parlour is running at {settings.server.public_url} (data in {settings.data_dir}/)"
         f"\n  Open the demo bank's site and chat:  {client_url}"
-        f"\n  The same, as an anonymous visitor:   {client_url}/guest\n"
+        f"\n  The same, as an anonymous visitor:   {client_url}/guest"
+        f"\n  Sign up to the dashboard:             {settings.server.public_url}/dashboard/signup"
+        f"\n  (mail lands in {settings.data_dir}/outbox/)\n"
         '\n  Try: "How do I reset my password?" or "Do you sell car insurance?"  (Ctrl-C stops)\n'
     )
     await asyncio.gather(*(server.serve() for server in servers))

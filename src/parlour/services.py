@@ -202,7 +202,7 @@ def _realtime(settings: Settings) -> _Realtime:
         "login_pair": settings.identity.login_per_account_and_address,
         "login_address": settings.identity.login_per_address,
         "codes": settings.identity.codes_per_account,
-        "signups": settings.identity.signups_per_address,
+        "mails": settings.identity.mails_per_address,
     }
     budgets = {
         "tokens_per_conversation": settings.assistant.tokens_per_conversation,

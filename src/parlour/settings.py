@@ -231,7 +231,10 @@ class IdentitySettings(BaseModel):
     codes_per_account: str = Field(
         default="10/15 minutes", description="MFA codes tried by one account's sessions."
     )
-    signups_per_address: str = "10/hour"
+    mails_per_address: str = Field(
+        default="10/hour",
+        description="Sign-ups and password-reset requests from one address (each sends mail).",
+    )
     smtp_host: str | None = Field(
         default=None, description="Unset: mail lands as .eml files in <data_dir>/outbox."
     )

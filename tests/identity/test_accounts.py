@@ -14,6 +14,7 @@ from sqlalchemy import select
 from parlour.audit.events import Actor
 from parlour.errors import InvalidInput
 from parlour.identity.models import Role, Stage
+from parlour.identity.passwords import PasswordRejected
 from parlour.identity.service import (
     EmailNotVerified,
     InvalidCode,
@@ -340,3 +341,64 @@ async def test_a_new_installation_has_no_account_at_all(services: Services) -> N
     """T-45."""
     async with services.db.read() as conn:
         assert (await conn.execute(select(accounts))).first() is None
+
+
+def reset_token(people: Accounts, address: str) -> str:
+    mail = people.mails()[-1]
+    assert mail["To"] == address
+    assert mail["Subject"] == "Reset your Parlour password"
+    return people.link_token(address)
+
+
+async def test_a_password_reset_needs_the_mailed_link_and_a_code_and_ends_every_session(
+    people: Accounts,
+) -> None:
+    """T-45: a reset does not bypass MFA; the link works once, and old sessions die."""
+    enrolled = await people.enrolled()
+    await people.identity.request_password_reset(enrolled.email, source_ip=IP)
+    token = reset_token(people, enrolled.email)
+    new = "a brand new passphrase"
+    with pytest.raises(InvalidCode):  # the link alone is not enough
+        await people.identity.reset_password(token, new, "", source_ip=IP)
+    with pytest.raises(InvalidCode):
+        await people.identity.reset_password(token, new, "000000", source_ip=IP)
+    await people.identity.reset_password(token, new, people.code(enrolled.seed), source_ip=IP)
+    with pytest.raises(SessionRequired):
+        await people.identity.session(enrolled.session.token)
+    with pytest.raises(InvalidCredentials):
+        await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    assert (await people.identity.log_in(enrolled.email, new, source_ip=IP)).stage is (
+        Stage.MFA_REQUIRED
+    )
+    people.clock.next_step()
+    with pytest.raises(InvalidInput):  # spent
+        await people.identity.reset_password(
+            token, "yet another passphrase", people.code(enrolled.seed), source_ip=IP
+        )
+
+
+async def test_a_reset_link_expires_after_an_hour_and_keeps_the_password_policy(
+    people: Accounts,
+) -> None:
+    """T-45, T-39."""
+    enrolled = await people.enrolled()
+    await people.identity.request_password_reset(enrolled.email, source_ip=IP)
+    token = reset_token(people, enrolled.email)
+    with pytest.raises(PasswordRejected):
+        await people.identity.reset_password(
+            token, "password", people.code(enrolled.seed), source_ip=IP
+        )
+    people.clock.advance(minutes=61)
+    with pytest.raises(InvalidInput):
+        await people.identity.reset_password(
+            token, "a brand new passphrase", people.code(enrolled.seed), source_ip=IP
+        )
+
+
+async def test_asking_for_a_reset_says_nothing_about_whether_the_account_exists(
+    people: Accounts,
+) -> None:
+    """T-40."""
+    before = len(people.mails())
+    await people.identity.request_password_reset(fresh_email(), source_ip=IP)
+    assert len(people.mails()) == before

@@ -34,7 +34,7 @@ RULES = {
     "login_pair": "10/15 minutes",
     "login_address": "60/15 minutes",
     "codes": "10/15 minutes",
-    "signups": "100/hour",
+    "mails": "100/hour",
 }
 
 

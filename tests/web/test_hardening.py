@@ -71,13 +71,17 @@ async def test_the_websocket_refusal_sends_the_security_headers_too(stack: Stack
 
 
 async def test_no_route_reflects_a_foreign_origin_for_cors(stack: Stack) -> None:
-    """T-54: no Access-Control-Allow-Origin for an arbitrary origin, preflight or not."""
+    """T-54: no route reflects an arbitrary origin, preflight or not, and none allows
+    credentials. The one exception is the public widget script: `*` without credentials, so
+    that pages can load it with a Subresource Integrity hash (which needs CORS)."""
     evil = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
     async with httpx.AsyncClient(base_url=stack.url) as client:
         for method, path in http_routes(stack):
             for verb in (method, "OPTIONS"):
                 answer = await client.request(verb, path, headers=evil)
-                assert "access-control-allow-origin" not in answer.headers, f"{verb} {path}"
+                allowed = answer.headers.get("access-control-allow-origin")
+                public_script = verb == "GET" and path == "/widget/v1/parlour-widget.js"
+                assert allowed == ("*" if public_script else None), f"{verb} {path}"
                 assert "access-control-allow-credentials" not in answer.headers
 
 

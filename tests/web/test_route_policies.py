@@ -11,7 +11,10 @@ from fastapi.routing import APIRoute
 from parlour.app import ROUTERS
 from parlour.web.deps import POLICY
 
-KNOWN = re.compile(r"public|signed_in|signing_in|api_key:[a-z_:]+|member:[a-z]+:[a-z]+(:step_up)?")
+KNOWN = re.compile(
+    r"public|signed_in|signing_in|api_key:[a-z_:]+|member:[a-z]+:[a-z]+(:step_up)?"
+    r"|platform:[a-z]+:[a-z]+"
+)
 
 
 def policies(dependant: Dependant) -> set[str]:
@@ -45,4 +48,6 @@ def test_member_routes_take_the_organisation_from_the_path_only() -> None:
     an organisation it did not name in its URL."""
     for route in every_route():
         if any(p.startswith("member:") for p in policies(route.dependant)):
-            assert route.path.startswith("/v1/organisations/{tenant_id}")
+            assert route.path.startswith(
+                ("/v1/organisations/{tenant_id}", "/dashboard/o/{tenant_id}")
+            )

@@ -241,7 +241,29 @@ class AccountDisabled(AuditEvent):
 
 
 @dataclass(frozen=True)
+class PasswordReset(AuditEvent):
+    action = "account.password_reset"
+    account_id: str
+    sessions_ended: int
+
+
+@dataclass(frozen=True)
 class SessionsEnded(AuditEvent):
     action = "account.sessions_ended"
     account_id: str
     sessions_ended: int
+
+
+@dataclass(frozen=True)
+class VerificationDecided(AuditEvent):
+    action = "tenant.verification_decided"
+    tenant_id: str
+    verification: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PlatformRoleSet(AuditEvent):
+    action = "account.platform_role_set"
+    account_id: str
+    platform_role: str | None

@@ -9,6 +9,7 @@ import click
 import uvicorn
 
 from parlour.app import create_app
+from parlour.cli.accounts import account
 from parlour.cli.assistant import assistant
 from parlour.cli.audit import audit
 from parlour.cli.common import settings, with_services
@@ -60,5 +61,5 @@ def demo(host: str, port: int, client_port: int) -> None:
     run_demo(host=host, port=port, client_port=client_port)
 
 
-for group in (tenant, keys, knowledge, faq, assistant, audit):
+for group in (tenant, account, keys, knowledge, faq, assistant, audit):
     main.add_command(group)

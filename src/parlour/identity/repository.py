@@ -221,8 +221,8 @@ class AccountRepository:
             )
         )
 
-    async def use_email_token(self, token_hash: str, purpose: str, now: datetime) -> str | None:
-        """The account the token was for, if it is unused and unexpired; it is spent now."""
+    async def peek_email_token(self, token_hash: str, purpose: str, now: datetime) -> str | None:
+        """The account an unused, unexpired token is for, without spending it."""
         row = (
             await self._conn.execute(
                 select(email_tokens.c.account_id).where(
@@ -233,14 +233,19 @@ class AccountRepository:
                 )
             )
         ).first()
-        if row is None:
+        return str(row.account_id) if row else None
+
+    async def use_email_token(self, token_hash: str, purpose: str, now: datetime) -> str | None:
+        """The account the token was for, if it is unused and unexpired; it is spent now."""
+        account_id = await self.peek_email_token(token_hash, purpose, now)
+        if account_id is None:
             return None
         result = await self._conn.execute(
             update(email_tokens)
             .where(email_tokens.c.token_hash == token_hash, email_tokens.c.used_at.is_(None))
             .values(used_at=now)
         )
-        return str(row.account_id) if result.rowcount == 1 else None
+        return account_id if result.rowcount == 1 else None
 
 
 def _stored(row: Row[tuple[object, ...]]) -> StoredAccount:

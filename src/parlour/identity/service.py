@@ -28,6 +28,8 @@ from parlour.audit.events import (
     EmailVerified,
     MemberAdded,
     MfaEnrolled,
+    PasswordReset,
+    PlatformRoleSet,
     SessionsEnded,
 )
 from parlour.audit.service import AuditLog
@@ -40,24 +42,30 @@ from parlour.identity.models import (
     Enrolment,
     IssuedSession,
     Membership,
+    PlatformRole,
     Role,
     Session,
     Stage,
 )
 from parlour.identity.passwords import Passwords, check_password
-from parlour.identity.policy import Permission, role_grants
+from parlour.identity.policy import (
+    Permission,
+    PlatformPermission,
+    platform_role_grants,
+    role_grants,
+)
 from parlour.identity.repository import AccountRepository, StoredAccount, StoredSession
 from parlour.observability import security_event
 from parlour.rate_limits import RateLimits
 from parlour.storage.database import Database
 from parlour.storage.types import utcnow
+from parlour.tenants.models import Verification
 from parlour.tenants.service import TenantService
 
 ISSUER = "Parlour"
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,255}")
 _TOUCH_EVERY = timedelta(seconds=60)
-
-RULES = ("login_pair", "login_address", "codes", "signups")
+RESET_TOKEN_LIFETIME = timedelta(hours=1)
 
 
 class InvalidCredentials(Unauthenticated):
@@ -158,7 +166,7 @@ class IdentityService:
         """
         email = normalise_email(email)
         check_password(password, email=email)
-        if not await self._limits.allow("signups", source_ip or "unknown"):
+        if not await self._limits.allow("mails", source_ip or "unknown"):
             raise TooManyAttempts()
         password_hash = await asyncio.to_thread(self._passwords.hash, password)
         async with self._db.transaction() as conn:
@@ -171,7 +179,9 @@ class IdentityService:
                 await repo.insert(account_id, email, password_hash, now)
                 # The account's own data key seals its TOTP seed, and dies with the account.
                 await self._vault.create_tenant_key(conn, account_id)
-                tenant = await self._tenants.create_in(conn, organisation, actor=actor)
+                tenant = await self._tenants.create_in(
+                    conn, organisation, actor=actor, verification=Verification.PENDING
+                )
                 await repo.add_membership(account_id, tenant.tenant_id, Role.OWNER, now)
                 await self._audit.record(conn, PLATFORM_CHAIN, AccountCreated(account_id), actor)
                 await self._audit.record(
@@ -206,6 +216,59 @@ class IdentityService:
             await repo.mark_email_verified(account_id, now)
             actor = Actor(ActorType.ACCOUNT, account_id, source_ip=source_ip)
             await self._audit.record(conn, PLATFORM_CHAIN, EmailVerified(account_id), actor)
+
+    # Password reset
+
+    async def request_password_reset(self, email: str, *, source_ip: str | None) -> None:
+        """Mail a one-hour reset link, if the address has an account; the caller sees the same
+        outcome either way."""
+        if not await self._limits.allow("mails", source_ip or "unknown"):
+            raise TooManyAttempts()
+        async with self._db.transaction() as conn:
+            repo = AccountRepository(conn)
+            stored = await repo.by_email(normalise_email(email))
+            if stored is None or stored.account.disabled:
+                security_event("password_reset.unknown", ip=source_ip)
+                return
+            token = secrets.token_urlsafe(32)
+            expires = self._clock() + RESET_TOKEN_LIFETIME
+            await repo.insert_email_token(
+                _digest(token), stored.account.account_id, "reset", expires
+            )
+        link = f"{self._public_url}/dashboard/reset?token={token}"
+        await self._mailer.send(
+            stored.account.email,
+            "Reset your Parlour password",
+            f"Open this link to choose a new password:\n\n{link}\n\nIt works once, for an "
+            "hour, and you will need a code from your authenticator app (or a recovery code). "
+            "If you did not ask for this, ignore this mail: your password is unchanged.",
+        )
+
+    async def reset_password(
+        self, token: str, password: str, code: str, *, source_ip: str | None
+    ) -> None:
+        """A new password from a mailed link. A reset never skips the second factor (T-45): the
+        link and a code are both needed. Every session of the account ends."""
+        now = self._clock()
+        async with self._db.read() as conn:
+            repo = AccountRepository(conn)
+            account_id = await repo.peek_email_token(_digest(token), "reset", now)
+            stored = await repo.get(account_id) if account_id else None
+        if stored is None or stored.account.disabled:
+            raise InvalidInput("This link is not valid any more; ask for a new one.")
+        check_password(password, email=stored.account.email)
+        if stored.account.mfa_enabled:
+            await self._check_code(stored, code, source_ip)
+        password_hash = await asyncio.to_thread(self._passwords.hash, password)
+        actor = Actor(ActorType.ACCOUNT, stored.account.account_id, source_ip=source_ip)
+        async with self._db.transaction() as conn:
+            repo = AccountRepository(conn)
+            if await repo.use_email_token(_digest(token), "reset", now) is None:
+                raise InvalidInput("This link is not valid any more; ask for a new one.")
+            await repo.set_password_hash(stored.account.account_id, password_hash)
+            ended = await repo.delete_sessions(stored.account.account_id)
+            event = PasswordReset(stored.account.account_id, ended)
+            await self._audit.record(conn, PLATFORM_CHAIN, event, actor)
 
     # Logging in
 
@@ -385,6 +448,38 @@ class IdentityService:
             account_id = stored.account.account_id
             await repo.set_membership(account_id, tenant_id, role, now)
             await self._audit.record(conn, tenant_id, MemberAdded(account_id, role.value), actor)
+
+    async def set_platform_role(
+        self, email: str, role: PlatformRole | None, *, actor: Actor
+    ) -> Account:
+        """Make an account a platform operator or superadmin (or neither). A server-side act:
+        the CLI only, never an API (T-45)."""
+        async with self._db.transaction() as conn:
+            repo = AccountRepository(conn)
+            stored = await repo.by_email(normalise_email(email))
+            if stored is None:
+                raise NotFound("no account has this e-mail address")
+            account_id = stored.account.account_id
+            await repo.set_platform_role(account_id, role)
+            event = PlatformRoleSet(account_id, role.value if role else None)
+            await self._audit.record(conn, PLATFORM_CHAIN, event, actor)
+            updated = await repo.get(account_id)
+        assert updated is not None
+        return updated.account
+
+    async def authorise_platform(
+        self, session: Session, permission: PlatformPermission, *, source_ip: str | None
+    ) -> None:
+        """Refuse unless the session's account holds a platform role granting `permission`;
+        the operator console looks missing to everyone else."""
+        if not platform_role_grants(session.account.platform_role, permission):
+            security_event(
+                "authorisation.refused",
+                account_id=session.account.account_id,
+                permission=permission.value,
+                ip=source_ip,
+            )
+            raise NotFound("Not found.")
 
     async def authorise(
         self, session: Session, tenant_id: str, permission: Permission, *, source_ip: str | None

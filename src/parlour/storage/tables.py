@@ -54,6 +54,9 @@ tenants = Table(
     Column("widget_id", ID, nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("anonymous_visitors", Boolean, nullable=False, server_default=false()),
+    # Organisations made by an operator's CLI are verified; signed-up ones wait (issue 7).
+    Column("verification", String(16), nullable=False, server_default="verified"),
+    Column("verification_reason", Text, nullable=True),
 )
 
 tenant_origins = Table(

@@ -37,3 +37,12 @@ def normalize_origin(value: str, *, allow_insecure: bool) -> str:
         raise InvalidInput(f"origin {value!r} must use https://")
     suffix = "" if port in (None, _DEFAULT_PORTS[scheme]) else f":{port}"
     return f"{scheme}://{host}{suffix}"
+
+
+def is_loopback_origin(origin: str) -> bool:
+    """Whether a browser's `Origin` names this machine (where a sandbox widget may run)."""
+    parts = urlsplit(origin)
+    host = (parts.hostname or "").lower()
+    return parts.scheme in _DEFAULT_PORTS and (
+        host in _LOOPBACK_HOSTS or f"[{host}]" in _LOOPBACK_HOSTS
+    )

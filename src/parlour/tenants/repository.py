@@ -9,7 +9,7 @@ from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.storage.tables import tenant_apps, tenant_origins, tenants
-from parlour.tenants.models import Tenant
+from parlour.tenants.models import Tenant, Verification
 
 
 class TenantRepository:
@@ -24,6 +24,8 @@ class TenantRepository:
                 widget_id=tenant.widget_id,
                 created_at=tenant.created_at,
                 anonymous_visitors=tenant.anonymous_visitors,
+                verification=tenant.verification.value,
+                verification_reason=tenant.verification_reason,
             )
         )
 
@@ -38,6 +40,33 @@ class TenantRepository:
             await self._conn.execute(select(tenants).where(tenants.c.widget_id == widget_id))
         ).first()
         return _tenant(row) if row else None
+
+    async def set_verification(
+        self, tenant_id: str, verification: Verification, reason: str | None
+    ) -> bool:
+        result = await self._conn.execute(
+            update(tenants)
+            .where(tenants.c.tenant_id == tenant_id)
+            .values(verification=verification.value, verification_reason=reason)
+        )
+        return result.rowcount == 1
+
+    async def list_by_verification(self, verification: Verification, limit: int) -> list[Tenant]:
+        rows = await self._conn.execute(
+            select(tenants)
+            .where(tenants.c.verification == verification.value)
+            .order_by(tenants.c.created_at)
+            .limit(limit)
+        )
+        return [_tenant(row) for row in rows]
+
+    async def verification(self, tenant_id: str) -> Verification | None:
+        value = (
+            await self._conn.execute(
+                select(tenants.c.verification).where(tenants.c.tenant_id == tenant_id)
+            )
+        ).scalar()
+        return Verification(value) if value else None
 
     async def set_anonymous_visitors(self, tenant_id: str, allowed: bool) -> None:
         await self._conn.execute(
@@ -100,4 +129,6 @@ def _tenant(row: Row[tuple[object, ...]]) -> Tenant:
         widget_id=m["widget_id"],
         created_at=m["created_at"],
         anonymous_visitors=m["anonymous_visitors"],
+        verification=Verification(m["verification"]),
+        verification_reason=m["verification_reason"],
     )

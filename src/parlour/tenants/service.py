@@ -19,6 +19,7 @@ from parlour.audit.events import (
     OriginAllowed,
     TenantCreated,
     TenantDeleted,
+    VerificationDecided,
 )
 from parlour.audit.service import AuditLog
 from parlour.crypto.reencrypt import reencrypt_tenant
@@ -26,8 +27,8 @@ from parlour.crypto.vault import Vault
 from parlour.errors import AppNotAllowed, InvalidInput, NotFound, OriginNotAllowed
 from parlour.storage.database import Database
 from parlour.storage.types import utcnow
-from parlour.tenants.models import Tenant
-from parlour.tenants.origins import normalize_origin
+from parlour.tenants.models import Tenant, Verification
+from parlour.tenants.origins import is_loopback_origin, normalize_origin
 from parlour.tenants.repository import TenantRepository
 
 _APP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
@@ -52,16 +53,26 @@ class TenantService:
             return await self.create_in(conn, name, origins, actor=actor)
 
     async def create_in(
-        self, conn: AsyncConnection, name: str, origins: Iterable[str] = (), *, actor: Actor
+        self,
+        conn: AsyncConnection,
+        name: str,
+        origins: Iterable[str] = (),
+        *,
+        actor: Actor,
+        verification: Verification = Verification.VERIFIED,
     ) -> Tenant:
         """Create the organisation inside the caller's transaction (sign-up creates its first
-        account beside it)."""
+        account beside it, unverified)."""
         name = name.strip()
         if not name or len(name) > 200:
             raise InvalidInput("an organisation needs a name of 1 to 200 characters")
         normalized = list(dict.fromkeys(self.normalize_origin(o) for o in origins))
         tenant = Tenant(
-            tenant_id=str(uuid.uuid4()), name=name, widget_id=new_widget_id(), created_at=utcnow()
+            tenant_id=str(uuid.uuid4()),
+            name=name,
+            widget_id=new_widget_id(),
+            created_at=utcnow(),
+            verification=verification,
         )
         repo = TenantRepository(conn)
         await repo.insert(tenant)
@@ -121,8 +132,13 @@ class TenantService:
         return app_id
 
     async def has_app(self, tenant_id: str, app_id: str | None = None) -> bool:
+        """Whether the app may chat: allowlisted, and the organisation verified (a sandbox
+        organisation has no apps)."""
         async with self._db.read() as conn:
-            return await TenantRepository(conn).has_app(tenant_id, app_id)
+            repo = TenantRepository(conn)
+            if await repo.verification(tenant_id) is not Verification.VERIFIED:
+                return False
+            return await repo.has_app(tenant_id, app_id)
 
     async def require_app(self, tenant_id: str, app_id: str) -> str:
         if len(app_id) > 200 or not await self.has_app(tenant_id, app_id):
@@ -143,10 +159,42 @@ class TenantService:
         if not origin or len(origin) > 300:
             raise OriginNotAllowed()
         async with self._db.read() as conn:
-            allowed = await TenantRepository(conn).has_origin(tenant_id, origin)
+            repo = TenantRepository(conn)
+            allowed = await repo.has_origin(tenant_id, origin)
+            verification = await repo.verification(tenant_id)
         if not allowed:
             raise OriginNotAllowed()
+        if verification is not Verification.VERIFIED and not is_loopback_origin(origin):
+            raise OriginNotAllowed(
+                "Until Parlour has verified this organisation, its widget works on localhost only."
+            )
         return origin
+
+    async def decide_verification(
+        self, tenant_id: str, *, approve: bool, reason: str, actor: Actor
+    ) -> Tenant:
+        """An operator's decision, with the reason the organisation will read; audited in the
+        organisation's chain and the platform's."""
+        reason = reason.strip()
+        if not reason or len(reason) > 1000:
+            raise InvalidInput("give a reason of 1 to 1000 characters")
+        verification = Verification.VERIFIED if approve else Verification.REJECTED
+        event = VerificationDecided(tenant_id, verification.value, reason)
+        async with self._db.transaction() as conn:
+            repo = TenantRepository(conn)
+            if not await repo.set_verification(tenant_id, verification, reason):
+                raise NotFound("no such organisation")
+            await self._audit.record(conn, tenant_id, event, actor)
+            await self._audit.record(conn, PLATFORM_CHAIN, event, actor)
+            tenant = await repo.get(tenant_id)
+        assert tenant is not None
+        return tenant
+
+    async def by_verification(
+        self, verification: Verification, *, limit: int = 200
+    ) -> list[Tenant]:
+        async with self._db.read() as conn:
+            return await TenantRepository(conn).list_by_verification(verification, limit)
 
     async def rotate_data_key(self, tenant_id: str, *, actor: Actor) -> tuple[int, int]:
         """A new data key for the tenant; then every sealed value is moved to it. Until the sweep

@@ -1,7 +1,7 @@
 """Who may call a route, declared by the one dependency each route uses (T-44): `public`, an API
-key with a scope (`deps.api_key`), a signed-in person (`signed_in`, `signing_in`), or a member of
+key with a scope (`deps.api_key`), a signed-in person (`signed_in`, `signing_in`), a member of
 the organisation in the path whose role grants a permission (`member`), with or without a recent
-step-up (T-42).
+step-up (T-42), or platform staff (`platform`).
 
 The session reference travels only in a `__Host-` cookie; every change made with it must carry
 the session's CSRF token in `X-CSRF-Token` (T-55), which a cross-site form cannot set.
@@ -19,7 +19,7 @@ from fastapi import Depends, Path, Request
 from parlour.audit.events import Actor, ActorType
 from parlour.errors import Forbidden, UnsupportedMediaType
 from parlour.identity.models import Membership, Session
-from parlour.identity.policy import Permission
+from parlour.identity.policy import Permission, PlatformPermission
 from parlour.web.deps import declares, request_context, services_of
 
 COOKIE = "__Host-parlour_session"
@@ -90,6 +90,24 @@ class Member:
     @property
     def tenant_id(self) -> str:
         return self.membership.tenant_id
+
+
+def platform(permission: PlatformPermission) -> Callable[..., Awaitable[Actor]]:
+    """A dependency admitting platform staff whose role grants `permission`, after a recent
+    step-up: the operator console acts on every organisation."""
+
+    @declares(f"platform:{permission.value}")
+    async def authorise(request: Request, session: Annotated[Session, Depends(signed_in)]) -> Actor:
+        services = services_of(request)
+        context = request_context(request)
+        await services.identity.authorise_platform(session, permission, source_ip=context["ip"])
+        if request.method not in ("GET", "HEAD"):
+            services.identity.require_recent_authentication(session)
+        return Actor(
+            ActorType.OPERATOR, session.account.account_id, context["ip"], context["request_id"]
+        )
+
+    return authorise
 
 
 def member(permission: Permission, *, step_up: bool = False) -> Callable[..., Awaitable[Member]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from importlib import resources
 from pathlib import Path
 
@@ -28,6 +30,12 @@ def widget_source_dir() -> Path:
 _WIDGET_DIR = widget_source_dir()
 
 
+def widget_integrity() -> str:
+    """The Subresource Integrity value of the script as served now, for the embed snippet."""
+    digest = hashlib.sha384((_WIDGET_DIR / WIDGET_FILE).read_bytes()).digest()
+    return "sha384-" + base64.b64encode(digest).decode()
+
+
 @router.get("/widget/v1/parlour-widget.js", dependencies=[Public])
 async def widget_script() -> Response:
     path = _WIDGET_DIR / WIDGET_FILE
@@ -38,7 +46,9 @@ async def widget_script() -> Response:
         media_type="text/javascript; charset=utf-8",
         headers={
             "Cache-Control": "public, max-age=300",
-            # Organisations' pages, on their own origins, load this script.
+            # Organisations' pages, on their own origins, load this script, with an integrity
+            # hash (SRI needs CORS); it is public and sent without credentials.
             "Cross-Origin-Resource-Policy": "cross-origin",
+            "Access-Control-Allow-Origin": "*",
         },
     )

@@ -71,6 +71,42 @@ async def verify_email(body: EmailToken, request: Request, services: ServicesDep
     return Response(status_code=204)
 
 
+class ResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[str, Field(min_length=1, max_length=320)]
+
+
+class NewPassword(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: Annotated[str, Field(min_length=1, max_length=200)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    code: Annotated[str, Field(max_length=32)] = ""
+
+
+@router.post("/v1/accounts/password-reset", status_code=202, dependencies=[Public, JsonOnly])
+async def request_password_reset(
+    body: ResetRequest, request: Request, services: ServicesDep
+) -> Accepted:
+    """Always 202 with the same body; a link goes by mail if the address has an account."""
+    await services.identity.request_password_reset(
+        body.email, source_ip=request_context(request)["ip"]
+    )
+    return Accepted(status="check_your_email")
+
+
+@router.post(
+    "/v1/accounts/password-reset/confirm", status_code=204, dependencies=[Public, JsonOnly]
+)
+async def reset_password(body: NewPassword, request: Request, services: ServicesDep) -> Response:
+    """The mailed token, the new password, and a TOTP or recovery code: a reset keeps MFA."""
+    await services.identity.reset_password(
+        body.token, body.password, body.code, source_ip=request_context(request)["ip"]
+    )
+    return Response(status_code=204)
+
+
 class Credentials(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -1,0 +1,47 @@
+"""The dashboard: server-rendered pages (Jinja) over the same services and policies as the
+/v1 API. No script runs on them; forms post and redirect, under a CSP that allows only this
+app's own stylesheet and images."""
+
+from __future__ import annotations
+
+import inspect
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+
+from parlour.errors import ParlourError
+from parlour.web.dashboard import operator, organisation, sign_in
+from parlour.web.dashboard.pages import HERE, GoTo, PublicPage, go, render
+from parlour.web.errors import http_status
+
+_assets = APIRouter(include_in_schema=False)
+_STYLESHEET = (HERE / "static" / "dashboard.css").read_bytes()
+
+
+@_assets.get("/dashboard/static/dashboard.css", dependencies=[PublicPage])
+async def stylesheet() -> Response:
+    return Response(
+        _STYLESHEET, media_type="text/css; charset=utf-8", headers={"Cache-Control": "no-cache"}
+    )
+
+
+ROUTERS = (sign_in.router, organisation.router, operator.router, _assets)
+
+
+def install_error_pages(app: FastAPI) -> None:
+    """Answer the pages' errors as pages rather than JSON, and their redirects as redirects."""
+    as_json = app.exception_handlers[ParlourError]
+
+    async def on_error(request: Request, error: Exception) -> Response:
+        if request.url.path.startswith("/dashboard") and isinstance(error, ParlourError):
+            status = http_status(error)
+            return render(request, "error.html", status_code=status, error=error.message)
+        answer = as_json(request, error)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    async def on_go_to(_request: Request, leave: Exception) -> Response:
+        assert isinstance(leave, GoTo)
+        return go(leave.url)
+
+    app.add_exception_handler(ParlourError, on_error)
+    app.add_exception_handler(GoTo, on_go_to)

@@ -1,0 +1,53 @@
+"""The operator console: organisations awaiting verification, and the decision on each."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from parlour.errors import ParlourError
+from parlour.identity.policy import PlatformPermission
+from parlour.tenants.models import Verification
+from parlour.web.dashboard.pages import (
+    StaffPage,
+    go,
+    platform_page,
+    render,
+    same_origin_form,
+)
+from parlour.web.deps import ServicesDep
+
+router = APIRouter(include_in_schema=False)
+
+Operator = Annotated[StaffPage, Depends(platform_page(PlatformPermission.VERIFY_ORGANISATIONS))]
+
+
+async def _console(
+    request: Request, staff: StaffPage, services: ServicesDep, **context: Any
+) -> Response:
+    pending = await services.tenants.by_verification(Verification.PENDING)
+    return render(request, "operator.html", staff=staff, pending=pending, **context)
+
+
+@router.get("/dashboard/operator")
+async def console(staff: Operator, services: ServicesDep, request: Request) -> Response:
+    return await _console(request, staff, services)
+
+
+@router.post("/dashboard/operator/{tenant_id}")
+async def decide(
+    tenant_id: str, staff: Operator, services: ServicesDep, request: Request
+) -> Response:
+    form = await same_origin_form(request)
+    try:
+        await services.tenants.decide_verification(
+            tenant_id,
+            approve=form.get("decision") == "approve",
+            reason=form.get("reason", ""),
+            actor=staff.actor,
+        )
+    except ParlourError as error:
+        return await _console(request, staff, services, error=error.message)
+    return go("/dashboard/operator")

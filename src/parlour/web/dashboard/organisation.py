@@ -1,0 +1,184 @@
+"""An organisation's pages: overview and embed snippet, API keys, allowed origins, knowledge.
+Each declares the same permission its /v1 twin does."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.datastructures import UploadFile
+
+from parlour.errors import InvalidInput, ParlourError, PayloadTooLarge
+from parlour.identity.policy import Permission
+from parlour.keys.models import Scope
+from parlour.storage.types import utcnow
+from parlour.tenants.models import Verification
+from parlour.web.dashboard.pages import (
+    MemberPage,
+    SignedInPage,
+    go,
+    member_page,
+    render,
+    same_origin_form,
+)
+from parlour.web.deps import ServicesDep
+from parlour.web.widget import WIDGET_FILE, widget_integrity
+
+router = APIRouter(include_in_schema=False)
+
+Viewer = Annotated[MemberPage, Depends(member_page(Permission.VIEW_ORGANISATION))]
+KeyKeeper = Annotated[MemberPage, Depends(member_page(Permission.MANAGE_KEYS))]
+KeyIssuer = Annotated[MemberPage, Depends(member_page(Permission.MANAGE_KEYS, step_up=True))]
+OriginKeeper = Annotated[
+    MemberPage, Depends(member_page(Permission.MANAGE_ALLOWLIST, step_up=True))
+]
+Librarian = Annotated[MemberPage, Depends(member_page(Permission.MANAGE_KNOWLEDGE))]
+
+SCOPES = {
+    Scope.MINT_END_USER_TOKENS: "Mint chat tokens for your signed-in customers",
+    Scope.REVOKE_END_USERS: "Sign customers out of chat",
+    Scope.WRITE_CLIENT_KEYS: "Register your own token-signing keys",
+    Scope.WRITE_KNOWLEDGE: "Upload knowledge",
+}
+
+
+@router.get("/dashboard")
+async def home(session: SignedInPage, services: ServicesDep, request: Request) -> Response:
+    memberships = await services.identity.memberships(session.account.account_id)
+    if len(memberships) == 1 and session.account.platform_role is None:
+        return go(f"/dashboard/o/{memberships[0].tenant_id}")
+    organisations = [(await services.tenants.get(m.tenant_id), m.role) for m in memberships]
+    return render(
+        request,
+        "organisations.html",
+        session=session,
+        organisations=organisations,
+        operator=session.account.platform_role is not None,
+    )
+
+
+@router.get("/dashboard/o/{tenant_id}")
+async def overview(who: Viewer, services: ServicesDep, request: Request) -> Response:
+    tenant = await services.tenants.get(who.tenant_id)
+    public_url = services.settings.server.public_url.rstrip("/")
+    snippet = (
+        f'<script src="{public_url}/widget/v1/{WIDGET_FILE}"\n'
+        f'        integrity="{widget_integrity()}" crossorigin="anonymous" defer></script>\n'
+        "<script>\n"
+        "  // In your own script file (your CSP should not allow inline scripts):\n"
+        f'  Parlour.init({{ server: "{public_url}", widgetId: "{tenant.widget_id}",\n'
+        "                  getToken: () => /* ask your backend for a chat token */ });\n"
+        "</script>"
+    )
+    return render(
+        request,
+        "overview.html",
+        who=who,
+        tenant=tenant,
+        verified=tenant.verification is Verification.VERIFIED,
+        origins=await services.tenants.origins(tenant.tenant_id),
+        snippet=snippet,
+    )
+
+
+async def _keys_page(
+    request: Request, who: MemberPage, services: ServicesDep, **context: Any
+) -> Response:
+    keys = await services.keys.list_api_keys(who.tenant_id)
+    return render(
+        request,
+        "keys.html",
+        who=who,
+        keys=sorted(keys, key=lambda k: k.created_at, reverse=True),
+        scopes=SCOPES,
+        **context,
+    )
+
+
+@router.get("/dashboard/o/{tenant_id}/keys")
+async def keys(who: KeyKeeper, services: ServicesDep, request: Request) -> Response:
+    return await _keys_page(request, who, services)
+
+
+@router.post("/dashboard/o/{tenant_id}/keys")
+async def create_key(who: KeyIssuer, services: ServicesDep, request: Request) -> Response:
+    form = await request.form()
+    chosen = [Scope(s) for s in form.getlist("scopes") if s in {x.value for x in Scope}]
+    try:
+        issued = await services.keys.create_api_key(
+            who.tenant_id,
+            label=str(form.get("label", "")),
+            scopes=chosen,
+            expires_at=utcnow() + timedelta(days=365),
+            actor=who.actor,
+        )
+    except ParlourError as error:
+        return await _keys_page(request, who, services, error=error.message)
+    return await _keys_page(request, who, services, created=issued)
+
+
+@router.post("/dashboard/o/{tenant_id}/keys/{key_id}/revoke")
+async def revoke_key(
+    key_id: str, who: KeyKeeper, services: ServicesDep, request: Request
+) -> Response:
+    await services.keys.revoke_api_key(who.tenant_id, key_id, actor=who.actor)
+    return go(f"/dashboard/o/{who.tenant_id}/keys")
+
+
+async def _origins_page(
+    request: Request, who: MemberPage, services: ServicesDep, **context: Any
+) -> Response:
+    origins = await services.tenants.origins(who.tenant_id)
+    return render(request, "origins.html", who=who, origins=origins, **context)
+
+
+@router.get("/dashboard/o/{tenant_id}/origins")
+async def origins(who: Viewer, services: ServicesDep, request: Request) -> Response:
+    return await _origins_page(request, who, services)
+
+
+@router.post("/dashboard/o/{tenant_id}/origins")
+async def allow_origin(who: OriginKeeper, services: ServicesDep, request: Request) -> Response:
+    form = await same_origin_form(request)
+    try:
+        await services.tenants.allow_origin(who.tenant_id, form.get("origin", ""), actor=who.actor)
+    except ParlourError as error:
+        return await _origins_page(request, who, services, error=error.message)
+    return go(f"/dashboard/o/{who.tenant_id}/origins")
+
+
+async def _knowledge_page(
+    request: Request, who: MemberPage, services: ServicesDep, **context: Any
+) -> Response:
+    versions = await services.knowledge.versions(who.tenant_id)
+    held = await services.knowledge.quarantined(who.tenant_id)
+    return render(
+        request, "knowledge.html", who=who, versions=versions[-10:][::-1], held=held, **context
+    )
+
+
+@router.get("/dashboard/o/{tenant_id}/knowledge")
+async def knowledge(who: Librarian, services: ServicesDep, request: Request) -> Response:
+    return await _knowledge_page(request, who, services)
+
+
+@router.post("/dashboard/o/{tenant_id}/knowledge")
+async def upload(who: Librarian, services: ServicesDep, request: Request) -> Response:
+    """One file, as the /v1 upload takes it; screening and versions are the same."""
+    form = await request.form()
+    file = form.get("file")
+    limit = services.knowledge.max_upload_bytes
+    try:
+        if not isinstance(file, UploadFile) or not file.filename:
+            raise InvalidInput("Choose a file to upload.")
+        data = await file.read(limit + 1)
+        if len(data) > limit:
+            raise PayloadTooLarge(f"A file may be at most {limit} bytes.")
+        report = await services.knowledge.upload(
+            who.tenant_id, file.filename, data, actor=who.actor, publish=True
+        )
+    except ParlourError as error:
+        return await _knowledge_page(request, who, services, error=error.message)
+    return await _knowledge_page(request, who, services, report=report)

@@ -1,0 +1,206 @@
+"""Signing up, confirming the address, logging in with a code, enrolling an authenticator,
+stepping up and logging out: the pages over IdentityService."""
+
+from __future__ import annotations
+
+import segno
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from parlour.errors import ParlourError
+from parlour.web.dashboard.pages import (
+    PublicPage,
+    SignedInPage,
+    SigningInPage,
+    failed,
+    go,
+    next_step,
+    render,
+    safe_next,
+    same_origin_form,
+    set_session_cookie,
+)
+from parlour.web.deps import ServicesDep, request_context
+from parlour.web.policy import COOKIE, session_token
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/dashboard/signup", dependencies=[PublicPage])
+async def signup_page(request: Request) -> Response:
+    return render(request, "signup.html")
+
+
+@router.post("/dashboard/signup", dependencies=[PublicPage])
+async def signup(request: Request, services: ServicesDep) -> Response:
+    form = await same_origin_form(request)
+    fields = {k: form.get(k, "") for k in ("email", "organisation")}
+    try:
+        await services.identity.sign_up(
+            fields["email"],
+            form.get("password", ""),
+            fields["organisation"],
+            source_ip=request_context(request)["ip"],
+        )
+    except ParlourError as error:
+        return failed(request, "signup.html", error, **fields)
+    return render(request, "check_email.html", email=fields["email"])
+
+
+@router.get("/dashboard/verify-email", dependencies=[PublicPage])
+async def verify_email_page(request: Request, token: str = "") -> Response:
+    # A button, not the link itself: mail scanners open links, and must not spend the token.
+    return render(request, "verify_email.html", token=token)
+
+
+@router.post("/dashboard/verify-email", dependencies=[PublicPage])
+async def verify_email(request: Request, services: ServicesDep) -> Response:
+    form = await same_origin_form(request)
+    try:
+        await services.identity.verify_email(
+            form.get("token", ""), source_ip=request_context(request)["ip"]
+        )
+    except ParlourError as error:
+        return failed(request, "verify_email.html", error, token="")
+    return render(request, "login.html", notice="Your address is confirmed. Log in to go on.")
+
+
+@router.get("/dashboard/login", dependencies=[PublicPage])
+async def login_page(request: Request, next: str = "") -> Response:
+    return render(request, "login.html", next=safe_next(next))
+
+
+@router.post("/dashboard/login", dependencies=[PublicPage])
+async def login(request: Request, services: ServicesDep) -> Response:
+    form = await same_origin_form(request)
+    email = form.get("email", "")
+    try:
+        issued = await services.identity.log_in(
+            email, form.get("password", ""), source_ip=request_context(request)["ip"]
+        )
+    except ParlourError as error:
+        return failed(request, "login.html", error, email=email, next=form.get("next", ""))
+    response = go(next_step(issued.stage))
+    set_session_cookie(response, request, issued.token)
+    return response
+
+
+@router.get("/dashboard/forgot", dependencies=[PublicPage])
+async def forgot_page(request: Request) -> Response:
+    return render(request, "forgot.html")
+
+
+@router.post("/dashboard/forgot", dependencies=[PublicPage])
+async def forgot(request: Request, services: ServicesDep) -> Response:
+    form = await same_origin_form(request)
+    email = form.get("email", "")
+    try:
+        await services.identity.request_password_reset(
+            email, source_ip=request_context(request)["ip"]
+        )
+    except ParlourError as error:
+        return failed(request, "forgot.html", error, email=email)
+    return render(request, "check_email.html", email=email)
+
+
+@router.get("/dashboard/reset", dependencies=[PublicPage])
+async def reset_page(request: Request, token: str = "") -> Response:
+    return render(request, "reset.html", token=token)
+
+
+@router.post("/dashboard/reset", dependencies=[PublicPage])
+async def reset(request: Request, services: ServicesDep) -> Response:
+    form = await same_origin_form(request)
+    token = form.get("token", "")
+    try:
+        await services.identity.reset_password(
+            token,
+            form.get("password", ""),
+            form.get("code", ""),
+            source_ip=request_context(request)["ip"],
+        )
+    except ParlourError as error:
+        return failed(request, "reset.html", error, token=token)
+    return render(request, "login.html", notice="Your password is changed. Log in with it.")
+
+
+@router.get("/dashboard/code")
+async def code_page(request: Request, session: SigningInPage) -> Response:
+    return render(request, "code.html", csrf_token=session.csrf_token)
+
+
+@router.post("/dashboard/code")
+async def code(request: Request, session: SigningInPage, services: ServicesDep) -> Response:
+    form = await same_origin_form(request)
+    try:
+        issued = await services.identity.complete_login(
+            session_token(request), form.get("code", ""), source_ip=request_context(request)["ip"]
+        )
+    except ParlourError as error:
+        return failed(request, "code.html", error, csrf_token=session.csrf_token)
+    response = go("/dashboard")
+    set_session_cookie(response, request, issued.token)
+    return response
+
+
+@router.get("/dashboard/enrol")
+async def enrol_page(request: Request, session: SigningInPage) -> Response:
+    return render(request, "enrol_start.html", csrf_token=session.csrf_token)
+
+
+@router.post("/dashboard/enrol")
+async def enrol(request: Request, session: SigningInPage, services: ServicesDep) -> Response:
+    """A new seed, shown as a QR code (an image made here, no script) and as text."""
+    try:
+        enrolment = await services.identity.begin_enrolment(session_token(request))
+    except ParlourError as error:
+        return failed(request, "enrol_start.html", error, csrf_token=session.csrf_token)
+    qr = segno.make(enrolment.uri, error="m").svg_data_uri(scale=5, border=2)
+    return render(request, "enrol.html", csrf_token=session.csrf_token, seed=enrolment.seed, qr=qr)
+
+
+@router.post("/dashboard/enrol/confirm")
+async def confirm_enrolment(
+    request: Request, session: SigningInPage, services: ServicesDep
+) -> Response:
+    form = await same_origin_form(request)
+    try:
+        issued, codes = await services.identity.confirm_enrolment(
+            session_token(request), form.get("code", ""), source_ip=request_context(request)["ip"]
+        )
+    except ParlourError as error:
+        return failed(request, "enrol_start.html", error, csrf_token=session.csrf_token)
+    response = render(request, "recovery_codes.html", codes=codes)
+    set_session_cookie(response, request, issued.token)
+    return response
+
+
+@router.get("/dashboard/step-up")
+async def step_up_page(request: Request, session: SignedInPage, next: str = "") -> Response:
+    return render(request, "step_up.html", csrf_token=session.csrf_token, next=safe_next(next))
+
+
+@router.post("/dashboard/step-up")
+async def step_up(request: Request, session: SignedInPage, services: ServicesDep) -> Response:
+    form = await same_origin_form(request)
+    target = safe_next(form.get("next"))
+    try:
+        issued = await services.identity.reauthenticate(
+            session_token(request),
+            form.get("password", ""),
+            form.get("code", ""),
+            source_ip=request_context(request)["ip"],
+        )
+    except ParlourError as error:
+        return failed(request, "step_up.html", error, csrf_token=session.csrf_token, next=target)
+    response = go(target)
+    set_session_cookie(response, request, issued.token)
+    return response
+
+
+@router.post("/dashboard/logout")
+async def logout(request: Request, _: SigningInPage, services: ServicesDep) -> Response:
+    await services.identity.log_out(session_token(request))
+    response = go("/dashboard/login")
+    response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    return response

@@ -1,0 +1,151 @@
+"""The dashboard in real headless Chromium, end to end: a new administrator signs up, confirms
+the address, enrols an authenticator, is verified by a platform operator, creates an API key,
+allows the demo site, uploads an FAQ, and the demo widget answers from it. Screenshots of each
+main page go to test-artifacts/ for review."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pyotp
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from parlour.identity.models import PlatformRole
+from parlour_demo_client.app import create_demo_client
+from tests.browser.test_demo_widget import ARTIFACTS, WAIT_MS, ask, browser  # noqa: F401
+from tests.conftest import Stack
+from tests.support import canaries
+from tests.support.accounts import PASSWORD, mailed_token
+from tests.support.seed import ACTOR
+from tests.support.servers import free_socket, start_threaded, url_of
+
+pytestmark = pytest.mark.browser
+
+FAQ = (
+    "question,answer\n"
+    "How do I order a new debit card?,"
+    '"Open Cards, choose Order a card, and it arrives in 5 working days."\n'
+    "What are your opening hours?,We are open 8:00 to 20:00 every day.\n"
+)
+
+
+async def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / f"dashboard-{name}.png", full_page=True)
+
+
+async def log_in_and_enrol(page: Page, url: str, email: str, *, name: str | None) -> None:
+    await page.goto(f"{url}/dashboard/login")
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_role("button", name="Show my setup code").click()
+    await expect(page.get_by_role("img", name="QR code")).to_be_visible()
+    if name:
+        await shot(page, f"{name}-enrol")
+    seed = await page.locator("#seed").inner_text()
+    await page.get_by_label("The 6-digit code").fill(pyotp.TOTP(seed).now())
+    await page.get_by_role("button", name="Turn on two-step login").click()
+    await expect(page.locator("#recovery-codes li")).to_have_count(10)
+    if name:
+        await shot(page, f"{name}-recovery-codes")
+    await page.get_by_role("link", name="I have saved them").click()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:  # noqa: F811
+    context = await browser.new_context()
+    opened = await context.new_page()
+    yield opened
+    await context.close()
+
+
+async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_their_faq(
+    stack: Stack,
+    browser: Browser,  # noqa: F811
+    page: Page,
+    tmp_path: Path,
+) -> None:
+    url = stack.url
+    email = f"admin-{secrets.token_hex(4)}@bank.example"
+    outbox = stack.services.settings.data_dir / "outbox"
+
+    await page.goto(f"{url}/dashboard/signup")
+    await shot(page, "signup")
+    await page.get_by_label("Organisation name").fill("Harbour Bank")
+    await page.get_by_label("Your work e-mail").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign up").click()
+    await expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+
+    await page.goto(f"{url}/dashboard/verify-email?token={mailed_token(outbox, email)}")
+    await page.get_by_role("button", name="Confirm my address").click()
+    await expect(page.get_by_role("status")).to_contain_text("Your address is confirmed")
+    await log_in_and_enrol(page, url, email, name="admin")
+    await expect(page.locator("#verification")).to_contain_text("Awaiting verification")
+    await shot(page, "overview-awaiting")
+
+    # A platform operator verifies the organisation from the console, in a browser of their own.
+    operator_email = f"ops-{secrets.token_hex(4)}@parlour.example"
+    await stack.services.identity.sign_up(operator_email, PASSWORD, "Parlour Ops", source_ip=None)
+    await stack.services.identity.verify_email(mailed_token(outbox, operator_email), source_ip=None)
+    await stack.services.identity.set_platform_role(
+        operator_email, PlatformRole.OPERATOR, actor=ACTOR
+    )
+    operator_context = await browser.new_context()
+    operator = await operator_context.new_page()
+    await log_in_and_enrol(operator, url, operator_email, name=None)
+    await operator.goto(f"{url}/dashboard/operator")
+    row = operator.get_by_role("row").filter(has_text="Harbour Bank")
+    await row.get_by_label("Reason").fill("Company register entry checked.")
+    await shot(operator, "operator-console")
+    await row.get_by_role("button", name="Approve").click()
+    await expect(operator.get_by_role("row").filter(has_text="Harbour Bank")).to_have_count(0)
+    await operator_context.close()
+
+    await page.reload()
+    await expect(page.locator("#verification")).to_contain_text("Verified")
+    await shot(page, "overview")
+
+    await page.get_by_role("link", name="API keys").click()
+    await page.get_by_label("Label").fill("website backend")
+    await page.get_by_role("button", name="Create key").click()
+    secret = canaries.register(await page.locator("#new-secret").inner_text())
+    assert secret.startswith("parlour_sk_")
+    await shot(page, "keys")
+
+    sock = free_socket()
+    demo_url = url_of(sock)
+    await page.get_by_role("link", name="Sites").click()
+    await page.get_by_label("Site address").fill(demo_url)
+    await page.get_by_role("button", name="Allow this site").click()
+    await expect(page.locator("#origins")).to_contain_text(demo_url)
+    await shot(page, "sites")
+
+    faq = tmp_path / "harbour-faq.csv"
+    faq.write_text(FAQ)
+    await page.get_by_role("link", name="Knowledge").click()
+    await page.get_by_label("FAQ (CSV or JSON)").set_input_files(faq)
+    await page.get_by_role("button", name="Upload and publish").click()
+    await expect(page.locator("#upload-result")).to_contain_text("2 passages")
+    await shot(page, "knowledge")
+
+    tenant_id = page.url.split("/dashboard/o/")[1].split("/")[0]
+    widget_id = (await stack.services.tenants.get(tenant_id)).widget_id
+    client = create_demo_client(
+        parlour_url=url, widget_id=widget_id, api_key=secret, own_origin=demo_url
+    )
+    server = start_threaded(lambda _url: (client, None), sock)
+    try:
+        shop = await page.context.new_page()
+        await shop.goto(demo_url)
+        await shop.get_by_role("button", name="Open chat").click()
+        await ask(shop, "How can I order a new debit card?")
+        answer = shop.locator(".msg.assistant").last
+        await expect(answer).to_contain_text("arrives in 5 working days", timeout=WAIT_MS)
+        await shot(shop, "widget-answer")
+    finally:
+        server.stop()

@@ -1,0 +1,208 @@
+"""The dashboard's pages over real HTTP: forms only from our own pages with the session's token
+(T-55), a strict page CSP (T-53), logins that lead to the next step, step-up before secrets
+(T-42), and no redirect that leaves the dashboard."""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+from datetime import timedelta
+
+import httpx
+import pyotp
+from sqlalchemy import update
+
+from parlour.storage.tables import account_sessions
+from parlour.storage.types import utcnow
+from tests.conftest import Stack
+from tests.support.accounts import COOKIE, PASSWORD, mailed_token
+
+
+class Pages:
+    """A browser on the dashboard: form posts from our own origin, the cookie by hand."""
+
+    def __init__(self, client: httpx.AsyncClient, origin: str) -> None:
+        self.client = client
+        self.origin = origin
+        self.cookie: str | None = None
+
+    async def get(self, path: str) -> httpx.Response:
+        return await self.client.get(path, headers=self._headers())
+
+    async def post(
+        self, path: str, fields: dict[str, str], *, origin: str | None = None
+    ) -> httpx.Response:
+        headers = self._headers() | {"origin": origin or self.origin}
+        answer = await self.client.post(path, data=fields, headers=headers)
+        found = re.search(rf"{COOKIE}=([^;]*)", answer.headers.get("set-cookie", ""))
+        if found:
+            self.cookie = found.group(1) or None
+        return answer
+
+    def _headers(self) -> dict[str, str]:
+        return {"cookie": f"{COOKIE}={self.cookie}"} if self.cookie else {}
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+async def enrolled(stack: Stack, pages: Pages) -> tuple[str, list[str]]:
+    """Through sign-up, confirmation, login and enrolment, by the pages; returns the e-mail and
+    the recovery codes (a TOTP code is good once a step, and the enrolment spent this one)."""
+    email = f"page-{secrets.token_hex(4)}@example.com"
+    fields = {"organisation": "Acme Bank", "email": email, "password": PASSWORD}
+    assert "Check your e-mail" in (await pages.post("/dashboard/signup", fields)).text
+    token = mailed_token(stack.services.settings.data_dir / "outbox", email)
+    assert (
+        "Your address is confirmed"
+        in (await pages.post("/dashboard/verify-email", {"token": token})).text
+    )
+    login = await pages.post("/dashboard/login", {"email": email, "password": PASSWORD})
+    assert (login.status_code, login.headers["location"]) == (303, "/dashboard/enrol")
+    start = await pages.get("/dashboard/enrol")
+    shown = await pages.post("/dashboard/enrol", {"csrf_token": csrf_of(start)})
+    seed = re.search(r'id="seed">([A-Z2-7]+)<', shown.text)[1]  # type: ignore[index]
+    assert 'src="data:image/svg+xml' in shown.text
+    done = await pages.post(
+        "/dashboard/enrol/confirm",
+        {"csrf_token": csrf_of(shown), "code": pyotp.TOTP(seed).now()},
+    )
+    codes = re.findall(r"<li><code>([a-z2-9-]{19})</code>", done.text)
+    assert len(codes) == 10
+    return email, codes
+
+
+async def test_a_person_signs_up_confirms_enrols_and_reaches_their_organisation(
+    stack: Stack,
+) -> None:
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        pages = Pages(client, stack.url)
+        await enrolled(stack, pages)
+        home = await pages.get("/dashboard")
+        assert home.status_code == 303
+        overview = await pages.get(home.headers["location"])
+    assert "Awaiting verification" in overview.text
+    snippet = html.unescape(overview.text)  # shown as text, escaped
+    assert re.search(r'integrity="sha384-[A-Za-z0-9+/]{64}" crossorigin="anonymous"', snippet)
+
+
+async def test_t55_a_form_from_another_site_or_without_the_token_is_refused(
+    stack: Stack,
+) -> None:
+    """T-55: the login form from another origin (login CSRF) and a session form without its
+    token are refused; nothing changes."""
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        pages = Pages(client, stack.url)
+        email, _codes = await enrolled(stack, pages)
+        forged = await pages.post(
+            "/dashboard/login",
+            {"email": email, "password": PASSWORD},
+            origin="https://evil.example",
+        )
+        assert forged.status_code == 403
+        assert "did not come from this page" in forged.text
+        overview = await pages.get((await pages.get("/dashboard")).headers["location"])
+        tenant_path = re.search(r'href="(/dashboard/o/[^"/]+)/origins"', overview.text)[1]  # type: ignore[index]
+        no_token = await pages.post(f"{tenant_path}/origins", {"origin": "https://a.example"})
+        assert no_token.status_code == 403
+        wrong_site = await pages.post(
+            f"{tenant_path}/origins",
+            {"origin": "https://a.example", "csrf_token": csrf_of(overview)},
+            origin="https://evil.example",
+        )
+        assert wrong_site.status_code == 403
+        assert "https://a.example" not in (await pages.get(f"{tenant_path}/origins")).text
+
+
+async def test_t53_pages_carry_a_csp_that_allows_no_script_and_no_framing(stack: Stack) -> None:
+    """T-53."""
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        page = await client.get("/dashboard/login")
+    csp = page.headers["content-security-policy"]
+    assert "script-src" not in csp  # default-src 'none' covers it: no script at all
+    for rule in ("default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'"):
+        assert rule in csp
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "<script" not in page.text
+
+
+async def test_pages_without_a_session_send_you_to_login_and_next_never_leaves_the_dashboard(
+    stack: Stack,
+) -> None:
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        answer = await client.get("/dashboard/o/some-org/keys")
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/dashboard/login")
+        pages = Pages(client, stack.url)
+        await enrolled(stack, pages)
+        for evil in ("https://evil.example", "//evil.example", "/dashboard\\@evil.example"):
+            step_up = await pages.get(f"/dashboard/step-up?next={evil}")
+            assert 'name="next" value="/dashboard"' in step_up.text
+
+
+async def test_t42_creating_a_key_after_ten_minutes_asks_for_the_password_and_a_code_again(
+    stack: Stack,
+) -> None:
+    """T-42."""
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        pages = Pages(client, stack.url)
+        _email, recovery = await enrolled(stack, pages)
+        overview = await pages.get((await pages.get("/dashboard")).headers["location"])
+        keys_path = re.search(r'href="(/dashboard/o/[^"]+/keys)"', overview.text)[1]  # type: ignore[index]
+        async with stack.services.db.transaction() as conn:
+            await conn.execute(
+                update(account_sessions).values(authenticated_at=utcnow() - timedelta(minutes=11))
+            )
+        keys = await pages.get(keys_path)
+        fields = {"csrf_token": csrf_of(keys), "label": "backend", "scopes": "end_user_tokens:mint"}
+        refused = await pages.post(keys_path, fields)
+        assert refused.status_code == 303
+        assert refused.headers["location"].startswith("/dashboard/step-up")
+        assert "new-secret" not in refused.text
+        step_up = await pages.get(refused.headers["location"])
+        wrong = await pages.post(
+            "/dashboard/step-up",
+            {"csrf_token": csrf_of(step_up), "password": "not it", "code": "123456"},
+        )
+        assert wrong.status_code == 401
+        assert "not right" in wrong.text
+        await pages.post(
+            "/dashboard/step-up",
+            {
+                "csrf_token": csrf_of(step_up),
+                "password": PASSWORD,
+                "code": recovery[0],
+                "next": keys_path,
+            },
+        )
+        keys = await pages.get(keys_path)
+        fields["csrf_token"] = csrf_of(keys)
+        created = await pages.post(keys_path, fields)
+        assert re.search(r'id="new-secret">parlour_sk_', created.text)
+
+
+async def test_a_forgotten_password_is_reset_by_the_mailed_link_and_a_recovery_code(
+    stack: Stack,
+) -> None:
+    """T-45."""
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        pages = Pages(client, stack.url)
+        email, recovery = await enrolled(stack, pages)
+        sent = await pages.post("/dashboard/forgot", {"email": email})
+        assert "Check your e-mail" in sent.text
+        token = mailed_token(stack.services.settings.data_dir / "outbox", email)
+        form = await pages.get(f"/dashboard/reset?token={token}")
+        assert f'name="token" value="{token}"' in form.text
+        fields = {"token": token, "password": "a brand new passphrase"}
+        without_code = await pages.post("/dashboard/reset", fields)
+        assert without_code.status_code == 401
+        done = await pages.post("/dashboard/reset", fields | {"code": recovery[1]})
+        assert "Your password is changed" in done.text
+        login = await pages.post(
+            "/dashboard/login", {"email": email, "password": "a brand new passphrase"}
+        )
+        assert login.headers["location"] == "/dashboard/code"
