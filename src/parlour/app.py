@@ -22,7 +22,7 @@ from parlour.web.api import (
     tokens,
     wellknown,
 )
-from parlour.web.errors import install_error_handlers
+from parlour.web.errors import document_api, install_error_handlers
 from parlour.web.gateway.routes import ChatSockets
 from parlour.web.middleware import RequestContextMiddleware
 from parlour.web.proxy import parse_networks
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     install_error_handlers(app)
+    document_api(app, ROUTERS)
     app.add_middleware(ChatSockets)
     app.add_middleware(
         RequestContextMiddleware,

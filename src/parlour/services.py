@@ -31,9 +31,7 @@ from parlour.keys.service import KeyService
 from parlour.knowledge.embeddings import Embedder, shared_minilm
 from parlour.knowledge.remote_embeddings import RemoteEmbedder
 from parlour.knowledge.service import KnowledgeService
-from parlour.llm.anthropic import AnthropicProvider
 from parlour.llm.local import LocalProvider
-from parlour.llm.openai_compatible import OpenAICompatibleProvider
 from parlour.llm.provider import Provider
 from parlour.rate_limits import RateLimits
 from parlour.settings import AssistantSettings, KnowledgeSettings, Settings
@@ -271,7 +269,11 @@ def _providers(settings: AssistantSettings) -> Providers:
     """Every provider the settings configure; the extractive one always exists."""
     configured: dict[str, Provider] = {}
     timeout, retries = settings.request_timeout_seconds, settings.max_retries
+    # The SDKs load only when their provider is configured: importing both costs a node about
+    # five seconds of start-up on a 2-core machine.
     if settings.openai_base_url:
+        from parlour.llm.openai_compatible import OpenAICompatibleProvider
+
         key = settings.openai_api_key
         configured["openai"] = OpenAICompatibleProvider(
             settings.openai_base_url,
@@ -283,6 +285,8 @@ def _providers(settings: AssistantSettings) -> Providers:
             max_retries=retries,
         )
     if settings.anthropic_api_key is not None:
+        from parlour.llm.anthropic import AnthropicProvider
+
         configured["anthropic"] = AnthropicProvider(
             settings.anthropic_model,
             api_key=settings.anthropic_api_key.get_secret_value(),

@@ -132,6 +132,10 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
     await page.get_by_role("button", name="Upload and publish").click()
     await expect(page.locator("#upload-result")).to_contain_text("2 passages")
     await shot(page, "knowledge")
+    await page.get_by_role("link", name="Audit log").click()
+    await expect(page.locator("#audit")).to_contain_text("knowledge.uploaded")
+    await expect(page.locator("#audit")).to_contain_text("tenant.verification_decided")
+    await shot(page, "audit-log")
 
     tenant_id = page.url.split("/dashboard/o/")[1].split("/")[0]
     widget_id = (await stack.services.tenants.get(tenant_id)).widget_id

@@ -5,25 +5,15 @@ from __future__ import annotations
 
 import re
 
-from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from parlour.app import ROUTERS
-from parlour.web.deps import POLICY
+from parlour.web.deps import route_policies
 
 KNOWN = re.compile(
     r"public|signed_in|signing_in|api_key:[a-z_:]+|member:[a-z]+:[a-z]+(:step_up)?"
     r"|platform:[a-z]+:[a-z]+"
 )
-
-
-def policies(dependant: Dependant) -> set[str]:
-    """The outermost policies a route depends on (a member policy builds on signed_in)."""
-    found = set()
-    for dependency in dependant.dependencies:
-        declared = getattr(dependency.call, POLICY, None)
-        found |= {declared} if declared is not None else policies(dependency)
-    return found
 
 
 def every_route() -> list[APIRoute]:
@@ -36,7 +26,7 @@ def test_every_route_declares_exactly_one_known_policy() -> None:
     """T-44."""
     routes = every_route()
     assert len(routes) > 20
-    declared = {f"{sorted(r.methods)} {r.path}": policies(r.dependant) for r in routes}
+    declared = {f"{sorted(r.methods)} {r.path}": route_policies(r.dependant) for r in routes}
     undeclared = [route for route, found in declared.items() if len(found) != 1]
     assert undeclared == []
     unknown = [p for found in declared.values() for p in found if not KNOWN.fullmatch(p)]
@@ -47,7 +37,7 @@ def test_member_routes_take_the_organisation_from_the_path_only() -> None:
     """T-44, T-30: a member policy reads `{tenant_id}` from the path, so no route can act on
     an organisation it did not name in its URL."""
     for route in every_route():
-        if any(p.startswith("member:") for p in policies(route.dependant)):
+        if any(p.startswith("member:") for p in route_policies(route.dependant)):
             assert route.path.startswith(
                 ("/v1/organisations/{tenant_id}", "/dashboard/o/{tenant_id}")
             )

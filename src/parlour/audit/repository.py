@@ -71,6 +71,27 @@ class AuditRepository:
             .values(seq=record.seq, hash=record.hash)
         )
 
+    async def recent(
+        self,
+        chain: str,
+        *,
+        limit: int,
+        before_seq: int | None = None,
+        action_prefix: str | None = None,
+        actor_id: str | None = None,
+    ) -> list[AuditRecord]:
+        """Newest first, optionally filtered; `before_seq` pages back through the chain."""
+        query = select(audit_events).where(audit_events.c.tenant_id == chain)
+        if before_seq is not None:
+            query = query.where(audit_events.c.seq < before_seq)
+        if action_prefix:
+            escaped = action_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(audit_events.c.action.like(escaped + "%", escape="\\"))
+        if actor_id:
+            query = query.where(audit_events.c.actor_id == actor_id)
+        rows = await self._conn.execute(query.order_by(audit_events.c.seq.desc()).limit(limit))
+        return [_record(row) for row in rows]
+
     async def stream(self, chain: str) -> AsyncIterator[AuditRecord]:
         result = await self._conn.stream(
             select(audit_events)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.audit.chain import GENESIS, AuditRecord, canonical_json, record_hash, rehash
 from parlour.audit.checkpoints import Checkpoint, CheckpointSigner
-from parlour.audit.events import Actor, AuditEvent
+from parlour.audit.events import Actor, AuditEvent, AuditExported
 from parlour.audit.repository import AuditRepository
 from parlour.storage.database import Database
 from parlour.storage.types import utcnow
@@ -115,6 +115,32 @@ class AuditLog:
 
     async def verify_all(self) -> list[Verification]:
         return [await self.verify(chain) for chain in await self.chains()]
+
+    async def recent(
+        self,
+        chain: str,
+        *,
+        limit: int = 100,
+        before_seq: int | None = None,
+        action_prefix: str | None = None,
+        actor_id: str | None = None,
+    ) -> list[dict[str, object]]:
+        """A page of one chain's events, newest first, as JSON objects."""
+        async with self._db.read() as conn:
+            records = await AuditRepository(conn).recent(
+                chain,
+                limit=limit,
+                before_seq=before_seq,
+                action_prefix=action_prefix,
+                actor_id=actor_id,
+            )
+        return [record.as_json() for record in records]
+
+    async def note_export(self, chain: str, *, to_chain: str, actor: Actor) -> None:
+        """Record, before a single event leaves, that `chain` is being exported (T-88)."""
+        async with self._db.transaction() as conn:
+            head = await AuditRepository(conn).head(chain)
+            await self.record(conn, to_chain, AuditExported(chain, head[0] if head else 0), actor)
 
     async def export(self, chain: str) -> AsyncIterator[dict[str, object]]:
         async with self._db.read() as conn:

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from parlour.audit.events import PLATFORM_CHAIN, Actor, AuditExported
+from parlour.audit.events import PLATFORM_CHAIN, Actor
 from parlour.cli.common import with_services
 from parlour.services import Services
 
@@ -57,14 +57,9 @@ def audit_export(tenant_id: str | None, platform: bool) -> None:
         raise click.UsageError("name one chain: --tenant ID or --platform")
 
     async def work(services: Services) -> None:
-        exported = 0
+        await services.audit.note_export(chain, to_chain=PLATFORM_CHAIN, actor=Actor.cli())
         async for event in services.audit.export(chain):
             click.echo(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
-            exported += 1
-        async with services.db.transaction() as conn:
-            await services.audit.record(
-                conn, PLATFORM_CHAIN, AuditExported(chain, exported), Actor.cli()
-            )
 
     with_services(work)
 

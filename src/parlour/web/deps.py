@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 from starlette.requests import HTTPConnection
 
 from parlour.errors import Forbidden, Unauthenticated
@@ -28,6 +29,15 @@ def declares(policy: str) -> Callable[[Dependency], Dependency]:
         return dependency
 
     return mark
+
+
+def route_policies(dependant: Dependant) -> set[str]:
+    """The outermost policies a route depends on (a member policy builds on signed_in)."""
+    found: set[str] = set()
+    for dependency in dependant.dependencies:
+        declared = getattr(dependency.call, POLICY, None)
+        found |= {declared} if declared is not None else route_policies(dependency)
+    return found
 
 
 def request_context(connection: HTTPConnection) -> dict[str, str | None]:

@@ -7,14 +7,18 @@ exceptions end in web/middleware.py: logged with their request id, answered with
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parlour import errors
+from parlour.web.deps import route_policies
 
 log = logging.getLogger(__name__)
 
@@ -108,3 +112,79 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.ParlourError, on_parlour_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+
+
+# What every error looks like, for the OpenAPI document (FastAPI would describe its own 422).
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "request_id"],
+            "additionalProperties": False,
+            "properties": {
+                "code": {"type": "string", "description": "Stable; branch on this."},
+                "message": {"type": "string", "description": "For people; may change."},
+                "request_id": {"type": ["string", "null"]},
+                "details": {"type": "object"},
+            },
+        }
+    },
+}
+
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "apiKey": {"type": "http", "scheme": "bearer", "description": "An organisation's API key."},
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "__Host-parlour_session",
+        "description": "A dashboard session; changes also need its token in X-CSRF-Token.",
+    },
+}
+
+
+def _security(policies: set[str]) -> list[dict[str, list[str]]]:
+    if any(p.startswith("api_key:") for p in policies):
+        return [{"apiKey": []}]
+    if policies and policies != {"public"}:
+        return [{"session": []}]
+    return []
+
+
+def document_api(app: FastAPI, routers: Sequence[APIRouter]) -> None:
+    """Describe, in the OpenAPI document, the one error shape (for 422 and every other 4xx) and
+    which credential each operation takes, read from the policy it declares."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        schemas["Error"] = ERROR_SCHEMA
+        error = {
+            "description": "The request was refused; see `error.code`.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        schema["components"]["securitySchemes"] = SECURITY_SCHEMES
+        policies = {
+            (method.lower(), route.path): route_policies(route.dependant)
+            for router in routers
+            for route in router.routes
+            if isinstance(route, APIRoute)
+            for method in route.methods or ()
+        }
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                responses.pop("422", None)
+                responses["4XX"] = error
+                operation["security"] = _security(policies.get((method, path), set()))
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

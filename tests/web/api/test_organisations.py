@@ -4,6 +4,7 @@ access across organisations (T-29)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,6 +30,8 @@ MATRIX = {
     ("POST", "/v1/organisations/{org}/api-keys"): (201, 201, 403, 403, 404),
     ("DELETE", "/v1/organisations/{org}/api-keys/{key}"): (204, 204, 403, 403, 404),
     ("POST", "/v1/organisations/{org}/origins"): (201, 201, 403, 403, 404),
+    ("GET", "/v1/organisations/{org}/audit"): (200, 200, 403, 403, 404),
+    ("GET", "/v1/organisations/{org}/audit/export"): (200, 200, 403, 403, 404),
 }
 BODIES = {
     "/v1/organisations/{org}/api-keys": {"label": "backend", "scopes": ["end_user_tokens:mint"]},
@@ -127,3 +130,32 @@ async def test_organisations_lists_only_the_callers_memberships(people: People) 
     assert roles[people.org] == "agent"
     assert people.other_org not in roles
     assert set(roles.values()) == {"agent", "owner"}  # and the one it signed up with
+
+
+async def test_an_organisation_reads_and_exports_its_own_audit_chain_and_no_other(
+    people: People, stack: Stack
+) -> None:
+    """T-91, T-88: the audit log a member reads is their organisation's chain alone; exporting
+    it is itself recorded, before the first line leaves."""
+    other_key = await stack.services.keys.create_api_key(
+        people.other_org, label="theirs", actor=ACTOR
+    )
+    owner = people.browsers["owner"]
+    await owner.send(
+        "POST",
+        f"/v1/organisations/{people.org}/api-keys",
+        BODIES["/v1/organisations/{org}/api-keys"],
+    )
+    log = await owner.send("GET", f"/v1/organisations/{people.org}/audit?action=api_key")
+    events = log.json()
+    assert events
+    assert {e["action"] for e in events} == {"api_key.created"}
+    assert [e["seq"] for e in events] == sorted((e["seq"] for e in events), reverse=True)
+    assert other_key.key.key_id not in log.text
+    assert any(e["actor"]["type"] == "account" for e in events)
+
+    export = await owner.send("GET", f"/v1/organisations/{people.org}/audit/export")
+    lines = [json.loads(line) for line in export.text.splitlines()]
+    assert {line["chain"] for line in lines} == {people.org}
+    assert lines[-1]["action"] == "audit.exported"
+    assert other_key.key.key_id not in export.text

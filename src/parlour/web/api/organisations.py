@@ -4,10 +4,13 @@ allowlist also needs a fresh step-up (T-42)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from parlour.identity.policy import Permission
@@ -19,6 +22,8 @@ from parlour.web.policy import JsonOnly, Member, SignedIn, member
 router = APIRouter(tags=["organisations"])
 
 Viewer = Annotated[Member, Depends(member(Permission.VIEW_ORGANISATION))]
+Auditor = Annotated[Member, Depends(member(Permission.VIEW_AUDIT))]
+Exporter = Annotated[Member, Depends(member(Permission.VIEW_AUDIT, step_up=True))]
 KeyKeeper = Annotated[Member, Depends(member(Permission.MANAGE_KEYS))]
 KeyIssuer = Annotated[Member, Depends(member(Permission.MANAGE_KEYS, step_up=True))]
 AllowlistKeeper = Annotated[Member, Depends(member(Permission.MANAGE_ALLOWLIST, step_up=True))]
@@ -130,3 +135,51 @@ async def revoke_api_key(
 async def allow_origin(body: NewOrigin, who: AllowlistKeeper, services: ServicesDep) -> OriginOut:
     origin = await services.tenants.allow_origin(who.tenant_id, body.origin, actor=who.actor)
     return OriginOut(origin=origin)
+
+
+class AuditEventOut(BaseModel):
+    seq: int
+    occurred_at: str
+    action: str
+    actor: dict[str, str]
+    source_ip: str | None
+    request_id: str | None
+    data: dict[str, Any]
+
+
+@router.get("/v1/organisations/{tenant_id}/audit")
+async def audit_log(
+    who: Auditor,
+    services: ServicesDep,
+    action: Annotated[
+        str | None, Query(max_length=64, description="An action or its prefix")
+    ] = None,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+    before: Annotated[int | None, Query(ge=1, description="Events before this seq")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[AuditEventOut]:
+    """The organisation's own audit chain, newest first (T-91: never another's)."""
+    events = await services.audit.recent(
+        who.tenant_id, limit=limit, before_seq=before, action_prefix=action, actor_id=actor
+    )
+    return [AuditEventOut.model_validate(e) for e in events]
+
+
+class JsonLinesResponse(StreamingResponse):
+    media_type = "application/x-ndjson"
+
+
+@router.get("/v1/organisations/{tenant_id}/audit/export", response_class=JsonLinesResponse)
+async def export_audit_log(who: Exporter, services: ServicesDep) -> JsonLinesResponse:
+    """The whole chain as JSON lines, hashes included, for a SIEM or `parlour audit verify`
+    elsewhere. The export itself is an event in the chain, written before the first line."""
+    await services.audit.note_export(who.tenant_id, to_chain=who.tenant_id, actor=who.actor)
+    return JsonLinesResponse(
+        json_lines(services.audit.export(who.tenant_id)),
+        headers={"Content-Disposition": 'attachment; filename="audit.jsonl"'},
+    )
+
+
+async def json_lines(events: AsyncIterator[dict[str, object]]) -> AsyncIterator[bytes]:
+    async for event in events:
+        yield (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode()

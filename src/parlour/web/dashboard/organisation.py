@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
 from parlour.errors import InvalidInput, ParlourError, PayloadTooLarge
@@ -15,6 +15,7 @@ from parlour.identity.policy import Permission
 from parlour.keys.models import Scope
 from parlour.storage.types import utcnow
 from parlour.tenants.models import Verification
+from parlour.web.api.organisations import json_lines
 from parlour.web.dashboard.pages import (
     MemberPage,
     SignedInPage,
@@ -35,6 +36,8 @@ OriginKeeper = Annotated[
     MemberPage, Depends(member_page(Permission.MANAGE_ALLOWLIST, step_up=True))
 ]
 Librarian = Annotated[MemberPage, Depends(member_page(Permission.MANAGE_KNOWLEDGE))]
+Auditor = Annotated[MemberPage, Depends(member_page(Permission.VIEW_AUDIT))]
+Exporter = Annotated[MemberPage, Depends(member_page(Permission.VIEW_AUDIT, step_up=True))]
 
 SCOPES = {
     Scope.MINT_END_USER_TOKENS: "Mint chat tokens for your signed-in customers",
@@ -182,3 +185,27 @@ async def upload(who: Librarian, services: ServicesDep, request: Request) -> Res
     except ParlourError as error:
         return await _knowledge_page(request, who, services, error=error.message)
     return await _knowledge_page(request, who, services, report=report)
+
+
+@router.get("/dashboard/o/{tenant_id}/audit")
+async def audit(
+    who: Auditor, services: ServicesDep, request: Request, action: str = "", before: int = 0
+) -> Response:
+    events = await services.audit.recent(
+        who.tenant_id,
+        limit=100,
+        before_seq=before or None,
+        action_prefix=action[:64] or None,
+    )
+    older = events[-1]["seq"] if len(events) == 100 else None
+    return render(request, "audit.html", who=who, events=events, action=action, older=older)
+
+
+@router.post("/dashboard/o/{tenant_id}/audit/export")
+async def export_audit(who: Exporter, services: ServicesDep) -> Response:
+    await services.audit.note_export(who.tenant_id, to_chain=who.tenant_id, actor=who.actor)
+    return StreamingResponse(
+        json_lines(services.audit.export(who.tenant_id)),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": 'attachment; filename="audit.jsonl"'},
+    )
