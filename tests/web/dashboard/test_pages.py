@@ -206,3 +206,19 @@ async def test_a_forgotten_password_is_reset_by_the_mailed_link_and_a_recovery_c
             "/dashboard/login", {"email": email, "password": "a brand new passphrase"}
         )
         assert login.headers["location"] == "/dashboard/code"
+
+
+async def test_a_form_longer_than_the_upload_limit_is_refused_before_it_is_read(
+    stack: Stack,
+) -> None:
+    limit = stack.services.knowledge.max_upload_bytes
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        answer = await client.post(
+            "/dashboard/login",
+            content=b"email=a%40example.com&password=" + b"x" * (limit + 70_000),
+            headers={
+                "origin": stack.url,
+                "content-type": "application/x-www-form-urlencoded",
+            },
+        )
+    assert answer.status_code == 413

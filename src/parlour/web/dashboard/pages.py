@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from parlour.audit.events import Actor, ActorType
-from parlour.errors import Forbidden, ParlourError
+from parlour.errors import Forbidden, ParlourError, PayloadTooLarge
 from parlour.identity.models import Membership, Session, Stage
 from parlour.identity.policy import Permission, PlatformPermission
 from parlour.identity.service import ReauthenticationRequired, SessionRequired, WrongStage
@@ -80,11 +80,17 @@ def set_session_cookie(response: Response, request: Request, token: str) -> None
 async def same_origin_form(request: Request) -> dict[str, str]:
     """The posted form, if it was posted from one of our own pages: browsers send `Origin` with
     every form post, and a cross-site one names the other site."""
-    own = urlsplit(services_of(request).settings.server.public_url)
+    services = services_of(request)
+    own = urlsplit(services.settings.server.public_url)
     origin = request.headers.get("origin", "")
     fetch_site = request.headers.get("sec-fetch-site")
     if origin != f"{own.scheme}://{own.netloc}" and fetch_site != "same-origin":
         raise FormRefused()
+    # Browsers give every form post its length; the parser would otherwise spool any amount
+    # of a file to disk before a page could refuse it.
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > services.knowledge.max_upload_bytes + 65_536:
+        raise PayloadTooLarge("A form may carry a file of at most the upload limit.")
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
