@@ -13,9 +13,7 @@ from sqlalchemy import select
 
 from parlour.audit.events import Actor
 from parlour.errors import InvalidInput
-from parlour.identity.models import Role, Stage
-from parlour.identity.passwords import PasswordRejected
-from parlour.identity.service import (
+from parlour.identity.errors import (
     EmailNotVerified,
     InvalidCode,
     InvalidCredentials,
@@ -24,6 +22,8 @@ from parlour.identity.service import (
     TooManyAttempts,
     WrongStage,
 )
+from parlour.identity.models import Role, Stage
+from parlour.identity.passwords import PasswordRejected
 from parlour.services import Services
 from parlour.storage.tables import account_sessions, accounts
 from tests.support.accounts import PASSWORD, Accounts, accounts_on

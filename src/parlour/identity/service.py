@@ -34,8 +34,18 @@ from parlour.audit.events import (
 )
 from parlour.audit.service import AuditLog
 from parlour.crypto.vault import Place, Vault
-from parlour.errors import Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
+from parlour.errors import InvalidInput, NotFound
 from parlour.identity import totp
+from parlour.identity.errors import (
+    EmailNotVerified,
+    InvalidCode,
+    InvalidCredentials,
+    NotPermitted,
+    ReauthenticationRequired,
+    SessionRequired,
+    TooManyAttempts,
+    WrongStage,
+)
 from parlour.identity.mail import Mailer
 from parlour.identity.models import (
     Account,
@@ -66,47 +76,6 @@ ISSUER = "Parlour"
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,255}")
 _TOUCH_EVERY = timedelta(seconds=60)
 RESET_TOKEN_LIFETIME = timedelta(hours=1)
-
-
-class InvalidCredentials(Unauthenticated):
-    # One answer for an unknown e-mail, a wrong password and a disabled account (T-40).
-    code = "invalid_credentials"
-    default_message = "The e-mail or password is not right."
-
-
-class InvalidCode(Unauthenticated):
-    code = "invalid_code"
-    default_message = "That code is not right, or was used already."
-
-
-class EmailNotVerified(Forbidden):
-    code = "email_not_verified"
-    default_message = "Confirm your e-mail address first; we sent you a link."
-
-
-class SessionRequired(Unauthenticated):
-    code = "session_required"
-    default_message = "Sign in to continue."
-
-
-class WrongStage(Forbidden):
-    code = "wrong_stage"
-    default_message = "Finish signing in first."
-
-
-class ReauthenticationRequired(Forbidden):
-    code = "reauthentication_required"
-    default_message = "Confirm your password and a code to do this."
-
-
-class NotPermitted(Forbidden):
-    code = "not_permitted"
-    default_message = "Your role in this organisation does not allow this."
-
-
-class TooManyAttempts(RateLimited):
-    code = "too_many_attempts"
-    default_message = "Too many attempts; wait a few minutes and try again."
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from parlour.audit.events import Actor, ActorType
 from parlour.errors import Forbidden, ParlourError, PayloadTooLarge
+from parlour.identity.errors import ReauthenticationRequired, SessionRequired, WrongStage
 from parlour.identity.models import Membership, Session, Stage
 from parlour.identity.policy import Permission, PlatformPermission
-from parlour.identity.service import ReauthenticationRequired, SessionRequired, WrongStage
 from parlour.web.deps import declares, request_context, services_of
 from parlour.web.errors import http_status
 from parlour.web.policy import COOKIE
