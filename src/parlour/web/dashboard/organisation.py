@@ -17,7 +17,6 @@ from parlour.storage.types import utcnow
 from parlour.tenants.models import Verification
 from parlour.web.api.organisations import json_lines
 from parlour.web.dashboard.pages import (
-    MemberPage,
     SignedInPage,
     go,
     member_page,
@@ -25,19 +24,18 @@ from parlour.web.dashboard.pages import (
     same_origin_form,
 )
 from parlour.web.deps import ServicesDep
+from parlour.web.policy import Member
 from parlour.web.widget import WIDGET_FILE, widget_integrity
 
 router = APIRouter(include_in_schema=False)
 
-Viewer = Annotated[MemberPage, Depends(member_page(Permission.VIEW_ORGANISATION))]
-KeyKeeper = Annotated[MemberPage, Depends(member_page(Permission.MANAGE_KEYS))]
-KeyIssuer = Annotated[MemberPage, Depends(member_page(Permission.MANAGE_KEYS, step_up=True))]
-OriginKeeper = Annotated[
-    MemberPage, Depends(member_page(Permission.MANAGE_ALLOWLIST, step_up=True))
-]
-Librarian = Annotated[MemberPage, Depends(member_page(Permission.MANAGE_KNOWLEDGE))]
-Auditor = Annotated[MemberPage, Depends(member_page(Permission.VIEW_AUDIT))]
-Exporter = Annotated[MemberPage, Depends(member_page(Permission.VIEW_AUDIT, step_up=True))]
+Viewer = Annotated[Member, Depends(member_page(Permission.VIEW_ORGANISATION))]
+KeyKeeper = Annotated[Member, Depends(member_page(Permission.MANAGE_KEYS))]
+KeyIssuer = Annotated[Member, Depends(member_page(Permission.MANAGE_KEYS, step_up=True))]
+OriginKeeper = Annotated[Member, Depends(member_page(Permission.MANAGE_ALLOWLIST, step_up=True))]
+Librarian = Annotated[Member, Depends(member_page(Permission.MANAGE_KNOWLEDGE))]
+Auditor = Annotated[Member, Depends(member_page(Permission.VIEW_AUDIT))]
+Exporter = Annotated[Member, Depends(member_page(Permission.VIEW_AUDIT, step_up=True))]
 
 SCOPES = {
     Scope.MINT_END_USER_TOKENS: "Mint chat tokens for your signed-in customers",
@@ -87,7 +85,7 @@ async def overview(who: Viewer, services: ServicesDep, request: Request) -> Resp
 
 
 async def _keys_page(
-    request: Request, who: MemberPage, services: ServicesDep, **context: Any
+    request: Request, who: Member, services: ServicesDep, **context: Any
 ) -> Response:
     keys = await services.keys.list_api_keys(who.tenant_id)
     return render(
@@ -131,7 +129,7 @@ async def revoke_key(
 
 
 async def _origins_page(
-    request: Request, who: MemberPage, services: ServicesDep, **context: Any
+    request: Request, who: Member, services: ServicesDep, **context: Any
 ) -> Response:
     origins = await services.tenants.origins(who.tenant_id)
     return render(request, "origins.html", who=who, origins=origins, **context)
@@ -153,7 +151,7 @@ async def allow_origin(who: OriginKeeper, services: ServicesDep, request: Reques
 
 
 async def _knowledge_page(
-    request: Request, who: MemberPage, services: ServicesDep, **context: Any
+    request: Request, who: Member, services: ServicesDep, **context: Any
 ) -> Response:
     versions = await services.knowledge.versions(who.tenant_id)
     held = await services.knowledge.quarantined(who.tenant_id)

@@ -18,11 +18,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from parlour.audit.events import Actor, ActorType
 from parlour.errors import Forbidden, ParlourError, PayloadTooLarge
 from parlour.identity.errors import ReauthenticationRequired, SessionRequired, WrongStage
-from parlour.identity.models import Membership, Session, Stage
+from parlour.identity.models import Session, Stage
 from parlour.identity.policy import Permission, PlatformPermission
 from parlour.web.deps import declares, request_context, services_of
 from parlour.web.errors import http_status
-from parlour.web.policy import COOKIE
+from parlour.web.policy import COOKIE, Member
 
 HERE = Path(__file__).parent
 PAGE_CSP = (
@@ -141,17 +141,6 @@ SignedInPage = Annotated[Session, Depends(signed_in_page)]
 SigningInPage = Annotated[Session, Depends(signing_in_page)]
 
 
-@dataclass(frozen=True, slots=True)
-class MemberPage:
-    session: Session
-    membership: Membership
-    actor: Actor
-
-    @property
-    def tenant_id(self) -> str:
-        return self.membership.tenant_id
-
-
 def _actor(request: Request, session: Session, kind: ActorType) -> Actor:
     context = request_context(request)
     return Actor(kind, session.account.account_id, context["ip"], context["request_id"])
@@ -167,19 +156,19 @@ def _step_up_or_go(request: Request, session: Session) -> None:
 
 def member_page(
     permission: Permission, *, step_up: bool = False
-) -> Callable[..., Awaitable[MemberPage]]:
+) -> Callable[..., Awaitable[Member]]:
     """Like web.policy.member, for pages: the organisation is the path's `{tenant_id}`."""
 
     @declares(f"member:{permission.value}" + (":step_up" if step_up else ""))
     async def authorise(
         request: Request, tenant_id: str, session: Annotated[Session, Depends(signed_in_page)]
-    ) -> MemberPage:
+    ) -> Member:
         membership = await services_of(request).identity.authorise(
             session, tenant_id, permission, source_ip=request_context(request)["ip"]
         )
         if step_up and request.method == "POST":
             _step_up_or_go(request, session)
-        return MemberPage(session, membership, _actor(request, session, ActorType.ACCOUNT))
+        return Member(session, membership, _actor(request, session, ActorType.ACCOUNT))
 
     return authorise
 
