@@ -16,6 +16,7 @@ class Permission(StrEnum):
     VIEW_ORGANISATION = "organisation:view"
     MANAGE_KEYS = "keys:manage"
     MANAGE_ALLOWLIST = "allowlist:manage"
+    MANAGE_SETTINGS = "settings:manage"
     MANAGE_KNOWLEDGE = "knowledge:manage"
     VIEW_AUDIT = "audit:view"
     HANDLE_CONVERSATIONS = "conversations:handle"

@@ -32,10 +32,13 @@ MATRIX = {
     ("POST", "/v1/organisations/{org}/origins"): (201, 201, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/audit"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/audit/export"): (200, 200, 403, 403, 404),
+    ("GET", "/v1/organisations/{org}/features"): (200, 200, 200, 200, 404),
+    ("PATCH", "/v1/organisations/{org}/features"): (200, 200, 403, 403, 404),
 }
 BODIES = {
     "/v1/organisations/{org}/api-keys": {"label": "backend", "scopes": ["end_user_tokens:mint"]},
     "/v1/organisations/{org}/origins": {"origin": "https://shop.example.com"},
+    "/v1/organisations/{org}/features": {"anonymous_visitors": True},
 }
 
 
@@ -117,8 +120,8 @@ async def test_issuing_a_key_or_allowing_an_origin_needs_a_recent_step_up(
             update(account_sessions).values(authenticated_at=utcnow() - timedelta(minutes=11))
         )
     owner = people.browsers["owner"]
-    for template, body in BODIES.items():
-        answer = await owner.send("POST", template.format(org=people.org), body)
+    for template in ("/v1/organisations/{org}/api-keys", "/v1/organisations/{org}/origins"):
+        answer = await owner.send("POST", template.format(org=people.org), BODIES[template])
         assert_error_shape(answer, 403, "reauthentication_required")
     answer = await owner.send("GET", f"/v1/organisations/{people.org}/api-keys")
     assert answer.status_code == 200
@@ -159,3 +162,22 @@ async def test_an_organisation_reads_and_exports_its_own_audit_chain_and_no_othe
     assert {line["chain"] for line in lines} == {people.org}
     assert lines[-1]["action"] == "audit.exported"
     assert other_key.key.key_id not in export.text
+
+
+async def test_features_switch_and_no_other_field_is_ever_applied(
+    people: People, stack: Stack
+) -> None:
+    """T-59: a PATCH naming a role, a tenant or a plan is refused whole, and changes nothing."""
+    owner = people.browsers["owner"]
+    path = f"/v1/organisations/{people.org}/features"
+    for smuggled in ({"role": "owner"}, {"tenant_id": people.other_org}, {"plan": "enterprise"}):
+        answer = await owner.send("PATCH", path, {"assistant_enabled": False, **smuggled})
+        assert_error_shape(answer, 422, "invalid_input")
+    assert (await owner.send("GET", path)).json() == {
+        "anonymous_visitors": False,
+        "assistant_enabled": True,
+    }
+    switched = await owner.send("PATCH", path, {"assistant_enabled": False})
+    assert switched.json() == {"anonymous_visitors": False, "assistant_enabled": False}
+    assert not (await stack.services.assistant.configuration.policy(people.org)).enabled
+    assert (await stack.services.tenants.get(people.other_org)).anonymous_visitors is False

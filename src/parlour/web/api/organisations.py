@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from parlour.identity.policy import Permission
 from parlour.keys.models import ApiKey, Scope
+from parlour.services import Services
 from parlour.storage.types import utcnow
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import JsonOnly, Member, SignedIn, member
@@ -23,6 +24,7 @@ router = APIRouter(tags=["organisations"])
 
 Viewer = Annotated[Member, Depends(member(Permission.VIEW_ORGANISATION))]
 Auditor = Annotated[Member, Depends(member(Permission.VIEW_AUDIT))]
+SettingsKeeper = Annotated[Member, Depends(member(Permission.MANAGE_SETTINGS))]
 Exporter = Annotated[Member, Depends(member(Permission.VIEW_AUDIT, step_up=True))]
 KeyKeeper = Annotated[Member, Depends(member(Permission.MANAGE_KEYS))]
 KeyIssuer = Annotated[Member, Depends(member(Permission.MANAGE_KEYS, step_up=True))]
@@ -183,3 +185,51 @@ async def export_audit_log(who: Exporter, services: ServicesDep) -> JsonLinesRes
 async def json_lines(events: AsyncIterator[dict[str, object]]) -> AsyncIterator[bytes]:
     async for event in events:
         yield (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+class FeaturesOut(BaseModel):
+    anonymous_visitors: bool = Field(description="Visitors may chat without signing in.")
+    assistant_enabled: bool = Field(description="The assistant answers; off, people do.")
+
+
+class FeaturesIn(BaseModel):
+    # Only these two; anything else (a role, a tenant, a plan) is refused, never applied.
+    model_config = ConfigDict(extra="forbid")
+
+    anonymous_visitors: bool | None = None
+    assistant_enabled: bool | None = None
+
+
+async def features_of(services: Services, tenant_id: str) -> FeaturesOut:
+    tenant = await services.tenants.get(tenant_id)
+    policy = await services.assistant.configuration.policy(tenant_id)
+    return FeaturesOut(
+        anonymous_visitors=tenant.anonymous_visitors, assistant_enabled=policy.enabled
+    )
+
+
+async def set_features(
+    services: Services, who: Member, anonymous_visitors: bool | None, assistant_enabled: bool | None
+) -> None:
+    if anonymous_visitors is not None:
+        await services.tenants.set_anonymous_visitors(
+            who.tenant_id, anonymous_visitors, actor=who.actor
+        )
+    if assistant_enabled is not None:
+        await services.assistant.configuration.set_policy(
+            who.tenant_id, actor=who.actor, enabled=assistant_enabled
+        )
+
+
+@router.get("/v1/organisations/{tenant_id}/features")
+async def features(who: Viewer, services: ServicesDep) -> FeaturesOut:
+    return await features_of(services, who.tenant_id)
+
+
+@router.patch("/v1/organisations/{tenant_id}/features", dependencies=[JsonOnly])
+async def change_features(
+    body: FeaturesIn, who: SettingsKeeper, services: ServicesDep
+) -> FeaturesOut:
+    """Switch features on or off; a field left out keeps its value. Audited."""
+    await set_features(services, who, body.anonymous_visitors, body.assistant_enabled)
+    return await features_of(services, who.tenant_id)

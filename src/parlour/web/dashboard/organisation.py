@@ -11,11 +11,11 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
 from parlour.errors import InvalidInput, ParlourError, PayloadTooLarge
-from parlour.identity.policy import Permission
+from parlour.identity.policy import Permission, role_grants
 from parlour.keys.models import Scope
 from parlour.storage.types import utcnow
 from parlour.tenants.models import Verification
-from parlour.web.api.organisations import json_lines
+from parlour.web.api.organisations import features_of, json_lines, set_features
 from parlour.web.dashboard.pages import (
     SignedInPage,
     go,
@@ -35,6 +35,7 @@ KeyIssuer = Annotated[Member, Depends(member_page(Permission.MANAGE_KEYS, step_u
 OriginKeeper = Annotated[Member, Depends(member_page(Permission.MANAGE_ALLOWLIST, step_up=True))]
 Librarian = Annotated[Member, Depends(member_page(Permission.MANAGE_KNOWLEDGE))]
 Auditor = Annotated[Member, Depends(member_page(Permission.VIEW_AUDIT))]
+SettingsKeeper = Annotated[Member, Depends(member_page(Permission.MANAGE_SETTINGS))]
 Exporter = Annotated[Member, Depends(member_page(Permission.VIEW_AUDIT, step_up=True))]
 
 SCOPES = {
@@ -81,7 +82,21 @@ async def overview(who: Viewer, services: ServicesDep, request: Request) -> Resp
         verified=tenant.verification is Verification.VERIFIED,
         origins=await services.tenants.origins(tenant.tenant_id),
         snippet=snippet,
+        features=await features_of(services, tenant.tenant_id),
+        can_change=role_grants(who.membership.role, Permission.MANAGE_SETTINGS),
     )
+
+
+@router.post("/dashboard/o/{tenant_id}/features")
+async def change_features(who: SettingsKeeper, services: ServicesDep, request: Request) -> Response:
+    form = await same_origin_form(request)
+    await set_features(
+        services,
+        who,
+        anonymous_visitors=form.get("anonymous_visitors") == "on",
+        assistant_enabled=form.get("assistant_enabled") == "on",
+    )
+    return go(f"/dashboard/o/{who.tenant_id}")
 
 
 async def _keys_page(
