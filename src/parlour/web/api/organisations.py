@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.responses import StreamingResponse
@@ -25,6 +25,8 @@ router = APIRouter(tags=["organisations"])
 Viewer = Annotated[Member, Depends(member(Permission.VIEW_ORGANISATION))]
 Auditor = Annotated[Member, Depends(member(Permission.VIEW_AUDIT))]
 SettingsKeeper = Annotated[Member, Depends(member(Permission.MANAGE_SETTINGS))]
+Librarian = Annotated[Member, Depends(member(Permission.MANAGE_KNOWLEDGE))]
+Reviewer = Annotated[Member, Depends(member(Permission.MANAGE_KNOWLEDGE, step_up=True))]
 Exporter = Annotated[Member, Depends(member(Permission.VIEW_AUDIT, step_up=True))]
 KeyKeeper = Annotated[Member, Depends(member(Permission.MANAGE_KEYS))]
 KeyIssuer = Annotated[Member, Depends(member(Permission.MANAGE_KEYS, step_up=True))]
@@ -233,3 +235,52 @@ async def change_features(
     """Switch features on or off; a field left out keeps its value. Audited."""
     await set_features(services, who, body.anonymous_visitors, body.assistant_enabled)
     return await features_of(services, who.tenant_id)
+
+
+class HeldItemOut(BaseModel):
+    item_id: str
+    where: str
+    reasons: list[str]
+    question: str
+    answer: str
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject"]
+
+
+class DecidedOut(BaseModel):
+    item_id: str
+    decision: Literal["approve", "reject"]
+
+
+@router.get("/v1/organisations/{tenant_id}/review-queue")
+async def review_queue(who: Librarian, services: ServicesDep) -> list[HeldItemOut]:
+    """What screening held back from uploads, with the text, where it was and why."""
+    return [
+        HeldItemOut(
+            item_id=item.item_id,
+            where=item.locator,
+            reasons=list(item.reasons),
+            question=item.question,
+            answer=item.answer,
+        )
+        for item in await services.knowledge.quarantined(who.tenant_id)
+    ]
+
+
+@router.post("/v1/organisations/{tenant_id}/review-queue/{item_id}", dependencies=[JsonOnly])
+async def decide_held_item(
+    body: DecisionIn,
+    item_id: Annotated[str, Path(min_length=1, max_length=64)],
+    who: Reviewer,
+    services: ServicesDep,
+) -> DecidedOut:
+    """A person's decision, after a step-up: approved text joins the assistant's knowledge;
+    rejected, it is deleted. An API key can list the queue but never decide it."""
+    await services.knowledge.decide(
+        who.tenant_id, item_id, approve=body.decision == "approve", actor=who.actor
+    )
+    return DecidedOut(item_id=item_id, decision=body.decision)

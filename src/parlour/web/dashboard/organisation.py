@@ -34,6 +34,7 @@ KeyKeeper = Annotated[Member, Depends(member_page(Permission.MANAGE_KEYS))]
 KeyIssuer = Annotated[Member, Depends(member_page(Permission.MANAGE_KEYS, step_up=True))]
 OriginKeeper = Annotated[Member, Depends(member_page(Permission.MANAGE_ALLOWLIST, step_up=True))]
 Librarian = Annotated[Member, Depends(member_page(Permission.MANAGE_KNOWLEDGE))]
+Reviewer = Annotated[Member, Depends(member_page(Permission.MANAGE_KNOWLEDGE, step_up=True))]
 Auditor = Annotated[Member, Depends(member_page(Permission.VIEW_AUDIT))]
 SettingsKeeper = Annotated[Member, Depends(member_page(Permission.MANAGE_SETTINGS))]
 Exporter = Annotated[Member, Depends(member_page(Permission.VIEW_AUDIT, step_up=True))]
@@ -198,6 +199,20 @@ async def upload(who: Librarian, services: ServicesDep, request: Request) -> Res
     except ParlourError as error:
         return await _knowledge_page(request, who, services, error=error.message)
     return await _knowledge_page(request, who, services, report=report)
+
+
+@router.post("/dashboard/o/{tenant_id}/knowledge/held/{item_id}")
+async def decide_held(
+    item_id: str, who: Reviewer, services: ServicesDep, request: Request
+) -> Response:
+    form = await same_origin_form(request)
+    try:
+        await services.knowledge.decide(
+            who.tenant_id, item_id, approve=form.get("decision") == "approve", actor=who.actor
+        )
+    except ParlourError as error:
+        return await _knowledge_page(request, who, services, error=error.message)
+    return go(f"/dashboard/o/{who.tenant_id}/knowledge")
 
 
 @router.get("/dashboard/o/{tenant_id}/audit")
