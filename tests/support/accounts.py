@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pyotp
+from sqlalchemy import update
 
 from parlour.identity.mail import OutboxMailer
 from parlour.identity.models import IssuedSession
@@ -23,6 +24,7 @@ from parlour.identity.passwords import Passwords
 from parlour.identity.service import IdentityService, SessionPolicy
 from parlour.rate_limits import RateLimits
 from parlour.services import Services
+from parlour.storage.tables import account_sessions
 from parlour.storage.types import utcnow
 
 if TYPE_CHECKING:
@@ -181,3 +183,11 @@ async def signed_up_and_enrolled(stack: Stack, browser: Browser) -> tuple[str, l
     answer = await browser.send("POST", "/v1/session/enrolment/confirm", {"code": code})
     assert answer.json()["stage"] == "active"
     return email, answer.json()["recovery_codes"]
+
+
+async def authenticated_minutes_ago(services: Services, minutes: float) -> None:
+    """Make every session's last password-and-code `minutes` old (step-up tests)."""
+    async with services.db.transaction() as conn:
+        await conn.execute(
+            update(account_sessions).values(authenticated_at=utcnow() - timedelta(minutes=minutes))
+        )

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Response
 
 from parlour.audit.events import Actor, ActorType
 from parlour.errors import Forbidden, UnsupportedMediaType
@@ -46,6 +46,23 @@ def json_only(request: Request) -> None:
 
 
 JsonOnly = Depends(json_only)
+
+
+def set_session_cookie(response: Response, request: Request, token: str) -> None:
+    """The only place the session reference is handed out (T-43)."""
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=services_of(request).settings.identity.session_absolute_hours * 3600,
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
 
 
 def session_token(request: Request) -> str:

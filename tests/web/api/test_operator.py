@@ -6,18 +6,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import update
 
 from parlour.identity.models import PlatformRole
-from parlour.storage.tables import account_sessions
-from parlour.storage.types import utcnow
 from parlour.tenants.models import Verification
 from tests.conftest import Stack
-from tests.support.accounts import Browser, signed_up_and_enrolled
+from tests.support.accounts import Browser, authenticated_minutes_ago, signed_up_and_enrolled
 from tests.support.seed import ACTOR
 from tests.web.test_errors import assert_error_shape
 
@@ -129,10 +125,7 @@ async def test_an_operator_cannot_read_an_organisations_settings_or_keys(
 
 async def test_a_decision_needs_a_recent_step_up(console: Console, stack: Stack) -> None:
     """T-42."""
-    async with stack.services.db.transaction() as conn:
-        await conn.execute(
-            update(account_sessions).values(authenticated_at=utcnow() - timedelta(minutes=11))
-        )
+    await authenticated_minutes_ago(stack.services, 11)
     answer = await console.operator.send(
         "POST",
         f"/v1/operator/organisations/{console.org}/verification",

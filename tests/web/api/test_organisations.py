@@ -7,17 +7,13 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import update
 
 from parlour.identity.models import Role
-from parlour.storage.tables import account_sessions
-from parlour.storage.types import utcnow
 from tests.conftest import Stack
-from tests.support.accounts import Browser, signed_up_and_enrolled
+from tests.support.accounts import Browser, authenticated_minutes_ago, signed_up_and_enrolled
 from tests.support.seed import ACTOR
 from tests.web.test_errors import assert_error_shape
 
@@ -116,10 +112,7 @@ async def test_issuing_a_key_or_allowing_an_origin_needs_a_recent_step_up(
 ) -> None:
     """T-42: eleven minutes after the last password-and-code, secrets and the allowlist are
     refused until the person steps up; reading is not."""
-    async with stack.services.db.transaction() as conn:
-        await conn.execute(
-            update(account_sessions).values(authenticated_at=utcnow() - timedelta(minutes=11))
-        )
+    await authenticated_minutes_ago(stack.services, 11)
     owner = people.browsers["owner"]
     for template in ("/v1/organisations/{org}/api-keys", "/v1/organisations/{org}/origins"):
         answer = await owner.send("POST", template.format(org=people.org), BODIES[template])
@@ -207,14 +200,10 @@ async def test_a_member_reviews_held_back_knowledge_after_a_step_up(
     stranger = await people.browsers["none"].send("POST", decide, {"decision": "approve"})
     assert_error_shape(stranger, 404, "not_found")
 
-    async with stack.services.db.transaction() as conn:
-        await conn.execute(
-            update(account_sessions).values(authenticated_at=utcnow() - timedelta(minutes=11))
-        )
+    await authenticated_minutes_ago(stack.services, 11)
     stale = await owner.send("POST", decide, {"decision": "approve"})
     assert_error_shape(stale, 403, "reauthentication_required")
-    async with stack.services.db.transaction() as conn:
-        await conn.execute(update(account_sessions).values(authenticated_at=utcnow()))
+    await authenticated_minutes_ago(stack.services, 0)
 
     approved = await owner.send("POST", decide, {"decision": "approve"})
     assert approved.json() == {"item_id": held.item_id, "decision": "approve"}

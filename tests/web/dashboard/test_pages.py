@@ -7,16 +7,12 @@ from __future__ import annotations
 import html
 import re
 import secrets
-from datetime import timedelta
 
 import httpx
 import pyotp
-from sqlalchemy import update
 
-from parlour.storage.tables import account_sessions
-from parlour.storage.types import utcnow
 from tests.conftest import Stack
-from tests.support.accounts import COOKIE, PASSWORD, mailed_token
+from tests.support.accounts import COOKIE, PASSWORD, authenticated_minutes_ago, mailed_token
 from tests.support.seed import ACTOR
 
 
@@ -154,10 +150,7 @@ async def test_t42_creating_a_key_after_ten_minutes_asks_for_the_password_and_a_
         _email, recovery = await enrolled(stack, pages)
         overview = await pages.get((await pages.get("/dashboard")).headers["location"])
         keys_path = re.search(r'href="(/dashboard/o/[^"]+/keys)"', overview.text)[1]  # type: ignore[index]
-        async with stack.services.db.transaction() as conn:
-            await conn.execute(
-                update(account_sessions).values(authenticated_at=utcnow() - timedelta(minutes=11))
-            )
+        await authenticated_minutes_ago(stack.services, 11)
         keys = await pages.get(keys_path)
         fields = {"csrf_token": csrf_of(keys), "label": "backend", "scopes": "end_user_tokens:mint"}
         refused = await pages.post(keys_path, fields)

@@ -12,31 +12,19 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from parlour.identity.models import IssuedSession, Stage
-from parlour.services import Services
+from parlour.identity.models import Stage
 from parlour.web.deps import ServicesDep, request_context
 from parlour.web.policy import (
-    COOKIE,
     JsonOnly,
     Public,
     SignedIn,
     SigningIn,
+    clear_session_cookie,
     session_token,
+    set_session_cookie,
 )
 
 router = APIRouter(tags=["accounts"])
-
-
-def _set_cookie(response: Response, services: Services, issued: IssuedSession) -> None:
-    response.set_cookie(
-        COOKIE,
-        issued.token,
-        max_age=services.settings.identity.session_absolute_hours * 3600,
-        path="/",
-        secure=True,
-        httponly=True,
-        samesite="strict",
-    )
 
 
 class SignUp(BaseModel):
@@ -161,7 +149,7 @@ async def log_in(
 ) -> SessionStarted:
     ip = request_context(request)["ip"]
     issued = await services.identity.log_in(body.email, body.password, source_ip=ip)
-    _set_cookie(response, services, issued)
+    set_session_cookie(response, request, issued.token)
     return SessionStarted(stage=issued.stage, csrf_token=issued.csrf_token)
 
 
@@ -171,7 +159,7 @@ async def complete_login(
 ) -> SessionStarted:
     ip = request_context(request)["ip"]
     issued = await services.identity.complete_login(session_token(request), body.code, source_ip=ip)
-    _set_cookie(response, services, issued)
+    set_session_cookie(response, request, issued.token)
     return SessionStarted(stage=issued.stage, csrf_token=issued.csrf_token)
 
 
@@ -189,7 +177,7 @@ async def confirm_enrolment(
     issued, codes = await services.identity.confirm_enrolment(
         session_token(request), body.code, source_ip=ip
     )
-    _set_cookie(response, services, issued)
+    set_session_cookie(response, request, issued.token)
     return Enrolled(stage=issued.stage, csrf_token=issued.csrf_token, recovery_codes=codes)
 
 
@@ -201,7 +189,7 @@ async def reauthenticate(
     issued = await services.identity.reauthenticate(
         session_token(request), body.password, body.code, source_ip=ip
     )
-    _set_cookie(response, services, issued)
+    set_session_cookie(response, request, issued.token)
     return SessionStarted(stage=issued.stage, csrf_token=issued.csrf_token)
 
 
@@ -222,7 +210,7 @@ async def current_session(session: SigningIn, services: ServicesDep) -> SessionV
 async def log_out(request: Request, services: ServicesDep, _: SigningIn) -> Response:
     await services.identity.log_out(session_token(request))
     response = Response(status_code=204)
-    response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    clear_session_cookie(response)
     return response
 
 

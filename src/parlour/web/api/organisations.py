@@ -177,6 +177,11 @@ class JsonLinesResponse(StreamingResponse):
 async def export_audit_log(who: Exporter, services: ServicesDep) -> JsonLinesResponse:
     """The whole chain as JSON lines, hashes included, for a SIEM or `parlour audit verify`
     elsewhere. The export itself is an event in the chain, written before the first line."""
+    return await audit_export(services, who)
+
+
+async def audit_export(services: Services, who: Member) -> JsonLinesResponse:
+    """Record the export in the organisation's own chain, then stream that chain."""
     await services.audit.note_export(who.tenant_id, to_chain=who.tenant_id, actor=who.actor)
     return JsonLinesResponse(
         json_lines(services.audit.export(who.tenant_id)),

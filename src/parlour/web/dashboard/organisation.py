@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from parlour.errors import InvalidInput, ParlourError, PayloadTooLarge
@@ -15,7 +15,7 @@ from parlour.identity.policy import Permission, role_grants
 from parlour.keys.models import Scope
 from parlour.storage.types import utcnow
 from parlour.tenants.models import Verification
-from parlour.web.api.organisations import features_of, json_lines, set_features
+from parlour.web.api.organisations import audit_export, features_of, set_features
 from parlour.web.dashboard.pages import (
     SignedInPage,
     go,
@@ -231,9 +231,4 @@ async def audit(
 
 @router.post("/dashboard/o/{tenant_id}/audit/export")
 async def export_audit(who: Exporter, services: ServicesDep) -> Response:
-    await services.audit.note_export(who.tenant_id, to_chain=who.tenant_id, actor=who.actor)
-    return StreamingResponse(
-        json_lines(services.audit.export(who.tenant_id)),
-        media_type="application/x-ndjson",
-        headers={"Content-Disposition": 'attachment; filename="audit.jsonl"'},
-    )
+    return await audit_export(services, who)

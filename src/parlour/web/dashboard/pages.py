@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from parlour.audit.events import Actor, ActorType
@@ -63,18 +63,6 @@ def failed(request: Request, template: str, error: ParlourError, **context: Any)
 
 def go(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-def set_session_cookie(response: Response, request: Request, token: str) -> None:
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=services_of(request).settings.identity.session_absolute_hours * 3600,
-        path="/",
-        secure=True,
-        httponly=True,
-        samesite="strict",
-    )
 
 
 async def same_origin_form(request: Request) -> dict[str, str]:

@@ -18,10 +18,9 @@ from parlour.web.dashboard.pages import (
     render,
     safe_next,
     same_origin_form,
-    set_session_cookie,
 )
 from parlour.web.deps import ServicesDep, request_context
-from parlour.web.policy import COOKIE, session_token
+from parlour.web.policy import clear_session_cookie, session_token, set_session_cookie
 
 router = APIRouter(include_in_schema=False)
 
@@ -202,5 +201,5 @@ async def step_up(request: Request, session: SignedInPage, services: ServicesDep
 async def logout(request: Request, _: SigningInPage, services: ServicesDep) -> Response:
     await services.identity.log_out(session_token(request))
     response = go("/dashboard/login")
-    response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    clear_session_cookie(response)
     return response
