@@ -79,6 +79,12 @@ async def test_generated_requests_find_no_server_error_schema_violation_or_cross
         "^/v1/session",
     ]
     finished = await asyncio.to_thread(
-        subprocess.run, command, capture_output=True, text=True, timeout=600, check=False
+        subprocess.run,
+        command,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=tmp_path,  # its example cache goes there, not into the checkout
     )
     assert finished.returncode == 0, finished.stdout[-6000:] + finished.stderr[-2000:]
