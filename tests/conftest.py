@@ -20,6 +20,7 @@ from parlour.settings import (
     AssistantSettings,
     CryptoSettings,
     DatabaseSettings,
+    EgressSettings,
     Environment,
     GatewaySettings,
     IdentitySettings,
@@ -31,6 +32,7 @@ from parlour.storage.database import Database
 from parlour.storage.migrate import migrate
 from tests.support import canaries
 from tests.support.databases import temporary_postgres_database
+from tests.support.dns import dns_server
 from tests.support.redis import reachable_prefix
 from tests.support.servers import ThreadedServer, start_threaded
 
@@ -69,6 +71,7 @@ def make_settings(
     gateway: dict[str, object] | None = None,
     tokens: dict[str, object] | None = None,
     assistant: dict[str, object] | None = None,
+    egress_allowed_networks: tuple[str, ...] = ("127.0.0.0/8",),
 ) -> Settings:
     return Settings(
         environment=environment,
@@ -85,6 +88,13 @@ def make_settings(
         crypto=CryptoSettings(
             master_key=master_key or new_master_key(),
             previous_master_keys=list(previous_master_keys),
+        ),
+        # Tenants' hosts resolve through the tests' own DNS server, and the sites that prove
+        # them are served on loopback, which production would refuse to connect to.
+        egress=EgressSettings(
+            nameservers=[dns_server().nameserver],
+            allowed_networks=list(egress_allowed_networks),
+            timeout_seconds=2.0,
         ),
     )
 

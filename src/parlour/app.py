@@ -14,11 +14,14 @@ from parlour.settings import Settings
 from parlour.web import dashboard
 from parlour.web.api import (
     accounts,
+    allowlist,
     client_keys,
     end_users,
     knowledge,
     operator,
     organisations,
+    prompt_templates,
+    token_keys,
     tokens,
     wellknown,
 )
@@ -33,6 +36,9 @@ from parlour.web.widget import router as widget_router
 ROUTERS = (
     accounts.router,
     organisations.router,
+    allowlist.router,
+    token_keys.router,
+    prompt_templates.router,
     operator.router,
     tokens.router,
     end_users.router,

@@ -23,6 +23,7 @@ from parlour.crypto.derive import derive_key
 from parlour.crypto.kms import LocalKms
 from parlour.crypto.master_key import load_master_key, load_previous_master_keys
 from parlour.crypto.vault import Vault
+from parlour.egress import EgressGuard, Resolver
 from parlour.identity.mail import Mailer, OutboxMailer, SmtpMailer
 from parlour.identity.passwords import Passwords
 from parlour.identity.service import IdentityService, SessionPolicy
@@ -115,7 +116,19 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         leeway=timedelta(seconds=settings.tokens.leeway_seconds),
         replay=realtime.replay,
     )
-    tenants = TenantService(db, vault, audit, allow_insecure_origins=not settings.is_production)
+    egress = settings.egress
+    tenants = TenantService(
+        db,
+        vault,
+        audit,
+        EgressGuard(
+            Resolver(egress.nameservers, timeout_seconds=egress.timeout_seconds),
+            egress.allowed_networks,
+            timeout_seconds=egress.timeout_seconds,
+        ),
+        realtime.rate_limits,
+        allow_insecure_origins=not settings.is_production,
+    )
     identity = settings.identity
     identity_service = IdentityService(
         db,
@@ -201,6 +214,7 @@ def _realtime(settings: Settings) -> _Realtime:
         "login_address": settings.identity.login_per_address,
         "codes": settings.identity.codes_per_account,
         "mails": settings.identity.mails_per_address,
+        "origin_check": settings.egress.origin_checks_per_tenant,
     }
     budgets = {
         "tokens_per_conversation": settings.assistant.tokens_per_conversation,

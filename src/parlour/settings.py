@@ -118,6 +118,34 @@ class RedisSettings(BaseModel):
     key_prefix: str = "parlour"
 
 
+class EgressSettings(BaseModel):
+    """Requests Parlour makes to hosts that tenants name (domain proof, MCP servers)."""
+
+    nameservers: list[str] = Field(
+        default_factory=list,
+        description="DNS servers (`host` or `host:port`) for those hosts; default: the system's.",
+    )
+    allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="Non-public networks (CIDR) tenants' hosts may still resolve to; by default "
+        "only public addresses are connected to.",
+    )
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    origin_checks_per_tenant: str = "30/hour"
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            ipaddress.ip_network(value, strict=False)
+        return values
+
+    @field_validator("origin_checks_per_tenant")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        return _rate_rule(value)
+
+
 class AuditSettings(BaseModel):
     checkpoint_every: Annotated[int, Field(ge=1, le=100_000)] = 100
 
@@ -260,6 +288,7 @@ class Settings(BaseSettings):
     knowledge: KnowledgeSettings = KnowledgeSettings()
     assistant: AssistantSettings = AssistantSettings()
     identity: IdentitySettings = IdentitySettings()
+    egress: EgressSettings = EgressSettings()
     audit: AuditSettings = AuditSettings()
     redis: RedisSettings = RedisSettings()
 

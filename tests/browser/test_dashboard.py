@@ -1,7 +1,7 @@
 """The dashboard in real headless Chromium, end to end: a new administrator signs up, confirms
 the address, enrols an authenticator, is verified by a platform operator, creates an API key,
-allows the demo site, uploads an FAQ, and the demo widget answers from it. Screenshots of each
-main page go to test-artifacts/ for review."""
+allows the demo site and proves a public one by DNS, uploads an FAQ, and the demo widget
+answers from it. Screenshots of each main page go to test-artifacts/ for review."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from tests.browser.test_demo_widget import ARTIFACTS, WAIT_MS, ask, browser  # n
 from tests.conftest import Stack
 from tests.support import canaries
 from tests.support.accounts import PASSWORD, mailed_token
+from tests.support.dns import dns_server, unique_host
 from tests.support.seed import ACTOR
 from tests.support.servers import free_socket, start_threaded, url_of
 
@@ -121,8 +122,19 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
     demo_url = url_of(sock)
     await page.get_by_role("link", name="Sites").click()
     await page.get_by_label("Site address").fill(demo_url)
-    await page.get_by_role("button", name="Allow this site").click()
+    await page.get_by_role("button", name="Add this site").click()
     await expect(page.locator("#origins")).to_contain_text(demo_url)
+    # The shop's public site waits until its owner publishes the DNS record the page shows.
+    shop = f"https://{unique_host('harbour')}"
+    await page.get_by_label("Site address").fill(shop)
+    await page.get_by_role("button", name="Add this site").click()
+    await expect(page.locator("#pending")).to_contain_text(shop)
+    await shot(page, "sites-pending")
+    record = await page.locator("#pending .dns-name").inner_text()
+    value = await page.locator("#pending .dns-value").inner_text()
+    dns_server().zone.set(record, "TXT", value)
+    await page.get_by_role("button", name=f"Check {shop}").click()
+    await expect(page.locator("#origins")).to_contain_text(shop)
     await shot(page, "sites")
 
     faq = tmp_path / "harbour-faq.csv"
@@ -132,6 +144,19 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
     await page.get_by_role("button", name="Upload and publish").click()
     await expect(page.locator("#upload-result")).to_contain_text("2 passages")
     await shot(page, "knowledge")
+
+    await page.get_by_role("link", name="Assistant").click()
+    template = page.get_by_label("Template")
+    edited = (await template.input_value()).replace("Be brief,", "Be brief and warm,")
+    await template.fill(edited)
+    await page.get_by_role("button", name="Save as a new version").click()
+    await expect(page.locator("#live")).to_contain_text("version 1")
+    await page.get_by_role("row").filter(has_text="built-in").get_by_role(
+        "link", name="Compare with live"
+    ).click()
+    await expect(page.locator("#diff del")).to_contain_text("Be brief and warm,")
+    await shot(page, "assistant")
+
     await page.get_by_role("link", name="Audit log").click()
     await expect(page.locator("#audit")).to_contain_text("knowledge.uploaded")
     await expect(page.locator("#audit")).to_contain_text("tenant.verification_decided")

@@ -83,19 +83,20 @@ class AssistantConfiguration:
         return dataclasses.replace(template, live=activate)
 
     async def activate_template(self, tenant_id: str, version: int, *, actor: Actor) -> None:
-        """Make a stored version live; activating an older one rolls back."""
+        """Make a stored version live; activating an older one rolls back, and version 0 goes
+        back to Parlour's default template."""
         async with self._db.transaction() as conn:
             repository = AssistantRepository(conn)
-            if await repository.template(tenant_id, version) is None:
+            if version != 0 and await repository.template(tenant_id, version) is None:
                 raise NotFound(f"no template version {version}")
-            await self._activate(repository, conn, tenant_id, version, actor)
+            await self._activate(repository, conn, tenant_id, version or None, actor)
 
     async def _activate(
         self,
         repository: AssistantRepository,
         conn: AsyncConnection,
         tenant_id: str,
-        version: int,
+        version: int | None,
         actor: Actor,
     ) -> None:
         policy = await repository.policy(tenant_id)
@@ -112,25 +113,25 @@ class AssistantConfiguration:
             listed = await repository.templates(tenant_id)
         return [dataclasses.replace(t, live=t.version == live) for t in listed]
 
+    async def template_text(self, tenant_id: str, version: int) -> str:
+        """A stored version's text (0: Parlour's default template)."""
+        if version == 0:
+            return DEFAULT_TEMPLATE
+        async with self._db.read() as conn:
+            template = await AssistantRepository(conn).template(tenant_id, version)
+        if template is None:
+            raise NotFound(f"no template version {version}")
+        return template.body
+
     async def diff_templates(self, tenant_id: str, since: int, to: int) -> str:
         """A unified diff between two versions (0: Parlour's default template)."""
-        texts = []
-        async with self._db.read() as conn:
-            repository = AssistantRepository(conn)
-            for version in (since, to):
-                if version == 0:
-                    texts.append(DEFAULT_TEMPLATE)
-                    continue
-                template = await repository.template(tenant_id, version)
-                if template is None:
-                    raise NotFound(f"no template version {version}")
-                texts.append(template.body)
+        texts = [await self.template_text(tenant_id, v) for v in (since, to)]
         return "".join(
             difflib.unified_diff(
                 texts[0].splitlines(keepends=True),
                 texts[1].splitlines(keepends=True),
-                fromfile=f"version {since}",
-                tofile=f"version {to}",
+                fromfile=f"version {since}" if since else "built-in",
+                tofile=f"version {to}" if to else "built-in",
             )
         )
 

@@ -65,6 +65,29 @@ class TenantDeleted(AuditEvent):
 class OriginAllowed(AuditEvent):
     action = "tenant.origin_allowed"
     origin: str
+    # How control of the host was shown: "dns", "well_known", "loopback" (needs none), or
+    # "operator" (the platform's CLI, trusted at the console).
+    proof: str = "operator"
+
+
+@dataclass(frozen=True)
+class OriginClaimed(AuditEvent):
+    action = "tenant.origin_claimed"
+    origin: str
+
+
+@dataclass(frozen=True)
+class OriginRemoved(AuditEvent):
+    action = "tenant.origin_removed"
+    origin: str
+    # "allowlist" when it was allowed, "claim" when only a pending claim was withdrawn.
+    was: str
+
+
+@dataclass(frozen=True)
+class AppRemoved(AuditEvent):
+    action = "tenant.app_removed"
+    app_id: str
 
 
 @dataclass(frozen=True)
@@ -174,7 +197,7 @@ class PromptTemplateActivated(AuditEvent):
     """A template version made live: after saving, or to roll back to an earlier one."""
 
     action = "assistant.template_activated"
-    version: int
+    version: int | None  # None: Parlour's default template
     previous: int | None
 
 

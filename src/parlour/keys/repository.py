@@ -98,6 +98,14 @@ class SigningKeyRepository:
         ).first()
         return _signing_key(row) if row else None
 
+    async def of_tenant(self, tenant_id: str) -> list[SigningKey]:
+        rows = await self._conn.execute(
+            select(signing_keys)
+            .where(signing_keys.c.tenant_id == tenant_id)
+            .order_by(signing_keys.c.created_at.desc())
+        )
+        return [_signing_key(row) for row in rows]
+
     async def list_valid_at(self, moment: datetime) -> list[SigningKey]:
         rows = await self._conn.execute(
             select(signing_keys)
@@ -143,17 +151,15 @@ class ClientKeyRepository:
                 )
             )
         ).first()
-        if row is None:
-            return None
-        m = row._mapping
-        return ClientKey(
-            tenant_id=m["tenant_id"],
-            kid=m["kid"],
-            algorithm=m["algorithm"],
-            public_key_pem=m["public_key_pem"],
-            created_at=m["created_at"],
-            revoked_at=m["revoked_at"],
+        return _client_key(row) if row else None
+
+    async def of_tenant(self, tenant_id: str) -> list[ClientKey]:
+        rows = await self._conn.execute(
+            select(client_keys)
+            .where(client_keys.c.tenant_id == tenant_id)
+            .order_by(client_keys.c.created_at.desc())
         )
+        return [_client_key(row) for row in rows]
 
     async def revoke(self, tenant_id: str, kid: str, at: datetime) -> bool:
         result = await self._conn.execute(
@@ -227,4 +233,16 @@ def _signing_key(row: Row[tuple[object, ...]]) -> SigningKey:
         private_key_sealed=bytes(m["private_key_sealed"]),
         created_at=m["created_at"],
         retired_at=m["retired_at"],
+    )
+
+
+def _client_key(row: Row[tuple[object, ...]]) -> ClientKey:
+    m = row._mapping
+    return ClientKey(
+        tenant_id=m["tenant_id"],
+        kid=m["kid"],
+        algorithm=m["algorithm"],
+        public_key_pem=m["public_key_pem"],
+        created_at=m["created_at"],
+        revoked_at=m["revoked_at"],
     )

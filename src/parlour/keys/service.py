@@ -358,6 +358,14 @@ class KeyService:
                 )
         return await self.ensure_signing_key(tenant_id)
 
+    async def list_signing_keys(self, tenant_id: str) -> list[SigningKey]:
+        async with self._db.read() as conn:
+            return await SigningKeyRepository(conn).of_tenant(tenant_id)
+
+    async def list_client_keys(self, tenant_id: str) -> list[ClientKey]:
+        async with self._db.read() as conn:
+            return await ClientKeyRepository(conn).of_tenant(tenant_id)
+
     async def _private_key(self, key: SigningKey) -> Ed25519PrivateKey:
         async def unseal(cipher: TenantCipher) -> bytes:
             return cipher.open(key.private_key_sealed, _private_key_place(key.kid))

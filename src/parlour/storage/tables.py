@@ -68,6 +68,19 @@ tenant_origins = Table(
     PrimaryKeyConstraint("tenant_id", "origin"),
 )
 
+# A non-loopback origin joins `tenant_origins` only once its owner proves control of the host
+# with this claim's token (a DNS TXT record or a /.well-known file).
+origin_claims = Table(
+    "origin_claims",
+    metadata,
+    _tenant_fk(),
+    Column("origin", String(300), nullable=False),
+    Column("token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("checked_at", UtcDateTime, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "origin"),
+)
+
 tenant_apps = Table(
     "tenant_apps",
     metadata,

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from parlour.storage.tables import tenant_apps, tenant_origins, tenants
+from parlour.storage.tables import origin_claims, tenant_apps, tenant_origins, tenants
+from parlour.tenants.domain_proof import OriginClaim
 from parlour.tenants.models import Tenant, Verification
 
 
@@ -90,6 +91,22 @@ class TenantRepository:
             query = query.where(tenant_apps.c.app_id == app_id)
         return (await self._conn.execute(query.limit(1))).first() is not None
 
+    async def list_apps(self, tenant_id: str) -> list[str]:
+        rows = await self._conn.execute(
+            select(tenant_apps.c.app_id)
+            .where(tenant_apps.c.tenant_id == tenant_id)
+            .order_by(tenant_apps.c.app_id)
+        )
+        return list(rows.scalars())
+
+    async def remove_app(self, tenant_id: str, app_id: str) -> bool:
+        result = await self._conn.execute(
+            delete(tenant_apps).where(
+                tenant_apps.c.tenant_id == tenant_id, tenant_apps.c.app_id == app_id
+            )
+        )
+        return result.rowcount == 1
+
     async def delete(self, tenant_id: str) -> None:
         # Every tenant-owned table references tenants with ON DELETE CASCADE.
         await self._conn.execute(delete(tenants).where(tenants.c.tenant_id == tenant_id))
@@ -112,6 +129,57 @@ class TenantRepository:
         ).first()
         return row is not None
 
+    async def remove_origin(self, tenant_id: str, origin: str) -> bool:
+        result = await self._conn.execute(
+            delete(tenant_origins).where(
+                tenant_origins.c.tenant_id == tenant_id, tenant_origins.c.origin == origin
+            )
+        )
+        return result.rowcount == 1
+
+    async def add_claim(self, tenant_id: str, claim: OriginClaim) -> None:
+        await self._conn.execute(
+            insert(origin_claims).values(
+                tenant_id=tenant_id,
+                origin=claim.origin,
+                token=claim.token,
+                created_at=claim.created_at,
+            )
+        )
+
+    async def claim(self, tenant_id: str, origin: str) -> OriginClaim | None:
+        row = (
+            await self._conn.execute(
+                select(origin_claims).where(
+                    origin_claims.c.tenant_id == tenant_id, origin_claims.c.origin == origin
+                )
+            )
+        ).first()
+        return _claim(row) if row else None
+
+    async def list_claims(self, tenant_id: str) -> list[OriginClaim]:
+        rows = await self._conn.execute(
+            select(origin_claims)
+            .where(origin_claims.c.tenant_id == tenant_id)
+            .order_by(origin_claims.c.origin)
+        )
+        return [_claim(row) for row in rows]
+
+    async def mark_claim_checked(self, tenant_id: str, origin: str, when: datetime) -> None:
+        await self._conn.execute(
+            update(origin_claims)
+            .where(origin_claims.c.tenant_id == tenant_id, origin_claims.c.origin == origin)
+            .values(checked_at=when)
+        )
+
+    async def remove_claim(self, tenant_id: str, origin: str) -> bool:
+        result = await self._conn.execute(
+            delete(origin_claims).where(
+                origin_claims.c.tenant_id == tenant_id, origin_claims.c.origin == origin
+            )
+        )
+        return result.rowcount == 1
+
     async def list_origins(self, tenant_id: str) -> list[str]:
         rows = await self._conn.execute(
             select(tenant_origins.c.origin)
@@ -131,4 +199,11 @@ def _tenant(row: Row[tuple[object, ...]]) -> Tenant:
         anonymous_visitors=m["anonymous_visitors"],
         verification=Verification(m["verification"]),
         verification_reason=m["verification_reason"],
+    )
+
+
+def _claim(row: Row[tuple[object, ...]]) -> OriginClaim:
+    m = row._mapping
+    return OriginClaim(
+        origin=m["origin"], token=m["token"], created_at=m["created_at"], checked_at=m["checked_at"]
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import uuid
@@ -14,9 +15,12 @@ from parlour.audit.events import (
     Actor,
     AnonymousVisitorsSet,
     AppAllowed,
+    AppRemoved,
     DataKeyRotated,
     MasterKeyRotated,
     OriginAllowed,
+    OriginClaimed,
+    OriginRemoved,
     TenantCreated,
     TenantDeleted,
     VerificationDecided,
@@ -24,9 +28,19 @@ from parlour.audit.events import (
 from parlour.audit.service import AuditLog
 from parlour.crypto.reencrypt import reencrypt_tenant
 from parlour.crypto.vault import Vault
-from parlour.errors import AppNotAllowed, InvalidInput, NotFound, OriginNotAllowed
+from parlour.egress import EgressGuard
+from parlour.errors import (
+    AppNotAllowed,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    OriginNotAllowed,
+    RateLimited,
+)
+from parlour.rate_limits import RateLimits
 from parlour.storage.database import Database
 from parlour.storage.types import utcnow
+from parlour.tenants.domain_proof import OriginClaim, ProofMethod, prove
 from parlour.tenants.models import Tenant, Verification
 from parlour.tenants.origins import is_loopback_origin, normalize_origin
 from parlour.tenants.repository import TenantRepository
@@ -41,11 +55,20 @@ def new_widget_id() -> str:
 
 class TenantService:
     def __init__(
-        self, db: Database, vault: Vault, audit: AuditLog, *, allow_insecure_origins: bool
+        self,
+        db: Database,
+        vault: Vault,
+        audit: AuditLog,
+        egress: EgressGuard,
+        rate_limits: RateLimits,
+        *,
+        allow_insecure_origins: bool,
     ) -> None:
         self._db = db
         self._vault = vault
         self._audit = audit
+        self._egress = egress
+        self._rate_limits = rate_limits
         self._allow_insecure = allow_insecure_origins
 
     async def create(self, name: str, origins: Iterable[str] = (), *, actor: Actor) -> Tenant:
@@ -114,12 +137,89 @@ class TenantService:
         async with self._db.read() as conn:
             return await TenantRepository(conn).find_by_widget_id(widget_id)
 
-    async def allow_origin(self, tenant_id: str, origin: str, *, actor: Actor) -> str:
+    async def allow_origin(
+        self, tenant_id: str, origin: str, *, actor: Actor, proof: str = "operator"
+    ) -> str:
+        """Allowlist an origin without asking for proof: for the platform's own CLI, and for
+        loopback origins, which only the visitor's own machine serves."""
         normalized = self.normalize_origin(origin)
         async with self._db.transaction() as conn:
-            if await TenantRepository(conn).add_origin(tenant_id, normalized, utcnow()):
-                await self._audit.record(conn, tenant_id, OriginAllowed(normalized), actor)
+            await self._allow_in(conn, tenant_id, normalized, proof, actor)
         return normalized
+
+    async def _allow_in(
+        self, conn: AsyncConnection, tenant_id: str, origin: str, proof: str, actor: Actor
+    ) -> None:
+        repo = TenantRepository(conn)
+        await repo.remove_claim(tenant_id, origin)
+        if await repo.add_origin(tenant_id, origin, utcnow()):
+            await self._audit.record(conn, tenant_id, OriginAllowed(origin, proof), actor)
+
+    async def request_origin(
+        self, tenant_id: str, origin: str, *, actor: Actor
+    ) -> OriginClaim | None:
+        """A member asks for an origin: a loopback one is allowed at once (None); any other
+        waits as a claim, with a fresh token to publish, until `check_origin` finds the proof.
+        Asking again for a waiting origin returns the same claim."""
+        normalized = self.normalize_origin(origin)
+        if is_loopback_origin(normalized):
+            await self.allow_origin(tenant_id, normalized, actor=actor, proof="loopback")
+            return None
+        async with self._db.transaction() as conn:
+            repo = TenantRepository(conn)
+            if await repo.has_origin(tenant_id, normalized):
+                raise Conflict("this origin is already on the allowlist")
+            claim = await repo.claim(tenant_id, normalized)
+            if claim is None:
+                claim = OriginClaim(normalized, secrets.token_urlsafe(24), utcnow())
+                await repo.add_claim(tenant_id, claim)
+                await self._audit.record(conn, tenant_id, OriginClaimed(normalized), actor)
+        return claim
+
+    async def check_origin(self, tenant_id: str, origin: str, *, actor: Actor) -> ProofMethod:
+        """Look for the claim's proof; when found, the origin joins the allowlist."""
+        async with self._db.read() as conn:
+            claim = await TenantRepository(conn).claim(tenant_id, origin)
+        if claim is None:
+            raise NotFound("no origin waits for proof under that name")
+        # Each check makes Parlour look something up on the tenant's behalf.
+        if not await self._rate_limits.allow("origin_check", tenant_id):
+            raise RateLimited("too many checks; try again later")
+        async with self._db.transaction() as conn:
+            await TenantRepository(conn).mark_claim_checked(tenant_id, origin, utcnow())
+        method = await prove(claim, self._egress)
+        async with self._db.transaction() as conn:
+            await self._allow_in(conn, tenant_id, origin, method.value, actor)
+        return method
+
+    async def pending_origins(self, tenant_id: str) -> list[OriginClaim]:
+        async with self._db.read() as conn:
+            return await TenantRepository(conn).list_claims(tenant_id)
+
+    async def remove_origin(self, tenant_id: str, origin: str, *, actor: Actor) -> None:
+        """Take an origin off the allowlist, or withdraw its claim. Sockets already open from
+        it stay until they close; no new one is accepted."""
+        with contextlib.suppress(InvalidInput):
+            origin = self.normalize_origin(origin)
+        async with self._db.transaction() as conn:
+            repo = TenantRepository(conn)
+            if await repo.remove_origin(tenant_id, origin):
+                was = "allowlist"
+            elif await repo.remove_claim(tenant_id, origin):
+                was = "claim"
+            else:
+                raise NotFound("that origin is neither allowed nor waiting for proof")
+            await self._audit.record(conn, tenant_id, OriginRemoved(origin, was), actor)
+
+    async def apps(self, tenant_id: str) -> list[str]:
+        async with self._db.read() as conn:
+            return await TenantRepository(conn).list_apps(tenant_id)
+
+    async def remove_app(self, tenant_id: str, app_id: str, *, actor: Actor) -> None:
+        async with self._db.transaction() as conn:
+            if not await TenantRepository(conn).remove_app(tenant_id, app_id):
+                raise NotFound("that app is not on the allowlist")
+            await self._audit.record(conn, tenant_id, AppRemoved(app_id), actor)
 
     async def allow_app(self, tenant_id: str, app_id: str, *, actor: Actor) -> str:
         """Allow a mobile app (by its bundle or package id) to open chat sockets."""

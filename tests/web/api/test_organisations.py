@@ -7,15 +7,25 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from parlour.identity.models import Role
 from tests.conftest import Stack
 from tests.support.accounts import Browser, authenticated_minutes_ago, signed_up_and_enrolled
+from tests.support.dns import unique_host
 from tests.support.seed import ACTOR
 from tests.web.test_errors import assert_error_shape
+
+
+def public_key_pem() -> str:
+    public = Ed25519PrivateKey.generate().public_key()
+    return public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+
 
 # The specification: what each role gets from each route of its own organisation. "none" is a
 # signed-in person who is not a member; every role gets 404 from another organisation's routes.
@@ -25,7 +35,30 @@ MATRIX = {
     ("GET", "/v1/organisations/{org}/api-keys"): (200, 200, 403, 403, 404),
     ("POST", "/v1/organisations/{org}/api-keys"): (201, 201, 403, 403, 404),
     ("DELETE", "/v1/organisations/{org}/api-keys/{key}"): (204, 204, 403, 403, 404),
-    ("POST", "/v1/organisations/{org}/origins"): (201, 201, 403, 403, 404),
+    ("GET", "/v1/organisations/{org}/origins"): (200, 200, 200, 200, 404),
+    ("POST", "/v1/organisations/{org}/origins"): (202, 202, 403, 403, 404),
+    # Nobody published the proof: checked, but refused (422).
+    ("POST", "/v1/organisations/{org}/origins/check"): (422, 422, 403, 403, 404),
+    ("DELETE", "/v1/organisations/{org}/origins?origin={origin}"): (204, 204, 403, 403, 404),
+    ("GET", "/v1/organisations/{org}/apps"): (200, 200, 200, 200, 404),
+    ("POST", "/v1/organisations/{org}/apps"): (201, 201, 403, 403, 404),
+    ("DELETE", "/v1/organisations/{org}/apps/{app}"): (204, 204, 403, 403, 404),
+    ("GET", "/v1/organisations/{org}/signing-keys"): (200, 200, 403, 403, 404),
+    ("POST", "/v1/organisations/{org}/signing-keys/rotate"): (200, 200, 403, 403, 404),
+    ("GET", "/v1/organisations/{org}/client-keys"): (200, 200, 403, 403, 404),
+    ("POST", "/v1/organisations/{org}/client-keys"): (201, 201, 403, 403, 404),
+    ("DELETE", "/v1/organisations/{org}/client-keys/{client_key}"): (204, 204, 403, 403, 404),
+    ("GET", "/v1/organisations/{org}/prompt-templates"): (200, 200, 200, 200, 404),
+    ("GET", "/v1/organisations/{org}/prompt-templates/0"): (200, 200, 200, 200, 404),
+    ("GET", "/v1/organisations/{org}/prompt-templates/diff?since=0&to=0"): (
+        200,
+        200,
+        200,
+        200,
+        404,
+    ),
+    ("POST", "/v1/organisations/{org}/prompt-templates"): (201, 201, 403, 403, 404),
+    ("POST", "/v1/organisations/{org}/prompt-templates/0/activate"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/audit"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/audit/export"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/features"): (200, 200, 200, 200, 404),
@@ -35,6 +68,11 @@ MATRIX = {
 BODIES = {
     "/v1/organisations/{org}/api-keys": {"label": "backend", "scopes": ["end_user_tokens:mint"]},
     "/v1/organisations/{org}/origins": {"origin": "https://shop.example.com"},
+    "/v1/organisations/{org}/origins/check": {"origin": "https://shop.example.com"},
+    "/v1/organisations/{org}/apps": {"app_id": "com.example.shop"},
+    "/v1/organisations/{org}/signing-keys/rotate": {},
+    "/v1/organisations/{org}/prompt-templates": {"text": "Be kind.\n{{guard}}\n{{knowledge}}"},
+    "/v1/organisations/{org}/client-keys": {"public_key_pem": public_key_pem()},
     "/v1/organisations/{org}/features": {"anonymous_visitors": True},
 }
 
@@ -62,9 +100,23 @@ async def people(stack: Stack) -> AsyncIterator[People]:
         yield People(org, other.tenant_id, browsers, client)
 
 
-async def fresh_key(stack: Stack, org: str) -> str:
-    issued = await stack.services.keys.create_api_key(org, label="to revoke", actor=ACTOR)
-    return issued.key.key_id
+async def path_to(stack: Stack, template: str, org: str) -> str:
+    """The route's path in `org`, naming a fresh key, origin or app where it needs one."""
+    fresh: dict[str, str] = {}
+    if "{key}" in template:
+        issued = await stack.services.keys.create_api_key(org, label="to revoke", actor=ACTOR)
+        fresh["key"] = issued.key.key_id
+    if "{origin}" in template:
+        origin = f"https://{unique_host()}"
+        fresh["origin"] = quote(
+            await stack.services.tenants.allow_origin(org, origin, actor=ACTOR), safe=""
+        )
+    if "{client_key}" in template:
+        key = await stack.services.keys.register_client_key(org, public_key_pem(), actor=ACTOR)
+        fresh["client_key"] = key.kid
+    if "{app}" in template:
+        fresh["app"] = await stack.services.tenants.allow_app(org, unique_host("app"), actor=ACTOR)
+    return template.format(org=org, **fresh)
 
 
 async def test_each_role_gets_exactly_what_the_matrix_says_in_its_own_organisation(
@@ -74,7 +126,7 @@ async def test_each_role_gets_exactly_what_the_matrix_says_in_its_own_organisati
     seen = {}
     for (method, template), _expected in MATRIX.items():
         for role in ROLES:
-            path = template.format(org=people.org, key=await fresh_key(stack, people.org))
+            path = await path_to(stack, template, people.org)
             answer = await people.browsers[role].send(method, path, BODIES.get(template))
             seen[(method, template)] = (*seen.get((method, template), ()), answer.status_code)
     assert seen == MATRIX
@@ -84,12 +136,11 @@ async def test_no_role_reaches_another_organisations_routes(people: People, stac
     """T-44, T-29: another organisation's routes answer 404, as if it did not exist."""
     for method, template in MATRIX:
         for role in ROLES:
-            path = template.format(
-                org=people.other_org, key=await fresh_key(stack, people.other_org)
-            )
+            path = await path_to(stack, template, people.other_org)
             answer = await people.browsers[role].send(method, path, BODIES.get(template))
             assert_error_shape(answer, 404, "not_found")
-    assert await stack.services.tenants.origins(people.other_org) == []
+    assert await stack.services.tenants.pending_origins(people.other_org) == []
+    assert "com.example.shop" not in await stack.services.tenants.apps(people.other_org)
 
 
 async def test_a_created_key_shows_its_secret_once_and_the_list_never_does(
@@ -114,7 +165,13 @@ async def test_issuing_a_key_or_allowing_an_origin_needs_a_recent_step_up(
     refused until the person steps up; reading is not."""
     await authenticated_minutes_ago(stack.services, 11)
     owner = people.browsers["owner"]
-    for template in ("/v1/organisations/{org}/api-keys", "/v1/organisations/{org}/origins"):
+    for template in (
+        "/v1/organisations/{org}/api-keys",
+        "/v1/organisations/{org}/origins",
+        "/v1/organisations/{org}/apps",
+        "/v1/organisations/{org}/signing-keys/rotate",
+        "/v1/organisations/{org}/client-keys",
+    ):
         answer = await owner.send("POST", template.format(org=people.org), BODIES[template])
         assert_error_shape(answer, 403, "reauthentication_required")
     answer = await owner.send("GET", f"/v1/organisations/{people.org}/api-keys")

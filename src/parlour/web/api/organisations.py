@@ -1,6 +1,6 @@
 """An organisation's settings, for its members as their role allows: the REST side of the
-dashboard. Every route names its policy (web/policy.py); issuing a secret or widening the
-allowlist also needs a fresh step-up (T-42)."""
+dashboard. Every route names its policy (web/policy.py); issuing a secret also needs a fresh
+step-up (T-42). The allowlist has its own module."""
 
 from __future__ import annotations
 
@@ -30,7 +30,6 @@ Reviewer = Annotated[Member, Depends(member(Permission.MANAGE_KNOWLEDGE, step_up
 Exporter = Annotated[Member, Depends(member(Permission.VIEW_AUDIT, step_up=True))]
 KeyKeeper = Annotated[Member, Depends(member(Permission.MANAGE_KEYS))]
 KeyIssuer = Annotated[Member, Depends(member(Permission.MANAGE_KEYS, step_up=True))]
-AllowlistKeeper = Annotated[Member, Depends(member(Permission.MANAGE_ALLOWLIST, step_up=True))]
 
 
 class OrganisationOut(BaseModel):
@@ -64,16 +63,6 @@ class NewApiKey(BaseModel):
 
 class IssuedApiKeyOut(ApiKeyOut):
     secret: str = Field(description="Shown this once; Parlour keeps only its digest.")
-
-
-class NewOrigin(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    origin: Annotated[str, Field(min_length=1, max_length=300)]
-
-
-class OriginOut(BaseModel):
-    origin: str
 
 
 def _key(key: ApiKey) -> ApiKeyOut:
@@ -133,12 +122,6 @@ async def revoke_api_key(
     """Revoking protects, so it needs no step-up; it takes effect on the next request."""
     await services.keys.revoke_api_key(who.tenant_id, key_id, actor=who.actor)
     return Response(status_code=204)
-
-
-@router.post("/v1/organisations/{tenant_id}/origins", status_code=201, dependencies=[JsonOnly])
-async def allow_origin(body: NewOrigin, who: AllowlistKeeper, services: ServicesDep) -> OriginOut:
-    origin = await services.tenants.allow_origin(who.tenant_id, body.origin, actor=who.actor)
-    return OriginOut(origin=origin)
 
 
 class AuditEventOut(BaseModel):

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
 from parlour.errors import ParlourError
-from parlour.web.dashboard import operator, organisation, sign_in
+from parlour.web.dashboard import allowlist, assistant, operator, organisation, sign_in
 from parlour.web.dashboard.pages import HERE, GoTo, PublicPage, go, render
 from parlour.web.errors import http_status
 
@@ -25,7 +25,14 @@ async def stylesheet() -> Response:
     )
 
 
-ROUTERS = (sign_in.router, organisation.router, operator.router, _assets)
+ROUTERS = (
+    sign_in.router,
+    organisation.router,
+    allowlist.router,
+    assistant.router,
+    operator.router,
+    _assets,
+)
 
 
 def install_error_pages(app: FastAPI) -> None:

@@ -1,4 +1,4 @@
-"""An organisation's pages: overview and embed snippet, API keys, allowed origins, knowledge.
+"""An organisation's pages: overview and embed snippet, API keys, knowledge, audit.
 Each declares the same permission its /v1 twin does."""
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from starlette.datastructures import UploadFile
 from parlour.errors import InvalidInput, ParlourError, PayloadTooLarge
 from parlour.identity.policy import Permission, role_grants
 from parlour.keys.models import Scope
+from parlour.keys.tokens import client_issuer, widget_audience
 from parlour.storage.types import utcnow
 from parlour.tenants.models import Verification
 from parlour.web.api.organisations import audit_export, features_of, set_features
+from parlour.web.api.token_keys import signing_key_state
 from parlour.web.dashboard.pages import (
     SignedInPage,
     go,
@@ -32,7 +34,6 @@ router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Member, Depends(member_page(Permission.VIEW_ORGANISATION))]
 KeyKeeper = Annotated[Member, Depends(member_page(Permission.MANAGE_KEYS))]
 KeyIssuer = Annotated[Member, Depends(member_page(Permission.MANAGE_KEYS, step_up=True))]
-OriginKeeper = Annotated[Member, Depends(member_page(Permission.MANAGE_ALLOWLIST, step_up=True))]
 Librarian = Annotated[Member, Depends(member_page(Permission.MANAGE_KNOWLEDGE))]
 Reviewer = Annotated[Member, Depends(member_page(Permission.MANAGE_KNOWLEDGE, step_up=True))]
 Auditor = Annotated[Member, Depends(member_page(Permission.VIEW_AUDIT))]
@@ -104,12 +105,20 @@ async def _keys_page(
     request: Request, who: Member, services: ServicesDep, **context: Any
 ) -> Response:
     keys = await services.keys.list_api_keys(who.tenant_id)
+    tenant = await services.tenants.get(who.tenant_id)
     return render(
         request,
         "keys.html",
         who=who,
         keys=sorted(keys, key=lambda k: k.created_at, reverse=True),
         scopes=SCOPES,
+        signing_keys=[
+            (key, signing_key_state(key))
+            for key in await services.keys.list_signing_keys(who.tenant_id)
+        ],
+        client_keys=await services.keys.list_client_keys(who.tenant_id),
+        issuer=client_issuer(tenant.widget_id),
+        audience=widget_audience(tenant.widget_id),
         **context,
     )
 
@@ -144,26 +153,35 @@ async def revoke_key(
     return go(f"/dashboard/o/{who.tenant_id}/keys")
 
 
-async def _origins_page(
-    request: Request, who: Member, services: ServicesDep, **context: Any
-) -> Response:
-    origins = await services.tenants.origins(who.tenant_id)
-    return render(request, "origins.html", who=who, origins=origins, **context)
+@router.post("/dashboard/o/{tenant_id}/keys/signing/rotate")
+async def rotate_signing_key(who: KeyIssuer, services: ServicesDep, request: Request) -> Response:
+    form = await same_origin_form(request)
+    now = form.get("retire_now") == "on"
+    overlap = 0 if now else services.settings.tokens.signing_key_overlap_seconds
+    await services.keys.rotate_signing_key(
+        who.tenant_id, overlap=timedelta(seconds=overlap), actor=who.actor
+    )
+    return go(f"/dashboard/o/{who.tenant_id}/keys")
 
 
-@router.get("/dashboard/o/{tenant_id}/origins")
-async def origins(who: Viewer, services: ServicesDep, request: Request) -> Response:
-    return await _origins_page(request, who, services)
-
-
-@router.post("/dashboard/o/{tenant_id}/origins")
-async def allow_origin(who: OriginKeeper, services: ServicesDep, request: Request) -> Response:
+@router.post("/dashboard/o/{tenant_id}/keys/client")
+async def register_client_key(who: KeyIssuer, services: ServicesDep, request: Request) -> Response:
     form = await same_origin_form(request)
     try:
-        await services.tenants.allow_origin(who.tenant_id, form.get("origin", ""), actor=who.actor)
+        await services.keys.register_client_key(
+            who.tenant_id, form.get("public_key_pem", "")[:4096], actor=who.actor
+        )
     except ParlourError as error:
-        return await _origins_page(request, who, services, error=error.message)
-    return go(f"/dashboard/o/{who.tenant_id}/origins")
+        return await _keys_page(request, who, services, error=error.message)
+    return go(f"/dashboard/o/{who.tenant_id}/keys")
+
+
+@router.post("/dashboard/o/{tenant_id}/keys/client/{kid}/revoke")
+async def revoke_client_key(
+    kid: str, who: KeyKeeper, services: ServicesDep, request: Request
+) -> Response:
+    await services.keys.revoke_client_key(who.tenant_id, kid, actor=who.actor)
+    return go(f"/dashboard/o/{who.tenant_id}/keys")
 
 
 async def _knowledge_page(

@@ -1,0 +1,175 @@
+"""Outbound requests to hosts a tenant names (its domain's proof file, later its MCP server).
+
+A tenant chooses the host, so the host is untrusted: it may resolve to this machine, the cloud's
+metadata service or the private network behind Parlour (server-side request forgery). Every such
+request therefore resolves the host once, refuses it unless every address is public (or inside a
+network the operator allowed on purpose), and then connects to exactly the vetted address, so a
+second lookup cannot swap in another (DNS rebinding). Redirects are never followed, and answers
+are read only up to a small size.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+from typing import Final
+from urllib.parse import urlsplit, urlunsplit
+
+import dns.asyncresolver
+import dns.exception
+import dns.resolver
+import httpx
+
+from parlour.errors import ParlourError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_NO_ANSWER: Final = (
+    dns.resolver.NXDOMAIN,
+    dns.resolver.NoAnswer,
+    dns.resolver.NoNameservers,
+    dns.resolver.NoResolverConfiguration,
+    dns.exception.Timeout,
+)
+
+
+class EgressRefused(ParlourError):
+    code = "egress_refused"
+    default_message = "Parlour does not connect to that host."
+
+
+class Resolver:
+    """DNS lookups through the configured nameservers (`host` or `host:port`), or the system's."""
+
+    def __init__(self, nameservers: Sequence[str] = (), *, timeout_seconds: float = 5.0) -> None:
+        self._nameservers = list(nameservers)
+        self._timeout = timeout_seconds
+        self._resolver: dns.asyncresolver.Resolver | None = None
+
+    def _configured(self) -> dns.asyncresolver.Resolver:
+        # Built on first use: a machine without /etc/resolv.conf can still start Parlour.
+        if self._resolver is None:
+            resolver = dns.asyncresolver.Resolver(configure=not self._nameservers)
+            if self._nameservers:
+                hosts, ports = zip(*(_host_and_port(n) for n in self._nameservers), strict=True)
+                resolver.nameservers = list(hosts)
+                resolver.port = ports[0]
+            resolver.lifetime = self._timeout
+            self._resolver = resolver
+        return self._resolver
+
+    async def addresses(self, host: str) -> list[IPAddress]:
+        """Every A and AAAA address of `host` (an address literal stands for itself)."""
+        literal = _address_literal(host)
+        if literal is not None:
+            return [literal]
+        found: list[IPAddress] = []
+        for record_type in ("A", "AAAA"):
+            try:
+                answer = await self._configured().resolve(host, record_type, search=False)
+            except _NO_ANSWER:
+                continue
+            found.extend(ipaddress.ip_address(record.to_text()) for record in answer)
+        return found
+
+    async def texts(self, name: str) -> list[str]:
+        """The TXT records at `name`, each one's strings joined, as RFC 7208 reads them."""
+        try:
+            answer = await self._configured().resolve(name, "TXT", search=False)
+        except _NO_ANSWER:
+            return []
+        return [
+            b"".join(record.strings).decode("utf-8", "replace")
+            for record in answer
+            if hasattr(record, "strings")
+        ]
+
+
+class EgressGuard:
+    """Decides which addresses Parlour may connect to on a tenant's behalf, and connects."""
+
+    def __init__(
+        self,
+        resolver: Resolver,
+        allowed_networks: Iterable[str] = (),
+        *,
+        timeout_seconds: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.resolver = resolver
+        self._allowed: list[IPNetwork] = [
+            ipaddress.ip_network(n, strict=False) for n in allowed_networks
+        ]
+        self._timeout = timeout_seconds
+        self._transport = transport
+
+    def permits(self, address: IPAddress) -> bool:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if any(address in network for network in self._allowed):
+            return True
+        return address.is_global and not address.is_multicast
+
+    async def vetted_address(self, host: str) -> IPAddress:
+        """The address to connect to for `host`; refused when any of its addresses is not
+        permitted, since a resolver may hand out either one."""
+        addresses = await self.resolver.addresses(host)
+        if not addresses:
+            raise EgressRefused(f"{host} does not resolve to any address")
+        if not all(self.permits(a) for a in addresses):
+            raise EgressRefused(f"{host} resolves to an address Parlour does not connect to")
+        return addresses[0]
+
+    async def fetch_text(self, url: str, *, max_bytes: int = 4096) -> str | None:
+        """GET `url` pinned to its vetted address: the body (at most `max_bytes`, as text) of a
+        200 answer, or None for any other answer or a failed connection."""
+        parts = urlsplit(url)
+        host = parts.hostname
+        if parts.scheme not in ("http", "https") or not host:
+            raise EgressRefused("only http and https URLs are fetched")
+        address = await self.vetted_address(host)
+        netloc = f"[{address}]" if address.version == 6 else str(address)
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+        pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+        host_header = host if parts.port is None else f"{host}:{parts.port}"
+        try:
+            async with httpx.AsyncClient(
+                timeout=self._timeout, follow_redirects=False, transport=self._transport
+            ) as client:
+                request = client.build_request(
+                    "GET",
+                    pinned,
+                    headers={"Host": host_header, "User-Agent": "Parlour domain check"},
+                    # TLS is checked against the tenant's host name, not the address.
+                    extensions={"sni_hostname": host},
+                )
+                response = await client.send(request, stream=True)
+                try:
+                    if response.status_code != 200:
+                        return None
+                    body = b""
+                    async for chunk in response.aiter_raw():
+                        body += chunk
+                        if len(body) >= max_bytes:
+                            break
+                    return body[:max_bytes].decode("utf-8", "replace")
+                finally:
+                    await response.aclose()
+        except httpx.HTTPError:
+            return None
+
+
+def _address_literal(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def _host_and_port(nameserver: str) -> tuple[str, int]:
+    host, _, port = nameserver.rpartition(":")
+    if host and port.isdigit() and not host.endswith(":"):
+        return host.strip("[]"), int(port)
+    return nameserver.strip("[]"), 53
