@@ -151,9 +151,12 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
     await template.fill(edited)
     await page.get_by_role("button", name="Save as a new version").click()
     await expect(page.locator("#live")).to_contain_text("version 1")
-    await page.get_by_role("row").filter(has_text="built-in").get_by_role(
-        "link", name="Compare with live"
-    ).click()
+    await (
+        page.get_by_role("row")
+        .filter(has_text="built-in")
+        .get_by_role("link", name="Compare with live")
+        .click()
+    )
     await expect(page.locator("#diff del")).to_contain_text("Be brief and warm,")
     await shot(page, "assistant")
 
