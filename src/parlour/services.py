@@ -25,6 +25,7 @@ from parlour.crypto.master_key import load_master_key, load_previous_master_keys
 from parlour.crypto.vault import Vault
 from parlour.egress import EgressGuard, Resolver
 from parlour.identity.mail import Mailer, OutboxMailer, SmtpMailer
+from parlour.identity.members import MemberService
 from parlour.identity.passwords import Passwords
 from parlour.identity.service import IdentityService, SessionPolicy
 from parlour.keys.replay import InProcessReplayCache, RedisReplayCache, ReplayCache
@@ -50,6 +51,7 @@ class Services:
     audit: AuditLog
     tenants: TenantService
     identity: IdentityService
+    members: MemberService
     keys: KeyService
     knowledge: KnowledgeService
     chat: ChatService
@@ -130,17 +132,19 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         allow_insecure_origins=not settings.is_production,
     )
     identity = settings.identity
+    passwords = Passwords(
+        time_cost=identity.argon2_time_cost,
+        memory_kib=identity.argon2_memory_kib,
+        parallelism=identity.argon2_parallelism,
+    )
+    mailer = _mailer(settings)
     identity_service = IdentityService(
         db,
         vault,
         audit,
         tenants,
-        Passwords(
-            time_cost=identity.argon2_time_cost,
-            memory_kib=identity.argon2_memory_kib,
-            parallelism=identity.argon2_parallelism,
-        ),
-        _mailer(settings),
+        passwords,
+        mailer,
         realtime.rate_limits,
         SessionPolicy(
             idle=timedelta(minutes=identity.session_idle_minutes),
@@ -148,6 +152,16 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
             reauthentication=timedelta(minutes=identity.reauthentication_minutes),
             email_token=timedelta(hours=identity.email_token_hours),
         ),
+        public_url=settings.server.public_url,
+    )
+    members = MemberService(
+        db,
+        vault,
+        audit,
+        tenants,
+        passwords,
+        mailer,
+        realtime.rate_limits,
         public_url=settings.server.public_url,
     )
     providers = _providers(settings.assistant)
@@ -183,6 +197,7 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         audit=audit,
         tenants=tenants,
         identity=identity_service,
+        members=members,
         keys=keys,
         knowledge=knowledge,
         chat=chat,

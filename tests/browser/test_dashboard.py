@@ -1,7 +1,8 @@
 """The dashboard in real headless Chromium, end to end: a new administrator signs up, confirms
 the address, enrols an authenticator, is verified by a platform operator, creates an API key,
-allows the demo site and proves a public one by DNS, uploads an FAQ, and the demo widget
-answers from it. Screenshots of each main page go to test-artifacts/ for review."""
+allows the demo site and proves a public one by DNS, uploads an FAQ, edits the prompt
+template, invites a colleague who joins from the mailed link, and the demo widget answers from
+it. Screenshots of each main page go to test-artifacts/ for review."""
 
 from __future__ import annotations
 
@@ -160,7 +161,28 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
     await expect(page.locator("#diff del")).to_contain_text("Be brief and warm,")
     await shot(page, "assistant")
 
+    # A colleague is invited as an agent and makes an account from the mailed link.
+    await page.get_by_role("link", name="Members").click()
+    colleague = f"agent-{secrets.token_hex(4)}@bank.example"
+    await page.get_by_label("E-mail").fill(colleague)
+    await page.get_by_label("Agent: answers conversations").check()
+    await page.get_by_role("button", name="Send invitation").click()
+    await expect(page.locator("#invitations")).to_contain_text(f"{colleague} as agent")
+    await shot(page, "members")
+    colleague_context = await browser.new_context()
+    invited = await colleague_context.new_page()
+    await invited.goto(f"{url}/dashboard/invitation?token={mailed_token(outbox, colleague)}")
+    await expect(invited.locator("#invitation")).to_contain_text("Harbour Bank")
+    await shot(invited, "invitation")
+    await invited.get_by_label("Choose a password").fill(PASSWORD)
+    await invited.get_by_role("button", name="Create my account").click()
+    await expect(invited.get_by_role("status")).to_contain_text("Your account is ready")
+    await log_in_and_enrol(invited, url, colleague, name=None)
+    await expect(invited.get_by_role("heading", name="Harbour Bank")).to_be_visible()
+    await colleague_context.close()
+
     await page.get_by_role("link", name="Audit log").click()
+    await expect(page.locator("#audit")).to_contain_text("account.member_added")
     await expect(page.locator("#audit")).to_contain_text("knowledge.uploaded")
     await expect(page.locator("#audit")).to_contain_text("tenant.verification_decided")
     await shot(page, "audit-log")

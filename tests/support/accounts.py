@@ -19,6 +19,7 @@ import pyotp
 from sqlalchemy import update
 
 from parlour.identity.mail import OutboxMailer
+from parlour.identity.members import MemberService
 from parlour.identity.models import IssuedSession
 from parlour.identity.passwords import Passwords
 from parlour.identity.service import IdentityService, SessionPolicy
@@ -76,6 +77,7 @@ class Clock:
 @dataclass
 class Accounts:
     identity: IdentityService
+    members: MemberService
     clock: Clock
     outbox: Path
 
@@ -120,15 +122,18 @@ def accounts_on(
 ) -> Accounts:
     clock = Clock()
     outbox = tmp_path / "test-outbox"
+    # The cheapest Argon2id the library allows: these tests are about the flow, not cost.
+    passwords = Passwords(time_cost=1, memory_kib=8 * 1024, parallelism=1)
+    mailer = OutboxMailer(outbox, "Parlour <no-reply@localhost>")
+    limits = RateLimits(rules or RULES)
     identity = IdentityService(
         services.db,
         services.vault,
         services.audit,
         services.tenants,
-        # The cheapest Argon2id the library allows: these tests are about the flow, not cost.
-        Passwords(time_cost=1, memory_kib=8 * 1024, parallelism=1),
-        OutboxMailer(outbox, "Parlour <no-reply@localhost>"),
-        RateLimits(rules or RULES),
+        passwords,
+        mailer,
+        limits,
         SessionPolicy(
             idle=timedelta(minutes=30),
             absolute=timedelta(hours=12),
@@ -138,7 +143,18 @@ def accounts_on(
         public_url="http://127.0.0.1:8000",
         clock=clock,
     )
-    return Accounts(identity, clock, outbox)
+    members = MemberService(
+        services.db,
+        services.vault,
+        services.audit,
+        services.tenants,
+        passwords,
+        mailer,
+        limits,
+        public_url="http://127.0.0.1:8000",
+        clock=clock,
+    )
+    return Accounts(identity, members, clock, outbox)
 
 
 class Browser:

@@ -245,6 +245,36 @@ class MemberAdded(AuditEvent):
 
 
 @dataclass(frozen=True)
+class MemberInvited(AuditEvent):
+    """The invited address stays in the invitation row, out of the chain."""
+
+    action = "account.member_invited"
+    invitation_id: str
+    role: str
+
+
+@dataclass(frozen=True)
+class InvitationRevoked(AuditEvent):
+    action = "account.invitation_revoked"
+    invitation_id: str
+
+
+@dataclass(frozen=True)
+class MemberRoleChanged(AuditEvent):
+    action = "account.member_role_changed"
+    account_id: str
+    role: str
+    previous: str
+
+
+@dataclass(frozen=True)
+class MemberRemoved(AuditEvent):
+    action = "account.member_removed"
+    account_id: str
+    role: str
+
+
+@dataclass(frozen=True)
 class EmailVerified(AuditEvent):
     action = "account.email_verified"
     account_id: str

@@ -44,7 +44,7 @@ def account_add_member(tenant_id: str, role: str, email: str) -> None:
 
     async def work(services: Services) -> None:
         await services.tenants.get(tenant_id)
-        await services.identity.add_member(tenant_id, email, Role(role), actor=Actor.cli())
+        await services.members.add(tenant_id, email, Role(role), actor=Actor.cli())
         click.echo(f"{email}: {role} of {tenant_id}")
 
     with_services(work)

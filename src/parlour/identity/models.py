@@ -76,3 +76,25 @@ class Enrolment:
 
     seed: str
     uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class TeamMember:
+    """Someone in an organisation, as its member list shows them."""
+
+    account_id: str
+    email: str
+    role: Role
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    invitation_id: str
+    tenant_id: str
+    email: str
+    role: Role
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None = None

@@ -15,6 +15,7 @@ from parlour.identity.models import PlatformRole, Role
 class Permission(StrEnum):
     VIEW_ORGANISATION = "organisation:view"
     MANAGE_KEYS = "keys:manage"
+    MANAGE_MEMBERS = "members:manage"
     MANAGE_ALLOWLIST = "allowlist:manage"
     MANAGE_SETTINGS = "settings:manage"
     MANAGE_KNOWLEDGE = "knowledge:manage"

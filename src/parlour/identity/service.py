@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from parlour.audit.events import (
     PLATFORM_CHAIN,
     AccountCreated,
@@ -86,7 +88,26 @@ class SessionPolicy:
     email_token: timedelta
 
 
-def _digest(token: str) -> str:
+async def create_account(
+    conn: AsyncConnection,
+    vault: Vault,
+    audit: AuditLog,
+    email: str,
+    password_hash: str,
+    now: datetime,
+    source_ip: str | None,
+) -> Actor:
+    """A new account, inside the caller's transaction; returns it as the actor of what follows."""
+    account_id = str(uuid.uuid4())
+    actor = Actor(ActorType.ACCOUNT, account_id, source_ip=source_ip)
+    await AccountRepository(conn).insert(account_id, email, password_hash, now)
+    # The account's own data key seals its TOTP seed, and dies with the account.
+    await vault.create_tenant_key(conn, account_id)
+    await audit.record(conn, PLATFORM_CHAIN, AccountCreated(account_id), actor)
+    return actor
+
+
+def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -142,23 +163,21 @@ class IdentityService:
             repo = AccountRepository(conn)
             existing = await repo.by_email(email)
             if existing is None:
-                account_id = str(uuid.uuid4())
                 now = self._clock()
-                actor = Actor(ActorType.ACCOUNT, account_id, source_ip=source_ip)
-                await repo.insert(account_id, email, password_hash, now)
-                # The account's own data key seals its TOTP seed, and dies with the account.
-                await self._vault.create_tenant_key(conn, account_id)
+                actor = await create_account(
+                    conn, self._vault, self._audit, email, password_hash, now, source_ip
+                )
+                account_id = actor.id
                 tenant = await self._tenants.create_in(
                     conn, organisation, actor=actor, verification=Verification.PENDING
                 )
                 await repo.add_membership(account_id, tenant.tenant_id, Role.OWNER, now)
-                await self._audit.record(conn, PLATFORM_CHAIN, AccountCreated(account_id), actor)
                 await self._audit.record(
                     conn, tenant.tenant_id, MemberAdded(account_id, Role.OWNER.value), actor
                 )
                 token = secrets.token_urlsafe(32)
                 expires = now + self._policy.email_token
-                await repo.insert_email_token(_digest(token), account_id, "verify", expires)
+                await repo.insert_email_token(digest(token), account_id, "verify", expires)
         if existing is None:
             link = f"{self._public_url}/dashboard/verify-email?token={token}"
             await self._mailer.send(
@@ -179,7 +198,7 @@ class IdentityService:
         now = self._clock()
         async with self._db.transaction() as conn:
             repo = AccountRepository(conn)
-            account_id = await repo.use_email_token(_digest(token), "verify", now)
+            account_id = await repo.use_email_token(digest(token), "verify", now)
             if account_id is None:
                 raise InvalidInput("This link is not valid any more; sign in to get a new one.")
             await repo.mark_email_verified(account_id, now)
@@ -202,7 +221,7 @@ class IdentityService:
             token = secrets.token_urlsafe(32)
             expires = self._clock() + RESET_TOKEN_LIFETIME
             await repo.insert_email_token(
-                _digest(token), stored.account.account_id, "reset", expires
+                digest(token), stored.account.account_id, "reset", expires
             )
         link = f"{self._public_url}/dashboard/reset?token={token}"
         await self._mailer.send(
@@ -221,7 +240,7 @@ class IdentityService:
         now = self._clock()
         async with self._db.read() as conn:
             repo = AccountRepository(conn)
-            account_id = await repo.peek_email_token(_digest(token), "reset", now)
+            account_id = await repo.peek_email_token(digest(token), "reset", now)
             stored = await repo.get(account_id) if account_id else None
         if stored is None or stored.account.disabled:
             raise InvalidInput("This link is not valid any more; ask for a new one.")
@@ -232,7 +251,7 @@ class IdentityService:
         actor = Actor(ActorType.ACCOUNT, stored.account.account_id, source_ip=source_ip)
         async with self._db.transaction() as conn:
             repo = AccountRepository(conn)
-            if await repo.use_email_token(_digest(token), "reset", now) is None:
+            if await repo.use_email_token(digest(token), "reset", now) is None:
                 raise InvalidInput("This link is not valid any more; ask for a new one.")
             await repo.set_password_hash(stored.account.account_id, password_hash)
             ended = await repo.delete_sessions(stored.account.account_id)
@@ -381,7 +400,7 @@ class IdentityService:
         if not token:
             return
         async with self._db.transaction() as conn:
-            await AccountRepository(conn).delete_session(_digest(token))
+            await AccountRepository(conn).delete_session(digest(token))
 
     async def end_other_sessions(self, token: str, *, source_ip: str | None) -> int:
         stored, session = await self._session_at(token, Stage.ACTIVE)
@@ -405,18 +424,6 @@ class IdentityService:
             await self._audit.record(
                 conn, PLATFORM_CHAIN, AccountDisabled(account_id, ended), actor
             )
-
-    async def add_member(self, tenant_id: str, email: str, role: Role, *, actor: Actor) -> None:
-        """Give an existing account a role in an organisation (or change the role it has)."""
-        now = self._clock()
-        async with self._db.transaction() as conn:
-            repo = AccountRepository(conn)
-            stored = await repo.by_email(normalise_email(email))
-            if stored is None:
-                raise NotFound("no account has this e-mail address")
-            account_id = stored.account.account_id
-            await repo.set_membership(account_id, tenant_id, role, now)
-            await self._audit.record(conn, tenant_id, MemberAdded(account_id, role.value), actor)
 
     async def set_platform_role(
         self, email: str, role: PlatformRole | None, *, actor: Actor
@@ -490,7 +497,7 @@ class IdentityService:
         csrf = secrets.token_urlsafe(32)
         now = self._clock()
         await repo.insert_session(
-            StoredSession(_digest(token), account_id, stage, csrf, now, now, now), source_ip
+            StoredSession(digest(token), account_id, stage, csrf, now, now, now), source_ip
         )
         return IssuedSession(token, stage, csrf)
 
@@ -502,7 +509,7 @@ class IdentityService:
         now = self._clock()
         async with self._db.read() as conn:
             repo = AccountRepository(conn)
-            session = await repo.session(_digest(token))
+            session = await repo.session(digest(token))
             stored = await repo.get(session.account_id) if session else None
         if session is None or stored is None or stored.account.disabled:
             raise SessionRequired()

@@ -369,6 +369,23 @@ account_sessions = Table(
     Index(None, "account_id"),
 )
 
+# A person asked to join an organisation. The mailed link's token is stored only as a digest;
+# accepting it needs the address it was sent to.
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("invitation_id", ID, primary_key=True),
+    _tenant_fk(),
+    Column("email", String(320), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("invited_by", ID, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("accepted_at", UtcDateTime, nullable=True),
+    Index(None, "tenant_id"),
+)
+
 email_tokens = Table(
     "email_tokens",
     metadata,

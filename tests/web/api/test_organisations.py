@@ -5,6 +5,7 @@ access across organisations (T-29)."""
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -14,9 +15,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from parlour.identity.models import Role
+from parlour.identity.models import Membership, Role
 from tests.conftest import Stack
-from tests.support.accounts import Browser, authenticated_minutes_ago, signed_up_and_enrolled
+from tests.support.accounts import (
+    PASSWORD,
+    Browser,
+    authenticated_minutes_ago,
+    signed_up_and_enrolled,
+)
 from tests.support.dns import unique_host
 from tests.support.seed import ACTOR
 from tests.web.test_errors import assert_error_shape
@@ -59,6 +65,12 @@ MATRIX = {
     ),
     ("POST", "/v1/organisations/{org}/prompt-templates"): (201, 201, 403, 403, 404),
     ("POST", "/v1/organisations/{org}/prompt-templates/0/activate"): (200, 200, 403, 403, 404),
+    ("GET", "/v1/organisations/{org}/members"): (200, 200, 403, 403, 404),
+    ("PATCH", "/v1/organisations/{org}/members/{member}"): (200, 200, 403, 403, 404),
+    ("DELETE", "/v1/organisations/{org}/members/{member}"): (204, 204, 403, 403, 404),
+    ("GET", "/v1/organisations/{org}/invitations"): (200, 200, 403, 403, 404),
+    ("POST", "/v1/organisations/{org}/invitations"): (201, 201, 403, 403, 404),
+    ("DELETE", "/v1/organisations/{org}/invitations/{invitation}"): (204, 204, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/audit"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/audit/export"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/features"): (200, 200, 200, 200, 404),
@@ -71,6 +83,8 @@ BODIES = {
     "/v1/organisations/{org}/origins/check": {"origin": "https://shop.example.com"},
     "/v1/organisations/{org}/apps": {"app_id": "com.example.shop"},
     "/v1/organisations/{org}/signing-keys/rotate": {},
+    "/v1/organisations/{org}/members/{member}": {"role": "analyst"},
+    "/v1/organisations/{org}/invitations": {"email": "new-colleague@example.com", "role": "agent"},
     "/v1/organisations/{org}/prompt-templates": {"text": "Be kind.\n{{guard}}\n{{knowledge}}"},
     "/v1/organisations/{org}/client-keys": {"public_key_pem": public_key_pem()},
     "/v1/organisations/{org}/features": {"anonymous_visitors": True},
@@ -95,7 +109,7 @@ async def people(stack: Stack) -> AsyncIterator[People]:
         )
         org = owned[0].tenant_id
         for role in ("admin", "agent", "analyst"):
-            await stack.services.identity.add_member(org, emails[role], Role(role), actor=ACTOR)
+            await stack.services.members.add(org, emails[role], Role(role), actor=ACTOR)
         other = await stack.services.tenants.create("Other Bank", actor=ACTOR)
         yield People(org, other.tenant_id, browsers, client)
 
@@ -114,6 +128,22 @@ async def path_to(stack: Stack, template: str, org: str) -> str:
     if "{client_key}" in template:
         key = await stack.services.keys.register_client_key(org, public_key_pem(), actor=ACTOR)
         fresh["client_key"] = key.kid
+    if "{member}" in template:
+        email = f"member-{secrets.token_hex(4)}@example.com"
+        await stack.services.identity.sign_up(email, PASSWORD, "Their own", source_ip=None)
+        await stack.services.members.add(org, email, Role.AGENT, actor=ACTOR)
+        account = await stack.services.identity.account_by_email(email)
+        assert account is not None
+        fresh["member"] = account.account_id
+    if "{invitation}" in template:
+        invitation = await stack.services.members.invite(
+            org,
+            "invited@example.com",
+            Role.AGENT,
+            by=Membership("seed", org, Role.OWNER),
+            actor=ACTOR,
+        )
+        fresh["invitation"] = invitation.invitation_id
     if "{app}" in template:
         fresh["app"] = await stack.services.tenants.allow_app(org, unique_host("app"), actor=ACTOR)
     return template.format(org=org, **fresh)
@@ -171,6 +201,7 @@ async def test_issuing_a_key_or_allowing_an_origin_needs_a_recent_step_up(
         "/v1/organisations/{org}/apps",
         "/v1/organisations/{org}/signing-keys/rotate",
         "/v1/organisations/{org}/client-keys",
+        "/v1/organisations/{org}/invitations",
     ):
         answer = await owner.send("POST", template.format(org=people.org), BODIES[template])
         assert_error_shape(answer, 403, "reauthentication_required")

@@ -10,7 +10,14 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
 from parlour.errors import ParlourError
-from parlour.web.dashboard import allowlist, assistant, operator, organisation, sign_in
+from parlour.web.dashboard import (
+    allowlist,
+    assistant,
+    members,
+    operator,
+    organisation,
+    sign_in,
+)
 from parlour.web.dashboard.pages import HERE, GoTo, PublicPage, go, render
 from parlour.web.errors import http_status
 
@@ -30,6 +37,7 @@ ROUTERS = (
     organisation.router,
     allowlist.router,
     assistant.router,
+    members.router,
     operator.router,
     _assets,
 )

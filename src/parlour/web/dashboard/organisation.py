@@ -51,7 +51,8 @@ SCOPES = {
 @router.get("/dashboard")
 async def home(session: SignedInPage, services: ServicesDep, request: Request) -> Response:
     memberships = await services.identity.memberships(session.account.account_id)
-    if len(memberships) == 1 and session.account.platform_role is None:
+    invitations = await services.members.invitations_for(session)
+    if len(memberships) == 1 and session.account.platform_role is None and not invitations:
         return go(f"/dashboard/o/{memberships[0].tenant_id}")
     organisations = [(await services.tenants.get(m.tenant_id), m.role) for m in memberships]
     return render(
@@ -59,6 +60,7 @@ async def home(session: SignedInPage, services: ServicesDep, request: Request) -
         "organisations.html",
         session=session,
         organisations=organisations,
+        invitations=invitations,
         operator=session.account.platform_role is not None,
     )
 
