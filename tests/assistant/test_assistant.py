@@ -120,18 +120,26 @@ async def test_the_kill_switch_hands_every_turn_to_a_person(services: Services) 
     assert (answer.body, answer.actions) == (ASSISTANT_OFF, ("handoff",))
 
 
+@pytest.mark.parametrize(
+    "choice",
+    [{"external_allowed": False}, {"external_consent": False}],
+    ids=["barred-by-the-platform", "declined-by-the-organisation"],
+)
 async def test_a_tenant_barred_from_external_models_is_never_sent_to_one(
-    services: Services,
+    services: Services, choice: dict[str, bool]
 ) -> None:
     """TB-04 data residency: the external provider is never called (it would fail here and
-    show as a fallback); the turn is answered in the deployment."""
+    show as a fallback); the turn is answered in the deployment. The platform's rule and the
+    organisation's own refusal each suffice."""
     external = OpenAICompatibleProvider(
         unreachable_endpoint(), "m", api_key=None, timeout_seconds=2, max_retries=0
     )
     assistant = assistant_with(services, external)
     org = await seed.organisation(services)
     await services.assistant.configuration.set_policy(
-        org.tenant_id, external_allowed=False, actor=OPERATOR
+        org.tenant_id,
+        actor=OPERATOR,
+        **choice,  # type: ignore[arg-type]
     )
     answer = await ask(services, assistant, org, "What are your opening hours?")
     assert answer is not None

@@ -109,10 +109,14 @@ async def test_the_policy_names_only_configured_providers_and_is_audited(
     assert (policy.provider, policy.enabled, policy.external_allowed) == ("local", False, None)
     kept = await configuration.set_policy(org.tenant_id, external_allowed=False, actor=ADMIN)
     assert (kept.provider, kept.enabled, kept.external_allowed) == ("local", False, False)
+    chosen = {"tools_enabled": False, "external_consent": True}
     assert await actions(services, org.tenant_id) == [
-        ("assistant.policy_set", {"provider": "local", "external_allowed": None, "enabled": False}),
         (
             "assistant.policy_set",
-            {"provider": "local", "external_allowed": False, "enabled": False},
+            {"provider": "local", "external_allowed": None, "enabled": False, **chosen},
+        ),
+        (
+            "assistant.policy_set",
+            {"provider": "local", "external_allowed": False, "enabled": False, **chosen},
         ),
     ]

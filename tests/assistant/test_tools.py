@@ -56,6 +56,14 @@ class OrderBook:
         ]
 
 
+async def organisation_calling_tools(services: Services) -> seed.Organisation:
+    org = await seed.organisation(services)
+    await services.assistant.configuration.set_policy(
+        org.tenant_id, actor=seed.ACTOR, tools_enabled=True
+    )
+    return org
+
+
 def call(name: str, **arguments: object) -> ToolCall:
     return ToolCall("c1", name, json.dumps(arguments))
 
@@ -67,7 +75,7 @@ async def test_a_call_about_another_customer_is_made_about_the_verified_one(
     book = OrderBook()
     model = ToolCallingModel([call("order_status", customer_id="victim-42", order_ref="AB12")])
     assistant = assistant_with(services, model, tools=book.tools())
-    org = await seed.organisation(services)
+    org = await organisation_calling_tools(services)
     with caplog.at_level(logging.WARNING, logger="parlour.security"):
         await ask(services, assistant, org, QUESTION, user="alice")
     assert book.calls == [("alice", {"customer_id": "alice", "order_ref": "AB12"})]
@@ -95,7 +103,7 @@ async def test_calls_off_the_allowlist_or_failing_their_schema_never_run(
     book = OrderBook()
     model = ToolCallingModel([proposed])
     assistant = assistant_with(services, model, tools=book.tools())
-    org = await seed.organisation(services)
+    org = await organisation_calling_tools(services)
     await ask(services, assistant, org, QUESTION)
     assert book.calls == []
     told = model.seen[1].messages[-1]
@@ -112,7 +120,7 @@ async def test_a_tool_result_is_fenced_as_data_for_the_next_round(services: Serv
     tool = Tool("order_status", "d", {"type": "object"}, run=hostile)
     model = ToolCallingModel([call("order_status")])
     assistant = assistant_with(services, model, tools=[tool])
-    org = await seed.organisation(services)
+    org = await organisation_calling_tools(services)
     await ask(services, assistant, org, QUESTION)
     told = model.seen[1].messages[-1].content
     assert told.count("</tool_result>") == 1
@@ -126,7 +134,7 @@ async def test_an_endless_tool_loop_stops_at_the_depth_limit(services: Services)
     assistant = assistant_with(
         services, model, tools=book.tools(), limits=TurnLimits(max_tool_rounds=3)
     )
-    org = await seed.organisation(services)
+    org = await organisation_calling_tools(services)
     answer = await ask(services, assistant, org, QUESTION)
     assert len(book.calls) == 3
     assert [bool(g.tools) for g in model.seen] == [True, True, True, False]
@@ -138,7 +146,7 @@ async def test_anonymous_visitors_get_no_tool_results(services: Services) -> Non
     book = OrderBook()
     model = ToolCallingModel([call("order_status", order_ref="AB12")])
     assistant = assistant_with(services, model, tools=book.tools())
-    org = await seed.organisation(services)
+    org = await organisation_calling_tools(services)
     conversation = await services.chat.open_conversation(org.tenant_id, "visitor:1")
     appended = await services.chat.post_user_message(
         org.tenant_id, conversation.conversation_id, client_id="c", text=QUESTION
@@ -156,7 +164,19 @@ async def test_a_users_own_data_from_a_tool_may_be_shown_to_them(services: Servi
         [call("profile")], final="Your e-mail is alice@example.com, not bob@example.com."
     )
     assistant = assistant_with(services, model, tools=[tool])
-    org = await seed.organisation(services)
+    org = await organisation_calling_tools(services)
     answer = await ask(services, assistant, org, QUESTION, user="alice")
     assert answer is not None
     assert answer.body == "Your e-mail is alice@example.com, not [e-mail removed]."
+
+
+async def test_with_function_calling_off_the_model_is_offered_no_tools(services: Services) -> None:
+    """Function calling is the organisation's choice, off until it turns it on."""
+    book = OrderBook()
+    model = ToolCallingModel([call("order_status", customer_id="c", order_ref="AB12")])
+    assistant = assistant_with(services, model, tools=book.tools())
+    org = await seed.organisation(services)
+    reply = await ask(services, assistant, org, QUESTION)
+    assert reply is not None
+    assert [g.tools for g in model.seen] == [()]
+    assert book.calls == []

@@ -143,6 +143,8 @@ class AssistantConfiguration:
         provider: str | Keep | None = Keep.KEEP,
         external_allowed: bool | Keep | None = Keep.KEEP,
         enabled: bool | None = None,
+        tools_enabled: bool | None = None,
+        external_consent: bool | None = None,
     ) -> AssistantPolicy:
         """Change some of the tenant's settings; an argument left out keeps its value."""
         async with self._db.transaction() as conn:
@@ -158,7 +160,17 @@ class AssistantConfiguration:
                 policy = dataclasses.replace(policy, external_allowed=external_allowed)
             if enabled is not None:
                 policy = dataclasses.replace(policy, enabled=enabled)
+            if tools_enabled is not None:
+                policy = dataclasses.replace(policy, tools_enabled=tools_enabled)
+            if external_consent is not None:
+                policy = dataclasses.replace(policy, external_consent=external_consent)
             await repository.set_policy(tenant_id, policy)
-            event = AssistantPolicySet(policy.provider, policy.external_allowed, policy.enabled)
+            event = AssistantPolicySet(
+                policy.provider,
+                policy.external_allowed,
+                policy.enabled,
+                policy.tools_enabled,
+                policy.external_consent,
+            )
             await self._audit.record(conn, tenant_id, event, actor)
         return policy

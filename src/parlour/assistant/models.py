@@ -13,6 +13,10 @@ class AssistantPolicy:
     external_allowed: bool | None = None  # the platform operator's data-residency rule
     enabled: bool = True  # False: the kill switch; every turn goes to a person
     template_version: int | None = None
+    # The organisation's own choices: whether the model may call its tools (function calling),
+    # and whether its prompts may go to an external provider where the platform allows one.
+    tools_enabled: bool = False
+    external_consent: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,14 +36,15 @@ class Providers:
     def for_policy(self, policy: AssistantPolicy) -> Provider:
         """The tenant's provider, or the platform's default. A provider whose prompts would
         leave the deployment is never used for a tenant the platform forbids it (data
-        residency); such a tenant is answered extractively instead."""
+        residency) or that declined external providers itself; such a tenant is answered
+        extractively instead."""
         provider = self._providers.get(policy.provider or self._default, self.extractive)
         external_allowed = (
             self._external_by_default
             if policy.external_allowed is None
             else policy.external_allowed
         )
-        if provider.external and not external_allowed:
+        if provider.external and not (external_allowed and policy.external_consent):
             return self.extractive
         return provider
 

@@ -20,12 +20,17 @@ class AssistantRepository:
         t = assistant_settings.c
         row = (
             await self._conn.execute(
-                select(t.provider, t.external_allowed, t.enabled, t.template_version).where(
-                    t.tenant_id == tenant_id
-                )
+                select(
+                    t.provider,
+                    t.external_allowed,
+                    t.enabled,
+                    t.template_version,
+                    t.tools_enabled,
+                    t.external_consent,
+                ).where(t.tenant_id == tenant_id)
             )
         ).first()
-        return AssistantPolicy(row[0], row[1], row[2], row[3]) if row else AssistantPolicy()
+        return AssistantPolicy(*row) if row else AssistantPolicy()
 
     async def set_policy(self, tenant_id: str, policy: AssistantPolicy) -> None:
         values = {
@@ -34,6 +39,8 @@ class AssistantRepository:
             "external_allowed": policy.external_allowed,
             "enabled": policy.enabled,
             "template_version": policy.template_version,
+            "tools_enabled": policy.tools_enabled,
+            "external_consent": policy.external_consent,
             "updated_at": utcnow(),
         }
         await self._conn.execute(

@@ -81,6 +81,7 @@ class _Draft:
     """What a turn has produced so far."""
 
     provider: Provider
+    tools_enabled: bool = False  # the organisation turned function calling on
     outcome: Outcome = Outcome.ANSWERED
     text: str = ""
     handoff: bool = False
@@ -148,7 +149,7 @@ class AssistantService:
     async def _turn(self, message: Message, subject: Subject) -> Message:
         tenant_id, conversation_id = message.tenant_id, message.conversation_id
         policy = await self.configuration.policy(tenant_id)
-        draft = _Draft(self.providers.for_policy(policy))
+        draft = _Draft(self.providers.for_policy(policy), tools_enabled=policy.tools_enabled)
         stream_id = str(uuid.uuid4())
         await self._chat.set_typing(tenant_id, conversation_id, Author.ASSISTANT, True)
         try:
@@ -271,7 +272,7 @@ class AssistantService:
         filtered text to the widget in batches as it comes."""
         provider, limits = draft.provider, self._limits
         tools: list[Tool] = []
-        if provider.supports_tools:
+        if provider.supports_tools and draft.tools_enabled:
             tools = list(await self._tools.tools(message.tenant_id))
         messages = list(prompt.messages)
         released: list[str] = []

@@ -209,6 +209,8 @@ class AssistantPolicySet(AuditEvent):
     provider: str | None
     external_allowed: bool | None
     enabled: bool
+    tools_enabled: bool = False
+    external_consent: bool = True
 
 
 @dataclass(frozen=True)

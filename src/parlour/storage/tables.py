@@ -261,6 +261,8 @@ assistant_settings = Table(
     Column("external_allowed", Boolean, nullable=True),
     Column("enabled", Boolean, nullable=False, server_default=true()),  # the kill switch
     Column("template_version", Integer, nullable=True),  # null: Parlour's default template
+    Column("tools_enabled", Boolean, nullable=False, server_default=false()),
+    Column("external_consent", Boolean, nullable=False, server_default=true()),
     Column("updated_at", UtcDateTime, nullable=False),
 )
 

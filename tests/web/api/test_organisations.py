@@ -255,13 +255,22 @@ async def test_features_switch_and_no_other_field_is_ever_applied(
     for smuggled in ({"role": "owner"}, {"tenant_id": people.other_org}, {"plan": "enterprise"}):
         answer = await owner.send("PATCH", path, {"assistant_enabled": False, **smuggled})
         assert_error_shape(answer, 422, "invalid_input")
-    assert (await owner.send("GET", path)).json() == {
+    defaults = {
         "anonymous_visitors": False,
         "assistant_enabled": True,
+        "function_calling": False,
+        "external_llms": True,
     }
-    switched = await owner.send("PATCH", path, {"assistant_enabled": False})
-    assert switched.json() == {"anonymous_visitors": False, "assistant_enabled": False}
-    assert not (await stack.services.assistant.configuration.policy(people.org)).enabled
+    assert (await owner.send("GET", path)).json() == defaults
+    switched = await owner.send(
+        "PATCH", path, {"assistant_enabled": False, "function_calling": True}
+    )
+    assert switched.json() == defaults | {"assistant_enabled": False, "function_calling": True}
+    policy = await stack.services.assistant.configuration.policy(people.org)
+    assert (policy.enabled, policy.tools_enabled, policy.external_consent) == (False, True, True)
+    declined = await owner.send("PATCH", path, {"external_llms": False})
+    assert declined.json()["external_llms"] is False
+    assert (await stack.services.assistant.configuration.policy(people.org)).tools_enabled
     assert (await stack.services.tenants.get(people.other_org)).anonymous_visitors is False
 
 

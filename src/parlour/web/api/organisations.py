@@ -180,34 +180,48 @@ async def json_lines(events: AsyncIterator[dict[str, object]]) -> AsyncIterator[
 class FeaturesOut(BaseModel):
     anonymous_visitors: bool = Field(description="Visitors may chat without signing in.")
     assistant_enabled: bool = Field(description="The assistant answers; off, people do.")
+    function_calling: bool = Field(
+        description="The model may propose calls to the organisation's allowlisted tools."
+    )
+    external_llms: bool = Field(
+        description="Prompts may go to an external LLM provider, where the platform allows one."
+    )
 
 
 class FeaturesIn(BaseModel):
-    # Only these two; anything else (a role, a tenant, a plan) is refused, never applied.
+    # Only these; anything else (a role, a tenant, a plan) is refused, never applied.
     model_config = ConfigDict(extra="forbid")
 
     anonymous_visitors: bool | None = None
     assistant_enabled: bool | None = None
+    function_calling: bool | None = None
+    external_llms: bool | None = None
 
 
 async def features_of(services: Services, tenant_id: str) -> FeaturesOut:
     tenant = await services.tenants.get(tenant_id)
     policy = await services.assistant.configuration.policy(tenant_id)
     return FeaturesOut(
-        anonymous_visitors=tenant.anonymous_visitors, assistant_enabled=policy.enabled
+        anonymous_visitors=tenant.anonymous_visitors,
+        assistant_enabled=policy.enabled,
+        function_calling=policy.tools_enabled,
+        external_llms=policy.external_consent,
     )
 
 
-async def set_features(
-    services: Services, who: Member, anonymous_visitors: bool | None, assistant_enabled: bool | None
-) -> None:
-    if anonymous_visitors is not None:
+async def set_features(services: Services, who: Member, wanted: FeaturesIn) -> None:
+    if wanted.anonymous_visitors is not None:
         await services.tenants.set_anonymous_visitors(
-            who.tenant_id, anonymous_visitors, actor=who.actor
+            who.tenant_id, wanted.anonymous_visitors, actor=who.actor
         )
-    if assistant_enabled is not None:
+    assistant = (wanted.assistant_enabled, wanted.function_calling, wanted.external_llms)
+    if assistant != (None, None, None):
         await services.assistant.configuration.set_policy(
-            who.tenant_id, actor=who.actor, enabled=assistant_enabled
+            who.tenant_id,
+            actor=who.actor,
+            enabled=wanted.assistant_enabled,
+            tools_enabled=wanted.function_calling,
+            external_consent=wanted.external_llms,
         )
 
 
@@ -221,7 +235,7 @@ async def change_features(
     body: FeaturesIn, who: SettingsKeeper, services: ServicesDep
 ) -> FeaturesOut:
     """Switch features on or off; a field left out keeps its value. Audited."""
-    await set_features(services, who, body.anonymous_visitors, body.assistant_enabled)
+    await set_features(services, who, body)
     return await features_of(services, who.tenant_id)
 
 

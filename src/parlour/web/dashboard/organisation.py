@@ -16,7 +16,7 @@ from parlour.keys.models import Scope
 from parlour.keys.tokens import client_issuer, widget_audience
 from parlour.storage.types import utcnow
 from parlour.tenants.models import Verification
-from parlour.web.api.organisations import audit_export, features_of, set_features
+from parlour.web.api.organisations import FeaturesIn, audit_export, features_of, set_features
 from parlour.web.api.token_keys import signing_key_state
 from parlour.web.dashboard.pages import (
     SignedInPage,
@@ -97,8 +97,7 @@ async def change_features(who: SettingsKeeper, services: ServicesDep, request: R
     await set_features(
         services,
         who,
-        anonymous_visitors=form.get("anonymous_visitors") == "on",
-        assistant_enabled=form.get("assistant_enabled") == "on",
+        FeaturesIn(**{name: form.get(name) == "on" for name in FeaturesIn.model_fields}),
     )
     return go(f"/dashboard/o/{who.tenant_id}")
 
