@@ -20,7 +20,7 @@ import dns.exception
 import dns.resolver
 import httpx
 
-from parlour.errors import ParlourError
+from parlour.errors import InvalidInput
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -34,7 +34,8 @@ _NO_ANSWER: Final = (
 )
 
 
-class EgressRefused(ParlourError):
+class EgressRefused(InvalidInput):
+    # The host is one a tenant gave: refusing it is an answer about their input.
     code = "egress_refused"
     default_message = "Parlour does not connect to that host."
 

@@ -35,6 +35,7 @@ from parlour.knowledge.remote_embeddings import RemoteEmbedder
 from parlour.knowledge.service import KnowledgeService
 from parlour.llm.local import LocalProvider
 from parlour.llm.provider import Provider
+from parlour.mcp_bridge.configuration import McpConfiguration
 from parlour.rate_limits import RateLimits
 from parlour.settings import AssistantSettings, KnowledgeSettings, Settings
 from parlour.storage.database import Database
@@ -52,6 +53,7 @@ class Services:
     tenants: TenantService
     identity: IdentityService
     members: MemberService
+    mcp: McpConfiguration
     keys: KeyService
     knowledge: KnowledgeService
     chat: ChatService
@@ -118,19 +120,20 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         leeway=timedelta(seconds=settings.tokens.leeway_seconds),
         replay=realtime.replay,
     )
-    egress = settings.egress
+    egress = EgressGuard(
+        Resolver(settings.egress.nameservers, timeout_seconds=settings.egress.timeout_seconds),
+        settings.egress.allowed_networks,
+        timeout_seconds=settings.egress.timeout_seconds,
+    )
     tenants = TenantService(
         db,
         vault,
         audit,
-        EgressGuard(
-            Resolver(egress.nameservers, timeout_seconds=egress.timeout_seconds),
-            egress.allowed_networks,
-            timeout_seconds=egress.timeout_seconds,
-        ),
+        egress,
         realtime.rate_limits,
         allow_insecure_origins=not settings.is_production,
     )
+    mcp = McpConfiguration(db, vault, audit, egress, allow_insecure_urls=not settings.is_production)
     identity = settings.identity
     passwords = Passwords(
         time_cost=identity.argon2_time_cost,
@@ -198,6 +201,7 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         tenants=tenants,
         identity=identity_service,
         members=members,
+        mcp=mcp,
         keys=keys,
         knowledge=knowledge,
         chat=chat,

@@ -247,6 +247,25 @@ class MemberAdded(AuditEvent):
 
 
 @dataclass(frozen=True)
+class McpServerSaved(AuditEvent):
+    """An MCP server added or changed; whether its credential changed, never the credential."""
+
+    action = "mcp.server_saved"
+    server_id: str
+    name: str
+    url: str
+    tools: list[str]
+    high_impact_tools: list[str]
+    credential_changed: bool
+
+
+@dataclass(frozen=True)
+class McpServerRemoved(AuditEvent):
+    action = "mcp.server_removed"
+    server_id: str
+
+
+@dataclass(frozen=True)
 class MemberInvited(AuditEvent):
     """The invited address stays in the invitation row, out of the chain."""
 

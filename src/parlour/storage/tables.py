@@ -460,6 +460,24 @@ class SealedColumn:
     field: str
 
 
+# A tenant's MCP servers: where the assistant may call the organisation's own tools, which ones,
+# and an optional credential Parlour presents besides its per-call signed token.
+mcp_servers = Table(
+    "mcp_servers",
+    metadata,
+    Column("server_id", ID, primary_key=True),
+    _tenant_fk(),
+    Column("name", String(100), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("credential_sealed", LargeBinary, nullable=True),
+    Column("tools", JSON, nullable=False),
+    Column("high_impact_tools", JSON, nullable=False),
+    Column("subject_argument", String(64), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "tenant_id"),
+)
+
 SEALED_COLUMNS = (
     SealedColumn(signing_keys, "kid", "private_key_sealed", "private_key"),
     SealedColumn(messages, "message_id", "body_sealed", "body"),
@@ -469,4 +487,5 @@ SEALED_COLUMNS = (
     SealedColumn(faq_entries, "entry_id", "vector_sealed", "vector"),
     SealedColumn(knowledge_quarantine, "item_id", "question_sealed", "question"),
     SealedColumn(knowledge_quarantine, "item_id", "answer_sealed", "answer"),
+    SealedColumn(mcp_servers, "server_id", "credential_sealed", "credential"),
 )

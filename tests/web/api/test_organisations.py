@@ -33,6 +33,9 @@ def public_key_pem() -> str:
     return public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
 
 
+MCP_SERVER = {"name": "Orders", "url": "http://127.0.0.1:8931/mcp", "tools": ["order_status"]}
+
+
 # The specification: what each role gets from each route of its own organisation. "none" is a
 # signed-in person who is not a member; every role gets 404 from another organisation's routes.
 ROLES = ("owner", "admin", "agent", "analyst", "none")
@@ -71,6 +74,10 @@ MATRIX = {
     ("GET", "/v1/organisations/{org}/invitations"): (200, 200, 403, 403, 404),
     ("POST", "/v1/organisations/{org}/invitations"): (201, 201, 403, 403, 404),
     ("DELETE", "/v1/organisations/{org}/invitations/{invitation}"): (204, 204, 403, 403, 404),
+    ("GET", "/v1/organisations/{org}/mcp-servers"): (200, 200, 403, 403, 404),
+    ("POST", "/v1/organisations/{org}/mcp-servers"): (201, 201, 403, 403, 404),
+    ("PUT", "/v1/organisations/{org}/mcp-servers/{mcp_server}"): (200, 200, 403, 403, 404),
+    ("DELETE", "/v1/organisations/{org}/mcp-servers/{mcp_server}"): (204, 204, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/audit"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/audit/export"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/features"): (200, 200, 200, 200, 404),
@@ -83,6 +90,8 @@ BODIES = {
     "/v1/organisations/{org}/origins/check": {"origin": "https://shop.example.com"},
     "/v1/organisations/{org}/apps": {"app_id": "com.example.shop"},
     "/v1/organisations/{org}/signing-keys/rotate": {},
+    "/v1/organisations/{org}/mcp-servers": MCP_SERVER,
+    "/v1/organisations/{org}/mcp-servers/{mcp_server}": MCP_SERVER,
     "/v1/organisations/{org}/members/{member}": {"role": "analyst"},
     "/v1/organisations/{org}/invitations": {"email": "new-colleague@example.com", "role": "agent"},
     "/v1/organisations/{org}/prompt-templates": {"text": "Be kind.\n{{guard}}\n{{knowledge}}"},
@@ -144,6 +153,15 @@ async def path_to(stack: Stack, template: str, org: str) -> str:
             actor=ACTOR,
         )
         fresh["invitation"] = invitation.invitation_id
+    if "{mcp_server}" in template:
+        server = await stack.services.mcp.save(
+            org,
+            name="Orders",
+            url=MCP_SERVER["url"],
+            tools=[],
+            actor=ACTOR,  # type: ignore[arg-type]
+        )
+        fresh["mcp_server"] = server.server_id
     if "{app}" in template:
         fresh["app"] = await stack.services.tenants.allow_app(org, unique_host("app"), actor=ACTOR)
     return template.format(org=org, **fresh)
@@ -202,6 +220,7 @@ async def test_issuing_a_key_or_allowing_an_origin_needs_a_recent_step_up(
         "/v1/organisations/{org}/signing-keys/rotate",
         "/v1/organisations/{org}/client-keys",
         "/v1/organisations/{org}/invitations",
+        "/v1/organisations/{org}/mcp-servers",
     ):
         answer = await owner.send("POST", template.format(org=people.org), BODIES[template])
         assert_error_shape(answer, 403, "reauthentication_required")

@@ -30,19 +30,26 @@ async def streaming_stack(sqlite_url: str, tmp_path: Path, model_url: str) -> As
         "openai_is_external": False,
         "max_output_tokens": 120,
         "temperature": 0.0,  # the same answer every run: long enough to stream
+        # Beside the rest of the suite on two cores the model can be slow; a timeout would end
+        # the turn with the extractive fallback, which has no deltas to show.
+        "request_timeout_seconds": 150,
+        "generation_timeout_seconds": 150,
+        "max_retries": 0,
     }
     async with running_stack(tmp_path, sqlite_url, assistant=assistant) as running:
         yield running
 
 
+@pytest.mark.timeout(300)
 async def test_an_answer_streams_in_deltas_before_its_message(streaming_stack: Stack) -> None:
     org = await seed.organisation(streaming_stack.services)
     token = await seed.token_for(streaming_stack.services, org)
     async with open_socket(streaming_stack.ws_url, org.widget_id, org.origin) as ws:
         await authenticate(ws, token)
         await say(ws, "What are your opening hours?")
-        frames = await receive_until(ws, is_assistant_message, timeout=90)
+        frames = await receive_until(ws, is_assistant_message, timeout=170)
     kinds = [f["type"] for f in frames]
+    assert "delta" in kinds, f"the message came unstreamed: {frames[-1]['text']!r}"
     deltas = [f for f in frames if f["type"] == "delta"]
     message = frames[-1]
     assert kinds.index("typing") < kinds.index("delta")

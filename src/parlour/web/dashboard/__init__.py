@@ -17,6 +17,7 @@ from parlour.web.dashboard import (
     operator,
     organisation,
     sign_in,
+    tools,
 )
 from parlour.web.dashboard.pages import HERE, GoTo, PublicPage, go, render
 from parlour.web.errors import http_status
@@ -38,6 +39,7 @@ ROUTERS = (
     allowlist.router,
     assistant.router,
     members.router,
+    tools.router,
     operator.router,
     _assets,
 )

@@ -1,0 +1,1 @@
+"""Organisations' MCP servers as tool sources for the assistant (TB-03)."""

@@ -1,0 +1,178 @@
+"""An organisation's MCP servers: where they are, which of their tools the assistant may offer,
+which of those only a person may confirm, and an optional credential, sealed with the tenant's
+data key and never shown again. A server's address must resolve to public addresses only (the
+egress guard), now and again at every connection; every change is audited without the secret.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from enum import Enum
+from urllib.parse import urlsplit
+
+from parlour.audit.events import Actor, McpServerRemoved, McpServerSaved
+from parlour.audit.service import AuditLog
+from parlour.crypto.vault import Place, Vault
+from parlour.egress import EgressGuard
+from parlour.errors import InvalidInput, NotFound
+from parlour.mcp_bridge.models import McpServer
+from parlour.mcp_bridge.repository import McpServerRepository
+from parlour.storage.database import Database
+from parlour.storage.types import utcnow
+
+_TOOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+MAX_TOOLS = 100
+MAX_CREDENTIAL_CHARS = 4096
+MAX_SERVERS = 10
+
+
+class KeepCredential(Enum):
+    """The credential argument left out: the stored one stays."""
+
+    KEEP = "keep"
+
+
+class McpConfiguration:
+    def __init__(
+        self,
+        db: Database,
+        vault: Vault,
+        audit: AuditLog,
+        egress: EgressGuard,
+        *,
+        allow_insecure_urls: bool,
+    ) -> None:
+        self._db = db
+        self._vault = vault
+        self._audit = audit
+        self._egress = egress
+        self._allow_insecure = allow_insecure_urls
+
+    async def servers(self, tenant_id: str) -> list[McpServer]:
+        async with self._db.read() as conn:
+            return await McpServerRepository(conn).of_tenant(tenant_id)
+
+    async def server(self, tenant_id: str, server_id: str) -> McpServer:
+        async with self._db.read() as conn:
+            server = await McpServerRepository(conn).get(tenant_id, server_id)
+        if server is None:
+            raise NotFound("no such MCP server")
+        return server
+
+    async def save(
+        self,
+        tenant_id: str,
+        *,
+        name: str,
+        url: str,
+        tools: Iterable[str],
+        high_impact_tools: Iterable[str] = (),
+        subject_argument: str | None = None,
+        credential: str | KeepCredential | None = KeepCredential.KEEP,
+        server_id: str | None = None,
+        actor: Actor,
+    ) -> McpServer:
+        """Add a server (no `server_id`) or change one. A credential of None removes it."""
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise InvalidInput("give the server a name of 1 to 100 characters")
+        url = self._checked_url(url)
+        await self._egress.vetted_address(urlsplit(url).hostname or "")
+        allowed = _tool_names(tools, "tools")
+        high_impact = _tool_names(high_impact_tools, "high_impact_tools")
+        if not set(high_impact) <= set(allowed):
+            raise InvalidInput("high-impact tools must be among the allowed tools")
+        if subject_argument is not None and not _TOOL_NAME.fullmatch(subject_argument):
+            raise InvalidInput("the subject argument is a parameter name, like customer_id")
+        if isinstance(credential, str) and not 0 < len(credential) <= MAX_CREDENTIAL_CHARS:
+            raise InvalidInput(f"a credential has 1 to {MAX_CREDENTIAL_CHARS} characters")
+        now = utcnow()
+        async with self._db.transaction() as conn:
+            repo = McpServerRepository(conn)
+            existing = await repo.get(tenant_id, server_id) if server_id else None
+            if server_id is not None and existing is None:
+                raise NotFound("no such MCP server")
+            if existing is None and len(await repo.of_tenant(tenant_id)) >= MAX_SERVERS:
+                raise InvalidInput(f"an organisation has at most {MAX_SERVERS} MCP servers")
+            new_id = server_id or str(uuid.uuid4())
+            keep = isinstance(credential, KeepCredential)
+            sealed = None
+            if isinstance(credential, str):
+                cipher = await self._vault.cipher(tenant_id)
+                sealed = cipher.seal_text(credential, _credential_place(new_id))
+            server = McpServer(
+                server_id=new_id,
+                tenant_id=tenant_id,
+                name=name,
+                url=url,
+                tools=allowed,
+                high_impact_tools=high_impact,
+                subject_argument=subject_argument,
+                has_credential=(
+                    existing is not None and existing.has_credential if keep else sealed is not None
+                ),
+                created_at=existing.created_at if existing else now,
+                updated_at=now,
+            )
+            if existing is None:
+                await repo.insert(server, sealed)
+            else:
+                await repo.update(server, sealed, keep_credential=keep)
+            event = McpServerSaved(
+                server_id=new_id,
+                name=name,
+                url=url,
+                tools=list(allowed),
+                high_impact_tools=list(high_impact),
+                credential_changed=not keep,
+            )
+            await self._audit.record(conn, tenant_id, event, actor)
+        return server
+
+    async def remove(self, tenant_id: str, server_id: str, *, actor: Actor) -> None:
+        async with self._db.transaction() as conn:
+            if not await McpServerRepository(conn).delete(tenant_id, server_id):
+                raise NotFound("no such MCP server")
+            await self._audit.record(conn, tenant_id, McpServerRemoved(server_id), actor)
+
+    async def credential(self, tenant_id: str, server_id: str) -> str | None:
+        """The stored credential in clear, for the bridge's requests only."""
+        async with self._db.read() as conn:
+            sealed = await McpServerRepository(conn).credential(tenant_id, server_id)
+        if sealed is None:
+            return None
+        place = _credential_place(server_id)
+        return await self._vault.using(
+            tenant_id, lambda cipher: _opened(cipher.open_text(sealed, place))
+        )
+
+    def _checked_url(self, url: str) -> str:
+        url = url.strip()
+        parts = urlsplit(url)
+        if len(url) > 2000 or not parts.hostname or parts.username or parts.password:
+            raise InvalidInput("give the server's URL, like https://mcp.example.com/mcp")
+        if parts.fragment:
+            raise InvalidInput("an MCP server URL has no #fragment")
+        if parts.scheme != "https" and not (parts.scheme == "http" and self._allow_insecure):
+            raise InvalidInput("an MCP server URL must start with https://")
+        return url
+
+
+async def _opened(text: str) -> str:
+    return text
+
+
+def _tool_names(names: Iterable[str], field: str) -> tuple[str, ...]:
+    cleaned = tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
+    if len(cleaned) > MAX_TOOLS:
+        raise InvalidInput(f"at most {MAX_TOOLS} {field}")
+    for name in cleaned:
+        if not _TOOL_NAME.fullmatch(name):
+            raise InvalidInput(f"{name!r} is not a tool name (letters, digits, _ . -)")
+    return cleaned
+
+
+def _credential_place(server_id: str) -> Place:
+    return Place("mcp_servers", server_id, "credential")

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class McpServer:
+    """An organisation's MCP server as configured; its credential stays sealed."""
+
+    server_id: str
+    tenant_id: str
+    name: str
+    url: str
+    tools: tuple[str, ...]  # the allowlist: no other tool of the server is ever offered
+    high_impact_tools: tuple[str, ...]  # never run on a model's word
+    subject_argument: str | None  # the argument naming the customer; always the verified one
+    has_credential: bool
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,119 @@
+"""An organisation's MCP servers, for owners and admins: list, add, change, remove. Every change
+needs a fresh step-up (T-42) and is audited without the credential (T-88); the credential is
+write-only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from parlour.identity.policy import Permission
+from parlour.mcp_bridge.configuration import MAX_CREDENTIAL_CHARS, MAX_TOOLS, KeepCredential
+from parlour.mcp_bridge.models import McpServer
+from parlour.web.deps import ServicesDep
+from parlour.web.policy import JsonOnly, Member, member
+
+router = APIRouter(tags=["MCP servers"])
+
+Keeper = Annotated[Member, Depends(member(Permission.MANAGE_SETTINGS))]
+Changer = Annotated[Member, Depends(member(Permission.MANAGE_SETTINGS, step_up=True))]
+ServerParam = Annotated[str, Path(min_length=1, max_length=64)]
+ToolNames = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=MAX_TOOLS)]
+
+
+class McpServerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    url: Annotated[
+        str, Field(min_length=1, max_length=2000, examples=["https://mcp.example.com/mcp"])
+    ]
+    tools: ToolNames = Field(description="The only tools the assistant may be offered.")
+    high_impact_tools: ToolNames = Field(
+        default_factory=list,
+        description="Tools a person must confirm; never run on a model's word.",
+    )
+    subject_argument: Annotated[str | None, Field(max_length=64)] = Field(
+        default=None,
+        description="The parameter naming the customer; Parlour fills it with the verified one.",
+    )
+    credential: Annotated[str | None, Field(max_length=MAX_CREDENTIAL_CHARS)] = Field(
+        default=None,
+        description="Sent as a bearer token besides Parlour's signed per-call token. On a change, "
+        "leave it out to keep the stored one, or send null to remove it.",
+    )
+
+
+class McpServerOut(BaseModel):
+    server_id: str
+    name: str
+    url: str
+    tools: list[str]
+    high_impact_tools: list[str]
+    subject_argument: str | None
+    has_credential: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+def _out(server: McpServer) -> McpServerOut:
+    return McpServerOut(
+        server_id=server.server_id,
+        name=server.name,
+        url=server.url,
+        tools=list(server.tools),
+        high_impact_tools=list(server.high_impact_tools),
+        subject_argument=server.subject_argument,
+        has_credential=server.has_credential,
+        created_at=server.created_at,
+        updated_at=server.updated_at,
+    )
+
+
+@router.get("/v1/organisations/{tenant_id}/mcp-servers")
+async def servers(who: Keeper, services: ServicesDep) -> list[McpServerOut]:
+    return [_out(s) for s in await services.mcp.servers(who.tenant_id)]
+
+
+@router.post("/v1/organisations/{tenant_id}/mcp-servers", status_code=201, dependencies=[JsonOnly])
+async def add(body: McpServerIn, who: Changer, services: ServicesDep) -> McpServerOut:
+    """The URL's host must resolve to public addresses only."""
+    server = await services.mcp.save(
+        who.tenant_id,
+        name=body.name,
+        url=body.url,
+        tools=body.tools,
+        high_impact_tools=body.high_impact_tools,
+        subject_argument=body.subject_argument,
+        credential=body.credential,
+        actor=who.actor,
+    )
+    return _out(server)
+
+
+@router.put("/v1/organisations/{tenant_id}/mcp-servers/{server_id}", dependencies=[JsonOnly])
+async def change(
+    server_id: ServerParam, body: McpServerIn, who: Changer, services: ServicesDep
+) -> McpServerOut:
+    credential = body.credential if "credential" in body.model_fields_set else KeepCredential.KEEP
+    server = await services.mcp.save(
+        who.tenant_id,
+        server_id=server_id,
+        name=body.name,
+        url=body.url,
+        tools=body.tools,
+        high_impact_tools=body.high_impact_tools,
+        subject_argument=body.subject_argument,
+        credential=credential,
+        actor=who.actor,
+    )
+    return _out(server)
+
+
+@router.delete("/v1/organisations/{tenant_id}/mcp-servers/{server_id}", status_code=204)
+async def remove(server_id: ServerParam, who: Changer, services: ServicesDep) -> Response:
+    await services.mcp.remove(who.tenant_id, server_id, actor=who.actor)
+    return Response(status_code=204)
