@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
-from typing import Final
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, Final
+from urllib.parse import urlsplit
 
 import dns.asyncresolver
 import dns.exception
 import dns.resolver
-import httpx
+import httpx2
 
 from parlour.errors import InvalidInput
 
@@ -96,7 +96,7 @@ class EgressGuard:
         allowed_networks: Iterable[str] = (),
         *,
         timeout_seconds: float = 5.0,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         self.resolver = resolver
         self._allowed: list[IPNetwork] = [
@@ -122,32 +122,25 @@ class EgressGuard:
             raise EgressRefused(f"{host} resolves to an address Parlour does not connect to")
         return addresses[0]
 
+    def client(self, **options: Any) -> httpx2.AsyncClient:
+        """An HTTP client whose every request goes to a vetted address of its host, with no
+        redirects followed. (httpx2: the HTTP library the MCP SDK speaks through.)"""
+        return httpx2.AsyncClient(
+            transport=PinnedTransport(self, self._transport),
+            follow_redirects=False,
+            timeout=self._timeout,
+            **options,
+        )
+
     async def fetch_text(self, url: str, *, max_bytes: int = 4096) -> str | None:
-        """GET `url` pinned to its vetted address: the body (at most `max_bytes`, as text) of a
-        200 answer, or None for any other answer or a failed connection."""
+        """GET `url` from a vetted address: the body (at most `max_bytes`, as text) of a 200
+        answer, or None for any other answer or a failed connection."""
         parts = urlsplit(url)
-        host = parts.hostname
-        if parts.scheme not in ("http", "https") or not host:
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise EgressRefused("only http and https URLs are fetched")
-        address = await self.vetted_address(host)
-        netloc = f"[{address}]" if address.version == 6 else str(address)
-        if parts.port is not None:
-            netloc += f":{parts.port}"
-        pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-        host_header = host if parts.port is None else f"{host}:{parts.port}"
-        try:
-            async with httpx.AsyncClient(
-                timeout=self._timeout, follow_redirects=False, transport=self._transport
-            ) as client:
-                request = client.build_request(
-                    "GET",
-                    pinned,
-                    headers={"Host": host_header, "User-Agent": "Parlour domain check"},
-                    # TLS is checked against the tenant's host name, not the address.
-                    extensions={"sni_hostname": host},
-                )
-                response = await client.send(request, stream=True)
-                try:
+        async with self.client(headers={"User-Agent": "Parlour domain check"}) as client:
+            try:
+                async with client.stream("GET", url) as response:
                     if response.status_code != 200:
                         return None
                     body = b""
@@ -156,10 +149,28 @@ class EgressGuard:
                         if len(body) >= max_bytes:
                             break
                     return body[:max_bytes].decode("utf-8", "replace")
-                finally:
-                    await response.aclose()
-        except httpx.HTTPError:
-            return None
+            except httpx2.HTTPError:
+                return None
+
+
+class PinnedTransport(httpx2.AsyncBaseTransport):
+    """Sends each request to an address the guard vetted for the request's host, resolved once
+    for that request, while the Host header and TLS (SNI and the certificate check) keep the
+    host name."""
+
+    def __init__(self, guard: EgressGuard, inner: httpx2.AsyncBaseTransport | None = None) -> None:
+        self._guard = guard
+        self._inner = inner or httpx2.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        host = request.url.host
+        address = await self._guard.vetted_address(host)
+        request.url = request.url.copy_with(host=str(address))
+        request.extensions = {**request.extensions, "sni_hostname": host}
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 def _address_literal(host: str) -> IPAddress | None:

@@ -9,9 +9,10 @@ from redis.asyncio import Redis
 
 from parlour.assistant.budgets import Budgets
 from parlour.assistant.configuration import AssistantConfiguration
+from parlour.assistant.mcp_tools import McpTools
 from parlour.assistant.providers import Providers
 from parlour.assistant.service import AssistantService, TurnLimits
-from parlour.assistant.tools import NoTools, ToolSource
+from parlour.assistant.tools import ToolSource
 from parlour.audit.checkpoints import CheckpointSigner
 from parlour.audit.service import AuditLog
 from parlour.chat.broker import Broker, InProcessBroker
@@ -35,6 +36,7 @@ from parlour.knowledge.remote_embeddings import RemoteEmbedder
 from parlour.knowledge.service import KnowledgeService
 from parlour.llm.local import LocalProvider
 from parlour.llm.provider import Provider
+from parlour.mcp_bridge.client import McpBridge
 from parlour.mcp_bridge.configuration import McpConfiguration
 from parlour.rate_limits import RateLimits
 from parlour.settings import AssistantSettings, KnowledgeSettings, Settings
@@ -54,6 +56,7 @@ class Services:
     identity: IdentityService
     members: MemberService
     mcp: McpConfiguration
+    egress: EgressGuard
     keys: KeyService
     knowledge: KnowledgeService
     chat: ChatService
@@ -179,7 +182,10 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         ),
         providers,
         Budgets(realtime.budgets),
-        tools or NoTools(),
+        tools
+        or McpTools(
+            McpBridge(mcp, keys, egress, timeout_seconds=settings.assistant.tool_timeout_seconds)
+        ),
         canary_key=derive_key(master_key, "assistant-canary/v1"),
         limits=TurnLimits(
             min_confidence=assistant.min_confidence,
@@ -202,6 +208,7 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         identity=identity_service,
         members=members,
         mcp=mcp,
+        egress=egress,
         keys=keys,
         knowledge=knowledge,
         chat=chat,

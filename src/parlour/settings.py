@@ -218,6 +218,9 @@ class AssistantSettings(BaseModel):
     max_output_tokens: Annotated[int, Field(ge=16, le=8_192)] = 400
     temperature: Annotated[float, Field(ge=0, le=2)] = 0.2
     max_tool_rounds: Annotated[int, Field(ge=0, le=10)] = 3
+    tool_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = Field(
+        default=10.0, description="Each connection to an organisation's MCP server, all told."
+    )
     tokens_per_conversation: str = "40000/day"
     tokens_per_end_user: str = "100000/day"
     tokens_per_tenant: str = "5000000/day"

@@ -21,6 +21,7 @@ from tests.conftest import Stack
 from tests.support import canaries
 from tests.support.accounts import PASSWORD, mailed_token
 from tests.support.dns import dns_server, unique_host
+from tests.support.mcp_server import mcp_server
 from tests.support.seed import ACTOR
 from tests.support.servers import free_socket, start_threaded, url_of
 
@@ -161,6 +162,19 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
     await expect(page.locator("#diff del")).to_contain_text("Be brief and warm,")
     await shot(page, "assistant")
 
+    # The organisation's MCP server: two tools allowed, one of them only a person may confirm.
+    tenant_id = page.url.split("/dashboard/o/")[1].split("/")[0]
+    with mcp_server(url, tenant_id) as orders:
+        await page.get_by_role("link", name="Tools").click()
+        await page.get_by_label("Name").fill("Orders")
+        await page.get_by_label("URL").fill(orders.url)
+        await page.get_by_label("Allowed tools (one per line)").fill("order_status\nclose_account")
+        await page.get_by_label("Tools a person must confirm").fill("close_account")
+        await page.get_by_label("Parameter naming the customer").fill("customer_id")
+        await page.get_by_role("button", name="Add server").click()
+        await expect(page.get_by_role("heading", name="Orders")).to_be_visible()
+        await shot(page, "tools")
+
     # A colleague is invited as an agent and makes an account from the mailed link.
     await page.get_by_role("link", name="Members").click()
     colleague = f"agent-{secrets.token_hex(4)}@bank.example"
@@ -187,7 +201,6 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
     await expect(page.locator("#audit")).to_contain_text("tenant.verification_decided")
     await shot(page, "audit-log")
 
-    tenant_id = page.url.split("/dashboard/o/")[1].split("/")[0]
     widget_id = (await stack.services.tenants.get(tenant_id)).widget_id
     client = create_demo_client(
         parlour_url=url, widget_id=widget_id, api_key=secret, own_origin=demo_url

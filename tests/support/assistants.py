@@ -39,10 +39,11 @@ def assistant_with(
     provider: Provider,
     *,
     tools: Sequence[Tool] = (),
+    source: ToolSource | None = None,
     budgets: dict[str, str] | None = None,
     limits: TurnLimits | None = None,
 ) -> AssistantService:
-    source: ToolSource = FixedTools(tools) if tools else NoTools()
+    source = source or (FixedTools(tools) if tools else NoTools())
     return AssistantService(
         services.db,
         services.chat,

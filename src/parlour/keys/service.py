@@ -191,6 +191,23 @@ class KeyService:
             ttl=self._ttl,
         )
 
+    async def mint_call_token(
+        self, tenant_id: str, *, audience: str, subject: str, scope: str
+    ) -> str:
+        """Parlour's credential for one request to the tenant's own server (its MCP server),
+        signed with the tenant's key, so the server checks it against the published JWKS."""
+        key = await self.ensure_signing_key(tenant_id)
+        return tokens.sign_call_token(
+            await self._private_key(key),
+            key.kid,
+            issuer=self._issuer,
+            audience=audience,
+            tenant_id=tenant_id,
+            subject=subject,
+            scope=scope,
+            now=utcnow(),
+        )
+
     async def mint_visitor_token(
         self,
         tenant_id: str,

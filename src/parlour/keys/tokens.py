@@ -20,6 +20,9 @@ from parlour.keys.models import VISITOR_PREFIX, EndUser, MintedToken
 
 END_USER_TOKEN_TYPE = "parlour-end-user+jwt"  # noqa: S105 - a media type, not a secret
 VISITOR_TOKEN_TYPE = "parlour-visitor+jwt"  # noqa: S105 - a media type, not a secret
+# Parlour's call to an organisation's MCP server: an RFC 9068 access token for that server alone.
+CALL_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
+CALL_TOKEN_TTL = timedelta(seconds=60)
 ALGORITHM = "EdDSA"  # what Parlour signs with
 # What an organisation's own backend may sign with, on keys it registered.
 CLIENT_ALGORITHMS = frozenset({"EdDSA", "ES256"})
@@ -44,6 +47,42 @@ def widget_audience(widget_id: str) -> str:
 def client_issuer(widget_id: str) -> str:
     """The `iss` an organisation's own backend puts in the tokens it signs."""
     return f"client:{widget_id}"
+
+
+def call_token_issuer(public_url: str, tenant_id: str) -> str:
+    """The `iss` of the tenant's call tokens: one issuer per organisation, so that a server
+    checking its issuer refuses tokens Parlour made for another organisation's assistant."""
+    return f"{public_url.rstrip('/')}/tenants/{tenant_id}"
+
+
+def sign_call_token(
+    private_key: Ed25519PrivateKey,
+    kid: str,
+    *,
+    issuer: str,
+    audience: str,
+    tenant_id: str,
+    subject: str,
+    scope: str,
+    now: datetime,
+) -> str:
+    """A short-lived token for one request to one of the tenant's servers: `aud` is that
+    server's URL (RFC 8707), `sub` the verified end user the call is for."""
+    claims = {
+        "iss": call_token_issuer(issuer, tenant_id),
+        "aud": audience,
+        "sub": subject,
+        "tid": tenant_id,
+        "client_id": "parlour",
+        "scope": scope,
+        "iat": int(now.timestamp()),
+        "nbf": int(now.timestamp()),
+        "exp": int((now + CALL_TOKEN_TTL).timestamp()),
+        "jti": secrets.token_urlsafe(16),
+    }
+    return jwt.encode(
+        claims, private_key, algorithm=ALGORITHM, headers={"kid": kid, "typ": CALL_TOKEN_TYPE}
+    )
 
 
 def sign_end_user_token(

@@ -42,8 +42,8 @@ class McpServerIn(BaseModel):
     )
     credential: Annotated[str | None, Field(max_length=MAX_CREDENTIAL_CHARS)] = Field(
         default=None,
-        description="Sent as a bearer token besides Parlour's signed per-call token. On a change, "
-        "leave it out to keep the stored one, or send null to remove it.",
+        description="Sent as `X-Api-Key` beside Parlour's signed per-request token. On a "
+        "change, leave it out to keep the stored one, or send null to remove it.",
     )
 
 

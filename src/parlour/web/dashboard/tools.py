@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from parlour.errors import ParlourError
 from parlour.identity.policy import Permission
+from parlour.keys.tokens import call_token_issuer
 from parlour.mcp_bridge.configuration import KeepCredential
 from parlour.web.api.organisations import features_of
 from parlour.web.dashboard.pages import go, member_page, render, same_origin_form
@@ -34,6 +35,8 @@ async def _page(request: Request, who: Member, services: ServicesDep, **context:
         who=who,
         servers=await services.mcp.servers(who.tenant_id),
         features=await features_of(services, who.tenant_id),
+        public_url=services.settings.server.public_url.rstrip("/"),
+        issuer=call_token_issuer(services.settings.server.public_url, who.tenant_id),
         **context,
     )
 

@@ -1,0 +1,87 @@
+"""The assistant's tool loop over a real MCP server (official SDK): only the organisation's
+allowlisted tools are offered, calls are made for the verified customer whatever the model
+says, a high-impact tool never reaches the server, and a server that is down costs its tools
+but not the answer (T-72, T-73, TB-03)."""
+
+from __future__ import annotations
+
+import json
+
+from parlour.assistant.mcp_tools import McpTools
+from parlour.llm.models import ToolCall
+from parlour.mcp_bridge.client import McpBridge
+from tests.conftest import Stack
+from tests.support import seed
+from tests.support.assistants import ToolCallingModel, ask, assistant_with
+from tests.support.mcp_server import mcp_server
+
+QUESTION = "What are your opening hours?"  # retrieves, so the model is called
+
+
+def call(name: str, **arguments: object) -> ToolCall:
+    return ToolCall(f"call-{name}", name, json.dumps(arguments))
+
+
+def source(stack: Stack) -> McpTools:
+    services = stack.services
+    return McpTools(McpBridge(services.mcp, services.keys, services.egress, timeout_seconds=20))
+
+
+async def organisation_with_tools(stack: Stack) -> seed.Organisation:
+    org = await seed.organisation(stack.services)
+    await stack.services.assistant.configuration.set_policy(
+        org.tenant_id, tools_enabled=True, actor=seed.ACTOR
+    )
+    return org
+
+
+async def test_the_model_gets_the_allowlisted_tools_and_calls_run_for_the_verified_customer(
+    stack: Stack,
+) -> None:
+    org = await organisation_with_tools(stack)
+    model = ToolCallingModel(
+        [
+            call("order_status", customer_id="victim-42", order_ref="AB12"),
+            call("close_account", customer_id="victim-42"),
+            call("export_all_customers"),
+        ]
+    )
+    with mcp_server(stack.url, org.tenant_id) as server:
+        await stack.services.mcp.save(
+            org.tenant_id,
+            name="Orders",
+            url=server.url,
+            tools=["order_status", "close_account"],
+            high_impact_tools=["close_account"],
+            subject_argument="customer_id",
+            actor=seed.ACTOR,
+        )
+        assistant = assistant_with(stack.services, model, source=source(stack))
+        answer = await ask(stack.services, assistant, org, QUESTION, user="customer-1")
+
+    assert answer is not None
+    assert {spec.name for spec in model.seen[0].tools} == {"order_status", "close_account"}
+    offered = next(s for s in model.seen[0].tools if s.name == "order_status")
+    assert "customer_id" not in offered.parameters["properties"]  # not the model's to say
+    assert server.seen.calls == [
+        ("order_status", {"customer_id": "customer-1", "order_ref": "AB12"}, "customer-1")
+    ]
+    results = [m.content for m in model.seen[1].messages if m.role == "tool"]
+    assert any('"status": "shipped"' in r for r in results)
+    assert any("needs_confirmation" in r for r in results)
+    assert any("tool_not_allowed" in r for r in results)
+
+
+async def test_a_server_that_is_down_costs_its_tools_but_not_the_answer(stack: Stack) -> None:
+    org = await organisation_with_tools(stack)
+    with mcp_server(stack.url, org.tenant_id) as server:
+        url = server.url
+    await stack.services.mcp.save(
+        org.tenant_id, name="Gone", url=url, tools=["order_status"], actor=seed.ACTOR
+    )
+    model = ToolCallingModel([call("order_status", customer_id="c", order_ref="AB12")])
+    assistant = assistant_with(stack.services, model, source=source(stack))
+    answer = await ask(stack.services, assistant, org, QUESTION)
+    assert answer is not None
+    assert answer.body.startswith("Done")
+    assert [g.tools for g in model.seen] == [()]

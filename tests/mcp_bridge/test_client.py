@@ -1,0 +1,115 @@
+"""Parlour calling an organisation's real MCP server (official SDK, streamable HTTP): each request
+carries a token the server verifies against Parlour's JWKS, bound to that server (aud), that
+organisation (iss) and the customer (sub); the configured credential rides beside it; hosts are
+re-vetted at every connection (TB-03)."""
+
+from __future__ import annotations
+
+import pytest
+
+from parlour.egress import EgressRefused
+from parlour.errors import Unavailable
+from parlour.keys.tokens import call_token_issuer
+from parlour.mcp_bridge.client import McpBridge
+from parlour.mcp_bridge.models import McpServer
+from tests.conftest import Stack
+from tests.support import canaries
+from tests.support.dns import dns_server
+from tests.support.mcp_server import RunningMcpServer, mcp_server
+from tests.support.seed import ACTOR
+
+
+def bridge(stack: Stack) -> McpBridge:
+    services = stack.services
+    return McpBridge(services.mcp, services.keys, services.egress, timeout_seconds=20)
+
+
+async def configured(
+    stack: Stack, tenant_id: str, server: RunningMcpServer, credential: str | None = None
+) -> McpServer:
+    return await stack.services.mcp.save(
+        tenant_id,
+        name="Orders",
+        url=server.url,
+        tools=["order_status", "close_account"],
+        high_impact_tools=["close_account"],
+        subject_argument="customer_id",
+        credential=credential,
+        actor=ACTOR,
+    )
+
+
+async def test_listing_presents_a_token_for_that_server_and_organisation_and_the_credential(
+    stack: Stack,
+) -> None:
+    tenant = await stack.services.tenants.create("Shop", actor=ACTOR)
+    secret = canaries.register("orders-api-key-" + "k" * 20)
+    with mcp_server(stack.url, tenant.tenant_id) as server:
+        config = await configured(stack, tenant.tenant_id, server, credential=secret)
+        listed = await bridge(stack).list_tools(config)
+
+    assert {t.name for t in listed} == {
+        "order_status",
+        "close_account",
+        "export_all_customers",
+        "broken",
+    }
+    status = next(t for t in listed if t.name == "order_status")
+    assert set(status.input_schema["properties"]) == {"customer_id", "order_ref"}
+    claims = server.seen.claims[-1]
+    assert claims["aud"] == server.url
+    assert claims["iss"] == call_token_issuer(stack.url, tenant.tenant_id)
+    assert (claims["sub"], claims["scope"], claims["tid"]) == (
+        "parlour",
+        "tools:list",
+        tenant.tenant_id,
+    )
+    assert claims["exp"] - claims["iat"] == 60
+    assert set(server.seen.api_keys) == {secret}
+
+
+async def test_a_call_runs_for_the_customer_the_token_names(stack: Stack) -> None:
+    tenant = await stack.services.tenants.create("Shop", actor=ACTOR)
+    with mcp_server(stack.url, tenant.tenant_id) as server:
+        config = await configured(stack, tenant.tenant_id, server)
+        text = await bridge(stack).call_tool(
+            config, "order_status", {"customer_id": "c-7", "order_ref": "AB12"}, subject="c-7"
+        )
+        with pytest.raises(Unavailable, match="tool reported an error"):
+            await bridge(stack).call_tool(config, "broken", {}, subject="c-7")
+
+    assert '"status": "shipped"' in text
+    assert server.seen.calls[0] == (
+        "order_status",
+        {"customer_id": "c-7", "order_ref": "AB12"},
+        "c-7",
+    )
+    assert server.seen.claims[-1]["scope"] == "tools:call"
+    assert server.seen.api_keys[-1] is None
+
+
+async def test_a_server_refuses_tokens_parlour_made_for_another_organisation(stack: Stack) -> None:
+    """T-29 across TB-03: an organisation that names another's MCP server as its own gets
+    nothing, because its tokens carry its own issuer."""
+    theirs = await stack.services.tenants.create("Theirs", actor=ACTOR)
+    ours = await stack.services.tenants.create("Ours", actor=ACTOR)
+    with mcp_server(stack.url, theirs.tenant_id) as their_server:
+        pointed = await configured(stack, ours.tenant_id, their_server)
+        with pytest.raises(Unavailable):
+            await bridge(stack).list_tools(pointed)
+        assert their_server.seen.calls == []
+        assert their_server.seen.claims == []
+
+
+async def test_a_host_that_now_resolves_to_a_private_address_is_not_connected_to(
+    stack: Stack,
+) -> None:
+    """DNS rebinding: the address is vetted at every connection, not only when saved."""
+    tenant = await stack.services.tenants.create("Shop", actor=ACTOR)
+    with mcp_server(stack.url, tenant.tenant_id) as server:
+        config = await configured(stack, tenant.tenant_id, server)
+        host = server.url.split("//")[1].split(":")[0]
+        dns_server().zone.set(host, "A", "10.0.0.7")
+        with pytest.raises(EgressRefused):
+            await bridge(stack).list_tools(config)
+    assert server.seen.claims == []

@@ -1,0 +1,147 @@
+"""An organisation's MCP server, built with the official SDK (`mcp.server.mcpserver.MCPServer`),
+served over streamable HTTP by uvicorn on loopback under a host name of the tests' DNS server.
+It admits only Parlour's access tokens, checked as a real resource server would: signature
+against Parlour's published JWKS, issuer, audience (its own URL), type and lifetime."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import jwt
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from parlour.keys.tokens import call_token_issuer
+from tests.support.dns import dns_server, unique_host
+from tests.support.servers import free_socket, start_threaded
+
+
+@dataclass
+class Seen:
+    """What the server saw: each verified token's claims, each request's X-Api-Key, each call."""
+
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    api_keys: list[str | None] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any], str | None]] = field(default_factory=list)
+
+
+class ParlourTokens:
+    """The SDK's TokenVerifier, for Parlour-signed access tokens."""
+
+    def __init__(self, parlour_url: str, issuer: str, audience: str, seen: Seen) -> None:
+        self._parlour_url = parlour_url
+        self._issuer = issuer
+        self._audience = audience
+        self._seen = seen
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        async with httpx.AsyncClient(base_url=self._parlour_url) as client:
+            jwks = jwt.PyJWKSet.from_dict((await client.get("/.well-known/jwks.json")).json())
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("typ") != "at+jwt":
+                return None
+            key = next(k for k in jwks.keys if k.key_id == header.get("kid"))
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=["EdDSA"],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "iat", "sub", "aud", "iss", "jti"]},
+            )
+        except (jwt.PyJWTError, StopIteration):
+            return None
+        self._seen.claims.append(claims)
+        return AccessToken(
+            token=token,
+            client_id=claims["client_id"],
+            scopes=claims["scope"].split(),
+            expires_at=claims["exp"],
+            resource=claims["aud"],
+            subject=claims["sub"],
+        )
+
+
+def _recording(app: ASGIApp, seen: Seen) -> ASGIApp:
+    async def recorded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope["headers"])
+            key = headers.get(b"x-api-key")
+            seen.api_keys.append(key.decode() if key else None)
+        await app(scope, receive, send)
+
+    return recorded
+
+
+def build(parlour_url: str, tenant_id: str, url: str, host: str, seen: Seen) -> ASGIApp:
+    issuer = call_token_issuer(parlour_url, tenant_id)
+    server = MCPServer(
+        "orders",
+        token_verifier=ParlourTokens(parlour_url, issuer, url, seen),
+        auth=AuthSettings(issuer_url=issuer, resource_server_url=url, validate_token_resource=True),
+    )
+
+    def caller() -> str | None:
+        token = get_access_token()
+        return token.subject if token else None
+
+    @server.tool(description="The status of the customer's latest order.")
+    def order_status(customer_id: str, order_ref: str) -> str:
+        seen.calls.append(
+            ("order_status", {"customer_id": customer_id, "order_ref": order_ref}, caller())
+        )
+        return json.dumps({"customer": customer_id, "order": order_ref, "status": "shipped"})
+
+    @server.tool(description="Close the customer's account.")
+    def close_account(customer_id: str) -> str:
+        seen.calls.append(("close_account", {"customer_id": customer_id}, caller()))
+        return "closed"
+
+    @server.tool(description="Everything about every customer.")
+    def export_all_customers() -> str:
+        seen.calls.append(("export_all_customers", {}, caller()))
+        return "all the data"
+
+    @server.tool(description="Always fails.")
+    def broken() -> str:
+        raise RuntimeError("the database is down")
+
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=[host], allowed_origins=[]
+    )
+    app = server.streamable_http_app(transport_security=security, stateless_http=True)
+    return _recording(app, seen)
+
+
+@dataclass
+class RunningMcpServer:
+    url: str
+    seen: Seen
+
+
+@contextlib.contextmanager
+def mcp_server(parlour_url: str, tenant_id: str) -> Iterator[RunningMcpServer]:
+    """The organisation's server on loopback, at http://<a host name of its own>:<port>/mcp,
+    admitting the tokens Parlour signs for that organisation."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    name = unique_host("mcp")
+    dns_server().zone.set(name, "A", "127.0.0.1")
+    url = f"http://{name}:{port}/mcp"
+    seen = Seen()
+    app = build(parlour_url, tenant_id, url, f"{name}:{port}", seen)
+    server = start_threaded(lambda _url: (app, None), sock)
+    try:
+        yield RunningMcpServer(url, seen)
+    finally:
+        server.stop()
