@@ -195,6 +195,11 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
     await expect(invited.get_by_role("heading", name="Harbour Bank")).to_be_visible()
     await colleague_context.close()
 
+    await page.get_by_role("link", name="Account").click()
+    await expect(page.locator("#signed-in-as")).to_contain_text(email)
+    await shot(page, "account")
+    await page.goto(f"{url}/dashboard/o/{tenant_id}")
+
     await page.get_by_role("link", name="Audit log").click()
     await expect(page.locator("#audit")).to_contain_text("account.member_added")
     await expect(page.locator("#audit")).to_contain_text("knowledge.uploaded")

@@ -312,6 +312,46 @@ async def test_a_person_can_end_their_other_sessions(people: Accounts) -> None:
         await people.identity.session(enrolled.session.token)
 
 
+async def test_a_new_password_needs_a_step_up_and_ends_the_other_sessions_when_asked(
+    people: Accounts, backend: Services
+) -> None:
+    """T-41 (V7.4.3), T-42."""
+    enrolled = await people.enrolled()
+    pending = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    laptop = await people.identity.complete_login(
+        pending.token, people.code(enrolled.seed), source_ip=IP
+    )
+    people.clock.advance(minutes=11)
+    new_password = "a new and long passphrase for the bank"
+    with pytest.raises(ReauthenticationRequired):
+        await people.identity.change_password(
+            laptop.token, new_password, end_other_sessions=True, source_ip=IP
+        )
+    people.clock.next_step()
+    renewed = await people.identity.reauthenticate(
+        laptop.token, PASSWORD, people.code(enrolled.seed), source_ip=IP
+    )
+    with pytest.raises(PasswordRejected):
+        await people.identity.change_password(
+            renewed.token, "password1", end_other_sessions=True, source_ip=IP
+        )
+    ended = await people.identity.change_password(
+        renewed.token, new_password, end_other_sessions=True, source_ip=IP
+    )
+
+    assert ended == 1
+    await people.identity.session(renewed.token)
+    with pytest.raises(SessionRequired):
+        await people.identity.session(enrolled.session.token)
+    with pytest.raises(InvalidCredentials):
+        await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    await people.identity.log_in(enrolled.email, new_password, source_ip=IP)
+    (event,) = await backend.audit.recent(
+        "platform", limit=1, action_prefix="account.password_changed"
+    )
+    assert event["data"]["sessions_ended"] == 1  # type: ignore[index]
+
+
 async def test_sensitive_acts_need_a_recent_step_up_which_renews_the_reference(
     people: Accounts,
 ) -> None:

@@ -322,6 +322,13 @@ class PasswordReset(AuditEvent):
 
 
 @dataclass(frozen=True)
+class PasswordChanged(AuditEvent):
+    action = "account.password_changed"
+    account_id: str
+    sessions_ended: int
+
+
+@dataclass(frozen=True)
 class SessionsEnded(AuditEvent):
     action = "account.sessions_ended"
     account_id: str

@@ -30,6 +30,7 @@ from parlour.audit.events import (
     EmailVerified,
     MemberAdded,
     MfaEnrolled,
+    PasswordChanged,
     PasswordReset,
     PlatformRoleSet,
     SessionsEnded,
@@ -401,6 +402,28 @@ class IdentityService:
             return
         async with self._db.transaction() as conn:
             await AccountRepository(conn).delete_session(digest(token))
+
+    async def change_password(
+        self, token: str, password: str, *, end_other_sessions: bool, source_ip: str | None
+    ) -> int:
+        """A new password for the signed-in account, after a fresh step-up; with
+        `end_other_sessions` (the default offered, V7.4.3) every other session ends too.
+        Returns how many ended."""
+        stored, session = await self._session_at(token, Stage.ACTIVE)
+        self._require_recent(session.authenticated_at)
+        account_id = stored.account.account_id
+        check_password(password, email=stored.account.email)
+        password_hash = await asyncio.to_thread(self._passwords.hash, password)
+        actor = Actor(ActorType.ACCOUNT, account_id, source_ip=source_ip)
+        async with self._db.transaction() as conn:
+            repo = AccountRepository(conn)
+            await repo.set_password_hash(account_id, password_hash)
+            ended = 0
+            if end_other_sessions:
+                ended = await repo.delete_sessions(account_id, keep=session.token_hash)
+            event = PasswordChanged(account_id, ended)
+            await self._audit.record(conn, PLATFORM_CHAIN, event, actor)
+        return ended
 
     async def end_other_sessions(self, token: str, *, source_ip: str | None) -> int:
         stored, session = await self._session_at(token, Stage.ACTIVE)

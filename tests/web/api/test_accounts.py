@@ -8,7 +8,13 @@ import secrets
 import httpx
 
 from tests.conftest import Stack
-from tests.support.accounts import COOKIE, PASSWORD, Browser, signed_up_and_enrolled
+from tests.support.accounts import (
+    COOKIE,
+    PASSWORD,
+    Browser,
+    authenticated_minutes_ago,
+    signed_up_and_enrolled,
+)
 from tests.web.test_errors import assert_error_shape
 
 
@@ -112,3 +118,22 @@ async def test_login_failures_look_alike_over_http(stack: Stack) -> None:
     assert_error_shape(unknown, 401, "invalid_credentials")
     assert_error_shape(wrong, 401, "invalid_credentials")
     assert unknown.json()["error"]["message"] == wrong.json()["error"]["message"]
+
+
+async def test_a_password_change_over_http_ends_the_other_sessions_and_needs_a_step_up(
+    stack: Stack,
+) -> None:
+    """T-41, T-42."""
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        first = Browser(client)
+        email, _codes = await signed_up_and_enrolled(stack, first)
+        new_password = "another long passphrase, entirely mine"
+        changed = await first.send("POST", "/v1/session/password", {"password": new_password})
+        assert changed.json() == {"sessions_ended": 0}
+        await authenticated_minutes_ago(stack.services, 11)
+        stale = await first.send("POST", "/v1/session/password", {"password": PASSWORD})
+        assert_error_shape(stale, 403, "reauthentication_required")
+        wrong = await Browser(client).send(
+            "POST", "/v1/session", {"email": email, "password": PASSWORD}
+        )
+        assert_error_shape(wrong, 401, "invalid_credentials")

@@ -214,6 +214,29 @@ async def log_out(request: Request, services: ServicesDep, _: SigningIn) -> Resp
     return response
 
 
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    end_other_sessions: bool = Field(
+        default=True, description="Log out every other session of the account (advised)."
+    )
+
+
+@router.post("/v1/session/password", dependencies=[JsonOnly])
+async def change_password(
+    body: PasswordChange, request: Request, services: ServicesDep, _: SignedIn
+) -> Ended:
+    """A new password, after a step-up; other sessions end unless asked not to."""
+    ended = await services.identity.change_password(
+        session_token(request),
+        body.password,
+        end_other_sessions=body.end_other_sessions,
+        source_ip=request_context(request)["ip"],
+    )
+    return Ended(sessions_ended=ended)
+
+
 @router.delete("/v1/session/others")
 async def end_other_sessions(request: Request, services: ServicesDep, _: SignedIn) -> Ended:
     ended = await services.identity.end_other_sessions(

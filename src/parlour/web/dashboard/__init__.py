@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from parlour.errors import ParlourError
 from parlour.web.dashboard import (
+    account,
     allowlist,
     assistant,
     members,
@@ -35,6 +36,7 @@ async def stylesheet() -> Response:
 
 ROUTERS = (
     sign_in.router,
+    account.router,
     organisation.router,
     allowlist.router,
     assistant.router,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from parlour.errors import ParlourError
+from parlour.identity.errors import ReauthenticationRequired
 from parlour.web.dashboard.pages import (
     PublicPage,
     SignedInPage,
@@ -152,6 +153,9 @@ async def enrol(request: Request, session: SigningInPage, services: ServicesDep)
     """A new seed, shown as a QR code (an image made here, no script) and as text."""
     try:
         enrolment = await services.identity.begin_enrolment(session_token(request))
+    except ReauthenticationRequired:
+        # Replacing an authenticator from a signed-in session: password and code first.
+        return go("/dashboard/step-up?next=/dashboard/enrol")
     except ParlourError as error:
         return failed(request, "enrol_start.html", error, csrf_token=session.csrf_token)
     qr = segno.make(enrolment.uri, error="m").svg_data_uri(scale=5, border=2)

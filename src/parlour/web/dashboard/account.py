@@ -1,0 +1,53 @@
+"""The signed-in person's own security: a new password (other sessions end, as advised), a new
+authenticator, and logging out everywhere else (T-41, T-42)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from parlour.errors import ParlourError
+from parlour.identity.errors import ReauthenticationRequired
+from parlour.web.dashboard.pages import SignedInPage, failed, go, render, same_origin_form
+from parlour.web.deps import ServicesDep, request_context
+from parlour.web.policy import session_token
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/dashboard/account")
+async def account(request: Request, session: SignedInPage) -> Response:
+    return render(request, "account.html", session=session)
+
+
+@router.post("/dashboard/account/password")
+async def change_password(
+    request: Request, session: SignedInPage, services: ServicesDep
+) -> Response:
+    form = await same_origin_form(request)
+    try:
+        ended = await services.identity.change_password(
+            session_token(request),
+            form.get("password", ""),
+            end_other_sessions=form.get("end_other_sessions") == "on",
+            source_ip=request_context(request)["ip"],
+        )
+    except ReauthenticationRequired:
+        return go("/dashboard/step-up?next=/dashboard/account")
+    except ParlourError as error:
+        return failed(request, "account.html", error, session=session)
+    notice = "Your password is changed." + (
+        f" {ended} other session{'s' if ended != 1 else ''} ended." if ended else ""
+    )
+    return render(request, "account.html", session=session, notice=notice)
+
+
+@router.post("/dashboard/account/sessions/end-others")
+async def end_other_sessions(
+    request: Request, session: SignedInPage, services: ServicesDep
+) -> Response:
+    ended = await services.identity.end_other_sessions(
+        session_token(request), source_ip=request_context(request)["ip"]
+    )
+    notice = f"{ended} other session{'s' if ended != 1 else ''} ended."
+    return render(request, "account.html", session=session, notice=notice)
