@@ -19,7 +19,7 @@ from parlour.audit.events import Actor
 from parlour.llm.openai_compatible import OpenAICompatibleProvider
 from parlour.services import Services
 from tests.support import seed
-from tests.support.assistants import RecitingModel, ask, assistant_with
+from tests.support.assistants import RecitingModel, ToolCallingModel, ask, assistant_with
 from tests.support.servers import free_socket
 
 OPERATOR = Actor.system("tests")
@@ -241,3 +241,22 @@ async def test_no_key_or_token_of_the_platform_or_tenant_is_ever_in_a_prompt(
     prompt = "\n".join(m.content for g in model.seen for m in g.messages)
     assert prompt
     assert all(secret not in prompt for secret in secrets)
+
+
+@pytest.mark.parametrize("allowed", [True, False], ids=["personalised", "not-personalised"])
+async def test_the_model_is_told_who_the_customer_is_only_when_the_organisation_allows_it(
+    services: Services, allowed: bool
+) -> None:
+    model = ToolCallingModel([])
+    assistant = assistant_with(services, model)
+    org = await seed.organisation(services)
+    await services.assistant.configuration.set_policy(
+        org.tenant_id, personalisation=allowed, actor=OPERATOR
+    )
+    traits = {"name": "Ada Lovelace", "email": "ada@example.com"}
+    await ask(services, assistant, org, "What are your opening hours?", traits=traits)
+    system = model.seen[0].messages[0].content
+    assert (
+        "<customer>\nemail: ada@example.com\nname: Ada Lovelace\n</customer>" in system
+    ) is allowed
+    assert ("Ada Lovelace" in system) is allowed

@@ -109,7 +109,7 @@ async def test_the_policy_names_only_configured_providers_and_is_audited(
     assert (policy.provider, policy.enabled, policy.external_allowed) == ("local", False, None)
     kept = await configuration.set_policy(org.tenant_id, external_allowed=False, actor=ADMIN)
     assert (kept.provider, kept.enabled, kept.external_allowed) == ("local", False, False)
-    chosen = {"tools_enabled": False, "external_consent": True}
+    chosen = {"tools_enabled": False, "external_consent": True, "personalisation": False}
     assert await actions(services, org.tenant_id) == [
         (
             "assistant.policy_set",

@@ -145,6 +145,7 @@ class AssistantConfiguration:
         enabled: bool | None = None,
         tools_enabled: bool | None = None,
         external_consent: bool | None = None,
+        personalisation: bool | None = None,
     ) -> AssistantPolicy:
         """Change some of the tenant's settings; an argument left out keeps its value."""
         async with self._db.transaction() as conn:
@@ -164,6 +165,8 @@ class AssistantConfiguration:
                 policy = dataclasses.replace(policy, tools_enabled=tools_enabled)
             if external_consent is not None:
                 policy = dataclasses.replace(policy, external_consent=external_consent)
+            if personalisation is not None:
+                policy = dataclasses.replace(policy, personalisation=personalisation)
             await repository.set_policy(tenant_id, policy)
             event = AssistantPolicySet(
                 policy.provider,
@@ -171,6 +174,7 @@ class AssistantConfiguration:
                 policy.enabled,
                 policy.tools_enabled,
                 policy.external_consent,
+                policy.personalisation,
             )
             await self._audit.record(conn, tenant_id, event, actor)
         return policy

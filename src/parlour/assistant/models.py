@@ -17,6 +17,8 @@ class AssistantPolicy:
     # and whether its prompts may go to an external provider where the platform allows one.
     tools_enabled: bool = False
     external_consent: bool = True
+    # Whether the model is told who the customer is (the name and e-mail in their token).
+    personalisation: bool = False
 
 
 @dataclass(frozen=True, slots=True)

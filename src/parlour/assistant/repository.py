@@ -27,6 +27,7 @@ class AssistantRepository:
                     t.template_version,
                     t.tools_enabled,
                     t.external_consent,
+                    t.personalisation,
                 ).where(t.tenant_id == tenant_id)
             )
         ).first()
@@ -41,6 +42,7 @@ class AssistantRepository:
             "template_version": policy.template_version,
             "tools_enabled": policy.tools_enabled,
             "external_consent": policy.external_consent,
+            "personalisation": policy.personalisation,
             "updated_at": utcnow(),
         }
         await self._conn.execute(

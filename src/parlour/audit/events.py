@@ -211,6 +211,7 @@ class AssistantPolicySet(AuditEvent):
     enabled: bool
     tools_enabled: bool = False
     external_consent: bool = True
+    personalisation: bool = False
 
 
 @dataclass(frozen=True)

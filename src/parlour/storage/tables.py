@@ -263,6 +263,7 @@ assistant_settings = Table(
     Column("template_version", Integer, nullable=True),  # null: Parlour's default template
     Column("tools_enabled", Boolean, nullable=False, server_default=false()),
     Column("external_consent", Boolean, nullable=False, server_default=true()),
+    Column("personalisation", Boolean, nullable=False, server_default=false()),
     Column("updated_at", UtcDateTime, nullable=False),
 )
 

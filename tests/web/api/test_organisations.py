@@ -279,6 +279,7 @@ async def test_features_switch_and_no_other_field_is_ever_applied(
         "assistant_enabled": True,
         "function_calling": False,
         "external_llms": True,
+        "personalisation": False,
     }
     assert (await owner.send("GET", path)).json() == defaults
     switched = await owner.send(

@@ -186,6 +186,9 @@ class FeaturesOut(BaseModel):
     external_llms: bool = Field(
         description="Prompts may go to an external LLM provider, where the platform allows one."
     )
+    personalisation: bool = Field(
+        description="The assistant is told the customer's name and e-mail from their token."
+    )
 
 
 class FeaturesIn(BaseModel):
@@ -196,6 +199,7 @@ class FeaturesIn(BaseModel):
     assistant_enabled: bool | None = None
     function_calling: bool | None = None
     external_llms: bool | None = None
+    personalisation: bool | None = None
 
 
 async def features_of(services: Services, tenant_id: str) -> FeaturesOut:
@@ -206,6 +210,7 @@ async def features_of(services: Services, tenant_id: str) -> FeaturesOut:
         assistant_enabled=policy.enabled,
         function_calling=policy.tools_enabled,
         external_llms=policy.external_consent,
+        personalisation=policy.personalisation,
     )
 
 
@@ -214,14 +219,20 @@ async def set_features(services: Services, who: Member, wanted: FeaturesIn) -> N
         await services.tenants.set_anonymous_visitors(
             who.tenant_id, wanted.anonymous_visitors, actor=who.actor
         )
-    assistant = (wanted.assistant_enabled, wanted.function_calling, wanted.external_llms)
-    if assistant != (None, None, None):
+    assistant = (
+        wanted.assistant_enabled,
+        wanted.function_calling,
+        wanted.external_llms,
+        wanted.personalisation,
+    )
+    if any(choice is not None for choice in assistant):
         await services.assistant.configuration.set_policy(
             who.tenant_id,
             actor=who.actor,
             enabled=wanted.assistant_enabled,
             tools_enabled=wanted.function_calling,
             external_consent=wanted.external_llms,
+            personalisation=wanted.personalisation,
         )
 
 

@@ -1,4 +1,5 @@
-"""an organisation's own assistant choices: function calling, and consent to external providers
+"""an organisation's own assistant choices: function calling, consent to external providers,
+personalisation
 
 Revision ID: 0012
 Revises: 0011
@@ -27,8 +28,13 @@ def upgrade() -> None:
         "assistant_settings",
         sa.Column("external_consent", sa.Boolean(), server_default=sa.true(), nullable=False),
     )
+    op.add_column(
+        "assistant_settings",
+        sa.Column("personalisation", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("assistant_settings", "personalisation")
     op.drop_column("assistant_settings", "external_consent")
     op.drop_column("assistant_settings", "tools_enabled")
