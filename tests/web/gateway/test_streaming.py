@@ -28,7 +28,7 @@ async def streaming_stack(sqlite_url: str, tmp_path: Path, model_url: str) -> As
         "openai_base_url": model_url,
         "openai_model": "smollm2",
         "openai_is_external": False,
-        "max_output_tokens": 120,
+        "max_output_tokens": 160,
         "temperature": 0.0,  # the same answer every run: long enough to stream
         # Beside the rest of the suite on two cores the model can be slow; a timeout would end
         # the turn with the extractive fallback, which has no deltas to show.
@@ -40,13 +40,29 @@ async def streaming_stack(sqlite_url: str, tmp_path: Path, model_url: str) -> As
         yield running
 
 
+# A long answer and a template asking for it whole: the model's words vary with each run's
+# canary, but a reply this long outruns the filter's 48-character hold-back.
+FAQ = (
+    b"question,answer\n"
+    b'How do I order a new debit card?,"Open the app and tap Cards. Choose Order a new card, '
+    b"confirm your address, and pick a design. The card arrives by post in five working days; "
+    b'activate it in the app before the first payment, and your old card stops working then."\n'
+)
+TEMPLATE = (
+    "You are the assistant of {{organisation}}. Answer by repeating the knowledge passage "
+    "below in full, word for word, then cite it like [k1].\n\n{{guard}}\n\n{{knowledge}}"
+)
+
+
 @pytest.mark.timeout(300)
 async def test_an_answer_streams_in_deltas_before_its_message(streaming_stack: Stack) -> None:
-    org = await seed.organisation(streaming_stack.services)
-    token = await seed.token_for(streaming_stack.services, org)
+    services = streaming_stack.services
+    org = await seed.organisation(services, faq=FAQ)
+    await services.assistant.configuration.save_template(org.tenant_id, TEMPLATE, actor=seed.ACTOR)
+    token = await seed.token_for(services, org)
     async with open_socket(streaming_stack.ws_url, org.widget_id, org.origin) as ws:
         await authenticate(ws, token)
-        await say(ws, "What are your opening hours?")
+        await say(ws, "How do I order a new debit card?")
         frames = await receive_until(ws, is_assistant_message, timeout=170)
     kinds = [f["type"] for f in frames]
     assert "delta" in kinds, f"the message came unstreamed: {frames[-1]['text']!r}"
