@@ -73,6 +73,7 @@ async def test_the_model_gets_the_allowlisted_tools_and_calls_run_for_the_verifi
 
 
 async def test_a_server_that_is_down_costs_its_tools_but_not_the_answer(stack: Stack) -> None:
+    """T-82: failures degrade gracefully."""
     org = await organisation_with_tools(stack)
     with mcp_server(stack.url, org.tenant_id) as server:
         url = server.url

@@ -8,12 +8,12 @@ from __future__ import annotations
 import pytest
 
 from parlour.egress import EgressRefused
-from parlour.errors import Unavailable
+from parlour.errors import InvalidToken, Unavailable
 from parlour.keys.tokens import call_token_issuer
 from parlour.mcp_bridge.client import McpBridge
 from parlour.mcp_bridge.models import McpServer
 from tests.conftest import Stack
-from tests.support import canaries
+from tests.support import canaries, seed
 from tests.support.dns import dns_server
 from tests.support.mcp_server import RunningMcpServer, mcp_server
 from tests.support.seed import ACTOR
@@ -42,6 +42,7 @@ async def configured(
 async def test_listing_presents_a_token_for_that_server_and_organisation_and_the_credential(
     stack: Stack,
 ) -> None:
+    """T-76: aud the server's URL, iss this organisation's, sub, tid, a minute of life."""
     tenant = await stack.services.tenants.create("Shop", actor=ACTOR)
     secret = canaries.register("orders-api-key-" + "k" * 20)
     with mcp_server(stack.url, tenant.tenant_id) as server:
@@ -89,7 +90,7 @@ async def test_a_call_runs_for_the_customer_the_token_names(stack: Stack) -> Non
 
 
 async def test_a_server_refuses_tokens_parlour_made_for_another_organisation(stack: Stack) -> None:
-    """T-29 across TB-03: an organisation that names another's MCP server as its own gets
+    """T-76, T-29 across TB-03: an organisation that names another's MCP server as its own gets
     nothing, because its tokens carry its own issuer."""
     theirs = await stack.services.tenants.create("Theirs", actor=ACTOR)
     ours = await stack.services.tenants.create("Ours", actor=ACTOR)
@@ -104,7 +105,7 @@ async def test_a_server_refuses_tokens_parlour_made_for_another_organisation(sta
 async def test_a_host_that_now_resolves_to_a_private_address_is_not_connected_to(
     stack: Stack,
 ) -> None:
-    """DNS rebinding: the address is vetted at every connection, not only when saved."""
+    """T-79: DNS rebinding; the address is vetted at every connection, not only when saved."""
     tenant = await stack.services.tenants.create("Shop", actor=ACTOR)
     with mcp_server(stack.url, tenant.tenant_id) as server:
         config = await configured(stack, tenant.tenant_id, server)
@@ -113,3 +114,14 @@ async def test_a_host_that_now_resolves_to_a_private_address_is_not_connected_to
         with pytest.raises(EgressRefused):
             await bridge(stack).list_tools(config)
     assert server.seen.claims == []
+
+
+async def test_a_call_token_opens_nothing_of_parlours_own(stack: Stack) -> None:
+    """T-76, T-14: a token made for an MCP server is refused where widget tokens are taken."""
+    org = await seed.organisation(stack.services)
+    token = await stack.services.keys.mint_call_token(
+        org.tenant_id, audience=stack.url, subject="customer-1", scope="tools:call"
+    )
+    canaries.register(token)
+    with pytest.raises(InvalidToken):
+        await stack.services.keys.verify_end_user_token(org.tenant_id, org.widget_id, token)

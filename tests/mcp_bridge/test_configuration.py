@@ -95,6 +95,32 @@ async def test_a_server_on_a_private_address_is_refused(services: Services, addr
         )
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://169.254.169.254/latest/meta-data/",
+        "https://127.0.0.1:6379/",
+        "https://[::ffff:127.0.0.1]/mcp",
+        "https://2130706433/mcp",  # 127.0.0.1 as one decimal number
+        "https://[::1]/mcp",
+        "https://10.0.0.1/mcp",
+    ],
+)
+async def test_an_internal_address_in_any_spelling_is_refused_when_saved(
+    services: Services, url: str
+) -> None:
+    """T-79, at configuration time (the call-time half is in test_client.py)."""
+    strict = McpConfiguration(
+        services.db,
+        services.vault,
+        services.audit,
+        EgressGuard(Resolver([dns_server().nameserver], timeout_seconds=2)),
+        allow_insecure_urls=False,
+    )
+    with pytest.raises(EgressRefused):
+        await strict.save(await tenant(services), name="x", url=url, tools=[], actor=ACTOR)
+
+
 async def test_in_production_only_https_urls_are_taken(services: Services) -> None:
     production = McpConfiguration(
         services.db,
@@ -128,7 +154,7 @@ async def test_what_is_not_a_server_description_is_refused(
 
 
 async def test_one_organisation_never_reaches_anothers_server(services: Services) -> None:
-    """T-29."""
+    """T-29, T-49."""
     ours, theirs = await tenant(services, "Ours"), await tenant(services, "Theirs")
     server = await services.mcp.save(
         ours, name="Orders", url=URL, tools=["a"], credential="ours-secret", actor=ACTOR
