@@ -3,52 +3,30 @@ removed; each change is audited with who, from where and which request (T-88).""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from urllib.parse import quote
 
-import httpx
 import pytest
 
 from tests.conftest import Stack
-from tests.support.accounts import Browser, signed_up_and_enrolled
 from tests.support.dns import dns_server, unique_host
+from tests.web.api.conftest import Owner
 from tests.web.test_errors import assert_error_shape
-
-
-@dataclass
-class Owner:
-    browser: Browser
-    org: str
-
-    @property
-    def origins(self) -> str:
-        return f"/v1/organisations/{self.org}/origins"
-
-
-@pytest.fixture
-async def owner(stack: Stack) -> AsyncIterator[Owner]:
-    async with httpx.AsyncClient(base_url=stack.url) as client:
-        browser = Browser(client)
-        await signed_up_and_enrolled(stack, browser)
-        (organisation,) = (await browser.send("GET", "/v1/organisations")).json()
-        yield Owner(browser, organisation["tenant_id"])
 
 
 async def test_an_origin_is_asked_for_proven_by_dns_and_then_allowed(
     owner: Owner, stack: Stack
 ) -> None:
     origin = f"https://{unique_host()}"
-    asked = await owner.browser.send("POST", owner.origins, {"origin": origin})
+    asked = await owner.browser.send("POST", owner.path("origins"), {"origin": origin})
     assert asked.status_code == 202
     pending = asked.json()
     assert pending["state"] == "pending"
-    listed = (await owner.browser.send("GET", owner.origins)).json()
+    listed = (await owner.browser.send("GET", owner.path("origins"))).json()
     assert listed == {"allowed": [], "pending": [pending]}
 
     proof = pending["proof"]
     dns_server().zone.set(proof["dns_name"], "TXT", proof["dns_value"])
-    checked = await owner.browser.send("POST", f"{owner.origins}/check", {"origin": origin})
+    checked = await owner.browser.send("POST", owner.path("origins/check"), {"origin": origin})
 
     assert checked.status_code == 200
     assert checked.json() == {
@@ -58,7 +36,7 @@ async def test_an_origin_is_asked_for_proven_by_dns_and_then_allowed(
         "proven_by": "dns",
         "checked_at": None,
     }
-    assert (await owner.browser.send("GET", owner.origins)).json() == {
+    assert (await owner.browser.send("GET", owner.path("origins"))).json() == {
         "allowed": [origin],
         "pending": [],
     }
@@ -74,21 +52,23 @@ async def test_a_check_without_the_proof_is_refused_with_what_was_looked_for(
     owner: Owner,
 ) -> None:
     origin = f"https://{unique_host()}"
-    await owner.browser.send("POST", owner.origins, {"origin": origin})
-    checked = await owner.browser.send("POST", f"{owner.origins}/check", {"origin": origin})
+    await owner.browser.send("POST", owner.path("origins"), {"origin": origin})
+    checked = await owner.browser.send("POST", owner.path("origins/check"), {"origin": origin})
     assert_error_shape(checked, 422, "origin_unproven")
     assert set(checked.json()["error"]["details"]) == {"dns", "well_known"}
 
 
 async def test_a_loopback_origin_is_allowed_at_once_and_can_be_removed(owner: Owner) -> None:
-    asked = await owner.browser.send("POST", owner.origins, {"origin": "http://localhost:5173"})
+    asked = await owner.browser.send(
+        "POST", owner.path("origins"), {"origin": "http://localhost:5173"}
+    )
     assert asked.status_code == 201
     assert asked.json()["proven_by"] == "loopback"
     removed = await owner.browser.send(
-        "DELETE", f"{owner.origins}?origin={quote('http://localhost:5173', safe='')}"
+        "DELETE", f"{owner.path('origins')}?origin={quote('http://localhost:5173', safe='')}"
     )
     assert removed.status_code == 204
-    assert (await owner.browser.send("GET", owner.origins)).json()["allowed"] == []
+    assert (await owner.browser.send("GET", owner.path("origins"))).json()["allowed"] == []
 
 
 @pytest.mark.parametrize(
@@ -96,7 +76,7 @@ async def test_a_loopback_origin_is_allowed_at_once_and_can_be_removed(owner: Ow
     ["shop.example.com", "https://*.example.com", "https://shop.example.com/path", "ftp://x.y"],
 )
 async def test_an_origin_that_is_not_one_is_refused(owner: Owner, origin: str) -> None:
-    answer = await owner.browser.send("POST", owner.origins, {"origin": origin})
+    answer = await owner.browser.send("POST", owner.path("origins"), {"origin": origin})
     assert_error_shape(answer, 422, "invalid_input")
 
 

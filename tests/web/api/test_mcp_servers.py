@@ -3,31 +3,15 @@ server on a private address is refused with the one error shape."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import httpx
-import pytest
-
 from tests.conftest import Stack
 from tests.support import canaries
-from tests.support.accounts import Browser, signed_up_and_enrolled
 from tests.support.dns import dns_server, unique_host
+from tests.web.api.conftest import Owner
 from tests.web.test_errors import assert_error_shape
 
 
-@pytest.fixture
-async def owner(stack: Stack) -> AsyncIterator[tuple[Browser, str]]:
-    async with httpx.AsyncClient(base_url=stack.url) as client:
-        browser = Browser(client)
-        await signed_up_and_enrolled(stack, browser)
-        (organisation,) = (await browser.send("GET", "/v1/organisations")).json()
-        yield browser, f"/v1/organisations/{organisation['tenant_id']}/mcp-servers"
-
-
-async def test_the_credential_goes_in_and_never_comes_out(
-    owner: tuple[Browser, str], stack: Stack
-) -> None:
-    browser, path = owner
+async def test_the_credential_goes_in_and_never_comes_out(owner: Owner, stack: Stack) -> None:
+    browser, path = owner.browser, owner.path("mcp-servers")
     secret = canaries.register("mcp-bearer-" + "s" * 30)
     server = {"name": "Orders", "url": "http://127.0.0.1:8931/mcp", "tools": ["order_status"]}
     added = await browser.send("POST", path, server | {"credential": secret})
@@ -39,12 +23,11 @@ async def test_the_credential_goes_in_and_never_comes_out(
     listed = await browser.send("GET", path)
     assert [(s["name"], s["has_credential"]) for s in listed.json()] == [("Orders, renamed", True)]
     assert secret not in added.text + changed.text + listed.text
-    tenant_id = path.split("/")[3]
-    assert await stack.services.mcp.credential(tenant_id, added.json()["server_id"]) == secret
+    assert await stack.services.mcp.credential(owner.org, added.json()["server_id"]) == secret
 
 
-async def test_a_server_on_a_private_address_is_refused(owner: tuple[Browser, str]) -> None:
-    browser, path = owner
+async def test_a_server_on_a_private_address_is_refused(owner: Owner) -> None:
+    browser, path = owner.browser, owner.path("mcp-servers")
     host = unique_host("mcp")
     dns_server().zone.set(host, "A", "169.254.169.254")
     answer = await browser.send(

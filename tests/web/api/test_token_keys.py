@@ -4,11 +4,8 @@ rotate with or without overlap; keys the organisation registers sign tokens unti
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 
-import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -24,26 +21,8 @@ from parlour.keys.tokens import END_USER_TOKEN_TYPE
 from parlour.storage.types import utcnow
 from tests.conftest import Stack
 from tests.support import canaries
-from tests.support.accounts import Browser, signed_up_and_enrolled
+from tests.web.api.conftest import Owner
 from tests.web.test_errors import assert_error_shape
-
-
-@dataclass
-class Owner:
-    browser: Browser
-    org: str
-
-    def path(self, rest: str) -> str:
-        return f"/v1/organisations/{self.org}/{rest}"
-
-
-@pytest.fixture
-async def owner(stack: Stack) -> AsyncIterator[Owner]:
-    async with httpx.AsyncClient(base_url=stack.url) as client:
-        browser = Browser(client)
-        await signed_up_and_enrolled(stack, browser)
-        (organisation,) = (await browser.send("GET", "/v1/organisations")).json()
-        yield Owner(browser, organisation["tenant_id"])
 
 
 async def test_signing_keys_rotate_with_an_overlap_or_at_once_and_show_no_private_half(

@@ -3,6 +3,7 @@ the step-up its /v1 twin does."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -38,56 +39,48 @@ async def origins(who: Viewer, services: ServicesDep, request: Request) -> Respo
     return await _page(request, who, services)
 
 
+async def _then_back(
+    request: Request, who: Member, services: ServicesDep, change: Awaitable[object]
+) -> Response:
+    """Make the change and go back to the page; or show the page again with what went wrong
+    (for a check, also what was looked for where)."""
+    try:
+        await change
+    except ParlourError as error:
+        return await _page(request, who, services, error=error.message, findings=error.details)
+    return go(f"/dashboard/o/{who.tenant_id}/origins")
+
+
 @router.post("/dashboard/o/{tenant_id}/origins")
 async def request_origin(who: Keeper, services: ServicesDep, request: Request) -> Response:
-    form = await same_origin_form(request)
-    try:
-        await services.tenants.request_origin(
-            who.tenant_id, form.get("origin", ""), actor=who.actor
-        )
-    except ParlourError as error:
-        return await _page(request, who, services, error=error.message)
-    return go(f"/dashboard/o/{who.tenant_id}/origins")
+    origin = (await same_origin_form(request)).get("origin", "")
+    change = services.tenants.request_origin(who.tenant_id, origin, actor=who.actor)
+    return await _then_back(request, who, services, change)
 
 
 @router.post("/dashboard/o/{tenant_id}/origins/check")
 async def check_origin(who: Keeper, services: ServicesDep, request: Request) -> Response:
-    form = await same_origin_form(request)
-    origin = form.get("origin", "")
-    try:
-        await services.tenants.check_origin(who.tenant_id, origin, actor=who.actor)
-    except ParlourError as error:
-        return await _page(
-            request, who, services, error=error.message, unproven=origin, findings=error.details
-        )
-    return go(f"/dashboard/o/{who.tenant_id}/origins")
+    origin = (await same_origin_form(request)).get("origin", "")
+    change = services.tenants.check_origin(who.tenant_id, origin, actor=who.actor)
+    return await _then_back(request, who, services, change)
 
 
 @router.post("/dashboard/o/{tenant_id}/origins/remove")
 async def remove_origin(who: Keeper, services: ServicesDep, request: Request) -> Response:
-    form = await same_origin_form(request)
-    try:
-        await services.tenants.remove_origin(who.tenant_id, form.get("origin", ""), actor=who.actor)
-    except ParlourError as error:
-        return await _page(request, who, services, error=error.message)
-    return go(f"/dashboard/o/{who.tenant_id}/origins")
+    origin = (await same_origin_form(request)).get("origin", "")
+    change = services.tenants.remove_origin(who.tenant_id, origin, actor=who.actor)
+    return await _then_back(request, who, services, change)
 
 
 @router.post("/dashboard/o/{tenant_id}/apps")
 async def allow_app(who: Keeper, services: ServicesDep, request: Request) -> Response:
-    form = await same_origin_form(request)
-    try:
-        await services.tenants.allow_app(who.tenant_id, form.get("app_id", ""), actor=who.actor)
-    except ParlourError as error:
-        return await _page(request, who, services, error=error.message)
-    return go(f"/dashboard/o/{who.tenant_id}/origins")
+    app_id = (await same_origin_form(request)).get("app_id", "")
+    change = services.tenants.allow_app(who.tenant_id, app_id, actor=who.actor)
+    return await _then_back(request, who, services, change)
 
 
 @router.post("/dashboard/o/{tenant_id}/apps/remove")
 async def remove_app(who: Keeper, services: ServicesDep, request: Request) -> Response:
-    form = await same_origin_form(request)
-    try:
-        await services.tenants.remove_app(who.tenant_id, form.get("app_id", ""), actor=who.actor)
-    except ParlourError as error:
-        return await _page(request, who, services, error=error.message)
-    return go(f"/dashboard/o/{who.tenant_id}/origins")
+    app_id = (await same_origin_form(request)).get("app_id", "")
+    change = services.tenants.remove_app(who.tenant_id, app_id, actor=who.actor)
+    return await _then_back(request, who, services, change)
