@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Iterable
 
@@ -89,6 +90,9 @@ class TenantService:
         name = name.strip()
         if not name or len(name) > 200:
             raise InvalidInput("an organisation needs a name of 1 to 200 characters")
+        if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
+            # The name goes into mail subjects and pages: no line breaks or invisible controls.
+            raise InvalidInput("an organisation's name has no control characters")
         normalized = list(dict.fromkeys(self.normalize_origin(o) for o in origins))
         tenant = Tenant(
             tenant_id=str(uuid.uuid4()),

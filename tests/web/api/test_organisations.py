@@ -83,6 +83,8 @@ MATRIX = {
     ("GET", "/v1/organisations/{org}/features"): (200, 200, 200, 200, 404),
     ("PATCH", "/v1/organisations/{org}/features"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/review-queue"): (200, 200, 403, 403, 404),
+    ("PUT", "/v1/organisations/{org}/knowledge/sources/faq.json"): (201, 201, 403, 403, 404),
+    ("GET", "/v1/organisations/{org}/knowledge/versions"): (200, 200, 403, 403, 404),
 }
 BODIES = {
     "/v1/organisations/{org}/api-keys": {"label": "backend", "scopes": ["end_user_tokens:mint"]},
@@ -90,6 +92,9 @@ BODIES = {
     "/v1/organisations/{org}/origins/check": {"origin": "https://shop.example.com"},
     "/v1/organisations/{org}/apps": {"app_id": "com.example.shop"},
     "/v1/organisations/{org}/signing-keys/rotate": {},
+    "/v1/organisations/{org}/knowledge/sources/faq.json": [
+        {"question": "When are you open?", "answer": "Every day from 8:00 to 20:00."}
+    ],
     "/v1/organisations/{org}/mcp-servers": MCP_SERVER,
     "/v1/organisations/{org}/mcp-servers/{mcp_server}": MCP_SERVER,
     "/v1/organisations/{org}/members/{member}": {"role": "analyst"},

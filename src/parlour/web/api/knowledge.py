@@ -17,10 +17,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from parlour.errors import InvalidInput, PayloadTooLarge
+from parlour.identity.policy import Permission
 from parlour.keys.models import ApiKey, Scope
 from parlour.knowledge.models import ImportReport, QuarantinedItem, Source
+from parlour.services import Services
 from parlour.web.api.client_keys import actor_for
 from parlour.web.deps import ServicesDep, api_key
+from parlour.web.policy import Member, member
 
 router = APIRouter(tags=["knowledge"])
 KeyDep = Annotated[ApiKey, Depends(api_key(Scope.WRITE_KNOWLEDGE))]
@@ -151,6 +154,10 @@ async def remove_source(
 
 @router.get("/v1/knowledge/versions", response_model=list[VersionOut])
 async def list_versions(services: ServicesDep, key: KeyDep) -> list[VersionOut]:
+    return await _versions(services, key.tenant_id)
+
+
+async def _versions(services: Services, tenant_id: str) -> list[VersionOut]:
     return [
         VersionOut(
             number=v.number,
@@ -160,7 +167,7 @@ async def list_versions(services: ServicesDep, key: KeyDep) -> list[VersionOut]:
             published=v.published,
             sources=[SourceOut.of(s) for s in v.sources],
         )
-        for v in await services.knowledge.versions(key.tenant_id)
+        for v in await services.knowledge.versions(tenant_id)
     ]
 
 
@@ -195,3 +202,32 @@ async def diff_versions(
 async def review_queue(services: ServicesDep, key: KeyDep) -> list[HeldOut]:
     """What screening held back, with where and why; an administrator decides."""
     return [HeldOut.of(item) for item in await services.knowledge.quarantined(key.tenant_id)]
+
+
+# The dashboard's twins, for members whose role manages knowledge (T-44 matrix).
+Librarian = Annotated[Member, Depends(member(Permission.MANAGE_KNOWLEDGE))]
+
+
+@router.put(
+    "/v1/organisations/{tenant_id}/knowledge/sources/{name}",
+    status_code=201,
+    response_model=UploadOut,
+)
+async def upload_source_as_member(
+    name: SourceName,
+    request: Request,
+    services: ServicesDep,
+    who: Librarian,
+    publish: Annotated[bool, Query()] = True,
+) -> UploadOut:
+    """As `PUT /v1/knowledge/sources/{name}`, by a signed-in member."""
+    data = await read_bounded(request, services.knowledge.max_upload_bytes)
+    report = await services.knowledge.upload(
+        who.tenant_id, name, data, actor=who.actor, publish=publish
+    )
+    return _upload_out(report)
+
+
+@router.get("/v1/organisations/{tenant_id}/knowledge/versions", response_model=list[VersionOut])
+async def list_versions_as_member(services: ServicesDep, who: Librarian) -> list[VersionOut]:
+    return await _versions(services, who.tenant_id)
