@@ -5,14 +5,18 @@ from __future__ import annotations
 import hashlib
 import inspect
 import re
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
+from parlour.errors import NotFound, Unauthenticated
 from parlour.keys import api_keys
+from parlour.keys.models import Scope
 from parlour.services import Services
 from parlour.storage.tables import metadata
-from tests.support import seed
+from tests.support import canaries, seed
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "parlour"
 
@@ -73,3 +77,56 @@ def test_secrets_and_digests_are_compared_in_constant_time() -> None:
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+async def test_a_rotated_key_works_beside_its_successor_until_the_overlap_ends(
+    backend: Services,
+) -> None:
+    """T-47: key1 and key2 both valid during the overlap; revoked, key1 is refused at once;
+    create, rotate and revoke are each audited."""
+    org = await seed.organisation(backend)
+    old_id = api_keys.parse_key_id(org.api_key)
+    assert old_id is not None
+    rotated = await backend.keys.rotate_api_key(
+        org.tenant_id, old_id, overlap=timedelta(hours=24), actor=seed.ACTOR
+    )
+    canaries.register(rotated.secret)
+    for secret in (org.api_key, rotated.secret):
+        key = await backend.keys.authenticate(secret, scope=Scope.MINT_END_USER_TOKENS)
+        assert key.tenant_id == org.tenant_id
+    assert rotated.key.label == "test"
+    assert rotated.key.scopes == {Scope.MINT_END_USER_TOKENS, Scope.REVOKE_END_USERS}
+
+    await backend.keys.revoke_api_key(org.tenant_id, old_id, actor=seed.ACTOR)
+    with pytest.raises(Unauthenticated):
+        await backend.keys.authenticate(org.api_key, scope=Scope.MINT_END_USER_TOKENS)
+    await backend.keys.authenticate(rotated.secret, scope=Scope.MINT_END_USER_TOKENS)
+    events = await backend.audit.recent(org.tenant_id, action_prefix="api_key")
+    assert [e["action"] for e in reversed(events)] == [
+        "api_key.created",
+        "api_key.created",
+        "api_key.rotated",
+        "api_key.revoked",
+    ]
+
+
+async def test_a_rotation_without_overlap_stops_the_old_key_at_once(services: Services) -> None:
+    """T-47, for a key that leaked."""
+    org = await seed.organisation(services)
+    old_id = api_keys.parse_key_id(org.api_key)
+    assert old_id is not None
+    rotated = await services.keys.rotate_api_key(
+        org.tenant_id, old_id, overlap=timedelta(0), actor=seed.ACTOR
+    )
+    canaries.register(rotated.secret)
+    with pytest.raises(Unauthenticated):
+        await services.keys.authenticate(org.api_key, scope=Scope.MINT_END_USER_TOKENS)
+    with pytest.raises(NotFound):  # a stopped key is not rotated again
+        await services.keys.rotate_api_key(
+            org.tenant_id, old_id, overlap=timedelta(0), actor=seed.ACTOR
+        )
+    other = await seed.organisation(services, name="Other")
+    with pytest.raises(NotFound):  # nor another organisation's
+        await services.keys.rotate_api_key(
+            other.tenant_id, rotated.key.key_id, overlap=timedelta(0), actor=seed.ACTOR
+        )

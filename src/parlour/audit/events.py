@@ -112,6 +112,16 @@ class ApiKeyCreated(AuditEvent):
 
 
 @dataclass(frozen=True)
+class ApiKeyRotated(AuditEvent):
+    """A new key in the old one's place; the old one works until `old_stops_at`."""
+
+    action = "api_key.rotated"
+    key_id: str
+    new_key_id: str
+    old_stops_at: str
+
+
+@dataclass(frozen=True)
 class ApiKeyRevoked(AuditEvent):
     action = "api_key.revoked"
     key_id: str

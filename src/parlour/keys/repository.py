@@ -47,7 +47,8 @@ class ApiKeyRepository:
             .where(
                 api_keys.c.tenant_id == tenant_id,
                 api_keys.c.key_id == key_id,
-                api_keys.c.revoked_at.is_(None),
+                # Not yet revoked, or only due to stop later (a rotation's overlap).
+                api_keys.c.revoked_at.is_(None) | (api_keys.c.revoked_at > at),
             )
             .values(revoked_at=at)
         )

@@ -10,12 +10,14 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.audit.events import (
     Actor,
     ActorType,
     ApiKeyCreated,
     ApiKeyRevoked,
+    ApiKeyRotated,
     ClientKeyRegistered,
     ClientKeyRevoked,
     SigningKeyCreated,
@@ -82,6 +84,21 @@ class KeyService:
         expires_at: datetime | None = None,
         actor: Actor,
     ) -> IssuedApiKey:
+        async with self._db.transaction() as conn:
+            return await self._create_api_key(
+                conn, tenant_id, label=label, scopes=scopes, expires_at=expires_at, actor=actor
+            )
+
+    async def _create_api_key(
+        self,
+        conn: AsyncConnection,
+        tenant_id: str,
+        *,
+        label: str,
+        scopes: Iterable[Scope],
+        expires_at: datetime | None,
+        actor: Actor,
+    ) -> IssuedApiKey:
         scope_set = frozenset(scopes)
         if not scope_set:
             raise InvalidInput("an API key needs at least one scope")
@@ -101,9 +118,8 @@ class KeyService:
             scopes=sorted(scope_set),
             expires_at=expires_at.isoformat() if expires_at else None,
         )
-        async with self._db.transaction() as conn:
-            await ApiKeyRepository(conn).insert(key)
-            await self._audit.record(conn, tenant_id, event, actor)
+        await ApiKeyRepository(conn).insert(key)
+        await self._audit.record(conn, tenant_id, event, actor)
         return IssuedApiKey(key=key, secret=secret)
 
     async def authenticate(self, secret: str | None, *, scope: Scope) -> ApiKey:
@@ -121,6 +137,32 @@ class KeyService:
         if scope not in key.scopes:
             raise Forbidden(f"This API key lacks the {scope.value} scope.")
         return key
+
+    async def rotate_api_key(
+        self, tenant_id: str, key_id: str, *, overlap: timedelta, actor: Actor
+    ) -> IssuedApiKey:
+        """A new key with the old one's label, scopes and lifetime; the old one keeps working for
+        `overlap` (while the backend switches), then stops (T-47)."""
+        now = utcnow()
+        async with self._db.read() as conn:
+            old = await ApiKeyRepository(conn).find_by_key_id(key_id)
+        if old is None or old.tenant_id != tenant_id or not old.usable_at(now):
+            raise NotFound("no such active API key")
+        lifetime = old.expires_at - old.created_at if old.expires_at else None
+        stops_at = now + overlap
+        async with self._db.transaction() as conn:
+            issued = await self._create_api_key(
+                conn,
+                tenant_id,
+                label=old.label,
+                scopes=old.scopes,
+                expires_at=now + lifetime if lifetime else None,
+                actor=actor,
+            )
+            await ApiKeyRepository(conn).revoke(tenant_id, key_id, stops_at)
+            event = ApiKeyRotated(key_id, issued.key.key_id, stops_at.isoformat())
+            await self._audit.record(conn, tenant_id, event, actor)
+        return issued
 
     async def revoke_api_key(self, tenant_id: str, key_id: str, *, actor: Actor) -> None:
         async with self._db.transaction() as conn:

@@ -43,6 +43,7 @@ MATRIX = {
     ("GET", "/v1/organisations/{org}"): (200, 200, 200, 200, 404),
     ("GET", "/v1/organisations/{org}/api-keys"): (200, 200, 403, 403, 404),
     ("POST", "/v1/organisations/{org}/api-keys"): (201, 201, 403, 403, 404),
+    ("POST", "/v1/organisations/{org}/api-keys/{key}/rotate"): (201, 201, 403, 403, 404),
     ("DELETE", "/v1/organisations/{org}/api-keys/{key}"): (204, 204, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/origins"): (200, 200, 200, 200, 404),
     ("POST", "/v1/organisations/{org}/origins"): (202, 202, 403, 403, 404),
@@ -92,6 +93,7 @@ BODIES = {
     "/v1/organisations/{org}/origins/check": {"origin": "https://shop.example.com"},
     "/v1/organisations/{org}/apps": {"app_id": "com.example.shop"},
     "/v1/organisations/{org}/signing-keys/rotate": {},
+    "/v1/organisations/{org}/api-keys/{key}/rotate": {"overlap_hours": 1},
     "/v1/organisations/{org}/knowledge/sources/faq.json": [
         {"question": "When are you open?", "answer": "Every day from 8:00 to 20:00."}
     ],

@@ -113,6 +113,33 @@ async def create_api_key(body: NewApiKey, who: KeyIssuer, services: ServicesDep)
     return IssuedApiKeyOut(**_key(issued.key).model_dump(), secret=issued.secret)
 
 
+class Rotation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    overlap_hours: Annotated[int, Field(ge=0, le=168)] = Field(
+        default=24, description="How long the old key keeps working beside the new one."
+    )
+
+
+@router.post(
+    "/v1/organisations/{tenant_id}/api-keys/{key_id}/rotate",
+    status_code=201,
+    dependencies=[JsonOnly],
+)
+async def rotate_api_key(
+    key_id: Annotated[str, Path(min_length=1, max_length=64)],
+    body: Rotation,
+    who: KeyIssuer,
+    services: ServicesDep,
+) -> IssuedApiKeyOut:
+    """A new key like the old one (its secret shown this once); the old one stops after the
+    overlap, or at once with 0."""
+    issued = await services.keys.rotate_api_key(
+        who.tenant_id, key_id, overlap=timedelta(hours=body.overlap_hours), actor=who.actor
+    )
+    return IssuedApiKeyOut(**_key(issued.key).model_dump(), secret=issued.secret)
+
+
 @router.delete("/v1/organisations/{tenant_id}/api-keys/{key_id}", status_code=204)
 async def revoke_api_key(
     key_id: Annotated[str, Path(min_length=1, max_length=64)],

@@ -112,6 +112,7 @@ async def _keys_page(
         "keys.html",
         who=who,
         keys=sorted(keys, key=lambda k: k.created_at, reverse=True),
+        now=utcnow(),
         scopes=SCOPES,
         signing_keys=[
             (key, signing_key_state(key))
@@ -140,6 +141,20 @@ async def create_key(who: KeyIssuer, services: ServicesDep, request: Request) ->
             scopes=chosen,
             expires_at=utcnow() + timedelta(days=365),
             actor=who.actor,
+        )
+    except ParlourError as error:
+        return await _keys_page(request, who, services, error=error.message)
+    return await _keys_page(request, who, services, created=issued)
+
+
+@router.post("/dashboard/o/{tenant_id}/keys/{key_id}/rotate")
+async def rotate_key(
+    key_id: str, who: KeyIssuer, services: ServicesDep, request: Request
+) -> Response:
+    """The new secret is shown once; the old key keeps working for a day."""
+    try:
+        issued = await services.keys.rotate_api_key(
+            who.tenant_id, key_id, overlap=timedelta(hours=24), actor=who.actor
         )
     except ParlourError as error:
         return await _keys_page(request, who, services, error=error.message)
