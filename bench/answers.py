@@ -52,7 +52,14 @@ from parlour.llm.local import LocalProvider
 from parlour.llm.models import Generation, ProviderEvent, TextDelta
 from parlour.llm.provider import Provider
 from parlour.services import Services, build_services
-from parlour.settings import CryptoSettings, DatabaseSettings, Environment, ServerSettings, Settings
+from parlour.settings import (
+    AssistantSettings,
+    CryptoSettings,
+    DatabaseSettings,
+    Environment,
+    ServerSettings,
+    Settings,
+)
 
 SAMPLE = int(os.environ.get("BENCH_SAMPLE", "60"))
 ACTOR = Actor.system("bench")
@@ -91,6 +98,10 @@ class Recording:
     @property
     def context_tokens(self) -> int | None:
         return self.inner.context_tokens
+
+    @property
+    def knowledge_tokens(self) -> int | None:
+        return self.inner.knowledge_tokens
 
     async def stream(self, generation: Generation) -> AsyncIterator[ProviderEvent]:
         parts: list[str] = []
@@ -401,7 +412,12 @@ async def run() -> str:
         return "\n".join([*lines, f"skipped: {CORPORA} is absent", ""])
     lines += [*redaction(), ""]
     lines += await provider_figures("extractive", ExtractiveProvider(), 200)
-    local = LocalProvider(threads=2)
+    defaults = AssistantSettings()
+    local = LocalProvider(
+        threads=2,
+        context_tokens=defaults.local_context_tokens,
+        knowledge_tokens=defaults.local_knowledge_tokens,
+    )
     try:
         await local.warm_up()
     except Exception as error:

@@ -338,6 +338,7 @@ def _providers(settings: AssistantSettings) -> Providers:
     configured["local"] = LocalProvider(
         settings.local_model_path,
         context_tokens=settings.local_context_tokens,
+        knowledge_tokens=settings.local_knowledge_tokens,
         threads=settings.local_threads,
     )
     return Providers(

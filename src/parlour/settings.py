@@ -208,6 +208,12 @@ class AssistantSettings(BaseModel):
     )
     local_threads: Annotated[int, Field(ge=1, le=64)] = 2
     local_context_tokens: Annotated[int, Field(ge=512, le=32_768)] = 2048
+    local_knowledge_tokens: Annotated[int | None, Field(ge=32, le=32_768)] = Field(
+        default=120,
+        description="Retrieved knowledge in a local model's prompt (estimated tokens; the best "
+        "passage, cut to fit if need be). llama.cpp reads a prompt at ~200 tokens/s on two "
+        "cores, and this is what differs from turn to turn. Unset: as much as fits.",
+    )
     request_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
     max_retries: Annotated[int, Field(ge=0, le=10)] = 2
     generation_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0

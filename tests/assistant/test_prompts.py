@@ -13,7 +13,7 @@ from parlour.assistant.prompts import (
     build_prompt,
     validate_template,
 )
-from parlour.llm.models import ChatMessage, Grounding
+from parlour.llm.models import ChatMessage, Grounding, estimate_tokens
 
 CANARY = "PCY-feedfacefeedfacefeed"
 
@@ -93,6 +93,33 @@ def test_passages_that_do_not_fit_the_budget_are_left_out_from_the_least_relevan
     prompt = prompt_for("Question?", passages, budget=1200)
     assert [p.ref for p in prompt.grounding] == ["k1", "k2"]
     assert '<knowledge ref="k3">' not in prompt.messages[0].content
+
+
+def test_a_knowledge_cap_keeps_the_best_passage_cut_to_fit_and_nothing_after_it() -> None:
+    """A small local model reads every prompt token before its first word (issue 6's time to
+    first text): its knowledge is capped, and the best passage is cut rather than dropped."""
+    passages = [
+        Grounding("k1", "Cards", "Open Cards and choose Order a card. " * 30),
+        Grounding("k2", "Hours", "We are open every day."),
+    ]
+    prompt = build_prompt(
+        DEFAULT_TEMPLATE,
+        organisation="Acme Bank",
+        canary=CANARY,
+        passages=passages,
+        history=[],
+        question="How do I order a card?",
+        max_prompt_tokens=3000,
+        max_knowledge_tokens=120,
+    )
+    (kept,) = prompt.grounding
+    assert kept.ref == "k1"
+    assert kept.text.startswith("Open Cards and choose Order a card.")
+    assert kept.text.endswith(" …")
+    system = prompt.messages[0].content
+    knowledge = system[system.index('<knowledge ref="k1">') : system.index("</knowledge>") + 12]
+    assert estimate_tokens(knowledge) <= 120
+    assert '<knowledge ref="k2">' not in system
 
 
 def test_history_is_kept_newest_first_within_what_is_left() -> None:

@@ -92,6 +92,7 @@ class RecitingModel:
     external: bool = False
     supports_tools: bool = False
     context_tokens: int | None = None
+    knowledge_tokens: int | None = None
     seen: list[Generation] = field(default_factory=list)
 
     everything: bool = False  # every message it was given, not just the system prompt
@@ -120,6 +121,7 @@ class ToolCallingModel:
     external: bool = False
     supports_tools: bool = True
     context_tokens: int | None = None
+    knowledge_tokens: int | None = None
     seen: list[Generation] = field(default_factory=list)
 
     async def stream(self, generation: Generation) -> AsyncIterator[ProviderEvent]:

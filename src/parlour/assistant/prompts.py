@@ -14,6 +14,7 @@ conversation and the canary (which guards nothing but itself).
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from collections.abc import Mapping, Sequence
@@ -95,10 +96,13 @@ def build_prompt(
     history: Sequence[ChatMessage],
     question: str,
     max_prompt_tokens: int,
+    max_knowledge_tokens: int | None = None,
     customer: Mapping[str, str] | None = None,
 ) -> Prompt:
     """The messages for one turn, within the prompt budget: passages are dropped from the
-    least relevant end, then the oldest history, never the question or the rules."""
+    least relevant end, then the oldest history, never the question or the rules. With
+    `max_knowledge_tokens`, knowledge takes at most that much, and the best passage is cut to
+    fit rather than left out."""
     values = {"organisation": organisation, "guard": GUARD.format(canary=canary)}
     # Who the customer is, when the organisation allows it: from their verified token only.
     profile = "".join(f"\n{name}: {value}" for name, value in sorted((customer or {}).items()))
@@ -110,10 +114,15 @@ def build_prompt(
         raise InvalidInput("the question does not fit the assistant's prompt budget")
     fitted: list[Grounding] = []
     blocks: list[str] = []
+    room = budget if max_knowledge_tokens is None else min(budget, max_knowledge_tokens)
     for passage in passages:
         block = fence("knowledge", f"{passage.title}\n{passage.text}", ref=passage.ref)
-        if estimate_tokens(block) > budget:
+        if estimate_tokens(block) > room and not fitted and max_knowledge_tokens is not None:
+            passage = _cut(passage, room - estimate_tokens(fence("knowledge", "", ref="k1")))
+            block = fence("knowledge", f"{passage.title}\n{passage.text}", ref=passage.ref)
+        if estimate_tokens(block) > room:
             break
+        room -= estimate_tokens(block)
         budget -= estimate_tokens(block)
         fitted.append(passage)
         blocks.append(block)
@@ -127,6 +136,15 @@ def build_prompt(
     knowledge = "\n".join(blocks) or "(no passages matched the question)"
     system = ChatMessage("system", _fill(template, {**values, "knowledge": knowledge}) + about)
     return Prompt((system, *kept, user), tuple(fitted))
+
+
+def _cut(passage: Grounding, tokens: int) -> Grounding:
+    """The passage's beginning, within `tokens` (estimated), ended at a word and marked cut."""
+    room = max(0, tokens * 3 - len(passage.title) - 8)
+    text = passage.text
+    if len(text) > room:
+        text = text[:room].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+    return dataclasses.replace(passage, text=text)
 
 
 def _fill(template: str, values: dict[str, str]) -> str:

@@ -209,6 +209,7 @@ class AssistantService:
                 history=await self._history(message),
                 question=message.body,
                 max_prompt_tokens=self._prompt_budget(draft.provider),
+                max_knowledge_tokens=draft.provider.knowledge_tokens,
                 customer=subject.traits if policy.personalisation and not subject.visitor else None,
             )
         except InvalidInput:

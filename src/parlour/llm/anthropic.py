@@ -31,6 +31,7 @@ class AnthropicProvider:
     name = "anthropic"
     external = True
     context_tokens = None
+    knowledge_tokens = None
     supports_tools = True
 
     def __init__(

@@ -13,6 +13,7 @@ class ExtractiveProvider:
     model = "extractive"
     external = False
     context_tokens = None
+    knowledge_tokens = None
     supports_tools = False
 
     async def stream(self, generation: Generation) -> AsyncIterator[ProviderEvent]:

@@ -31,10 +31,16 @@ class LocalProvider:
     supports_tools = False
 
     def __init__(
-        self, model_path: Path | None = None, *, context_tokens: int = 2048, threads: int = 2
+        self,
+        model_path: Path | None = None,
+        *,
+        context_tokens: int = 2048,
+        knowledge_tokens: int | None = None,
+        threads: int = 2,
     ) -> None:
         self._path = model_path
         self._context_tokens = context_tokens
+        self._knowledge_tokens = knowledge_tokens
         self._threads = threads
         self._llama: Any = None
         self._loading = threading.Lock()
@@ -43,6 +49,10 @@ class LocalProvider:
     @property
     def context_tokens(self) -> int:
         return self._context_tokens
+
+    @property
+    def knowledge_tokens(self) -> int | None:
+        return self._knowledge_tokens
 
     @property
     def model(self) -> str:

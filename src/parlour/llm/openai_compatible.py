@@ -31,6 +31,7 @@ from parlour.llm.provider import ProviderFailed
 class OpenAICompatibleProvider:
     name = "openai"
     context_tokens = None
+    knowledge_tokens = None
     supports_tools = True
 
     def __init__(

@@ -38,6 +38,13 @@ class Provider(Protocol):
         the platform's prompt budget always fits."""
         ...
 
+    @property
+    def knowledge_tokens(self) -> int | None:
+        """How much retrieved knowledge a prompt may carry for this model, when less than the
+        prompt budget: a small local model evaluates every token of it before its first word.
+        None: as much as fits."""
+        ...
+
     def stream(self, generation: Generation) -> AsyncIterator[ProviderEvent]:
         """Text deltas and proposed tool calls, then exactly one Finished."""
         ...
