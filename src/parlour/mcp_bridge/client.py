@@ -10,7 +10,6 @@ of the server's host; a server that is slow, down or refused costs its tools, ne
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -27,7 +26,6 @@ from parlour.keys.service import KeyService
 from parlour.mcp_bridge.configuration import McpConfiguration
 from parlour.mcp_bridge.models import McpServer
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 LIST_SCOPE = "tools:list"
 CALL_SCOPE = "tools:call"

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from parlour.audit.events import Actor, McpServerRemoved, McpServerSaved
 from parlour.audit.service import AuditLog
-from parlour.crypto.vault import Place, Vault
+from parlour.crypto.vault import Place, TenantCipher, Vault
 from parlour.egress import EgressGuard
 from parlour.errors import InvalidInput, NotFound
 from parlour.mcp_bridge.models import McpServer
@@ -143,10 +143,11 @@ class McpConfiguration:
             sealed = await McpServerRepository(conn).credential(tenant_id, server_id)
         if sealed is None:
             return None
-        place = _credential_place(server_id)
-        return await self._vault.using(
-            tenant_id, lambda cipher: _opened(cipher.open_text(sealed, place))
-        )
+
+        async def unseal(cipher: TenantCipher) -> str:
+            return cipher.open_text(sealed, _credential_place(server_id))
+
+        return await self._vault.using(tenant_id, unseal)
 
     def _checked_url(self, url: str) -> str:
         url = url.strip()
@@ -158,10 +159,6 @@ class McpConfiguration:
         if parts.scheme != "https" and not (parts.scheme == "http" and self._allow_insecure):
             raise InvalidInput("an MCP server URL must start with https://")
         return url
-
-
-async def _opened(text: str) -> str:
-    return text
 
 
 def _tool_names(names: Iterable[str], field: str) -> tuple[str, ...]:

@@ -113,7 +113,7 @@ async def create_api_key(body: NewApiKey, who: KeyIssuer, services: ServicesDep)
     return IssuedApiKeyOut(**_key(issued.key).model_dump(), secret=issued.secret)
 
 
-class Rotation(BaseModel):
+class ApiKeyRotation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     overlap_hours: Annotated[int, Field(ge=0, le=168)] = Field(
@@ -128,7 +128,7 @@ class Rotation(BaseModel):
 )
 async def rotate_api_key(
     key_id: Annotated[str, Path(min_length=1, max_length=64)],
-    body: Rotation,
+    body: ApiKeyRotation,
     who: KeyIssuer,
     services: ServicesDep,
 ) -> IssuedApiKeyOut:

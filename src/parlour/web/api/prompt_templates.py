@@ -48,7 +48,7 @@ class NewTemplate(BaseModel):
     activate: bool = True
 
 
-class DiffOut(BaseModel):
+class TemplateDiffOut(BaseModel):
     since: int
     to: int
     diff: str = Field(description="A unified diff; empty when the two are the same.")
@@ -78,9 +78,9 @@ async def diff(
     services: ServicesDep,
     since: Annotated[int, Query(ge=0, le=1_000_000)],
     to: Annotated[int, Query(ge=0, le=1_000_000)],
-) -> DiffOut:
+) -> TemplateDiffOut:
     text = await services.assistant.configuration.diff_templates(who.tenant_id, since, to)
-    return DiffOut(since=since, to=to, diff=text)
+    return TemplateDiffOut(since=since, to=to, diff=text)
 
 
 @router.get("/v1/organisations/{tenant_id}/prompt-templates/{version}")

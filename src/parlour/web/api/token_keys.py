@@ -33,7 +33,7 @@ class SigningKeyOut(BaseModel):
     state: Literal["current", "retiring", "retired"]
 
 
-class Rotation(BaseModel):
+class SigningKeyRotation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     retire_previous: Literal["after_overlap", "now"] = "after_overlap"
@@ -80,7 +80,7 @@ async def signing_keys(who: KeyKeeper, services: ServicesDep) -> list[SigningKey
 
 @router.post("/v1/organisations/{tenant_id}/signing-keys/rotate", dependencies=[JsonOnly])
 async def rotate_signing_key(
-    body: Rotation, who: KeyIssuer, services: ServicesDep
+    body: SigningKeyRotation, who: KeyIssuer, services: ServicesDep
 ) -> SigningKeyOut:
     """A new signing key. Tokens signed with the previous ones keep working for the configured
     overlap, or stop at once (and close their sockets at the next check) with `now`."""
