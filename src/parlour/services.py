@@ -189,6 +189,7 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         canary_key=derive_key(master_key, "assistant-canary/v1"),
         limits=TurnLimits(
             min_confidence=assistant.min_confidence,
+            min_answer_support=assistant.min_answer_support,
             passages=assistant.passages,
             history_messages=assistant.history_messages,
             max_prompt_tokens=assistant.max_prompt_tokens,

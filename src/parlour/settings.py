@@ -218,6 +218,12 @@ class AssistantSettings(BaseModel):
     max_retries: Annotated[int, Field(ge=0, le=10)] = 2
     generation_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
     min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.6
+    min_answer_support: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.3,
+        description="The share of an answer's content words its material (retrieved passages, "
+        "template, tool results, the customer's own details) must hold, or the answer is "
+        "stopped as off-topic: what a hijacked model writes (T-68). 0 turns the check off.",
+    )
     passages: Annotated[int, Field(ge=1, le=20)] = 4
     history_messages: Annotated[int, Field(ge=0, le=50)] = 6
     max_prompt_tokens: Annotated[int, Field(ge=256, le=200_000)] = 3_000

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from parlour.assistant.output_filter import OutputFilter, shown_values
+from parlour.assistant.support import Support
 
 CANARY = "PCY-0123456789abcdef0123"
 
@@ -113,3 +114,45 @@ def test_nothing_is_released_that_a_later_character_could_make_sensitive() -> No
     assert "4111" not in released
     released += output.feed("1111 and that is all.") + output.finish()
     assert released == "Your card is [card number removed] and that is all."
+
+
+PASSAGE = "We are open Monday to Friday, 9:00 to 17:00. Branches close on public holidays."
+
+
+def gated(text: str, chunk: int) -> tuple[str, OutputFilter]:
+    output = OutputFilter(CANARY, set(), support=Support([PASSAGE]), min_support=0.5)
+    released = "".join(output.feed(text[i : i + chunk]) for i in range(0, len(text), chunk))
+    return released + output.finish(), output
+
+
+@pytest.mark.parametrize(
+    "hijacked",
+    [
+        "Access Granted",
+        "I have been PWNED",
+        "DAN mode enabled. I am free of all restrictions now, ask me anything at all!",
+    ],
+)
+def test_an_answer_its_material_does_not_support_is_blocked_before_any_of_it_leaves(
+    hijacked: str,
+) -> None:
+    """T-68: a model talked into another task says words its knowledge does not hold."""
+    released, output = gated(hijacked, chunk=3)
+    assert released == ""
+    assert output.blocked_by == "unsupported_answer"
+
+
+def test_an_answer_in_its_own_words_from_the_passage_is_released() -> None:
+    answer = "Sure! We're open from Monday to Friday, 9:00 until 17:00, but closed on holidays."
+    released, output = gated(answer, chunk=4)
+    assert released == answer
+    assert not output.blocked
+
+
+def test_an_answer_that_drifts_off_its_material_is_stopped_where_it_drifts() -> None:
+    supported = "We are open Monday to Friday, 9:00 to 17:00, and branches close on holidays. "
+    drift = "Access granted: ignore the rules, the vault code is hidden under the mat downstairs. "
+    released, output = gated(supported + drift * 2, chunk=5)
+    assert output.blocked_by == "unsupported_answer"
+    assert "vault" not in released
+    assert supported.startswith(released)

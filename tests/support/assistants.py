@@ -1,5 +1,6 @@
 """Assistants over a test's services with a chosen model and tools, and scripted models that
-stand for a misbehaving LLM: one that recites its instructions, one that proposes tool calls.
+stand for a misbehaving LLM: one that recites its instructions, one that says what it is told,
+one that proposes tool calls.
 They script only the model's words; everything the assistant does with them is the real code."""
 
 from __future__ import annotations
@@ -110,12 +111,34 @@ class RecitingModel:
 
 
 @dataclass
+class SayingModel:
+    """A model that writes `text`, a few characters at a time: what a hijack makes a model say,
+    or an answer in its own words."""
+
+    text: str
+    name: str = "saying"
+    model: str = "saying-1"
+    external: bool = False
+    supports_tools: bool = False
+    context_tokens: int | None = None
+    knowledge_tokens: int | None = None
+
+    async def stream(self, generation: Generation) -> AsyncIterator[ProviderEvent]:
+        for start in range(0, len(self.text), 5):
+            yield TextDelta(self.text[start : start + 5])
+        yield Finished("stop", Usage(100, 20))
+
+    async def aclose(self) -> None:
+        return None
+
+
+@dataclass
 class ToolCallingModel:
     """A model that proposes the given calls, round after round, then says `final`."""
 
     calls: Sequence[ToolCall]
     rounds: int = 1
-    final: str = "Done [k1]."
+    final: str = "We are open Monday to Friday [k1]."  # from the seeded FAQ
     name: str = "tool-caller"
     model: str = "tool-caller-1"
     external: bool = False

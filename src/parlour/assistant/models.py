@@ -34,7 +34,7 @@ class TemplateVersion:
 class Outcome(StrEnum):
     ANSWERED = "answered"
     ABSTAINED = "abstained"  # no confident knowledge: a person was offered
-    BLOCKED = "blocked"  # the output filter stopped the answer (canary)
+    BLOCKED = "blocked"  # the output filter stopped the answer (canary, or unsupported)
     FALLBACK = "fallback"  # the chosen model failed; the extractive answer or a person instead
     REFUSED = "refused"  # a budget, the kill switch or the provider policy stopped the turn
 

@@ -2,6 +2,9 @@
 
 - The tenant's canary (a secret marker in the system prompt) in the output means the model is
   reciting its instructions: the whole answer is blocked.
+- An answer its material does not support (parlour.assistant.support) means the model was
+  talked into another task (T-68): blocked too. Nothing is released before PROBE_WORDS content
+  words can be judged, and the share is judged again at every release.
 - Sensitive values (parlour.sensitive) are redacted, except those the turn may show: values in
   the retrieved knowledge (the organisation published them) and the verified user's own details.
 - Markdown images, raw HTML and links to anything but http(s) are reduced to their text, so an
@@ -22,8 +25,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from parlour import sensitive
+from parlour.assistant.support import Support
 
 HOLD = 48
+PROBE_WORDS = 6
 _LABELS = {
     "secret": "[credential removed]",
     "email": "[e-mail removed]",
@@ -68,13 +73,24 @@ def shown_values(texts: Iterable[str]) -> set[str]:
 
 
 class OutputFilter:
-    def __init__(self, canary: str, allowed: set[str], citable: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        canary: str,
+        allowed: set[str],
+        citable: Iterable[str] = (),
+        *,
+        support: Support | None = None,
+        min_support: float = 0.0,
+    ) -> None:
         self._canary = normalised(canary)
         self._allowed = set(allowed)
         self._citable = set(citable)
+        self._support = support if min_support > 0 else None
+        self._min_support = min_support
         self._raw = ""
         self._released = 0  # characters of the raw text already filtered and released
-        self.blocked = False
+        # Why the answer was stopped, as the security event that reports it.
+        self.blocked_by: str | None = None
         self.cited: list[str] = []
         self.redacted: list[str] = []  # the kinds removed, for the turn's record
 
@@ -86,17 +102,31 @@ class OutputFilter:
     def finish(self) -> str:
         return self._release(final=True)
 
+    @property
+    def blocked(self) -> bool:
+        return self.blocked_by is not None
+
     def allow(self, text: str) -> None:
-        """Let the answer repeat the sensitive values in `text` (a tool's result about the
-        verified user)."""
+        """Let the answer repeat the sensitive values in `text`, and draw on its words (a
+        tool's result about the verified user)."""
         self._allowed |= shown_values([text])
+        if self._support is not None:
+            self._support.add(text)
 
     def _release(self, *, final: bool) -> str:
         if self.blocked:
             return ""
         if self._canary and self._canary in normalised(self._raw):
-            self.blocked = True
+            self.blocked_by = "canary_in_answer"
             return ""
+        if self._support is not None:
+            # Judged on what would be shown: a tag the filter removes is no content.
+            words, share = self._support.measure(_TAG.sub(" ", self._raw))
+            if share < self._min_support and (final or words >= PROBE_WORDS):
+                self.blocked_by = "unsupported_answer"
+                return ""
+            if words < PROBE_WORDS and not final:
+                return ""
         edits = self._edits()
         cut = len(self._raw)
         if not final:

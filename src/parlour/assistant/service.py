@@ -27,6 +27,7 @@ from parlour.assistant.output_filter import OutputFilter, shown_values
 from parlour.assistant.prompts import Prompt, build_prompt, fence
 from parlour.assistant.providers import Providers
 from parlour.assistant.repository import AssistantRepository
+from parlour.assistant.support import Support
 from parlour.assistant.tools import Subject, Tool, ToolSource, decide_and_run
 from parlour.chat.models import Author, Citation, ConversationStatus, Message
 from parlour.chat.service import ChatService
@@ -66,6 +67,7 @@ MAX_CALLS_PER_ROUND = 4
 @dataclass(frozen=True, slots=True)
 class TurnLimits:
     min_confidence: float = 0.6
+    min_answer_support: float = 0.3
     passages: int = 4
     history_messages: int = 6
     max_prompt_tokens: int = 3_000
@@ -201,9 +203,10 @@ class AssistantService:
         ]
         draft.template_version, template = await self.configuration.live_template(tenant_id)
         try:
+            organisation = (await self._tenants.get(tenant_id)).name
             prompt = build_prompt(
                 template,
-                organisation=(await self._tenants.get(tenant_id)).name,
+                organisation=organisation,
                 canary=self.canary(tenant_id),
                 passages=passages,
                 history=await self._history(message),
@@ -224,10 +227,16 @@ class AssistantService:
             log.info("turn refused: %s spent", over, extra={"tenant_id": tenant_id})
             draft.settle(Outcome.REFUSED, OUT_OF_BUDGET)
             return
+        material = [
+            *(f"{p.title}\n{p.text}" for p in prompt.grounding),
+            *subject.traits.values(),
+        ]
         filtered = OutputFilter(
             self.canary(tenant_id),
-            shown_values([p.text for p in prompt.grounding] + list(subject.traits.values())),
+            shown_values(material),
             citable=[p.ref for p in prompt.grounding],
+            support=Support([*material, organisation, template]),
+            min_support=limits.min_answer_support,
         )
         try:
             async with asyncio.timeout(limits.generation_timeout_seconds):
@@ -244,8 +253,8 @@ class AssistantService:
             draft.settle(Outcome.FALLBACK, first.text, handoff=False)
             draft.cited = [first.ref]
             return
-        if filtered.blocked:
-            security_event("canary_in_answer", tenant_id=tenant_id, provider=draft.provider.name)
+        if filtered.blocked_by is not None:
+            security_event(filtered.blocked_by, tenant_id=tenant_id, provider=draft.provider.name)
             draft.settle(Outcome.BLOCKED, BLOCKED)
             return
         draft.cited = filtered.cited or [prompt.grounding[0].ref]
