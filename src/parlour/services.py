@@ -216,7 +216,9 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         assistant=assistant_service,
         rate_limits=realtime.rate_limits,
         connection_caps=realtime.caps,
-        identity_watch=IdentityWatch(keys, every_seconds=settings.tokens.revalidate_seconds),
+        identity_watch=IdentityWatch(
+            keys, tenants, every_seconds=settings.tokens.revalidate_seconds
+        ),
         redis=realtime.redis,
     )
 

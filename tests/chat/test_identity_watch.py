@@ -1,5 +1,5 @@
-"""The identity watch re-checks every open socket's identity in one round and ends only the
-sockets whose identity no longer stands."""
+"""The identity watch re-checks every open socket's identity and allowlisting in one round and
+ends only the sockets whose identity no longer stands, or whose origin is no longer allowed."""
 
 from __future__ import annotations
 
@@ -15,9 +15,13 @@ from tests.support import seed
 class Socket:
     identity: EndUser
     revoked: bool = False
+    refused: bool = False
 
     def identity_revoked(self) -> None:
         self.revoked = True
+
+    def binding_refused(self) -> None:
+        self.refused = True
 
 
 async def socket_for(services: Services, org: seed.Organisation, user_id: str) -> Socket:
@@ -35,7 +39,7 @@ async def test_one_round_ends_the_revoked_users_sockets_and_keeps_the_rest(
     alice = [await socket_for(backend, a, "alice") for _ in range(2)]
     bob = await socket_for(backend, a, "bob")
     alice_at_b = await socket_for(backend, b, "alice")
-    watch = IdentityWatch(backend.keys, every_seconds=60)
+    watch = IdentityWatch(backend.keys, backend.tenants, every_seconds=60)
     for socket in [*alice, bob, alice_at_b]:
         watch.add(socket)
     await backend.keys.revoke_end_user(a.tenant_id, "alice")
@@ -49,10 +53,27 @@ async def test_one_round_ends_the_revoked_users_sockets_and_keeps_the_rest(
 async def test_a_socket_that_closed_is_no_longer_checked(backend: Services) -> None:
     org = await seed.organisation(backend)
     socket = await socket_for(backend, org, "alice")
-    watch = IdentityWatch(backend.keys, every_seconds=60)
+    watch = IdentityWatch(backend.keys, backend.tenants, every_seconds=60)
     watch.add(socket)
     watch.discard(socket)
     await backend.keys.revoke_end_user(org.tenant_id, "alice")
     await watch.check_now()
     await watch.aclose()
     assert not socket.revoked
+
+
+async def test_one_round_ends_the_sockets_of_an_origin_taken_off_the_allowlist(
+    backend: Services,
+) -> None:
+    """T-18, after the handshake: the origin's sockets are refused, other origins' are not."""
+    a = await seed.organisation(backend)
+    b = await seed.organisation(backend, origin="https://other.example")
+    removed, kept = await socket_for(backend, a, "alice"), await socket_for(backend, b, "alice")
+    watch = IdentityWatch(backend.keys, backend.tenants, every_seconds=60)
+    watch.add(removed)
+    watch.add(kept)
+    await backend.tenants.remove_origin(a.tenant_id, a.origin, actor=seed.ACTOR)
+    await watch.check_now()
+    await watch.aclose()
+    assert (removed.refused, removed.revoked) == (True, False)
+    assert not kept.refused

@@ -1,10 +1,12 @@
 """Re-checking the identities behind open sockets (T-22), for the whole node at once.
 
-A token is checked when a socket opens; afterwards its signing key may be retired or revoked, or
-its end user revoked. Every `every` seconds this re-checks every open socket's identity in one
-batch (a lookup per distinct key, a query per organisation) and ends the sockets whose identity
-no longer stands. One task for the node, not one per socket: at ten thousand sockets, per-socket
-checks were a read per socket every interval and a task's memory each.
+A token is checked when a socket opens; afterwards its signing key may be retired or revoked,
+its end user revoked, or the origin or app it is bound to taken off the organisation's
+allowlist. Every `every` seconds this re-checks every open socket in one batch (a lookup per
+distinct key and per distinct origin or app, a query per organisation) and ends the sockets
+whose identity no longer stands (4401) or whose origin or app is no longer allowed (4403). One
+task for the node, not one per socket: at ten thousand sockets, per-socket checks were a read
+per socket every interval and a task's memory each.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Protocol
 
 from parlour.keys.models import EndUser
 from parlour.keys.service import KeyService
+from parlour.tenants.service import TenantService
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +29,13 @@ class Watched(Protocol):
 
     def identity_revoked(self) -> None: ...
 
+    def binding_refused(self) -> None: ...
+
 
 class IdentityWatch:
-    def __init__(self, keys: KeyService, *, every_seconds: float) -> None:
+    def __init__(self, keys: KeyService, tenants: TenantService, *, every_seconds: float) -> None:
         self._keys = keys
+        self._tenants = tenants
         self._every = every_seconds
         self._watched: set[Watched] = set()
         self._task: asyncio.Task[None] | None = None
@@ -46,10 +52,20 @@ class IdentityWatch:
         sockets = list(self._watched)
         if not sockets:
             return
-        still_valid = await self._keys.still_valid_many([s.identity for s in sockets])
-        for socket, valid in zip(sockets, still_valid, strict=True):
-            if not valid and socket in self._watched:
+        identities = [s.identity for s in sockets]
+        still_valid = await self._keys.still_valid_many(identities)
+        allowed: dict[tuple[str, str | None, str | None], bool] = {}
+        for user in identities:
+            binding = (user.tenant_id, user.origin, user.app_id)
+            if binding not in allowed:
+                allowed[binding] = await self._tenants.binding_allowed(*binding)
+        for socket, user, valid in zip(sockets, identities, still_valid, strict=True):
+            if socket not in self._watched:
+                continue
+            if not valid:
                 socket.identity_revoked()
+            elif not allowed[user.tenant_id, user.origin, user.app_id]:
+                socket.binding_refused()
 
     async def _run(self) -> None:
         while True:

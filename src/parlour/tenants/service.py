@@ -201,8 +201,8 @@ class TenantService:
             return await TenantRepository(conn).list_claims(tenant_id)
 
     async def remove_origin(self, tenant_id: str, origin: str, *, actor: Actor) -> None:
-        """Take an origin off the allowlist, or withdraw its claim. Sockets already open from
-        it stay until they close; no new one is accepted."""
+        """Take an origin off the allowlist, or withdraw its claim. No new socket is accepted
+        from it, and the gateway's next re-check closes those already open."""
         with contextlib.suppress(InvalidInput):
             origin = self.normalize_origin(origin)
         async with self._db.transaction() as conn:
@@ -248,6 +248,17 @@ class TenantService:
         if len(app_id) > 200 or not await self.has_app(tenant_id, app_id):
             raise AppNotAllowed()
         return app_id
+
+    async def binding_allowed(self, tenant_id: str, origin: str | None, app_id: str | None) -> bool:
+        """Whether a socket bound to this origin (or, without one, this app) may stay open:
+        the same rule as when it opened."""
+        if origin is None:
+            return await self.has_app(tenant_id, app_id)
+        try:
+            await self.require_origin(tenant_id, origin)
+        except OriginNotAllowed:
+            return False
+        return True
 
     async def set_anonymous_visitors(self, tenant_id: str, allowed: bool, *, actor: Actor) -> None:
         async with self._db.transaction() as conn:

@@ -14,7 +14,7 @@ import jwt
 from parlour.storage.types import utcnow
 from tests.conftest import Stack, running_stack
 from tests.support import seed
-from tests.support.chat import authenticate, close_code, open_socket
+from tests.support.chat import authenticate, close_code, open_socket, receive_until, say
 
 FAST_CHECKS = {"revalidate_seconds": 0.2}
 
@@ -66,6 +66,32 @@ async def test_revoking_an_end_user_closes_their_open_socket_and_refuses_old_tok
         )
         async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
             await authenticate(ws, later)
+
+
+async def test_taking_an_origin_off_the_allowlist_closes_the_sockets_opened_from_it(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """T-18, on sockets already open: a removed origin's sockets close with 4403 within the
+    re-validation interval; a socket from an origin still allowed stays open."""
+    async with running_stack(tmp_path, sqlite_url, tokens=FAST_CHECKS) as stack:
+        org = await seed.organisation(stack.services)
+        kept = "https://help.example.net"
+        await stack.services.tenants.allow_origin(org.tenant_id, kept, actor=seed.ACTOR)
+        minted = await stack.services.keys.mint_end_user_token(
+            org.tenant_id, widget_id=org.widget_id, user_id="customer-2", origin=kept
+        )
+        async with (
+            open_socket(stack.ws_url, org.widget_id, org.origin) as removed_ws,
+            open_socket(stack.ws_url, org.widget_id, kept) as kept_ws,
+        ):
+            await authenticate(removed_ws, await seed.token_for(stack.services, org))
+            await authenticate(kept_ws, minted.token)
+            await stack.services.tenants.remove_origin(org.tenant_id, org.origin, actor=seed.ACTOR)
+            assert await close_code(removed_ws) == 4403
+            # Still served after the round that closed the other: it answers a message.
+            client_id = await say(kept_ws, "Are you still there?")
+            frames = await receive_until(kept_ws, lambda f: f["type"] == "accepted")
+            assert frames[-1]["client_id"] == client_id
 
 
 async def test_revocation_is_scoped_to_the_revoking_keys_tenant(

@@ -173,8 +173,9 @@ class Connection:
         self._warned = False
         self._identity_deadline()
 
-    # Identity (T-22): warned a minute ahead of expiry, ended at it; revocation is re-checked
-    # for all sockets at once by the identity watch.
+    # Identity (T-22): warned a minute ahead of expiry, ended at it; revocation, and the
+    # allowlisting of the socket's origin or app (T-18), are re-checked for all sockets at once
+    # by the identity watch.
 
     @property
     def identity(self) -> EndUser:
@@ -183,6 +184,9 @@ class Connection:
 
     def identity_revoked(self) -> None:
         self._end(4401, "revoked")
+
+    def binding_refused(self) -> None:
+        self._end(4403, "this origin or app is no longer allowed")
 
     def _identity_deadline(self) -> None:
         if self._timer is not None:
