@@ -197,7 +197,9 @@ async def signed_up_and_enrolled(stack: Stack, browser: Browser) -> tuple[str, l
     seed = (await browser.send("POST", "/v1/session/enrolment")).json()["seed"]
     code = pyotp.TOTP(seed).now()
     answer = await browser.send("POST", "/v1/session/enrolment/confirm", {"code": code})
-    assert answer.json()["stage"] == "active"
+    # Seen once to fail without a "stage" (2026-12-02, not reproduced): keep what was answered.
+    assert answer.status_code == 200, (answer.status_code, answer.text)
+    assert answer.json()["stage"] == "active", answer.text
     return email, answer.json()["recovery_codes"]
 
 

@@ -83,18 +83,26 @@ async def ask(
     return await assistant.answer(appended.message, Subject(org.tenant_id, user, traits or {}))
 
 
-@dataclass
-class RecitingModel:
-    """A model that does what a successful extraction attack makes it do: repeat its system
-    prompt."""
+@dataclass(kw_only=True)
+class ScriptedModel:
+    """What every provider states about itself; the scripted models differ in what they write."""
 
-    name: str = "reciting"
-    model: str = "reciting-1"
+    name: str = "scripted"
+    model: str = "scripted-1"
     external: bool = False
     supports_tools: bool = False
     context_tokens: int | None = None
     knowledge_tokens: int | None = None
     seen: list[Generation] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        return None
+
+
+@dataclass
+class RecitingModel(ScriptedModel):
+    """A model that does what a successful extraction attack makes it do: repeat its system
+    prompt."""
 
     everything: bool = False  # every message it was given, not just the system prompt
 
@@ -106,46 +114,29 @@ class RecitingModel:
             yield TextDelta(text[start : start + 40])
         yield Finished("stop", Usage(100, 100))
 
-    async def aclose(self) -> None:
-        return None
-
 
 @dataclass
-class SayingModel:
+class SayingModel(ScriptedModel):
     """A model that writes `text`, a few characters at a time: what a hijack makes a model say,
     or an answer in its own words."""
 
     text: str
-    name: str = "saying"
-    model: str = "saying-1"
-    external: bool = False
-    supports_tools: bool = False
-    context_tokens: int | None = None
-    knowledge_tokens: int | None = None
 
     async def stream(self, generation: Generation) -> AsyncIterator[ProviderEvent]:
+        self.seen.append(generation)
         for start in range(0, len(self.text), 5):
             yield TextDelta(self.text[start : start + 5])
         yield Finished("stop", Usage(100, 20))
 
-    async def aclose(self) -> None:
-        return None
-
 
 @dataclass
-class ToolCallingModel:
+class ToolCallingModel(ScriptedModel):
     """A model that proposes the given calls, round after round, then says `final`."""
 
     calls: Sequence[ToolCall]
     rounds: int = 1
     final: str = "We are open Monday to Friday [k1]."  # from the seeded FAQ
-    name: str = "tool-caller"
-    model: str = "tool-caller-1"
-    external: bool = False
-    supports_tools: bool = True
-    context_tokens: int | None = None
-    knowledge_tokens: int | None = None
-    seen: list[Generation] = field(default_factory=list)
+    supports_tools: bool = field(default=True, kw_only=True)
 
     async def stream(self, generation: Generation) -> AsyncIterator[ProviderEvent]:
         self.seen.append(generation)
@@ -155,6 +146,3 @@ class ToolCallingModel:
             return
         yield TextDelta(self.final)
         yield Finished("stop", Usage(10, 5))
-
-    async def aclose(self) -> None:
-        return None
