@@ -7,13 +7,14 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from bench import answers, crypto, gateway, retrieval
+from bench import answers, crypto, gateway, retrieval, watch
 
 BENCHMARKS = {
     "answers": answers.run,
     "crypto": crypto.run,
     "gateway": gateway.run,
     "retrieval": retrieval.run,
+    "watch": watch.run,
 }
 
 

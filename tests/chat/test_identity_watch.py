@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
+
+from parlour.chat import identity_watch
 from parlour.chat.identity_watch import IdentityWatch
 from parlour.keys.models import EndUser
 from parlour.services import Services
@@ -77,3 +80,19 @@ async def test_one_round_ends_the_sockets_of_an_origin_taken_off_the_allowlist(
     await watch.aclose()
     assert (removed.refused, removed.revoked) == (True, False)
     assert not kept.refused
+
+
+async def test_a_round_in_many_slices_checks_every_socket(
+    backend: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(identity_watch, "CHECK_SLICE", 2)
+    org = await seed.organisation(backend)
+    users = ["alice", "bob", "bob", "carol", "alice"]
+    sockets = [await socket_for(backend, org, user) for user in users]
+    watch = IdentityWatch(backend.keys, backend.tenants, every_seconds=60)
+    for socket in sockets:
+        watch.add(socket)
+    await backend.keys.revoke_end_user(org.tenant_id, "alice")
+    await watch.check_now()
+    await watch.aclose()
+    assert [s.revoked for s in sockets] == [user == "alice" for user in users]
