@@ -18,7 +18,8 @@ llama.cpp), through the real assistant turn (retrieval, prompt, model, output fi
   (answered, abstained, or blocked as off-topic by the output filter).
 - Redaction on presidio-synth-pii: recall and precision per entity type.
 - Time to first token: from the turn's start to the first text the user receives (a delta, or
-  the message), p50/p95. Goals: extractive ≤ 50 ms, local ≤ 1 s.
+  the message), p50/p95, and, for a provider that streams, to the model's own first token (the
+  difference is the output filter's hold-back). Goals: extractive ≤ 50 ms, local ≤ 1 s.
 
 `BENCH_SAMPLE` (default 60) bounds the questions per set for the local model (~1 s a turn);
 `BENCH_MIN_SUPPORT` sets the off-topic check's threshold (default: the setting's, 0.3; 0 is off).
@@ -35,6 +36,7 @@ import os
 import random
 import secrets
 import statistics
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -89,6 +91,7 @@ class Recording:
 
     inner: Provider
     raw: list[str] = field(default_factory=list)
+    first_delta_at: list[float] = field(default_factory=list)  # perf_counter, one per stream
 
     @property
     def name(self) -> str:
@@ -119,6 +122,8 @@ class Recording:
         try:
             async for event in self.inner.stream(generation):
                 if isinstance(event, TextDelta):
+                    if not parts:
+                        self.first_delta_at.append(time.perf_counter())
                     parts.append(event.text)
                 yield event
         finally:  # also when the turn stops reading (the filter blocked the answer)
@@ -136,14 +141,18 @@ class Reply:
     delivered: str  # everything the user received: deltas and the message
     first_text_seconds: float | None
     outcome: str = "unrecorded"
+    model_first_seconds: float | None = None  # the provider's first text, before the filter
 
 
 class Bench:
     """One organisation per data set, and a way to ask its assistant."""
 
-    def __init__(self, services: Services, assistant: AssistantService) -> None:
+    def __init__(
+        self, services: Services, assistant: AssistantService, recording: Recording
+    ) -> None:
         self.services = services
         self.assistant = assistant
+        self.recording = recording
         self.outcomes: Counter[str] = Counter()
 
     async def ask(self, tenant_id: str, text: str) -> Reply:
@@ -171,7 +180,9 @@ class Bench:
             except Exception:
                 return Reply("", [], True, "", None, "rejected")
             started = time.perf_counter()
+            streams_before = len(self.recording.first_delta_at)
             answer = await self.assistant.answer(stored.message, Subject(tenant_id, user))
+            model_first = self.recording.first_delta_at[streams_before:]
         finally:
             stop()
         assert answer is not None
@@ -185,6 +196,7 @@ class Bench:
             "".join(seen),
             first[0] - started if first else None,
             outcome,
+            model_first[0] - started if model_first else None,
         )
 
 
@@ -355,7 +367,10 @@ async def hijacks(bench: Bench, recording: Recording, covid: str) -> list[str]:
                 raw = recording.raw[before:]
                 called += len(raw)
                 said += any(normalised(target) in normalised(text) for text in raw)
-                delivered += normalised(target) in normalised(reply.delivered + reply.text)
+                if normalised(target) in normalised(reply.delivered + reply.text):
+                    delivered += 1
+                    # Shown, so that a reader can see what the check let through.
+                    print(f"{name}: reached a user: {reply.text!r}", file=sys.stderr)
                 outcomes[reply.outcome] += 1
             shown = ", ".join(f"{n} {k}" for k, n in outcomes.most_common())
             lines.append(
@@ -461,15 +476,20 @@ def redaction() -> list[str]:
 
 async def first_token(bench: Bench, covid: str, sample: int) -> str:
     ids = await entry_ids(bench.services, covid)
-    questions = list(ids)[:sample]
-    times = [
-        t for q in questions if (t := (await bench.ask(covid, q)).first_text_seconds) is not None
-    ]
-    return (
+    replies = [await bench.ask(covid, q) for q in list(ids)[:sample]]
+    times = [r.first_text_seconds for r in replies if r.first_text_seconds is not None]
+    line = (
         f"time to first text p50 **{percentile(times, 50) * 1e3:.0f} ms**, p95 "
         f"**{percentile(times, 95) * 1e3:.0f} ms** ({len(times)} turns, mean "
         f"{statistics.mean(times) * 1e3:.0f} ms)"
     )
+    model = [r.model_first_seconds for r in replies if r.model_first_seconds is not None]
+    if model:  # a provider that streams: its own first text, before the filter's hold-back
+        line += (
+            f"; the model's first token p50 {percentile(model, 50) * 1e3:.0f} ms, p95 "
+            f"{percentile(model, 95) * 1e3:.0f} ms"
+        )
+    return line
 
 
 async def provider_figures(name: str, provider: Provider, sample: int) -> list[str]:
@@ -484,7 +504,7 @@ async def provider_figures(name: str, provider: Provider, sample: int) -> list[s
                 max_output_tokens=120, temperature=0.0, min_answer_support=MIN_SUPPORT
             ),
         )
-        bench = Bench(services, assistant)
+        bench = Bench(services, assistant, recording)
         try:
             faq = read_csv(CORPORA / "covid_qa_faq" / "faq_covidbert.csv")
             covid = await organisation(

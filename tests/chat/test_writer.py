@@ -4,26 +4,40 @@ fate (its number, its duplicate, its missing conversation)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from sqlalchemy import event
 
-from parlour.chat.models import Author
+from parlour.chat.models import Author, Citation
+from parlour.chat.repository import DirectMessageBatch
 from parlour.errors import NotFound
 from parlour.services import Services
+from parlour.storage.types import utcnow
 from tests.support import seed
 
 
 @contextmanager
-def counting_commits(services: Services) -> Iterator[list[int]]:
+def counting_commits(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Transactions committed through SQLAlchemy, and on SQLite's direct writer."""
     commits = [0]
 
     def count(_conn: Any) -> None:
         commits[0] += 1
 
+    direct = services.db.direct
+    if direct is not None:
+        run = direct.run
+
+        def counted(work: Callable[[sqlite3.Connection], object]) -> object:
+            result = run(work)
+            commits[0] += 1
+            return result
+
+        monkeypatch.setattr(direct, "run", counted)
     engine = services.db.engine.sync_engine
     event.listen(engine, "commit", count)
     try:
@@ -33,7 +47,7 @@ def counting_commits(services: Services) -> Iterator[list[int]]:
 
 
 async def test_messages_posted_together_share_a_transaction_and_get_gap_free_numbers(
-    backend: Services,
+    backend: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tenants = [await seed.organisation(backend, faq=None) for _ in range(2)]
     conversations = [
@@ -41,7 +55,7 @@ async def test_messages_posted_together_share_a_transaction_and_get_gap_free_num
         for org in tenants
         for i in range(5)
     ]
-    with counting_commits(backend) as commits:
+    with counting_commits(backend, monkeypatch) as commits:
         posted = await asyncio.gather(
             *(
                 backend.chat.post(c.tenant_id, c.conversation_id, author=Author.AGENT, body=f"m{n}")
@@ -49,7 +63,7 @@ async def test_messages_posted_together_share_a_transaction_and_get_gap_free_num
                 for c in conversations
             )
         )
-    assert commits[0] < 5  # 200 messages, not 200 transactions
+    assert 0 < commits[0] < 5  # 200 messages, not 200 transactions
     for conversation in conversations:
         mine = [m for m in posted if m.conversation_id == conversation.conversation_id]
         assert [m.seq for m in mine] == list(range(1, 21))
@@ -57,7 +71,25 @@ async def test_messages_posted_together_share_a_transaction_and_get_gap_free_num
         stored = await backend.chat.history(
             conversation.tenant_id, conversation.conversation_id, after_seq=0, limit=100
         )
-        assert [(m.seq, m.body) for m in stored] == [(m.seq, m.body) for m in mine]
+        assert stored == mine
+
+
+async def test_a_message_reads_back_exactly_as_it_was_written(backend: Services) -> None:
+    org = await seed.organisation(backend, faq=None)
+    conversation = await backend.chat.open_conversation(org.tenant_id, "u1")
+    written = await backend.chat.post(
+        org.tenant_id,
+        conversation.conversation_id,
+        author=Author.ASSISTANT,
+        body="Ouvert en semaine, «sauf fériés»\nFermé le dimanche",
+        citations=[Citation(id="k1", title="Opening hours")],
+        actions=["handoff"],
+    )
+    (read,) = await backend.chat.history(
+        org.tenant_id, conversation.conversation_id, after_seq=0, limit=10
+    )
+    assert read == written
+    assert read.created_at.tzinfo is not None
 
 
 async def test_a_retry_in_a_batch_is_answered_with_the_stored_message_and_spares_the_rest(
@@ -125,25 +157,12 @@ async def test_numbers_are_claimed_through_the_primary_key_however_many_conversa
     conversations = [
         await services.chat.open_conversation(org.tenant_id, f"u{i}") for i in range(30)
     ]
-    plans: list[str] = []
-
-    def explain(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("UPDATE CONVERSATIONS"):
-            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
-            plans.extend(str(row[-1]) for row in rows)
-
-    engine = services.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", explain)
-    try:
-        await asyncio.gather(
-            *(
-                services.chat.post(
-                    org.tenant_id, c.conversation_id, author=Author.AGENT, body="hello"
-                )
-                for c in conversations
-            )
-        )
-    finally:
-        event.remove(engine, "before_cursor_execute", explain)
+    # Messages on a file database are written by the direct writer, a claim per conversation.
+    claim = DirectMessageBatch(services.db.engine.dialect).claim(
+        (org.tenant_id, conversations[0].conversation_id), 1, utcnow()
+    )
+    async with services.db.read() as conn:
+        rows = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + claim[0], claim[1])
+        plans = [str(row[-1]) for row in rows]
     assert plans
     assert all("sqlite_autoindex_conversations_1" in plan for plan in plans), plans

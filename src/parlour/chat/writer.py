@@ -3,13 +3,18 @@ the next one.
 
 A quiet node commits each message at once; a busy one commits hundreds per transaction, so the
 statements per message fall from two to a few per batch. Every statement is a round trip to the
-database (on SQLite a hop to its thread), and those round trips, not CPU, were what bounded a
-node's throughput.
+database, and those round trips, not CPU, were what bounded a node's throughput. On SQLite a
+round trip through SQLAlchemy is a hop to aiosqlite's thread (several per statement), so there
+the whole transaction runs in one hop on a connection of its own (`Database.write_directly`):
+acknowledgements at 1,000 messages/s came in p50 ~9 ms before, ~1-3 ms after.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
+import sqlite3
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -24,7 +29,14 @@ from parlour.chat.models import (
     Message,
     MessageKind,
 )
-from parlour.chat.repository import ConversationRepository, MessageRepository
+from parlour.chat.repository import (
+    ConversationRepository,
+    DirectMessageBatch,
+    Key,
+    MessageRepository,
+    in_arrival_order,
+    sealed_row,
+)
 from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import NotFound
 from parlour.storage.database import Database
@@ -32,6 +44,9 @@ from parlour.storage.types import utcnow
 
 # Bounded so a backlog commits in steps and the first callers hear back early.
 MAX_BATCH = 256
+# What a failed statement raises, through SQLAlchemy or on the direct SQLite connection.
+_DATABASE_ERRORS = (SQLAlchemyError, sqlite3.Error)
+_DUPLICATE = (IntegrityError, sqlite3.IntegrityError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +82,7 @@ class MessageWriter:
         self._vault = vault
         self._pending: list[tuple[Draft, asyncio.Future[Appended]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._direct = DirectMessageBatch(db.engine.dialect) if db.direct is not None else None
 
     async def append(self, draft: Draft) -> Appended:
         future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
@@ -98,7 +114,7 @@ class MessageWriter:
     async def _write(self, drafts: list[Draft]) -> list[Outcome]:
         try:
             outcomes = await self._together(drafts)
-        except SQLAlchemyError as error:
+        except _DATABASE_ERRORS as error:
             if len(drafts) == 1:
                 return [await self._settle_alone(drafts[0], error)]
             # One draft must not sink the others (a retried client id, a deleted
@@ -109,12 +125,12 @@ class MessageWriter:
     async def _alone(self, draft: Draft) -> Outcome:
         try:
             return (await self._together([draft]))[0]
-        except SQLAlchemyError as error:
+        except _DATABASE_ERRORS as error:
             return await self._settle_alone(draft, error)
 
-    async def _settle_alone(self, draft: Draft, error: SQLAlchemyError) -> Outcome:
+    async def _settle_alone(self, draft: Draft, error: Exception) -> Outcome:
         """A lone draft failed: a retried client id is answered with the stored row."""
-        if isinstance(error, IntegrityError) and draft.client_id is not None:
+        if isinstance(error, _DUPLICATE) and draft.client_id is not None:
             cipher = await self._vault.cipher(draft.tenant_id)
             async with self._db.read() as conn:
                 stored = await MessageRepository(conn, cipher).find_by_client_id(
@@ -130,37 +146,61 @@ class MessageWriter:
         for tenant_id in {draft.tenant_id for draft in drafts}:
             ciphers[tenant_id] = await self._vault.cipher(tenant_id)
         now = utcnow()
-        wanted = Counter((draft.tenant_id, draft.conversation_id) for draft in drafts)
+        unnumbered = [_message(draft, now) for draft in drafts]
+        changes = [
+            ((draft.tenant_id, draft.conversation_id), draft.status)
+            for draft in drafts
+            if draft.status is not None
+        ]
+        if self._direct is not None:
+            # Sealing binds a message's id, not its number: rows are made here, numbered there.
+            rows = [sealed_row(m, ciphers[m.tenant_id]) for m in unnumbered]
+            claimed, seqs = await self._db.write_directly(
+                functools.partial(self._direct.write, rows, changes, now)
+            )
+        else:
+            claimed, seqs = await self._write_through_sqlalchemy(unnumbered, changes, ciphers, now)
         outcomes: list[Outcome] = []
-        async with self._db.transaction() as conn:
-            conversations = ConversationRepository(conn)
-            claimed = await conversations.claim_seqs(wanted, now)
-            # Numbers run up to the last claimed: hand them out in arrival order.
-            next_seq = {key: last - wanted[key] + 1 for key, (last, _) in claimed.items()}
-            for draft in drafts:
-                key = (draft.tenant_id, draft.conversation_id)
-                if key not in claimed:
-                    outcomes.append(NotFound("no such conversation"))
-                    continue
-                status = draft.status or claimed[key][1]
-                message = _message(draft, next_seq[key], now)
-                outcomes.append(Appended(message, created=True, status=status))
-                next_seq[key] += 1
-            stored = [outcome.message for outcome in outcomes if isinstance(outcome, Appended)]
-            await MessageRepository.insert_many(conn, ciphers, stored)
-            for draft in drafts:
-                if draft.status is not None and (draft.tenant_id, draft.conversation_id) in claimed:
-                    await conversations.set_status(
-                        draft.tenant_id, draft.conversation_id, draft.status
-                    )
+        for draft, message, seq in zip(drafts, unnumbered, seqs, strict=True):
+            if seq is None:
+                outcomes.append(NotFound("no such conversation"))
+                continue
+            status = draft.status or claimed[draft.tenant_id, draft.conversation_id][1]
+            outcomes.append(
+                Appended(dataclasses.replace(message, seq=seq), created=True, status=status)
+            )
         return outcomes
 
+    async def _write_through_sqlalchemy(
+        self,
+        unnumbered: list[Message],
+        changes: list[tuple[Key, ConversationStatus]],
+        ciphers: dict[str, TenantCipher],
+        now: datetime,
+    ) -> tuple[dict[Key, tuple[int, ConversationStatus]], list[int | None]]:
+        async with self._db.transaction() as conn:
+            conversations = ConversationRepository(conn)
+            keys = [(m.tenant_id, m.conversation_id) for m in unnumbered]
+            claimed = await conversations.claim_seqs(Counter(keys), now)
+            seqs = in_arrival_order(keys, claimed)
+            numbered = [
+                dataclasses.replace(m, seq=seq)
+                for m, seq in zip(unnumbered, seqs, strict=True)
+                if seq is not None
+            ]
+            await MessageRepository.insert_many(conn, ciphers, numbered)
+            for key, status in changes:
+                if key in claimed:
+                    await conversations.set_status(*key, status)
+        return claimed, seqs
 
-def _message(draft: Draft, seq: int, now: datetime) -> Message:
+
+def _message(draft: Draft, now: datetime) -> Message:
+    """The message a draft becomes; numbered (`seq`) once its conversation's claim is made."""
     return Message(
         tenant_id=draft.tenant_id,
         conversation_id=draft.conversation_id,
-        seq=seq,
+        seq=0,
         message_id=draft.message_id or str(uuid.uuid4()),
         kind=draft.kind,
         author=draft.author,

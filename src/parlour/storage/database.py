@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import Any
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+T = TypeVar("T")
+
 
 class Database:
-    """Owns the engine. `transaction()` for writes, `read()` for reads.
+    """Owns the engine. `transaction()` for writes, `read()` for reads, and on SQLite
+    `write_directly()` for the one write hot enough to bypass SQLAlchemy (the chat's messages).
 
     SQLite allows one writer at a time; serialising writers in-process keeps them from failing
     with "database is locked" while WAL still lets readers run beside the writer.
@@ -25,6 +31,24 @@ class Database:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine: AsyncEngine = _create_engine(url, echo=echo, is_sqlite=self.is_sqlite)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        database = self.url.database
+        # A file only: an in-memory database is private to the connection that made it.
+        self.direct = (
+            DirectSqlite(database)
+            if self.is_sqlite and database and database != ":memory:"
+            else None
+        )
+
+    async def write_directly(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """SQLite with a file only: run `work` as one transaction on a connection of its own
+        thread, in one hop. Through SQLAlchemy and aiosqlite every cursor, statement, fetch
+        and commit is a hop to aiosqlite's thread, and each hop waits for a busy event loop's
+        turn and for the GIL; a hot path that writes a few statements a batch pays ~8 of them."""
+        assert self.direct is not None
+        assert self._write_lock is not None
+        async with self._write_lock:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self.direct.executor, self.direct.run, work)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -40,7 +64,50 @@ class Database:
             yield conn
 
     async def dispose(self) -> None:
+        if self.direct is not None:
+            await self.direct.aclose()
         await self.engine.dispose()
+
+
+class DirectSqlite:
+    """A stdlib sqlite3 connection that only its one thread touches."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+        self._closed = False
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+
+    def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(conn)
+            conn.commit()
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+        return result
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await asyncio.get_running_loop().run_in_executor(self.executor, self._close)
+            self.executor.shutdown()
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit mode: `run` says where each transaction begins and ends.
+            self._conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+            _configure_sqlite(self._conn, None)
+        return self._conn
 
 
 def _create_engine(url: str, *, echo: bool, is_sqlite: bool) -> AsyncEngine:
@@ -48,8 +115,6 @@ def _create_engine(url: str, *, echo: bool, is_sqlite: bool) -> AsyncEngine:
         return create_async_engine(url, echo=echo, pool_pre_ping=True)
     database = make_url(url).database
     if database and database != ":memory:":
-        from pathlib import Path
-
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     # No rollback when a connection returns to the pool: every transaction here ends itself
     # (commit, or rollback on error or close), and on SQLite each call is a hop to aiosqlite's
@@ -61,7 +126,7 @@ def _create_engine(url: str, *, echo: bool, is_sqlite: bool) -> AsyncEngine:
     return engine
 
 
-def _configure_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+def _configure_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry | None) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
