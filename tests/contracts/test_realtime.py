@@ -92,6 +92,7 @@ async def test_the_publishing_nodes_own_subscribers_get_each_event_once_with_its
     with listening(nodes.a.broker, "t1", "c1") as own:  # type: ignore[attr-defined]
         await nodes.a.broker.publish("t1", "c1", MessageAdded(message))  # type: ignore[attr-defined]
         await nodes.a.broker.publish("t1", "c1", TypingChanged(Author.AGENT, True))  # type: ignore[attr-defined]
+        await nodes.a.broker.flush()  # type: ignore[attr-defined]
         # Published after node a's events reached Redis, so it arrives after any echo of them.
         await nodes.b.broker.publish("t1", "c1", TypingChanged(Author.AGENT, False))  # type: ignore[attr-defined]
         seen = []
@@ -103,6 +104,22 @@ async def test_the_publishing_nodes_own_subscribers_get_each_event_once_with_its
         TypingChanged(Author.AGENT, True),
         TypingChanged(Author.AGENT, False),
     ]
+
+
+async def test_a_burst_of_events_reaches_another_node_complete_and_in_order(
+    nodes: Nodes,
+) -> None:
+    """Notices queued while others are on their way go out together, in the order published."""
+    with listening(nodes.b.broker, "t1", "c1") as subscriber:  # type: ignore[attr-defined]
+        await asyncio.gather(
+            *(
+                nodes.a.broker.publish("t1", "c1", MessageStored(seq))  # type: ignore[attr-defined]
+                for seq in range(1, 1001)
+            )
+        )
+        async with asyncio.timeout(WAIT):
+            seen = [await subscriber.get() for _ in range(1000)]
+    assert [getattr(event, "seq", None) for event in seen] == list(range(1, 1001))
 
 
 async def test_events_never_reach_another_tenants_subscriber(nodes: Nodes) -> None:

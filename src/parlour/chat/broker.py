@@ -32,6 +32,10 @@ class Broker(Protocol):
         function is called."""
         ...
 
+    async def flush(self) -> None:
+        """Wait until every event published so far has left this node."""
+        ...
+
     async def start(self) -> None: ...
 
     async def aclose(self) -> None: ...
@@ -69,6 +73,9 @@ class InProcessBroker:
         for listeners in tuple(self._listeners.values()):
             for listener in tuple(listeners):
                 _deliver(listener, Resync())
+
+    async def flush(self) -> None:
+        return None  # delivered as published
 
     async def start(self) -> None:
         return None

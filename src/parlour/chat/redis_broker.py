@@ -6,6 +6,11 @@ the event to its own subscribers directly and skips its own notices). Each node 
 subscription and hands notices to its local subscribers. If the Redis connection fails, every
 local subscriber is told to resync (its socket closes with 1013 and the client resumes from the
 database on any node), and the node subscribes again.
+
+Notices leave in the background, in order, and those queued while one round trip is under way
+go together in the next pipeline: a message's sender hears `accepted` once the message is
+stored, without waiting on Redis, and a busy node pays one round trip per batch of notices
+instead of one per message.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ from parlour.chat.models import (
 log = logging.getLogger(__name__)
 SUBSCRIBE_TIMEOUT_SECONDS = 10.0
 RETRY_SECONDS = 1.0
+# Notices one pipeline carries at most, and how many may wait before publishers wait too.
+NOTICES_PER_PIPELINE = 512
+NOTICES_QUEUED_AT_MOST = 8192
 
 
 def encode(event: ConversationEvent, node: str) -> str | None:
@@ -75,6 +83,10 @@ class RedisBroker:
         self._node = secrets.token_hex(8)
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self._notices: list[tuple[str, str]] = []
+        self._sender: asyncio.Task[None] | None = None
+        self._room = asyncio.Event()
+        self._room.set()
 
     def _channel(self, tenant_id: str, conversation_id: str) -> str:
         # The tenant is part of every channel name: no event crosses organisations (T-34).
@@ -89,8 +101,33 @@ class RedisBroker:
     async def publish(self, tenant_id: str, conversation_id: str, event: ConversationEvent) -> None:
         await self._local.publish(tenant_id, conversation_id, event)
         payload = encode(event, self._node)
-        if payload is not None:
-            await self._redis.publish(self._channel(tenant_id, conversation_id), payload)
+        if payload is None:
+            return
+        await self._room.wait()
+        self._notices.append((self._channel(tenant_id, conversation_id), payload))
+        if len(self._notices) >= NOTICES_QUEUED_AT_MOST:
+            self._room.clear()
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send_notices())
+
+    async def _send_notices(self) -> None:
+        try:
+            while self._notices:
+                batch = self._notices[:NOTICES_PER_PIPELINE]
+                self._notices = self._notices[NOTICES_PER_PIPELINE:]
+                try:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for channel, payload in batch:
+                            pipe.publish(channel, payload)
+                        await pipe.execute()
+                except (RedisError, OSError) as error:
+                    # The messages are stored: other nodes' sockets find them at their next
+                    # notice, or when they resume.
+                    log.warning("%d notices not published (%s)", len(batch), type(error).__name__)
+                if len(self._notices) < NOTICES_QUEUED_AT_MOST:
+                    self._room.set()
+        finally:
+            self._sender = None
 
     def listen(
         self, tenant_id: str, conversation_id: str, listener: Listener
@@ -127,7 +164,12 @@ class RedisBroker:
         if decoded is not None and decoded[1] != self._node and conversation_id:
             await self._local.publish(tenant_id, conversation_id, decoded[0])
 
+    async def flush(self) -> None:
+        if self._sender is not None:
+            await asyncio.shield(self._sender)
+
     async def aclose(self) -> None:
+        await self.flush()  # what was published before closing still goes out
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
