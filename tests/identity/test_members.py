@@ -12,12 +12,14 @@ import pytest
 
 from parlour.errors import Conflict, NotFound
 from parlour.identity.errors import NotPermitted
+from parlour.identity.mail import MailUnavailable, SmtpMailer
 from parlour.identity.members import InvitationInvalid, LastOwner
 from parlour.identity.models import Membership, Role, Session, Stage
 from parlour.identity.policy import Permission
 from parlour.services import Services
 from tests.support.accounts import PASSWORD, Accounts, accounts_on
 from tests.support.seed import ACTOR
+from tests.support.servers import free_socket
 
 IP = "198.51.100.7"
 
@@ -216,6 +218,35 @@ async def test_a_removed_member_loses_access_at_their_next_request(
         )
     (event,) = await backend.audit.recent(tenant_id, limit=1)
     assert event["action"] == "account.member_removed"
+
+
+async def test_an_invitation_whose_mail_cannot_be_sent_is_taken_back(
+    people: Accounts, backend: Services, tmp_path: Path
+) -> None:
+    """The mail server refuses the connection: the inviter is told, and no invitation that
+    nobody received stays open."""
+    owner = await owner_of_new_organisation(people)
+    tenant_id = owner.membership.tenant_id
+    closed = free_socket()  # bound, never listening: connections to it are refused
+    try:
+        nowhere = SmtpMailer(
+            "127.0.0.1", closed.getsockname()[1], "Parlour <no-reply@localhost>", security="none"
+        )
+        unmailed = accounts_on(backend, tmp_path, mailer=nowhere)
+        with pytest.raises(MailUnavailable):
+            await unmailed.members.invite(
+                tenant_id, "new@example.com", Role.AGENT, by=owner.membership, actor=ACTOR
+            )
+    finally:
+        closed.close()
+    assert await people.members.invitations(tenant_id) == []
+    events = [e["action"] for e in await backend.audit.recent(tenant_id, limit=2)]
+    assert events == ["account.invitation_revoked", "account.member_invited"]
+    # Invited again once mail works, the address gets its link.
+    await people.members.invite(
+        tenant_id, "new@example.com", Role.AGENT, by=owner.membership, actor=ACTOR
+    )
+    assert people.link_token("new@example.com")
 
 
 async def test_inviting_a_member_again_is_a_conflict(people: Accounts) -> None:

@@ -18,7 +18,7 @@ import httpx
 import pyotp
 from sqlalchemy import update
 
-from parlour.identity.mail import OutboxMailer
+from parlour.identity.mail import Mailer, OutboxMailer
 from parlour.identity.members import MemberService
 from parlour.identity.models import IssuedSession
 from parlour.identity.passwords import Passwords
@@ -118,13 +118,19 @@ class Enrolled:
 
 
 def accounts_on(
-    services: Services, tmp_path: Path, rules: dict[str, str] | None = None
+    services: Services,
+    tmp_path: Path,
+    rules: dict[str, str] | None = None,
+    *,
+    mailer: Mailer | None = None,
 ) -> Accounts:
+    """Accounts and members on `services`, mailing into an outbox folder unless `mailer` is
+    given."""
     clock = Clock()
     outbox = tmp_path / "test-outbox"
     # The cheapest Argon2id the library allows: these tests are about the flow, not cost.
     passwords = Passwords(time_cost=1, memory_kib=8 * 1024, parallelism=1)
-    mailer = OutboxMailer(outbox, "Parlour <no-reply@localhost>")
+    mailer = mailer or OutboxMailer(outbox, "Parlour <no-reply@localhost>")
     limits = RateLimits(rules or RULES)
     identity = IdentityService(
         services.db,

@@ -33,7 +33,7 @@ from parlour.audit.service import AuditLog
 from parlour.crypto.vault import Vault
 from parlour.errors import Conflict, InvalidInput, NotFound
 from parlour.identity.errors import NotPermitted, TooManyAttempts
-from parlour.identity.mail import Mailer
+from parlour.identity.mail import Mailer, MailUnavailable
 from parlour.identity.models import Invitation, Membership, Role, Session, Stage, TeamMember
 from parlour.identity.passwords import Passwords, check_password
 from parlour.identity.repository import AccountRepository
@@ -130,13 +130,19 @@ class MemberService:
             await self._audit.record(conn, tenant_id, event, actor)
         organisation = (await self._tenants.get(tenant_id)).name
         link = f"{self._public_url}/dashboard/invitation?token={token}"
-        await self._mailer.send(
-            email,
-            f"You are invited to {organisation} on Parlour",
-            f"You are invited to join {organisation} on Parlour as {role.value}. Open this link "
-            f"to accept:\n\n{link}\n\nIt works once, for {INVITATION_LIFETIME.days} days. If "
-            "you did not expect it, ignore this mail.",
-        )
+        try:
+            await self._mailer.send(
+                email,
+                f"You are invited to {organisation} on Parlour",
+                f"You are invited to join {organisation} on Parlour as {role.value}. Open this "
+                f"link to accept:\n\n{link}\n\nIt works once, for {INVITATION_LIFETIME.days} "
+                "days. If you did not expect it, ignore this mail.",
+            )
+        except MailUnavailable:
+            # Nobody holds the link: the invitation is taken back, so that the list of open
+            # invitations shows only those that were sent, and inviting again starts clean.
+            await self.revoke_invitation(tenant_id, invitation.invitation_id, actor=actor)
+            raise
         return invitation
 
     async def revoke_invitation(self, tenant_id: str, invitation_id: str, *, actor: Actor) -> None:
