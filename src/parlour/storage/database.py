@@ -103,8 +103,8 @@ class DirectSqlite:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-            # Autocommit mode: `run` says where each transaction begins and ends.
+            # Autocommit mode: `run` says where each transaction begins and ends. (The
+            # database's folder was made with the engine.)
             self._conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
             _configure_sqlite(self._conn, None)
         return self._conn
