@@ -136,6 +136,23 @@ async def test_a_totp_code_completes_login_once_and_only_in_its_own_step(
     await people.identity.complete_login(again.token, people.code(enrolled.seed), source_ip=IP)
 
 
+async def test_a_wrong_code_at_enrolment_keeps_the_seed_already_scanned(
+    people: Accounts,
+) -> None:
+    address = await people.verified()
+    first = await people.identity.log_in(address, PASSWORD, source_ip=IP)
+    begun = await people.identity.begin_enrolment(first.token)
+    wrong = f"{(int(people.code(begun.seed)) + 1) % 10**6:06d}"
+    with pytest.raises(InvalidCode):
+        await people.identity.confirm_enrolment(first.token, wrong, source_ip=IP)
+    assert await people.identity.pending_enrolment(first.token) == begun
+    active, _codes = await people.identity.confirm_enrolment(
+        first.token, people.code(begun.seed), source_ip=IP
+    )
+    with pytest.raises(InvalidInput):  # nothing is pending once it is confirmed
+        await people.identity.pending_enrolment(active.token)
+
+
 async def test_the_totp_seed_is_random_and_sealed_at_rest(
     people: Accounts, backend: Services
 ) -> None:

@@ -325,6 +325,21 @@ class IdentityService:
             await AccountRepository(conn).set_pending_seed(account.account_id, sealed)
         return Enrolment(seed, totp.provisioning_uri(seed, account.email, ISSUER))
 
+    async def pending_enrolment(self, token: str) -> Enrolment:
+        """The seed begun and not yet confirmed, to show again after a wrong or expired code:
+        the person has scanned it already, and a new one would make them scan again."""
+        stored, session = await self._session_at(token, Stage.MFA_ENROLMENT, Stage.ACTIVE)
+        if session.stage is Stage.ACTIVE:
+            self._require_recent(session.authenticated_at)
+        account = stored.account
+        if stored.totp_pending_sealed is None:
+            raise InvalidInput("Start enrolment first.")
+        cipher = await self._vault.cipher(account.account_id)
+        seed = cipher.open_text(
+            stored.totp_pending_sealed, Place("accounts", account.account_id, "totp_pending")
+        )
+        return Enrolment(seed, totp.provisioning_uri(seed, account.email, ISSUER))
+
     async def confirm_enrolment(
         self, token: str, code: str, *, source_ip: str | None
     ) -> tuple[IssuedSession, list[str]]:

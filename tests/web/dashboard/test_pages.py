@@ -12,7 +12,13 @@ import httpx
 import pyotp
 
 from tests.conftest import Stack
-from tests.support.accounts import COOKIE, PASSWORD, authenticated_minutes_ago, mailed_token
+from tests.support.accounts import (
+    COOKIE,
+    PASSWORD,
+    authenticated_minutes_ago,
+    mailed_token,
+    with_current_code,
+)
 from tests.support.seed import ACTOR
 
 
@@ -47,9 +53,9 @@ def csrf_of(page: httpx.Response) -> str:
     return found.group(1)
 
 
-async def enrolled(stack: Stack, pages: Pages) -> tuple[str, list[str]]:
-    """Through sign-up, confirmation, login and enrolment, by the pages; returns the e-mail and
-    the recovery codes (a TOTP code is good once a step, and the enrolment spent this one)."""
+async def at_a_new_seed(stack: Stack, pages: Pages) -> tuple[str, httpx.Response]:
+    """Through sign-up, confirmation and login by the pages, to the page that shows a new TOTP
+    seed; returns the e-mail and that page."""
     email = f"page-{secrets.token_hex(4)}@example.com"
     fields = {"organisation": "Acme Bank", "email": email, "password": PASSWORD}
     assert "Check your e-mail" in (await pages.post("/dashboard/signup", fields)).text
@@ -62,12 +68,31 @@ async def enrolled(stack: Stack, pages: Pages) -> tuple[str, list[str]]:
     assert (login.status_code, login.headers["location"]) == (303, "/dashboard/enrol")
     start = await pages.get("/dashboard/enrol")
     shown = await pages.post("/dashboard/enrol", {"csrf_token": csrf_of(start)})
-    seed = re.search(r'id="seed">([A-Z2-7]+)<', shown.text)[1]  # type: ignore[index]
     assert 'src="data:image/svg+xml' in shown.text
-    done = await pages.post(
-        "/dashboard/enrol/confirm",
-        {"csrf_token": csrf_of(shown), "code": pyotp.TOTP(seed).now()},
+    return email, shown
+
+
+def seed_on(page: httpx.Response) -> str:
+    found = re.search(r'id="seed">([A-Z2-7]+)<', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+async def confirmed(pages: Pages, shown: httpx.Response) -> httpx.Response:
+    return await with_current_code(
+        seed_on(shown),
+        lambda code: pages.post(
+            "/dashboard/enrol/confirm", {"csrf_token": csrf_of(shown), "code": code}
+        ),
+        accepted=lambda answer: answer.status_code == 200,
     )
+
+
+async def enrolled(stack: Stack, pages: Pages) -> tuple[str, list[str]]:
+    """Through enrolment by the pages; returns the e-mail and the recovery codes (a TOTP code is
+    good once a step, and the enrolment spent this one)."""
+    email, shown = await at_a_new_seed(stack, pages)
+    done = await confirmed(pages, shown)
     codes = re.findall(r"<li><code>([a-z2-9-]{19})</code>", done.text)
     assert len(codes) == 10
     return email, codes
@@ -85,6 +110,20 @@ async def test_a_person_signs_up_confirms_enrols_and_reaches_their_organisation(
     assert "Awaiting verification" in overview.text
     snippet = html.unescape(overview.text)  # shown as text, escaped
     assert re.search(r'integrity="sha384-[A-Za-z0-9+/]{64}" crossorigin="anonymous"', snippet)
+
+
+async def test_a_wrong_code_at_enrolment_shows_the_same_seed_again(stack: Stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        pages = Pages(client, stack.url)
+        _email, shown = await at_a_new_seed(stack, pages)
+        right = pyotp.TOTP(seed_on(shown)).now()
+        wrong = f"{(int(right) + 1) % 10**6:06d}"
+        fields = {"csrf_token": csrf_of(shown), "code": wrong}
+        again = await pages.post("/dashboard/enrol/confirm", fields)
+        assert again.status_code == 401
+        assert "That code is not right" in again.text
+        assert seed_on(again) == seed_on(shown)
+        assert (await confirmed(pages, again)).status_code == 200
 
 
 async def test_t55_a_form_from_another_site_or_without_the_token_is_refused(

@@ -3,12 +3,15 @@ stepping up and logging out: the pages over IdentityService."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from parlour.errors import ParlourError
 from parlour.identity.errors import ReauthenticationRequired
+from parlour.identity.models import Enrolment
 from parlour.web.dashboard.pages import (
     PublicPage,
     SignedInPage,
@@ -150,7 +153,7 @@ async def enrol_page(request: Request, session: SigningInPage) -> Response:
 
 @router.post("/dashboard/enrol")
 async def enrol(request: Request, session: SigningInPage, services: ServicesDep) -> Response:
-    """A new seed, shown as a QR code (an image made here, no script) and as text."""
+    """A new seed, pending until a code from it is confirmed."""
     try:
         enrolment = await services.identity.begin_enrolment(session_token(request))
     except ReauthenticationRequired:
@@ -158,8 +161,18 @@ async def enrol(request: Request, session: SigningInPage, services: ServicesDep)
         return go("/dashboard/step-up?next=/dashboard/enrol")
     except ParlourError as error:
         return failed(request, "enrol_start.html", error, csrf_token=session.csrf_token)
+    return _seed_page(request, session.csrf_token, enrolment)
+
+
+def _seed_page(
+    request: Request, csrf_token: str, enrolment: Enrolment, error: ParlourError | None = None
+) -> Response:
+    """The seed as a QR code (an image made here, no script) and as text."""
     qr = segno.make(enrolment.uri, error="m").svg_data_uri(scale=5, border=2)
-    return render(request, "enrol.html", csrf_token=session.csrf_token, seed=enrolment.seed, qr=qr)
+    context: dict[str, Any] = {"csrf_token": csrf_token, "seed": enrolment.seed, "qr": qr}
+    if error is None:
+        return render(request, "enrol.html", **context)
+    return failed(request, "enrol.html", error, **context)
 
 
 @router.post("/dashboard/enrol/confirm")
@@ -172,7 +185,12 @@ async def confirm_enrolment(
             session_token(request), form.get("code", ""), source_ip=request_context(request)["ip"]
         )
     except ParlourError as error:
-        return failed(request, "enrol_start.html", error, csrf_token=session.csrf_token)
+        # A mistyped or just-expired code: the same seed again, which the app already holds.
+        try:
+            pending = await services.identity.pending_enrolment(session_token(request))
+        except ParlourError:
+            return failed(request, "enrol_start.html", error, csrf_token=session.csrf_token)
+        return _seed_page(request, session.csrf_token, pending, error)
     response = render(request, "recovery_codes.html", codes=codes)
     set_session_cookie(response, request, issued.token)
     return response
