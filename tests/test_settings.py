@@ -38,6 +38,14 @@ def test_a_placeholder_or_weak_master_key_is_refused(placeholder: str) -> None:
         Settings(crypto=CryptoSettings(master_key=placeholder))
 
 
+def test_a_generated_key_that_happens_to_spell_a_short_run_of_xs_is_accepted() -> None:
+    """A random key spells "xxxx" (in any case) about once in 25,000 keys."""
+    generated = generate_master_key()
+    key = generated[:4] + "XxXx" + generated[8:]
+    assert len(base64.b64decode(key)) == 32
+    Settings(crypto=CryptoSettings(master_key=key))
+
+
 def test_production_refuses_to_start_without_a_master_key() -> None:
     """T-52: no silent generation of keys in production."""
     with pytest.raises(ValidationError, match="master_key"):

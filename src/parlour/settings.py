@@ -15,8 +15,18 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Words that mark a secret copied from an example rather than generated (T-52).
-PLACEHOLDER_MARKERS = ("change", "example", "placeholder", "secret", "password", "default", "xxxx")
+# Words that mark a secret copied from an example rather than generated (T-52). Each is long
+# enough that a generated key spells it by chance less than once in ten million: "xxxx" was
+# found in about one random key in 25,000, and refused it.
+PLACEHOLDER_MARKERS = (
+    "change",
+    "example",
+    "placeholder",
+    "secret",
+    "password",
+    "default",
+    "xxxxxxxx",
+)
 
 
 class Environment(StrEnum):
