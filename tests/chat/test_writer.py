@@ -32,8 +32,8 @@ def counting_commits(services: Services, monkeypatch: pytest.MonkeyPatch) -> Ite
     if direct is not None:
         run = direct.run
 
-        def counted(work: Callable[[sqlite3.Connection], object]) -> object:
-            result = run(work)
+        async def counted(work: Callable[[sqlite3.Connection], object]) -> object:
+            result = await run(work)
             commits[0] += 1
             return result
 

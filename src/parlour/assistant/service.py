@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass, field
 
@@ -48,6 +47,7 @@ from parlour.llm.models import (
 from parlour.llm.provider import Provider, ProviderFailed
 from parlour.observability import security_event
 from parlour.storage.database import Database
+from parlour.storage.ids import time_ordered_id
 from parlour.storage.types import utcnow
 from parlour.tenants.service import TenantService
 
@@ -152,7 +152,7 @@ class AssistantService:
         tenant_id, conversation_id = message.tenant_id, message.conversation_id
         policy = await self.configuration.policy(tenant_id)
         draft = _Draft(self.providers.for_policy(policy), tools_enabled=policy.tools_enabled)
-        stream_id = str(uuid.uuid4())
+        stream_id = time_ordered_id()
         await self._chat.set_typing(tenant_id, conversation_id, Author.ASSISTANT, True)
         try:
             await self._compose(draft, message, subject, policy, stream_id)

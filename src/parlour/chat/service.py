@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import unicodedata
-import uuid
 from collections.abc import Sequence
 
 from parlour.chat.broker import Broker
@@ -24,6 +23,7 @@ from parlour.chat.writer import Appended, Draft, MessageWriter
 from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import InvalidInput, NotFound
 from parlour.storage.database import Database
+from parlour.storage.ids import time_ordered_id
 from parlour.storage.types import utcnow
 
 # Line breaks and tabs are text; every other control character is refused.
@@ -49,7 +49,7 @@ class ChatService:
             return existing
         conversation = Conversation(
             tenant_id=tenant_id,
-            conversation_id=str(uuid.uuid4()),
+            conversation_id=time_ordered_id(),
             end_user_id=end_user_id,
             status=ConversationStatus.BOT,
             last_seq=0,

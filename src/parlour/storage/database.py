@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# Rows written through the direct path between checkpoints: a message row and its indexes
+# come to about a page of log, so this is near SQLite's own default of 1,000 pages.
+CHECKPOINT_AFTER_ROWS = 1000
 
 
 class Database:
@@ -31,6 +37,7 @@ class Database:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine: AsyncEngine = _create_engine(url, echo=echo, is_sqlite=self.is_sqlite)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._checkpointing: asyncio.Task[None] | None = None
         database = self.url.database
         # A file only: an in-memory database is private to the connection that made it.
         self.direct = (
@@ -40,15 +47,30 @@ class Database:
         )
 
     async def write_directly(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """SQLite with a file only: run `work` as one transaction on a connection of its own
-        thread, in one hop. Through SQLAlchemy and aiosqlite every cursor, statement, fetch
-        and commit is a hop to aiosqlite's thread, and each hop waits for a busy event loop's
-        turn and for the GIL; a hot path that writes a few statements a batch pays ~8 of them."""
+        """SQLite with a file only: run `work` as one transaction on SQLite's own driver,
+        bypassing SQLAlchemy and aiosqlite, whose every cursor, statement, fetch and commit is
+        a hop to another thread that waits for a busy event loop's turn and for the GIL."""
         assert self.direct is not None
         assert self._write_lock is not None
         async with self._write_lock:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self.direct.executor, self.direct.run, work)
+            result = await self.direct.run(work)
+        if self.direct.checkpoint_due and self._checkpointing is None:
+            self._checkpointing = asyncio.create_task(self._checkpoint())
+        return result
+
+    async def _checkpoint(self) -> None:
+        """Copy the log into the database, with writes held back meanwhile (they gather into
+        the next batch): a checkpoint that raced new writes would never finish, and the log
+        would only grow."""
+        assert self.direct is not None
+        assert self._write_lock is not None
+        try:
+            async with self._write_lock:
+                await self.direct.checkpoint()
+        except Exception:
+            log.exception("checkpointing the SQLite log failed; the next one tries again")
+        finally:
+            self._checkpointing = None
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -64,50 +86,108 @@ class Database:
             yield conn
 
     async def dispose(self) -> None:
+        if self._checkpointing is not None:
+            await self._checkpointing
         if self.direct is not None:
             await self.direct.aclose()
         await self.engine.dispose()
 
 
 class DirectSqlite:
-    """A stdlib sqlite3 connection that only its one thread touches."""
+    """Two stdlib sqlite3 connections for the hot write path.
+
+    A transaction runs on the event loop itself when it can begin at once. Run on a thread, it
+    handed the GIL back and forth at every statement with a loop busy serving sockets, and
+    those hand-offs cost more than the statements (bench/gateway's flood: about a fifth more
+    messages a second on the loop). If another process holds SQLite's write lock, the
+    transaction runs instead on a thread that waits for the lock while the loop goes on.
+    Checkpoints, which sync the disk, run on that thread too; the loop's connection never
+    checkpoints by itself.
+    """
 
     def __init__(self, path: str) -> None:
         self._path = path
-        self._conn: sqlite3.Connection | None = None
+        self._on_loop: sqlite3.Connection | None = None
+        self._on_thread: sqlite3.Connection | None = None
         self._closed = False
+        self._rows_since_checkpoint = 0
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
 
-    def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._loop_connection()
+        changes_before = conn.total_changes
         try:
-            result = work(conn)
-            conn.commit()
-        except BaseException:
-            if conn.in_transaction:
-                conn.rollback()
-            raise
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise
+            loop = asyncio.get_running_loop()
+            result, changed = await loop.run_in_executor(self.executor, self._run_waiting, work)
+        else:
+            result = _commit(conn, work)
+            changed = conn.total_changes - changes_before
+        self._rows_since_checkpoint += changed
         return result
+
+    @property
+    def checkpoint_due(self) -> bool:
+        return self._rows_since_checkpoint >= CHECKPOINT_AFTER_ROWS
+
+    async def checkpoint(self) -> None:
+        self._rows_since_checkpoint = 0
+        await asyncio.get_running_loop().run_in_executor(self.executor, self._checkpoint)
 
     async def aclose(self) -> None:
         if not self._closed:
             self._closed = True
-            await asyncio.get_running_loop().run_in_executor(self.executor, self._close)
+            if self._on_loop is not None:
+                self._on_loop.close()
+            await asyncio.get_running_loop().run_in_executor(self.executor, self._close_thread)
             self.executor.shutdown()
 
-    def _close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+    def _run_waiting(self, work: Callable[[sqlite3.Connection], T]) -> tuple[T, int]:
+        conn = self._thread_connection()
+        changes_before = conn.total_changes
+        conn.execute("BEGIN IMMEDIATE")  # waits up to the busy timeout for the lock
+        return _commit(conn, work), conn.total_changes - changes_before
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            # Autocommit mode: `run` says where each transaction begins and ends. (The
-            # database's folder was made with the engine.)
-            self._conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
-            _configure_sqlite(self._conn, None)
-        return self._conn
+    def _checkpoint(self) -> None:
+        self._thread_connection().execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _close_thread(self) -> None:
+        if self._on_thread is not None:
+            self._on_thread.close()
+
+    def _loop_connection(self) -> sqlite3.Connection:
+        if self._on_loop is None:
+            self._on_loop = self._connect(busy_timeout_ms=0)
+        return self._on_loop
+
+    def _thread_connection(self) -> sqlite3.Connection:
+        if self._on_thread is None:
+            self._on_thread = self._connect(busy_timeout_ms=30_000)
+        return self._on_thread
+
+    def _connect(self, *, busy_timeout_ms: int) -> sqlite3.Connection:
+        # Autocommit mode: `run` says where each transaction begins and ends. (The database's
+        # folder was made with the engine.)
+        conn = sqlite3.connect(self._path, isolation_level=None)
+        _configure_sqlite(conn, None)
+        conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        return conn
+
+
+def _commit(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Finish the transaction `conn` has begun: `work`, then commit, or roll back on error."""
+    try:
+        result = work(conn)
+        conn.commit()
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+    return result
 
 
 def _create_engine(url: str, *, echo: bool, is_sqlite: bool) -> AsyncEngine:
