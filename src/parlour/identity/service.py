@@ -314,10 +314,7 @@ class IdentityService:
     async def begin_enrolment(self, token: str) -> Enrolment:
         """A new seed, pending until a code from it is confirmed. A first enrolment happens
         during login; replacing an authenticator needs a fresh step-up."""
-        stored, session = await self._session_at(token, Stage.MFA_ENROLMENT, Stage.ACTIVE)
-        if session.stage is Stage.ACTIVE:
-            self._require_recent(session.authenticated_at)
-        account = stored.account
+        account = (await self._enrolling(token)).account
         seed = totp.new_seed()
         cipher = await self._vault.cipher(account.account_id)
         sealed = cipher.seal_text(seed, Place("accounts", account.account_id, "totp_pending"))
@@ -328,38 +325,24 @@ class IdentityService:
     async def pending_enrolment(self, token: str) -> Enrolment:
         """The seed begun and not yet confirmed, to show again after a wrong or expired code:
         the person has scanned it already, and a new one would make them scan again."""
-        stored, session = await self._session_at(token, Stage.MFA_ENROLMENT, Stage.ACTIVE)
-        if session.stage is Stage.ACTIVE:
-            self._require_recent(session.authenticated_at)
-        account = stored.account
-        if stored.totp_pending_sealed is None:
-            raise InvalidInput("Start enrolment first.")
-        cipher = await self._vault.cipher(account.account_id)
-        seed = cipher.open_text(
-            stored.totp_pending_sealed, Place("accounts", account.account_id, "totp_pending")
-        )
-        return Enrolment(seed, totp.provisioning_uri(seed, account.email, ISSUER))
+        stored = await self._enrolling(token)
+        seed = await self._pending_seed(stored)
+        return Enrolment(seed, totp.provisioning_uri(seed, stored.account.email, ISSUER))
 
     async def confirm_enrolment(
         self, token: str, code: str, *, source_ip: str | None
     ) -> tuple[IssuedSession, list[str]]:
         """Switch to the pending seed once a code from it is right; returns a new ACTIVE session
         and ten recovery codes, shown this once. Other sessions of the account end."""
-        stored, session = await self._session_at(token, Stage.MFA_ENROLMENT, Stage.ACTIVE)
-        if session.stage is Stage.ACTIVE:
-            self._require_recent(session.authenticated_at)
+        stored = await self._enrolling(token)
         account = stored.account
-        if stored.totp_pending_sealed is None:
-            raise InvalidInput("Start enrolment first.")
+        seed = await self._pending_seed(stored)
         if not await self._limits.allow("codes", account.account_id):
             raise TooManyAttempts()
-        cipher = await self._vault.cipher(account.account_id)
-        seed = cipher.open_text(
-            stored.totp_pending_sealed, Place("accounts", account.account_id, "totp_pending")
-        )
         step = totp.accepted_step(seed, code, self._clock(), after=None)
         if step is None:
             raise InvalidCode()
+        cipher = await self._vault.cipher(account.account_id)
         sealed = cipher.seal_text(seed, Place("accounts", account.account_id, "totp_seed"))
         codes = totp.new_recovery_codes()
         actor = Actor(ActorType.ACCOUNT, account.account_id, source_ip=source_ip)
@@ -538,6 +521,23 @@ class IdentityService:
             StoredSession(digest(token), account_id, stage, csrf, now, now, now), source_ip
         )
         return IssuedSession(token, stage, csrf)
+
+    async def _enrolling(self, token: str) -> StoredAccount:
+        """The account of a session that may enrol: one in its first login's enrolment step,
+        or an active one whose password and code were given a moment ago."""
+        stored, session = await self._session_at(token, Stage.MFA_ENROLMENT, Stage.ACTIVE)
+        if session.stage is Stage.ACTIVE:
+            self._require_recent(session.authenticated_at)
+        return stored
+
+    async def _pending_seed(self, stored: StoredAccount) -> str:
+        account_id = stored.account.account_id
+        if stored.totp_pending_sealed is None:
+            raise InvalidInput("Start enrolment first.")
+        cipher = await self._vault.cipher(account_id)
+        return cipher.open_text(
+            stored.totp_pending_sealed, Place("accounts", account_id, "totp_pending")
+        )
 
     async def _session_at(
         self, token: str | None, *stages: Stage
