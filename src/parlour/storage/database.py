@@ -119,7 +119,7 @@ class DirectSqlite:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # any kind of busy
                 raise
             loop = asyncio.get_running_loop()
             result, changed = await loop.run_in_executor(self.executor, self._run_waiting, work)
