@@ -210,7 +210,7 @@ def test_an_administrator_makes_an_operator_adds_a_member_and_disables_an_accoun
         try:
             found = await services.identity.account_by_email(email)
             assert found is not None
-            memberships = await services.identity.memberships(found.account_id)
+            memberships = await services.authorisation.memberships(found.account_id)
             role = found.platform_role.value if found.platform_role else None
             return role, [(m.tenant_id, m.role.value) for m in memberships], found.disabled
         finally:

@@ -25,6 +25,7 @@ from parlour.crypto.kms import LocalKms
 from parlour.crypto.master_key import load_master_key, load_previous_master_keys
 from parlour.crypto.vault import Vault
 from parlour.egress import EgressGuard, Resolver
+from parlour.identity.authorisation import Authorisation
 from parlour.identity.mail import Mailer, OutboxMailer, SmtpMailer
 from parlour.identity.members import MemberService
 from parlour.identity.passwords import Passwords
@@ -54,6 +55,7 @@ class Services:
     audit: AuditLog
     tenants: TenantService
     identity: IdentityService
+    authorisation: Authorisation
     members: MemberService
     mcp: McpConfiguration
     egress: EgressGuard
@@ -207,6 +209,7 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         audit=audit,
         tenants=tenants,
         identity=identity_service,
+        authorisation=Authorisation(db),
         members=members,
         mcp=mcp,
         egress=egress,

@@ -49,7 +49,7 @@ async def test_signing_up_creates_the_account_its_organisation_and_an_owner_memb
     assert account is not None
     assert account.email == address
     assert not account.email_verified
-    (membership,) = await people.identity.memberships(account.account_id)
+    (membership,) = await people.authorisation.memberships(account.account_id)
     assert membership.role is Role.OWNER
     tenant = await backend.tenants.get(membership.tenant_id)
     assert tenant.name == "Acme Bank"

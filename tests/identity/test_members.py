@@ -39,7 +39,7 @@ class Person:
 async def owner_of_new_organisation(people: Accounts) -> Person:
     enrolled = await people.enrolled()
     session = await people.identity.session(enrolled.session.token)
-    (membership,) = await people.identity.memberships(session.account.account_id)
+    (membership,) = await people.authorisation.memberships(session.account.account_id)
     return Person(enrolled.email, session, membership)
 
 
@@ -137,7 +137,7 @@ async def test_someone_without_an_account_signs_up_from_the_invitation_and_still
     assert account is not None
     assert account.email_verified
     assert not account.mfa_enabled
-    assert await people.identity.memberships(account.account_id) == [
+    assert await people.authorisation.memberships(account.account_id) == [
         Membership(account.account_id, owner.membership.tenant_id, Role.ANALYST)
     ]
     first = await people.identity.log_in(newcomer, PASSWORD, source_ip=IP)
@@ -213,7 +213,7 @@ async def test_a_removed_member_loses_access_at_their_next_request(
         tenant_id, agent.session.account.account_id, by=owner.membership, actor=ACTOR
     )
     with pytest.raises(NotFound):
-        await people.identity.authorise(
+        await people.authorisation.authorise(
             agent.session, tenant_id, Permission.VIEW_ORGANISATION, source_ip=IP
         )
     (event,) = await backend.audit.recent(tenant_id, limit=1)

@@ -20,6 +20,7 @@ import httpx
 import pyotp
 from sqlalchemy import update
 
+from parlour.identity.authorisation import Authorisation
 from parlour.identity.mail import Mailer, OutboxMailer
 from parlour.identity.members import MemberService
 from parlour.identity.models import IssuedSession
@@ -80,6 +81,7 @@ class Clock:
 @dataclass
 class Accounts:
     identity: IdentityService
+    authorisation: Authorisation
     members: MemberService
     clock: Clock
     outbox: Path
@@ -163,7 +165,7 @@ def accounts_on(
         public_url="http://127.0.0.1:8000",
         clock=clock,
     )
-    return Accounts(identity, members, clock, outbox)
+    return Accounts(identity, services.authorisation, members, clock, outbox)
 
 
 class Browser:

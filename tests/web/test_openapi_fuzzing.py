@@ -29,7 +29,7 @@ async def identity(stack: Stack, client: httpx.AsyncClient, name: str) -> dict[s
     email, _codes = await signed_up_and_enrolled(stack, browser)
     account = await stack.services.identity.account_by_email(email)
     assert account is not None
-    (membership,) = await stack.services.identity.memberships(account.account_id)
+    (membership,) = await stack.services.authorisation.memberships(account.account_id)
     tenant_id = membership.tenant_id
     key = await stack.services.keys.create_api_key(
         tenant_id, label=f"{name} fuzzing", scopes=list(Scope), actor=ACTOR

@@ -43,7 +43,6 @@ from parlour.identity.errors import (
     EmailNotVerified,
     InvalidCode,
     InvalidCredentials,
-    NotPermitted,
     ReauthenticationRequired,
     SessionRequired,
     TooManyAttempts,
@@ -54,19 +53,12 @@ from parlour.identity.models import (
     Account,
     Enrolment,
     IssuedSession,
-    Membership,
     PlatformRole,
     Role,
     Session,
     Stage,
 )
 from parlour.identity.passwords import Passwords, check_password
-from parlour.identity.policy import (
-    Permission,
-    PlatformPermission,
-    platform_role_grants,
-    role_grants,
-)
 from parlour.identity.repository import AccountRepository, StoredAccount, StoredSession
 from parlour.observability import security_event
 from parlour.rate_limits import RateLimits
@@ -463,46 +455,6 @@ class IdentityService:
             updated = await repo.get(account_id)
         assert updated is not None
         return updated.account
-
-    async def authorise_platform(
-        self, session: Session, permission: PlatformPermission, *, source_ip: str | None
-    ) -> None:
-        """Refuse unless the session's account holds a platform role granting `permission`;
-        the operator console looks missing to everyone else."""
-        if not platform_role_grants(session.account.platform_role, permission):
-            security_event(
-                "authorisation.refused",
-                account_id=session.account.account_id,
-                permission=permission.value,
-                ip=source_ip,
-            )
-            raise NotFound("Not found.")
-
-    async def authorise(
-        self, session: Session, tenant_id: str, permission: Permission, *, source_ip: str | None
-    ) -> Membership:
-        """The session's membership of `tenant_id`, if its role grants `permission`. Another
-        organisation looks missing rather than forbidden, so ids reveal nothing (T-29)."""
-        account_id = session.account.account_id
-        async with self._db.read() as conn:
-            membership = await AccountRepository(conn).membership(account_id, tenant_id)
-        if membership is None or not role_grants(membership.role, permission):
-            security_event(
-                "authorisation.refused",
-                account_id=account_id,
-                tenant_id=tenant_id,
-                permission=permission.value,
-                member=membership is not None,
-                ip=source_ip,
-            )
-            if membership is None:
-                raise NotFound("no such organisation")
-            raise NotPermitted()
-        return membership
-
-    async def memberships(self, account_id: str) -> list[Membership]:
-        async with self._db.read() as conn:
-            return await AccountRepository(conn).memberships(account_id)
 
     async def account_by_email(self, email: str) -> Account | None:
         async with self._db.read() as conn:

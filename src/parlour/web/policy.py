@@ -117,7 +117,9 @@ def platform(permission: PlatformPermission) -> Callable[..., Awaitable[Actor]]:
     async def authorise(request: Request, session: Annotated[Session, Depends(signed_in)]) -> Actor:
         services = services_of(request)
         context = request_context(request)
-        await services.identity.authorise_platform(session, permission, source_ip=context["ip"])
+        await services.authorisation.authorise_platform(
+            session, permission, source_ip=context["ip"]
+        )
         if request.method not in ("GET", "HEAD"):
             services.identity.require_recent_authentication(session)
         return Actor(
@@ -139,7 +141,7 @@ def member(permission: Permission, *, step_up: bool = False) -> Callable[..., Aw
     ) -> Member:
         services = services_of(request)
         context = request_context(request)
-        membership = await services.identity.authorise(
+        membership = await services.authorisation.authorise(
             session, tenant_id, permission, source_ip=context["ip"]
         )
         if step_up:

@@ -37,7 +37,7 @@ async def console(stack: Stack) -> AsyncIterator[Console]:
         )
         account = await stack.services.identity.account_by_email(owner_email)
         assert account is not None
-        (membership,) = await stack.services.identity.memberships(account.account_id)
+        (membership,) = await stack.services.authorisation.memberships(account.account_id)
         yield Console(operator, owner, membership.tenant_id, client)
 
 

@@ -120,7 +120,7 @@ async def people(stack: Stack) -> AsyncIterator[People]:
     async with httpx.AsyncClient(base_url=stack.url) as client:
         browsers = {role: Browser(client) for role in ROLES}
         emails = {role: (await signed_up_and_enrolled(stack, b))[0] for role, b in browsers.items()}
-        owned = await stack.services.identity.memberships(
+        owned = await stack.services.authorisation.memberships(
             (await stack.services.identity.account_by_email(emails["owner"])).account_id  # type: ignore[union-attr]
         )
         org = owned[0].tenant_id

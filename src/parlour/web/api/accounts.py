@@ -196,7 +196,7 @@ async def reauthenticate(
 @router.get("/v1/session")
 async def current_session(session: SigningIn, services: ServicesDep) -> SessionView:
     account = session.account
-    memberships = await services.identity.memberships(account.account_id)
+    memberships = await services.authorisation.memberships(account.account_id)
     return SessionView(
         email=account.email,
         stage=session.stage,

@@ -78,7 +78,7 @@ def _key(key: ApiKey) -> ApiKeyOut:
 
 @router.get("/v1/organisations")
 async def my_organisations(session: SignedIn, services: ServicesDep) -> list[OrganisationOut]:
-    memberships = await services.identity.memberships(session.account.account_id)
+    memberships = await services.authorisation.memberships(session.account.account_id)
     tenants = [await services.tenants.get(m.tenant_id) for m in memberships]
     return [
         OrganisationOut(tenant_id=t.tenant_id, name=t.name, role=m.role.value)

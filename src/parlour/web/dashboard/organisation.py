@@ -50,7 +50,7 @@ SCOPES = {
 
 @router.get("/dashboard")
 async def home(session: SignedInPage, services: ServicesDep, request: Request) -> Response:
-    memberships = await services.identity.memberships(session.account.account_id)
+    memberships = await services.authorisation.memberships(session.account.account_id)
     invitations = await services.members.invitations_for(session)
     if len(memberships) == 1 and session.account.platform_role is None and not invitations:
         return go(f"/dashboard/o/{memberships[0].tenant_id}")

@@ -151,7 +151,7 @@ def member_page(
     async def authorise(
         request: Request, tenant_id: str, session: Annotated[Session, Depends(signed_in_page)]
     ) -> Member:
-        membership = await services_of(request).identity.authorise(
+        membership = await services_of(request).authorisation.authorise(
             session, tenant_id, permission, source_ip=request_context(request)["ip"]
         )
         if step_up and request.method == "POST":
@@ -172,7 +172,7 @@ def platform_page(permission: PlatformPermission) -> Callable[..., Awaitable[Sta
     async def authorise(
         request: Request, session: Annotated[Session, Depends(signed_in_page)]
     ) -> StaffPage:
-        await services_of(request).identity.authorise_platform(
+        await services_of(request).authorisation.authorise_platform(
             session, permission, source_ip=request_context(request)["ip"]
         )
         if request.method == "POST":
