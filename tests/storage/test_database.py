@@ -73,10 +73,10 @@ async def test_a_write_that_finds_another_process_writing_waits_for_it_off_the_l
         write = asyncio.create_task(
             db.write_directly(lambda conn: conn.execute("INSERT INTO notes VALUES ('ours')"))
         )
-        for _ in range(3):  # the write begins, finds the lock taken and goes to its thread
-            await asyncio.sleep(0)
-        # The loop is ours to run: the write waits on its thread, not here.
-        assert not write.done()
+        # The write begins, finds the lock taken and goes to its thread; the loop is ours to
+        # run meanwhile, and the write does not finish while the other process holds the lock.
+        done, _ = await asyncio.wait({write}, timeout=0.2)
+        assert not done
         other_process.commit()
         async with asyncio.timeout(10):
             await write

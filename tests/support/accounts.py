@@ -8,7 +8,6 @@ import email
 import email.policy
 import re
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -204,11 +203,9 @@ async def with_current_code(
     refused if the server reads its clock a moment later; then, and only then, the new step's
     code is submitted once."""
     totp = pyotp.TOTP(seed)
-    now = time.time()
-    answer = await submit(totp.at(now))
-    if not accepted(answer) and totp.timecode(datetime.now(UTC)) != totp.timecode(
-        datetime.fromtimestamp(now, UTC)
-    ):
+    read_at = datetime.now(UTC)
+    answer = await submit(totp.at(read_at))
+    if not accepted(answer) and totp.timecode(datetime.now(UTC)) != totp.timecode(read_at):
         answer = await submit(totp.now())
     return answer
 
