@@ -2,8 +2,9 @@
 anyone writing a mobile or server-side client.
 
 It keeps the protocol's promises on the client side: it remembers the last sequence number it
-delivered and resumes from it, drops duplicates, acknowledges what it delivered, and sends again
-(with the same client id) every message the server has not accepted, after every reconnect.
+delivered and resumes from it, drops duplicates, acknowledges what it delivered (an `accepted`
+right after it delivers the client's own message), and sends again (with the same client id)
+every message the server has not accepted, after every reconnect.
 """
 
 from __future__ import annotations
@@ -81,12 +82,14 @@ class ChatClient:
             if kind == "accepted":
                 self.pending.pop(frame["client_id"], None)
                 self.accepted[frame["client_id"]] = frame["seq"]
+                if frame["seq"] == self.last_seq + 1:
+                    # It delivers our own message: no `message` frame follows for it.
+                    await self._deliver(frame["seq"])
                 return frame
             if kind in ("message", "handoff"):
                 if frame["seq"] <= self.last_seq:
-                    continue  # already delivered before a reconnect
-                self.last_seq = frame["seq"]
-                await self._send({"type": "ack", "seq": self.last_seq})
+                    continue  # already delivered (before a reconnect, or by its `accepted`)
+                await self._deliver(frame["seq"])
             return frame
 
     async def until(self, match: Callable[[Frame], bool]) -> list[Frame]:
@@ -96,6 +99,10 @@ class ChatClient:
             frames.append(await self.next_frame())
             if match(frames[-1]):
                 return frames
+
+    async def _deliver(self, seq: int) -> None:
+        self.last_seq = seq
+        await self._send({"type": "ack", "seq": seq})
 
     async def close(self) -> None:
         if self._ws is not None:

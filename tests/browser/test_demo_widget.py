@@ -111,6 +111,22 @@ async def test_the_widget_answers_from_the_faq_and_shows_its_source(demo: Demo) 
     assert demo.console_errors == []  # the widget runs under the page's strict CSP
 
 
+async def test_the_widget_acknowledges_its_own_message_once_accepted_delivers_it(
+    demo: Demo,
+) -> None:
+    """No `message` frame comes back to the socket that sent it (docs/protocol.md §4): the
+    widget counts `accepted` as its delivery, so a resume starts after it."""
+    page = demo.page
+    async with page.expect_websocket() as opened:
+        await page.get_by_role("button", name="Open chat").click()
+    socket = await opened.value
+    async with socket.expect_event(
+        "framesent", lambda payload: payload == '{"type":"ack","seq":1}', timeout=WAIT_MS
+    ):
+        await ask(page, "How do I reset my password?")
+    await expect(page.locator(".msg.user.pending")).to_have_count(0)
+
+
 async def test_an_unknown_question_offers_a_person_and_handoff_is_confirmed(demo: Demo) -> None:
     page = demo.page
     await page.get_by_role("button", name="Open chat").click()

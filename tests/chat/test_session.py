@@ -96,3 +96,39 @@ async def test_a_message_wants_an_answer_only_while_the_assistant_has_the_conver
     after = await session.handle(SendFrame(type="message", client_id=uuid.uuid4(), text="hi"))
     assert after.new_user_message is None
     assert after.frames[0]["type"] == "accepted"
+
+
+async def test_an_accepted_right_after_the_last_frame_sent_delivers_the_message_itself(
+    services: Services,
+) -> None:
+    sender, _ = await session_with_messages(services, 1)
+    other_device = ChatSession(services.chat, sender.user, sender.conversation, page_size=2)
+    for session in (sender, other_device):
+        for frame in await session.start(last_seq=None):
+            session.sent(frame)
+    outcome = await sender.handle(SendFrame(type="message", client_id=uuid.uuid4(), text="hi"))
+    accepted = outcome.frames[0]
+    sender.sent(accepted)
+    assert outcome.new_user_message is not None
+    echo = MessageAdded(outcome.new_user_message)
+    assert accepted["seq"] == 2
+    assert accepted["id"] == outcome.new_user_message.message_id
+    assert await sender.on_event(echo) == []
+    assert [f["text"] for f in await other_device.on_event(echo)] == ["hi"]
+
+
+async def test_an_accepted_behind_a_frame_not_yet_sent_leaves_the_message_frame_to_follow(
+    services: Services,
+) -> None:
+    session, _ = await session_with_messages(services, 0)
+    for frame in await session.start(last_seq=None):
+        session.sent(frame)
+    answer = await services.chat.post(
+        session.tenant_id, session.conversation_id, author=Author.ASSISTANT, body="an answer"
+    )  # seq 1, its event still queued for this socket
+    outcome = await session.handle(SendFrame(type="message", client_id=uuid.uuid4(), text="hi"))
+    session.sent(outcome.frames[0])
+    assert outcome.new_user_message is not None
+    frames = await session.on_event(MessageAdded(answer))
+    frames += await session.on_event(MessageAdded(outcome.new_user_message))
+    assert [(f["seq"], f["text"]) for f in frames] == [(1, "an answer"), (2, "hi")]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from parlour.chat.models import Author, Citation
+from parlour.chat.models import Author, Citation, Message
 from parlour.chat.repository import DirectMessageBatch
 from parlour.errors import NotFound
 from parlour.services import Services
@@ -166,3 +166,29 @@ async def test_numbers_are_claimed_through_the_primary_key_however_many_conversa
         plans = [str(row[-1]) for row in rows]
     assert plans
     assert all("sqlite_autoindex_conversations_1" in plan for plan in plans), plans
+
+
+async def test_a_caller_that_stops_waiting_still_has_its_message_written(
+    backend: Services,
+) -> None:
+    org = await seed.organisation(backend, faq=None)
+    conversation = await backend.chat.open_conversation(org.tenant_id, "u1")
+
+    def post(body: str) -> asyncio.Task[Message]:
+        return asyncio.create_task(
+            backend.chat.post(
+                org.tenant_id, conversation.conversation_id, author=Author.AGENT, body=body
+            )
+        )
+
+    gone = post("first")
+    # Runs after the first task's step (its draft queued) and before the write it started.
+    asyncio.get_running_loop().call_soon(gone.cancel)
+    async with asyncio.timeout(10):
+        second = await post("second")
+    stored = await backend.chat.history(
+        org.tenant_id, conversation.conversation_id, after_seq=0, limit=10
+    )
+    assert gone.cancelled()
+    assert [(m.seq, m.body) for m in stored] == [(1, "first"), (2, "second")]
+    assert second.seq == 2

@@ -265,6 +265,12 @@
           const entry = this.pending.get(frame.client_id);
           if (entry) entry.node.classList.remove("pending");
           this.pending.delete(frame.client_id);
+          // Numbered right after the last frame shown, it delivers the user's own message: no
+          // `message` frame follows for it on this socket.
+          if (frame.seq === this.lastSeq + 1) {
+            this.lastSeq = frame.seq;
+            this.send({ type: "ack", seq: this.lastSeq });
+          }
           break;
         }
         case "message":

@@ -105,8 +105,17 @@ def ready_frame(
     return frame
 
 
-def accepted_frame(client_id: str, seq: int) -> dict[str, Any]:
-    return {"type": "accepted", "client_id": client_id, "seq": seq}
+def accepted_frame(message: Message) -> dict[str, Any]:
+    """A user's message is stored; `id` and `created_at` let the client keep the durable copy
+    without its `message` frame, which the sending socket is not sent when this frame already
+    delivered it."""
+    return {
+        "type": "accepted",
+        "client_id": message.client_id,
+        "seq": message.seq,
+        "id": message.message_id,
+        "created_at": _timestamp(message.created_at),
+    }
 
 
 def message_frame(message: Message) -> dict[str, Any]:

@@ -3,6 +3,11 @@
 Delivery rule: the session remembers the highest sequence number it has handed to its client.
 Events at or below it are dropped (no duplicates); an event above the next one means something
 was missed (the broker is best effort), and the gap is filled from the database (nothing lost).
+
+The sender of a message is not sent it back: its `accepted`, when numbered right after the last
+durable frame the socket carried, delivers it (docs/protocol.md §4). A flood of user messages
+then costs one frame out per message instead of two, and the user's other sockets still get it
+as a `message`.
 """
 
 from __future__ import annotations
@@ -62,7 +67,8 @@ class ChatSession:
         self.user = user
         self.conversation = conversation
         self._page_size = page_size
-        self.delivered_seq = 0
+        self.delivered_seq = 0  # the highest number in frames made for the client
+        self.sent_seq = 0  # the highest number in frames already written to the socket
         self.acked_seq = 0
 
     @property
@@ -76,7 +82,7 @@ class ChatSession:
     async def start(self, last_seq: int | None, visitor_token: str | None = None) -> list[Frame]:
         """`ready`, then every durable frame after `last_seq` (all history when None)."""
         current = await self._chat.get_conversation(self.tenant_id, self.conversation_id)
-        self.delivered_seq = self.acked_seq = min(last_seq or 0, current.last_seq)
+        self.delivered_seq = self.sent_seq = self.acked_seq = min(last_seq or 0, current.last_seq)
         frames: list[Frame] = [
             ready_frame(self.conversation_id, current.last_seq, self.user.expires_at, visitor_token)
         ]
@@ -108,6 +114,17 @@ class ChatSession:
             return [message_frame(event.message)]
         return await self._catch_up(until=seq)
 
+    def sent(self, frame: Frame) -> None:
+        """Told of every frame in the order it was written to the socket, which is the order the
+        client reads them in, so both sides judge an `accepted` on the same facts."""
+        kind = frame["type"]
+        if kind in ("message", "handoff"):
+            self.sent_seq = max(self.sent_seq, frame["seq"])
+        elif kind == "accepted" and frame["seq"] == self.sent_seq + 1:
+            # It delivered the user's message: the echo of it, still to come, is dropped.
+            self.sent_seq = frame["seq"]
+            self.delivered_seq = max(self.delivered_seq, self.sent_seq)
+
     async def handle(self, frame: ClientFrame) -> Outcome:
         match frame:
             case SendFrame(client_id=client_id, text=text):
@@ -117,7 +134,7 @@ class ChatSession:
                 # Only a new message in a conversation still with the assistant wants an answer.
                 wants_answer = appended.created and appended.status is ConversationStatus.BOT
                 return Outcome(
-                    frames=[accepted_frame(str(client_id), appended.message.seq)],
+                    frames=[accepted_frame(appended.message)],
                     new_user_message=appended.message if wants_answer else None,
                 )
             case AckFrame(seq=seq):

@@ -89,8 +89,9 @@ class MessageWriter:
         self._pending.append((draft, future))
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush())
-        # Shielded: a caller that goes away (its socket closed) does not cancel the write.
-        return await asyncio.shield(future)
+        # A caller that goes away (its socket closed) cancels only its wait: the draft is queued
+        # and is written all the same, and its result is dropped.
+        return await future
 
     async def _flush(self) -> None:
         try:

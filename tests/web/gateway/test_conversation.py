@@ -28,7 +28,15 @@ async def test_a_question_from_the_faq_gets_the_grounded_answer_with_its_citatio
         client_id = await say(ws, "how can I reset my password")
         frames = await receive_until(ws, is_assistant_message)
     accepted = next(f for f in frames if f["type"] == "accepted")
-    assert accepted == {"type": "accepted", "client_id": client_id, "seq": 1}
+    assert accepted == {
+        "type": "accepted",
+        "client_id": client_id,
+        "seq": 1,
+        "id": accepted["id"],
+        "created_at": accepted["created_at"],
+    }
+    # The accepted frame delivered the question; the socket that sent it is not sent it again.
+    assert not any(f["type"] == "message" and f["author"] == "user" for f in frames)
     answer = frames[-1]
     assert answer["text"].startswith("Tap Forgot password")
     assert answer["citations"][0]["title"] == "How do I reset my password?"
@@ -60,7 +68,7 @@ async def test_every_durable_frame_carries_the_next_sequence_number(stack: Stack
         for question in ["opening hours?", "block my card", "reset password"]:
             await say(ws, question)
             frames = await receive_until(ws, is_assistant_message)
-            seqs += [f["seq"] for f in frames if f["type"] == "message"]
+            seqs += [f["seq"] for f in frames if f["type"] in ("accepted", "message")]
     assert seqs == [1, 2, 3, 4, 5, 6]
 
 
@@ -139,11 +147,11 @@ async def test_asking_for_a_human_queues_the_conversation_and_silences_the_assis
         await ws.send(json.dumps({"type": "handoff"}))
         handoff = await receive(ws)
         await say(ws, "opening hours?")
-        frames = await receive_until(ws, lambda f: f["type"] == "message")
+        accepted = await receive(ws)
     assert handoff["type"] == "handoff"
     assert handoff["state"] == "queued"
     assert handoff["seq"] == 1
-    assert frames[-1]["author"] == "user"
+    assert (accepted["type"], accepted["seq"]) == ("accepted", 2)
     conversation = await stack.services.chat.open_conversation(org.tenant_id, "customer-1")
     assert conversation.status == "queued"
     assert conversation.last_seq == 2  # the handoff and the user's message; no bot answer
@@ -209,3 +217,30 @@ async def test_agent_and_admin_actions_from_an_end_user_socket_are_refused(stack
     assert (
         await stack.services.chat.get_conversation(org.tenant_id, other.conversation_id)
     ).last_seq == 0
+
+
+async def test_a_message_reaches_the_users_other_devices_but_is_not_echoed_to_its_sender(
+    stack: Stack,
+) -> None:
+    org = await seed.organisation(stack.services)
+    conversation = await stack.services.chat.open_conversation(org.tenant_id, "customer-1")
+    await stack.services.chat.request_handoff(org.tenant_id, conversation.conversation_id)
+    async with (
+        open_socket(stack.ws_url, org.widget_id, org.origin) as phone,
+        open_socket(stack.ws_url, org.widget_id, org.origin) as laptop,
+    ):
+        await authenticate(phone, await seed.token_for(stack.services, org), last_seq=1)
+        await authenticate(laptop, await seed.token_for(stack.services, org), last_seq=1)
+        from_phone = await say(phone, "sent from my phone")
+        accepted = await receive(phone)
+        on_laptop = await receive(laptop)
+        await say(laptop, "and this from my laptop")
+        after = [await receive(phone), await receive(laptop)]
+    assert (accepted["type"], accepted["seq"]) == ("accepted", 2)
+    assert (on_laptop["type"], on_laptop["seq"], on_laptop["client_id"]) == (
+        "message",
+        2,
+        from_phone,
+    )
+    # The phone's next frame is the laptop's message: its own was never sent back to it.
+    assert [(f["type"], f["seq"]) for f in after] == [("message", 3), ("accepted", 3)]

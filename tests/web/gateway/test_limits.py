@@ -46,8 +46,6 @@ async def test_too_many_messages_are_refused_one_by_one_and_not_stored(
             for n in range(3):
                 await say(ws, f"message {n}")
                 answers.append(await receive(ws))
-                if answers[-1]["type"] == "accepted":
-                    await receive(ws)  # the stored message itself
         assert [a["type"] for a in answers] == ["accepted", "accepted", "error"]
         assert answers[2]["code"] == "rate_limited"
         stored = await stack.services.chat.get_conversation(

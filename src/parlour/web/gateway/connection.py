@@ -262,6 +262,8 @@ class Connection:
         async with self._send_lock:
             for frame in frames:
                 await self._ws.send_text(_dumps(frame))
+                if self._session is not None:
+                    self._session.sent(frame)
 
     async def _close(self, code: int, reason: str) -> None:
         if self._ws.client_state is WebSocketState.CONNECTED:
