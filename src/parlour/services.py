@@ -258,7 +258,7 @@ def _realtime(settings: Settings) -> _Realtime:
         return _Realtime(
             InProcessBroker(),
             InProcessReplayCache(),
-            RateLimits(rules),
+            RateLimits(rules, local=["frame"]),
             ConnectionCaps(),
             RateLimits(budgets),
         )

@@ -272,15 +272,34 @@ class _Direct:
         # Values the statement carries itself (the "" of the claim's tenant test).
         self._fixed = {n: binds[n].value for n in self._names if not binds[n].required}
         self._processors: list[Callable[[Any], Any] | None] = [
-            binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self._names
+            _processor(binds[name].type, dialect) for name in self._names
         ]
 
     def bind(self, values: Mapping[str, object]) -> tuple[object, ...]:
-        values = {**self._fixed, **values}
+        if self._fixed:
+            values = {**self._fixed, **values}
         return tuple(
-            values[name] if process is None else process(values[name])
-            for name, process in zip(self._names, self._processors, strict=True)
+            [
+                values[name] if process is None else process(values[name])
+                for name, process in zip(self._names, self._processors, strict=True)
+            ]
         )
+
+
+def _processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    process: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
+    if process is None or type_.python_type is not datetime:
+        return process
+    # The rows of a batch share one timestamp: formatted once, not once a row. (Only for an
+    # immutable type may the same object be taken to mean the same value.)
+    last: list[Any] = [None, None]
+
+    def remembering(value: Any) -> Any:
+        if value is not last[0]:
+            last[:] = [value, process(value)]
+        return last[1]
+
+    return remembering
 
 
 def in_arrival_order(
@@ -301,7 +320,11 @@ def in_arrival_order(
 
 
 def sealed_row(message: Message, cipher: TenantCipher) -> dict[str, object]:
-    citations = json.dumps([{"id": c.id, "title": c.title} for c in message.citations])
+    citations = (
+        json.dumps([{"id": c.id, "title": c.title} for c in message.citations])
+        if message.citations
+        else "[]"
+    )
     return {
         "tenant_id": message.tenant_id,
         "conversation_id": message.conversation_id,

@@ -12,7 +12,6 @@ acknowledgements at 1,000 messages/s came in p50 ~9 ms before, ~1 ms after.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import sqlite3
 from collections import Counter
@@ -167,9 +166,7 @@ class MessageWriter:
                 outcomes.append(NotFound("no such conversation"))
                 continue
             status = draft.status or claimed[draft.tenant_id, draft.conversation_id][1]
-            outcomes.append(
-                Appended(dataclasses.replace(message, seq=seq), created=True, status=status)
-            )
+            outcomes.append(Appended(_numbered(message, seq), created=True, status=status))
         return outcomes
 
     async def _write_through_sqlalchemy(
@@ -185,7 +182,7 @@ class MessageWriter:
             claimed = await conversations.claim_seqs(Counter(keys), now)
             seqs = in_arrival_order(keys, claimed)
             numbered = [
-                dataclasses.replace(m, seq=seq)
+                _numbered(m, seq)
                 for m, seq in zip(unnumbered, seqs, strict=True)
                 if seq is not None
             ]
@@ -210,4 +207,22 @@ def _message(draft: Draft, now: datetime) -> Message:
         citations=draft.citations,
         actions=draft.actions,
         created_at=now,
+    )
+
+
+def _numbered(message: Message, seq: int) -> Message:
+    """`message` with its number; built field by field, as `dataclasses.replace` costs twice as
+    much once per message on the hot path."""
+    return Message(
+        tenant_id=message.tenant_id,
+        conversation_id=message.conversation_id,
+        seq=seq,
+        message_id=message.message_id,
+        kind=message.kind,
+        author=message.author,
+        body=message.body,
+        created_at=message.created_at,
+        client_id=message.client_id,
+        citations=message.citations,
+        actions=message.actions,
     )

@@ -22,7 +22,8 @@ def associated_data(*parts: str) -> bytes:
 
     Length-prefixed so that ("ab", "c") and ("a", "bc") bind differently.
     """
-    return b"".join(len(p.encode()).to_bytes(4, "big") + p.encode() for p in parts)
+    encoded = [part.encode() for part in parts]
+    return b"".join([len(e).to_bytes(4, "big") + e for e in encoded])
 
 
 def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 
 _VERSION_AND_VARIANT = (0x7 << 76) | (0b10 << 62)
 _VERSION_AND_VARIANT_MASK = (0xF << 76) | (0b11 << 62)
@@ -17,4 +16,6 @@ _VERSION_AND_VARIANT_MASK = (0xF << 76) | (0b11 << 62)
 def time_ordered_id() -> str:
     milliseconds = time.time_ns() // 1_000_000
     value = (milliseconds << 80) | int.from_bytes(os.urandom(10), "big")
-    return str(uuid.UUID(int=value & ~_VERSION_AND_VARIANT_MASK | _VERSION_AND_VARIANT))
+    # Formatted here rather than through uuid.UUID, which costs twice as much on a hot path.
+    h = f"{value & ~_VERSION_AND_VARIANT_MASK | _VERSION_AND_VARIANT:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
