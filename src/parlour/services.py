@@ -58,6 +58,7 @@ class Services:
     authorisation: Authorisation
     members: MemberService
     mcp: McpConfiguration
+    mcp_bridge: McpBridge
     egress: EgressGuard
     keys: KeyService
     knowledge: KnowledgeService
@@ -174,6 +175,7 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
     )
     providers = _providers(settings.assistant)
     assistant = settings.assistant
+    mcp_bridge = McpBridge(mcp, keys, egress, timeout_seconds=assistant.tool_timeout_seconds)
     assistant_service = AssistantService(
         db,
         chat,
@@ -184,10 +186,7 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         ),
         providers,
         Budgets(realtime.budgets),
-        tools
-        or McpTools(
-            McpBridge(mcp, keys, egress, timeout_seconds=settings.assistant.tool_timeout_seconds)
-        ),
+        tools or McpTools(mcp_bridge),
         canary_key=derive_key(master_key, "assistant-canary/v1"),
         limits=TurnLimits(
             min_confidence=assistant.min_confidence,
@@ -212,6 +211,7 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         authorisation=Authorisation(db),
         members=members,
         mcp=mcp,
+        mcp_bridge=mcp_bridge,
         egress=egress,
         keys=keys,
         knowledge=knowledge,

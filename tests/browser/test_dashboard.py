@@ -180,6 +180,8 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
         await page.get_by_label("Parameter naming the customer").fill("customer_id")
         await page.get_by_role("button", name="Add server").click()
         await expect(page.get_by_role("heading", name="Orders")).to_be_visible()
+        # Saving approved both tools as the server describes them now (T-81).
+        await expect(page.locator("#approval-1")).to_contain_text("Every allowed tool is approved")
         await shot(page, "tools")
 
     # A colleague is invited as an agent and makes an account from the mailed link.
@@ -211,6 +213,7 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
     await expect(page.locator("#audit")).to_contain_text("account.member_added")
     await expect(page.locator("#audit")).to_contain_text("knowledge.uploaded")
     await expect(page.locator("#audit")).to_contain_text("tenant.verification_decided")
+    await expect(page.locator("#audit")).to_contain_text("mcp.tools_approved")
     await shot(page, "audit-log")
 
     widget_id = (await stack.services.tenants.get(tenant_id)).widget_id

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,7 +83,10 @@ def _recording(app: ASGIApp, seen: Seen) -> ASGIApp:
     return recorded
 
 
-def build(parlour_url: str, tenant_id: str, url: str, host: str, seen: Seen) -> ASGIApp:
+def build(
+    parlour_url: str, tenant_id: str, url: str, host: str, seen: Seen
+) -> tuple[ASGIApp, MCPServer, dict[str, Callable[..., str]]]:
+    """The server's app, the SDK's server object, and its tools' functions by name."""
     issuer = call_token_issuer(parlour_url, tenant_id)
     server = MCPServer(
         "orders",
@@ -120,13 +123,21 @@ def build(parlour_url: str, tenant_id: str, url: str, host: str, seen: Seen) -> 
         enable_dns_rebinding_protection=True, allowed_hosts=[host], allowed_origins=[]
     )
     app = server.streamable_http_app(transport_security=security, stateless_http=True)
-    return _recording(app, seen)
+    functions = {f.__name__: f for f in (order_status, close_account, export_all_customers)}
+    return _recording(app, seen), server, functions
 
 
 @dataclass
 class RunningMcpServer:
     url: str
     seen: Seen
+    server: MCPServer
+    functions: dict[str, Callable[..., str]]
+
+    def redescribe(self, name: str, description: str) -> None:
+        """The same tool, described otherwise from now on (a "rug pull")."""
+        self.server.remove_tool(name)
+        self.server.add_tool(self.functions[name], name=name, description=description)
 
 
 @contextlib.contextmanager
@@ -139,9 +150,9 @@ def mcp_server(parlour_url: str, tenant_id: str) -> Iterator[RunningMcpServer]:
     dns_server().zone.set(name, "A", "127.0.0.1")
     url = f"http://{name}:{port}/mcp"
     seen = Seen()
-    app = build(parlour_url, tenant_id, url, f"{name}:{port}", seen)
+    app, mcp, functions = build(parlour_url, tenant_id, url, f"{name}:{port}", seen)
     server = start_threaded(lambda _url: (app, None), sock)
     try:
-        yield RunningMcpServer(url, seen)
+        yield RunningMcpServer(url, seen, mcp, functions)
     finally:
         server.stop()

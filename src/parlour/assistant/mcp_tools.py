@@ -1,6 +1,7 @@
 """The organisation's MCP servers as the assistant's tool source: of each server's tools, only
-those the organisation allowlisted are offered, marked high-impact as it said, with the argument
-that names the customer filled from the verified token (tools.py decides every call)."""
+those the organisation allowlisted, and only as their definitions were approved (T-81), are
+offered, marked high-impact as it said, with the argument that names the customer filled from
+the verified token (tools.py decides every call)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from parlour.assistant.tools import Subject, Tool
 from parlour.mcp_bridge.client import McpBridge, RemoteTool
 from parlour.mcp_bridge.models import McpServer
+from parlour.observability import security_event
 
 log = logging.getLogger(__name__)
 MAX_DESCRIPTION_CHARS = 1_000
@@ -19,6 +21,8 @@ MAX_DESCRIPTION_CHARS = 1_000
 class McpTools:
     def __init__(self, bridge: McpBridge) -> None:
         self._bridge = bridge
+        # (server, tool, definition) already reported as withheld: once each, not every turn.
+        self._reported: set[tuple[str, str, str]] = set()
 
     async def tools(self, tenant_id: str) -> Sequence[Tool]:
         offered: dict[str, Tool] = {}
@@ -37,9 +41,28 @@ class McpTools:
                 )
                 continue
             for remote in listed:
-                if remote.name in allowed and remote.name not in offered:
-                    offered[remote.name] = self._tool(server, remote)
+                if remote.name not in allowed or remote.name in offered:
+                    continue
+                if server.tool_pins.get(remote.name) != remote.fingerprint:
+                    await self._withheld(server, remote)
+                    continue
+                offered[remote.name] = self._tool(server, remote)
         return list(offered.values())
+
+    async def _withheld(self, server: McpServer, remote: RemoteTool) -> None:
+        seen = (server.server_id, remote.name, remote.fingerprint)
+        if seen in self._reported:
+            return
+        self._reported.add(seen)
+        security_event(
+            "mcp.tool_withheld",
+            tenant_id=server.tenant_id,
+            server_id=server.server_id,
+            tool=remote.name,
+            approved=server.tool_pins.get(remote.name),
+            offered=remote.fingerprint,
+        )
+        await self._bridge.withheld(server, remote)
 
     def _tool(self, server: McpServer, remote: RemoteTool) -> Tool:
         async def run(subject: Subject, arguments: dict[str, Any]) -> str:

@@ -271,6 +271,27 @@ class McpServerSaved(AuditEvent):
 
 
 @dataclass(frozen=True)
+class McpToolsApproved(AuditEvent):
+    """The definitions of a server's allowed tools as they are now, pinned (T-81): tool name ->
+    SHA-256 of what the model is shown of it."""
+
+    action = "mcp.tools_approved"
+    server_id: str
+    tools: dict[str, str]
+
+
+@dataclass(frozen=True)
+class McpToolWithheld(AuditEvent):
+    """An allowed tool not offered because its definition is not the one approved."""
+
+    action = "mcp.tool_withheld"
+    server_id: str
+    tool: str
+    approved: str | None
+    offered: str
+
+
+@dataclass(frozen=True)
 class McpServerRemoved(AuditEvent):
     action = "mcp.server_removed"
     server_id: str

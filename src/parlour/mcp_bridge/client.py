@@ -5,11 +5,18 @@ server's URL (RFC 8707), subject the verified end user the call is for, sixty se
 the server checks it against Parlour's published JWKS. The configured credential, if any, rides
 beside it as `X-Api-Key`. Connections go through the egress guard, pinned to a public address
 of the server's host; a server that is slow, down or refused costs its tools, never the turn.
+
+A tool is known by the fingerprint of everything the model is shown of it (name, title,
+description, input schema): `approve` pins those of the allowed tools, and the assistant offers
+only tools whose fingerprint is the pinned one (T-81: a server cannot change what a tool says it
+does after an administrator allowed it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,8 +25,9 @@ from typing import Any, TypeVar
 
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.types import TextContent
+from mcp.types import TextContent, Tool
 
+from parlour.audit.events import Actor
 from parlour.egress import EgressGuard
 from parlour.errors import ParlourError, Unavailable
 from parlour.keys.service import KeyService
@@ -39,6 +47,7 @@ class RemoteTool:
     name: str
     description: str
     input_schema: dict[str, Any]
+    fingerprint: str
 
 
 class McpBridge:
@@ -72,11 +81,26 @@ class McpBridge:
             return cached[1]
         listed = await self._talk(server, "parlour", LIST_SCOPE, lambda c: c.list_tools())
         tools = [
-            RemoteTool(t.name, t.description or t.title or t.name, dict(t.input_schema))
+            RemoteTool(
+                t.name, t.description or t.title or t.name, dict(t.input_schema), fingerprint(t)
+            )
             for t in listed.tools
         ]
         self._listings[key] = (self._clock() + self._ttl, tools)
         return tools
+
+    async def approve(self, server: McpServer, *, actor: Actor) -> McpServer:
+        """Pin the allowed tools' definitions as the server gives them now (T-81). Unavailable
+        if the server cannot be reached: its tools then stay withheld."""
+        listed = await self._talk(server, "parlour", LIST_SCOPE, lambda c: c.list_tools())
+        definitions = {t.name: fingerprint(t) for t in listed.tools}
+        return await self._configuration.pin(
+            server.tenant_id, server.server_id, definitions, actor=actor
+        )
+
+    async def withheld(self, server: McpServer, tool: RemoteTool) -> None:
+        """Record that `tool` was not offered: its definition is not the one approved."""
+        await self._configuration.withheld(server, tool.name, tool.fingerprint)
 
     async def call_tool(
         self, server: McpServer, name: str, arguments: dict[str, Any], *, subject: str
@@ -125,6 +149,18 @@ class McpBridge:
             transport = streamable_http_client(server.url, http_client=http)
             async with Client(transport, cache=None, read_timeout_seconds=self._timeout) as client:
                 yield client
+
+
+def fingerprint(tool: Tool) -> str:
+    """SHA-256 of what the model is shown of a tool, in a canonical JSON form."""
+    shown = {
+        "name": tool.name,
+        "title": tool.title,
+        "description": tool.description,
+        "input_schema": tool.input_schema,
+    }
+    canonical = json.dumps(shown, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _innermost(failure: BaseException) -> BaseException:

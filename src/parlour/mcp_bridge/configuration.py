@@ -2,17 +2,28 @@
 which of those only a person may confirm, and an optional credential, sealed with the tenant's
 data key and never shown again. A server's address must resolve to public addresses only (the
 egress guard), now and again at every connection; every change is audited without the secret.
+
+The allowed tools' definitions are pinned when they are approved (T-81, `McpBridge.approve`):
+a tool whose server later describes it otherwise is withheld until it is approved again. A pin
+outlives a save that keeps the tool allowed at the same URL.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import Enum
 from urllib.parse import urlsplit
 
-from parlour.audit.events import Actor, McpServerRemoved, McpServerSaved
+from parlour.audit.events import (
+    Actor,
+    McpServerRemoved,
+    McpServerSaved,
+    McpToolsApproved,
+    McpToolWithheld,
+)
 from parlour.audit.service import AuditLog
 from parlour.crypto.vault import Place, TenantCipher, Vault
 from parlour.egress import EgressGuard
@@ -115,6 +126,11 @@ class McpConfiguration:
                 ),
                 created_at=existing.created_at if existing else now,
                 updated_at=now,
+                tool_pins=(
+                    {n: p for n, p in existing.tool_pins.items() if n in allowed}
+                    if existing is not None and existing.url == url
+                    else {}
+                ),
             )
             if existing is None:
                 await repo.insert(server, sealed)
@@ -130,6 +146,29 @@ class McpConfiguration:
             )
             await self._audit.record(conn, tenant_id, event, actor)
         return server
+
+    async def pin(
+        self, tenant_id: str, server_id: str, definitions: Mapping[str, str], *, actor: Actor
+    ) -> McpServer:
+        """Approve these definitions (tool name -> fingerprint) of the server's allowed tools;
+        the pins of allowed tools not among them are dropped."""
+        async with self._db.transaction() as conn:
+            repo = McpServerRepository(conn)
+            existing = await repo.get(tenant_id, server_id)
+            if existing is None:
+                raise NotFound("no such MCP server")
+            pins = {n: f for n, f in definitions.items() if n in existing.tools}
+            server = dataclasses.replace(existing, tool_pins=pins, updated_at=utcnow())
+            await repo.update(server, None, keep_credential=True)
+            await self._audit.record(conn, tenant_id, McpToolsApproved(server_id, pins), actor)
+        return server
+
+    async def withheld(self, server: McpServer, tool: str, offered: str) -> None:
+        """Record, for the organisation's audit log, that an allowed tool was not offered because
+        its server describes it otherwise than approved."""
+        event = McpToolWithheld(server.server_id, tool, server.tool_pins.get(tool), offered)
+        async with self._db.transaction() as conn:
+            await self._audit.record(conn, server.tenant_id, event, Actor.system("mcp-bridge"))
 
     async def remove(self, tenant_id: str, server_id: str, *, actor: Actor) -> None:
         async with self._db.transaction() as conn:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -18,3 +19,6 @@ class McpServer:
     has_credential: bool
     created_at: datetime
     updated_at: datetime
+    # Tool name -> fingerprint of the definition approved (T-81); no pin, or another
+    # definition, and the tool is not offered.
+    tool_pins: Mapping[str, str] = field(default_factory=dict)

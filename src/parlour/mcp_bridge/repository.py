@@ -83,6 +83,7 @@ def _values(server: McpServer) -> dict[str, object]:
         "high_impact_tools": list(server.high_impact_tools),
         "subject_argument": server.subject_argument,
         "updated_at": server.updated_at,
+        "tool_pins": dict(server.tool_pins),
     }
 
 
@@ -99,4 +100,5 @@ def _server(row: Row[tuple[object, ...]]) -> McpServer:
         has_credential=m["credential_sealed"] is not None,
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        tool_pins=dict(m["tool_pins"]),
     )

@@ -476,6 +476,8 @@ mcp_servers = Table(
     Column("subject_argument", String(64), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Tool name -> SHA-256 of its definition as approved; any other definition is withheld.
+    Column("tool_pins", JSON, nullable=False, server_default="{}"),
     Index(None, "tenant_id"),
 )
 

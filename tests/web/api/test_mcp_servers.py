@@ -6,6 +6,7 @@ from __future__ import annotations
 from tests.conftest import Stack
 from tests.support import canaries
 from tests.support.dns import dns_server, unique_host
+from tests.support.mcp_server import mcp_server
 from tests.web.api.conftest import Owner
 from tests.web.test_errors import assert_error_shape
 
@@ -34,3 +35,25 @@ async def test_a_server_on_a_private_address_is_refused(owner: Owner) -> None:
         "POST", path, {"name": "Metadata", "url": f"https://{host}/", "tools": []}
     )
     assert_error_shape(answer, 422, "egress_refused")
+
+
+async def test_saving_approves_the_allowed_tools_and_approval_can_be_asked_again(
+    owner: Owner, stack: Stack
+) -> None:
+    """T-81: what is approved is each allowed tool as its server describes it at that moment."""
+    browser, path = owner.browser, owner.path("mcp-servers")
+    with mcp_server(stack.url, owner.org) as running:
+        body = {"name": "Orders", "url": running.url, "tools": ["order_status", "no_such_tool"]}
+        added = await browser.send("POST", path, body)
+        running.redescribe("order_status", "Now it does something else.")
+        approval = f"{path}/{added.json()['server_id']}/approval"
+        again = await browser.send("POST", approval)
+    gone = await browser.send("POST", approval)
+
+    assert added.json()["approved_tools"] == ["order_status"]  # a tool it lacks is not approved
+    assert again.status_code == 200
+    assert again.json()["approved_tools"] == ["order_status"]
+    assert_error_shape(gone, 503, "unavailable")
+    approvals = await stack.services.audit.recent(owner.org, action_prefix="mcp.tools_approved")
+    first, second = (e["data"]["tools"]["order_status"] for e in reversed(approvals))  # type: ignore[index]
+    assert first != second

@@ -1,6 +1,8 @@
-"""An organisation's MCP servers, for owners and admins: list, add, change, remove. Every change
-needs a fresh step-up (T-42) and is audited without the credential (T-88); the credential is
-write-only."""
+"""An organisation's MCP servers, for owners and admins: list, add, change, approve, remove.
+Every change needs a fresh step-up (T-42) and is audited without the credential (T-88); the
+credential is write-only. Saving approves: the allowed tools' definitions as the server gives
+them then are pinned (T-81), and a tool its server later describes otherwise is not offered
+until approved again."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from parlour.errors import ParlourError
 from parlour.identity.policy import Permission
 from parlour.mcp_bridge.configuration import MAX_CREDENTIAL_CHARS, MAX_TOOLS, KeepCredential
 from parlour.mcp_bridge.models import McpServer
+from parlour.services import Services
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import JsonOnly, Member, member
 
@@ -55,6 +59,9 @@ class McpServerOut(BaseModel):
     high_impact_tools: list[str]
     subject_argument: str | None
     has_credential: bool
+    approved_tools: list[str] = Field(
+        description="Allowed tools whose definitions are approved; only these are offered."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -68,6 +75,7 @@ def _out(server: McpServer) -> McpServerOut:
         high_impact_tools=list(server.high_impact_tools),
         subject_argument=server.subject_argument,
         has_credential=server.has_credential,
+        approved_tools=[t for t in server.tools if t in server.tool_pins],
         created_at=server.created_at,
         updated_at=server.updated_at,
     )
@@ -91,7 +99,7 @@ async def add(body: McpServerIn, who: Changer, services: ServicesDep) -> McpServ
         credential=body.credential,
         actor=who.actor,
     )
-    return _out(server)
+    return _out(await _approved(services, server, who))
 
 
 @router.put("/v1/organisations/{tenant_id}/mcp-servers/{server_id}", dependencies=[JsonOnly])
@@ -110,7 +118,24 @@ async def change(
         credential=credential,
         actor=who.actor,
     )
-    return _out(server)
+    return _out(await _approved(services, server, who))
+
+
+@router.post("/v1/organisations/{tenant_id}/mcp-servers/{server_id}/approval")
+async def approve(server_id: ServerParam, who: Changer, services: ServicesDep) -> McpServerOut:
+    """Approve the allowed tools' definitions as the server gives them now: after a server
+    changed a tool, it is offered again only once approved."""
+    server = await services.mcp.server(who.tenant_id, server_id)
+    return _out(await services.mcp_bridge.approve(server, actor=who.actor))
+
+
+async def _approved(services: Services, server: McpServer, who: Member) -> McpServer:
+    """The saved server, its tools approved if it can be reached now; if not, it is saved all
+    the same, and `approved_tools` says which of its tools are offered."""
+    try:
+        return await services.mcp_bridge.approve(server, actor=who.actor)
+    except ParlourError:
+        return server
 
 
 @router.delete("/v1/organisations/{tenant_id}/mcp-servers/{server_id}", status_code=204)

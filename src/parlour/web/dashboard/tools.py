@@ -54,7 +54,7 @@ async def save(who: Changer, services: ServicesDep, request: Request) -> Respons
     if form.get("remove_credential") == "on":
         credential = None
     try:
-        await services.mcp.save(
+        server = await services.mcp.save(
             who.tenant_id,
             server_id=server_id,
             name=form.get("name", ""),
@@ -67,6 +67,17 @@ async def save(who: Changer, services: ServicesDep, request: Request) -> Respons
         )
     except ParlourError as error:
         return await _page(request, who, services, error=error.message, draft=form)
+    try:
+        # Saving approves the allowed tools as the server describes them now (T-81).
+        await services.mcp_bridge.approve(server, actor=who.actor)
+    except ParlourError:
+        return await _page(
+            request,
+            who,
+            services,
+            error=f"{server.name} is saved, but it could not be reached to approve its tools; "
+            "they are not offered until you save it again while it is up.",
+        )
     return go(f"/dashboard/o/{who.tenant_id}/tools")
 
 
