@@ -10,12 +10,12 @@ import pytest
 from parlour.egress import EgressRefused
 from parlour.errors import InvalidToken, Unavailable
 from parlour.keys.tokens import call_token_issuer
-from parlour.mcp_bridge.client import McpBridge
+from parlour.mcp_bridge.client import MAX_RESULT_CHARS, McpBridge
 from parlour.mcp_bridge.models import McpServer
 from tests.conftest import Stack
 from tests.support import canaries, seed
 from tests.support.dns import dns_server
-from tests.support.mcp_server import RunningMcpServer, mcp_server
+from tests.support.mcp_server import HUGE_RESULT_CHARS, RunningMcpServer, mcp_server
 from tests.support.seed import ACTOR
 
 
@@ -54,6 +54,8 @@ async def test_listing_presents_a_token_for_that_server_and_organisation_and_the
         "close_account",
         "export_all_customers",
         "broken",
+        "slow",
+        "huge",
     }
     status = next(t for t in listed if t.name == "order_status")
     assert set(status.input_schema["properties"]) == {"customer_id", "order_ref"}
@@ -125,3 +127,57 @@ async def test_a_call_token_opens_nothing_of_parlours_own(stack: Stack) -> None:
     canaries.register(token)
     with pytest.raises(InvalidToken):
         await stack.services.keys.verify_end_user_token(org.tenant_id, org.widget_id, token)
+
+
+async def test_a_slow_server_is_given_up_on_at_the_timeout_without_naming_it(
+    stack: Stack,
+) -> None:
+    """T-82: a call still unanswered at the timeout fails as Unavailable, and what it says (which
+    may reach a log or, through the turn, a customer) names neither the server nor the token."""
+    tenant = await stack.services.tenants.create("Shop", actor=ACTOR)
+    services = stack.services
+    impatient = McpBridge(services.mcp, services.keys, services.egress, timeout_seconds=1)
+    with mcp_server(stack.url, tenant.tenant_id) as server:
+        config = await configured(stack, tenant.tenant_id, server)
+        try:
+            with pytest.raises(Unavailable) as failed:
+                await impatient.call_tool(config, "slow", {}, subject="c-7")
+        finally:
+            server.seen.release.set()
+    said = str(failed.value)
+    assert server.seen.calls == [("slow", {}, "c-7")]  # it was waiting on the server
+    assert "Timeout" in said
+    assert server.url not in said
+    assert not any(a and a.removeprefix("Bearer ") in said for a in server.seen.authorizations)
+
+
+async def test_a_huge_result_is_cut_to_the_limit(stack: Stack) -> None:
+    """T-82: what a tool returns reaches the model as at most MAX_RESULT_CHARS characters."""
+    tenant = await stack.services.tenants.create("Shop", actor=ACTOR)
+    with mcp_server(stack.url, tenant.tenant_id) as server:
+        config = await configured(stack, tenant.tenant_id, server)
+        text = await bridge(stack).call_tool(config, "huge", {}, subject="c-7")
+    assert len(text) == MAX_RESULT_CHARS < HUGE_RESULT_CHARS
+
+
+async def test_the_customers_widget_token_never_reaches_the_server(stack: Stack) -> None:
+    """T-77: no passthrough. The customer's own token (the one their widget presents) is never
+    sent; every request carries a token Parlour made for this server alone."""
+    org = await seed.organisation(stack.services)
+    widget_token = await seed.token_for(stack.services, org, "customer-1")
+    with mcp_server(stack.url, org.tenant_id) as server:
+        config = await configured(stack, org.tenant_id, server)
+        await bridge(stack).list_tools(config)
+        await bridge(stack).call_tool(
+            config,
+            "order_status",
+            {"customer_id": "customer-1", "order_ref": "AB12"},
+            subject="customer-1",
+        )
+    presented = [a for a in server.seen.authorizations if a is not None]
+    assert presented
+    assert all(widget_token not in a for a in presented)
+    assert len(server.seen.claims) == len(presented)  # each one verified as a call token
+    assert {c["aud"] for c in server.seen.claims} == {server.url}
+    assert len({c["jti"] for c in server.seen.claims}) == 2  # a fresh one per session
+    assert server.seen.claims[-1]["sub"] == "customer-1"

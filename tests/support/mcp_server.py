@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import httpx
 import jwt
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -25,13 +27,20 @@ from tests.support.dns import dns_server, unique_host
 from tests.support.servers import free_socket, start_threaded
 
 
+RELEASE_TIMEOUT_SECONDS = 30.0
+HUGE_RESULT_CHARS = 2_000_000
+
+
 @dataclass
 class Seen:
-    """What the server saw: each verified token's claims, each request's X-Api-Key, each call."""
+    """What the server saw: each verified token's claims, each request's Authorization and
+    X-Api-Key, each call; and `release`, which lets the slow tool answer."""
 
     claims: list[dict[str, Any]] = field(default_factory=list)
+    authorizations: list[str | None] = field(default_factory=list)
     api_keys: list[str | None] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any], str | None]] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
 
 
 class ParlourTokens:
@@ -78,6 +87,8 @@ def _recording(app: ASGIApp, seen: Seen) -> ASGIApp:
             headers = dict(scope["headers"])
             key = headers.get(b"x-api-key")
             seen.api_keys.append(key.decode() if key else None)
+            authorization = headers.get(b"authorization")
+            seen.authorizations.append(authorization.decode() if authorization else None)
         await app(scope, receive, send)
 
     return recorded
@@ -118,6 +129,16 @@ def build(
     @server.tool(description="Always fails.")
     def broken() -> str:
         raise RuntimeError("the database is down")
+
+    @server.tool(description="Answers once the test releases it.")
+    async def slow() -> str:
+        seen.calls.append(("slow", {}, caller()))
+        await anyio.to_thread.run_sync(lambda: seen.release.wait(RELEASE_TIMEOUT_SECONDS))
+        return "late"
+
+    @server.tool(description="A result far over any sensible size.")
+    def huge() -> str:
+        return "x" * HUGE_RESULT_CHARS
 
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True, allowed_hosts=[host], allowed_origins=[]
