@@ -26,7 +26,6 @@ from parlour.keys.tokens import call_token_issuer
 from tests.support.dns import dns_server, unique_host
 from tests.support.servers import free_socket, start_threaded
 
-
 RELEASE_TIMEOUT_SECONDS = 30.0
 HUGE_RESULT_CHARS = 2_000_000
 
