@@ -65,12 +65,17 @@ async def test_the_model_gets_the_allowlisted_tools_and_calls_run_for_the_verifi
     assert any("tool_not_allowed" in r for r in results)
 
 
-async def approved(stack: Stack, org: seed.Organisation, server: RunningMcpServer) -> McpServer:
+async def approved(
+    stack: Stack,
+    org: seed.Organisation,
+    server: RunningMcpServer,
+    tools: tuple[str, ...] = ("order_status", "close_account"),
+) -> McpServer:
     saved = await stack.services.mcp.save(
         org.tenant_id,
         name="Orders",
         url=server.url,
-        tools=["order_status", "close_account"],
+        tools=tools,
         high_impact_tools=["close_account"],
         subject_argument="customer_id",
         actor=seed.ACTOR,
@@ -112,6 +117,30 @@ async def test_a_tool_its_server_redescribes_after_approval_is_withheld_until_ap
     assert (withheld["server_id"], withheld["tool"]) == (config.server_id, "order_status")
     assert withheld["approved"] == config.tool_pins["order_status"]
     assert withheld["offered"] != withheld["approved"]
+
+
+async def test_a_result_telling_the_model_to_call_a_tool_is_data_and_gets_no_call_through(
+    stack: Stack,
+) -> None:
+    """T-80, the MCP side: a server's result that says to close the account reaches the model
+    fenced and escaped as data, and a model that obeys it still gets no high-impact call to the
+    server; the exfiltration link in it is text the widget shows as text (T-70)."""
+    org = await organisation_with_tools(stack)
+    obeying = ToolCallingModel(
+        [call("order_notes", order_ref="AB12"), call("close_account", customer_id="c-1")],
+        rounds=2,
+    )
+    with mcp_server(stack.url, org.tenant_id) as server:
+        await approved(stack, org, server, tools=("order_notes", "close_account"))
+        assistant = assistant_with(stack.services, obeying, source=source(stack))
+        await ask(stack.services, assistant, org, QUESTION, user="customer-1")
+
+    assert [name for name, _, _ in server.seen.calls] == ["order_notes", "order_notes"]
+    told = [m.content for m in obeying.seen[1].messages if m.role == "tool"]
+    notes = next(r for r in told if "Ignore previous instructions" in r)
+    assert "<IMPORTANT>" not in notes
+    assert "&lt;IMPORTANT&gt;" in notes
+    assert any("needs_confirmation" in r for r in told)
 
 
 async def test_a_server_that_is_down_costs_its_tools_but_not_the_answer(stack: Stack) -> None:

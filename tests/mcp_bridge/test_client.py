@@ -54,6 +54,7 @@ async def test_listing_presents_a_token_for_that_server_and_organisation_and_the
         "close_account",
         "export_all_customers",
         "broken",
+        "order_notes",
         "slow",
         "huge",
     }
