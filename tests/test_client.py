@@ -11,8 +11,7 @@ async def test_the_client_counts_its_own_accepted_message_as_delivered_and_ackno
     stack: Stack,
 ) -> None:
     org = await seed.organisation(stack.services)
-    conversation = await stack.services.chat.open_conversation(org.tenant_id, "customer-1")
-    await stack.services.chat.request_handoff(org.tenant_id, conversation.conversation_id)
+    await seed.with_a_person(stack.services, org)
 
     async def token() -> str:
         return await seed.token_for(stack.services, org)

@@ -65,6 +65,14 @@ async def test_the_model_gets_the_allowlisted_tools_and_calls_run_for_the_verifi
     assert any("tool_not_allowed" in r for r in results)
 
 
+async def offered_to_the_model(stack: Stack, org: seed.Organisation) -> dict[str, str]:
+    """The tools (name -> description) the model is offered when a question is asked."""
+    model = ToolCallingModel([])
+    assistant = assistant_with(stack.services, model, source=source(stack))
+    await ask(stack.services, assistant, org, QUESTION)
+    return {spec.name: spec.description for spec in model.seen[0].tools}
+
+
 async def approved(
     stack: Stack,
     org: seed.Organisation,
@@ -94,24 +102,12 @@ async def test_a_tool_its_server_redescribes_after_approval_is_withheld_until_ap
     with mcp_server(stack.url, org.tenant_id) as server:
         config = await approved(stack, org, server)
         server.redescribe("order_status", pulled)
-        before = ToolCallingModel([])
-        await ask(
-            stack.services,
-            assistant_with(stack.services, before, source=source(stack)),
-            org,
-            QUESTION,
-        )
+        before = await offered_to_the_model(stack, org)
         await stack.services.mcp_bridge.approve(config, actor=seed.ACTOR)
-        after = ToolCallingModel([])
-        await ask(
-            stack.services,
-            assistant_with(stack.services, after, source=source(stack)),
-            org,
-            QUESTION,
-        )
+        after = await offered_to_the_model(stack, org)
 
-    assert {spec.name for spec in before.seen[0].tools} == {"close_account"}
-    assert {spec.name: spec.description for spec in after.seen[0].tools}["order_status"] == pulled
+    assert set(before) == {"close_account"}
+    assert after["order_status"] == pulled
     (event,) = await stack.services.audit.recent(org.tenant_id, action_prefix="mcp.tool_withheld")
     withheld: dict[str, str] = event["data"]  # type: ignore[assignment]
     assert (withheld["server_id"], withheld["tool"]) == (config.server_id, "order_status")

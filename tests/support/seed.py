@@ -88,3 +88,11 @@ async def token_for(services: Services, org: Organisation, user_id: str = "custo
         org.tenant_id, widget_id=org.widget_id, user_id=user_id, origin=org.origin
     )
     return canaries.register(minted.token)
+
+
+async def with_a_person(services: Services, org: Organisation, user_id: str = "customer-1") -> str:
+    """The user's conversation, handed to a person (seq 1 is the handoff), so the assistant says
+    nothing and every frame after it is one the test caused; its id."""
+    conversation = await services.chat.open_conversation(org.tenant_id, user_id)
+    await services.chat.request_handoff(org.tenant_id, conversation.conversation_id)
+    return conversation.conversation_id

@@ -223,8 +223,7 @@ async def test_a_message_reaches_the_users_other_devices_but_is_not_echoed_to_it
     stack: Stack,
 ) -> None:
     org = await seed.organisation(stack.services)
-    conversation = await stack.services.chat.open_conversation(org.tenant_id, "customer-1")
-    await stack.services.chat.request_handoff(org.tenant_id, conversation.conversation_id)
+    await seed.with_a_person(stack.services, org)
     async with (
         open_socket(stack.ws_url, org.widget_id, org.origin) as phone,
         open_socket(stack.ws_url, org.widget_id, org.origin) as laptop,

@@ -38,8 +38,7 @@ async def test_too_many_messages_are_refused_one_by_one_and_not_stored(
         tmp_path, sqlite_url, gateway={"messages_per_user": "2/minute"}
     ) as stack:
         org = await seed.organisation(stack.services, faq=None)
-        conversation = await stack.services.chat.open_conversation(org.tenant_id, "customer-1")
-        await stack.services.chat.request_handoff(org.tenant_id, conversation.conversation_id)
+        conversation_id = await seed.with_a_person(stack.services, org)
         async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
             await authenticate(ws, await seed.token_for(stack.services, org), last_seq=1)
             answers = []
@@ -48,9 +47,7 @@ async def test_too_many_messages_are_refused_one_by_one_and_not_stored(
                 answers.append(await receive(ws))
         assert [a["type"] for a in answers] == ["accepted", "accepted", "error"]
         assert answers[2]["code"] == "rate_limited"
-        stored = await stack.services.chat.get_conversation(
-            org.tenant_id, conversation.conversation_id
-        )
+        stored = await stack.services.chat.get_conversation(org.tenant_id, conversation_id)
         assert stored.last_seq == 3  # the handoff and two messages
 
 

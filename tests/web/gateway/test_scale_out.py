@@ -137,9 +137,8 @@ async def test_killing_a_node_mid_exchange_loses_and_repeats_nothing(
     async with cluster(tmp_path, postgres_url, redis_prefix, **UNLIMITED) as nodes:
         org = await seed.organisation(nodes.services, faq=None)
         for n in range(USERS):
-            conversation = await nodes.services.chat.open_conversation(org.tenant_id, f"user-{n}")
             # With a person asked for, only the customers speak: the count stays exact.
-            await nodes.services.chat.request_handoff(org.tenant_id, conversation.conversation_id)
+            await seed.with_a_person(nodes.services, org, f"user-{n}")
 
         def client(node: ServeProcess, n: int) -> ChatClient:
             async def token() -> str:
