@@ -62,7 +62,11 @@ class McpTools:
             approved=server.tool_pins.get(remote.name),
             offered=remote.fingerprint,
         )
-        await self._bridge.withheld(server, remote)
+        try:
+            await self._bridge.withheld(server, remote)
+        except Exception:
+            # The security event above has it; a turn does not fail for want of an audit row.
+            log.exception("recording a withheld MCP tool failed")
 
     def _tool(self, server: McpServer, remote: RemoteTool) -> Tool:
         async def run(subject: Subject, arguments: dict[str, Any]) -> str:
