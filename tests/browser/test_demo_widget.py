@@ -11,9 +11,14 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
 
 from parlour.demo import prepare_demo_organisation
 from parlour.services import Services
+from parlour.web.widget import widget_integrity, widget_script_bytes
 from parlour_demo_client.app import create_demo_client
 from tests.conftest import Stack
 from tests.support.seed import ACTOR
@@ -220,3 +225,46 @@ async def test_a_guest_where_visitors_are_not_allowed_is_told_chat_is_unavailabl
     await expect(page.get_by_role("status")).to_have_text(
         "Chat is not available on this page.", timeout=WAIT_MS
     )
+
+
+def page_loading_the_widget(script: bytes) -> Starlette:
+    """A site whose page loads the widget the way the embed snippet says, with Parlour's
+    integrity hash for the script as Parlour serves it, but from this site, which answers with
+    `script`."""
+    tag = f'<script src="/widget.js" integrity="{widget_integrity()}" crossorigin="anonymous">'
+
+    async def home(_request: Request) -> Response:
+        return HTMLResponse(f"<!doctype html><title>Shop</title>{tag}</script>")
+
+    async def widget(_request: Request) -> Response:
+        return Response(script, media_type="text/javascript")
+
+    return Starlette(routes=[Route("/", home), Route("/widget.js", widget)])
+
+
+@pytest.mark.parametrize("tampered", [False, True])
+async def test_a_widget_script_changed_on_the_way_is_refused_by_the_browser(
+    browser: Browser, tampered: bool
+) -> None:
+    """T-92: with the snippet's integrity hash, Chromium runs the script Parlour serves and
+    refuses one changed by a CDN, a proxy or anyone between."""
+    script = widget_script_bytes()
+    if tampered:
+        script += b"\nwindow.__tampered = true;\n"
+    site = start_threaded(lambda _url: (page_loading_the_widget(script), None))
+    page = await browser.new_page()
+    refusals: list[str] = []
+    page.on("console", lambda m: refusals.append(m.text) if "integrity" in m.text else None)
+    try:
+        await page.goto(site.url)
+        loaded = await page.evaluate("typeof window.Parlour")
+        ran_extra = await page.evaluate("window.__tampered === true")
+    finally:
+        await page.close()
+        site.stop()
+    if tampered:
+        assert (loaded, ran_extra) == ("undefined", False)
+        assert refusals, "Chromium said nothing of the integrity check"
+    else:
+        assert loaded == "object"
+        assert refusals == []

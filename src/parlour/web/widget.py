@@ -28,24 +28,53 @@ def widget_source_dir() -> Path:
 
 
 _WIDGET_DIR = widget_source_dir()
+# Served for each version of the script at a URL of its own that never changes (T-92).
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def widget_script_bytes() -> bytes:
+    path = _WIDGET_DIR / WIDGET_FILE
+    if not path.is_file():
+        raise NotFound("the widget script is not installed")
+    return path.read_bytes()
 
 
 def widget_integrity() -> str:
     """The Subresource Integrity value of the script as served now, for the embed snippet."""
-    digest = hashlib.sha384((_WIDGET_DIR / WIDGET_FILE).read_bytes()).digest()
+    digest = hashlib.sha384(widget_script_bytes()).digest()
     return "sha384-" + base64.b64encode(digest).decode()
+
+
+def widget_path() -> str:
+    """The script's own URL path for this version of it, named by its content: the embed
+    snippet loads it from here, with its integrity hash, and caches it for good."""
+    return f"/widget/v1/{_version(widget_script_bytes())}/{WIDGET_FILE}"
 
 
 @router.get("/widget/v1/parlour-widget.js", dependencies=[Public])
 async def widget_script() -> Response:
-    path = _WIDGET_DIR / WIDGET_FILE
-    if not path.is_file():
-        raise NotFound("the widget script is not installed")
+    """The current version, for pages that follow it without an integrity hash."""
+    return _script(widget_script_bytes(), "public, max-age=300")
+
+
+@router.get("/widget/v1/{version}/parlour-widget.js", dependencies=[Public])
+async def widget_script_version(version: str) -> Response:
+    content = widget_script_bytes()
+    if version != _version(content):
+        raise NotFound("no such version of the widget script")
+    return _script(content, IMMUTABLE)
+
+
+def _version(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()[:16]
+
+
+def _script(content: bytes, cache_control: str) -> Response:
     return Response(
-        path.read_bytes(),
+        content,
         media_type="text/javascript; charset=utf-8",
         headers={
-            "Cache-Control": "public, max-age=300",
+            "Cache-Control": cache_control,
             # Organisations' pages, on their own origins, load this script, with an integrity
             # hash (SRI needs CORS); it is public and sent without credentials.
             "Cross-Origin-Resource-Policy": "cross-origin",

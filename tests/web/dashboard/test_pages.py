@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import re
 import secrets
+from urllib.parse import urlsplit
 
 import httpx
 import pyotp
@@ -101,15 +104,25 @@ async def enrolled(stack: Stack, pages: Pages) -> tuple[str, list[str]]:
 async def test_a_person_signs_up_confirms_enrols_and_reaches_their_organisation(
     stack: Stack,
 ) -> None:
+    """And finds the embed snippet there, whose integrity hash is that of the script at the
+    snippet's URL, this version's own and cached for good (T-92)."""
     async with httpx.AsyncClient(base_url=stack.url) as client:
         pages = Pages(client, stack.url)
         await enrolled(stack, pages)
         home = await pages.get("/dashboard")
         assert home.status_code == 303
         overview = await pages.get(home.headers["location"])
-    assert "Awaiting verification" in overview.text
-    snippet = html.unescape(overview.text)  # shown as text, escaped
-    assert re.search(r'integrity="sha384-[A-Za-z0-9+/]{64}" crossorigin="anonymous"', snippet)
+        assert "Awaiting verification" in overview.text
+        snippet = html.unescape(overview.text)  # shown as text, escaped
+        found = re.search(
+            r'src="([^"]+)"\s+integrity="(sha384-[^"]+)" crossorigin="anonymous"', snippet
+        )
+        assert found is not None
+        script = await client.get(urlsplit(found[1]).path)
+    assert (
+        found[2] == "sha384-" + base64.b64encode(hashlib.sha384(script.content).digest()).decode()
+    )
+    assert script.headers["cache-control"] == "public, max-age=31536000, immutable"
 
 
 async def test_a_wrong_code_at_enrolment_shows_the_same_seed_again(stack: Stack) -> None:

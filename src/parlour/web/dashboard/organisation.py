@@ -27,7 +27,7 @@ from parlour.web.dashboard.pages import (
 )
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import Member
-from parlour.web.widget import WIDGET_FILE, widget_integrity
+from parlour.web.widget import widget_integrity, widget_path
 
 router = APIRouter(include_in_schema=False)
 
@@ -70,7 +70,7 @@ async def overview(who: Viewer, services: ServicesDep, request: Request) -> Resp
     tenant = await services.tenants.get(who.tenant_id)
     public_url = services.settings.server.public_url.rstrip("/")
     snippet = (
-        f'<script src="{public_url}/widget/v1/{WIDGET_FILE}"\n'
+        f'<script src="{public_url}{widget_path()}"\n'
         f'        integrity="{widget_integrity()}" crossorigin="anonymous" defer></script>\n'
         "<script>\n"
         "  // In your own script file (your CSP should not allow inline scripts):\n"
