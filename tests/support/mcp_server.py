@@ -45,15 +45,16 @@ class Seen:
 class ParlourTokens:
     """The SDK's TokenVerifier, for Parlour-signed access tokens."""
 
-    def __init__(self, parlour_url: str, issuer: str, audience: str, seen: Seen) -> None:
-        self._parlour_url = parlour_url
+    def __init__(self, issuer: str, audience: str, seen: Seen) -> None:
         self._issuer = issuer
         self._audience = audience
         self._seen = seen
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        async with httpx.AsyncClient(base_url=self._parlour_url) as client:
-            jwks = jwt.PyJWKSet.from_dict((await client.get("/.well-known/jwks.json")).json())
+        # The organisation's own keys, published under its issuer: no other's can sign.
+        async with httpx.AsyncClient() as client:
+            answer = await client.get(f"{self._issuer}/.well-known/jwks.json")
+            jwks = jwt.PyJWKSet.from_dict(answer.json())
         try:
             header = jwt.get_unverified_header(token)
             if header.get("typ") != "at+jwt":
@@ -100,7 +101,7 @@ def build(
     issuer = call_token_issuer(parlour_url, tenant_id)
     server = MCPServer(
         "orders",
-        token_verifier=ParlourTokens(parlour_url, issuer, url, seen),
+        token_verifier=ParlourTokens(issuer, url, seen),
         auth=AuthSettings(issuer_url=issuer, resource_server_url=url, validate_token_resource=True),
     )
 

@@ -107,12 +107,16 @@ class SigningKeyRepository:
         )
         return [_signing_key(row) for row in rows]
 
-    async def list_valid_at(self, moment: datetime) -> list[SigningKey]:
-        rows = await self._conn.execute(
-            select(signing_keys)
-            .where((signing_keys.c.retired_at.is_(None)) | (signing_keys.c.retired_at > moment))
-            .order_by(signing_keys.c.created_at)
+    async def list_valid_at(
+        self, moment: datetime, tenant_id: str | None = None
+    ) -> list[SigningKey]:
+        """Keys still valid at `moment`: every organisation's, or one's."""
+        query = select(signing_keys).where(
+            (signing_keys.c.retired_at.is_(None)) | (signing_keys.c.retired_at > moment)
         )
+        if tenant_id is not None:
+            query = query.where(signing_keys.c.tenant_id == tenant_id)
+        rows = await self._conn.execute(query.order_by(signing_keys.c.created_at))
         return [_signing_key(row) for row in rows]
 
     async def retire_all(self, tenant_id: str, at: datetime) -> list[str]:

@@ -431,9 +431,11 @@ class KeyService:
 
         return Ed25519PrivateKey.from_private_bytes(await self._vault.using(key.tenant_id, unseal))
 
-    async def jwks(self) -> dict[str, Any]:
+    async def jwks(self, tenant_id: str | None = None) -> dict[str, Any]:
+        """The public keys still valid: every organisation's, or only one's, so that its MCP
+        servers can trust no other organisation's keys at all."""
         async with self._db.read() as conn:
-            keys = await SigningKeyRepository(conn).list_valid_at(utcnow())
+            keys = await SigningKeyRepository(conn).list_valid_at(utcnow(), tenant_id)
         return {"keys": [_jwk(key) for key in keys]}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import uuid
 
 import httpx
 import jwt
@@ -137,3 +138,30 @@ async def test_invalid_bodies_answer_422_with_the_fields_at_fault(stack: Stack) 
     answer = await mint(stack, org.api_key, {"user_id": "", "origin": org.origin})
     assert answer.status_code == 422
     assert answer.json()["error"]["details"]["fields"][0]["field"] == "user_id"
+
+
+async def test_an_organisations_own_jwks_holds_its_keys_and_no_one_elses(stack: Stack) -> None:
+    """T-29 across TB-03, T-76: an MCP server that trusts its organisation's JWKS cannot be
+    given a token another organisation's key signed, even if it forgot to check `iss`."""
+    ours = await seed.organisation(stack.services)
+    theirs = await seed.organisation(stack.services)
+    tokens = [
+        await stack.services.keys.mint_call_token(
+            org.tenant_id, audience="https://mcp.ours.example/mcp", subject="c", scope="tools:call"
+        )
+        for org in (ours, theirs)
+    ]  # each organisation's first token makes its first key
+    their_token = tokens[1]
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        everyone = (await client.get("/.well-known/jwks.json")).json()
+        own = await client.get(f"/tenants/{ours.tenant_id}/.well-known/jwks.json")
+        unknown = await client.get(f"/tenants/{uuid.uuid4()}/.well-known/jwks.json")
+
+    our_kids = {k.kid for k in await stack.services.keys.list_signing_keys(ours.tenant_id)}
+    assert our_kids
+    assert {k["kid"] for k in own.json()["keys"]} == our_kids
+    assert our_kids < {k["kid"] for k in everyone["keys"]}
+    assert own.headers["cache-control"] == "public, max-age=300"
+    assert (unknown.status_code, unknown.json()) == (200, {"keys": []})
+    keys = jwt.PyJWKSet.from_dict(own.json())
+    assert jwt.get_unverified_header(their_token)["kid"] not in {k.key_id for k in keys.keys}

@@ -1,10 +1,11 @@
-"""Public, unauthenticated documents: the JWKS and a health check."""
+"""Public, unauthenticated documents: the JWKS (all organisations' keys, and each one's under
+its call-token issuer) and a health check."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -16,8 +17,22 @@ router = APIRouter(tags=["public"])
 
 @router.get("/.well-known/jwks.json", dependencies=[Public])
 async def jwks(services: ServicesDep) -> JSONResponse:
+    return _public_keys(await services.keys.jwks())
+
+
+@router.get("/tenants/{tenant_id}/.well-known/jwks.json", dependencies=[Public])
+async def organisation_jwks(
+    tenant_id: Annotated[str, Path(min_length=1, max_length=64)], services: ServicesDep
+) -> JSONResponse:
+    """One organisation's keys, under its call tokens' issuer: an MCP server that fetches its
+    keys here cannot be made to accept a token another organisation's key signed. (An unknown
+    organisation has no keys: the answer says nothing of which exist.)"""
+    return _public_keys(await services.keys.jwks(tenant_id))
+
+
+def _public_keys(document: dict[str, Any]) -> JSONResponse:
     return JSONResponse(
-        await services.keys.jwks(),
+        document,
         headers={
             "Cache-Control": "public, max-age=300",
             "Cross-Origin-Resource-Policy": "cross-origin",
