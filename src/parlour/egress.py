@@ -11,6 +11,7 @@ are read only up to a small size.
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -122,11 +123,13 @@ class EgressGuard:
             raise EgressRefused(f"{host} resolves to an address Parlour does not connect to")
         return addresses[0]
 
-    def client(self, **options: Any) -> httpx2.AsyncClient:
+    def client(self, *, tls: ssl.SSLContext | None = None, **options: Any) -> httpx2.AsyncClient:
         """An HTTP client whose every request goes to a vetted address of its host, with no
-        redirects followed. (httpx2: the HTTP library the MCP SDK speaks through.)"""
+        redirects followed; `tls` replaces the default TLS settings (which CAs, which client
+        certificate). (httpx2: the HTTP library the MCP SDK speaks through.)"""
+        inner = self._transport if tls is None else httpx2.AsyncHTTPTransport(verify=tls)
         return httpx2.AsyncClient(
-            transport=PinnedTransport(self, self._transport),
+            transport=PinnedTransport(self, inner),
             follow_redirects=False,
             timeout=self._timeout,
             **options,

@@ -139,7 +139,14 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         realtime.rate_limits,
         allow_insecure_origins=not settings.is_production,
     )
-    mcp = McpConfiguration(db, vault, audit, egress, allow_insecure_urls=not settings.is_production)
+    mcp = McpConfiguration(
+        db,
+        vault,
+        audit,
+        egress,
+        public_url=settings.server.public_url,
+        allow_insecure_urls=not settings.is_production,
+    )
     identity = settings.identity
     passwords = Passwords(
         time_cost=identity.argon2_time_cost,

@@ -182,6 +182,8 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
         await expect(page.get_by_role("heading", name="Orders")).to_be_visible()
         # Saving approved both tools as the server describes them now (T-81).
         await expect(page.locator("#approval-1")).to_contain_text("Every allowed tool is approved")
+        # Parlour's client certificate, for the server to admit it alone (T-78).
+        await expect(page.locator("#client-certificate")).to_contain_text("BEGIN CERTIFICATE")
         await shot(page, "tools")
 
     # A colleague is invited as an agent and makes an account from the mailed link.

@@ -115,6 +115,7 @@ async def test_an_internal_address_in_any_spelling_is_refused_when_saved(
         services.vault,
         services.audit,
         EgressGuard(Resolver([dns_server().nameserver], timeout_seconds=2)),
+        public_url=services.settings.server.public_url,
         allow_insecure_urls=False,
     )
     with pytest.raises(EgressRefused):
@@ -127,6 +128,7 @@ async def test_in_production_only_https_urls_are_taken(services: Services) -> No
         services.vault,
         services.audit,
         EgressGuard(Resolver([dns_server().nameserver]), ["127.0.0.0/8"]),
+        public_url=services.settings.server.public_url,
         allow_insecure_urls=False,
     )
     with pytest.raises(InvalidInput, match="https://"):

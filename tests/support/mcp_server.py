@@ -10,6 +10,8 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from ssl import CERT_REQUIRED
 from typing import Any
 
 import anyio
@@ -169,18 +171,37 @@ class RunningMcpServer:
         self.server.add_tool(self.functions[name], name=name, description=description)
 
 
+@dataclass(frozen=True)
+class ServerTls:
+    """The server over https: its certificate and key for the host it is given (files), and
+    the CA file a client's certificate must chain to, if it requires one."""
+
+    certificate: Callable[[str], tuple[Path, Path]]
+    client_ca_file: Path | None = None
+
+    def uvicorn_options(self, host: str) -> dict[str, Any]:
+        certfile, keyfile = self.certificate(host)
+        options: dict[str, Any] = {"ssl_certfile": str(certfile), "ssl_keyfile": str(keyfile)}
+        if self.client_ca_file is not None:
+            options |= {"ssl_ca_certs": str(self.client_ca_file), "ssl_cert_reqs": CERT_REQUIRED}
+        return options
+
+
 @contextlib.contextmanager
-def mcp_server(parlour_url: str, tenant_id: str) -> Iterator[RunningMcpServer]:
-    """The organisation's server on loopback, at http://<a host name of its own>:<port>/mcp,
+def mcp_server(
+    parlour_url: str, tenant_id: str, tls: ServerTls | None = None
+) -> Iterator[RunningMcpServer]:
+    """The organisation's server on loopback, at http(s)://<a host name of its own>:<port>/mcp,
     admitting the tokens Parlour signs for that organisation."""
     sock = free_socket()
     port = sock.getsockname()[1]
     name = unique_host("mcp")
     dns_server().zone.set(name, "A", "127.0.0.1")
-    url = f"http://{name}:{port}/mcp"
+    url = f"{'https' if tls else 'http'}://{name}:{port}/mcp"
     seen = Seen()
     app, mcp, functions = build(parlour_url, tenant_id, url, f"{name}:{port}", seen)
-    server = start_threaded(lambda _url: (app, None), sock)
+    options = tls.uvicorn_options(name) if tls else {}
+    server = start_threaded(lambda _url: (app, None), sock, **options)
     try:
         yield RunningMcpServer(url, seen, mcp, functions)
     finally:

@@ -73,16 +73,17 @@ def url_of(sock: socket.socket) -> str:
 def start_threaded(
     make_app: Callable[[str], tuple[ASGIApp, Settings | None]],
     sock: socket.socket | None = None,
+    **uvicorn_options: Any,
 ) -> ThreadedServer:
     """Build the app for its URL, serve it on `sock` (default: a free port), and return once it
-    accepts connections."""
+    accepts connections. `uvicorn_options` (TLS, say) are for apps without Parlour settings."""
     sock = sock or free_socket()
     url = url_of(sock)
     app, settings = make_app(url)
     if settings is not None:
         config = uvicorn_config(app, settings, host="127.0.0.1", port=0)
     else:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0)
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, **uvicorn_options)
     config.log_level = "warning"
     server = _Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -17,11 +17,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -33,6 +35,7 @@ from parlour.errors import ParlourError, Unavailable
 from parlour.keys.service import KeyService
 from parlour.mcp_bridge.configuration import McpConfiguration
 from parlour.mcp_bridge.models import McpServer
+from parlour.mcp_bridge.tls import client_context
 
 T = TypeVar("T")
 LIST_SCOPE = "tools:list"
@@ -69,6 +72,8 @@ class McpBridge:
         self._clock = clock
         # (server id, its last change) -> (expiry, tools): a changed server is listed afresh.
         self._listings: dict[tuple[str, object], tuple[float, list[RemoteTool]]] = {}
+        # (server id, its last change) -> its TLS settings.
+        self._contexts: dict[tuple[str, object], ssl.SSLContext] = {}
 
     async def servers(self, tenant_id: str) -> list[McpServer]:
         return await self._configuration.servers(tenant_id)
@@ -145,10 +150,25 @@ class McpBridge:
         credential = await self._configuration.credential(server.tenant_id, server.server_id)
         if credential is not None:
             headers["X-Api-Key"] = credential
-        async with self._egress.client(headers=headers) as http, asyncio.timeout(self._timeout):
+        tls = await self._tls(server) if urlsplit(server.url).scheme == "https" else None
+        async with (
+            self._egress.client(headers=headers, tls=tls) as http,
+            asyncio.timeout(self._timeout),
+        ):
             transport = streamable_http_client(server.url, http_client=http)
             async with Client(transport, cache=None, read_timeout_seconds=self._timeout) as client:
                 yield client
+
+    async def _tls(self, server: McpServer) -> ssl.SSLContext:
+        """The server's TLS settings (T-78), made once per version of its configuration."""
+        key = (server.server_id, server.updated_at)
+        context = self._contexts.get(key)
+        if context is None:
+            identity = await self._configuration.client_certificate(server.tenant_id)
+            context = client_context(identity, server.server_ca_pem)
+            self._contexts = {k: v for k, v in self._contexts.items() if k[0] != key[0]}
+            self._contexts[key] = context
+        return context
 
 
 def fingerprint(tool: Tool) -> str:

@@ -6,6 +6,9 @@ egress guard), now and again at every connection; every change is audited withou
 The allowed tools' definitions are pinned when they are approved (T-81, `McpBridge.approve`):
 a tool whose server later describes it otherwise is withheld until it is approved again. A pin
 outlives a save that keeps the tool allowed at the same URL.
+
+A server may be pinned to the CA its certificate must chain to, and every organisation has a
+client certificate its servers can require (T-78, tls.py).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import uuid
 from collections.abc import Iterable, Mapping
 from enum import Enum
 from urllib.parse import urlsplit
+
+from sqlalchemy.exc import IntegrityError
 
 from parlour.audit.events import (
     Actor,
@@ -28,8 +33,10 @@ from parlour.audit.service import AuditLog
 from parlour.crypto.vault import Place, TenantCipher, Vault
 from parlour.egress import EgressGuard
 from parlour.errors import InvalidInput, NotFound
+from parlour.keys.tokens import call_token_issuer
 from parlour.mcp_bridge.models import McpServer
-from parlour.mcp_bridge.repository import McpServerRepository
+from parlour.mcp_bridge.repository import ClientCertificateRepository, McpServerRepository
+from parlour.mcp_bridge.tls import ClientCertificate, checked_ca_pem, new_client_certificate
 from parlour.storage.database import Database
 from parlour.storage.types import utcnow
 
@@ -53,12 +60,14 @@ class McpConfiguration:
         audit: AuditLog,
         egress: EgressGuard,
         *,
+        public_url: str,
         allow_insecure_urls: bool,
     ) -> None:
         self._db = db
         self._vault = vault
         self._audit = audit
         self._egress = egress
+        self._public_url = public_url
         self._allow_insecure = allow_insecure_urls
 
     async def servers(self, tenant_id: str) -> list[McpServer]:
@@ -82,14 +91,22 @@ class McpConfiguration:
         high_impact_tools: Iterable[str] = (),
         subject_argument: str | None = None,
         credential: str | KeepCredential | None = KeepCredential.KEEP,
+        server_ca_pem: str | None = None,
         server_id: str | None = None,
         actor: Actor,
     ) -> McpServer:
-        """Add a server (no `server_id`) or change one. A credential of None removes it."""
+        """Add a server (no `server_id`) or change one. A credential of None removes it; a
+        pinned CA of None leaves the server to the system's CAs."""
         name = name.strip()
         if not name or len(name) > 100:
             raise InvalidInput("give the server a name of 1 to 100 characters")
         url = self._checked_url(url)
+        if server_ca_pem is not None and server_ca_pem.strip():
+            if urlsplit(url).scheme != "https":
+                raise InvalidInput("a pinned CA needs an https:// URL")
+            server_ca_pem = checked_ca_pem(server_ca_pem)
+        else:
+            server_ca_pem = None
         await self._egress.vetted_address(urlsplit(url).hostname or "")
         allowed = _tool_names(tools, "tools")
         high_impact = _tool_names(high_impact_tools, "high_impact_tools")
@@ -131,6 +148,7 @@ class McpConfiguration:
                     if existing is not None and existing.url == url
                     else {}
                 ),
+                server_ca_pem=server_ca_pem,
             )
             if existing is None:
                 await repo.insert(server, sealed)
@@ -188,6 +206,32 @@ class McpConfiguration:
 
         return await self._vault.using(tenant_id, unseal)
 
+    async def client_certificate(self, tenant_id: str) -> ClientCertificate:
+        """The organisation's client certificate, made on first need."""
+        async with self._db.read() as conn:
+            stored = await ClientCertificateRepository(conn).get(tenant_id)
+        if stored is None:
+            made = new_client_certificate(call_token_issuer(self._public_url, tenant_id), utcnow())
+            cipher = await self._vault.cipher(tenant_id)
+            sealed = cipher.seal(made.key_pem, _client_key_place(tenant_id))
+            try:
+                async with self._db.transaction() as conn:
+                    await ClientCertificateRepository(conn).insert(
+                        tenant_id, made.certificate_pem, sealed, utcnow()
+                    )
+                return made
+            except IntegrityError:
+                # Made at the same moment by another request: that one stands.
+                async with self._db.read() as conn:
+                    stored = await ClientCertificateRepository(conn).get(tenant_id)
+                assert stored is not None
+        certificate_pem, key_sealed = stored
+
+        async def unseal(cipher: TenantCipher) -> bytes:
+            return cipher.open(key_sealed, _client_key_place(tenant_id))
+
+        return ClientCertificate(certificate_pem, await self._vault.using(tenant_id, unseal))
+
     def _checked_url(self, url: str) -> str:
         url = url.strip()
         parts = urlsplit(url)
@@ -212,3 +256,7 @@ def _tool_names(names: Iterable[str], field: str) -> tuple[str, ...]:
 
 def _credential_place(server_id: str) -> Place:
     return Place("mcp_servers", server_id, "credential")
+
+
+def _client_key_place(tenant_id: str) -> Place:
+    return Place("mcp_client_certificates", tenant_id, "private_key")

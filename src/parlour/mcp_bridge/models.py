@@ -22,3 +22,5 @@ class McpServer:
     # Tool name -> fingerprint of the definition approved (T-81); no pin, or another
     # definition, and the tool is not offered.
     tool_pins: Mapping[str, str] = field(default_factory=dict)
+    # PEM of the CA(s) the server's certificate must chain to; None: the system's CAs (T-78).
+    server_ca_pem: str | None = None

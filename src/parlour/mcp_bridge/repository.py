@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.mcp_bridge.models import McpServer
-from parlour.storage.tables import mcp_servers
+from parlour.storage.tables import mcp_client_certificates, mcp_servers
 
 
 class McpServerRepository:
@@ -84,6 +86,7 @@ def _values(server: McpServer) -> dict[str, object]:
         "subject_argument": server.subject_argument,
         "updated_at": server.updated_at,
         "tool_pins": dict(server.tool_pins),
+        "server_ca_pem": server.server_ca_pem,
     }
 
 
@@ -101,4 +104,34 @@ def _server(row: Row[tuple[object, ...]]) -> McpServer:
         created_at=m["created_at"],
         updated_at=m["updated_at"],
         tool_pins=dict(m["tool_pins"]),
+        server_ca_pem=m["server_ca_pem"],
     )
+
+
+class ClientCertificateRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, tenant_id: str) -> tuple[str, bytes] | None:
+        """The certificate (PEM) and the sealed private key."""
+        row = (
+            await self._conn.execute(
+                select(
+                    mcp_client_certificates.c.certificate_pem,
+                    mcp_client_certificates.c.private_key_sealed,
+                ).where(mcp_client_certificates.c.tenant_id == tenant_id)
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    async def insert(
+        self, tenant_id: str, certificate_pem: str, key_sealed: bytes, at: datetime
+    ) -> None:
+        await self._conn.execute(
+            insert(mcp_client_certificates).values(
+                tenant_id=tenant_id,
+                certificate_pem=certificate_pem,
+                private_key_sealed=key_sealed,
+                created_at=at,
+            )
+        )

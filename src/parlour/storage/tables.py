@@ -478,7 +478,24 @@ mcp_servers = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     # Tool name -> SHA-256 of its definition as approved; any other definition is withheld.
     Column("tool_pins", JSON, nullable=False, server_default="{}"),
+    # The CA(s) the server's certificate must chain to, instead of the system's (PEM, public).
+    Column("server_ca_pem", Text, nullable=True),
     Index(None, "tenant_id"),
+)
+
+# Each organisation's client certificate for mutual TLS with its MCP servers.
+mcp_client_certificates = Table(
+    "mcp_client_certificates",
+    metadata,
+    Column(
+        "tenant_id",
+        ID,
+        ForeignKey("tenants.tenant_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("certificate_pem", Text, nullable=False),
+    Column("private_key_sealed", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )
 
 SEALED_COLUMNS = (
@@ -491,4 +508,5 @@ SEALED_COLUMNS = (
     SealedColumn(knowledge_quarantine, "item_id", "question_sealed", "question"),
     SealedColumn(knowledge_quarantine, "item_id", "answer_sealed", "answer"),
     SealedColumn(mcp_servers, "server_id", "credential_sealed", "credential"),
+    SealedColumn(mcp_client_certificates, "tenant_id", "private_key_sealed", "private_key"),
 )

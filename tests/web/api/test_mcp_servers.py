@@ -7,6 +7,7 @@ from tests.conftest import Stack
 from tests.support import canaries
 from tests.support.dns import dns_server, unique_host
 from tests.support.mcp_server import mcp_server
+from tests.support.tls import certificate_authority
 from tests.web.api.conftest import Owner
 from tests.web.test_errors import assert_error_shape
 
@@ -57,3 +58,24 @@ async def test_saving_approves_the_allowed_tools_and_approval_can_be_asked_again
     approvals = await stack.services.audit.recent(owner.org, action_prefix="mcp.tools_approved")
     first, second = (e["data"]["tools"]["order_status"] for e in reversed(approvals))  # type: ignore[index]
     assert first != second
+
+
+async def test_the_client_certificate_is_published_and_a_pinned_ca_is_kept(
+    owner: Owner, stack: Stack
+) -> None:
+    """T-78 over HTTP: the organisation's client certificate is there to copy (never its key),
+    and a server's pinned CA is stored and shown; over plain http it is refused."""
+    browser, path = owner.browser, owner.path("mcp-servers")
+    authority = certificate_authority("Shop's own CA").certificate_pem
+    certificate = await browser.send("GET", owner.path("mcp-client-certificate"))
+    server = {"name": "Orders", "url": "https://127.0.0.1:8931/mcp", "tools": ["order_status"]}
+    added = await browser.send("POST", path, server | {"server_ca_pem": authority})
+    plain = await browser.send(
+        "POST", path, server | {"url": "http://127.0.0.1:8931/mcp", "server_ca_pem": authority}
+    )
+
+    assert certificate.json()["certificate_pem"].startswith("-----BEGIN CERTIFICATE-----")
+    assert "PRIVATE KEY" not in certificate.text
+    assert added.status_code == 201
+    assert added.json()["server_ca_pem"].strip() == authority.strip()
+    assert_error_shape(plain, 422, "invalid_input")

@@ -16,6 +16,7 @@ from parlour.errors import ParlourError
 from parlour.identity.policy import Permission
 from parlour.mcp_bridge.configuration import MAX_CREDENTIAL_CHARS, MAX_TOOLS, KeepCredential
 from parlour.mcp_bridge.models import McpServer
+from parlour.mcp_bridge.tls import MAX_CA_PEM_CHARS
 from parlour.services import Services
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import JsonOnly, Member, member
@@ -49,6 +50,11 @@ class McpServerIn(BaseModel):
         description="Sent as `X-Api-Key` beside Parlour's signed per-request token. On a "
         "change, leave it out to keep the stored one, or send null to remove it.",
     )
+    server_ca_pem: Annotated[str | None, Field(max_length=MAX_CA_PEM_CHARS)] = Field(
+        default=None,
+        description="PEM of the CA(s) the server's certificate must chain to, instead of the "
+        "system's; https only.",
+    )
 
 
 class McpServerOut(BaseModel):
@@ -59,6 +65,7 @@ class McpServerOut(BaseModel):
     high_impact_tools: list[str]
     subject_argument: str | None
     has_credential: bool
+    server_ca_pem: str | None
     approved_tools: list[str] = Field(
         description="Allowed tools whose definitions are approved; only these are offered."
     )
@@ -75,6 +82,7 @@ def _out(server: McpServer) -> McpServerOut:
         high_impact_tools=list(server.high_impact_tools),
         subject_argument=server.subject_argument,
         has_credential=server.has_credential,
+        server_ca_pem=server.server_ca_pem,
         approved_tools=[t for t in server.tools if t in server.tool_pins],
         created_at=server.created_at,
         updated_at=server.updated_at,
@@ -97,6 +105,7 @@ async def add(body: McpServerIn, who: Changer, services: ServicesDep) -> McpServ
         high_impact_tools=body.high_impact_tools,
         subject_argument=body.subject_argument,
         credential=body.credential,
+        server_ca_pem=body.server_ca_pem,
         actor=who.actor,
     )
     return _out(await _approved(services, server, who))
@@ -116,9 +125,23 @@ async def change(
         high_impact_tools=body.high_impact_tools,
         subject_argument=body.subject_argument,
         credential=credential,
+        server_ca_pem=body.server_ca_pem,
         actor=who.actor,
     )
     return _out(await _approved(services, server, who))
+
+
+class ClientCertificateOut(BaseModel):
+    certificate_pem: str = Field(
+        description="The certificate Parlour shows your MCP servers over TLS (T-78); a server "
+        "that requires client certificates can admit this one alone."
+    )
+
+
+@router.get("/v1/organisations/{tenant_id}/mcp-client-certificate")
+async def client_certificate(who: Keeper, services: ServicesDep) -> ClientCertificateOut:
+    identity = await services.mcp.client_certificate(who.tenant_id)
+    return ClientCertificateOut(certificate_pem=identity.certificate_pem)
 
 
 @router.post("/v1/organisations/{tenant_id}/mcp-servers/{server_id}/approval")

@@ -34,6 +34,7 @@ async def _page(request: Request, who: Member, services: ServicesDep, **context:
         "tools.html",
         who=who,
         servers=await services.mcp.servers(who.tenant_id),
+        client_certificate=(await services.mcp.client_certificate(who.tenant_id)).certificate_pem,
         features=await features_of(services, who.tenant_id),
         public_url=services.settings.server.public_url.rstrip("/"),
         issuer=call_token_issuer(services.settings.server.public_url, who.tenant_id),
@@ -63,6 +64,7 @@ async def save(who: Changer, services: ServicesDep, request: Request) -> Respons
             high_impact_tools=_names(form.get("high_impact_tools")),
             subject_argument=form.get("subject_argument") or None,
             credential=credential,
+            server_ca_pem=form.get("server_ca_pem") or None,
             actor=who.actor,
         )
     except ParlourError as error:
