@@ -207,30 +207,40 @@ class McpConfiguration:
         return await self._vault.using(tenant_id, unseal)
 
     async def client_certificate(self, tenant_id: str) -> ClientCertificate:
-        """The organisation's client certificate, made on first need."""
-        async with self._db.read() as conn:
-            stored = await ClientCertificateRepository(conn).get(tenant_id)
-        if stored is None:
-            made = new_client_certificate(call_token_issuer(self._public_url, tenant_id), utcnow())
-            cipher = await self._vault.cipher(tenant_id)
-            sealed = cipher.seal(made.key_pem, _client_key_place(tenant_id))
-            try:
-                async with self._db.transaction() as conn:
-                    await ClientCertificateRepository(conn).insert(
-                        tenant_id, made.certificate_pem, sealed, utcnow()
-                    )
-                return made
-            except IntegrityError:
-                # Made at the same moment by another request: that one stands.
-                async with self._db.read() as conn:
-                    stored = await ClientCertificateRepository(conn).get(tenant_id)
-                assert stored is not None
-        certificate_pem, key_sealed = stored
+        """The organisation's client certificate and its key, for the bridge's TLS only."""
+        certificate_pem, key_sealed = await self._stored_certificate(tenant_id)
 
         async def unseal(cipher: TenantCipher) -> bytes:
             return cipher.open(key_sealed, _client_key_place(tenant_id))
 
         return ClientCertificate(certificate_pem, await self._vault.using(tenant_id, unseal))
+
+    async def client_certificate_pem(self, tenant_id: str) -> str:
+        """The organisation's client certificate alone (public), to show; its key stays sealed."""
+        certificate_pem, _ = await self._stored_certificate(tenant_id)
+        return certificate_pem
+
+    async def _stored_certificate(self, tenant_id: str) -> tuple[str, bytes]:
+        """The certificate and its sealed key, made on first need."""
+        async with self._db.read() as conn:
+            stored = await ClientCertificateRepository(conn).get(tenant_id)
+        if stored is not None:
+            return stored
+        made = new_client_certificate(call_token_issuer(self._public_url, tenant_id), utcnow())
+        cipher = await self._vault.cipher(tenant_id)
+        sealed = cipher.seal(made.key_pem, _client_key_place(tenant_id))
+        try:
+            async with self._db.transaction() as conn:
+                await ClientCertificateRepository(conn).insert(
+                    tenant_id, made.certificate_pem, sealed, utcnow()
+                )
+            return made.certificate_pem, sealed
+        except IntegrityError:
+            # Made at the same moment by another request: that one stands.
+            async with self._db.read() as conn:
+                stored = await ClientCertificateRepository(conn).get(tenant_id)
+            assert stored is not None
+            return stored
 
     def _checked_url(self, url: str) -> str:
         url = url.strip()

@@ -140,8 +140,9 @@ class ClientCertificateOut(BaseModel):
 
 @router.get("/v1/organisations/{tenant_id}/mcp-client-certificate")
 async def client_certificate(who: Keeper, services: ServicesDep) -> ClientCertificateOut:
-    identity = await services.mcp.client_certificate(who.tenant_id)
-    return ClientCertificateOut(certificate_pem=identity.certificate_pem)
+    return ClientCertificateOut(
+        certificate_pem=await services.mcp.client_certificate_pem(who.tenant_id)
+    )
 
 
 @router.post("/v1/organisations/{tenant_id}/mcp-servers/{server_id}/approval")

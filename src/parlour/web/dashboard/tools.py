@@ -34,7 +34,7 @@ async def _page(request: Request, who: Member, services: ServicesDep, **context:
         "tools.html",
         who=who,
         servers=await services.mcp.servers(who.tenant_id),
-        client_certificate=(await services.mcp.client_certificate(who.tenant_id)).certificate_pem,
+        client_certificate=await services.mcp.client_certificate_pem(who.tenant_id),
         features=await features_of(services, who.tenant_id),
         public_url=services.settings.server.public_url.rstrip("/"),
         issuer=call_token_issuer(services.settings.server.public_url, who.tenant_id),
