@@ -61,6 +61,52 @@ def test_production_refuses_a_plain_http_public_url() -> None:
         )
 
 
+def _production(**groups: object) -> Settings:
+    return Settings(
+        environment=Environment.PRODUCTION,
+        server=PRODUCTION_SERVER,
+        crypto=CryptoSettings(master_key=generate_master_key()),
+        identity=IdentitySettings(smtp_host="smtp.example.com"),
+        **groups,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize(
+    ("group", "url"),
+    [
+        ("database", "postgresql+asyncpg://parlour@db.internal/parlour"),
+        ("database", "postgresql+asyncpg://parlour@db.internal/parlour?ssl=require"),
+        ("database", "postgresql+asyncpg://parlour@/parlour?host=db.internal"),
+        ("redis", "redis://cache.internal:6379/0"),
+        ("redis", "rediss://cache.internal:6379/0?ssl_cert_reqs=none"),
+    ],
+)
+def test_production_refuses_a_database_or_redis_reached_without_verified_tls(
+    group: str, url: str
+) -> None:
+    """T-96: a hop off this machine is TLS with the server's certificate checked, or nothing
+    starts; `ssl=require` encrypts but would talk to anyone who answers."""
+    with pytest.raises(ValidationError, match=f"TLS to {group}.url"):
+        _production(**{group: {"url": url}})
+
+
+@pytest.mark.parametrize(
+    ("group", "url"),
+    [
+        ("database", "postgresql+asyncpg://parlour@db.internal/parlour?ssl=verify-full"),
+        ("database", "postgresql+asyncpg://parlour@127.0.0.1/parlour"),
+        ("database", "postgresql+asyncpg://parlour@/parlour?host=/run/postgresql"),
+        ("redis", "rediss://cache.internal:6379/0"),
+        ("redis", "redis://localhost:6379/0"),
+    ],
+)
+def test_production_takes_verified_tls_or_a_hop_that_stays_on_the_machine(
+    group: str, url: str
+) -> None:
+    """T-96"""
+    assert _production(**{group: {"url": url}}).environment is Environment.PRODUCTION
+
+
 def test_production_refuses_to_start_without_a_mail_relay() -> None:
     """Sign-up and recovery mail must reach people; an outbox folder is for development."""
     with pytest.raises(ValidationError, match="smtp_host"):

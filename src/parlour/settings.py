@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import ipaddress
 from enum import StrEnum
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 # Words that mark a secret copied from an example rather than generated (T-52). Each is long
 # enough that a generated key spells it by chance less than once in ten million: "xxxx" was
@@ -59,6 +61,19 @@ class ServerSettings(BaseModel):
         default_factory=list,
         description="Networks (CIDR) of reverse proxies whose X-Forwarded-For/-Proto are believed.",
     )
+    tls_certificate_file: Path | None = Field(
+        default=None,
+        description="PEM certificate chain: serve https and wss here (TLS 1.2+) instead of http.",
+    )
+    tls_key_file: Path | None = Field(
+        default=None, description="PEM private key of the certificate, if not in its file."
+    )
+
+    @model_validator(mode="after")
+    def _key_needs_certificate(self) -> ServerSettings:
+        if self.tls_key_file is not None and self.tls_certificate_file is None:
+            raise ValueError("server.tls_key_file needs server.tls_certificate_file")
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -336,6 +351,9 @@ class Settings(BaseSettings):
             remote = self.knowledge.remote_embeddings_url
             if self.knowledge.embeddings == "remote" and not (remote or "").startswith("https://"):
                 raise ValueError("production needs an https:// knowledge.remote_embeddings_url")
+            for name, url in (("database.url", self.database.url), ("redis.url", self.redis.url)):
+                if url is not None and (problem := plaintext_hop(url)):
+                    raise ValueError(f"production needs TLS to {name}: {problem}")
             openai_url = self.assistant.openai_base_url
             if (
                 openai_url
@@ -362,6 +380,32 @@ class Settings(BaseSettings):
         if self.server.expose_api_docs is not None:
             return self.server.expose_api_docs
         return not self.is_production
+
+
+def plaintext_hop(url: str) -> str | None:
+    """Why a connection to the database or Redis at `url` could be read or altered on the
+    network (T-96), or None: it is verified TLS, or never leaves this machine."""
+    parsed = make_url(url)
+    host = parsed.host or parsed.query.get("host")  # asyncpg also takes ?host=
+    if isinstance(host, tuple):
+        host = host[0]
+    if parsed.get_backend_name() == "sqlite" or host is None or host.startswith("/"):
+        return None  # a file, or a Unix socket
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    if host == "localhost":
+        return None
+    if parsed.drivername in ("redis", "rediss"):
+        if parsed.drivername == "redis":
+            return "use rediss://"
+        if parsed.query.get("ssl_cert_reqs", "required") != "required":
+            return "keep ssl_cert_reqs=required (the server's certificate checked)"
+        return None
+    mode = parsed.query.get("ssl") or parsed.query.get("sslmode")
+    if mode in ("verify-full", "verify-ca"):
+        return None
+    return "add ?ssl=verify-full (the server's certificate checked against trusted CAs)"
 
 
 def master_key_problem(encoded: str) -> str | None:

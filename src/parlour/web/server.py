@@ -1,4 +1,4 @@
-"""Running the app under uvicorn with the gateway's limits."""
+"""Running the app under uvicorn with the gateway's limits, over TLS when given a certificate."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from parlour.settings import Settings
+from parlour.web.tls import server_context
 
 
 class HeaderDeadlineProtocol(H11Protocol):
@@ -61,6 +62,11 @@ def uvicorn_config(
         (HeaderDeadlineProtocol,),
         {"header_timeout": gateway.handshake_timeout_seconds},
     )
+    server = settings.server
+    tls: dict[str, Any] = {}
+    if server.tls_certificate_file is not None:
+        certificate, key = server.tls_certificate_file, server.tls_key_file
+        tls["ssl_context_factory"] = lambda _config, _default: server_context(certificate, key)
     return uvicorn.Config(
         app,
         host=host or settings.server.host,
@@ -77,4 +83,5 @@ def uvicorn_config(
         # Client addresses come from the socket; web/proxy.py handles trusted proxies.
         proxy_headers=False,
         log_level="info",
+        **tls,
     )
