@@ -25,6 +25,7 @@ from parlour.web.api import (
     prompt_templates,
     token_keys,
     tokens,
+    webhooks,
     wellknown,
 )
 from parlour.web.errors import document_api, install_error_handlers
@@ -41,6 +42,7 @@ ROUTERS = (
     allowlist.router,
     members.router,
     mcp_servers.router,
+    webhooks.router,
     token_keys.router,
     prompt_templates.router,
     operator.router,

@@ -44,6 +44,8 @@ from parlour.settings import AssistantSettings, KnowledgeSettings, Settings
 from parlour.storage.database import Database
 from parlour.storage.migrate import migrate
 from parlour.tenants.service import TenantService
+from parlour.webhooks.dispatcher import WebhookDispatcher
+from parlour.webhooks.endpoints import WebhookEndpoints
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,8 @@ class Services:
     rate_limits: RateLimits
     connection_caps: Caps
     identity_watch: IdentityWatch
+    webhooks: WebhookEndpoints
+    webhook_dispatcher: WebhookDispatcher
     redis: Redis | None = None
 
     async def start(self) -> None:
@@ -74,11 +78,13 @@ class Services:
         connection lease renewal)."""
         await self.broker.start()
         await self.connection_caps.start()
+        self.webhook_dispatcher.start()
 
     async def migrate(self) -> None:
         await migrate(self.db)
 
     async def aclose(self) -> None:
+        await self.webhook_dispatcher.aclose()
         await self.identity_watch.aclose()
         await self.assistant.aclose()
         await self.connection_caps.aclose()
@@ -116,7 +122,6 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         embedder=_embedder(settings.knowledge),
         cached_indexes=settings.knowledge.cached_indexes,
     )
-    chat = ChatService(db, vault, broker, max_message_chars=settings.gateway.max_message_chars)
     keys = KeyService(
         db,
         vault,
@@ -130,6 +135,16 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         Resolver(settings.egress.nameservers, timeout_seconds=settings.egress.timeout_seconds),
         settings.egress.allowed_networks,
         timeout_seconds=settings.egress.timeout_seconds,
+    )
+    webhooks = WebhookEndpoints(
+        db, vault, audit, egress, allow_insecure_urls=not settings.is_production
+    )
+    chat = ChatService(
+        db,
+        vault,
+        broker,
+        max_message_chars=settings.gateway.max_message_chars,
+        subscriptions=webhooks,
     )
     tenants = TenantService(
         db,
@@ -229,6 +244,8 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         identity_watch=IdentityWatch(
             keys, tenants, every_seconds=settings.tokens.revalidate_seconds
         ),
+        webhooks=webhooks,
+        webhook_dispatcher=WebhookDispatcher(db, vault, webhooks, egress),
         redis=realtime.redis,
     )
 

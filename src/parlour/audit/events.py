@@ -298,6 +298,22 @@ class McpServerRemoved(AuditEvent):
 
 
 @dataclass(frozen=True)
+class WebhookEndpointAdded(AuditEvent):
+    """Never the endpoint's secret."""
+
+    action = "webhook.endpoint_added"
+    endpoint_id: str
+    url: str
+    events: list[str]
+
+
+@dataclass(frozen=True)
+class WebhookEndpointRemoved(AuditEvent):
+    action = "webhook.endpoint_removed"
+    endpoint_id: str
+
+
+@dataclass(frozen=True)
 class MemberInvited(AuditEvent):
     """The invited address stays in the invitation row, out of the chain."""
 

@@ -98,6 +98,14 @@ class Resync:
     """The broker may have lost events: the subscriber should reconnect and resume."""
 
 
+def webhook_event(kind: MessageKind) -> str:
+    """What a stored message is called to an organisation's webhooks."""
+    return "conversation.handoff" if kind is MessageKind.HANDOFF else "message.created"
+
+
+WEBHOOK_EVENTS = ("message.created", "conversation.handoff")
+
+
 ConversationEvent = (
     MessageAdded | MessageStored | TypingChanged | ReadUpTo | AnswerStreaming | Resync
 )

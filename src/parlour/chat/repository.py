@@ -23,7 +23,7 @@ from parlour.chat.models import (
     MessageKind,
 )
 from parlour.crypto.vault import Place, TenantCipher
-from parlour.storage.tables import conversations, messages
+from parlour.storage.tables import conversations, messages, webhook_deliveries
 
 TABLE = "messages"
 
@@ -135,6 +135,24 @@ class MessageRepository:
                 insert(messages), [sealed_row(m, ciphers[m.tenant_id]) for m in batch]
             )
 
+    @staticmethod
+    async def insert_deliveries(
+        conn: AsyncConnection, deliveries: Sequence[dict[str, object]]
+    ) -> None:
+        """Webhook deliveries owed for messages of this transaction (the outbox)."""
+        if deliveries:
+            await conn.execute(insert(webhook_deliveries), list(deliveries))
+
+    async def get(self, tenant_id: str, message_id: str) -> Message | None:
+        row = (
+            await self._conn.execute(
+                select(messages).where(
+                    messages.c.tenant_id == tenant_id, messages.c.message_id == message_id
+                )
+            )
+        ).first()
+        return self._message(row) if row else None
+
     async def find_by_client_id(
         self, tenant_id: str, conversation_id: str, client_id: str
     ) -> Message | None:
@@ -209,6 +227,7 @@ class DirectMessageBatch:
             dialect,
         )
         self._insert = _Direct(insert(messages), dialect)
+        self._insert_delivery = _Direct(insert(webhook_deliveries), dialect)
         self._set_status = _Direct(
             update(conversations)
             .where(
@@ -229,11 +248,13 @@ class DirectMessageBatch:
         self,
         rows: Sequence[dict[str, object]],
         status_changes: Sequence[tuple[Key, ConversationStatus]],
+        deliveries: Sequence[dict[str, object]],
         at: datetime,
         conn: sqlite3.Connection,
     ) -> tuple[dict[Key, tuple[int, ConversationStatus]], list[int | None]]:
         """Claim numbers, insert the rows numbered in order (skipping those whose conversation
-        is absent), apply the status changes; the claims, and each row's number or None."""
+        is absent) and the webhook deliveries of those inserted, apply the status changes; the
+        claims, and each row's number or None."""
         keys: list[Key] = [(str(r["tenant_id"]), str(r["conversation_id"])) for r in rows]
         claimed: dict[Key, tuple[int, ConversationStatus]] = {}
         # One primary-key update per conversation, in a fixed order, with no hop between them.
@@ -250,6 +271,12 @@ class DirectMessageBatch:
                 if seq is not None
             ],
         )
+        if deliveries:
+            stored = {row["message_id"] for row, seq in zip(rows, seqs, strict=True) if seq}
+            conn.executemany(
+                self._insert_delivery.sql,
+                [self._insert_delivery.bind(d) for d in deliveries if d["message_id"] in stored],
+            )
         for (tenant_id, conversation_id), status in status_changes:
             if (tenant_id, conversation_id) in claimed:
                 values = {

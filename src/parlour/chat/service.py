@@ -20,7 +20,13 @@ from parlour.chat.models import (
     TypingChanged,
 )
 from parlour.chat.repository import ConversationRepository, MessageRepository
-from parlour.chat.writer import Appended, Draft, MessageWriter
+from parlour.chat.writer import (
+    Appended,
+    Draft,
+    MessageWriter,
+    NoSubscriptions,
+    Subscriptions,
+)
 from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import InvalidInput, NotFound
 from parlour.storage.database import Database
@@ -34,12 +40,18 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 class ChatService:
     def __init__(
-        self, db: Database, vault: Vault, broker: Broker, *, max_message_chars: int
+        self,
+        db: Database,
+        vault: Vault,
+        broker: Broker,
+        *,
+        max_message_chars: int,
+        subscriptions: Subscriptions | None = None,
     ) -> None:
         self._db = db
         self._vault = vault
         self.broker = broker
-        self._writer = MessageWriter(db, vault)
+        self._writer = MessageWriter(db, vault, subscriptions or NoSubscriptions())
         self._max_chars = max_message_chars
 
     async def open_conversation(self, tenant_id: str, end_user_id: str) -> Conversation:

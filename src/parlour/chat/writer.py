@@ -15,8 +15,10 @@ import asyncio
 import functools
 import sqlite3
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -26,6 +28,7 @@ from parlour.chat.models import (
     ConversationStatus,
     Message,
     MessageKind,
+    webhook_event,
 )
 from parlour.chat.repository import (
     ConversationRepository,
@@ -75,10 +78,23 @@ class Appended:
 Outcome = Appended | Exception
 
 
+class Subscriptions(Protocol):
+    """Which of an organisation's webhook endpoints hear of which event; a delivery is owed
+    to each for every message stored (written in the same transaction: an outbox)."""
+
+    async def endpoints(self, tenant_id: str) -> Mapping[str, Sequence[str]]: ...
+
+
+class NoSubscriptions:
+    async def endpoints(self, tenant_id: str) -> Mapping[str, Sequence[str]]:
+        return {}
+
+
 class MessageWriter:
-    def __init__(self, db: Database, vault: Vault) -> None:
+    def __init__(self, db: Database, vault: Vault, subscriptions: Subscriptions) -> None:
         self._db = db
         self._vault = vault
+        self._subscriptions = subscriptions
         self._pending: list[tuple[Draft, asyncio.Future[Appended]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._direct = DirectMessageBatch(db.engine.dialect) if db.direct is not None else None
@@ -152,14 +168,17 @@ class MessageWriter:
             for draft in drafts
             if draft.status is not None
         ]
+        deliveries = await self._deliveries(unnumbered, now)
         if self._direct is not None:
             # Sealing binds a message's id, not its number: rows are made here, numbered there.
             rows = [sealed_row(m, ciphers[m.tenant_id]) for m in unnumbered]
             claimed, seqs = await self._db.write_directly(
-                functools.partial(self._direct.write, rows, changes, now)
+                functools.partial(self._direct.write, rows, changes, deliveries, now)
             )
         else:
-            claimed, seqs = await self._write_through_sqlalchemy(unnumbered, changes, ciphers, now)
+            claimed, seqs = await self._write_through_sqlalchemy(
+                unnumbered, changes, deliveries, ciphers, now
+            )
         outcomes: list[Outcome] = []
         for draft, message, seq in zip(drafts, unnumbered, seqs, strict=True):
             if seq is None:
@@ -169,10 +188,38 @@ class MessageWriter:
             outcomes.append(Appended(_numbered(message, seq), created=True, status=status))
         return outcomes
 
+    async def _deliveries(self, batch: list[Message], now: datetime) -> list[dict[str, object]]:
+        """The webhook deliveries these messages owe, one per subscribed endpoint."""
+        deliveries: list[dict[str, object]] = []
+        for tenant_id in {m.tenant_id for m in batch}:
+            endpoints = await self._subscriptions.endpoints(tenant_id)
+            if not endpoints:
+                continue
+            for message in batch:
+                if message.tenant_id != tenant_id:
+                    continue
+                event = webhook_event(message.kind)
+                deliveries.extend(
+                    {
+                        "delivery_id": time_ordered_id(),
+                        "tenant_id": tenant_id,
+                        "endpoint_id": endpoint_id,
+                        "event": event,
+                        "conversation_id": message.conversation_id,
+                        "message_id": message.message_id,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    }
+                    for endpoint_id in endpoints.get(event, ())
+                )
+        return deliveries
+
     async def _write_through_sqlalchemy(
         self,
         unnumbered: list[Message],
         changes: list[tuple[Key, ConversationStatus]],
+        deliveries: list[dict[str, object]],
         ciphers: dict[str, TenantCipher],
         now: datetime,
     ) -> tuple[dict[Key, tuple[int, ConversationStatus]], list[int | None]]:
@@ -187,6 +234,10 @@ class MessageWriter:
                 if seq is not None
             ]
             await MessageRepository.insert_many(conn, ciphers, numbered)
+            stored = {m.message_id for m in numbered}
+            await MessageRepository.insert_deliveries(
+                conn, [d for d in deliveries if d["message_id"] in stored]
+            )
             for key, status in changes:
                 if key in claimed:
                     await conversations.set_status(*key, status)

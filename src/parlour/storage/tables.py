@@ -498,6 +498,43 @@ mcp_client_certificates = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
+# An organisation's webhook endpoints, and the deliveries still owed to them. A delivery is
+# written in the transaction that stores its message (an outbox), so none is lost to a crash,
+# and deleted once the endpoint accepted it.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    _tenant_fk(),
+    Column("endpoint_id", ID, primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("secret_sealed", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_success_at", UtcDateTime, nullable=True),
+    Column("last_failure_at", UtcDateTime, nullable=True),
+    Column("last_error", String(300), nullable=True),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("delivery_id", ID, primary_key=True),
+    _tenant_fk(),
+    Column(
+        "endpoint_id",
+        ID,
+        ForeignKey("webhook_endpoints.endpoint_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event", String(40), nullable=False),
+    Column("conversation_id", ID, nullable=False),
+    Column("message_id", ID, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_webhook_deliveries_due", "next_attempt_at"),
+)
+
 SEALED_COLUMNS = (
     SealedColumn(signing_keys, "kid", "private_key_sealed", "private_key"),
     SealedColumn(messages, "message_id", "body_sealed", "body"),
@@ -509,4 +546,5 @@ SEALED_COLUMNS = (
     SealedColumn(knowledge_quarantine, "item_id", "answer_sealed", "answer"),
     SealedColumn(mcp_servers, "server_id", "credential_sealed", "credential"),
     SealedColumn(mcp_client_certificates, "tenant_id", "private_key_sealed", "private_key"),
+    SealedColumn(webhook_endpoints, "endpoint_id", "secret_sealed", "secret"),
 )

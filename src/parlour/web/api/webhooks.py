@@ -1,0 +1,85 @@
+"""An organisation's webhooks, for owners and admins: list, add, remove. Adding and removing
+need a fresh step-up (T-42) and are audited; the signing secret is shown once, in the answer
+to adding (T-86), and never again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from parlour.identity.policy import Permission
+from parlour.web.deps import ServicesDep
+from parlour.web.policy import JsonOnly, Member, member
+from parlour.webhooks.models import WebhookEndpoint
+
+router = APIRouter(tags=["Webhooks"])
+
+Keeper = Annotated[Member, Depends(member(Permission.MANAGE_SETTINGS))]
+Changer = Annotated[Member, Depends(member(Permission.MANAGE_SETTINGS, step_up=True))]
+EndpointParam = Annotated[str, Path(min_length=1, max_length=64)]
+Event = Literal["message.created", "conversation.handoff"]
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[
+        str, Field(min_length=1, max_length=2000, examples=["https://hooks.example.com/parlour"])
+    ]
+    events: Annotated[list[Event], Field(min_length=1, max_length=2)] = Field(
+        description="message.created: every message stored (the customer's, the assistant's, "
+        "an agent's); conversation.handoff: a conversation now waits for a person."
+    )
+
+
+class WebhookOut(BaseModel):
+    endpoint_id: str
+    url: str
+    events: list[str]
+    created_at: datetime
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    last_error: str | None = Field(description="Why the latest failed attempt failed.")
+
+
+class CreatedWebhookOut(WebhookOut):
+    secret: str = Field(
+        description="Verifies every delivery's `webhook-signature` (Standard Webhooks). Shown "
+        "only now: store it in your secrets manager."
+    )
+
+
+def _out(endpoint: WebhookEndpoint) -> WebhookOut:
+    return WebhookOut(
+        endpoint_id=endpoint.endpoint_id,
+        url=endpoint.url,
+        events=list(endpoint.events),
+        created_at=endpoint.created_at,
+        last_success_at=endpoint.last_success_at,
+        last_failure_at=endpoint.last_failure_at,
+        last_error=endpoint.last_error,
+    )
+
+
+@router.get("/v1/organisations/{tenant_id}/webhooks")
+async def webhooks(who: Keeper, services: ServicesDep) -> list[WebhookOut]:
+    return [_out(e) for e in await services.webhooks.of_tenant(who.tenant_id)]
+
+
+@router.post("/v1/organisations/{tenant_id}/webhooks", status_code=201, dependencies=[JsonOnly])
+async def add(body: WebhookIn, who: Changer, services: ServicesDep) -> CreatedWebhookOut:
+    """The URL's host must resolve to public addresses only; redirects are never followed."""
+    created = await services.webhooks.add(
+        who.tenant_id, url=body.url, events=body.events, actor=who.actor
+    )
+    return CreatedWebhookOut(**_out(created.endpoint).model_dump(), secret=created.secret)
+
+
+@router.delete("/v1/organisations/{tenant_id}/webhooks/{endpoint_id}", status_code=204)
+async def remove(endpoint_id: EndpointParam, who: Changer, services: ServicesDep) -> Response:
+    """Deliveries still owed to the endpoint are dropped with it."""
+    await services.webhooks.remove(who.tenant_id, endpoint_id, actor=who.actor)
+    return Response(status_code=204)

@@ -1,0 +1,163 @@
+"""Sends what the outbox owes: each delivery as one signed POST (T-84) to a vetted address of its
+endpoint's host, redirects never followed (T-87), answers never read; deleted once the endpoint
+answers 2xx, tried again later with growing waits otherwise, and given up after about a day.
+
+Every node runs a dispatcher. A node takes a delivery by moving its next attempt forward
+(`claim`), so two nodes never send the same one at once; a node that dies holding one leaves it
+to be taken again when the lease runs out. Receivers still deduplicate on `webhook-id`: a
+delivery the endpoint took but whose answer was lost is sent again, under the same id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from datetime import datetime, timedelta
+
+import httpx2
+
+from parlour.chat.repository import ConversationRepository, MessageRepository
+from parlour.crypto.vault import Vault
+from parlour.egress import EgressGuard, EgressRefused
+from parlour.errors import NotFound
+from parlour.storage.database import Database
+from parlour.storage.types import utcnow
+from parlour.webhooks.endpoints import WebhookEndpoints
+from parlour.webhooks.models import Delivery
+from parlour.webhooks.repository import DeliveryRepository, EndpointRepository
+from parlour.webhooks.signing import signed_headers
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=1)
+FIRST_RETRY = timedelta(seconds=10)
+LONGEST_WAIT = timedelta(hours=4)
+MAX_ATTEMPTS = 16  # waits of 10 s, 20 s, … doubling up to 4 h: about 22 h in all
+BATCH = 100
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th failure."""
+    return min(FIRST_RETRY * (1 << (attempts - 1)), LONGEST_WAIT)
+
+
+class WebhookDispatcher:
+    def __init__(
+        self,
+        db: Database,
+        vault: Vault,
+        endpoints: WebhookEndpoints,
+        egress: EgressGuard,
+        *,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._db = db
+        self._vault = vault
+        self._endpoints = endpoints
+        self._egress = egress
+        self._poll_seconds = poll_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def deliver_due(self, now: datetime | None = None) -> int:
+        """One round: send what is due now; how many endpoints took theirs."""
+        now = now or utcnow()
+        async with self._db.read() as conn:
+            due = await DeliveryRepository(conn).due(now, BATCH)
+        delivered = 0
+        for delivery in due:
+            async with self._db.transaction() as conn:
+                if not await DeliveryRepository(conn).claim(delivery, now + LEASE):
+                    continue  # another node has it
+            error = await self._send(delivery, now)
+            async with self._db.transaction() as conn:
+                deliveries, endpoints = DeliveryRepository(conn), EndpointRepository(conn)
+                if error is None or delivery.attempts + 1 >= MAX_ATTEMPTS:
+                    await deliveries.done(delivery.delivery_id)
+                else:
+                    attempts = delivery.attempts + 1
+                    await deliveries.retry(
+                        delivery.delivery_id, attempts, now + retry_delay(attempts)
+                    )
+                await endpoints.record(delivery.tenant_id, delivery.endpoint_id, now, error)
+            delivered += error is None
+        return delivered
+
+    async def _send(self, delivery: Delivery, now: datetime) -> str | None:
+        """None if the endpoint took the delivery; else why not, for its owners to see."""
+        try:
+            endpoint, secret = await self._endpoints.with_secret(
+                delivery.tenant_id, delivery.endpoint_id
+            )
+            body = await self._payload(delivery)
+        except NotFound:
+            return "the message or its conversation is gone"
+        headers = signed_headers([secret], delivery.delivery_id, int(now.timestamp()), body)
+        headers["Content-Type"] = "application/json"
+        headers["User-Agent"] = "Parlour webhooks"
+        try:
+            async with (
+                self._egress.client() as client,
+                client.stream("POST", endpoint.url, content=body, headers=headers) as answer,
+            ):
+                status = answer.status_code
+        except EgressRefused as refused:
+            return refused.message
+        except httpx2.HTTPError as failed:
+            return f"could not deliver: {type(failed).__name__}"
+        if 200 <= status < 300:
+            return None
+        if 300 <= status < 400:
+            return f"HTTP {status}: redirects are not followed"
+        return f"HTTP {status}"
+
+    async def _payload(self, delivery: Delivery) -> bytes:
+        cipher = await self._vault.cipher(delivery.tenant_id)
+        async with self._db.read() as conn:
+            message = await MessageRepository(conn, cipher).get(
+                delivery.tenant_id, delivery.message_id
+            )
+            conversation = await ConversationRepository(conn).get(
+                delivery.tenant_id, delivery.conversation_id
+            )
+        if message is None or conversation is None:
+            raise NotFound("no such message")
+        created = message.created_at.isoformat()
+        return json.dumps(
+            {
+                "type": delivery.event,
+                "timestamp": created,
+                "data": {
+                    "organisation_id": message.tenant_id,
+                    "conversation_id": message.conversation_id,
+                    "end_user_id": conversation.end_user_id,
+                    "seq": message.seq,
+                    "message_id": message.message_id,
+                    "author": message.author.value,
+                    "kind": message.kind.value,
+                    "text": message.body,
+                    "created_at": created,
+                },
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.deliver_due()
+            except Exception:
+                log.exception("delivering webhooks failed; the next round tries again")
+            await asyncio.sleep(self._poll_seconds)

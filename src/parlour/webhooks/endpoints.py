@@ -1,0 +1,129 @@
+"""An organisation's webhook endpoints: where they are, which events they hear, and the secret
+each delivery is signed with (T-86: one per endpoint, made by Parlour, shown once, stored sealed
+with the organisation's data key). An endpoint's host must resolve to public addresses only,
+when it is added and again at every delivery (T-87, the egress guard)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from urllib.parse import urlsplit
+
+from parlour.audit.events import Actor, WebhookEndpointAdded, WebhookEndpointRemoved
+from parlour.audit.service import AuditLog
+from parlour.chat.models import WEBHOOK_EVENTS
+from parlour.crypto.vault import Place, TenantCipher, Vault
+from parlour.egress import EgressGuard
+from parlour.errors import InvalidInput, NotFound
+from parlour.storage.database import Database
+from parlour.storage.ids import time_ordered_id
+from parlour.storage.types import utcnow
+from parlour.webhooks.models import CreatedEndpoint, WebhookEndpoint
+from parlour.webhooks.repository import EndpointRepository, subscriptions
+from parlour.webhooks.signing import new_secret
+
+MAX_ENDPOINTS = 10
+
+
+class WebhookEndpoints:
+    def __init__(
+        self,
+        db: Database,
+        vault: Vault,
+        audit: AuditLog,
+        egress: EgressGuard,
+        *,
+        allow_insecure_urls: bool,
+        subscriptions_cache_seconds: float = 5.0,
+    ) -> None:
+        self._db = db
+        self._vault = vault
+        self._audit = audit
+        self._egress = egress
+        self._allow_insecure = allow_insecure_urls
+        self._cache_seconds = subscriptions_cache_seconds
+        self._cached: dict[str, tuple[float, Mapping[str, Sequence[str]]]] = {}
+
+    async def add(
+        self, tenant_id: str, *, url: str, events: Iterable[str], actor: Actor
+    ) -> CreatedEndpoint:
+        url = self._checked_url(url)
+        chosen = tuple(dict.fromkeys(events))
+        if not chosen or not set(chosen) <= set(WEBHOOK_EVENTS):
+            raise InvalidInput(f"choose events among {', '.join(WEBHOOK_EVENTS)}")
+        await self._egress.vetted_address(urlsplit(url).hostname or "")
+        endpoint = WebhookEndpoint(
+            tenant_id=tenant_id,
+            endpoint_id=time_ordered_id(),
+            url=url,
+            events=chosen,
+            created_at=utcnow(),
+        )
+        secret = new_secret()
+        cipher = await self._vault.cipher(tenant_id)
+        sealed = cipher.seal_text(secret, _secret_place(endpoint.endpoint_id))
+        async with self._db.transaction() as conn:
+            repo = EndpointRepository(conn)
+            if len(await repo.of_tenant(tenant_id)) >= MAX_ENDPOINTS:
+                raise InvalidInput(f"an organisation has at most {MAX_ENDPOINTS} webhooks")
+            await repo.insert(endpoint, sealed)
+            event = WebhookEndpointAdded(endpoint.endpoint_id, url, list(chosen))
+            await self._audit.record(conn, tenant_id, event, actor)
+        self._cached.pop(tenant_id, None)
+        return CreatedEndpoint(endpoint, secret)
+
+    async def of_tenant(self, tenant_id: str) -> list[WebhookEndpoint]:
+        async with self._db.read() as conn:
+            return await EndpointRepository(conn).of_tenant(tenant_id)
+
+    async def remove(self, tenant_id: str, endpoint_id: str, *, actor: Actor) -> None:
+        """The endpoint, and whatever was still owed to it."""
+        async with self._db.transaction() as conn:
+            if not await EndpointRepository(conn).delete(tenant_id, endpoint_id):
+                raise NotFound("no such webhook")
+            await self._audit.record(conn, tenant_id, WebhookEndpointRemoved(endpoint_id), actor)
+        self._cached.pop(tenant_id, None)
+
+    async def with_secret(self, tenant_id: str, endpoint_id: str) -> tuple[WebhookEndpoint, str]:
+        """The endpoint and its secret in clear, for signing deliveries only."""
+        async with self._db.read() as conn:
+            found = await EndpointRepository(conn).get(tenant_id, endpoint_id)
+        if found is None:
+            raise NotFound("no such webhook")
+        endpoint, sealed = found
+
+        async def unseal(cipher: TenantCipher) -> str:
+            return cipher.open_text(sealed, _secret_place(endpoint_id))
+
+        return endpoint, await self._vault.using(tenant_id, unseal)
+
+    async def endpoints(self, tenant_id: str) -> Mapping[str, Sequence[str]]:
+        """Endpoint ids by the event they hear (chat's `Subscriptions`), asked for every batch
+        of messages stored: kept a few seconds, so another node's change is heard that late."""
+        now = time.monotonic()
+        cached = self._cached.get(tenant_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        async with self._db.read() as conn:
+            rows = await subscriptions(conn, tenant_id)
+        by_event: dict[str, list[str]] = {}
+        for endpoint_id, events in rows:
+            for event in events:
+                by_event.setdefault(event, []).append(endpoint_id)
+        self._cached[tenant_id] = (now + self._cache_seconds, by_event)
+        return by_event
+
+    def _checked_url(self, url: str) -> str:
+        url = url.strip()
+        parts = urlsplit(url)
+        if len(url) > 2000 or not parts.hostname or parts.username or parts.password:
+            raise InvalidInput("give the endpoint's URL, like https://hooks.example.com/parlour")
+        if parts.fragment:
+            raise InvalidInput("a webhook URL has no #fragment")
+        if parts.scheme != "https" and not (parts.scheme == "http" and self._allow_insecure):
+            raise InvalidInput("a webhook URL must start with https://")
+        return url
+
+
+def _secret_place(endpoint_id: str) -> Place:
+    return Place("webhook_endpoints", endpoint_id, "secret")

@@ -1,0 +1,63 @@
+"""A real HTTP endpoint for webhook tests: records every request exactly as received and
+answers with the status queued for it (200 once the queue is empty); `/moved` redirects."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.support.servers import start_threaded
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    url: str
+    received: list[Received] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)  # answers to give, in turn
+    arrived: threading.Event = field(default_factory=threading.Event)  # set at each request
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def at(self, path: str) -> list[Received]:
+        with self._lock:
+            return [r for r in self.received if r.path == path]
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        with self._lock:
+            self.received.append(Received(scope["path"], headers, body))
+            status = self.statuses.pop(0) if self.statuses else 200
+            self.arrived.set()
+        extra = []
+        if scope["path"] == "/moved":
+            status, extra = 302, [(b"location", f"{self.url}/hook".encode())]
+        await send({"type": "http.response.start", "status": status, "headers": extra})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+@contextmanager
+def webhook_receiver() -> Iterator[Receiver]:
+    receiver = Receiver(url="")
+    server = start_threaded(lambda url: (receiver, None))
+    receiver.url = server.url
+    try:
+        yield receiver
+    finally:
+        server.stop()

@@ -1,0 +1,215 @@
+"""Webhook deliveries: owed in the transaction that stores each message, sent signed to a real
+endpoint on 127.0.0.1, tried again under the same id when it fails, never redirected."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from parlour.egress import EgressRefused
+from parlour.errors import InvalidInput
+from parlour.services import Services
+from parlour.storage.types import utcnow
+from parlour.webhooks.dispatcher import MAX_ATTEMPTS, WebhookDispatcher, retry_delay
+from parlour.webhooks.models import CreatedEndpoint
+from parlour.webhooks.repository import DeliveryRepository
+from parlour.webhooks.signing import verify
+from tests.support import seed
+from tests.support.seed import ACTOR
+from tests.support.webhook_receiver import Receiver, webhook_receiver
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with webhook_receiver() as running:
+        yield running
+
+
+async def _endpoint(
+    services: Services, tenant_id: str, url: str, events: tuple[str, ...] = ("message.created",)
+) -> CreatedEndpoint:
+    return await services.webhooks.add(tenant_id, url=url, events=events, actor=ACTOR)
+
+
+async def _say(services: Services, tenant_id: str, user: str, text: str) -> str:
+    conversation = await services.chat.open_conversation(tenant_id, user)
+    await services.chat.post_user_message(
+        tenant_id, conversation.conversation_id, client_id=f"{user}-{text}", text=text
+    )
+    return conversation.conversation_id
+
+
+async def _pending(services: Services, tenant_id: str, endpoint_id: str) -> int:
+    async with services.db.read() as conn:
+        return len(await DeliveryRepository(conn).pending(tenant_id, endpoint_id))
+
+
+async def test_a_stored_message_reaches_the_endpoint_signed_with_its_secret(
+    backend: Services, receiver: Receiver
+) -> None:
+    """T-84: on each backend (the outbox is written by SQLite's direct writer or through
+    SQLAlchemy on PostgreSQL)."""
+    org = await seed.organisation(backend, faq=None)
+    created = await _endpoint(backend, org.tenant_id, f"{receiver.url}/hook")
+    conversation_id = await _say(backend, org.tenant_id, "ada", "Where is my parcel?")
+
+    assert await backend.webhook_dispatcher.deliver_due() == 1
+    [delivery] = receiver.at("/hook")
+    delivery_id = verify([created.secret], delivery.headers, delivery.body, now=utcnow())
+    assert delivery.headers["content-type"] == "application/json"
+    event = json.loads(delivery.body)
+    assert event["type"] == "message.created"
+    assert event["data"] | {"message_id": None, "created_at": None} == {
+        "organisation_id": org.tenant_id,
+        "conversation_id": conversation_id,
+        "end_user_id": "ada",
+        "seq": 1,
+        "message_id": None,
+        "author": "user",
+        "kind": "text",
+        "text": "Where is my parcel?",
+        "created_at": None,
+    }
+    assert delivery_id
+    assert await _pending(backend, org.tenant_id, created.endpoint.endpoint_id) == 0
+    [endpoint] = await backend.webhooks.of_tenant(org.tenant_id)
+    assert endpoint.last_success_at is not None
+
+
+async def test_each_endpoint_hears_only_the_events_it_chose(
+    services: Services, receiver: Receiver
+) -> None:
+    org = await seed.organisation(services, faq=None)
+    await _endpoint(services, org.tenant_id, f"{receiver.url}/messages")
+    await _endpoint(
+        services, org.tenant_id, f"{receiver.url}/handoffs", events=("conversation.handoff",)
+    )
+    conversation_id = await _say(services, org.tenant_id, "ada", "A person, please")
+    await services.chat.request_handoff(org.tenant_id, conversation_id)
+
+    assert await services.webhook_dispatcher.deliver_due() == 2
+    [message] = receiver.at("/messages")
+    [handoff] = receiver.at("/handoffs")
+    assert json.loads(message.body)["type"] == "message.created"
+    handed = json.loads(handoff.body)
+    assert handed["type"] == "conversation.handoff"
+    assert handed["data"]["conversation_id"] == conversation_id
+    assert handed["data"]["kind"] == "handoff"
+
+
+async def test_an_endpoint_hears_nothing_of_another_organisations_conversations(
+    services: Services, receiver: Receiver
+) -> None:
+    """T-86: deliveries are owed to the organisation's own endpoints only."""
+    ours = await seed.organisation(services, name="Ours", faq=None)
+    theirs = await seed.organisation(services, name="Theirs", faq=None)
+    await _endpoint(services, ours.tenant_id, f"{receiver.url}/hook")
+    await _say(services, theirs.tenant_id, "bob", "Private to them")
+
+    assert await services.webhook_dispatcher.deliver_due() == 0
+    assert receiver.received == []
+
+
+async def test_a_failed_delivery_is_tried_again_later_under_the_same_id(
+    services: Services, receiver: Receiver
+) -> None:
+    """T-85: the receiver deduplicates on the id, which a retry keeps."""
+    org = await seed.organisation(services, faq=None)
+    created = await _endpoint(services, org.tenant_id, f"{receiver.url}/hook")
+    await _say(services, org.tenant_id, "ada", "Hello")
+    receiver.statuses.append(500)
+    now = utcnow()
+
+    assert await services.webhook_dispatcher.deliver_due(now) == 0
+    [endpoint] = await services.webhooks.of_tenant(org.tenant_id)
+    assert endpoint.last_error == "HTTP 500"
+    # Not again before its wait is over; then sent again, and taken.
+    assert await services.webhook_dispatcher.deliver_due(now + timedelta(seconds=5)) == 0
+    later = now + retry_delay(1) + timedelta(seconds=1)
+    assert await services.webhook_dispatcher.deliver_due(later) == 1
+
+    first, second = receiver.at("/hook")
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    verify([created.secret], second.headers, second.body, now=later)
+    assert await _pending(services, org.tenant_id, created.endpoint.endpoint_id) == 0
+
+
+async def test_a_delivery_is_given_up_after_the_last_attempt(
+    services: Services, receiver: Receiver
+) -> None:
+    org = await seed.organisation(services, faq=None)
+    created = await _endpoint(services, org.tenant_id, f"{receiver.url}/hook")
+    await _say(services, org.tenant_id, "ada", "Hello")
+    receiver.statuses.extend([503] * MAX_ATTEMPTS)
+    at = utcnow()
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        assert await services.webhook_dispatcher.deliver_due(at) == 0
+        at += retry_delay(attempt) + timedelta(seconds=1)
+    assert len(receiver.at("/hook")) == MAX_ATTEMPTS
+    assert await _pending(services, org.tenant_id, created.endpoint.endpoint_id) == 0
+
+
+async def test_a_redirect_is_not_followed(services: Services, receiver: Receiver) -> None:
+    """T-87: an endpoint cannot send Parlour's signed request on to another address."""
+    org = await seed.organisation(services, faq=None)
+    await _endpoint(services, org.tenant_id, f"{receiver.url}/moved")
+    await _say(services, org.tenant_id, "ada", "Hello")
+
+    assert await services.webhook_dispatcher.deliver_due() == 0
+    assert len(receiver.at("/moved")) == 1
+    assert receiver.at("/hook") == []
+    [endpoint] = await services.webhooks.of_tenant(org.tenant_id)
+    assert endpoint.last_error == "HTTP 302: redirects are not followed"
+
+
+@pytest.mark.parametrize(
+    "url", ["https://10.1.2.3/hook", "https://169.254.169.254/latest", "https://[fd00::1]/h"]
+)
+async def test_an_endpoint_on_a_private_address_is_refused(services: Services, url: str) -> None:
+    """T-87: the egress guard's checks (T-79) apply to webhook URLs."""
+    org = await seed.organisation(services, faq=None)
+    with pytest.raises(EgressRefused):
+        await _endpoint(services, org.tenant_id, url)
+    assert await services.webhooks.of_tenant(org.tenant_id) == []
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://hooks.example.com/", "https://user:pw@hooks.example.com/", "not a url"]
+)
+async def test_an_endpoint_url_that_is_not_plain_https_is_refused(
+    services: Services, url: str
+) -> None:
+    org = await seed.organisation(services, faq=None)
+    with pytest.raises(InvalidInput):
+        await _endpoint(services, org.tenant_id, url)
+
+
+async def test_two_dispatchers_racing_send_a_delivery_once(
+    services: Services, receiver: Receiver
+) -> None:
+    """Every node runs a dispatcher: the claim lets one of them send it."""
+    org = await seed.organisation(services, faq=None)
+    await _endpoint(services, org.tenant_id, f"{receiver.url}/hook")
+    await _say(services, org.tenant_id, "ada", "Hello")
+    other_node = WebhookDispatcher(services.db, services.vault, services.webhooks, services.egress)
+    now = utcnow()
+    sent = await asyncio.gather(
+        services.webhook_dispatcher.deliver_due(now), other_node.deliver_due(now)
+    )
+    assert sorted(sent) == [0, 1]
+    assert len(receiver.at("/hook")) == 1
+
+
+async def test_removing_an_endpoint_drops_what_it_was_owed(
+    services: Services, receiver: Receiver
+) -> None:
+    org = await seed.organisation(services, faq=None)
+    created = await _endpoint(services, org.tenant_id, f"{receiver.url}/hook")
+    await _say(services, org.tenant_id, "ada", "Hello")
+    await services.webhooks.remove(org.tenant_id, created.endpoint.endpoint_id, actor=ACTOR)
+    assert await services.webhook_dispatcher.deliver_due() == 0
+    assert receiver.received == []
