@@ -1,5 +1,6 @@
 """A real HTTP endpoint for webhook tests: records every request exactly as received and
-answers with the status queued for it (200 once the queue is empty); `/moved` redirects."""
+answers with the status queued for it (200 once the queue is empty); `/down` always answers
+503, and `/moved` redirects."""
 
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ class Receiver:
             status = self.statuses.pop(0) if self.statuses else 200
             self.arrived.set()
         extra = []
+        if scope["path"] == "/down":
+            status = 503
         if scope["path"] == "/moved":
             status, extra = 302, [(b"location", f"{self.url}/hook".encode())]
         await send({"type": "http.response.start", "status": status, "headers": extra})

@@ -16,7 +16,7 @@ from parlour.services import Services
 from parlour.storage.types import utcnow
 from parlour.webhooks.dispatcher import MAX_ATTEMPTS, WebhookDispatcher, retry_delay
 from parlour.webhooks.models import CreatedEndpoint
-from parlour.webhooks.repository import DeliveryRepository
+from parlour.webhooks.repository import DeliveryRepository, EndpointRepository
 from parlour.webhooks.signing import verify
 from tests.support import seed
 from tests.support.seed import ACTOR
@@ -202,6 +202,46 @@ async def test_two_dispatchers_racing_send_a_delivery_once(
     )
     assert sorted(sent) == [0, 1]
     assert len(receiver.at("/hook")) == 1
+
+
+async def test_an_endpoint_that_fails_delays_only_itself(
+    services: Services, receiver: Receiver
+) -> None:
+    """A down endpoint is tried once a round; the others are served meanwhile."""
+    org = await seed.organisation(services, faq=None)
+    down = await _endpoint(services, org.tenant_id, f"{receiver.url}/down")
+    await _endpoint(services, org.tenant_id, f"{receiver.url}/hook")
+    for text in ("one", "two", "three"):
+        await _say(services, org.tenant_id, "ada", text)
+
+    assert await services.webhook_dispatcher.deliver_due() == 3
+    assert len(receiver.at("/down")) == 1
+    assert [json.loads(r.body)["data"]["text"] for r in receiver.at("/hook")] == [
+        "one",
+        "two",
+        "three",
+    ]
+    assert await _pending(services, org.tenant_id, down.endpoint.endpoint_id) == 3
+
+
+async def test_a_message_is_stored_even_for_an_endpoint_removed_meanwhile(
+    services: Services, receiver: Receiver
+) -> None:
+    """A node that has not yet heard of a removal still owes the endpoint a delivery; the
+    message is stored all the same, and the delivery is dropped, not sent."""
+    org = await seed.organisation(services, faq=None)
+    created = await _endpoint(services, org.tenant_id, f"{receiver.url}/hook")
+    assert await services.webhooks.endpoints(org.tenant_id)  # this node's cache holds it
+    async with services.db.transaction() as conn:  # removed by another node
+        await EndpointRepository(conn).delete(org.tenant_id, created.endpoint.endpoint_id)
+
+    conversation_id = await _say(services, org.tenant_id, "ada", "Still stored?")
+    stored = await services.chat.history(org.tenant_id, conversation_id, after_seq=0, limit=9)
+    assert [m.body for m in stored] == ["Still stored?"]
+    assert await _pending(services, org.tenant_id, created.endpoint.endpoint_id) == 1
+    assert await services.webhook_dispatcher.deliver_due() == 0
+    assert receiver.received == []
+    assert await _pending(services, org.tenant_id, created.endpoint.endpoint_id) == 0
 
 
 async def test_removing_an_endpoint_drops_what_it_was_owed(

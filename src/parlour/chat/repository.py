@@ -272,7 +272,9 @@ class DirectMessageBatch:
             ],
         )
         if deliveries:
-            stored = {row["message_id"] for row, seq in zip(rows, seqs, strict=True) if seq}
+            stored = {
+                row["message_id"] for row, seq in zip(rows, seqs, strict=True) if seq is not None
+            }
             conn.executemany(
                 self._insert_delivery.sql,
                 [self._insert_delivery.bind(d) for d in deliveries if d["message_id"] in stored],

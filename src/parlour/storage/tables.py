@@ -500,7 +500,9 @@ mcp_client_certificates = Table(
 
 # An organisation's webhook endpoints, and the deliveries still owed to them. A delivery is
 # written in the transaction that stores its message (an outbox), so none is lost to a crash,
-# and deleted once the endpoint accepted it.
+# and deleted once the endpoint accepted it. It names its endpoint without a foreign key: a
+# writer that has not yet heard of an endpoint's removal must not fail to store the message,
+# and the dispatcher drops a delivery whose endpoint is gone.
 webhook_endpoints = Table(
     "webhook_endpoints",
     metadata,
@@ -520,12 +522,7 @@ webhook_deliveries = Table(
     metadata,
     Column("delivery_id", ID, primary_key=True),
     _tenant_fk(),
-    Column(
-        "endpoint_id",
-        ID,
-        ForeignKey("webhook_endpoints.endpoint_id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    Column("endpoint_id", ID, nullable=False),
     Column("event", String(40), nullable=False),
     Column("conversation_id", ID, nullable=False),
     Column("message_id", ID, nullable=False),

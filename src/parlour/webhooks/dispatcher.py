@@ -6,6 +6,10 @@ Every node runs a dispatcher. A node takes a delivery by moving its next attempt
 (`claim`), so two nodes never send the same one at once; a node that dies holding one leaves it
 to be taken again when the lease runs out. Receivers still deduplicate on `webhook-id`: a
 delivery the endpoint took but whose answer was lost is sent again, under the same id.
+
+Endpoints are served side by side, each one's deliveries in turn, and an endpoint that fails
+is left alone for the rest of the round: one that is down or slow delays only itself. Order is
+not promised across retries; `seq` in the payload orders a conversation's messages.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ FIRST_RETRY = timedelta(seconds=10)
 LONGEST_WAIT = timedelta(hours=4)
 MAX_ATTEMPTS = 16  # waits of 10 s, 20 s, … doubling up to 4 h: about 22 h in all
 BATCH = 100
+_GONE = "gone"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -71,38 +76,53 @@ class WebhookDispatcher:
             self._task = None
 
     async def deliver_due(self, now: datetime | None = None) -> int:
-        """One round: send what is due now; how many endpoints took theirs."""
+        """One round: send what is due now; how many deliveries endpoints took."""
         now = now or utcnow()
         async with self._db.read() as conn:
             due = await DeliveryRepository(conn).due(now, BATCH)
-        delivered = 0
+        by_endpoint: dict[str, list[Delivery]] = {}
         for delivery in due:
+            by_endpoint.setdefault(delivery.endpoint_id, []).append(delivery)
+        taken = await asyncio.gather(*(self._deliver(d, now) for d in by_endpoint.values()))
+        return sum(taken)
+
+    async def _deliver(self, deliveries: list[Delivery], now: datetime) -> int:
+        """One endpoint's deliveries in turn, until one fails."""
+        taken = 0
+        for delivery in deliveries:
             async with self._db.transaction() as conn:
                 if not await DeliveryRepository(conn).claim(delivery, now + LEASE):
                     continue  # another node has it
             error = await self._send(delivery, now)
             async with self._db.transaction() as conn:
-                deliveries, endpoints = DeliveryRepository(conn), EndpointRepository(conn)
-                if error is None or delivery.attempts + 1 >= MAX_ATTEMPTS:
-                    await deliveries.done(delivery.delivery_id)
+                repository = DeliveryRepository(conn)
+                if error is None or error is _GONE or delivery.attempts + 1 >= MAX_ATTEMPTS:
+                    await repository.done(delivery.delivery_id)
                 else:
                     attempts = delivery.attempts + 1
-                    await deliveries.retry(
+                    await repository.retry(
                         delivery.delivery_id, attempts, now + retry_delay(attempts)
                     )
-                await endpoints.record(delivery.tenant_id, delivery.endpoint_id, now, error)
-            delivered += error is None
-        return delivered
+                if error is not _GONE:
+                    await EndpointRepository(conn).record(
+                        delivery.tenant_id, delivery.endpoint_id, now, error
+                    )
+            if error is not None:
+                return taken
+            taken += 1
+        return taken
 
     async def _send(self, delivery: Delivery, now: datetime) -> str | None:
-        """None if the endpoint took the delivery; else why not, for its owners to see."""
+        """None if the endpoint took the delivery; `_GONE` if there is nothing to send any
+        more (the endpoint was removed, or the message deleted with its organisation's data);
+        else why not, for the endpoint's owners to see."""
         try:
             endpoint, secret = await self._endpoints.with_secret(
                 delivery.tenant_id, delivery.endpoint_id
             )
             body = await self._payload(delivery)
         except NotFound:
-            return "the message or its conversation is gone"
+            return _GONE
         headers = signed_headers([secret], delivery.delivery_id, int(now.timestamp()), body)
         headers["Content-Type"] = "application/json"
         headers["User-Agent"] = "Parlour webhooks"

@@ -51,7 +51,7 @@ class EndpointRepository:
         )
 
     async def delete(self, tenant_id: str, endpoint_id: str) -> bool:
-        # Its deliveries go first: SQLite enforces the cascade only with foreign keys on.
+        """The endpoint and what it was owed."""
         await self._conn.execute(
             delete(webhook_deliveries).where(
                 webhook_deliveries.c.tenant_id == tenant_id,

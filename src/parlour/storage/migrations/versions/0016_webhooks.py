@@ -45,9 +45,6 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", WHEN, nullable=False),
         sa.Column("created_at", WHEN, nullable=False),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(
-            ["endpoint_id"], ["webhook_endpoints.endpoint_id"], ondelete="CASCADE"
-        ),
         sa.PrimaryKeyConstraint("delivery_id"),
     )
     op.create_index("ix_webhook_deliveries_due", "webhook_deliveries", ["next_attempt_at"])
