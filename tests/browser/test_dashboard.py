@@ -23,6 +23,7 @@ from tests.support.dns import dns_server, unique_host
 from tests.support.mcp_server import mcp_server
 from tests.support.seed import ACTOR
 from tests.support.servers import free_socket, start_threaded, url_of
+from tests.support.webhook_receiver import webhook_receiver
 
 pytestmark = pytest.mark.browser
 
@@ -186,6 +187,20 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
         await expect(page.locator("#client-certificate")).to_contain_text("BEGIN CERTIFICATE")
         await shot(page, "tools")
 
+    # A webhook for the bank's CRM: its signing secret is shown on the answer, once.
+    with webhook_receiver() as crm:
+        await page.get_by_role("link", name="Webhooks", exact=True).click()
+        await page.get_by_label("Endpoint URL").fill(f"{crm.url}/hook")
+        await page.get_by_label("conversation.handoff").uncheck()
+        await page.get_by_role("button", name="Add webhook").click()
+        await expect(page.locator("#secret")).to_contain_text("whsec_")
+        await expect(page.locator("#endpoints")).to_contain_text("message.created")
+        await expect(page.locator("#endpoints")).not_to_contain_text("conversation.handoff")
+        await shot(page, "webhooks")
+        await page.get_by_role("link", name="Webhooks", exact=True).click()
+        await expect(page.locator("#endpoints")).to_contain_text(f"{crm.url}/hook")
+        await expect(page.locator("#secret")).to_have_count(0)
+
     # A colleague is invited as an agent and makes an account from the mailed link.
     await page.get_by_role("link", name="Members").click()
     colleague = f"agent-{secrets.token_hex(4)}@bank.example"
@@ -216,6 +231,7 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
     await expect(page.locator("#audit")).to_contain_text("knowledge.uploaded")
     await expect(page.locator("#audit")).to_contain_text("tenant.verification_decided")
     await expect(page.locator("#audit")).to_contain_text("mcp.tools_approved")
+    await expect(page.locator("#audit")).to_contain_text("webhook.endpoint_added")
     await shot(page, "audit-log")
 
     widget_id = (await stack.services.tenants.get(tenant_id)).widget_id

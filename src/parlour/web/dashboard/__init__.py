@@ -19,6 +19,7 @@ from parlour.web.dashboard import (
     organisation,
     sign_in,
     tools,
+    webhooks,
 )
 from parlour.web.dashboard.pages import HERE, GoTo, PublicPage, go, render
 from parlour.web.errors import http_status
@@ -42,6 +43,7 @@ ROUTERS = (
     assistant.router,
     members.router,
     tools.router,
+    webhooks.router,
     operator.router,
     _assets,
 )

@@ -1,0 +1,60 @@
+"""The webhooks page: the organisation's endpoints, the events each hears, how its latest
+deliveries went; adding one shows its signing secret on that page, once. Changes need the
+step-up the /v1 routes need."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from parlour.chat.models import WEBHOOK_EVENTS
+from parlour.errors import ParlourError
+from parlour.identity.policy import Permission
+from parlour.web.dashboard.pages import go, member_page, render, same_origin_form
+from parlour.web.deps import ServicesDep
+from parlour.web.policy import Member
+
+router = APIRouter(include_in_schema=False)
+
+Keeper = Annotated[Member, Depends(member_page(Permission.MANAGE_SETTINGS))]
+Changer = Annotated[Member, Depends(member_page(Permission.MANAGE_SETTINGS, step_up=True))]
+
+
+async def _page(request: Request, who: Member, services: ServicesDep, **context: Any) -> Response:
+    return render(
+        request,
+        "webhooks.html",
+        who=who,
+        endpoints=await services.webhooks.of_tenant(who.tenant_id),
+        events=WEBHOOK_EVENTS,
+        **context,
+    )
+
+
+@router.get("/dashboard/o/{tenant_id}/webhooks")
+async def webhooks(who: Keeper, services: ServicesDep, request: Request) -> Response:
+    return await _page(request, who, services)
+
+
+@router.post("/dashboard/o/{tenant_id}/webhooks")
+async def add(who: Changer, services: ServicesDep, request: Request) -> Response:
+    form = await same_origin_form(request)
+    try:
+        created = await services.webhooks.add(
+            who.tenant_id,
+            url=form.get("url", ""),
+            events=[e for e in WEBHOOK_EVENTS if form.get(e) == "on"],
+            actor=who.actor,
+        )
+    except ParlourError as error:
+        return await _page(request, who, services, error=error.message, draft=form)
+    # Shown on this answer only, never stored in clear, never shown again.
+    return await _page(request, who, services, created=created)
+
+
+@router.post("/dashboard/o/{tenant_id}/webhooks/{endpoint_id}/remove")
+async def remove(endpoint_id: str, who: Changer, services: ServicesDep) -> Response:
+    await services.webhooks.remove(who.tenant_id, endpoint_id, actor=who.actor)
+    return go(f"/dashboard/o/{who.tenant_id}/webhooks")
