@@ -156,6 +156,21 @@ class EgressGuard:
                 return None
 
 
+def checked_url(url: str, *, what: str, example: str, allow_http: bool) -> str:
+    """A tenant's URL for `what` ("an MCP server URL"), trimmed: https (http too when
+    `allow_http`, outside production), a host, no credentials, no fragment; its address is
+    vetted at each connection."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if len(url) > 2000 or not parts.hostname or parts.username or parts.password:
+        raise InvalidInput(f"give the URL, like {example}")
+    if parts.fragment:
+        raise InvalidInput(f"{what} has no #fragment")
+    if parts.scheme != "https" and not (parts.scheme == "http" and allow_http):
+        raise InvalidInput(f"{what} must start with https://")
+    return url
+
+
 class PinnedTransport(httpx2.AsyncBaseTransport):
     """Sends each request to an address the guard vetted for the request's host, resolved once
     for that request, while the Host header and TLS (SNI and the certificate check) keep the

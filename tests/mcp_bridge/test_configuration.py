@@ -142,7 +142,7 @@ async def test_in_production_only_https_urls_are_taken(services: Services) -> No
     [
         ({"tools": ["ok", "not ok"]}, "is not a tool name"),
         ({"tools": ["a"], "high_impact_tools": ["b"]}, "among the allowed tools"),
-        ({"url": "https://user:pw@mcp.example.com/"}, "give the server's URL"),
+        ({"url": "https://user:pw@mcp.example.com/"}, "give the URL"),
         ({"name": " "}, "a name of 1 to 100"),
         ({"subject_argument": "customer id"}, "parameter name"),
     ],

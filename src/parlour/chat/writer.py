@@ -7,6 +7,9 @@ database, and those round trips, not CPU, were what bounded a node's throughput.
 round trip through SQLAlchemy is a hop to aiosqlite's thread (several per statement), so there
 the whole transaction runs at once on SQLite's own driver (`Database.write_directly`):
 acknowledgements at 1,000 messages/s came in p50 ~9 ms before, ~1 ms after.
+
+The webhook deliveries a batch owes (`Subscriptions`) are written in its transaction: an outbox,
+so a message is never stored without them, nor they without it.
 """
 
 from __future__ import annotations

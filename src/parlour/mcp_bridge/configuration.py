@@ -31,7 +31,7 @@ from parlour.audit.events import (
 )
 from parlour.audit.service import AuditLog
 from parlour.crypto.vault import Place, TenantCipher, Vault
-from parlour.egress import EgressGuard
+from parlour.egress import EgressGuard, checked_url
 from parlour.errors import InvalidInput, NotFound
 from parlour.keys.tokens import call_token_issuer
 from parlour.mcp_bridge.models import McpServer
@@ -243,15 +243,12 @@ class McpConfiguration:
             return stored
 
     def _checked_url(self, url: str) -> str:
-        url = url.strip()
-        parts = urlsplit(url)
-        if len(url) > 2000 or not parts.hostname or parts.username or parts.password:
-            raise InvalidInput("give the server's URL, like https://mcp.example.com/mcp")
-        if parts.fragment:
-            raise InvalidInput("an MCP server URL has no #fragment")
-        if parts.scheme != "https" and not (parts.scheme == "http" and self._allow_insecure):
-            raise InvalidInput("an MCP server URL must start with https://")
-        return url
+        return checked_url(
+            url,
+            what="an MCP server URL",
+            example="https://mcp.example.com/mcp",
+            allow_http=self._allow_insecure,
+        )
 
 
 def _tool_names(names: Iterable[str], field: str) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from parlour.audit.events import Actor, WebhookEndpointAdded, WebhookEndpointRem
 from parlour.audit.service import AuditLog
 from parlour.chat.models import WEBHOOK_EVENTS
 from parlour.crypto.vault import Place, TenantCipher, Vault
-from parlour.egress import EgressGuard
+from parlour.egress import EgressGuard, checked_url
 from parlour.errors import InvalidInput, NotFound
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
@@ -114,15 +114,12 @@ class WebhookEndpoints:
         return by_event
 
     def _checked_url(self, url: str) -> str:
-        url = url.strip()
-        parts = urlsplit(url)
-        if len(url) > 2000 or not parts.hostname or parts.username or parts.password:
-            raise InvalidInput("give the endpoint's URL, like https://hooks.example.com/parlour")
-        if parts.fragment:
-            raise InvalidInput("a webhook URL has no #fragment")
-        if parts.scheme != "https" and not (parts.scheme == "http" and self._allow_insecure):
-            raise InvalidInput("a webhook URL must start with https://")
-        return url
+        return checked_url(
+            url,
+            what="a webhook URL",
+            example="https://hooks.example.com/parlour",
+            allow_http=self._allow_insecure,
+        )
 
 
 def _secret_place(endpoint_id: str) -> Place:
