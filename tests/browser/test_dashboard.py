@@ -197,9 +197,14 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
         await expect(page.locator("#endpoints")).to_contain_text("message.created")
         await expect(page.locator("#endpoints")).not_to_contain_text("conversation.handoff")
         await shot(page, "webhooks")
+        first_secret = await page.locator("#secret").inner_text()
         await page.get_by_role("link", name="Webhooks", exact=True).click()
         await expect(page.locator("#endpoints")).to_contain_text(f"{crm.url}/hook")
         await expect(page.locator("#secret")).to_have_count(0)
+        # Rotating shows the new secret once; the old one signs beside it for a day.
+        await page.get_by_role("button", name="Rotate secret").click()
+        await expect(page.locator("#new-secret")).to_contain_text("signed with the secret it")
+        assert (await page.locator("#secret").inner_text()) not in ("", first_secret)
 
     # A colleague is invited as an agent and makes an account from the mailed link.
     await page.get_by_role("link", name="Members").click()

@@ -11,13 +11,13 @@ from datetime import timedelta
 import pytest
 
 from parlour.egress import EgressRefused
-from parlour.errors import InvalidInput
+from parlour.errors import InvalidInput, NotFound
 from parlour.services import Services
 from parlour.storage.types import utcnow
 from parlour.webhooks.dispatcher import MAX_ATTEMPTS, WebhookDispatcher, retry_delay
 from parlour.webhooks.models import CreatedEndpoint
 from parlour.webhooks.repository import DeliveryRepository, EndpointRepository
-from parlour.webhooks.signing import verify
+from parlour.webhooks.signing import Unverified, verify
 from tests.support import seed
 from tests.support.seed import ACTOR
 from tests.support.webhook_receiver import Receiver, webhook_receiver
@@ -242,6 +242,45 @@ async def test_a_message_is_stored_even_for_an_endpoint_removed_meanwhile(
     assert await services.webhook_dispatcher.deliver_due() == 0
     assert receiver.received == []
     assert await _pending(services, org.tenant_id, created.endpoint.endpoint_id) == 0
+
+
+async def test_after_a_rotation_deliveries_verify_with_either_secret_for_a_day(
+    services: Services, receiver: Receiver
+) -> None:
+    """T-85, T-86: the receiver moves to the new secret without refusing a delivery; a day
+    later the old one no longer signs."""
+    org = await seed.organisation(services, faq=None)
+    created = await _endpoint(services, org.tenant_id, f"{receiver.url}/hook")
+    endpoint_id = created.endpoint.endpoint_id
+    rotated = await services.webhooks.rotate_secret(org.tenant_id, endpoint_id, actor=ACTOR)
+    assert rotated.secret != created.secret
+    until = rotated.endpoint.previous_secret_until
+    assert until is not None
+
+    await _say(services, org.tenant_id, "ada", "During the overlap")
+    now = utcnow()
+    assert await services.webhook_dispatcher.deliver_due(now) == 1
+    await _say(services, org.tenant_id, "ada", "After it")
+    assert await services.webhook_dispatcher.deliver_due(until + timedelta(seconds=1)) == 1
+
+    during, after = receiver.at("/hook")
+    assert len(during.headers["webhook-signature"].split()) == 2
+    verify([created.secret], during.headers, during.body, now=now)
+    verify([rotated.secret], during.headers, during.body, now=now)
+    later = until + timedelta(seconds=1)
+    verify([rotated.secret], after.headers, after.body, now=later)
+    with pytest.raises(Unverified):
+        verify([created.secret], after.headers, after.body, now=later)
+    actions = [e["action"] for e in await services.audit.recent(org.tenant_id)]
+    assert "webhook.secret_rotated" in actions
+
+
+async def test_rotating_the_secret_of_an_unknown_endpoint_is_not_found(
+    services: Services,
+) -> None:
+    org = await seed.organisation(services, faq=None)
+    with pytest.raises(NotFound):
+        await services.webhooks.rotate_secret(org.tenant_id, "no-such-endpoint", actor=ACTOR)
 
 
 async def test_removing_an_endpoint_drops_what_it_was_owed(

@@ -308,6 +308,15 @@ class WebhookEndpointAdded(AuditEvent):
 
 
 @dataclass(frozen=True)
+class WebhookSecretRotated(AuditEvent):
+    """A new secret; the old one signs beside it until `previous_until`."""
+
+    action = "webhook.secret_rotated"
+    endpoint_id: str
+    previous_until: str
+
+
+@dataclass(frozen=True)
 class WebhookEndpointRemoved(AuditEvent):
     action = "webhook.endpoint_removed"
     endpoint_id: str

@@ -511,6 +511,9 @@ webhook_endpoints = Table(
     Column("url", String(2000), nullable=False),
     Column("events", JSON, nullable=False),
     Column("secret_sealed", LargeBinary, nullable=False),
+    # After a rotation, the secret replaced, still signing beside the new one until then.
+    Column("previous_secret_sealed", LargeBinary, nullable=True),
+    Column("previous_secret_until", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_success_at", UtcDateTime, nullable=True),
     Column("last_failure_at", UtcDateTime, nullable=True),
@@ -544,4 +547,5 @@ SEALED_COLUMNS = (
     SealedColumn(mcp_servers, "server_id", "credential_sealed", "credential"),
     SealedColumn(mcp_client_certificates, "tenant_id", "private_key_sealed", "private_key"),
     SealedColumn(webhook_endpoints, "endpoint_id", "secret_sealed", "secret"),
+    SealedColumn(webhook_endpoints, "endpoint_id", "previous_secret_sealed", "previous_secret"),
 )

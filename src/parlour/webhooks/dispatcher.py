@@ -117,13 +117,13 @@ class WebhookDispatcher:
         more (the endpoint was removed, or the message deleted with its organisation's data);
         else why not, for the endpoint's owners to see."""
         try:
-            endpoint, secret = await self._endpoints.with_secret(
-                delivery.tenant_id, delivery.endpoint_id
+            endpoint, secrets = await self._endpoints.with_secrets(
+                delivery.tenant_id, delivery.endpoint_id, now=now
             )
             body = await self._payload(delivery)
         except NotFound:
             return _GONE
-        headers = signed_headers([secret], delivery.delivery_id, int(now.timestamp()), body)
+        headers = signed_headers(secrets, delivery.delivery_id, int(now.timestamp()), body)
         headers["Content-Type"] = "application/json"
         headers["User-Agent"] = "Parlour webhooks"
         try:

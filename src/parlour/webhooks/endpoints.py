@@ -1,15 +1,26 @@
 """An organisation's webhook endpoints: where they are, which events they hear, and the secret
 each delivery is signed with (T-86: one per endpoint, made by Parlour, shown once, stored sealed
 with the organisation's data key). An endpoint's host must resolve to public addresses only,
-when it is added and again at every delivery (T-87, the egress guard)."""
+when it is added and again at every delivery (T-87, the egress guard).
+
+A secret is replaced by rotating it: the new one is shown once, and the old one goes on signing
+beside it for a day (two signatures in `webhook-signature`), so the receiver can switch over
+without refusing a delivery."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from parlour.audit.events import Actor, WebhookEndpointAdded, WebhookEndpointRemoved
+from parlour.audit.events import (
+    Actor,
+    WebhookEndpointAdded,
+    WebhookEndpointRemoved,
+    WebhookSecretRotated,
+)
 from parlour.audit.service import AuditLog
 from parlour.chat.models import WEBHOOK_EVENTS
 from parlour.crypto.vault import Place, TenantCipher, Vault
@@ -23,6 +34,7 @@ from parlour.webhooks.repository import EndpointRepository, subscriptions
 from parlour.webhooks.signing import new_secret
 
 MAX_ENDPOINTS = 10
+ROTATION_OVERLAP = timedelta(days=1)
 
 
 class WebhookEndpoints:
@@ -84,16 +96,49 @@ class WebhookEndpoints:
             await self._audit.record(conn, tenant_id, WebhookEndpointRemoved(endpoint_id), actor)
         self._cached.pop(tenant_id, None)
 
-    async def with_secret(self, tenant_id: str, endpoint_id: str) -> tuple[WebhookEndpoint, str]:
-        """The endpoint and its secret in clear, for signing deliveries only."""
+    async def rotate_secret(
+        self, tenant_id: str, endpoint_id: str, *, actor: Actor
+    ) -> CreatedEndpoint:
+        """A new secret, shown this once; the current one signs beside it for a day."""
+        until = utcnow() + ROTATION_OVERLAP
+        secret = new_secret()
+        async with self._db.transaction() as conn:
+            repo = EndpointRepository(conn)
+            found = await repo.get(tenant_id, endpoint_id)
+            if found is None:
+                raise NotFound("no such webhook")
+            endpoint, sealed, _ = found
+            cipher = await self._vault.cipher(tenant_id)
+            current = cipher.open_text(sealed, _secret_place(endpoint_id))
+            await repo.replace_secret(
+                tenant_id,
+                endpoint_id,
+                secret_sealed=cipher.seal_text(secret, _secret_place(endpoint_id)),
+                previous_sealed=cipher.seal_text(current, _previous_place(endpoint_id)),
+                previous_until=until,
+            )
+            event = WebhookSecretRotated(endpoint_id, until.isoformat())
+            await self._audit.record(conn, tenant_id, event, actor)
+        return CreatedEndpoint(dataclasses.replace(endpoint, previous_secret_until=until), secret)
+
+    async def with_secrets(
+        self, tenant_id: str, endpoint_id: str, *, now: datetime
+    ) -> tuple[WebhookEndpoint, list[str]]:
+        """The endpoint and the secrets to sign with at `now`, in clear, for deliveries only:
+        its own, and the one it replaced while that still signs."""
         async with self._db.read() as conn:
             found = await EndpointRepository(conn).get(tenant_id, endpoint_id)
         if found is None:
             raise NotFound("no such webhook")
-        endpoint, sealed = found
+        endpoint, sealed, previous = found
+        until = endpoint.previous_secret_until
+        still_signing = previous is not None and until is not None and now < until
 
-        async def unseal(cipher: TenantCipher) -> str:
-            return cipher.open_text(sealed, _secret_place(endpoint_id))
+        async def unseal(cipher: TenantCipher) -> list[str]:
+            secrets = [cipher.open_text(sealed, _secret_place(endpoint_id))]
+            if still_signing and previous is not None:
+                secrets.append(cipher.open_text(previous, _previous_place(endpoint_id)))
+            return secrets
 
         return endpoint, await self._vault.using(tenant_id, unseal)
 
@@ -124,3 +169,7 @@ class WebhookEndpoints:
 
 def _secret_place(endpoint_id: str) -> Place:
     return Place("webhook_endpoints", endpoint_id, "secret")
+
+
+def _previous_place(endpoint_id: str) -> Place:
+    return Place("webhook_endpoints", endpoint_id, "previous_secret")

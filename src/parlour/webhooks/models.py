@@ -11,6 +11,7 @@ class WebhookEndpoint:
     url: str
     events: tuple[str, ...]
     created_at: datetime
+    previous_secret_until: datetime | None = None  # the replaced secret signs until then
     last_success_at: datetime | None = None
     last_failure_at: datetime | None = None
     last_error: str | None = None

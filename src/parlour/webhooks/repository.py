@@ -26,8 +26,10 @@ class EndpointRepository:
         )
         return [_endpoint(row) for row in rows]
 
-    async def get(self, tenant_id: str, endpoint_id: str) -> tuple[WebhookEndpoint, bytes] | None:
-        """The endpoint and its sealed secret."""
+    async def get(
+        self, tenant_id: str, endpoint_id: str
+    ) -> tuple[WebhookEndpoint, bytes, bytes | None] | None:
+        """The endpoint, its sealed secret, and the sealed secret it replaced, if any."""
         row = (
             await self._conn.execute(
                 select(webhook_endpoints).where(
@@ -36,7 +38,32 @@ class EndpointRepository:
                 )
             )
         ).first()
-        return (_endpoint(row), row._mapping["secret_sealed"]) if row else None
+        if row is None:
+            return None
+        m = row._mapping
+        return _endpoint(row), m["secret_sealed"], m["previous_secret_sealed"]
+
+    async def replace_secret(
+        self,
+        tenant_id: str,
+        endpoint_id: str,
+        *,
+        secret_sealed: bytes,
+        previous_sealed: bytes,
+        previous_until: datetime,
+    ) -> None:
+        await self._conn.execute(
+            update(webhook_endpoints)
+            .where(
+                webhook_endpoints.c.tenant_id == tenant_id,
+                webhook_endpoints.c.endpoint_id == endpoint_id,
+            )
+            .values(
+                secret_sealed=secret_sealed,
+                previous_secret_sealed=previous_sealed,
+                previous_secret_until=previous_until,
+            )
+        )
 
     async def insert(self, endpoint: WebhookEndpoint, secret_sealed: bytes) -> None:
         await self._conn.execute(
@@ -152,6 +179,7 @@ def _endpoint(row: Row[tuple[object, ...]]) -> WebhookEndpoint:
         url=m["url"],
         events=tuple(m["events"]),
         created_at=m["created_at"],
+        previous_secret_until=m["previous_secret_until"],
         last_success_at=m["last_success_at"],
         last_failure_at=m["last_failure_at"],
         last_error=m["last_error"],

@@ -41,6 +41,24 @@ async def test_the_secret_is_shown_once_and_a_running_node_delivers_signed_event
     assert json.loads(delivery.body)["data"]["text"] == "Hello"
 
 
+async def test_rotating_shows_the_new_secret_once_and_keeps_the_old_one_signing(
+    owner: Owner, stack: Stack
+) -> None:
+    browser, path = owner.browser, owner.path("webhooks")
+    added = await browser.send(
+        "POST", path, {"url": "http://127.0.0.1:9/hook", "events": ["message.created"]}
+    )
+    endpoint_id = added.json()["endpoint_id"]
+    rotated = await browser.send("POST", f"{path}/{endpoint_id}/secret")
+    assert rotated.status_code == 200
+    assert rotated.json()["secret"] not in (added.json()["secret"], None)
+    assert rotated.json()["previous_secret_until"] is not None
+    _, secrets = await stack.services.webhooks.with_secrets(owner.org, endpoint_id, now=utcnow())
+    assert secrets == [rotated.json()["secret"], added.json()["secret"]]
+    listed = await browser.send("GET", path)
+    assert rotated.json()["secret"] not in listed.text
+
+
 async def test_a_webhook_is_removed_and_then_unknown(owner: Owner) -> None:
     browser, path = owner.browser, owner.path("webhooks")
     added = await browser.send(

@@ -1,6 +1,6 @@
-"""An organisation's webhooks, for owners and admins: list, add, remove. Adding and removing
-need a fresh step-up (T-42) and are audited; the signing secret is shown once, in the answer
-to adding (T-86), and never again."""
+"""An organisation's webhooks, for owners and admins: list, add, rotate the secret, remove.
+Changes need a fresh step-up (T-42) and are audited; a signing secret is shown once, in the
+answer that made it (T-86), and never again."""
 
 from __future__ import annotations
 
@@ -40,6 +40,10 @@ class WebhookOut(BaseModel):
     url: str
     events: list[str]
     created_at: datetime
+    previous_secret_until: datetime | None = Field(
+        description="After a rotation: until then, deliveries carry a signature with the "
+        "replaced secret too."
+    )
     last_success_at: datetime | None
     last_failure_at: datetime | None
     last_error: str | None = Field(description="Why the latest failed attempt failed.")
@@ -58,6 +62,7 @@ def _out(endpoint: WebhookEndpoint) -> WebhookOut:
         url=endpoint.url,
         events=list(endpoint.events),
         created_at=endpoint.created_at,
+        previous_secret_until=endpoint.previous_secret_until,
         last_success_at=endpoint.last_success_at,
         last_failure_at=endpoint.last_failure_at,
         last_error=endpoint.last_error,
@@ -76,6 +81,16 @@ async def add(body: WebhookIn, who: Changer, services: ServicesDep) -> CreatedWe
         who.tenant_id, url=body.url, events=body.events, actor=who.actor
     )
     return CreatedWebhookOut(**_out(created.endpoint).model_dump(), secret=created.secret)
+
+
+@router.post("/v1/organisations/{tenant_id}/webhooks/{endpoint_id}/secret")
+async def rotate_secret(
+    endpoint_id: EndpointParam, who: Changer, services: ServicesDep
+) -> CreatedWebhookOut:
+    """A new secret, shown only now; for a day, deliveries are signed with the old one too,
+    so your receiver can move to the new one without refusing any."""
+    rotated = await services.webhooks.rotate_secret(who.tenant_id, endpoint_id, actor=who.actor)
+    return CreatedWebhookOut(**_out(rotated.endpoint).model_dump(), secret=rotated.secret)
 
 
 @router.delete("/v1/organisations/{tenant_id}/webhooks/{endpoint_id}", status_code=204)

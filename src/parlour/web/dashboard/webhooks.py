@@ -1,6 +1,6 @@
 """The webhooks page: the organisation's endpoints, the events each hears, how its latest
-deliveries went; adding one shows its signing secret on that page, once. Changes need the
-step-up the /v1 routes need."""
+deliveries went; adding one, or rotating its secret, shows the new signing secret on that page,
+once. Changes need the step-up the /v1 routes need."""
 
 from __future__ import annotations
 
@@ -52,6 +52,15 @@ async def add(who: Changer, services: ServicesDep, request: Request) -> Response
         return await _page(request, who, services, error=error.message, draft=form)
     # Shown on this answer only, never stored in clear, never shown again.
     return await _page(request, who, services, created=created)
+
+
+@router.post("/dashboard/o/{tenant_id}/webhooks/{endpoint_id}/secret")
+async def rotate_secret(
+    endpoint_id: str, who: Changer, services: ServicesDep, request: Request
+) -> Response:
+    await same_origin_form(request)
+    rotated = await services.webhooks.rotate_secret(who.tenant_id, endpoint_id, actor=who.actor)
+    return await _page(request, who, services, created=rotated)
 
 
 @router.post("/dashboard/o/{tenant_id}/webhooks/{endpoint_id}/remove")

@@ -26,6 +26,8 @@ def upgrade() -> None:
         sa.Column("url", sa.String(length=2000), nullable=False),
         sa.Column("events", sa.JSON(), nullable=False),
         sa.Column("secret_sealed", sa.LargeBinary(), nullable=False),
+        sa.Column("previous_secret_sealed", sa.LargeBinary(), nullable=True),
+        sa.Column("previous_secret_until", WHEN, nullable=True),
         sa.Column("created_at", WHEN, nullable=False),
         sa.Column("last_success_at", WHEN, nullable=True),
         sa.Column("last_failure_at", WHEN, nullable=True),
