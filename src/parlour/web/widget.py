@@ -1,9 +1,15 @@
-"""Serving the embeddable widget script to organisations' pages."""
+"""Serving the embeddable widget script to organisations' pages.
+
+Every version of the script that ever landed is kept in widget/releases, named by its content,
+and served at its own URL for good: an organisation's embed snippet pins one version with its
+integrity hash (T-92), and an upgrade of Parlour must not break the pages that still load it.
+`scripts/freeze-widget` adds the current version; a test fails until it has."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -18,16 +24,28 @@ router = APIRouter(include_in_schema=False)
 WIDGET_FILE = "parlour-widget.js"
 
 
+def _shipped(packaged: str, checkout: str) -> Path:
+    """Inside an installed wheel the files sit beside this module; in a checkout they are read
+    from the widget folder."""
+    folder = Path(str(resources.files("parlour.web"))) / packaged
+    if folder.is_dir():
+        return folder
+    return Path(__file__).resolve().parents[3] / "widget" / checkout
+
+
 def widget_source_dir() -> Path:
-    """Inside an installed wheel the script sits beside this module; in a checkout it is read
-    from widget/src, the one copy that is edited."""
-    packaged = Path(str(resources.files("parlour.web"))) / "widget_assets"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[3] / "widget" / "src"
+    """widget/src: the one copy that is edited."""
+    return _shipped("widget_assets", "src")
+
+
+def widget_releases_dir() -> Path:
+    """widget/releases: every version kept, as `<version>.js`."""
+    return _shipped("widget_releases", "releases")
 
 
 _WIDGET_DIR = widget_source_dir()
+_RELEASES_DIR = widget_releases_dir()
+_VERSION = re.compile(r"[0-9a-f]{16}")
 # Served for each version of the script at a URL of its own that never changes (T-92).
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -45,10 +63,18 @@ def widget_integrity() -> str:
     return "sha384-" + base64.b64encode(digest).decode()
 
 
+def widget_version() -> str:
+    return widget_version_of(widget_script_bytes())
+
+
+def widget_version_of(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()[:16]
+
+
 def widget_path() -> str:
     """The script's own URL path for this version of it, named by its content: the embed
     snippet loads it from here, with its integrity hash, and caches it for good."""
-    return f"/widget/v1/{_version(widget_script_bytes())}/{WIDGET_FILE}"
+    return f"/widget/v1/{widget_version()}/{WIDGET_FILE}"
 
 
 @router.get("/widget/v1/parlour-widget.js", dependencies=[Public])
@@ -60,13 +86,16 @@ async def widget_script() -> Response:
 @router.get("/widget/v1/{version}/parlour-widget.js", dependencies=[Public])
 async def widget_script_version(version: str) -> Response:
     content = widget_script_bytes()
-    if version != _version(content):
-        raise NotFound("no such version of the widget script")
-    return _script(content, IMMUTABLE)
-
-
-def _version(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()[:16]
+    if version == widget_version_of(content):
+        return _script(content, IMMUTABLE)
+    released = _RELEASES_DIR / f"{version}.js"
+    # The name is checked before it touches the file system; the content, that it is the one
+    # the name promises, so a misplaced file is never served under another version's name.
+    if _VERSION.fullmatch(version) and released.is_file():
+        content = released.read_bytes()
+        if widget_version_of(content) == version:
+            return _script(content, IMMUTABLE)
+    raise NotFound("no such version of the widget script")
 
 
 def _script(content: bytes, cache_control: str) -> Response:
