@@ -201,6 +201,9 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
         await page.get_by_role("link", name="Webhooks", exact=True).click()
         await expect(page.locator("#endpoints")).to_contain_text(f"{crm.url}/hook")
         await expect(page.locator("#secret")).to_have_count(0)
+        await page.get_by_role("button", name="Send test").click()
+        await expect(page.locator("#test-result")).to_contain_text("delivered (the endpoint")
+        assert [r.path for r in crm.received] == ["/hook"]
         # Rotating shows the new secret once; the old one signs beside it for a day.
         await page.get_by_role("button", name="Rotate secret").click()
         await expect(page.locator("#new-secret")).to_contain_text("signed with the secret it")

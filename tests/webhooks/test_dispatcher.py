@@ -283,6 +283,39 @@ async def test_rotating_the_secret_of_an_unknown_endpoint_is_not_found(
         await services.webhooks.rotate_secret(org.tenant_id, "no-such-endpoint", actor=ACTOR)
 
 
+async def test_a_test_event_is_sent_signed_at_once_and_its_outcome_told(
+    services: Services, receiver: Receiver
+) -> None:
+    org = await seed.organisation(services, faq=None)
+    up = await _endpoint(services, org.tenant_id, f"{receiver.url}/hook")
+    down = await _endpoint(services, org.tenant_id, f"{receiver.url}/down")
+
+    assert (
+        await services.webhook_dispatcher.send_test(org.tenant_id, up.endpoint.endpoint_id) is None
+    )
+    failed = await services.webhook_dispatcher.send_test(org.tenant_id, down.endpoint.endpoint_id)
+    assert failed == "HTTP 503"
+    [test] = receiver.at("/hook")
+    verify([up.secret], test.headers, test.body, now=utcnow())
+    assert json.loads(test.body)["type"] == "webhook.test"
+    with pytest.raises(NotFound):
+        await services.webhook_dispatcher.send_test(org.tenant_id, "no-such-endpoint")
+
+
+async def test_deleting_an_organisation_removes_its_webhooks_and_what_they_were_owed(
+    backend: Services, receiver: Receiver
+) -> None:
+    """T-37's offboarding reaches the webhook tables too."""
+    org = await seed.organisation(backend, faq=None)
+    created = await _endpoint(backend, org.tenant_id, f"{receiver.url}/hook")
+    await _say(backend, org.tenant_id, "ada", "Hello")
+    assert await _pending(backend, org.tenant_id, created.endpoint.endpoint_id) == 1
+    await backend.tenants.delete(org.tenant_id, actor=ACTOR)
+    assert await _pending(backend, org.tenant_id, created.endpoint.endpoint_id) == 0
+    assert await backend.webhooks.of_tenant(org.tenant_id) == []
+    assert await backend.webhook_dispatcher.deliver_due() == 0
+
+
 async def test_removing_an_endpoint_drops_what_it_was_owed(
     services: Services, receiver: Receiver
 ) -> None:

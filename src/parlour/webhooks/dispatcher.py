@@ -27,6 +27,7 @@ from parlour.crypto.vault import Vault
 from parlour.egress import EgressGuard, EgressRefused
 from parlour.errors import NotFound
 from parlour.storage.database import Database
+from parlour.storage.ids import time_ordered_id
 from parlour.storage.types import utcnow
 from parlour.webhooks.endpoints import WebhookEndpoints
 from parlour.webhooks.models import Delivery
@@ -123,13 +124,32 @@ class WebhookDispatcher:
             body = await self._payload(delivery)
         except NotFound:
             return _GONE
-        headers = signed_headers(secrets, delivery.delivery_id, int(now.timestamp()), body)
+        return await self._post(endpoint.url, secrets, delivery.delivery_id, body, now)
+
+    async def send_test(self, tenant_id: str, endpoint_id: str) -> str | None:
+        """Send the endpoint a signed `webhook.test` event now, outside the outbox; None if it
+        answered 2xx, else why not."""
+        now = utcnow()
+        endpoint, secrets = await self._endpoints.with_secrets(tenant_id, endpoint_id, now=now)
+        body = _json(
+            {
+                "type": "webhook.test",
+                "timestamp": now.isoformat(),
+                "data": {"organisation_id": tenant_id, "endpoint_id": endpoint_id},
+            }
+        )
+        return await self._post(endpoint.url, secrets, f"test-{time_ordered_id()}", body, now)
+
+    async def _post(
+        self, url: str, secrets: list[str], webhook_id: str, body: bytes, now: datetime
+    ) -> str | None:
+        headers = signed_headers(secrets, webhook_id, int(now.timestamp()), body)
         headers["Content-Type"] = "application/json"
         headers["User-Agent"] = "Parlour webhooks"
         try:
             async with (
                 self._egress.client() as client,
-                client.stream("POST", endpoint.url, content=body, headers=headers) as answer,
+                client.stream("POST", url, content=body, headers=headers) as answer,
             ):
                 status = answer.status_code
         except EgressRefused as refused:
@@ -154,7 +174,7 @@ class WebhookDispatcher:
         if message is None or conversation is None:
             raise NotFound("no such message")
         created = message.created_at.isoformat()
-        return json.dumps(
+        return _json(
             {
                 "type": delivery.event,
                 "timestamp": created,
@@ -169,10 +189,8 @@ class WebhookDispatcher:
                     "text": message.body,
                     "created_at": created,
                 },
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode()
+            }
+        )
 
     async def _run(self) -> None:
         while True:
@@ -181,3 +199,7 @@ class WebhookDispatcher:
             except Exception:
                 log.exception("delivering webhooks failed; the next round tries again")
             await asyncio.sleep(self._poll_seconds)
+
+
+def _json(event: dict[str, object]) -> bytes:
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()

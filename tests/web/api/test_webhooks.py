@@ -59,6 +59,18 @@ async def test_rotating_shows_the_new_secret_once_and_keeps_the_old_one_signing(
     assert rotated.json()["secret"] not in listed.text
 
 
+async def test_a_test_event_says_whether_the_endpoint_took_it(owner: Owner) -> None:
+    browser, path = owner.browser, owner.path("webhooks")
+    with webhook_receiver() as receiver:
+        added = await browser.send(
+            "POST", path, {"url": f"{receiver.url}/down", "events": ["message.created"]}
+        )
+        tested = await browser.send("POST", f"{path}/{added.json()['endpoint_id']}/test")
+    assert tested.status_code == 200
+    assert tested.json() == {"delivered": False, "error": "HTTP 503"}
+    assert len(receiver.at("/down")) == 1
+
+
 async def test_a_webhook_is_removed_and_then_unknown(owner: Owner) -> None:
     browser, path = owner.browser, owner.path("webhooks")
     added = await browser.send(

@@ -93,6 +93,21 @@ async def rotate_secret(
     return CreatedWebhookOut(**_out(rotated.endpoint).model_dump(), secret=rotated.secret)
 
 
+class WebhookTestOut(BaseModel):
+    delivered: bool
+    error: str | None = Field(description="Why the endpoint did not take it.")
+
+
+@router.post("/v1/organisations/{tenant_id}/webhooks/{endpoint_id}/test")
+async def send_test(
+    endpoint_id: EndpointParam, who: Changer, services: ServicesDep
+) -> WebhookTestOut:
+    """Send a signed `webhook.test` event now (`data`: organisation_id, endpoint_id), and say
+    whether the endpoint answered 2xx."""
+    error = await services.webhook_dispatcher.send_test(who.tenant_id, endpoint_id)
+    return WebhookTestOut(delivered=error is None, error=error)
+
+
 @router.delete("/v1/organisations/{tenant_id}/webhooks/{endpoint_id}", status_code=204)
 async def remove(endpoint_id: EndpointParam, who: Changer, services: ServicesDep) -> Response:
     """Deliveries still owed to the endpoint are dropped with it."""

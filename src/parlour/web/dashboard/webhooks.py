@@ -63,6 +63,15 @@ async def rotate_secret(
     return await _page(request, who, services, created=rotated)
 
 
+@router.post("/dashboard/o/{tenant_id}/webhooks/{endpoint_id}/test")
+async def send_test(
+    endpoint_id: str, who: Changer, services: ServicesDep, request: Request
+) -> Response:
+    await same_origin_form(request)
+    error = await services.webhook_dispatcher.send_test(who.tenant_id, endpoint_id)
+    return await _page(request, who, services, tested=error or "delivered")
+
+
 @router.post("/dashboard/o/{tenant_id}/webhooks/{endpoint_id}/remove")
 async def remove(endpoint_id: str, who: Changer, services: ServicesDep) -> Response:
     await services.webhooks.remove(who.tenant_id, endpoint_id, actor=who.actor)
