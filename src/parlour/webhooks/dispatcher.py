@@ -30,7 +30,7 @@ from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
 from parlour.storage.types import utcnow
 from parlour.webhooks.endpoints import WebhookEndpoints
-from parlour.webhooks.models import Delivery
+from parlour.webhooks.models import Delivery, WebhookEndpoint
 from parlour.webhooks.repository import DeliveryRepository, EndpointRepository
 from parlour.webhooks.signing import signed_headers
 
@@ -89,12 +89,19 @@ class WebhookDispatcher:
 
     async def _deliver(self, deliveries: list[Delivery], now: datetime) -> int:
         """One endpoint's deliveries in turn, until one fails."""
+        first = deliveries[0]
+        try:
+            endpoint, secrets = await self._endpoints.with_secrets(
+                first.tenant_id, first.endpoint_id, now=now
+            )
+        except NotFound:
+            endpoint, secrets = None, []  # removed: what it was owed is dropped
         taken = 0
         for delivery in deliveries:
             async with self._db.transaction() as conn:
                 if not await DeliveryRepository(conn).claim(delivery, now + LEASE):
                     continue  # another node has it
-            error = await self._send(delivery, now)
+            error = await self._send(delivery, endpoint, secrets, now)
             async with self._db.transaction() as conn:
                 repository = DeliveryRepository(conn)
                 if error is None or error is _GONE or delivery.attempts + 1 >= MAX_ATTEMPTS:
@@ -113,14 +120,19 @@ class WebhookDispatcher:
             taken += 1
         return taken
 
-    async def _send(self, delivery: Delivery, now: datetime) -> str | None:
+    async def _send(
+        self,
+        delivery: Delivery,
+        endpoint: WebhookEndpoint | None,
+        secrets: list[str],
+        now: datetime,
+    ) -> str | None:
         """None if the endpoint took the delivery; `_GONE` if there is nothing to send any
         more (the endpoint was removed, or the message deleted with its organisation's data);
         else why not, for the endpoint's owners to see."""
+        if endpoint is None:
+            return _GONE
         try:
-            endpoint, secrets = await self._endpoints.with_secrets(
-                delivery.tenant_id, delivery.endpoint_id, now=now
-            )
             body = await self._payload(delivery)
         except NotFound:
             return _GONE
