@@ -236,9 +236,10 @@ async def test_a_message_is_stored_even_for_an_endpoint_removed_meanwhile(
         await EndpointRepository(conn).delete(org.tenant_id, created.endpoint.endpoint_id)
 
     conversation_id = await _say(services, org.tenant_id, "ada", "Still stored?")
+    await _say(services, org.tenant_id, "ada", "And this?")
     stored = await services.chat.history(org.tenant_id, conversation_id, after_seq=0, limit=9)
-    assert [m.body for m in stored] == ["Still stored?"]
-    assert await _pending(services, org.tenant_id, created.endpoint.endpoint_id) == 1
+    assert [m.body for m in stored] == ["Still stored?", "And this?"]
+    assert await _pending(services, org.tenant_id, created.endpoint.endpoint_id) == 2
     assert await services.webhook_dispatcher.deliver_due() == 0
     assert receiver.received == []
     assert await _pending(services, org.tenant_id, created.endpoint.endpoint_id) == 0

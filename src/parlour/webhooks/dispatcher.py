@@ -115,8 +115,10 @@ class WebhookDispatcher:
                     await EndpointRepository(conn).record(
                         delivery.tenant_id, delivery.endpoint_id, now, error
                     )
+            if error is _GONE:
+                continue
             if error is not None:
-                return taken
+                return taken  # the endpoint is failing: its other deliveries wait
             taken += 1
         return taken
 
