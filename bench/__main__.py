@@ -7,7 +7,7 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from bench import answers, crypto, gateway, retrieval, watch
+from bench import answers, crypto, gateway, retrieval, watch, webhooks
 
 BENCHMARKS = {
     "answers": answers.run,
@@ -15,6 +15,7 @@ BENCHMARKS = {
     "gateway": gateway.run,
     "retrieval": retrieval.run,
     "watch": watch.run,
+    "webhooks": webhooks.run,
 }
 
 

@@ -16,23 +16,35 @@ from tests.support.servers import start_threaded
 
 from parlour.app import create_app
 from parlour.services import Services, build_services
-from parlour.settings import CryptoSettings, DatabaseSettings, Environment, ServerSettings, Settings
+from parlour.settings import (
+    CryptoSettings,
+    DatabaseSettings,
+    EgressSettings,
+    Environment,
+    ServerSettings,
+    Settings,
+)
 
 
-def settings_for(data_dir: Path, public_url: str = "http://127.0.0.1:8000") -> Settings:
+def settings_for(
+    data_dir: Path, public_url: str = "http://127.0.0.1:8000", *, egress_to_loopback: bool = False
+) -> Settings:
+    """`egress_to_loopback`: let requests to hosts tenants name reach 127.0.0.1 (a local
+    endpoint standing in for an organisation's server)."""
     return Settings(
         environment=Environment.TEST,
         data_dir=data_dir,
         database=DatabaseSettings(url=f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"),
         server=ServerSettings(public_url=public_url),
         crypto=CryptoSettings(master_key=base64.b64encode(secrets.token_bytes(32)).decode()),
+        egress=EgressSettings(allowed_networks=["127.0.0.0/8"] if egress_to_loopback else []),
     )
 
 
 @contextlib.asynccontextmanager
-async def embedded_services() -> AsyncIterator[Services]:
+async def embedded_services(*, egress_to_loopback: bool = False) -> AsyncIterator[Services]:
     with tempfile.TemporaryDirectory() as folder:
-        services = build_services(settings_for(Path(folder)))
+        services = build_services(settings_for(Path(folder), egress_to_loopback=egress_to_loopback))
         await services.migrate()
         try:
             yield services

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +55,17 @@ class ConversationRepository:
             )
         ).first()
         return _conversation(row) if row else None
+
+    async def get_many(
+        self, tenant_id: str, conversation_ids: Collection[str]
+    ) -> dict[str, Conversation]:
+        rows = await self._conn.execute(
+            select(conversations).where(
+                conversations.c.tenant_id == tenant_id,
+                conversations.c.conversation_id.in_(conversation_ids),
+            )
+        )
+        return {c.conversation_id: c for c in map(_conversation, rows)}
 
     async def latest_for_user(self, tenant_id: str, end_user_id: str) -> Conversation | None:
         row = (
@@ -143,15 +154,13 @@ class MessageRepository:
         if deliveries:
             await conn.execute(insert(webhook_deliveries), list(deliveries))
 
-    async def get(self, tenant_id: str, message_id: str) -> Message | None:
-        row = (
-            await self._conn.execute(
-                select(messages).where(
-                    messages.c.tenant_id == tenant_id, messages.c.message_id == message_id
-                )
+    async def get_many(self, tenant_id: str, message_ids: Collection[str]) -> list[Message]:
+        rows = await self._conn.execute(
+            select(messages).where(
+                messages.c.tenant_id == tenant_id, messages.c.message_id.in_(message_ids)
             )
-        ).first()
-        return self._message(row) if row else None
+        )
+        return [self._message(row) for row in rows]
 
     async def find_by_client_id(
         self, tenant_id: str, conversation_id: str, client_id: str

@@ -2,14 +2,16 @@
 endpoint's host, redirects never followed (T-87), answers never read; deleted once the endpoint
 answers 2xx, tried again later with growing waits otherwise, and given up after about a day.
 
-Every node runs a dispatcher. A node takes a delivery by moving its next attempt forward
-(`claim`), so two nodes never send the same one at once; a node that dies holding one leaves it
-to be taken again when the lease runs out. Receivers still deduplicate on `webhook-id`: a
+Every node runs a dispatcher. A node takes deliveries by moving their next attempt forward
+(`claim`), so two nodes never send the same one at once; a node that dies holding some leaves
+them to be taken again when the lease runs out. Receivers still deduplicate on `webhook-id`: a
 delivery the endpoint took but whose answer was lost is sent again, under the same id.
 
-Endpoints are served side by side, each one's deliveries in turn, and an endpoint that fails
-is left alone for the rest of the round: one that is down or slow delays only itself. Order is
-not promised across retries; `seq` in the payload orders a conversation's messages.
+A round costs a few statements whatever its size (read what is due, claim it, read the messages,
+settle the outcomes), and each endpoint's deliveries share its connections, a few requests at
+once. Endpoints are served side by side; an endpoint that fails is left alone for the rest of
+the round, so one that is down or slow delays only itself. Order is not promised: `seq` in the
+payload orders a conversation's messages.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import logging
 from datetime import datetime, timedelta
 
 import httpx2
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from parlour.chat.models import Conversation, Message
 from parlour.chat.repository import ConversationRepository, MessageRepository
 from parlour.crypto.vault import Vault
 from parlour.egress import EgressGuard, EgressRefused
@@ -30,7 +34,7 @@ from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
 from parlour.storage.types import utcnow
 from parlour.webhooks.endpoints import WebhookEndpoints
-from parlour.webhooks.models import Delivery, WebhookEndpoint
+from parlour.webhooks.models import Delivery
 from parlour.webhooks.repository import DeliveryRepository, EndpointRepository
 from parlour.webhooks.signing import signed_headers
 
@@ -40,8 +44,14 @@ LEASE = timedelta(minutes=1)
 FIRST_RETRY = timedelta(seconds=10)
 LONGEST_WAIT = timedelta(hours=4)
 MAX_ATTEMPTS = 16  # waits of 10 s, 20 s, … doubling up to 4 h: about 22 h in all
-BATCH = 100
+BATCH = 500
+IN_FLIGHT_PER_ENDPOINT = 8  # requests open to one endpoint at once
+# Outcomes besides success (None) and an endpoint's error: nothing left to send (the endpoint
+# was removed, or the message deleted with its organisation's data), and not tried this round
+# (its endpoint failed first).
 _GONE = "gone"
+_NOT_TRIED = "not tried"
+Outcome = tuple[Delivery, str | None]
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -81,64 +91,21 @@ class WebhookDispatcher:
         now = now or utcnow()
         async with self._db.read() as conn:
             due = await DeliveryRepository(conn).due(now, BATCH)
+        if not due:
+            return 0
+        async with self._db.transaction() as conn:
+            taken = await DeliveryRepository(conn).claim(
+                [d.delivery_id for d in due], now=now, until=now + LEASE
+            )
         by_endpoint: dict[str, list[Delivery]] = {}
         for delivery in due:
-            by_endpoint.setdefault(delivery.endpoint_id, []).append(delivery)
-        taken = await asyncio.gather(*(self._deliver(d, now) for d in by_endpoint.values()))
-        return sum(taken)
-
-    async def _deliver(self, deliveries: list[Delivery], now: datetime) -> int:
-        """One endpoint's deliveries in turn, until one fails."""
-        first = deliveries[0]
-        try:
-            endpoint, secrets = await self._endpoints.with_secrets(
-                first.tenant_id, first.endpoint_id, now=now
-            )
-        except NotFound:
-            endpoint, secrets = None, []  # removed: what it was owed is dropped
-        taken = 0
-        for delivery in deliveries:
-            async with self._db.transaction() as conn:
-                if not await DeliveryRepository(conn).claim(delivery, now + LEASE):
-                    continue  # another node has it
-            error = await self._send(delivery, endpoint, secrets, now)
-            async with self._db.transaction() as conn:
-                repository = DeliveryRepository(conn)
-                if error is None or error is _GONE or delivery.attempts + 1 >= MAX_ATTEMPTS:
-                    await repository.done(delivery.delivery_id)
-                else:
-                    attempts = delivery.attempts + 1
-                    await repository.retry(
-                        delivery.delivery_id, attempts, now + retry_delay(attempts)
-                    )
-                if error is not _GONE:
-                    await EndpointRepository(conn).record(
-                        delivery.tenant_id, delivery.endpoint_id, now, error
-                    )
-            if error is _GONE:
-                continue
-            if error is not None:
-                return taken  # the endpoint is failing: its other deliveries wait
-            taken += 1
-        return taken
-
-    async def _send(
-        self,
-        delivery: Delivery,
-        endpoint: WebhookEndpoint | None,
-        secrets: list[str],
-        now: datetime,
-    ) -> str | None:
-        """None if the endpoint took the delivery; `_GONE` if there is nothing to send any
-        more (the endpoint was removed, or the message deleted with its organisation's data);
-        else why not, for the endpoint's owners to see."""
-        if endpoint is None:
-            return _GONE
-        try:
-            body = await self._payload(delivery)
-        except NotFound:
-            return _GONE
-        return await self._post(endpoint.url, secrets, delivery.delivery_id, body, now)
+            if delivery.delivery_id in taken:  # the rest, another node has
+                by_endpoint.setdefault(delivery.endpoint_id, []).append(delivery)
+        rounds = await asyncio.gather(*(self._deliver(d, now) for d in by_endpoint.values()))
+        outcomes = [outcome for endpoint in rounds for outcome in endpoint]
+        async with self._db.transaction() as conn:
+            await _settle(conn, outcomes, now)
+        return sum(error is None for _, error in outcomes)
 
     async def send_test(self, tenant_id: str, endpoint_id: str) -> str | None:
         """Send the endpoint a signed `webhook.test` event now, outside the outbox; None if it
@@ -152,59 +119,58 @@ class WebhookDispatcher:
                 "data": {"organisation_id": tenant_id, "endpoint_id": endpoint_id},
             }
         )
-        return await self._post(endpoint.url, secrets, f"test-{time_ordered_id()}", body, now)
+        async with self._egress.client() as client:
+            return await _post(
+                client, endpoint.url, secrets, f"test-{time_ordered_id()}", body, now
+            )
 
-    async def _post(
-        self, url: str, secrets: list[str], webhook_id: str, body: bytes, now: datetime
-    ) -> str | None:
-        headers = signed_headers(secrets, webhook_id, int(now.timestamp()), body)
-        headers["Content-Type"] = "application/json"
-        headers["User-Agent"] = "Parlour webhooks"
+    async def _deliver(self, deliveries: list[Delivery], now: datetime) -> list[Outcome]:
+        """One endpoint's deliveries, a few at a time in the order they are owed; after one
+        fails, no more are started."""
+        first = deliveries[0]
         try:
-            async with (
-                self._egress.client() as client,
-                client.stream("POST", url, content=body, headers=headers) as answer,
-            ):
-                status = answer.status_code
-        except EgressRefused as refused:
-            return refused.message
-        except httpx2.HTTPError as failed:
-            return f"could not deliver: {type(failed).__name__}"
-        if 200 <= status < 300:
-            return None
-        if 300 <= status < 400:
-            return f"HTTP {status}: redirects are not followed"
-        return f"HTTP {status}"
+            endpoint, secrets = await self._endpoints.with_secrets(
+                first.tenant_id, first.endpoint_id, now=now
+            )
+        except NotFound:
+            return [(d, _GONE) for d in deliveries]
+        stored = await self._stored(first.tenant_id, deliveries)
+        slots = asyncio.Semaphore(IN_FLIGHT_PER_ENDPOINT)
+        failing = False
 
-    async def _payload(self, delivery: Delivery) -> bytes:
-        cipher = await self._vault.cipher(delivery.tenant_id)
+        async def send(delivery: Delivery) -> Outcome:
+            nonlocal failing
+            found = stored.get(delivery.message_id)
+            if found is None:
+                return delivery, _GONE
+            async with slots:
+                if failing:
+                    return delivery, _NOT_TRIED
+                body = _payload(delivery.event, *found)
+                error = await _post(client, endpoint.url, secrets, delivery.delivery_id, body, now)
+                failing = failing or error is not None
+                return delivery, error
+
+        async with self._egress.client() as client:
+            return list(await asyncio.gather(*(send(d) for d in deliveries)))
+
+    async def _stored(
+        self, tenant_id: str, deliveries: list[Delivery]
+    ) -> dict[str, tuple[Message, Conversation]]:
+        """The messages these deliveries are about, with their conversations, by message id."""
+        cipher = await self._vault.cipher(tenant_id)
         async with self._db.read() as conn:
-            message = await MessageRepository(conn, cipher).get(
-                delivery.tenant_id, delivery.message_id
+            found = await MessageRepository(conn, cipher).get_many(
+                tenant_id, {d.message_id for d in deliveries}
             )
-            conversation = await ConversationRepository(conn).get(
-                delivery.tenant_id, delivery.conversation_id
+            conversations = await ConversationRepository(conn).get_many(
+                tenant_id, {m.conversation_id for m in found}
             )
-        if message is None or conversation is None:
-            raise NotFound("no such message")
-        created = message.created_at.isoformat()
-        return _json(
-            {
-                "type": delivery.event,
-                "timestamp": created,
-                "data": {
-                    "organisation_id": message.tenant_id,
-                    "conversation_id": message.conversation_id,
-                    "end_user_id": conversation.end_user_id,
-                    "seq": message.seq,
-                    "message_id": message.message_id,
-                    "author": message.author.value,
-                    "kind": message.kind.value,
-                    "text": message.body,
-                    "created_at": created,
-                },
-            }
-        )
+        return {
+            m.message_id: (m, conversations[m.conversation_id])
+            for m in found
+            if m.conversation_id in conversations
+        }
 
     async def _run(self) -> None:
         while True:
@@ -213,6 +179,76 @@ class WebhookDispatcher:
             except Exception:
                 log.exception("delivering webhooks failed; the next round tries again")
             await asyncio.sleep(self._poll_seconds)
+
+
+async def _post(
+    client: httpx2.AsyncClient,
+    url: str,
+    secrets: list[str],
+    webhook_id: str,
+    body: bytes,
+    now: datetime,
+) -> str | None:
+    """None if the endpoint answered 2xx; else why not, for its owners to see."""
+    headers = signed_headers(secrets, webhook_id, int(now.timestamp()), body)
+    headers["Content-Type"] = "application/json"
+    headers["User-Agent"] = "Parlour webhooks"
+    try:
+        async with client.stream("POST", url, content=body, headers=headers) as answer:
+            status = answer.status_code
+    except EgressRefused as refused:
+        return refused.message
+    except httpx2.HTTPError as failed:
+        return f"could not deliver: {type(failed).__name__}"
+    if 200 <= status < 300:
+        return None
+    if 300 <= status < 400:
+        return f"HTTP {status}: redirects are not followed"
+    return f"HTTP {status}"
+
+
+def _payload(event: str, message: Message, conversation: Conversation) -> bytes:
+    created = message.created_at.isoformat()
+    return _json(
+        {
+            "type": event,
+            "timestamp": created,
+            "data": {
+                "organisation_id": message.tenant_id,
+                "conversation_id": message.conversation_id,
+                "end_user_id": conversation.end_user_id,
+                "seq": message.seq,
+                "message_id": message.message_id,
+                "author": message.author.value,
+                "kind": message.kind.value,
+                "text": message.body,
+                "created_at": created,
+            },
+        }
+    )
+
+
+async def _settle(conn: AsyncConnection, outcomes: list[Outcome], now: datetime) -> None:
+    """A round's outcomes, written at once: taken, gone or given up are done; a failure waits
+    its turn; what was not tried is due again now; each endpoint's latest attempt is recorded."""
+    deliveries = DeliveryRepository(conn)
+    failed = [(d, e) for d, e in outcomes if e is not None and e not in (_GONE, _NOT_TRIED)]
+    given_up = {d.delivery_id for d, _ in failed if d.attempts + 1 >= MAX_ATTEMPTS}
+    await deliveries.done(
+        [d.delivery_id for d, e in outcomes if e is None or e is _GONE] + sorted(given_up)
+    )
+    await deliveries.release([d.delivery_id for d, e in outcomes if e is _NOT_TRIED], now)
+    for delivery, _ in failed:
+        if delivery.delivery_id not in given_up:
+            attempts = delivery.attempts + 1
+            await deliveries.retry(delivery.delivery_id, attempts, now + retry_delay(attempts))
+    latest: dict[tuple[str, str], str | None] = {}
+    for delivery, error in outcomes:
+        if error is not _GONE and error is not _NOT_TRIED:
+            latest[delivery.tenant_id, delivery.endpoint_id] = error
+    endpoints = EndpointRepository(conn)
+    for (tenant_id, endpoint_id), error in latest.items():
+        await endpoints.record(tenant_id, endpoint_id, now, error)
 
 
 def _json(event: dict[str, object]) -> bytes:

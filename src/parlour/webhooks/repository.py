@@ -4,7 +4,7 @@ tenant, which every later read filters on."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import Row, delete, insert, select, update
@@ -136,23 +136,36 @@ class DeliveryRepository:
         )
         return [_delivery(row) for row in rows]
 
-    async def claim(self, delivery: Delivery, until: datetime) -> bool:
-        """Take the delivery for sending until `until`, if no other node took it since it was
-        read (its next attempt would have moved)."""
-        result = await self._conn.execute(
+    async def claim(
+        self, delivery_ids: Collection[str], *, now: datetime, until: datetime
+    ) -> set[str]:
+        """Take for sending until `until` those of these deliveries still due at `now`: one
+        another node took meanwhile has had its next attempt moved past now."""
+        rows = await self._conn.execute(
             update(webhook_deliveries)
             .where(
-                webhook_deliveries.c.delivery_id == delivery.delivery_id,
-                webhook_deliveries.c.next_attempt_at == delivery.next_attempt_at,
+                webhook_deliveries.c.delivery_id.in_(delivery_ids),
+                webhook_deliveries.c.next_attempt_at <= now,
             )
             .values(next_attempt_at=until)
+            .returning(webhook_deliveries.c.delivery_id)
         )
-        return bool(result.rowcount)
+        return {row[0] for row in rows}
 
-    async def done(self, delivery_id: str) -> None:
-        await self._conn.execute(
-            delete(webhook_deliveries).where(webhook_deliveries.c.delivery_id == delivery_id)
-        )
+    async def done(self, delivery_ids: Collection[str]) -> None:
+        if delivery_ids:
+            await self._conn.execute(
+                delete(webhook_deliveries).where(webhook_deliveries.c.delivery_id.in_(delivery_ids))
+            )
+
+    async def release(self, delivery_ids: Collection[str], at: datetime) -> None:
+        """Due again at `at`, no attempt counted (claimed, but not tried this round)."""
+        if delivery_ids:
+            await self._conn.execute(
+                update(webhook_deliveries)
+                .where(webhook_deliveries.c.delivery_id.in_(delivery_ids))
+                .values(next_attempt_at=at)
+            )
 
     async def retry(self, delivery_id: str, attempts: int, at: datetime) -> None:
         await self._conn.execute(
