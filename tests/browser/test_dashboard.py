@@ -186,6 +186,13 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
         # Parlour's client certificate, for the server to admit it alone (T-78).
         await expect(page.locator("#client-certificate")).to_contain_text("BEGIN CERTIFICATE")
         await shot(page, "tools")
+        # Replacing it: the next certificate is shown ahead, then switched to.
+        await page.get_by_role("button", name="Prepare the next certificate").click()
+        prepared = await page.locator("#next-certificate").inner_text()
+        assert "BEGIN CERTIFICATE" in prepared
+        await page.get_by_role("button", name="Switch to the next certificate").click()
+        await expect(page.locator("#client-certificate")).to_have_text(prepared)
+        await expect(page.locator("#next-certificate")).to_have_count(0)
 
     # A webhook for the bank's CRM: its signing secret is shown on the answer, once.
     with webhook_receiver() as crm:

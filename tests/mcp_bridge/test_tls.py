@@ -138,3 +138,43 @@ async def test_the_organisations_client_key_is_made_once_and_stored_sealed(
     rotated = await stack.services.mcp.client_certificate(tenant.tenant_id)
     assert first == again == rotated
     assert b"PRIVATE KEY" in first.key_pem
+
+
+async def test_a_prepared_client_certificate_is_shown_from_the_switch_on(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """T-78, rotation: the next certificate is published ahead; a server admitting only it
+    refuses the organisation until the switch, and takes it at the first call after, with the
+    bridge that cached the old one."""
+    tenant = await stack.services.tenants.create("Shop", actor=ACTOR)
+    mcp = stack.services.mcp
+    current = (await mcp.client_certificate(tenant.tenant_id)).certificate_pem
+    prepared = await mcp.prepare_next_client_certificate(tenant.tenant_id, actor=ACTOR)
+    assert prepared != current
+    assert await mcp.prepare_next_client_certificate(tenant.tenant_id, actor=ACTOR) == prepared
+    assert await mcp.client_certificate_pem(tenant.tenant_id) == current  # not yet switched
+
+    authority = certificate_authority("Shop's own CA")
+    (tmp_path / "clients.pem").write_text(prepared)
+    tls = ServerTls(issued_by(authority, tmp_path).certificate, tmp_path / "clients.pem")
+    calls = bridge(stack)
+    with mcp_server(stack.url, tenant.tenant_id, tls) as server:
+        config = await pinned(stack, tenant.tenant_id, server, authority)
+        with pytest.raises(Unavailable):
+            await calls.list_tools(config)
+        switched = await mcp.switch_client_certificate(tenant.tenant_id, actor=ACTOR)
+        listed = await calls.list_tools(config)
+    assert switched == prepared
+    assert "order_status" in {t.name for t in listed}
+    assert await mcp.next_client_certificate_pem(tenant.tenant_id) is None
+    shown = await mcp.client_certificate(tenant.tenant_id)
+    assert shown.certificate_pem == prepared
+    actions = [e["action"] for e in await stack.services.audit.recent(tenant.tenant_id)]
+    assert "mcp.client_certificate_prepared" in actions
+    assert "mcp.client_certificate_switched" in actions
+
+
+async def test_switching_without_a_prepared_certificate_is_refused(stack: Stack) -> None:
+    tenant = await stack.services.tenants.create("Shop", actor=ACTOR)
+    with pytest.raises(InvalidInput, match="prepare"):
+        await stack.services.mcp.switch_client_certificate(tenant.tenant_id, actor=ACTOR)

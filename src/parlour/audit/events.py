@@ -292,6 +292,22 @@ class McpToolWithheld(AuditEvent):
 
 
 @dataclass(frozen=True)
+class McpClientCertificatePrepared(AuditEvent):
+    """The organisation's next client certificate, published ahead of the switch."""
+
+    action = "mcp.client_certificate_prepared"
+    fingerprint: str  # SHA-256 of the certificate (DER)
+
+
+@dataclass(frozen=True)
+class McpClientCertificateSwitched(AuditEvent):
+    """The prepared certificate is now the one every call shows."""
+
+    action = "mcp.client_certificate_switched"
+    fingerprint: str
+
+
+@dataclass(frozen=True)
 class McpServerRemoved(AuditEvent):
     action = "mcp.server_removed"
     server_id: str

@@ -73,7 +73,7 @@ class McpBridge:
         # (server id, its last change) -> (expiry, tools): a changed server is listed afresh.
         self._listings: dict[tuple[str, object], tuple[float, list[RemoteTool]]] = {}
         # (server id, its last change) -> its TLS settings.
-        self._contexts: dict[tuple[str, object], ssl.SSLContext] = {}
+        self._contexts: dict[tuple[str, object, str], ssl.SSLContext] = {}
 
     async def servers(self, tenant_id: str) -> list[McpServer]:
         return await self._configuration.servers(tenant_id)
@@ -160,8 +160,11 @@ class McpBridge:
                 yield client
 
     async def _tls(self, server: McpServer) -> ssl.SSLContext:
-        """The server's TLS settings (T-78), made once per version of its configuration."""
-        key = (server.server_id, server.updated_at)
+        """The server's TLS settings (T-78), made once per version of its configuration and of
+        the organisation's client certificate (a switch, on any node, is seen at the next
+        call)."""
+        certificate_pem = await self._configuration.client_certificate_pem(server.tenant_id)
+        key = (server.server_id, server.updated_at, certificate_pem)
         context = self._contexts.get(key)
         if context is None:
             identity = await self._configuration.client_certificate(server.tenant_id)

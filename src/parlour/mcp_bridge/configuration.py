@@ -24,6 +24,8 @@ from sqlalchemy.exc import IntegrityError
 
 from parlour.audit.events import (
     Actor,
+    McpClientCertificatePrepared,
+    McpClientCertificateSwitched,
     McpServerRemoved,
     McpServerSaved,
     McpToolsApproved,
@@ -36,7 +38,12 @@ from parlour.errors import InvalidInput, NotFound
 from parlour.keys.tokens import call_token_issuer
 from parlour.mcp_bridge.models import McpServer
 from parlour.mcp_bridge.repository import ClientCertificateRepository, McpServerRepository
-from parlour.mcp_bridge.tls import ClientCertificate, checked_ca_pem, new_client_certificate
+from parlour.mcp_bridge.tls import (
+    ClientCertificate,
+    certificate_fingerprint,
+    checked_ca_pem,
+    new_client_certificate,
+)
 from parlour.storage.database import Database
 from parlour.storage.types import utcnow
 
@@ -220,6 +227,46 @@ class McpConfiguration:
         certificate_pem, _ = await self._stored_certificate(tenant_id)
         return certificate_pem
 
+    async def next_client_certificate_pem(self, tenant_id: str) -> str | None:
+        """The certificate prepared to replace the current one, if any (public)."""
+        async with self._db.read() as conn:
+            prepared = await ClientCertificateRepository(conn).next(tenant_id)
+        return prepared[0] if prepared else None
+
+    async def prepare_next_client_certificate(self, tenant_id: str, *, actor: Actor) -> str:
+        """Make (once) the certificate that replaces the current one at the switch, and publish
+        it now, so that servers admitting certificates one by one can admit it first."""
+        await self._stored_certificate(tenant_id)
+        prepared = await self.next_client_certificate_pem(tenant_id)
+        if prepared is not None:
+            return prepared
+        made = new_client_certificate(call_token_issuer(self._public_url, tenant_id), utcnow())
+        cipher = await self._vault.cipher(tenant_id)
+        sealed = cipher.seal(made.key_pem, _next_key_place(tenant_id))
+        async with self._db.transaction() as conn:
+            await ClientCertificateRepository(conn).set_next(
+                tenant_id, made.certificate_pem, sealed
+            )
+            event = McpClientCertificatePrepared(certificate_fingerprint(made.certificate_pem))
+            await self._audit.record(conn, tenant_id, event, actor)
+        return made.certificate_pem
+
+    async def switch_client_certificate(self, tenant_id: str, *, actor: Actor) -> str:
+        """Every call from now on shows the prepared certificate; the one it replaces is gone."""
+        async with self._db.transaction() as conn:
+            repo = ClientCertificateRepository(conn)
+            prepared = await repo.next(tenant_id)
+            if prepared is None:
+                raise InvalidInput("prepare the next client certificate first")
+            certificate_pem, next_sealed = prepared
+            cipher = await self._vault.cipher(tenant_id)
+            key_pem = cipher.open(next_sealed, _next_key_place(tenant_id))
+            sealed = cipher.seal(key_pem, _client_key_place(tenant_id))
+            await repo.switch(tenant_id, certificate_pem, sealed, utcnow())
+            event = McpClientCertificateSwitched(certificate_fingerprint(certificate_pem))
+            await self._audit.record(conn, tenant_id, event, actor)
+        return certificate_pem
+
     async def _stored_certificate(self, tenant_id: str) -> tuple[str, bytes]:
         """The certificate and its sealed key, made on first need."""
         async with self._db.read() as conn:
@@ -267,3 +314,7 @@ def _credential_place(server_id: str) -> Place:
 
 def _client_key_place(tenant_id: str) -> Place:
     return Place("mcp_client_certificates", tenant_id, "private_key")
+
+
+def _next_key_place(tenant_id: str) -> Place:
+    return Place("mcp_client_certificates", tenant_id, "next_private_key")

@@ -124,6 +124,41 @@ class ClientCertificateRepository:
         ).first()
         return (row[0], row[1]) if row else None
 
+    async def next(self, tenant_id: str) -> tuple[str, bytes] | None:
+        """The prepared next certificate (PEM) and its sealed key, if there is one."""
+        row = (
+            await self._conn.execute(
+                select(
+                    mcp_client_certificates.c.next_certificate_pem,
+                    mcp_client_certificates.c.next_private_key_sealed,
+                ).where(mcp_client_certificates.c.tenant_id == tenant_id)
+            )
+        ).first()
+        return (row[0], row[1]) if row and row[0] is not None else None
+
+    async def set_next(self, tenant_id: str, certificate_pem: str, key_sealed: bytes) -> None:
+        await self._conn.execute(
+            update(mcp_client_certificates)
+            .where(mcp_client_certificates.c.tenant_id == tenant_id)
+            .values(next_certificate_pem=certificate_pem, next_private_key_sealed=key_sealed)
+        )
+
+    async def switch(
+        self, tenant_id: str, certificate_pem: str, key_sealed: bytes, at: datetime
+    ) -> None:
+        """The given (the prepared one, its key sealed as the current) becomes current."""
+        await self._conn.execute(
+            update(mcp_client_certificates)
+            .where(mcp_client_certificates.c.tenant_id == tenant_id)
+            .values(
+                certificate_pem=certificate_pem,
+                private_key_sealed=key_sealed,
+                created_at=at,
+                next_certificate_pem=None,
+                next_private_key_sealed=None,
+            )
+        )
+
     async def insert(
         self, tenant_id: str, certificate_pem: str, key_sealed: bytes, at: datetime
     ) -> None:

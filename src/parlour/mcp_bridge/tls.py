@@ -68,6 +68,12 @@ def new_client_certificate(issuer: str, now: datetime.datetime) -> ClientCertifi
     )
 
 
+def certificate_fingerprint(certificate_pem: str) -> str:
+    """SHA-256 of the certificate (DER), in hex: how servers and audit records name it."""
+    certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
+    return certificate.fingerprint(hashes.SHA256()).hex()
+
+
 def checked_ca_pem(text: str) -> str:
     """The CA certificates (PEM) a server's certificate must chain to, checked as such."""
     text = text.strip()

@@ -496,6 +496,10 @@ mcp_client_certificates = Table(
     Column("certificate_pem", Text, nullable=False),
     Column("private_key_sealed", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # The certificate that replaces it at the next switch, published ahead so that servers
+    # admitting certificates one by one can admit it first.
+    Column("next_certificate_pem", Text, nullable=True),
+    Column("next_private_key_sealed", LargeBinary, nullable=True),
 )
 
 # An organisation's webhook endpoints, and the deliveries still owed to them. A delivery is
@@ -546,6 +550,9 @@ SEALED_COLUMNS = (
     SealedColumn(knowledge_quarantine, "item_id", "answer_sealed", "answer"),
     SealedColumn(mcp_servers, "server_id", "credential_sealed", "credential"),
     SealedColumn(mcp_client_certificates, "tenant_id", "private_key_sealed", "private_key"),
+    SealedColumn(
+        mcp_client_certificates, "tenant_id", "next_private_key_sealed", "next_private_key"
+    ),
     SealedColumn(webhook_endpoints, "endpoint_id", "secret_sealed", "secret"),
     SealedColumn(webhook_endpoints, "endpoint_id", "previous_secret_sealed", "previous_secret"),
 )

@@ -38,6 +38,28 @@ async def test_a_server_on_a_private_address_is_refused(owner: Owner) -> None:
     assert_error_shape(answer, 422, "egress_refused")
 
 
+async def test_the_client_certificate_is_replaced_by_preparing_then_switching(
+    owner: Owner, stack: Stack
+) -> None:
+    """T-78: the next certificate is published before any call shows it."""
+    browser, path = owner.browser, owner.path("mcp-client-certificate")
+    before = (await browser.send("GET", path)).json()
+    assert before["next_certificate_pem"] is None
+    early = await browser.send("POST", f"{path}/switch")
+    assert_error_shape(early, 422, "invalid_input")
+    prepared = (await browser.send("POST", f"{path}/next")).json()
+    assert prepared["certificate_pem"] == before["certificate_pem"]
+    assert "BEGIN CERTIFICATE" in prepared["next_certificate_pem"]
+    assert "PRIVATE KEY" not in str(prepared)
+    switched = (await browser.send("POST", f"{path}/switch")).json()
+    assert switched == {
+        "certificate_pem": prepared["next_certificate_pem"],
+        "next_certificate_pem": None,
+    }
+    shown = await stack.services.mcp.client_certificate(owner.org)
+    assert shown.certificate_pem == prepared["next_certificate_pem"]
+
+
 async def test_saving_approves_the_allowed_tools_and_approval_can_be_asked_again(
     owner: Owner, stack: Stack
 ) -> None:

@@ -136,13 +136,37 @@ class ClientCertificateOut(BaseModel):
         description="The certificate Parlour shows your MCP servers over TLS (T-78); a server "
         "that requires client certificates can admit this one alone."
     )
+    next_certificate_pem: str | None = Field(
+        description="The certificate prepared to replace it: admit it on your servers, then "
+        "switch to it."
+    )
+
+
+async def _certificates(services: Services, tenant_id: str) -> ClientCertificateOut:
+    return ClientCertificateOut(
+        certificate_pem=await services.mcp.client_certificate_pem(tenant_id),
+        next_certificate_pem=await services.mcp.next_client_certificate_pem(tenant_id),
+    )
 
 
 @router.get("/v1/organisations/{tenant_id}/mcp-client-certificate")
 async def client_certificate(who: Keeper, services: ServicesDep) -> ClientCertificateOut:
-    return ClientCertificateOut(
-        certificate_pem=await services.mcp.client_certificate_pem(who.tenant_id)
-    )
+    return await _certificates(services, who.tenant_id)
+
+
+@router.post("/v1/organisations/{tenant_id}/mcp-client-certificate/next")
+async def prepare_next_certificate(who: Changer, services: ServicesDep) -> ClientCertificateOut:
+    """Make the certificate that will replace the current one (once; asking again shows the
+    same), so your servers can admit it before the switch."""
+    await services.mcp.prepare_next_client_certificate(who.tenant_id, actor=who.actor)
+    return await _certificates(services, who.tenant_id)
+
+
+@router.post("/v1/organisations/{tenant_id}/mcp-client-certificate/switch")
+async def switch_certificate(who: Changer, services: ServicesDep) -> ClientCertificateOut:
+    """From now on every call shows the prepared certificate; the old one is discarded."""
+    await services.mcp.switch_client_certificate(who.tenant_id, actor=who.actor)
+    return await _certificates(services, who.tenant_id)
 
 
 @router.post("/v1/organisations/{tenant_id}/mcp-servers/{server_id}/approval")

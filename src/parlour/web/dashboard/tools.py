@@ -35,6 +35,7 @@ async def _page(request: Request, who: Member, services: ServicesDep, **context:
         who=who,
         servers=await services.mcp.servers(who.tenant_id),
         client_certificate=await services.mcp.client_certificate_pem(who.tenant_id),
+        next_certificate=await services.mcp.next_client_certificate_pem(who.tenant_id),
         features=await features_of(services, who.tenant_id),
         public_url=services.settings.server.public_url.rstrip("/"),
         issuer=call_token_issuer(services.settings.server.public_url, who.tenant_id),
@@ -80,6 +81,18 @@ async def save(who: Changer, services: ServicesDep, request: Request) -> Respons
             error=f"{server.name} is saved, but it could not be reached to approve its tools; "
             "they are not offered until you save it again while it is up.",
         )
+    return go(f"/dashboard/o/{who.tenant_id}/tools")
+
+
+@router.post("/dashboard/o/{tenant_id}/tools/certificate/next")
+async def prepare_next_certificate(who: Changer, services: ServicesDep) -> Response:
+    await services.mcp.prepare_next_client_certificate(who.tenant_id, actor=who.actor)
+    return go(f"/dashboard/o/{who.tenant_id}/tools")
+
+
+@router.post("/dashboard/o/{tenant_id}/tools/certificate/switch")
+async def switch_certificate(who: Changer, services: ServicesDep) -> Response:
+    await services.mcp.switch_client_certificate(who.tenant_id, actor=who.actor)
     return go(f"/dashboard/o/{who.tenant_id}/tools")
 
 
