@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -47,6 +48,8 @@ from parlour.tenants.service import TenantService
 from parlour.webhooks.dispatcher import WebhookDispatcher
 from parlour.webhooks.endpoints import WebhookEndpoints
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class Services:
@@ -75,7 +78,16 @@ class Services:
 
     async def start(self) -> None:
         """Start what runs in the background of a serving node (the shared broker's listener,
-        connection lease renewal)."""
+        connection lease renewal). Production refuses a database role that row-level security
+        does not bind (T-31)."""
+        if await self.db.role_bypasses_row_security():
+            problem = (
+                "the database role is a superuser or has BYPASSRLS, so row-level security "
+                "does not hold it (T-31); connect as a plain role that owns the tables"
+            )
+            if self.settings.is_production:
+                raise RuntimeError(f"production refuses this database: {problem}")
+            log.warning(problem)
         await self.broker.start()
         await self.connection_caps.start()
         self.webhook_dispatcher.start()

@@ -67,7 +67,8 @@ async def test_a_signing_key_is_invisible_to_other_tenants(backend: Services) ->
 async def test_conversations_and_messages_are_invisible_to_other_tenants(
     backend: Services,
 ) -> None:
-    """T-29: reads filter on tenant_id; the same ids under another tenant find nothing."""
+    """T-29: reads filter on tenant_id; the same ids under another tenant find nothing. (Read
+    with both tenants in scope, so on PostgreSQL it is the filter under test, not T-31's wall.)"""
     a, b = await two_organisations(backend)
     conversation = await backend.chat.open_conversation(a.tenant_id, "u1")
     await backend.chat.post_user_message(
@@ -77,7 +78,7 @@ async def test_conversations_and_messages_are_invisible_to_other_tenants(
         await backend.vault.cipher(a.tenant_id),
         await backend.vault.cipher(b.tenant_id),
     )
-    async with backend.db.read() as conn:
+    async with backend.db.read(a.tenant_id, b.tenant_id) as conn:
         conversations = ConversationRepository(conn)
         as_a, as_b = MessageRepository(conn, cipher_a), MessageRepository(conn, cipher_b)
         assert await conversations.get(b.tenant_id, conversation.conversation_id) is None
@@ -155,10 +156,10 @@ async def test_the_database_refuses_a_second_message_with_the_same_client_id(
         )
 
     cipher = await backend.vault.cipher(org.tenant_id)
-    async with backend.db.transaction() as conn:
+    async with backend.db.transaction(org.tenant_id) as conn:
         await MessageRepository.insert_many(conn, {org.tenant_id: cipher}, [message(1)])
     with pytest.raises(IntegrityError):
-        async with backend.db.transaction() as conn:
+        async with backend.db.transaction(org.tenant_id) as conn:
             await MessageRepository.insert_many(conn, {org.tenant_id: cipher}, [message(2)])
 
 

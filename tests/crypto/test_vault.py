@@ -66,7 +66,7 @@ async def test_a_message_row_copied_to_another_tenant_fails_to_read(services: Se
     await services.chat.post_user_message(
         b.tenant_id, conv_b.conversation_id, client_id="1", text="B's note"
     )
-    async with services.db.transaction() as conn:
+    async with services.db.transaction(a.tenant_id, b.tenant_id) as conn:
         stolen = (
             await conn.execute(
                 select(messages.c.body_sealed).where(messages.c.tenant_id == a.tenant_id)
@@ -158,7 +158,7 @@ async def test_data_key_rotation_keeps_old_ciphertext_readable_then_moves_it(
         org.tenant_id, conversation.conversation_id, after_seq=0, limit=10
     )
     assert history[0].body == "old"
-    async with services.db.read() as conn:
+    async with services.db.read(org.tenant_id) as conn:
         sealed = (await conn.execute(select(messages.c.body_sealed))).scalar_one()
     assert TenantCipher.version_of(sealed) == 2
 
@@ -172,7 +172,7 @@ async def test_deleting_a_tenant_destroys_its_keys_and_its_ciphertext_stays_unre
     await services.chat.post_user_message(
         org.tenant_id, conversation.conversation_id, client_id="1", text="gone"
     )
-    async with services.db.read() as conn:
+    async with services.db.read(org.tenant_id) as conn:
         backup = (await conn.execute(select(messages.c.body_sealed))).scalar_one()
     cipher = await services.vault.cipher(org.tenant_id)
     place = Place(
@@ -188,7 +188,7 @@ async def test_deleting_a_tenant_destroys_its_keys_and_its_ciphertext_stays_unre
 
     await services.tenants.delete(org.tenant_id, actor=seed.ACTOR)
 
-    async with services.db.read() as conn:
+    async with services.db.read(org.tenant_id) as conn:
         assert (
             await conn.execute(select(tenant_keys).where(tenant_keys.c.tenant_id == org.tenant_id))
         ).first() is None

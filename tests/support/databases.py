@@ -1,8 +1,10 @@
 """Databases for tests: a SQLite file per test, and one temporary PostgreSQL database per run.
 
 PostgreSQL comes from PARLOUR_TEST_POSTGRES_URL (default: the local server's `test` database,
-used only to create and drop the temporary one). With CI=true an unreachable server fails the
-run instead of skipping, so a green CI always includes PostgreSQL.
+used only to create and drop the temporary one, and the application's role). Parlour connects
+to the temporary database as that role, which owns it and is held to row-level security. With
+CI=true an unreachable server fails the run instead of skipping, so a green CI always includes
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://127.0.0.1:5432/test"
+# The role Parlour's connections use in tests (trust authentication on the test server).
+APP_ROLE = "parlour_app"
 
 
 def postgres_admin_url() -> str:
@@ -43,7 +47,7 @@ async def _admin(statement: str) -> None:
 def temporary_postgres_database() -> Iterator[str]:
     name = _new_name()
     try:
-        asyncio.run(asyncio.wait_for(_admin(f'CREATE DATABASE "{name}"'), timeout=10))
+        asyncio.run(asyncio.wait_for(_create(name), timeout=10))
     except Exception as exc:
         unavailable(f"{type(exc).__name__}: {exc}")
     try:
@@ -56,11 +60,22 @@ def temporary_postgres_database() -> Iterator[str]:
 async def new_postgres_database() -> AsyncIterator[str]:
     """A fresh database on the local PostgreSQL for the caller's running loop (benchmarks)."""
     name = _new_name()
-    await asyncio.wait_for(_admin(f'CREATE DATABASE "{name}"'), timeout=10)
+    await asyncio.wait_for(_create(name), timeout=10)
     try:
         yield _url_of(name)
     finally:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _create(name: str) -> None:
+    """A database owned by the application's role, a plain one: a superuser, or a role that
+    bypasses row-level security, would pass through the wall T-31 tests."""
+    await _admin(
+        "DO $$ BEGIN "
+        f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; "
+        "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+    )
+    await _admin(f'CREATE DATABASE "{name}" OWNER {APP_ROLE}')
 
 
 def _new_name() -> str:
@@ -68,4 +83,5 @@ def _new_name() -> str:
 
 
 def _url_of(name: str) -> str:
-    return make_url(postgres_admin_url()).set(database=name).render_as_string(hide_password=False)
+    url = make_url(postgres_admin_url()).set(database=name, username=APP_ROLE, password=None)
+    return url.render_as_string(hide_password=False)

@@ -57,7 +57,7 @@ class ChatService:
     async def open_conversation(self, tenant_id: str, end_user_id: str) -> Conversation:
         """The end user's conversation: their latest one, or a new one. Verified users therefore
         find their history on any device."""
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             existing = await ConversationRepository(conn).latest_for_user(tenant_id, end_user_id)
         if existing is not None:
             return existing
@@ -69,12 +69,12 @@ class ChatService:
             last_seq=0,
             created_at=utcnow(),
         )
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             await ConversationRepository(conn).insert(conversation)
         return conversation
 
     async def get_conversation(self, tenant_id: str, conversation_id: str) -> Conversation:
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             conversation = await ConversationRepository(conn).get(tenant_id, conversation_id)
         if conversation is None:
             raise NotFound("no such conversation")
@@ -84,7 +84,7 @@ class ChatService:
         self, tenant_id: str, conversation_id: str, *, after_seq: int, limit: int
     ) -> list[Message]:
         async def read(cipher: TenantCipher) -> list[Message]:
-            async with self._db.read() as conn:
+            async with self._db.read(tenant_id) as conn:
                 return await MessageRepository(conn, cipher).list_after(
                     tenant_id, conversation_id, after_seq, limit
                 )

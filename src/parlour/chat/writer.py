@@ -151,7 +151,7 @@ class MessageWriter:
         """A lone draft failed: a retried client id is answered with the stored row."""
         if isinstance(error, _DUPLICATE) and draft.client_id is not None:
             cipher = await self._vault.cipher(draft.tenant_id)
-            async with self._db.read() as conn:
+            async with self._db.read(draft.tenant_id) as conn:
                 stored = await MessageRepository(conn, cipher).find_by_client_id(
                     draft.tenant_id, draft.conversation_id, draft.client_id
                 )
@@ -226,7 +226,7 @@ class MessageWriter:
         ciphers: dict[str, TenantCipher],
         now: datetime,
     ) -> tuple[dict[Key, tuple[int, ConversationStatus]], list[int | None]]:
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(*ciphers) as conn:
             conversations = ConversationRepository(conn)
             keys = [(m.tenant_id, m.conversation_id) for m in unnumbered]
             claimed = await conversations.claim_seqs(Counter(keys), now)

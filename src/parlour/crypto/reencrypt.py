@@ -15,14 +15,14 @@ async def reencrypt_tenant(db: Database, vault: Vault, tenant_id: str) -> int:
     cipher = await vault.cipher(tenant_id)
     moved = 0
     for sealed_column in SEALED_COLUMNS:
-        async with db.read() as conn:
+        async with db.read(tenant_id) as conn:
             rows = await SealedValueRepository(conn).list(tenant_id, sealed_column)
         for row_id, sealed in rows:
             if TenantCipher.version_of(sealed) == cipher.current_version:
                 continue
             place = Place(sealed_column.table.name, row_id, sealed_column.field)
             resealed = cipher.seal(cipher.open(sealed, place), place)
-            async with db.transaction() as conn:
+            async with db.transaction(tenant_id) as conn:
                 moved += await SealedValueRepository(conn).swap(
                     tenant_id, sealed_column, row_id, sealed, resealed
                 )

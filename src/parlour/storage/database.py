@@ -6,12 +6,12 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -22,6 +22,18 @@ log = logging.getLogger(__name__)
 # Rows written through the direct path between checkpoints: a message row and its indexes
 # come to about a page of log, so this is near SQLite's own default of 1,000 pages.
 CHECKPOINT_AFTER_ROWS = 1000
+_SET_SCOPE = text("SELECT set_config('app.tenant_id', :ids, true)")
+_BYPASSES_ROW_SECURITY = text(
+    "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
+)
+
+
+def _scope_of(tenant_ids: Iterable[str]) -> str:
+    """The value of `app.tenant_id` that admits these tenants' rows (migration 0018)."""
+    ids = sorted(set(tenant_ids))
+    if any("," in tenant_id for tenant_id in ids):
+        raise ValueError("a tenant id cannot hold a comma")
+    return ",".join(ids)
 
 
 class Database:
@@ -73,17 +85,35 @@ class Database:
             self._checkpointing = None
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+    async def transaction(self, *tenant_ids: str) -> AsyncIterator[AsyncConnection]:
+        """A transaction; on PostgreSQL it may see and write the rows of `tenant_ids` only, in
+        the tables under row-level security (migration 0018), and none of theirs without."""
         async with contextlib.AsyncExitStack() as stack:
             if self._write_lock is not None:
                 await stack.enter_async_context(self._write_lock)
             conn = await stack.enter_async_context(self.engine.begin())
+            await self._scope(conn, tenant_ids)
             yield conn
 
     @contextlib.asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self, *tenant_ids: str) -> AsyncIterator[AsyncConnection]:
+        """Reads, in one transaction, scoped as `transaction`'s are."""
         async with self.engine.connect() as conn:
+            await self._scope(conn, tenant_ids)
             yield conn
+
+    async def role_bypasses_row_security(self) -> bool:
+        """Whether the role this engine connects as passes through row-level security (a
+        superuser, or BYPASSRLS); never on SQLite, which has none to pass."""
+        if self.is_sqlite:
+            return False
+        async with self.engine.connect() as conn:
+            return bool(await conn.scalar(_BYPASSES_ROW_SECURITY))
+
+    async def _scope(self, conn: AsyncConnection, tenant_ids: tuple[str, ...]) -> None:
+        if tenant_ids and not self.is_sqlite:
+            # Transaction-local (`true`): a pooled connection carries no tenant to its next use.
+            await conn.execute(_SET_SCOPE, {"ids": _scope_of(tenant_ids)})
 
     async def dispose(self) -> None:
         if self._checkpointing is not None:

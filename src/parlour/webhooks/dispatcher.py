@@ -159,7 +159,7 @@ class WebhookDispatcher:
     ) -> dict[str, tuple[Message, Conversation]]:
         """The messages these deliveries are about, with their conversations, by message id."""
         cipher = await self._vault.cipher(tenant_id)
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             found = await MessageRepository(conn, cipher).get_many(
                 tenant_id, {d.message_id for d in deliveries}
             )
