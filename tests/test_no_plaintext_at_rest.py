@@ -31,7 +31,8 @@ async def test_a_database_dump_after_a_conversation_holds_no_plaintext_body_or_s
         "answer": answer["text"],
         "faq question": "How do I block my card?",
         "api key": org.api_key,
-        "api key secret part": org.api_key.rsplit("_", 1)[1],
+        # parlour_sk_<key id>_<secret>: the secret may itself hold underscores.
+        "api key secret part": org.api_key.split("_", 3)[3],
         "token": token,
     }
     for name, value in secrets.items():

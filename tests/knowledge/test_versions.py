@@ -153,7 +153,7 @@ async def test_an_entry_whose_content_no_longer_matches_its_hash_is_left_out(
     org = await seed.organisation(backend)
     entries = await backend.knowledge.faq_entries(org.tenant_id)
     tampered = next(e for e in entries if "opening hours" in e.question)
-    async with backend.db.transaction() as conn:
+    async with backend.db.transaction(org.tenant_id) as conn:
         await conn.execute(
             update(faq_entries)
             .where(faq_entries.c.entry_id == tampered.entry_id)
@@ -174,7 +174,7 @@ async def test_an_entry_whose_sealed_content_was_swapped_is_left_out(
     one's no longer opens here: the entry leaves retrieval, the others still answer."""
     org = await seed.organisation(backend)
     first, second, _ = await backend.knowledge.faq_entries(org.tenant_id)
-    async with backend.db.transaction() as conn:
+    async with backend.db.transaction(org.tenant_id) as conn:
         stolen = (
             await conn.execute(
                 faq_entries.select().where(faq_entries.c.entry_id == second.entry_id)

@@ -42,7 +42,7 @@ async def test_a_server_keeps_its_credential_sealed_and_out_of_the_audit_chain(
     )
     assert server.has_credential
     assert await backend.mcp.credential(tenant_id, server.server_id) == secret
-    async with backend.db.read() as conn:
+    async with backend.db.read(tenant_id) as conn:
         stored = (await conn.execute(select(mcp_servers.c.credential_sealed))).scalar()
     assert stored is not None
     assert secret.encode() not in stored

@@ -22,6 +22,25 @@ from tests.support.databases import postgres_admin_url
 
 pytestmark = pytest.mark.postgres
 
+# What organisations and their customers wrote, and what the assistant and the organisation's
+# integrations keep of it (migration 0018).
+SECURED = (
+    "conversations",
+    "messages",
+    "faq_entries",
+    "knowledge_sources",
+    "knowledge_state",
+    "knowledge_versions",
+    "knowledge_version_sources",
+    "knowledge_quarantine",
+    "assistant_settings",
+    "prompt_templates",
+    "assistant_turns",
+    "webhook_endpoints",
+    "mcp_servers",
+    "mcp_client_certificates",
+)
+
 
 @pytest.fixture
 async def pg(tmp_path: Path, postgres_url: str) -> AsyncIterator[Services]:
@@ -30,7 +49,13 @@ async def pg(tmp_path: Path, postgres_url: str) -> AsyncIterator[Services]:
 
 
 async def _organisation_with_a_message(services: Services, name: str) -> tuple[str, str]:
-    org = await seed.organisation(services, name=name, faq=None)
+    """An organisation with knowledge, a prompt template, an MCP client certificate and a
+    conversation."""
+    org = await seed.organisation(services, name=name)
+    await services.assistant.configuration.save_template(
+        org.tenant_id, "{{guard}}\nAnswer from {{knowledge}} only.", actor=seed.ACTOR
+    )
+    await services.mcp.client_certificate_pem(org.tenant_id)
     conversation = await services.chat.open_conversation(org.tenant_id, "ada")
     await services.chat.post_user_message(
         org.tenant_id, conversation.conversation_id, client_id="c1", text=f"{name}'s note"
@@ -39,12 +64,19 @@ async def _organisation_with_a_message(services: Services, name: str) -> tuple[s
 
 
 async def _tenants_seen(services: Services, *scope: str) -> set[str]:
-    """The tenants of every conversation and message a query with no tenant filter finds."""
+    """The tenants of every row, in any secured table, that a query with no tenant filter
+    finds."""
+    everything = " UNION ".join(f"SELECT tenant_id FROM {table}" for table in SECURED)  # noqa: S608
     async with services.db.read(*scope) as conn:
-        found = await conn.execute(
-            select(conversations.c.tenant_id).union_all(select(messages.c.tenant_id))
-        )
-        return {row[0] for row in found}
+        return {row[0] for row in await conn.execute(text(everything))}
+
+
+async def _rows_per_table(services: Services, *scope: str) -> dict[str, int]:
+    async with services.db.read(*scope) as conn:
+        return {
+            table: await conn.scalar(text(f"SELECT count(*) FROM {table}"))  # noqa: S608
+            for table in SECURED
+        }
 
 
 async def test_the_app_role_without_a_tenant_in_scope_reads_no_conversation_or_message(
@@ -54,7 +86,10 @@ async def test_the_app_role_without_a_tenant_in_scope_reads_no_conversation_or_m
     `app.tenant_id` set, returns none of them."""
     tenant_id, _ = await _organisation_with_a_message(pg, "A")
     assert await _tenants_seen(pg, tenant_id) == {tenant_id}
-    assert await _tenants_seen(pg) == set()
+    stored = await _rows_per_table(pg, tenant_id)
+    written = ("conversations", "messages", "faq_entries", "knowledge_versions", "prompt_templates")
+    assert all(stored[table] > 0 for table in (*written, "mcp_client_certificates")), stored
+    assert set((await _rows_per_table(pg)).values()) == {0}
     async with pg.db.engine.connect() as conn:  # not even past the Database's helpers
         assert await conn.scalar(select(func.count()).select_from(messages)) == 0
         assert await conn.scalar(select(func.count()).select_from(conversations)) == 0
@@ -69,13 +104,13 @@ async def test_the_role_that_owns_the_tables_is_held_to_the_policy(pg: Services)
             text(
                 "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, "
                 "pg_get_userbyid(c.relowner) = current_user "
-                "FROM pg_class c WHERE c.relname IN ('conversations', 'messages')"
-            )
+                "FROM pg_class c WHERE c.relname = ANY(:tables) AND c.relkind = 'r'"
+            ),
+            {"tables": list(SECURED)},
         )
-        assert sorted(tuple(row) for row in rows) == [
-            ("conversations", True, True, True),
-            ("messages", True, True, True),
-        ]
+        assert sorted(tuple(row) for row in rows) == sorted(
+            (table, True, True, True) for table in SECURED
+        )
 
 
 async def test_a_transaction_for_one_tenant_neither_sees_nor_writes_anothers_rows(

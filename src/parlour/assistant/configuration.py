@@ -49,12 +49,12 @@ class AssistantConfiguration:
         self._external = frozenset(external)
 
     async def policy(self, tenant_id: str) -> AssistantPolicy:
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             return await AssistantRepository(conn).policy(tenant_id)
 
     async def live_template(self, tenant_id: str) -> tuple[int | None, str]:
         """The live template's version (None: Parlour's default) and text."""
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             repository = AssistantRepository(conn)
             version = (await repository.policy(tenant_id)).template_version
             template = await repository.template(tenant_id, version) if version else None
@@ -65,7 +65,7 @@ class AssistantConfiguration:
     ) -> TemplateVersion:
         """Validate and store a new version (made live unless `activate` is False)."""
         body = validate_template(text)
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             await serialise(conn, f"prompt-template:{tenant_id}")
             repository = AssistantRepository(conn)
             template = TemplateVersion(
@@ -85,7 +85,7 @@ class AssistantConfiguration:
     async def activate_template(self, tenant_id: str, version: int, *, actor: Actor) -> None:
         """Make a stored version live; activating an older one rolls back, and version 0 goes
         back to Parlour's default template."""
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             repository = AssistantRepository(conn)
             if version != 0 and await repository.template(tenant_id, version) is None:
                 raise NotFound(f"no template version {version}")
@@ -107,7 +107,7 @@ class AssistantConfiguration:
         await self._audit.record(conn, tenant_id, event, actor)
 
     async def templates(self, tenant_id: str) -> list[TemplateVersion]:
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             repository = AssistantRepository(conn)
             live = (await repository.policy(tenant_id)).template_version
             listed = await repository.templates(tenant_id)
@@ -117,7 +117,7 @@ class AssistantConfiguration:
         """A stored version's text (0: Parlour's default template)."""
         if version == 0:
             return DEFAULT_TEMPLATE
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             template = await AssistantRepository(conn).template(tenant_id, version)
         if template is None:
             raise NotFound(f"no template version {version}")
@@ -148,7 +148,7 @@ class AssistantConfiguration:
         personalisation: bool | None = None,
     ) -> AssistantPolicy:
         """Change some of the tenant's settings; an argument left out keeps its value."""
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             repository = AssistantRepository(conn)
             policy = await repository.policy(tenant_id)
             if not isinstance(provider, Keep):

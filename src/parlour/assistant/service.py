@@ -370,11 +370,11 @@ class AssistantService:
             input_tokens=draft.usage.input_tokens,
             output_tokens=draft.usage.output_tokens,
         )
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(record.tenant_id) as conn:
             await AssistantRepository(conn).record_turn(record)
 
     async def turn_record(self, tenant_id: str, message_id: str) -> TurnRecord | None:
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             return await AssistantRepository(conn).turn(tenant_id, message_id)
 
     async def aclose(self) -> None:

@@ -186,7 +186,7 @@ class KnowledgeService:
     ) -> int:
         """Run `store` in a transaction with the next version's number, and return it; one
         tenant's version writers take turns, so each builds on the one before."""
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             await serialise(conn, f"knowledge-versions:{tenant_id}")
             number = await SourceRepository(conn).latest_number(tenant_id) + 1
             await store(conn, number)
@@ -194,7 +194,7 @@ class KnowledgeService:
 
     async def publish(self, tenant_id: str, number: int, *, actor: Actor) -> None:
         """Make a version live; an earlier one, to roll back."""
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             if not 0 < number <= await SourceRepository(conn).latest_number(tenant_id):
                 raise NotFound("no such knowledge version")
             await self._publish(conn, tenant_id, number, actor)
@@ -210,7 +210,7 @@ class KnowledgeService:
 
     async def versions(self, tenant_id: str) -> list[KnowledgeVersion]:
         """Every version, newest first, with its sources."""
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             sources = SourceRepository(conn)
             listed = await sources.versions(tenant_id)
             members = await sources.all_version_sources(tenant_id)
@@ -225,7 +225,7 @@ class KnowledgeService:
 
     async def diff(self, tenant_id: str, since: int, to: int) -> VersionDiff:
         """What changed between two versions, source by source."""
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             sources = SourceRepository(conn)
             latest = await sources.latest_number(tenant_id)
             if not (0 < since <= latest and 0 < to <= latest):
@@ -246,7 +246,7 @@ class KnowledgeService:
 
     async def quarantined(self, tenant_id: str) -> list[QuarantinedItem]:
         async def read(cipher: TenantCipher) -> list[QuarantinedItem]:
-            async with self._db.read() as conn:
+            async with self._db.read(tenant_id) as conn:
                 return await QuarantineRepository(conn, cipher).list(tenant_id)
 
         return await self._vault.using(tenant_id, read)
@@ -257,7 +257,7 @@ class KnowledgeService:
         """An administrator's decision on a held-back item, audited: approved, it joins its
         source (and is live wherever that source is published); rejected, it is deleted."""
         cipher = await self._vault.cipher(tenant_id)
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             item = await QuarantineRepository(conn, cipher).get(tenant_id, item_id)
         if item is None:
             raise NotFound("no such item awaiting review")
@@ -272,7 +272,7 @@ class KnowledgeService:
             is_faq=item.is_faq,
         )
         vectors = await self._embed([entry]) if approve else None
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             if await QuarantineRepository(conn, cipher).take(tenant_id, item_id) is None:
                 raise NotFound("no such item awaiting review")  # decided meanwhile
             if approve:
@@ -303,14 +303,14 @@ class KnowledgeService:
         """What is live: the published version's entries."""
 
         async def read(cipher: TenantCipher) -> list[FaqEntry]:
-            async with self._db.read() as conn:
+            async with self._db.read(tenant_id) as conn:
                 return await FaqRepository(conn, cipher).live(tenant_id)
 
         return await self._vault.using(tenant_id, read)
 
     async def published_version(self, tenant_id: str) -> int | None:
         """The number of the live knowledge version (None before the first publication)."""
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             state = await SourceRepository(conn).state(tenant_id)
         return state[2] if state else None
 
@@ -326,7 +326,7 @@ class KnowledgeService:
         embedder = self._embedder
 
         async def read(cipher: TenantCipher) -> tuple[str, HybridIndex]:
-            async with self._db.read() as conn:
+            async with self._db.read(tenant_id) as conn:
                 repository = FaqRepository(conn, cipher)
                 state = await SourceRepository(conn).state(tenant_id)
                 version = state[0] if state else ""

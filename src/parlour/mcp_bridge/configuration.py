@@ -78,11 +78,11 @@ class McpConfiguration:
         self._allow_insecure = allow_insecure_urls
 
     async def servers(self, tenant_id: str) -> list[McpServer]:
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             return await McpServerRepository(conn).of_tenant(tenant_id)
 
     async def server(self, tenant_id: str, server_id: str) -> McpServer:
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             server = await McpServerRepository(conn).get(tenant_id, server_id)
         if server is None:
             raise NotFound("no such MCP server")
@@ -124,7 +124,7 @@ class McpConfiguration:
         if isinstance(credential, str) and not 0 < len(credential) <= MAX_CREDENTIAL_CHARS:
             raise InvalidInput(f"a credential has 1 to {MAX_CREDENTIAL_CHARS} characters")
         now = utcnow()
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             repo = McpServerRepository(conn)
             existing = await repo.get(tenant_id, server_id) if server_id else None
             if server_id is not None and existing is None:
@@ -177,7 +177,7 @@ class McpConfiguration:
     ) -> McpServer:
         """Approve these definitions (tool name -> fingerprint) of the server's allowed tools;
         the pins of allowed tools not among them are dropped."""
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             repo = McpServerRepository(conn)
             existing = await repo.get(tenant_id, server_id)
             if existing is None:
@@ -192,18 +192,18 @@ class McpConfiguration:
         """Record, for the organisation's audit log, that an allowed tool was not offered because
         its server describes it otherwise than approved."""
         event = McpToolWithheld(server.server_id, tool, server.tool_pins.get(tool), offered)
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(server.tenant_id) as conn:
             await self._audit.record(conn, server.tenant_id, event, Actor.system("mcp-bridge"))
 
     async def remove(self, tenant_id: str, server_id: str, *, actor: Actor) -> None:
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             if not await McpServerRepository(conn).delete(tenant_id, server_id):
                 raise NotFound("no such MCP server")
             await self._audit.record(conn, tenant_id, McpServerRemoved(server_id), actor)
 
     async def credential(self, tenant_id: str, server_id: str) -> str | None:
         """The stored credential in clear, for the bridge's requests only."""
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             sealed = await McpServerRepository(conn).credential(tenant_id, server_id)
         if sealed is None:
             return None
@@ -229,7 +229,7 @@ class McpConfiguration:
 
     async def next_client_certificate_pem(self, tenant_id: str) -> str | None:
         """The certificate prepared to replace the current one, if any (public)."""
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             prepared = await ClientCertificateRepository(conn).next(tenant_id)
         return prepared[0] if prepared else None
 
@@ -243,7 +243,7 @@ class McpConfiguration:
         made = new_client_certificate(call_token_issuer(self._public_url, tenant_id), utcnow())
         cipher = await self._vault.cipher(tenant_id)
         sealed = cipher.seal(made.key_pem, _next_key_place(tenant_id))
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             await ClientCertificateRepository(conn).set_next(
                 tenant_id, made.certificate_pem, sealed
             )
@@ -253,7 +253,7 @@ class McpConfiguration:
 
     async def switch_client_certificate(self, tenant_id: str, *, actor: Actor) -> str:
         """Every call from now on shows the prepared certificate; the one it replaces is gone."""
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             repo = ClientCertificateRepository(conn)
             prepared = await repo.next(tenant_id)
             if prepared is None:
@@ -269,7 +269,7 @@ class McpConfiguration:
 
     async def _stored_certificate(self, tenant_id: str) -> tuple[str, bytes]:
         """The certificate and its sealed key, made on first need."""
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             stored = await ClientCertificateRepository(conn).get(tenant_id)
         if stored is not None:
             return stored
@@ -277,14 +277,14 @@ class McpConfiguration:
         cipher = await self._vault.cipher(tenant_id)
         sealed = cipher.seal(made.key_pem, _client_key_place(tenant_id))
         try:
-            async with self._db.transaction() as conn:
+            async with self._db.transaction(tenant_id) as conn:
                 await ClientCertificateRepository(conn).insert(
                     tenant_id, made.certificate_pem, sealed, utcnow()
                 )
             return made.certificate_pem, sealed
         except IntegrityError:
             # Made at the same moment by another request: that one stands.
-            async with self._db.read() as conn:
+            async with self._db.read(tenant_id) as conn:
                 stored = await ClientCertificateRepository(conn).get(tenant_id)
             assert stored is not None
             return stored

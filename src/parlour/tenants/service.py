@@ -113,7 +113,7 @@ class TenantService:
     async def delete(self, tenant_id: str, *, actor: Actor) -> None:
         """Offboard: rows, audit chain and data keys go in one transaction; whatever ciphertext
         survives elsewhere (backups, replicas) is unreadable without the keys (T-37)."""
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             repo = TenantRepository(conn)
             if await repo.get(tenant_id) is None:
                 raise NotFound("no such organisation")

@@ -103,7 +103,7 @@ class WebhookDispatcher:
                 by_endpoint.setdefault(delivery.endpoint_id, []).append(delivery)
         rounds = await asyncio.gather(*(self._deliver(d, now) for d in by_endpoint.values()))
         outcomes = [outcome for endpoint in rounds for outcome in endpoint]
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(*{d.tenant_id for d, _ in outcomes}) as conn:
             await _settle(conn, outcomes, now)
         return sum(error is None for _, error in outcomes)
 

@@ -74,7 +74,7 @@ class WebhookEndpoints:
         secret = new_secret()
         cipher = await self._vault.cipher(tenant_id)
         sealed = cipher.seal_text(secret, _secret_place(endpoint.endpoint_id))
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             repo = EndpointRepository(conn)
             if len(await repo.of_tenant(tenant_id)) >= MAX_ENDPOINTS:
                 raise InvalidInput(f"an organisation has at most {MAX_ENDPOINTS} webhooks")
@@ -85,12 +85,12 @@ class WebhookEndpoints:
         return CreatedEndpoint(endpoint, secret)
 
     async def of_tenant(self, tenant_id: str) -> list[WebhookEndpoint]:
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             return await EndpointRepository(conn).of_tenant(tenant_id)
 
     async def remove(self, tenant_id: str, endpoint_id: str, *, actor: Actor) -> None:
         """The endpoint, and whatever was still owed to it."""
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             if not await EndpointRepository(conn).delete(tenant_id, endpoint_id):
                 raise NotFound("no such webhook")
             await self._audit.record(conn, tenant_id, WebhookEndpointRemoved(endpoint_id), actor)
@@ -102,7 +102,7 @@ class WebhookEndpoints:
         """A new secret, shown this once; the current one signs beside it for a day."""
         until = utcnow() + ROTATION_OVERLAP
         secret = new_secret()
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             repo = EndpointRepository(conn)
             found = await repo.get(tenant_id, endpoint_id)
             if found is None:
@@ -126,7 +126,7 @@ class WebhookEndpoints:
     ) -> tuple[WebhookEndpoint, list[str]]:
         """The endpoint and the secrets to sign with at `now`, in clear, for deliveries only:
         its own, and the one it replaced while that still signs."""
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             found = await EndpointRepository(conn).get(tenant_id, endpoint_id)
         if found is None:
             raise NotFound("no such webhook")
@@ -149,7 +149,7 @@ class WebhookEndpoints:
         cached = self._cached.get(tenant_id)
         if cached is not None and cached[0] > now:
             return cached[1]
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             rows = await subscriptions(conn, tenant_id)
         by_event: dict[str, list[str]] = {}
         for endpoint_id, events in rows:

@@ -1,5 +1,5 @@
-"""row-level security on PostgreSQL for conversations and messages: a second wall behind the
-tenant filter every query carries (T-31)
+"""row-level security on PostgreSQL for what organisations and their customers wrote: a second
+wall behind the tenant filter every query carries (T-31)
 
 A row is visible, and may be written, only inside a transaction that named its tenant in
 `app.tenant_id` (`Database.transaction(tenant_id)`, `Database.read(tenant_id)`); one that named
@@ -21,7 +21,27 @@ down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TABLES = ("conversations", "messages")
+# Conversations, knowledge, the assistant's settings and records, webhooks and MCP servers.
+# Left out: the directory a credential is resolved through before its tenant is known
+# (tenants, api_keys, client_keys, signing_keys, origins and apps), what platform jobs read
+# across tenants (webhook_deliveries, tenant_keys for master-key rotation, audit chains,
+# end_user_revocations), and the accounts side (memberships, invitations).
+TABLES = (
+    "conversations",
+    "messages",
+    "faq_entries",
+    "knowledge_sources",
+    "knowledge_state",
+    "knowledge_versions",
+    "knowledge_version_sources",
+    "knowledge_quarantine",
+    "assistant_settings",
+    "prompt_templates",
+    "assistant_turns",
+    "webhook_endpoints",
+    "mcp_servers",
+    "mcp_client_certificates",
+)
 # One tenant id, or a group commit's several joined by commas (ids never hold one).
 IN_SCOPE = "tenant_id = ANY (string_to_array(current_setting('app.tenant_id', true), ','))"
 
