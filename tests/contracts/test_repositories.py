@@ -37,7 +37,7 @@ async def test_tenants_are_found_by_id_and_by_public_widget_id(backend: Services
 async def test_origins_belong_to_one_tenant(backend: Services) -> None:
     """T-29."""
     a, b = await two_organisations(backend)
-    async with backend.db.read() as conn:
+    async with backend.db.read(a.tenant_id, b.tenant_id) as conn:
         repo = TenantRepository(conn)
         assert await repo.list_origins(a.tenant_id) == ["https://a.example.com"]
         assert not await repo.has_origin(b.tenant_id, "https://a.example.com")

@@ -39,6 +39,9 @@ SECURED = (
     "webhook_endpoints",
     "mcp_servers",
     "mcp_client_certificates",
+    "tenant_origins",
+    "tenant_apps",
+    "origin_claims",
 )
 
 
@@ -87,7 +90,14 @@ async def test_the_app_role_without_a_tenant_in_scope_reads_no_conversation_or_m
     tenant_id, _ = await _organisation_with_a_message(pg, "A")
     assert await _tenants_seen(pg, tenant_id) == {tenant_id}
     stored = await _rows_per_table(pg, tenant_id)
-    written = ("conversations", "messages", "faq_entries", "knowledge_versions", "prompt_templates")
+    written = (
+        "conversations",
+        "messages",
+        "faq_entries",
+        "knowledge_versions",
+        "prompt_templates",
+        "tenant_origins",
+    )
     assert all(stored[table] > 0 for table in (*written, "mcp_client_certificates")), stored
     assert set((await _rows_per_table(pg)).values()) == {0}
     async with pg.db.engine.connect() as conn:  # not even past the Database's helpers

@@ -92,14 +92,14 @@ class Database:
             if self._write_lock is not None:
                 await stack.enter_async_context(self._write_lock)
             conn = await stack.enter_async_context(self.engine.begin())
-            await self._scope(conn, tenant_ids)
+            await self.scope_to(conn, *tenant_ids)
             yield conn
 
     @contextlib.asynccontextmanager
     async def read(self, *tenant_ids: str) -> AsyncIterator[AsyncConnection]:
         """Reads, in one transaction, scoped as `transaction`'s are."""
         async with self.engine.connect() as conn:
-            await self._scope(conn, tenant_ids)
+            await self.scope_to(conn, *tenant_ids)
             yield conn
 
     async def role_bypasses_row_security(self) -> bool:
@@ -110,7 +110,8 @@ class Database:
         async with self.engine.connect() as conn:
             return bool(await conn.scalar(_BYPASSES_ROW_SECURITY))
 
-    async def _scope(self, conn: AsyncConnection, tenant_ids: tuple[str, ...]) -> None:
+    async def scope_to(self, conn: AsyncConnection, *tenant_ids: str) -> None:
+        """Scope the transaction under way to these tenants instead (one made within it)."""
         if tenant_ids and not self.is_sqlite:
             # Transaction-local (`true`): a pooled connection carries no tenant to its next use.
             await conn.execute(_SET_SCOPE, {"ids": _scope_of(tenant_ids)})

@@ -103,6 +103,7 @@ class TenantService:
         )
         repo = TenantRepository(conn)
         await repo.insert(tenant)
+        await self._db.scope_to(conn, tenant.tenant_id)
         await self._vault.create_tenant_key(conn, tenant.tenant_id)
         await self._audit.record(conn, tenant.tenant_id, TenantCreated(name=name), actor)
         for origin in normalized:
@@ -147,7 +148,7 @@ class TenantService:
         """Allowlist an origin without asking for proof: for the platform's own CLI, and for
         loopback origins, which only the visitor's own machine serves."""
         normalized = self.normalize_origin(origin)
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             await self._allow_in(conn, tenant_id, normalized, proof, actor)
         return normalized
 
@@ -169,7 +170,7 @@ class TenantService:
         if is_loopback_origin(normalized):
             await self.allow_origin(tenant_id, normalized, actor=actor, proof="loopback")
             return None
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             repo = TenantRepository(conn)
             if await repo.has_origin(tenant_id, normalized):
                 raise Conflict("this origin is already on the allowlist")
@@ -182,22 +183,22 @@ class TenantService:
 
     async def check_origin(self, tenant_id: str, origin: str, *, actor: Actor) -> ProofMethod:
         """Look for the claim's proof; when found, the origin joins the allowlist."""
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             claim = await TenantRepository(conn).claim(tenant_id, origin)
         if claim is None:
             raise NotFound("no origin waits for proof under that name")
         # Each check makes Parlour look something up on the tenant's behalf.
         if not await self._rate_limits.allow("origin_check", tenant_id):
             raise RateLimited("too many checks; try again later")
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             await TenantRepository(conn).mark_claim_checked(tenant_id, origin, utcnow())
         method = await prove(claim, self._egress)
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             await self._allow_in(conn, tenant_id, origin, method.value, actor)
         return method
 
     async def pending_origins(self, tenant_id: str) -> list[OriginClaim]:
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             return await TenantRepository(conn).list_claims(tenant_id)
 
     async def remove_origin(self, tenant_id: str, origin: str, *, actor: Actor) -> None:
@@ -205,7 +206,7 @@ class TenantService:
         from it, and the gateway's next re-check closes those already open."""
         with contextlib.suppress(InvalidInput):
             origin = self.normalize_origin(origin)
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             repo = TenantRepository(conn)
             if await repo.remove_origin(tenant_id, origin):
                 was = "allowlist"
@@ -216,11 +217,11 @@ class TenantService:
             await self._audit.record(conn, tenant_id, OriginRemoved(origin, was), actor)
 
     async def apps(self, tenant_id: str) -> list[str]:
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             return await TenantRepository(conn).list_apps(tenant_id)
 
     async def remove_app(self, tenant_id: str, app_id: str, *, actor: Actor) -> None:
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             if not await TenantRepository(conn).remove_app(tenant_id, app_id):
                 raise NotFound("that app is not on the allowlist")
             await self._audit.record(conn, tenant_id, AppRemoved(app_id), actor)
@@ -230,7 +231,7 @@ class TenantService:
         app_id = app_id.strip()
         if not _APP_ID.fullmatch(app_id):
             raise InvalidInput("an app id looks like com.example.app (letters, digits, . _ -)")
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(tenant_id) as conn:
             if await TenantRepository(conn).add_app(tenant_id, app_id, utcnow()):
                 await self._audit.record(conn, tenant_id, AppAllowed(app_id), actor)
         return app_id
@@ -238,7 +239,7 @@ class TenantService:
     async def has_app(self, tenant_id: str, app_id: str | None = None) -> bool:
         """Whether the app may chat: allowlisted, and the organisation verified (a sandbox
         organisation has no apps)."""
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             repo = TenantRepository(conn)
             if await repo.verification(tenant_id) is not Verification.VERIFIED:
                 return False
@@ -266,14 +267,14 @@ class TenantService:
             await self._audit.record(conn, tenant_id, AnonymousVisitorsSet(allowed), actor)
 
     async def origins(self, tenant_id: str) -> list[str]:
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             return await TenantRepository(conn).list_origins(tenant_id)
 
     async def require_origin(self, tenant_id: str, origin: str | None) -> str:
         """The origin itself when it is on the tenant's allowlist, exactly as sent."""
         if not origin or len(origin) > 300:
             raise OriginNotAllowed()
-        async with self._db.read() as conn:
+        async with self._db.read(tenant_id) as conn:
             repo = TenantRepository(conn)
             allowed = await repo.has_origin(tenant_id, origin)
             verification = await repo.verification(tenant_id)

@@ -21,9 +21,10 @@ down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Conversations, knowledge, the assistant's settings and records, webhooks and MCP servers.
+# Conversations, knowledge, the assistant's settings and records, webhooks, MCP servers, and
+# the origins and apps an organisation's widget may run on.
 # Left out: the directory a credential is resolved through before its tenant is known
-# (tenants, api_keys, client_keys, signing_keys, origins and apps), what platform jobs read
+# (tenants, api_keys, client_keys, signing_keys), what platform jobs read
 # across tenants (webhook_deliveries, tenant_keys for master-key rotation, audit chains,
 # end_user_revocations), and the accounts side (memberships, invitations).
 TABLES = (
@@ -41,6 +42,9 @@ TABLES = (
     "webhook_endpoints",
     "mcp_servers",
     "mcp_client_certificates",
+    "tenant_origins",
+    "tenant_apps",
+    "origin_claims",
 )
 # One tenant id, or a group commit's several joined by commas (ids never hold one).
 IN_SCOPE = "tenant_id = ANY (string_to_array(current_setting('app.tenant_id', true), ','))"
