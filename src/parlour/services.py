@@ -17,6 +17,7 @@ from parlour.assistant.tools import ToolSource
 from parlour.audit.checkpoints import CheckpointSigner
 from parlour.audit.service import AuditLog
 from parlour.chat.broker import Broker, InProcessBroker
+from parlour.chat.desk import AgentDesk
 from parlour.chat.identity_watch import IdentityWatch
 from parlour.chat.limits import Caps, ConnectionCaps, RedisConnectionCaps
 from parlour.chat.redis_broker import RedisBroker
@@ -68,6 +69,7 @@ class Services:
     keys: KeyService
     knowledge: KnowledgeService
     chat: ChatService
+    desk: AgentDesk
     assistant: AssistantService
     rate_limits: RateLimits
     connection_caps: Caps
@@ -250,6 +252,7 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         keys=keys,
         knowledge=knowledge,
         chat=chat,
+        desk=AgentDesk(db, chat, audit),
         assistant=assistant_service,
         rate_limits=realtime.rate_limits,
         connection_caps=realtime.caps,

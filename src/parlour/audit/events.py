@@ -421,3 +421,26 @@ class PlatformRoleSet(AuditEvent):
     action = "account.platform_role_set"
     account_id: str
     platform_role: str | None
+
+
+@dataclass(frozen=True)
+class ConversationTaken(AuditEvent):
+    """A person took the conversation from the queue or from the assistant."""
+
+    action = "conversation.taken"
+    conversation_id: str
+
+
+@dataclass(frozen=True)
+class AgentReplied(AuditEvent):
+    """Which person wrote an agent's message (the message itself stays out of the chain)."""
+
+    action = "conversation.agent_replied"
+    conversation_id: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class ConversationReturned(AuditEvent):
+    action = "conversation.returned_to_assistant"
+    conversation_id: str

@@ -23,6 +23,14 @@ class ConversationStatus(StrEnum):
     AGENT = "agent"
 
 
+class HandoffState(StrEnum):
+    """What a `handoff` frame tells the customer (docs/protocol.md), for each move."""
+
+    QUEUED = "queued"
+    AGENT_JOINED = "agent_joined"
+    RETURNED_TO_BOT = "returned_to_bot"
+
+
 @dataclass(frozen=True, slots=True)
 class Citation:
     id: str
@@ -37,6 +45,7 @@ class Conversation:
     status: ConversationStatus
     last_seq: int
     created_at: datetime
+    updated_at: datetime | None = None  # its latest message's time, as read back
 
 
 @dataclass(frozen=True, slots=True)

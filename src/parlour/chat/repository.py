@@ -67,6 +67,18 @@ class ConversationRepository:
         )
         return {c.conversation_id: c for c in map(_conversation, rows)}
 
+    async def with_status(
+        self, tenant_id: str, status: ConversationStatus, limit: int
+    ) -> list[Conversation]:
+        """The tenant's conversations in `status`, the longest quiet first."""
+        rows = await self._conn.execute(
+            select(conversations)
+            .where(conversations.c.tenant_id == tenant_id, conversations.c.status == status.value)
+            .order_by(conversations.c.updated_at, conversations.c.conversation_id)
+            .limit(limit)
+        )
+        return [_conversation(row) for row in rows]
+
     async def latest_for_user(self, tenant_id: str, end_user_id: str) -> Conversation | None:
         row = (
             await self._conn.execute(
@@ -389,4 +401,5 @@ def _conversation(row: Row[tuple[object, ...]]) -> Conversation:
         status=ConversationStatus(m["status"]),
         last_seq=m["last_seq"],
         created_at=m["created_at"],
+        updated_at=m["updated_at"],
     )

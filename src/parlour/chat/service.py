@@ -13,6 +13,7 @@ from parlour.chat.models import (
     Citation,
     Conversation,
     ConversationStatus,
+    HandoffState,
     Message,
     MessageAdded,
     MessageKind,
@@ -36,6 +37,18 @@ from parlour.storage.types import utcnow
 # Unicode's control characters (category Cc, exactly these two ranges) but line feed and tab,
 # which are text: a search that runs in C, where a test of each character's category did not.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+_ANNOUNCED = {
+    ConversationStatus.QUEUED: HandoffState.QUEUED,
+    ConversationStatus.AGENT: HandoffState.AGENT_JOINED,
+    ConversationStatus.BOT: HandoffState.RETURNED_TO_BOT,
+}
+# The statuses from which a conversation moves to each.
+_MOVES_TO = {
+    ConversationStatus.QUEUED: {ConversationStatus.BOT},
+    ConversationStatus.AGENT: {ConversationStatus.BOT, ConversationStatus.QUEUED},
+    ConversationStatus.BOT: {ConversationStatus.QUEUED, ConversationStatus.AGENT},
+}
 
 
 class ChatService:
@@ -134,8 +147,16 @@ class ChatService:
 
     async def request_handoff(self, tenant_id: str, conversation_id: str) -> Message | None:
         """Queue the conversation for a human; None when it already waits for or has one."""
+        return await self.move(tenant_id, conversation_id, ConversationStatus.QUEUED)
+
+    async def move(
+        self, tenant_id: str, conversation_id: str, to: ConversationStatus
+    ) -> Message | None:
+        """Queue the conversation for a person, give it to one, or return it to the assistant,
+        announced to its sockets by a `handoff` message; None when it is in no status that
+        moves there (a customer's request queues only a conversation still with the bot)."""
         conversation = await self.get_conversation(tenant_id, conversation_id)
-        if conversation.status is not ConversationStatus.BOT:
+        if conversation.status not in _MOVES_TO[to]:
             return None
         appended = await self._append(
             Draft(
@@ -143,11 +164,17 @@ class ChatService:
                 conversation_id,
                 kind=MessageKind.HANDOFF,
                 author=Author.SYSTEM,
-                body=ConversationStatus.QUEUED.value,
-                status=ConversationStatus.QUEUED,
+                body=_ANNOUNCED[to].value,
+                status=to,
             )
         )
         return appended.message
+
+    async def with_status(
+        self, tenant_id: str, status: ConversationStatus, *, limit: int
+    ) -> list[Conversation]:
+        async with self._db.read(tenant_id) as conn:
+            return await ConversationRepository(conn).with_status(tenant_id, status, limit)
 
     async def set_typing(
         self, tenant_id: str, conversation_id: str, author: Author, active: bool

@@ -86,6 +86,28 @@ MATRIX = {
     ("GET", "/v1/organisations/{org}/review-queue"): (200, 200, 403, 403, 404),
     ("PUT", "/v1/organisations/{org}/knowledge/sources/faq.json"): (201, 201, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/knowledge/versions"): (200, 200, 403, 403, 404),
+    ("GET", "/v1/organisations/{org}/conversations"): (200, 200, 200, 403, 404),
+    ("GET", "/v1/organisations/{org}/conversations/{conversation}/messages"): (
+        200,
+        200,
+        200,
+        403,
+        404,
+    ),
+    ("POST", "/v1/organisations/{org}/conversations/{conversation}/messages"): (
+        201,
+        201,
+        201,
+        403,
+        404,
+    ),
+    ("POST", "/v1/organisations/{org}/conversations/{conversation}/return"): (
+        200,
+        200,
+        200,
+        403,
+        404,
+    ),
 }
 BODIES = {
     "/v1/organisations/{org}/api-keys": {"label": "backend", "scopes": ["end_user_tokens:mint"]},
@@ -104,6 +126,7 @@ BODIES = {
     "/v1/organisations/{org}/prompt-templates": {"text": "Be kind.\n{{guard}}\n{{knowledge}}"},
     "/v1/organisations/{org}/client-keys": {"public_key_pem": public_key_pem()},
     "/v1/organisations/{org}/features": {"anonymous_visitors": True},
+    "/v1/organisations/{org}/conversations/{conversation}/messages": {"text": "Hello, I'm Ada."},
 }
 
 
@@ -169,6 +192,10 @@ async def path_to(stack: Stack, template: str, org: str) -> str:
             actor=ACTOR,  # type: ignore[arg-type]
         )
         fresh["mcp_server"] = server.server_id
+    if "{conversation}" in template:
+        conversation = await stack.services.chat.open_conversation(org, unique_host("customer"))
+        await stack.services.chat.request_handoff(org, conversation.conversation_id)
+        fresh["conversation"] = conversation.conversation_id
     if "{app}" in template:
         fresh["app"] = await stack.services.tenants.allow_app(org, unique_host("app"), actor=ACTOR)
     return template.format(org=org, **fresh)

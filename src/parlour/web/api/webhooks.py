@@ -31,7 +31,8 @@ class WebhookIn(BaseModel):
     ]
     events: Annotated[list[Event], Field(min_length=1, max_length=2)] = Field(
         description="message.created: every message stored (the customer's, the assistant's, "
-        "an agent's); conversation.handoff: a conversation now waits for a person."
+        "an agent's); conversation.handoff: a conversation now waits for a person, has one, or "
+        "is back with the assistant (text: queued, agent_joined or returned_to_bot)."
     )
 
 
