@@ -2,7 +2,8 @@
 the address, enrols an authenticator, is verified by a platform operator, creates an API key,
 allows the demo site and proves a public one by DNS, uploads an FAQ, edits the prompt
 template, invites a colleague who joins from the mailed link, and the demo widget answers from
-it. Screenshots of each main page go to test-artifacts/ for review."""
+it; and an agent answers, from the inbox, a customer who asked for a person. Screenshots of
+each main page go to test-artifacts/ for review."""
 
 from __future__ import annotations
 
@@ -13,9 +14,16 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from parlour.identity.models import PlatformRole
+from parlour.identity.models import PlatformRole, Role
 from parlour_demo_client.app import create_demo_client
-from tests.browser.test_demo_widget import ARTIFACTS, WAIT_MS, ask, browser  # noqa: F401
+from tests.browser.test_demo_widget import (  # noqa: F401
+    ARTIFACTS,
+    WAIT_MS,
+    Demo,
+    ask,
+    browser,
+    demo,
+)
 from tests.conftest import Stack
 from tests.support import canaries
 from tests.support.accounts import PASSWORD, mailed_token, with_current_code
@@ -264,3 +272,53 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
         await shot(shop, "widget-answer")
     finally:
         server.stop()
+
+
+async def test_an_agent_answers_from_the_inbox_a_customer_who_asked_for_a_person(
+    demo: Demo,  # noqa: F811
+    stack: Stack,
+    browser: Browser,  # noqa: F811
+) -> None:
+    """The widget shows that a person joined, then their reply, then that the assistant is back.
+    The customer's words, markup and all, are text on the agent's page (T-94)."""
+    customer = demo.page
+    await customer.get_by_role("button", name="Open chat").click()
+    question = 'Do you sell car insurance? <img src=x onerror="window.__pwned=1">'
+    await ask(customer, question)
+    offer = customer.get_by_role("button", name="Talk to a person")
+    await expect(offer).to_be_visible(timeout=WAIT_MS)
+    await offer.click()
+    await expect(customer.locator(".msg.system")).to_have_text(
+        "We're connecting you to a person…", timeout=WAIT_MS
+    )
+
+    email = f"agent-{secrets.token_hex(4)}@bank.example"
+    outbox = stack.services.settings.data_dir / "outbox"
+    await stack.services.identity.sign_up(email, PASSWORD, "Their own", source_ip=None)
+    await stack.services.identity.verify_email(mailed_token(outbox, email), source_ip=None)
+    await stack.services.members.add(demo.tenant_id, email, Role.AGENT, actor=ACTOR)
+    context = await browser.new_context()
+    agent = await context.new_page()
+    await log_in_and_enrol(agent, stack.url, email, name=None)
+    await agent.goto(f"{stack.url}/dashboard/o/{demo.tenant_id}")
+    await agent.get_by_role("link", name="Inbox").click()
+    await agent.locator("#queued").get_by_role("link").click()
+    await expect(agent.locator("#messages")).to_contain_text(question)
+    await expect(agent.locator("#status")).to_have_text("Waiting for a person.")
+    await shot(agent, "conversation")
+
+    await agent.get_by_label("Your reply").fill("Hello, I'm Ada. We do not, I'm afraid.")
+    await agent.get_by_role("button", name="Send").click()
+    await expect(agent.locator("#status")).to_have_text("With an agent.")
+    await expect(customer.locator(".msg.agent")).to_have_text(
+        "Hello, I'm Ada. We do not, I'm afraid.", timeout=WAIT_MS
+    )
+    await expect(customer.locator(".msg.system").last).to_have_text("A person has joined the chat.")
+    assert await agent.evaluate("window.__pwned") is None
+
+    await agent.get_by_role("button", name="Hand back to the assistant").click()
+    await expect(agent.locator("#no-agent")).to_be_visible()
+    await expect(customer.locator(".msg.system").last).to_have_text(
+        "You're back with the assistant.", timeout=WAIT_MS
+    )
+    await context.close()

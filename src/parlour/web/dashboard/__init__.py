@@ -14,6 +14,7 @@ from parlour.web.dashboard import (
     account,
     allowlist,
     assistant,
+    inbox,
     members,
     operator,
     organisation,
@@ -44,6 +45,7 @@ ROUTERS = (
     members.router,
     tools.router,
     webhooks.router,
+    inbox.router,
     operator.router,
     _assets,
 )

@@ -1,0 +1,79 @@
+"""The inbox: the conversations waiting for a person and those with one; a conversation's
+messages, a reply to the customer, and handing it back to the assistant (the agents' desk,
+for every member whose role handles conversations)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from parlour.chat.desk import DESK_STATUSES
+from parlour.chat.models import ConversationStatus, MessageKind
+from parlour.errors import ParlourError
+from parlour.identity.policy import Permission
+from parlour.web.dashboard.pages import failed, go, member_page, render, same_origin_form
+from parlour.web.deps import ServicesDep
+from parlour.web.policy import Member
+
+router = APIRouter(include_in_schema=False)
+
+Agent = Annotated[Member, Depends(member_page(Permission.HANDLE_CONVERSATIONS))]
+SHOWN = 200  # messages on a conversation's page: the latest ones
+
+
+@router.get("/dashboard/o/{tenant_id}/inbox")
+async def inbox(who: Agent, services: ServicesDep, request: Request) -> Response:
+    lists = {
+        status.value: await services.desk.conversations(who.tenant_id, status, limit=100)
+        for status in DESK_STATUSES
+    }
+    return render(request, "inbox.html", who=who, lists=lists)
+
+
+async def _conversation(
+    request: Request, who: Member, services: ServicesDep, conversation_id: str, **context: Any
+) -> dict[str, Any]:
+    conversation = await services.chat.get_conversation(who.tenant_id, conversation_id)
+    after = max(0, conversation.last_seq - SHOWN)
+    messages = await services.chat.history(
+        who.tenant_id, conversation_id, after_seq=after, limit=SHOWN
+    )
+    return {
+        "who": who,
+        "conversation": conversation,
+        "messages": messages,
+        "handoff": MessageKind.HANDOFF,
+        "with_assistant": conversation.status is ConversationStatus.BOT,
+        **context,
+    }
+
+
+@router.get("/dashboard/o/{tenant_id}/inbox/{conversation_id}")
+async def conversation(
+    conversation_id: str, who: Agent, services: ServicesDep, request: Request
+) -> Response:
+    context = await _conversation(request, who, services, conversation_id)
+    return render(request, "conversation.html", **context)
+
+
+@router.post("/dashboard/o/{tenant_id}/inbox/{conversation_id}")
+async def reply(
+    conversation_id: str, who: Agent, services: ServicesDep, request: Request
+) -> Response:
+    form = await same_origin_form(request)
+    try:
+        await services.desk.reply(
+            who.tenant_id, conversation_id, form.get("text", ""), actor=who.actor
+        )
+    except ParlourError as error:
+        context = await _conversation(request, who, services, conversation_id, draft=form)
+        return failed(request, "conversation.html", error, **context)
+    return go(f"/dashboard/o/{who.tenant_id}/inbox/{conversation_id}")
+
+
+@router.post("/dashboard/o/{tenant_id}/inbox/{conversation_id}/return")
+async def return_to_assistant(conversation_id: str, who: Agent, services: ServicesDep) -> Response:
+    await services.desk.return_to_assistant(who.tenant_id, conversation_id, actor=who.actor)
+    return go(f"/dashboard/o/{who.tenant_id}/inbox")
