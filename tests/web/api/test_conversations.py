@@ -165,3 +165,23 @@ async def test_the_desk_answers_bad_requests_with_the_one_error_shape(desk: Desk
     # Nothing was taken or said on the way.
     (waiting,) = (await desk.agent.send("GET", desk.path())).json()
     assert waiting["conversation_id"] == conversation_id
+
+
+async def test_another_organisations_conversation_is_not_found_through_ones_own_routes(
+    desk: Desk, stack: Stack
+) -> None:
+    """T-29: an agent of A names a conversation of B under A's own routes: it does not exist
+    there, for reading, answering or handing back, and B's conversation is untouched."""
+    other = await seed.organisation(stack.services, name="Other Bank", faq=None)
+    theirs = await seed.with_a_person(stack.services, other)
+    for method, rest, body in (
+        ("GET", f"/{theirs}/messages", None),
+        ("POST", f"/{theirs}/messages", {"text": "Hello from the wrong bank."}),
+        ("POST", f"/{theirs}/return", None),
+    ):
+        assert_error_shape(await desk.agent.send(method, desk.path(rest), body), 404, "not_found")
+    history = await stack.services.chat.history(other.tenant_id, theirs, after_seq=0, limit=9)
+    assert [(m.author.value, m.body) for m in history] == [("system", "queued")]
+    assert (await stack.services.chat.get_conversation(other.tenant_id, theirs)).status.value == (
+        "queued"
+    )
