@@ -33,8 +33,9 @@ async def inbox(who: Agent, services: ServicesDep, request: Request) -> Response
 
 
 async def _conversation(
-    request: Request, who: Member, services: ServicesDep, conversation_id: str, **context: Any
+    who: Member, services: ServicesDep, conversation_id: str, **context: Any
 ) -> dict[str, Any]:
+    """What the conversation's page shows: its latest messages, and the reply form."""
     conversation = await services.chat.get_conversation(who.tenant_id, conversation_id)
     after = max(0, conversation.last_seq - SHOWN)
     messages = await services.chat.history(
@@ -54,7 +55,7 @@ async def _conversation(
 async def conversation(
     conversation_id: str, who: Agent, services: ServicesDep, request: Request
 ) -> Response:
-    context = await _conversation(request, who, services, conversation_id)
+    context = await _conversation(who, services, conversation_id)
     return render(request, "conversation.html", **context)
 
 
@@ -68,7 +69,7 @@ async def reply(
             who.tenant_id, conversation_id, form.get("text", ""), actor=who.actor
         )
     except ParlourError as error:
-        context = await _conversation(request, who, services, conversation_id, draft=form)
+        context = await _conversation(who, services, conversation_id, draft=form)
         return failed(request, "conversation.html", error, **context)
     return go(f"/dashboard/o/{who.tenant_id}/inbox/{conversation_id}")
 

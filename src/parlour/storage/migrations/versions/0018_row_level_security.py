@@ -6,7 +6,8 @@ A row is visible, and may be written, only inside a transaction that named its t
 none sees nothing. FORCE: the role that owns the tables, which is usually the role the
 application runs as, is held to the policy too. Referential actions (a deleted organisation's
 conversations going with it) are PostgreSQL's own and pass. SQLite has no row security; there
-the tenant filter is the only wall.
+the tenant filter is the only wall. A later migration that reads or rewrites these tables' rows
+must first name the tenants it works on, the same way, or it finds none.
 
 Revision ID: 0018
 Revises: 0017
