@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from parlour.chat.direct_batch import DirectMessageBatch
 from parlour.chat.models import Author, Citation, Message
-from parlour.chat.repository import DirectMessageBatch
 from parlour.errors import NotFound
 from parlour.services import Services
 from parlour.storage.types import utcnow

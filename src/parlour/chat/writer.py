@@ -25,6 +25,7 @@ from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from parlour.chat.direct_batch import DirectMessageBatch
 from parlour.chat.models import (
     Author,
     Citation,
@@ -35,7 +36,6 @@ from parlour.chat.models import (
 )
 from parlour.chat.repository import (
     ConversationRepository,
-    DirectMessageBatch,
     Key,
     MessageRepository,
     in_arrival_order,
