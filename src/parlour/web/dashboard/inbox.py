@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from parlour.chat.desk import DESK_STATUSES
-from parlour.chat.models import ConversationStatus, MessageKind
 from parlour.errors import ParlourError
 from parlour.identity.policy import Permission
 from parlour.web.dashboard.pages import failed, go, member_page, render, same_origin_form
@@ -41,14 +40,7 @@ async def _conversation(
     messages = await services.chat.history(
         who.tenant_id, conversation_id, after_seq=after, limit=SHOWN
     )
-    return {
-        "who": who,
-        "conversation": conversation,
-        "messages": messages,
-        "handoff": MessageKind.HANDOFF,
-        "with_assistant": conversation.status is ConversationStatus.BOT,
-        **context,
-    }
+    return {"who": who, "conversation": conversation, "messages": messages, **context}
 
 
 @router.get("/dashboard/o/{tenant_id}/inbox/{conversation_id}")
