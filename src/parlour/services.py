@@ -32,7 +32,7 @@ from parlour.identity.mail import Mailer, OutboxMailer, SmtpMailer
 from parlour.identity.members import MemberService
 from parlour.identity.passwords import Passwords
 from parlour.identity.service import IdentityService, SessionPolicy
-from parlour.keys.replay import InProcessReplayCache, RedisReplayCache, ReplayCache
+from parlour.keys.replay import DatabaseReplayCache, RedisReplayCache, ReplayCache
 from parlour.keys.service import KeyService
 from parlour.knowledge.embeddings import Embedder, shared_minilm
 from parlour.knowledge.remote_embeddings import RemoteEmbedder
@@ -113,7 +113,7 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
     master_key = load_master_key(settings)
     previous = load_previous_master_keys(settings)
     db = Database(settings.database_url, echo=settings.database.echo)
-    realtime = _realtime(settings)
+    realtime = _realtime(settings, db)
     broker = realtime.broker
     # One key, one purpose: each use gets its own key derived from the master key.
     vault = Vault(
@@ -275,8 +275,9 @@ class _Realtime:
     redis: Redis | None = None
 
 
-def _realtime(settings: Settings) -> _Realtime:
-    """What nodes must share when there are several: in this process, or in Redis."""
+def _realtime(settings: Settings, db: Database) -> _Realtime:
+    """What nodes must share when there are several: in this process (used token ids in the
+    database, so that a restart forgets none), or in Redis."""
     rules = {
         "message": settings.gateway.messages_per_user,
         "frame": settings.gateway.frames_per_connection,
@@ -296,7 +297,7 @@ def _realtime(settings: Settings) -> _Realtime:
     if url is None:
         return _Realtime(
             InProcessBroker(),
-            InProcessReplayCache(),
+            DatabaseReplayCache(db),
             RateLimits(rules, local=["frame"]),
             ConnectionCaps(),
             RateLimits(budgets),

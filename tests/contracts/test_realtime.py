@@ -1,5 +1,5 @@
 """What nodes share, on the embedded profile (one process) and on Redis (two nodes): fan-out,
-token replay, connection caps and rate limits behave the same."""
+connection caps and rate limits behave the same. (Token replay: tests/keys/test_replay.py.)"""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from parlour.chat.models import (
 )
 from parlour.services import _realtime
 from parlour.settings import RedisSettings, Settings
+from parlour.storage.database import Database
 from tests.support.chat import listening
 from tests.support.redis import reachable_prefix, redis_url
 
@@ -41,13 +42,16 @@ class Nodes:
 async def nodes(request: pytest.FixtureRequest) -> AsyncIterator[Nodes]:
     """Two nodes' shared parts: the same objects in one process, or two sets over Redis."""
     if request.param == "memory":
-        node = _realtime(Settings())
+        db = Database("sqlite+aiosqlite:///:memory:")
+        node = _realtime(Settings(), db)
         yield Nodes(node, node, None)
         await node.broker.aclose()
+        await db.dispose()
         return
     async for prefix in reachable_prefix():
         settings = Settings(redis=RedisSettings(url=redis_url(), key_prefix=prefix))
-        a, b = _realtime(settings), _realtime(settings)
+        db = Database("sqlite+aiosqlite:///:memory:")
+        a, b = _realtime(settings, db), _realtime(settings, db)
         for node in (a, b):
             await node.broker.start()
         try:
@@ -57,6 +61,7 @@ async def nodes(request: pytest.FixtureRequest) -> AsyncIterator[Nodes]:
                 await node.broker.aclose()
                 if node.redis is not None:
                     await node.redis.aclose()
+            await db.dispose()
 
 
 def stored_message(tenant_id: str, conversation_id: str, seq: int) -> Message:
@@ -135,14 +140,6 @@ async def test_events_never_reach_another_tenants_subscriber(nodes: Nodes) -> No
             assert await other_tenant.get() == MessageStored(99)
             first_own = await own.get()
     assert getattr(first_own, "seq", None) == 1 or first_own.message.seq == 1  # type: ignore[union-attr]
-
-
-async def test_a_token_id_is_accepted_once_across_nodes(nodes: Nodes) -> None:
-    """T-15: replay on another node is refused too."""
-    key = f"tenant:{uuid.uuid4()}"
-    assert await nodes.a.replay.first_use(key, 60)  # type: ignore[attr-defined]
-    assert not await nodes.b.replay.first_use(key, 60)  # type: ignore[attr-defined]
-    assert not await nodes.a.replay.first_use(key, 60)  # type: ignore[attr-defined]
 
 
 async def test_connection_caps_count_across_nodes(nodes: Nodes) -> None:

@@ -1,18 +1,24 @@
-"""SQL for API keys and signing keys. Methods take `tenant_id` first, except the resolvers that
-find a key from the public id a caller presents (the caller has no tenant yet) and the JWKS
-listing of every public key."""
+"""SQL for API keys, signing keys, revocations and used token ids. Methods take `tenant_id`
+first, except the resolvers that find a key from the public id a caller presents (the caller has
+no tenant yet) and the JWKS listing of every public key."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.keys.models import ApiKey, ClientKey, Scope, SigningKey
 from parlour.storage.dialect import upsert
-from parlour.storage.tables import api_keys, client_keys, end_user_revocations, signing_keys
+from parlour.storage.tables import (
+    api_keys,
+    client_keys,
+    end_user_revocations,
+    signing_keys,
+    used_token_ids,
+)
 
 
 class ApiKeyRepository:
@@ -208,6 +214,31 @@ class RevocationRepository:
             )
             found.update((user_id, before) for user_id, before in rows)
         return found
+
+
+class UsedTokenRepository:
+    """Token ids already used to open a session (parlour.keys.replay)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def claim(self, tenant_id: str, digest: str, *, now: datetime, until: datetime) -> bool:
+        """Record the token id as used until `until`; False if it already is. A row whose
+        token has expired is claimed afresh."""
+        claimed = await self._conn.execute(
+            upsert(
+                self._conn,
+                used_token_ids,
+                {"tenant_id": tenant_id, "token_digest": digest, "expires_at": until},
+                keys=["tenant_id", "token_digest"],
+                update=["expires_at"],
+                where=used_token_ids.c.expires_at <= now,
+            ).returning(used_token_ids.c.token_digest)
+        )
+        return claimed.first() is not None
+
+    async def forget_expired(self, now: datetime) -> None:
+        await self._conn.execute(delete(used_token_ids).where(used_token_ids.c.expires_at <= now))
 
 
 # Bound the parameters of one IN (...): databases cap them, and huge lists plan badly.

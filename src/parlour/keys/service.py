@@ -302,8 +302,9 @@ class KeyService:
         )
         if await self._revoked(user):
             raise InvalidToken()
-        lifetime = (user.expires_at - utcnow() + self._leeway).total_seconds()
-        if not await self._replay.first_use(f"{tenant_id}:{user.token_id}", max(lifetime, 1.0)):
+        if not await self._replay.first_use(
+            tenant_id, user.token_id, user.expires_at + self._leeway
+        ):
             raise InvalidToken()
         return user
 

@@ -4,21 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, text
+from sqlalchemy import ColumnElement, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 def upsert(
-    conn: AsyncConnection, table: Table, values: dict[str, Any], keys: list[str], update: list[str]
+    conn: AsyncConnection,
+    table: Table,
+    values: dict[str, Any],
+    keys: list[str],
+    update: list[str],
+    *,
+    where: ColumnElement[bool] | None = None,
 ) -> Any:
-    """INSERT … ON CONFLICT (keys) DO UPDATE SET the `update` columns (or DO NOTHING)."""
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET the `update` columns (or DO NOTHING); with
+    `where`, the existing row is updated only when it holds."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     statement = insert(table).values(**values)
     if not update:
         return statement.on_conflict_do_nothing(index_elements=keys)
     return statement.on_conflict_do_update(
-        index_elements=keys, set_={column: statement.excluded[column] for column in update}
+        index_elements=keys,
+        set_={column: statement.excluded[column] for column in update},
+        where=where,
     )
 
 

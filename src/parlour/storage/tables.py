@@ -307,6 +307,19 @@ end_user_revocations = Table(
     PrimaryKeyConstraint("tenant_id", "user_id"),
 )
 
+# Token ids already used to open a session (T-15): a token opens one session only, on the
+# embedded profile too, across restarts. The key is a digest of the token id; a row lapses with
+# its token, and expired rows are pruned as new ones arrive (parlour.keys.replay).
+used_token_ids = Table(
+    "used_token_ids",
+    metadata,
+    _tenant_fk(),
+    Column("token_digest", String(64), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "token_digest"),
+    Index("ix_used_token_ids_expires_at", "expires_at"),
+)
+
 # Dashboard accounts belong to the platform, not to one tenant: an account reaches organisations
 # through memberships. The TOTP seed is sealed with the platform's data key (tenant "platform").
 accounts = Table(
