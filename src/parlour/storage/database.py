@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 # Rows written through the direct path between checkpoints: a message row and its indexes
 # come to about a page of log, so this is near SQLite's own default of 1,000 pages.
 CHECKPOINT_AFTER_ROWS = 1000
+_PING = text("SELECT 1")
 _SET_SCOPE = text("SELECT set_config('app.tenant_id', :ids, true)")
 _BYPASSES_ROW_SECURITY = text(
     "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
@@ -101,6 +102,11 @@ class Database:
         async with self.engine.connect() as conn:
             await self.scope_to(conn, *tenant_ids)
             yield conn
+
+    async def ping(self) -> None:
+        """One round trip to the database; raises if it cannot be reached."""
+        async with self.engine.connect() as conn:
+            await conn.execute(_PING)
 
     async def role_bypasses_row_security(self) -> bool:
         """Whether the role this engine connects as passes through row-level security (a

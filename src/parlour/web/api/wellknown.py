@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import Public
@@ -42,6 +41,5 @@ def _public_keys(document: dict[str, Any]) -> JSONResponse:
 
 @router.get("/healthz", dependencies=[Public])
 async def health(services: ServicesDep) -> dict[str, Any]:
-    async with services.db.read() as conn:
-        await conn.execute(text("SELECT 1"))
+    await services.db.ping()
     return {"status": "ok"}
