@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -40,6 +41,8 @@ _WS_CLOSE: list[tuple[type[errors.ParlourError], int]] = [
     (errors.RateLimited, 4429),
     (errors.PayloadTooLarge, 1009),
 ]
+# What HTTP routing's own errors (no Parlour error behind them) are answered with.
+HTTP_ERROR = "http_error"
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthenticated",
@@ -52,12 +55,55 @@ _STATUS_CODES = {
 }
 
 
-def http_status(error: errors.ParlourError) -> int:
-    return next((status for cls, status in _HTTP_STATUS if isinstance(error, cls)), 500)
+def http_status(error: errors.ParlourError | type[errors.ParlourError]) -> int:
+    kind = error if isinstance(error, type) else type(error)
+    return next((status for cls, status in _HTTP_STATUS if issubclass(kind, cls)), 500)
 
 
-def ws_close_code(error: errors.ParlourError) -> int:
-    return next((code for cls, code in _WS_CLOSE if isinstance(error, cls)), 1011)
+def ws_close_code(error: errors.ParlourError | type[errors.ParlourError]) -> int:
+    kind = error if isinstance(error, type) else type(error)
+    return next((code for cls, code in _WS_CLOSE if issubclass(kind, cls)), 1011)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueEntry:
+    code: str
+    meaning: str
+    http_status: int | None  # None: whatever status routing gave
+    close_code: int | None  # None: never sent on a socket
+    defined_in: str
+
+
+def catalogue() -> list[CatalogueEntry]:
+    """Every error code Parlour answers with, by code: each error class loaded (the caller
+    imports the modules that define them) and the codes HTTP routing gives before any Parlour
+    code runs. docs/errors.md is this, rendered by scripts/error-catalogue."""
+    entries = [
+        CatalogueEntry(
+            kind.code,
+            kind.default_message,
+            http_status(kind),
+            ws_close_code(kind),
+            f"{kind.__module__}.{kind.__qualname__}",
+        )
+        for kind in _error_classes(errors.ParlourError)
+    ]
+    taken = {entry.code for entry in entries}
+    routing = "HTTP routing"
+    entries += [
+        CatalogueEntry(code, "The request could not be routed or read.", status, None, routing)
+        for status, code in _STATUS_CODES.items()
+        if code not in taken
+    ]
+    entries.append(CatalogueEntry(HTTP_ERROR, "Any other HTTP failure.", None, None, routing))
+    return sorted(entries, key=lambda entry: entry.code)
+
+
+def _error_classes(root: type[errors.ParlourError]) -> list[type[errors.ParlourError]]:
+    found = [root]
+    for kind in root.__subclasses__():
+        found += _error_classes(kind)
+    return found
 
 
 def error_body(
@@ -104,7 +150,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        code = _STATUS_CODES.get(exc.status_code, "http_error")
+        code = _STATUS_CODES.get(exc.status_code, HTTP_ERROR)
         message = exc.detail if isinstance(exc.detail, str) else "The request failed."
         headers = dict(exc.headers) if exc.headers else None
         return error_response(exc.status_code, code, message, request, headers=headers)

@@ -16,13 +16,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from parlour.audit.events import Actor, ActorType
-from parlour.errors import Forbidden, ParlourError, PayloadTooLarge
+from parlour.errors import ParlourError, PayloadTooLarge
 from parlour.identity.errors import ReauthenticationRequired, SessionRequired, WrongStage
 from parlour.identity.models import Session, Stage
 from parlour.identity.policy import Permission, PlatformPermission
 from parlour.web.deps import declares, request_context, services_of
 from parlour.web.errors import http_status
-from parlour.web.policy import COOKIE, Member
+from parlour.web.policy import COOKIE, CsrfRefused, Member
 
 HERE = Path(__file__).parent
 PAGE_CSP = (
@@ -37,9 +37,7 @@ _templates = Environment(
 )
 
 
-class FormRefused(Forbidden):
-    code = "csrf_refused"
-    default_message = "This form did not come from this page; reload it and try again."
+FORM_REFUSED = "This form did not come from this page; reload it and try again."
 
 
 class GoTo(Exception):
@@ -73,7 +71,7 @@ async def same_origin_form(request: Request) -> dict[str, str]:
     origin = request.headers.get("origin", "")
     fetch_site = request.headers.get("sec-fetch-site")
     if origin != f"{own.scheme}://{own.netloc}" and fetch_site != "same-origin":
-        raise FormRefused()
+        raise CsrfRefused(FORM_REFUSED)
     # Browsers give every form post its length; the parser would otherwise spool any amount
     # of a file to disk before a page could refuse it.
     declared = request.headers.get("content-length", "")
@@ -85,7 +83,7 @@ async def same_origin_form(request: Request) -> dict[str, str]:
 
 def _check_token(form: dict[str, str], session: Session) -> None:
     if not hmac.compare_digest(form.get("csrf_token", "").encode(), session.csrf_token.encode()):
-        raise FormRefused()
+        raise CsrfRefused(FORM_REFUSED)
 
 
 @declares("public")
