@@ -8,6 +8,8 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
+from parlour.shared_redis import unavailable_on_failure
+
 
 class ReplayCache(Protocol):
     async def first_use(self, key: str, ttl_seconds: float) -> bool:
@@ -32,14 +34,16 @@ class InProcessReplayCache:
 
 
 class RedisReplayCache:
-    """Shared by every node: SET NX with the token's remaining lifetime."""
+    """Shared by every node: SET NX with the token's remaining lifetime. Unreachable, it
+    raises `Unavailable`: no token is taken as unused when that cannot be known."""
 
     def __init__(self, redis: Redis, *, prefix: str) -> None:
         self._redis = redis
         self._prefix = f"{prefix}:jti:"
 
     async def first_use(self, key: str, ttl_seconds: float) -> bool:
-        stored = await self._redis.set(
-            self._prefix + key, b"1", nx=True, px=max(1, int(ttl_seconds * 1000))
-        )
+        with unavailable_on_failure("Checking the token"):
+            stored = await self._redis.set(
+                self._prefix + key, b"1", nx=True, px=max(1, int(ttl_seconds * 1000))
+            )
         return bool(stored)

@@ -39,6 +39,8 @@ _WS_CLOSE: list[tuple[type[errors.ParlourError], int]] = [
     (errors.Forbidden, 4403),
     (errors.RateLimited, 4429),
     (errors.PayloadTooLarge, 1009),
+    # "Try again later": the client reconnects after a while and resumes.
+    (errors.Unavailable, 1013),
 ]
 _STATUS_CODES = {
     400: "bad_request",
