@@ -24,6 +24,7 @@ from parlour.settings import (
     Environment,
     GatewaySettings,
     IdentitySettings,
+    RedisSettings,
     ServerSettings,
     Settings,
     TokenSettings,
@@ -72,6 +73,7 @@ def make_settings(
     tokens: dict[str, object] | None = None,
     assistant: dict[str, object] | None = None,
     egress_allowed_networks: tuple[str, ...] = ("127.0.0.0/8",),
+    redis: RedisSettings | None = None,
 ) -> Settings:
     return Settings(
         environment=environment,
@@ -96,6 +98,7 @@ def make_settings(
             allowed_networks=list(egress_allowed_networks),
             timeout_seconds=2.0,
         ),
+        redis=redis or RedisSettings(),
     )
 
 
@@ -176,6 +179,7 @@ async def running_stack(
     gateway: dict[str, object] | None = None,
     tokens: dict[str, object] | None = None,
     assistant: dict[str, object] | None = None,
+    redis: RedisSettings | None = None,
 ) -> AsyncIterator[Stack]:
     master_key = new_master_key()
 
@@ -193,6 +197,7 @@ async def running_stack(
             gateway=gateway,
             tokens=tokens,
             assistant=assistant,
+            redis=redis,
         )
         return create_app(settings), settings
 

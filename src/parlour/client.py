@@ -4,7 +4,9 @@ anyone writing a mobile or server-side client.
 It keeps the protocol's promises on the client side: it remembers the last sequence number it
 delivered and resumes from it, drops duplicates, acknowledges what it delivered (an `accepted`
 right after it delivers the client's own message), and sends again (with the same client id)
-every message the server has not accepted, after every reconnect.
+every message the server has not accepted, after every reconnect. Acks are cumulative: the
+frames the server sends to catch up after `ready` are acknowledged once, at the last of them;
+live frames one by one.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class ChatClient:
     pending: dict[str, str] = field(default_factory=dict)  # client id -> text, not yet accepted
     accepted: dict[str, int] = field(default_factory=dict)  # client id -> its seq
     _ws: ClientConnection | None = None
+    _catching_up_to: int = 0  # the last seq of the catch-up that follows `ready`
 
     async def connect(self) -> Frame:
         """Open a socket, authenticate, resume after `last_seq`, and send again every message
@@ -62,6 +65,7 @@ class ChatClient:
         ready = await self._receive()
         if ready.get("type") != "ready":
             raise ClientClosed(None, f"expected ready, got {ready.get('type')}")
+        self._catching_up_to = ready["last_seq"]
         for client_id, text in list(self.pending.items()):
             await self._send({"type": "message", "client_id": client_id, "text": text})
         return ready
@@ -102,7 +106,8 @@ class ChatClient:
 
     async def _deliver(self, seq: int) -> None:
         self.last_seq = seq
-        await self._send({"type": "ack", "seq": seq})
+        if seq >= self._catching_up_to:
+            await self._send({"type": "ack", "seq": seq})
 
     async def close(self) -> None:
         if self._ws is not None:

@@ -38,6 +38,12 @@ class InvalidToken(Unauthenticated):
     default_message = "The token is not valid."
 
 
+class TokenExpired(Unauthenticated):
+    # Said plainly: the client knows the expiry already, and needs to know to fetch a new token.
+    code = "token_expired"
+    default_message = "The token has expired; get a fresh one."
+
+
 class Forbidden(ParlourError):
     code = "forbidden"
     default_message = "This credential may not do that."

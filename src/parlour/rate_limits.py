@@ -4,10 +4,13 @@ message and frame rates, login attempts, assistant token budgets."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.aio.strategies import FixedWindowRateLimiter, SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
+
+from parlour.shared_redis import unavailable_on_failure
 
 
 class RateLimits:
@@ -18,6 +21,9 @@ class RateLimits:
     They count in fixed windows, at half the cost of the sliding counter the shared rules use:
     such a rule guards one socket against a flood, checked on every frame, and a window's edge
     letting through up to twice the rate for a moment does not matter at that scale.
+
+    A rule that cannot be counted (Redis unreachable) raises `Unavailable`: nothing is let
+    through uncounted, and the caller answers in its own transport's way.
     """
 
     def __init__(
@@ -26,7 +32,7 @@ class RateLimits:
         storage_uri: str = "async+memory://",
         *,
         local: Sequence[str] = (),
-        **options: str,
+        **options: Any,
     ) -> None:
         self._rules: dict[str, RateLimitItem] = {name: parse(rule) for name, rule in rules.items()}
         shared = SlidingWindowCounterRateLimiter(storage_from_string(storage_uri, **options))
@@ -35,8 +41,10 @@ class RateLimits:
 
     async def allow(self, rule: str, *identifiers: str, cost: int = 1) -> bool:
         """Count `cost` against the rule, or refuse (counting nothing) if it would not fit."""
-        return await self._limiters[rule].hit(self._rules[rule], rule, *identifiers, cost=cost)
+        with unavailable_on_failure("Rate limiting"):
+            return await self._limiters[rule].hit(self._rules[rule], rule, *identifiers, cost=cost)
 
     async def room_for(self, rule: str, *identifiers: str, cost: int) -> bool:
         """Whether `cost` would fit now, counting nothing."""
-        return await self._limiters[rule].test(self._rules[rule], rule, *identifiers, cost=cost)
+        with unavailable_on_failure("Rate limiting"):
+            return await self._limiters[rule].test(self._rules[rule], rule, *identifiers, cost=cost)

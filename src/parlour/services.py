@@ -43,6 +43,7 @@ from parlour.mcp_bridge.client import McpBridge
 from parlour.mcp_bridge.configuration import McpConfiguration
 from parlour.rate_limits import RateLimits
 from parlour.settings import AssistantSettings, KnowledgeSettings, Settings
+from parlour.shared_redis import broker_client, shared_pool
 from parlour.storage.database import Database
 from parlour.storage.migrate import migrate
 from parlour.tenants.service import TenantService
@@ -302,9 +303,11 @@ def _realtime(settings: Settings, db: Database) -> _Realtime:
             ConnectionCaps(),
             RateLimits(budgets),
         )
-    redis = Redis.from_url(url)
+    # One bounded pool for every call on the request path, the `limits` library's included.
+    pool = shared_pool(settings.redis)
+    redis = Redis.from_pool(pool)  # closing it closes the pool
     return _Realtime(
-        broker=RedisBroker(Redis.from_url(url), prefix=prefix),
+        broker=RedisBroker(broker_client(settings.redis), prefix=prefix),
         replay=RedisReplayCache(redis, prefix=prefix),
         rate_limits=RateLimits(
             rules,
@@ -312,10 +315,15 @@ def _realtime(settings: Settings, db: Database) -> _Realtime:
             local=["frame"],
             implementation="redispy",
             key_prefix=f"{prefix}:limits",
+            connection_pool=pool,
         ),
         caps=RedisConnectionCaps(redis, prefix=prefix),
         budgets=RateLimits(
-            budgets, "async+" + url, implementation="redispy", key_prefix=f"{prefix}:budgets"
+            budgets,
+            "async+" + url,
+            implementation="redispy",
+            key_prefix=f"{prefix}:budgets",
+            connection_pool=pool,
         ),
         redis=redis,
     )

@@ -141,6 +141,10 @@ class RedisSettings(BaseModel):
         description="redis:// URL; set it to share fan-out, limits and replay between nodes.",
     )
     key_prefix: str = "parlour"
+    # Calls wait for a free connection rather than fail; each wait and each call is bounded.
+    max_connections: Annotated[int, Field(ge=2, le=10_000)] = 64
+    pool_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
 
 
 class EgressSettings(BaseModel):

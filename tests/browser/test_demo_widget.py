@@ -3,6 +3,8 @@ widget asking Parlour a question and showing the grounded answer with its citati
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -10,12 +12,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    WebSocket,
+    async_playwright,
+    expect,
+)
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from parlour.chat.broker import InProcessBroker
+from parlour.chat.models import Author
 from parlour.demo import prepare_demo_organisation
 from parlour.services import Services
 from parlour.web.widget import widget_integrity, widget_script_bytes
@@ -120,14 +131,18 @@ async def test_the_widget_acknowledges_its_own_message_once_accepted_delivers_it
     demo: Demo,
 ) -> None:
     """No `message` frame comes back to the socket that sent it (docs/protocol.md §4): the
-    widget counts `accepted` as its delivery, so a resume starts after it."""
+    widget counts `accepted` as its delivery, so a resume starts after it. (Acks are
+    cumulative: the one sent may name the answer, seq 2, as well.)"""
     page = demo.page
     async with page.expect_websocket() as opened:
         await page.get_by_role("button", name="Open chat").click()
     socket = await opened.value
-    async with socket.expect_event(
-        "framesent", lambda payload: payload == '{"type":"ack","seq":1}', timeout=WAIT_MS
-    ):
+
+    def acks_the_message(payload: str | bytes) -> bool:
+        frame = json.loads(payload)
+        return bool(frame.get("type") == "ack" and frame["seq"] >= 1)
+
+    async with socket.expect_event("framesent", acks_the_message, timeout=WAIT_MS):
         await ask(page, "How do I reset my password?")
     await expect(page.locator(".msg.user.pending")).to_have_count(0)
 
@@ -184,6 +199,80 @@ async def test_an_answer_carrying_exfiltration_markup_shows_text_and_fetches_not
     assert await answer.locator("img, a").count() == 0
     assert not [url for url in requested if "attacker.example" in url]
     assert await page.evaluate("window.__pwned") is None
+
+
+BACKLOG = 500
+
+
+async def test_t25_the_widget_resumes_a_500_frame_backlog_without_tripping_the_frame_limit(
+    stack: Stack, demo: Demo
+) -> None:
+    """T-25: the frame limit (20 a second) stops floods, not a resume. The node the widget is
+    connected to resyncs its sockets (1013, as when it loses Redis); 500 messages arrived
+    meanwhile. The widget reconnects, is sent all 500 at once, shows them, acknowledges them
+    with a few cumulative acks, and stays connected."""
+    page = demo.page
+    sockets: list[WebSocket] = []
+    page.on("websocket", lambda socket: sockets.append(socket))
+    await page.get_by_role("button", name="Open chat").click()
+    await ask(page, "How do I reset my password?")
+    await expect(page.locator(".msg.assistant")).to_have_count(1, timeout=WAIT_MS)
+    conversation = await stack.services.chat.open_conversation(demo.tenant_id, await customer(page))
+    for n in range(BACKLOG):
+        await demo.services.chat.post(
+            demo.tenant_id, conversation.conversation_id, author=Author.AGENT, body=f"reply {n}"
+        )
+    # The seeding services' broker is not the server's: nothing of those reached the socket.
+    await expect(page.locator(".msg.agent")).to_have_count(0)
+    last_seq = 2 + BACKLOG
+    frames_received: list[str] = []
+    acks: list[int] = []
+    all_acked = asyncio.Event()
+    closes: list[WebSocket] = []
+
+    def on_sent(payload: str | bytes) -> None:
+        frame = json.loads(payload)
+        if frame.get("type") == "ack":
+            acks.append(frame["seq"])
+            if frame["seq"] == last_seq:
+                all_acked.set()
+
+    def watch(socket: WebSocket) -> None:
+        socket.on("framereceived", lambda payload: frames_received.append(str(payload)))
+        socket.on("framesent", on_sent)
+        socket.on("close", lambda closed: closes.append(closed))
+
+    page.on("websocket", watch)
+    resync_sockets(stack)
+    await expect(page.locator(".msg.agent")).to_have_count(BACKLOG, timeout=WAIT_MS)
+    await expect(page.locator(".msg.agent").last).to_have_text(f"reply {BACKLOG - 1}")
+    async with asyncio.timeout(WAIT_MS / 1000):
+        await all_acked.wait()
+    # Asked after the acks on the same socket: answered, the acks were all read.
+    await ask(page, "What is the daily ATM withdrawal limit?")
+    await expect(page.locator(".msg.assistant")).to_have_count(2, timeout=WAIT_MS)
+    assert closes == []
+    assert len(sockets) == 2  # one reconnect, for the resync; none for the frame limit
+    replies = [json.loads(frame) for frame in frames_received if '"author":"agent"' in frame]
+    assert [reply["seq"] for reply in replies] == list(range(3, last_seq + 1))  # once each
+    assert len(acks) < BACKLOG  # cumulative: a few acks for the whole backlog
+    assert demo.console_errors == []
+
+
+async def customer(page: Page) -> str:
+    """The demo customer this page is signed in as (the demo site's cookie)."""
+    cookies = await page.context.cookies()
+    return next(c["value"] for c in cookies if c["name"] == "demo_customer")
+
+
+def resync_sockets(stack: Stack) -> None:
+    """Tell every socket of the server's node that events may have been lost (what its broker
+    does when it loses Redis): they close with 1013, and clients resume."""
+    services = stack.app.state.services
+    broker = services.chat.broker
+    assert isinstance(broker, InProcessBroker)
+    loop = stack.server.server.servers[0].get_loop()
+    loop.call_soon_threadsafe(broker.resync_all)
 
 
 async def ask_reload_and_find_the_conversation(page: Page) -> None:

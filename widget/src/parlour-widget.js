@@ -60,6 +60,8 @@
   // Close codes after which reconnecting cannot help (docs/protocol.md).
   const FATAL = new Set([4403]);
   const MAX_BACKOFF_MS = 30000;
+  // Acks are cumulative: frames shown within this long of each other are acknowledged together.
+  const ACK_DELAY_MS = 100;
 
   function el(tag, attrs = {}, text) {
     const node = document.createElement(tag);
@@ -107,6 +109,7 @@
       this.lastSeq = 0;          // highest sequence number shown, in order
       this.pending = new Map();  // client_id -> { text, node } not yet accepted by the server
       this.socket = null;
+      this.ackTimer = null;
       this.attempt = 0;
       this.stopped = false;
     }
@@ -269,7 +272,7 @@
           // `message` frame follows for it on this socket.
           if (frame.seq === this.lastSeq + 1) {
             this.lastSeq = frame.seq;
-            this.send({ type: "ack", seq: this.lastSeq });
+            this.acknowledge();
           }
           break;
         }
@@ -308,7 +311,19 @@
         this.render(frame);
         this.handoffButton.hidden = !(frame.actions || []).includes("handoff");
       }
-      this.send({ type: "ack", seq: this.lastSeq });
+      this.acknowledge();
+    }
+
+    // One ack names the highest seq shown (docs/protocol.md §4), so the hundreds of frames of a
+    // catch-up after a reconnect are acknowledged with a few acks, not one each. A socket that
+    // has closed meanwhile sends none: the next one resumes from lastSeq anyway.
+    acknowledge() {
+      if (this.ackTimer) return;
+      const socket = this.socket;
+      this.ackTimer = setTimeout(() => {
+        this.ackTimer = null;
+        if (this.socket === socket) this.send({ type: "ack", seq: this.lastSeq });
+      }, ACK_DELAY_MS);
     }
 
     // Part of an answer still being written: shown as text as it comes, never as markup.

@@ -36,6 +36,11 @@ class Broker(Protocol):
         """Wait until every event published so far has left this node."""
         ...
 
+    async def subscribed(self) -> None:
+        """Return once events published on other nodes reach this node's listeners; raise
+        `Unavailable` if that does not come about soon. A socket opened before would miss them."""
+        ...
+
     async def start(self) -> None: ...
 
     async def aclose(self) -> None: ...
@@ -76,6 +81,9 @@ class InProcessBroker:
 
     async def flush(self) -> None:
         return None  # delivered as published
+
+    async def subscribed(self) -> None:
+        return None  # no other node
 
     async def start(self) -> None:
         return None

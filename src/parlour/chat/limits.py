@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from parlour.errors import RateLimited
+from parlour.shared_redis import FAILURES, unavailable_on_failure
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,11 @@ return 1
 
 class RedisConnectionCaps:
     """Connection counts shared by every node. Each open connection is a lease in a sorted set
-    per cap, renewed by its node while it lives; a crashed node's leases lapse on their own."""
+    per cap, renewed by its node while it lives; a crashed node's leases lapse on their own.
+
+    A lease whose release fails (Redis restarting, say) is not left to lapse: it stops being
+    renewed and its release is retried every second until it succeeds, so a closed connection
+    never counts against its caps for long."""
 
     def __init__(
         self,
@@ -96,35 +100,51 @@ class RedisConnectionCaps:
         *,
         prefix: str,
         lease_seconds: float = 60.0,
+        release_retry_seconds: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._redis = redis
         self._clock = clock
         self._prefix = f"{prefix}:conns:"
         self._lease = lease_seconds
+        self._release_retry = release_retry_seconds
         self._acquire = redis.register_script(_ACQUIRE)
         self._held: dict[str, list[str]] = {}
+        self._unreleased: dict[str, list[str]] = {}
         self._renewer: asyncio.Task[None] | None = None
+        self._releaser: asyncio.Task[None] | None = None
+        self._closed = False
 
     async def start(self) -> None:
         if self._renewer is None:
             self._renewer = asyncio.create_task(self._renew_forever())
+
+    @property
+    def unreleased(self) -> int:
+        """Leases of closed connections whose release is still to be retried."""
+        return len(self._unreleased)
 
     @contextlib.asynccontextmanager
     async def hold(self, caps: Sequence[Cap]) -> AsyncIterator[None]:
         member = secrets.token_hex(12)
         keys = [self._prefix + ":".join(cap.key) for cap in caps]
         now = self._clock()
-        granted = await self._acquire(
-            keys=keys,
-            args=[
-                now,
-                now + self._lease,
-                member,
-                int(self._lease * 1000),
-                *(cap.limit for cap in caps),
-            ],
-        )
+        try:
+            with unavailable_on_failure("Counting connections"):
+                granted = await self._acquire(
+                    keys=keys,
+                    args=[
+                        now,
+                        now + self._lease,
+                        member,
+                        int(self._lease * 1000),
+                        *(cap.limit for cap in caps),
+                    ],
+                )
+        except BaseException:
+            # The lease may have been granted before the reply was lost: take it back.
+            self._retry_release({member: keys})
+            raise
         if not granted:
             raise TooManyConnections()
         self._held[member] = keys
@@ -132,10 +152,38 @@ class RedisConnectionCaps:
             yield
         finally:
             del self._held[member]
+            await self._release({member: keys})
+
+    async def _release(self, leases: dict[str, list[str]]) -> None:
+        try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for key in keys:
-                    pipe.zrem(key, member)
+                for member, keys in leases.items():
+                    for key in keys:
+                        pipe.zrem(key, member)
                 await pipe.execute()
+        except FAILURES:
+            self._retry_release(leases)
+        except asyncio.CancelledError:
+            self._retry_release(leases)  # it may not have gone out
+            raise
+
+    def _retry_release(self, leases: dict[str, list[str]]) -> None:
+        self._unreleased.update(leases)
+        if self._releaser is None and not self._closed:
+            self._releaser = asyncio.create_task(self._release_unreleased())
+
+    async def _release_unreleased(self) -> None:
+        try:
+            while self._unreleased:
+                await asyncio.sleep(self._release_retry)
+                leases, self._unreleased = self._unreleased, {}
+                await self._release(leases)
+                if self._unreleased:
+                    log.warning(
+                        "%d connection leases not released yet; retrying", len(self._unreleased)
+                    )
+        finally:
+            self._releaser = None
 
     async def _renew_forever(self) -> None:
         while True:
@@ -148,11 +196,16 @@ class RedisConnectionCaps:
                             pipe.zadd(key, {member: expiry}, xx=True)
                             pipe.pexpire(key, int(self._lease * 1000))
                     await pipe.execute()
-            except (RedisError, OSError):
+            except FAILURES:
                 log.warning("could not renew connection leases; retrying")
 
     async def aclose(self) -> None:
-        if self._renewer is not None:
-            self._renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._renewer
+        self._closed = True
+        for task in (self._renewer, self._releaser):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._unreleased:  # one last try; what still fails lapses with its lease
+            leases, self._unreleased = self._unreleased, {}
+            await self._release(leases)

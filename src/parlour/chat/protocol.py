@@ -13,7 +13,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from parlour.chat.models import Message, MessageKind
-from parlour.errors import InvalidInput
+from parlour.errors import InvalidInput, Unauthenticated
 
 PROTOCOL_VERSION = 1
 
@@ -21,6 +21,14 @@ PROTOCOL_VERSION = 1
 class BadFrame(InvalidInput):
     code = "bad_frame"
     default_message = "The frame is not valid."
+
+
+class BadAuthFrame(Unauthenticated):
+    """A first frame that is not a valid `auth` frame: nothing is authenticated, and the reason
+    says what was wrong with it."""
+
+    code = "bad_auth_frame"
+    default_message = "The first frame must be auth."
 
 
 class _Frame(BaseModel):

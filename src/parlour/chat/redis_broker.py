@@ -7,6 +7,10 @@ subscription and hands notices to its local subscribers. If the Redis connection
 local subscriber is told to resync (its socket closes with 1013 and the client resumes from the
 database on any node), and the node subscribes again.
 
+Until it has, a notice from another node would not reach this one: no socket is let in meanwhile
+(`subscribed`), and any that began to listen in the gap all the same (its handshake had passed
+before the loss) is told to resync once the subscription is back.
+
 Notices leave in the background, in order, and those queued while one round trip is under way
 go together in the next pipeline: a message's sender hears `accepted` once the message is
 stored, without waiting on Redis, and a busy node pays one round trip per batch of notices
@@ -23,7 +27,6 @@ import secrets
 from collections.abc import Callable
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from parlour.chat.broker import InProcessBroker, Listener
 from parlour.chat.models import (
@@ -34,10 +37,16 @@ from parlour.chat.models import (
     ReadUpTo,
     TypingChanged,
 )
+from parlour.errors import Unavailable
+from parlour.shared_redis import FAILURES
 
 log = logging.getLogger(__name__)
 SUBSCRIBE_TIMEOUT_SECONDS = 10.0
-RETRY_SECONDS = 1.0
+# How long a socket's handshake waits for the subscription to come back before it is refused.
+SUBSCRIBED_WAIT_SECONDS = 5.0
+# Subscribing again after a loss: at once, then backing off to a second between tries.
+RETRY_FIRST_SECONDS = 0.05
+RETRY_MAX_SECONDS = 1.0
 # Notices one pipeline carries at most, and how many may wait before publishers wait too.
 NOTICES_PER_PIPELINE = 512
 NOTICES_QUEUED_AT_MOST = 8192
@@ -120,7 +129,7 @@ class RedisBroker:
                         for channel, payload in batch:
                             pipe.publish(channel, payload)
                         await pipe.execute()
-                except (RedisError, OSError) as error:
+                except FAILURES as error:
                     # The messages are stored: other nodes' sockets find them at their next
                     # notice, or when they resume.
                     log.warning("%d notices not published (%s)", len(batch), type(error).__name__)
@@ -134,28 +143,49 @@ class RedisBroker:
     ) -> Callable[[], None]:
         return self._local.listen(tenant_id, conversation_id, listener)
 
+    async def subscribed(self) -> None:
+        if self._ready.is_set():
+            return
+        try:
+            async with asyncio.timeout(SUBSCRIBED_WAIT_SECONDS):
+                await self._ready.wait()
+        except TimeoutError:
+            raise Unavailable(
+                "Live updates are unavailable for a moment; try again shortly."
+            ) from None
+
     async def _listen(self) -> None:
+        delay, lost = RETRY_FIRST_SECONDS, False
         while True:
             pubsub = self._redis.pubsub()
             try:
                 await pubsub.psubscribe(f"{self._prefix}*")
                 async for message in pubsub.listen():
                     if message["type"] == "psubscribe":
+                        if lost:
+                            # A socket that began to listen while this node was not
+                            # subscribed may have missed notices: it resumes from the database.
+                            self._local.resync_all()
+                            lost, delay = False, RETRY_FIRST_SECONDS
+                            log.info("broker subscribed again")
                         self._ready.set()
                     elif message["type"] == "pmessage":
                         await self._dispatch(message["channel"], message["data"])
             except asyncio.CancelledError:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
                 raise
-            except (RedisError, OSError) as error:
-                log.warning(
-                    "broker connection lost (%s); resyncing subscribers", type(error).__name__
-                )
+            except FAILURES as error:
+                if not lost:
+                    log.warning(
+                        "broker connection lost (%s); resyncing subscribers", type(error).__name__
+                    )
                 self._ready.clear()
+                lost = True
                 self._local.resync_all()
-                with contextlib.suppress(RedisError, OSError):
+                with contextlib.suppress(*FAILURES):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
-                await asyncio.sleep(RETRY_SECONDS)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
 
     async def _dispatch(self, channel: str | bytes, data: str | bytes) -> None:
         name = channel.decode() if isinstance(channel, bytes) else channel

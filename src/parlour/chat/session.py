@@ -114,6 +114,12 @@ class ChatSession:
             return [message_frame(event.message)]
         return await self._catch_up(until=seq)
 
+    def advances_ack(self, frame: object) -> bool:
+        """Whether `frame` is an ack that moves the acknowledged point forward, up to what was
+        delivered. There is at most one such ack per durable frame sent to the client, so they
+        need no rate limit of their own."""
+        return isinstance(frame, AckFrame) and self.acked_seq < frame.seq <= self.delivered_seq
+
     def sent(self, frame: Frame) -> None:
         """Told of every frame in the order it was written to the socket, which is the order the
         client reads them in, so both sides judge an `accepted` on the same facts."""

@@ -13,6 +13,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 
 from parlour.keys.repository import UsedTokenRepository
+from parlour.shared_redis import unavailable_on_failure
 from parlour.storage.database import Database
 from parlour.storage.types import utcnow
 
@@ -62,7 +63,9 @@ class DatabaseReplayCache:
 
 class RedisReplayCache:
     """Shared by every node: SET NX with the token's remaining lifetime. It holds across a
-    restart of a node; across a restart of Redis only if Redis keeps its data (README)."""
+    restart of a node; across a restart of Redis only if Redis keeps its data (README).
+    Unreachable, it raises `Unavailable`: no token is taken as unused when that cannot be
+    known."""
 
     def __init__(self, redis: Redis, *, prefix: str, clock: Clock = utcnow) -> None:
         self._redis = redis
@@ -71,7 +74,8 @@ class RedisReplayCache:
 
     async def first_use(self, tenant_id: str, token_id: str, until: datetime) -> bool:
         remaining_ms = int((until - self._clock()).total_seconds() * 1000)
-        stored = await self._redis.set(
-            f"{self._prefix}{tenant_id}:{token_id}", b"1", nx=True, px=max(1_000, remaining_ms)
-        )
+        with unavailable_on_failure("Checking the token"):
+            stored = await self._redis.set(
+                f"{self._prefix}{tenant_id}:{token_id}", b"1", nx=True, px=max(1_000, remaining_ms)
+            )
         return bool(stored)

@@ -40,6 +40,8 @@ _WS_CLOSE: list[tuple[type[errors.ParlourError], int]] = [
     (errors.Forbidden, 4403),
     (errors.RateLimited, 4429),
     (errors.PayloadTooLarge, 1009),
+    # "Try again later": the client reconnects after a while and resumes.
+    (errors.Unavailable, 1013),
 ]
 # What HTTP routing's own errors (no Parlour error behind them) are answered with.
 HTTP_ERROR = "http_error"

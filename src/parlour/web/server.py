@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import h11
 import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from uvicorn.server import ServerState
 
 from parlour.settings import Settings
 from parlour.web.tls import server_context
@@ -53,6 +56,45 @@ class HeaderDeadlineProtocol(H11Protocol):
             self.transport.close()
 
 
+# The lines uvicorn and websockets log for an upgrade refused with an HTTP answer.
+_REFUSED_UPGRADE_LINES = frozenset({'%s - "WebSocket %s" %d', "connection rejected (%d %s)"})
+
+
+class _RefusalsRecordedElsewhere(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg not in _REFUSED_UPGRADE_LINES
+
+
+_websocket_log = logging.getLogger("uvicorn.error.websocket")
+_websocket_log.addFilter(_RefusalsRecordedElsewhere())
+
+
+class QuietRefusalProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, leaving the record of a refused upgrade to the gateway.
+
+    The gateway refuses an upgrade (a foreign origin, too many handshakes) with an HTTP answer
+    in the one error shape and records it once, as a structured security event. uvicorn and
+    websockets added two INFO lines of their own and then, as uvicorn does not count that
+    answer as the end of the handshake, an ERROR ("ASGI callable returned without completing
+    handshake"): anyone could fill the log with errors at will.
+    """
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.logger = self.conn.logger = _websocket_log
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body"):
+            self.handshake_complete = True  # answered: the handshake is over
+
+
 def uvicorn_config(
     app: ASGIApp, settings: Settings, *, host: str | None = None, port: int | None = None
 ) -> uvicorn.Config:
@@ -72,7 +114,7 @@ def uvicorn_config(
         host=host or settings.server.host,
         port=settings.server.port if port is None else port,
         http=protocol,
-        ws="websockets-sansio",
+        ws=QuietRefusalProtocol,
         # Frames over the limit close the socket with 1009 before the app sees them.
         ws_max_size=gateway.max_frame_bytes,
         # Compression would let a small frame inflate past the limits (T-26).

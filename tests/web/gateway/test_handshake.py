@@ -11,7 +11,7 @@ from pathlib import Path
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from parlour.keys.tokens import END_USER_TOKEN_TYPE
 from parlour.storage.types import utcnow
@@ -159,6 +159,73 @@ async def test_first_frame_other_than_auth_closes_with_4401(stack: Stack) -> Non
         assert await close_code(ws) == 4401
     conversation = await stack.services.chat.open_conversation(org.tenant_id, "customer-1")
     assert conversation.last_seq == 0
+
+
+LONG_NAME = "field" * 100
+
+
+@pytest.mark.parametrize(
+    ("first_frame", "reason"),
+    [
+        (
+            {"type": "auth", "token": "x" * 9000},
+            "the first frame must be a valid auth: auth.token: String should have at most 8192 "
+            "characters",
+        ),
+        (
+            {"type": "auth", "token": "x", "tenant_id": "other"},
+            "the first frame must be a valid auth: auth.tenant_id: Extra inputs are not permitted",
+        ),
+        (
+            {"type": "auth", "token": "x", LONG_NAME: 1},
+            f"the first frame must be a valid auth: auth.{LONG_NAME}"[:120] + "...",
+        ),
+        (
+            {"type": "auth", "token": "x", "\u202e\x1b[2J": 1},
+            "the first frame must be a valid auth: auth.??[2J: Extra inputs are not permitted",
+        ),
+        ({"type": "typing", "state": True}, "the first frame must be auth, not typing"),
+        ("{not json", "the first frame must be a valid auth: frame: Invalid JSON: key must be a"),
+    ],
+)
+async def test_t21_a_bad_first_frame_closes_with_4401_and_a_reason_saying_what_was_wrong(
+    stack: Stack, first_frame: dict[str, object] | str, reason: str
+) -> None:
+    """T-21, T-17: nothing is authenticated, and the close reason names the problem (in
+    printable ASCII, within a close frame's 123 bytes, however long or strange the field a
+    client sent)."""
+    org = await seed.organisation(stack.services)
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+        await ws.send(first_frame if isinstance(first_frame, str) else json.dumps(first_frame))
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive(ws)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401
+    assert closed.value.rcvd.reason.startswith(reason)
+
+
+async def test_t06_a_token_inside_its_expiry_leeway_is_refused_not_opened_already_expired(
+    stack: Stack,
+) -> None:
+    """T-06: the leeway forgives clocks a little apart, but a token already past its `exp`
+    opens no session that would end at once: 4401, saying it expired, and no `ready`."""
+    org = await seed.organisation(stack.services)
+    lapsed = await seed.signed_token(
+        stack.services,
+        org,
+        issuer=stack.url,
+        now=utcnow() - timedelta(minutes=5, seconds=10),  # expired 10 s ago; leeway 30 s
+        ttl=timedelta(minutes=5),
+    )
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": lapsed}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive(ws)
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (
+        4401,
+        "The token has expired; get a fresh one.",
+    )
 
 
 async def test_no_first_frame_in_time_closes_with_4408(tmp_path: Path, sqlite_url: str) -> None:

@@ -18,6 +18,7 @@ from parlour.assistant.tools import Subject
 from parlour.chat.limits import Cap
 from parlour.chat.models import ConversationEvent, Resync
 from parlour.chat.protocol import (
+    ClientFrame,
     ReauthFrame,
     SendFrame,
     error_frame,
@@ -29,6 +30,7 @@ from parlour.errors import (
     InvalidInput,
     ParlourError,
     RateLimited,
+    Unavailable,
 )
 from parlour.keys.models import EndUser
 from parlour.services import Services
@@ -67,7 +69,8 @@ class Connection:
                 await held.enter_async_context(
                     self._services.connection_caps.hold(self._handshake.caps(tenant))
                 )
-            except (Forbidden, RateLimited) as refused:
+                await self._handshake.live()
+            except (Forbidden, RateLimited, Unavailable) as refused:
                 self._handshake.refused(refused, widget_id, origin)
                 await self._handshake.deny(refused)
                 return
@@ -133,10 +136,19 @@ class Connection:
             text = await receive_text(self._ws)
             if text is None:
                 return
-            if not await limits.allow("frame", connection_id):
+            try:
+                parsed: ClientFrame | InvalidInput = parse_client_frame(text)
+            except InvalidInput as problem:
+                parsed = problem
+            # An ack that moves the acknowledged point forward costs nothing: there is at most
+            # one per durable frame this socket was sent, so acking a long catch-up frame by
+            # frame never trips the limit (docs/protocol.md §4). Every other frame counts.
+            if not session.advances_ack(parsed) and not await limits.allow("frame", connection_id):
                 raise CloseConnection(4429, "too many frames; slow down")
             try:
-                frame = parse_client_frame(text)
+                if isinstance(parsed, InvalidInput):
+                    raise parsed
+                frame = parsed
                 if isinstance(frame, SendFrame) and not await limits.allow(
                     "message", session.tenant_id, session.user.user_id
                 ):
@@ -268,7 +280,14 @@ class Connection:
     async def _close(self, code: int, reason: str) -> None:
         if self._ws.client_state is WebSocketState.CONNECTED:
             with contextlib.suppress(RuntimeError):  # the peer went away first
-                await self._ws.close(code=code, reason=reason)
+                await self._ws.close(code=code, reason=close_reason(reason))
+
+
+def close_reason(text: str) -> str:
+    """A close frame's reason: printable ASCII (it may quote what a client sent), cut to the
+    123 bytes a close frame holds."""
+    printable = "".join(c if " " <= c <= "~" else "?" for c in text)
+    return printable if len(printable) <= 123 else printable[:120] + "..."
 
 
 # One encoder for every frame: json.dumps with options builds a new one per call.

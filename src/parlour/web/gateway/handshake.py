@@ -8,12 +8,13 @@ one end user and one conversation.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from fastapi import WebSocket
 from fastapi.responses import JSONResponse
 
 from parlour.chat.limits import Cap
-from parlour.chat.protocol import AuthFrame, parse_client_frame
+from parlour.chat.protocol import AuthFrame, BadAuthFrame, parse_client_frame
 from parlour.chat.session import ChatSession
 from parlour.errors import (
     AppNotAllowed,
@@ -23,6 +24,7 @@ from parlour.errors import (
     OriginNotAllowed,
     ParlourError,
     RateLimited,
+    TokenExpired,
 )
 from parlour.keys.models import EndUser
 from parlour.observability import security_event
@@ -75,6 +77,11 @@ class Handshake:
         await self._services.tenants.require_origin(tenant.tenant_id, origin)
         return tenant
 
+    async def live(self) -> None:
+        """Let a socket in only once this node hears the events other nodes publish (it may be
+        subscribing again after losing Redis): else it would miss them, silently."""
+        await self._services.chat.broker.subscribed()
+
     def caps(self, tenant: Tenant) -> list[Cap]:
         return [
             Cap(("ip", self.client_ip), self._settings.max_connections_per_ip),
@@ -120,10 +127,10 @@ class Handshake:
             raise CloseConnection(1000, "closed before authenticating")
         try:
             frame = parse_client_frame(text)
-        except InvalidInput:
-            raise CloseConnection(4401, "the first frame must be auth") from None
+        except InvalidInput as bad:
+            raise BadAuthFrame(f"the first frame must be a valid auth: {bad.message}") from None
         if not isinstance(frame, AuthFrame):
-            raise CloseConnection(4401, "the first frame must be auth")
+            raise BadAuthFrame(f"the first frame must be auth, not {frame.type}")
         visitor_token = None
         if frame.token is not None:
             user = await self.verify(tenant, frame.token, origin)
@@ -183,6 +190,11 @@ class Handshake:
         except InvalidToken:
             self.refused_auth(tenant, "invalid_token")
             raise CloseConnection(4401, "invalid token") from None
+        if user.expires_at <= datetime.now(UTC):
+            # Inside the leeway that forgives clocks a little apart: it would open a session
+            # already past its end. Refused, so the client fetches a fresh token.
+            self.refused_auth(tenant, "token_expired")
+            raise TokenExpired()
         if origin is not None and user.origin != origin:
             self.refused_auth(tenant, "origin_mismatch")
             raise CloseConnection(4403, "token is for another origin")
