@@ -46,7 +46,7 @@ def audit_verify(tenant_id: str | None, platform: bool) -> None:
                 click.echo(f"BAD  {shown(chain)}: event {problem.seq} {shown(problem.reason)}")
         return ok
 
-    if not with_services(work):
+    if not with_services(work, tenant_id=tenant_id):
         raise SystemExit(1)
 
 

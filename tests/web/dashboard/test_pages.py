@@ -9,6 +9,7 @@ import hashlib
 import html
 import re
 import secrets
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,7 +38,7 @@ class Pages:
         return await self.client.get(path, headers=self._headers())
 
     async def post(
-        self, path: str, fields: dict[str, str], *, origin: str | None = None
+        self, path: str, fields: Mapping[str, str | list[str]], *, origin: str | None = None
     ) -> httpx.Response:
         headers = self._headers() | {"origin": origin or self.origin}
         answer = await self.client.post(path, data=fields, headers=headers)
@@ -48,6 +49,16 @@ class Pages:
 
     def _headers(self) -> dict[str, str]:
         return {"cookie": f"{COOKIE}={self.cookie}"} if self.cookie else {}
+
+
+def hidden_fields(page: httpx.Response) -> dict[str, list[str]]:
+    """The hidden inputs of the page's step-up form, by name."""
+    form = re.search(r'<form [^>]*id="step-up">(.*?)</form>', page.text, re.S)
+    assert form, page.text
+    found: dict[str, list[str]] = {}
+    for name, value in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form[1]):
+        found.setdefault(html.unescape(name), []).append(html.unescape(value))
+    return found
 
 
 def csrf_of(page: httpx.Response) -> str:
@@ -196,7 +207,9 @@ async def test_pages_without_a_session_send_you_to_login_and_next_never_leaves_t
 async def test_t42_creating_a_key_after_ten_minutes_asks_for_the_password_and_a_code_again(
     stack: Stack,
 ) -> None:
-    """T-42."""
+    """T-42. The answer to the form is the step-up form, holding the fields that were sent
+    (every value of a many-valued one), which posts back to the same address: one submit
+    confirms the person and creates the key. A wrong password keeps the fields too."""
     async with httpx.AsyncClient(base_url=stack.url) as client:
         pages = Pages(client, stack.url)
         _email, recovery = await enrolled(stack, pages)
@@ -204,31 +217,54 @@ async def test_t42_creating_a_key_after_ten_minutes_asks_for_the_password_and_a_
         keys_path = re.search(r'href="(/dashboard/o/[^"]+/keys)"', overview.text)[1]  # type: ignore[index]
         await authenticated_minutes_ago(stack.services, 11)
         keys = await pages.get(keys_path)
-        fields = {"csrf_token": csrf_of(keys), "label": "backend", "scopes": "end_user_tokens:mint"}
-        refused = await pages.post(keys_path, fields)
-        assert refused.status_code == 303
-        assert refused.headers["location"].startswith("/dashboard/step-up")
-        assert "new-secret" not in refused.text
-        step_up = await pages.get(refused.headers["location"])
+        scopes = ["end_user_tokens:mint", "knowledge:write"]
+        fields = {"csrf_token": csrf_of(keys), "label": 'backend "<b>"', "scopes": scopes}
+        asked = await pages.post(keys_path, fields)
+        assert asked.status_code == 200
+        assert "new-secret" not in asked.text
+        assert f'<form method="post" action="{keys_path}" id="step-up">' in asked.text
+        kept = hidden_fields(asked)
+        assert kept == {"csrf_token": [fields["csrf_token"]], "label": [fields["label"]]} | {
+            "scopes": scopes
+        }
         wrong = await pages.post(
-            "/dashboard/step-up",
-            {"csrf_token": csrf_of(step_up), "password": "not it", "code": "123456"},
+            keys_path, kept | {"step_up_password": "not it", "step_up_code": "123456"}
         )
         assert wrong.status_code == 401
         assert "not right" in wrong.text
-        await pages.post(
-            "/dashboard/step-up",
-            {
-                "csrf_token": csrf_of(step_up),
-                "password": PASSWORD,
-                "code": recovery[0],
-                "next": keys_path,
-            },
+        assert hidden_fields(wrong) == kept
+        before = pages.cookie
+        created = await pages.post(
+            keys_path, kept | {"step_up_password": PASSWORD, "step_up_code": recovery[0]}
         )
-        keys = await pages.get(keys_path)
-        fields["csrf_token"] = csrf_of(keys)
-        created = await pages.post(keys_path, fields)
         assert re.search(r'id="new-secret">parlour_sk_', created.text)
+        assert "backend &#34;&lt;b&gt;&#34;" in created.text
+        # The step-up replaced the session: the page carries the new one's token, and the old
+        # reference is worthless.
+        assert pages.cookie not in (None, before)
+        [key] = await stack.services.keys.list_api_keys(keys_path.split("/")[3])
+        assert sorted(key.scopes) == scopes
+        second = {"csrf_token": csrf_of(created), "label": "second", "scopes": scopes[0]}
+        again = await pages.post(keys_path, second)
+        assert re.search(r'id="new-secret">parlour_sk_', again.text)
+        pages.cookie = before
+        assert (await pages.get(keys_path)).status_code == 303
+
+
+async def test_t55_a_replayed_form_still_needs_the_sessions_csrf_token(stack: Stack) -> None:
+    """T-55, T-42: the step-up's password and code do not stand in for the form's token."""
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        pages = Pages(client, stack.url)
+        _email, recovery = await enrolled(stack, pages)
+        overview = await pages.get((await pages.get("/dashboard")).headers["location"])
+        keys_path = re.search(r'href="(/dashboard/o/[^"]+/keys)"', overview.text)[1]  # type: ignore[index]
+        await authenticated_minutes_ago(stack.services, 11)
+        forged = {"csrf_token": "not-the-token", "label": "mallory"}
+        refused = await pages.post(
+            keys_path, forged | {"step_up_password": PASSWORD, "step_up_code": recovery[0]}
+        )
+        assert refused.status_code == 403
+        assert await stack.services.keys.list_api_keys(keys_path.split("/")[3]) == []
 
 
 async def test_a_forgotten_password_is_reset_by_the_mailed_link_and_a_recovery_code(
