@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 import pyotp
 
+from parlour.identity.models import PlatformRole
 from tests.conftest import Stack
 from tests.support.accounts import (
     COOKIE,
@@ -332,3 +333,73 @@ async def test_held_back_text_is_shown_escaped_and_decided_on_the_knowledge_page
         assert decided.status_code == 303
         assert await stack.services.knowledge.quarantined(tenant_id) == []
         assert await stack.services.knowledge.faq_entries(tenant_id) == []
+
+
+async def test_staff_made_from_the_server_choose_a_password_on_the_welcome_page(
+    stack: Stack,
+) -> None:
+    """T-45: `parlour account create --operator`'s link opens a page with a button, not an
+    action (mail scanners open links); the password chosen there logs in."""
+    email = f"ops-{secrets.token_hex(4)}@parlour.example"
+    await stack.services.identity.add_platform_staff(email, PlatformRole.OPERATOR, actor=ACTOR)
+    token = mailed_token(stack.services.settings.data_dir / "outbox", email)
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        pages = Pages(client, stack.url)
+        page = await pages.get(f"/dashboard/welcome?token={token}")
+        assert "Set my password" in page.text
+        weak = await pages.post("/dashboard/welcome", {"token": token, "password": "password"})
+        assert weak.status_code == 422
+        assert f'name="token" value="{token}"' in weak.text
+        done = await pages.post("/dashboard/welcome", {"token": token, "password": PASSWORD})
+        assert "Your password is set" in done.text
+        login = await pages.post("/dashboard/login", {"email": email, "password": PASSWORD})
+        assert login.headers["location"] == "/dashboard/enrol"
+
+
+async def test_the_login_page_offers_a_forgotten_password_link_once(stack: Stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        page = await client.get("/dashboard/login")
+    assert page.text.count("Forgot your password?") == 1
+
+
+async def test_an_upload_with_nothing_usable_shows_the_reasons_by_line(stack: Stack) -> None:
+    """The same reasons the API gives in `details`."""
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        pages = Pages(client, stack.url)
+        await enrolled(stack, pages)
+        overview = await pages.get((await pages.get("/dashboard")).headers["location"])
+        knowledge_path = re.search(r'href="(/dashboard/o/[^"]+/knowledge)"', overview.text)[1]  # type: ignore[index]
+        page = await pages.get(knowledge_path)
+        answer = await client.post(
+            knowledge_path,
+            data={"csrf_token": csrf_of(page)},
+            files={"file": ("faq.csv", b"question,answer\n,no question\nNo answer?,\n")},
+            headers=pages._headers() | {"origin": stack.url},
+        )
+    assert "the file has nothing usable in it" in answer.text
+    assert "<li>line 2: the question is empty</li>" in answer.text
+    assert "<li>line 3: the answer is empty</li>" in answer.text
+
+
+async def test_a_change_says_what_it_did_on_the_page_it_lands_on_once(stack: Stack) -> None:
+    """The notice travels in a cookie naming one of a fixed list, so a link cannot make a page
+    say something else; the page shows it and forgets it."""
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        pages = Pages(client, stack.url)
+        await enrolled(stack, pages)
+        overview_path = (await pages.get("/dashboard")).headers["location"]
+        overview = await pages.get(overview_path)
+        saved = await pages.post(
+            f"{overview_path}/features",
+            {"csrf_token": csrf_of(overview), "assistant_enabled": "on"},
+        )
+        assert saved.status_code == 303
+        notice = re.search(r"__Host-parlour_notice=([^;]*)", saved.headers["set-cookie"])
+        assert notice
+        assert notice[1] == "features_saved"
+        told = {"cookie": f"{COOKIE}={pages.cookie}; __Host-parlour_notice={notice[1]}"}
+        landed = await client.get(overview_path, headers=told)
+        assert '<p class="notice" role="status">Features saved.</p>' in landed.text
+        assert 'parlour_notice=""' in landed.headers["set-cookie"]
+        made_up = {"cookie": f"{COOKIE}={pages.cookie}; __Host-parlour_notice=you_were_hacked"}
+        assert 'class="notice"' not in (await client.get(overview_path, headers=made_up)).text
