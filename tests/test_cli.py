@@ -255,6 +255,8 @@ UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202
 
 
 def test_t90_shown_writes_every_control_line_break_and_bidi_override_as_an_escape() -> None:
+    """T-90: one field on one line, the escapes themselves unforgeable; text outside the
+    controls (accents, other scripts, joined emoji) is kept; JSON lines read back the same."""
     assert shown(HOSTILE) == (
         "evil\\x1b]0;owned\\x07\\x0aforged line\\x00\\u202eexe.txt\\x9b31m\\\\x1b"
     )

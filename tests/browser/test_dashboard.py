@@ -1,6 +1,7 @@
 """The dashboard in real headless Chromium, end to end: a new administrator signs up, confirms
 the address, enrols an authenticator, is verified by a platform operator, saves the features,
-creates an API key, ten minutes later creates another through a step-up that keeps the form,
+creates an API key, ten minutes later creates another through a step-up that keeps the form
+(T-42),
 and revokes it after confirming, allows the demo site and proves a public one by DNS, uploads
 an FAQ, edits the prompt template, invites a colleague who joins from the mailed link, and the
 demo widget answers from it; and the demo's own agent answers, from the inbox, a customer who

@@ -59,6 +59,7 @@ async def decisions(platform: Services, chain: str) -> list[dict[str, object]]:
 async def test_the_sole_operator_verifies_their_own_organisation_and_the_chains_say_so(
     people: Accounts, platform: Services
 ) -> None:
+    """T-44: the single-operator case, where four eyes cannot apply."""
     operator, own = await operator_with_own_organisation(people, platform, "ops@platform.test")
     tenant = await platform.verification.decide(
         own, approve=True, reason="The only operator; checked the register.", actor=operator
@@ -72,6 +73,7 @@ async def test_the_sole_operator_verifies_their_own_organisation_and_the_chains_
 async def test_with_a_second_operator_one_cannot_decide_on_their_own_organisation(
     people: Accounts, platform: Services
 ) -> None:
+    """T-44: four eyes; the refusal changes nothing and records nothing."""
     first, own = await operator_with_own_organisation(people, platform, "first@platform.test")
     second, _ = await operator_with_own_organisation(people, platform, "second@platform.test")
     for approve in (True, False):
@@ -90,6 +92,7 @@ async def test_with_a_second_operator_one_cannot_decide_on_their_own_organisatio
 async def test_a_disabled_or_demoted_operator_does_not_count_as_the_second_pair_of_eyes(
     people: Accounts, platform: Services
 ) -> None:
+    """T-44: only accounts that could decide count."""
     first, own = await operator_with_own_organisation(people, platform, "first@platform.test")
     second, _ = await operator_with_own_organisation(people, platform, "second@platform.test")
     await platform.identity.disable(second.id, actor=ACTOR)
