@@ -434,3 +434,10 @@ def test_commands_are_quiet_by_default_and_say_more_with_v(tmp_path: Path) -> No
     told = parlour("-v", "migrate", env=env)
     assert "INFO alembic.runtime.migration" in told.stderr
     assert parlour("--help", env=env).stderr == ""
+
+
+def test_an_empty_answer_says_so_on_stderr(runner: CliRunner) -> None:
+    listed = run(runner, "tenant", "list")
+    assert (listed.stdout, "no organisations yet" in listed.stderr) == ("", True)
+    versions = run(runner, "knowledge", "versions", "--tenant", new_tenant(runner))
+    assert (versions.stdout, "no versions yet" in versions.stderr) == ("", True)

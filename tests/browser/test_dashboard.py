@@ -173,9 +173,7 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
     await crm.locator("summary").click()
     await crm.get_by_role("button", name="Revoke crm backend now").click()
     await expect(page.get_by_role("status")).to_contain_text("The key is revoked")
-    await expect(page.get_by_role("row").filter(has_text="crm backend")).to_contain_text(
-        "revoked"
-    )
+    await expect(page.get_by_role("row").filter(has_text="crm backend")).to_contain_text("revoked")
 
     sock = free_socket()
     demo_url = url_of(sock)

@@ -61,7 +61,10 @@ def knowledge_versions(tenant_id: str) -> None:
     """Every version, newest first; the live one is marked *."""
 
     async def work(services: Services) -> None:
-        for version in await services.knowledge.versions(tenant_id):
+        versions = await services.knowledge.versions(tenant_id)
+        if not versions:
+            click.echo("no versions yet: `parlour knowledge upload` makes the first", err=True)
+        for version in versions:
             mark = "*" if version.published else " "
             when = version.created_at.strftime("%Y-%m-%d %H:%M")
             who, note = shown(version.created_by), shown(version.note)

@@ -47,6 +47,8 @@ def tenant_list() -> None:
             for state in Verification
             for t in await services.tenants.by_verification(state, limit=100_000)
         ]
+        if not found:
+            click.echo("no organisations yet: `parlour tenant create NAME` makes one", err=True)
         for t in sorted(found, key=lambda t: t.created_at):
             click.echo(f"{t.tenant_id}  {t.widget_id}  {t.verification.value:<8}  {shown(t.name)}")
 
