@@ -10,7 +10,8 @@ from fastapi.responses import Response
 
 from parlour.errors import ParlourError
 from parlour.identity.policy import Permission, role_grants
-from parlour.web.dashboard.pages import Notice, go, member_page, render, same_origin_form
+from parlour.web.dashboard.notices import Notice
+from parlour.web.dashboard.pages import go, member_page, render, same_origin_form
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import Member
 

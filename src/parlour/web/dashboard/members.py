@@ -11,8 +11,8 @@ from fastapi.responses import Response
 from parlour.errors import ParlourError
 from parlour.identity.models import Role
 from parlour.identity.policy import Permission
+from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import (
-    Notice,
     PublicPage,
     SignedInPage,
     failed,

@@ -10,8 +10,8 @@ from fastapi.responses import Response
 from parlour.errors import ParlourError
 from parlour.identity.policy import PlatformPermission
 from parlour.tenants.models import Verification
+from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import (
-    Notice,
     StaffPage,
     go,
     platform_page,

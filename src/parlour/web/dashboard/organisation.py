@@ -18,8 +18,8 @@ from parlour.storage.types import utcnow
 from parlour.tenants.models import Verification
 from parlour.web.api.organisations import FeaturesIn, audit_export, features_of, set_features
 from parlour.web.api.token_keys import signing_key_state
+from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import (
-    Notice,
     SignedInPage,
     go,
     member_page,

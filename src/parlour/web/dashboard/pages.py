@@ -9,7 +9,6 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -24,6 +23,7 @@ from parlour.errors import Forbidden, ParlourError, PayloadTooLarge
 from parlour.identity.errors import ReauthenticationRequired, SessionRequired, WrongStage
 from parlour.identity.models import Session, Stage
 from parlour.identity.policy import Permission, PlatformPermission
+from parlour.web.dashboard.notices import NOTICE_COOKIE, NOTICES, Notice
 from parlour.web.deps import declares, request_context, services_of
 from parlour.web.errors import http_status
 from parlour.web.policy import COOKIE, Member, set_session_cookie
@@ -47,51 +47,6 @@ def counted(number: int, noun: str, plural: str | None = None) -> str:
 
 
 _templates.filters["counted"] = counted
-
-NOTICE_COOKIE = "__Host-parlour_notice"
-
-
-class Notice(StrEnum):
-    """What a change says it did on the page it redirects to. The cookie that carries it to
-    that page names one of these, never text, so nothing but this list can be said there."""
-
-    FEATURES_SAVED = "features_saved"
-    KEY_REVOKED = "key_revoked"
-    SIGNING_KEY_ROTATED = "signing_key_rotated"
-    CLIENT_KEY_REGISTERED = "client_key_registered"
-    CLIENT_KEY_REVOKED = "client_key_revoked"
-    PASSAGE_APPROVED = "passage_approved"
-    PASSAGE_REJECTED = "passage_rejected"
-    ORGANISATION_VERIFIED = "organisation_verified"
-    ORGANISATION_REJECTED = "organisation_rejected"
-    TEMPLATE_SAVED = "template_saved"
-    TEMPLATE_ACTIVATED = "template_activated"
-    ROLE_CHANGED = "role_changed"
-    MEMBER_REMOVED = "member_removed"
-    INVITATION_REVOKED = "invitation_revoked"
-    SERVER_REMOVED = "server_removed"
-    WEBHOOK_REMOVED = "webhook_removed"
-
-
-NOTICES: dict[str, str] = {
-    Notice.FEATURES_SAVED: "Features saved.",
-    Notice.KEY_REVOKED: "The key is revoked: calls made with it are refused from now on.",
-    Notice.SIGNING_KEY_ROTATED: "A new key signs your customers' chat tokens from now on.",
-    Notice.CLIENT_KEY_REGISTERED: "Your public key is registered.",
-    Notice.CLIENT_KEY_REVOKED: "The key is revoked: tokens signed with it are refused now.",
-    Notice.PASSAGE_APPROVED: "Approved: the passage joined its source.",
-    Notice.PASSAGE_REJECTED: "Rejected: the passage is deleted.",
-    Notice.ORGANISATION_VERIFIED: "The organisation is verified; it sees your reason.",
-    Notice.ORGANISATION_REJECTED: "The organisation's verification is declined; it sees your "
-    "reason.",
-    Notice.TEMPLATE_SAVED: "The template is saved.",
-    Notice.TEMPLATE_ACTIVATED: "That version of the template is live now.",
-    Notice.ROLE_CHANGED: "The member's role is changed.",
-    Notice.MEMBER_REMOVED: "The member is removed from the organisation.",
-    Notice.INVITATION_REVOKED: "The invitation is revoked: its link no longer works.",
-    Notice.SERVER_REMOVED: "The server is removed: its tools are no longer offered.",
-    Notice.WEBHOOK_REMOVED: "The webhook is removed: nothing more is sent to it.",
-}
 
 
 class FormRefused(Forbidden):

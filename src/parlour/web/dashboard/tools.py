@@ -14,7 +14,8 @@ from parlour.identity.policy import Permission
 from parlour.keys.tokens import call_token_issuer
 from parlour.mcp_bridge.configuration import KeepCredential
 from parlour.web.api.organisations import features_of
-from parlour.web.dashboard.pages import Notice, go, member_page, render, same_origin_form
+from parlour.web.dashboard.notices import Notice
+from parlour.web.dashboard.pages import go, member_page, render, same_origin_form
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import Member
 

@@ -12,7 +12,8 @@ from fastapi.responses import Response
 from parlour.chat.models import WEBHOOK_EVENTS
 from parlour.errors import ParlourError
 from parlour.identity.policy import Permission
-from parlour.web.dashboard.pages import Notice, go, member_page, render, same_origin_form
+from parlour.web.dashboard.notices import Notice
+from parlour.web.dashboard.pages import go, member_page, render, same_origin_form
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import Member
 
