@@ -1,19 +1,26 @@
-"""The `parlour` command, run as an operator would."""
+"""The `parlour` command, run as an operator would: its answer on stdout, and on stderr which
+data it works on; errors as a message and an exit code; whatever a tenant wrote escaped."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from parlour.cli import main
+from parlour.cli.common import DEMO_DATA_DIR, json_line, shown, shown_text
 from parlour.services import build_services
 from parlour.settings import Settings
 from tests.conftest import new_master_key
-from tests.support.accounts import PASSWORD
+from tests.support.accounts import PASSWORD, mailed_token
 
 
 @pytest.fixture
@@ -25,9 +32,19 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 
 def invoke(runner: CliRunner, *args: str) -> str:
+    """The command's answer: its standard output."""
+    return run(runner, *args).stdout
+
+
+def run(runner: CliRunner, *args: str) -> Result:
     result = runner.invoke(main, list(args), catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return result.output
+    return result
+
+
+def new_tenant(runner: CliRunner, name: str = "Acme") -> str:
+    created = invoke(runner, "tenant", "create", name, "--origin", "https://acme.example.com")
+    return re.search(r"tenant_id: (\S+)", created)[1]  # type: ignore[index]
 
 
 def test_migrate_then_create_a_tenant_a_key_and_import_an_faq(
@@ -40,14 +57,15 @@ def test_migrate_then_create_a_tenant_a_key_and_import_an_faq(
     assert "origin:    https://acme.example.com" in created
 
     key = invoke(runner, "keys", "create", "--tenant", tenant_id, "--label", "backend")
-    assert re.search(r"secret: parlour_sk_[0-9a-f]{16}_\S{43}", key)
+    assert re.search(r"secret:  parlour_sk_[0-9a-f]{16}_\S{43}", key)
+    assert "scopes:  end_user_tokens:mint\n" in key
 
     faq = tmp_path / "faq.csv"
     faq.write_text("question,answer\nWhy?,Because.\n,missing question\n")
     result = runner.invoke(main, ["faq", "import", "--tenant", tenant_id, str(faq)])
     assert result.exit_code == 0
-    assert "imported 1 entries" in result.output
-    assert "line 3: the question is empty" in result.output
+    assert "imported 1 entry" in result.stdout
+    assert "line 3: the question is empty" in result.stderr
 
 
 def test_errors_are_reported_as_a_message_and_exit_code_not_a_traceback(
@@ -230,3 +248,196 @@ def test_an_administrator_makes_an_operator_adds_a_member_and_disables_an_accoun
     assert asyncio.run(state("agent@acme.test"))[2] is True
     invoke(runner, "account", "platform-role", "ops@parlour.test", "--role", "none")
     assert asyncio.run(state("ops@parlour.test"))[0] is None
+
+
+HOSTILE = "evil\x1b]0;owned\x07\nforged line\x00\u202eexe.txt\x9b31m\\x1b"
+UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def test_t90_shown_writes_every_control_line_break_and_bidi_override_as_an_escape() -> None:
+    """T-90: one field on one line, the escapes themselves unforgeable; text outside the
+    controls (accents, other scripts, joined emoji) is kept; JSON lines read back the same."""
+    assert shown(HOSTILE) == (
+        "evil\\x1b]0;owned\\x07\\x0aforged line\\x00\\u202eexe.txt\\x9b31m\\\\x1b"
+    )
+    assert shown("Zürich, 東京, emoji 👩‍💻, tab\there") == "Zürich, 東京, emoji 👩‍💻, tab\\x09here"
+    assert shown_text("line one\n\tline two\x1b[2J\r\n") == "line one\n\tline two\\x1b[2J\\x0d\n"
+    line = json_line({"name": HOSTILE, "city": "Zürich"})
+    assert UNSAFE.search(line) is None
+    assert "\n" not in line
+    assert "Zürich" in line
+    assert json.loads(line) == {"name": HOSTILE, "city": "Zürich"}
+
+
+def test_t90_the_cli_escapes_names_already_stored_with_control_characters(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """T-90: data stored before input was checked, or by another way in, never reaches the
+    operator's terminal raw: no CSI or OSC sequence, bell, NUL, forged line or bidi override."""
+    tenant_id = new_tenant(runner)
+    guide = tmp_path / "guide.md"
+    guide.write_text("# Cards\nA lost card is blocked at once.\n")
+    invoke(runner, "knowledge", "upload", "--tenant", tenant_id, str(guide))
+    guide.write_text("# Cards\nA lost card is replaced.\n")
+    invoke(runner, "knowledge", "upload", "--tenant", tenant_id, str(guide))
+    with sqlite3.connect(tmp_path / "parlour.db") as db:
+        db.execute("UPDATE tenants SET name = ?", (HOSTILE,))
+        db.execute("UPDATE knowledge_sources SET name = ?, uploaded_by = ?", (HOSTILE, HOSTILE))
+        db.execute("UPDATE knowledge_versions SET note = ?, created_by = ?", (HOSTILE, HOSTILE))
+    outputs = {
+        "tenant list": run(runner, "tenant", "list"),
+        "knowledge versions": run(runner, "knowledge", "versions", "--tenant", tenant_id),
+        "knowledge diff": run(runner, "knowledge", "diff", "--tenant", tenant_id, "1", "2"),
+    }
+    for command, result in outputs.items():
+        assert UNSAFE.search(result.output) is None, command
+        assert shown(HOSTILE) in result.stdout, command
+    assert len(outputs["tenant list"].stdout.splitlines()) == 1
+    # Two versions, with a source each.
+    assert len(outputs["knowledge versions"].stdout.splitlines()) == 4
+    assert len(outputs["knowledge diff"].stdout.splitlines()) == 1
+
+
+def test_every_data_command_names_its_data_directory_on_stderr_only(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `make demo`, a command run without PARLOUR_DATA_DIR would use another, empty
+    database: each says which one it uses, and points to the demo's when that is elsewhere."""
+    tenant = run(runner, "tenant", "create", "Acme")
+    assert f"data: {tmp_path.resolve()}/ (PARLOUR_DATA_DIR)" in tenant.stderr
+    assert "data:" not in tenant.stdout
+    assert "note:" not in tenant.stderr
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / DEMO_DATA_DIR).mkdir()
+    (tmp_path / DEMO_DATA_DIR / "demo.json").write_text("{}")
+    listed = run(runner, "tenant", "list")
+    assert f"PARLOUR_DATA_DIR={DEMO_DATA_DIR} works on it" in listed.stderr
+    monkeypatch.setenv("PARLOUR_DATA_DIR", str(DEMO_DATA_DIR))
+    assert "note:" not in run(runner, "tenant", "list").stderr
+
+
+def test_the_cli_and_the_demo_agree_on_where_the_demo_keeps_its_data() -> None:
+    from parlour import demo
+
+    assert demo.DEMO_DATA_DIR == DEMO_DATA_DIR
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["knowledge", "versions"],
+        ["knowledge", "review"],
+        ["knowledge", "diff", "1", "2"],
+        ["knowledge", "publish", "1"],
+        ["knowledge", "remove", "faq.csv"],
+        ["knowledge", "decide", "item", "reject"],
+        ["assistant", "template", "versions"],
+        ["assistant", "template", "show"],
+        ["assistant", "policy"],
+        ["keys", "rotate-signing"],
+        ["keys", "rotate-data-key"],
+        ["keys", "revoke-client", "kid"],
+        ["tenant", "anonymous-visitors", "on"],
+        ["account", "add-member", "--role", "agent", "someone@example.com"],
+        ["audit", "verify"],
+        ["audit", "export"],
+    ],
+)
+def test_an_unknown_organisation_is_an_error_not_an_empty_answer(
+    runner: CliRunner, command: list[str]
+) -> None:
+    result = runner.invoke(main, [*command, "--tenant", "no-such-tenant"])
+    assert result.exit_code == 1, result.output
+    assert "not_found: no such organisation" in result.stderr
+    assert result.stdout == ""
+
+
+def test_keys_create_says_what_the_key_may_do_and_when_it_expires(runner: CliRunner) -> None:
+    tenant_id = new_tenant(runner)
+    created = invoke(
+        runner,
+        "keys", "create", "--tenant", tenant_id, "--label", "crm",
+        "--scope", "knowledge:write", "--scope", "end_users:revoke", "--expires-in-days", "30",
+    )  # fmt: skip
+    assert "label:   crm\n" in created
+    assert "scopes:  end_users:revoke knowledge:write\n" in created
+    assert re.search(r"expires: \d{4}-\d\d-\d\d \d\d:\d\d UTC\n", created)
+
+
+def test_an_upload_with_nothing_usable_says_why_line_by_line(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """The reasons the API gives in `details`, here too; and a semicolon-separated CSV (as some
+    spreadsheet programs save it) is named as such."""
+    tenant_id = new_tenant(runner)
+    faq = tmp_path / "faq.csv"
+    faq.write_text("question,answer\n,no question\nNo answer?,\n")
+    refused = runner.invoke(main, ["faq", "import", "--tenant", tenant_id, str(faq)])
+    assert refused.exit_code == 1
+    assert "the file has nothing usable in it" in refused.stderr
+    assert "  line 2: the question is empty\n" in refused.stderr
+    assert "  line 3: the answer is empty\n" in refused.stderr
+    faq.write_text("question;answer\nWhy?;Because.\n")
+    semicolons = runner.invoke(main, ["faq", "import", "--tenant", tenant_id, str(faq)])
+    assert semicolons.exit_code == 1
+    assert "separated by semicolons" in semicolons.stderr
+
+
+def test_the_first_operator_is_made_with_one_command_and_chooses_a_password_by_link(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """T-45: the role at once, the password from the mailed link (into the outbox here, as no
+    SMTP relay is configured); made again, the account keeps its password."""
+    made = invoke(runner, "account", "create", "ops@parlour.test", "--operator")
+    assert "ops@parlour.test: platform operator" in made
+    assert f"mailed to {(tmp_path / 'outbox').resolve()}/" in made
+    token = mailed_token(tmp_path / "outbox", "ops@parlour.test")
+
+    async def choose_and_log_in() -> str:
+        services = build_services(Settings())
+        try:
+            await services.identity.choose_first_password(token, PASSWORD, source_ip=None)
+            issued = await services.identity.log_in("ops@parlour.test", PASSWORD, source_ip=None)
+            return issued.stage.value
+        finally:
+            await services.aclose()
+
+    assert asyncio.run(choose_and_log_in()) == "mfa_enrolment"
+    again = invoke(runner, "account", "create", "ops@parlour.test", "--operator")
+    assert "already has a password" in again
+    refused = runner.invoke(main, ["account", "create", "someone@example.com"])
+    assert refused.exit_code == 2
+    assert "--operator or --superadmin" in refused.output
+
+
+def parlour(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`parlour` in a process of its own, as a person runs it: its own logging set-up."""
+    child = {k: v for k, v in os.environ.items() if not k.startswith("PARLOUR_")} | env
+    return subprocess.run(
+        [sys.executable, "-m", "parlour", *args],
+        env=child,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
+def test_commands_are_quiet_by_default_and_say_more_with_v(tmp_path: Path) -> None:
+    """No migration INFO lines unless asked for: a command's output is its answer."""
+    env = {"PARLOUR_DATA_DIR": str(tmp_path), "PARLOUR_CRYPTO__MASTER_KEY": new_master_key()}
+    quiet = parlour("migrate", env=env)
+    assert quiet.stdout == "database is up to date\n"
+    assert "INFO" not in quiet.stderr
+    assert "alembic" not in quiet.stderr
+    assert quiet.stderr.startswith("data: ")
+    told = parlour("-v", "migrate", env=env)
+    assert "INFO alembic.runtime.migration" in told.stderr
+    assert parlour("--help", env=env).stderr == ""
+
+
+def test_an_empty_answer_says_so_on_stderr(runner: CliRunner) -> None:
+    listed = run(runner, "tenant", "list")
+    assert (listed.stdout, "no organisations yet" in listed.stderr) == ("", True)
+    versions = run(runner, "knowledge", "versions", "--tenant", new_tenant(runner))
+    assert (versions.stdout, "no versions yet" in versions.stderr) == ("", True)

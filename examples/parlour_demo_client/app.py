@@ -39,7 +39,9 @@ def create_demo_client(
         page = page.replace("{{PARLOUR_URL}}", html.escape(parlour_url, quote=True))
         page = page.replace("{{WIDGET_ID}}", html.escape(widget_id, quote=True))
         # /guest: the same page for someone not signed in, chatting as an anonymous visitor.
-        page = page.replace("{{VISITOR}}", "true" if request.url.path == "/guest" else "false")
+        guest = request.url.path == "/guest"
+        page = page.replace("{{VISITOR}}", "true" if guest else "false")
+        page = page.replace("{{WHO}}", "Not signed in" if guest else "Signed in as a customer")
         response = HTMLResponse(page, headers={"Content-Security-Policy": csp})
         if SESSION_COOKIE not in request.cookies:
             response.set_cookie(

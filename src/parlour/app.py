@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in ROUTERS:
         app.include_router(router)
-    dashboard.install_error_pages(app)
+    dashboard.install(app)
     return app
 
 

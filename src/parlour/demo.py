@@ -1,18 +1,28 @@
 """`parlour demo`: Parlour on the embedded profile beside a demo organisation's own web app.
 
 The demo app plays the organisation: its page embeds the widget, and its backend mints end-user
-tokens with an API key over HTTP, exactly as a real client backend would.
+tokens with an API key over HTTP, exactly as a real client backend would. A person answers the
+handoffs in the dashboard's Inbox with the agent login the demo prints.
+
+One demo runs per data directory: a second one would replace the first one's API key (secrets
+are shown once, so every run makes a new one) and then find its ports taken. So a run holds a
+lock on its data directory, and binds both ports, before it changes anything.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
+import secrets
+import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import IO
 
 import click
 import uvicorn
@@ -20,6 +30,7 @@ import uvicorn
 from parlour.app import create_app
 from parlour.audit.events import Actor
 from parlour.errors import NotFound
+from parlour.identity.models import Role
 from parlour.services import Services, build_services
 from parlour.settings import Settings
 from parlour.web.server import uvicorn_config
@@ -28,6 +39,7 @@ from parlour_demo_client.app import create_demo_client
 DEMO_NAME = "Demo Bank"
 DEMO_ACTOR = Actor.system("demo")
 DEMO_DATA_DIR = Path(".parlour-demo")
+DEMO_AGENT = "agent@demo-bank.example"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +47,8 @@ class DemoOrganisation:
     tenant_id: str
     widget_id: str
     api_key: str
+    agent_email: str
+    agent_password: str
 
 
 def sample_faq() -> bytes:
@@ -44,8 +58,9 @@ def sample_faq() -> bytes:
 async def prepare_demo_organisation(
     services: Services, client_origins: list[str]
 ) -> DemoOrganisation:
-    """The demo organisation, created on the first run and reused after; its FAQ is reloaded and
-    its API key replaced (the previous one revoked) on every run, since secrets are shown once."""
+    """The demo organisation, created on the first run and reused after; its FAQ is reloaded,
+    and its API key and its agent's password replaced (the previous key revoked) on every run,
+    since secrets are shown once."""
     state_file = services.settings.data_dir / "demo.json"
     state = json.loads(state_file.read_text()) if state_file.exists() else {}
     try:
@@ -57,6 +72,10 @@ async def prepare_demo_organisation(
     await services.knowledge.import_faq_csv(tenant.tenant_id, sample_faq(), actor=DEMO_ACTOR)
     # The demo site's /guest page chats as an anonymous visitor.
     await services.tenants.set_anonymous_visitors(tenant.tenant_id, True, actor=DEMO_ACTOR)
+    agent_password = secrets.token_urlsafe(12)
+    await services.members.set_up_demo_member(
+        tenant.tenant_id, DEMO_AGENT, agent_password, Role.AGENT, actor=DEMO_ACTOR
+    )
     if previous := state.get("key_id"):
         with contextlib.suppress(NotFound):
             await services.keys.revoke_api_key(tenant.tenant_id, previous, actor=DEMO_ACTOR)
@@ -65,7 +84,9 @@ async def prepare_demo_organisation(
     )
     state_file.parent.mkdir(parents=True, exist_ok=True)
     state_file.write_text(json.dumps({"tenant_id": tenant.tenant_id, "key_id": issued.key.key_id}))
-    return DemoOrganisation(tenant.tenant_id, tenant.widget_id, issued.secret)
+    return DemoOrganisation(
+        tenant.tenant_id, tenant.widget_id, issued.secret, DEMO_AGENT, agent_password
+    )
 
 
 def demo_settings(host: str, port: int) -> Settings:
@@ -76,13 +97,76 @@ def demo_settings(host: str, port: int) -> Settings:
     return base.model_copy(update={"server": server})
 
 
+@contextlib.contextmanager
+def one_demo_per_data_dir(data_dir: Path, description: dict[str, object]) -> Iterator[None]:
+    """Hold the data directory's demo lock while the demo runs, or refuse, saying where the
+    running one is. The operating system lets the lock go when the process ends, however it
+    ends, so a crashed demo never blocks the next."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "demo.lock"
+    with path.open("a+", encoding="utf-8") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise click.ClickException(_already_running(lock, data_dir)) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(json.dumps(description))
+        lock.flush()
+        try:
+            yield
+        finally:
+            lock.seek(0)
+            lock.truncate()
+
+
+def _already_running(lock: IO[str], data_dir: Path) -> str:
+    lock.seek(0)
+    try:
+        running = json.loads(lock.read() or "{}")
+    except ValueError:
+        running = {}
+    where = f" at {running['client_url']}" if running.get("client_url") else ""
+    process = f" (process {running['pid']})" if running.get("pid") else ""
+    return (
+        f"a demo is already running from {data_dir}/{process}{where}. Use it, or stop it "
+        "(Ctrl-C in its terminal) before starting another; this one changed nothing."
+    )
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The port, bound now: the demo learns it is taken before it touches its organisation."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} ({error.strerror}); another program uses it: "
+            "choose other ports with --port and --client-port"
+        ) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
 def run_demo(*, host: str, port: int, client_port: int) -> None:
-    asyncio.run(_run_demo(host, port, client_port))
-
-
-async def _run_demo(host: str, port: int, client_port: int) -> None:
     settings = demo_settings(host, port)
     client_url = f"http://{host}:{client_port}"
+    description = {"pid": os.getpid(), "url": settings.server.public_url, "client_url": client_url}
+    with one_demo_per_data_dir(settings.data_dir, description):
+        sockets = [_listen(host, port), _listen(host, client_port)]
+        try:
+            asyncio.run(_run_demo(settings, client_url, sockets))
+        finally:
+            for sock in sockets:
+                sock.close()
+
+
+async def _run_demo(settings: Settings, client_url: str, sockets: list[socket.socket]) -> None:
+    host, client_port = settings.server.host, sockets[1].getsockname()[1]
     origins = [client_url] + ([f"http://localhost:{client_port}"] if host == "127.0.0.1" else [])
     services = build_services(settings)
     try:
@@ -97,16 +181,18 @@ async def _run_demo(host: str, port: int, client_port: int) -> None:
         api_key=organisation.api_key,
         own_origin=client_url,
     )
-    servers = [
-        uvicorn.Server(uvicorn_config(create_app(settings), settings, host=host, port=port)),
-        uvicorn.Server(uvicorn.Config(client, host=host, port=client_port, log_level="warning")),
-    ]
+    parlour = uvicorn.Server(uvicorn_config(create_app(settings), settings))
+    demo_site = uvicorn.Server(uvicorn.Config(client, log_level="warning"))
+    dashboard = f"{settings.server.public_url}/dashboard"
     click.echo(
         f"\n  Parlour is running at {settings.server.public_url} (data in {settings.data_dir}/)"
         f"\n  Open the demo bank's site and chat:  {client_url}"
         f"\n  The same, as an anonymous visitor:   {client_url}/guest"
-        f"\n  Sign up to the dashboard:             {settings.server.public_url}/dashboard/signup"
+        f"\n  Answer handoffs as the bank's agent: {dashboard}/login"
+        f"\n    e-mail {organisation.agent_email}, password {organisation.agent_password}"
+        "\n    (a new password every run; the first login sets up two-step login)"
+        f"\n  Sign up to the dashboard:             {dashboard}/signup"
         f"\n  (mail lands in {settings.data_dir}/outbox/)\n"
         '\n  Try: "How do I reset my password?" or "Do you sell car insurance?"  (Ctrl-C stops)\n'
     )
-    await asyncio.gather(*(server.serve() for server in servers))
+    await asyncio.gather(parlour.serve(sockets=[sockets[0]]), demo_site.serve(sockets=[sockets[1]]))

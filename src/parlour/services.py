@@ -32,6 +32,7 @@ from parlour.identity.mail import Mailer, OutboxMailer, SmtpMailer
 from parlour.identity.members import MemberService
 from parlour.identity.passwords import Passwords
 from parlour.identity.service import IdentityService, SessionPolicy
+from parlour.identity.verification import OrganisationVerification
 from parlour.keys.replay import DatabaseReplayCache, RedisReplayCache, ReplayCache
 from parlour.keys.service import KeyService
 from parlour.knowledge.embeddings import Embedder, shared_minilm
@@ -64,6 +65,7 @@ class Services:
     identity: IdentityService
     authorisation: Authorisation
     members: MemberService
+    verification: OrganisationVerification
     mcp: McpConfiguration
     mcp_bridge: McpBridge
     egress: EgressGuard
@@ -91,6 +93,7 @@ class Services:
             if self.settings.is_production:
                 raise RuntimeError(f"production refuses this database: {problem}")
             log.warning(problem)
+        await self.identity.prepare()
         await self.broker.start()
         await self.connection_caps.start()
         self.webhook_dispatcher.start()
@@ -247,6 +250,7 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         identity=identity_service,
         authorisation=Authorisation(db),
         members=members,
+        verification=OrganisationVerification(db, tenants),
         mcp=mcp,
         mcp_bridge=mcp_bridge,
         egress=egress,

@@ -1,9 +1,11 @@
 """The dashboard in real headless Chromium, end to end: a new administrator signs up, confirms
-the address, enrols an authenticator, is verified by a platform operator, creates an API key,
-allows the demo site and proves a public one by DNS, uploads an FAQ, edits the prompt
-template, invites a colleague who joins from the mailed link, and the demo widget answers from
-it; and an agent answers, from the inbox, a customer who asked for a person. Screenshots of
-each main page go to test-artifacts/ for review."""
+the address, enrols an authenticator, is verified by a platform operator, saves the features,
+creates an API key, ten minutes later creates another through a step-up that keeps the form
+(T-42),
+and revokes it after confirming, allows the demo site and proves a public one by DNS, uploads
+an FAQ, edits the prompt template, invites a colleague who joins from the mailed link, and the
+demo widget answers from it; and the demo's own agent answers, from the inbox, a customer who
+asked for a person. Screenshots of each main page go to test-artifacts/ for review."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from parlour.identity.models import PlatformRole, Role
+from parlour.identity.models import PlatformRole
 from parlour_demo_client.app import create_demo_client
 from tests.browser.test_demo_widget import (  # noqa: F401
     ARTIFACTS,
@@ -26,7 +28,12 @@ from tests.browser.test_demo_widget import (  # noqa: F401
 )
 from tests.conftest import Stack
 from tests.support import canaries
-from tests.support.accounts import PASSWORD, mailed_token, with_current_code
+from tests.support.accounts import (
+    PASSWORD,
+    authenticated_minutes_ago,
+    mailed_token,
+    with_current_code,
+)
 from tests.support.dns import dns_server, unique_host
 from tests.support.mcp_server import mcp_server
 from tests.support.seed import ACTOR
@@ -57,10 +64,13 @@ async def confirm_enrolment(page: Page, code: str) -> bool:
     return await refusal.count() == 0
 
 
-async def log_in_and_enrol(page: Page, url: str, email: str, *, name: str | None) -> None:
+async def log_in_and_enrol(
+    page: Page, url: str, email: str, *, name: str | None, password: str = PASSWORD
+) -> list[str]:
+    """Log in for the first time and enrol an authenticator; the recovery codes shown."""
     await page.goto(f"{url}/dashboard/login")
     await page.get_by_label("E-mail").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Log in").click()
     await page.get_by_role("button", name="Show my setup code").click()
     await expect(page.get_by_role("img", name="QR code")).to_be_visible()
@@ -71,7 +81,9 @@ async def log_in_and_enrol(page: Page, url: str, email: str, *, name: str | None
     await expect(page.locator("#recovery-codes li")).to_have_count(10)
     if name:
         await shot(page, f"{name}-recovery-codes")
+    codes = await page.locator("#recovery-codes li").all_inner_texts()
     await page.get_by_role("link", name="I have saved them").click()
+    return [code.strip() for code in codes]
 
 
 @pytest.fixture
@@ -103,7 +115,7 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
     await page.goto(f"{url}/dashboard/verify-email?token={mailed_token(outbox, email)}")
     await page.get_by_role("button", name="Confirm my address").click()
     await expect(page.get_by_role("status")).to_contain_text("Your address is confirmed")
-    await log_in_and_enrol(page, url, email, name="admin")
+    recovery_codes = await log_in_and_enrol(page, url, email, name="admin")
     await expect(page.locator("#verification")).to_contain_text("Awaiting verification")
     await shot(page, "overview-awaiting")
 
@@ -122,11 +134,18 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
     await row.get_by_label("Reason").fill("Company register entry checked.")
     await shot(operator, "operator-console")
     await row.get_by_role("button", name="Approve").click()
+    await expect(operator.get_by_role("status")).to_have_text(
+        "The organisation is verified; it sees your reason."
+    )
     await expect(operator.get_by_role("row").filter(has_text="Harbour Bank")).to_have_count(0)
     await operator_context.close()
 
     await page.reload()
     await expect(page.locator("#verification")).to_contain_text("Verified")
+    await page.get_by_label("Visitors may chat without signing in").check()
+    await page.get_by_role("button", name="Save features").click()
+    await expect(page.get_by_role("status")).to_have_text("Features saved.")
+    await expect(page.get_by_label("Visitors may chat without signing in")).to_be_checked()
     await shot(page, "overview")
 
     await page.get_by_role("link", name="API keys").click()
@@ -135,6 +154,26 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
     secret = canaries.register(await page.locator("#new-secret").inner_text())
     assert secret.startswith("parlour_sk_")
     await shot(page, "keys")
+
+    # Ten minutes on, a new key needs the password and a code again (T-42): the form waits in
+    # the step-up page, and confirming sends it as it was filled in.
+    await authenticated_minutes_ago(stack.services, 11)
+    await page.get_by_label("Label").fill("crm backend")
+    await page.get_by_label("Upload knowledge").check()
+    await page.get_by_role("button", name="Create key").click()
+    await expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+    await shot(page, "step-up")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_label("Code from your authenticator app").fill(recovery_codes[0])
+    await page.get_by_role("button", name="Confirm and continue").click()
+    canaries.register(await page.locator("#new-secret").inner_text())
+    crm = page.get_by_role("row").filter(has_text="crm backend")
+    await expect(crm).to_contain_text("end_user_tokens:mint, knowledge:write")
+    # Revoking asks first, then says it is done.
+    await crm.locator("summary").click()
+    await crm.get_by_role("button", name="Revoke crm backend now").click()
+    await expect(page.get_by_role("status")).to_contain_text("The key is revoked")
+    await expect(page.get_by_role("row").filter(has_text="crm backend")).to_contain_text("revoked")
 
     sock = free_socket()
     demo_url = url_of(sock)
@@ -160,7 +199,7 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
     await page.get_by_role("link", name="Knowledge").click()
     await page.get_by_label("FAQ (CSV or JSON)").set_input_files(faq)
     await page.get_by_role("button", name="Upload and publish").click()
-    await expect(page.locator("#upload-result")).to_contain_text("2 passages")
+    await expect(page.locator("#upload-result")).to_contain_text("Version 1: 2 passages from")
     await shot(page, "knowledge")
 
     await page.get_by_role("link", name="Assistant").click()
@@ -280,7 +319,8 @@ async def test_an_agent_answers_from_the_inbox_a_customer_who_asked_for_a_person
     browser: Browser,  # noqa: F811
 ) -> None:
     """The widget shows that a person joined, then their reply, then that the assistant is back.
-    The customer's words, markup and all, are text on the agent's page (T-94)."""
+    The agent logs in with the login the demo prints. The customer's words, markup and all, are
+    text on the agent's page (T-94)."""
     customer = demo.page
     await customer.get_by_role("button", name="Open chat").click()
     question = 'Do you sell car insurance? <img src=x onerror="window.__pwned=1">'
@@ -292,14 +332,11 @@ async def test_an_agent_answers_from_the_inbox_a_customer_who_asked_for_a_person
         "We're connecting you to a person…", timeout=WAIT_MS
     )
 
-    email = f"agent-{secrets.token_hex(4)}@bank.example"
-    outbox = stack.services.settings.data_dir / "outbox"
-    await stack.services.identity.sign_up(email, PASSWORD, "Their own", source_ip=None)
-    await stack.services.identity.verify_email(mailed_token(outbox, email), source_ip=None)
-    await stack.services.members.add(demo.tenant_id, email, Role.AGENT, actor=ACTOR)
     context = await browser.new_context()
     agent = await context.new_page()
-    await log_in_and_enrol(agent, stack.url, email, name=None)
+    await log_in_and_enrol(
+        agent, stack.url, demo.agent_email, name=None, password=demo.agent_password
+    )
     await agent.goto(f"{stack.url}/dashboard/o/{demo.tenant_id}")
     await agent.get_by_role("link", name="Inbox").click()
     await agent.locator("#queued").get_by_role("link").click()

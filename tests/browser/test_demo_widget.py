@@ -74,6 +74,8 @@ class Demo:
     console_errors: list[str]
     services: Services
     tenant_id: str
+    agent_email: str = ""
+    agent_password: str = ""
 
 
 @pytest.fixture
@@ -99,7 +101,14 @@ async def demo(stack: Stack, browser: Browser) -> AsyncIterator[Demo]:
     page.on("console", on_console)
     page.on("pageerror", lambda error: errors.append(str(error)))
     await page.goto(client_url)
-    yield Demo(page, errors, stack.services, organisation.tenant_id)
+    yield Demo(
+        page,
+        errors,
+        stack.services,
+        organisation.tenant_id,
+        organisation.agent_email,
+        organisation.agent_password,
+    )
     await page.close()
     client_server.stop()
 

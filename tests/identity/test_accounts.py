@@ -22,11 +22,12 @@ from parlour.identity.errors import (
     TooManyAttempts,
     WrongStage,
 )
-from parlour.identity.models import Role, Stage
+from parlour.identity.models import PlatformRole, Role, Stage
 from parlour.identity.passwords import PasswordRejected
 from parlour.services import Services
 from parlour.storage.tables import account_sessions, accounts
 from tests.support.accounts import PASSWORD, Accounts, accounts_on
+from tests.support.seed import ACTOR
 
 IP = "198.51.100.7"
 
@@ -459,3 +460,56 @@ async def test_asking_for_a_reset_says_nothing_about_whether_the_account_exists(
     before = len(people.mails())
     await people.identity.request_password_reset(fresh_email(), source_ip=IP)
     assert len(people.mails()) == before
+
+
+async def test_t45_platform_staff_made_from_the_server_choose_their_own_password_by_link(
+    people: Accounts, backend: Services
+) -> None:
+    """T-45: `parlour account create --operator` gives the role at once, but no password: the
+    account's first one is chosen from the mailed link (which confirms the address, and works
+    once), and the first login still enrols an authenticator."""
+    address = fresh_email()
+    assert await people.identity.add_platform_staff(address, PlatformRole.OPERATOR, actor=ACTOR)
+    account = await people.identity.account_by_email(address)
+    assert account is not None
+    assert account.platform_role is PlatformRole.OPERATOR
+    assert not account.email_verified
+    assert await people.authorisation.memberships(account.account_id) == []
+    with pytest.raises(InvalidCredentials):  # no password anyone knows
+        await people.identity.log_in(address, PASSWORD, source_ip=IP)
+    mail = people.mails()[-1]
+    assert (mail["To"], mail["Subject"]) == (address, "You are a Parlour platform operator")
+    token = people.link_token(address)
+    with pytest.raises(PasswordRejected):
+        await people.identity.choose_first_password(token, "password", source_ip=IP)
+    await people.identity.choose_first_password(token, PASSWORD, source_ip=IP)
+    first = await people.identity.log_in(address, PASSWORD, source_ip=IP)
+    assert first.stage is Stage.MFA_ENROLMENT
+    with pytest.raises(InvalidInput):  # spent
+        await people.identity.choose_first_password(token, "another passphrase", source_ip=IP)
+    # Made again, the account keeps its password: nothing is mailed, the role is given.
+    mailed = len(people.mails())
+    assert not await people.identity.add_platform_staff(
+        address, PlatformRole.SUPERADMIN, actor=ACTOR
+    )
+    assert len(people.mails()) == mailed
+    updated = await people.identity.account_by_email(address)
+    assert updated is not None
+    assert updated.platform_role is PlatformRole.SUPERADMIN
+
+
+async def test_a_staff_link_expires_and_does_nothing_for_an_account_that_has_a_password(
+    people: Accounts,
+) -> None:
+    """T-45: the link of an account whose address is confirmed is never mailed; an unused one
+    expires with the e-mail link lifetime."""
+    address = fresh_email()
+    await people.identity.add_platform_staff(address, PlatformRole.OPERATOR, actor=ACTOR)
+    token = people.link_token(address)
+    people.clock.advance(hours=25)
+    with pytest.raises(InvalidInput):
+        await people.identity.choose_first_password(token, PASSWORD, source_ip=IP)
+    enrolled = await people.enrolled()
+    mailed = len(people.mails())
+    await people.identity.add_platform_staff(enrolled.email, PlatformRole.OPERATOR, actor=ACTOR)
+    assert len(people.mails()) == mailed

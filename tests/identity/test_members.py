@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from parlour.errors import Conflict, NotFound
-from parlour.identity.errors import NotPermitted
+from parlour.identity.errors import InvalidCredentials, NotPermitted
 from parlour.identity.mail import MailUnavailable, SmtpMailer
 from parlour.identity.members import InvitationInvalid, LastOwner
 from parlour.identity.models import Membership, Role, Session, Stage
@@ -255,3 +255,30 @@ async def test_inviting_a_member_again_is_a_conflict(people: Accounts) -> None:
         await people.members.invite(
             owner.membership.tenant_id, owner.email, Role.ADMIN, by=owner.membership, actor=ACTOR
         )
+
+
+async def test_the_demo_sets_up_its_agent_with_a_new_password_on_every_run(
+    people: Accounts, backend: Services
+) -> None:
+    """`parlour demo` prints an agent login for its own organisation; a run replaces the
+    password of the run before, and the agent's membership and authenticator stay."""
+    organisation = await backend.tenants.create("Demo Bank", actor=ACTOR)
+    email = "agent@demo-bank.example"
+    first, second = "first demo passphrase", "second demo passphrase"
+    await people.members.set_up_demo_member(
+        organisation.tenant_id, email, first, Role.AGENT, actor=ACTOR
+    )
+    login = await people.identity.log_in(email, first, source_ip=IP)
+    assert login.stage is Stage.MFA_ENROLMENT
+    account = await people.identity.account_by_email(email)
+    assert account is not None
+    assert account.email_verified
+    await people.members.set_up_demo_member(
+        organisation.tenant_id, email, second, Role.AGENT, actor=ACTOR
+    )
+    with pytest.raises(InvalidCredentials):
+        await people.identity.log_in(email, first, source_ip=IP)
+    await people.identity.log_in(email, second, source_ip=IP)
+    assert await people.authorisation.memberships(account.account_id) == [
+        Membership(account.account_id, organisation.tenant_id, Role.AGENT)
+    ]

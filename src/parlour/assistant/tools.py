@@ -16,8 +16,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import jsonschema
-
 from parlour.llm.models import ToolCall, ToolSpec
 from parlour.observability import security_event
 
@@ -94,6 +92,8 @@ async def decide_and_run(call: ToolCall, allowed: Sequence[Tool], subject: Subje
         if named is not None and named != subject.user_id:
             security_event("tool_subject_overridden", tenant_id=subject.tenant_id, tool=tool.name)
         arguments[tool.subject_argument] = subject.user_id
+    import jsonschema  # here, not at the top: it takes a second to import (the CLI's start)
+
     try:
         jsonschema.validate(arguments, tool.input_schema)
     except jsonschema.ValidationError as problem:

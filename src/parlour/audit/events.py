@@ -414,6 +414,9 @@ class VerificationDecided(AuditEvent):
     tenant_id: str
     verification: str
     reason: str
+    # The platform's sole operator decided on an organisation they belong to (four eyes could
+    # not apply: parlour.identity.verification).
+    own_organisation: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,17 @@
 """The `parlour` command: serve, demo, migrate, and tenant, key, knowledge and audit
-administration (one module per concept)."""
+administration (one module per concept).
+
+Nothing heavy is imported here: the server, the services and their models load only inside the
+command that needs them, so `parlour --help` and the administration commands start quickly.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import click
-import uvicorn
 
-from parlour.app import create_app
 from parlour.cli.accounts import account
 from parlour.cli.assistant import assistant
 from parlour.cli.audit import audit
@@ -16,18 +19,41 @@ from parlour.cli.common import settings, with_services
 from parlour.cli.keys import keys
 from parlour.cli.knowledge import faq, knowledge
 from parlour.cli.tenants import tenant
-from parlour.services import Services
-from parlour.web.server import uvicorn_config
+
+if TYPE_CHECKING:
+    from parlour.services import Services
+
+# Servers log what they do; the administration commands say only what went wrong, unless -v.
+_SERVERS = frozenset({"serve", "demo"})
+
+
+def configure_logging(verbosity: int, command: str | None) -> None:
+    """Quiet by default: warnings and errors only, so a command's output is its answer. A server
+    logs at INFO, but the demo, which talks to a person, keeps the migrations' steps quiet.
+    `-v` shows INFO (migrations included) everywhere, `-vv` debug detail."""
+    serving = command in _SERVERS
+    if verbosity >= 2:
+        level = logging.DEBUG
+    elif verbosity == 1 or serving:
+        level = logging.INFO
+    else:
+        level = logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    quiet_migrations = verbosity == 0 and command != "serve"
+    logging.getLogger("alembic").setLevel(logging.WARNING if quiet_migrations else logging.NOTSET)
 
 
 @click.group()
-@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
-def main(verbose: bool) -> None:
-    """Parlour: live chat with an assistant grounded in your own knowledge."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+@click.option(
+    "-v", "--verbose", count=True, help="Say more: -v what each step does, -vv debug detail."
+)
+@click.pass_context
+def main(ctx: click.Context, verbose: int) -> None:
+    """Parlour: live chat with an assistant grounded in your own knowledge.
+
+    Every command that touches data names, on stderr, the data directory (PARLOUR_DATA_DIR,
+    default .parlour) or database (PARLOUR_DATABASE__URL) it works on."""
+    configure_logging(verbose, ctx.invoked_subcommand)
 
 
 @main.command()
@@ -35,7 +61,14 @@ def main(verbose: bool) -> None:
 @click.option("--port", type=int, help="Port to listen on (default: server.port).")
 def serve(host: str | None, port: int | None) -> None:
     """Run the Parlour server; migrations are applied on start."""
+    import uvicorn
+
+    from parlour.app import create_app
+    from parlour.cli.common import say_where
+    from parlour.web.server import uvicorn_config
+
     config = settings()
+    say_where(config)
     uvicorn.Server(uvicorn_config(create_app(config), config, host=host, port=port)).run()
 
 

@@ -1,19 +1,56 @@
-"""Dashboard accounts, from the server: platform roles, memberships, disabling. Accounts sign
-up for themselves; nothing here sets or reads a password (T-45)."""
+"""Dashboard accounts, from the server: platform staff, roles, memberships, disabling. People
+of an organisation sign up or are invited; platform staff are made here, and choose their own
+password from a mailed link. Nothing here sets or reads a password (T-45)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import click
 
 from parlour.audit.events import Actor
-from parlour.cli.common import with_services
+from parlour.cli.common import settings, shown, with_services
 from parlour.identity.models import PlatformRole, Role
-from parlour.services import Services
+
+if TYPE_CHECKING:
+    from parlour.services import Services
 
 
 @click.group()
 def account() -> None:
     """Dashboard accounts."""
+
+
+@account.command("create")
+@click.argument("email")
+@click.option("--operator", "role", flag_value="operator", help="Verifies organisations.")
+@click.option("--superadmin", "role", flag_value="superadmin", help="Also manages operators.")
+def account_create(email: str, role: str | None) -> None:
+    """Make platform staff: the first operator starts here. The account (made if the address
+    has none) gets the role at once, and a link to choose a password is mailed to it; its first
+    login sets up two-step login. People of an organisation sign up or are invited instead."""
+    if role is None:
+        raise click.UsageError(
+            "give --operator or --superadmin: an account made here is platform staff"
+        )
+
+    async def work(services: Services) -> bool:
+        return await services.identity.add_platform_staff(
+            email, PlatformRole(role), actor=Actor.cli()
+        )
+
+    mailed = with_services(work)
+    click.echo(f"{shown(email)}: platform {role}")
+    if not mailed:
+        click.echo("the account already has a password: log in at /dashboard/login")
+        return
+    config = settings()
+    where = (
+        f"{shown(config.data_dir.resolve() / 'outbox')}/ (no SMTP relay is configured)"
+        if config.identity.smtp_host is None
+        else shown(email)
+    )
+    click.echo(f"a link to choose a password was mailed to {where}")
 
 
 @account.command("platform-role")
@@ -30,7 +67,7 @@ def account_platform_role(email: str, role: str) -> None:
     async def work(services: Services) -> None:
         chosen = None if role == "none" else PlatformRole(role)
         await services.identity.set_platform_role(email, chosen, actor=Actor.cli())
-        click.echo(f"{email}: platform role {role}")
+        click.echo(f"{shown(email)}: platform role {role}")
 
     with_services(work)
 
@@ -43,11 +80,10 @@ def account_add_member(tenant_id: str, role: str, email: str) -> None:
     """Give an existing account a role in an organisation."""
 
     async def work(services: Services) -> None:
-        await services.tenants.get(tenant_id)
         await services.members.add(tenant_id, email, Role(role), actor=Actor.cli())
-        click.echo(f"{email}: {role} of {tenant_id}")
+        click.echo(f"{shown(email)}: {role} of {shown(tenant_id)}")
 
-    with_services(work)
+    with_services(work, tenant_id=tenant_id)
 
 
 @account.command("disable")
@@ -60,6 +96,6 @@ def account_disable(email: str) -> None:
         if found is None:
             raise click.ClickException("no account has this e-mail address")
         await services.identity.disable(found.account_id, actor=Actor.cli())
-        click.echo(f"{email}: disabled")
+        click.echo(f"{shown(email)}: disabled")
 
     with_services(work)

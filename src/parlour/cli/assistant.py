@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from parlour.assistant.configuration import Keep
 from parlour.audit.events import Actor
-from parlour.cli.common import with_services
-from parlour.services import Services
+from parlour.cli.common import shown, shown_text, with_services
+
+if TYPE_CHECKING:
+    from parlour.services import Services
 
 
 @click.group()
@@ -33,9 +35,9 @@ def template_show(tenant_id: str) -> None:
     async def work(services: Services) -> tuple[int | None, str]:
         return await services.assistant.configuration.live_template(tenant_id)
 
-    version, text = with_services(work)
+    version, text = with_services(work, tenant_id=tenant_id)
     click.echo(f"# version {version or 'default'}", err=True)
-    click.echo(text, nl=False)
+    click.echo(shown_text(text), nl=False)
 
 
 @template.command("set")
@@ -47,13 +49,12 @@ def template_set(tenant_id: str, draft: bool, path: Path) -> None:
     text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
 
     async def work(services: Services) -> int:
-        await services.tenants.get(tenant_id)
         saved = await services.assistant.configuration.save_template(
             tenant_id, text, actor=Actor.cli(), activate=not draft
         )
         return saved.version
 
-    version = with_services(work)
+    version = with_services(work, tenant_id=tenant_id)
     click.echo(f"template version {version}{'' if draft else ', live'}")
 
 
@@ -66,11 +67,11 @@ def template_versions(tenant_id: str) -> None:
         for t in await services.assistant.configuration.templates(tenant_id):
             when = t.created_at.strftime("%Y-%m-%d %H:%M")
             click.echo(
-                f"{'*' if t.live else ' '} {t.version:>4}  {when}  {t.created_by}  "
+                f"{'*' if t.live else ' '} {t.version:>4}  {when}  {shown(t.created_by)}  "
                 f"sha256:{t.sha256[:16]}"
             )
 
-    with_services(work)
+    with_services(work, tenant_id=tenant_id)
 
 
 @template.command("diff")
@@ -83,7 +84,7 @@ def template_diff(tenant_id: str, since: int, to: int) -> None:
     async def work(services: Services) -> str:
         return await services.assistant.configuration.diff_templates(tenant_id, since, to)
 
-    click.echo(with_services(work), nl=False)
+    click.echo(shown_text(with_services(work, tenant_id=tenant_id)), nl=False)
 
 
 @template.command("activate")
@@ -97,7 +98,7 @@ def template_activate(tenant_id: str, version: int) -> None:
             tenant_id, version, actor=Actor.cli()
         )
 
-    with_services(work)
+    with_services(work, tenant_id=tenant_id)
     click.echo(f"template version {version} is live")
 
 
@@ -114,13 +115,13 @@ def assistant_policy(
     tenant_id: str, provider: str | None, external: bool | None, enable: bool | None
 ) -> None:
     """Show, or change, the tenant's provider, data-residency rule and kill switch."""
+    from parlour.assistant.configuration import Keep
 
     async def work(services: Services) -> str:
         configuration = services.assistant.configuration
         if provider is None and external is None and enable is None:
             policy = await configuration.policy(tenant_id)
         else:
-            await services.tenants.get(tenant_id)
             policy = await configuration.set_policy(
                 tenant_id,
                 actor=Actor.cli(),
@@ -132,12 +133,12 @@ def assistant_policy(
             )
         used = services.assistant.providers.for_policy(policy).name
         return (
-            f"provider: {policy.provider or 'default'} (answers with: {used})\n"
+            f"provider: {shown(policy.provider or 'default')} (answers with: {used})\n"
             f"external providers: {_rule(policy.external_allowed)}\n"
             f"enabled: {'yes' if policy.enabled else 'no (kill switch)'}"
         )
 
-    click.echo(with_services(work))
+    click.echo(with_services(work, tenant_id=tenant_id))
 
 
 def _rule(allowed: bool | None) -> str:

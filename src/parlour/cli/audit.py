@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
+from typing import TYPE_CHECKING
 
 import click
 
 from parlour.audit.events import PLATFORM_CHAIN, Actor
-from parlour.cli.common import with_services
-from parlour.services import Services
+from parlour.cli.common import json_line, shown, with_services
+
+if TYPE_CHECKING:
+    from parlour.services import Services
 
 
 @click.group()
@@ -36,14 +38,15 @@ def audit_verify(tenant_id: str | None, platform: bool) -> None:
             result = await services.audit.verify(chain)
             if result.problem is None:
                 click.echo(
-                    f"ok   {chain}: {result.events} events, {result.checkpoints} checkpoints"
+                    f"ok   {shown(chain)}: {result.events} events, {result.checkpoints} checkpoints"
                 )
             else:
                 ok = False
-                click.echo(f"BAD  {chain}: event {result.problem.seq} {result.problem.reason}")
+                problem = result.problem
+                click.echo(f"BAD  {shown(chain)}: event {problem.seq} {shown(problem.reason)}")
         return ok
 
-    if not with_services(work):
+    if not with_services(work, tenant_id=tenant_id):
         raise SystemExit(1)
 
 
@@ -59,9 +62,9 @@ def audit_export(tenant_id: str | None, platform: bool) -> None:
     async def work(services: Services) -> None:
         await services.audit.note_export(chain, to_chain=PLATFORM_CHAIN, actor=Actor.cli())
         async for event in services.audit.export(chain):
-            click.echo(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+            click.echo(json_line(event))
 
-    with_services(work)
+    with_services(work, tenant_id=None if platform else chain)
 
 
 @audit.command("checkpoint")

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from parlour.audit.events import Actor
-from parlour.cli.common import with_services
-from parlour.crypto.master_key import generate_master_key
+from parlour.cli.common import shown, with_services
 from parlour.keys.models import Scope
-from parlour.services import Services
-from parlour.storage.types import utcnow
+
+if TYPE_CHECKING:
+    from parlour.services import Services
 
 
 @click.group()
@@ -38,8 +39,8 @@ def keys_create(
     """Create an API key. Its secret is printed once and never again."""
 
     async def work(services: Services) -> None:
-        await services.tenants.get(tenant_id)
-        expires = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+        now = datetime.now(UTC)
+        expires = now + timedelta(days=expires_in_days) if expires_in_days else None
         issued = await services.keys.create_api_key(
             tenant_id,
             label=label,
@@ -47,11 +48,16 @@ def keys_create(
             expires_at=expires,
             actor=Actor.cli(),
         )
-        click.echo(f"key_id: {issued.key.key_id}")
-        click.echo(f"secret: {issued.secret}")
+        key = issued.key
+        expiry = key.expires_at.strftime("%Y-%m-%d %H:%M UTC") if key.expires_at else "never"
+        click.echo(f"key_id:  {key.key_id}")
+        click.echo(f"label:   {shown(key.label)}")
+        click.echo(f"scopes:  {' '.join(sorted(key.scopes))}")
+        click.echo(f"expires: {expiry}")
+        click.echo(f"secret:  {issued.secret}")
         click.echo("Store the secret now: Parlour keeps only its digest.", err=True)
 
-    with_services(work)
+    with_services(work, tenant_id=tenant_id)
 
 
 @keys.command("rotate-master")
@@ -75,7 +81,7 @@ def keys_rotate_data_key(tenant_id: str) -> None:
     async def work(services: Services) -> tuple[int, int]:
         return await services.tenants.rotate_data_key(tenant_id, actor=Actor.cli())
 
-    version, moved = with_services(work)
+    version, moved = with_services(work, tenant_id=tenant_id)
     click.echo(f"data key version {version}; re-encrypted {moved} values")
 
 
@@ -91,14 +97,13 @@ def keys_rotate_signing(tenant_id: str, revoke_now: bool) -> None:
     window (tokens.signing_key_overlap_seconds) unless --revoke-now."""
 
     async def work(services: Services) -> str:
-        await services.tenants.get(tenant_id)
         overlap = 0 if revoke_now else services.settings.tokens.signing_key_overlap_seconds
         key = await services.keys.rotate_signing_key(
             tenant_id, overlap=timedelta(seconds=overlap), actor=Actor.cli()
         )
         return key.kid
 
-    click.echo(f"new signing key: {with_services(work)}")
+    click.echo(f"new signing key: {with_services(work, tenant_id=tenant_id)}")
 
 
 @keys.command("register-client")
@@ -129,11 +134,13 @@ def keys_revoke_client(tenant_id: str, kid: str) -> None:
     async def work(services: Services) -> None:
         await services.keys.revoke_client_key(tenant_id, kid, actor=Actor.cli())
 
-    with_services(work)
-    click.echo(f"revoked {kid}")
+    with_services(work, tenant_id=tenant_id)
+    click.echo(f"revoked {shown(kid)}")
 
 
 @keys.command("generate-master")
 def keys_generate_master() -> None:
     """Print a new random master key for PARLOUR_CRYPTO__MASTER_KEY."""
+    from parlour.crypto.master_key import generate_master_key
+
     click.echo(generate_master_key())

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from parlour.audit.events import Actor
-from parlour.cli.common import settings, with_services
-from parlour.knowledge.models import ImportReport
-from parlour.services import Services
+from parlour.cli.common import settings, shown, with_services
+
+if TYPE_CHECKING:
+    from parlour.knowledge.models import ImportReport
+    from parlour.services import Services
 
 
 @click.group()
@@ -28,13 +31,12 @@ def knowledge_upload(tenant_id: str, draft: bool, name: str | None, path: Path) 
     data = _read_bounded(path)
 
     async def work(services: Services) -> None:
-        await services.tenants.get(tenant_id)
         report = await services.knowledge.upload(
             tenant_id, name or path.name, data, actor=Actor.cli(), publish=not draft
         )
         _print_report(report)
 
-    with_services(work)
+    with_services(work, tenant_id=tenant_id)
 
 
 @knowledge.command("remove")
@@ -49,8 +51,8 @@ def knowledge_remove(tenant_id: str, draft: bool, name: str) -> None:
             tenant_id, name, actor=Actor.cli(), publish=not draft
         )
 
-    number = with_services(work)
-    click.echo(f"version {number}: without {name}{'' if draft else ', published'}")
+    number = with_services(work, tenant_id=tenant_id)
+    click.echo(f"version {number}: without {shown(name)}{'' if draft else ', published'}")
 
 
 @knowledge.command("versions")
@@ -59,14 +61,21 @@ def knowledge_versions(tenant_id: str) -> None:
     """Every version, newest first; the live one is marked *."""
 
     async def work(services: Services) -> None:
-        for version in await services.knowledge.versions(tenant_id):
+        versions = await services.knowledge.versions(tenant_id)
+        if not versions:
+            click.echo("no versions yet: `parlour knowledge upload` makes the first", err=True)
+        for version in versions:
             mark = "*" if version.published else " "
             when = version.created_at.strftime("%Y-%m-%d %H:%M")
-            click.echo(f"{mark} {version.number:>4}  {when}  {version.created_by}  {version.note}")
+            who, note = shown(version.created_by), shown(version.note)
+            click.echo(f"{mark} {version.number:>4}  {when}  {who}  {note}")
             for source in version.sources:
-                click.echo(f"        {source.name}  {source.kind}  sha256:{source.sha256[:16]}")
+                click.echo(
+                    f"        {shown(source.name)}  {shown(source.kind)}  "
+                    f"sha256:{source.sha256[:16]}"
+                )
 
-    with_services(work)
+    with_services(work, tenant_id=tenant_id)
 
 
 @knowledge.command("diff")
@@ -79,13 +88,13 @@ def knowledge_diff(tenant_id: str, since: int, to: int) -> None:
     async def work(services: Services) -> None:
         diff = await services.knowledge.diff(tenant_id, since, to)
         for source in diff.added:
-            click.echo(f"+ {source.name}  sha256:{source.sha256[:16]}")
+            click.echo(f"+ {shown(source.name)}  sha256:{source.sha256[:16]}")
         for source in diff.removed:
-            click.echo(f"- {source.name}  sha256:{source.sha256[:16]}")
+            click.echo(f"- {shown(source.name)}  sha256:{source.sha256[:16]}")
         for before, after in diff.changed:
-            click.echo(f"~ {after.name}  sha256:{before.sha256[:16]} -> {after.sha256[:16]}")
+            click.echo(f"~ {shown(after.name)}  sha256:{before.sha256[:16]} -> {after.sha256[:16]}")
 
-    with_services(work)
+    with_services(work, tenant_id=tenant_id)
 
 
 @knowledge.command("publish")
@@ -97,7 +106,7 @@ def knowledge_publish(tenant_id: str, number: int) -> None:
     async def work(services: Services) -> None:
         await services.knowledge.publish(tenant_id, number, actor=Actor.cli())
 
-    with_services(work)
+    with_services(work, tenant_id=tenant_id)
     click.echo(f"version {number} is live")
 
 
@@ -108,11 +117,12 @@ def knowledge_review(tenant_id: str) -> None:
 
     async def work(services: Services) -> None:
         for item in await services.knowledge.quarantined(tenant_id):
-            click.echo(f"{item.item_id}  {item.locator}  {'; '.join(item.reasons)}")
-            click.echo(f"  Q: {item.question!r}")
-            click.echo(f"  A: {item.answer!r}")
+            reasons = "; ".join(item.reasons)
+            click.echo(f"{shown(item.item_id)}  {shown(item.locator)}  {shown(reasons)}")
+            click.echo(f"  Q: {shown(item.question)}")
+            click.echo(f"  A: {shown(item.answer)}")
 
-    with_services(work)
+    with_services(work, tenant_id=tenant_id)
 
 
 @knowledge.command("decide")
@@ -125,9 +135,10 @@ def knowledge_decide(tenant_id: str, item_id: str, decision: str) -> None:
     async def work(services: Services) -> None:
         approve = decision == "approve"
         await services.knowledge.decide(tenant_id, item_id, approve=approve, actor=Actor.cli())
-        click.echo(f"{item_id} {'approved: it joined its source' if approve else 'rejected'}")
+        outcome = "approved: it joined its source" if approve else "rejected"
+        click.echo(f"{shown(item_id)} {outcome}")
 
-    with_services(work)
+    with_services(work, tenant_id=tenant_id)
 
 
 @click.group()
@@ -143,10 +154,9 @@ def faq_import(tenant_id: str, path: Path) -> None:
     data = _read_bounded(path)
 
     async def work(services: Services) -> None:
-        await services.tenants.get(tenant_id)
         _print_report(await services.knowledge.import_faq_csv(tenant_id, data, actor=Actor.cli()))
 
-    with_services(work)
+    with_services(work, tenant_id=tenant_id)
 
 
 def _read_bounded(path: Path) -> bytes:
@@ -158,9 +168,12 @@ def _read_bounded(path: Path) -> bytes:
 
 def _print_report(report: ImportReport) -> None:
     published = ", published" if report.published else " (draft)"
-    click.echo(f"imported {report.imported} entries: version {report.version}{published}")
+    entries = "entry" if report.imported == 1 else "entries"
+    click.echo(f"imported {report.imported} {entries}: version {report.version}{published}")
     for error in report.errors:
-        click.echo(f"line {error.line}: {error.message}", err=True)
+        click.echo(f"line {error.line}: {shown(error.message)}", err=True)
     for item in report.quarantined:
-        reasons = "; ".join(item.reasons)
-        click.echo(f"{item.locator}: held for review as {item.item_id}: {reasons}", err=True)
+        reasons = shown("; ".join(item.reasons))
+        click.echo(
+            f"{shown(item.locator)}: held for review as {shown(item.item_id)}: {reasons}", err=True
+        )

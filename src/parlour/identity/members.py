@@ -28,6 +28,7 @@ from parlour.audit.events import (
     MemberInvited,
     MemberRemoved,
     MemberRoleChanged,
+    PasswordReset,
 )
 from parlour.audit.service import AuditLog
 from parlour.crypto.vault import Vault
@@ -100,6 +101,37 @@ class MemberService:
             account_id = stored.account.account_id
             await repo.set_membership(account_id, tenant_id, role, now)
             await self._audit.record(conn, tenant_id, MemberAdded(account_id, role.value), actor)
+
+    async def set_up_demo_member(
+        self, tenant_id: str, email: str, password: str, role: Role, *, actor: Actor
+    ) -> None:
+        """An account with this password that is a member with `role` at once: only for
+        `parlour demo`, which prints a fresh random password on the terminal that started it on
+        every run, so that a person can answer its handoffs. No route and no operator command
+        reaches this (T-45); the first login still enrols an authenticator."""
+        email = normalise_email(email)
+        check_password(password, email=email)
+        password_hash = await asyncio.to_thread(self._passwords.hash, password)
+        now = self._clock()
+        async with self._db.transaction() as conn:
+            repo = AccountRepository(conn)
+            stored = await repo.by_email(email)
+            if stored is None:
+                made = await create_account(
+                    conn, self._vault, self._audit, email, password_hash, now, None
+                )
+                account_id = made.id
+                await repo.mark_email_verified(account_id, now)
+                await self._audit.record(conn, PLATFORM_CHAIN, EmailVerified(account_id), actor)
+            else:
+                account_id = stored.account.account_id
+                await repo.set_password_hash(account_id, password_hash)
+                reset = PasswordReset(account_id, 0)
+                await self._audit.record(conn, PLATFORM_CHAIN, reset, actor)
+            if await repo.membership(account_id, tenant_id) is None:
+                await repo.set_membership(account_id, tenant_id, role, now)
+                added = MemberAdded(account_id, role.value)
+                await self._audit.record(conn, tenant_id, added, actor)
 
     async def invite(
         self, tenant_id: str, email: str, role: Role, *, by: Membership, actor: Actor

@@ -50,9 +50,17 @@ class Passwords:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
         )
-        # Compared against when the account does not exist, so an unknown e-mail costs the
-        # same time as a wrong password (T-40).
-        self._decoy = self._hasher.hash("decoy password for unknown accounts")
+
+    @functools.cached_property
+    def _decoy(self) -> str:
+        """Compared against when the account does not exist, so an unknown e-mail costs the
+        same time as a wrong password (T-40). Made on first use, not at construction, so a
+        command that checks no password does not pay a hash; a server makes it before it
+        serves (`prepare`), so its first unknown login costs no more than any other."""
+        return self._hasher.hash("decoy password for unknown accounts")
+
+    def prepare(self) -> None:
+        self._decoy  # noqa: B018 (made now, once)
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(unicodedata.normalize("NFKC", password))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, delete, insert, or_, select, update
+from sqlalchemy import Row, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.identity.models import (
@@ -97,6 +97,16 @@ class AccountRepository:
 
     async def set_platform_role(self, account_id: str, role: PlatformRole | None) -> None:
         await self._update(account_id, platform_role=role.value if role else None)
+
+    async def count_platform_staff(self, roles: list[PlatformRole]) -> int:
+        """Accounts, not disabled, that hold one of `roles`."""
+        count = await self._conn.scalar(
+            select(func.count()).where(
+                accounts.c.platform_role.in_([r.value for r in roles]),
+                accounts.c.disabled_at.is_(None),
+            )
+        )
+        return int(count or 0)
 
     async def disable(self, account_id: str, now: datetime) -> None:
         await self._update(account_id, disabled_at=now)

@@ -71,6 +71,8 @@ ISSUER = "Parlour"
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,255}")
 _TOUCH_EVERY = timedelta(seconds=60)
 RESET_TOKEN_LIFETIME = timedelta(hours=1)
+# The purpose of the link that lets platform staff made from the server choose a first password.
+WELCOME = "welcome"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +139,10 @@ class IdentityService:
         self._public_url = public_url.rstrip("/")
         # TOTP steps, session timeouts and link expiry all read this clock.
         self._clock = clock
+
+    async def prepare(self) -> None:
+        """Before serving: the decoy hash an unknown login is checked against (T-40)."""
+        await asyncio.to_thread(self._passwords.prepare)
 
     # Sign-up and e-mail
 
@@ -455,6 +461,73 @@ class IdentityService:
             updated = await repo.get(account_id)
         assert updated is not None
         return updated.account
+
+    async def add_platform_staff(self, email: str, role: PlatformRole, *, actor: Actor) -> bool:
+        """Platform staff, from the server (the CLI): the address's account gets `role` now,
+        and one is made if there is none. A new account has no organisation and a password
+        nobody knows; a mailed link, which proves the address, lets its owner choose one, so no
+        one sets another person's password (T-45). Its first login enrols an authenticator, as
+        every account's does. An account whose address is not confirmed yet gets a new link.
+        Returns whether a link was mailed."""
+        email = normalise_email(email)
+        unknown = await asyncio.to_thread(self._passwords.hash, secrets.token_urlsafe(32))
+        now = self._clock()
+        token = secrets.token_urlsafe(32)
+        async with self._db.transaction() as conn:
+            repo = AccountRepository(conn)
+            stored = await repo.by_email(email)
+            if stored is None:
+                made = await create_account(
+                    conn, self._vault, self._audit, email, unknown, now, actor.source_ip
+                )
+                account_id, confirmed = made.id, False
+            else:
+                account_id, confirmed = stored.account.account_id, stored.account.email_verified
+            if not confirmed:
+                expires = now + self._policy.email_token
+                await repo.insert_email_token(digest(token), account_id, WELCOME, expires)
+            await repo.set_platform_role(account_id, role)
+            event = PlatformRoleSet(account_id, role.value)
+            await self._audit.record(conn, PLATFORM_CHAIN, event, actor)
+        if confirmed:
+            return False
+        link = f"{self._public_url}/dashboard/welcome?token={token}"
+        await self._mailer.send(
+            email,
+            f"You are a Parlour platform {role.value}",
+            f"An administrator of this Parlour platform made you its {role.value}. Open this "
+            f"link to choose your password:\n\n{link}\n\nIt works once, for "
+            f"{self._policy.email_token.total_seconds() / 3600:g} hours. Your first login then "
+            "sets up two-step login with an authenticator app.",
+        )
+        return True
+
+    async def choose_first_password(
+        self, token: str, password: str, *, source_ip: str | None
+    ) -> None:
+        """The first password of an account made from the server, from its mailed link; the
+        link proves the address, which is confirmed with it."""
+        now = self._clock()
+        invalid = "This link is not valid any more; ask your platform's administrator again."
+        async with self._db.read() as conn:
+            repo = AccountRepository(conn)
+            account_id = await repo.peek_email_token(digest(token), WELCOME, now)
+            stored = await repo.get(account_id) if account_id else None
+        if stored is None or stored.account.disabled:
+            raise InvalidInput(invalid)
+        check_password(password, email=stored.account.email)
+        password_hash = await asyncio.to_thread(self._passwords.hash, password)
+        account_id = stored.account.account_id
+        actor = Actor(ActorType.ACCOUNT, account_id, source_ip=source_ip)
+        async with self._db.transaction() as conn:
+            repo = AccountRepository(conn)
+            if await repo.use_email_token(digest(token), WELCOME, now) is None:
+                raise InvalidInput(invalid)
+            await repo.set_password_hash(account_id, password_hash)
+            await repo.mark_email_verified(account_id, now)
+            ended = await repo.delete_sessions(account_id)
+            await self._audit.record(conn, PLATFORM_CHAIN, EmailVerified(account_id), actor)
+            await self._audit.record(conn, PLATFORM_CHAIN, PasswordReset(account_id, ended), actor)
 
     async def account_by_email(self, email: str) -> Account | None:
         async with self._db.read() as conn:

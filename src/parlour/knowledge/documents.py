@@ -18,8 +18,6 @@ from html.parser import HTMLParser
 from typing import Any
 
 import nh3
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
 
 from parlour.errors import InvalidInput
 from parlour.knowledge.faq import parse_faq_csv
@@ -192,6 +190,10 @@ def _graph(text: str, kind: SourceKind, limits: Limits) -> list[Passage]:
 
 
 def _pdf(data: bytes) -> Iterator[Passage]:
+    # pypdf loads with the first PDF, not with the services (the CLI's start).
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:

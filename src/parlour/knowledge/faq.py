@@ -30,6 +30,12 @@ def parse_faq_csv(
     except csv.Error as exc:
         raise InvalidInput(f"the file is not valid CSV: {exc}") from None
     columns = [c.strip().lower() for c in header or []]
+    if len(columns) == 1 and {"question", "answer"} <= set(map(str.strip, columns[0].split(";"))):
+        # What some spreadsheet programs save as "CSV" where the decimal mark is a comma.
+        raise InvalidInput(
+            "line 1: the columns are separated by semicolons; save the file as CSV with commas "
+            "(comma-separated values)"
+        )
     if "question" not in columns or "answer" not in columns:
         raise InvalidInput("the first row must name the columns, including question and answer")
     q_at, a_at = columns.index("question"), columns.index("answer")

@@ -22,12 +22,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
-
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.types import TextContent, Tool
 
 from parlour.audit.events import Actor
 from parlour.egress import EgressGuard
@@ -36,6 +32,12 @@ from parlour.keys.service import KeyService
 from parlour.mcp_bridge.configuration import McpConfiguration
 from parlour.mcp_bridge.models import McpServer
 from parlour.mcp_bridge.tls import client_context
+
+if TYPE_CHECKING:
+    # The SDK takes about a second to import: it loads when a call is made, not with the
+    # services (the CLI's start).
+    from mcp import Client
+    from mcp.types import Tool
 
 T = TypeVar("T")
 LIST_SCOPE = "tools:list"
@@ -114,6 +116,8 @@ class McpBridge:
         result = await self._talk(
             server, subject, CALL_SCOPE, lambda c: c.call_tool(name, arguments)
         )
+        from mcp.types import TextContent
+
         text = "\n".join(c.text for c in result.content if isinstance(c, TextContent))
         if result.is_error:
             raise Unavailable(f"the tool reported an error: {text[:200]}")
@@ -143,6 +147,9 @@ class McpBridge:
     async def _session(
         self, server: McpServer, *, subject: str, scope: str
     ) -> AsyncIterator[Client]:
+        from mcp import Client
+        from mcp.client.streamable_http import streamable_http_client
+
         token = await self._keys.mint_call_token(
             server.tenant_id, audience=server.url, subject=subject, scope=scope
         )

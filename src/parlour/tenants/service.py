@@ -287,15 +287,22 @@ class TenantService:
         return origin
 
     async def decide_verification(
-        self, tenant_id: str, *, approve: bool, reason: str, actor: Actor
+        self,
+        tenant_id: str,
+        *,
+        approve: bool,
+        reason: str,
+        actor: Actor,
+        own_organisation: bool = False,
     ) -> Tenant:
         """An operator's decision, with the reason the organisation will read; audited in the
-        organisation's chain and the platform's."""
+        organisation's chain and the platform's. Operators' decisions come through
+        identity.verification, which keeps four eyes."""
         reason = reason.strip()
         if not reason or len(reason) > 1000:
             raise InvalidInput("give a reason of 1 to 1000 characters")
         verification = Verification.VERIFIED if approve else Verification.REJECTED
-        event = VerificationDecided(tenant_id, verification.value, reason)
+        event = VerificationDecided(tenant_id, verification.value, reason, own_organisation)
         async with self._db.transaction() as conn:
             repo = TenantRepository(conn)
             if not await repo.set_verification(tenant_id, verification, reason):

@@ -9,11 +9,13 @@ import hashlib
 import html
 import re
 import secrets
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import httpx
 import pyotp
 
+from parlour.identity.models import PlatformRole
 from tests.conftest import Stack
 from tests.support.accounts import (
     COOKIE,
@@ -37,7 +39,7 @@ class Pages:
         return await self.client.get(path, headers=self._headers())
 
     async def post(
-        self, path: str, fields: dict[str, str], *, origin: str | None = None
+        self, path: str, fields: Mapping[str, str | list[str]], *, origin: str | None = None
     ) -> httpx.Response:
         headers = self._headers() | {"origin": origin or self.origin}
         answer = await self.client.post(path, data=fields, headers=headers)
@@ -48,6 +50,16 @@ class Pages:
 
     def _headers(self) -> dict[str, str]:
         return {"cookie": f"{COOKIE}={self.cookie}"} if self.cookie else {}
+
+
+def hidden_fields(page: httpx.Response) -> dict[str, list[str]]:
+    """The hidden inputs of the page's step-up form, by name."""
+    form = re.search(r'<form [^>]*id="step-up">(.*?)</form>', page.text, re.S)
+    assert form, page.text
+    found: dict[str, list[str]] = {}
+    for name, value in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form[1]):
+        found.setdefault(html.unescape(name), []).append(html.unescape(value))
+    return found
 
 
 def csrf_of(page: httpx.Response) -> str:
@@ -196,7 +208,9 @@ async def test_pages_without_a_session_send_you_to_login_and_next_never_leaves_t
 async def test_t42_creating_a_key_after_ten_minutes_asks_for_the_password_and_a_code_again(
     stack: Stack,
 ) -> None:
-    """T-42."""
+    """T-42. The answer to the form is the step-up form, holding the fields that were sent
+    (every value of a many-valued one), which posts back to the same address: one submit
+    confirms the person and creates the key. A wrong password keeps the fields too."""
     async with httpx.AsyncClient(base_url=stack.url) as client:
         pages = Pages(client, stack.url)
         _email, recovery = await enrolled(stack, pages)
@@ -204,31 +218,54 @@ async def test_t42_creating_a_key_after_ten_minutes_asks_for_the_password_and_a_
         keys_path = re.search(r'href="(/dashboard/o/[^"]+/keys)"', overview.text)[1]  # type: ignore[index]
         await authenticated_minutes_ago(stack.services, 11)
         keys = await pages.get(keys_path)
-        fields = {"csrf_token": csrf_of(keys), "label": "backend", "scopes": "end_user_tokens:mint"}
-        refused = await pages.post(keys_path, fields)
-        assert refused.status_code == 303
-        assert refused.headers["location"].startswith("/dashboard/step-up")
-        assert "new-secret" not in refused.text
-        step_up = await pages.get(refused.headers["location"])
+        scopes = ["end_user_tokens:mint", "knowledge:write"]
+        fields = {"csrf_token": csrf_of(keys), "label": 'backend "<b>"', "scopes": scopes}
+        asked = await pages.post(keys_path, fields)
+        assert asked.status_code == 200
+        assert "new-secret" not in asked.text
+        assert f'<form method="post" action="{keys_path}" id="step-up">' in asked.text
+        kept = hidden_fields(asked)
+        assert kept == {"csrf_token": [fields["csrf_token"]], "label": [fields["label"]]} | {
+            "scopes": scopes
+        }
         wrong = await pages.post(
-            "/dashboard/step-up",
-            {"csrf_token": csrf_of(step_up), "password": "not it", "code": "123456"},
+            keys_path, kept | {"step_up_password": "not it", "step_up_code": "123456"}
         )
         assert wrong.status_code == 401
         assert "not right" in wrong.text
-        await pages.post(
-            "/dashboard/step-up",
-            {
-                "csrf_token": csrf_of(step_up),
-                "password": PASSWORD,
-                "code": recovery[0],
-                "next": keys_path,
-            },
+        assert hidden_fields(wrong) == kept
+        before = pages.cookie
+        created = await pages.post(
+            keys_path, kept | {"step_up_password": PASSWORD, "step_up_code": recovery[0]}
         )
-        keys = await pages.get(keys_path)
-        fields["csrf_token"] = csrf_of(keys)
-        created = await pages.post(keys_path, fields)
         assert re.search(r'id="new-secret">parlour_sk_', created.text)
+        assert "backend &#34;&lt;b&gt;&#34;" in created.text
+        # The step-up replaced the session: the page carries the new one's token, and the old
+        # reference is worthless.
+        assert pages.cookie not in (None, before)
+        [key] = await stack.services.keys.list_api_keys(keys_path.split("/")[3])
+        assert sorted(key.scopes) == scopes
+        second = {"csrf_token": csrf_of(created), "label": "second", "scopes": scopes[0]}
+        again = await pages.post(keys_path, second)
+        assert re.search(r'id="new-secret">parlour_sk_', again.text)
+        pages.cookie = before
+        assert (await pages.get(keys_path)).status_code == 303
+
+
+async def test_t55_a_replayed_form_still_needs_the_sessions_csrf_token(stack: Stack) -> None:
+    """T-55, T-42: the step-up's password and code do not stand in for the form's token."""
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        pages = Pages(client, stack.url)
+        _email, recovery = await enrolled(stack, pages)
+        overview = await pages.get((await pages.get("/dashboard")).headers["location"])
+        keys_path = re.search(r'href="(/dashboard/o/[^"]+/keys)"', overview.text)[1]  # type: ignore[index]
+        await authenticated_minutes_ago(stack.services, 11)
+        forged = {"csrf_token": "not-the-token", "label": "mallory"}
+        refused = await pages.post(
+            keys_path, forged | {"step_up_password": PASSWORD, "step_up_code": recovery[0]}
+        )
+        assert refused.status_code == 403
+        assert await stack.services.keys.list_api_keys(keys_path.split("/")[3]) == []
 
 
 async def test_a_forgotten_password_is_reset_by_the_mailed_link_and_a_recovery_code(
@@ -296,3 +333,73 @@ async def test_held_back_text_is_shown_escaped_and_decided_on_the_knowledge_page
         assert decided.status_code == 303
         assert await stack.services.knowledge.quarantined(tenant_id) == []
         assert await stack.services.knowledge.faq_entries(tenant_id) == []
+
+
+async def test_staff_made_from_the_server_choose_a_password_on_the_welcome_page(
+    stack: Stack,
+) -> None:
+    """T-45: `parlour account create --operator`'s link opens a page with a button, not an
+    action (mail scanners open links); the password chosen there logs in."""
+    email = f"ops-{secrets.token_hex(4)}@parlour.example"
+    await stack.services.identity.add_platform_staff(email, PlatformRole.OPERATOR, actor=ACTOR)
+    token = mailed_token(stack.services.settings.data_dir / "outbox", email)
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        pages = Pages(client, stack.url)
+        page = await pages.get(f"/dashboard/welcome?token={token}")
+        assert "Set my password" in page.text
+        weak = await pages.post("/dashboard/welcome", {"token": token, "password": "password"})
+        assert weak.status_code == 422
+        assert f'name="token" value="{token}"' in weak.text
+        done = await pages.post("/dashboard/welcome", {"token": token, "password": PASSWORD})
+        assert "Your password is set" in done.text
+        login = await pages.post("/dashboard/login", {"email": email, "password": PASSWORD})
+        assert login.headers["location"] == "/dashboard/enrol"
+
+
+async def test_the_login_page_offers_a_forgotten_password_link_once(stack: Stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        page = await client.get("/dashboard/login")
+    assert page.text.count("Forgot your password?") == 1
+
+
+async def test_an_upload_with_nothing_usable_shows_the_reasons_by_line(stack: Stack) -> None:
+    """The same reasons the API gives in `details`."""
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        pages = Pages(client, stack.url)
+        await enrolled(stack, pages)
+        overview = await pages.get((await pages.get("/dashboard")).headers["location"])
+        knowledge_path = re.search(r'href="(/dashboard/o/[^"]+/knowledge)"', overview.text)[1]  # type: ignore[index]
+        page = await pages.get(knowledge_path)
+        answer = await client.post(
+            knowledge_path,
+            data={"csrf_token": csrf_of(page)},
+            files={"file": ("faq.csv", b"question,answer\n,no question\nNo answer?,\n")},
+            headers=pages._headers() | {"origin": stack.url},
+        )
+    assert "the file has nothing usable in it" in answer.text
+    assert "<li>line 2: the question is empty</li>" in answer.text
+    assert "<li>line 3: the answer is empty</li>" in answer.text
+
+
+async def test_a_change_says_what_it_did_on_the_page_it_lands_on_once(stack: Stack) -> None:
+    """The notice travels in a cookie naming one of a fixed list, so a link cannot make a page
+    say something else; the page shows it and forgets it."""
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        pages = Pages(client, stack.url)
+        await enrolled(stack, pages)
+        overview_path = (await pages.get("/dashboard")).headers["location"]
+        overview = await pages.get(overview_path)
+        saved = await pages.post(
+            f"{overview_path}/features",
+            {"csrf_token": csrf_of(overview), "assistant_enabled": "on"},
+        )
+        assert saved.status_code == 303
+        notice = re.search(r"__Host-parlour_notice=([^;]*)", saved.headers["set-cookie"])
+        assert notice
+        assert notice[1] == "features_saved"
+        told = {"cookie": f"{COOKIE}={pages.cookie}; __Host-parlour_notice={notice[1]}"}
+        landed = await client.get(overview_path, headers=told)
+        assert '<p class="notice" role="status">Features saved.</p>' in landed.text
+        assert 'parlour_notice=""' in landed.headers["set-cookie"]
+        made_up = {"cookie": f"{COOKIE}={pages.cookie}; __Host-parlour_notice=you_were_hacked"}
+        assert 'class="notice"' not in (await client.get(overview_path, headers=made_up)).text

@@ -67,7 +67,7 @@ async def decide(
     operator: Operator,
     services: ServicesDep,
 ) -> OrganisationState:
-    tenant = await services.tenants.decide_verification(
+    tenant = await services.verification.decide(
         tenant_id, approve=body.decision is Decision.APPROVE, reason=body.reason, actor=operator
     )
     return _state(tenant)

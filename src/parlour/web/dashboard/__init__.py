@@ -22,7 +22,16 @@ from parlour.web.dashboard import (
     tools,
     webhooks,
 )
-from parlour.web.dashboard.pages import HERE, GoTo, PublicPage, go, render
+from parlour.web.dashboard.pages import (
+    HERE,
+    GoTo,
+    PublicPage,
+    RenewedSession,
+    StepUpNeeded,
+    go,
+    render,
+    step_up_page,
+)
 from parlour.web.errors import http_status
 
 _assets = APIRouter(include_in_schema=False)
@@ -51,8 +60,10 @@ ROUTERS = (
 )
 
 
-def install_error_pages(app: FastAPI) -> None:
-    """Answer the pages' errors as pages rather than JSON, and their redirects as redirects."""
+def install(app: FastAPI) -> None:
+    """Answer the pages' errors as pages rather than JSON, their redirects as redirects and a
+    form that needs a step-up with the step-up form; and hand the browser a session a step-up
+    renewed on whatever answer follows."""
     as_json = app.exception_handlers[ParlourError]
 
     async def on_error(request: Request, error: Exception) -> Response:
@@ -66,5 +77,11 @@ def install_error_pages(app: FastAPI) -> None:
         assert isinstance(leave, GoTo)
         return go(leave.url)
 
+    async def on_step_up(request: Request, needed: Exception) -> Response:
+        assert isinstance(needed, StepUpNeeded)
+        return step_up_page(request, needed)
+
     app.add_exception_handler(ParlourError, on_error)
     app.add_exception_handler(GoTo, on_go_to)
+    app.add_exception_handler(StepUpNeeded, on_step_up)
+    app.add_middleware(RenewedSession)

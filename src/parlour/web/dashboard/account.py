@@ -7,8 +7,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from parlour.errors import ParlourError
-from parlour.identity.errors import ReauthenticationRequired
-from parlour.web.dashboard.pages import SignedInPage, failed, go, render, same_origin_form
+from parlour.web.dashboard.pages import (
+    SignedInPage,
+    failed,
+    live_session_token,
+    render,
+    same_origin_form,
+    stepped_up,
+)
 from parlour.web.deps import ServicesDep, request_context
 from parlour.web.policy import session_token
 
@@ -25,15 +31,15 @@ async def change_password(
     request: Request, session: SignedInPage, services: ServicesDep
 ) -> Response:
     form = await same_origin_form(request)
+    # A new password needs a recent step-up; its form comes back with the step-up's fields.
+    session = await stepped_up(request, session)
     try:
         ended = await services.identity.change_password(
-            session_token(request),
+            live_session_token(request),
             form.get("password", ""),
             end_other_sessions=form.get("end_other_sessions") == "on",
             source_ip=request_context(request)["ip"],
         )
-    except ReauthenticationRequired:
-        return go("/dashboard/step-up?next=/dashboard/account")
     except ParlourError as error:
         return failed(request, "account.html", error, session=session)
     notice = "Your password is changed." + (

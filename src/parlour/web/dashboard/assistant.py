@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from parlour.errors import ParlourError
 from parlour.identity.policy import Permission, role_grants
+from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import go, member_page, render, same_origin_form
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import Member
@@ -72,7 +73,7 @@ async def save_template(who: SettingsKeeper, services: ServicesDep, request: Req
         )
     except ParlourError as error:
         return await _page(request, who, services, error=error.message, draft=draft)
-    return go(f"/dashboard/o/{who.tenant_id}/assistant")
+    return go(f"/dashboard/o/{who.tenant_id}/assistant", Notice.TEMPLATE_SAVED)
 
 
 @router.post("/dashboard/o/{tenant_id}/assistant/templates/{version}/activate")
@@ -80,4 +81,4 @@ async def activate_template(version: int, who: SettingsKeeper, services: Service
     await services.assistant.configuration.activate_template(
         who.tenant_id, version, actor=who.actor
     )
-    return go(f"/dashboard/o/{who.tenant_id}/assistant")
+    return go(f"/dashboard/o/{who.tenant_id}/assistant", Notice.TEMPLATE_ACTIVATED)

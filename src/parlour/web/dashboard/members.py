@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from parlour.errors import ParlourError
 from parlour.identity.models import Role
 from parlour.identity.policy import Permission
+from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import (
     PublicPage,
     SignedInPage,
@@ -83,7 +84,7 @@ async def change_role(
         )
     except ParlourError as error:
         return await _page(request, who, services, error=error.message)
-    return go(f"/dashboard/o/{who.tenant_id}/members")
+    return go(f"/dashboard/o/{who.tenant_id}/members", Notice.ROLE_CHANGED)
 
 
 @router.post("/dashboard/o/{tenant_id}/members/{account_id}/remove")
@@ -94,13 +95,13 @@ async def remove(
         await services.members.remove(who.tenant_id, account_id, by=who.membership, actor=who.actor)
     except ParlourError as error:
         return await _page(request, who, services, error=error.message)
-    return go(f"/dashboard/o/{who.tenant_id}/members")
+    return go(f"/dashboard/o/{who.tenant_id}/members", Notice.MEMBER_REMOVED)
 
 
 @router.post("/dashboard/o/{tenant_id}/invitations/{invitation_id}/revoke")
 async def revoke(invitation_id: str, who: Keeper, services: ServicesDep) -> Response:
     await services.members.revoke_invitation(who.tenant_id, invitation_id, actor=who.actor)
-    return go(f"/dashboard/o/{who.tenant_id}/members")
+    return go(f"/dashboard/o/{who.tenant_id}/members", Notice.INVITATION_REVOKED)
 
 
 async def _invitation(

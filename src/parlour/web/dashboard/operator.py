@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from parlour.errors import ParlourError
 from parlour.identity.policy import PlatformPermission
 from parlour.tenants.models import Verification
+from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import (
     StaffPage,
     go,
@@ -41,13 +42,12 @@ async def decide(
     tenant_id: str, staff: Operator, services: ServicesDep, request: Request
 ) -> Response:
     form = await same_origin_form(request)
+    approve = form.get("decision") == "approve"
     try:
-        await services.tenants.decide_verification(
-            tenant_id,
-            approve=form.get("decision") == "approve",
-            reason=form.get("reason", ""),
-            actor=staff.actor,
+        await services.verification.decide(
+            tenant_id, approve=approve, reason=form.get("reason", ""), actor=staff.actor
         )
     except ParlourError as error:
         return await _console(request, staff, services, error=error.message)
-    return go("/dashboard/operator")
+    notice = Notice.ORGANISATION_VERIFIED if approve else Notice.ORGANISATION_REJECTED
+    return go("/dashboard/operator", notice)

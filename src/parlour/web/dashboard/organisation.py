@@ -18,6 +18,7 @@ from parlour.storage.types import utcnow
 from parlour.tenants.models import Verification
 from parlour.web.api.organisations import FeaturesIn, audit_export, features_of, set_features
 from parlour.web.api.token_keys import signing_key_state
+from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import (
     SignedInPage,
     go,
@@ -99,7 +100,7 @@ async def change_features(who: SettingsKeeper, services: ServicesDep, request: R
         who,
         FeaturesIn(**{name: form.get(name) == "on" for name in FeaturesIn.model_fields}),
     )
-    return go(f"/dashboard/o/{who.tenant_id}")
+    return go(f"/dashboard/o/{who.tenant_id}", Notice.FEATURES_SAVED)
 
 
 async def _keys_page(
@@ -166,7 +167,7 @@ async def revoke_key(
     key_id: str, who: KeyKeeper, services: ServicesDep, request: Request
 ) -> Response:
     await services.keys.revoke_api_key(who.tenant_id, key_id, actor=who.actor)
-    return go(f"/dashboard/o/{who.tenant_id}/keys")
+    return go(f"/dashboard/o/{who.tenant_id}/keys", Notice.KEY_REVOKED)
 
 
 @router.post("/dashboard/o/{tenant_id}/keys/signing/rotate")
@@ -177,7 +178,7 @@ async def rotate_signing_key(who: KeyIssuer, services: ServicesDep, request: Req
     await services.keys.rotate_signing_key(
         who.tenant_id, overlap=timedelta(seconds=overlap), actor=who.actor
     )
-    return go(f"/dashboard/o/{who.tenant_id}/keys")
+    return go(f"/dashboard/o/{who.tenant_id}/keys", Notice.SIGNING_KEY_ROTATED)
 
 
 @router.post("/dashboard/o/{tenant_id}/keys/client")
@@ -189,7 +190,7 @@ async def register_client_key(who: KeyIssuer, services: ServicesDep, request: Re
         )
     except ParlourError as error:
         return await _keys_page(request, who, services, error=error.message)
-    return go(f"/dashboard/o/{who.tenant_id}/keys")
+    return go(f"/dashboard/o/{who.tenant_id}/keys", Notice.CLIENT_KEY_REGISTERED)
 
 
 @router.post("/dashboard/o/{tenant_id}/keys/client/{kid}/revoke")
@@ -197,7 +198,7 @@ async def revoke_client_key(
     kid: str, who: KeyKeeper, services: ServicesDep, request: Request
 ) -> Response:
     await services.keys.revoke_client_key(who.tenant_id, kid, actor=who.actor)
-    return go(f"/dashboard/o/{who.tenant_id}/keys")
+    return go(f"/dashboard/o/{who.tenant_id}/keys", Notice.CLIENT_KEY_REVOKED)
 
 
 async def _knowledge_page(
@@ -231,7 +232,9 @@ async def upload(who: Librarian, services: ServicesDep, request: Request) -> Res
             who.tenant_id, file.filename, data, actor=who.actor, publish=True
         )
     except ParlourError as error:
-        return await _knowledge_page(request, who, services, error=error.message)
+        # The reasons by line the API gives in `details`, here as on the API.
+        reasons = error.details.get("errors", [])
+        return await _knowledge_page(request, who, services, error=error.message, reasons=reasons)
     return await _knowledge_page(request, who, services, report=report)
 
 
@@ -240,13 +243,13 @@ async def decide_held(
     item_id: str, who: Reviewer, services: ServicesDep, request: Request
 ) -> Response:
     form = await same_origin_form(request)
+    approve = form.get("decision") == "approve"
     try:
-        await services.knowledge.decide(
-            who.tenant_id, item_id, approve=form.get("decision") == "approve", actor=who.actor
-        )
+        await services.knowledge.decide(who.tenant_id, item_id, approve=approve, actor=who.actor)
     except ParlourError as error:
         return await _knowledge_page(request, who, services, error=error.message)
-    return go(f"/dashboard/o/{who.tenant_id}/knowledge")
+    notice = Notice.PASSAGE_APPROVED if approve else Notice.PASSAGE_REJECTED
+    return go(f"/dashboard/o/{who.tenant_id}/knowledge", notice)
 
 
 @router.get("/dashboard/o/{tenant_id}/audit")

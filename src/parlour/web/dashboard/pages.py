@@ -1,6 +1,8 @@
 """What every dashboard page shares: templates, the page CSP, form checks (CSRF token and the
 request's own Origin, T-55), and the policies pages declare (T-44), which send a person without
-a session to the login page and one without a recent step-up to the step-up page (T-42)."""
+a session to the login page, and answer a form that needs a recent step-up with the step-up form
+itself (T-42), carrying the fields of the form that was sent, so that one submit confirms the
+person and does what they asked."""
 
 from __future__ import annotations
 
@@ -12,17 +14,19 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parlour.audit.events import Actor, ActorType
 from parlour.errors import ParlourError, PayloadTooLarge
 from parlour.identity.errors import ReauthenticationRequired, SessionRequired, WrongStage
 from parlour.identity.models import Session, Stage
 from parlour.identity.policy import Permission, PlatformPermission
+from parlour.web.dashboard.notices import NOTICE_COOKIE, NOTICES, Notice
 from parlour.web.deps import declares, request_context, services_of
 from parlour.web.errors import http_status
-from parlour.web.policy import COOKIE, CsrfRefused, Member
+from parlour.web.policy import COOKIE, CsrfRefused, Member, set_session_cookie
 
 HERE = Path(__file__).parent
 PAGE_CSP = (
@@ -40,6 +44,14 @@ _templates = Environment(
 FORM_REFUSED = "This form did not come from this page; reload it and try again."
 
 
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 passage`, `2 passages`: the `counted` filter of the templates."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+_templates.filters["counted"] = counted
+
+
 class GoTo(Exception):
     """Leave the page for another (login, step-up, the next step of signing in)."""
 
@@ -47,11 +59,45 @@ class GoTo(Exception):
         self.url = url
 
 
+# The step-up fields a form gains when it needs one; named apart from any field of a form.
+STEP_UP_PASSWORD = "step_up_password"  # noqa: S105 (a field name)
+STEP_UP_CODE = "step_up_code"
+
+
+class StepUpNeeded(Exception):
+    """The form just sent needs the password and a code again (T-42). It is answered with the
+    step-up form, which posts back to the same address with the sent fields as hidden inputs,
+    so nothing typed is lost. The fields travel in the body of a page that is never cached
+    (no-store), never in an address, and the replay carries the session's CSRF token like any
+    form (T-55)."""
+
+    def __init__(
+        self,
+        action: str,
+        fields: list[tuple[str, str]],
+        csrf_token: str,
+        error: ParlourError | None = None,
+    ) -> None:
+        self.action = action
+        self.fields = fields
+        self.csrf_token = csrf_token
+        self.error = error
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """The page; with the notice a change redirected here with, which it then forgets."""
+    told = request.cookies.get(NOTICE_COOKIE)
+    if told and not context.get("notice"):
+        context["notice"] = NOTICES.get(told)
     page = _templates.get_template(template).render(request=request, **context)
-    return HTMLResponse(
+    response = HTMLResponse(
         page, status_code=status_code, headers={"Content-Security-Policy": PAGE_CSP}
     )
+    if told:
+        response.delete_cookie(
+            NOTICE_COOKIE, path="/", secure=True, httponly=True, samesite="strict"
+        )
+    return response
 
 
 def failed(request: Request, template: str, error: ParlourError, **context: Any) -> HTMLResponse:
@@ -59,8 +105,21 @@ def failed(request: Request, template: str, error: ParlourError, **context: Any)
     return render(request, template, status_code=http_status(error), error=error.message, **context)
 
 
-def go(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
+def go(url: str, notice: Notice | None = None) -> RedirectResponse:
+    """Redirect after a form (the page, reloaded, does not post again); with what the change
+    did, said on the page it lands on."""
+    response = RedirectResponse(url, status_code=303)
+    if notice is not None:
+        response.set_cookie(
+            NOTICE_COOKIE,
+            notice.value,
+            max_age=60,
+            path="/",
+            secure=True,
+            httponly=True,
+            samesite="strict",
+        )
+    return response
 
 
 async def same_origin_form(request: Request) -> dict[str, str]:
@@ -132,12 +191,81 @@ def _actor(request: Request, session: Session, kind: ActorType) -> Actor:
     return Actor(kind, session.account.account_id, context["ip"], context["request_id"])
 
 
-def _step_up_or_go(request: Request, session: Session) -> None:
+async def stepped_up(request: Request, session: Session) -> Session:
+    """The session, if its holder gave the password and a code lately; else the step-up they
+    sent with this form, checked (the session is then replaced, and the browser handed the new
+    one by `RenewedSession`); else StepUpNeeded, which answers with the step-up form."""
+    identity = services_of(request).identity
     try:
-        services_of(request).identity.require_recent_authentication(session)
-    except ReauthenticationRequired as stale:
-        back = request.headers.get("referer") or request.url.path
-        raise GoTo("/dashboard/step-up?next=" + quote(urlsplit(back).path)) from stale
+        identity.require_recent_authentication(session)
+        return session
+    except ReauthenticationRequired:
+        pass
+    form = await request.form()  # parsed, and its origin and token checked, already
+    sent = list(form.multi_items())
+    if any(not isinstance(value, str) for _, value in sent):
+        # A file cannot ride along in a hidden field: step up, then choose it again.
+        raise GoTo("/dashboard/step-up?next=" + quote(request.url.path))
+    own = {"csrf_token", STEP_UP_PASSWORD, STEP_UP_CODE}
+    fields = [(k, str(v)) for k, v in sent if k not in own]
+    if STEP_UP_PASSWORD not in form:
+        raise StepUpNeeded(request.url.path, fields, session.csrf_token)
+    try:
+        issued = await identity.reauthenticate(
+            request.cookies.get(COOKIE, ""),
+            str(form.get(STEP_UP_PASSWORD, "")),
+            str(form.get(STEP_UP_CODE, "")),
+            source_ip=request_context(request)["ip"],
+        )
+    except ParlourError as error:
+        raise StepUpNeeded(request.url.path, fields, session.csrf_token, error) from None
+    request.state.renewed_session = issued.token
+    return await identity.session(issued.token)
+
+
+def live_session_token(request: Request) -> str:
+    """The session reference this request acts with: the one a step-up in it just issued, or
+    the cookie's."""
+    renewed: str | None = getattr(request.state, "renewed_session", None)
+    return renewed or request.cookies.get(COOKIE, "")
+
+
+def step_up_page(request: Request, needed: StepUpNeeded) -> HTMLResponse:
+    context: dict[str, Any] = {
+        "action": needed.action,
+        "replay": needed.fields,
+        "csrf_token": needed.csrf_token,
+    }
+    if needed.error is not None:
+        return failed(request, "step_up.html", needed.error, **context)
+    return render(request, "step_up.html", **context)
+
+
+class RenewedSession:
+    """Hands the browser the session a step-up replaced, on whatever answer follows it: the
+    page, a redirect or an error page. Without it, a form that failed after the step-up would
+    leave the browser holding the ended session."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/dashboard"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_renewed(message: Message) -> None:
+            token = scope.get("state", {}).get("renewed_session")
+            if message["type"] == "http.response.start" and token:
+                carrier = Response()
+                set_session_cookie(carrier, Request(scope), token)
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *(h for h in carrier.raw_headers if h[0] == b"set-cookie"),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_renewed)
 
 
 def member_page(
@@ -153,7 +281,7 @@ def member_page(
             session, tenant_id, permission, source_ip=request_context(request)["ip"]
         )
         if step_up and request.method == "POST":
-            _step_up_or_go(request, session)
+            session = await stepped_up(request, session)
         return Member(session, membership, _actor(request, session, ActorType.ACCOUNT))
 
     return authorise
@@ -174,7 +302,7 @@ def platform_page(permission: PlatformPermission) -> Callable[..., Awaitable[Sta
             session, permission, source_ip=request_context(request)["ip"]
         )
         if request.method == "POST":
-            _step_up_or_go(request, session)
+            session = await stepped_up(request, session)
         return StaffPage(session, _actor(request, session, ActorType.OPERATOR))
 
     return authorise

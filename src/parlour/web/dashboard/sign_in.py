@@ -68,6 +68,27 @@ async def verify_email(request: Request, services: ServicesDep) -> Response:
     return render(request, "login.html", notice="Your address is confirmed. Log in to go on.")
 
 
+@router.get("/dashboard/welcome", dependencies=[PublicPage])
+async def welcome_page(request: Request, token: str = "") -> Response:
+    """Platform staff made from the server choose their first password here."""
+    return render(request, "welcome.html", token=token)
+
+
+@router.post("/dashboard/welcome", dependencies=[PublicPage])
+async def welcome(request: Request, services: ServicesDep) -> Response:
+    form = await same_origin_form(request)
+    token = form.get("token", "")
+    try:
+        await services.identity.choose_first_password(
+            token, form.get("password", ""), source_ip=request_context(request)["ip"]
+        )
+    except ParlourError as error:
+        return failed(request, "welcome.html", error, token=token)
+    return render(
+        request, "login.html", notice="Your password is set. Log in to set up two-step login."
+    )
+
+
 @router.get("/dashboard/login", dependencies=[PublicPage])
 async def login_page(request: Request, next: str = "") -> Response:
     return render(request, "login.html", next=safe_next(next))

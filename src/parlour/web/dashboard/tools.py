@@ -14,6 +14,7 @@ from parlour.identity.policy import Permission
 from parlour.keys.tokens import call_token_issuer
 from parlour.mcp_bridge.configuration import KeepCredential
 from parlour.web.api.organisations import features_of
+from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import go, member_page, render, same_origin_form
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import Member
@@ -99,4 +100,4 @@ async def switch_certificate(who: Changer, services: ServicesDep) -> Response:
 @router.post("/dashboard/o/{tenant_id}/tools/servers/{server_id}/remove")
 async def remove(server_id: str, who: Changer, services: ServicesDep) -> Response:
     await services.mcp.remove(who.tenant_id, server_id, actor=who.actor)
-    return go(f"/dashboard/o/{who.tenant_id}/tools")
+    return go(f"/dashboard/o/{who.tenant_id}/tools", Notice.SERVER_REMOVED)

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from parlour.chat.models import WEBHOOK_EVENTS
 from parlour.errors import ParlourError
 from parlour.identity.policy import Permission
+from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import go, member_page, render, same_origin_form
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import Member
@@ -73,4 +74,4 @@ async def send_test(
 @router.post("/dashboard/o/{tenant_id}/webhooks/{endpoint_id}/remove")
 async def remove(endpoint_id: str, who: Changer, services: ServicesDep) -> Response:
     await services.webhooks.remove(who.tenant_id, endpoint_id, actor=who.actor)
-    return go(f"/dashboard/o/{who.tenant_id}/webhooks")
+    return go(f"/dashboard/o/{who.tenant_id}/webhooks", Notice.WEBHOOK_REMOVED)

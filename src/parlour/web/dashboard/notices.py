@@ -1,0 +1,52 @@
+"""What a change says it did, on the page it redirects to (post, redirect, get): a short-lived
+cookie names one notice of a fixed list, and the page that shows it forgets it. No text travels,
+so no link or other site can make a page say something else."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+NOTICE_COOKIE = "__Host-parlour_notice"
+
+
+class Notice(StrEnum):
+    """What a change says it did on the page it redirects to. The cookie that carries it to
+    that page names one of these, never text, so nothing but this list can be said there."""
+
+    FEATURES_SAVED = "features_saved"
+    KEY_REVOKED = "key_revoked"
+    SIGNING_KEY_ROTATED = "signing_key_rotated"
+    CLIENT_KEY_REGISTERED = "client_key_registered"
+    CLIENT_KEY_REVOKED = "client_key_revoked"
+    PASSAGE_APPROVED = "passage_approved"
+    PASSAGE_REJECTED = "passage_rejected"
+    ORGANISATION_VERIFIED = "organisation_verified"
+    ORGANISATION_REJECTED = "organisation_rejected"
+    TEMPLATE_SAVED = "template_saved"
+    TEMPLATE_ACTIVATED = "template_activated"
+    ROLE_CHANGED = "role_changed"
+    MEMBER_REMOVED = "member_removed"
+    INVITATION_REVOKED = "invitation_revoked"
+    SERVER_REMOVED = "server_removed"
+    WEBHOOK_REMOVED = "webhook_removed"
+
+
+NOTICES: dict[str, str] = {
+    Notice.FEATURES_SAVED: "Features saved.",
+    Notice.KEY_REVOKED: "The key is revoked: calls made with it are refused from now on.",
+    Notice.SIGNING_KEY_ROTATED: "A new key signs your customers' chat tokens from now on.",
+    Notice.CLIENT_KEY_REGISTERED: "Your public key is registered.",
+    Notice.CLIENT_KEY_REVOKED: "The key is revoked: tokens signed with it are refused now.",
+    Notice.PASSAGE_APPROVED: "Approved: the passage joined its source.",
+    Notice.PASSAGE_REJECTED: "Rejected: the passage is deleted.",
+    Notice.ORGANISATION_VERIFIED: "The organisation is verified; it sees your reason.",
+    Notice.ORGANISATION_REJECTED: "The organisation's verification is declined; it sees your "
+    "reason.",
+    Notice.TEMPLATE_SAVED: "The template is saved.",
+    Notice.TEMPLATE_ACTIVATED: "That version of the template is live now.",
+    Notice.ROLE_CHANGED: "The member's role is changed.",
+    Notice.MEMBER_REMOVED: "The member is removed from the organisation.",
+    Notice.INVITATION_REVOKED: "The invitation is revoked: its link no longer works.",
+    Notice.SERVER_REMOVED: "The server is removed: its tools are no longer offered.",
+    Notice.WEBHOOK_REMOVED: "The webhook is removed: nothing more is sent to it.",
+}
