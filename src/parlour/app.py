@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import inspect
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.requests import Request
+from fastapi.responses import Response
 
 from parlour import __version__
+from parlour.errors import ParlourError
 from parlour.services import Services, build_services
 from parlour.settings import Settings
 from parlour.web import dashboard
@@ -33,6 +37,7 @@ from parlour.web.errors import document_api, install_error_handlers
 from parlour.web.gateway.routes import ChatSockets
 from parlour.web.middleware import RequestContextMiddleware
 from parlour.web.proxy import parse_networks
+from parlour.web.request_limits import RequestLimits, route_limits
 from parlour.web.widget import router as widget_router
 
 # Every router of the app; tests walk them to check that each route keeps the rules. Chat
@@ -85,13 +90,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     document_api(app, ROUTERS)
+    for router in ROUTERS:
+        app.include_router(router)
+
+    async def answer(request: Request, error: ParlourError) -> Response:
+        """As the route would answer the error itself: JSON, or a page on the dashboard."""
+        answered = app.exception_handlers[ParlourError](request, error)
+        return await answered if inspect.isawaitable(answered) else answered
+
     app.add_middleware(ChatSockets)
+    app.add_middleware(
+        RequestLimits,
+        limit=settings.server.max_request_bytes,
+        routes=route_limits((route for router in ROUTERS for route in router.routes), settings),
+        answer=answer,
+    )
     app.add_middleware(
         RequestContextMiddleware,
         trusted_proxies=parse_networks(settings.server.trusted_proxies),
     )
-    for router in ROUTERS:
-        app.include_router(router)
     dashboard.install(app)
     return app
 

@@ -22,6 +22,7 @@ import dns.resolver
 import httpx2
 
 from parlour.errors import InvalidInput
+from parlour.identifiers import check_identifier
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -160,7 +161,8 @@ def checked_url(url: str, *, what: str, example: str, allow_http: bool) -> str:
     """A tenant's URL for `what` ("an MCP server URL"), trimmed: https (http too when
     `allow_http`, outside production), a host, no credentials, no fragment; its address is
     vetted at each connection."""
-    url = url.strip()
+    # Checked before parsing: urlsplit drops tabs and line breaks without a word (T-90).
+    url = check_identifier(url.strip(), what)
     parts = urlsplit(url)
     if len(url) > 2000 or not parts.hostname or parts.username or parts.password:
         raise InvalidInput(f"give the URL, like {example}")

@@ -22,6 +22,12 @@ class InvalidInput(ParlourError):
     default_message = "The request is not valid."
 
 
+class InvalidIdentifier(InvalidInput):
+    # A name or id a client chose holds a control, bidirectional or invisible character (T-90).
+    code = "invalid_identifier"
+    default_message = "Names may not contain control or invisible formatting characters."
+
+
 class UnsupportedMediaType(InvalidInput):
     code = "unsupported_media_type"
     default_message = "This kind of content is not accepted here."

@@ -68,6 +68,12 @@ class ServerSettings(BaseModel):
     tls_key_file: Path | None = Field(
         default=None, description="PEM private key of the certificate, if not in its file."
     )
+    max_request_bytes: Annotated[int, Field(ge=1024)] = Field(
+        default=1024 * 1024,
+        description="The largest request body any route takes, unless it has its own limit "
+        "(knowledge uploads: knowledge.max_upload_bytes); larger ones get 413 before the rest "
+        "is read.",
+    )
 
     @model_validator(mode="after")
     def _key_needs_certificate(self) -> ServerSettings:

@@ -237,12 +237,16 @@ async def test_one_address_guessing_is_throttled_but_the_owner_elsewhere_still_l
 
 async def test_one_address_spraying_many_accounts_is_throttled(people: Accounts) -> None:
     """T-40."""
-    sprayer = "203.0.113.67"
-    for _ in range(60):
-        with pytest.raises(InvalidCredentials):
-            await people.identity.log_in(fresh_email(), "Summer2026!", source_ip=sprayer)
-    with pytest.raises(TooManyAttempts):
-        await people.identity.log_in(fresh_email(), "Summer2026!", source_ip=sprayer)
+    sprayer, allowed = "203.0.113.67", 60
+    tried = 0
+    with pytest.raises(TooManyAttempts):  # noqa: PT012 (counting the attempts it lets through)
+        for _ in range(allowed + 2):
+            with pytest.raises(InvalidCredentials):
+                await people.identity.log_in(fresh_email(), "Summer2026!", source_ip=sprayer)
+            tried += 1
+    # `limits`' sliding window counter rounds the last window's weighted hits down, so attempts
+    # that straddle the turn of a quarter hour (seen in a run at 02:00) let one more through.
+    assert allowed <= tried <= allowed + 1
 
 
 async def test_login_issues_a_new_reference_and_the_pre_login_one_is_dead(

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from parlour import sensitive
 from parlour.errors import InvalidInput
+from parlour.identifiers import check_text
 from parlour.llm.models import ChatMessage, Grounding, estimate_tokens
 
 MAX_TEMPLATE_CHARS = 8_000
@@ -60,6 +61,7 @@ def validate_template(text: str) -> str:
     template = text.replace("\r\n", "\n").strip() + "\n"
     if len(template) > MAX_TEMPLATE_CHARS:
         raise InvalidTemplate(f"a template may have at most {MAX_TEMPLATE_CHARS} characters")
+    check_text(template, "a template")
     names = [name.lower() for name in _PLACEHOLDER.findall(template)]
     unknown = sorted(set(names) - set(REQUIRED) - set(OPTIONAL))
     if unknown:

@@ -38,6 +38,7 @@ from parlour.audit.events import (
 from parlour.audit.service import AuditLog
 from parlour.crypto.vault import Place, Vault
 from parlour.errors import InvalidInput, NotFound
+from parlour.identifiers import check_identifier
 from parlour.identity import totp
 from parlour.identity.errors import (
     EmailNotVerified,
@@ -65,7 +66,7 @@ from parlour.rate_limits import RateLimits
 from parlour.storage.database import Database
 from parlour.storage.types import utcnow
 from parlour.tenants.models import Verification
-from parlour.tenants.service import TenantService
+from parlour.tenants.service import TenantService, organisation_name
 
 ISSUER = "Parlour"
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,255}")
@@ -107,7 +108,7 @@ def digest(token: str) -> str:
 
 
 def normalise_email(email: str) -> str:
-    email = email.strip().lower()
+    email = check_identifier(email.strip(), "an e-mail address").lower()
     if len(email) > 320 or not _EMAIL.fullmatch(email):
         raise InvalidInput("Enter an e-mail address like name@example.com.")
     return email
@@ -153,7 +154,10 @@ class IdentityService:
         confirm the address. An address that already has an account gets a note instead, and
         the caller sees the same outcome either way: sign-up does not reveal who has an account.
         """
+        # Everything the request could be refused for is checked before the address is looked
+        # up, so that no answer depends on whether it has an account.
         email = normalise_email(email)
+        organisation = organisation_name(organisation)
         check_password(password, email=email)
         if not await self._limits.allow("mails", source_ip or "unknown"):
             raise TooManyAttempts()

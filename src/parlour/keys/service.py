@@ -26,6 +26,7 @@ from parlour.audit.events import (
 from parlour.audit.service import AuditLog
 from parlour.crypto.vault import Place, TenantCipher, Vault
 from parlour.errors import Forbidden, InvalidInput, InvalidToken, NotFound, Unauthenticated
+from parlour.identifiers import check_identifier
 from parlour.keys import api_keys, tokens
 from parlour.keys.client_keys import PublicKey, parse_public_key
 from parlour.keys.models import (
@@ -106,7 +107,7 @@ class KeyService:
         key = ApiKey(
             tenant_id=tenant_id,
             key_id=key_id,
-            label=label.strip()[:200] or "API key",
+            label=check_identifier(label.strip(), "an API key's label")[:200] or "API key",
             digest=api_keys.digest(secret),
             scopes=scope_set,
             created_at=utcnow(),
@@ -216,8 +217,11 @@ class KeyService:
         app_id: str | None = None,
         traits: dict[str, str] | None = None,
     ) -> MintedToken:
+        check_identifier(user_id, "a user id")
         if user_id.startswith(VISITOR_PREFIX):
             raise InvalidInput(f"user ids starting with {VISITOR_PREFIX!r} are reserved")
+        for trait, value in (traits or {}).items():
+            check_identifier(value, f"the end user's {trait}")
         key = await self.ensure_signing_key(tenant_id)
         return tokens.sign_end_user_token(
             await self._private_key(key),
@@ -401,6 +405,7 @@ class KeyService:
 
     async def revoke_end_user(self, tenant_id: str, user_id: str) -> None:
         """Every token issued to this end user until now stops working, on open sockets too."""
+        check_identifier(user_id, "a user id")
         async with self._db.transaction() as conn:
             await RevocationRepository(conn).revoke_before(tenant_id, user_id, utcnow())
 

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from parlour.errors import InvalidToken
+from parlour.identifiers import first_refused
 from parlour.keys.models import VISITOR_PREFIX, EndUser, MintedToken
 
 END_USER_TOKEN_TYPE = "parlour-end-user+jwt"  # noqa: S105 - a media type, not a secret
@@ -204,4 +205,9 @@ def verify_end_user_token(
 
 
 def _short_text(value: object, limit: int) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= limit else None
+    """The claim, if it is text of 1 to `limit` characters that names something cleanly: an
+    organisation's own backend signs these, and must not slip a NUL, a line break or a
+    bidirectional override into a user id or a name (T-90)."""
+    if not isinstance(value, str) or not 0 < len(value) <= limit:
+        return None
+    return value if first_refused(value) is None else None

@@ -28,6 +28,7 @@ from parlour.audit.events import (
 from parlour.audit.service import AuditLog
 from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import InvalidInput, NotFound, PayloadTooLarge
+from parlour.identifiers import check_identifier
 from parlour.knowledge.documents import Limits, Passage, read_source
 from parlour.knowledge.embeddings import Embedder, Vectors
 from parlour.knowledge.formats import identify
@@ -91,6 +92,9 @@ class KnowledgeService:
         name = name.strip()
         if not name or len(name) > MAX_NAME_CHARS or "/" in name or "\\" in name:
             raise InvalidInput(f"a source needs a file name of at most {MAX_NAME_CHARS} characters")
+        # Printed by `parlour knowledge versions` and shown on pages: nothing that drives a
+        # terminal, forges a line or reads backwards (T-90).
+        check_identifier(name, "a source name")
         if len(data) > self.max_upload_bytes:
             raise PayloadTooLarge(f"an upload may be at most {self.max_upload_bytes} bytes")
         kind = identify(name, data)

@@ -35,6 +35,7 @@ from parlour.audit.service import AuditLog
 from parlour.crypto.vault import Place, TenantCipher, Vault
 from parlour.egress import EgressGuard, checked_url
 from parlour.errors import InvalidInput, NotFound
+from parlour.identifiers import check_identifier
 from parlour.keys.tokens import call_token_issuer
 from parlour.mcp_bridge.models import McpServer
 from parlour.mcp_bridge.repository import ClientCertificateRepository, McpServerRepository
@@ -107,6 +108,7 @@ class McpConfiguration:
         name = name.strip()
         if not name or len(name) > 100:
             raise InvalidInput("give the server a name of 1 to 100 characters")
+        check_identifier(name, "an MCP server's name")
         url = self._checked_url(url)
         if server_ca_pem is not None and server_ca_pem.strip():
             if urlsplit(url).scheme != "https":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from parlour.errors import InvalidInput
+from parlour.identifiers import check_identifier
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
@@ -17,7 +18,8 @@ def normalize_origin(value: str, *, allow_insecure: bool) -> str:
     gateway compares the raw `Origin` header with these strings and nothing else: a variant in
     case, port, trailing slash or scheme is a different origin (T-18).
     """
-    raw = value.strip()
+    # Checked before parsing: urlsplit drops tabs and line breaks without a word (T-90).
+    raw = check_identifier(value.strip(), "an origin")
     parts = urlsplit(raw)
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
-import unicodedata
 import uuid
 from collections.abc import Iterable
 
@@ -38,6 +37,7 @@ from parlour.errors import (
     OriginNotAllowed,
     RateLimited,
 )
+from parlour.identifiers import check_identifier, check_text, first_refused
 from parlour.rate_limits import RateLimits
 from parlour.storage.database import Database
 from parlour.storage.types import utcnow
@@ -47,6 +47,15 @@ from parlour.tenants.origins import is_loopback_origin, normalize_origin
 from parlour.tenants.repository import TenantRepository
 
 _APP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
+def organisation_name(name: str) -> str:
+    """The name an organisation may have, trimmed. It goes into mail subjects and pages: no
+    line breaks, no invisible or bidirectional controls (T-90)."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("an organisation needs a name of 1 to 200 characters")
+    return check_identifier(name, "an organisation's name")
 
 
 def new_widget_id() -> str:
@@ -87,12 +96,7 @@ class TenantService:
     ) -> Tenant:
         """Create the organisation inside the caller's transaction (sign-up creates its first
         account beside it, unverified)."""
-        name = name.strip()
-        if not name or len(name) > 200:
-            raise InvalidInput("an organisation needs a name of 1 to 200 characters")
-        if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
-            # The name goes into mail subjects and pages: no line breaks or invisible controls.
-            raise InvalidInput("an organisation's name has no control characters")
+        name = organisation_name(name)
         normalized = list(dict.fromkeys(self.normalize_origin(o) for o in origins))
         tenant = Tenant(
             tenant_id=str(uuid.uuid4()),
@@ -137,7 +141,8 @@ class TenantService:
         return tenant
 
     async def find_by_widget_id(self, widget_id: str) -> Tenant | None:
-        if len(widget_id) > 64:
+        # No stored id holds what the identifier rule refuses (nor could, NUL on PostgreSQL).
+        if len(widget_id) > 64 or first_refused(widget_id) is not None:
             return None
         async with self._db.read() as conn:
             return await TenantRepository(conn).find_by_widget_id(widget_id)
@@ -206,6 +211,8 @@ class TenantService:
         from it, and the gateway's next re-check closes those already open."""
         with contextlib.suppress(InvalidInput):
             origin = self.normalize_origin(origin)
+        if first_refused(origin) is not None:  # never allowed, so never there
+            raise NotFound("that origin is neither allowed nor waiting for proof")
         async with self._db.transaction(tenant_id) as conn:
             repo = TenantRepository(conn)
             if await repo.remove_origin(tenant_id, origin):
@@ -222,7 +229,9 @@ class TenantService:
 
     async def remove_app(self, tenant_id: str, app_id: str, *, actor: Actor) -> None:
         async with self._db.transaction(tenant_id) as conn:
-            if not await TenantRepository(conn).remove_app(tenant_id, app_id):
+            if not _APP_ID.fullmatch(app_id) or not await TenantRepository(conn).remove_app(
+                tenant_id, app_id
+            ):
                 raise NotFound("that app is not on the allowlist")
             await self._audit.record(conn, tenant_id, AppRemoved(app_id), actor)
 
@@ -246,7 +255,8 @@ class TenantService:
             return await repo.has_app(tenant_id, app_id)
 
     async def require_app(self, tenant_id: str, app_id: str) -> str:
-        if len(app_id) > 200 or not await self.has_app(tenant_id, app_id):
+        # Only app ids of the allowed shape are ever on a list; others are not looked up.
+        if not _APP_ID.fullmatch(app_id) or not await self.has_app(tenant_id, app_id):
             raise AppNotAllowed()
         return app_id
 
@@ -272,7 +282,7 @@ class TenantService:
 
     async def require_origin(self, tenant_id: str, origin: str | None) -> str:
         """The origin itself when it is on the tenant's allowlist, exactly as sent."""
-        if not origin or len(origin) > 300:
+        if not origin or len(origin) > 300 or first_refused(origin) is not None:
             raise OriginNotAllowed()
         async with self._db.read(tenant_id) as conn:
             repo = TenantRepository(conn)
@@ -301,6 +311,7 @@ class TenantService:
         reason = reason.strip()
         if not reason or len(reason) > 1000:
             raise InvalidInput("give a reason of 1 to 1000 characters")
+        check_text(reason, "a reason")
         verification = Verification.VERIFIED if approve else Verification.REJECTED
         event = VerificationDecided(tenant_id, verification.value, reason, own_organisation)
         async with self._db.transaction() as conn:

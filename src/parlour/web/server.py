@@ -16,12 +16,23 @@ from uvicorn.server import ServerState
 from parlour.settings import Settings
 from parlour.web.tls import server_context
 
+# How long a connection answered before its request body ended (a 413) keeps reading and
+# dropping what the client still sends, as nginx's lingering close does: long enough for a
+# client that reads only once it has sent everything to get its answer, bounded all the same.
+LINGER_SECONDS = 5.0
+
 
 class HeaderDeadlineProtocol(H11Protocol):
-    """HTTP/1.1 that closes connections whose request headers do not arrive in full in time.
+    """HTTP/1.1 that closes connections whose request headers do not arrive in full in time,
+    and lingers over closing one whose request body is still arriving.
 
     uvicorn arms no timer before a first request, and any data cancels its keep-alive timer, so
     a client that dribbles header bytes (slow-loris) would hold a connection for ever (T-25).
+
+    A refusal that closes the connection before the body has all arrived (web/request_limits.py,
+    T-62) would, closed at once, reset it: the client's kernel then drops the answer before a
+    client that sends its whole body first has read it. So such a close sends the answer and a
+    FIN, then drops what still arrives for at most LINGER_SECONDS, and only then closes.
     """
 
     header_timeout: float = 10.0
@@ -29,9 +40,12 @@ class HeaderDeadlineProtocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._deadline: asyncio.TimerHandle | None = None
+        self._lingering: asyncio.TimerHandle | None = None
         self._arm()
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering is not None:
+            return  # answered and closing: read, and dropped
         super().data_received(data)
         if self.conn.their_state is h11.IDLE:
             self._arm()  # still (or again) waiting for a complete request head
@@ -39,10 +53,26 @@ class HeaderDeadlineProtocol(H11Protocol):
             self._deadline.cancel()
             self._deadline = None
 
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.cycle is not None and not isinstance(self.cycle.transport, _LingeringClose):
+            self.cycle.transport = _LingeringClose(self.transport, self)  # type: ignore[assignment]
+
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
+        for timer in (self._deadline, self._lingering):
+            if timer is not None:
+                timer.cancel()
         super().connection_lost(exc)
+
+    def close_after_answer(self) -> None:
+        """Close now if the request was read to its end; otherwise linger (above)."""
+        if self.conn.their_state is not h11.SEND_BODY or self.transport.is_closing():
+            self.transport.close()
+            return
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self._lingering = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        self.flow.resume_reading()
 
     def _arm(self) -> None:
         if self._deadline is None:
@@ -93,6 +123,20 @@ class QuietRefusalProtocol(WebSocketsSansIOProtocol):
         await super().send(message)
         if message["type"] == "websocket.http.response.body" and not message.get("more_body"):
             self.handshake_complete = True  # answered: the handshake is over
+
+
+class _LingeringClose:
+    """A request's view of its connection: the same transport, but closing it lingers."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: HeaderDeadlineProtocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def close(self) -> None:
+        self._protocol.close_after_answer()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 def uvicorn_config(

@@ -11,6 +11,7 @@ from pathlib import Path
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from parlour.keys.tokens import END_USER_TOKEN_TYPE
@@ -66,6 +67,28 @@ async def test_unknown_widget_is_refused_like_a_foreign_origin(stack: Stack) -> 
     assert await refused_status(stack, "wgt_does-not-exist", ALLOWED) == 403
 
 
+@pytest.mark.parametrize("widget_id", ["wgt_a%2Fb", "a/b", "wgt_x%00y", "%2F"])
+async def test_a_widget_id_with_a_slash_or_a_control_is_refused_like_an_unknown_one(
+    stack: Stack, widget_id: str
+) -> None:
+    """Whatever follows /v1/chat/ is the widget id, an encoded slash included: no widget has
+    it, so the answer is an unknown widget's, in the JSON shape (not a bare 403)."""
+    with pytest.raises(InvalidStatus) as refused:
+        async with open_socket(stack.ws_url, widget_id, ALLOWED):
+            pass
+    assert refused.value.response.status_code == 403
+    body = json.loads(refused.value.response.body)
+    assert body["error"]["code"] == "origin_not_allowed"
+
+
+async def test_a_socket_to_any_other_path_gets_the_json_404(stack: Stack) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(f"{stack.ws_url}/v1/nothing-here", origin=ALLOWED):  # type: ignore[arg-type]
+            pass
+    assert refused.value.response.status_code == 404
+    assert json.loads(refused.value.response.body)["error"]["code"] == "not_found"
+
+
 async def test_allowed_origin_with_a_valid_token_is_bound_to_its_user(stack: Stack) -> None:
     org = await seed.organisation(stack.services)
     token = await seed.token_for(stack.services, org, "customer-42")
@@ -80,7 +103,6 @@ async def test_allowed_origin_with_a_valid_token_is_bound_to_its_user(stack: Sta
 async def test_permessage_deflate_is_not_negotiated(stack: Stack) -> None:
     """T-26: the server never agrees to compression, even when the client offers it."""
     org = await seed.organisation(stack.services)
-    from websockets.asyncio.client import connect
 
     async with connect(
         f"{stack.ws_url}/v1/chat/{org.widget_id}", origin=org.origin, compression="deflate"
@@ -280,7 +302,6 @@ async def test_a_cookie_never_authenticates_a_socket(stack: Stack) -> None:
     """T-19: even with the site's cookies attached, a socket without an auth frame can do
     nothing; cookies are not read at all."""
     org = await seed.organisation(stack.services)
-    from websockets.asyncio.client import connect
 
     async with connect(
         f"{stack.ws_url}/v1/chat/{org.widget_id}",

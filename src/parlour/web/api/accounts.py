@@ -41,7 +41,9 @@ class Accepted(BaseModel):
 
 @router.post("/v1/accounts", status_code=202, dependencies=[Public, JsonOnly])
 async def sign_up(body: SignUp, request: Request, services: ServicesDep) -> Accepted:
-    """Always 202 with the same body: whether the address had an account is told by e-mail."""
+    """202 with the same body whether or not the address had an account (that is told by
+    e-mail). A weak password, a malformed address or organisation name is 422, judged before the
+    address is looked up: the 422 is no oracle either."""
     ip = request_context(request)["ip"]
     await services.identity.sign_up(body.email, body.password, body.organisation, source_ip=ip)
     return Accepted(status="check_your_email")
@@ -77,7 +79,8 @@ class NewPassword(BaseModel):
 async def request_password_reset(
     body: ResetRequest, request: Request, services: ServicesDep
 ) -> Accepted:
-    """Always 202 with the same body; a link goes by mail if the address has an account."""
+    """202 with the same body for any well-formed address; a link goes by mail if it has an
+    account."""
     await services.identity.request_password_reset(
         body.email, source_ip=request_context(request)["ip"]
     )

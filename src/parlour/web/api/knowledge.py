@@ -21,9 +21,11 @@ from parlour.identity.policy import Permission
 from parlour.keys.models import ApiKey, Scope
 from parlour.knowledge.models import ImportReport, QuarantinedItem, Source
 from parlour.services import Services
+from parlour.settings import Settings
 from parlour.web.api.client_keys import actor_for
 from parlour.web.deps import ServicesDep, api_key
 from parlour.web.policy import Member, member
+from parlour.web.request_limits import body_limit
 
 router = APIRouter(tags=["knowledge"])
 KeyDep = Annotated[ApiKey, Depends(api_key(Scope.WRITE_KNOWLEDGE))]
@@ -92,6 +94,10 @@ class PublishedOut(BaseModel):
     published: bool
 
 
+def _upload_limit(settings: Settings) -> int:
+    return settings.knowledge.max_upload_bytes
+
+
 async def read_bounded(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 once it is known to exceed `limit` bytes."""
     declared = request.headers.get("content-length")
@@ -109,6 +115,7 @@ async def read_bounded(request: Request, limit: int) -> bytes:
 
 
 @router.put("/v1/knowledge/sources/{name}", status_code=201, response_model=UploadOut)
+@body_limit(_upload_limit)
 async def upload_source(
     name: SourceName,
     request: Request,
@@ -213,6 +220,7 @@ Librarian = Annotated[Member, Depends(member(Permission.MANAGE_KNOWLEDGE))]
     status_code=201,
     response_model=UploadOut,
 )
+@body_limit(_upload_limit)
 async def upload_source_as_member(
     name: SourceName,
     request: Request,

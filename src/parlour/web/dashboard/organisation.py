@@ -14,6 +14,7 @@ from parlour.errors import InvalidInput, ParlourError, PayloadTooLarge
 from parlour.identity.policy import Permission, role_grants
 from parlour.keys.models import Scope
 from parlour.keys.tokens import client_issuer, widget_audience
+from parlour.settings import Settings
 from parlour.storage.types import utcnow
 from parlour.tenants.models import Verification
 from parlour.web.api.organisations import FeaturesIn, audit_export, features_of, set_features
@@ -28,6 +29,7 @@ from parlour.web.dashboard.pages import (
 )
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import Member
+from parlour.web.request_limits import FORM_OVERHEAD_BYTES, body_limit
 from parlour.web.widget import widget_integrity, widget_path
 
 router = APIRouter(include_in_schema=False)
@@ -216,7 +218,12 @@ async def knowledge(who: Librarian, services: ServicesDep, request: Request) -> 
     return await _knowledge_page(request, who, services)
 
 
+def _form_upload_limit(settings: Settings) -> int:
+    return settings.knowledge.max_upload_bytes + FORM_OVERHEAD_BYTES
+
+
 @router.post("/dashboard/o/{tenant_id}/knowledge")
+@body_limit(_form_upload_limit)
 async def upload(who: Librarian, services: ServicesDep, request: Request) -> Response:
     """One file, as the /v1 upload takes it; screening and versions are the same."""
     form = await request.form()

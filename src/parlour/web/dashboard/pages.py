@@ -132,10 +132,10 @@ async def same_origin_form(request: Request) -> dict[str, str]:
     if origin != f"{own.scheme}://{own.netloc}" and fetch_site != "same-origin":
         raise CsrfRefused(FORM_REFUSED)
     # Browsers give every form post its length; the parser would otherwise spool any amount
-    # of a file to disk before a page could refuse it.
-    declared = request.headers.get("content-length", "")
-    if not declared.isdigit() or int(declared) > services.knowledge.max_upload_bytes + 65_536:
-        raise PayloadTooLarge("A form may carry a file of at most the upload limit.")
+    # of a file to disk before a page could refuse it. (How much each form may carry is
+    # web/request_limits.py's to say, before the body is read.)
+    if not request.headers.get("content-length", "").isdigit():
+        raise PayloadTooLarge("A form must say how long it is.")
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
 

@@ -4,19 +4,26 @@ A socket lives for hours. The REST stack's routing, dependency injection and exc
 middleware held several KiB per socket and added a hop to every frame, for nothing a socket
 uses; so sockets on the chat path go straight to the gateway, inside the request-context
 middleware (request id, client address, security headers on a refused upgrade).
+
+Everything after `/v1/chat/` is the widget id, slashes included (a `%2F` arrives decoded): an id
+no widget has is refused as an unknown widget is, in the JSON error shape. A socket to any other
+path gets the JSON 404 rather than the framework's bare 403.
 """
 
 from __future__ import annotations
 
 import re
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from parlour.errors import NotFound
 from parlour.web.deps import services_of
+from parlour.web.errors import error_body
 from parlour.web.gateway.connection import Connection
 
-CHAT_PATH = re.compile(r"/v1/chat/(?P<widget_id>[^/]+)")
+CHAT_PATH = re.compile(r"/v1/chat/(?P<widget_id>.+)", re.DOTALL)
 
 
 class ChatSockets:
@@ -24,8 +31,15 @@ class ChatSockets:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and (match := CHAT_PATH.fullmatch(scope["path"])):
-            websocket = WebSocket(scope, receive, send)
-            await Connection(services_of(websocket), websocket).run(match["widget_id"])
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        websocket = WebSocket(scope, receive, send)
+        if match := CHAT_PATH.fullmatch(scope["path"]):
+            await Connection(services_of(websocket), websocket).run(match["widget_id"])
+        elif "websocket.http.response" in scope.get("extensions", {}):
+            request_id = scope.get("state", {}).get("request_id")
+            body = error_body(NotFound.code, NotFound.default_message, request_id)
+            await websocket.send_denial_response(JSONResponse(body, status_code=404))
+        else:
+            await websocket.close(code=1008)  # servers without the extension answer 403
