@@ -72,7 +72,12 @@ def verify(
 
 
 class ReplayGuard:
-    """Ids of deliveries already accepted, for as long as their timestamps would pass."""
+    """Ids of deliveries already accepted, for as long as their timestamps would pass.
+
+    For an organisation's receiver, in its own process: this module is the helper its code
+    imports, with no database or Redis of Parlour's behind it. Parlour's own replay memory,
+    single use of end-user tokens, is `parlour.keys.replay`, shared by nodes and kept across
+    restarts; the two answer different parties and deliberately share nothing."""
 
     def __init__(self) -> None:
         self._seen: dict[str, datetime] = {}
