@@ -356,7 +356,10 @@ def _who(actor: Actor) -> str:
 
 def _reasons(passage: Passage) -> tuple[str, ...]:
     if passage.is_faq:
-        findings = [*screen(passage.title, question=True), *screen(passage.text)]
+        findings = [
+            *screen(passage.title, question=True),
+            *screen(passage.text, context=passage.title),
+        ]
     else:
         findings = screen(f"{passage.title}\n{passage.text}")
     unique = dict.fromkeys(f"{f.reason}: {f.detail}" for f in findings)
