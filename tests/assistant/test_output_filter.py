@@ -176,9 +176,9 @@ def test_an_answer_that_drifts_off_its_material_is_stopped_where_it_drifts() -> 
 def test_t67_an_answer_asking_the_customer_for_a_secret_is_blocked_whole(
     request_: str, chunk: int
 ) -> None:
-    """T-67, issue 19: whoever wrote it, no answer asks for a PIN, passcode, one-time code, password,
-    CVV or card number; not a word of the request is released, streamed or not (what came
-    before it may have been, and the turn replaces it with the offer of a person)."""
+    """T-67, issue 19: whoever wrote it, no answer asks for a PIN, passcode, one-time code,
+    password, CVV or card number; not a word of the request is released, streamed or not (what
+    came before it may have been, and the turn replaces it with the offer of a person)."""
     text, output = filtered(f"Happy to help with that. {request_} Thanks!", chunk=chunk)
     assert "Happy to help with that. ".startswith(text)
     assert output.blocked_by == "credential_request"

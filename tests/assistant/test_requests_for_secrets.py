@@ -62,30 +62,31 @@ async def test_t67_an_approved_passage_asking_for_the_pin_never_reaches_the_cust
 
 
 async def test_t65_an_approved_passage_that_trips_the_filter_is_flagged_again_for_review(
-    services: Services,
+    backend: Services,
 ) -> None:
     """T-65: it leaves retrieval and waits in the review queue with the filter's reason,
-    audited; the next customer gets no answer from it."""
-    org = await seed.organisation(services, faq=PIN_FAQ)
-    [held] = await services.knowledge.quarantined(org.tenant_id)
-    entry = await services.knowledge.decide(
+    audited; the next customer gets no answer from it. On SQLite and PostgreSQL (behind its
+    row-level security)."""
+    org = await seed.organisation(backend, faq=PIN_FAQ)
+    [held] = await backend.knowledge.quarantined(org.tenant_id)
+    entry = await backend.knowledge.decide(
         org.tenant_id, held.item_id, approve=True, actor=seed.ACTOR
     )
     assert entry is not None
-    await ask(services, services.assistant, org, "How do I check my balance?")
+    await ask(backend, backend.assistant, org, "How do I check my balance?")
 
-    [again] = await services.knowledge.quarantined(org.tenant_id)
+    [again] = await backend.knowledge.quarantined(org.tenant_id)
     assert again.answer == entry.answer
     assert again.locator == entry.locator
     assert any("output filter" in reason for reason in again.reasons)
-    live = await services.knowledge.faq_entries(org.tenant_id)
+    live = await backend.knowledge.faq_entries(org.tenant_id)
     assert entry.entry_id not in {e.entry_id for e in live}
-    exported = [e async for e in services.audit.export(org.tenant_id)]
+    exported = [e async for e in backend.audit.export(org.tenant_id)]
     flagged = exported[-1]
     assert flagged["action"] == "knowledge.flagged_again"
     assert flagged["data"]["entry_id"] == entry.entry_id  # type: ignore[index]
 
-    answer = await ask(services, services.assistant, org, "How do I check my balance?")
+    answer = await ask(backend, backend.assistant, org, "How do I check my balance?")
     assert answer is not None
     assert "PIN" not in answer.body
 

@@ -86,7 +86,7 @@ class TurnLimits:
     history_messages: int = 6
     max_prompt_tokens: int = 3_000
     max_output_tokens: int = 400
-    generation_timeout_seconds: float = 60.0
+    generation_timeout_seconds: float = 300.0
     max_tool_rounds: int = 3
     temperature: float = 0.2
     delta_interval_seconds: float = 0.05
