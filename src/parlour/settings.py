@@ -251,7 +251,13 @@ class AssistantSettings(BaseModel):
     )
     request_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
     max_retries: Annotated[int, Field(ge=0, le=10)] = 2
-    generation_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
+    generation_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = Field(
+        default=300.0,
+        description="A whole turn's generation, tool calls included; past it the turn falls "
+        "back to the best passage, recorded as model_timed_out. The local model's first turn "
+        "on a busy two-core machine took up to 158 s (400 tokens at under 3 a second; "
+        "docs/benchmarks.md), so 30 or 60 s cut it short.",
+    )
     min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.6
     min_answer_support: Annotated[float, Field(ge=0, le=1)] = Field(
         default=0.3,

@@ -23,6 +23,7 @@ from tests.support import seed
 from tests.support.assistants import (
     RecitingModel,
     SayingModel,
+    StallingModel,
     ToolCallingModel,
     ask,
     assistant_with,
@@ -117,6 +118,36 @@ async def test_when_the_model_cannot_be_reached_the_answer_comes_from_knowledge(
     record = await services.assistant.turn_record(org.tenant_id, answer.message_id)
     assert record is not None
     assert (record.outcome, record.provider) == (Outcome.FALLBACK, "extractive")
+    assert record.reason == "model_failed"
+
+
+async def test_a_model_that_times_out_falls_back_and_the_reason_is_recorded_and_counted(
+    backend: Services,
+) -> None:
+    """T-36, issue 19: the fallback is no longer silent. The turn's record says the model timed out,
+    and the organisation's outcome counts (on its dashboard) include it."""
+    assistant = assistant_with(
+        backend, StallingModel(), limits=TurnLimits(generation_timeout_seconds=0.05)
+    )
+    org = await seed.organisation(backend)
+    answer = await ask(backend, assistant, org, "What are your opening hours?")
+    assert answer is not None
+    assert answer.body == "We are open Monday to Friday, 9:00 to 17:00."
+    record = await assistant.turn_record(org.tenant_id, answer.message_id)
+    assert record is not None
+    assert (record.outcome, record.reason, record.provider) == (
+        Outcome.FALLBACK,
+        "model_timed_out",
+        "extractive",
+    )
+    await ask(backend, backend.assistant, org, "What are your opening hours?")
+    counts = await assistant.outcome_counts(org.tenant_id)
+    assert {(c.outcome, c.reason, c.turns) for c in counts} == {
+        (Outcome.FALLBACK, "model_timed_out", 1),
+        (Outcome.ANSWERED, None, 1),
+    }
+    other = await seed.organisation(backend, name="Other")
+    assert await assistant.outcome_counts(other.tenant_id) == []
 
 
 async def test_the_kill_switch_hands_every_turn_to_a_person(services: Services) -> None:

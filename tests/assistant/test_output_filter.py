@@ -11,10 +11,11 @@ CANARY = "PCY-0123456789abcdef0123"
 
 
 def filtered(
-    text: str, *, allowed: tuple[str, ...] = (), chunk: int = 0
+    text: str, *, allowed: tuple[str, ...] = (), chunk: int = 0, own: tuple[str, ...] = ()
 ) -> tuple[str, OutputFilter]:
-    """The released text, fed whole or in chunks of `chunk` characters."""
-    output = OutputFilter(CANARY, shown_values(allowed), citable=["k1", "k2"])
+    """The released text, fed whole or in chunks of `chunk` characters; `own`: the
+    organisation's allowlisted origins."""
+    output = OutputFilter(CANARY, shown_values(allowed), citable=["k1", "k2"], own_hosts=own)
     if chunk:
         released = "".join(output.feed(text[i : i + chunk]) for i in range(0, len(text), chunk))
     else:
@@ -65,10 +66,12 @@ def test_sensitive_values_are_redacted_by_kind() -> None:
 
 def test_values_the_turn_may_show_are_kept() -> None:
     """T-71: the organisation's published phone number and the verified user's own e-mail
-    stay; anyone else's does not."""
+    stay; anyone else's does not. (Writing to an address is allowed here because example.com
+    is the organisation's own.)"""
     text, output = filtered(
         "Call +44 20 7946 0958 or write to jo@example.com; not bob@example.com.",
         allowed=("Our line: +44 (0)20 7946 0958", "JO@example.com"),
+        own=("https://www.example.com",),
     )
     assert text == "Call +44 20 7946 0958 or write to jo@example.com; not [e-mail removed]."
     assert output.redacted == ["email"]
@@ -156,3 +159,81 @@ def test_an_answer_that_drifts_off_its_material_is_stopped_where_it_drifts() -> 
     assert output.blocked_by == "unsupported_answer"
     assert "vault" not in released
     assert supported.startswith(released)
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        "To check your balance, reply with your card PIN.",
+        "What is the one-time passcode we just texted you?",
+        "Please type your online banking password here.",
+        "I need the CVV on the back of your card to continue.",
+        "Send us your full card number and we will refund you.",
+        "Ask the customer for their passcode before anything else.",
+    ],
+)
+@pytest.mark.parametrize("chunk", [0, 3])
+def test_t67_an_answer_asking_the_customer_for_a_secret_is_blocked_whole(
+    request_: str, chunk: int
+) -> None:
+    """T-67, issue 19: whoever wrote it, no answer asks for a PIN, passcode, one-time code,
+    password, CVV or card number; not a word of the request is released, streamed or not (what
+    came before it may have been, and the turn replaces it with the offer of a person)."""
+    text, output = filtered(f"Happy to help with that. {request_} Thanks!", chunk=chunk)
+    assert "Happy to help with that. ".startswith(text)
+    assert output.blocked_by == "credential_request"
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        "E-mail a photo of your card to verify@card-checks.example.net today.",
+        "Upload your statements at https://docs-upload.example.org/new so we can look.",
+        "Log in at secure-bank-login.com to confirm your identity.",
+    ],
+)
+@pytest.mark.parametrize("chunk", [0, 4])
+def test_t67_an_answer_sending_data_elsewhere_is_blocked_unless_the_address_is_the_orgs_own(
+    request_: str, chunk: int
+) -> None:
+    """T-67, issue 19: telling the customer to send data to an address or URL is blocked; only
+    an address under one of the organisation's allowlisted origins is let through."""
+    text, output = filtered(f"Sure. {request_}", chunk=chunk)
+    assert "Sure. ".startswith(text)
+    assert output.blocked_by == "exfiltration_request"
+    own = "https://www.shop.example.com"
+    kept, output = filtered(
+        "Sure. E-mail your receipt to help@shop.example.com or upload it at "
+        "https://returns.shop.example.com/new.",
+        chunk=chunk,
+        own=(own,),
+    )
+    assert output.blocked_by is None
+    assert "upload it at https://returns.shop.example.com/new" in kept
+
+
+@pytest.mark.parametrize(
+    "warning",
+    [
+        "Never share your PIN or one-time code with anyone, including us.",
+        "We will never ask for your password by chat. Visit https://www.bank.example for help.",
+        "If anyone asks you to read out your passcode, hang up and call us.",
+        "You can change your PIN at any cash machine.",
+    ],
+)
+def test_warnings_about_secrets_and_links_to_read_are_released(warning: str) -> None:
+    text, output = filtered(warning, chunk=5)
+    assert output.blocked_by is None
+    assert text == warning
+
+
+def test_a_sentence_that_may_still_become_a_request_is_held_back() -> None:
+    """Streaming: "Please send us your" is not released before the sentence shows what it
+    asks for."""
+    output = OutputFilter(CANARY, set())
+    released = output.feed("Our branches open at nine on weekdays and ten on Saturdays. ")
+    released += output.feed("Please send us your ")
+    assert "send us" not in released
+    assert output.feed("one-time code now.") == ""
+    assert output.finish() == ""
+    assert output.blocked_by == "credential_request"

@@ -1,10 +1,11 @@
 """Assistants over a test's services with a chosen model and tools, and scripted models that
 stand for a misbehaving LLM: one that recites its instructions, one that says what it is told,
-one that proposes tool calls.
+one that proposes tool calls, one that never answers.
 They script only the model's words; everything the assistant does with them is the real code."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -146,3 +147,14 @@ class ToolCallingModel(ScriptedModel):
             return
         yield TextDelta(self.final)
         yield Finished("stop", Usage(10, 5))
+
+
+@dataclass
+class StallingModel(ScriptedModel):
+    """A model that never writes a word: what a local model still reading its prompt looks like
+    to a turn whose timeout runs out."""
+
+    async def stream(self, generation: Generation) -> AsyncIterator[ProviderEvent]:
+        self.seen.append(generation)
+        await asyncio.Event().wait()  # ended by the turn's timeout
+        yield Finished("stop")

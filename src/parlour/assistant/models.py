@@ -34,7 +34,7 @@ class TemplateVersion:
 class Outcome(StrEnum):
     ANSWERED = "answered"
     ABSTAINED = "abstained"  # no confident knowledge: a person was offered
-    BLOCKED = "blocked"  # the output filter stopped the answer (canary, or unsupported)
+    BLOCKED = "blocked"  # the output filter stopped the answer (canary, unsupported, a request)
     FALLBACK = "fallback"  # the chosen model failed; the extractive answer or a person instead
     REFUSED = "refused"  # a budget, the kill switch or the provider policy stopped the turn
 
@@ -55,3 +55,15 @@ class TurnRecord:
     chunk_ids: tuple[str, ...] = field(default=())
     input_tokens: int = 0
     output_tokens: int = 0
+    # Why: the fallback's cause (model_timed_out, model_failed, …), the filter's block
+    # (canary_in_answer, credential_request, …), the refusal's; None for a plain answer.
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeCount:
+    """How many of an organisation's turns ended one way, for one reason, in a period."""
+
+    outcome: Outcome
+    reason: str | None
+    turns: int

@@ -5,6 +5,12 @@
 - An answer its material does not support (parlour.assistant.support) means the model was
   talked into another task (T-68): blocked too. Nothing is released before PROBE_WORDS content
   words can be judged, and the share is judged again at every release.
+- An answer that asks the customer for a secret (PIN, passcode, password, one-time code, CVV,
+  card number) or tells them to send data to an address or URL (parlour.solicitation) is
+  blocked whole, whoever wrote it: a model, or knowledge that passed screening and is recited
+  word for word (issue 19). Addresses under the organisation's own hosts (its allowlisted
+  origins) are the exception. The sentence under way is held back while it could still become
+  such a request.
 - Sensitive values (parlour.sensitive) are redacted, except those the turn may show: values in
   the retrieved knowledge (the organisation published them) and the verified user's own details.
 - Markdown images, raw HTML and links to anything but http(s) are reduced to their text, so an
@@ -24,7 +30,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from parlour import sensitive
+from parlour import sensitive, solicitation
 from parlour.assistant.support import Support
 
 HOLD = 48
@@ -51,6 +57,10 @@ _BARE_SCRIPT_URL = re.compile(r"\b(?:javascript|vbscript|data):\S*", re.IGNORECA
 _CITATION = re.compile(r"\s?\[(k\d{1,3})\]")
 # What may still grow into a link, image or tag at the end of the text so far.
 _UNFINISHED = re.compile(r"(!?\[[^\]\n]*(\](\([^)\n]*)?)?|<[^<>\n]*)\Z")
+
+
+def _last_space(text: str) -> int:
+    return max(text.rfind(" "), text.rfind("\n"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +91,10 @@ class OutputFilter:
         *,
         support: Support | None = None,
         min_support: float = 0.0,
+        own_hosts: Iterable[str] = (),
     ) -> None:
         self._canary = normalised(canary)
+        self._own_hosts = tuple(own_hosts)
         self._allowed = set(allowed)
         self._citable = set(citable)
         self._support = support if min_support > 0 else None
@@ -91,6 +103,7 @@ class OutputFilter:
         self._released = 0  # characters of the raw text already filtered and released
         # Why the answer was stopped, as the security event that reports it.
         self.blocked_by: str | None = None
+        self.request: solicitation.Request | None = None  # what it asked, when that was why
         self.cited: list[str] = []
         self.redacted: list[str] = []  # the kinds removed, for the turn's record
 
@@ -119,6 +132,12 @@ class OutputFilter:
         if self._canary and self._canary in normalised(self._raw):
             self.blocked_by = "canary_in_answer"
             return ""
+        # The word under way may be half an address ("help@shop.ex…"): judged once whole.
+        judged = self._raw if final else self._raw[: _last_space(self._raw) + 1]
+        if requests := solicitation.find(judged, allowed_hosts=self._own_hosts):
+            self.request = requests[0]
+            self.blocked_by = self.request.kind
+            return ""
         if self._support is not None:
             # Judged on what would be shown: a tag the filter removes is no content.
             words, share = self._support.measure(_TAG.sub(" ", self._raw))
@@ -133,10 +152,10 @@ class OutputFilter:
             cut -= HOLD
             if unfinished := _UNFINISHED.search(self._raw):
                 cut = min(cut, unfinished.start())
+            cut = min(cut, solicitation.unsettled(self._raw))
             # Never inside a word: an e-mail address or key is one, and may still be growing.
             if cut > self._released:
-                end = cut + 1
-                cut = max(self._raw.rfind(" ", 0, end), self._raw.rfind("\n", 0, end))
+                cut = _last_space(self._raw[: cut + 1])
             for edit in edits:  # in order, so moving back past one cannot land in another
                 if edit.start < cut < edit.end:
                     cut = edit.start

@@ -3,10 +3,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Row, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from parlour.assistant.models import AssistantPolicy, Outcome, TemplateVersion, TurnRecord
+from parlour.assistant.models import (
+    AssistantPolicy,
+    Outcome,
+    OutcomeCount,
+    TemplateVersion,
+    TurnRecord,
+)
 from parlour.storage.dialect import upsert
 from parlour.storage.tables import assistant_settings, assistant_turns, prompt_templates
 from parlour.storage.types import utcnow
@@ -102,6 +110,7 @@ class AssistantRepository:
                 input_tokens=record.input_tokens,
                 output_tokens=record.output_tokens,
                 created_at=record.created_at,
+                reason=record.reason,
             )
         )
 
@@ -127,7 +136,19 @@ class AssistantRepository:
             chunk_ids=tuple(row.chunk_ids),
             input_tokens=row.input_tokens,
             output_tokens=row.output_tokens,
+            reason=row.reason,
         )
+
+    async def outcome_counts(self, tenant_id: str, since: datetime) -> list[OutcomeCount]:
+        """The tenant's turns since `since`, counted by outcome and reason."""
+        t = assistant_turns.c
+        rows = await self._conn.execute(
+            select(t.outcome, t.reason, func.count())
+            .where(t.tenant_id == tenant_id, t.created_at >= since)
+            .group_by(t.outcome, t.reason)
+            .order_by(t.outcome, t.reason)
+        )
+        return [OutcomeCount(Outcome(outcome), reason, int(n)) for outcome, reason, n in rows]
 
     async def tokens_used(self, tenant_id: str) -> tuple[int, int]:
         """Input and output tokens of every turn of the tenant (for its bill)."""

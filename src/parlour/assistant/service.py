@@ -18,16 +18,19 @@ import logging
 import time
 from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from parlour import solicitation
 from parlour.assistant.budgets import Budgets
 from parlour.assistant.configuration import AssistantConfiguration
-from parlour.assistant.models import AssistantPolicy, Outcome, TurnRecord
+from parlour.assistant.models import AssistantPolicy, Outcome, OutcomeCount, TurnRecord
 from parlour.assistant.output_filter import OutputFilter, shown_values
 from parlour.assistant.prompts import Prompt, build_prompt, fence
 from parlour.assistant.providers import Providers
 from parlour.assistant.repository import AssistantRepository
 from parlour.assistant.support import Support
 from parlour.assistant.tools import Subject, Tool, ToolSource, decide_and_run
+from parlour.audit.events import Actor
 from parlour.chat.models import Author, Citation, ConversationStatus, Message
 from parlour.chat.service import ChatService
 from parlour.errors import InvalidInput
@@ -62,6 +65,17 @@ ASSISTANT_OFF = "Our assistant is not available at the moment. Would you like to
 OUT_OF_BUDGET = "I can't answer more questions right now. Would you like to talk to a person?"
 BLOCKED = "Sorry, I can't help with that. Would you like to talk to a person?"
 MAX_CALLS_PER_ROUND = 4
+# Who takes a passage back to the review queue when an answer reciting it is stopped.
+OUTPUT_FILTER = Actor.system("output-filter")
+
+
+class FallbackReason:
+    """Why a turn fell back (the turn record's reason; an administrator sees them counted)."""
+
+    MODEL_TIMED_OUT = "model_timed_out"  # past assistant.generation_timeout_seconds
+    MODEL_FAILED = "model_failed"  # the provider could not be reached, or failed
+    EMPTY_ANSWER = "empty_answer"  # nothing was left to say
+    TURN_FAILED = "turn_failed"  # a fault in the turn itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +86,7 @@ class TurnLimits:
     history_messages: int = 6
     max_prompt_tokens: int = 3_000
     max_output_tokens: int = 400
-    generation_timeout_seconds: float = 60.0
+    generation_timeout_seconds: float = 300.0
     max_tool_rounds: int = 3
     temperature: float = 0.2
     delta_interval_seconds: float = 0.05
@@ -92,10 +106,13 @@ class _Draft:
     cited: list[str] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     template_version: int | None = None
+    reason: str | None = None  # why the outcome is not a plain answer, for the turn's record
 
-    def settle(self, outcome: Outcome, text: str, *, handoff: bool = True) -> None:
+    def settle(
+        self, outcome: Outcome, text: str, *, reason: str | None = None, handoff: bool = True
+    ) -> None:
         """End the turn with a fixed reply (and, by default, the offer of a person)."""
-        self.outcome, self.text, self.handoff = outcome, text, handoff
+        self.outcome, self.text, self.handoff, self.reason = outcome, text, handoff, reason
         if handoff:
             self.cited = []
 
@@ -159,7 +176,7 @@ class AssistantService:
         except Exception:
             # Fail closed: never answer without grounding; offer a person instead.
             log.exception("assistant turn failed", extra={"tenant_id": tenant_id})
-            draft.settle(Outcome.FALLBACK, UNAVAILABLE)
+            draft.settle(Outcome.FALLBACK, UNAVAILABLE, reason=FallbackReason.TURN_FAILED)
         finally:
             await self._chat.set_typing(tenant_id, conversation_id, Author.ASSISTANT, False)
         citations = tuple(
@@ -189,13 +206,13 @@ class AssistantService:
     ) -> None:
         tenant_id = message.tenant_id
         if not policy.enabled:
-            draft.settle(Outcome.REFUSED, ASSISTANT_OFF)
+            draft.settle(Outcome.REFUSED, ASSISTANT_OFF, reason="assistant_off")
             return
         limits = self._limits
         hits = await self._knowledge.search(tenant_id, message.body, limit=limits.passages)
         confident = [hit for hit in hits if hit.confidence >= limits.min_confidence]
         if not confident:
-            draft.settle(Outcome.ABSTAINED, NO_ANSWER)
+            draft.settle(Outcome.ABSTAINED, NO_ANSWER, reason="no_confident_knowledge")
             return
         draft.hits = {f"k{i}": hit for i, hit in enumerate(confident, start=1)}
         passages = [
@@ -216,7 +233,7 @@ class AssistantService:
                 customer=subject.traits if policy.personalisation and not subject.visitor else None,
             )
         except InvalidInput:
-            draft.settle(Outcome.REFUSED, OUT_OF_BUDGET)
+            draft.settle(Outcome.REFUSED, OUT_OF_BUDGET, reason="prompt_too_long")
             return
         draft.grounding = prompt.grounding
         cost = sum(estimate_tokens(m.content) for m in prompt.messages) + limits.max_output_tokens
@@ -225,41 +242,84 @@ class AssistantService:
         )
         if over is not None:
             log.info("turn refused: %s spent", over, extra={"tenant_id": tenant_id})
-            draft.settle(Outcome.REFUSED, OUT_OF_BUDGET)
+            draft.settle(Outcome.REFUSED, OUT_OF_BUDGET, reason=f"{over}_spent")
             return
         material = [
             *(f"{p.title}\n{p.text}" for p in prompt.grounding),
             *subject.traits.values(),
         ]
+        own_hosts = await self._tenants.origins(tenant_id)
         filtered = OutputFilter(
             self.canary(tenant_id),
             shown_values(material),
             citable=[p.ref for p in prompt.grounding],
             support=Support([*material, organisation, template]),
             min_support=limits.min_answer_support,
+            own_hosts=own_hosts,
         )
         try:
             async with asyncio.timeout(limits.generation_timeout_seconds):
                 await self._generate(draft, prompt, filtered, message, subject, stream_id)
         except (ProviderFailed, TimeoutError) as failure:
+            reason = (
+                FallbackReason.MODEL_TIMED_OUT
+                if isinstance(failure, TimeoutError)
+                else FallbackReason.MODEL_FAILED
+            )
             log.warning(
                 "provider %s failed (%s); answering extractively",
                 draft.provider.name,
-                type(failure).__name__,
+                reason,
                 extra={"tenant_id": tenant_id},
             )
+            # The best passage instead, through a filter of its own: a fallback is an answer.
             first = prompt.grounding[0]
             draft.provider = self.providers.extractive
-            draft.settle(Outcome.FALLBACK, first.text, handoff=False)
-            draft.cited = [first.ref]
-            return
+            filtered = OutputFilter(
+                self.canary(tenant_id),
+                shown_values(material),
+                citable=[first.ref],
+                own_hosts=own_hosts,
+            )
+            text = filtered.feed(first.text) + filtered.finish()
+            if not filtered.blocked:
+                draft.settle(Outcome.FALLBACK, text, reason=reason, handoff=False)
+                draft.cited = [first.ref]
+                return
         if filtered.blocked_by is not None:
             security_event(filtered.blocked_by, tenant_id=tenant_id, provider=draft.provider.name)
-            draft.settle(Outcome.BLOCKED, BLOCKED)
+            draft.settle(Outcome.BLOCKED, BLOCKED, reason=filtered.blocked_by)
+            if filtered.request is not None:
+                await self._flag_passages_again(tenant_id, draft, prompt, own_hosts)
             return
         draft.cited = filtered.cited or [prompt.grounding[0].ref]
         if not draft.text.strip():
-            draft.settle(Outcome.FALLBACK, UNAVAILABLE)
+            draft.settle(Outcome.FALLBACK, UNAVAILABLE, reason=FallbackReason.EMPTY_ANSWER)
+
+    async def _flag_passages_again(
+        self, tenant_id: str, draft: _Draft, prompt: Prompt, own_hosts: list[str]
+    ) -> None:
+        """The passages behind a stopped answer that themselves ask for a secret or send data
+        away go back to the review queue, approved or not: screening missed them, or a person
+        let them through, and every answer reciting them would be stopped again."""
+        for passage in prompt.grounding:
+            hit = draft.hits.get(passage.ref)
+            if hit is None:
+                continue
+            requests = solicitation.find(hit.entry.answer, allowed_hosts=own_hosts)
+            if not requests:
+                continue
+            reasons = [f"{r.kind}: output filter stopped an answer: {r.words}" for r in requests]
+            item = await self._knowledge.flag_again(
+                tenant_id, hit.entry.entry_id, reasons[:3], actor=OUTPUT_FILTER
+            )
+            if item is not None:
+                security_event(
+                    "knowledge_flagged_again",
+                    tenant_id=tenant_id,
+                    entry_id=hit.entry.entry_id,
+                    item_id=item.item_id,
+                )
 
     def _prompt_budget(self, provider: Provider) -> int:
         """The platform's prompt budget, or less when the model's context is smaller: the
@@ -369,6 +429,7 @@ class AssistantService:
             chunk_ids=tuple(draft.hits[r].entry.entry_id for r in draft.cited if r in draft.hits),
             input_tokens=draft.usage.input_tokens,
             output_tokens=draft.usage.output_tokens,
+            reason=draft.reason,
         )
         async with self._db.transaction(record.tenant_id) as conn:
             await AssistantRepository(conn).record_turn(record)
@@ -376,6 +437,13 @@ class AssistantService:
     async def turn_record(self, tenant_id: str, message_id: str) -> TurnRecord | None:
         async with self._db.read(tenant_id) as conn:
             return await AssistantRepository(conn).turn(tenant_id, message_id)
+
+    async def outcome_counts(self, tenant_id: str, *, days: int = 30) -> list[OutcomeCount]:
+        """How the tenant's turns of the last `days` ended, by outcome and reason: fallbacks
+        (the model timed out or failed) and blocks (a request for a secret stopped) included."""
+        since = utcnow() - timedelta(days=days)
+        async with self._db.read(tenant_id) as conn:
+            return await AssistantRepository(conn).outcome_counts(tenant_id, since)
 
     async def aclose(self) -> None:
         """Let turns under way finish (they persist answers), within the caller's deadline."""

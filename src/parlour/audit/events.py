@@ -194,6 +194,17 @@ class KnowledgeItemDecided(AuditEvent):
 
 
 @dataclass(frozen=True)
+class KnowledgeItemFlaggedAgain(AuditEvent):
+    """A live passage taken back to the review queue: the output filter stopped an answer
+    reciting what it asks (a customer's secret, or their data sent elsewhere)."""
+
+    action = "knowledge.flagged_again"
+    item_id: str
+    entry_id: str
+    reasons: str
+
+
+@dataclass(frozen=True)
 class PromptTemplateSaved(AuditEvent):
     """A new version of the assistant's prompt template (its text is in the version table)."""
 

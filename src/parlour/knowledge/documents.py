@@ -23,6 +23,7 @@ from parlour.errors import InvalidInput
 from parlour.knowledge.faq import parse_faq_csv
 from parlour.knowledge.formats import SourceKind, UnsupportedFile, decode_text
 from parlour.knowledge.graphs import Facts, read_json_graph, read_rdf
+from parlour.knowledge.hiding import StyleSheet, declarations, hiding
 from parlour.knowledge.models import RowError
 
 # About 300 tokens: within MiniLM's window, and short enough to be about one thing.
@@ -36,7 +37,8 @@ class Passage:
     text: str  # the answer, or the section's text
     where: str  # "line 12", "page 3", "section Fees > Cards"
     is_faq: bool = False
-    # Findings from the markup that the text alone no longer shows (white or tiny text).
+    # Findings from the markup that the text alone no longer shows (white or tiny text, text
+    # moved off-screen or clipped, whether by the element's style or the page's stylesheet).
     hidden: tuple[str, ...] = field(default=())
 
 
@@ -66,7 +68,7 @@ def read_source(
         return _bounded(_html(decode_text(data)), limits), []
     text = decode_text(data)
     if kind is SourceKind.MARKDOWN:
-        return _bounded(_markdown(text), limits), []
+        return _bounded(_with_markup_findings(_markdown(text), text), limits), []
     return _bounded(_sections([("", text)], "paragraph"), limits), []
 
 
@@ -123,6 +125,23 @@ def _pieces(paragraph: str) -> Iterator[str]:
 
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# Code, which Markdown shows as it is rather than rendering it.
+_MARKDOWN_CODE = re.compile(r"^\s*```.*?(?:^\s*```|\Z)|`[^`\n]*`", re.DOTALL | re.MULTILINE)
+
+
+def _with_markup_findings(passages: Iterable[Passage], text: str) -> Iterator[Passage]:
+    """Markdown renders the HTML inside it: a passage's elements that its styles, or the file's
+    `<style>` elements, hide are reported as an HTML page's are."""
+    sheet = StyleSheet.of_page(_MARKDOWN_CODE.sub("", text)) if "<" in text else StyleSheet()
+    for passage in passages:
+        if "<" not in passage.text:
+            yield passage
+            continue
+        reader = _HtmlSections(sheet)
+        reader.feed(_MARKDOWN_CODE.sub("", passage.text))
+        reader.close()
+        hidden = tuple(h for _, _, found in reader.sections() for h in found)
+        yield Passage(passage.title, passage.text, passage.where, hidden=hidden)
 
 
 def _markdown(text: str) -> Iterator[Passage]:
@@ -217,24 +236,24 @@ _HTML_TAGS = {
     "br", "strong", "em", "b", "i", "u", "small", "font", "code", "pre", "blockquote",
 }  # fmt: skip
 _BLOCKS = _HTML_TAGS - {"span", "strong", "em", "b", "i", "u", "small", "font", "code", "br"}
-_HIDING_STYLE = re.compile(
-    r"display\s*:\s*none|visibility\s*:\s*hidden|opacity\s*:\s*0(\.0*)?\s*(;|$)"
-    r"|font-size\s*:\s*(0|0?\.\d+|[01](\.\d+)?px|[0-3](\.\d+)?pt)\s*(;|$)"
-    r"|(^|;)\s*color\s*:\s*(white|#fff\b|#ffffff\b|rgba?\(\s*255\s*,\s*255\s*,\s*255)",
-    re.IGNORECASE,
-)
 
 
 def _html(text: str) -> Iterator[Passage]:
-    # Comments are kept through the sanitiser only to be reported where they stand.
+    # The page's stylesheets are read before the sanitiser removes them: a class they hide
+    # hides its text as surely as an inline style. Comments are kept through the sanitiser only
+    # to be reported where they stand.
+    sheet = StyleSheet.of_page(text)
     safe = nh3.clean(
         text,
         tags=_HTML_TAGS,
         clean_content_tags={"script", "style", "title", "template", "noscript", "textarea"},
-        attributes={"*": {"style", "hidden", "aria-hidden"}, "font": {"color", "size"}},
+        attributes={
+            "*": {"style", "hidden", "aria-hidden", "class", "id"},
+            "font": {"color", "size"},
+        },
         strip_comments=False,
     )
-    reader = _HtmlSections()
+    reader = _HtmlSections(sheet)
     reader.feed(safe)
     reader.close()
     for section_title, body, hidden in reader.sections():
@@ -245,10 +264,11 @@ def _html(text: str) -> Iterator[Passage]:
 class _HtmlSections(HTMLParser):
     """Text by heading, noting text that the page's own styles would hide from a reader."""
 
-    def __init__(self) -> None:
+    def __init__(self, sheet: StyleSheet) -> None:
         super().__init__(convert_charrefs=True)
+        self._sheet = sheet
         self._trail: list[str] = []
-        self._open: list[tuple[str, bool]] = []  # (tag, hides its content)
+        self._open: list[tuple[str, str | None]] = []  # (tag, how it hides its content)
         self._heading: list[str] | None = None
         self._body: list[str] = []
         self._hidden: list[str] = []
@@ -259,19 +279,23 @@ class _HtmlSections(HTMLParser):
             self._body.append("\n")
             return
         values = {name: value or "" for name, value in attrs}
-        hides = (
-            "hidden" in values
-            or values.get("aria-hidden", "").lower() == "true"
-            or bool(_HIDING_STYLE.search(values.get("style", "")))
-            or (tag == "font" and values.get("color", "").lower() in ("white", "#fff", "#ffffff"))
-            or (tag == "font" and values.get("size", "").strip() in ("0", "1"))
-        )
-        self._open.append((tag, hides))
+        self._open.append((tag, self._hiding(tag, values)))
         if tag in _BLOCKS:
             self._body.append("\n\n")
         if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
             self._finish_section()
             self._heading = []
+
+    def _hiding(self, tag: str, values: dict[str, str]) -> str | None:
+        if "hidden" in values or values.get("aria-hidden", "").lower() == "true":
+            return "hidden"
+        if tag == "font" and (
+            values.get("color", "").lower() in ("white", "#fff", "#ffffff")
+            or values.get("size", "").strip() in ("0", "1")
+        ):
+            return "styled to be invisible"
+        styles = self._sheet.for_element(tag, values.get("class", "").split(), values.get("id"))
+        return hiding(styles | declarations(values.get("style", "")))
 
     def handle_endtag(self, tag: str) -> None:
         while self._open:
@@ -286,8 +310,9 @@ class _HtmlSections(HTMLParser):
             self._body.append("\n\n")
 
     def handle_data(self, data: str) -> None:
-        if any(hides for _, hides in self._open) and data.strip():
-            self._hidden.append("text styled to be invisible: " + _clean(data)[:60])
+        how = next((how for _, how in self._open if how), None)
+        if how and data.strip():
+            self._hidden.append(f"text {how}: " + _clean(data)[:60])
         if self._heading is not None:
             self._heading.append(data)
         else:

@@ -70,6 +70,24 @@ class FaqRepository:
             ],
         )
 
+    async def take(self, tenant_id: str, entry_id: str) -> FaqEntry | None:
+        """The entry, removed from every version it was live in (None: no such entry)."""
+        row = (
+            await self._conn.execute(
+                select(faq_entries).where(
+                    faq_entries.c.tenant_id == tenant_id, faq_entries.c.entry_id == entry_id
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        await self._conn.execute(
+            delete(faq_entries).where(
+                faq_entries.c.tenant_id == tenant_id, faq_entries.c.entry_id == entry_id
+            )
+        )
+        return self._entry(row)
+
     async def live(self, tenant_id: str) -> builtins.list[FaqEntry]:
         return (await self.live_with_vectors(tenant_id, dimension=None))[0]
 

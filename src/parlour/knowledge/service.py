@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from parlour.audit.events import (
     Actor,
     KnowledgeItemDecided,
+    KnowledgeItemFlaggedAgain,
     KnowledgePublished,
     KnowledgeSourceRemoved,
     KnowledgeUploaded,
@@ -293,6 +294,41 @@ class KnowledgeService:
             )
         return entry if approve else None
 
+    async def flag_again(
+        self, tenant_id: str, entry_id: str, reasons: Sequence[str], *, actor: Actor
+    ) -> QuarantinedItem | None:
+        """Take a live passage back to the review queue with new reasons, audited: it leaves
+        retrieval until an administrator decides again (approving puts it back in its source).
+        None when the entry is already gone (taken back meanwhile, or its source replaced)."""
+        cipher = await self._vault.cipher(tenant_id)
+        async with self._db.transaction(tenant_id) as conn:
+            entry = await FaqRepository(conn, cipher).take(tenant_id, entry_id)
+            if entry is None:
+                return None
+            item = QuarantinedItem(
+                tenant_id,
+                str(uuid.uuid4()),
+                entry.question,
+                entry.answer,
+                tuple(reasons),
+                0,
+                utcnow(),
+                source_id=entry.source_id,
+                locator=entry.locator,
+                is_faq=entry.is_faq,
+            )
+            await QuarantineRepository(conn, cipher).add(tenant_id, [item])
+            sources = SourceRepository(conn)
+            state = await sources.state(tenant_id)
+            await sources.set_state(
+                tenant_id,
+                published=state[2] if state else None,
+                embedding_model=state[1] if state else self._model_id,
+            )
+            event = KnowledgeItemFlaggedAgain(item.item_id, entry_id, "; ".join(reasons))
+            await self._audit.record(conn, tenant_id, event, actor)
+        return item
+
     async def _embed(self, entries: list[FaqEntry]) -> Vectors | None:
         if self._embedder is None:
             return None
@@ -360,7 +396,10 @@ def _who(actor: Actor) -> str:
 
 def _reasons(passage: Passage) -> tuple[str, ...]:
     if passage.is_faq:
-        findings = [*screen(passage.title, question=True), *screen(passage.text)]
+        findings = [
+            *screen(passage.title, question=True),
+            *screen(passage.text, context=passage.title),
+        ]
     else:
         findings = screen(f"{passage.title}\n{passage.text}")
     unique = dict.fromkeys(f"{f.reason}: {f.detail}" for f in findings)

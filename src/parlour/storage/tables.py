@@ -294,6 +294,8 @@ assistant_turns = Table(
     Column("input_tokens", Integer, nullable=False),
     Column("output_tokens", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # Why the outcome is what it is: "model_timed_out", "credential_request", … (0020).
+    Column("reason", String(64), nullable=True),
     Index("ix_assistant_turns_tenant_created", "tenant_id", "created_at"),
 )
 

@@ -15,8 +15,10 @@ from urllib.parse import urlsplit
 import httpx
 import pyotp
 
+from parlour.assistant.service import TurnLimits
 from parlour.identity.models import PlatformRole
 from tests.conftest import Stack
+from tests.support import seed
 from tests.support.accounts import (
     COOKIE,
     PASSWORD,
@@ -24,6 +26,7 @@ from tests.support.accounts import (
     mailed_token,
     with_current_code,
 )
+from tests.support.assistants import StallingModel, ask, assistant_with
 from tests.support.seed import ACTOR
 
 
@@ -403,3 +406,30 @@ async def test_a_change_says_what_it_did_on_the_page_it_lands_on_once(stack: Sta
         assert 'parlour_notice=""' in landed.headers["set-cookie"]
         made_up = {"cookie": f"{COOKIE}={pages.cookie}; __Host-parlour_notice=you_were_hacked"}
         assert 'class="notice"' not in (await client.get(overview_path, headers=made_up)).text
+
+
+async def test_the_assistant_page_counts_fallbacks_and_blocks_by_reason(stack: Stack) -> None:
+    """Issue 19: an administrator sees how many turns fell back because the model timed out,
+    and how many answers were stopped for asking a customer for a secret."""
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        pages = Pages(client, stack.url)
+        await enrolled(stack, pages)
+        overview = await pages.get((await pages.get("/dashboard")).headers["location"])
+        path = re.search(r'href="(/dashboard/o/[^"]+)/knowledge"', overview.text)[1]  # type: ignore[index]
+        tenant_id = path.split("/")[3]
+        assert "No turns yet." in (await pages.get(f"{path}/assistant")).text
+        org = seed.Organisation(await stack.services.tenants.get(tenant_id), "", "")
+        await stack.services.knowledge.upload(
+            tenant_id, "faq.csv", seed.SAMPLE_FAQ, actor=ACTOR, publish=True
+        )
+        stalling = assistant_with(
+            stack.services, StallingModel(), limits=TurnLimits(generation_timeout_seconds=0.05)
+        )
+        for _ in range(2):
+            await ask(stack.services, stalling, org, "What are your opening hours?")
+        page = await pages.get(f"{path}/assistant")
+        row = re.search(r"<tr><td>fallback</td>(.*?)</tr>", page.text, re.DOTALL)
+        assert row is not None, page.text
+        assert "<code>model_timed_out</code>" in row[1]
+        assert "the model took longer than the generation timeout" in row[1]
+        assert row[1].endswith("<td>2</td>")

@@ -1,5 +1,6 @@
-"""The assistant page: the prompt template's versions, a diff between any two, saving a new one
-and rolling back, as the /v1 prompt-template routes allow."""
+"""The assistant page: how its recent turns ended (fallbacks and blocks counted by reason), the
+prompt template's versions, a diff between any two, saving a new one and rolling back, as the
+/v1 prompt-template routes allow."""
 
 from __future__ import annotations
 
@@ -20,6 +21,24 @@ router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Member, Depends(member_page(Permission.VIEW_ORGANISATION))]
 SettingsKeeper = Annotated[Member, Depends(member_page(Permission.MANAGE_SETTINGS))]
 Version = Annotated[int, Query(ge=0, le=1_000_000)]
+OUTCOME_DAYS = 30
+# What each recorded reason means to an administrator; an unknown one is shown as it is.
+REASONS = {
+    "model_timed_out": "the model took longer than the generation timeout",
+    "model_failed": "the model could not be reached or failed",
+    "empty_answer": "the model said nothing",
+    "turn_failed": "a fault in the turn",
+    "canary_in_answer": "the answer recited the assistant's instructions",
+    "unsupported_answer": "the answer strayed from its knowledge",
+    "credential_request": "the answer asked the customer for a secret (PIN, code, password…)",
+    "exfiltration_request": "the answer sent the customer's data to an address not yours",
+    "no_confident_knowledge": "nothing in the knowledge matched",
+    "assistant_off": "the assistant was switched off",
+    "prompt_too_long": "the question and its knowledge did not fit the prompt",
+    "tokens_per_conversation_spent": "the conversation's token budget was spent",
+    "tokens_per_end_user_spent": "the customer's token budget was spent",
+    "tokens_per_tenant_spent": "your organisation's token budget was spent",
+}
 
 
 async def _page(
@@ -34,6 +53,7 @@ async def _page(
     configuration = services.assistant.configuration
     live, text = await configuration.live_template(who.tenant_id)
     versions = await configuration.templates(who.tenant_id)
+    outcomes = await services.assistant.outcome_counts(who.tenant_id, days=OUTCOME_DAYS)
     diff_lines: list[str] | None = None
     if since is not None and to is not None:
         diff_lines = (await configuration.diff_templates(who.tenant_id, since, to)).splitlines()
@@ -48,6 +68,9 @@ async def _page(
         to=to,
         diff_lines=diff_lines,
         can_change=role_grants(who.membership.role, Permission.MANAGE_SETTINGS),
+        outcomes=outcomes,
+        outcome_days=OUTCOME_DAYS,
+        reasons=REASONS,
         **context,
     )
 
