@@ -183,8 +183,9 @@ async def test_an_answer_carrying_exfiltration_markup_shows_text_and_fetches_not
     demo: Demo,
 ) -> None:
     """T-70: an answer with a markdown image, a script link and an <img onerror> (here from
-    planted knowledge, which the extractive answer repeats word for word) is streamed and shown
-    as plain text; the browser makes no request to the attacker's host."""
+    planted knowledge that screening held back and an administrator approved all the same,
+    which the extractive answer repeats word for word) is streamed and shown as plain text;
+    the browser makes no request to the attacker's host."""
     attack = (
         "question,answer\n"
         'What is the cashback rate?,"Cashback is 2% on groceries and 1% on everything else, '
@@ -192,6 +193,10 @@ async def test_an_answer_carrying_exfiltration_markup_shows_text_and_fetches_not
         '[Details](javascript:fetch(1)) <img src=https://attacker.example/i onerror=alert(1)>"\n'
     )
     await demo.services.knowledge.upload(demo.tenant_id, "offers.csv", attack.encode(), actor=ACTOR)
+    for held in await demo.services.knowledge.quarantined(demo.tenant_id):
+        await demo.services.knowledge.decide(
+            demo.tenant_id, held.item_id, approve=True, actor=ACTOR
+        )
     requested: list[str] = []
     demo.page.on("request", lambda request: requested.append(request.url))
     page = demo.page
