@@ -38,7 +38,7 @@ from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import NotFound
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
-from parlour.storage.types import utcnow
+from parlour.storage.types import Clock, utcnow
 
 # Bounded so a backlog commits in steps and the first callers hear back early.
 MAX_BATCH = 256
@@ -87,10 +87,13 @@ class NoSubscriptions:
 
 
 class MessageWriter:
-    def __init__(self, db: Database, vault: Vault, subscriptions: Subscriptions) -> None:
+    def __init__(
+        self, db: Database, vault: Vault, subscriptions: Subscriptions, *, clock: Clock = utcnow
+    ) -> None:
         self._db = db
         self._vault = vault
         self._subscriptions = subscriptions
+        self._clock = clock
         self._pending: list[tuple[Draft, asyncio.Future[Appended]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._batches = BatchStore(db)
@@ -157,7 +160,7 @@ class MessageWriter:
         ciphers: dict[str, TenantCipher] = {}
         for tenant_id in {draft.tenant_id for draft in drafts}:
             ciphers[tenant_id] = await self._vault.cipher(tenant_id)
-        now = utcnow()
+        now = self._clock()
         unnumbered = [_message(draft, now) for draft in drafts]
         changes = [
             ((draft.tenant_id, draft.conversation_id), draft.status)
