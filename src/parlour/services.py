@@ -1,4 +1,6 @@
-"""build_services(settings): the one place where collaborators are created and wired."""
+"""build_services(settings): the one place where collaborators are created and wired. It is long
+because it is one place: a catalogue of every service, what it is built from, and the one clock
+they all read."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from parlour.crypto.kms import LocalKms
 from parlour.crypto.master_key import load_master_key, load_previous_master_keys
 from parlour.crypto.vault import Vault
 from parlour.egress import EgressGuard, Resolver
+from parlour.features import OrganisationFeatures
 from parlour.identity.authorisation import Authorisation
 from parlour.identity.mail import Mailer, OutboxMailer, SmtpMailer
 from parlour.identity.members import MemberService
@@ -47,6 +50,7 @@ from parlour.settings import AssistantSettings, KnowledgeSettings, Settings
 from parlour.shared_redis import broker_client, shared_pool
 from parlour.storage.database import Database
 from parlour.storage.migrate import migrate
+from parlour.storage.types import Clock, utcnow
 from parlour.tenants.service import TenantService
 from parlour.webhooks.dispatcher import WebhookDispatcher
 from parlour.webhooks.endpoints import WebhookEndpoints
@@ -62,6 +66,7 @@ class Services:
     vault: Vault
     audit: AuditLog
     tenants: TenantService
+    features: OrganisationFeatures
     identity: IdentityService
     authorisation: Authorisation
     members: MemberService
@@ -79,6 +84,8 @@ class Services:
     identity_watch: IdentityWatch
     webhooks: WebhookEndpoints
     webhook_dispatcher: WebhookDispatcher
+    # The time every service here reads, for what a route or command computes from "now".
+    clock: Clock = utcnow
     redis: Redis | None = None
 
     async def start(self) -> None:
@@ -113,7 +120,9 @@ class Services:
         await self.db.dispose()
 
 
-def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Services:
+def build_services(
+    settings: Settings, *, tools: ToolSource | None = None, clock: Clock = utcnow
+) -> Services:
     master_key = load_master_key(settings)
     previous = load_previous_master_keys(settings)
     db = Database(settings.database_url, echo=settings.database.echo)
@@ -121,7 +130,10 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
     broker = realtime.broker
     # One key, one purpose: each use gets its own key derived from the master key.
     vault = Vault(
-        db, LocalKms(master_key, previous), cache_seconds=settings.crypto.data_key_cache_seconds
+        db,
+        LocalKms(master_key, previous),
+        cache_seconds=settings.crypto.data_key_cache_seconds,
+        clock=clock,
     )
     audit = AuditLog(
         db,
@@ -129,6 +141,7 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
             [derive_key(key, "audit-checkpoint-signing/v1") for key in (master_key, *previous)]
         ),
         checkpoint_every=settings.audit.checkpoint_every,
+        clock=clock,
     )
     knowledge = KnowledgeService(
         db,
@@ -155,7 +168,7 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         timeout_seconds=settings.egress.timeout_seconds,
     )
     webhooks = WebhookEndpoints(
-        db, vault, audit, egress, allow_insecure_urls=not settings.is_production
+        db, vault, audit, egress, allow_insecure_urls=not settings.is_production, clock=clock
     )
     chat = ChatService(
         db,
@@ -163,6 +176,7 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         broker,
         max_message_chars=settings.gateway.max_message_chars,
         subscriptions=webhooks,
+        clock=clock,
     )
     tenants = TenantService(
         db,
@@ -171,6 +185,7 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         egress,
         realtime.rate_limits,
         allow_insecure_origins=not settings.is_production,
+        clock=clock,
     )
     mcp = McpConfiguration(
         db,
@@ -179,6 +194,7 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         egress,
         public_url=settings.server.public_url,
         allow_insecure_urls=not settings.is_production,
+        clock=clock,
     )
     identity = settings.identity
     passwords = Passwords(
@@ -216,14 +232,15 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
     providers = _providers(settings.assistant)
     assistant = settings.assistant
     mcp_bridge = McpBridge(mcp, keys, egress, timeout_seconds=assistant.tool_timeout_seconds)
+    configuration = AssistantConfiguration(
+        db, audit, providers=providers.names, external=providers.external_names
+    )
     assistant_service = AssistantService(
         db,
         chat,
         knowledge,
         tenants,
-        AssistantConfiguration(
-            db, audit, providers=providers.names, external=providers.external_names
-        ),
+        configuration,
         providers,
         Budgets(realtime.budgets),
         tools or McpTools(mcp_bridge),
@@ -247,6 +264,7 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         vault=vault,
         audit=audit,
         tenants=tenants,
+        features=OrganisationFeatures(db, tenants, configuration),
         identity=identity_service,
         authorisation=Authorisation(db),
         members=members,
@@ -265,7 +283,8 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
             keys, tenants, every_seconds=settings.tokens.revalidate_seconds
         ),
         webhooks=webhooks,
-        webhook_dispatcher=WebhookDispatcher(db, vault, webhooks, egress),
+        webhook_dispatcher=WebhookDispatcher(db, vault, webhooks, egress, clock=clock),
+        clock=clock,
         redis=realtime.redis,
     )
 

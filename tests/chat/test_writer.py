@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from parlour.chat.direct_batch import DirectMessageBatch
+from parlour.chat.batch import DirectMessageBatch
 from parlour.chat.models import Author, Citation, Message
 from parlour.errors import NotFound
 from parlour.services import Services

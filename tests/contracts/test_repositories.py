@@ -6,13 +6,15 @@ import asyncio
 import uuid
 
 import pytest
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from parlour.chat.models import Author, Message, MessageKind
-from parlour.chat.repository import ConversationRepository, MessageRepository
+from parlour.chat.repository import ConversationRepository, MessageRepository, sealed_row
 from parlour.keys.repository import ApiKeyRepository, SigningKeyRepository
 from parlour.knowledge.repository import FaqRepository, SourceRepository
 from parlour.services import Services
+from parlour.storage.tables import messages
 from parlour.storage.types import utcnow
 from parlour.tenants.repository import TenantRepository
 from tests.support import seed
@@ -157,10 +159,10 @@ async def test_the_database_refuses_a_second_message_with_the_same_client_id(
 
     cipher = await backend.vault.cipher(org.tenant_id)
     async with backend.db.transaction(org.tenant_id) as conn:
-        await MessageRepository.insert_many(conn, {org.tenant_id: cipher}, [message(1)])
+        await conn.execute(insert(messages), [sealed_row(message(1), cipher)])
     with pytest.raises(IntegrityError):
         async with backend.db.transaction(org.tenant_id) as conn:
-            await MessageRepository.insert_many(conn, {org.tenant_id: cipher}, [message(2)])
+            await conn.execute(insert(messages), [sealed_row(message(2), cipher)])
 
 
 async def test_timestamps_come_back_as_aware_utc(backend: Services) -> None:

@@ -9,12 +9,15 @@ import pytest
 from sqlalchemy import select, update
 
 from parlour.crypto.aead import DecryptionFailed
-from parlour.crypto.vault import Place, TenantCipher
+from parlour.crypto.kms import LocalKms
+from parlour.crypto.master_key import load_master_key
+from parlour.crypto.vault import Place, TenantCipher, Vault
 from parlour.errors import NotFound
 from parlour.services import Services, build_services
 from parlour.storage.tables import messages, tenant_keys
 from tests.conftest import make_settings, new_master_key
 from tests.support import seed
+from tests.support.clock import SetMonotonic
 
 PLACE = Place("messages", "m1", "body")
 
@@ -161,6 +164,28 @@ async def test_data_key_rotation_keeps_old_ciphertext_readable_then_moves_it(
     async with services.db.read(org.tenant_id) as conn:
         sealed = (await conn.execute(select(messages.c.body_sealed))).scalar_one()
     assert TenantCipher.version_of(sealed) == 2
+
+
+async def test_a_node_seals_with_another_nodes_new_data_key_once_its_cache_lapses(
+    services: Services,
+) -> None:
+    """Each node keeps a tenant's unwrapped keys for `cache_seconds` (counted here on a clock
+    the test sets): until then it seals with the key it has, which still opens everywhere."""
+    org = await seed.organisation(services, faq=None)
+    monotonic = SetMonotonic()
+    this_node = Vault(
+        services.db,
+        LocalKms(load_master_key(services.settings)),
+        cache_seconds=60,
+        monotonic=monotonic,
+    )
+    assert (await this_node.cipher(org.tenant_id)).current_version == 1
+
+    await services.tenants.rotate_data_key(org.tenant_id, actor=seed.ACTOR)  # another node
+    monotonic.now += 59
+    assert (await this_node.cipher(org.tenant_id)).current_version == 1
+    monotonic.now += 2
+    assert (await this_node.cipher(org.tenant_id)).current_version == 2
 
 
 async def test_deleting_a_tenant_destroys_its_keys_and_its_ciphertext_stays_unreadable(

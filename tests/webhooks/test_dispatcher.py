@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from parlour.egress import EgressRefused
 from parlour.errors import InvalidInput, NotFound
 from parlour.services import Services
-from parlour.storage.types import utcnow
 from parlour.webhooks.dispatcher import (
     IN_FLIGHT_PER_ENDPOINT,
     MAX_ATTEMPTS,
@@ -23,7 +23,9 @@ from parlour.webhooks.dispatcher import (
 from parlour.webhooks.models import CreatedEndpoint
 from parlour.webhooks.repository import DeliveryRepository, EndpointRepository
 from parlour.webhooks.signing import Unverified, verify
+from tests.conftest import migrated_services
 from tests.support import seed
+from tests.support.clock import SetClock
 from tests.support.seed import ACTOR
 from tests.support.webhook_receiver import Receiver, webhook_receiver
 
@@ -32,6 +34,18 @@ from tests.support.webhook_receiver import Receiver, webhook_receiver
 def receiver() -> Iterator[Receiver]:
     with webhook_receiver() as running:
         yield running
+
+
+@pytest.fixture
+def clock() -> SetClock:
+    return SetClock()
+
+
+@pytest.fixture
+async def services(sqlite_url: str, tmp_path: Path, clock: SetClock) -> AsyncIterator[Services]:
+    """Services that read the time from `clock`: a test moves it past a wait."""
+    async with migrated_services(tmp_path, sqlite_url, clock=clock) as built:
+        yield built
 
 
 async def _endpoint(
@@ -64,7 +78,7 @@ async def test_a_stored_message_reaches_the_endpoint_signed_with_its_secret(
 
     assert await backend.webhook_dispatcher.deliver_due() == 1
     [delivery] = receiver.at("/hook")
-    delivery_id = verify([created.secret], delivery.headers, delivery.body, now=utcnow())
+    delivery_id = verify([created.secret], delivery.headers, delivery.body, now=backend.clock())
     assert delivery.headers["content-type"] == "application/json"
     event = json.loads(delivery.body)
     assert event["type"] == "message.created"
@@ -120,40 +134,39 @@ async def test_an_endpoint_hears_nothing_of_another_organisations_conversations(
 
 
 async def test_a_failed_delivery_is_tried_again_later_under_the_same_id(
-    services: Services, receiver: Receiver
+    services: Services, receiver: Receiver, clock: SetClock
 ) -> None:
     """T-85: the receiver deduplicates on the id, which a retry keeps."""
     org = await seed.organisation(services, faq=None)
     created = await _endpoint(services, org.tenant_id, f"{receiver.url}/hook")
     await _say(services, org.tenant_id, "ada", "Hello")
     receiver.statuses.append(500)
-    now = utcnow()
 
-    assert await services.webhook_dispatcher.deliver_due(now) == 0
+    assert await services.webhook_dispatcher.deliver_due() == 0
     [endpoint] = await services.webhooks.of_tenant(org.tenant_id)
     assert endpoint.last_error == "HTTP 500"
     # Not again before its wait is over; then sent again, and taken.
-    assert await services.webhook_dispatcher.deliver_due(now + timedelta(seconds=5)) == 0
-    later = now + retry_delay(1) + timedelta(seconds=1)
-    assert await services.webhook_dispatcher.deliver_due(later) == 1
+    clock.advance(seconds=5)
+    assert await services.webhook_dispatcher.deliver_due() == 0
+    clock.advance(seconds=retry_delay(1).total_seconds() - 5 + 1)
+    assert await services.webhook_dispatcher.deliver_due() == 1
 
     first, second = receiver.at("/hook")
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
-    verify([created.secret], second.headers, second.body, now=later)
+    verify([created.secret], second.headers, second.body, now=clock())
     assert await _pending(services, org.tenant_id, created.endpoint.endpoint_id) == 0
 
 
 async def test_a_delivery_is_given_up_after_the_last_attempt(
-    services: Services, receiver: Receiver
+    services: Services, receiver: Receiver, clock: SetClock
 ) -> None:
     org = await seed.organisation(services, faq=None)
     created = await _endpoint(services, org.tenant_id, f"{receiver.url}/hook")
     await _say(services, org.tenant_id, "ada", "Hello")
     receiver.statuses.extend([503] * MAX_ATTEMPTS)
-    at = utcnow()
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        assert await services.webhook_dispatcher.deliver_due(at) == 0
-        at += retry_delay(attempt) + timedelta(seconds=1)
+        assert await services.webhook_dispatcher.deliver_due() == 0
+        clock.advance(seconds=retry_delay(attempt).total_seconds() + 1)
     assert len(receiver.at("/hook")) == MAX_ATTEMPTS
     assert await _pending(services, org.tenant_id, created.endpoint.endpoint_id) == 0
 
@@ -200,11 +213,10 @@ async def test_two_dispatchers_racing_send_a_delivery_once(
     org = await seed.organisation(services, faq=None)
     await _endpoint(services, org.tenant_id, f"{receiver.url}/hook")
     await _say(services, org.tenant_id, "ada", "Hello")
-    other_node = WebhookDispatcher(services.db, services.vault, services.webhooks, services.egress)
-    now = utcnow()
-    sent = await asyncio.gather(
-        services.webhook_dispatcher.deliver_due(now), other_node.deliver_due(now)
+    other_node = WebhookDispatcher(
+        services.db, services.vault, services.webhooks, services.egress, clock=services.clock
     )
+    sent = await asyncio.gather(services.webhook_dispatcher.deliver_due(), other_node.deliver_due())
     assert sorted(sent) == [0, 1]
     assert len(receiver.at("/hook")) == 1
 
@@ -250,7 +262,7 @@ async def test_a_message_is_stored_even_for_an_endpoint_removed_meanwhile(
 
 
 async def test_after_a_rotation_deliveries_verify_with_either_secret_for_a_day(
-    services: Services, receiver: Receiver
+    services: Services, receiver: Receiver, clock: SetClock
 ) -> None:
     """T-85, T-86: the receiver moves to the new secret without refusing a delivery; a day
     later the old one no longer signs."""
@@ -262,17 +274,20 @@ async def test_after_a_rotation_deliveries_verify_with_either_secret_for_a_day(
     until = rotated.endpoint.previous_secret_until
     assert until is not None
 
+    assert until == clock() + timedelta(days=1)
+
     await _say(services, org.tenant_id, "ada", "During the overlap")
-    now = utcnow()
-    assert await services.webhook_dispatcher.deliver_due(now) == 1
+    now = clock()
+    assert await services.webhook_dispatcher.deliver_due() == 1
+    clock.advance(days=1, seconds=1)
     await _say(services, org.tenant_id, "ada", "After it")
-    assert await services.webhook_dispatcher.deliver_due(until + timedelta(seconds=1)) == 1
+    assert await services.webhook_dispatcher.deliver_due() == 1
 
     during, after = receiver.at("/hook")
     assert len(during.headers["webhook-signature"].split()) == 2
     verify([created.secret], during.headers, during.body, now=now)
     verify([rotated.secret], during.headers, during.body, now=now)
-    later = until + timedelta(seconds=1)
+    later = clock()
     verify([rotated.secret], after.headers, after.body, now=later)
     with pytest.raises(Unverified):
         verify([created.secret], after.headers, after.body, now=later)
@@ -301,7 +316,7 @@ async def test_a_test_event_is_sent_signed_at_once_and_its_outcome_told(
     failed = await services.webhook_dispatcher.send_test(org.tenant_id, down.endpoint.endpoint_id)
     assert failed == "HTTP 503"
     [test] = receiver.at("/hook")
-    verify([up.secret], test.headers, test.body, now=utcnow())
+    verify([up.secret], test.headers, test.body, now=services.clock())
     assert json.loads(test.body)["type"] == "webhook.test"
     with pytest.raises(NotFound):
         await services.webhook_dispatcher.send_test(org.tenant_id, "no-such-endpoint")

@@ -149,32 +149,59 @@ class AssistantConfiguration:
     ) -> AssistantPolicy:
         """Change some of the tenant's settings; an argument left out keeps its value."""
         async with self._db.transaction(tenant_id) as conn:
-            repository = AssistantRepository(conn)
-            policy = await repository.policy(tenant_id)
-            if not isinstance(provider, Keep):
-                if provider is not None and provider not in self._providers:
-                    raise UnknownProvider(
-                        f"provider must be one of: {', '.join(sorted(self._providers))}"
-                    )
-                policy = dataclasses.replace(policy, provider=provider)
-            if not isinstance(external_allowed, Keep):
-                policy = dataclasses.replace(policy, external_allowed=external_allowed)
-            if enabled is not None:
-                policy = dataclasses.replace(policy, enabled=enabled)
-            if tools_enabled is not None:
-                policy = dataclasses.replace(policy, tools_enabled=tools_enabled)
-            if external_consent is not None:
-                policy = dataclasses.replace(policy, external_consent=external_consent)
-            if personalisation is not None:
-                policy = dataclasses.replace(policy, personalisation=personalisation)
-            await repository.set_policy(tenant_id, policy)
-            event = AssistantPolicySet(
-                policy.provider,
-                policy.external_allowed,
-                policy.enabled,
-                policy.tools_enabled,
-                policy.external_consent,
-                policy.personalisation,
+            return await self.set_policy_in(
+                conn,
+                tenant_id,
+                actor=actor,
+                provider=provider,
+                external_allowed=external_allowed,
+                enabled=enabled,
+                tools_enabled=tools_enabled,
+                external_consent=external_consent,
+                personalisation=personalisation,
             )
-            await self._audit.record(conn, tenant_id, event, actor)
+
+    async def set_policy_in(
+        self,
+        conn: AsyncConnection,
+        tenant_id: str,
+        *,
+        actor: Actor,
+        provider: str | Keep | None = Keep.KEEP,
+        external_allowed: bool | Keep | None = Keep.KEEP,
+        enabled: bool | None = None,
+        tools_enabled: bool | None = None,
+        external_consent: bool | None = None,
+        personalisation: bool | None = None,
+    ) -> AssistantPolicy:
+        """`set_policy` inside the caller's transaction (an organisation's feature switches
+        change beside a setting of its own, parlour.features)."""
+        repository = AssistantRepository(conn)
+        policy = await repository.policy(tenant_id)
+        if not isinstance(provider, Keep):
+            if provider is not None and provider not in self._providers:
+                raise UnknownProvider(
+                    f"provider must be one of: {', '.join(sorted(self._providers))}"
+                )
+            policy = dataclasses.replace(policy, provider=provider)
+        if not isinstance(external_allowed, Keep):
+            policy = dataclasses.replace(policy, external_allowed=external_allowed)
+        if enabled is not None:
+            policy = dataclasses.replace(policy, enabled=enabled)
+        if tools_enabled is not None:
+            policy = dataclasses.replace(policy, tools_enabled=tools_enabled)
+        if external_consent is not None:
+            policy = dataclasses.replace(policy, external_consent=external_consent)
+        if personalisation is not None:
+            policy = dataclasses.replace(policy, personalisation=personalisation)
+        await repository.set_policy(tenant_id, policy)
+        event = AssistantPolicySet(
+            policy.provider,
+            policy.external_allowed,
+            policy.enabled,
+            policy.tools_enabled,
+            policy.external_consent,
+            policy.personalisation,
+        )
+        await self._audit.record(conn, tenant_id, event, actor)
         return policy

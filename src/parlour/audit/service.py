@@ -13,7 +13,7 @@ from parlour.audit.checkpoints import Checkpoint, CheckpointSigner
 from parlour.audit.events import Actor, AuditEvent, AuditExported
 from parlour.audit.repository import AuditRepository
 from parlour.storage.database import Database
-from parlour.storage.types import utcnow
+from parlour.storage.types import Clock, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +35,18 @@ class Verification:
 
 
 class AuditLog:
-    def __init__(self, db: Database, signer: CheckpointSigner, *, checkpoint_every: int = 100):
+    def __init__(
+        self,
+        db: Database,
+        signer: CheckpointSigner,
+        *,
+        checkpoint_every: int = 100,
+        clock: Clock = utcnow,
+    ) -> None:
         self._db = db
         self._signer = signer
         self._every = checkpoint_every
+        self._clock = clock
 
     async def record(
         self, conn: AsyncConnection, chain: str, event: AuditEvent, actor: Actor
@@ -51,7 +59,7 @@ class AuditLog:
             "chain": chain,
             "seq": last_seq + 1,
             "event_id": str(uuid.uuid4()),
-            "occurred_at": utcnow(),
+            "occurred_at": self._clock(),
             "action": event.action,
             "actor_type": actor.type.value,
             "actor_id": actor.id,
@@ -79,7 +87,7 @@ class AuditLog:
             seq, head_hash = await repo.lock_head(chain)
             if seq == 0 or seq == await repo.latest_checkpoint_seq(chain):
                 return None
-            checkpoint = self._signer.sign(chain, seq, head_hash, utcnow())
+            checkpoint = self._signer.sign(chain, seq, head_hash, self._clock())
             await repo.add_checkpoint(chain, checkpoint)
             return checkpoint
 
@@ -136,11 +144,15 @@ class AuditLog:
             )
         return [record.as_json() for record in records]
 
-    async def note_export(self, chain: str, *, to_chain: str, actor: Actor) -> None:
-        """Record, before a single event leaves, that `chain` is being exported (T-88)."""
+    async def export_recorded(
+        self, chain: str, *, to_chain: str, actor: Actor
+    ) -> AsyncIterator[dict[str, object]]:
+        """`chain`'s events, for an export that is recorded in `to_chain` (T-88): the record
+        is written before this returns, so before a single event leaves."""
         async with self._db.transaction() as conn:
             head = await AuditRepository(conn).head(chain)
             await self.record(conn, to_chain, AuditExported(chain, head[0] if head else 0), actor)
+        return self.export(chain)
 
     async def export(self, chain: str) -> AsyncIterator[dict[str, object]]:
         async with self._db.read() as conn:

@@ -1,15 +1,18 @@
-"""SQL for conversations and messages. Every method takes `tenant_id` first and filters on it.
-Message bodies and citations are stored sealed with the tenant's data key, bound to their message
-and field."""
+"""SQL for conversations and messages, all but the writer's batch: opening a conversation,
+and reading conversations and messages back. Every method takes `tenant_id` first and filters on
+it. Message bodies and citations are stored sealed with the tenant's data key, bound to their
+message and field: `sealed_row` and `MessageRepository` are the two directions of that mapping.
+
+Messages are written only in the writer's batches, whose transaction has a module of its own
+(chat/batch.py). Conversations and messages share this one: they are read together (the
+dispatcher reads a delivery's message with its conversation), and each is small."""
 
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Collection
 
-from sqlalchemy import Row, case, insert, select, update
+from sqlalchemy import Row, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.chat.models import (
@@ -21,7 +24,7 @@ from parlour.chat.models import (
     MessageKind,
 )
 from parlour.crypto.vault import Place, TenantCipher
-from parlour.storage.tables import conversations, messages, webhook_deliveries
+from parlour.storage.tables import conversations, messages
 
 TABLE = "messages"
 
@@ -91,78 +94,11 @@ class ConversationRepository:
         ).first()
         return _conversation(row) if row else None
 
-    async def claim_seqs(
-        self, wanted: Mapping[tuple[str, str], int], at: datetime
-    ) -> dict[tuple[str, str], tuple[int, ConversationStatus]]:
-        """Reserve `wanted[(tenant, conversation)]` numbers in each conversation, one statement
-        per tenant; returns each one's new last number and its status (a conversation that does
-        not exist under that tenant is absent). On PostgreSQL the row locks this takes, always
-        in the same order, order concurrent writers, so numbers are gap-free and commit in order.
-
-        Every batch once scanned a tenant's whole set of conversations: SQLite answered a
-        row-value `(tenant_id, conversation_id) IN (…)` with a table scan, and, without
-        statistics, `tenant_id = ? AND conversation_id IN (…)` through the (tenant, user) index.
-        The tenant test is written as an expression no index serves, so the primary key finds
-        the rows: 0.2 ms at 5,000 conversations instead of 1.9 ms, and flat as they grow.
-        (A file SQLite database is written by `DirectMessageBatch`, which claims the same way.)"""
-        counts: dict[str, dict[str, int]] = {}
-        for (tenant_id, conversation_id), count in sorted(wanted.items()):
-            counts.setdefault(tenant_id, {})[conversation_id] = count
-        claimed: dict[tuple[str, str], tuple[int, ConversationStatus]] = {}
-        for tenant_id, per_conversation in counts.items():
-            increment = case(per_conversation, value=conversations.c.conversation_id)
-            rows = await self._conn.execute(
-                update(conversations)
-                .where(
-                    conversations.c.conversation_id.in_(list(per_conversation)),
-                    conversations.c.tenant_id.concat("") == tenant_id,
-                )
-                .values(last_seq=conversations.c.last_seq + increment, updated_at=at)
-                .returning(
-                    conversations.c.conversation_id,
-                    conversations.c.last_seq,
-                    conversations.c.status,
-                )
-            )
-            for conversation_id, last_seq, status in rows:
-                claimed[tenant_id, conversation_id] = (int(last_seq), ConversationStatus(status))
-        return claimed
-
-    async def set_status(
-        self, tenant_id: str, conversation_id: str, status: ConversationStatus
-    ) -> None:
-        await self._conn.execute(
-            update(conversations)
-            .where(
-                conversations.c.tenant_id == tenant_id,
-                conversations.c.conversation_id == conversation_id,
-            )
-            .values(status=status.value)
-        )
-
 
 class MessageRepository:
     def __init__(self, conn: AsyncConnection, cipher: TenantCipher) -> None:
         self._conn = conn
         self._cipher = cipher
-
-    @staticmethod
-    async def insert_many(
-        conn: AsyncConnection, ciphers: Mapping[str, TenantCipher], batch: Sequence[Message]
-    ) -> None:
-        """Insert in one statement, each message sealed with its own tenant's key."""
-        if batch:
-            await conn.execute(
-                insert(messages), [sealed_row(m, ciphers[m.tenant_id]) for m in batch]
-            )
-
-    @staticmethod
-    async def insert_deliveries(
-        conn: AsyncConnection, deliveries: Sequence[dict[str, object]]
-    ) -> None:
-        """Webhook deliveries owed for messages of this transaction (the outbox)."""
-        if deliveries:
-            await conn.execute(insert(webhook_deliveries), list(deliveries))
 
     async def get_many(self, tenant_id: str, message_ids: Collection[str]) -> list[Message]:
         rows = await self._conn.execute(
@@ -220,26 +156,6 @@ class MessageRepository:
             actions=tuple(m["actions"]),
             created_at=m["created_at"],
         )
-
-
-Key = tuple[str, str]  # (tenant id, conversation id)
-
-
-def in_arrival_order(
-    keys: Sequence[Key], claimed: Mapping[Key, tuple[int, ConversationStatus]]
-) -> list[int | None]:
-    """Each message's number: a conversation's claim runs up to its new last number, handed
-    out in arrival order; None where the conversation does not exist."""
-    wanted = Counter(keys)
-    next_seq = {key: last - wanted[key] + 1 for key, (last, _) in claimed.items()}
-    seqs: list[int | None] = []
-    for key in keys:
-        if key in claimed:
-            seqs.append(next_seq[key])
-            next_seq[key] += 1
-        else:
-            seqs.append(None)
-    return seqs
 
 
 def sealed_row(message: Message, cipher: TenantCipher) -> dict[str, object]:

@@ -32,7 +32,7 @@ from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import InvalidInput, NotFound
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
-from parlour.storage.types import utcnow
+from parlour.storage.types import Clock, utcnow
 
 # Unicode's control characters (category Cc, exactly these two ranges) but line feed and tab,
 # which are text: a search that runs in C, where a test of each character's category did not.
@@ -60,12 +60,14 @@ class ChatService:
         *,
         max_message_chars: int,
         subscriptions: Subscriptions | None = None,
+        clock: Clock = utcnow,
     ) -> None:
         self._db = db
         self._vault = vault
         self.broker = broker
-        self._writer = MessageWriter(db, vault, subscriptions or NoSubscriptions())
+        self._writer = MessageWriter(db, vault, subscriptions or NoSubscriptions(), clock=clock)
         self._max_chars = max_message_chars
+        self._clock = clock
 
     async def open_conversation(self, tenant_id: str, end_user_id: str) -> Conversation:
         """The end user's conversation: their latest one, or a new one. Verified users therefore
@@ -80,7 +82,7 @@ class ChatService:
             end_user_id=end_user_id,
             status=ConversationStatus.BOT,
             last_seq=0,
-            created_at=utcnow(),
+            created_at=self._clock(),
         )
         async with self._db.transaction(tenant_id) as conn:
             await ConversationRepository(conn).insert(conversation)

@@ -6,7 +6,8 @@ statements per message fall from two to a few per batch. Every statement is a ro
 database, and those round trips, not CPU, were what bounded a node's throughput. On SQLite a
 round trip through SQLAlchemy is a hop to aiosqlite's thread (several per statement), so there
 the whole transaction runs at once on SQLite's own driver (`Database.write_directly`):
-acknowledgements at 1,000 messages/s came in p50 ~9 ms before, ~1 ms after.
+acknowledgements at 1,000 messages/s came in p50 ~9 ms before, ~1 ms after. That transaction's
+SQL, on either driver, is chat/batch.py's; when to write, and each message's fate, are here.
 
 The webhook deliveries a batch owes (`Subscriptions`) are written in its transaction: an outbox,
 so a message is never stored without them, nor they without it.
@@ -15,9 +16,7 @@ so a message is never stored without them, nor they without it.
 from __future__ import annotations
 
 import asyncio
-import functools
 import sqlite3
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +24,7 @@ from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from parlour.chat.direct_batch import DirectMessageBatch
+from parlour.chat.batch import BatchStore
 from parlour.chat.models import (
     Author,
     Citation,
@@ -34,18 +33,12 @@ from parlour.chat.models import (
     MessageKind,
     webhook_event,
 )
-from parlour.chat.repository import (
-    ConversationRepository,
-    Key,
-    MessageRepository,
-    in_arrival_order,
-    sealed_row,
-)
+from parlour.chat.repository import MessageRepository
 from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import NotFound
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
-from parlour.storage.types import utcnow
+from parlour.storage.types import Clock, utcnow
 
 # Bounded so a backlog commits in steps and the first callers hear back early.
 MAX_BATCH = 256
@@ -94,13 +87,16 @@ class NoSubscriptions:
 
 
 class MessageWriter:
-    def __init__(self, db: Database, vault: Vault, subscriptions: Subscriptions) -> None:
+    def __init__(
+        self, db: Database, vault: Vault, subscriptions: Subscriptions, *, clock: Clock = utcnow
+    ) -> None:
         self._db = db
         self._vault = vault
         self._subscriptions = subscriptions
+        self._clock = clock
         self._pending: list[tuple[Draft, asyncio.Future[Appended]]] = []
         self._flusher: asyncio.Task[None] | None = None
-        self._direct = DirectMessageBatch(db.engine.dialect) if db.direct is not None else None
+        self._batches = BatchStore(db)
 
     async def append(self, draft: Draft) -> Appended:
         future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
@@ -164,7 +160,7 @@ class MessageWriter:
         ciphers: dict[str, TenantCipher] = {}
         for tenant_id in {draft.tenant_id for draft in drafts}:
             ciphers[tenant_id] = await self._vault.cipher(tenant_id)
-        now = utcnow()
+        now = self._clock()
         unnumbered = [_message(draft, now) for draft in drafts]
         changes = [
             ((draft.tenant_id, draft.conversation_id), draft.status)
@@ -172,16 +168,7 @@ class MessageWriter:
             if draft.status is not None
         ]
         deliveries = await self._deliveries(unnumbered, now)
-        if self._direct is not None:
-            # Sealing binds a message's id, not its number: rows are made here, numbered there.
-            rows = [sealed_row(m, ciphers[m.tenant_id]) for m in unnumbered]
-            claimed, seqs = await self._db.write_directly(
-                functools.partial(self._direct.write, rows, changes, deliveries, now)
-            )
-        else:
-            claimed, seqs = await self._write_through_sqlalchemy(
-                unnumbered, changes, deliveries, ciphers, now
-            )
+        claimed, seqs = await self._batches.store(unnumbered, ciphers, changes, deliveries, now)
         outcomes: list[Outcome] = []
         for draft, message, seq in zip(drafts, unnumbered, seqs, strict=True):
             if seq is None:
@@ -217,34 +204,6 @@ class MessageWriter:
                     for endpoint_id in endpoints.get(event, ())
                 )
         return deliveries
-
-    async def _write_through_sqlalchemy(
-        self,
-        unnumbered: list[Message],
-        changes: list[tuple[Key, ConversationStatus]],
-        deliveries: list[dict[str, object]],
-        ciphers: dict[str, TenantCipher],
-        now: datetime,
-    ) -> tuple[dict[Key, tuple[int, ConversationStatus]], list[int | None]]:
-        async with self._db.transaction(*ciphers) as conn:
-            conversations = ConversationRepository(conn)
-            keys = [(m.tenant_id, m.conversation_id) for m in unnumbered]
-            claimed = await conversations.claim_seqs(Counter(keys), now)
-            seqs = in_arrival_order(keys, claimed)
-            numbered = [
-                _numbered(m, seq)
-                for m, seq in zip(unnumbered, seqs, strict=True)
-                if seq is not None
-            ]
-            await MessageRepository.insert_many(conn, ciphers, numbered)
-            stored = {m.message_id for m in numbered}
-            await MessageRepository.insert_deliveries(
-                conn, [d for d in deliveries if d["message_id"] in stored]
-            )
-            for key, status in changes:
-                if key in claimed:
-                    await conversations.set_status(*key, status)
-        return claimed, seqs
 
 
 def _message(draft: Draft, now: datetime) -> Message:

@@ -60,8 +60,10 @@ def audit_export(tenant_id: str | None, platform: bool) -> None:
         raise click.UsageError("name one chain: --tenant ID or --platform")
 
     async def work(services: Services) -> None:
-        await services.audit.note_export(chain, to_chain=PLATFORM_CHAIN, actor=Actor.cli())
-        async for event in services.audit.export(chain):
+        events = await services.audit.export_recorded(
+            chain, to_chain=PLATFORM_CHAIN, actor=Actor.cli()
+        )
+        async for event in events:
             click.echo(json_line(event))
 
     with_services(work, tenant_id=None if platform else chain)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,7 +39,7 @@ def keys_create(
     """Create an API key. Its secret is printed once and never again."""
 
     async def work(services: Services) -> None:
-        now = datetime.now(UTC)
+        now = services.clock()
         expires = now + timedelta(days=expires_in_days) if expires_in_days else None
         issued = await services.keys.create_api_key(
             tenant_id,

@@ -26,7 +26,7 @@ from parlour.crypto.models import WrappedDataKey
 from parlour.crypto.repository import DataKeyRepository
 from parlour.errors import NotFound
 from parlour.storage.database import Database
-from parlour.storage.types import utcnow
+from parlour.storage.types import Clock, utcnow
 
 T = TypeVar("T")
 FORMAT = 0x02
@@ -85,12 +85,23 @@ class TenantCipher:
 
 
 class Vault:
-    """Tenants' data keys: created with the tenant, cached unwrapped for `cache_seconds`."""
+    """Tenants' data keys: created with the tenant, cached unwrapped for `cache_seconds`
+    (counted on `monotonic`, which a change of the wall clock does not move)."""
 
-    def __init__(self, db: Database, kms: Kms, *, cache_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        kms: Kms,
+        *,
+        cache_seconds: float = 60.0,
+        clock: Clock = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._db = db
         self._kms = kms
         self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._monotonic = monotonic
         self._cache: dict[str, tuple[float, TenantCipher]] = {}
 
     @property
@@ -108,7 +119,7 @@ class Vault:
                 version=version,
                 kek_id=kek_id,
                 wrapped_key=wrapped,
-                created_at=utcnow(),
+                created_at=self._clock(),
             )
         )
         self.forget(tenant_id)
@@ -116,7 +127,7 @@ class Vault:
 
     async def cipher(self, tenant_id: str) -> TenantCipher:
         cached = self._cache.get(tenant_id)
-        if cached and cached[0] > time.monotonic():
+        if cached and cached[0] > self._monotonic():
             return cached[1]
         async with self._db.read() as conn:
             wrapped = await DataKeyRepository(conn).list(tenant_id)
@@ -129,7 +140,7 @@ class Vault:
             for k in wrapped
         }
         cipher = TenantCipher(tenant_id, keys)
-        self._cache[tenant_id] = (time.monotonic() + self._cache_seconds, cipher)
+        self._cache[tenant_id] = (self._monotonic() + self._cache_seconds, cipher)
         return cipher
 
     async def using(self, tenant_id: str, work: Callable[[TenantCipher], Awaitable[T]]) -> T:

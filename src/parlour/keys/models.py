@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 
 class Scope(StrEnum):
@@ -46,6 +47,13 @@ class SigningKey:
     private_key_sealed: bytes
     created_at: datetime
     retired_at: datetime | None = None
+
+    def state_at(self, now: datetime) -> Literal["current", "retiring", "retired"]:
+        """Current: it signs new tokens. Retiring: replaced, but what it signed is accepted
+        until `retired_at`. Retired: nothing it signed is accepted."""
+        if self.retired_at is None:
+            return "current"
+        return "retiring" if self.retired_at > now else "retired"
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ from parlour.mcp_bridge.tls import (
     new_client_certificate,
 )
 from parlour.storage.database import Database
-from parlour.storage.types import utcnow
+from parlour.storage.types import Clock, utcnow
 
 _TOOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 MAX_TOOLS = 100
@@ -70,6 +70,7 @@ class McpConfiguration:
         *,
         public_url: str,
         allow_insecure_urls: bool,
+        clock: Clock = utcnow,
     ) -> None:
         self._db = db
         self._vault = vault
@@ -77,6 +78,7 @@ class McpConfiguration:
         self._egress = egress
         self._public_url = public_url
         self._allow_insecure = allow_insecure_urls
+        self._clock = clock
 
     async def servers(self, tenant_id: str) -> list[McpServer]:
         async with self._db.read(tenant_id) as conn:
@@ -125,7 +127,7 @@ class McpConfiguration:
             raise InvalidInput("the subject argument is a parameter name, like customer_id")
         if isinstance(credential, str) and not 0 < len(credential) <= MAX_CREDENTIAL_CHARS:
             raise InvalidInput(f"a credential has 1 to {MAX_CREDENTIAL_CHARS} characters")
-        now = utcnow()
+        now = self._clock()
         async with self._db.transaction(tenant_id) as conn:
             repo = McpServerRepository(conn)
             existing = await repo.get(tenant_id, server_id) if server_id else None
@@ -185,7 +187,7 @@ class McpConfiguration:
             if existing is None:
                 raise NotFound("no such MCP server")
             pins = {n: f for n, f in definitions.items() if n in existing.tools}
-            server = dataclasses.replace(existing, tool_pins=pins, updated_at=utcnow())
+            server = dataclasses.replace(existing, tool_pins=pins, updated_at=self._clock())
             await repo.update(server, None, keep_credential=True)
             await self._audit.record(conn, tenant_id, McpToolsApproved(server_id, pins), actor)
         return server
@@ -242,7 +244,7 @@ class McpConfiguration:
         prepared = await self.next_client_certificate_pem(tenant_id)
         if prepared is not None:
             return prepared
-        made = new_client_certificate(call_token_issuer(self._public_url, tenant_id), utcnow())
+        made = new_client_certificate(call_token_issuer(self._public_url, tenant_id), self._clock())
         cipher = await self._vault.cipher(tenant_id)
         sealed = cipher.seal(made.key_pem, _next_key_place(tenant_id))
         async with self._db.transaction(tenant_id) as conn:
@@ -264,7 +266,7 @@ class McpConfiguration:
             cipher = await self._vault.cipher(tenant_id)
             key_pem = cipher.open(next_sealed, _next_key_place(tenant_id))
             sealed = cipher.seal(key_pem, _client_key_place(tenant_id))
-            await repo.switch(tenant_id, certificate_pem, sealed, utcnow())
+            await repo.switch(tenant_id, certificate_pem, sealed, self._clock())
             event = McpClientCertificateSwitched(certificate_fingerprint(certificate_pem))
             await self._audit.record(conn, tenant_id, event, actor)
         return certificate_pem
@@ -275,13 +277,13 @@ class McpConfiguration:
             stored = await ClientCertificateRepository(conn).get(tenant_id)
         if stored is not None:
             return stored
-        made = new_client_certificate(call_token_issuer(self._public_url, tenant_id), utcnow())
+        made = new_client_certificate(call_token_issuer(self._public_url, tenant_id), self._clock())
         cipher = await self._vault.cipher(tenant_id)
         sealed = cipher.seal(made.key_pem, _client_key_place(tenant_id))
         try:
             async with self._db.transaction(tenant_id) as conn:
                 await ClientCertificateRepository(conn).insert(
-                    tenant_id, made.certificate_pem, sealed, utcnow()
+                    tenant_id, made.certificate_pem, sealed, self._clock()
                 )
             return made.certificate_pem, sealed
         except IntegrityError:

@@ -1,7 +1,8 @@
-"""Column types that behave the same on SQLite and PostgreSQL."""
+"""Column types that behave the same on SQLite and PostgreSQL, and the clock services read."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,3 +40,8 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# What a service reads the time from: `utcnow` when serving, a clock the test sets in tests.
+# One type, so that the composition root hands every service the same clock.
+Clock = Callable[[], datetime]

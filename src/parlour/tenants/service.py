@@ -40,7 +40,7 @@ from parlour.errors import (
 from parlour.identifiers import check_identifier, check_text, first_refused
 from parlour.rate_limits import RateLimits
 from parlour.storage.database import Database
-from parlour.storage.types import utcnow
+from parlour.storage.types import Clock, utcnow
 from parlour.tenants.domain_proof import OriginClaim, ProofMethod, prove
 from parlour.tenants.models import Tenant, Verification
 from parlour.tenants.origins import is_loopback_origin, normalize_origin
@@ -73,6 +73,7 @@ class TenantService:
         rate_limits: RateLimits,
         *,
         allow_insecure_origins: bool,
+        clock: Clock = utcnow,
     ) -> None:
         self._db = db
         self._vault = vault
@@ -80,6 +81,7 @@ class TenantService:
         self._egress = egress
         self._rate_limits = rate_limits
         self._allow_insecure = allow_insecure_origins
+        self._clock = clock
 
     async def create(self, name: str, origins: Iterable[str] = (), *, actor: Actor) -> Tenant:
         async with self._db.transaction() as conn:
@@ -102,7 +104,7 @@ class TenantService:
             tenant_id=str(uuid.uuid4()),
             name=name,
             widget_id=new_widget_id(),
-            created_at=utcnow(),
+            created_at=self._clock(),
             verification=verification,
         )
         repo = TenantRepository(conn)
@@ -162,7 +164,7 @@ class TenantService:
     ) -> None:
         repo = TenantRepository(conn)
         await repo.remove_claim(tenant_id, origin)
-        if await repo.add_origin(tenant_id, origin, utcnow()):
+        if await repo.add_origin(tenant_id, origin, self._clock()):
             await self._audit.record(conn, tenant_id, OriginAllowed(origin, proof), actor)
 
     async def request_origin(
@@ -181,7 +183,7 @@ class TenantService:
                 raise Conflict("this origin is already on the allowlist")
             claim = await repo.claim(tenant_id, normalized)
             if claim is None:
-                claim = OriginClaim(normalized, secrets.token_urlsafe(24), utcnow())
+                claim = OriginClaim(normalized, secrets.token_urlsafe(24), self._clock())
                 await repo.add_claim(tenant_id, claim)
                 await self._audit.record(conn, tenant_id, OriginClaimed(normalized), actor)
         return claim
@@ -196,7 +198,7 @@ class TenantService:
         if not await self._rate_limits.allow("origin_check", tenant_id):
             raise RateLimited("too many checks; try again later")
         async with self._db.transaction(tenant_id) as conn:
-            await TenantRepository(conn).mark_claim_checked(tenant_id, origin, utcnow())
+            await TenantRepository(conn).mark_claim_checked(tenant_id, origin, self._clock())
         method = await prove(claim, self._egress)
         async with self._db.transaction(tenant_id) as conn:
             await self._allow_in(conn, tenant_id, origin, method.value, actor)
@@ -241,7 +243,7 @@ class TenantService:
         if not _APP_ID.fullmatch(app_id):
             raise InvalidInput("an app id looks like com.example.app (letters, digits, . _ -)")
         async with self._db.transaction(tenant_id) as conn:
-            if await TenantRepository(conn).add_app(tenant_id, app_id, utcnow()):
+            if await TenantRepository(conn).add_app(tenant_id, app_id, self._clock()):
                 await self._audit.record(conn, tenant_id, AppAllowed(app_id), actor)
         return app_id
 
@@ -273,8 +275,15 @@ class TenantService:
 
     async def set_anonymous_visitors(self, tenant_id: str, allowed: bool, *, actor: Actor) -> None:
         async with self._db.transaction() as conn:
-            await TenantRepository(conn).set_anonymous_visitors(tenant_id, allowed)
-            await self._audit.record(conn, tenant_id, AnonymousVisitorsSet(allowed), actor)
+            await self.set_anonymous_visitors_in(conn, tenant_id, allowed, actor=actor)
+
+    async def set_anonymous_visitors_in(
+        self, conn: AsyncConnection, tenant_id: str, allowed: bool, *, actor: Actor
+    ) -> None:
+        """Inside the caller's transaction (the switch changes beside the assistant's,
+        parlour.features)."""
+        await TenantRepository(conn).set_anonymous_visitors(tenant_id, allowed)
+        await self._audit.record(conn, tenant_id, AnonymousVisitorsSet(allowed), actor)
 
     async def origins(self, tenant_id: str) -> list[str]:
         async with self._db.read(tenant_id) as conn:

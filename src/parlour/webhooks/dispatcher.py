@@ -32,7 +32,7 @@ from parlour.egress import EgressGuard, EgressRefused
 from parlour.errors import NotFound
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
-from parlour.storage.types import utcnow
+from parlour.storage.types import Clock, utcnow
 from parlour.webhooks.endpoints import WebhookEndpoints
 from parlour.webhooks.models import Delivery
 from parlour.webhooks.repository import DeliveryRepository, EndpointRepository
@@ -68,12 +68,14 @@ class WebhookDispatcher:
         egress: EgressGuard,
         *,
         poll_seconds: float = 1.0,
+        clock: Clock = utcnow,
     ) -> None:
         self._db = db
         self._vault = vault
         self._endpoints = endpoints
         self._egress = egress
         self._poll_seconds = poll_seconds
+        self._clock = clock
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -86,9 +88,9 @@ class WebhookDispatcher:
                 await self._task
             self._task = None
 
-    async def deliver_due(self, now: datetime | None = None) -> int:
+    async def deliver_due(self) -> int:
         """One round: send what is due now; how many deliveries endpoints took."""
-        now = now or utcnow()
+        now = self._clock()
         async with self._db.read() as conn:
             due = await DeliveryRepository(conn).due(now, BATCH)
         if not due:
@@ -110,7 +112,7 @@ class WebhookDispatcher:
     async def send_test(self, tenant_id: str, endpoint_id: str) -> str | None:
         """Send the endpoint a signed `webhook.test` event now, outside the outbox; None if it
         answered 2xx, else why not."""
-        now = utcnow()
+        now = self._clock()
         endpoint, secrets = await self._endpoints.with_secrets(tenant_id, endpoint_id, now=now)
         body = _json(
             {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -28,7 +28,7 @@ from parlour.egress import EgressGuard, checked_url
 from parlour.errors import InvalidInput, NotFound
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
-from parlour.storage.types import utcnow
+from parlour.storage.types import Clock, utcnow
 from parlour.webhooks.models import CreatedEndpoint, WebhookEndpoint
 from parlour.webhooks.repository import EndpointRepository, subscriptions
 from parlour.webhooks.signing import new_secret
@@ -47,6 +47,8 @@ class WebhookEndpoints:
         *,
         allow_insecure_urls: bool,
         subscriptions_cache_seconds: float = 5.0,
+        clock: Clock = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._db = db
         self._vault = vault
@@ -54,6 +56,8 @@ class WebhookEndpoints:
         self._egress = egress
         self._allow_insecure = allow_insecure_urls
         self._cache_seconds = subscriptions_cache_seconds
+        self._clock = clock
+        self._monotonic = monotonic
         self._cached: dict[str, tuple[float, Mapping[str, Sequence[str]]]] = {}
 
     async def add(
@@ -69,7 +73,7 @@ class WebhookEndpoints:
             endpoint_id=time_ordered_id(),
             url=url,
             events=chosen,
-            created_at=utcnow(),
+            created_at=self._clock(),
         )
         secret = new_secret()
         cipher = await self._vault.cipher(tenant_id)
@@ -100,7 +104,7 @@ class WebhookEndpoints:
         self, tenant_id: str, endpoint_id: str, *, actor: Actor
     ) -> CreatedEndpoint:
         """A new secret, shown this once; the current one signs beside it for a day."""
-        until = utcnow() + ROTATION_OVERLAP
+        until = self._clock() + ROTATION_OVERLAP
         secret = new_secret()
         async with self._db.transaction(tenant_id) as conn:
             repo = EndpointRepository(conn)
@@ -145,7 +149,7 @@ class WebhookEndpoints:
     async def endpoints(self, tenant_id: str) -> Mapping[str, Sequence[str]]:
         """Endpoint ids by the event they hear (chat's `Subscriptions`), asked for every batch
         of messages stored: kept a few seconds, so another node's change is heard that late."""
-        now = time.monotonic()
+        now = self._monotonic()
         cached = self._cached.get(tenant_id)
         if cached is not None and cached[0] > now:
             return cached[1]

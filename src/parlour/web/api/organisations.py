@@ -4,20 +4,17 @@ step-up (T-42). The allowlist has its own module."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from parlour.features import FeatureChanges, Features
 from parlour.identity.policy import Permission
 from parlour.keys.models import ApiKey, Scope
-from parlour.services import Services
-from parlour.storage.types import utcnow
 from parlour.web.deps import ServicesDep
+from parlour.web.json_lines import JsonLinesResponse, json_lines_download
 from parlour.web.policy import JsonOnly, Member, SignedIn, member
 
 router = APIRouter(tags=["organisations"])
@@ -106,7 +103,8 @@ async def api_keys(who: KeyKeeper, services: ServicesDep) -> list[ApiKeyOut]:
 
 @router.post("/v1/organisations/{tenant_id}/api-keys", status_code=201, dependencies=[JsonOnly])
 async def create_api_key(body: NewApiKey, who: KeyIssuer, services: ServicesDep) -> IssuedApiKeyOut:
-    expires = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    days = body.expires_in_days
+    expires = services.clock() + timedelta(days=days) if days else None
     issued = await services.keys.create_api_key(
         who.tenant_id, label=body.label, scopes=body.scopes, expires_at=expires, actor=who.actor
     )
@@ -179,29 +177,14 @@ async def audit_log(
     return [AuditEventOut.model_validate(e) for e in events]
 
 
-class JsonLinesResponse(StreamingResponse):
-    media_type = "application/x-ndjson"
-
-
 @router.get("/v1/organisations/{tenant_id}/audit/export", response_class=JsonLinesResponse)
 async def export_audit_log(who: Exporter, services: ServicesDep) -> JsonLinesResponse:
     """The whole chain as JSON lines, hashes included, for a SIEM or `parlour audit verify`
     elsewhere. The export itself is an event in the chain, written before the first line."""
-    return await audit_export(services, who)
-
-
-async def audit_export(services: Services, who: Member) -> JsonLinesResponse:
-    """Record the export in the organisation's own chain, then stream that chain."""
-    await services.audit.note_export(who.tenant_id, to_chain=who.tenant_id, actor=who.actor)
-    return JsonLinesResponse(
-        json_lines(services.audit.export(who.tenant_id)),
-        headers={"Content-Disposition": 'attachment; filename="audit.jsonl"'},
+    events = await services.audit.export_recorded(
+        who.tenant_id, to_chain=who.tenant_id, actor=who.actor
     )
-
-
-async def json_lines(events: AsyncIterator[dict[str, object]]) -> AsyncIterator[bytes]:
-    async for event in events:
-        yield (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    return json_lines_download(events, "audit.jsonl")
 
 
 class FeaturesOut(BaseModel):
@@ -229,43 +212,13 @@ class FeaturesIn(BaseModel):
     personalisation: bool | None = None
 
 
-async def features_of(services: Services, tenant_id: str) -> FeaturesOut:
-    tenant = await services.tenants.get(tenant_id)
-    policy = await services.assistant.configuration.policy(tenant_id)
-    return FeaturesOut(
-        anonymous_visitors=tenant.anonymous_visitors,
-        assistant_enabled=policy.enabled,
-        function_calling=policy.tools_enabled,
-        external_llms=policy.external_consent,
-        personalisation=policy.personalisation,
-    )
-
-
-async def set_features(services: Services, who: Member, wanted: FeaturesIn) -> None:
-    if wanted.anonymous_visitors is not None:
-        await services.tenants.set_anonymous_visitors(
-            who.tenant_id, wanted.anonymous_visitors, actor=who.actor
-        )
-    assistant = (
-        wanted.assistant_enabled,
-        wanted.function_calling,
-        wanted.external_llms,
-        wanted.personalisation,
-    )
-    if any(choice is not None for choice in assistant):
-        await services.assistant.configuration.set_policy(
-            who.tenant_id,
-            actor=who.actor,
-            enabled=wanted.assistant_enabled,
-            tools_enabled=wanted.function_calling,
-            external_consent=wanted.external_llms,
-            personalisation=wanted.personalisation,
-        )
+def _features(features: Features) -> FeaturesOut:
+    return FeaturesOut.model_validate(features, from_attributes=True)
 
 
 @router.get("/v1/organisations/{tenant_id}/features")
 async def features(who: Viewer, services: ServicesDep) -> FeaturesOut:
-    return await features_of(services, who.tenant_id)
+    return _features(await services.features.of(who.tenant_id))
 
 
 @router.patch("/v1/organisations/{tenant_id}/features", dependencies=[JsonOnly])
@@ -273,8 +226,8 @@ async def change_features(
     body: FeaturesIn, who: SettingsKeeper, services: ServicesDep
 ) -> FeaturesOut:
     """Switch features on or off; a field left out keeps its value. Audited."""
-    await set_features(services, who, body)
-    return await features_of(services, who.tenant_id)
+    wanted = FeatureChanges(**body.model_dump())
+    return _features(await services.features.change(who.tenant_id, wanted, actor=who.actor))
 
 
 class HeldItemOut(BaseModel):

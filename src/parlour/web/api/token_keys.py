@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict
 from parlour.identity.policy import Permission
 from parlour.keys.models import ClientKey, SigningKey
 from parlour.keys.tokens import client_issuer, widget_audience
-from parlour.storage.types import utcnow
 from parlour.web.api.client_keys import ClientKeyRequest, ClientKeyResponse
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import JsonOnly, Member, member
@@ -44,19 +43,13 @@ class RegisteredKeyOut(ClientKeyResponse):
     public_key_pem: str
 
 
-def signing_key_state(key: SigningKey) -> Literal["current", "retiring", "retired"]:
-    if key.retired_at is None:
-        return "current"
-    return "retiring" if key.retired_at > utcnow() else "retired"
-
-
-def _signing_key(key: SigningKey) -> SigningKeyOut:
+def _signing_key(key: SigningKey, now: datetime) -> SigningKeyOut:
     return SigningKeyOut(
         kid=key.kid,
         algorithm=key.algorithm,
         created_at=key.created_at,
         retired_at=key.retired_at,
-        state=signing_key_state(key),
+        state=key.state_at(now),
     )
 
 
@@ -75,7 +68,8 @@ def _registered(key: ClientKey, widget_id: str) -> RegisteredKeyOut:
 @router.get("/v1/organisations/{tenant_id}/signing-keys")
 async def signing_keys(who: KeyKeeper, services: ServicesDep) -> list[SigningKeyOut]:
     """Public facts only: the private halves never leave the vault."""
-    return [_signing_key(k) for k in await services.keys.list_signing_keys(who.tenant_id)]
+    keys = await services.keys.list_signing_keys(who.tenant_id)
+    return [_signing_key(k, services.clock()) for k in keys]
 
 
 @router.post("/v1/organisations/{tenant_id}/signing-keys/rotate", dependencies=[JsonOnly])
@@ -90,7 +84,7 @@ async def rotate_signing_key(
     key = await services.keys.rotate_signing_key(
         who.tenant_id, overlap=timedelta(seconds=overlap), actor=who.actor
     )
-    return _signing_key(key)
+    return _signing_key(key, services.clock())
 
 
 @router.get("/v1/organisations/{tenant_id}/client-keys")

@@ -3,6 +3,7 @@ Each declares the same permission its /v1 twin does."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -11,14 +12,12 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from parlour.errors import InvalidInput, ParlourError, PayloadTooLarge
+from parlour.features import FeatureChanges
 from parlour.identity.policy import Permission, role_grants
 from parlour.keys.models import Scope
 from parlour.keys.tokens import client_issuer, widget_audience
 from parlour.settings import Settings
-from parlour.storage.types import utcnow
 from parlour.tenants.models import Verification
-from parlour.web.api.organisations import FeaturesIn, audit_export, features_of, set_features
-from parlour.web.api.token_keys import signing_key_state
 from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import (
     SignedInPage,
@@ -28,6 +27,7 @@ from parlour.web.dashboard.pages import (
     same_origin_form,
 )
 from parlour.web.deps import ServicesDep
+from parlour.web.json_lines import json_lines_download
 from parlour.web.policy import Member
 from parlour.web.request_limits import FORM_OVERHEAD_BYTES, body_limit
 from parlour.web.widget import widget_integrity, widget_path
@@ -43,6 +43,7 @@ Auditor = Annotated[Member, Depends(member_page(Permission.VIEW_AUDIT))]
 SettingsKeeper = Annotated[Member, Depends(member_page(Permission.MANAGE_SETTINGS))]
 Exporter = Annotated[Member, Depends(member_page(Permission.VIEW_AUDIT, step_up=True))]
 
+FEATURES = [field.name for field in dataclasses.fields(FeatureChanges)]
 SCOPES = {
     Scope.MINT_END_USER_TOKENS: "Mint chat tokens for your signed-in customers",
     Scope.REVOKE_END_USERS: "Sign customers out of chat",
@@ -89,7 +90,7 @@ async def overview(who: Viewer, services: ServicesDep, request: Request) -> Resp
         verified=tenant.verification is Verification.VERIFIED,
         origins=await services.tenants.origins(tenant.tenant_id),
         snippet=snippet,
-        features=await features_of(services, tenant.tenant_id),
+        features=await services.features.of(tenant.tenant_id),
         can_change=role_grants(who.membership.role, Permission.MANAGE_SETTINGS),
     )
 
@@ -97,11 +98,9 @@ async def overview(who: Viewer, services: ServicesDep, request: Request) -> Resp
 @router.post("/dashboard/o/{tenant_id}/features")
 async def change_features(who: SettingsKeeper, services: ServicesDep, request: Request) -> Response:
     form = await same_origin_form(request)
-    await set_features(
-        services,
-        who,
-        FeaturesIn(**{name: form.get(name) == "on" for name in FeaturesIn.model_fields}),
-    )
+    # A box left unticked is not sent: every switch the form shows is set, on or off.
+    wanted = FeatureChanges(**{name: form.get(name) == "on" for name in FEATURES})
+    await services.features.change(who.tenant_id, wanted, actor=who.actor)
     return go(f"/dashboard/o/{who.tenant_id}", Notice.FEATURES_SAVED)
 
 
@@ -110,16 +109,16 @@ async def _keys_page(
 ) -> Response:
     keys = await services.keys.list_api_keys(who.tenant_id)
     tenant = await services.tenants.get(who.tenant_id)
+    now = services.clock()
     return render(
         request,
         "keys.html",
         who=who,
         keys=sorted(keys, key=lambda k: k.created_at, reverse=True),
-        now=utcnow(),
+        now=now,
         scopes=SCOPES,
         signing_keys=[
-            (key, signing_key_state(key))
-            for key in await services.keys.list_signing_keys(who.tenant_id)
+            (key, key.state_at(now)) for key in await services.keys.list_signing_keys(who.tenant_id)
         ],
         client_keys=await services.keys.list_client_keys(who.tenant_id),
         issuer=client_issuer(tenant.widget_id),
@@ -142,7 +141,7 @@ async def create_key(who: KeyIssuer, services: ServicesDep, request: Request) ->
             who.tenant_id,
             label=str(form.get("label", "")),
             scopes=chosen,
-            expires_at=utcnow() + timedelta(days=365),
+            expires_at=services.clock() + timedelta(days=365),
             actor=who.actor,
         )
     except ParlourError as error:
@@ -275,4 +274,8 @@ async def audit(
 
 @router.post("/dashboard/o/{tenant_id}/audit/export")
 async def export_audit(who: Exporter, services: ServicesDep) -> Response:
-    return await audit_export(services, who)
+    """The same download as the /v1 export, recorded in the chain before its first line."""
+    events = await services.audit.export_recorded(
+        who.tenant_id, to_chain=who.tenant_id, actor=who.actor
+    )
+    return json_lines_download(events, "audit.jsonl")

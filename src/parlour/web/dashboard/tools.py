@@ -13,7 +13,6 @@ from parlour.errors import ParlourError
 from parlour.identity.policy import Permission
 from parlour.keys.tokens import call_token_issuer
 from parlour.mcp_bridge.configuration import KeepCredential
-from parlour.web.api.organisations import features_of
 from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import go, member_page, render, same_origin_form
 from parlour.web.deps import ServicesDep
@@ -37,7 +36,7 @@ async def _page(request: Request, who: Member, services: ServicesDep, **context:
         servers=await services.mcp.servers(who.tenant_id),
         client_certificate=await services.mcp.client_certificate_pem(who.tenant_id),
         next_certificate=await services.mcp.next_client_certificate_pem(who.tenant_id),
-        features=await features_of(services, who.tenant_id),
+        features=await services.features.of(who.tenant_id),
         public_url=services.settings.server.public_url.rstrip("/"),
         issuer=call_token_issuer(services.settings.server.public_url, who.tenant_id),
         **context,

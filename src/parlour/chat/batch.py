@@ -1,0 +1,272 @@
+"""The SQL of the writer's transaction: a batch of messages numbered per conversation, stored with
+the webhook deliveries they owe (the outbox) and the status changes they bring, all or nothing.
+
+A module of its own, apart from chat/repository.py (opening a conversation, reading conversations
+and messages back), because it is one transaction with one job, the only hot write of the chat,
+and it has two spellings that must store identical rows:
+- through SQLAlchemy (PostgreSQL, and SQLite in memory), a statement per step;
+- on SQLite's own driver for a file database (`Database.write_directly`), in one call, with
+  statements compiled once from the same tables and bound with the same type processors.
+Kept side by side, the two are read, and changed, together. When to write a batch, and what
+becomes of each message in it, is the writer's (chat/writer.py)."""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Dialect, bindparam, case, insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from parlour.chat.models import ConversationStatus, Message
+from parlour.chat.repository import sealed_row
+from parlour.crypto.vault import TenantCipher
+from parlour.storage.database import Database
+from parlour.storage.tables import conversations, messages, webhook_deliveries
+
+Key = tuple[str, str]  # (tenant id, conversation id)
+# Each conversation's new last number and its status; one absent under its tenant is left out.
+Claims = dict[Key, tuple[int, ConversationStatus]]
+
+
+class BatchStore:
+    """Stores a batch in one transaction, on SQLite's own driver when the database is a file."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._direct = DirectMessageBatch(db.engine.dialect) if db.direct is not None else None
+
+    async def store(
+        self,
+        batch: Sequence[Message],
+        ciphers: Mapping[str, TenantCipher],
+        status_changes: Sequence[tuple[Key, ConversationStatus]],
+        deliveries: Sequence[dict[str, object]],
+        at: datetime,
+    ) -> tuple[Claims, list[int | None]]:
+        """Claim numbers, insert the messages (each sealed with its own tenant's key) numbered in
+        order, skipping those whose conversation is absent, and the webhook deliveries of those
+        inserted; apply the status changes. The claims, and each message's number or None."""
+        # Sealing binds a message's id, not its number: rows are made here, numbered in the
+        # transaction.
+        rows = [sealed_row(m, ciphers[m.tenant_id]) for m in batch]
+        if self._direct is not None:
+            return await self._db.write_directly(
+                functools.partial(self._direct.write, rows, status_changes, deliveries, at)
+            )
+        async with self._db.transaction(*ciphers) as conn:
+            return await _through_sqlalchemy(conn, rows, status_changes, deliveries, at)
+
+
+def in_arrival_order(keys: Sequence[Key], claimed: Claims) -> list[int | None]:
+    """Each message's number: a conversation's claim runs up to its new last number, handed
+    out in arrival order; None where the conversation does not exist."""
+    wanted = Counter(keys)
+    next_seq = {key: last - wanted[key] + 1 for key, (last, _) in claimed.items()}
+    seqs: list[int | None] = []
+    for key in keys:
+        if key in claimed:
+            seqs.append(next_seq[key])
+            next_seq[key] += 1
+        else:
+            seqs.append(None)
+    return seqs
+
+
+def _keys(rows: Sequence[Mapping[str, object]]) -> list[Key]:
+    return [(str(r["tenant_id"]), str(r["conversation_id"])) for r in rows]
+
+
+def _stored(
+    rows: Sequence[Mapping[str, object]],
+    seqs: Sequence[int | None],
+    deliveries: Sequence[dict[str, object]],
+) -> list[dict[str, object]]:
+    """The deliveries owed for the messages that were inserted."""
+    inserted = {row["message_id"] for row, seq in zip(rows, seqs, strict=True) if seq is not None}
+    return [d for d in deliveries if d["message_id"] in inserted]
+
+
+async def _through_sqlalchemy(
+    conn: AsyncConnection,
+    rows: Sequence[dict[str, object]],
+    status_changes: Sequence[tuple[Key, ConversationStatus]],
+    deliveries: Sequence[dict[str, object]],
+    at: datetime,
+) -> tuple[Claims, list[int | None]]:
+    keys = _keys(rows)
+    claimed = await _claim(conn, Counter(keys), at)
+    seqs = in_arrival_order(keys, claimed)
+    numbered = [{**row, "seq": seq} for row, seq in zip(rows, seqs, strict=True) if seq is not None]
+    if numbered:
+        await conn.execute(insert(messages), numbered)
+    owed = _stored(rows, seqs, deliveries)
+    if owed:
+        await conn.execute(insert(webhook_deliveries), owed)
+    for (tenant_id, conversation_id), status in status_changes:
+        if (tenant_id, conversation_id) in claimed:
+            await conn.execute(
+                update(conversations)
+                .where(
+                    conversations.c.tenant_id == tenant_id,
+                    conversations.c.conversation_id == conversation_id,
+                )
+                .values(status=status.value)
+            )
+    return claimed, seqs
+
+
+async def _claim(conn: AsyncConnection, wanted: Mapping[Key, int], at: datetime) -> Claims:
+    """Reserve `wanted[(tenant, conversation)]` numbers in each conversation, one statement per
+    tenant. On PostgreSQL the row locks this takes, always in the same order, order concurrent
+    writers, so numbers are gap-free and commit in order.
+
+    Every batch once scanned a tenant's whole set of conversations: SQLite answered a row-value
+    `(tenant_id, conversation_id) IN (…)` with a table scan, and, without statistics,
+    `tenant_id = ? AND conversation_id IN (…)` through the (tenant, user) index. The tenant test
+    is written as an expression no index serves, so the primary key finds the rows: 0.2 ms at
+    5,000 conversations instead of 1.9 ms, and flat as they grow. (`DirectMessageBatch` claims
+    the same way.)"""
+    counts: dict[str, dict[str, int]] = {}
+    for (tenant_id, conversation_id), count in sorted(wanted.items()):
+        counts.setdefault(tenant_id, {})[conversation_id] = count
+    claimed: Claims = {}
+    for tenant_id, per_conversation in counts.items():
+        increment = case(per_conversation, value=conversations.c.conversation_id)
+        rows = await conn.execute(
+            update(conversations)
+            .where(
+                conversations.c.conversation_id.in_(list(per_conversation)),
+                conversations.c.tenant_id.concat("") == tenant_id,
+            )
+            .values(last_seq=conversations.c.last_seq + increment, updated_at=at)
+            .returning(
+                conversations.c.conversation_id,
+                conversations.c.last_seq,
+                conversations.c.status,
+            )
+        )
+        for conversation_id, last_seq, status in rows:
+            claimed[tenant_id, conversation_id] = (int(last_seq), ConversationStatus(status))
+    return claimed
+
+
+class DirectMessageBatch:
+    """The same transaction for a stdlib sqlite3 connection, in one call on that connection's
+    thread: no hop between statements."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._claim = _Direct(
+            update(conversations)
+            .where(
+                conversations.c.conversation_id == bindparam("conversation_id"),
+                conversations.c.tenant_id.concat("") == bindparam("tenant_id"),
+            )
+            .values(
+                last_seq=conversations.c.last_seq + bindparam("count"),
+                updated_at=bindparam("at", type_=conversations.c.updated_at.type),
+            )
+            .returning(conversations.c.last_seq, conversations.c.status),
+            dialect,
+        )
+        self._insert = _Direct(insert(messages), dialect)
+        self._insert_delivery = _Direct(insert(webhook_deliveries), dialect)
+        self._set_status = _Direct(
+            update(conversations)
+            .where(
+                conversations.c.tenant_id == bindparam("tenant_id"),
+                conversations.c.conversation_id == bindparam("conversation_id"),
+            )
+            .values(status=bindparam("status", type_=conversations.c.status.type)),
+            dialect,
+        )
+
+    def claim(self, key: Key, count: int, at: datetime) -> tuple[str, tuple[object, ...]]:
+        """The statement that reserves `count` numbers in one conversation, with its parameters."""
+        tenant_id, conversation_id = key
+        values = {"conversation_id": conversation_id, "tenant_id": tenant_id, "count": count}
+        return self._claim.sql, self._claim.bind({**values, "at": at})
+
+    def write(
+        self,
+        rows: Sequence[dict[str, object]],
+        status_changes: Sequence[tuple[Key, ConversationStatus]],
+        deliveries: Sequence[dict[str, object]],
+        at: datetime,
+        conn: sqlite3.Connection,
+    ) -> tuple[Claims, list[int | None]]:
+        keys = _keys(rows)
+        claimed: Claims = {}
+        # One primary-key update per conversation, in a fixed order, with no hop between them.
+        for key, count in sorted(Counter(keys).items()):
+            found = conn.execute(*self.claim(key, count, at)).fetchone()
+            if found is not None:
+                claimed[key] = (int(found[0]), ConversationStatus(found[1]))
+        seqs = in_arrival_order(keys, claimed)
+        conn.executemany(
+            self._insert.sql,
+            [
+                self._insert.bind({**row, "seq": seq})
+                for row, seq in zip(rows, seqs, strict=True)
+                if seq is not None
+            ],
+        )
+        if deliveries:
+            conn.executemany(
+                self._insert_delivery.sql,
+                [self._insert_delivery.bind(d) for d in _stored(rows, seqs, deliveries)],
+            )
+        for (tenant_id, conversation_id), status in status_changes:
+            if (tenant_id, conversation_id) in claimed:
+                values = {
+                    "tenant_id": tenant_id,
+                    "conversation_id": conversation_id,
+                    "status": status.value,
+                }
+                conn.execute(self._set_status.sql, self._set_status.bind(values))
+        return claimed, seqs
+
+
+class _Direct:
+    """A statement compiled for a DB-API connection, with its parameters' type processors."""
+
+    def __init__(self, statement: Any, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        binds = compiled.binds
+        self._names: tuple[str, ...] = tuple(compiled.positiontup or ())
+        # Values the statement carries itself (the "" of the claim's tenant test).
+        self._fixed = {n: binds[n].value for n in self._names if not binds[n].required}
+        self._processors: list[Callable[[Any], Any] | None] = [
+            _processor(binds[name].type, dialect) for name in self._names
+        ]
+
+    def bind(self, values: Mapping[str, object]) -> tuple[object, ...]:
+        if self._fixed:
+            values = {**self._fixed, **values}
+        return tuple(
+            [
+                values[name] if process is None else process(values[name])
+                for name, process in zip(self._names, self._processors, strict=True)
+            ]
+        )
+
+
+def _processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    process: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
+    if process is None or type_.python_type is not datetime:
+        return process
+    # The rows of a batch share one timestamp: formatted once, not once a row. (Only for an
+    # immutable type may the same object be taken to mean the same value.)
+    last: list[Any] = [None, None]
+
+    def remembering(value: Any) -> Any:
+        if value is not last[0]:
+            last[:] = [value, process(value)]
+        return last[1]
+
+    return remembering
