@@ -31,6 +31,7 @@ from parlour.settings import (
 )
 from parlour.storage.database import Database
 from parlour.storage.migrate import migrate
+from parlour.storage.types import Clock, utcnow
 from tests.support import canaries
 from tests.support.databases import temporary_postgres_database
 from tests.support.dns import dns_server
@@ -139,9 +140,10 @@ async def migrated_services(
     *,
     assistant: dict[str, object] | None = None,
     tools: ToolSource | None = None,
+    clock: Clock = utcnow,
 ) -> AsyncIterator[Services]:
     settings = make_settings(tmp_path, database_url=database_url, assistant=assistant)
-    built = build_services(settings, tools=tools)
+    built = build_services(settings, tools=tools, clock=clock)
     await built.migrate()
     try:
         yield built

@@ -47,6 +47,10 @@ class SigningKey:
     created_at: datetime
     retired_at: datetime | None = None
 
+    def valid_at(self, moment: datetime) -> bool:
+        """Whether tokens it signed still verify at `moment` (it is not retired by then)."""
+        return self.retired_at is None or self.retired_at > moment
+
 
 @dataclass(frozen=True, slots=True)
 class ClientKey:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,3 +40,8 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# What a class that reads the time takes, `utcnow` unless a test sets the time: the one home of
+# the clock type, here because every layer above storage may import it.
+Clock = Callable[[], datetime]
