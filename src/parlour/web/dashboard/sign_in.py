@@ -1,5 +1,5 @@
 """Signing up, confirming the address, logging in with a code, enrolling an authenticator,
-stepping up and logging out: the pages over IdentityService."""
+stepping up and logging out: the pages over the identity use cases."""
 
 from __future__ import annotations
 
