@@ -74,7 +74,7 @@ async def _chat_path() -> tuple[list[float], list[float]]:
         # The socket path, on a conversation queued for a person so no answer is computed.
         await services.chat.request_handoff(tenant.tenant_id, conversation.conversation_id)
         token = (
-            await services.keys.mint_end_user_token(
+            await services.end_user_tokens.mint(
                 tenant.tenant_id,
                 widget_id=tenant.widget_id,
                 user_id="bench-user",

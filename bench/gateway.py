@@ -108,6 +108,7 @@ def token_speed() -> str:
             tenant_id="t",
             widget_id="w",
             leeway=timedelta(seconds=30),
+            now=now,
         )
     verify = rounds / (time.perf_counter() - started)
     return (
@@ -131,7 +132,7 @@ class Parlour:
             conversation = await self.services.chat.open_conversation(self.tenant_id, user)
             await self.services.chat.request_handoff(self.tenant_id, conversation.conversation_id)
         token = (
-            await self.services.keys.mint_end_user_token(
+            await self.services.end_user_tokens.mint(
                 self.tenant_id, widget_id=self.widget_id, user_id=user, origin=ORIGIN
             )
         ).token

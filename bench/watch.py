@@ -68,13 +68,13 @@ async def run() -> str:
         await services.migrate()
         try:
             tenant = await services.tenants.create("Bench", [ORIGIN], actor=Actor.system("bench"))
-            minted = await services.keys.mint_end_user_token(
+            minted = await services.end_user_tokens.mint(
                 tenant.tenant_id, widget_id=tenant.widget_id, user_id="u0", origin=ORIGIN
             )
-            one = await services.keys.verify_end_user_token(
+            one = await services.end_user_tokens.verify(
                 tenant.tenant_id, tenant.widget_id, minted.token
             )
-            watch = IdentityWatch(services.keys, services.tenants, every_seconds=3600)
+            watch = IdentityWatch(services.end_user_tokens, services.tenants, every_seconds=3600)
             for i in range(SOCKETS):
                 watch.add(Socket(dataclasses.replace(one, user_id=f"u{i}")))
             sliced = await held(watch)

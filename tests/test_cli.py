@@ -219,14 +219,14 @@ def test_an_administrator_makes_an_operator_adds_a_member_and_disables_an_accoun
         try:
             await services.migrate()
             for email in emails:
-                await services.identity.sign_up(email, PASSWORD, "Acme", source_ip=None)
+                await services.signup.sign_up(email, PASSWORD, "Acme", source_ip=None)
         finally:
             await services.aclose()
 
     async def state(email: str) -> tuple[str | None, list[tuple[str, str]], bool]:
         services = build_services(Settings())
         try:
-            found = await services.identity.account_by_email(email)
+            found = await services.accounts.by_email(email)
             assert found is not None
             memberships = await services.authorisation.memberships(found.account_id)
             role = found.platform_role.value if found.platform_role else None
@@ -396,8 +396,8 @@ def test_the_first_operator_is_made_with_one_command_and_chooses_a_password_by_l
     async def choose_and_log_in() -> str:
         services = build_services(Settings())
         try:
-            await services.identity.choose_first_password(token, PASSWORD, source_ip=None)
-            issued = await services.identity.log_in("ops@parlour.test", PASSWORD, source_ip=None)
+            await services.platform_staff.choose_first_password(token, PASSWORD, source_ip=None)
+            issued = await services.login.log_in("ops@parlour.test", PASSWORD, source_ip=None)
             return issued.stage.value
         finally:
             await services.aclose()

@@ -21,8 +21,8 @@ async def test_a_database_dump_after_a_conversation_holds_no_plaintext_body_or_s
         await say(ws, question)
         answer = (await receive_until(ws, is_assistant_message))[-1]
     assert answer["text"] == "We are open Monday to Friday, 9:00 to 17:00."
-    key = await stack.services.keys.ensure_signing_key(org.tenant_id)
-    signing_key = (await stack.services.keys._private_key(key)).private_bytes_raw()
+    key = await stack.services.signing_keys.ensure(org.tenant_id)
+    signing_key = (await stack.services.signing_keys.private_key(key)).private_bytes_raw()
 
     raw = sqlite_files(sqlite_url)
     cells = await every_cell(stack.services)

@@ -78,8 +78,8 @@ async def prepare_demo_organisation(
     )
     if previous := state.get("key_id"):
         with contextlib.suppress(NotFound):
-            await services.keys.revoke_api_key(tenant.tenant_id, previous, actor=DEMO_ACTOR)
-    issued = await services.keys.create_api_key(
+            await services.api_keys.revoke(tenant.tenant_id, previous, actor=DEMO_ACTOR)
+    issued = await services.api_keys.create(
         tenant.tenant_id, label="demo backend", actor=DEMO_ACTOR
     )
     state_file.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,8 @@
-"""build_services(settings): the one place where collaborators are created and wired. It is long
-because it is one place: a catalogue of every service, what it is built from, and the one clock
-they all read."""
+"""build_services(settings): the one place where collaborators are created and wired.
+
+Past 400 lines on purpose: this is the catalogue of a node's services, every constructor call
+in one place, so that the wiring reads top to bottom and nothing else constructs a service.
+"""
 
 from __future__ import annotations
 
@@ -30,14 +32,29 @@ from parlour.crypto.master_key import load_master_key, load_previous_master_keys
 from parlour.crypto.vault import Vault
 from parlour.egress import EgressGuard, Resolver
 from parlour.features import OrganisationFeatures
+from parlour.identity.accounts import Accounts
 from parlour.identity.authorisation import Authorisation
+from parlour.identity.email_verification import EmailVerification
+from parlour.identity.enrolment import MfaEnrolment
+from parlour.identity.login import Login
 from parlour.identity.mail import Mailer, OutboxMailer, SmtpMailer
 from parlour.identity.members import MemberService
+from parlour.identity.password_change import PasswordChange
+from parlour.identity.password_reset import PasswordReset
 from parlour.identity.passwords import Passwords
-from parlour.identity.service import IdentityService, SessionPolicy
+from parlour.identity.platform_staff import PlatformStaff
+from parlour.identity.second_factor import SecondFactor
+from parlour.identity.sessions import SessionPolicy, Sessions
+from parlour.identity.signup import SignUp
+from parlour.identity.step_up import StepUp
 from parlour.identity.verification import OrganisationVerification
+from parlour.keys.api_keys import ApiKeys
+from parlour.keys.call_tokens import CallTokens
+from parlour.keys.client_keys import ClientKeys
+from parlour.keys.end_user_tokens import EndUserTokens
 from parlour.keys.replay import DatabaseReplayCache, RedisReplayCache, ReplayCache
-from parlour.keys.service import KeyService
+from parlour.keys.revocation import EndUserRevocations
+from parlour.keys.signing_keys import SigningKeys
 from parlour.knowledge.embeddings import Embedder, shared_minilm
 from parlour.knowledge.remote_embeddings import RemoteEmbedder
 from parlour.knowledge.service import KnowledgeService
@@ -67,14 +84,30 @@ class Services:
     audit: AuditLog
     tenants: TenantService
     features: OrganisationFeatures
-    identity: IdentityService
+    # Dashboard accounts, a service per use case.
+    accounts: Accounts
+    signup: SignUp
+    email_verification: EmailVerification
+    login: Login
+    sessions: Sessions
+    step_up: StepUp
+    mfa_enrolment: MfaEnrolment
+    password_reset: PasswordReset
+    password_change: PasswordChange
+    platform_staff: PlatformStaff
     authorisation: Authorisation
     members: MemberService
     verification: OrganisationVerification
     mcp: McpConfiguration
     mcp_bridge: McpBridge
     egress: EgressGuard
-    keys: KeyService
+    # Keys and the tokens they sign, a service per concept.
+    api_keys: ApiKeys
+    signing_keys: SigningKeys
+    client_keys: ClientKeys
+    end_user_tokens: EndUserTokens
+    end_user_revocations: EndUserRevocations
+    call_tokens: CallTokens
     knowledge: KnowledgeService
     chat: ChatService
     desk: AgentDesk
@@ -100,7 +133,7 @@ class Services:
             if self.settings.is_production:
                 raise RuntimeError(f"production refuses this database: {problem}")
             log.warning(problem)
-        await self.identity.prepare()
+        await self.login.prepare()
         await self.broker.start()
         await self.connection_caps.start()
         self.webhook_dispatcher.start()
@@ -123,10 +156,11 @@ class Services:
 def build_services(
     settings: Settings, *, tools: ToolSource | None = None, clock: Clock = utcnow
 ) -> Services:
+    """Every service of a node; `clock` is the time each reads (tests set it)."""
     master_key = load_master_key(settings)
     previous = load_previous_master_keys(settings)
     db = Database(settings.database_url, echo=settings.database.echo)
-    realtime = _realtime(settings, db)
+    realtime = _realtime(settings, db, clock)
     broker = realtime.broker
     # One key, one purpose: each use gets its own key derived from the master key.
     vault = Vault(
@@ -153,15 +187,6 @@ def build_services(
         embedder=_embedder(settings.knowledge),
         cached_indexes=settings.knowledge.cached_indexes,
     )
-    keys = KeyService(
-        db,
-        vault,
-        audit,
-        issuer=settings.server.public_url,
-        end_user_ttl=timedelta(seconds=settings.tokens.end_user_ttl_seconds),
-        leeway=timedelta(seconds=settings.tokens.leeway_seconds),
-        replay=realtime.replay,
-    )
     egress = EgressGuard(
         Resolver(settings.egress.nameservers, timeout_seconds=settings.egress.timeout_seconds),
         settings.egress.allowed_networks,
@@ -187,6 +212,20 @@ def build_services(
         allow_insecure_origins=not settings.is_production,
         clock=clock,
     )
+    signing_keys = SigningKeys(db, vault, audit, clock=clock)
+    end_user_revocations = EndUserRevocations(db, clock=clock)
+    end_user_tokens = EndUserTokens(
+        db,
+        signing_keys,
+        end_user_revocations,
+        tenants,
+        realtime.replay,
+        issuer=settings.server.public_url,
+        ttl=timedelta(seconds=settings.tokens.end_user_ttl_seconds),
+        leeway=timedelta(seconds=settings.tokens.leeway_seconds),
+        clock=clock,
+    )
+    call_tokens = CallTokens(signing_keys, issuer=settings.server.public_url, clock=clock)
     mcp = McpConfiguration(
         db,
         vault,
@@ -203,7 +242,7 @@ def build_services(
         parallelism=identity.argon2_parallelism,
     )
     mailer = _mailer(settings)
-    identity_service = IdentityService(
+    accounts = account_services(
         db,
         vault,
         audit,
@@ -218,6 +257,7 @@ def build_services(
             email_token=timedelta(hours=identity.email_token_hours),
         ),
         public_url=settings.server.public_url,
+        clock=clock,
     )
     members = MemberService(
         db,
@@ -228,10 +268,11 @@ def build_services(
         mailer,
         realtime.rate_limits,
         public_url=settings.server.public_url,
+        clock=clock,
     )
     providers = _providers(settings.assistant)
     assistant = settings.assistant
-    mcp_bridge = McpBridge(mcp, keys, egress, timeout_seconds=assistant.tool_timeout_seconds)
+    mcp_bridge = McpBridge(mcp, call_tokens, egress, timeout_seconds=assistant.tool_timeout_seconds)
     configuration = AssistantConfiguration(
         db, audit, providers=providers.names, external=providers.external_names
     )
@@ -265,14 +306,28 @@ def build_services(
         audit=audit,
         tenants=tenants,
         features=OrganisationFeatures(db, tenants, configuration),
-        identity=identity_service,
+        accounts=accounts.accounts,
+        signup=accounts.signup,
+        email_verification=accounts.email_verification,
+        login=accounts.login,
+        sessions=accounts.sessions,
+        step_up=accounts.step_up,
+        mfa_enrolment=accounts.mfa_enrolment,
+        password_reset=accounts.password_reset,
+        password_change=accounts.password_change,
+        platform_staff=accounts.platform_staff,
         authorisation=Authorisation(db),
         members=members,
         verification=OrganisationVerification(db, tenants),
         mcp=mcp,
         mcp_bridge=mcp_bridge,
         egress=egress,
-        keys=keys,
+        api_keys=ApiKeys(db, audit, clock=clock),
+        signing_keys=signing_keys,
+        client_keys=ClientKeys(db, audit, clock=clock),
+        end_user_tokens=end_user_tokens,
+        end_user_revocations=end_user_revocations,
+        call_tokens=call_tokens,
         knowledge=knowledge,
         chat=chat,
         desk=AgentDesk(db, chat, audit),
@@ -280,12 +335,84 @@ def build_services(
         rate_limits=realtime.rate_limits,
         connection_caps=realtime.caps,
         identity_watch=IdentityWatch(
-            keys, tenants, every_seconds=settings.tokens.revalidate_seconds
+            end_user_tokens, tenants, every_seconds=settings.tokens.revalidate_seconds
         ),
         webhooks=webhooks,
         webhook_dispatcher=WebhookDispatcher(db, vault, webhooks, egress, clock=clock),
         clock=clock,
         redis=realtime.redis,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountServices:
+    """Dashboard accounts' use cases, wired to the parts they share: sessions, the second
+    factor and step-up."""
+
+    accounts: Accounts
+    signup: SignUp
+    email_verification: EmailVerification
+    login: Login
+    sessions: Sessions
+    step_up: StepUp
+    mfa_enrolment: MfaEnrolment
+    password_reset: PasswordReset
+    password_change: PasswordChange
+    platform_staff: PlatformStaff
+
+
+def account_services(
+    db: Database,
+    vault: Vault,
+    audit: AuditLog,
+    tenants: TenantService,
+    passwords: Passwords,
+    mailer: Mailer,
+    limits: RateLimits,
+    policy: SessionPolicy,
+    *,
+    public_url: str,
+    clock: Clock,
+) -> AccountServices:
+    """The identity use cases, by themselves too: tests build them on a clock they move."""
+    sessions = Sessions(db, audit, policy, clock=clock)
+    second_factor = SecondFactor(db, vault, limits, clock=clock)
+    step_up = StepUp(
+        db, sessions, second_factor, passwords, lifetime=policy.reauthentication, clock=clock
+    )
+    return AccountServices(
+        accounts=Accounts(db, audit, clock=clock),
+        signup=SignUp(
+            db,
+            vault,
+            audit,
+            tenants,
+            passwords,
+            mailer,
+            limits,
+            public_url=public_url,
+            link_lifetime=policy.email_token,
+            clock=clock,
+        ),
+        email_verification=EmailVerification(db, audit, clock=clock),
+        login=Login(db, passwords, limits, sessions, second_factor),
+        sessions=sessions,
+        step_up=step_up,
+        mfa_enrolment=MfaEnrolment(db, vault, audit, limits, sessions, step_up, clock=clock),
+        password_reset=PasswordReset(
+            db, audit, passwords, mailer, limits, second_factor, public_url=public_url, clock=clock
+        ),
+        password_change=PasswordChange(db, audit, passwords, sessions, step_up),
+        platform_staff=PlatformStaff(
+            db,
+            vault,
+            audit,
+            passwords,
+            mailer,
+            public_url=public_url,
+            link_lifetime=policy.email_token,
+            clock=clock,
+        ),
     )
 
 
@@ -299,7 +426,7 @@ class _Realtime:
     redis: Redis | None = None
 
 
-def _realtime(settings: Settings, db: Database) -> _Realtime:
+def _realtime(settings: Settings, db: Database, clock: Clock = utcnow) -> _Realtime:
     """What nodes must share when there are several: in this process (used token ids in the
     database, so that a restart forgets none), or in Redis."""
     rules = {
@@ -321,7 +448,7 @@ def _realtime(settings: Settings, db: Database) -> _Realtime:
     if url is None:
         return _Realtime(
             InProcessBroker(),
-            DatabaseReplayCache(db),
+            DatabaseReplayCache(db, clock=clock),
             RateLimits(rules, local=["frame"]),
             ConnectionCaps(),
             RateLimits(budgets),
@@ -331,7 +458,7 @@ def _realtime(settings: Settings, db: Database) -> _Realtime:
     redis = Redis.from_pool(pool)  # closing it closes the pool
     return _Realtime(
         broker=RedisBroker(broker_client(settings.redis), prefix=prefix),
-        replay=RedisReplayCache(redis, prefix=prefix),
+        replay=RedisReplayCache(redis, prefix=prefix, clock=clock),
         rate_limits=RateLimits(
             rules,
             "async+" + url,

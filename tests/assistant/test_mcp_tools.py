@@ -25,7 +25,9 @@ def call(name: str, **arguments: object) -> ToolCall:
 
 def source(stack: Stack) -> McpTools:
     services = stack.services
-    return McpTools(McpBridge(services.mcp, services.keys, services.egress, timeout_seconds=20))
+    return McpTools(
+        McpBridge(services.mcp, services.call_tokens, services.egress, timeout_seconds=20)
+    )
 
 
 async def organisation_with_tools(stack: Stack) -> seed.Organisation:

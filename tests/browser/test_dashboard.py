@@ -121,11 +121,11 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
 
     # A platform operator verifies the organisation from the console, in a browser of their own.
     operator_email = f"ops-{secrets.token_hex(4)}@parlour.example"
-    await stack.services.identity.sign_up(operator_email, PASSWORD, "Parlour Ops", source_ip=None)
-    await stack.services.identity.verify_email(mailed_token(outbox, operator_email), source_ip=None)
-    await stack.services.identity.set_platform_role(
-        operator_email, PlatformRole.OPERATOR, actor=ACTOR
+    await stack.services.signup.sign_up(operator_email, PASSWORD, "Parlour Ops", source_ip=None)
+    await stack.services.email_verification.verify(
+        mailed_token(outbox, operator_email), source_ip=None
     )
+    await stack.services.platform_staff.set_role(operator_email, PlatformRole.OPERATOR, actor=ACTOR)
     operator_context = await browser.new_context()
     operator = await operator_context.new_page()
     await log_in_and_enrol(operator, url, operator_email, name=None)

@@ -29,7 +29,7 @@ class Socket:
 
 async def socket_for(services: Services, org: seed.Organisation, user_id: str) -> Socket:
     token = await seed.token_for(services, org, user_id)
-    user = await services.keys.verify_end_user_token(org.tenant_id, org.widget_id, token)
+    user = await services.end_user_tokens.verify(org.tenant_id, org.widget_id, token)
     return Socket(user)
 
 
@@ -42,10 +42,10 @@ async def test_one_round_ends_the_revoked_users_sockets_and_keeps_the_rest(
     alice = [await socket_for(backend, a, "alice") for _ in range(2)]
     bob = await socket_for(backend, a, "bob")
     alice_at_b = await socket_for(backend, b, "alice")
-    watch = IdentityWatch(backend.keys, backend.tenants, every_seconds=60)
+    watch = IdentityWatch(backend.end_user_tokens, backend.tenants, every_seconds=60)
     for socket in [*alice, bob, alice_at_b]:
         watch.add(socket)
-    await backend.keys.revoke_end_user(a.tenant_id, "alice")
+    await backend.end_user_revocations.revoke(a.tenant_id, "alice")
     await watch.check_now()
     await watch.aclose()
     assert [s.revoked for s in alice] == [True, True]
@@ -56,10 +56,10 @@ async def test_one_round_ends_the_revoked_users_sockets_and_keeps_the_rest(
 async def test_a_socket_that_closed_is_no_longer_checked(backend: Services) -> None:
     org = await seed.organisation(backend)
     socket = await socket_for(backend, org, "alice")
-    watch = IdentityWatch(backend.keys, backend.tenants, every_seconds=60)
+    watch = IdentityWatch(backend.end_user_tokens, backend.tenants, every_seconds=60)
     watch.add(socket)
     watch.discard(socket)
-    await backend.keys.revoke_end_user(org.tenant_id, "alice")
+    await backend.end_user_revocations.revoke(org.tenant_id, "alice")
     await watch.check_now()
     await watch.aclose()
     assert not socket.revoked
@@ -72,7 +72,7 @@ async def test_one_round_ends_the_sockets_of_an_origin_taken_off_the_allowlist(
     a = await seed.organisation(backend)
     b = await seed.organisation(backend, origin="https://other.example")
     removed, kept = await socket_for(backend, a, "alice"), await socket_for(backend, b, "alice")
-    watch = IdentityWatch(backend.keys, backend.tenants, every_seconds=60)
+    watch = IdentityWatch(backend.end_user_tokens, backend.tenants, every_seconds=60)
     watch.add(removed)
     watch.add(kept)
     await backend.tenants.remove_origin(a.tenant_id, a.origin, actor=seed.ACTOR)
@@ -89,10 +89,10 @@ async def test_a_round_in_many_slices_checks_every_socket(
     org = await seed.organisation(backend)
     users = ["alice", "bob", "bob", "carol", "alice"]
     sockets = [await socket_for(backend, org, user) for user in users]
-    watch = IdentityWatch(backend.keys, backend.tenants, every_seconds=60)
+    watch = IdentityWatch(backend.end_user_tokens, backend.tenants, every_seconds=60)
     for socket in sockets:
         watch.add(socket)
-    await backend.keys.revoke_end_user(org.tenant_id, "alice")
+    await backend.end_user_revocations.revoke(org.tenant_id, "alice")
     await watch.check_now()
     await watch.aclose()
     assert [s.revoked for s in sockets] == [user == "alice" for user in users]

@@ -48,18 +48,18 @@ async def test_origins_belong_to_one_tenant(backend: Services) -> None:
 async def test_api_keys_are_revoked_only_by_their_own_tenant(backend: Services) -> None:
     """T-29: tenant B cannot revoke (or otherwise touch) tenant A's key."""
     a, b = await two_organisations(backend)
-    key = (await backend.keys.list_api_keys(a.tenant_id))[0]
+    key = (await backend.api_keys.of_tenant(a.tenant_id))[0]
     async with backend.db.transaction() as conn:
         assert not await ApiKeyRepository(conn).revoke(b.tenant_id, key.key_id, utcnow())
     async with backend.db.transaction() as conn:
         assert await ApiKeyRepository(conn).revoke(a.tenant_id, key.key_id, utcnow())
-    assert await backend.keys.list_api_keys(b.tenant_id) != []
+    assert await backend.api_keys.of_tenant(b.tenant_id) != []
 
 
 async def test_a_signing_key_is_invisible_to_other_tenants(backend: Services) -> None:
     """T-05: key lookup is scoped by tenant, so A's kid means nothing under B."""
     a, b = await two_organisations(backend)
-    key = await backend.keys.ensure_signing_key(a.tenant_id)
+    key = await backend.signing_keys.ensure(a.tenant_id)
     async with backend.db.read() as conn:
         repo = SigningKeyRepository(conn)
         assert await repo.get(b.tenant_id, key.kid) is None

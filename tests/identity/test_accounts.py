@@ -45,8 +45,8 @@ async def test_signing_up_creates_the_account_its_organisation_and_an_owner_memb
     people: Accounts, backend: Services
 ) -> None:
     address = fresh_email()
-    await people.identity.sign_up(address.upper(), PASSWORD, "Acme Bank", source_ip=IP)
-    account = await people.identity.account_by_email(address)
+    await people.signup.sign_up(address.upper(), PASSWORD, "Acme Bank", source_ip=IP)
+    account = await people.accounts.by_email(address)
     assert account is not None
     assert account.email == address
     assert not account.email_verified
@@ -60,40 +60,40 @@ async def test_the_address_is_confirmed_by_a_mailed_link_that_works_once(
     people: Accounts,
 ) -> None:
     address = fresh_email()
-    await people.identity.sign_up(address, PASSWORD, "Acme Bank", source_ip=IP)
+    await people.signup.sign_up(address, PASSWORD, "Acme Bank", source_ip=IP)
     token = people.link_token(address)
-    await people.identity.verify_email(token, source_ip=IP)
-    account = await people.identity.account_by_email(address)
+    await people.email_verification.verify(token, source_ip=IP)
+    account = await people.accounts.by_email(address)
     assert account is not None
     assert account.email_verified
     with pytest.raises(InvalidInput):
-        await people.identity.verify_email(token, source_ip=IP)
+        await people.email_verification.verify(token, source_ip=IP)
 
 
 async def test_a_confirmation_link_expires(people: Accounts) -> None:
     address = fresh_email()
-    await people.identity.sign_up(address, PASSWORD, "Acme Bank", source_ip=IP)
+    await people.signup.sign_up(address, PASSWORD, "Acme Bank", source_ip=IP)
     people.clock.advance(hours=25)
     with pytest.raises(InvalidInput):
-        await people.identity.verify_email(people.link_token(address), source_ip=IP)
+        await people.email_verification.verify(people.link_token(address), source_ip=IP)
 
 
 async def test_signing_up_again_with_a_taken_address_looks_the_same_and_changes_nothing(
     people: Accounts,
 ) -> None:
     address = await people.verified()
-    before = await people.identity.account_by_email(address)
-    await people.identity.sign_up(address, "another good passphrase", "Other Org", source_ip=IP)
-    assert await people.identity.account_by_email(address) == before
+    before = await people.accounts.by_email(address)
+    await people.signup.sign_up(address, "another good passphrase", "Other Org", source_ip=IP)
+    assert await people.accounts.by_email(address) == before
     assert people.mails()[-1]["Subject"] == "You already have a Parlour account"
-    await people.identity.log_in(address, PASSWORD, source_ip=IP)
+    await people.login.log_in(address, PASSWORD, source_ip=IP)
 
 
 async def test_an_unconfirmed_address_cannot_log_in(people: Accounts) -> None:
     address = fresh_email()
-    await people.identity.sign_up(address, PASSWORD, "Acme Bank", source_ip=IP)
+    await people.signup.sign_up(address, PASSWORD, "Acme Bank", source_ip=IP)
     with pytest.raises(EmailNotVerified):
-        await people.identity.log_in(address, PASSWORD, source_ip=IP)
+        await people.login.log_in(address, PASSWORD, source_ip=IP)
 
 
 async def test_a_password_alone_opens_no_session_only_the_next_step(
@@ -101,17 +101,17 @@ async def test_a_password_alone_opens_no_session_only_the_next_step(
 ) -> None:
     """T-38."""
     address = await people.verified()
-    first = await people.identity.log_in(address, PASSWORD, source_ip=IP)
+    first = await people.login.log_in(address, PASSWORD, source_ip=IP)
     assert first.stage is Stage.MFA_ENROLMENT
     with pytest.raises(WrongStage):
-        await people.identity.session(first.token)
+        await people.sessions.active(first.token)
     enrolled = await people.enrolled()
-    second = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    second = await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
     assert second.stage is Stage.MFA_REQUIRED
     with pytest.raises(WrongStage):
-        await people.identity.session(second.token)
+        await people.sessions.active(second.token)
     with pytest.raises(WrongStage):  # nor can it enrol a new authenticator of its own
-        await people.identity.begin_enrolment(second.token)
+        await people.mfa_enrolment.begin(second.token)
 
 
 async def test_a_totp_code_completes_login_once_and_only_in_its_own_step(
@@ -119,39 +119,39 @@ async def test_a_totp_code_completes_login_once_and_only_in_its_own_step(
 ) -> None:
     """T-38."""
     enrolled = await people.enrolled()
-    pending = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    pending = await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
     code = people.code(enrolled.seed)
-    active = await people.identity.complete_login(pending.token, code, source_ip=IP)
-    session = await people.identity.session(active.token)
+    active = await people.login.complete(pending.token, code, source_ip=IP)
+    session = await people.sessions.active(active.token)
     assert session.account.email == enrolled.email
     assert session.stage is Stage.ACTIVE
     # The same code again, in the same step: refused.
-    again = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    again = await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
     with pytest.raises(InvalidCode):
-        await people.identity.complete_login(again.token, code, source_ip=IP)
+        await people.login.complete(again.token, code, source_ip=IP)
     # A code from a step already past (30 s later): refused too.
     stale = people.code(enrolled.seed)
     people.clock.next_step()
     with pytest.raises(InvalidCode):
-        await people.identity.complete_login(again.token, stale, source_ip=IP)
-    await people.identity.complete_login(again.token, people.code(enrolled.seed), source_ip=IP)
+        await people.login.complete(again.token, stale, source_ip=IP)
+    await people.login.complete(again.token, people.code(enrolled.seed), source_ip=IP)
 
 
 async def test_a_wrong_code_at_enrolment_keeps_the_seed_already_scanned(
     people: Accounts,
 ) -> None:
     address = await people.verified()
-    first = await people.identity.log_in(address, PASSWORD, source_ip=IP)
-    begun = await people.identity.begin_enrolment(first.token)
+    first = await people.login.log_in(address, PASSWORD, source_ip=IP)
+    begun = await people.mfa_enrolment.begin(first.token)
     wrong = f"{(int(people.code(begun.seed)) + 1) % 10**6:06d}"
     with pytest.raises(InvalidCode):
-        await people.identity.confirm_enrolment(first.token, wrong, source_ip=IP)
-    assert await people.identity.pending_enrolment(first.token) == begun
-    active, _codes = await people.identity.confirm_enrolment(
+        await people.mfa_enrolment.confirm(first.token, wrong, source_ip=IP)
+    assert await people.mfa_enrolment.pending(first.token) == begun
+    active, _codes = await people.mfa_enrolment.confirm(
         first.token, people.code(begun.seed), source_ip=IP
     )
     with pytest.raises(InvalidInput):  # nothing is pending once it is confirmed
-        await people.identity.pending_enrolment(active.token)
+        await people.mfa_enrolment.pending(active.token)
 
 
 async def test_the_totp_seed_is_random_and_sealed_at_rest(
@@ -173,29 +173,27 @@ async def test_a_recovery_code_stands_in_for_a_code_once(people: Accounts) -> No
     enrolled = await people.enrolled()
     assert len(set(enrolled.recovery_codes)) == 10
     recovery = enrolled.recovery_codes[3]
-    pending = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
-    await people.identity.complete_login(pending.token, recovery.upper(), source_ip=IP)
-    pending = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    pending = await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    await people.login.complete(pending.token, recovery.upper(), source_ip=IP)
+    pending = await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
     with pytest.raises(InvalidCode):
-        await people.identity.complete_login(pending.token, recovery, source_ip=IP)
+        await people.login.complete(pending.token, recovery, source_ip=IP)
 
 
 async def test_codes_are_throttled_per_account(people: Accounts) -> None:
     """T-38."""
     enrolled = await people.enrolled()
-    pending = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    pending = await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
     answers = []
     for _ in range(11):
         try:
-            await people.identity.complete_login(pending.token, "000000", source_ip=IP)
+            await people.login.complete(pending.token, "000000", source_ip=IP)
         except (InvalidCode, TooManyAttempts) as refused:
             answers.append(refused.code)
     # Ten codes in 15 minutes, the enrolment's among them; then nothing is even checked.
     assert answers == ["invalid_code"] * 9 + ["too_many_attempts"] * 2
     with pytest.raises(TooManyAttempts):
-        await people.identity.complete_login(
-            pending.token, people.code(enrolled.seed), source_ip=IP
-        )
+        await people.login.complete(pending.token, people.code(enrolled.seed), source_ip=IP)
 
 
 async def test_unknown_email_wrong_password_and_disabled_account_fail_alike(
@@ -204,9 +202,9 @@ async def test_unknown_email_wrong_password_and_disabled_account_fail_alike(
     """T-40."""
     enrolled = await people.enrolled()
     disabled = await people.enrolled()
-    account = await people.identity.account_by_email(disabled.email)
+    account = await people.accounts.by_email(disabled.email)
     assert account is not None
-    await people.identity.disable(account.account_id, actor=Actor.system("tests"))
+    await people.accounts.disable(account.account_id, actor=Actor.system("tests"))
     failures = []
     for address, password in [
         (fresh_email(), PASSWORD),
@@ -215,7 +213,7 @@ async def test_unknown_email_wrong_password_and_disabled_account_fail_alike(
         ("not an address", PASSWORD),
     ]:
         with pytest.raises(InvalidCredentials) as failed:
-            await people.identity.log_in(address, password, source_ip=IP)
+            await people.login.log_in(address, password, source_ip=IP)
         failures.append((failed.value.code, failed.value.message))
     assert len(set(failures)) == 1
 
@@ -228,10 +226,10 @@ async def test_one_address_guessing_is_throttled_but_the_owner_elsewhere_still_l
     attacker = "203.0.113.66"
     for _ in range(10):
         with pytest.raises(InvalidCredentials):
-            await people.identity.log_in(enrolled.email, "wrong guess 123", source_ip=attacker)
+            await people.login.log_in(enrolled.email, "wrong guess 123", source_ip=attacker)
     with pytest.raises(TooManyAttempts):  # even the right password, from there
-        await people.identity.log_in(enrolled.email, PASSWORD, source_ip=attacker)
-    owner = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
+        await people.login.log_in(enrolled.email, PASSWORD, source_ip=attacker)
+    owner = await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
     assert owner.stage is Stage.MFA_REQUIRED
 
 
@@ -242,7 +240,7 @@ async def test_one_address_spraying_many_accounts_is_throttled(people: Accounts)
     with pytest.raises(TooManyAttempts):  # noqa: PT012 (counting the attempts it lets through)
         for _ in range(allowed + 2):
             with pytest.raises(InvalidCredentials):
-                await people.identity.log_in(fresh_email(), "Summer2026!", source_ip=sprayer)
+                await people.login.log_in(fresh_email(), "Summer2026!", source_ip=sprayer)
             tried += 1
     # `limits`' sliding window counter rounds the last window's weighted hits down, so attempts
     # that straddle the turn of a quarter hour (seen in a run at 02:00) let one more through.
@@ -254,15 +252,13 @@ async def test_login_issues_a_new_reference_and_the_pre_login_one_is_dead(
 ) -> None:
     """T-41."""
     enrolled = await people.enrolled()
-    pending = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
-    active = await people.identity.complete_login(
-        pending.token, people.code(enrolled.seed), source_ip=IP
-    )
+    pending = await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    active = await people.login.complete(pending.token, people.code(enrolled.seed), source_ip=IP)
     assert active.token != pending.token
     assert active.csrf_token != pending.csrf_token
     assert len(active.token) >= 43  # 256 bits, urlsafe base64
     with pytest.raises(SessionRequired):
-        await people.identity.pending_session(pending.token)
+        await people.sessions.pending(pending.token)
 
 
 async def test_only_a_hash_of_the_session_reference_is_stored(
@@ -282,16 +278,16 @@ async def test_sessions_end_after_30_idle_minutes_or_12_hours_whatever_the_activ
     """T-41."""
     enrolled = await people.enrolled()
     people.clock.advance(minutes=29)
-    await people.identity.session(enrolled.session.token)
+    await people.sessions.active(enrolled.session.token)
     people.clock.advance(minutes=31)
     with pytest.raises(SessionRequired):
-        await people.identity.session(enrolled.session.token)
+        await people.sessions.active(enrolled.session.token)
 
     busy = await people.enrolled()
     for _ in range(12 * 4):
         people.clock.advance(minutes=15)
         try:
-            await people.identity.session(busy.session.token)
+            await people.sessions.active(busy.session.token)
         except SessionRequired:
             break
     else:
@@ -301,37 +297,33 @@ async def test_sessions_end_after_30_idle_minutes_or_12_hours_whatever_the_activ
 async def test_logout_ends_the_session_on_the_server(people: Accounts) -> None:
     """T-41."""
     enrolled = await people.enrolled()
-    await people.identity.log_out(enrolled.session.token)
+    await people.sessions.log_out(enrolled.session.token)
     with pytest.raises(SessionRequired):
-        await people.identity.session(enrolled.session.token)
+        await people.sessions.active(enrolled.session.token)
 
 
 async def test_disabling_an_account_ends_every_session_it_has(people: Accounts) -> None:
     """T-41."""
     enrolled = await people.enrolled()
-    pending = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
-    second = await people.identity.complete_login(
-        pending.token, people.code(enrolled.seed), source_ip=IP
-    )
-    account = await people.identity.account_by_email(enrolled.email)
+    pending = await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    second = await people.login.complete(pending.token, people.code(enrolled.seed), source_ip=IP)
+    account = await people.accounts.by_email(enrolled.email)
     assert account is not None
-    await people.identity.disable(account.account_id, actor=Actor.system("tests"))
+    await people.accounts.disable(account.account_id, actor=Actor.system("tests"))
     for token in (enrolled.session.token, second.token):
         with pytest.raises(SessionRequired):
-            await people.identity.session(token)
+            await people.sessions.active(token)
 
 
 async def test_a_person_can_end_their_other_sessions(people: Accounts) -> None:
     """T-41."""
     enrolled = await people.enrolled()
-    pending = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
-    laptop = await people.identity.complete_login(
-        pending.token, people.code(enrolled.seed), source_ip=IP
-    )
-    assert await people.identity.end_other_sessions(laptop.token, source_ip=IP) == 1
-    await people.identity.session(laptop.token)
+    pending = await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    laptop = await people.login.complete(pending.token, people.code(enrolled.seed), source_ip=IP)
+    assert await people.sessions.end_others(laptop.token, source_ip=IP) == 1
+    await people.sessions.active(laptop.token)
     with pytest.raises(SessionRequired):
-        await people.identity.session(enrolled.session.token)
+        await people.sessions.active(enrolled.session.token)
 
 
 async def test_a_new_password_needs_a_step_up_and_ends_the_other_sessions_when_asked(
@@ -339,35 +331,33 @@ async def test_a_new_password_needs_a_step_up_and_ends_the_other_sessions_when_a
 ) -> None:
     """T-41 (V7.4.3), T-42."""
     enrolled = await people.enrolled()
-    pending = await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
-    laptop = await people.identity.complete_login(
-        pending.token, people.code(enrolled.seed), source_ip=IP
-    )
+    pending = await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    laptop = await people.login.complete(pending.token, people.code(enrolled.seed), source_ip=IP)
     people.clock.advance(minutes=11)
     new_password = "a new and long passphrase for the bank"
     with pytest.raises(ReauthenticationRequired):
-        await people.identity.change_password(
+        await people.password_change.change(
             laptop.token, new_password, end_other_sessions=True, source_ip=IP
         )
     people.clock.next_step()
-    renewed = await people.identity.reauthenticate(
+    renewed = await people.step_up.reauthenticate(
         laptop.token, PASSWORD, people.code(enrolled.seed), source_ip=IP
     )
     with pytest.raises(PasswordRejected):
-        await people.identity.change_password(
+        await people.password_change.change(
             renewed.token, "password1", end_other_sessions=True, source_ip=IP
         )
-    ended = await people.identity.change_password(
+    ended = await people.password_change.change(
         renewed.token, new_password, end_other_sessions=True, source_ip=IP
     )
 
     assert ended == 1
-    await people.identity.session(renewed.token)
+    await people.sessions.active(renewed.token)
     with pytest.raises(SessionRequired):
-        await people.identity.session(enrolled.session.token)
+        await people.sessions.active(enrolled.session.token)
     with pytest.raises(InvalidCredentials):
-        await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
-    await people.identity.log_in(enrolled.email, new_password, source_ip=IP)
+        await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    await people.login.log_in(enrolled.email, new_password, source_ip=IP)
     (event,) = await backend.audit.recent(
         "platform", limit=1, action_prefix="account.password_changed"
     )
@@ -380,23 +370,23 @@ async def test_sensitive_acts_need_a_recent_step_up_which_renews_the_reference(
     """T-42."""
     enrolled = await people.enrolled()
     people.clock.advance(minutes=11)
-    session = await people.identity.session(enrolled.session.token)
+    session = await people.sessions.active(enrolled.session.token)
     with pytest.raises(ReauthenticationRequired):
-        people.identity.require_recent_authentication(session)
+        people.step_up.require_recent(session)
     with pytest.raises(ReauthenticationRequired):  # a new authenticator is such an act
-        await people.identity.begin_enrolment(enrolled.session.token)
+        await people.mfa_enrolment.begin(enrolled.session.token)
     with pytest.raises(InvalidCredentials):
-        await people.identity.reauthenticate(
+        await people.step_up.reauthenticate(
             enrolled.session.token, "wrong password", people.code(enrolled.seed), source_ip=IP
         )
-    renewed = await people.identity.reauthenticate(
+    renewed = await people.step_up.reauthenticate(
         enrolled.session.token, PASSWORD, people.code(enrolled.seed), source_ip=IP
     )
     assert renewed.token != enrolled.session.token
     with pytest.raises(SessionRequired):
-        await people.identity.session(enrolled.session.token)
-    people.identity.require_recent_authentication(await people.identity.session(renewed.token))
-    await people.identity.begin_enrolment(renewed.token)
+        await people.sessions.active(enrolled.session.token)
+    people.step_up.require_recent(await people.sessions.active(renewed.token))
+    await people.mfa_enrolment.begin(renewed.token)
 
 
 async def test_a_new_installation_has_no_account_at_all(services: Services) -> None:
@@ -417,24 +407,24 @@ async def test_a_password_reset_needs_the_mailed_link_and_a_code_and_ends_every_
 ) -> None:
     """T-45: a reset does not bypass MFA; the link works once, and old sessions die."""
     enrolled = await people.enrolled()
-    await people.identity.request_password_reset(enrolled.email, source_ip=IP)
+    await people.password_reset.request(enrolled.email, source_ip=IP)
     token = reset_token(people, enrolled.email)
     new = "a brand new passphrase"
     with pytest.raises(InvalidCode):  # the link alone is not enough
-        await people.identity.reset_password(token, new, "", source_ip=IP)
+        await people.password_reset.reset(token, new, "", source_ip=IP)
     with pytest.raises(InvalidCode):
-        await people.identity.reset_password(token, new, "000000", source_ip=IP)
-    await people.identity.reset_password(token, new, people.code(enrolled.seed), source_ip=IP)
+        await people.password_reset.reset(token, new, "000000", source_ip=IP)
+    await people.password_reset.reset(token, new, people.code(enrolled.seed), source_ip=IP)
     with pytest.raises(SessionRequired):
-        await people.identity.session(enrolled.session.token)
+        await people.sessions.active(enrolled.session.token)
     with pytest.raises(InvalidCredentials):
-        await people.identity.log_in(enrolled.email, PASSWORD, source_ip=IP)
-    assert (await people.identity.log_in(enrolled.email, new, source_ip=IP)).stage is (
+        await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
+    assert (await people.login.log_in(enrolled.email, new, source_ip=IP)).stage is (
         Stage.MFA_REQUIRED
     )
     people.clock.next_step()
     with pytest.raises(InvalidInput):  # spent
-        await people.identity.reset_password(
+        await people.password_reset.reset(
             token, "yet another passphrase", people.code(enrolled.seed), source_ip=IP
         )
 
@@ -444,15 +434,15 @@ async def test_a_reset_link_expires_after_an_hour_and_keeps_the_password_policy(
 ) -> None:
     """T-45, T-39."""
     enrolled = await people.enrolled()
-    await people.identity.request_password_reset(enrolled.email, source_ip=IP)
+    await people.password_reset.request(enrolled.email, source_ip=IP)
     token = reset_token(people, enrolled.email)
     with pytest.raises(PasswordRejected):
-        await people.identity.reset_password(
+        await people.password_reset.reset(
             token, "password", people.code(enrolled.seed), source_ip=IP
         )
     people.clock.advance(minutes=61)
     with pytest.raises(InvalidInput):
-        await people.identity.reset_password(
+        await people.password_reset.reset(
             token, "a brand new passphrase", people.code(enrolled.seed), source_ip=IP
         )
 
@@ -462,7 +452,7 @@ async def test_asking_for_a_reset_says_nothing_about_whether_the_account_exists(
 ) -> None:
     """T-40."""
     before = len(people.mails())
-    await people.identity.request_password_reset(fresh_email(), source_ip=IP)
+    await people.password_reset.request(fresh_email(), source_ip=IP)
     assert len(people.mails()) == before
 
 
@@ -473,31 +463,29 @@ async def test_t45_platform_staff_made_from_the_server_choose_their_own_password
     account's first one is chosen from the mailed link (which confirms the address, and works
     once), and the first login still enrols an authenticator."""
     address = fresh_email()
-    assert await people.identity.add_platform_staff(address, PlatformRole.OPERATOR, actor=ACTOR)
-    account = await people.identity.account_by_email(address)
+    assert await people.platform_staff.add(address, PlatformRole.OPERATOR, actor=ACTOR)
+    account = await people.accounts.by_email(address)
     assert account is not None
     assert account.platform_role is PlatformRole.OPERATOR
     assert not account.email_verified
     assert await people.authorisation.memberships(account.account_id) == []
     with pytest.raises(InvalidCredentials):  # no password anyone knows
-        await people.identity.log_in(address, PASSWORD, source_ip=IP)
+        await people.login.log_in(address, PASSWORD, source_ip=IP)
     mail = people.mails()[-1]
     assert (mail["To"], mail["Subject"]) == (address, "You are a Parlour platform operator")
     token = people.link_token(address)
     with pytest.raises(PasswordRejected):
-        await people.identity.choose_first_password(token, "password", source_ip=IP)
-    await people.identity.choose_first_password(token, PASSWORD, source_ip=IP)
-    first = await people.identity.log_in(address, PASSWORD, source_ip=IP)
+        await people.platform_staff.choose_first_password(token, "password", source_ip=IP)
+    await people.platform_staff.choose_first_password(token, PASSWORD, source_ip=IP)
+    first = await people.login.log_in(address, PASSWORD, source_ip=IP)
     assert first.stage is Stage.MFA_ENROLMENT
     with pytest.raises(InvalidInput):  # spent
-        await people.identity.choose_first_password(token, "another passphrase", source_ip=IP)
+        await people.platform_staff.choose_first_password(token, "another passphrase", source_ip=IP)
     # Made again, the account keeps its password: nothing is mailed, the role is given.
     mailed = len(people.mails())
-    assert not await people.identity.add_platform_staff(
-        address, PlatformRole.SUPERADMIN, actor=ACTOR
-    )
+    assert not await people.platform_staff.add(address, PlatformRole.SUPERADMIN, actor=ACTOR)
     assert len(people.mails()) == mailed
-    updated = await people.identity.account_by_email(address)
+    updated = await people.accounts.by_email(address)
     assert updated is not None
     assert updated.platform_role is PlatformRole.SUPERADMIN
 
@@ -508,12 +496,12 @@ async def test_a_staff_link_expires_and_does_nothing_for_an_account_that_has_a_p
     """T-45: the link of an account whose address is confirmed is never mailed; an unused one
     expires with the e-mail link lifetime."""
     address = fresh_email()
-    await people.identity.add_platform_staff(address, PlatformRole.OPERATOR, actor=ACTOR)
+    await people.platform_staff.add(address, PlatformRole.OPERATOR, actor=ACTOR)
     token = people.link_token(address)
     people.clock.advance(hours=25)
     with pytest.raises(InvalidInput):
-        await people.identity.choose_first_password(token, PASSWORD, source_ip=IP)
+        await people.platform_staff.choose_first_password(token, PASSWORD, source_ip=IP)
     enrolled = await people.enrolled()
     mailed = len(people.mails())
-    await people.identity.add_platform_staff(enrolled.email, PlatformRole.OPERATOR, actor=ACTOR)
+    await people.platform_staff.add(enrolled.email, PlatformRole.OPERATOR, actor=ACTOR)
     assert len(people.mails()) == mailed

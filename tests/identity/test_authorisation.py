@@ -27,7 +27,7 @@ def people(backend: Services, tmp_path: Path) -> Accounts:
 async def signed_in(people: Accounts) -> tuple[Session, str]:
     """An owner's active session and their organisation's id."""
     enrolled = await people.enrolled()
-    session = await people.identity.session(enrolled.session.token)
+    session = await people.sessions.active(enrolled.session.token)
     (membership,) = await people.authorisation.memberships(session.account.account_id)
     return session, membership.tenant_id
 
@@ -63,7 +63,7 @@ async def test_a_member_whose_role_does_not_grant_it_is_refused_as_not_permitted
     (by,) = await people.authorisation.memberships(owner.account.account_id)
     agent = await people.enrolled()
     invitation = await people.members.invite(tenant_id, agent.email, Role.AGENT, by=by, actor=ACTOR)
-    session = await people.identity.session(agent.session.token)
+    session = await people.sessions.active(agent.session.token)
     await people.members.accept(invitation.invitation_id, session, source_ip=IP)
 
     allowed = Permission.HANDLE_CONVERSATIONS
@@ -76,13 +76,13 @@ async def test_the_operator_console_looks_missing_to_an_account_without_a_platfo
 ) -> None:
     """T-45."""
     enrolled = await people.enrolled()
-    session = await people.identity.session(enrolled.session.token)
+    session = await people.sessions.active(enrolled.session.token)
     verify = PlatformPermission.VERIFY_ORGANISATIONS
     with pytest.raises(NotFound):
         await people.authorisation.authorise_platform(session, verify, source_ip=IP)
 
-    await people.identity.set_platform_role(enrolled.email, PlatformRole.OPERATOR, actor=ACTOR)
-    operator = await people.identity.session(enrolled.session.token)
+    await people.platform_staff.set_role(enrolled.email, PlatformRole.OPERATOR, actor=ACTOR)
+    operator = await people.sessions.active(enrolled.session.token)
     await people.authorisation.authorise_platform(operator, verify, source_ip=IP)
     with pytest.raises(NotFound):  # an operator manages no operators
         await people.authorisation.authorise_platform(

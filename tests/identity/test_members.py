@@ -38,7 +38,7 @@ class Person:
 
 async def owner_of_new_organisation(people: Accounts) -> Person:
     enrolled = await people.enrolled()
-    session = await people.identity.session(enrolled.session.token)
+    session = await people.sessions.active(enrolled.session.token)
     (membership,) = await people.authorisation.memberships(session.account.account_id)
     return Person(enrolled.email, session, membership)
 
@@ -48,7 +48,7 @@ async def invite_and_accept(people: Accounts, owner: Person, role: Role) -> Pers
     invitation = await people.members.invite(
         owner.membership.tenant_id, enrolled.email, role, by=owner.membership, actor=ACTOR
     )
-    session = await people.identity.session(enrolled.session.token)
+    session = await people.sessions.active(enrolled.session.token)
     membership = await people.members.accept(invitation.invitation_id, session, source_ip=IP)
     return Person(enrolled.email, session, membership)
 
@@ -86,8 +86,8 @@ async def test_an_invitation_waits_for_its_address_alone_and_is_accepted_once(
     invitation = await people.members.invite(
         tenant_id, invited.email, Role.ADMIN, by=owner.membership, actor=ACTOR
     )
-    stranger_session = await people.identity.session(stranger.session.token)
-    invited_session = await people.identity.session(invited.session.token)
+    stranger_session = await people.sessions.active(stranger.session.token)
+    invited_session = await people.sessions.active(invited.session.token)
 
     assert await people.members.invitations_for(stranger_session) == []
     assert await people.members.invitations_for(invited_session) == [(invitation, "Acme Bank")]
@@ -133,14 +133,14 @@ async def test_someone_without_an_account_signs_up_from_the_invitation_and_still
 
     await people.members.sign_up_invited(token, PASSWORD, source_ip=IP)
 
-    account = await people.identity.account_by_email(newcomer)
+    account = await people.accounts.by_email(newcomer)
     assert account is not None
     assert account.email_verified
     assert not account.mfa_enabled
     assert await people.authorisation.memberships(account.account_id) == [
         Membership(account.account_id, owner.membership.tenant_id, Role.ANALYST)
     ]
-    first = await people.identity.log_in(newcomer, PASSWORD, source_ip=IP)
+    first = await people.login.log_in(newcomer, PASSWORD, source_ip=IP)
     assert first.stage is Stage.MFA_ENROLMENT
     with pytest.raises(InvitationInvalid):
         await people.members.sign_up_invited(token, PASSWORD, source_ip=IP)
@@ -268,17 +268,17 @@ async def test_the_demo_sets_up_its_agent_with_a_new_password_on_every_run(
     await people.members.set_up_demo_member(
         organisation.tenant_id, email, first, Role.AGENT, actor=ACTOR
     )
-    login = await people.identity.log_in(email, first, source_ip=IP)
+    login = await people.login.log_in(email, first, source_ip=IP)
     assert login.stage is Stage.MFA_ENROLMENT
-    account = await people.identity.account_by_email(email)
+    account = await people.accounts.by_email(email)
     assert account is not None
     assert account.email_verified
     await people.members.set_up_demo_member(
         organisation.tenant_id, email, second, Role.AGENT, actor=ACTOR
     )
     with pytest.raises(InvalidCredentials):
-        await people.identity.log_in(email, first, source_ip=IP)
-    await people.identity.log_in(email, second, source_ip=IP)
+        await people.login.log_in(email, first, source_ip=IP)
+    await people.login.log_in(email, second, source_ip=IP)
     assert await people.authorisation.memberships(account.account_id) == [
         Membership(account.account_id, organisation.tenant_id, Role.AGENT)
     ]

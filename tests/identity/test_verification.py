@@ -46,7 +46,7 @@ async def operator_with_own_organisation(
     """An account that signed up (so owns an organisation awaiting verification) and was made
     an operator; the operator as an actor, and their organisation's id."""
     await people.verified(email)
-    account = await platform.identity.set_platform_role(email, PlatformRole.OPERATOR, actor=ACTOR)
+    account = await platform.platform_staff.set_role(email, PlatformRole.OPERATOR, actor=ACTOR)
     (membership,) = await platform.authorisation.memberships(account.account_id)
     return Actor(ActorType.OPERATOR, account.account_id), membership.tenant_id
 
@@ -95,10 +95,10 @@ async def test_a_disabled_or_demoted_operator_does_not_count_as_the_second_pair_
     """T-44: only accounts that could decide count."""
     first, own = await operator_with_own_organisation(people, platform, "first@platform.test")
     second, _ = await operator_with_own_organisation(people, platform, "second@platform.test")
-    await platform.identity.disable(second.id, actor=ACTOR)
+    await platform.accounts.disable(second.id, actor=ACTOR)
     await platform.verification.decide(own, approve=True, reason="Alone again.", actor=first)
     third, theirs = await operator_with_own_organisation(people, platform, "third@platform.test")
-    await platform.identity.set_platform_role("first@platform.test", None, actor=ACTOR)
+    await platform.platform_staff.set_role("first@platform.test", None, actor=ACTOR)
     await platform.verification.decide(theirs, approve=False, reason="Alone too.", actor=third)
     assert (await platform.tenants.get(theirs)).verification is Verification.REJECTED
 

@@ -57,8 +57,8 @@ async def test_the_database_holds_only_a_digest_of_the_secret(services: Services
 async def test_signing_keys_are_stored_sealed_not_in_the_clear(services: Services) -> None:
     """T-48: the private half of a tenant's signing key is encrypted at rest."""
     org = await seed.organisation(services, faq=None)
-    key = await services.keys.ensure_signing_key(org.tenant_id)
-    private = (await services.keys._private_key(key)).private_bytes_raw()
+    key = await services.signing_keys.ensure(org.tenant_id)
+    private = (await services.signing_keys.private_key(key)).private_bytes_raw()
     assert private not in key.private_key_sealed
     assert repr(private) not in await dump(services)
 
@@ -87,20 +87,20 @@ async def test_a_rotated_key_works_beside_its_successor_until_the_overlap_ends(
     org = await seed.organisation(backend)
     old_id = api_keys.parse_key_id(org.api_key)
     assert old_id is not None
-    rotated = await backend.keys.rotate_api_key(
+    rotated = await backend.api_keys.rotate(
         org.tenant_id, old_id, overlap=timedelta(hours=24), actor=seed.ACTOR
     )
     canaries.register(rotated.secret)
     for secret in (org.api_key, rotated.secret):
-        key = await backend.keys.authenticate(secret, scope=Scope.MINT_END_USER_TOKENS)
+        key = await backend.api_keys.authenticate(secret, scope=Scope.MINT_END_USER_TOKENS)
         assert key.tenant_id == org.tenant_id
     assert rotated.key.label == "test"
     assert rotated.key.scopes == {Scope.MINT_END_USER_TOKENS, Scope.REVOKE_END_USERS}
 
-    await backend.keys.revoke_api_key(org.tenant_id, old_id, actor=seed.ACTOR)
+    await backend.api_keys.revoke(org.tenant_id, old_id, actor=seed.ACTOR)
     with pytest.raises(Unauthenticated):
-        await backend.keys.authenticate(org.api_key, scope=Scope.MINT_END_USER_TOKENS)
-    await backend.keys.authenticate(rotated.secret, scope=Scope.MINT_END_USER_TOKENS)
+        await backend.api_keys.authenticate(org.api_key, scope=Scope.MINT_END_USER_TOKENS)
+    await backend.api_keys.authenticate(rotated.secret, scope=Scope.MINT_END_USER_TOKENS)
     events = await backend.audit.recent(org.tenant_id, action_prefix="api_key")
     assert [e["action"] for e in reversed(events)] == [
         "api_key.created",
@@ -115,18 +115,18 @@ async def test_a_rotation_without_overlap_stops_the_old_key_at_once(services: Se
     org = await seed.organisation(services)
     old_id = api_keys.parse_key_id(org.api_key)
     assert old_id is not None
-    rotated = await services.keys.rotate_api_key(
+    rotated = await services.api_keys.rotate(
         org.tenant_id, old_id, overlap=timedelta(0), actor=seed.ACTOR
     )
     canaries.register(rotated.secret)
     with pytest.raises(Unauthenticated):
-        await services.keys.authenticate(org.api_key, scope=Scope.MINT_END_USER_TOKENS)
+        await services.api_keys.authenticate(org.api_key, scope=Scope.MINT_END_USER_TOKENS)
     with pytest.raises(NotFound):  # a stopped key is not rotated again
-        await services.keys.rotate_api_key(
+        await services.api_keys.rotate(
             org.tenant_id, old_id, overlap=timedelta(0), actor=seed.ACTOR
         )
     other = await seed.organisation(services, name="Other")
     with pytest.raises(NotFound):  # nor another organisation's
-        await services.keys.rotate_api_key(
+        await services.api_keys.rotate(
             other.tenant_id, rotated.key.key_id, overlap=timedelta(0), actor=seed.ACTOR
         )

@@ -1,5 +1,6 @@
 """Verifying end-user tokens (RFC 8725): only our EdDSA tokens of the right type, signed with the
-tenant's own key, for this widget, in their lifetime, are accepted."""
+tenant's own key, for this widget, in their lifetime, are accepted. Time is the services' clock,
+which each test sets."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import hmac
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +21,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from parlour.errors import InvalidToken
 from parlour.keys.tokens import END_USER_TOKEN_TYPE
 from parlour.services import Services
-from parlour.storage.types import utcnow
+from tests.conftest import migrated_services
 from tests.support import seed
+from tests.support.clock import SetClock
 
 ISSUER = "http://127.0.0.1:8000"
 
@@ -37,12 +40,18 @@ class Forge:
     """Builds tokens for one organisation, right or wrong in exactly one respect."""
 
     def __init__(
-        self, services: Services, org: seed.Organisation, private: Ed25519PrivateKey, kid: str
+        self,
+        services: Services,
+        clock: SetClock,
+        org: seed.Organisation,
+        private: Ed25519PrivateKey,
+        kid: str,
     ):
-        self.services, self.org, self.private, self.kid = services, org, private, kid
+        self.services, self.clock, self.org = services, clock, org
+        self.private, self.kid = private, kid
 
     def claims(self, **changes: Any) -> dict[str, Any]:
-        now = utcnow()
+        now = self.clock.now
         claims: dict[str, Any] = {
             "iss": ISSUER,
             "aud": f"parlour:widget:{self.org.widget_id}",
@@ -68,16 +77,28 @@ class Forge:
         return f"{signing_input}.{b64(self.private.sign(signing_input.encode()))}"
 
     async def verify(self, token: str) -> object:
-        return await self.services.keys.verify_end_user_token(
+        return await self.services.end_user_tokens.verify(
             self.org.tenant_id, self.org.widget_id, token
         )
 
 
 @pytest.fixture
-async def forge(services: Services) -> Forge:
+def clock() -> SetClock:
+    return SetClock()
+
+
+@pytest.fixture
+async def services(sqlite_url: str, tmp_path: Path, clock: SetClock) -> AsyncIterator[Services]:
+    """Services that read the test's clock: minting, verifying and single use alike."""
+    async with migrated_services(tmp_path, sqlite_url, clock=clock) as built:
+        yield built
+
+
+@pytest.fixture
+async def forge(services: Services, clock: SetClock) -> Forge:
     org = await seed.organisation(services, faq=None)
-    key = await services.keys.ensure_signing_key(org.tenant_id)
-    return Forge(services, org, await services.keys._private_key(key), key.kid)
+    key = await services.signing_keys.ensure(org.tenant_id)
+    return Forge(services, clock, org, await services.signing_keys.private_key(key), key.kid)
 
 
 async def test_a_well_formed_token_verifies(forge: Forge) -> None:
@@ -93,30 +114,42 @@ async def test_a_token_whose_subject_was_altered_is_rejected(forge: Forge) -> No
         await forge.verify(f"{header}.{altered}.{signature}")
 
 
-async def test_a_token_signed_by_another_tenants_key_is_rejected(services: Services) -> None:
+async def test_a_token_signed_by_another_tenants_key_is_rejected(
+    services: Services, clock: SetClock
+) -> None:
     """T-05: tenant A's key cannot vouch for tenant B, whatever `tid` says."""
     a = await seed.organisation(services, name="A", faq=None)
     b = await seed.organisation(services, name="B", faq=None)
-    key_a = await services.keys.ensure_signing_key(a.tenant_id)
-    forged_for_b = Forge(services, b, await services.keys._private_key(key_a), key_a.kid)
+    key_a = await services.signing_keys.ensure(a.tenant_id)
+    private_a = await services.signing_keys.private_key(key_a)
+    forged_for_b = Forge(services, clock, b, private_a, key_a.kid)
     with pytest.raises(InvalidToken):
         await forged_for_b.verify(forged_for_b.signed())
 
 
 @pytest.mark.parametrize(
-    "change",
-    [
-        {"exp": int((utcnow() - timedelta(minutes=2)).timestamp())},
-        {"nbf": int((utcnow() + timedelta(minutes=5)).timestamp())},
-    ],
+    ("claim", "from_now"),
+    [("exp", timedelta(minutes=-2)), ("nbf", timedelta(minutes=5))],
     ids=["expired beyond leeway", "not yet valid"],
 )
 async def test_tokens_outside_their_lifetime_are_rejected(
-    forge: Forge, change: dict[str, int]
+    forge: Forge, claim: str, from_now: timedelta
 ) -> None:
     """T-06: leeway is 30 s; a token two minutes past `exp` or before `nbf` fails."""
+    moment = int((forge.clock.now + from_now).timestamp())
     with pytest.raises(InvalidToken):
-        await forge.verify(forge.signed(forge.claims(**change)))
+        await forge.verify(forge.signed(forge.claims(**{claim: moment})))
+
+
+async def test_a_token_is_judged_by_the_clock_the_services_read(forge: Forge) -> None:
+    """T-06: expiry is the services' time, not the wall clock's: a five-minute token verifies
+    while that clock stands within its lifetime and the 30 s leeway, and fails past them."""
+    within, beyond = forge.signed(forge.claims(jti="within")), forge.signed(forge.claims())
+    forge.clock.advance(minutes=5, seconds=29)
+    await forge.verify(within)
+    forge.clock.advance(seconds=1)
+    with pytest.raises(InvalidToken):
+        await forge.verify(beyond)
 
 
 @pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
@@ -187,7 +220,7 @@ async def test_keys_named_in_the_header_are_refused_and_never_fetched(
         "crv": "Ed25519",
         "x": b64(thief.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)),
     }
-    thief_forge = Forge(forge.services, forge.org, thief, forge.kid)
+    thief_forge = Forge(forge.services, forge.clock, forge.org, thief, forge.kid)
     for extra in ({"jwk": thief_jwk}, {"jku": url}, {"x5u": url}, {"x5c": ["MIIBfake"]}):
         for signer in (thief_forge, forge):  # the thief's key, and even the real one
             with pytest.raises(InvalidToken):

@@ -21,7 +21,7 @@ from tests.support.seed import ACTOR
 
 def bridge(stack: Stack) -> McpBridge:
     services = stack.services
-    return McpBridge(services.mcp, services.keys, services.egress, timeout_seconds=20)
+    return McpBridge(services.mcp, services.call_tokens, services.egress, timeout_seconds=20)
 
 
 async def configured(
@@ -122,12 +122,12 @@ async def test_a_host_that_now_resolves_to_a_private_address_is_not_connected_to
 async def test_a_call_token_opens_nothing_of_parlours_own(stack: Stack) -> None:
     """T-76, T-14: a token made for an MCP server is refused where widget tokens are taken."""
     org = await seed.organisation(stack.services)
-    token = await stack.services.keys.mint_call_token(
+    token = await stack.services.call_tokens.mint(
         org.tenant_id, audience=stack.url, subject="customer-1", scope="tools:call"
     )
     canaries.register(token)
     with pytest.raises(InvalidToken):
-        await stack.services.keys.verify_end_user_token(org.tenant_id, org.widget_id, token)
+        await stack.services.end_user_tokens.verify(org.tenant_id, org.widget_id, token)
 
 
 async def test_a_slow_server_is_given_up_on_at_the_timeout_without_naming_it(
@@ -137,7 +137,7 @@ async def test_a_slow_server_is_given_up_on_at_the_timeout_without_naming_it(
     may reach a log or, through the turn, a customer) names neither the server nor the token."""
     tenant = await stack.services.tenants.create("Shop", actor=ACTOR)
     services = stack.services
-    impatient = McpBridge(services.mcp, services.keys, services.egress, timeout_seconds=1)
+    impatient = McpBridge(services.mcp, services.call_tokens, services.egress, timeout_seconds=1)
     with mcp_server(stack.url, tenant.tenant_id) as server:
         config = await configured(stack, tenant.tenant_id, server)
         try:

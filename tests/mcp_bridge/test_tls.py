@@ -19,7 +19,7 @@ from tests.support.tls import Issued, certificate_authority, server_certificate
 
 def bridge(stack: Stack) -> McpBridge:
     services = stack.services
-    return McpBridge(services.mcp, services.keys, services.egress, timeout_seconds=20)
+    return McpBridge(services.mcp, services.call_tokens, services.egress, timeout_seconds=20)
 
 
 async def pinned(

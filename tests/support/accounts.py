@@ -1,4 +1,4 @@
-"""Dashboard accounts for tests: an identity service on a test's services with a clock the test
+"""Dashboard accounts for tests: the identity use cases on a test's services with a clock the test
 moves (TOTP steps and session timeouts, without sleeping), the mail it sent, and the way through
 sign-up, e-mail confirmation, enrolment and login that a person would take."""
 
@@ -9,7 +9,7 @@ import email.policy
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -19,16 +19,26 @@ import httpx
 import pyotp
 from sqlalchemy import update
 
+from parlour.identity.accounts import Accounts as AccountDirectory
 from parlour.identity.authorisation import Authorisation
+from parlour.identity.email_verification import EmailVerification
+from parlour.identity.enrolment import MfaEnrolment
+from parlour.identity.login import Login
 from parlour.identity.mail import Mailer, OutboxMailer
 from parlour.identity.members import MemberService
 from parlour.identity.models import IssuedSession
+from parlour.identity.password_change import PasswordChange
+from parlour.identity.password_reset import PasswordReset
 from parlour.identity.passwords import Passwords
-from parlour.identity.service import IdentityService, SessionPolicy
+from parlour.identity.platform_staff import PlatformStaff
+from parlour.identity.sessions import SessionPolicy, Sessions
+from parlour.identity.signup import SignUp
+from parlour.identity.step_up import StepUp
 from parlour.rate_limits import RateLimits
-from parlour.services import Services
+from parlour.services import Services, account_services
 from parlour.storage.tables import account_sessions
 from parlour.storage.types import utcnow
+from tests.support.clock import SetClock
 
 if TYPE_CHECKING:
     from tests.conftest import Stack
@@ -62,27 +72,22 @@ def mailed_token(outbox: Path, to: str) -> str:
 
 
 @dataclass
-class Clock:
-    now: datetime = field(default_factory=utcnow)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-    def next_step(self) -> None:
-        """Move to the start of the next 30-second TOTP step."""
-        seconds = self.now.timestamp()
-        self.now += timedelta(seconds=30 - seconds % 30 + 0.001)
-
-
-@dataclass
 class Accounts:
-    identity: IdentityService
+    """The identity use cases under the names `Services` gives them, on the test's clock."""
+
+    accounts: AccountDirectory
+    signup: SignUp
+    email_verification: EmailVerification
+    login: Login
+    sessions: Sessions
+    step_up: StepUp
+    mfa_enrolment: MfaEnrolment
+    password_reset: PasswordReset
+    password_change: PasswordChange
+    platform_staff: PlatformStaff
     authorisation: Authorisation
     members: MemberService
-    clock: Clock
+    clock: SetClock
     outbox: Path
 
     def mails(self) -> list[email.message.EmailMessage]:
@@ -97,16 +102,16 @@ class Accounts:
     async def verified(self, address: str | None = None) -> str:
         """A signed-up account with its e-mail confirmed; returns its address."""
         address = address or f"owner-{secrets.token_hex(4)}@example.com"
-        await self.identity.sign_up(address, PASSWORD, "Acme Bank", source_ip="198.51.100.7")
-        await self.identity.verify_email(self.link_token(address), source_ip="198.51.100.7")
+        await self.signup.sign_up(address, PASSWORD, "Acme Bank", source_ip="198.51.100.7")
+        await self.email_verification.verify(self.link_token(address), source_ip="198.51.100.7")
         return address
 
     async def enrolled(self, address: str | None = None) -> Enrolled:
         """An account through its first login and TOTP enrolment, with an ACTIVE session."""
         address = await self.verified(address)
-        first = await self.identity.log_in(address, PASSWORD, source_ip="198.51.100.7")
-        enrolment = await self.identity.begin_enrolment(first.token)
-        session, codes = await self.identity.confirm_enrolment(
+        first = await self.login.log_in(address, PASSWORD, source_ip="198.51.100.7")
+        enrolment = await self.mfa_enrolment.begin(first.token)
+        session, codes = await self.mfa_enrolment.confirm(
             first.token, self.code(enrolment.seed), source_ip="198.51.100.7"
         )
         self.clock.next_step()
@@ -130,13 +135,13 @@ def accounts_on(
 ) -> Accounts:
     """Accounts and members on `services`, mailing into an outbox folder unless `mailer` is
     given."""
-    clock = Clock()
+    clock = SetClock()
     outbox = tmp_path / "test-outbox"
     # The cheapest Argon2id the library allows: these tests are about the flow, not cost.
     passwords = Passwords(time_cost=1, memory_kib=8 * 1024, parallelism=1)
     mailer = mailer or OutboxMailer(outbox, "Parlour <no-reply@localhost>")
     limits = RateLimits(rules or RULES)
-    identity = IdentityService(
+    identity = account_services(
         services.db,
         services.vault,
         services.audit,
@@ -164,7 +169,13 @@ def accounts_on(
         public_url="http://127.0.0.1:8000",
         clock=clock,
     )
-    return Accounts(identity, services.authorisation, members, clock, outbox)
+    return Accounts(
+        **{f.name: getattr(identity, f.name) for f in fields(identity)},
+        authorisation=services.authorisation,
+        members=members,
+        clock=clock,
+        outbox=outbox,
+    )
 
 
 class Browser:

@@ -1,5 +1,5 @@
-"""A clock a test sets: the services built on it read it wherever they would read the wall
-clock, so a test moves time forward instead of waiting for it."""
+"""A clock a test sets and moves: the services built on it read it wherever they would read the
+wall clock, so time passes when the test says, never by waiting."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ class SetClock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
+
+    def next_step(self) -> None:
+        """Move to the start of the next 30-second TOTP step."""
+        seconds = self.now.timestamp()
+        self.now += timedelta(seconds=30 - seconds % 30 + 0.001)
 
 
 @dataclass

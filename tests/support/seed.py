@@ -48,7 +48,7 @@ async def organisation(
     scopes: tuple[Scope, ...] = (Scope.MINT_END_USER_TOKENS, Scope.REVOKE_END_USERS),
 ) -> Organisation:
     tenant = await services.tenants.create(name, [origin], actor=ACTOR)
-    issued = await services.keys.create_api_key(
+    issued = await services.api_keys.create(
         tenant.tenant_id, label="test", scopes=scopes, actor=ACTOR
     )
     if faq is not None:
@@ -67,9 +67,9 @@ async def signed_token(
 ) -> str:
     """A token with a lifetime or key of the test's choosing; by default the tenant's own key,
     which the test reads as a key thief would."""
-    key = await services.keys.ensure_signing_key(org.tenant_id)
+    key = await services.signing_keys.ensure(org.tenant_id)
     minted = sign_end_user_token(
-        private_key or await services.keys._private_key(key),
+        private_key or await services.signing_keys.private_key(key),
         key.kid,
         issuer=issuer,
         tenant_id=org.tenant_id,
@@ -84,7 +84,7 @@ async def signed_token(
 
 
 async def token_for(services: Services, org: Organisation, user_id: str = "customer-1") -> str:
-    minted = await services.keys.mint_end_user_token(
+    minted = await services.end_user_tokens.mint(
         org.tenant_id, widget_id=org.widget_id, user_id=user_id, origin=org.origin
     )
     return canaries.register(minted.token)

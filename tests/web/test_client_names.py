@@ -139,7 +139,7 @@ async def test_t90_sign_up_refuses_a_hostile_organisation_name_whether_or_not_th
     """T-90: and the answer is the same 422 for an address that has an account and one that
     has none, so the check is no way to learn which addresses have accounts."""
     taken = "taken@example.com"
-    await node.services.identity.sign_up(taken, PASSWORD, "Acme Bank", source_ip="127.0.0.9")
+    await node.services.signup.sign_up(taken, PASSWORD, "Acme Bank", source_ip="127.0.0.9")
     async with httpx.AsyncClient(base_url=node.url, timeout=10) as client:
         answers = [
             await client.post(
@@ -167,7 +167,7 @@ async def test_t90_labels_names_origins_and_urls_members_set_are_refused(
     org = await seed.organisation(backend, faq=None)
     tenant_id = org.tenant_id
     attempts: dict[str, Callable[[str], Awaitable[object]]] = {
-        "API key label": lambda value: backend.keys.create_api_key(
+        "API key label": lambda value: backend.api_keys.create(
             tenant_id, label=f"backend {value}", actor=seed.ACTOR
         ),
         "MCP server name": lambda value: backend.mcp.save(
@@ -202,7 +202,7 @@ async def test_t90_labels_names_origins_and_urls_members_set_are_refused(
         "knowledge source name": lambda value: backend.knowledge.upload(
             tenant_id, f"faq{value}.csv", b"question,answer\nWhen?,At nine.\n", actor=seed.ACTOR
         ),
-        "end user revoked": lambda value: backend.keys.revoke_end_user(tenant_id, value),
+        "end user revoked": lambda value: backend.end_user_revocations.revoke(tenant_id, value),
     }
     accepted = []
     for kind, attempt in attempts.items():
@@ -213,7 +213,7 @@ async def test_t90_labels_names_origins_and_urls_members_set_are_refused(
                 continue
             accepted.append(f"{kind} with {what}")
     assert accepted == []
-    assert [key.label for key in await backend.keys.list_api_keys(tenant_id)] == ["test"]
+    assert [key.label for key in await backend.api_keys.of_tenant(tenant_id)] == ["test"]
     assert await backend.mcp.servers(tenant_id) == []
     assert await backend.webhooks.of_tenant(tenant_id) == []
     assert await backend.tenants.origins(tenant_id) == [org.origin]
@@ -291,7 +291,7 @@ async def test_t90_a_nul_in_any_path_or_json_field_is_refused_not_a_server_error
         await signed_up_and_enrolled(node, browser)
         (organisation,) = (await browser.send("GET", "/v1/organisations")).json()
         tenant_id = organisation["tenant_id"]
-        key = await node.services.keys.create_api_key(
+        key = await node.services.api_keys.create(
             tenant_id, label="every scope", scopes=list(Scope), actor=seed.ACTOR
         )
         headers = {

@@ -27,11 +27,11 @@ async def identity(stack: Stack, client: httpx.AsyncClient, name: str) -> dict[s
     """An organisation's owner session and an API key with every scope, as fixed headers."""
     browser = Browser(client)
     email, _codes = await signed_up_and_enrolled(stack, browser)
-    account = await stack.services.identity.account_by_email(email)
+    account = await stack.services.accounts.by_email(email)
     assert account is not None
     (membership,) = await stack.services.authorisation.memberships(account.account_id)
     tenant_id = membership.tenant_id
-    key = await stack.services.keys.create_api_key(
+    key = await stack.services.api_keys.create(
         tenant_id, label=f"{name} fuzzing", scopes=list(Scope), actor=ACTOR
     )
     await stack.services.knowledge.import_faq_csv(tenant_id, SAMPLE_FAQ, actor=ACTOR)

@@ -16,8 +16,8 @@ import contextlib
 import logging
 from typing import Protocol
 
+from parlour.keys.end_user_tokens import EndUserTokens
 from parlour.keys.models import EndUser
-from parlour.keys.service import KeyService
 from parlour.tenants.service import TenantService
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,10 @@ class Watched(Protocol):
 
 
 class IdentityWatch:
-    def __init__(self, keys: KeyService, tenants: TenantService, *, every_seconds: float) -> None:
-        self._keys = keys
+    def __init__(
+        self, tokens: EndUserTokens, tenants: TenantService, *, every_seconds: float
+    ) -> None:
+        self._tokens = tokens
         self._tenants = tenants
         self._every = every_seconds
         self._watched: set[Watched] = set()
@@ -63,7 +65,7 @@ class IdentityWatch:
 
     async def _check(self, sockets: list[Watched], allowed: dict[_Binding, bool]) -> None:
         identities = [s.identity for s in sockets]
-        still_valid = await self._keys.still_valid_many(identities)
+        still_valid = await self._tokens.still_valid_many(identities)
         for user in identities:
             binding = (user.tenant_id, user.origin, user.app_id)
             if binding not in allowed:

@@ -35,9 +35,7 @@ def account_create(email: str, role: str | None) -> None:
         )
 
     async def work(services: Services) -> bool:
-        return await services.identity.add_platform_staff(
-            email, PlatformRole(role), actor=Actor.cli()
-        )
+        return await services.platform_staff.add(email, PlatformRole(role), actor=Actor.cli())
 
     mailed = with_services(work)
     click.echo(f"{shown(email)}: platform {role}")
@@ -66,7 +64,7 @@ def account_platform_role(email: str, role: str) -> None:
 
     async def work(services: Services) -> None:
         chosen = None if role == "none" else PlatformRole(role)
-        await services.identity.set_platform_role(email, chosen, actor=Actor.cli())
+        await services.platform_staff.set_role(email, chosen, actor=Actor.cli())
         click.echo(f"{shown(email)}: platform role {role}")
 
     with_services(work)
@@ -92,10 +90,10 @@ def account_disable(email: str) -> None:
     """Stop an account from logging in and end every session it has."""
 
     async def work(services: Services) -> None:
-        found = await services.identity.account_by_email(email)
+        found = await services.accounts.by_email(email)
         if found is None:
             raise click.ClickException("no account has this e-mail address")
-        await services.identity.disable(found.account_id, actor=Actor.cli())
+        await services.accounts.disable(found.account_id, actor=Actor.cli())
         click.echo(f"{shown(email)}: disabled")
 
     with_services(work)

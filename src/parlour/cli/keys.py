@@ -41,7 +41,7 @@ def keys_create(
     async def work(services: Services) -> None:
         now = services.clock()
         expires = now + timedelta(days=expires_in_days) if expires_in_days else None
-        issued = await services.keys.create_api_key(
+        issued = await services.api_keys.create(
             tenant_id,
             label=label,
             scopes=[Scope(s) for s in scopes],
@@ -98,7 +98,7 @@ def keys_rotate_signing(tenant_id: str, revoke_now: bool) -> None:
 
     async def work(services: Services) -> str:
         overlap = 0 if revoke_now else services.settings.tokens.signing_key_overlap_seconds
-        key = await services.keys.rotate_signing_key(
+        key = await services.signing_keys.rotate(
             tenant_id, overlap=timedelta(seconds=overlap), actor=Actor.cli()
         )
         return key.kid
@@ -116,7 +116,7 @@ def keys_register_client(tenant_id: str, public_key: Path) -> None:
 
     async def work(services: Services) -> None:
         tenant = await services.tenants.get(tenant_id)
-        key = await services.keys.register_client_key(tenant_id, pem, actor=Actor.cli())
+        key = await services.client_keys.register(tenant_id, pem, actor=Actor.cli())
         click.echo(f"kid: {key.kid}")
         click.echo(f"alg: {key.algorithm}")
         click.echo(f"iss: client:{tenant.widget_id}")
@@ -132,7 +132,7 @@ def keys_revoke_client(tenant_id: str, kid: str) -> None:
     """Stop accepting tokens signed with a registered client key, at once."""
 
     async def work(services: Services) -> None:
-        await services.keys.revoke_client_key(tenant_id, kid, actor=Actor.cli())
+        await services.client_keys.revoke(tenant_id, kid, actor=Actor.cli())
 
     with_services(work, tenant_id=tenant_id)
     click.echo(f"revoked {shown(kid)}")

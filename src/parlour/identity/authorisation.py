@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from parlour.errors import NotFound
 from parlour.identity.errors import NotPermitted
+from parlour.identity.membership_repository import MembershipRepository
 from parlour.identity.models import Membership, Session
 from parlour.identity.policy import (
     Permission,
@@ -13,7 +14,6 @@ from parlour.identity.policy import (
     platform_role_grants,
     role_grants,
 )
-from parlour.identity.repository import AccountRepository
 from parlour.observability import security_event
 from parlour.storage.database import Database
 
@@ -43,7 +43,7 @@ class Authorisation:
         organisation looks missing rather than forbidden, so ids reveal nothing (T-29)."""
         account_id = session.account.account_id
         async with self._db.read() as conn:
-            membership = await AccountRepository(conn).membership(account_id, tenant_id)
+            membership = await MembershipRepository(conn).get(account_id, tenant_id)
         if membership is None or not role_grants(membership.role, permission):
             security_event(
                 "authorisation.refused",
@@ -60,4 +60,4 @@ class Authorisation:
 
     async def memberships(self, account_id: str) -> list[Membership]:
         async with self._db.read() as conn:
-            return await AccountRepository(conn).memberships(account_id)
+            return await MembershipRepository(conn).of_account(account_id)

@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,17 +30,19 @@ from parlour.audit.events import (
     PasswordReset,
 )
 from parlour.audit.service import AuditLog
+from parlour.crypto.digest import sha256_hex
 from parlour.crypto.vault import Vault
 from parlour.errors import Conflict, InvalidInput, NotFound
+from parlour.identity.accounts import create_account, normalise_email
 from parlour.identity.errors import NotPermitted, TooManyAttempts
 from parlour.identity.mail import Mailer, MailUnavailable
+from parlour.identity.membership_repository import InvitationRepository, MembershipRepository
 from parlour.identity.models import Invitation, Membership, Role, Session, Stage, TeamMember
 from parlour.identity.passwords import Passwords, check_password
 from parlour.identity.repository import AccountRepository
-from parlour.identity.service import create_account, digest, normalise_email
 from parlour.rate_limits import RateLimits
 from parlour.storage.database import Database
-from parlour.storage.types import utcnow
+from parlour.storage.types import Clock, utcnow
 from parlour.tenants.service import TenantService
 
 INVITATION_LIFETIME = timedelta(days=7)
@@ -69,7 +70,7 @@ class MemberService:
         limits: RateLimits,
         *,
         public_url: str,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self._db = db
         self._vault = vault
@@ -83,23 +84,22 @@ class MemberService:
 
     async def members(self, tenant_id: str) -> list[TeamMember]:
         async with self._db.read() as conn:
-            return await AccountRepository(conn).members_of(tenant_id)
+            return await MembershipRepository(conn).members_of(tenant_id)
 
     async def invitations(self, tenant_id: str) -> list[Invitation]:
         """Invitations not yet accepted nor expired."""
         async with self._db.read() as conn:
-            return await AccountRepository(conn).open_invitations(tenant_id, self._clock())
+            return await InvitationRepository(conn).open_of_tenant(tenant_id, self._clock())
 
     async def add(self, tenant_id: str, email: str, role: Role, *, actor: Actor) -> None:
         """Give an existing account a role at once: the platform operator's CLI."""
         now = self._clock()
         async with self._db.transaction() as conn:
-            repo = AccountRepository(conn)
-            stored = await repo.by_email(normalise_email(email))
+            stored = await AccountRepository(conn).by_email(normalise_email(email))
             if stored is None:
                 raise NotFound("no account has this e-mail address")
             account_id = stored.account.account_id
-            await repo.set_membership(account_id, tenant_id, role, now)
+            await MembershipRepository(conn).replace(account_id, tenant_id, role, now)
             await self._audit.record(conn, tenant_id, MemberAdded(account_id, role.value), actor)
 
     async def set_up_demo_member(
@@ -128,8 +128,9 @@ class MemberService:
                 await repo.set_password_hash(account_id, password_hash)
                 reset = PasswordReset(account_id, 0)
                 await self._audit.record(conn, PLATFORM_CHAIN, reset, actor)
-            if await repo.membership(account_id, tenant_id) is None:
-                await repo.set_membership(account_id, tenant_id, role, now)
+            memberships = MembershipRepository(conn)
+            if await memberships.get(account_id, tenant_id) is None:
+                await memberships.replace(account_id, tenant_id, role, now)
                 added = MemberAdded(account_id, role.value)
                 await self._audit.record(conn, tenant_id, added, actor)
 
@@ -154,10 +155,11 @@ class MemberService:
             expires_at=now + INVITATION_LIFETIME,
         )
         async with self._db.transaction() as conn:
-            repo = AccountRepository(conn)
-            if any(m.email == email for m in await repo.members_of(tenant_id)):
+            if any(
+                m.email == email for m in await MembershipRepository(conn).members_of(tenant_id)
+            ):
                 raise Conflict("this address is already a member")
-            await repo.insert_invitation(invitation, digest(token))
+            await InvitationRepository(conn).insert(invitation, sha256_hex(token))
             event = MemberInvited(invitation.invitation_id, role.value)
             await self._audit.record(conn, tenant_id, event, actor)
         organisation = (await self._tenants.get(tenant_id)).name
@@ -179,7 +181,7 @@ class MemberService:
 
     async def revoke_invitation(self, tenant_id: str, invitation_id: str, *, actor: Actor) -> None:
         async with self._db.transaction() as conn:
-            if not await AccountRepository(conn).delete_invitation(tenant_id, invitation_id):
+            if not await InvitationRepository(conn).delete(tenant_id, invitation_id):
                 raise NotFound("no such open invitation")
             await self._audit.record(conn, tenant_id, InvitationRevoked(invitation_id), actor)
 
@@ -187,20 +189,19 @@ class MemberService:
         """What a link invites to: the invitation, the organisation's name, and whether the
         address already has an account (the link's holder owns the address)."""
         async with self._db.read() as conn:
-            repo = AccountRepository(conn)
-            invitation = await repo.open_invitation(digest(token), self._clock())
+            invitation = await InvitationRepository(conn).open_by_token(
+                sha256_hex(token), self._clock()
+            )
             if invitation is None:
                 raise InvitationInvalid()
-            has_account = await repo.by_email(invitation.email) is not None
+            has_account = await AccountRepository(conn).by_email(invitation.email) is not None
         tenant = await self._tenants.get(invitation.tenant_id)
         return invitation, tenant.name, has_account
 
     async def invitations_for(self, session: Session) -> list[tuple[Invitation, str]]:
         """Open invitations addressed to the signed-in account, with each organisation's name."""
         async with self._db.read() as conn:
-            found = await AccountRepository(conn).open_invitations_to(
-                session.account.email, self._clock()
-            )
+            found = await InvitationRepository(conn).open_to(session.account.email, self._clock())
         return [(i, (await self._tenants.get(i.tenant_id)).name) for i in found]
 
     async def accept(
@@ -213,19 +214,18 @@ class MemberService:
         now = self._clock()
         actor = Actor(ActorType.ACCOUNT, session.account.account_id, source_ip=source_ip)
         async with self._db.transaction() as conn:
-            repo = AccountRepository(conn)
-            invitations = await repo.open_invitations_to(session.account.email, now)
+            invitations = await InvitationRepository(conn).open_to(session.account.email, now)
             invitation = next((i for i in invitations if i.invitation_id == invitation_id), None)
             if invitation is None:
                 raise InvitationInvalid()
-            return await self._join(repo, conn, invitation, session.account.account_id, actor)
+            return await self._join(conn, invitation, session.account.account_id, actor)
 
     async def sign_up_invited(self, token: str, password: str, *, source_ip: str | None) -> None:
         """A new account for the invited address, already a member; the link proves the address.
         Its first login enrols an authenticator, as every account's does."""
         now = self._clock()
         async with self._db.read() as conn:
-            invitation = await AccountRepository(conn).open_invitation(digest(token), now)
+            invitation = await InvitationRepository(conn).open_by_token(sha256_hex(token), now)
         if invitation is None:
             raise InvitationInvalid()
         check_password(password, email=invitation.email)
@@ -239,22 +239,18 @@ class MemberService:
             )
             await repo.mark_email_verified(actor.id, now)
             await self._audit.record(conn, PLATFORM_CHAIN, EmailVerified(actor.id), actor)
-            await self._join(repo, conn, invitation, actor.id, actor)
+            await self._join(conn, invitation, actor.id, actor)
 
     async def _join(
-        self,
-        repo: AccountRepository,
-        conn: AsyncConnection,
-        invitation: Invitation,
-        account_id: str,
-        actor: Actor,
+        self, conn: AsyncConnection, invitation: Invitation, account_id: str, actor: Actor
     ) -> Membership:
-        if not await repo.accept_invitation(invitation.invitation_id, self._clock()):
+        if not await InvitationRepository(conn).accept(invitation.invitation_id, self._clock()):
             raise InvitationInvalid()
-        existing = await repo.membership(account_id, invitation.tenant_id)
+        memberships = MembershipRepository(conn)
+        existing = await memberships.get(account_id, invitation.tenant_id)
         if existing is not None:
             return existing  # already in: the invitation is spent, the role unchanged
-        await repo.add_membership(account_id, invitation.tenant_id, invitation.role, self._clock())
+        await memberships.add(account_id, invitation.tenant_id, invitation.role, self._clock())
         event = MemberAdded(account_id, invitation.role.value)
         await self._audit.record(conn, invitation.tenant_id, event, actor)
         return Membership(account_id, invitation.tenant_id, invitation.role)
@@ -263,7 +259,7 @@ class MemberService:
         self, tenant_id: str, account_id: str, role: Role, *, by: Membership, actor: Actor
     ) -> None:
         async with self._db.transaction() as conn:
-            repo = AccountRepository(conn)
+            repo = MembershipRepository(conn)
             current = await self._target(repo, tenant_id, account_id, by)
             _may_grant(by, role)
             if current.role is Role.OWNER and role is not Role.OWNER:
@@ -276,19 +272,19 @@ class MemberService:
         self, tenant_id: str, account_id: str, *, by: Membership, actor: Actor
     ) -> None:
         async with self._db.transaction() as conn:
-            repo = AccountRepository(conn)
+            repo = MembershipRepository(conn)
             current = await self._target(repo, tenant_id, account_id, by)
             if current.role is Role.OWNER:
                 await _keep_an_owner(repo, tenant_id)
-            await repo.remove_membership(account_id, tenant_id)
+            await repo.remove(account_id, tenant_id)
             event = MemberRemoved(account_id, current.role.value)
             await self._audit.record(conn, tenant_id, event, actor)
 
     @staticmethod
     async def _target(
-        repo: AccountRepository, tenant_id: str, account_id: str, by: Membership
+        repo: MembershipRepository, tenant_id: str, account_id: str, by: Membership
     ) -> Membership:
-        current = await repo.membership(account_id, tenant_id)
+        current = await repo.get(account_id, tenant_id)
         if current is None:
             raise NotFound("no such member")
         _may_grant(by, current.role)
@@ -301,6 +297,6 @@ def _may_grant(by: Membership, role: Role) -> None:
         raise NotPermitted("Only an owner can do that to an owner.")
 
 
-async def _keep_an_owner(repo: AccountRepository, tenant_id: str) -> None:
+async def _keep_an_owner(repo: MembershipRepository, tenant_id: str) -> None:
     if await repo.count_owners(tenant_id) <= 1:
         raise LastOwner()

@@ -1,4 +1,5 @@
-"""SQL for accounts, memberships, recovery codes, sessions and e-mail tokens."""
+"""SQL for accounts: the row of each (e-mail, password hash, sealed TOTP seeds, platform role)
+and its one-time recovery codes."""
 
 from __future__ import annotations
 
@@ -8,23 +9,8 @@ from datetime import datetime
 from sqlalchemy import Row, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from parlour.identity.models import (
-    Account,
-    Invitation,
-    Membership,
-    PlatformRole,
-    Role,
-    Stage,
-    TeamMember,
-)
-from parlour.storage.tables import (
-    account_sessions,
-    accounts,
-    email_tokens,
-    invitations,
-    memberships,
-    recovery_codes,
-)
+from parlour.identity.models import Account, PlatformRole
+from parlour.storage.tables import accounts, recovery_codes
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,17 +20,6 @@ class StoredAccount:
     totp_seed_sealed: bytes | None
     totp_pending_sealed: bytes | None
     totp_last_step: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredSession:
-    token_hash: str
-    account_id: str
-    stage: Stage
-    csrf_token: str
-    created_at: datetime
-    last_seen_at: datetime
-    authenticated_at: datetime
 
 
 class AccountRepository:
@@ -116,146 +91,6 @@ class AccountRepository:
             update(accounts).where(accounts.c.account_id == account_id).values(**values)
         )
 
-    # Memberships
-
-    async def add_membership(
-        self, account_id: str, tenant_id: str, role: Role, now: datetime
-    ) -> None:
-        await self._conn.execute(
-            insert(memberships).values(
-                account_id=account_id, tenant_id=tenant_id, role=role.value, created_at=now
-            )
-        )
-
-    async def set_membership(
-        self, account_id: str, tenant_id: str, role: Role, now: datetime
-    ) -> None:
-        await self._conn.execute(
-            delete(memberships).where(
-                memberships.c.account_id == account_id, memberships.c.tenant_id == tenant_id
-            )
-        )
-        await self.add_membership(account_id, tenant_id, role, now)
-
-    async def membership(self, account_id: str, tenant_id: str) -> Membership | None:
-        row = (
-            await self._conn.execute(
-                select(memberships).where(
-                    memberships.c.account_id == account_id, memberships.c.tenant_id == tenant_id
-                )
-            )
-        ).first()
-        return Membership(row.account_id, row.tenant_id, Role(row.role)) if row else None
-
-    async def memberships(self, account_id: str) -> list[Membership]:
-        rows = await self._conn.execute(
-            select(memberships).where(memberships.c.account_id == account_id)
-        )
-        return [Membership(r.account_id, r.tenant_id, Role(r.role)) for r in rows]
-
-    async def members_of(self, tenant_id: str) -> list[TeamMember]:
-        rows = await self._conn.execute(
-            select(memberships, accounts.c.email)
-            .join(accounts, accounts.c.account_id == memberships.c.account_id)
-            .where(memberships.c.tenant_id == tenant_id)
-            .order_by(memberships.c.created_at, accounts.c.email)
-        )
-        return [TeamMember(r.account_id, r.email, Role(r.role), r.created_at) for r in rows]
-
-    async def count_owners(self, tenant_id: str) -> int:
-        owners = await self._conn.execute(
-            select(memberships.c.account_id).where(
-                memberships.c.tenant_id == tenant_id, memberships.c.role == Role.OWNER.value
-            )
-        )
-        return len(owners.all())
-
-    async def set_role(self, account_id: str, tenant_id: str, role: Role) -> None:
-        await self._conn.execute(
-            update(memberships)
-            .where(memberships.c.account_id == account_id, memberships.c.tenant_id == tenant_id)
-            .values(role=role.value)
-        )
-
-    async def remove_membership(self, account_id: str, tenant_id: str) -> None:
-        await self._conn.execute(
-            delete(memberships).where(
-                memberships.c.account_id == account_id, memberships.c.tenant_id == tenant_id
-            )
-        )
-
-    # Invitations
-
-    async def insert_invitation(self, invitation: Invitation, token_hash: str) -> None:
-        await self._conn.execute(
-            insert(invitations).values(
-                invitation_id=invitation.invitation_id,
-                tenant_id=invitation.tenant_id,
-                email=invitation.email,
-                role=invitation.role.value,
-                token_hash=token_hash,
-                invited_by=invitation.invited_by,
-                created_at=invitation.created_at,
-                expires_at=invitation.expires_at,
-            )
-        )
-
-    async def open_invitations(self, tenant_id: str, now: datetime) -> list[Invitation]:
-        rows = await self._conn.execute(
-            select(invitations)
-            .where(
-                invitations.c.tenant_id == tenant_id,
-                invitations.c.accepted_at.is_(None),
-                invitations.c.expires_at > now,
-            )
-            .order_by(invitations.c.created_at)
-        )
-        return [_invitation(row) for row in rows]
-
-    async def open_invitations_to(self, email: str, now: datetime) -> list[Invitation]:
-        rows = await self._conn.execute(
-            select(invitations)
-            .where(
-                invitations.c.email == email,
-                invitations.c.accepted_at.is_(None),
-                invitations.c.expires_at > now,
-            )
-            .order_by(invitations.c.created_at)
-        )
-        return [_invitation(row) for row in rows]
-
-    async def open_invitation(self, token_hash: str, now: datetime) -> Invitation | None:
-        row = (
-            await self._conn.execute(
-                select(invitations).where(
-                    invitations.c.token_hash == token_hash,
-                    invitations.c.accepted_at.is_(None),
-                    invitations.c.expires_at > now,
-                )
-            )
-        ).first()
-        return _invitation(row) if row else None
-
-    async def accept_invitation(self, invitation_id: str, now: datetime) -> bool:
-        result = await self._conn.execute(
-            update(invitations)
-            .where(
-                invitations.c.invitation_id == invitation_id, invitations.c.accepted_at.is_(None)
-            )
-            .values(accepted_at=now)
-        )
-        return result.rowcount == 1
-
-    async def delete_invitation(self, tenant_id: str, invitation_id: str) -> bool:
-        result = await self._conn.execute(
-            delete(invitations).where(
-                invitations.c.tenant_id == tenant_id,
-                invitations.c.invitation_id == invitation_id,
-                invitations.c.accepted_at.is_(None),
-            )
-        )
-        return result.rowcount == 1
-
     # Recovery codes
 
     async def replace_recovery_codes(self, account_id: str, hashes: list[str]) -> None:
@@ -279,96 +114,6 @@ class AccountRepository:
         )
         return result.rowcount == 1
 
-    # Sessions
-
-    async def insert_session(self, session: StoredSession, source_ip: str | None) -> None:
-        await self._conn.execute(
-            insert(account_sessions).values(
-                token_hash=session.token_hash,
-                account_id=session.account_id,
-                stage=session.stage.value,
-                csrf_token=session.csrf_token,
-                created_at=session.created_at,
-                last_seen_at=session.last_seen_at,
-                authenticated_at=session.authenticated_at,
-                source_ip=source_ip,
-            )
-        )
-
-    async def session(self, token_hash: str) -> StoredSession | None:
-        row = (
-            await self._conn.execute(
-                select(account_sessions).where(account_sessions.c.token_hash == token_hash)
-            )
-        ).first()
-        if row is None:
-            return None
-        return StoredSession(
-            row.token_hash,
-            row.account_id,
-            Stage(row.stage),
-            row.csrf_token,
-            row.created_at,
-            row.last_seen_at,
-            row.authenticated_at,
-        )
-
-    async def touch_session(self, token_hash: str, now: datetime) -> None:
-        await self._conn.execute(
-            update(account_sessions)
-            .where(account_sessions.c.token_hash == token_hash)
-            .values(last_seen_at=now)
-        )
-
-    async def delete_session(self, token_hash: str) -> bool:
-        result = await self._conn.execute(
-            delete(account_sessions).where(account_sessions.c.token_hash == token_hash)
-        )
-        return result.rowcount == 1
-
-    async def delete_sessions(self, account_id: str, *, keep: str | None = None) -> int:
-        query = delete(account_sessions).where(account_sessions.c.account_id == account_id)
-        if keep is not None:
-            query = query.where(account_sessions.c.token_hash != keep)
-        return (await self._conn.execute(query)).rowcount
-
-    # E-mail tokens
-
-    async def insert_email_token(
-        self, token_hash: str, account_id: str, purpose: str, expires_at: datetime
-    ) -> None:
-        await self._conn.execute(
-            insert(email_tokens).values(
-                token_hash=token_hash, account_id=account_id, purpose=purpose, expires_at=expires_at
-            )
-        )
-
-    async def peek_email_token(self, token_hash: str, purpose: str, now: datetime) -> str | None:
-        """The account an unused, unexpired token is for, without spending it."""
-        row = (
-            await self._conn.execute(
-                select(email_tokens.c.account_id).where(
-                    email_tokens.c.token_hash == token_hash,
-                    email_tokens.c.purpose == purpose,
-                    email_tokens.c.used_at.is_(None),
-                    email_tokens.c.expires_at > now,
-                )
-            )
-        ).first()
-        return str(row.account_id) if row else None
-
-    async def use_email_token(self, token_hash: str, purpose: str, now: datetime) -> str | None:
-        """The account the token was for, if it is unused and unexpired; it is spent now."""
-        account_id = await self.peek_email_token(token_hash, purpose, now)
-        if account_id is None:
-            return None
-        result = await self._conn.execute(
-            update(email_tokens)
-            .where(email_tokens.c.token_hash == token_hash, email_tokens.c.used_at.is_(None))
-            .values(used_at=now)
-        )
-        return account_id if result.rowcount == 1 else None
-
 
 def _stored(row: Row[tuple[object, ...]]) -> StoredAccount:
     m = row._mapping
@@ -387,18 +132,4 @@ def _stored(row: Row[tuple[object, ...]]) -> StoredAccount:
         m["totp_seed_sealed"],
         m["totp_pending_sealed"],
         m["totp_last_step"],
-    )
-
-
-def _invitation(row: Row[tuple[object, ...]]) -> Invitation:
-    m = row._mapping
-    return Invitation(
-        invitation_id=m["invitation_id"],
-        tenant_id=m["tenant_id"],
-        email=m["email"],
-        role=Role(m["role"]),
-        invited_by=m["invited_by"],
-        created_at=m["created_at"],
-        expires_at=m["expires_at"],
-        accepted_at=m["accepted_at"],
     )

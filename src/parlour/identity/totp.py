@@ -4,11 +4,12 @@ kept, and a code from that step or an earlier one is refused (T-38)."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime
 
 import pyotp
+
+from parlour.crypto.digest import sha256_hex
 
 RECOVERY_CODES = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
@@ -44,7 +45,7 @@ def new_recovery_codes() -> list[str]:
 def recovery_code_hash(code: str) -> str:
     # High-entropy codes: a plain SHA-256 is enough, as for API keys (T-46).
     normalised = code.strip().lower().replace("-", "").replace(" ", "")
-    return hashlib.sha256(normalised.encode()).hexdigest()
+    return sha256_hex(normalised)
 
 
 def looks_like_recovery_code(code: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from parlour.audit.events import Actor
 from parlour.identity.errors import NotPermitted
+from parlour.identity.membership_repository import MembershipRepository
 from parlour.identity.policy import PLATFORM_GRANTS, PlatformPermission
 from parlour.identity.repository import AccountRepository
 from parlour.observability import security_event
@@ -42,9 +43,8 @@ class OrganisationVerification:
         """Record the decision of the operator `actor`, unless the organisation is their own
         and another operator could decide on it."""
         async with self._db.read() as conn:
-            repo = AccountRepository(conn)
-            own = await repo.membership(actor.id, tenant_id) is not None
-            deciders = await repo.count_platform_staff(_DECIDERS) if own else 0
+            own = await MembershipRepository(conn).get(actor.id, tenant_id) is not None
+            deciders = await AccountRepository(conn).count_platform_staff(_DECIDERS) if own else 0
         if own and deciders > 1:
             security_event(
                 "verification.own_organisation", account_id=actor.id, tenant_id=tenant_id

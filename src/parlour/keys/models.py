@@ -55,6 +55,10 @@ class SigningKey:
             return "current"
         return "retiring" if self.retired_at > now else "retired"
 
+    def valid_at(self, moment: datetime) -> bool:
+        """Whether tokens it signed still verify at `moment` (it is not retired by then)."""
+        return self.state_at(moment) != "retired"
+
 
 @dataclass(frozen=True, slots=True)
 class ClientKey:

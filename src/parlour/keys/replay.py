@@ -5,19 +5,16 @@ must not reopen its visitor's conversation after one)."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
 from redis.asyncio import Redis
 
+from parlour.crypto.digest import sha256_hex
 from parlour.keys.repository import UsedTokenRepository
 from parlour.shared_redis import unavailable_on_failure
 from parlour.storage.database import Database
-from parlour.storage.types import utcnow
-
-Clock = Callable[[], datetime]
+from parlour.storage.types import Clock, utcnow
 
 # Expired rows go once this many new ones have been written by this node: the table holds about
 # one token lifetime of handshakes, and no handshake pays for a sweep of its own.
@@ -29,11 +26,6 @@ class ReplayCache(Protocol):
         """True the first time this token id is presented, False on any later use before
         `until` (the token's expiry, leeway included)."""
         ...
-
-
-def _digest(token_id: str) -> str:
-    """Token ids are the issuer's choice of length; rows keep a fixed-size digest."""
-    return hashlib.sha256(token_id.encode()).hexdigest()
 
 
 class DatabaseReplayCache:
@@ -58,7 +50,8 @@ class DatabaseReplayCache:
             repository = UsedTokenRepository(conn)
             if prune:
                 await repository.forget_expired(now)
-            return await repository.claim(tenant_id, _digest(token_id), now=now, until=until)
+            # Token ids are the issuer's choice of length; rows keep a fixed-size digest.
+            return await repository.claim(tenant_id, sha256_hex(token_id), now=now, until=until)
 
 
 class RedisReplayCache:

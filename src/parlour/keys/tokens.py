@@ -1,7 +1,8 @@
 """End-user tokens: EdDSA JWTs with an explicit type, signed per tenant (RFC 8725).
 
-Signing and checking are pure functions over keys; keys/service.py finds the keys. The checks
-run before any signature work where they can (size, header fields) so junk is cheap to refuse.
+Signing and checking are pure functions over keys and a moment; keys/end_user_tokens.py and
+keys/call_tokens.py find the keys and read the clock. The checks run before any signature work
+where they can (size, header fields) so junk is cheap to refuse.
 """
 
 from __future__ import annotations
@@ -153,6 +154,7 @@ def verify_end_user_token(
     tenant_id: str,
     widget_id: str,
     leeway: timedelta,
+    now: datetime,
     visitor: bool = False,
 ) -> EndUser:
     try:
@@ -162,18 +164,24 @@ def verify_end_user_token(
             algorithms=[algorithm],
             audience=widget_audience(widget_id),
             issuer=issuer,
-            leeway=leeway,
-            options={"require": _REQUIRED_CLAIMS, "strict_aud": True},
+            # The time claims are compared in _check_times, against the caller's moment.
+            options={
+                "require": _REQUIRED_CLAIMS,
+                "strict_aud": True,
+                "verify_iat": False,
+                "verify_nbf": False,
+                "verify_exp": False,
+            },
         )
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidToken() from exc
+    issued_at, expires_at = _check_times(claims, now, leeway)
     # The key already belongs to this tenant; the claim must agree with it (RFC 8725 §3.8).
     if claims.get("tid") != tenant_id:
         raise InvalidToken()
     # Short-lived whoever signed it: an organisation's own backend cannot mint long tokens.
-    lifetime = claims["exp"] - claims["iat"]
     longest = VISITOR_TTL if visitor else MAX_LIFETIME
-    if not isinstance(lifetime, int | float) or lifetime > longest.total_seconds():
+    if expires_at - issued_at > longest.total_seconds():
         raise InvalidToken()
     user_id = _short_text(claims.get("sub"), MAX_USER_ID_CHARS)
     origin = _short_text(claims.get("origin"), 300)
@@ -195,13 +203,33 @@ def verify_end_user_token(
         user_id=user_id,
         origin=origin,
         token_id=jti,
-        expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
+        expires_at=datetime.fromtimestamp(expires_at, tz=UTC),
         traits=dict(traits),
         key_id=kid,
-        issued_at=datetime.fromtimestamp(claims["iat"], tz=UTC),
+        issued_at=datetime.fromtimestamp(issued_at, tz=UTC),
         app_id=app_id,
         visitor=visitor,
     )
+
+
+def _check_times(claims: dict[str, Any], now: datetime, leeway: timedelta) -> tuple[int, int]:
+    """(`iat`, `exp`) of a token that is valid at `now`, give or take `leeway`: issued and
+    usable no later than then, and not expired by then (T-06).
+
+    PyJWT reads the wall clock and takes no other, so the three time claims are compared here,
+    by PyJWT's own rules (api_jwt._validate_iat, _nbf and _exp), against the moment of the
+    clock the verifying service was given: tests set the time, and one clock rules minting,
+    verifying and the replay cache alike."""
+    try:
+        issued_at, not_before, expires_at = (int(claims[c]) for c in ("iat", "nbf", "exp"))
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise InvalidToken() from exc
+    moment, slack = now.timestamp(), leeway.total_seconds()
+    if issued_at > moment + slack or not_before > moment + slack:
+        raise InvalidToken()  # not valid yet
+    if expires_at <= moment - slack:
+        raise InvalidToken()  # expired
+    return issued_at, expires_at
 
 
 def _short_text(value: object, limit: int) -> str | None:

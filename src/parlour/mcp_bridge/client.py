@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from parlour.audit.events import Actor
 from parlour.egress import EgressGuard
 from parlour.errors import ParlourError, Unavailable
-from parlour.keys.service import KeyService
+from parlour.keys.call_tokens import CallTokens
 from parlour.mcp_bridge.configuration import McpConfiguration
 from parlour.mcp_bridge.models import McpServer
 from parlour.mcp_bridge.tls import client_context
@@ -59,7 +59,7 @@ class McpBridge:
     def __init__(
         self,
         configuration: McpConfiguration,
-        keys: KeyService,
+        call_tokens: CallTokens,
         egress: EgressGuard,
         *,
         timeout_seconds: float,
@@ -67,7 +67,7 @@ class McpBridge:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._configuration = configuration
-        self._keys = keys
+        self._call_tokens = call_tokens
         self._egress = egress
         self._timeout = timeout_seconds
         self._ttl = listing_ttl_seconds
@@ -150,7 +150,7 @@ class McpBridge:
         from mcp import Client
         from mcp.client.streamable_http import streamable_http_client
 
-        token = await self._keys.mint_call_token(
+        token = await self._call_tokens.mint(
             server.tenant_id, audience=server.url, subject=subject, scope=scope
         )
         headers = {"Authorization": f"Bearer {token}"}

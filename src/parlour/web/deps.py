@@ -71,7 +71,7 @@ def api_key(scope: Scope) -> Callable[[Request], Awaitable[ApiKey]]:
     async def authenticate(request: Request) -> ApiKey:
         secret = bearer_secret(request)
         try:
-            return await services_of(request).keys.authenticate(secret, scope=scope)
+            return await services_of(request).api_keys.authenticate(secret, scope=scope)
         except (Unauthenticated, Forbidden) as refused:
             security_event(
                 "api_key.refused",

@@ -81,14 +81,14 @@ def _checked(request: Request, session: Session) -> Session:
 async def signed_in(request: Request) -> Session:
     """A person with an ACTIVE session (password and second factor)."""
     services = services_of(request)
-    return _checked(request, await services.identity.session(request.cookies.get(COOKIE)))
+    return _checked(request, await services.sessions.active(request.cookies.get(COOKIE)))
 
 
 @declares("signing_in")
 async def signing_in(request: Request) -> Session:
     """A person part-way through login: only the next step's routes take this."""
     services = services_of(request)
-    session = await services.identity.pending_session(request.cookies.get(COOKIE))
+    session = await services.sessions.pending(request.cookies.get(COOKIE))
     return _checked(request, session)
 
 
@@ -121,7 +121,7 @@ def platform(permission: PlatformPermission) -> Callable[..., Awaitable[Actor]]:
             session, permission, source_ip=context["ip"]
         )
         if request.method not in ("GET", "HEAD"):
-            services.identity.require_recent_authentication(session)
+            services.step_up.require_recent(session)
         return Actor(
             ActorType.OPERATOR, session.account.account_id, context["ip"], context["request_id"]
         )
@@ -145,7 +145,7 @@ def member(permission: Permission, *, step_up: bool = False) -> Callable[..., Aw
             session, tenant_id, permission, source_ip=context["ip"]
         )
         if step_up:
-            services.identity.require_recent_authentication(session)
+            services.step_up.require_recent(session)
         actor = Actor(
             ActorType.ACCOUNT, session.account.account_id, context["ip"], context["request_id"]
         )

@@ -94,7 +94,7 @@ async def test_an_agent_answers_a_waiting_customer_who_is_told_a_person_joined(
     ]
 
     audited = await stack.services.audit.recent(desk.org.tenant_id, limit=5)
-    account = await stack.services.identity.account_by_email(desk.agent_email)
+    account = await stack.services.accounts.by_email(desk.agent_email)
     assert account is not None
     by = {"type": "account", "id": account.account_id}
     assert [(e["action"], e["actor"]) for e in audited[:2]] == [

@@ -88,8 +88,8 @@ async def test_a_wrong_secret_for_a_real_key_id_is_401(stack: Stack) -> None:
 async def test_a_revoked_key_is_refused_at_once(stack: Stack) -> None:
     """T-47: revocation takes effect on the next request."""
     org = await seed.organisation(stack.services)
-    key_id = (await stack.services.keys.list_api_keys(org.tenant_id))[0].key_id
-    await stack.services.keys.revoke_api_key(org.tenant_id, key_id, actor=seed.ACTOR)
+    key_id = (await stack.services.api_keys.of_tenant(org.tenant_id))[0].key_id
+    await stack.services.api_keys.revoke(org.tenant_id, key_id, actor=seed.ACTOR)
     answer = await mint(stack, org.api_key, {"user_id": "u", "origin": org.origin})
     assert answer.status_code == 401
 
@@ -146,7 +146,7 @@ async def test_an_organisations_own_jwks_holds_its_keys_and_no_one_elses(stack: 
     ours = await seed.organisation(stack.services)
     theirs = await seed.organisation(stack.services)
     tokens = [
-        await stack.services.keys.mint_call_token(
+        await stack.services.call_tokens.mint(
             org.tenant_id, audience="https://mcp.ours.example/mcp", subject="c", scope="tools:call"
         )
         for org in (ours, theirs)
@@ -157,7 +157,7 @@ async def test_an_organisations_own_jwks_holds_its_keys_and_no_one_elses(stack: 
         own = await client.get(f"/tenants/{ours.tenant_id}/.well-known/jwks.json")
         unknown = await client.get(f"/tenants/{uuid.uuid4()}/.well-known/jwks.json")
 
-    our_kids = {k.kid for k in await stack.services.keys.list_signing_keys(ours.tenant_id)}
+    our_kids = {k.kid for k in await stack.services.signing_keys.of_tenant(ours.tenant_id)}
     assert our_kids
     assert {k["kid"] for k in own.json()["keys"]} == our_kids
     assert our_kids < {k["kid"] for k in everyone["keys"]}

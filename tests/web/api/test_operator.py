@@ -32,17 +32,17 @@ async def console(stack: Stack) -> AsyncIterator[Console]:
         operator, owner = Browser(client), Browser(client)
         operator_email, _ = await signed_up_and_enrolled(stack, operator)
         owner_email, _ = await signed_up_and_enrolled(stack, owner)
-        await stack.services.identity.set_platform_role(
+        await stack.services.platform_staff.set_role(
             operator_email, PlatformRole.OPERATOR, actor=ACTOR
         )
-        account = await stack.services.identity.account_by_email(owner_email)
+        account = await stack.services.accounts.by_email(owner_email)
         assert account is not None
         (membership,) = await stack.services.authorisation.memberships(account.account_id)
         yield Console(operator, owner, membership.tenant_id, client)
 
 
 async def mint(client: httpx.AsyncClient, stack: Stack, org: str, **target: str) -> httpx.Response:
-    issued = await stack.services.keys.create_api_key(org, label="backend", actor=ACTOR)
+    issued = await stack.services.api_keys.create(org, label="backend", actor=ACTOR)
     return await client.post(
         "/v1/end-user-tokens",
         json={"user_id": "u1", **target},

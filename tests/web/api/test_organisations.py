@@ -144,7 +144,7 @@ async def people(stack: Stack) -> AsyncIterator[People]:
         browsers = {role: Browser(client) for role in ROLES}
         emails = {role: (await signed_up_and_enrolled(stack, b))[0] for role, b in browsers.items()}
         owned = await stack.services.authorisation.memberships(
-            (await stack.services.identity.account_by_email(emails["owner"])).account_id  # type: ignore[union-attr]
+            (await stack.services.accounts.by_email(emails["owner"])).account_id  # type: ignore[union-attr]
         )
         org = owned[0].tenant_id
         for role in ("admin", "agent", "analyst"):
@@ -157,7 +157,7 @@ async def path_to(stack: Stack, template: str, org: str) -> str:
     """The route's path in `org`, naming a fresh key, origin or app where it needs one."""
     fresh: dict[str, str] = {}
     if "{key}" in template:
-        issued = await stack.services.keys.create_api_key(org, label="to revoke", actor=ACTOR)
+        issued = await stack.services.api_keys.create(org, label="to revoke", actor=ACTOR)
         fresh["key"] = issued.key.key_id
     if "{origin}" in template:
         origin = f"https://{unique_host()}"
@@ -165,13 +165,13 @@ async def path_to(stack: Stack, template: str, org: str) -> str:
             await stack.services.tenants.allow_origin(org, origin, actor=ACTOR), safe=""
         )
     if "{client_key}" in template:
-        key = await stack.services.keys.register_client_key(org, public_key_pem(), actor=ACTOR)
+        key = await stack.services.client_keys.register(org, public_key_pem(), actor=ACTOR)
         fresh["client_key"] = key.kid
     if "{member}" in template:
         email = f"member-{secrets.token_hex(4)}@example.com"
-        await stack.services.identity.sign_up(email, PASSWORD, "Their own", source_ip=None)
+        await stack.services.signup.sign_up(email, PASSWORD, "Their own", source_ip=None)
         await stack.services.members.add(org, email, Role.AGENT, actor=ACTOR)
-        account = await stack.services.identity.account_by_email(email)
+        account = await stack.services.accounts.by_email(email)
         assert account is not None
         fresh["member"] = account.account_id
     if "{invitation}" in template:
@@ -275,9 +275,7 @@ async def test_an_organisation_reads_and_exports_its_own_audit_chain_and_no_othe
 ) -> None:
     """T-91, T-88: the audit log a member reads is their organisation's chain alone; exporting
     it is itself recorded, before the first line leaves."""
-    other_key = await stack.services.keys.create_api_key(
-        people.other_org, label="theirs", actor=ACTOR
-    )
+    other_key = await stack.services.api_keys.create(people.other_org, label="theirs", actor=ACTOR)
     owner = people.browsers["owner"]
     await owner.send(
         "POST",

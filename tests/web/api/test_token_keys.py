@@ -28,7 +28,7 @@ from tests.web.test_errors import assert_error_shape
 async def test_signing_keys_rotate_with_an_overlap_or_at_once_and_show_no_private_half(
     owner: Owner, stack: Stack
 ) -> None:
-    first = await stack.services.keys.ensure_signing_key(owner.org)
+    first = await stack.services.signing_keys.ensure(owner.org)
 
     rotated = await owner.browser.send("POST", owner.path("signing-keys/rotate"), {})
     assert rotated.json()["state"] == "current"
@@ -83,13 +83,13 @@ async def test_a_registered_key_signs_tokens_until_it_is_revoked(
         headers = {"kid": key["kid"], "typ": END_USER_TOKEN_TYPE}
         return canaries.register(jwt.encode(claims, private, algorithm="EdDSA", headers=headers))
 
-    user = await stack.services.keys.verify_end_user_token(owner.org, tenant.widget_id, token())
+    user = await stack.services.end_user_tokens.verify(owner.org, tenant.widget_id, token())
     assert user.user_id == "customer-1"
 
     revoked = await owner.browser.send("DELETE", owner.path(f"client-keys/{key['kid']}"))
     assert revoked.status_code == 204
     with pytest.raises(InvalidToken):
-        await stack.services.keys.verify_end_user_token(owner.org, tenant.widget_id, token())
+        await stack.services.end_user_tokens.verify(owner.org, tenant.widget_id, token())
     (listed,) = (await owner.browser.send("GET", owner.path("client-keys"))).json()
     assert listed["revoked_at"] is not None
 

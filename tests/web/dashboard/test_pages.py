@@ -246,7 +246,7 @@ async def test_t42_creating_a_key_after_ten_minutes_asks_for_the_password_and_a_
         # The step-up replaced the session: the page carries the new one's token, and the old
         # reference is worthless.
         assert pages.cookie not in (None, before)
-        [key] = await stack.services.keys.list_api_keys(keys_path.split("/")[3])
+        [key] = await stack.services.api_keys.of_tenant(keys_path.split("/")[3])
         assert sorted(key.scopes) == scopes
         second = {"csrf_token": csrf_of(created), "label": "second", "scopes": scopes[0]}
         again = await pages.post(keys_path, second)
@@ -268,7 +268,7 @@ async def test_t55_a_replayed_form_still_needs_the_sessions_csrf_token(stack: St
             keys_path, forged | {"step_up_password": PASSWORD, "step_up_code": recovery[0]}
         )
         assert refused.status_code == 403
-        assert await stack.services.keys.list_api_keys(keys_path.split("/")[3]) == []
+        assert await stack.services.api_keys.of_tenant(keys_path.split("/")[3]) == []
 
 
 async def test_a_forgotten_password_is_reset_by_the_mailed_link_and_a_recovery_code(
@@ -344,7 +344,7 @@ async def test_staff_made_from_the_server_choose_a_password_on_the_welcome_page(
     """T-45: `parlour account create --operator`'s link opens a page with a button, not an
     action (mail scanners open links); the password chosen there logs in."""
     email = f"ops-{secrets.token_hex(4)}@parlour.example"
-    await stack.services.identity.add_platform_staff(email, PlatformRole.OPERATOR, actor=ACTOR)
+    await stack.services.platform_staff.add(email, PlatformRole.OPERATOR, actor=ACTOR)
     token = mailed_token(stack.services.settings.data_dir / "outbox", email)
     async with httpx.AsyncClient(base_url=stack.url) as client:
         pages = Pages(client, stack.url)

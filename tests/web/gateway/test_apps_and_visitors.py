@@ -17,7 +17,7 @@ APP = "com.example.bank"
 
 
 async def app_token(stack: Stack, org: seed.Organisation, user_id: str = "customer-1") -> str:
-    minted = await stack.services.keys.mint_end_user_token(
+    minted = await stack.services.end_user_tokens.mint(
         org.tenant_id, widget_id=org.widget_id, user_id=user_id, app_id=APP
     )
     return minted.token

@@ -68,8 +68,8 @@ async def test_each_hostile_token_class_closes_the_real_socket_with_4401(
 ) -> None:
     """T-10, T-11, T-12, T-13, T-17 against real uvicorn on 127.0.0.1."""
     org = await seed.organisation(stack.services)
-    key = await stack.services.keys.ensure_signing_key(org.tenant_id)
-    private = await stack.services.keys._private_key(key)
+    key = await stack.services.signing_keys.ensure(org.tenant_id)
+    private = await stack.services.signing_keys.private_key(key)
     now = utcnow()
     header = {"alg": "EdDSA", "typ": END_USER_TOKEN_TYPE, "kid": key.kid}
     claims = {

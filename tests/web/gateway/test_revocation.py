@@ -77,7 +77,7 @@ async def test_taking_an_origin_off_the_allowlist_closes_the_sockets_opened_from
         org = await seed.organisation(stack.services)
         kept = "https://help.example.net"
         await stack.services.tenants.allow_origin(org.tenant_id, kept, actor=seed.ACTOR)
-        minted = await stack.services.keys.mint_end_user_token(
+        minted = await stack.services.end_user_tokens.mint(
             org.tenant_id, widget_id=org.widget_id, user_id="customer-2", origin=kept
         )
         async with (
@@ -104,8 +104,8 @@ async def test_revocation_is_scoped_to_the_revoking_keys_tenant(
         async with open_socket(stack.ws_url, a.widget_id, a.origin) as ws:
             await authenticate(ws, await seed.token_for(stack.services, a))
             assert (await revoke(stack, b, "customer-1")).status_code == 204
-            assert await stack.services.keys.still_valid(
-                await stack.services.keys.verify_end_user_token(
+            assert await stack.services.end_user_tokens.still_valid(
+                await stack.services.end_user_tokens.verify(
                     a.tenant_id, a.widget_id, await seed.token_for(stack.services, a)
                 )
             )
@@ -121,21 +121,21 @@ async def test_a_rotated_signing_key_keeps_working_for_the_overlap_then_revoke_n
         org = await seed.organisation(stack.services)
         old_token = await seed.token_for(stack.services, org)
         old_kid = jwt.get_unverified_header(old_token)["kid"]
-        new_key = await stack.services.keys.rotate_signing_key(
+        new_key = await stack.services.signing_keys.rotate(
             org.tenant_id, overlap=timedelta(minutes=15), actor=seed.ACTOR
         )
         new_token = await seed.token_for(stack.services, org, "customer-2")
         assert jwt.get_unverified_header(new_token)["kid"] == new_key.kid != old_kid
-        published = {k["kid"] for k in (await stack.services.keys.jwks())["keys"]}
+        published = {k["kid"] for k in (await stack.services.signing_keys.jwks())["keys"]}
         assert {old_kid, new_key.kid} <= published
 
         async with open_socket(stack.ws_url, org.widget_id, org.origin) as old_socket:
             await authenticate(old_socket, old_token)  # the overlap honours the old key
-            await stack.services.keys.rotate_signing_key(
+            await stack.services.signing_keys.rotate(
                 org.tenant_id, overlap=timedelta(0), actor=seed.ACTOR
             )
             assert await close_code(old_socket) == 4401
-        published = {k["kid"] for k in (await stack.services.keys.jwks())["keys"]}
+        published = {k["kid"] for k in (await stack.services.signing_keys.jwks())["keys"]}
         assert old_kid not in published
         assert new_key.kid not in published  # revoke-now retires every key, a new one serves
         async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:

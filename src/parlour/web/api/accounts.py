@@ -45,7 +45,7 @@ async def sign_up(body: SignUp, request: Request, services: ServicesDep) -> Acce
     e-mail). A weak password, a malformed address or organisation name is 422, judged before the
     address is looked up: the 422 is no oracle either."""
     ip = request_context(request)["ip"]
-    await services.identity.sign_up(body.email, body.password, body.organisation, source_ip=ip)
+    await services.signup.sign_up(body.email, body.password, body.organisation, source_ip=ip)
     return Accepted(status="check_your_email")
 
 
@@ -57,7 +57,7 @@ class EmailToken(BaseModel):
 
 @router.post("/v1/accounts/verify-email", status_code=204, dependencies=[Public, JsonOnly])
 async def verify_email(body: EmailToken, request: Request, services: ServicesDep) -> Response:
-    await services.identity.verify_email(body.token, source_ip=request_context(request)["ip"])
+    await services.email_verification.verify(body.token, source_ip=request_context(request)["ip"])
     return Response(status_code=204)
 
 
@@ -81,9 +81,7 @@ async def request_password_reset(
 ) -> Accepted:
     """202 with the same body for any well-formed address; a link goes by mail if it has an
     account."""
-    await services.identity.request_password_reset(
-        body.email, source_ip=request_context(request)["ip"]
-    )
+    await services.password_reset.request(body.email, source_ip=request_context(request)["ip"])
     return Accepted(status="check_your_email")
 
 
@@ -92,7 +90,7 @@ async def request_password_reset(
 )
 async def reset_password(body: NewPassword, request: Request, services: ServicesDep) -> Response:
     """The mailed token, the new password, and a TOTP or recovery code: a reset keeps MFA."""
-    await services.identity.reset_password(
+    await services.password_reset.reset(
         body.token, body.password, body.code, source_ip=request_context(request)["ip"]
     )
     return Response(status_code=204)
@@ -151,7 +149,7 @@ async def log_in(
     body: Credentials, request: Request, response: Response, services: ServicesDep
 ) -> SessionStarted:
     ip = request_context(request)["ip"]
-    issued = await services.identity.log_in(body.email, body.password, source_ip=ip)
+    issued = await services.login.log_in(body.email, body.password, source_ip=ip)
     set_session_cookie(response, request, issued.token)
     return SessionStarted(stage=issued.stage, csrf_token=issued.csrf_token)
 
@@ -161,14 +159,14 @@ async def complete_login(
     body: Code, request: Request, response: Response, services: ServicesDep, _: SigningIn
 ) -> SessionStarted:
     ip = request_context(request)["ip"]
-    issued = await services.identity.complete_login(session_token(request), body.code, source_ip=ip)
+    issued = await services.login.complete(session_token(request), body.code, source_ip=ip)
     set_session_cookie(response, request, issued.token)
     return SessionStarted(stage=issued.stage, csrf_token=issued.csrf_token)
 
 
 @router.post("/v1/session/enrolment")
 async def begin_enrolment(request: Request, services: ServicesDep, _: SigningIn) -> EnrolmentView:
-    enrolment = await services.identity.begin_enrolment(session_token(request))
+    enrolment = await services.mfa_enrolment.begin(session_token(request))
     return EnrolmentView(seed=enrolment.seed, uri=enrolment.uri)
 
 
@@ -177,7 +175,7 @@ async def confirm_enrolment(
     body: Code, request: Request, response: Response, services: ServicesDep, _: SigningIn
 ) -> Enrolled:
     ip = request_context(request)["ip"]
-    issued, codes = await services.identity.confirm_enrolment(
+    issued, codes = await services.mfa_enrolment.confirm(
         session_token(request), body.code, source_ip=ip
     )
     set_session_cookie(response, request, issued.token)
@@ -189,7 +187,7 @@ async def reauthenticate(
     body: StepUp, request: Request, response: Response, services: ServicesDep, _: SignedIn
 ) -> SessionStarted:
     ip = request_context(request)["ip"]
-    issued = await services.identity.reauthenticate(
+    issued = await services.step_up.reauthenticate(
         session_token(request), body.password, body.code, source_ip=ip
     )
     set_session_cookie(response, request, issued.token)
@@ -211,7 +209,7 @@ async def current_session(session: SigningIn, services: ServicesDep) -> SessionV
 
 @router.delete("/v1/session", status_code=204)
 async def log_out(request: Request, services: ServicesDep, _: SigningIn) -> Response:
-    await services.identity.log_out(session_token(request))
+    await services.sessions.log_out(session_token(request))
     response = Response(status_code=204)
     clear_session_cookie(response)
     return response
@@ -231,7 +229,7 @@ async def change_password(
     body: PasswordChange, request: Request, services: ServicesDep, _: SignedIn
 ) -> Ended:
     """A new password, after a step-up; other sessions end unless asked not to."""
-    ended = await services.identity.change_password(
+    ended = await services.password_change.change(
         session_token(request),
         body.password,
         end_other_sessions=body.end_other_sessions,
@@ -242,7 +240,7 @@ async def change_password(
 
 @router.delete("/v1/session/others")
 async def end_other_sessions(request: Request, services: ServicesDep, _: SignedIn) -> Ended:
-    ended = await services.identity.end_other_sessions(
+    ended = await services.sessions.end_others(
         session_token(request), source_ip=request_context(request)["ip"]
     )
     return Ended(sessions_ended=ended)

@@ -41,7 +41,7 @@ async def register_client_key(
     body: ClientKeyRequest, request: Request, services: ServicesDep, key: KeyDep
 ) -> ClientKeyResponse:
     tenant = await services.tenants.get(key.tenant_id)
-    registered = await services.keys.register_client_key(
+    registered = await services.client_keys.register(
         key.tenant_id, body.public_key_pem, actor=actor_for(key, request)
     )
     return ClientKeyResponse(
@@ -60,5 +60,5 @@ async def revoke_client_key(
     services: ServicesDep,
     key: KeyDep,
 ) -> Response:
-    await services.keys.revoke_client_key(key.tenant_id, kid, actor=actor_for(key, request))
+    await services.client_keys.revoke(key.tenant_id, kid, actor=actor_for(key, request))
     return Response(status_code=204)

@@ -24,7 +24,7 @@ async def revoke_end_user(
 ) -> Response:
     """Every token issued to this customer until now stops working, and their open chat
     sockets close within the re-validation interval (30 s by default). Call it on logout."""
-    await services.keys.revoke_end_user(key.tenant_id, user_id)
+    await services.end_user_revocations.revoke(key.tenant_id, user_id)
     security_event(
         "end_user.revoked", tenant_id=key.tenant_id, key_id=key.key_id, **request_context(request)
     )

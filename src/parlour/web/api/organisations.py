@@ -98,14 +98,14 @@ async def organisation(who: Viewer, services: ServicesDep) -> OrganisationDetail
 
 @router.get("/v1/organisations/{tenant_id}/api-keys")
 async def api_keys(who: KeyKeeper, services: ServicesDep) -> list[ApiKeyOut]:
-    return [_key(k) for k in await services.keys.list_api_keys(who.tenant_id)]
+    return [_key(k) for k in await services.api_keys.of_tenant(who.tenant_id)]
 
 
 @router.post("/v1/organisations/{tenant_id}/api-keys", status_code=201, dependencies=[JsonOnly])
 async def create_api_key(body: NewApiKey, who: KeyIssuer, services: ServicesDep) -> IssuedApiKeyOut:
     days = body.expires_in_days
     expires = services.clock() + timedelta(days=days) if days else None
-    issued = await services.keys.create_api_key(
+    issued = await services.api_keys.create(
         who.tenant_id, label=body.label, scopes=body.scopes, expires_at=expires, actor=who.actor
     )
     return IssuedApiKeyOut(**_key(issued.key).model_dump(), secret=issued.secret)
@@ -132,7 +132,7 @@ async def rotate_api_key(
 ) -> IssuedApiKeyOut:
     """A new key like the old one (its secret shown this once); the old one stops after the
     overlap, or at once with 0."""
-    issued = await services.keys.rotate_api_key(
+    issued = await services.api_keys.rotate(
         who.tenant_id, key_id, overlap=timedelta(hours=body.overlap_hours), actor=who.actor
     )
     return IssuedApiKeyOut(**_key(issued.key).model_dump(), secret=issued.secret)
@@ -145,7 +145,7 @@ async def revoke_api_key(
     services: ServicesDep,
 ) -> Response:
     """Revoking protects, so it needs no step-up; it takes effect on the next request."""
-    await services.keys.revoke_api_key(who.tenant_id, key_id, actor=who.actor)
+    await services.api_keys.revoke(who.tenant_id, key_id, actor=who.actor)
     return Response(status_code=204)
 
 

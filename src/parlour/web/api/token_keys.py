@@ -68,7 +68,7 @@ def _registered(key: ClientKey, widget_id: str) -> RegisteredKeyOut:
 @router.get("/v1/organisations/{tenant_id}/signing-keys")
 async def signing_keys(who: KeyKeeper, services: ServicesDep) -> list[SigningKeyOut]:
     """Public facts only: the private halves never leave the vault."""
-    keys = await services.keys.list_signing_keys(who.tenant_id)
+    keys = await services.signing_keys.of_tenant(who.tenant_id)
     return [_signing_key(k, services.clock()) for k in keys]
 
 
@@ -81,7 +81,7 @@ async def rotate_signing_key(
     overlap = (
         0 if body.retire_previous == "now" else services.settings.tokens.signing_key_overlap_seconds
     )
-    key = await services.keys.rotate_signing_key(
+    key = await services.signing_keys.rotate(
         who.tenant_id, overlap=timedelta(seconds=overlap), actor=who.actor
     )
     return _signing_key(key, services.clock())
@@ -90,7 +90,7 @@ async def rotate_signing_key(
 @router.get("/v1/organisations/{tenant_id}/client-keys")
 async def client_keys(who: KeyKeeper, services: ServicesDep) -> list[RegisteredKeyOut]:
     tenant = await services.tenants.get(who.tenant_id)
-    keys = await services.keys.list_client_keys(who.tenant_id)
+    keys = await services.client_keys.of_tenant(who.tenant_id)
     return [_registered(k, tenant.widget_id) for k in keys]
 
 
@@ -99,9 +99,7 @@ async def register_client_key(
     body: ClientKeyRequest, who: KeyIssuer, services: ServicesDep
 ) -> RegisteredKeyOut:
     tenant = await services.tenants.get(who.tenant_id)
-    key = await services.keys.register_client_key(
-        who.tenant_id, body.public_key_pem, actor=who.actor
-    )
+    key = await services.client_keys.register(who.tenant_id, body.public_key_pem, actor=who.actor)
     return _registered(key, tenant.widget_id)
 
 
@@ -111,5 +109,5 @@ async def revoke_client_key(
     who: KeyKeeper,
     services: ServicesDep,
 ) -> Response:
-    await services.keys.revoke_client_key(who.tenant_id, kid, actor=who.actor)
+    await services.client_keys.revoke(who.tenant_id, kid, actor=who.actor)
     return Response(status_code=204)

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from parlour.errors import InvalidInput
 from parlour.keys.models import ApiKey, Scope
 from parlour.web.deps import ServicesDep, api_key
 
@@ -39,15 +38,8 @@ async def mint_end_user_token(
     key: Annotated[ApiKey, Depends(api_key(Scope.MINT_END_USER_TOKENS))],
 ) -> EndUserTokenResponse:
     tenant = await services.tenants.get(key.tenant_id)
-    if (body.origin is None) == (body.app_id is None):
-        raise InvalidInput("give either origin (web) or app_id (mobile app), not both")
-    # Tokens are only ever made for an origin or app the organisation allowlisted.
-    if body.origin is not None:
-        await services.tenants.require_origin(tenant.tenant_id, body.origin)
-    else:
-        await services.tenants.require_app(tenant.tenant_id, body.app_id or "")
     traits = {k: v for k, v in (("name", body.name), ("email", body.email)) if v}
-    minted = await services.keys.mint_end_user_token(
+    minted = await services.end_user_tokens.mint(
         tenant.tenant_id,
         widget_id=tenant.widget_id,
         user_id=body.user_id,

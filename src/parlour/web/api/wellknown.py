@@ -16,7 +16,7 @@ router = APIRouter(tags=["public"])
 
 @router.get("/.well-known/jwks.json", dependencies=[Public])
 async def jwks(services: ServicesDep) -> JSONResponse:
-    return _public_keys(await services.keys.jwks())
+    return _public_keys(await services.signing_keys.jwks())
 
 
 @router.get("/tenants/{tenant_id}/.well-known/jwks.json", dependencies=[Public])
@@ -26,7 +26,7 @@ async def organisation_jwks(
     """One organisation's keys, under its call tokens' issuer: an MCP server that fetches its
     keys here cannot be made to accept a token another organisation's key signed. (An unknown
     organisation has no keys: the answer says nothing of which exist.)"""
-    return _public_keys(await services.keys.jwks(tenant_id))
+    return _public_keys(await services.signing_keys.jwks(tenant_id))
 
 
 def _public_keys(document: dict[str, Any]) -> JSONResponse:

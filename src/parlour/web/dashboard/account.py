@@ -34,7 +34,7 @@ async def change_password(
     # A new password needs a recent step-up; its form comes back with the step-up's fields.
     session = await stepped_up(request, session)
     try:
-        ended = await services.identity.change_password(
+        ended = await services.password_change.change(
             live_session_token(request),
             form.get("password", ""),
             end_other_sessions=form.get("end_other_sessions") == "on",
@@ -52,7 +52,7 @@ async def change_password(
 async def end_other_sessions(
     request: Request, session: SignedInPage, services: ServicesDep
 ) -> Response:
-    ended = await services.identity.end_other_sessions(
+    ended = await services.sessions.end_others(
         session_token(request), source_ip=request_context(request)["ip"]
     )
     notice = f"{ended} other session{'s' if ended != 1 else ''} ended."

@@ -107,7 +107,7 @@ async def change_features(who: SettingsKeeper, services: ServicesDep, request: R
 async def _keys_page(
     request: Request, who: Member, services: ServicesDep, **context: Any
 ) -> Response:
-    keys = await services.keys.list_api_keys(who.tenant_id)
+    keys = await services.api_keys.of_tenant(who.tenant_id)
     tenant = await services.tenants.get(who.tenant_id)
     now = services.clock()
     return render(
@@ -118,9 +118,9 @@ async def _keys_page(
         now=now,
         scopes=SCOPES,
         signing_keys=[
-            (key, key.state_at(now)) for key in await services.keys.list_signing_keys(who.tenant_id)
+            (key, key.state_at(now)) for key in await services.signing_keys.of_tenant(who.tenant_id)
         ],
-        client_keys=await services.keys.list_client_keys(who.tenant_id),
+        client_keys=await services.client_keys.of_tenant(who.tenant_id),
         issuer=client_issuer(tenant.widget_id),
         audience=widget_audience(tenant.widget_id),
         **context,
@@ -137,7 +137,7 @@ async def create_key(who: KeyIssuer, services: ServicesDep, request: Request) ->
     form = await request.form()
     chosen = [Scope(s) for s in form.getlist("scopes") if s in {x.value for x in Scope}]
     try:
-        issued = await services.keys.create_api_key(
+        issued = await services.api_keys.create(
             who.tenant_id,
             label=str(form.get("label", "")),
             scopes=chosen,
@@ -155,7 +155,7 @@ async def rotate_key(
 ) -> Response:
     """The new secret is shown once; the old key keeps working for a day."""
     try:
-        issued = await services.keys.rotate_api_key(
+        issued = await services.api_keys.rotate(
             who.tenant_id, key_id, overlap=timedelta(hours=24), actor=who.actor
         )
     except ParlourError as error:
@@ -167,7 +167,7 @@ async def rotate_key(
 async def revoke_key(
     key_id: str, who: KeyKeeper, services: ServicesDep, request: Request
 ) -> Response:
-    await services.keys.revoke_api_key(who.tenant_id, key_id, actor=who.actor)
+    await services.api_keys.revoke(who.tenant_id, key_id, actor=who.actor)
     return go(f"/dashboard/o/{who.tenant_id}/keys", Notice.KEY_REVOKED)
 
 
@@ -176,7 +176,7 @@ async def rotate_signing_key(who: KeyIssuer, services: ServicesDep, request: Req
     form = await same_origin_form(request)
     now = form.get("retire_now") == "on"
     overlap = 0 if now else services.settings.tokens.signing_key_overlap_seconds
-    await services.keys.rotate_signing_key(
+    await services.signing_keys.rotate(
         who.tenant_id, overlap=timedelta(seconds=overlap), actor=who.actor
     )
     return go(f"/dashboard/o/{who.tenant_id}/keys", Notice.SIGNING_KEY_ROTATED)
@@ -186,7 +186,7 @@ async def rotate_signing_key(who: KeyIssuer, services: ServicesDep, request: Req
 async def register_client_key(who: KeyIssuer, services: ServicesDep, request: Request) -> Response:
     form = await same_origin_form(request)
     try:
-        await services.keys.register_client_key(
+        await services.client_keys.register(
             who.tenant_id, form.get("public_key_pem", "")[:4096], actor=who.actor
         )
     except ParlourError as error:
@@ -198,7 +198,7 @@ async def register_client_key(who: KeyIssuer, services: ServicesDep, request: Re
 async def revoke_client_key(
     kid: str, who: KeyKeeper, services: ServicesDep, request: Request
 ) -> Response:
-    await services.keys.revoke_client_key(who.tenant_id, kid, actor=who.actor)
+    await services.client_keys.revoke(who.tenant_id, kid, actor=who.actor)
     return go(f"/dashboard/o/{who.tenant_id}/keys", Notice.CLIENT_KEY_REVOKED)
 
 

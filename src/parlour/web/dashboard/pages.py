@@ -155,7 +155,7 @@ PublicPage = Depends(public_page)
 
 async def _session(request: Request) -> Session:
     try:
-        return await services_of(request).identity.session(request.cookies.get(COOKIE))
+        return await services_of(request).sessions.active(request.cookies.get(COOKIE))
     except WrongStage as unfinished:
         raise GoTo("/dashboard/login") from unfinished
     except SessionRequired as missing:
@@ -174,7 +174,7 @@ async def signed_in_page(request: Request) -> Session:
 async def signing_in_page(request: Request) -> Session:
     """Part-way through login; pages of the next step only."""
     try:
-        session = await services_of(request).identity.pending_session(request.cookies.get(COOKIE))
+        session = await services_of(request).sessions.pending(request.cookies.get(COOKIE))
     except SessionRequired as missing:
         raise GoTo("/dashboard/login") from missing
     if request.method == "POST":
@@ -195,9 +195,9 @@ async def stepped_up(request: Request, session: Session) -> Session:
     """The session, if its holder gave the password and a code lately; else the step-up they
     sent with this form, checked (the session is then replaced, and the browser handed the new
     one by `RenewedSession`); else StepUpNeeded, which answers with the step-up form."""
-    identity = services_of(request).identity
+    step_up = services_of(request).step_up
     try:
-        identity.require_recent_authentication(session)
+        step_up.require_recent(session)
         return session
     except ReauthenticationRequired:
         pass
@@ -211,7 +211,7 @@ async def stepped_up(request: Request, session: Session) -> Session:
     if STEP_UP_PASSWORD not in form:
         raise StepUpNeeded(request.url.path, fields, session.csrf_token)
     try:
-        issued = await identity.reauthenticate(
+        issued = await step_up.reauthenticate(
             request.cookies.get(COOKIE, ""),
             str(form.get(STEP_UP_PASSWORD, "")),
             str(form.get(STEP_UP_CODE, "")),
@@ -220,7 +220,7 @@ async def stepped_up(request: Request, session: Session) -> Session:
     except ParlourError as error:
         raise StepUpNeeded(request.url.path, fields, session.csrf_token, error) from None
     request.state.renewed_session = issued.token
-    return await identity.session(issued.token)
+    return await services_of(request).sessions.active(issued.token)
 
 
 def live_session_token(request: Request) -> str:

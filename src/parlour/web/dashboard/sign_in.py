@@ -1,5 +1,5 @@
 """Signing up, confirming the address, logging in with a code, enrolling an authenticator,
-stepping up and logging out: the pages over IdentityService."""
+stepping up and logging out: the pages over the identity use cases."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ async def signup(request: Request, services: ServicesDep) -> Response:
     form = await same_origin_form(request)
     fields = {k: form.get(k, "") for k in ("email", "organisation")}
     try:
-        await services.identity.sign_up(
+        await services.signup.sign_up(
             fields["email"],
             form.get("password", ""),
             fields["organisation"],
@@ -60,7 +60,7 @@ async def verify_email_page(request: Request, token: str = "") -> Response:
 async def verify_email(request: Request, services: ServicesDep) -> Response:
     form = await same_origin_form(request)
     try:
-        await services.identity.verify_email(
+        await services.email_verification.verify(
             form.get("token", ""), source_ip=request_context(request)["ip"]
         )
     except ParlourError as error:
@@ -79,7 +79,7 @@ async def welcome(request: Request, services: ServicesDep) -> Response:
     form = await same_origin_form(request)
     token = form.get("token", "")
     try:
-        await services.identity.choose_first_password(
+        await services.platform_staff.choose_first_password(
             token, form.get("password", ""), source_ip=request_context(request)["ip"]
         )
     except ParlourError as error:
@@ -99,7 +99,7 @@ async def login(request: Request, services: ServicesDep) -> Response:
     form = await same_origin_form(request)
     email = form.get("email", "")
     try:
-        issued = await services.identity.log_in(
+        issued = await services.login.log_in(
             email, form.get("password", ""), source_ip=request_context(request)["ip"]
         )
     except ParlourError as error:
@@ -119,9 +119,7 @@ async def forgot(request: Request, services: ServicesDep) -> Response:
     form = await same_origin_form(request)
     email = form.get("email", "")
     try:
-        await services.identity.request_password_reset(
-            email, source_ip=request_context(request)["ip"]
-        )
+        await services.password_reset.request(email, source_ip=request_context(request)["ip"])
     except ParlourError as error:
         return failed(request, "forgot.html", error, email=email)
     return render(request, "check_email.html", email=email)
@@ -137,7 +135,7 @@ async def reset(request: Request, services: ServicesDep) -> Response:
     form = await same_origin_form(request)
     token = form.get("token", "")
     try:
-        await services.identity.reset_password(
+        await services.password_reset.reset(
             token,
             form.get("password", ""),
             form.get("code", ""),
@@ -157,7 +155,7 @@ async def code_page(request: Request, session: SigningInPage) -> Response:
 async def code(request: Request, session: SigningInPage, services: ServicesDep) -> Response:
     form = await same_origin_form(request)
     try:
-        issued = await services.identity.complete_login(
+        issued = await services.login.complete(
             session_token(request), form.get("code", ""), source_ip=request_context(request)["ip"]
         )
     except ParlourError as error:
@@ -176,7 +174,7 @@ async def enrol_page(request: Request, session: SigningInPage) -> Response:
 async def enrol(request: Request, session: SigningInPage, services: ServicesDep) -> Response:
     """A new seed, pending until a code from it is confirmed."""
     try:
-        enrolment = await services.identity.begin_enrolment(session_token(request))
+        enrolment = await services.mfa_enrolment.begin(session_token(request))
     except ReauthenticationRequired:
         # Replacing an authenticator from a signed-in session: password and code first.
         return go("/dashboard/step-up?next=/dashboard/enrol")
@@ -202,13 +200,13 @@ async def confirm_enrolment(
 ) -> Response:
     form = await same_origin_form(request)
     try:
-        issued, codes = await services.identity.confirm_enrolment(
+        issued, codes = await services.mfa_enrolment.confirm(
             session_token(request), form.get("code", ""), source_ip=request_context(request)["ip"]
         )
     except ParlourError as error:
         # A mistyped or just-expired code: the same seed again, which the app already holds.
         try:
-            pending = await services.identity.pending_enrolment(session_token(request))
+            pending = await services.mfa_enrolment.pending(session_token(request))
         except ParlourError:
             return failed(request, "enrol_start.html", error, csrf_token=session.csrf_token)
         return _seed_page(request, session.csrf_token, pending, error)
@@ -227,7 +225,7 @@ async def step_up(request: Request, session: SignedInPage, services: ServicesDep
     form = await same_origin_form(request)
     target = safe_next(form.get("next"))
     try:
-        issued = await services.identity.reauthenticate(
+        issued = await services.step_up.reauthenticate(
             session_token(request),
             form.get("password", ""),
             form.get("code", ""),
@@ -242,7 +240,7 @@ async def step_up(request: Request, session: SignedInPage, services: ServicesDep
 
 @router.post("/dashboard/logout")
 async def logout(request: Request, _: SigningInPage, services: ServicesDep) -> Response:
-    await services.identity.log_out(session_token(request))
+    await services.sessions.log_out(session_token(request))
     response = go("/dashboard/login")
     clear_session_cookie(response)
     return response

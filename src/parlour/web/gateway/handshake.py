@@ -156,7 +156,7 @@ class Handshake:
                 await self.verify(tenant, frame.visitor_token, origin, visitor=True)
             ).user_id
         app_id = None if origin else await self.app_of_connection()
-        minted = await self._services.keys.mint_visitor_token(
+        minted = await self._services.end_user_tokens.mint_visitor(
             tenant.tenant_id,
             widget_id=tenant.widget_id,
             origin=origin,
@@ -164,7 +164,7 @@ class Handshake:
             visitor_id=visitor_id,
         )
         user = await self.verify(tenant, minted.token, origin, visitor=True)
-        next_token = await self._services.keys.mint_visitor_token(
+        next_token = await self._services.end_user_tokens.mint_visitor(
             tenant.tenant_id,
             widget_id=tenant.widget_id,
             origin=origin,
@@ -184,7 +184,7 @@ class Handshake:
         self, tenant: Tenant, token: str, origin: str | None, *, visitor: bool = False
     ) -> EndUser:
         try:
-            user = await self._services.keys.verify_end_user_token(
+            user = await self._services.end_user_tokens.verify(
                 tenant.tenant_id, tenant.widget_id, token, visitor=visitor
             )
         except InvalidToken:
