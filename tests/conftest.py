@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from parlour.app import create_app
 from parlour.assistant.tools import ToolSource
+from parlour.chat.clock import Clock
 from parlour.services import Services, build_services
 from parlour.settings import (
     AssistantSettings,
@@ -180,6 +181,7 @@ async def running_stack(
     tokens: dict[str, object] | None = None,
     assistant: dict[str, object] | None = None,
     redis: RedisSettings | None = None,
+    clock: Clock | None = None,
 ) -> AsyncIterator[Stack]:
     master_key = new_master_key()
 
@@ -199,7 +201,7 @@ async def running_stack(
             assistant=assistant,
             redis=redis,
         )
-        return create_app(settings), settings
+        return create_app(settings, clock=clock), settings
 
     server = start_threaded(make)
     settings, app = server.settings, server.app

@@ -12,6 +12,7 @@ from fastapi.requests import Request
 from fastapi.responses import Response
 
 from parlour import __version__
+from parlour.chat.clock import Clock
 from parlour.errors import ParlourError
 from parlour.services import Services, build_services
 from parlour.settings import Settings
@@ -63,12 +64,13 @@ ROUTERS = (
 )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """The application; `clock` (tests set it) times the chat sockets."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services: Services = build_services(settings)
+        services: Services = build_services(settings, clock=clock)
         try:
             if settings.database.migrate_on_start:
                 await services.migrate()

@@ -1,4 +1,7 @@
-"""build_services(settings): the one place where collaborators are created and wired."""
+"""build_services(settings): the one place where collaborators are created and wired.
+
+Past 400 lines on purpose: this is the one list of what a node is made of, and how each part
+gets the others; splitting it would only spread that list out."""
 
 from __future__ import annotations
 
@@ -17,11 +20,13 @@ from parlour.assistant.tools import ToolSource
 from parlour.audit.checkpoints import CheckpointSigner
 from parlour.audit.service import AuditLog
 from parlour.chat.broker import Broker, InProcessBroker
+from parlour.chat.clock import Clock, SystemClock
 from parlour.chat.desk import AgentDesk
 from parlour.chat.identity_watch import IdentityWatch
 from parlour.chat.limits import Caps, ConnectionCaps, RedisConnectionCaps
 from parlour.chat.redis_broker import RedisBroker
 from parlour.chat.service import ChatService
+from parlour.chat.widget_admission import WidgetAdmission, WidgetLimits
 from parlour.crypto.derive import derive_key
 from parlour.crypto.kms import LocalKms
 from parlour.crypto.master_key import load_master_key, load_previous_master_keys
@@ -77,6 +82,8 @@ class Services:
     rate_limits: RateLimits
     connection_caps: Caps
     identity_watch: IdentityWatch
+    widget_admission: WidgetAdmission
+    clock: Clock
     webhooks: WebhookEndpoints
     webhook_dispatcher: WebhookDispatcher
     redis: Redis | None = None
@@ -113,7 +120,10 @@ class Services:
         await self.db.dispose()
 
 
-def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Services:
+def build_services(
+    settings: Settings, *, tools: ToolSource | None = None, clock: Clock | None = None
+) -> Services:
+    clock = clock or SystemClock()
     master_key = load_master_key(settings)
     previous = load_previous_master_keys(settings)
     db = Database(settings.database_url, echo=settings.database.echo)
@@ -240,6 +250,25 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
             temperature=assistant.temperature,
         ),
     )
+    gateway = settings.gateway
+    identity_watch = IdentityWatch(keys, tenants, every_seconds=settings.tokens.revalidate_seconds)
+    widget_admission = WidgetAdmission(
+        chat,
+        tenants,
+        keys,
+        realtime.rate_limits,
+        realtime.caps,
+        assistant_service,
+        identity_watch,
+        WidgetLimits(
+            history_page_size=gateway.history_page_size,
+            max_connections_per_ip=gateway.max_connections_per_ip,
+            max_connections_per_tenant=gateway.max_connections_per_tenant,
+            max_connections_per_user=gateway.max_connections_per_user,
+            tls_only=settings.is_production,
+        ),
+        clock,
+    )
     return Services(
         settings=settings,
         db=db,
@@ -261,9 +290,9 @@ def build_services(settings: Settings, *, tools: ToolSource | None = None) -> Se
         assistant=assistant_service,
         rate_limits=realtime.rate_limits,
         connection_caps=realtime.caps,
-        identity_watch=IdentityWatch(
-            keys, tenants, every_seconds=settings.tokens.revalidate_seconds
-        ),
+        identity_watch=identity_watch,
+        widget_admission=widget_admission,
+        clock=clock,
         webhooks=webhooks,
         webhook_dispatcher=WebhookDispatcher(db, vault, webhooks, egress),
         redis=realtime.redis,
