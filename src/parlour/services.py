@@ -251,7 +251,8 @@ def build_services(
         ),
     )
     gateway = settings.gateway
-    identity_watch = IdentityWatch(keys, tenants, every_seconds=settings.tokens.revalidate_seconds)
+    every = settings.tokens.revalidate_seconds
+    identity_watch = IdentityWatch(keys, tenants, every_seconds=every, clock=clock)
     widget_admission = WidgetAdmission(
         chat,
         tenants,

@@ -1,8 +1,9 @@
 """The chat sockets' clock: the time now, and callbacks at a moment, from one source.
 
-A socket's timers (the first frame's deadline, its identity's warning and end) are set on the
-same clock its rules read (`Visit.identity_check`, a token inside its leeway), so a test moves
-that clock and every timer due fires at once, instead of the test waiting on the wall clock.
+A socket's timers (the first frame's deadline, its identity's warning and end, the rounds that
+re-check every socket's identity) are set on the same clock its rules read (`Visit`'s identity
+check, a token inside its leeway), so a test moves that clock and every timer due fires at
+once, instead of the test waiting on the wall clock.
 """
 
 from __future__ import annotations
@@ -59,5 +60,15 @@ async def timeout_at(clock: Clock, when: datetime) -> AsyncIterator[None]:
             raise
         task.uncancel()
         raise TimeoutError from None
+    finally:
+        timer.cancel()
+
+
+async def sleep_until(clock: Clock, when: datetime) -> None:
+    """`asyncio.sleep` on `clock`, until `when`."""
+    woken = asyncio.get_running_loop().create_future()
+    timer = clock.call_at(when, lambda: None if woken.done() else woken.set_result(None))
+    try:
+        await woken
     finally:
         timer.cancel()
