@@ -19,13 +19,15 @@ frame, runs the frame loop and the outbox, and sets the timers an `Admitted` ask
 `Clock` its rules read.
 
 The customers' socket is `chat.widget_admission.WidgetAdmission`, whose admitted socket is a
-`chat.visit.Visit`. Another kind of socket plugs in beside it: the agents' socket of the live
-desk, signed in with the dashboard session, is a `DeskAdmission` whose `Knock` (a subclass
-carrying the session cookie's value) is admitted before the upgrade when that session is a
-member's and the Origin is the dashboard's own; whose `authenticate` binds the socket to that
-member, its first frame naming the organisation's desk; and whose admitted socket implements
-`Admitted` for the desk's frames (its `watch` re-checks the dashboard session instead of an
-end-user token). The gateway drives it with the same connection, under a route of its own.
+`chat.visit.Visit`. A second kind plugs in beside it, as the agents' socket of the live desk
+will: a `DeskAdmission` whose `admit` takes a `Knock` subclass carrying the dashboard session
+cookie's value and lets it through when the session is a member's and the Origin is the
+dashboard's own (refusing with the same kinds of error, so the gateway denies it alike); whose
+`authenticate` binds the socket to that member from its first frame; and whose admitted socket
+implements `Admitted` for the desk's frames (its `listen` hears the desk's conversations, its
+`watch` re-checks the session, its `identity_check` ends it with the session). The gateway's
+`Connection` drives any `Admission`: the desk's route reads its `Knock` from the socket and runs
+a `Connection` with the desk's admission.
 """
 
 from __future__ import annotations

@@ -97,7 +97,7 @@ class WidgetAdmission:
         self._rate_limits = rate_limits
         self._caps = caps
         self._limits = limits
-        self.clock = clock
+        self._clock = clock
         self._visits = VisitServices(chat.broker, rate_limits, answers, watch, clock)
 
     @contextlib.asynccontextmanager
@@ -227,7 +227,7 @@ class WidgetAdmission:
             )
         except InvalidToken:
             raise self._refused(entry, InvalidToken("invalid token")) from None
-        if user.expires_at <= self.clock.now():
+        if user.expires_at <= self._clock.now():
             # Inside the leeway that forgives clocks a little apart: it would open a session
             # already past its end. Refused, so the client fetches a fresh token.
             raise self._refused(entry, TokenExpired())

@@ -16,12 +16,12 @@ from typing import Any
 from fastapi import WebSocket
 from starlette.websockets import WebSocketState
 
-from parlour.chat.admission import Admission, Admitted, AuthenticationTimedOut, Frame
+from parlour.chat.admission import Admission, Admitted, AuthenticationTimedOut, Frame, Knock
 from parlour.chat.clock import Clock, Timer, timeout_at
 from parlour.chat.models import ConversationEvent, Resync
 from parlour.errors import Forbidden, ParlourError, RateLimited, Unavailable
 from parlour.web.errors import ws_close
-from parlour.web.gateway.handshake import deny, knock_of, receive_text
+from parlour.web.gateway.handshake import deny, receive_text
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,7 @@ class Connection:
         self._timer: Timer | None = None
         self._ending: ParlourError | None = None
 
-    async def run(self, door: str) -> None:
-        knock = knock_of(self._ws, door)
+    async def run(self, knock: Knock) -> None:
         async with contextlib.AsyncExitStack() as held:
             try:
                 entry = await held.enter_async_context(self._admission.admit(knock))

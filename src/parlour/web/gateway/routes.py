@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket
 from parlour.errors import NotFound
 from parlour.web.deps import services_of
 from parlour.web.gateway.connection import Connection
-from parlour.web.gateway.handshake import deny
+from parlour.web.gateway.handshake import deny, knock_of
 
 CHAT_PATH = re.compile(r"/v1/chat/(?P<widget_id>.+)", re.DOTALL)
 
@@ -42,6 +42,6 @@ class ChatSockets:
                 services.clock,
                 auth_timeout_seconds=services.settings.gateway.auth_timeout_seconds,
             )
-            await connection.run(match["widget_id"])
+            await connection.run(knock_of(websocket, match["widget_id"]))
         else:
             await deny(websocket, NotFound())
