@@ -182,6 +182,7 @@ async def running_stack(
     tokens: dict[str, object] | None = None,
     assistant: dict[str, object] | None = None,
     redis: RedisSettings | None = None,
+    clock: Clock = utcnow,
 ) -> AsyncIterator[Stack]:
     master_key = new_master_key()
 
@@ -201,7 +202,7 @@ async def running_stack(
             assistant=assistant,
             redis=redis,
         )
-        return create_app(settings), settings
+        return create_app(settings, clock=clock), settings
 
     server = start_threaded(make)
     settings, app = server.settings, server.app

@@ -15,6 +15,7 @@ from parlour import __version__
 from parlour.errors import ParlourError
 from parlour.services import Services, build_services
 from parlour.settings import Settings
+from parlour.storage.types import Clock, utcnow
 from parlour.web import dashboard
 from parlour.web.api import (
     accounts,
@@ -63,12 +64,14 @@ ROUTERS = (
 )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
+    """The application; `clock` (tests set it) is the time its services read, and times the
+    chat sockets too when it keeps timers of its own."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services: Services = build_services(settings)
+        services: Services = build_services(settings, clock=clock)
         try:
             if settings.database.migrate_on_start:
                 await services.migrate()

@@ -7,7 +7,7 @@ in one place, so that the wiring reads top to bottom and nothing else constructs
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from redis.asyncio import Redis
@@ -21,11 +21,13 @@ from parlour.assistant.tools import ToolSource
 from parlour.audit.checkpoints import CheckpointSigner
 from parlour.audit.service import AuditLog
 from parlour.chat.broker import Broker, InProcessBroker
+from parlour.chat.clock import SystemClock, Timers, timers_of
 from parlour.chat.desk import AgentDesk
 from parlour.chat.identity_watch import IdentityWatch
 from parlour.chat.limits import Caps, ConnectionCaps, RedisConnectionCaps
 from parlour.chat.redis_broker import RedisBroker
 from parlour.chat.service import ChatService
+from parlour.chat.widget_admission import WidgetAdmission, WidgetLimits
 from parlour.crypto.derive import derive_key
 from parlour.crypto.kms import LocalKms
 from parlour.crypto.master_key import load_master_key, load_previous_master_keys
@@ -115,10 +117,13 @@ class Services:
     rate_limits: RateLimits
     connection_caps: Caps
     identity_watch: IdentityWatch
+    widget_admission: WidgetAdmission
     webhooks: WebhookEndpoints
     webhook_dispatcher: WebhookDispatcher
-    # The time every service here reads, for what a route or command computes from "now".
+    # The time every service here reads, for what a route or command computes from "now",
+    # and the sockets' timers on it.
     clock: Clock = utcnow
+    timers: Timers = field(default_factory=SystemClock)
     redis: Redis | None = None
 
     async def start(self) -> None:
@@ -157,6 +162,7 @@ def build_services(
     settings: Settings, *, tools: ToolSource | None = None, clock: Clock = utcnow
 ) -> Services:
     """Every service of a node; `clock` is the time each reads (tests set it)."""
+    timers = timers_of(clock)
     master_key = load_master_key(settings)
     previous = load_previous_master_keys(settings)
     db = Database(settings.database_url, echo=settings.database.echo)
@@ -298,6 +304,26 @@ def build_services(
             temperature=assistant.temperature,
         ),
     )
+    gateway = settings.gateway
+    every = settings.tokens.revalidate_seconds
+    identity_watch = IdentityWatch(end_user_tokens, tenants, every_seconds=every, clock=timers)
+    widget_admission = WidgetAdmission(
+        chat,
+        tenants,
+        end_user_tokens,
+        realtime.rate_limits,
+        realtime.caps,
+        assistant_service,
+        identity_watch,
+        WidgetLimits(
+            history_page_size=gateway.history_page_size,
+            max_connections_per_ip=gateway.max_connections_per_ip,
+            max_connections_per_tenant=gateway.max_connections_per_tenant,
+            max_connections_per_user=gateway.max_connections_per_user,
+            tls_only=settings.is_production,
+        ),
+        timers,
+    )
     return Services(
         settings=settings,
         db=db,
@@ -334,12 +360,12 @@ def build_services(
         assistant=assistant_service,
         rate_limits=realtime.rate_limits,
         connection_caps=realtime.caps,
-        identity_watch=IdentityWatch(
-            end_user_tokens, tenants, every_seconds=settings.tokens.revalidate_seconds
-        ),
+        identity_watch=identity_watch,
+        widget_admission=widget_admission,
         webhooks=webhooks,
         webhook_dispatcher=WebhookDispatcher(db, vault, webhooks, egress, clock=clock),
         clock=clock,
+        timers=timers,
         redis=realtime.redis,
     )
 

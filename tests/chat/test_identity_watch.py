@@ -3,7 +3,10 @@ ends only the sockets whose identity no longer stands, or whose origin is no lon
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
@@ -12,6 +15,7 @@ from parlour.chat.identity_watch import IdentityWatch
 from parlour.keys.models import EndUser
 from parlour.services import Services
 from tests.support import seed
+from tests.support.clock import ManualClock
 
 
 @dataclass(eq=False)
@@ -19,12 +23,15 @@ class Socket:
     identity: EndUser
     revoked: bool = False
     refused: bool = False
+    on_end: Callable[[], None] = lambda: None
 
     def identity_revoked(self) -> None:
         self.revoked = True
+        self.on_end()
 
     def binding_refused(self) -> None:
         self.refused = True
+        self.on_end()
 
 
 async def socket_for(services: Services, org: seed.Organisation, user_id: str) -> Socket:
@@ -96,3 +103,23 @@ async def test_a_round_in_many_slices_checks_every_socket(
     await watch.check_now()
     await watch.aclose()
     assert [s.revoked for s in sockets] == [user == "alice" for user in users]
+
+
+async def test_a_round_comes_each_interval_on_the_watchs_clock(backend: Services) -> None:
+    """T-22: nothing is checked before the interval has passed since the first socket was
+    watched; once the clock reaches it, the round runs by itself."""
+    org = await seed.organisation(backend)
+    socket = await socket_for(backend, org, "alice")
+    ended = asyncio.Event()
+    socket.on_end = ended.set
+    clock = ManualClock()
+    watch = IdentityWatch(backend.end_user_tokens, backend.tenants, every_seconds=30, clock=clock)
+    watch.add(socket)
+    await backend.end_user_revocations.revoke(org.tenant_id, "alice")
+    clock.advance(timedelta(seconds=29))
+    assert clock.pending() == 1  # the round still waits
+    clock.advance(timedelta(seconds=1))
+    async with asyncio.timeout(5):
+        await ended.wait()
+    await watch.aclose()
+    assert socket.revoked

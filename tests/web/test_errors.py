@@ -5,6 +5,27 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from parlour.chat.admission import (
+    AuthenticationTimedOut,
+    BindingWithdrawn,
+    IdentityChanged,
+    IdentityRevoked,
+    OriginMismatch,
+    TooManyBadFrames,
+    TooManyFrames,
+    VisitorsNotAllowed,
+)
+from parlour.chat.limits import TooManyConnections
+from parlour.chat.protocol import BadAuthFrame, BadFrame
+from parlour.errors import (
+    AppNotAllowed,
+    InvalidToken,
+    ParlourError,
+    PayloadTooLarge,
+    TokenExpired,
+    Unavailable,
+)
+from parlour.web.errors import ws_close
 from tests.conftest import Stack
 
 
@@ -74,3 +95,41 @@ async def test_every_response_carries_the_security_headers(stack: Stack) -> None
             assert answer.headers["x-content-type-options"] == "nosniff"
             assert answer.headers["referrer-policy"] == "no-referrer"
             assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (BadFrame("frames must be JSON text"), 4400),
+        (TooManyBadFrames(), 4400),
+        (BadAuthFrame(), 4401),
+        (InvalidToken("invalid token"), 4401),
+        (TokenExpired(), 4401),
+        (IdentityChanged(), 4401),
+        (IdentityRevoked(), 4401),
+        (OriginMismatch(), 4403),
+        (AppNotAllowed(), 4403),
+        (VisitorsNotAllowed(), 4403),
+        (BindingWithdrawn(), 4403),
+        (AuthenticationTimedOut(), 4408),
+        (TooManyFrames(), 4429),
+        (TooManyConnections(), 4429),
+        (PayloadTooLarge(), 1009),
+        (Unavailable("fell behind; reconnect and resume"), 1013),
+        (ParlourError("server error; reconnect and resume"), 1011),
+    ],
+)
+def test_every_close_a_chat_socket_gets_comes_from_its_errors_class(
+    error: ParlourError, code: int
+) -> None:
+    close = ws_close(error)
+    assert (close.code, close.reason) == (code, error.message)
+
+
+def test_a_close_reason_is_printable_ascii_within_a_close_frames_123_bytes() -> None:
+    """T-17: a reason may quote what a client sent."""
+    close = ws_close(BadFrame("auth.\u202e\x1b[2J" + "x" * 200))
+    assert close.reason.startswith("auth.??[2J")
+    assert close.reason.isascii()
+    assert close.reason.isprintable()
+    assert len(close.reason.encode()) == 123

@@ -34,6 +34,7 @@ from parlour.audit.events import Actor
 from parlour.chat.models import Author, Citation, ConversationStatus, Message
 from parlour.chat.service import ChatService
 from parlour.errors import InvalidInput
+from parlour.keys.models import EndUser
 from parlour.knowledge.models import Hit
 from parlour.knowledge.service import KnowledgeService
 from parlour.llm.models import (
@@ -151,7 +152,9 @@ class AssistantService:
         digest = hmac.new(self._canary_key, tenant_id.encode(), hashlib.sha256).hexdigest()
         return f"PCY-{digest[:20]}"
 
-    def schedule_answer(self, message: Message, subject: Subject) -> None:
+    def schedule_answer(self, message: Message, asker: EndUser) -> None:
+        """Answer in the background (chat's `AnswerScheduler`), for the end user who asked."""
+        subject = Subject(asker.tenant_id, asker.user_id, dict(asker.traits), visitor=asker.visitor)
         task = asyncio.create_task(self.answer(message, subject))
         self._turns.add(task)
         task.add_done_callback(self._turns.discard)

@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from parlour.chat.clock import SystemClock, Timers, sleep_until
 from parlour.keys.end_user_tokens import EndUserTokens
 from parlour.keys.models import EndUser
 from parlour.tenants.service import TenantService
@@ -37,18 +39,27 @@ class Watched(Protocol):
 
 class IdentityWatch:
     def __init__(
-        self, tokens: EndUserTokens, tenants: TenantService, *, every_seconds: float
+        self,
+        tokens: EndUserTokens,
+        tenants: TenantService,
+        *,
+        every_seconds: float,
+        clock: Timers | None = None,
     ) -> None:
         self._tokens = tokens
         self._tenants = tenants
-        self._every = every_seconds
+        self._every = timedelta(seconds=every_seconds)
+        self._clock = clock or SystemClock()
         self._watched: set[Watched] = set()
         self._task: asyncio.Task[None] | None = None
 
     def add(self, socket: Watched) -> None:
         self._watched.add(socket)
         if self._task is None:
-            self._task = asyncio.create_task(self._run())
+            # The first round is due an interval from now, on the clock: from the moment a
+            # socket is watched, moving the clock that far brings the round.
+            first_round = self._clock.now() + self._every
+            self._task = asyncio.create_task(self._run(first_round))
 
     def discard(self, socket: Watched) -> None:
         self._watched.discard(socket)
@@ -78,9 +89,10 @@ class IdentityWatch:
             elif not allowed[user.tenant_id, user.origin, user.app_id]:
                 socket.binding_refused()
 
-    async def _run(self) -> None:
+    async def _run(self, next_round: datetime) -> None:
         while True:
-            await asyncio.sleep(self._every)
+            await sleep_until(self._clock, next_round)
+            next_round = self._clock.now() + self._every
             try:
                 await self.check_now()
             except Exception:

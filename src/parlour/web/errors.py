@@ -17,8 +17,10 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.exceptions import WebSocketException
 
 from parlour import errors
+from parlour.chat.admission import AuthenticationTimedOut
 from parlour.web.deps import route_policies
 
 log = logging.getLogger(__name__)
@@ -34,15 +36,22 @@ _HTTP_STATUS: list[tuple[type[errors.ParlourError], int]] = [
     (errors.RateLimited, 429),
     (errors.Unavailable, 503),
 ]
+# Every close code a chat socket is closed with comes from here, by the error's class; the first
+# row whose class the error is an instance of decides. 1009 (a frame over the size limit) is sent
+# by the server itself, before the application reads the frame.
 _WS_CLOSE: list[tuple[type[errors.ParlourError], int]] = [
     (errors.InvalidInput, 4400),
+    (AuthenticationTimedOut, 4408),
     (errors.Unauthenticated, 4401),
     (errors.Forbidden, 4403),
     (errors.RateLimited, 4429),
     (errors.PayloadTooLarge, 1009),
     # "Try again later": the client reconnects after a while and resumes.
     (errors.Unavailable, 1013),
+    (errors.ParlourError, 1011),
 ]
+# A refused upgrade on a server without the denial-response extension: it answers HTTP 403.
+REFUSED_WITHOUT_ANSWER = 1008
 # What HTTP routing's own errors (no Parlour error behind them) are answered with.
 HTTP_ERROR = "http_error"
 _STATUS_CODES = {
@@ -64,7 +73,19 @@ def http_status(error: errors.ParlourError | type[errors.ParlourError]) -> int:
 
 def ws_close_code(error: errors.ParlourError | type[errors.ParlourError]) -> int:
     kind = error if isinstance(error, type) else type(error)
-    return next((code for cls, code in _WS_CLOSE if issubclass(kind, cls)), 1011)
+    return next(code for cls, code in _WS_CLOSE if issubclass(kind, cls))
+
+
+def ws_close(error: errors.ParlourError) -> WebSocketException:
+    """The close an error ends a socket with: the code of its class, its message as the reason."""
+    return WebSocketException(ws_close_code(error), close_reason(error.message))
+
+
+def close_reason(text: str) -> str:
+    """A close frame's reason: printable ASCII (it may quote what a client sent), cut to the
+    123 bytes a close frame holds."""
+    printable = "".join(c if " " <= c <= "~" else "?" for c in text)
+    return printable if len(printable) <= 123 else printable[:120] + "..."
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from parlour.storage.types import utcnow
 from tests.conftest import Stack, running_stack
 from tests.support import canaries, seed
 from tests.support.chat import authenticate, close_code, open_socket
+from tests.support.clock import ManualClock
 
 PrivateKey = Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 ALL_SCOPES = tuple(Scope)
@@ -123,7 +124,8 @@ async def test_revoking_a_client_key_refuses_its_tokens_and_closes_their_sockets
     tmp_path: Path, sqlite_url: str
 ) -> None:
     """T-22: revocation per key reaches open sockets."""
-    async with running_stack(tmp_path, sqlite_url, tokens={"revalidate_seconds": 0.2}) as stack:
+    clock = ManualClock()
+    async with running_stack(tmp_path, sqlite_url, clock=clock) as stack:
         org = await seed.organisation(stack.services, scopes=ALL_SCOPES)
         private = Ed25519PrivateKey.generate()
         registered = await register(stack, org, private)
@@ -136,6 +138,7 @@ async def test_revoking_a_client_key_refuses_its_tokens_and_closes_their_sockets
                     headers={"Authorization": f"Bearer {org.api_key}"},
                 )
             assert gone.status_code == 204
+            clock.advance(timedelta(seconds=stack.services.settings.tokens.revalidate_seconds))
             assert await close_code(ws) == 4401
         async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
             await ws.send(json.dumps({"type": "auth", "token": unused}))

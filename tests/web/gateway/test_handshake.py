@@ -19,6 +19,7 @@ from parlour.storage.types import utcnow
 from tests.conftest import Stack, running_stack
 from tests.support import seed
 from tests.support.chat import authenticate, close_code, open_socket, receive
+from tests.support.clock import ManualClock
 
 ALLOWED = "https://shop.example.com"
 
@@ -251,11 +252,17 @@ async def test_t06_a_token_inside_its_expiry_leeway_is_refused_not_opened_alread
 
 
 async def test_no_first_frame_in_time_closes_with_4408(tmp_path: Path, sqlite_url: str) -> None:
-    """T-21, T-25: a socket that never authenticates is dropped at the auth deadline."""
-    async with running_stack(tmp_path, sqlite_url, auth_timeout=0.3) as stack:
+    """T-21, T-25: a socket that never authenticates is dropped at the auth deadline (5 s after
+    the upgrade, on the server's clock, which this test moves)."""
+    clock = ManualClock()
+    async with running_stack(tmp_path, sqlite_url, auth_timeout=5, clock=clock) as stack:
         org = await seed.organisation(stack.services)
         async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
-            assert await close_code(ws, timeout=5) == 4408
+            clock.advance(timedelta(seconds=5))
+            with pytest.raises(ConnectionClosed) as closed:
+                await receive(ws)
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4408, "authentication timed out")
 
 
 async def test_frame_over_the_size_limit_closes_with_1009(stack: Stack) -> None:

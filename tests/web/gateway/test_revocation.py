@@ -11,12 +11,15 @@ from pathlib import Path
 import httpx
 import jwt
 
-from parlour.storage.types import utcnow
 from tests.conftest import Stack, running_stack
 from tests.support import seed
 from tests.support.chat import authenticate, close_code, open_socket, receive_until, say
+from tests.support.clock import ManualClock
 
-FAST_CHECKS = {"revalidate_seconds": 0.2}
+
+def next_round(stack: Stack, clock: ManualClock) -> None:
+    """Move the server's clock to its next re-check of every open socket's identity."""
+    clock.advance(timedelta(seconds=stack.services.settings.tokens.revalidate_seconds))
 
 
 async def refused(stack: Stack, org: seed.Organisation, token: str) -> int | None:
@@ -53,16 +56,18 @@ async def test_revoking_an_end_user_closes_their_open_socket_and_refuses_old_tok
 ) -> None:
     """T-22: logout everywhere takes effect on open sockets within the re-validation interval;
     tokens issued before it are refused; tokens issued after it work."""
-    async with running_stack(tmp_path, sqlite_url, tokens=FAST_CHECKS) as stack:
+    clock = ManualClock()
+    async with running_stack(tmp_path, sqlite_url, clock=clock) as stack:
         org = await seed.organisation(stack.services)
         unused = await seed.token_for(stack.services, org)
         async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
             await authenticate(ws, await seed.token_for(stack.services, org))
             assert (await revoke(stack, org, "customer-1")).status_code == 204
+            next_round(stack, clock)
             assert await close_code(ws) == 4401
         assert await refused(stack, org, unused) == 4401
         later = await seed.signed_token(
-            stack.services, org, issuer=stack.url, now=utcnow() + timedelta(seconds=2)
+            stack.services, org, issuer=stack.url, now=clock.now() + timedelta(seconds=2)
         )
         async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
             await authenticate(ws, later)
@@ -73,7 +78,8 @@ async def test_taking_an_origin_off_the_allowlist_closes_the_sockets_opened_from
 ) -> None:
     """T-18, on sockets already open: a removed origin's sockets close with 4403 within the
     re-validation interval; a socket from an origin still allowed stays open."""
-    async with running_stack(tmp_path, sqlite_url, tokens=FAST_CHECKS) as stack:
+    clock = ManualClock()
+    async with running_stack(tmp_path, sqlite_url, clock=clock) as stack:
         org = await seed.organisation(stack.services)
         kept = "https://help.example.net"
         await stack.services.tenants.allow_origin(org.tenant_id, kept, actor=seed.ACTOR)
@@ -87,6 +93,7 @@ async def test_taking_an_origin_off_the_allowlist_closes_the_sockets_opened_from
             await authenticate(removed_ws, await seed.token_for(stack.services, org))
             await authenticate(kept_ws, minted.token)
             await stack.services.tenants.remove_origin(org.tenant_id, org.origin, actor=seed.ACTOR)
+            next_round(stack, clock)
             assert await close_code(removed_ws) == 4403
             # Still served after the round that closed the other: it answers a message.
             client_id = await say(kept_ws, "Are you still there?")
@@ -98,12 +105,14 @@ async def test_revocation_is_scoped_to_the_revoking_keys_tenant(
     tmp_path: Path, sqlite_url: str
 ) -> None:
     """T-29, T-30: organisation B revoking "customer-1" does nothing to A's customer-1."""
-    async with running_stack(tmp_path, sqlite_url, tokens=FAST_CHECKS) as stack:
+    clock = ManualClock()
+    async with running_stack(tmp_path, sqlite_url, clock=clock) as stack:
         a = await seed.organisation(stack.services, name="A", origin="https://a.example.com")
         b = await seed.organisation(stack.services, name="B", origin="https://b.example.com")
         async with open_socket(stack.ws_url, a.widget_id, a.origin) as ws:
             await authenticate(ws, await seed.token_for(stack.services, a))
             assert (await revoke(stack, b, "customer-1")).status_code == 204
+            next_round(stack, clock)
             assert await stack.services.end_user_tokens.still_valid(
                 await stack.services.end_user_tokens.verify(
                     a.tenant_id, a.widget_id, await seed.token_for(stack.services, a)
@@ -117,7 +126,8 @@ async def test_a_rotated_signing_key_keeps_working_for_the_overlap_then_revoke_n
 ) -> None:
     """T-08: after rotation, tokens of the old `kid` are accepted during the overlap and both
     keys are published; revoking now refuses them and closes the sockets they opened."""
-    async with running_stack(tmp_path, sqlite_url, tokens=FAST_CHECKS) as stack:
+    clock = ManualClock()
+    async with running_stack(tmp_path, sqlite_url, clock=clock) as stack:
         org = await seed.organisation(stack.services)
         old_token = await seed.token_for(stack.services, org)
         old_kid = jwt.get_unverified_header(old_token)["kid"]
@@ -134,6 +144,7 @@ async def test_a_rotated_signing_key_keeps_working_for_the_overlap_then_revoke_n
             await stack.services.signing_keys.rotate(
                 org.tenant_id, overlap=timedelta(0), actor=seed.ACTOR
             )
+            next_round(stack, clock)
             assert await close_code(old_socket) == 4401
         published = {k["kid"] for k in (await stack.services.signing_keys.jwks())["keys"]}
         assert old_kid not in published

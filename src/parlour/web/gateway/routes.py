@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import re
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from parlour.errors import NotFound
 from parlour.web.deps import services_of
-from parlour.web.errors import error_body
 from parlour.web.gateway.connection import Connection
+from parlour.web.gateway.handshake import deny, knock_of
 
 CHAT_PATH = re.compile(r"/v1/chat/(?P<widget_id>.+)", re.DOTALL)
 
@@ -36,10 +35,13 @@ class ChatSockets:
             return
         websocket = WebSocket(scope, receive, send)
         if match := CHAT_PATH.fullmatch(scope["path"]):
-            await Connection(services_of(websocket), websocket).run(match["widget_id"])
-        elif "websocket.http.response" in scope.get("extensions", {}):
-            request_id = scope.get("state", {}).get("request_id")
-            body = error_body(NotFound.code, NotFound.default_message, request_id)
-            await websocket.send_denial_response(JSONResponse(body, status_code=404))
+            services = services_of(websocket)
+            connection = Connection(
+                websocket,
+                services.widget_admission,
+                services.timers,
+                auth_timeout_seconds=services.settings.gateway.auth_timeout_seconds,
+            )
+            await connection.run(knock_of(websocket, match["widget_id"]))
         else:
-            await websocket.close(code=1008)  # servers without the extension answer 403
+            await deny(websocket, NotFound())

@@ -1,0 +1,178 @@
+"""One customer's socket once admitted (TB-01): the rules for each later frame, and for the
+identity the socket was opened with. `chat.widget_admission` makes it; the gateway drives it.
+
+- Rates (T-25): every frame counts against the connection's frame rate, except an ack that
+  moves the acknowledged point forward (at most one per durable frame sent, so acking a long
+  catch-up frame by frame never trips it, docs/protocol.md §4); past the rate, the socket
+  closes. Messages count against the end user's message rate; past it, an `error` frame.
+- Bad frames get an `error` frame, up to a point; then the socket closes.
+- `reauth` renews the identity, for the same end user only (T-22).
+- The identity is warned a minute ahead of its expiry and ended at it (T-22); revocation and
+  the origin's or app's allowlisting are re-checked for all sockets at once by the identity
+  watch.
+- A customer's new message in a conversation with the assistant is handed to the assistant to
+  answer, through `AnswerScheduler` (chat may not import the assistant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from parlour.chat.admission import (
+    BindingWithdrawn,
+    Frame,
+    IdentityCheck,
+    IdentityRevoked,
+    Reply,
+    TooManyBadFrames,
+    TooManyFrames,
+)
+from parlour.chat.broker import Broker
+from parlour.chat.clock import Timers
+from parlour.chat.identity_watch import IdentityWatch
+from parlour.chat.models import ConversationEvent, Message
+from parlour.chat.protocol import ClientFrame, ReauthFrame, SendFrame, error_frame
+from parlour.chat.protocol import parse_client_frame as parse
+from parlour.chat.session import ChatSession
+from parlour.errors import InvalidInput, ParlourError, RateLimited, TokenExpired
+from parlour.keys.models import EndUser
+from parlour.rate_limits import RateLimits
+
+REAUTH_WINDOW = timedelta(seconds=60)
+MAX_BAD_FRAMES = 10
+
+
+class AnswerScheduler(Protocol):
+    """Answers a customer's message in the background; the assistant is one."""
+
+    def schedule_answer(self, message: Message, asker: EndUser) -> None: ...
+
+
+Renew = Callable[[EndUser, str], Awaitable[EndUser]]
+
+
+@dataclass(frozen=True, slots=True)
+class VisitServices:
+    """What every visit on a node shares."""
+
+    broker: Broker
+    rate_limits: RateLimits
+    answers: AnswerScheduler
+    watch: IdentityWatch
+    clock: Timers
+
+
+class Visit:
+    """The customers' `Admitted` socket."""
+
+    __slots__ = (
+        "_bad_frames",
+        "_connection_id",
+        "_end",
+        "_renew",
+        "_resume_after",
+        "_services",
+        "_visitor_token",
+        "_warned",
+        "session",
+    )
+
+    def __init__(
+        self,
+        session: ChatSession,
+        renew: Renew,
+        services: VisitServices,
+        *,
+        connection_id: str,
+        resume_after: int | None,
+        visitor_token: str | None,
+    ) -> None:
+        self.session = session
+        self._renew = renew
+        self._services = services
+        self._connection_id = connection_id
+        self._resume_after = resume_after
+        self._visitor_token = visitor_token
+        self._bad_frames = 0
+        self._warned = False
+        self._end: Callable[[ParlourError], None] | None = None
+
+    @property
+    def identity(self) -> EndUser:
+        return self.session.user
+
+    async def start(self) -> list[Frame]:
+        return await self.session.start(self._resume_after, self._visitor_token)
+
+    def listen(self, deliver: Callable[[ConversationEvent], None]) -> Callable[[], None]:
+        session, broker = self.session, self._services.broker
+        return broker.listen(session.tenant_id, session.conversation_id, deliver)
+
+    def watch(self, end: Callable[[ParlourError], None]) -> Callable[[], None]:
+        self._end = end
+        watch = self._services.watch
+        watch.add(self)
+        return lambda: watch.discard(self)
+
+    # What the identity watch calls (chat.identity_watch.Watched).
+
+    def identity_revoked(self) -> None:
+        if self._end is not None:
+            self._end(IdentityRevoked())
+
+    def binding_refused(self) -> None:
+        if self._end is not None:
+            self._end(BindingWithdrawn())
+
+    async def handle(self, text: str) -> Reply:
+        try:
+            parsed: ClientFrame | InvalidInput = parse(text)
+        except InvalidInput as problem:
+            parsed = problem
+        session, limits = self.session, self._services.rate_limits
+        if not session.advances_ack(parsed) and not await limits.allow(
+            "frame", self._connection_id
+        ):
+            raise TooManyFrames()
+        try:
+            if isinstance(parsed, InvalidInput):
+                raise parsed
+            if isinstance(parsed, SendFrame) and not await limits.allow(
+                "message", session.tenant_id, session.user.user_id
+            ):
+                raise RateLimited("Too many messages; wait a moment.")
+            if isinstance(parsed, ReauthFrame):
+                session.user = await self._renew(session.user, parsed.token)
+                self._warned = False
+                return Reply(renewed=True)
+            outcome = await session.handle(parsed)
+        except RateLimited as limited:
+            return Reply([error_frame(limited.code, limited.message)])
+        except InvalidInput as problem:
+            self._bad_frames += 1
+            if self._bad_frames > MAX_BAD_FRAMES:
+                raise TooManyBadFrames() from None
+            return Reply([error_frame(problem.code, problem.message)])
+        if outcome.new_user_message is not None:
+            self._services.answers.schedule_answer(outcome.new_user_message, session.user)
+        return Reply(outcome.frames)
+
+    async def on_event(self, event: ConversationEvent) -> list[Frame]:
+        return await self.session.on_event(event)
+
+    def sent(self, frame: Frame) -> None:
+        self.session.sent(frame)
+
+    def identity_check(self) -> IdentityCheck:
+        expires_at = self.session.user.expires_at
+        remaining = expires_at - self._services.clock.now()
+        if remaining <= timedelta(0):
+            raise TokenExpired("token expired")
+        warning = None
+        if not self._warned and remaining <= REAUTH_WINDOW:
+            self._warned = True
+            warning = {"type": "reauth_required", "expires_in": int(remaining.total_seconds())}
+        return IdentityCheck(warning, expires_at if self._warned else expires_at - REAUTH_WINDOW)
