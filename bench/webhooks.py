@@ -64,7 +64,7 @@ async def run() -> str:
     async with embedded_services(egress_to_loopback=True) as services, endpoint() as url:
         plain = await services.tenants.create("Plain", ["https://a.example"], actor=ACTOR)
         hooked = await services.tenants.create("Hooked", ["https://b.example"], actor=ACTOR)
-        await services.webhooks.add(
+        await services.webhook_endpoints.add(
             hooked.tenant_id, url=url, events=["message.created"], actor=ACTOR
         )
         without = await store(services, plain.tenant_id, "plain")

@@ -100,7 +100,7 @@ class Services:
     authorisation: Authorisation
     members: MemberService
     verification: OrganisationVerification
-    mcp: McpConfiguration
+    mcp_servers: McpConfiguration
     mcp_bridge: McpBridge
     egress: EgressGuard
     # Keys and the tokens they sign, a service per concept.
@@ -118,7 +118,7 @@ class Services:
     connection_caps: Caps
     identity_watch: IdentityWatch
     widget_admission: WidgetAdmission
-    webhooks: WebhookEndpoints
+    webhook_endpoints: WebhookEndpoints
     webhook_dispatcher: WebhookDispatcher
     # The time every service here reads, for what a route or command computes from "now",
     # and the sockets' timers on it.
@@ -345,7 +345,7 @@ def build_services(
         authorisation=Authorisation(db),
         members=members,
         verification=OrganisationVerification(db, tenants),
-        mcp=mcp,
+        mcp_servers=mcp,
         mcp_bridge=mcp_bridge,
         egress=egress,
         api_keys=ApiKeys(db, audit, clock=clock),
@@ -362,7 +362,7 @@ def build_services(
         connection_caps=realtime.caps,
         identity_watch=identity_watch,
         widget_admission=widget_admission,
-        webhooks=webhooks,
+        webhook_endpoints=webhooks,
         webhook_dispatcher=WebhookDispatcher(db, vault, webhooks, egress, clock=clock),
         clock=clock,
         timers=timers,

@@ -1,6 +1,9 @@
 """Configuration, read from the environment (`PARLOUR_` prefix, `__` between nested groups).
 
 Example: `PARLOUR_DATABASE__URL=postgresql+asyncpg://user@db/parlour`. docs/settings.md lists all.
+
+Past 400 lines on purpose: this is the catalogue of every setting, each with its default, bound
+and reason, as docs/settings.md lists them.
 """
 
 from __future__ import annotations

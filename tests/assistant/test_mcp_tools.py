@@ -26,7 +26,7 @@ def call(name: str, **arguments: object) -> ToolCall:
 def source(stack: Stack) -> McpTools:
     services = stack.services
     return McpTools(
-        McpBridge(services.mcp, services.call_tokens, services.egress, timeout_seconds=20)
+        McpBridge(services.mcp_servers, services.call_tokens, services.egress, timeout_seconds=20)
     )
 
 
@@ -81,7 +81,7 @@ async def approved(
     server: RunningMcpServer,
     tools: tuple[str, ...] = ("order_status", "close_account"),
 ) -> McpServer:
-    saved = await stack.services.mcp.save(
+    saved = await stack.services.mcp_servers.save(
         org.tenant_id,
         name="Orders",
         url=server.url,
@@ -146,7 +146,7 @@ async def test_a_server_that_is_down_costs_its_tools_but_not_the_answer(stack: S
     org = await organisation_with_tools(stack)
     with mcp_server(stack.url, org.tenant_id) as server:
         url = server.url
-    await stack.services.mcp.save(
+    await stack.services.mcp_servers.save(
         org.tenant_id, name="Gone", url=url, tools=["order_status"], actor=seed.ACTOR
     )
     model = ToolCallingModel([call("order_status", customer_id="c", order_ref="AB12")])

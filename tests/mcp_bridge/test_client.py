@@ -21,13 +21,15 @@ from tests.support.seed import ACTOR
 
 def bridge(stack: Stack) -> McpBridge:
     services = stack.services
-    return McpBridge(services.mcp, services.call_tokens, services.egress, timeout_seconds=20)
+    return McpBridge(
+        services.mcp_servers, services.call_tokens, services.egress, timeout_seconds=20
+    )
 
 
 async def configured(
     stack: Stack, tenant_id: str, server: RunningMcpServer, credential: str | None = None
 ) -> McpServer:
-    return await stack.services.mcp.save(
+    return await stack.services.mcp_servers.save(
         tenant_id,
         name="Orders",
         url=server.url,
@@ -137,7 +139,9 @@ async def test_a_slow_server_is_given_up_on_at_the_timeout_without_naming_it(
     may reach a log or, through the turn, a customer) names neither the server nor the token."""
     tenant = await stack.services.tenants.create("Shop", actor=ACTOR)
     services = stack.services
-    impatient = McpBridge(services.mcp, services.call_tokens, services.egress, timeout_seconds=1)
+    impatient = McpBridge(
+        services.mcp_servers, services.call_tokens, services.egress, timeout_seconds=1
+    )
     with mcp_server(stack.url, tenant.tenant_id) as server:
         config = await configured(stack, tenant.tenant_id, server)
         try:

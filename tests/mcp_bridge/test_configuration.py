@@ -30,7 +30,7 @@ async def test_a_server_keeps_its_credential_sealed_and_out_of_the_audit_chain(
 ) -> None:
     tenant_id = await tenant(backend)
     secret = canaries.register("mcp-credential-" + "x" * 24)
-    server = await backend.mcp.save(
+    server = await backend.mcp_servers.save(
         tenant_id,
         name="Orders",
         url=URL,
@@ -41,7 +41,7 @@ async def test_a_server_keeps_its_credential_sealed_and_out_of_the_audit_chain(
         actor=ACTOR,
     )
     assert server.has_credential
-    assert await backend.mcp.credential(tenant_id, server.server_id) == secret
+    assert await backend.mcp_servers.credential(tenant_id, server.server_id) == secret
     async with backend.db.read(tenant_id) as conn:
         stored = (await conn.execute(select(mcp_servers.c.credential_sealed))).scalar()
     assert stored is not None
@@ -52,15 +52,15 @@ async def test_a_server_keeps_its_credential_sealed_and_out_of_the_audit_chain(
     assert event["data"]["credential_changed"] is True  # type: ignore[index]
 
     await backend.tenants.rotate_data_key(tenant_id, actor=ACTOR)
-    assert await backend.mcp.credential(tenant_id, server.server_id) == secret
+    assert await backend.mcp_servers.credential(tenant_id, server.server_id) == secret
 
 
 async def test_a_change_keeps_or_removes_the_credential_as_asked(backend: Services) -> None:
     tenant_id = await tenant(backend)
-    server = await backend.mcp.save(
+    server = await backend.mcp_servers.save(
         tenant_id, name="Orders", url=URL, tools=["a"], credential="first-secret", actor=ACTOR
     )
-    kept = await backend.mcp.save(
+    kept = await backend.mcp_servers.save(
         tenant_id,
         server_id=server.server_id,
         name="Orders v2",
@@ -70,8 +70,8 @@ async def test_a_change_keeps_or_removes_the_credential_as_asked(backend: Servic
         actor=ACTOR,
     )
     assert kept.has_credential
-    assert await backend.mcp.credential(tenant_id, server.server_id) == "first-secret"
-    removed = await backend.mcp.save(
+    assert await backend.mcp_servers.credential(tenant_id, server.server_id) == "first-secret"
+    removed = await backend.mcp_servers.save(
         tenant_id,
         server_id=server.server_id,
         name="Orders",
@@ -81,8 +81,8 @@ async def test_a_change_keeps_or_removes_the_credential_as_asked(backend: Servic
         actor=ACTOR,
     )
     assert not removed.has_credential
-    assert await backend.mcp.credential(tenant_id, server.server_id) is None
-    assert [s.tools for s in await backend.mcp.servers(tenant_id)] == [("a",)]
+    assert await backend.mcp_servers.credential(tenant_id, server.server_id) is None
+    assert [s.tools for s in await backend.mcp_servers.servers(tenant_id)] == [("a",)]
 
 
 @pytest.mark.parametrize("address", ["10.0.0.5", "169.254.169.254", "192.168.1.1"])
@@ -90,7 +90,7 @@ async def test_a_server_on_a_private_address_is_refused(services: Services, addr
     host = unique_host("mcp")
     dns_server().zone.set(host, "A", address)
     with pytest.raises(EgressRefused):
-        await services.mcp.save(
+        await services.mcp_servers.save(
             await tenant(services), name="x", url=f"https://{host}/mcp", tools=[], actor=ACTOR
         )
 
@@ -152,23 +152,23 @@ async def test_what_is_not_a_server_description_is_refused(
 ) -> None:
     fields: dict[str, object] = {"name": "Orders", "url": URL, "tools": ["a"]} | changes
     with pytest.raises(InvalidInput, match=message):
-        await services.mcp.save(await tenant(services), actor=ACTOR, **fields)  # type: ignore[arg-type]
+        await services.mcp_servers.save(await tenant(services), actor=ACTOR, **fields)  # type: ignore[arg-type]
 
 
 async def test_one_organisation_never_reaches_anothers_server(services: Services) -> None:
     """T-29, T-49."""
     ours, theirs = await tenant(services, "Ours"), await tenant(services, "Theirs")
-    server = await services.mcp.save(
+    server = await services.mcp_servers.save(
         ours, name="Orders", url=URL, tools=["a"], credential="ours-secret", actor=ACTOR
     )
     with pytest.raises(NotFound):
-        await services.mcp.server(theirs, server.server_id)
+        await services.mcp_servers.server(theirs, server.server_id)
     with pytest.raises(NotFound):
-        await services.mcp.save(
+        await services.mcp_servers.save(
             theirs, server_id=server.server_id, name="x", url=URL, tools=[], actor=ACTOR
         )
     with pytest.raises(NotFound):
-        await services.mcp.remove(theirs, server.server_id, actor=ACTOR)
-    assert await services.mcp.credential(theirs, server.server_id) is None
-    await services.mcp.remove(ours, server.server_id, actor=ACTOR)
-    assert await services.mcp.servers(ours) == []
+        await services.mcp_servers.remove(theirs, server.server_id, actor=ACTOR)
+    assert await services.mcp_servers.credential(theirs, server.server_id) is None
+    await services.mcp_servers.remove(ours, server.server_id, actor=ACTOR)
+    assert await services.mcp_servers.servers(ours) == []

@@ -19,13 +19,15 @@ from tests.support.tls import Issued, certificate_authority, server_certificate
 
 def bridge(stack: Stack) -> McpBridge:
     services = stack.services
-    return McpBridge(services.mcp, services.call_tokens, services.egress, timeout_seconds=20)
+    return McpBridge(
+        services.mcp_servers, services.call_tokens, services.egress, timeout_seconds=20
+    )
 
 
 async def pinned(
     stack: Stack, tenant_id: str, server: RunningMcpServer, authority: Issued
 ) -> McpServer:
-    return await stack.services.mcp.save(
+    return await stack.services.mcp_servers.save(
         tenant_id,
         name="Orders",
         url=server.url,
@@ -46,7 +48,7 @@ def issued_by(authority: Issued, folder: Path, *, for_host: str | None = None) -
 
 async def requiring(stack: Stack, tenant_id: str, tls: ServerTls, folder: Path) -> ServerTls:
     """`tls`, and the organisation's client certificate required of every caller."""
-    ours = await stack.services.mcp.client_certificate(tenant_id)
+    ours = await stack.services.mcp_servers.client_certificate(tenant_id)
     (folder / "clients.pem").write_text(ours.certificate_pem)
     return ServerTls(tls.certificate, folder / "clients.pem")
 
@@ -109,7 +111,7 @@ async def test_a_pinned_ca_needs_https_and_real_certificates(stack: Stack) -> No
     tenant = await stack.services.tenants.create("Shop", actor=ACTOR)
     authority = certificate_authority("Shop's own CA")
     with pytest.raises(InvalidInput, match="https://"):
-        await stack.services.mcp.save(
+        await stack.services.mcp_servers.save(
             tenant.tenant_id,
             name="Orders",
             url="http://127.0.0.1:9/mcp",
@@ -118,7 +120,7 @@ async def test_a_pinned_ca_needs_https_and_real_certificates(stack: Stack) -> No
             actor=ACTOR,
         )
     with pytest.raises(InvalidInput, match="PEM"):
-        await stack.services.mcp.save(
+        await stack.services.mcp_servers.save(
             tenant.tenant_id,
             name="Orders",
             url="https://127.0.0.1:9/mcp",
@@ -132,10 +134,10 @@ async def test_the_organisations_client_key_is_made_once_and_stored_sealed(
     stack: Stack,
 ) -> None:
     tenant = await stack.services.tenants.create("Shop", actor=ACTOR)
-    first = await stack.services.mcp.client_certificate(tenant.tenant_id)
-    again = await stack.services.mcp.client_certificate(tenant.tenant_id)
+    first = await stack.services.mcp_servers.client_certificate(tenant.tenant_id)
+    again = await stack.services.mcp_servers.client_certificate(tenant.tenant_id)
     await stack.services.tenants.rotate_data_key(tenant.tenant_id, actor=ACTOR)
-    rotated = await stack.services.mcp.client_certificate(tenant.tenant_id)
+    rotated = await stack.services.mcp_servers.client_certificate(tenant.tenant_id)
     assert first == again == rotated
     assert b"PRIVATE KEY" in first.key_pem
 
@@ -147,7 +149,7 @@ async def test_a_prepared_client_certificate_is_shown_from_the_switch_on(
     refuses the organisation until the switch, and takes it at the first call after, with the
     bridge that cached the old one."""
     tenant = await stack.services.tenants.create("Shop", actor=ACTOR)
-    mcp = stack.services.mcp
+    mcp = stack.services.mcp_servers
     current = (await mcp.client_certificate(tenant.tenant_id)).certificate_pem
     prepared = await mcp.prepare_next_client_certificate(tenant.tenant_id, actor=ACTOR)
     assert prepared != current
@@ -177,4 +179,4 @@ async def test_a_prepared_client_certificate_is_shown_from_the_switch_on(
 async def test_switching_without_a_prepared_certificate_is_refused(stack: Stack) -> None:
     tenant = await stack.services.tenants.create("Shop", actor=ACTOR)
     with pytest.raises(InvalidInput, match="prepare"):
-        await stack.services.mcp.switch_client_certificate(tenant.tenant_id, actor=ACTOR)
+        await stack.services.mcp_servers.switch_client_certificate(tenant.tenant_id, actor=ACTOR)

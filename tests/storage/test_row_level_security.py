@@ -58,7 +58,7 @@ async def _organisation_with_a_message(services: Services, name: str) -> tuple[s
     await services.assistant.configuration.save_template(
         org.tenant_id, "{{guard}}\nAnswer from {{knowledge}} only.", actor=seed.ACTOR
     )
-    await services.mcp.client_certificate_pem(org.tenant_id)
+    await services.mcp_servers.client_certificate_pem(org.tenant_id)
     conversation = await services.chat.open_conversation(org.tenant_id, "ada")
     await services.chat.post_user_message(
         org.tenant_id, conversation.conversation_id, client_id="c1", text=f"{name}'s note"

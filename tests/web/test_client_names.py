@@ -170,21 +170,21 @@ async def test_t90_labels_names_origins_and_urls_members_set_are_refused(
         "API key label": lambda value: backend.api_keys.create(
             tenant_id, label=f"backend {value}", actor=seed.ACTOR
         ),
-        "MCP server name": lambda value: backend.mcp.save(
+        "MCP server name": lambda value: backend.mcp_servers.save(
             tenant_id,
             name=f"orders {value}",
             url="https://mcp.example.com/mcp",
             tools=["lookup_order"],
             actor=seed.ACTOR,
         ),
-        "MCP server URL": lambda value: backend.mcp.save(
+        "MCP server URL": lambda value: backend.mcp_servers.save(
             tenant_id,
             name="orders",
             url=f"https://mcp.example.com/{value}",
             tools=["lookup_order"],
             actor=seed.ACTOR,
         ),
-        "webhook URL": lambda value: backend.webhooks.add(
+        "webhook URL": lambda value: backend.webhook_endpoints.add(
             tenant_id,
             url=f"https://hooks.example.com/{value}",
             events=["message.created"],
@@ -214,8 +214,8 @@ async def test_t90_labels_names_origins_and_urls_members_set_are_refused(
             accepted.append(f"{kind} with {what}")
     assert accepted == []
     assert [key.label for key in await backend.api_keys.of_tenant(tenant_id)] == ["test"]
-    assert await backend.mcp.servers(tenant_id) == []
-    assert await backend.webhooks.of_tenant(tenant_id) == []
+    assert await backend.mcp_servers.servers(tenant_id) == []
+    assert await backend.webhook_endpoints.of_tenant(tenant_id) == []
     assert await backend.tenants.origins(tenant_id) == [org.origin]
     assert await backend.knowledge.versions(tenant_id) == []
 

@@ -51,7 +51,7 @@ async def services(sqlite_url: str, tmp_path: Path, clock: SetClock) -> AsyncIte
 async def _endpoint(
     services: Services, tenant_id: str, url: str, events: tuple[str, ...] = ("message.created",)
 ) -> CreatedEndpoint:
-    return await services.webhooks.add(tenant_id, url=url, events=events, actor=ACTOR)
+    return await services.webhook_endpoints.add(tenant_id, url=url, events=events, actor=ACTOR)
 
 
 async def _say(services: Services, tenant_id: str, user: str, text: str) -> str:
@@ -95,7 +95,7 @@ async def test_a_stored_message_reaches_the_endpoint_signed_with_its_secret(
     }
     assert delivery_id
     assert await _pending(backend, org.tenant_id, created.endpoint.endpoint_id) == 0
-    [endpoint] = await backend.webhooks.of_tenant(org.tenant_id)
+    [endpoint] = await backend.webhook_endpoints.of_tenant(org.tenant_id)
     assert endpoint.last_success_at is not None
 
 
@@ -143,7 +143,7 @@ async def test_a_failed_delivery_is_tried_again_later_under_the_same_id(
     receiver.statuses.append(500)
 
     assert await services.webhook_dispatcher.deliver_due() == 0
-    [endpoint] = await services.webhooks.of_tenant(org.tenant_id)
+    [endpoint] = await services.webhook_endpoints.of_tenant(org.tenant_id)
     assert endpoint.last_error == "HTTP 500"
     # Not again before its wait is over; then sent again, and taken.
     clock.advance(seconds=5)
@@ -180,7 +180,7 @@ async def test_a_redirect_is_not_followed(services: Services, receiver: Receiver
     assert await services.webhook_dispatcher.deliver_due() == 0
     assert len(receiver.at("/moved")) == 1
     assert receiver.at("/hook") == []
-    [endpoint] = await services.webhooks.of_tenant(org.tenant_id)
+    [endpoint] = await services.webhook_endpoints.of_tenant(org.tenant_id)
     assert endpoint.last_error == "HTTP 302: redirects are not followed"
 
 
@@ -192,7 +192,7 @@ async def test_an_endpoint_on_a_private_address_is_refused(services: Services, u
     org = await seed.organisation(services, faq=None)
     with pytest.raises(EgressRefused):
         await _endpoint(services, org.tenant_id, url)
-    assert await services.webhooks.of_tenant(org.tenant_id) == []
+    assert await services.webhook_endpoints.of_tenant(org.tenant_id) == []
 
 
 @pytest.mark.parametrize(
@@ -214,7 +214,11 @@ async def test_two_dispatchers_racing_send_a_delivery_once(
     await _endpoint(services, org.tenant_id, f"{receiver.url}/hook")
     await _say(services, org.tenant_id, "ada", "Hello")
     other_node = WebhookDispatcher(
-        services.db, services.vault, services.webhooks, services.egress, clock=services.clock
+        services.db,
+        services.vault,
+        services.webhook_endpoints,
+        services.egress,
+        clock=services.clock,
     )
     sent = await asyncio.gather(services.webhook_dispatcher.deliver_due(), other_node.deliver_due())
     assert sorted(sent) == [0, 1]
@@ -247,7 +251,7 @@ async def test_a_message_is_stored_even_for_an_endpoint_removed_meanwhile(
     message is stored all the same, and the delivery is dropped, not sent."""
     org = await seed.organisation(services, faq=None)
     created = await _endpoint(services, org.tenant_id, f"{receiver.url}/hook")
-    assert await services.webhooks.endpoints(org.tenant_id)  # this node's cache holds it
+    assert await services.webhook_endpoints.endpoints(org.tenant_id)  # this node's cache holds it
     async with services.db.transaction() as conn:  # removed by another node
         await EndpointRepository(conn).delete(org.tenant_id, created.endpoint.endpoint_id)
 
@@ -269,7 +273,9 @@ async def test_after_a_rotation_deliveries_verify_with_either_secret_for_a_day(
     org = await seed.organisation(services, faq=None)
     created = await _endpoint(services, org.tenant_id, f"{receiver.url}/hook")
     endpoint_id = created.endpoint.endpoint_id
-    rotated = await services.webhooks.rotate_secret(org.tenant_id, endpoint_id, actor=ACTOR)
+    rotated = await services.webhook_endpoints.rotate_secret(
+        org.tenant_id, endpoint_id, actor=ACTOR
+    )
     assert rotated.secret != created.secret
     until = rotated.endpoint.previous_secret_until
     assert until is not None
@@ -300,7 +306,9 @@ async def test_rotating_the_secret_of_an_unknown_endpoint_is_not_found(
 ) -> None:
     org = await seed.organisation(services, faq=None)
     with pytest.raises(NotFound):
-        await services.webhooks.rotate_secret(org.tenant_id, "no-such-endpoint", actor=ACTOR)
+        await services.webhook_endpoints.rotate_secret(
+            org.tenant_id, "no-such-endpoint", actor=ACTOR
+        )
 
 
 async def test_a_test_event_is_sent_signed_at_once_and_its_outcome_told(
@@ -332,7 +340,7 @@ async def test_deleting_an_organisation_removes_its_webhooks_and_what_they_were_
     assert await _pending(backend, org.tenant_id, created.endpoint.endpoint_id) == 1
     await backend.tenants.delete(org.tenant_id, actor=ACTOR)
     assert await _pending(backend, org.tenant_id, created.endpoint.endpoint_id) == 0
-    assert await backend.webhooks.of_tenant(org.tenant_id) == []
+    assert await backend.webhook_endpoints.of_tenant(org.tenant_id) == []
     assert await backend.webhook_dispatcher.deliver_due() == 0
 
 
@@ -342,6 +350,8 @@ async def test_removing_an_endpoint_drops_what_it_was_owed(
     org = await seed.organisation(services, faq=None)
     created = await _endpoint(services, org.tenant_id, f"{receiver.url}/hook")
     await _say(services, org.tenant_id, "ada", "Hello")
-    await services.webhooks.remove(org.tenant_id, created.endpoint.endpoint_id, actor=ACTOR)
+    await services.webhook_endpoints.remove(
+        org.tenant_id, created.endpoint.endpoint_id, actor=ACTOR
+    )
     assert await services.webhook_dispatcher.deliver_due() == 0
     assert receiver.received == []

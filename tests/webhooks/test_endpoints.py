@@ -28,7 +28,7 @@ async def test_an_endpoint_another_node_added_is_heard_once_the_cache_lapses(
     assert await this_node.endpoints(org.tenant_id) == {}
 
     with webhook_receiver() as receiver:
-        added = await services.webhooks.add(
+        added = await services.webhook_endpoints.add(
             org.tenant_id, url=f"{receiver.url}/hook", events=("message.created",), actor=ACTOR
         )
     monotonic.now += 4.9

@@ -2,6 +2,8 @@
 
 Columns named `*_sealed` hold ciphertext from the tenant's data keys (parlour.crypto.vault);
 SEALED_COLUMNS lists them, with the row id each is bound to, for re-encryption sweeps.
+
+Past 400 lines on purpose: this is the list of every table, the schema read in one place.
 """
 
 from __future__ import annotations

@@ -25,7 +25,9 @@ async def test_the_credential_goes_in_and_never_comes_out(owner: Owner, stack: S
     listed = await browser.send("GET", path)
     assert [(s["name"], s["has_credential"]) for s in listed.json()] == [("Orders, renamed", True)]
     assert secret not in added.text + changed.text + listed.text
-    assert await stack.services.mcp.credential(owner.org, added.json()["server_id"]) == secret
+    assert (
+        await stack.services.mcp_servers.credential(owner.org, added.json()["server_id"]) == secret
+    )
 
 
 async def test_a_server_on_a_private_address_is_refused(owner: Owner) -> None:
@@ -56,7 +58,7 @@ async def test_the_client_certificate_is_replaced_by_preparing_then_switching(
         "certificate_pem": prepared["next_certificate_pem"],
         "next_certificate_pem": None,
     }
-    shown = await stack.services.mcp.client_certificate(owner.org)
+    shown = await stack.services.mcp_servers.client_certificate(owner.org)
     assert shown.certificate_pem == prepared["next_certificate_pem"]
 
 

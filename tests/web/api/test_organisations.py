@@ -184,7 +184,7 @@ async def path_to(stack: Stack, template: str, org: str) -> str:
         )
         fresh["invitation"] = invitation.invitation_id
     if "{mcp_server}" in template:
-        server = await stack.services.mcp.save(
+        server = await stack.services.mcp_servers.save(
             org,
             name="Orders",
             url=MCP_SERVER["url"],

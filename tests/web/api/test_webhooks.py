@@ -53,7 +53,9 @@ async def test_rotating_shows_the_new_secret_once_and_keeps_the_old_one_signing(
     assert rotated.status_code == 200
     assert rotated.json()["secret"] not in (added.json()["secret"], None)
     assert rotated.json()["previous_secret_until"] is not None
-    _, secrets = await stack.services.webhooks.with_secrets(owner.org, endpoint_id, now=utcnow())
+    _, secrets = await stack.services.webhook_endpoints.with_secrets(
+        owner.org, endpoint_id, now=utcnow()
+    )
     assert secrets == [rotated.json()["secret"], added.json()["secret"]]
     listed = await browser.send("GET", path)
     assert rotated.json()["secret"] not in listed.text

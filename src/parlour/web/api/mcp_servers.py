@@ -91,13 +91,13 @@ def _out(server: McpServer) -> McpServerOut:
 
 @router.get("/v1/organisations/{tenant_id}/mcp-servers")
 async def servers(who: Keeper, services: ServicesDep) -> list[McpServerOut]:
-    return [_out(s) for s in await services.mcp.servers(who.tenant_id)]
+    return [_out(s) for s in await services.mcp_servers.servers(who.tenant_id)]
 
 
 @router.post("/v1/organisations/{tenant_id}/mcp-servers", status_code=201, dependencies=[JsonOnly])
 async def add(body: McpServerIn, who: Changer, services: ServicesDep) -> McpServerOut:
     """The URL's host must resolve to public addresses only."""
-    server = await services.mcp.save(
+    server = await services.mcp_servers.save(
         who.tenant_id,
         name=body.name,
         url=body.url,
@@ -116,7 +116,7 @@ async def change(
     server_id: ServerParam, body: McpServerIn, who: Changer, services: ServicesDep
 ) -> McpServerOut:
     credential = body.credential if "credential" in body.model_fields_set else KeepCredential.KEEP
-    server = await services.mcp.save(
+    server = await services.mcp_servers.save(
         who.tenant_id,
         server_id=server_id,
         name=body.name,
@@ -144,8 +144,8 @@ class ClientCertificateOut(BaseModel):
 
 async def _certificates(services: Services, tenant_id: str) -> ClientCertificateOut:
     return ClientCertificateOut(
-        certificate_pem=await services.mcp.client_certificate_pem(tenant_id),
-        next_certificate_pem=await services.mcp.next_client_certificate_pem(tenant_id),
+        certificate_pem=await services.mcp_servers.client_certificate_pem(tenant_id),
+        next_certificate_pem=await services.mcp_servers.next_client_certificate_pem(tenant_id),
     )
 
 
@@ -158,14 +158,14 @@ async def client_certificate(who: Keeper, services: ServicesDep) -> ClientCertif
 async def prepare_next_certificate(who: Changer, services: ServicesDep) -> ClientCertificateOut:
     """Make the certificate that will replace the current one (once; asking again shows the
     same), so your servers can admit it before the switch."""
-    await services.mcp.prepare_next_client_certificate(who.tenant_id, actor=who.actor)
+    await services.mcp_servers.prepare_next_client_certificate(who.tenant_id, actor=who.actor)
     return await _certificates(services, who.tenant_id)
 
 
 @router.post("/v1/organisations/{tenant_id}/mcp-client-certificate/switch")
 async def switch_certificate(who: Changer, services: ServicesDep) -> ClientCertificateOut:
     """From now on every call shows the prepared certificate; the old one is discarded."""
-    await services.mcp.switch_client_certificate(who.tenant_id, actor=who.actor)
+    await services.mcp_servers.switch_client_certificate(who.tenant_id, actor=who.actor)
     return await _certificates(services, who.tenant_id)
 
 
@@ -173,7 +173,7 @@ async def switch_certificate(who: Changer, services: ServicesDep) -> ClientCerti
 async def approve(server_id: ServerParam, who: Changer, services: ServicesDep) -> McpServerOut:
     """Approve the allowed tools' definitions as the server gives them now: after a server
     changed a tool, it is offered again only once approved."""
-    server = await services.mcp.server(who.tenant_id, server_id)
+    server = await services.mcp_servers.server(who.tenant_id, server_id)
     return _out(await services.mcp_bridge.approve(server, actor=who.actor))
 
 
@@ -188,5 +188,5 @@ async def _approved(services: Services, server: McpServer, who: Member) -> McpSe
 
 @router.delete("/v1/organisations/{tenant_id}/mcp-servers/{server_id}", status_code=204)
 async def remove(server_id: ServerParam, who: Changer, services: ServicesDep) -> Response:
-    await services.mcp.remove(who.tenant_id, server_id, actor=who.actor)
+    await services.mcp_servers.remove(who.tenant_id, server_id, actor=who.actor)
     return Response(status_code=204)

@@ -72,13 +72,13 @@ def _out(endpoint: WebhookEndpoint) -> WebhookOut:
 
 @router.get("/v1/organisations/{tenant_id}/webhooks")
 async def webhooks(who: Keeper, services: ServicesDep) -> list[WebhookOut]:
-    return [_out(e) for e in await services.webhooks.of_tenant(who.tenant_id)]
+    return [_out(e) for e in await services.webhook_endpoints.of_tenant(who.tenant_id)]
 
 
 @router.post("/v1/organisations/{tenant_id}/webhooks", status_code=201, dependencies=[JsonOnly])
 async def add(body: WebhookIn, who: Changer, services: ServicesDep) -> CreatedWebhookOut:
     """The URL's host must resolve to public addresses only; redirects are never followed."""
-    created = await services.webhooks.add(
+    created = await services.webhook_endpoints.add(
         who.tenant_id, url=body.url, events=body.events, actor=who.actor
     )
     return CreatedWebhookOut(**_out(created.endpoint).model_dump(), secret=created.secret)
@@ -90,7 +90,9 @@ async def rotate_secret(
 ) -> CreatedWebhookOut:
     """A new secret, shown only now; for a day, deliveries are signed with the old one too,
     so your receiver can move to the new one without refusing any."""
-    rotated = await services.webhooks.rotate_secret(who.tenant_id, endpoint_id, actor=who.actor)
+    rotated = await services.webhook_endpoints.rotate_secret(
+        who.tenant_id, endpoint_id, actor=who.actor
+    )
     return CreatedWebhookOut(**_out(rotated.endpoint).model_dump(), secret=rotated.secret)
 
 
@@ -112,5 +114,5 @@ async def send_test(
 @router.delete("/v1/organisations/{tenant_id}/webhooks/{endpoint_id}", status_code=204)
 async def remove(endpoint_id: EndpointParam, who: Changer, services: ServicesDep) -> Response:
     """Deliveries still owed to the endpoint are dropped with it."""
-    await services.webhooks.remove(who.tenant_id, endpoint_id, actor=who.actor)
+    await services.webhook_endpoints.remove(who.tenant_id, endpoint_id, actor=who.actor)
     return Response(status_code=204)

@@ -33,9 +33,9 @@ async def _page(request: Request, who: Member, services: ServicesDep, **context:
         request,
         "tools.html",
         who=who,
-        servers=await services.mcp.servers(who.tenant_id),
-        client_certificate=await services.mcp.client_certificate_pem(who.tenant_id),
-        next_certificate=await services.mcp.next_client_certificate_pem(who.tenant_id),
+        servers=await services.mcp_servers.servers(who.tenant_id),
+        client_certificate=await services.mcp_servers.client_certificate_pem(who.tenant_id),
+        next_certificate=await services.mcp_servers.next_client_certificate_pem(who.tenant_id),
         features=await services.features.of(who.tenant_id),
         public_url=services.settings.server.public_url.rstrip("/"),
         issuer=call_token_issuer(services.settings.server.public_url, who.tenant_id),
@@ -56,7 +56,7 @@ async def save(who: Changer, services: ServicesDep, request: Request) -> Respons
     if form.get("remove_credential") == "on":
         credential = None
     try:
-        server = await services.mcp.save(
+        server = await services.mcp_servers.save(
             who.tenant_id,
             server_id=server_id,
             name=form.get("name", ""),
@@ -86,17 +86,17 @@ async def save(who: Changer, services: ServicesDep, request: Request) -> Respons
 
 @router.post("/dashboard/o/{tenant_id}/tools/certificate/next")
 async def prepare_next_certificate(who: Changer, services: ServicesDep) -> Response:
-    await services.mcp.prepare_next_client_certificate(who.tenant_id, actor=who.actor)
+    await services.mcp_servers.prepare_next_client_certificate(who.tenant_id, actor=who.actor)
     return go(f"/dashboard/o/{who.tenant_id}/tools")
 
 
 @router.post("/dashboard/o/{tenant_id}/tools/certificate/switch")
 async def switch_certificate(who: Changer, services: ServicesDep) -> Response:
-    await services.mcp.switch_client_certificate(who.tenant_id, actor=who.actor)
+    await services.mcp_servers.switch_client_certificate(who.tenant_id, actor=who.actor)
     return go(f"/dashboard/o/{who.tenant_id}/tools")
 
 
 @router.post("/dashboard/o/{tenant_id}/tools/servers/{server_id}/remove")
 async def remove(server_id: str, who: Changer, services: ServicesDep) -> Response:
-    await services.mcp.remove(who.tenant_id, server_id, actor=who.actor)
+    await services.mcp_servers.remove(who.tenant_id, server_id, actor=who.actor)
     return go(f"/dashboard/o/{who.tenant_id}/tools", Notice.SERVER_REMOVED)

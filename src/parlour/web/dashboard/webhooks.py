@@ -28,7 +28,7 @@ async def _page(request: Request, who: Member, services: ServicesDep, **context:
         request,
         "webhooks.html",
         who=who,
-        endpoints=await services.webhooks.of_tenant(who.tenant_id),
+        endpoints=await services.webhook_endpoints.of_tenant(who.tenant_id),
         events=WEBHOOK_EVENTS,
         **context,
     )
@@ -43,7 +43,7 @@ async def webhooks(who: Keeper, services: ServicesDep, request: Request) -> Resp
 async def add(who: Changer, services: ServicesDep, request: Request) -> Response:
     form = await same_origin_form(request)
     try:
-        created = await services.webhooks.add(
+        created = await services.webhook_endpoints.add(
             who.tenant_id,
             url=form.get("url", ""),
             events=[e for e in WEBHOOK_EVENTS if form.get(e) == "on"],
@@ -59,7 +59,9 @@ async def add(who: Changer, services: ServicesDep, request: Request) -> Response
 async def rotate_secret(
     endpoint_id: str, who: Changer, services: ServicesDep, request: Request
 ) -> Response:
-    rotated = await services.webhooks.rotate_secret(who.tenant_id, endpoint_id, actor=who.actor)
+    rotated = await services.webhook_endpoints.rotate_secret(
+        who.tenant_id, endpoint_id, actor=who.actor
+    )
     return await _page(request, who, services, created=rotated)
 
 
@@ -73,5 +75,5 @@ async def send_test(
 
 @router.post("/dashboard/o/{tenant_id}/webhooks/{endpoint_id}/remove")
 async def remove(endpoint_id: str, who: Changer, services: ServicesDep) -> Response:
-    await services.webhooks.remove(who.tenant_id, endpoint_id, actor=who.actor)
+    await services.webhook_endpoints.remove(who.tenant_id, endpoint_id, actor=who.actor)
     return go(f"/dashboard/o/{who.tenant_id}/webhooks", Notice.WEBHOOK_REMOVED)
