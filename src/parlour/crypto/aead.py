@@ -1,4 +1,10 @@
-"""AES-256-GCM sealing with associated data, via `cryptography`."""
+"""AES-256-GCM sealing with associated data, via `cryptography`.
+
+Two envelopes use it, on purpose not one: this one (version byte, nonce, ciphertext) wraps data
+keys under a master key, whose id is stored beside each wrapped key; the vault's
+(`crypto.vault`: format byte, the data key's version, nonce, ciphertext) seals tenants' fields,
+and must name the key version inside the ciphertext so that rows sealed before a rotation still
+open. Making them one would mean a data migration of every sealed row for no gain in safety."""
 
 from __future__ import annotations
 
