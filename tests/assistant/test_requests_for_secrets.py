@@ -9,8 +9,9 @@ import logging
 
 import pytest
 
+from parlour.assistant.draft import BLOCKED
 from parlour.assistant.models import Outcome
-from parlour.assistant.service import BLOCKED, TurnLimits
+from parlour.assistant.service import TurnLimits
 from parlour.chat.models import AnswerStreaming
 from parlour.services import Services
 from tests.support import seed
