@@ -293,7 +293,7 @@ class AssistantService:
             if not requests:
                 continue
             reasons = [f"{r.kind}: output filter stopped an answer: {r.words}" for r in requests]
-            item = await self._knowledge.flag_again(
+            item = await self._knowledge.review.flag_again(
                 tenant_id, hit.entry.entry_id, reasons[:3], actor=OUTPUT_FILTER
             )
             if item is not None:
