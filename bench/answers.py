@@ -224,7 +224,9 @@ async def organisation(services: Services, name: str, rows: Sequence[tuple[str, 
         tenant.tenant_id, "faq.csv", faq_csv(rows), actor=ACTOR
     )
     for item in report.quarantined:  # the bench's own data: an administrator approves it
-        await services.knowledge.decide(tenant.tenant_id, item.item_id, approve=True, actor=ACTOR)
+        await services.knowledge.review.decide(
+            tenant.tenant_id, item.item_id, approve=True, actor=ACTOR
+        )
     return tenant.tenant_id
 
 

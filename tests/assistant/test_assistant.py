@@ -7,14 +7,9 @@ import logging
 
 import pytest
 
+from parlour.assistant.draft import ASSISTANT_OFF, BLOCKED, NO_ANSWER, OUT_OF_BUDGET
 from parlour.assistant.models import Outcome
-from parlour.assistant.service import (
-    ASSISTANT_OFF,
-    BLOCKED,
-    NO_ANSWER,
-    OUT_OF_BUDGET,
-    TurnLimits,
-)
+from parlour.assistant.service import TurnLimits
 from parlour.audit.events import Actor
 from parlour.chat.models import AnswerStreaming
 from parlour.llm.openai_compatible import OpenAICompatibleProvider

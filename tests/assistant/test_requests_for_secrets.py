@@ -9,8 +9,9 @@ import logging
 
 import pytest
 
+from parlour.assistant.draft import BLOCKED
 from parlour.assistant.models import Outcome
-from parlour.assistant.service import BLOCKED, TurnLimits
+from parlour.assistant.service import TurnLimits
 from parlour.chat.models import AnswerStreaming
 from parlour.services import Services
 from tests.support import seed
@@ -32,9 +33,11 @@ async def test_t67_an_approved_passage_asking_for_the_pin_never_reaches_the_cust
     the block is the turn's outcome and a security event, and the customer is offered a
     person."""
     org = await seed.organisation(services, faq=PIN_FAQ)
-    [held] = await services.knowledge.quarantined(org.tenant_id)
+    [held] = await services.knowledge.review.quarantined(org.tenant_id)
     assert any(reason.startswith("credential_request") for reason in held.reasons)
-    await services.knowledge.decide(org.tenant_id, held.item_id, approve=True, actor=seed.ACTOR)
+    await services.knowledge.review.decide(
+        org.tenant_id, held.item_id, approve=True, actor=seed.ACTOR
+    )
 
     conversation = await services.chat.open_conversation(org.tenant_id, "u1")
     streamed: list[str] = []
@@ -68,14 +71,14 @@ async def test_t65_an_approved_passage_that_trips_the_filter_is_flagged_again_fo
     audited; the next customer gets no answer from it. On SQLite and PostgreSQL (behind its
     row-level security)."""
     org = await seed.organisation(backend, faq=PIN_FAQ)
-    [held] = await backend.knowledge.quarantined(org.tenant_id)
-    entry = await backend.knowledge.decide(
+    [held] = await backend.knowledge.review.quarantined(org.tenant_id)
+    entry = await backend.knowledge.review.decide(
         org.tenant_id, held.item_id, approve=True, actor=seed.ACTOR
     )
     assert entry is not None
     await ask(backend, backend.assistant, org, "How do I check my balance?")
 
-    [again] = await backend.knowledge.quarantined(org.tenant_id)
+    [again] = await backend.knowledge.review.quarantined(org.tenant_id)
     assert again.answer == entry.answer
     assert again.locator == entry.locator
     assert any("output filter" in reason for reason in again.reasons)
@@ -104,7 +107,7 @@ async def test_t67_a_passage_sending_data_elsewhere_is_stopped_though_screening_
         b'our returns desk."\n'
     )
     org = await seed.organisation(services, faq=faq)  # its origin: https://shop.example.com
-    assert await services.knowledge.quarantined(org.tenant_id) == []
+    assert await services.knowledge.review.quarantined(org.tenant_id) == []
 
     elsewhere = await ask(services, services.assistant, org, "Where do I send my ID documents?")
     assert elsewhere is not None
@@ -122,8 +125,10 @@ async def test_t67_the_extractive_fallback_passes_the_same_filter(services: Serv
     """T-67, T-36: when the model times out, the best passage is the answer: it is filtered
     too."""
     org = await seed.organisation(services, faq=PIN_FAQ)
-    [held] = await services.knowledge.quarantined(org.tenant_id)
-    await services.knowledge.decide(org.tenant_id, held.item_id, approve=True, actor=seed.ACTOR)
+    [held] = await services.knowledge.review.quarantined(org.tenant_id)
+    await services.knowledge.review.decide(
+        org.tenant_id, held.item_id, approve=True, actor=seed.ACTOR
+    )
     assistant = assistant_with(
         services,
         StallingModel(),

@@ -193,8 +193,8 @@ async def test_an_answer_carrying_exfiltration_markup_shows_text_and_fetches_not
         '[Details](javascript:fetch(1)) <img src=https://attacker.example/i onerror=alert(1)>"\n'
     )
     await demo.services.knowledge.upload(demo.tenant_id, "offers.csv", attack.encode(), actor=ACTOR)
-    for held in await demo.services.knowledge.quarantined(demo.tenant_id):
-        await demo.services.knowledge.decide(
+    for held in await demo.services.knowledge.review.quarantined(demo.tenant_id):
+        await demo.services.knowledge.review.decide(
             demo.tenant_id, held.item_id, approve=True, actor=ACTOR
         )
     requested: list[str] = []

@@ -177,7 +177,7 @@ async def test_an_import_holds_back_flagged_rows_and_keeps_the_clean_ones(
     [held] = report.quarantined
     assert held.locator == "line 3"
     assert held.reasons[0].startswith("model_instruction")
-    assert await services.knowledge.quarantined(org.tenant_id) == [held]
+    assert await services.knowledge.review.quarantined(org.tenant_id) == [held]
     stored = await services.knowledge.faq_entries(org.tenant_id)
     assert [e.question for e in stored] == ["When are you open?"]
     for hit in await services.knowledge.search(org.tenant_id, "How do I pay?", limit=5):
@@ -189,11 +189,11 @@ async def test_an_approved_item_goes_live_and_the_decision_is_audited(services: 
     [held] = (
         await services.knowledge.import_faq_csv(org.tenant_id, POISONED, actor=seed.ACTOR)
     ).quarantined
-    entry = await services.knowledge.decide(
+    entry = await services.knowledge.review.decide(
         org.tenant_id, held.item_id, approve=True, actor=seed.ACTOR
     )
     assert entry is not None
-    assert await services.knowledge.quarantined(org.tenant_id) == []
+    assert await services.knowledge.review.quarantined(org.tenant_id) == []
     hits = await services.knowledge.search(org.tenant_id, "How do I pay?", limit=1)
     assert hits[0].entry.entry_id == entry.entry_id
     exported = [e async for e in services.audit.export(org.tenant_id)]
@@ -207,15 +207,17 @@ async def test_a_rejected_item_is_deleted_and_never_goes_live(services: Services
         await services.knowledge.import_faq_csv(org.tenant_id, POISONED, actor=seed.ACTOR)
     ).quarantined
     assert (
-        await services.knowledge.decide(
+        await services.knowledge.review.decide(
             org.tenant_id, held.item_id, approve=False, actor=seed.ACTOR
         )
         is None
     )
-    assert await services.knowledge.quarantined(org.tenant_id) == []
+    assert await services.knowledge.review.quarantined(org.tenant_id) == []
     assert len(await services.knowledge.faq_entries(org.tenant_id)) == 1
     with pytest.raises(NotFound):  # decided once only
-        await services.knowledge.decide(org.tenant_id, held.item_id, approve=True, actor=seed.ACTOR)
+        await services.knowledge.review.decide(
+            org.tenant_id, held.item_id, approve=True, actor=seed.ACTOR
+        )
 
 
 async def test_another_organisation_cannot_see_or_decide_the_items(backend: Services) -> None:
@@ -225,10 +227,12 @@ async def test_another_organisation_cannot_see_or_decide_the_items(backend: Serv
     [held] = (
         await backend.knowledge.import_faq_csv(a.tenant_id, POISONED, actor=seed.ACTOR)
     ).quarantined
-    assert await backend.knowledge.quarantined(b.tenant_id) == []
+    assert await backend.knowledge.review.quarantined(b.tenant_id) == []
     with pytest.raises(NotFound):
-        await backend.knowledge.decide(b.tenant_id, held.item_id, approve=True, actor=seed.ACTOR)
-    assert await backend.knowledge.quarantined(a.tenant_id) == [held]
+        await backend.knowledge.review.decide(
+            b.tenant_id, held.item_id, approve=True, actor=seed.ACTOR
+        )
+    assert await backend.knowledge.review.quarantined(a.tenant_id) == [held]
 
 
 async def test_an_faq_question_may_ask_for_things_its_answer_may_not(services: Services) -> None:

@@ -138,7 +138,7 @@ async def test_a_re_upload_drops_what_the_old_source_left_waiting(services: Serv
     await services.knowledge.upload(
         org.tenant_id, "faq.csv", b"question,answer\nWhy?,Because.\n", actor=seed.ACTOR
     )
-    [left] = await services.knowledge.quarantined(org.tenant_id)
+    [left] = await services.knowledge.review.quarantined(org.tenant_id)
     assert left.source_id is not None
     sources = {s.source_id: s.name for v in await services.knowledge.versions(org.tenant_id)
                for s in v.sources}  # fmt: skip

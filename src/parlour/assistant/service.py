@@ -6,6 +6,10 @@ when nothing matches with confidence → reserve the token budgets → build the
 tenant's live template → stream the model's answer through the output filter to the widget
 ("typing" first) → tool calls decided by code → store the answer with trusted citations, and a
 record of what it was made from.
+
+This module composes the turn and schedules it (one at a time per conversation); running the
+model through the filter is assistant/generation.py, and how a turn can end is
+assistant/draft.py.
 """
 
 from __future__ import annotations
@@ -15,39 +19,37 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import time
 from collections.abc import AsyncIterator, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from parlour import solicitation
 from parlour.assistant.budgets import Budgets
 from parlour.assistant.configuration import AssistantConfiguration
+from parlour.assistant.draft import (
+    ASSISTANT_OFF,
+    BLOCKED,
+    NO_ANSWER,
+    OUT_OF_BUDGET,
+    UNAVAILABLE,
+    Draft,
+    FallbackReason,
+)
+from parlour.assistant.generation import ModelRun, RunLimits, run_model
 from parlour.assistant.models import AssistantPolicy, Outcome, OutcomeCount, TurnRecord
 from parlour.assistant.output_filter import OutputFilter, shown_values
 from parlour.assistant.prompts import Prompt, build_prompt, fence
 from parlour.assistant.providers import Providers
 from parlour.assistant.repository import AssistantRepository
 from parlour.assistant.support import Support
-from parlour.assistant.tools import Subject, Tool, ToolSource, decide_and_run
+from parlour.assistant.tools import Subject, Tool, ToolSource
 from parlour.audit.events import Actor
-from parlour.chat.models import Author, Citation, ConversationStatus, Message
+from parlour.chat.models import Author, ConversationStatus, Message
 from parlour.chat.service import ChatService
 from parlour.errors import InvalidInput
 from parlour.keys.models import EndUser
-from parlour.knowledge.models import Hit
 from parlour.knowledge.service import KnowledgeService
-from parlour.llm.models import (
-    ChatMessage,
-    Finished,
-    Generation,
-    Grounding,
-    TextDelta,
-    ToolCall,
-    ToolCallsProposed,
-    Usage,
-    estimate_tokens,
-)
+from parlour.llm.models import ChatMessage, Grounding, estimate_tokens
 from parlour.llm.provider import Provider, ProviderFailed
 from parlour.observability import security_event
 from parlour.storage.database import Database
@@ -57,26 +59,8 @@ from parlour.tenants.service import TenantService
 
 log = logging.getLogger(__name__)
 
-HANDOFF_ACTION = "handoff"
-NO_ANSWER = (
-    "I couldn't find an answer to that in our help articles. Would you like to talk to a person?"
-)
-UNAVAILABLE = "Sorry, I can't answer right now. Would you like to talk to a person?"
-ASSISTANT_OFF = "Our assistant is not available at the moment. Would you like to talk to a person?"
-OUT_OF_BUDGET = "I can't answer more questions right now. Would you like to talk to a person?"
-BLOCKED = "Sorry, I can't help with that. Would you like to talk to a person?"
-MAX_CALLS_PER_ROUND = 4
 # Who takes a passage back to the review queue when an answer reciting it is stopped.
 OUTPUT_FILTER = Actor.system("output-filter")
-
-
-class FallbackReason:
-    """Why a turn fell back (the turn record's reason; an administrator sees them counted)."""
-
-    MODEL_TIMED_OUT = "model_timed_out"  # past assistant.generation_timeout_seconds
-    MODEL_FAILED = "model_failed"  # the provider could not be reached, or failed
-    EMPTY_ANSWER = "empty_answer"  # nothing was left to say
-    TURN_FAILED = "turn_failed"  # a fault in the turn itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,31 +75,6 @@ class TurnLimits:
     max_tool_rounds: int = 3
     temperature: float = 0.2
     delta_interval_seconds: float = 0.05
-
-
-@dataclass(slots=True)
-class _Draft:
-    """What a turn has produced so far."""
-
-    provider: Provider
-    tools_enabled: bool = False  # the organisation turned function calling on
-    outcome: Outcome = Outcome.ANSWERED
-    text: str = ""
-    handoff: bool = False
-    grounding: tuple[Grounding, ...] = ()
-    hits: dict[str, Hit] = field(default_factory=dict)
-    cited: list[str] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
-    template_version: int | None = None
-    reason: str | None = None  # why the outcome is not a plain answer, for the turn's record
-
-    def settle(
-        self, outcome: Outcome, text: str, *, reason: str | None = None, handoff: bool = True
-    ) -> None:
-        """End the turn with a fixed reply (and, by default, the offer of a person)."""
-        self.outcome, self.text, self.handoff, self.reason = outcome, text, handoff, reason
-        if handoff:
-            self.cited = []
 
 
 class AssistantService:
@@ -143,6 +102,12 @@ class AssistantService:
         self._tools = tools
         self._canary_key = canary_key
         self._limits = limits
+        self._run_limits = RunLimits(
+            max_output_tokens=limits.max_output_tokens,
+            max_tool_rounds=limits.max_tool_rounds,
+            temperature=limits.temperature,
+            delta_interval_seconds=limits.delta_interval_seconds,
+        )
         self._turns: set[asyncio.Task[Message | None]] = set()
         # One turn at a time per conversation, so answers come in the order of the questions.
         self._conversation_locks = KeyedLock()
@@ -171,7 +136,7 @@ class AssistantService:
     async def _turn(self, message: Message, subject: Subject) -> Message:
         tenant_id, conversation_id = message.tenant_id, message.conversation_id
         policy = await self.configuration.policy(tenant_id)
-        draft = _Draft(self.providers.for_policy(policy), tools_enabled=policy.tools_enabled)
+        draft = Draft(self.providers.for_policy(policy), tools_enabled=policy.tools_enabled)
         stream_id = time_ordered_id()
         await self._chat.set_typing(tenant_id, conversation_id, Author.ASSISTANT, True)
         try:
@@ -182,18 +147,13 @@ class AssistantService:
             draft.settle(Outcome.FALLBACK, UNAVAILABLE, reason=FallbackReason.TURN_FAILED)
         finally:
             await self._chat.set_typing(tenant_id, conversation_id, Author.ASSISTANT, False)
-        citations = tuple(
-            Citation(draft.hits[ref].entry.entry_id, draft.hits[ref].entry.question)
-            for ref in draft.cited
-            if ref in draft.hits
-        )
         answer = await self._chat.post(
             tenant_id,
             conversation_id,
             author=Author.ASSISTANT,
             body=draft.text,
-            citations=citations,
-            actions=(HANDOFF_ACTION,) if draft.handoff else (),
+            citations=draft.citations,
+            actions=draft.actions,
             message_id=stream_id,
         )
         await self._record(answer, draft)
@@ -201,7 +161,7 @@ class AssistantService:
 
     async def _compose(
         self,
-        draft: _Draft,
+        draft: Draft,
         message: Message,
         subject: Subject,
         policy: AssistantPolicy,
@@ -260,9 +220,27 @@ class AssistantService:
             min_support=limits.min_answer_support,
             own_hosts=own_hosts,
         )
+
+        async def release(part: str) -> None:
+            await self._chat.stream_part(tenant_id, message.conversation_id, stream_id, part)
+
+        run = ModelRun()
         try:
             async with asyncio.timeout(limits.generation_timeout_seconds):
-                await self._generate(draft, prompt, filtered, message, subject, stream_id)
+                tools: list[Tool] = []
+                if draft.provider.supports_tools and draft.tools_enabled:
+                    tools = list(await self._tools.tools(tenant_id))
+                await run_model(
+                    run,
+                    draft.provider,
+                    prompt,
+                    filtered,
+                    tools=tools,
+                    subject=subject,
+                    release=release,
+                    limits=self._run_limits,
+                )
+            draft.text = run.text
         except (ProviderFailed, TimeoutError) as failure:
             reason = (
                 FallbackReason.MODEL_TIMED_OUT
@@ -289,6 +267,8 @@ class AssistantService:
                 draft.settle(Outcome.FALLBACK, text, reason=reason, handoff=False)
                 draft.cited = [first.ref]
                 return
+        finally:
+            draft.usage += run.usage  # what the model spent, however the run ended
         if filtered.blocked_by is not None:
             security_event(filtered.blocked_by, tenant_id=tenant_id, provider=draft.provider.name)
             draft.settle(Outcome.BLOCKED, BLOCKED, reason=filtered.blocked_by)
@@ -300,7 +280,7 @@ class AssistantService:
             draft.settle(Outcome.FALLBACK, UNAVAILABLE, reason=FallbackReason.EMPTY_ANSWER)
 
     async def _flag_passages_again(
-        self, tenant_id: str, draft: _Draft, prompt: Prompt, own_hosts: list[str]
+        self, tenant_id: str, draft: Draft, prompt: Prompt, own_hosts: list[str]
     ) -> None:
         """The passages behind a stopped answer that themselves ask for a secret or send data
         away go back to the review queue, approved or not: screening missed them, or a person
@@ -313,7 +293,7 @@ class AssistantService:
             if not requests:
                 continue
             reasons = [f"{r.kind}: output filter stopped an answer: {r.words}" for r in requests]
-            item = await self._knowledge.flag_again(
+            item = await self._knowledge.review.flag_again(
                 tenant_id, hit.entry.entry_id, reasons[:3], actor=OUTPUT_FILTER
             )
             if item is not None:
@@ -332,71 +312,6 @@ class AssistantService:
         if provider.context_tokens is None:
             return limits.max_prompt_tokens
         return min(limits.max_prompt_tokens, provider.context_tokens - limits.max_output_tokens)
-
-    async def _generate(
-        self,
-        draft: _Draft,
-        prompt: Prompt,
-        filtered: OutputFilter,
-        message: Message,
-        subject: Subject,
-        stream_id: str,
-    ) -> None:
-        """Run the model (and the tool calls it proposes, within the depth limit), releasing
-        filtered text to the widget in batches as it comes."""
-        provider, limits = draft.provider, self._limits
-        tools: list[Tool] = []
-        if provider.supports_tools and draft.tools_enabled:
-            tools = list(await self._tools.tools(message.tenant_id))
-        messages = list(prompt.messages)
-        released: list[str] = []
-        pending: list[str] = []
-        last_flush = 0.0
-
-        async def flush() -> None:
-            nonlocal last_flush
-            if pending:
-                await self._chat.stream_part(
-                    message.tenant_id, message.conversation_id, stream_id, "".join(pending)
-                )
-                pending.clear()
-                last_flush = time.monotonic()
-
-        for depth in range(limits.max_tool_rounds + 1):
-            offered = tuple(t.spec for t in tools) if depth < limits.max_tool_rounds else ()
-            generation = Generation(
-                tuple(messages),
-                max_output_tokens=limits.max_output_tokens,
-                tools=offered,
-                grounding=prompt.grounding,
-                temperature=limits.temperature,
-            )
-            proposed: tuple[ToolCall, ...] = ()
-            async for event in provider.stream(generation):
-                if isinstance(event, TextDelta):
-                    if part := filtered.feed(event.text):
-                        released.append(part)
-                        pending.append(part)
-                        if time.monotonic() - last_flush >= limits.delta_interval_seconds:
-                            await flush()
-                    if filtered.blocked:
-                        return
-                elif isinstance(event, ToolCallsProposed):
-                    proposed = event.calls if offered else ()
-                elif isinstance(event, Finished):
-                    draft.usage += event.usage
-            if not proposed:
-                break
-            messages.append(ChatMessage("assistant", "", tool_calls=proposed))
-            for call in proposed[:MAX_CALLS_PER_ROUND]:
-                outcome = await decide_and_run(call, tools, subject)
-                if outcome.ran:
-                    filtered.allow(outcome.result)  # the verified user's own data
-                result = fence("tool_result", outcome.result, tool=call.name[:100])
-                messages.append(ChatMessage("tool", result, tool_call_id=call.call_id))
-        await flush()
-        released.append(filtered.finish())
-        draft.text = "".join(released).strip()
 
     async def _history(self, message: Message) -> list[ChatMessage]:
         count = self._limits.history_messages
@@ -418,7 +333,7 @@ class AssistantService:
                 history.append(ChatMessage("assistant", item.body))
         return history
 
-    async def _record(self, answer: Message, draft: _Draft) -> None:
+    async def _record(self, answer: Message, draft: Draft) -> None:
         record = TurnRecord(
             tenant_id=answer.tenant_id,
             message_id=answer.message_id,
@@ -429,7 +344,7 @@ class AssistantService:
             template_version=draft.template_version,
             knowledge_version=await self._knowledge.published_version(answer.tenant_id),
             created_at=utcnow(),
-            chunk_ids=tuple(draft.hits[r].entry.entry_id for r in draft.cited if r in draft.hits),
+            chunk_ids=draft.cited_entry_ids,
             input_tokens=draft.usage.input_tokens,
             output_tokens=draft.usage.output_tokens,
             reason=draft.reason,

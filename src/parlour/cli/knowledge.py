@@ -116,7 +116,7 @@ def knowledge_review(tenant_id: str) -> None:
     """List the passages screening held back, with their reasons."""
 
     async def work(services: Services) -> None:
-        for item in await services.knowledge.quarantined(tenant_id):
+        for item in await services.knowledge.review.quarantined(tenant_id):
             reasons = "; ".join(item.reasons)
             click.echo(f"{shown(item.item_id)}  {shown(item.locator)}  {shown(reasons)}")
             click.echo(f"  Q: {shown(item.question)}")
@@ -134,7 +134,9 @@ def knowledge_decide(tenant_id: str, item_id: str, decision: str) -> None:
 
     async def work(services: Services) -> None:
         approve = decision == "approve"
-        await services.knowledge.decide(tenant_id, item_id, approve=approve, actor=Actor.cli())
+        await services.knowledge.review.decide(
+            tenant_id, item_id, approve=approve, actor=Actor.cli()
+        )
         outcome = "approved: it joined its source" if approve else "rejected"
         click.echo(f"{shown(item_id)} {outcome}")
 

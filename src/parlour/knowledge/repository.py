@@ -1,6 +1,6 @@
-"""SQL for knowledge: entries, the quarantine, sources and versions; every method takes
-`tenant_id` first. Questions, answers and vectors are stored sealed with the tenant's data key,
-bound to their entry and field."""
+"""SQL for knowledge: entries, sources and versions (the review queue's is in
+knowledge/review_repository.py); every method takes `tenant_id` first. Questions, answers and
+vectors are stored sealed with the tenant's data key, bound to their entry and field."""
 
 from __future__ import annotations
 
@@ -19,12 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from parlour.crypto.aead import DecryptionFailed
 from parlour.crypto.vault import Place, TenantCipher
 from parlour.knowledge.embeddings import Vectors
-from parlour.knowledge.models import FaqEntry, QuarantinedItem, Source
+from parlour.knowledge.models import FaqEntry, Source
 from parlour.observability import security_event
 from parlour.storage.dialect import upsert
 from parlour.storage.tables import (
     faq_entries,
-    knowledge_quarantine,
     knowledge_sources,
     knowledge_state,
     knowledge_version_sources,
@@ -180,100 +179,6 @@ def content_hash(entry: FaqEntry) -> str:
         ensure_ascii=False,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-QUARANTINE = "knowledge_quarantine"
-
-
-class QuarantineRepository:
-    """Items screening held back, sealed like live knowledge; every method takes `tenant_id`."""
-
-    def __init__(self, conn: AsyncConnection, cipher: TenantCipher) -> None:
-        self._conn = conn
-        self._cipher = cipher
-
-    async def drop_for_sources(self, tenant_id: str, source_ids: Sequence[str]) -> None:
-        """A source replaced by a new upload of the same name: what it left waiting goes."""
-        if source_ids:
-            await self._conn.execute(
-                delete(knowledge_quarantine).where(
-                    knowledge_quarantine.c.tenant_id == tenant_id,
-                    knowledge_quarantine.c.source_id.in_(source_ids),
-                )
-            )
-
-    async def add(self, tenant_id: str, items: Sequence[QuarantinedItem]) -> None:
-        if items:
-            seal = self._cipher.seal_text
-            await self._conn.execute(
-                insert(knowledge_quarantine),
-                [
-                    {
-                        "tenant_id": tenant_id,
-                        "item_id": i.item_id,
-                        "question_sealed": seal(
-                            i.question, Place(QUARANTINE, i.item_id, "question")
-                        ),
-                        "answer_sealed": seal(i.answer, Place(QUARANTINE, i.item_id, "answer")),
-                        "reasons": list(i.reasons),
-                        "line": i.position,
-                        "created_at": i.created_at,
-                        "source_id": i.source_id,
-                        "locator": i.locator,
-                        "is_faq": i.is_faq,
-                    }
-                    for i in items
-                ],
-            )
-
-    async def list(self, tenant_id: str) -> builtins.list[QuarantinedItem]:
-        rows = await self._conn.execute(
-            select(knowledge_quarantine)
-            .where(knowledge_quarantine.c.tenant_id == tenant_id)
-            .order_by(knowledge_quarantine.c.line)
-        )
-        return [self._item(row) for row in rows]
-
-    async def get(self, tenant_id: str, item_id: str) -> QuarantinedItem | None:
-        row = (
-            await self._conn.execute(
-                select(knowledge_quarantine).where(
-                    knowledge_quarantine.c.tenant_id == tenant_id,
-                    knowledge_quarantine.c.item_id == item_id,
-                )
-            )
-        ).first()
-        return self._item(row) if row else None
-
-    async def take(self, tenant_id: str, item_id: str) -> QuarantinedItem | None:
-        """The item, removed from the queue (None: no such item for this tenant)."""
-        item = await self.get(tenant_id, item_id)
-        if item is not None:
-            await self._conn.execute(
-                delete(knowledge_quarantine).where(
-                    knowledge_quarantine.c.tenant_id == tenant_id,
-                    knowledge_quarantine.c.item_id == item_id,
-                )
-            )
-        return item
-
-    def _item(self, row: Row[tuple[object, ...]]) -> QuarantinedItem:
-        m = row._mapping
-        item_id = m["item_id"]
-        return QuarantinedItem(
-            tenant_id=m["tenant_id"],
-            item_id=item_id,
-            question=self._cipher.open_text(
-                m["question_sealed"], Place(QUARANTINE, item_id, "question")
-            ),
-            answer=self._cipher.open_text(m["answer_sealed"], Place(QUARANTINE, item_id, "answer")),
-            reasons=tuple(m["reasons"]),
-            position=m["line"],
-            created_at=m["created_at"],
-            source_id=m["source_id"],
-            locator=m["locator"],
-            is_faq=m["is_faq"],
-        )
 
 
 class SourceRepository:

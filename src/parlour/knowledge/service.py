@@ -4,7 +4,9 @@ Every upload is a source (a file as received: name, kind, hash, uploader) and ma
 version: the previous version's sources, less any of the same name, plus this one. Publishing a
 version makes it live; publishing an older one is a rollback. Passages screening holds back wait
 in a quarantine for an administrator; the rest are stored sealed, with their embeddings, and
-each keeps its provenance and content hash.
+each keeps its provenance and content hash. The review queue's own rules (what is held back and
+why, listing, deciding, flagging again) are knowledge/review.py, reached as
+`KnowledgeService.review`.
 """
 
 from __future__ import annotations
@@ -13,15 +15,13 @@ import asyncio
 import hashlib
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.audit.events import (
     Actor,
-    KnowledgeItemDecided,
-    KnowledgeItemFlaggedAgain,
     KnowledgePublished,
     KnowledgeSourceRemoved,
     KnowledgeUploaded,
@@ -31,7 +31,7 @@ from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import InvalidInput, NotFound, PayloadTooLarge
 from parlour.identifiers import check_identifier
 from parlour.knowledge.documents import Limits, Passage, read_source
-from parlour.knowledge.embeddings import Embedder, Vectors
+from parlour.knowledge.embeddings import Embedder, Vectors, embed_off_loop
 from parlour.knowledge.formats import identify
 from parlour.knowledge.models import (
     FaqEntry,
@@ -43,9 +43,10 @@ from parlour.knowledge.models import (
     VersionDiff,
 )
 from parlour.knowledge.remote_embeddings import RemoteEmbedder
-from parlour.knowledge.repository import FaqRepository, QuarantineRepository, SourceRepository
+from parlour.knowledge.repository import FaqRepository, SourceRepository
 from parlour.knowledge.retrieval import HybridIndex
-from parlour.knowledge.screening import screen
+from parlour.knowledge.review import ReviewQueue, held_back, reasons_to_hold
+from parlour.knowledge.review_repository import QuarantineRepository
 from parlour.storage.database import Database
 from parlour.storage.dialect import serialise
 from parlour.storage.types import utcnow
@@ -76,6 +77,8 @@ class KnowledgeService:
         # one tenant's entries; a node rebuilds it when the token in the database moves on.
         self._indexes: OrderedDict[str, tuple[str, HybridIndex]] = OrderedDict()
         self._cached_indexes = cached_indexes
+        # The review queue shares this service's storage, keys, audit log and embedder.
+        self.review = ReviewQueue(db, vault, audit, embedder=embedder)
 
     def close(self) -> None:
         if isinstance(self._embedder, RemoteEmbedder):
@@ -115,9 +118,9 @@ class KnowledgeService:
         held: list[QuarantinedItem] = []
         for number, passage in enumerate(passages, start=1):
             # A poisoned entry would speak with the organisation's voice: it waits for review.
-            reasons = _reasons(passage)
+            reasons = reasons_to_hold(passage)
             if reasons:
-                held.append(_held(tenant_id, source.source_id, passage, reasons, number, now))
+                held.append(held_back(tenant_id, source.source_id, passage, reasons, number, now))
             else:
                 entries.append(_entry(tenant_id, source.source_id, passage, now))
         if not entries and not held:
@@ -249,91 +252,8 @@ class KnowledgeService:
             ),
         )
 
-    async def quarantined(self, tenant_id: str) -> list[QuarantinedItem]:
-        async def read(cipher: TenantCipher) -> list[QuarantinedItem]:
-            async with self._db.read(tenant_id) as conn:
-                return await QuarantineRepository(conn, cipher).list(tenant_id)
-
-        return await self._vault.using(tenant_id, read)
-
-    async def decide(
-        self, tenant_id: str, item_id: str, *, approve: bool, actor: Actor
-    ) -> FaqEntry | None:
-        """An administrator's decision on a held-back item, audited: approved, it joins its
-        source (and is live wherever that source is published); rejected, it is deleted."""
-        cipher = await self._vault.cipher(tenant_id)
-        async with self._db.read(tenant_id) as conn:
-            item = await QuarantineRepository(conn, cipher).get(tenant_id, item_id)
-        if item is None:
-            raise NotFound("no such item awaiting review")
-        entry = FaqEntry(
-            tenant_id,
-            str(uuid.uuid4()),
-            item.question,
-            item.answer,
-            utcnow(),
-            source_id=item.source_id,
-            locator=item.locator,
-            is_faq=item.is_faq,
-        )
-        vectors = await self._embed([entry]) if approve else None
-        async with self._db.transaction(tenant_id) as conn:
-            if await QuarantineRepository(conn, cipher).take(tenant_id, item_id) is None:
-                raise NotFound("no such item awaiting review")  # decided meanwhile
-            if approve:
-                await FaqRepository(conn, cipher).add(tenant_id, [entry], vectors)
-                sources = SourceRepository(conn)
-                state = await sources.state(tenant_id)
-                published = state[2] if state else None
-                await sources.set_state(
-                    tenant_id, published=published, embedding_model=self._model_id
-                )
-            reasons = "; ".join(item.reasons)
-            await self._audit.record(
-                conn, tenant_id, KnowledgeItemDecided(item_id, approve, reasons), actor
-            )
-        return entry if approve else None
-
-    async def flag_again(
-        self, tenant_id: str, entry_id: str, reasons: Sequence[str], *, actor: Actor
-    ) -> QuarantinedItem | None:
-        """Take a live passage back to the review queue with new reasons, audited: it leaves
-        retrieval until an administrator decides again (approving puts it back in its source).
-        None when the entry is already gone (taken back meanwhile, or its source replaced)."""
-        cipher = await self._vault.cipher(tenant_id)
-        async with self._db.transaction(tenant_id) as conn:
-            entry = await FaqRepository(conn, cipher).take(tenant_id, entry_id)
-            if entry is None:
-                return None
-            item = QuarantinedItem(
-                tenant_id,
-                str(uuid.uuid4()),
-                entry.question,
-                entry.answer,
-                tuple(reasons),
-                0,
-                utcnow(),
-                source_id=entry.source_id,
-                locator=entry.locator,
-                is_faq=entry.is_faq,
-            )
-            await QuarantineRepository(conn, cipher).add(tenant_id, [item])
-            sources = SourceRepository(conn)
-            state = await sources.state(tenant_id)
-            await sources.set_state(
-                tenant_id,
-                published=state[2] if state else None,
-                embedding_model=state[1] if state else self._model_id,
-            )
-            event = KnowledgeItemFlaggedAgain(item.item_id, entry_id, "; ".join(reasons))
-            await self._audit.record(conn, tenant_id, event, actor)
-        return item
-
     async def _embed(self, entries: list[FaqEntry]) -> Vectors | None:
-        if self._embedder is None:
-            return None
-        texts = [e.embedded_text for e in entries]
-        return await asyncio.to_thread(self._embedder.embed, texts)
+        return await embed_off_loop(self._embedder, [e.embedded_text for e in entries])
 
     @property
     def _model_id(self) -> str | None:
@@ -358,8 +278,9 @@ class KnowledgeService:
         """The tenant's best entries for `query`, lexical and dense results fused by rank."""
         index = await self._index(tenant_id)
         query_vector = None
-        if index.dense is not None and self._embedder is not None:
-            query_vector = (await asyncio.to_thread(self._embedder.embed, [query]))[0]
+        if index.dense is not None:
+            vectors = await embed_off_loop(self._embedder, [query])
+            query_vector = None if vectors is None else vectors[0]
         return index.search(query, query_vector, limit)
 
     async def _index(self, tenant_id: str) -> HybridIndex:
@@ -394,46 +315,12 @@ def _who(actor: Actor) -> str:
     return f"{actor.type.value}:{actor.id}"[:200]
 
 
-def _reasons(passage: Passage) -> tuple[str, ...]:
-    if passage.is_faq:
-        findings = [
-            *screen(passage.title, question=True),
-            *screen(passage.text, context=passage.title),
-        ]
-    else:
-        findings = screen(f"{passage.title}\n{passage.text}")
-    unique = dict.fromkeys(f"{f.reason}: {f.detail}" for f in findings)
-    return (*(f"hidden_text: {h}" for h in passage.hidden), *unique)
-
-
 def _entry(tenant_id: str, source_id: str, passage: Passage, now: datetime) -> FaqEntry:
     return FaqEntry(
         tenant_id,
         str(uuid.uuid4()),
         passage.title,
         passage.text,
-        now,
-        source_id=source_id,
-        locator=passage.where,
-        is_faq=passage.is_faq,
-    )
-
-
-def _held(
-    tenant_id: str,
-    source_id: str,
-    passage: Passage,
-    reasons: Sequence[str],
-    number: int,
-    now: datetime,
-) -> QuarantinedItem:
-    return QuarantinedItem(
-        tenant_id,
-        str(uuid.uuid4()),
-        passage.title,
-        passage.text,
-        tuple(reasons),
-        number,
         now,
         source_id=source_id,
         locator=passage.where,

@@ -334,7 +334,7 @@ async def test_held_back_text_is_shown_escaped_and_decided_on_the_knowledge_page
             {"csrf_token": csrf_of(page), "decision": "reject"},
         )
         assert decided.status_code == 303
-        assert await stack.services.knowledge.quarantined(tenant_id) == []
+        assert await stack.services.knowledge.review.quarantined(tenant_id) == []
         assert await stack.services.knowledge.faq_entries(tenant_id) == []
 
 

@@ -208,7 +208,7 @@ async def diff_versions(
 @router.get("/v1/knowledge/review-queue", response_model=list[HeldOut])
 async def review_queue(services: ServicesDep, key: KeyDep) -> list[HeldOut]:
     """What screening held back, with where and why; an administrator decides."""
-    return [HeldOut.of(item) for item in await services.knowledge.quarantined(key.tenant_id)]
+    return [HeldOut.of(item) for item in await services.knowledge.review.quarantined(key.tenant_id)]
 
 
 # The dashboard's twins, for members whose role manages knowledge (T-44 matrix).

@@ -260,7 +260,7 @@ async def review_queue(who: Librarian, services: ServicesDep) -> list[HeldItemOu
             question=item.question,
             answer=item.answer,
         )
-        for item in await services.knowledge.quarantined(who.tenant_id)
+        for item in await services.knowledge.review.quarantined(who.tenant_id)
     ]
 
 
@@ -273,7 +273,7 @@ async def decide_held_item(
 ) -> DecidedOut:
     """A person's decision, after a step-up: approved text joins the assistant's knowledge;
     rejected, it is deleted. An API key can list the queue but never decide it."""
-    await services.knowledge.decide(
+    await services.knowledge.review.decide(
         who.tenant_id, item_id, approve=body.decision == "approve", actor=who.actor
     )
     return DecidedOut(item_id=item_id, decision=body.decision)

@@ -206,7 +206,7 @@ async def _knowledge_page(
     request: Request, who: Member, services: ServicesDep, **context: Any
 ) -> Response:
     versions = await services.knowledge.versions(who.tenant_id)
-    held = await services.knowledge.quarantined(who.tenant_id)
+    held = await services.knowledge.review.quarantined(who.tenant_id)
     return render(
         request, "knowledge.html", who=who, versions=versions[-10:][::-1], held=held, **context
     )
@@ -251,7 +251,9 @@ async def decide_held(
     form = await same_origin_form(request)
     approve = form.get("decision") == "approve"
     try:
-        await services.knowledge.decide(who.tenant_id, item_id, approve=approve, actor=who.actor)
+        await services.knowledge.review.decide(
+            who.tenant_id, item_id, approve=approve, actor=who.actor
+        )
     except ParlourError as error:
         return await _knowledge_page(request, who, services, error=error.message)
     notice = Notice.PASSAGE_APPROVED if approve else Notice.PASSAGE_REJECTED
