@@ -192,6 +192,7 @@ def build_services(
         max_field_chars=settings.knowledge.max_field_chars,
         embedder=_embedder(settings.knowledge),
         cached_indexes=settings.knowledge.cached_indexes,
+        clock=clock,
     )
     egress = EgressGuard(
         Resolver(settings.egress.nameservers, timeout_seconds=settings.egress.timeout_seconds),
@@ -280,7 +281,7 @@ def build_services(
     assistant = settings.assistant
     mcp_bridge = McpBridge(mcp, call_tokens, egress, timeout_seconds=assistant.tool_timeout_seconds)
     configuration = AssistantConfiguration(
-        db, audit, providers=providers.names, external=providers.external_names
+        db, audit, providers=providers.names, external=providers.external_names, clock=clock
     )
     assistant_service = AssistantService(
         db,
@@ -303,6 +304,7 @@ def build_services(
             max_tool_rounds=assistant.max_tool_rounds,
             temperature=assistant.temperature,
         ),
+        clock=clock,
     )
     gateway = settings.gateway
     every = settings.tokens.revalidate_seconds

@@ -99,7 +99,9 @@ async def test_what_is_live_follows_each_tenants_own_published_version(
         await backend.vault.cipher(b.tenant_id),
     )
     async with backend.db.transaction(a.tenant_id) as conn:
-        await SourceRepository(conn).set_state(a.tenant_id, published=None, embedding_model=None)
+        await SourceRepository(conn).set_state(
+            a.tenant_id, published=None, embedding_model=None, at=utcnow()
+        )
     async with backend.db.read(a.tenant_id, b.tenant_id) as conn:
         assert await FaqRepository(conn, cipher_a).live(a.tenant_id) == []
         assert len(await FaqRepository(conn, cipher_b).live(b.tenant_id)) == 3

@@ -25,7 +25,7 @@ from parlour.audit.service import AuditLog
 from parlour.errors import InvalidInput, NotFound
 from parlour.storage.database import Database
 from parlour.storage.dialect import serialise
-from parlour.storage.types import utcnow
+from parlour.storage.types import Clock, utcnow
 
 
 class Keep(Enum):
@@ -41,10 +41,17 @@ class UnknownProvider(InvalidInput):
 
 class AssistantConfiguration:
     def __init__(
-        self, db: Database, audit: AuditLog, *, providers: Iterable[str], external: Iterable[str]
+        self,
+        db: Database,
+        audit: AuditLog,
+        *,
+        providers: Iterable[str],
+        external: Iterable[str],
+        clock: Clock = utcnow,
     ) -> None:
         self._db = db
         self._audit = audit
+        self._clock = clock
         self._providers = frozenset(providers)
         self._external = frozenset(external)
 
@@ -73,7 +80,7 @@ class AssistantConfiguration:
                 body=body,
                 sha256=hashlib.sha256(body.encode()).hexdigest(),
                 created_by=f"{actor.type.value}:{actor.id}"[:200],
-                created_at=utcnow(),
+                created_at=self._clock(),
             )
             await repository.add_template(tenant_id, template)
             event = PromptTemplateSaved(template.version, template.sha256)
@@ -101,7 +108,7 @@ class AssistantConfiguration:
     ) -> None:
         policy = await repository.policy(tenant_id)
         await repository.set_policy(
-            tenant_id, dataclasses.replace(policy, template_version=version)
+            tenant_id, dataclasses.replace(policy, template_version=version), self._clock()
         )
         event = PromptTemplateActivated(version, policy.template_version)
         await self._audit.record(conn, tenant_id, event, actor)
@@ -194,7 +201,7 @@ class AssistantConfiguration:
             policy = dataclasses.replace(policy, external_consent=external_consent)
         if personalisation is not None:
             policy = dataclasses.replace(policy, personalisation=personalisation)
-        await repository.set_policy(tenant_id, policy)
+        await repository.set_policy(tenant_id, policy, self._clock())
         event = AssistantPolicySet(
             policy.provider,
             policy.external_allowed,

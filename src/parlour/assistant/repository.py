@@ -17,7 +17,6 @@ from parlour.assistant.models import (
 )
 from parlour.storage.dialect import upsert
 from parlour.storage.tables import assistant_settings, assistant_turns, prompt_templates
-from parlour.storage.types import utcnow
 
 
 class AssistantRepository:
@@ -41,7 +40,7 @@ class AssistantRepository:
         ).first()
         return AssistantPolicy(*row) if row else AssistantPolicy()
 
-    async def set_policy(self, tenant_id: str, policy: AssistantPolicy) -> None:
+    async def set_policy(self, tenant_id: str, policy: AssistantPolicy, at: datetime) -> None:
         values = {
             "tenant_id": tenant_id,
             "provider": policy.provider,
@@ -51,7 +50,7 @@ class AssistantRepository:
             "tools_enabled": policy.tools_enabled,
             "external_consent": policy.external_consent,
             "personalisation": policy.personalisation,
-            "updated_at": utcnow(),
+            "updated_at": at,
         }
         await self._conn.execute(
             upsert(self._conn, assistant_settings, values, ["tenant_id"], list(values)[1:])

@@ -54,7 +54,7 @@ from parlour.llm.provider import Provider, ProviderFailed
 from parlour.observability import security_event
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
-from parlour.storage.types import utcnow
+from parlour.storage.types import Clock, utcnow
 from parlour.tenants.service import TenantService
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,9 @@ class AssistantService:
         *,
         canary_key: bytes,
         limits: TurnLimits,
+        clock: Clock = utcnow,
     ) -> None:
+        self._clock = clock
         self._db = db
         self._chat = chat
         self._knowledge = knowledge
@@ -343,7 +345,7 @@ class AssistantService:
             model=draft.provider.model,
             template_version=draft.template_version,
             knowledge_version=await self._knowledge.published_version(answer.tenant_id),
-            created_at=utcnow(),
+            created_at=self._clock(),
             chunk_ids=draft.cited_entry_ids,
             input_tokens=draft.usage.input_tokens,
             output_tokens=draft.usage.output_tokens,
@@ -359,7 +361,7 @@ class AssistantService:
     async def outcome_counts(self, tenant_id: str, *, days: int = 30) -> list[OutcomeCount]:
         """How the tenant's turns of the last `days` ended, by outcome and reason: fallbacks
         (the model timed out or failed) and blocks (a request for a secret stopped) included."""
-        since = utcnow() - timedelta(days=days)
+        since = self._clock() - timedelta(days=days)
         async with self._db.read(tenant_id) as conn:
             return await AssistantRepository(conn).outcome_counts(tenant_id, since)
 

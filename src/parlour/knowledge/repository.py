@@ -29,7 +29,6 @@ from parlour.storage.tables import (
     knowledge_version_sources,
     knowledge_versions,
 )
-from parlour.storage.types import utcnow
 
 TABLE = "faq_entries"
 
@@ -206,7 +205,12 @@ class SourceRepository:
         return (row[0], row[1], row[2]) if row else None
 
     async def set_state(
-        self, tenant_id: str, *, published: int | None, embedding_model: str | None
+        self,
+        tenant_id: str,
+        *,
+        published: int | None,
+        embedding_model: str | None,
+        at: datetime,
     ) -> None:
         """Record what is live now; every node's cached index notices the new token."""
         await self._conn.execute(
@@ -217,7 +221,7 @@ class SourceRepository:
                     "tenant_id": tenant_id,
                     "version": str(uuid.uuid4()),
                     "embedding_model": embedding_model,
-                    "updated_at": utcnow(),
+                    "updated_at": at,
                     "published": published,
                 },
                 keys=["tenant_id"],
@@ -241,6 +245,7 @@ class SourceRepository:
         *,
         note: str,
         created_by: str,
+        at: datetime,
     ) -> None:
         await self._conn.execute(
             insert(knowledge_versions).values(
@@ -248,7 +253,7 @@ class SourceRepository:
                 number=number,
                 note=note[:300],
                 created_by=created_by[:200],
-                created_at=utcnow(),
+                created_at=at,
             )
         )
         if source_ids:

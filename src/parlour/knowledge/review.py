@@ -24,14 +24,21 @@ from parlour.knowledge.repository import FaqRepository, SourceRepository
 from parlour.knowledge.review_repository import QuarantineRepository
 from parlour.knowledge.screening import screen
 from parlour.storage.database import Database
-from parlour.storage.types import utcnow
+from parlour.storage.types import Clock, utcnow
 
 
 class ReviewQueue:
     def __init__(
-        self, db: Database, vault: Vault, audit: AuditLog, *, embedder: Embedder | None
+        self,
+        db: Database,
+        vault: Vault,
+        audit: AuditLog,
+        *,
+        embedder: Embedder | None,
+        clock: Clock = utcnow,
     ) -> None:
         self._db = db
+        self._clock = clock
         self._vault = vault
         self._audit = audit
         self._embedder = embedder
@@ -58,7 +65,7 @@ class ReviewQueue:
             str(uuid.uuid4()),
             item.question,
             item.answer,
-            utcnow(),
+            self._clock(),
             source_id=item.source_id,
             locator=item.locator,
             is_faq=item.is_faq,
@@ -73,7 +80,10 @@ class ReviewQueue:
                 state = await sources.state(tenant_id)
                 published = state[2] if state else None
                 await sources.set_state(
-                    tenant_id, published=published, embedding_model=self._model_id
+                    tenant_id,
+                    published=published,
+                    embedding_model=self._model_id,
+                    at=self._clock(),
                 )
             reasons = "; ".join(item.reasons)
             await self._audit.record(
@@ -99,7 +109,7 @@ class ReviewQueue:
                 entry.answer,
                 tuple(reasons),
                 0,
-                utcnow(),
+                self._clock(),
                 source_id=entry.source_id,
                 locator=entry.locator,
                 is_faq=entry.is_faq,
@@ -111,6 +121,7 @@ class ReviewQueue:
                 tenant_id,
                 published=state[2] if state else None,
                 embedding_model=state[1] if state else self._model_id,
+                at=self._clock(),
             )
             event = KnowledgeItemFlaggedAgain(item.item_id, entry_id, "; ".join(reasons))
             await self._audit.record(conn, tenant_id, event, actor)

@@ -49,7 +49,7 @@ from parlour.knowledge.review import ReviewQueue, held_back, reasons_to_hold
 from parlour.knowledge.review_repository import QuarantineRepository
 from parlour.storage.database import Database
 from parlour.storage.dialect import serialise
-from parlour.storage.types import utcnow
+from parlour.storage.types import Clock, utcnow
 
 MAX_NAME_CHARS = 200
 
@@ -66,8 +66,10 @@ class KnowledgeService:
         max_field_chars: int,
         embedder: Embedder | None,
         cached_indexes: int = 64,
+        clock: Clock = utcnow,
     ) -> None:
         self._db = db
+        self._clock = clock
         self._vault = vault
         self._audit = audit
         self.max_upload_bytes = max_upload_bytes
@@ -78,7 +80,7 @@ class KnowledgeService:
         self._indexes: OrderedDict[str, tuple[str, HybridIndex]] = OrderedDict()
         self._cached_indexes = cached_indexes
         # The review queue shares this service's storage, keys, audit log and embedder.
-        self.review = ReviewQueue(db, vault, audit, embedder=embedder)
+        self.review = ReviewQueue(db, vault, audit, embedder=embedder, clock=clock)
 
     def close(self) -> None:
         if isinstance(self._embedder, RemoteEmbedder):
@@ -103,7 +105,7 @@ class KnowledgeService:
             raise PayloadTooLarge(f"an upload may be at most {self.max_upload_bytes} bytes")
         kind = identify(name, data)
         passages, errors = await asyncio.to_thread(read_source, kind, data, self._limits)
-        now = utcnow()
+        now = self._clock()
         source = Source(
             tenant_id,
             str(uuid.uuid4()),
@@ -141,6 +143,7 @@ class KnowledgeService:
                 [*(s.source_id for s in current if s.name != name), source.source_id],
                 note=f"uploaded {name}",
                 created_by=source.uploaded_by,
+                at=now,
             )
             await FaqRepository(conn, cipher).add(tenant_id, entries, vectors)
             quarantine = QuarantineRepository(conn, cipher)
@@ -182,6 +185,7 @@ class KnowledgeService:
                 [s.source_id for s in current if s.name != name],
                 note=f"removed {name}",
                 created_by=_who(actor),
+                at=self._clock(),
             )
             await self._audit.record(conn, tenant_id, KnowledgeSourceRemoved(name, number), actor)
             if publish:
@@ -212,7 +216,9 @@ class KnowledgeService:
     ) -> None:
         sources = SourceRepository(conn)
         state = await sources.state(tenant_id)
-        await sources.set_state(tenant_id, published=number, embedding_model=self._model_id)
+        await sources.set_state(
+            tenant_id, published=number, embedding_model=self._model_id, at=self._clock()
+        )
         previous = state[2] if state else None
         await self._audit.record(conn, tenant_id, KnowledgePublished(number, previous), actor)
 
