@@ -207,7 +207,7 @@ async def running_stack(
     server = start_threaded(make)
     settings, app = server.settings, server.app
     assert settings is not None
-    seeding = build_services(settings)
+    seeding = build_services(settings, clock=clock)  # the same time as the server's
     try:
         yield Stack(server, seeding, app)
     finally:
