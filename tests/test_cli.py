@@ -1,5 +1,8 @@
 """The `parlour` command, run as an operator would: its answer on stdout, and on stderr which
-data it works on; errors as a message and an exit code; whatever a tenant wrote escaped."""
+data it works on; errors as a message and an exit code; whatever a tenant wrote escaped.
+
+Past 400 lines as one specification: every command the operator runs, read in one place, as
+the CLI is one concept (parlour.cli, a module per command group)."""
 
 from __future__ import annotations
 

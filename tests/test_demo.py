@@ -4,20 +4,17 @@ second one refused before it changes anything, and the agent login it prints."""
 from __future__ import annotations
 
 import os
-import queue
 import re
 import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.servers import free_socket
+from tests.support.servers import ChildProcess, free_socket
 
 # The demo imports, migrates and embeds its FAQ before it serves: slow on a busy 2-core machine.
 START_TIMEOUT_SECONDS = 150.0
@@ -28,43 +25,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Demo:
+class Demo(ChildProcess):
     """`parlour demo` in a child process; every line it prints is kept."""
 
     def __init__(self, data_dir: Path, port: int, client_port: int) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.client_url = f"http://127.0.0.1:{client_port}"
-        self.process = subprocess.Popen(
-            demo_command(port, client_port),
-            env=demo_env(data_dir),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        self.output: list[str] = []
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for raw in self.process.stdout:
-            line = raw.decode(errors="replace")
-            self.output.append(line)
-            self._lines.put(line)
-        self._lines.put(None)
+        super().__init__(demo_command(port, client_port), demo_env(data_dir), "parlour demo")
 
     def wait_until_serving(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                line = self._lines.get(timeout=remaining)
-            except queue.Empty:
-                break
-            if line is None:
-                raise RuntimeError("parlour demo exited early:\n" + "".join(self.output))
-            # Printed once both ports are bound: from then on a request waits to be served.
-            if "(Ctrl-C stops)" in line:
-                return
-        raise RuntimeError("parlour demo did not start:\n" + "".join(self.output))
+        # Printed once both ports are bound: from then on a request waits to be served.
+        self.wait_for("(Ctrl-C stops)", START_TIMEOUT_SECONDS)
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)

@@ -94,21 +94,14 @@ def start_threaded(
     return ThreadedServer(url=url, app=app, settings=settings, server=server, thread=thread)
 
 
-class ServeProcess:
-    """`parlour serve` in a child process, configured only through the environment. Every line
-    it prints is kept, and handed to the run's log scan when it stops."""
+class ChildProcess:
+    """A command in a child process: every line it prints is kept, and a test can wait for the
+    line that says it is ready."""
 
-    def __init__(self, env: dict[str, str], port: int) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.ws_url = f"ws://127.0.0.1:{port}"
-        child_env = {k: v for k, v in os.environ.items() if not k.startswith("PARLOUR_")}
-        child_env.update(env)
+    def __init__(self, command: list[str], env: dict[str, str], name: str) -> None:
+        self.name = name
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "parlour", "serve", "--port", str(port)],
-            env=child_env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
         self.output: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
@@ -123,19 +116,40 @@ class ServeProcess:
             self._lines.put(line)
         self._lines.put(None)
 
-    def wait_ready(self) -> None:
-        """Block until uvicorn reports it is listening."""
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    def wait_for(self, marker: str, timeout: float) -> None:
+        """Block until a printed line holds `marker`."""
+        deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
             try:
                 line = self._lines.get(timeout=remaining)
             except queue.Empty:
                 break
             if line is None:
-                raise RuntimeError("parlour serve exited early:\n" + "".join(self.output))
-            if "Uvicorn running on" in line:
+                raise RuntimeError(f"{self.name} exited early:\n" + "".join(self.output))
+            if marker in line:
                 return
-        raise RuntimeError("parlour serve did not start:\n" + "".join(self.output))
+        raise RuntimeError(f"{self.name} did not start:\n" + "".join(self.output))
+
+
+class ServeProcess(ChildProcess):
+    """`parlour serve` in a child process, configured only through the environment. Every line
+    it prints is kept, and handed to the run's log scan when it stops."""
+
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.ws_url = f"ws://127.0.0.1:{port}"
+        child_env = {k: v for k, v in os.environ.items() if not k.startswith("PARLOUR_")}
+        child_env.update(env)
+        super().__init__(
+            [sys.executable, "-m", "parlour", "serve", "--port", str(port)],
+            child_env,
+            "parlour serve",
+        )
+
+    def wait_ready(self) -> None:
+        """Block until uvicorn reports it is listening."""
+        self.wait_for("Uvicorn running on", START_TIMEOUT_SECONDS)
 
     def kill(self) -> None:
         """SIGKILL: the node dies mid-work, without closing anything."""

@@ -1,6 +1,9 @@
 """The dashboard's pages over real HTTP: forms only from our own pages with the session's token
 (T-55), a strict page CSP (T-53), logins that lead to the next step, step-up before secrets
-(T-42), and no redirect that leaves the dashboard."""
+(T-42), and no redirect that leaves the dashboard.
+
+Past 400 lines as one specification of the pages' shared rules (forms, CSP, step-up,
+notices), which every page obeys alike; each page's own behaviour has its own test file."""
 
 from __future__ import annotations
 
