@@ -1,6 +1,6 @@
 """bench/answers: the answer engine (issue 6), per provider (extractive; local SmolLM2 on
-llama.cpp), through the real assistant turn (retrieval, prompt, model, output filter). Past 400 lines as
-one benchmark: its corpora, runs and report belong together.
+llama.cpp), through the real assistant turn (retrieval, prompt, model, output filter).
+Past 400 lines as one benchmark: its corpora, runs and report belong together.
 
 - Grounded accuracy. covid_qa_faq: its 213 entries as one organisation's FAQ; paraphrased
   questions must be answered citing their entry, and banking77 questions (out of scope for a
