@@ -332,6 +332,37 @@ class IdentitySettings(BaseModel):
     mail_from: str = "Parlour <no-reply@localhost>"
 
 
+class MonitoringSettings(BaseModel):
+    """What the operator running Parlour sees (metrics, logs, traces, health) and the security
+    alerts an organisation is sent (docs/monitoring.md)."""
+
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Serve /metrics on the main listener to requests bearing this token.",
+    )
+    metrics_listen: str | None = Field(
+        default=None,
+        description="host:port of a separate listener for /metrics alone (e.g. 127.0.0.1:9464).",
+    )
+    metrics_tenant_label: bool = Field(
+        default=False,
+        description="Label chat and assistant figures by tenant id (one series per tenant).",
+    )
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="json: one JSON object per record; text: for a terminal; auto: text on a "
+        "terminal, json otherwise.",
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="Export traces over OTLP/HTTP to this URL (needs the `otel` extra).",
+    )
+    rollup_flush_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        default=5.0,
+        description="How often each process adds its report counters to the database.",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PARLOUR_", env_nested_delimiter="__", extra="ignore", frozen=True
@@ -350,6 +381,7 @@ class Settings(BaseSettings):
     egress: EgressSettings = EgressSettings()
     audit: AuditSettings = AuditSettings()
     redis: RedisSettings = RedisSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
