@@ -65,6 +65,7 @@ from parlour.llm.provider import Provider
 from parlour.mcp_bridge.client import McpBridge
 from parlour.mcp_bridge.configuration import McpConfiguration
 from parlour.rate_limits import RateLimits
+from parlour.rollups.tally import Tally
 from parlour.settings import AssistantSettings, KnowledgeSettings, Settings
 from parlour.shared_redis import broker_client, shared_pool
 from parlour.storage.database import Database
@@ -120,6 +121,8 @@ class Services:
     widget_admission: WidgetAdmission
     webhook_endpoints: WebhookEndpoints
     webhook_dispatcher: WebhookDispatcher
+    # Counts for reports, kept as events happen and added to the database every few seconds.
+    tally: Tally
     # The time every service here reads, for what a route or command computes from "now",
     # and the sockets' timers on it.
     clock: Clock = utcnow
@@ -142,6 +145,7 @@ class Services:
         await self.broker.start()
         await self.connection_caps.start()
         self.webhook_dispatcher.start()
+        self.tally.start()
 
     async def migrate(self) -> None:
         await migrate(self.db)
@@ -150,6 +154,7 @@ class Services:
         await self.webhook_dispatcher.aclose()
         await self.identity_watch.aclose()
         await self.assistant.aclose()
+        await self.tally.aclose()
         await self.connection_caps.aclose()
         await self.broker.aclose()
         self.knowledge.close()
@@ -202,11 +207,13 @@ def build_services(
     webhooks = WebhookEndpoints(
         db, vault, audit, egress, allow_insecure_urls=not settings.is_production, clock=clock
     )
+    tally = Tally(db, flush_seconds=settings.monitoring.rollup_flush_seconds, clock=clock)
     chat = ChatService(
         db,
         vault,
         broker,
         max_message_chars=settings.gateway.max_message_chars,
+        tally=tally,
         subscriptions=webhooks,
         clock=clock,
     )
@@ -304,6 +311,7 @@ def build_services(
             max_tool_rounds=assistant.max_tool_rounds,
             temperature=assistant.temperature,
         ),
+        tally=tally,
         clock=clock,
     )
     gateway = settings.gateway
@@ -366,6 +374,7 @@ def build_services(
         widget_admission=widget_admission,
         webhook_endpoints=webhooks,
         webhook_dispatcher=WebhookDispatcher(db, vault, webhooks, egress, clock=clock),
+        tally=tally,
         clock=clock,
         timers=timers,
         redis=realtime.redis,

@@ -57,6 +57,7 @@ def assistant_with(
         source,
         canary_key=secrets.token_bytes(32),
         limits=limits or TurnLimits(),
+        tally=services.tally,
     )
 
 

@@ -44,6 +44,7 @@ from parlour.assistant.repository import AssistantRepository
 from parlour.assistant.support import Support
 from parlour.assistant.tools import Subject, Tool, ToolSource
 from parlour.audit.events import Actor
+from parlour.chat.milestones import MilestoneRepository
 from parlour.chat.models import Author, ConversationStatus, Message
 from parlour.chat.service import ChatService
 from parlour.errors import InvalidInput
@@ -52,6 +53,8 @@ from parlour.knowledge.service import KnowledgeService
 from parlour.llm.models import ChatMessage, Grounding, estimate_tokens
 from parlour.llm.provider import Provider, ProviderFailed
 from parlour.observability import security_event
+from parlour.rollups.models import Figure
+from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
 from parlour.storage.types import Clock, utcnow
@@ -91,9 +94,11 @@ class AssistantService:
         *,
         canary_key: bytes,
         limits: TurnLimits,
+        tally: Tally,
         clock: Clock = utcnow,
     ) -> None:
         self._clock = clock
+        self._tally = tally
         self._db = db
         self._chat = chat
         self._knowledge = knowledge
@@ -353,6 +358,22 @@ class AssistantService:
         )
         async with self._db.transaction(record.tenant_id) as conn:
             await AssistantRepository(conn).record_turn(record)
+            await MilestoneRepository(conn).turn_ended(
+                record.tenant_id, record.conversation_id, record.outcome.value
+            )
+        self._count(record)
+
+    def _count(self, record: TurnRecord) -> None:
+        tally, tenant_id = self._tally, record.tenant_id
+        tally.add(tenant_id, Figure.TURNS, record.outcome.value)
+        if record.reason:
+            tally.add(tenant_id, Figure.TURN_REASONS, record.reason)
+        if record.outcome is Outcome.BLOCKED:
+            tally.add(tenant_id, Figure.BLOCKED_ANSWERS, record.reason or "")
+        tally.add(tenant_id, Figure.INPUT_TOKENS, n=record.input_tokens)
+        tally.add(tenant_id, Figure.OUTPUT_TOKENS, n=record.output_tokens)
+        for entry_id in record.chunk_ids:
+            tally.add(tenant_id, Figure.CITATIONS, entry_id)
 
     async def turn_record(self, tenant_id: str, message_id: str) -> TurnRecord | None:
         async with self._db.read(tenant_id) as conn:

@@ -106,6 +106,12 @@ class AnonymousVisitorsSet(AuditEvent):
 
 
 @dataclass(frozen=True)
+class TimeZoneSet(AuditEvent):
+    action = "tenant.time_zone_set"
+    time_zone: str
+
+
+@dataclass(frozen=True)
 class ApiKeyCreated(AuditEvent):
     action = "api_key.created"
     key_id: str

@@ -3,7 +3,10 @@ person's replies. Every step is audited with the person who took it, never the t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.audit.events import (
     Actor,
@@ -13,6 +16,7 @@ from parlour.audit.events import (
     ConversationTaken,
 )
 from parlour.audit.service import AuditLog
+from parlour.chat.milestones import MilestoneRepository
 from parlour.chat.models import Author, Conversation, ConversationStatus, Message
 from parlour.chat.service import ChatService
 from parlour.errors import InvalidInput
@@ -47,7 +51,10 @@ class AgentDesk:
         message = await self._chat.post(tenant_id, conversation_id, author=Author.AGENT, body=body)
         events: list[AuditEvent] = [ConversationTaken(conversation_id)] if taken else []
         events.append(AgentReplied(conversation_id, message.message_id))
-        await self._record(tenant_id, events, actor)
+        async with self._recording(tenant_id, events, actor) as conn:
+            await MilestoneRepository(conn).answered_by_person(
+                tenant_id, conversation_id, actor.id, message.created_at
+            )
         return message
 
     async def return_to_assistant(
@@ -57,12 +64,22 @@ class AgentDesk:
         message; False when it was with the assistant already."""
         moved = await self._chat.move(tenant_id, conversation_id, ConversationStatus.BOT)
         if moved is not None:
-            await self._record(tenant_id, [ConversationReturned(conversation_id)], actor)
+            # Handing back is where today's desk ends a person's part: it counts as resolved.
+            events = [ConversationReturned(conversation_id)]
+            async with self._recording(tenant_id, events, actor) as conn:
+                await MilestoneRepository(conn).resolved(
+                    tenant_id, conversation_id, moved.created_at
+                )
         return moved is not None
 
-    async def _record(self, tenant_id: str, events: Sequence[AuditEvent], actor: Actor) -> None:
-        # Right after the messages are stored, in a transaction of its own: theirs is the
-        # writer's group commit, shared with other conversations' messages.
+    @contextlib.asynccontextmanager
+    async def _recording(
+        self, tenant_id: str, events: Sequence[AuditEvent], actor: Actor
+    ) -> AsyncIterator[AsyncConnection]:
+        """The audit of a step and its milestone, right after its messages are stored, in a
+        transaction of its own: theirs is the writer's group commit, shared with other
+        conversations' messages."""
         async with self._db.transaction(tenant_id) as conn:
             for event in events:
                 await self._audit.record(conn, tenant_id, event, actor)
+            yield conn

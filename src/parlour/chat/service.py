@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from parlour.chat.broker import Broker
+from parlour.chat.milestones import MilestoneRepository
 from parlour.chat.models import (
     AnswerStreaming,
     Author,
@@ -30,6 +31,8 @@ from parlour.chat.writer import (
 )
 from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import InvalidInput, NotFound
+from parlour.rollups.models import Figure
+from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
 from parlour.storage.types import Clock, utcnow
@@ -59,10 +62,12 @@ class ChatService:
         broker: Broker,
         *,
         max_message_chars: int,
+        tally: Tally,
         subscriptions: Subscriptions | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self._db = db
+        self._tally = tally
         self._vault = vault
         self.broker = broker
         self._writer = MessageWriter(db, vault, subscriptions or NoSubscriptions(), clock=clock)
@@ -86,6 +91,7 @@ class ChatService:
         )
         async with self._db.transaction(tenant_id) as conn:
             await ConversationRepository(conn).insert(conversation)
+        self._tally.add(tenant_id, Figure.CONVERSATIONS_STARTED)
         return conversation
 
     async def get_conversation(self, tenant_id: str, conversation_id: str) -> Conversation:
@@ -170,6 +176,12 @@ class ChatService:
                 status=to,
             )
         )
+        if to is not ConversationStatus.BOT and appended.created:
+            async with self._db.transaction(tenant_id) as conn:
+                await MilestoneRepository(conn).handed(
+                    tenant_id, conversation_id, appended.message.created_at
+                )
+            self._tally.add(tenant_id, Figure.HANDOVERS)
         return appended.message
 
     async def with_status(
@@ -209,5 +221,7 @@ class ChatService:
         appended = await self._writer.append(draft)
         if appended.created:
             message = appended.message
+            if message.author is not Author.SYSTEM:
+                self._tally.add(draft.tenant_id, Figure.MESSAGES, message.author.value)
             await self.broker.publish(draft.tenant_id, draft.conversation_id, MessageAdded(message))
         return appended

@@ -31,6 +31,27 @@ def upsert(
     )
 
 
+async def accumulate(
+    conn: AsyncConnection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    keys: list[str],
+    column: str,
+) -> None:
+    """Insert each row, or add its `column` to the row already under its keys: counters many
+    writers add to at once without reading first."""
+    if not rows:
+        return
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={column: table.c[column] + statement.excluded[column]},
+    )
+    await conn.execute(statement, rows)
+
+
 async def serialise(conn: AsyncConnection, name: str) -> None:
     """Make writers that name the same thing take turns until their transactions end. SQLite
     already lets one writer in at a time (`Database.transaction`); PostgreSQL takes a

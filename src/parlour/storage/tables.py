@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -59,6 +60,8 @@ tenants = Table(
     # Organisations made by an operator's CLI are verified; signed-up ones wait (issue 7).
     Column("verification", String(16), nullable=False, server_default="verified"),
     Column("verification_reason", Text, nullable=True),
+    # The IANA time zone its reports' days and hours are read in (0021).
+    Column("time_zone", String(64), nullable=False, server_default="UTC"),
 )
 
 tenant_origins = Table(
@@ -142,7 +145,16 @@ conversations = Table(
     Column("last_seq", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # A conversation's life with people, for reports (0021): when it was handed over, when a
+    # person first answered and who, when it was resolved, and how the assistant's last turn
+    # ended.
+    Column("handed_at", UtcDateTime, nullable=True),
+    Column("first_human_reply_at", UtcDateTime, nullable=True),
+    Column("human_account_id", ID, nullable=True),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Column("last_turn_outcome", String(16), nullable=True),
     Index("ix_conversations_tenant_user", "tenant_id", "end_user_id"),
+    Index("ix_conversations_tenant_created", "tenant_id", "created_at"),
 )
 
 messages = Table(
@@ -299,6 +311,19 @@ assistant_turns = Table(
     # Why the outcome is what it is: "model_timed_out", "credential_request", … (0020).
     Column("reason", String(64), nullable=True),
     Index("ix_assistant_turns_tenant_created", "tenant_id", "created_at"),
+)
+
+# What reports count, per organisation, figure, detail (a reason, a passage; "" for none) and
+# hour, added to as events happen (parlour.rollups).
+report_counts = Table(
+    "report_counts",
+    metadata,
+    _tenant_fk(),
+    Column("metric", String(40), nullable=False),
+    Column("detail", String(64), nullable=False),
+    Column("hour", UtcDateTime, nullable=False),
+    Column("value", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "metric", "hour", "detail"),
 )
 
 end_user_revocations = Table(

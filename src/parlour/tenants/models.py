@@ -23,3 +23,4 @@ class Tenant:
     anonymous_visitors: bool = False
     verification: Verification = Verification.VERIFIED
     verification_reason: str | None = None
+    time_zone: str = "UTC"  # IANA name; the days and hours of its reports

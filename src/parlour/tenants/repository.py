@@ -76,6 +76,11 @@ class TenantRepository:
             .values(anonymous_visitors=allowed)
         )
 
+    async def set_time_zone(self, tenant_id: str, name: str) -> None:
+        await self._conn.execute(
+            update(tenants).where(tenants.c.tenant_id == tenant_id).values(time_zone=name)
+        )
+
     async def add_app(self, tenant_id: str, app_id: str, created_at: datetime) -> bool:
         if await self.has_app(tenant_id, app_id):
             return False
@@ -199,6 +204,7 @@ def _tenant(row: Row[tuple[object, ...]]) -> Tenant:
         anonymous_visitors=m["anonymous_visitors"],
         verification=Verification(m["verification"]),
         verification_reason=m["verification_reason"],
+        time_zone=m["time_zone"],
     )
 
 

@@ -7,6 +7,8 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterable
+from functools import cache
+from zoneinfo import available_timezones
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -23,6 +25,7 @@ from parlour.audit.events import (
     OriginRemoved,
     TenantCreated,
     TenantDeleted,
+    TimeZoneSet,
     VerificationDecided,
 )
 from parlour.audit.service import AuditLog
@@ -285,6 +288,14 @@ class TenantService:
         await TenantRepository(conn).set_anonymous_visitors(tenant_id, allowed)
         await self._audit.record(conn, tenant_id, AnonymousVisitorsSet(allowed), actor)
 
+    async def set_time_zone(self, tenant_id: str, name: str, *, actor: Actor) -> None:
+        """The IANA time zone (e.g. Europe/London) the organisation's reports read days in."""
+        if name not in available_time_zones():
+            raise InvalidInput("name a time zone of the IANA database, e.g. Europe/London")
+        async with self._db.transaction(tenant_id) as conn:
+            await TenantRepository(conn).set_time_zone(tenant_id, name)
+            await self._audit.record(conn, tenant_id, TimeZoneSet(name), actor)
+
     async def origins(self, tenant_id: str) -> list[str]:
         async with self._db.read(tenant_id) as conn:
             return await TenantRepository(conn).list_origins(tenant_id)
@@ -359,3 +370,9 @@ class TenantService:
                 actor,
             )
         return rewrapped
+
+
+@cache
+def available_time_zones() -> frozenset[str]:
+    """The IANA time zones this machine knows (read once: listing them reads the disk)."""
+    return frozenset(available_timezones())
