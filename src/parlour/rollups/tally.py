@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
@@ -40,11 +40,20 @@ class Tally:
         self._pending: Counter[Key] = Counter()
         self._flushing = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._hour = self._next_hour = datetime.min.replace(tzinfo=UTC)
 
     def add(self, tenant_id: str, figure: Figure, detail: str = "", n: int = 1) -> None:
         """Count `n` of `figure` for the organisation, now."""
         if n:
-            self._pending[(tenant_id, figure, detail[:DETAIL_CHARS], hour_of(self._clock()))] += n
+            self._pending[(tenant_id, figure, detail[:DETAIL_CHARS], self._current_hour())] += n
+
+    def _current_hour(self) -> datetime:
+        # Called for every message: the hour is worked out again only when it has passed.
+        now = self._clock()
+        if not self._hour <= now < self._next_hour:
+            self._hour = hour_of(now)
+            self._next_hour = self._hour + timedelta(hours=1)
+        return self._hour
 
     async def flush(self) -> None:
         """Add what this process counted to the database, in one transaction."""
