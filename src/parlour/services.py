@@ -71,6 +71,7 @@ from parlour.shared_redis import broker_client, shared_pool
 from parlour.storage.database import Database
 from parlour.storage.migrate import migrate
 from parlour.storage.types import Clock, utcnow
+from parlour.tenants.activity import PlatformActivity
 from parlour.tenants.service import TenantService
 from parlour.webhooks.dispatcher import WebhookDispatcher
 from parlour.webhooks.endpoints import WebhookEndpoints
@@ -123,6 +124,8 @@ class Services:
     webhook_dispatcher: WebhookDispatcher
     # Counts for reports, kept as events happen and added to the database every few seconds.
     tally: Tally
+    # The operator's view of every organisation: verification, volumes, error rates.
+    platform_activity: PlatformActivity
     # The time every service here reads, for what a route or command computes from "now",
     # and the sockets' timers on it.
     clock: Clock = utcnow
@@ -375,6 +378,7 @@ def build_services(
         webhook_endpoints=webhooks,
         webhook_dispatcher=WebhookDispatcher(db, vault, webhooks, egress, clock=clock),
         tally=tally,
+        platform_activity=PlatformActivity(db, tally, clock=clock),
         clock=clock,
         timers=timers,
         redis=realtime.redis,

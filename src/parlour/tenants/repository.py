@@ -61,6 +61,12 @@ class TenantRepository:
         )
         return [_tenant(row) for row in rows]
 
+    async def list_all(self, limit: int) -> list[Tenant]:
+        rows = await self._conn.execute(
+            select(tenants).order_by(tenants.c.created_at, tenants.c.tenant_id).limit(limit)
+        )
+        return [_tenant(row) for row in rows]
+
     async def verification(self, tenant_id: str) -> Verification | None:
         value = (
             await self._conn.execute(

@@ -4,7 +4,7 @@ with its reason, and shows operators nothing of an organisation's content."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 
 import httpx
@@ -13,7 +13,12 @@ import pytest
 from parlour.identity.models import PlatformRole
 from parlour.tenants.models import Verification
 from tests.conftest import Stack
-from tests.support.accounts import Browser, authenticated_minutes_ago, signed_up_and_enrolled
+from tests.support.accounts import (
+    COOKIE,
+    Browser,
+    authenticated_minutes_ago,
+    signed_up_and_enrolled,
+)
 from tests.support.seed import ACTOR
 from tests.web.test_errors import assert_error_shape
 
@@ -133,3 +138,29 @@ async def test_a_decision_needs_a_recent_step_up(console: Console, stack: Stack)
     )
     assert_error_shape(answer, 403, "reauthentication_required")
     assert (await stack.services.tenants.get(console.org)).verification is Verification.PENDING
+
+
+async def test_the_console_shows_every_organisations_volumes_to_an_operator_only(
+    console: Console, stack: Stack
+) -> None:
+    conversation = await stack.services.chat.open_conversation(console.org, "customer-1")
+    for n in range(4):
+        await stack.services.chat.post_user_message(
+            console.org, conversation.conversation_id, client_id=f"c{n}", text="Hello there"
+        )
+    await stack.services.tally.flush()  # the seeding services count apart from the server's
+
+    def page_for(browser: Browser) -> Awaitable[httpx.Response]:
+        return console.client.get(
+            "/dashboard/operator", headers={"cookie": f"{COOKIE}={browser.cookie}"}
+        )
+
+    page = await page_for(console.operator)
+
+    assert page.status_code == 200
+    row = page.text.split(f"<code>{console.org}</code>")[-1].split("</tr>")[0]
+    cells = [cell.split(">")[-1] for cell in row.split("</td>")[:4]]
+    assert cells == ["", "pending", "1", "4"]
+    assert "Hello there" not in page.text
+    answer = await page_for(console.owner)
+    assert answer.status_code == 404

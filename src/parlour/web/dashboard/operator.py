@@ -1,4 +1,5 @@
-"""The operator console: organisations awaiting verification, and the decision on each."""
+"""The operator console: organisations awaiting verification and the decision on each, and every
+organisation's verification state, volumes and error rates of the last days."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from parlour.web.deps import ServicesDep
 
 router = APIRouter(include_in_schema=False)
 
+ACTIVITY_DAYS = 7
 Operator = Annotated[StaffPage, Depends(platform_page(PlatformPermission.VERIFY_ORGANISATIONS))]
 
 
@@ -29,7 +31,16 @@ async def _console(
     request: Request, staff: StaffPage, services: ServicesDep, **context: Any
 ) -> Response:
     pending = await services.tenants.by_verification(Verification.PENDING)
-    return render(request, "operator.html", staff=staff, pending=pending, **context)
+    activity = await services.platform_activity.organisations(days=ACTIVITY_DAYS)
+    return render(
+        request,
+        "operator.html",
+        staff=staff,
+        pending=pending,
+        activity=activity,
+        activity_days=ACTIVITY_DAYS,
+        **context,
+    )
 
 
 @router.get("/dashboard/operator")
