@@ -65,6 +65,7 @@ from parlour.llm.provider import Provider
 from parlour.mcp_bridge.client import McpBridge
 from parlour.mcp_bridge.configuration import McpConfiguration
 from parlour.rate_limits import RateLimits
+from parlour.reports.service import Reports, daily_budget
 from parlour.rollups.tally import Tally
 from parlour.settings import AssistantSettings, KnowledgeSettings, Settings
 from parlour.shared_redis import broker_client, shared_pool
@@ -126,6 +127,8 @@ class Services:
     tally: Tally
     # The operator's view of every organisation: verification, volumes, error rates.
     platform_activity: PlatformActivity
+    # The organisation's reports, read from those counts and conversations' recorded moments.
+    reports: Reports
     # The time every service here reads, for what a route or command computes from "now",
     # and the sockets' timers on it.
     clock: Clock = utcnow
@@ -379,6 +382,15 @@ def build_services(
         webhook_dispatcher=WebhookDispatcher(db, vault, webhooks, egress, clock=clock),
         tally=tally,
         platform_activity=PlatformActivity(db, tally, clock=clock),
+        reports=Reports(
+            db,
+            tally,
+            tenants,
+            members,
+            knowledge,
+            audit,
+            daily_token_budget=daily_budget(assistant.tokens_per_tenant),
+        ),
         clock=clock,
         timers=timers,
         redis=realtime.redis,
