@@ -7,13 +7,14 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from bench import answers, crypto, first_turn, gateway, retrieval, watch, webhooks
+from bench import answers, crypto, first_turn, gateway, reports, retrieval, watch, webhooks
 
 BENCHMARKS = {
     "answers": answers.run,
     "crypto": crypto.run,
     "first_turn": first_turn.run,
     "gateway": gateway.run,
+    "reports": reports.run,
     "retrieval": retrieval.run,
     "watch": watch.run,
     "webhooks": webhooks.run,
