@@ -62,7 +62,7 @@ async def _seed(services: Services, now: datetime) -> tuple[str, int]:
     tenant_id = tenant.tenant_id
     await services.knowledge.upload(tenant_id, "faq.csv", _faq(), actor=ACTOR)
     entry_ids = [e.entry_id for e in await services.knowledge.faq_entries(tenant_id)]
-    rng = random.Random(21)
+    rng = random.Random(21)  # noqa: S311 (made-up data, repeatable)
     counts: Counter[tuple[str, str, datetime]] = Counter()
     start = now - timedelta(days=DAYS)
     outcomes = [name for name, weight in OUTCOMES for _ in range(weight)]
