@@ -7,12 +7,13 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from bench import answers, crypto, first_turn, gateway, reports, retrieval, watch, webhooks
+from bench import answers, crypto, first_turn, gaps, gateway, reports, retrieval, watch, webhooks
 
 BENCHMARKS = {
     "answers": answers.run,
     "crypto": crypto.run,
     "first_turn": first_turn.run,
+    "gaps": gaps.run,
     "gateway": gateway.run,
     "reports": reports.run,
     "retrieval": retrieval.run,

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from parlour.knowledge.embeddings import shared_minilm
+from parlour.services import Services
 from tests.conftest import Stack
 from tests.support import canaries, seed
+from tests.support.assistants import ask
 from tests.support.chat import authenticate, is_assistant_message, open_socket, receive_until, say
 from tests.support.dump import every_cell, sqlite_files
 
@@ -61,3 +66,25 @@ async def test_an_uploaded_file_is_kept_only_as_sealed_passages_never_as_the_fil
         assert fragment not in raw
         assert fragment.decode() not in cells
     assert list((stack.services.settings.data_dir).rglob("branches.html")) == []
+
+
+async def test_a_question_the_assistant_could_not_answer_is_kept_only_sealed(
+    services: Services, sqlite_url: str
+) -> None:
+    """T-46, T-48: the question kept for the knowledge gaps report, and its embedding, are
+    sealed like the message they came from; neither is readable in the file or any cell."""
+    org = await seed.organisation(services)
+    question = canaries.register("Do you insure racing pigeons? CANARY6604")
+    answer = await ask(services, services.assistant, org, question)
+    assert answer is not None
+    now = services.clock()
+    report = await services.knowledge.gaps.clusters(
+        org.tenant_id, now - timedelta(days=1), now + timedelta(days=1)
+    )
+    assert [c.label.question for c in report.clusters] == [question]
+    raw = sqlite_files(sqlite_url)
+    cells = await every_cell(services)
+    assert b"CANARY6604" not in raw
+    assert "CANARY6604" not in cells
+    vector = shared_minilm().embed([question])[0].astype("<f4").tobytes()
+    assert vector[:64] not in raw

@@ -24,6 +24,7 @@ from parlour.web.api import (
     conversations,
     end_users,
     knowledge,
+    knowledge_gaps,
     mcp_servers,
     members,
     operator,
@@ -59,6 +60,8 @@ ROUTERS = (
     end_users.router,
     client_keys.router,
     knowledge.router,
+    # Before reports' `/reports/{name}`: a fixed report of its own.
+    knowledge_gaps.router,
     reports.router,
     wellknown.router,
     widget_router,

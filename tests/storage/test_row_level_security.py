@@ -42,6 +42,7 @@ SECURED = (
     "tenant_origins",
     "tenant_apps",
     "origin_claims",
+    "unanswered_questions",
 )
 
 
@@ -52,16 +53,22 @@ async def pg(tmp_path: Path, postgres_url: str) -> AsyncIterator[Services]:
 
 
 async def _organisation_with_a_message(services: Services, name: str) -> tuple[str, str]:
-    """An organisation with knowledge, a prompt template, an MCP client certificate and a
-    conversation."""
+    """An organisation with knowledge, a prompt template, an MCP client certificate, a
+    conversation, and a question in it kept as unanswered."""
     org = await seed.organisation(services, name=name)
     await services.assistant.configuration.save_template(
         org.tenant_id, "{{guard}}\nAnswer from {{knowledge}} only.", actor=seed.ACTOR
     )
     await services.mcp_servers.client_certificate_pem(org.tenant_id)
     conversation = await services.chat.open_conversation(org.tenant_id, "ada")
-    await services.chat.post_user_message(
+    appended = await services.chat.post_user_message(
         org.tenant_id, conversation.conversation_id, client_id="c1", text=f"{name}'s note"
+    )
+    await services.knowledge.gaps.record(
+        org.tenant_id,
+        appended.message.message_id,
+        conversation.conversation_id,
+        appended.message.body,
     )
     return org.tenant_id, conversation.conversation_id
 

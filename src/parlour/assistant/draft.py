@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from parlour.assistant.models import Outcome
 from parlour.chat.models import Citation
+from parlour.knowledge.embeddings import Vectors
 from parlour.knowledge.models import Hit
 from parlour.llm.models import Grounding, Usage
 from parlour.llm.provider import Provider
@@ -51,6 +52,7 @@ class Draft:
     usage: Usage = field(default_factory=Usage)
     template_version: int | None = None
     reason: str | None = None  # why the outcome is not a plain answer, for the turn's record
+    question_vector: Vectors | None = None  # retrieval's embedding of the question, if any
 
     def settle(
         self, outcome: Outcome, text: str, *, reason: str | None = None, handoff: bool = True

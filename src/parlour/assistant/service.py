@@ -164,7 +164,26 @@ class AssistantService:
             message_id=stream_id,
         )
         await self._record(answer, draft)
+        if draft.outcome is Outcome.ABSTAINED:
+            await self._keep_unanswered(message, draft)
         return answer
+
+    async def _keep_unanswered(self, question: Message, draft: Draft) -> None:
+        """A question the knowledge could not answer, kept for the gaps report (after the
+        answer is posted, so the customer never waits for it; a failure here is the report's
+        loss, not the turn's)."""
+        try:
+            await self._knowledge.gaps.record(
+                question.tenant_id,
+                question.message_id,
+                question.conversation_id,
+                question.body,
+                vector=draft.question_vector,
+            )
+        except Exception:
+            log.exception(
+                "keeping an unanswered question failed", extra={"tenant_id": question.tenant_id}
+            )
 
     async def _compose(
         self,
@@ -179,8 +198,9 @@ class AssistantService:
             draft.settle(Outcome.REFUSED, ASSISTANT_OFF, reason="assistant_off")
             return
         limits = self._limits
-        hits = await self._knowledge.search(tenant_id, message.body, limit=limits.passages)
-        confident = [hit for hit in hits if hit.confidence >= limits.min_confidence]
+        retrieved = await self._knowledge.retrieve(tenant_id, message.body, limit=limits.passages)
+        draft.question_vector = retrieved.query_vector
+        confident = [hit for hit in retrieved.hits if hit.confidence >= limits.min_confidence]
         if not confident:
             draft.settle(Outcome.ABSTAINED, NO_ANSWER, reason="no_confident_knowledge")
             return

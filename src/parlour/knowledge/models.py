@@ -3,6 +3,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from parlour.knowledge.embeddings import Vectors
+
 
 @dataclass(frozen=True, slots=True)
 class FaqEntry:
@@ -97,3 +99,56 @@ class Hit:
     entry: FaqEntry
     score: float
     confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class UnansweredQuestion:
+    """A customer's question the assistant abstained on (its message id is `question_id`)."""
+
+    tenant_id: str
+    question_id: str
+    conversation_id: str
+    asked_at: datetime
+    question: str
+
+
+@dataclass(frozen=True, slots=True)
+class GapCluster:
+    """Unanswered questions that ask the same thing: how many, the one that says it best (the
+    group's centre, every member is close to it), and a few of the newest."""
+
+    count: int
+    label: UnansweredQuestion
+    samples: tuple[UnansweredQuestion, ...]
+    last_asked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeGapsReport:
+    """A period's knowledge gaps, largest first. `questions` were asked in the period; the
+    newest `considered` of them were grouped (the rest, when there are more, are older)."""
+
+    tenant_id: str
+    since: datetime
+    until: datetime
+    questions: int
+    considered: int
+    grouped_by: str  # "meaning" (embeddings) or "words" (embeddings off)
+    clusters: tuple[GapCluster, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieved:
+    """A search's hits, and the query's embedding when dense retrieval computed one."""
+
+    hits: list[Hit]
+    query_vector: Vectors | None
+
+
+@dataclass(frozen=True, slots=True)
+class Replacing:
+    """An upload that replaces exactly this source of its name in the latest version (None:
+    there is none); if another version replaced it meanwhile, the upload is refused. What the
+    replaced source has waiting for review carries over to the new one, still waiting."""
+
+    source_id: str | None

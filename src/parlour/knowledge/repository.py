@@ -86,6 +86,15 @@ class FaqRepository:
         )
         return self._entry(row)
 
+    async def of_source(self, tenant_id: str, source_id: str) -> builtins.list[FaqEntry]:
+        """A source's entries, live or not (an entry that no longer opens is left out)."""
+        rows = await self._conn.execute(
+            select(faq_entries).where(
+                faq_entries.c.tenant_id == tenant_id, faq_entries.c.source_id == source_id
+            )
+        )
+        return [entry for row in rows if (entry := self._intact_entry(row)) is not None]
+
     async def live(self, tenant_id: str) -> builtins.list[FaqEntry]:
         return (await self.live_with_vectors(tenant_id, dimension=None))[0]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 
-from sqlalchemy import Row, delete, insert, select
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.crypto.vault import Place, TenantCipher
@@ -35,6 +35,20 @@ class QuarantineRepository:
                     knowledge_quarantine.c.tenant_id == tenant_id,
                     knowledge_quarantine.c.source_id.in_(source_ids),
                 )
+            )
+
+    async def move_to_source(
+        self, tenant_id: str, source_ids: Sequence[str], to_source_id: str
+    ) -> None:
+        """A source replaced by a copy that carries on its items awaiting review."""
+        if source_ids:
+            await self._conn.execute(
+                update(knowledge_quarantine)
+                .where(
+                    knowledge_quarantine.c.tenant_id == tenant_id,
+                    knowledge_quarantine.c.source_id.in_(source_ids),
+                )
+                .values(source_id=to_source_id)
             )
 
     async def add(self, tenant_id: str, items: Sequence[QuarantinedItem]) -> None:

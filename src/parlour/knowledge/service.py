@@ -6,7 +6,8 @@ version makes it live; publishing an older one is a rollback. Passages screening
 in a quarantine for an administrator; the rest are stored sealed, with their embeddings, and
 each keeps its provenance and content hash. The review queue's own rules (what is held back and
 why, listing, deciding, flagging again) are knowledge/review.py, reached as
-`KnowledgeService.review`.
+`KnowledgeService.review`; the questions it could not answer are knowledge/gaps.py, reached as
+`KnowledgeService.gaps`. An entry typed in the dashboard is an upload too (knowledge/entries.py).
 """
 
 from __future__ import annotations
@@ -28,17 +29,21 @@ from parlour.audit.events import (
 )
 from parlour.audit.service import AuditLog
 from parlour.crypto.vault import TenantCipher, Vault
-from parlour.errors import InvalidInput, NotFound, PayloadTooLarge
+from parlour.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from parlour.identifiers import check_identifier
 from parlour.knowledge.documents import Limits, Passage, read_source
 from parlour.knowledge.embeddings import Embedder, Vectors, embed_off_loop
+from parlour.knowledge.entries import SOURCE_NAME, grown_source
 from parlour.knowledge.formats import identify
+from parlour.knowledge.gaps import KnowledgeGaps
 from parlour.knowledge.models import (
     FaqEntry,
     Hit,
     ImportReport,
     KnowledgeVersion,
     QuarantinedItem,
+    Replacing,
+    Retrieved,
     Source,
     VersionDiff,
 )
@@ -81,6 +86,8 @@ class KnowledgeService:
         self._cached_indexes = cached_indexes
         # The review queue shares this service's storage, keys, audit log and embedder.
         self.review = ReviewQueue(db, vault, audit, embedder=embedder, clock=clock)
+        # So do the questions the assistant could not answer.
+        self.gaps = KnowledgeGaps(db, vault, embedder=embedder, clock=clock)
 
     def close(self) -> None:
         if isinstance(self._embedder, RemoteEmbedder):
@@ -90,8 +97,51 @@ class KnowledgeService:
         """Replace the tenant's FAQ (the source named faq.csv) and publish it."""
         return await self.upload(tenant_id, "faq.csv", data, actor=actor)
 
+    async def add_entry(
+        self, tenant_id: str, question: str, answer: str, *, actor: Actor
+    ) -> ImportReport:
+        """One FAQ entry typed in the dashboard, published in a new version: the dashboard's
+        own source one row longer, uploaded (screened, audited) like any file."""
+        for _ in range(3):
+            base, rows = await self._dashboard_rows(tenant_id)
+            max_chars = self._limits.max_field_chars
+            data = grown_source(rows, question, answer, max_chars=max_chars)
+            try:
+                return await self.upload(
+                    tenant_id, SOURCE_NAME, data, actor=actor, replacing=Replacing(base)
+                )
+            except Conflict:
+                continue  # another entry was added meanwhile: build on it
+        raise Conflict("The knowledge changed while the entry was saved; try again.")
+
+    async def _dashboard_rows(
+        self, tenant_id: str
+    ) -> tuple[str | None, list[tuple[str, str, str]]]:
+        """The dashboard source of the latest version, and (locator, question, answer) of
+        its live entries (those awaiting review carry over as they are: a passage the output
+        filter took back must not go live again by passing screening)."""
+
+        async def read(cipher: TenantCipher) -> tuple[str | None, list[tuple[str, str, str]]]:
+            async with self._db.read(tenant_id) as conn:
+                sources = SourceRepository(conn)
+                latest = await sources.sources_of(tenant_id, await sources.latest_number(tenant_id))
+                base = next((s.source_id for s in latest if s.name == SOURCE_NAME), None)
+                if base is None:
+                    return None, []
+                live = await FaqRepository(conn, cipher).of_source(tenant_id, base)
+            return base, [(e.locator, e.question, e.answer) for e in live]
+
+        return await self._vault.using(tenant_id, read)
+
     async def upload(
-        self, tenant_id: str, name: str, data: bytes, *, actor: Actor, publish: bool = True
+        self,
+        tenant_id: str,
+        name: str,
+        data: bytes,
+        *,
+        actor: Actor,
+        publish: bool = True,
+        replacing: Replacing | None = None,
     ) -> ImportReport:
         """Store a source as a new version, replacing any source of the same name; its bad
         parts are reported, its suspicious passages held back for review."""
@@ -136,6 +186,10 @@ class KnowledgeService:
         async def store(conn: AsyncConnection, number: int) -> None:
             sources = SourceRepository(conn)
             current = await sources.sources_of(tenant_id, number - 1)
+            if replacing is not None:
+                replaced = next((s.source_id for s in current if s.name == name), None)
+                if replaced != replacing.source_id:
+                    raise Conflict(f"{name} changed meanwhile")
             await sources.add_source(source)
             await sources.add_version(
                 tenant_id,
@@ -147,9 +201,11 @@ class KnowledgeService:
             )
             await FaqRepository(conn, cipher).add(tenant_id, entries, vectors)
             quarantine = QuarantineRepository(conn, cipher)
-            await quarantine.drop_for_sources(
-                tenant_id, [s.source_id for s in current if s.name == name]
-            )
+            same_name = [s.source_id for s in current if s.name == name]
+            if replacing is None:
+                await quarantine.drop_for_sources(tenant_id, same_name)
+            else:
+                await quarantine.move_to_source(tenant_id, same_name, source.source_id)
             await quarantine.add(tenant_id, held)
             event = KnowledgeUploaded(
                 name, kind.value, source.sha256, number, len(entries), len(errors), len(held)
@@ -282,12 +338,17 @@ class KnowledgeService:
 
     async def search(self, tenant_id: str, query: str, *, limit: int = 3) -> list[Hit]:
         """The tenant's best entries for `query`, lexical and dense results fused by rank."""
+        return (await self.retrieve(tenant_id, query, limit=limit)).hits
+
+    async def retrieve(self, tenant_id: str, query: str, *, limit: int = 3) -> Retrieved:
+        """`search`, with the query's embedding when it made one (the assistant keeps it with
+        a question it could not answer, rather than embed it twice)."""
         index = await self._index(tenant_id)
         query_vector = None
         if index.dense is not None:
             vectors = await embed_off_loop(self._embedder, [query])
             query_vector = None if vectors is None else vectors[0]
-        return index.search(query, query_vector, limit)
+        return Retrieved(index.search(query, query_vector, limit), query_vector)
 
     async def _index(self, tenant_id: str) -> HybridIndex:
         embedder = self._embedder

@@ -326,6 +326,24 @@ report_counts = Table(
     PrimaryKeyConstraint("tenant_id", "metric", "hour", "detail"),
 )
 
+# Questions the assistant could not answer (it abstained), for the knowledge gaps report: the
+# question and its embedding sealed like knowledge, bound to the row. Bounded per organisation
+# (the oldest pruned as new ones arrive) and kept for a retention (knowledge/gaps.py).
+unanswered_questions = Table(
+    "unanswered_questions",
+    metadata,
+    _tenant_fk(),
+    # The customer's message that went unanswered.
+    Column("question_id", ID, primary_key=True),
+    Column("conversation_id", ID, nullable=False),
+    Column("asked_at", UtcDateTime, nullable=False),
+    Column("question_sealed", LargeBinary, nullable=False),
+    # float32; null when embeddings are off. Vectors of another model are not comparable.
+    Column("vector_sealed", LargeBinary, nullable=True),
+    Column("embedding_model", String(64), nullable=True),
+    Index("ix_unanswered_questions_tenant_asked", "tenant_id", "asked_at"),
+)
+
 end_user_revocations = Table(
     "end_user_revocations",
     metadata,
@@ -590,6 +608,8 @@ SEALED_COLUMNS = (
     SealedColumn(faq_entries, "entry_id", "vector_sealed", "vector"),
     SealedColumn(knowledge_quarantine, "item_id", "question_sealed", "question"),
     SealedColumn(knowledge_quarantine, "item_id", "answer_sealed", "answer"),
+    SealedColumn(unanswered_questions, "question_id", "question_sealed", "question"),
+    SealedColumn(unanswered_questions, "question_id", "vector_sealed", "vector"),
     SealedColumn(mcp_servers, "server_id", "credential_sealed", "credential"),
     SealedColumn(mcp_client_certificates, "tenant_id", "private_key_sealed", "private_key"),
     SealedColumn(
