@@ -199,3 +199,26 @@ def test_compact_values_stay_short() -> None:
 def test_a_chart_id_is_a_slug(chart_id: str) -> None:
     with pytest.raises(ValueError, match="slug"):
         bar_chart(chart_id, "T", ["a"], [1], label_heading="L", value_heading="V")
+
+
+def test_a_chart_of_shares_writes_its_unit_and_adds_no_total() -> None:
+    figure = parsed(
+        bar_chart(
+            "burn",
+            "Budget used",
+            DAYS,
+            [40, 0, 125],
+            label_heading="Day",
+            value_heading="Share of the daily budget",
+            unit="%",
+        )
+    )
+    assert drawn_values(figure) == ["40%", "125%"]
+    assert table_rows(figure)[1:] == [
+        ["2026-11-01", "40%"],
+        ["2026-11-02", "0%"],
+        ["2026-11-03", "125%"],
+    ]
+    svg = figure.find(f"{SVG}svg")
+    assert svg is not None
+    assert svg.findtext(f"{SVG}desc") == "Budget used: the most, 125%, at 2026-11-03."
