@@ -65,6 +65,7 @@ from parlour.llm.provider import Provider
 from parlour.mcp_bridge.client import McpBridge
 from parlour.mcp_bridge.configuration import McpConfiguration
 from parlour.rate_limits import RateLimits
+from parlour.reports.service import Reports, daily_budget
 from parlour.rollups.tally import Tally
 from parlour.settings import AssistantSettings, KnowledgeSettings, Settings
 from parlour.shared_redis import broker_client, shared_pool
@@ -123,6 +124,8 @@ class Services:
     webhook_dispatcher: WebhookDispatcher
     # Counts for reports, kept as events happen and added to the database every few seconds.
     tally: Tally
+    # The organisation's reports, read from those counts and conversations' recorded moments.
+    reports: Reports
     # The time every service here reads, for what a route or command computes from "now",
     # and the sockets' timers on it.
     clock: Clock = utcnow
@@ -375,6 +378,15 @@ def build_services(
         webhook_endpoints=webhooks,
         webhook_dispatcher=WebhookDispatcher(db, vault, webhooks, egress, clock=clock),
         tally=tally,
+        reports=Reports(
+            db,
+            tally,
+            tenants,
+            members,
+            knowledge,
+            audit,
+            daily_token_budget=daily_budget(assistant.tokens_per_tenant),
+        ),
         clock=clock,
         timers=timers,
         redis=realtime.redis,

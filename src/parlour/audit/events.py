@@ -265,6 +265,17 @@ class AuditExported(AuditEvent):
 
 
 @dataclass(frozen=True)
+class ReportExported(AuditEvent):
+    """A report downloaded as CSV: which, and over which days; none of its figures."""
+
+    action = "report.exported"
+    report: str
+    start: str
+    end: str
+    time_zone: str
+
+
+@dataclass(frozen=True)
 class AccountCreated(AuditEvent):
     action = "account.created"
     account_id: str

@@ -1,0 +1,146 @@
+"""What a report holds: frozen figures, ready for a page, a JSON response or a CSV file.
+
+Days and hours are the organisation's local ones (see `period.Period`); durations are seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from parlour.errors import NotFound
+from parlour.reports.period import Period
+
+
+class ReportName(StrEnum):
+    CONVERSATIONS = "conversations"
+    PEOPLE = "people"
+    ASSISTANT = "assistant"
+
+
+class UnknownReport(NotFound):
+    code = "unknown_report"
+    default_message = "There is no such report; ask for conversations, people or assistant."
+
+
+def report_named(name: str) -> ReportName:
+    try:
+        return ReportName(name)
+    except ValueError:
+        raise UnknownReport() from None
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    """How many of something on one local day."""
+
+    day: date
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationOutcomes:
+    """How the period's conversations ended so far (each counted in exactly one class).
+
+    resolved_by_assistant: never handed to a person, and the assistant's last turn answered.
+    handed_to_person: a person replied.
+    abandoned: the rest (handed over but no person replied; or the assistant's last turn did
+    not answer and no person came; or the assistant never took a turn)."""
+
+    resolved_by_assistant: int
+    handed_to_person: int
+    abandoned: int
+
+    @property
+    def total(self) -> int:
+        return self.resolved_by_assistant + self.handed_to_person + self.abandoned
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationsReport:
+    period: Period
+    started: int  # conversations started in the period (the counts)
+    started_by_day: tuple[DayCount, ...]  # every local day of the period, zeros included
+    started_by_hour: tuple[int, ...]  # 24 values: local hour of day 0..23
+    handovers: int  # moves to the queue or to a person
+    handovers_by_day: tuple[DayCount, ...]
+    outcomes: ConversationOutcomes  # of the conversations started in the period
+
+
+@dataclass(frozen=True, slots=True)
+class Percentiles:
+    """The nearest-rank p50 and p90 of `count` durations in seconds; None when count is 0."""
+
+    count: int
+    p50_seconds: float | None
+    p90_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class HandlingTimes:
+    """Of conversations started in the period that a person replied to: how long the first
+    reply took after the handover, and how long from the start to resolution."""
+
+    conversations: int
+    first_response: Percentiles
+    resolution: Percentiles
+
+
+@dataclass(frozen=True, slots=True)
+class AgentTimes:
+    account_id: str
+    name: str  # the member's e-mail; the account id when they are no longer a member
+    times: HandlingTimes
+
+
+@dataclass(frozen=True, slots=True)
+class PeopleReport:
+    period: Period
+    overall: HandlingTimes
+    by_agent: tuple[AgentTimes, ...]  # most conversations first
+    # Per team and ratings: the live desk (issue 22) adds teams and ratings; see docs/reports.md.
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeFigures:
+    outcome: str  # answered, abstained, blocked, fallback, refused
+    turns: int
+    rate: float  # share of the period's turns, 0..1 (0 when there were none)
+    by_day: tuple[DayCount, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonCount:
+    reason: str  # a code: model_timed_out, canary, budget, …
+    turns: int
+
+
+@dataclass(frozen=True, slots=True)
+class TokenDay:
+    day: date
+    input_tokens: int
+    output_tokens: int
+    budget_share: float | None  # (input + output) / the daily budget; None without a budget
+
+
+@dataclass(frozen=True, slots=True)
+class CitedPassage:
+    entry_id: str
+    question: str | None  # None when the entry is no longer in the published knowledge
+    citations: int
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantReport:
+    period: Period
+    turns: int
+    outcomes: tuple[OutcomeFigures, ...]  # every outcome, in a fixed order
+    reasons: tuple[ReasonCount, ...]  # most frequent first
+    input_tokens: int
+    output_tokens: int
+    tokens_by_day: tuple[TokenDay, ...]
+    daily_token_budget: int | None  # tokens per organisation per day (settings)
+    most_cited: tuple[CitedPassage, ...]
+    least_cited: tuple[CitedPassage, ...]  # published entries never cited come first
+    # Thumbs up or down: not collected yet (issue 23); see docs/reports.md.

@@ -1,0 +1,98 @@
+"""The SQL of reports: counts summed by hour or by detail, and conversations' recorded moments
+aggregated. Nothing here reads a message (T-103)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from parlour.reports.models import ConversationOutcomes
+from parlour.rollups.models import Count, Figure
+from parlour.rollups.repository import CountRepository
+from parlour.storage.tables import conversations, report_counts
+
+c = conversations.c
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """A conversation a person replied to: who (the grouping's key), and its moments."""
+
+    group: str
+    created_at: datetime
+    handed_at: datetime | None
+    first_human_reply_at: datetime
+    resolved_at: datetime | None
+
+
+class ReportRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def hourly(
+        self, tenant_id: str, figures: Collection[Figure], since: datetime, until: datetime
+    ) -> list[Count]:
+        """Counts of hours that start in [since, until), by hour and detail."""
+        return await CountRepository(self._conn).hourly(tenant_id, figures, since, until)
+
+    async def totals(
+        self, tenant_id: str, figure: Figure, since: datetime, until: datetime
+    ) -> dict[str, int]:
+        """A figure's counts over hours that start in [since, until), summed by detail."""
+        r = report_counts.c
+        total = func.sum(r.value)
+        rows = await self._conn.execute(
+            select(r.detail, total)
+            .where(
+                r.tenant_id == tenant_id,
+                r.metric == figure.value,
+                r.hour >= since,
+                r.hour < until,
+            )
+            .group_by(r.detail)
+        )
+        return {detail: int(value) for detail, value in rows}
+
+    async def outcomes(
+        self, tenant_id: str, since: datetime, until: datetime
+    ) -> ConversationOutcomes:
+        """How the conversations started in [since, until) ended, from their moments."""
+        by_assistant = and_(c.handed_at.is_(None), c.last_turn_outcome == "answered")
+        by_person = c.first_human_reply_at.is_not(None)
+        row = (
+            await self._conn.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(case((by_assistant, 1), else_=0)), 0),
+                    func.coalesce(func.sum(case((by_person, 1), else_=0)), 0),
+                ).where(c.tenant_id == tenant_id, c.created_at >= since, c.created_at < until)
+            )
+        ).one()
+        total, assistant, person = int(row[0]), int(row[1]), int(row[2])
+        return ConversationOutcomes(assistant, person, total - assistant - person)
+
+    async def handled(
+        self,
+        tenant_id: str,
+        since: datetime,
+        until: datetime,
+        *,
+        group_by: str = "human_account_id",
+    ) -> list[Handled]:
+        """The moments of conversations started in [since, until) that a person replied to,
+        keyed by `group_by`: the person who first replied today; the desk's team column when
+        issue 22 adds one."""
+        group = c[group_by]
+        rows = await self._conn.execute(
+            select(group, c.created_at, c.handed_at, c.first_human_reply_at, c.resolved_at).where(
+                c.tenant_id == tenant_id,
+                c.created_at >= since,
+                c.created_at < until,
+                c.first_human_reply_at.is_not(None),
+            )
+        )
+        return [Handled(str(r[0] or ""), r[1], r[2], r[3], r[4]) for r in rows]
