@@ -18,6 +18,7 @@ from parlour.web.dashboard import (
     members,
     operator,
     organisation,
+    reports,
     sign_in,
     tools,
     webhooks,
@@ -55,6 +56,7 @@ ROUTERS = (
     tools.router,
     webhooks.router,
     inbox.router,
+    reports.router,
     operator.router,
     _assets,
 )
