@@ -11,6 +11,7 @@ class Scope(StrEnum):
     REVOKE_END_USERS = "end_users:revoke"
     WRITE_CLIENT_KEYS = "client_keys:write"
     WRITE_KNOWLEDGE = "knowledge:write"
+    READ_REPORTS = "reports:read"
 
 
 @dataclass(frozen=True, slots=True)

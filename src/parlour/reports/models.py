@@ -63,7 +63,7 @@ class ConversationsReport:
     started: int  # conversations started in the period (the counts)
     started_by_day: tuple[DayCount, ...]  # every local day of the period, zeros included
     started_by_hour: tuple[int, ...]  # 24 values: local hour of day 0..23
-    handovers: int  # moves to the queue or to a person
+    handovers: int  # conversations first handed to people (queued or taken) in the period
     handovers_by_day: tuple[DayCount, ...]
     outcomes: ConversationOutcomes  # of the conversations started in the period
 

@@ -75,6 +75,18 @@ class ReportRepository:
         total, assistant, person = int(row[0]), int(row[1]), int(row[2])
         return ConversationOutcomes(assistant, person, total - assistant - person)
 
+    async def handed_times(
+        self, tenant_id: str, since: datetime, until: datetime
+    ) -> list[datetime]:
+        """When conversations were first handed to people, for those first handed in
+        [since, until) (whenever they started)."""
+        rows = await self._conn.execute(
+            select(c.handed_at).where(
+                c.tenant_id == tenant_id, c.handed_at >= since, c.handed_at < until
+            )
+        )
+        return [r[0] for r in rows]
+
     async def handled(
         self,
         tenant_id: str,

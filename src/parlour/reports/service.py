@@ -88,12 +88,12 @@ class Reports:
         since, until = period.since, period.until
         async with self._db.read(tenant_id) as conn:
             repository = ReportRepository(conn)
-            counts = await repository.hourly(
-                tenant_id, [Figure.CONVERSATIONS_STARTED, Figure.HANDOVERS], since, until
+            started = await repository.hourly(
+                tenant_id, [Figure.CONVERSATIONS_STARTED], since, until
             )
+            handed = await repository.handed_times(tenant_id, since, until)
             outcomes = await repository.outcomes(tenant_id, since, until)
-        started = [n for n in counts if n.figure is Figure.CONVERSATIONS_STARTED]
-        handed = [n for n in counts if n.figure is Figure.HANDOVERS]
+        handed_days = Counter(period.local(at).date() for at in handed)
         by_hour = [0] * 24
         for count in started:
             by_hour[period.local(count.hour).hour] += count.value
@@ -102,8 +102,8 @@ class Reports:
             started=sum(n.value for n in started),
             started_by_day=_by_day(period, started),
             started_by_hour=tuple(by_hour),
-            handovers=sum(n.value for n in handed),
-            handovers_by_day=_by_day(period, handed),
+            handovers=len(handed),
+            handovers_by_day=tuple(DayCount(day, handed_days[day]) for day in period.days()),
             outcomes=outcomes,
         )
 

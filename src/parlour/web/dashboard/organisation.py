@@ -49,6 +49,7 @@ SCOPES = {
     Scope.REVOKE_END_USERS: "Sign customers out of chat",
     Scope.WRITE_CLIENT_KEYS: "Register your own token-signing keys",
     Scope.WRITE_KNOWLEDGE: "Upload knowledge",
+    Scope.READ_REPORTS: "Read reports",
 }
 
 
