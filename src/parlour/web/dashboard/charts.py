@@ -17,13 +17,14 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-# The drawing's own units; it scales to the width of its figure (dashboard.css).
-WIDTH = 720
-HEIGHT = 260
-_LEFT, _RIGHT, _TOP, _BOTTOM = 52, 12, 30, 34
+# The drawing's own units; it scales to the width of its figure (dashboard.css), about one to
+# one in a half-width column of the wide page, so that its 12-unit text reads at 12 pixels.
+WIDTH = 520
+HEIGHT = 240
+_LEFT, _RIGHT, _TOP, _BOTTOM = 44, 8, 24, 30
 _PLOT_W = WIDTH - _LEFT - _RIGHT
 _PLOT_H = HEIGHT - _TOP - _BOTTOM
-_CHAR_W = 6.6  # the width of a character of the charts' 11-unit labels, about
+_CHAR_W = 7.2  # the width of a character of the charts' 12-unit labels, about
 _MAX_SERIES = 6  # dashboard.css colours series-0 … series-5
 _ID = re.compile(r"[a-z][a-z0-9-]{0,40}")
 

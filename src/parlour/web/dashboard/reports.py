@@ -36,6 +36,9 @@ Analyst = Annotated[Member, Depends(member_page(Permission.VIEW_ANALYTICS))]
 From = Annotated[str | None, Query(alias="from")]
 To = Annotated[str | None, Query(alias="to")]
 DEFAULT_DAYS = 30
+# A budget's burn is drawn when a day used this share of it (whole percents); below, its table
+# says it, as a bar of 0% would say nothing.
+CHARTED_SHARE = 0.01
 OUTCOMES = {
     "answered": "Answered",
     "abstained": "Abstained",
@@ -90,8 +93,13 @@ def _tick(day: date) -> str:
     return f"{day.day} {day:%b}"
 
 
-def _share(rate: float) -> str:
-    return f"{rate:.0%}" if rate in (0, 1) else f"{rate:.1%}"
+def _share(rate: float | None) -> str:
+    """`40%`, `12.5%`, `under 0.1%`: a rate or a share of a budget."""
+    if rate is None:
+        return "—"
+    if 0 < rate < 0.001:
+        return "under 0.1%"
+    return f"{rate:.0%}" if float(round(rate * 100, 1)).is_integer() else f"{rate:.1%}"
 
 
 async def _period(services: ServicesDep, who: Member, start: str | None, end: str | None) -> Period:
@@ -137,15 +145,16 @@ def _conversation_charts(report: ConversationsReport) -> list[Markup]:
         bar_chart(
             "conversation-outcomes",
             "How the conversations ended",
-            ["Resolved by the assistant", "Handed to a person", "Abandoned"],
+            ["Resolved by the assistant", "Answered by a person", "Abandoned"],
             [outcomes.resolved_by_assistant, outcomes.handed_to_person, outcomes.abandoned],
             label_heading="Ending",
             value_heading="Conversations",
+            ticks=["The assistant", "A person", "Abandoned"],
             empty="No conversations in this period.",
         ),
         bar_chart(
             "handovers-by-day",
-            "Handovers to people, by day",
+            "Conversations handed over to people, by day",
             labels,
             [d.value for d in report.handovers_by_day],
             label_heading="Day",
@@ -187,13 +196,14 @@ def _assistant_charts(report: AssistantReport) -> list[Markup]:
             empty="No tokens used in this period.",
         ),
     ]
-    if report.daily_token_budget is not None:
+    shares = [t.budget_share or 0.0 for t in report.tokens_by_day]
+    if report.daily_token_budget is not None and max(shares, default=0) >= CHARTED_SHARE:
         charts.append(
             bar_chart(
                 "budget-by-day",
                 "Share of the daily token budget used, by day",
                 labels,
-                [round((t.budget_share or 0) * 100) for t in report.tokens_by_day],
+                [round(share * 100) for share in shares],
                 label_heading="Day",
                 value_heading="Share of the budget",
                 ticks=ticks,
