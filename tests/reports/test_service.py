@@ -247,4 +247,5 @@ async def test_a_cell_that_a_spreadsheet_would_run_is_exported_as_text(
     text = await services.reports.export(org.tenant_id, ReportName.PEOPLE, period, actor=seed.ACTOR)
 
     assert "'=HYPERLINK" in text
-    assert "\n=" not in text and ",=" not in text
+    assert "\n=" not in text
+    assert ",=" not in text

@@ -39,6 +39,7 @@ MCP_SERVER = {"name": "Orders", "url": "http://127.0.0.1:8931/mcp", "tools": ["o
 # The specification: what each role gets from each route of its own organisation. "none" is a
 # signed-in person who is not a member; every role gets 404 from another organisation's routes.
 ROLES = ("owner", "admin", "agent", "analyst", "none")
+PERIOD = "?from=2026-03-01&to=2026-03-31"
 MATRIX = {
     ("GET", "/v1/organisations/{org}"): (200, 200, 200, 200, 404),
     ("GET", "/v1/organisations/{org}/api-keys"): (200, 200, 403, 403, 404),
@@ -83,6 +84,9 @@ MATRIX = {
     ("GET", "/v1/organisations/{org}/audit/export"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/features"): (200, 200, 200, 200, 404),
     ("PATCH", "/v1/organisations/{org}/features"): (200, 200, 403, 403, 404),
+    ("GET", "/v1/organisations/{org}/reports/people" + PERIOD): (200, 200, 403, 200, 404),
+    ("GET", "/v1/organisations/{org}/reports/assistant.csv" + PERIOD): (200, 200, 403, 200, 404),
+    ("PUT", "/v1/organisations/{org}/time-zone"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/review-queue"): (200, 200, 403, 403, 404),
     ("PUT", "/v1/organisations/{org}/knowledge/sources/faq.json"): (201, 201, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/knowledge/versions"): (200, 200, 403, 403, 404),
@@ -126,6 +130,7 @@ BODIES = {
     "/v1/organisations/{org}/prompt-templates": {"text": "Be kind.\n{{guard}}\n{{knowledge}}"},
     "/v1/organisations/{org}/client-keys": {"public_key_pem": public_key_pem()},
     "/v1/organisations/{org}/features": {"anonymous_visitors": True},
+    "/v1/organisations/{org}/time-zone": {"time_zone": "Europe/London"},
     "/v1/organisations/{org}/conversations/{conversation}/messages": {"text": "Hello, I'm Ada."},
 }
 
