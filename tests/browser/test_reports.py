@@ -315,7 +315,7 @@ async def test_an_analyst_reads_the_seeded_figures_on_the_reports_page(
     async with page.expect_download() as downloading:
         await page.get_by_role("link", name="Download the people report as CSV").click()
     download = await downloading.value
-    assert download.suggested_filename == f"people-{DAYS[0]}-to-{DAYS[-1]}.csv"
+    assert download.suggested_filename == f"people-{DAYS[0]}-{DAYS[-1]}.csv"
     text = await asyncio.to_thread(Path(await download.path()).read_text)
     assert f",{seed_.ada},2,300.0,540.0,1200.0,1800.0" in text
     [exported] = await stack.services.audit.recent(tenant_id, action_prefix="report.")

@@ -157,7 +157,7 @@ async def test_a_report_downloads_as_a_csv_file_and_the_export_is_audited_with_w
     assert download.status_code == 200
     assert download.headers["content-type"] == "text/csv; charset=utf-8"
     assert download.headers["content-disposition"] == (
-        f'attachment; filename="conversations-{start}-to-{end}.csv"'
+        f'attachment; filename="conversations-{start}-{end}.csv"'
     )
     assert download.headers["cache-control"] == "no-store"
     rows = list(csv.reader(io.StringIO(download.text)))

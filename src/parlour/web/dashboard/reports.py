@@ -259,7 +259,7 @@ async def download(
     report = report_named(name)
     period = await _period(services, who, start, end)
     text = await services.reports.export(who.tenant_id, report, period, actor=who.actor)
-    filename = f"{report.value}-{period.start.isoformat()}-to-{period.end.isoformat()}.csv"
+    filename = f"{report.value}-{period.start.isoformat()}-{period.end.isoformat()}.csv"  # as /v1
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
