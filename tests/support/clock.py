@@ -35,6 +35,18 @@ class SetClock:
 
 
 @dataclass
+class PinnableClock:
+    """The real time, until a test pins it to an instant (to seed events on days of its
+    choosing, or to read "today" the server reads), and again after it unpins it (for what
+    needs the real time: a TOTP code a person types from their phone)."""
+
+    pinned: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.pinned or utcnow()
+
+
+@dataclass
 class SetMonotonic:
     """A stand-in for `time.monotonic`, for caches that count seconds."""
 

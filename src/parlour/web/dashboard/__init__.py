@@ -19,6 +19,7 @@ from parlour.web.dashboard import (
     members,
     operator,
     organisation,
+    reports,
     sign_in,
     tools,
     webhooks,
@@ -57,6 +58,7 @@ ROUTERS = (
     tools.router,
     webhooks.router,
     inbox.router,
+    reports.router,
     operator.router,
     _assets,
 )
