@@ -390,6 +390,7 @@ def build_services(
             knowledge,
             audit,
             daily_token_budget=daily_budget(assistant.tokens_per_tenant),
+            clock=clock,
         ),
         clock=clock,
         timers=timers,

@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from limits import parse
 
@@ -36,9 +37,11 @@ from parlour.reports.repository import Handled, ReportRepository
 from parlour.rollups.models import Count, Figure
 from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
+from parlour.storage.types import Clock, utcnow
 from parlour.tenants.service import TenantService
 
 CITED = 10  # passages in each of the most and least cited lists
+DEFAULT_DAYS = 30  # a period named by neither end: the last 30 days
 Report = ConversationsReport | PeopleReport | AssistantReport
 
 
@@ -62,7 +65,9 @@ class Reports:
         audit: AuditLog,
         *,
         daily_token_budget: int | None,
+        clock: Clock = utcnow,
     ) -> None:
+        self._clock = clock
         self._db = db
         self._tally = tally
         self._tenants = tenants
@@ -71,10 +76,18 @@ class Reports:
         self._audit = audit
         self._daily_token_budget = daily_token_budget
 
-    async def period(self, tenant_id: str, start: str, end: str) -> Period:
-        """A period of the organisation's local days, from ISO dates (YYYY-MM-DD)."""
-        tenant = await self._tenants.get(tenant_id)
-        return Period.parse(start, end, tenant.time_zone)
+    async def period(
+        self, tenant_id: str, start: str | None = None, end: str | None = None
+    ) -> Period:
+        """A period of the organisation's local days, from ISO dates (YYYY-MM-DD). A missing
+        end is today; a missing start, DEFAULT_DAYS before the end, today included."""
+        zone = (await self._tenants.get(tenant_id)).time_zone
+        if end is None:
+            end = self._clock().astimezone(ZoneInfo(zone)).date().isoformat()
+        if start is None:
+            last = Period.parse(end, end, zone).end
+            start = (last - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+        return Period.parse(start, end, zone)
 
     async def report(self, tenant_id: str, name: ReportName, period: Period) -> Report:
         if name is ReportName.CONVERSATIONS:

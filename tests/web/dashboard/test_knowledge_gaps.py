@@ -64,7 +64,7 @@ async def test_a_gap_opens_a_prefilled_entry_whose_new_version_the_assistant_ans
             org, "q-ski-2", "c2", "Is skiing covered by travel insurance?"
         )
 
-        report = await pages.get(f"/dashboard/o/{org}/knowledge/gaps")
+        report = await pages.get(f"/dashboard/o/{org}/reports")
         assert report.status_code == 200
         assert html.escape(QUESTION) in report.text
         links = re.findall(r'href="([^"]*new-entry[^"]*)"', report.text)
@@ -113,7 +113,7 @@ async def test_an_analyst_reads_the_gaps_but_cannot_add_an_entry(stack: Stack) -
         await services.knowledge.gaps.record(org, "q1", "c1", QUESTION)
         pages = Pages(client, analyst, stack.url)
 
-        report = await pages.get(f"/dashboard/o/{org}/knowledge/gaps")
+        report = await pages.get(f"/dashboard/o/{org}/reports")
         assert report.status_code == 200
         assert html.escape(QUESTION) in report.text
         assert "new-entry" not in report.text  # no button they could not use

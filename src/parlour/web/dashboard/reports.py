@@ -6,15 +6,14 @@ member who asked for it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from parlour.identity.policy import Permission
+from parlour.identity.policy import Permission, role_grants
 from parlour.reports.models import (
     AssistantReport,
     ConversationsReport,
@@ -22,7 +21,6 @@ from parlour.reports.models import (
     PeopleReport,
     report_named,
 )
-from parlour.reports.period import Period
 from parlour.web.dashboard.assistant import REASONS
 from parlour.web.dashboard.charts import Series, bar_chart, series_chart
 from parlour.web.dashboard.pages import member_page, render
@@ -35,7 +33,6 @@ Analyst = Annotated[Member, Depends(member_page(Permission.VIEW_ANALYTICS))]
 # The dates as sent; the reports' own Period says what a good one is (and the page, if not).
 From = Annotated[str | None, Query(alias="from")]
 To = Annotated[str | None, Query(alias="to")]
-DEFAULT_DAYS = 30
 # A budget's burn is drawn when a day used this share of it (whole percents); below, its table
 # says it, as a bar of 0% would say nothing.
 CHARTED_SHARE = 0.01
@@ -100,21 +97,6 @@ def _share(rate: float | None) -> str:
     if 0 < rate < 0.001:
         return "under 0.1%"
     return f"{rate:.0%}" if float(round(rate * 100, 1)).is_integer() else f"{rate:.1%}"
-
-
-async def _period(services: ServicesDep, who: Member, start: str | None, end: str | None) -> Period:
-    """The dates asked for; a missing one from the default: the last 30 days, today included,
-    in the organisation's time zone."""
-    zone = (await services.tenants.get(who.tenant_id)).time_zone
-    today = services.clock().astimezone(ZoneInfo(zone)).date()
-    end = today.isoformat() if end is None else end
-    if start is None:
-        try:
-            last = date.fromisoformat(end)
-        except ValueError:
-            last = today  # the end is refused below, as it is
-        start = (last - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
-    return Period.parse(start, end, zone)
 
 
 def _conversation_charts(report: ConversationsReport) -> list[Markup]:
@@ -222,11 +204,12 @@ async def reports_page(
     start: From = None,
     end: To = None,
 ) -> Response:
-    period = await _period(services, who, start, end)
+    period = await services.reports.period(who.tenant_id, start, end)
     reports = services.reports
     conversations: ConversationsReport = await reports.conversations(who.tenant_id, period)
     people: PeopleReport = await reports.people(who.tenant_id, period)
     assistant: AssistantReport = await reports.assistant(who.tenant_id, period)
+    gaps = await services.knowledge.gaps.clusters(who.tenant_id, period.since, period.until)
     return render(
         request,
         "reports.html",
@@ -243,6 +226,8 @@ async def reports_page(
         outcome_names=OUTCOMES,
         share=_share,
         reasons=REASONS,
+        gaps=gaps,
+        can_add_entries=role_grants(who.membership.role, Permission.MANAGE_KNOWLEDGE),
         query=f"from={period.start.isoformat()}&to={period.end.isoformat()}",
     )
 
@@ -257,7 +242,7 @@ async def download(
 ) -> Response:
     """The report as a CSV file; the reports service records the export, and who asked."""
     report = report_named(name)
-    period = await _period(services, who, start, end)
+    period = await services.reports.period(who.tenant_id, start, end)
     text = await services.reports.export(who.tenant_id, report, period, actor=who.actor)
     filename = f"{report.value}-{period.start.isoformat()}-{period.end.isoformat()}.csv"  # as /v1
     return Response(
