@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.support.threats import t_ids_named_by_tests
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "threat-model.md"
-ROW = re.compile(r"^\| (T-\d{2}) \| (.*?) \| (.*?) \| (.*?) \| (.*?) \|$")
+ROW = re.compile(r"^\| (T-\d{2,3}) \| (.*?) \| (.*?) \| (.*?) \| (.*?) \|$")
 
 
 def rows() -> dict[str, tuple[set[str], str]]:
@@ -23,8 +23,16 @@ def rows() -> dict[str, tuple[set[str], str]]:
     return parsed
 
 
+# ../shared/SECURITY-TESTS.md: T-01 … T-108. Those up to T-96 were all placed before issue 21;
+# later ones join the table as the issue that builds them adds their tests.
+CATALOGUE = [f"T-{n:02d}" for n in range(1, 109)]
+PLACED = CATALOGUE[:96]
+
+
 def test_every_t_id_of_the_catalogue_is_in_the_threat_model() -> None:
-    assert sorted(rows()) == [f"T-{n:02d}" for n in range(1, 97)]
+    listed = set(rows())
+    assert set(PLACED) <= listed
+    assert listed <= set(CATALOGUE)
 
 
 def test_each_row_lists_exactly_the_tests_that_name_its_t_id() -> None:
