@@ -29,8 +29,8 @@ from bench.harness import percentile, settings_for
 from parlour.audit.events import Actor
 from parlour.chat.models import Author, Message, MessageKind
 from parlour.chat.repository import sealed_row
-from parlour.reports.period import Period
 from parlour.rollups.models import Figure
+from parlour.rollups.period import Period
 from parlour.rollups.tally import hour_of
 from parlour.services import Services, build_services
 from parlour.storage.database import Database

@@ -31,6 +31,7 @@ from parlour.web.api import (
     organisations,
     prompt_templates,
     reports,
+    security_reports,
     token_keys,
     tokens,
     webhooks,
@@ -60,8 +61,9 @@ ROUTERS = (
     end_users.router,
     client_keys.router,
     knowledge.router,
-    # Before reports' `/reports/{name}`: a fixed report of its own.
+    # Before reports' `/reports/{name}`: fixed reports of their own.
     knowledge_gaps.router,
+    security_reports.router,
     reports.router,
     wellknown.router,
     widget_router,

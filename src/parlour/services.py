@@ -12,6 +12,8 @@ from datetime import timedelta
 
 from redis.asyncio import Redis
 
+from parlour.alerts.report import SecurityFigures
+from parlour.alerts.service import SecurityAlerts
 from parlour.assistant.budgets import Budgets
 from parlour.assistant.configuration import AssistantConfiguration
 from parlour.assistant.mcp_tools import McpTools
@@ -76,6 +78,7 @@ from parlour.tenants.activity import PlatformActivity
 from parlour.tenants.service import TenantService
 from parlour.webhooks.dispatcher import WebhookDispatcher
 from parlour.webhooks.endpoints import WebhookEndpoints
+from parlour.webhooks.organisation_events import OrganisationEvents
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +132,9 @@ class Services:
     platform_activity: PlatformActivity
     # The organisation's reports, read from those counts and conversations' recorded moments.
     reports: Reports
+    # An organisation's security figures per day, and alerts when one jumps (T-106).
+    security_figures: SecurityFigures
+    security_alerts: SecurityAlerts
     # The time every service here reads, for what a route or command computes from "now",
     # and the sockets' timers on it.
     clock: Clock = utcnow
@@ -152,11 +158,13 @@ class Services:
         await self.connection_caps.start()
         self.webhook_dispatcher.start()
         self.tally.start()
+        self.security_alerts.start()
 
     async def migrate(self) -> None:
         await migrate(self.db)
 
     async def aclose(self) -> None:
+        await self.security_alerts.aclose()
         await self.webhook_dispatcher.aclose()
         await self.identity_watch.aclose()
         await self.assistant.aclose()
@@ -194,6 +202,7 @@ def build_services(
         checkpoint_every=settings.audit.checkpoint_every,
         clock=clock,
     )
+    tally = Tally(db, flush_seconds=settings.monitoring.rollup_flush_seconds, clock=clock)
     knowledge = KnowledgeService(
         db,
         vault,
@@ -202,6 +211,7 @@ def build_services(
         max_entries=settings.knowledge.max_faq_entries,
         max_field_chars=settings.knowledge.max_field_chars,
         embedder=_embedder(settings.knowledge),
+        tally=tally,
         cached_indexes=settings.knowledge.cached_indexes,
         clock=clock,
     )
@@ -213,7 +223,6 @@ def build_services(
     webhooks = WebhookEndpoints(
         db, vault, audit, egress, allow_insecure_urls=not settings.is_production, clock=clock
     )
-    tally = Tally(db, flush_seconds=settings.monitoring.rollup_flush_seconds, clock=clock)
     chat = ChatService(
         db,
         vault,
@@ -304,7 +313,7 @@ def build_services(
         configuration,
         providers,
         Budgets(realtime.budgets),
-        tools or McpTools(mcp_bridge),
+        tools or McpTools(mcp_bridge, tally),
         canary_key=derive_key(master_key, "assistant-canary/v1"),
         limits=TurnLimits(
             min_confidence=assistant.min_confidence,
@@ -339,7 +348,22 @@ def build_services(
             tls_only=settings.is_production,
         ),
         timers,
+        tally,
     )
+    security_figures = SecurityFigures(db, tenants)
+    security_alerts = SecurityAlerts(
+        db,
+        tenants,
+        security_figures,
+        members,
+        mailer,
+        OrganisationEvents(webhooks),
+        tally,
+        public_url=settings.server.public_url,
+        check_seconds=settings.monitoring.alerts_check_seconds,
+        clock=clock,
+    )
+    webhook_dispatcher = WebhookDispatcher(db, vault, webhooks, egress, tally, clock=clock)
     return Services(
         settings=settings,
         db=db,
@@ -379,7 +403,7 @@ def build_services(
         identity_watch=identity_watch,
         widget_admission=widget_admission,
         webhook_endpoints=webhooks,
-        webhook_dispatcher=WebhookDispatcher(db, vault, webhooks, egress, clock=clock),
+        webhook_dispatcher=webhook_dispatcher,
         tally=tally,
         platform_activity=PlatformActivity(db, tally, clock=clock),
         reports=Reports(
@@ -392,6 +416,8 @@ def build_services(
             daily_token_budget=daily_budget(assistant.tokens_per_tenant),
             clock=clock,
         ),
+        security_figures=security_figures,
+        security_alerts=security_alerts,
         clock=clock,
         timers=timers,
         redis=realtime.redis,

@@ -361,6 +361,11 @@ class MonitoringSettings(BaseModel):
         default=5.0,
         description="How often each process adds its report counters to the database.",
     )
+    alerts_check_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=180.0,
+        description="How often each node checks the organisations whose security figures it "
+        "counted for a jump, and alerts them (docs/alerts.md).",
+    )
 
 
 class Settings(BaseSettings):

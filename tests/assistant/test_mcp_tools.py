@@ -26,7 +26,8 @@ def call(name: str, **arguments: object) -> ToolCall:
 def source(stack: Stack) -> McpTools:
     services = stack.services
     return McpTools(
-        McpBridge(services.mcp_servers, services.call_tokens, services.egress, timeout_seconds=20)
+        McpBridge(services.mcp_servers, services.call_tokens, services.egress, timeout_seconds=20),
+        services.tally,
     )
 
 

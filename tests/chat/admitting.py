@@ -61,6 +61,7 @@ def admitting(
             tls_only=tls_only,
         ),
         clock,
+        services.tally,
     )
     return Admitting(admission, clock, answers)
 

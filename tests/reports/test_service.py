@@ -22,7 +22,7 @@ from parlour.reports.models import (
     ReportName,
     TokenDay,
 )
-from parlour.reports.period import Period
+from parlour.rollups.period import Period
 from parlour.services import Services
 from tests.conftest import migrated_services
 from tests.support import seed

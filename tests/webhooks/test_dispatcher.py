@@ -218,6 +218,7 @@ async def test_two_dispatchers_racing_send_a_delivery_once(
         services.vault,
         services.webhook_endpoints,
         services.egress,
+        services.tally,
         clock=services.clock,
     )
     sent = await asyncio.gather(services.webhook_dispatcher.deliver_due(), other_node.deliver_due())

@@ -1,7 +1,9 @@
 """The organisation's MCP servers as the assistant's tool source: of each server's tools, only
 those the organisation allowlisted, and only as their definitions were approved (T-81), are
 offered, marked high-impact as it said, with the argument that names the customer filled from
-the verified token (tools.py decides every call)."""
+the verified token (tools.py decides every call). A tool withheld because its definition changed
+is counted in the organisation's security figures, once per definition and node, as it is
+reported."""
 
 from __future__ import annotations
 
@@ -13,14 +15,17 @@ from parlour.assistant.tools import Subject, Tool
 from parlour.mcp_bridge.client import McpBridge, RemoteTool
 from parlour.mcp_bridge.models import McpServer
 from parlour.observability import security_event
+from parlour.rollups.models import Figure
+from parlour.rollups.tally import Tally
 
 log = logging.getLogger(__name__)
 MAX_DESCRIPTION_CHARS = 1_000
 
 
 class McpTools:
-    def __init__(self, bridge: McpBridge) -> None:
+    def __init__(self, bridge: McpBridge, tally: Tally) -> None:
         self._bridge = bridge
+        self._tally = tally  # counts withheld tools: an organisation's security figure
         # (server, tool, definition) already reported as withheld: once each, not every turn.
         self._reported: set[tuple[str, str, str]] = set()
 
@@ -54,6 +59,7 @@ class McpTools:
         if seen in self._reported:
             return
         self._reported.add(seen)
+        self._tally.add(server.tenant_id, Figure.WITHHELD_TOOLS)
         security_event(
             "mcp.tool_withheld",
             tenant_id=server.tenant_id,

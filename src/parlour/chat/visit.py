@@ -40,9 +40,15 @@ from parlour.chat.session import ChatSession
 from parlour.errors import InvalidInput, ParlourError, RateLimited, TokenExpired
 from parlour.keys.models import EndUser
 from parlour.rate_limits import RateLimits
+from parlour.rollups.models import Figure
+from parlour.rollups.tally import Tally
 
 REAUTH_WINDOW = timedelta(seconds=60)
 MAX_BAD_FRAMES = 10
+# Which limit refused, as an organisation's security figures count it (Figure.RATE_LIMITED).
+LIMIT_FRAMES = "frames"
+LIMIT_MESSAGES = "messages"
+LIMIT_CONNECTIONS = "connections"
 
 
 class AnswerScheduler(Protocol):
@@ -63,6 +69,7 @@ class VisitServices:
     answers: AnswerScheduler
     watch: IdentityWatch
     clock: Timers
+    tally: Tally  # counts the organisation's refusals for a rate
 
 
 class Visit:
@@ -136,6 +143,7 @@ class Visit:
         if not session.advances_ack(parsed) and not await limits.allow(
             "frame", self._connection_id
         ):
+            self._services.tally.add(session.tenant_id, Figure.RATE_LIMITED, LIMIT_FRAMES)
             raise TooManyFrames()
         try:
             if isinstance(parsed, InvalidInput):
@@ -143,6 +151,7 @@ class Visit:
             if isinstance(parsed, SendFrame) and not await limits.allow(
                 "message", session.tenant_id, session.user.user_id
             ):
+                self._services.tally.add(session.tenant_id, Figure.RATE_LIMITED, LIMIT_MESSAGES)
                 raise RateLimited("Too many messages; wait a moment.")
             if isinstance(parsed, ReauthFrame):
                 session.user = await self._renew(session.user, parsed.token)

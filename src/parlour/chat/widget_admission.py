@@ -5,7 +5,9 @@ against the organisation's allowlist (or, with no Origin, that it has apps at al
 widget and a foreign origin are refused alike: no existence oracle (T-29). On the first frame:
 an end user's token (T-21), bound to the socket's origin or to an allowlisted app (T-18), or an
 anonymous visitor where the organisation allows them (T-04); then one end user, one
-conversation. Every refusal before the upgrade, and every refused token, is one security event.
+conversation. Every refusal before the upgrade, and every refused token, is one security event;
+those of a known organisation (its widget found) are counted in its security figures too: a
+foreign origin, a refused token by its error code, a full connection cap (T-106's alerts).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from parlour.chat.limits import Cap, Caps
 from parlour.chat.protocol import AuthFrame, BadAuthFrame, parse_client_frame
 from parlour.chat.service import ChatService
 from parlour.chat.session import ChatSession
-from parlour.chat.visit import AnswerScheduler, Visit, VisitServices
+from parlour.chat.visit import LIMIT_CONNECTIONS, AnswerScheduler, Visit, VisitServices
 from parlour.errors import (
     AppNotAllowed,
     Forbidden,
@@ -38,6 +40,8 @@ from parlour.keys.end_user_tokens import EndUserTokens
 from parlour.keys.models import EndUser
 from parlour.observability import security_event
 from parlour.rate_limits import RateLimits
+from parlour.rollups.models import Figure
+from parlour.rollups.tally import Tally
 from parlour.tenants.models import Tenant
 from parlour.tenants.service import TenantService
 
@@ -71,6 +75,7 @@ class WidgetAdmission:
         watch: IdentityWatch,
         limits: WidgetLimits,
         clock: Timers,
+        tally: Tally,
     ) -> None:
         self._chat = chat
         self._tenants = tenants
@@ -79,7 +84,8 @@ class WidgetAdmission:
         self._caps = caps
         self._limits = limits
         self._clock = clock
-        self._visits = VisitServices(chat.broker, rate_limits, answers, watch, clock)
+        self._tally = tally
+        self._visits = VisitServices(chat.broker, rate_limits, answers, watch, clock, tally)
 
     @contextlib.asynccontextmanager
     async def admit(self, knock: Knock) -> AsyncIterator[WidgetEntry]:
@@ -93,7 +99,11 @@ class WidgetAdmission:
                     Cap(("ip", knock.client_ip), self._limits.max_connections_per_ip),
                     Cap(("tenant", tenant.tenant_id), self._limits.max_connections_per_tenant),
                 ]
-                await held.enter_async_context(self._caps.hold(caps))
+                try:
+                    await held.enter_async_context(self._caps.hold(caps))
+                except RateLimited:
+                    self._tally.add(tenant.tenant_id, Figure.RATE_LIMITED, LIMIT_CONNECTIONS)
+                    raise
                 await self._chat.broker.subscribed()
             except (Forbidden, RateLimited, Unavailable) as refused:
                 security_event(
@@ -120,10 +130,19 @@ class WidgetAdmission:
             # Browsers always send an Origin; only the organisation's mobile apps may omit it,
             # and their tokens must then name an allowlisted app.
             if not await self._tenants.has_app(tenant.tenant_id):
-                raise OriginNotAllowed()
+                raise self._foreign(tenant)
             return tenant
-        await self._tenants.require_origin(tenant.tenant_id, knock.origin)
+        try:
+            await self._tenants.require_origin(tenant.tenant_id, knock.origin)
+        except OriginNotAllowed:
+            raise self._foreign(tenant) from None
         return tenant
+
+    def _foreign(self, tenant: Tenant) -> OriginNotAllowed:
+        """Refused for its origin (or, without one, because the organisation has no apps),
+        counted for the organisation whose widget it named."""
+        self._tally.add(tenant.tenant_id, Figure.FOREIGN_ORIGINS)
+        return OriginNotAllowed()
 
     @contextlib.asynccontextmanager
     async def authenticate(self, entry: WidgetEntry, first_frame: str) -> AsyncIterator[Visit]:
@@ -223,7 +242,8 @@ class WidgetAdmission:
         return user
 
     def _refused(self, entry: WidgetEntry, error: ParlourError) -> ParlourError:
-        """`error`, recorded first as a security event."""
+        """`error`, recorded first as a security event, and counted by its code."""
+        self._tally.add(entry.tenant.tenant_id, Figure.TOKEN_FAILURES, error.code)
         security_event(
             "chat.auth_refused",
             reason=error.code,

@@ -197,6 +197,7 @@ class MessageWriter:
                         "event": event,
                         "conversation_id": message.conversation_id,
                         "message_id": message.message_id,
+                        "payload": None,  # read from the message when sent
                         "attempts": 0,
                         "next_attempt_at": now,
                         "created_at": now,

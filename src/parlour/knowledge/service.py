@@ -3,7 +3,8 @@
 Every upload is a source (a file as received: name, kind, hash, uploader) and makes a new
 version: the previous version's sources, less any of the same name, plus this one. Publishing a
 version makes it live; publishing an older one is a rollback. Passages screening holds back wait
-in a quarantine for an administrator; the rest are stored sealed, with their embeddings, and
+in a quarantine for an administrator (and are counted in the organisation's security figures,
+one per passage held back); the rest are stored sealed, with their embeddings, and
 each keeps its provenance and content hash. The review queue's own rules (what is held back and
 why, listing, deciding, flagging again) are knowledge/review.py, reached as
 `KnowledgeService.review`; the questions it could not answer are knowledge/gaps.py, reached as
@@ -52,6 +53,8 @@ from parlour.knowledge.repository import FaqRepository, SourceRepository
 from parlour.knowledge.retrieval import HybridIndex
 from parlour.knowledge.review import ReviewQueue, held_back, reasons_to_hold
 from parlour.knowledge.review_repository import QuarantineRepository
+from parlour.rollups.models import Figure
+from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
 from parlour.storage.dialect import serialise
 from parlour.storage.types import Clock, utcnow
@@ -70,10 +73,12 @@ class KnowledgeService:
         max_entries: int,
         max_field_chars: int,
         embedder: Embedder | None,
+        tally: Tally,
         cached_indexes: int = 64,
         clock: Clock = utcnow,
     ) -> None:
         self._db = db
+        self._tally = tally  # counts passages held back: an organisation's security figure
         self._clock = clock
         self._vault = vault
         self._audit = audit
@@ -215,6 +220,7 @@ class KnowledgeService:
                 await self._publish(conn, tenant_id, number, actor)
 
         number = await self._in_new_version(tenant_id, store)
+        self._tally.add(tenant_id, Figure.QUARANTINED_UPLOADS, n=len(held))
         return ImportReport(
             imported=len(entries),
             errors=errors,

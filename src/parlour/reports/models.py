@@ -10,7 +10,7 @@ from datetime import date
 from enum import StrEnum
 
 from parlour.errors import NotFound
-from parlour.reports.period import Period
+from parlour.rollups.period import Period
 
 
 class ReportName(StrEnum):

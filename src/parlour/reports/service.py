@@ -32,9 +32,9 @@ from parlour.reports.models import (
     ReportName,
     TokenDay,
 )
-from parlour.reports.period import Period
 from parlour.reports.repository import Handled, ReportRepository
 from parlour.rollups.models import Count, Figure
+from parlour.rollups.period import Period
 from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
 from parlour.storage.types import Clock, utcnow

@@ -6,6 +6,10 @@ the same rows (`value = value + excluded.value`), so their counts sum. What a pr
 flushed when it dies is lost: at most `flush_seconds` of counts, which reports tolerate and
 the figures that must not be lost (messages, turns, conversations) keep in their own tables.
 A failed flush keeps its counts for the next one.
+
+A flush also notes which organisations it stored counts of watched figures for (`watch`,
+`noticed`): the security alerts check those organisations alone, so that a quiet node checks
+none, at no cost to counting.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +46,17 @@ class Tally:
         self._flushing = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._hour = self._next_hour = datetime.min.replace(tzinfo=UTC)
+        self._watched: frozenset[Figure] = frozenset()
+        self._noticed: set[str] = set()
+
+    def watch(self, figures: Collection[Figure]) -> None:
+        """From now on, note the organisations whose counts of these figures a flush stores."""
+        self._watched = self._watched | frozenset(figures)
+
+    def noticed(self) -> set[str]:
+        """The organisations noted since the last call (and forgets them)."""
+        noticed, self._noticed = self._noticed, set()
+        return noticed
 
     def add(self, tenant_id: str, figure: Figure, detail: str = "", n: int = 1) -> None:
         """Count `n` of `figure` for the organisation, now."""
@@ -73,6 +89,7 @@ class Tally:
     async def _store(self, counts: list[Count]) -> None:
         async with self._db.transaction(*{c.tenant_id for c in counts}) as conn:
             await CountRepository(conn).add(counts)
+        self._noticed.update(c.tenant_id for c in counts if c.figure in self._watched)
 
     async def _store_each_tenant(self, counts: list[Count]) -> None:
         """An organisation deleted since it was counted fails the whole batch: store the others,

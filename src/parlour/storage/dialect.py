@@ -60,3 +60,12 @@ async def serialise(conn: AsyncConnection, name: str) -> None:
         await conn.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name}
         )
+
+
+async def insert_unless_taken(conn: AsyncConnection, table: Table, values: dict[str, Any]) -> bool:
+    """Insert the row unless one already holds any of its unique keys (INSERT … ON CONFLICT DO
+    NOTHING, whichever constraint it meets); whether it was inserted. Nothing fails, so the
+    transaction goes on on PostgreSQL too."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    result = await conn.execute(insert(table).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)

@@ -344,6 +344,23 @@ unanswered_questions = Table(
     Index("ix_unanswered_questions_tenant_asked", "tenant_id", "asked_at"),
 )
 
+# Security alerts sent to an organisation (parlour.alerts): the unique constraints are their rate
+# limits, across nodes: one per figure and local day, and `slot` 0..n-1 within an hour (UTC).
+security_alerts = Table(
+    "security_alerts",
+    metadata,
+    Column("alert_id", ID, primary_key=True),
+    _tenant_fk(),
+    Column("figure", String(40), nullable=False),
+    Column("day", String(10), nullable=False),  # ISO date, in the organisation's time zone
+    Column("hour", UtcDateTime, nullable=False),
+    Column("slot", Integer, nullable=False),
+    Column("value", BigInteger, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "figure", "day", name="uq_security_alerts_daily"),
+    UniqueConstraint("tenant_id", "hour", "slot", name="uq_security_alerts_hourly"),
+)
+
 end_user_revocations = Table(
     "end_user_revocations",
     metadata,
@@ -591,11 +608,14 @@ webhook_deliveries = Table(
     _tenant_fk(),
     Column("endpoint_id", ID, nullable=False),
     Column("event", String(40), nullable=False),
-    Column("conversation_id", ID, nullable=False),
-    Column("message_id", ID, nullable=False),
+    # A message's event names it (its body is read when sent); an organisation's own event
+    # (security.alert) names none and carries the JSON it is sent as.
+    Column("conversation_id", ID, nullable=True),
+    Column("message_id", ID, nullable=True),
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", UtcDateTime, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("payload", Text, nullable=True),
     Index("ix_webhook_deliveries_due", "next_attempt_at"),
 )
 

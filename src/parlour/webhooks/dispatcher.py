@@ -1,6 +1,9 @@
 """Sends what the outbox owes: each delivery as one signed POST (T-84) to a vetted address of its
 endpoint's host, redirects never followed (T-87), answers never read; deleted once the endpoint
 answers 2xx, tried again later with growing waits otherwise, and given up after about a day.
+A message's event is built from the message when sent; an organisation's own event (a security
+alert) carries its body from when it was owed. Each failed attempt counts in the organisation's
+security figures.
 
 Every node runs a dispatcher. A node takes deliveries by moving their next attempt forward
 (`claim`), so two nodes never send the same one at once; a node that dies holding some leaves
@@ -30,6 +33,8 @@ from parlour.chat.repository import ConversationRepository, MessageRepository
 from parlour.crypto.vault import Vault
 from parlour.egress import EgressGuard, EgressRefused
 from parlour.errors import NotFound
+from parlour.rollups.models import Figure
+from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
 from parlour.storage.types import Clock, utcnow
@@ -66,6 +71,7 @@ class WebhookDispatcher:
         vault: Vault,
         endpoints: WebhookEndpoints,
         egress: EgressGuard,
+        tally: Tally,
         *,
         poll_seconds: float = 1.0,
         clock: Clock = utcnow,
@@ -74,6 +80,7 @@ class WebhookDispatcher:
         self._vault = vault
         self._endpoints = endpoints
         self._egress = egress
+        self._tally = tally  # counts failed attempts: an organisation's security figure
         self._poll_seconds = poll_seconds
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
@@ -107,6 +114,9 @@ class WebhookDispatcher:
         outcomes = [outcome for endpoint in rounds for outcome in endpoint]
         async with self._db.transaction(*{d.tenant_id for d, _ in outcomes}) as conn:
             await _settle(conn, outcomes, now)
+        for delivery, error in outcomes:
+            if error is not None and error is not _GONE and error is not _NOT_TRIED:
+                self._tally.add(delivery.tenant_id, Figure.WEBHOOK_FAILURES)
         return sum(error is None for _, error in outcomes)
 
     async def send_test(self, tenant_id: str, endpoint_id: str) -> str | None:
@@ -142,13 +152,15 @@ class WebhookDispatcher:
 
         async def send(delivery: Delivery) -> Outcome:
             nonlocal failing
-            found = stored.get(delivery.message_id)
-            if found is None:
+            if delivery.payload is not None:  # the organisation's own event, as it was owed
+                body = delivery.payload.encode()
+            elif (found := stored.get(delivery.message_id or "")) is not None:
+                body = _payload(delivery.event, *found)
+            else:
                 return delivery, _GONE
             async with slots:
                 if failing:
                     return delivery, _NOT_TRIED
-                body = _payload(delivery.event, *found)
                 error = await _post(client, endpoint.url, secrets, delivery.delivery_id, body, now)
                 failing = failing or error is not None
                 return delivery, error
@@ -160,11 +172,12 @@ class WebhookDispatcher:
         self, tenant_id: str, deliveries: list[Delivery]
     ) -> dict[str, tuple[Message, Conversation]]:
         """The messages these deliveries are about, with their conversations, by message id."""
+        message_ids = {d.message_id for d in deliveries if d.message_id is not None}
+        if not message_ids:
+            return {}
         cipher = await self._vault.cipher(tenant_id)
         async with self._db.read(tenant_id) as conn:
-            found = await MessageRepository(conn, cipher).get_many(
-                tenant_id, {d.message_id for d in deliveries}
-            )
+            found = await MessageRepository(conn, cipher).get_many(tenant_id, message_ids)
             conversations = await ConversationRepository(conn).get_many(
                 tenant_id, {m.conversation_id for m in found}
             )

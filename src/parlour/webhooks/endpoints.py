@@ -22,14 +22,13 @@ from parlour.audit.events import (
     WebhookSecretRotated,
 )
 from parlour.audit.service import AuditLog
-from parlour.chat.models import WEBHOOK_EVENTS
 from parlour.crypto.vault import Place, TenantCipher, Vault
 from parlour.egress import EgressGuard, checked_url
 from parlour.errors import InvalidInput, NotFound
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
 from parlour.storage.types import Clock, utcnow
-from parlour.webhooks.models import CreatedEndpoint, WebhookEndpoint
+from parlour.webhooks.models import EVENTS, CreatedEndpoint, WebhookEndpoint
 from parlour.webhooks.repository import EndpointRepository, subscriptions
 from parlour.webhooks.signing import new_secret
 
@@ -65,8 +64,8 @@ class WebhookEndpoints:
     ) -> CreatedEndpoint:
         url = self._checked_url(url)
         chosen = tuple(dict.fromkeys(events))
-        if not chosen or not set(chosen) <= set(WEBHOOK_EVENTS):
-            raise InvalidInput(f"choose events among {', '.join(WEBHOOK_EVENTS)}")
+        if not chosen or not set(chosen) <= set(EVENTS):
+            raise InvalidInput(f"choose events among {', '.join(EVENTS)}")
         await self._egress.vetted_address(urlsplit(url).hostname or "")
         endpoint = WebhookEndpoint(
             tenant_id=tenant_id,

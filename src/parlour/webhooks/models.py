@@ -3,6 +3,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from parlour.chat.models import WEBHOOK_EVENTS
+
 
 @dataclass(frozen=True, slots=True)
 class WebhookEndpoint:
@@ -23,15 +25,23 @@ class CreatedEndpoint:
     secret: str  # shown this once; stored sealed
 
 
+# What an endpoint may hear: a conversation's messages (chat.models), and the organisation's own
+# events, which name no message (a security alert, parlour.alerts).
+ORGANISATION_EVENTS = ("security.alert",)
+EVENTS = (*WEBHOOK_EVENTS, *ORGANISATION_EVENTS)
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """A message an endpoint is still owed, and how often sending it has failed."""
+    """An event an endpoint is still owed, and how often sending it has failed: a message's
+    (named by `message_id`, read when sent) or the organisation's own (its body in `payload`)."""
 
     delivery_id: str
     tenant_id: str
     endpoint_id: str
     event: str
-    conversation_id: str
-    message_id: str
+    conversation_id: str | None
+    message_id: str | None
     attempts: int
     next_attempt_at: datetime
+    payload: str | None = None

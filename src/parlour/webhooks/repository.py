@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from parlour.storage.ids import time_ordered_id
 from parlour.storage.tables import webhook_deliveries, webhook_endpoints
 from parlour.webhooks.models import Delivery, WebhookEndpoint
 
@@ -174,6 +175,30 @@ class DeliveryRepository:
             .values(attempts=attempts, next_attempt_at=at)
         )
 
+    async def owe(
+        self, tenant_id: str, endpoint_ids: Collection[str], event: str, payload: str, at: datetime
+    ) -> None:
+        """An organisation's own event, owed to each of these endpoints, due at once."""
+        if endpoint_ids:
+            await self._conn.execute(
+                insert(webhook_deliveries),
+                [
+                    {
+                        "delivery_id": time_ordered_id(),
+                        "tenant_id": tenant_id,
+                        "endpoint_id": endpoint_id,
+                        "event": event,
+                        "conversation_id": None,
+                        "message_id": None,
+                        "payload": payload,
+                        "attempts": 0,
+                        "next_attempt_at": at,
+                        "created_at": at,
+                    }
+                    for endpoint_id in endpoint_ids
+                ],
+            )
+
 
 async def subscriptions(conn: AsyncConnection, tenant_id: str) -> Sequence[tuple[str, list[str]]]:
     rows = await conn.execute(
@@ -210,4 +235,5 @@ def _delivery(row: Row[tuple[object, ...]]) -> Delivery:
         message_id=m["message_id"],
         attempts=m["attempts"],
         next_attempt_at=m["next_attempt_at"],
+        payload=m["payload"],
     )

@@ -88,6 +88,7 @@ MATRIX = {
     ("GET", "/v1/organisations/{org}/reports/assistant.csv" + PERIOD): (200, 200, 403, 200, 404),
     ("PUT", "/v1/organisations/{org}/time-zone"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/review-queue"): (200, 200, 403, 403, 404),
+    ("GET", "/v1/organisations/{org}/reports/security"): (200, 200, 403, 200, 404),
     ("PUT", "/v1/organisations/{org}/knowledge/sources/faq.json"): (201, 201, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/knowledge/versions"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/conversations"): (200, 200, 200, 403, 404),

@@ -20,7 +20,7 @@ router = APIRouter(tags=["Webhooks"])
 Keeper = Annotated[Member, Depends(member(Permission.MANAGE_SETTINGS))]
 Changer = Annotated[Member, Depends(member(Permission.MANAGE_SETTINGS, step_up=True))]
 EndpointParam = Annotated[str, Path(min_length=1, max_length=64)]
-Event = Literal["message.created", "conversation.handoff"]
+Event = Literal["message.created", "conversation.handoff", "security.alert"]
 
 
 class WebhookIn(BaseModel):
@@ -29,10 +29,12 @@ class WebhookIn(BaseModel):
     url: Annotated[
         str, Field(min_length=1, max_length=2000, examples=["https://hooks.example.com/parlour"])
     ]
-    events: Annotated[list[Event], Field(min_length=1, max_length=2)] = Field(
+    events: Annotated[list[Event], Field(min_length=1, max_length=3)] = Field(
         description="message.created: every message stored (the customer's, the assistant's, "
         "an agent's); conversation.handoff: a conversation now waits for a person, has one, or "
-        "is back with the assistant (text: queued, agent_joined or returned_to_bot)."
+        "is back with the assistant (text: queued, agent_joined or returned_to_bot); "
+        "security.alert: a security figure of the organisation jumped above its baseline "
+        "(counts and reasons only, docs/alerts.md)."
     )
 
 

@@ -210,6 +210,7 @@ async def reports_page(
     people: PeopleReport = await reports.people(who.tenant_id, period)
     assistant: AssistantReport = await reports.assistant(who.tenant_id, period)
     gaps = await services.knowledge.gaps.clusters(who.tenant_id, period.since, period.until)
+    security = await services.security_figures.report(who.tenant_id, period)
     return render(
         request,
         "reports.html",
@@ -227,6 +228,7 @@ async def reports_page(
         share=_share,
         reasons=REASONS,
         gaps=gaps,
+        security=security,
         can_add_entries=role_grants(who.membership.role, Permission.MANAGE_KNOWLEDGE),
         query=f"from={period.start.isoformat()}&to={period.end.isoformat()}",
     )

@@ -9,13 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from parlour.chat.models import WEBHOOK_EVENTS
 from parlour.errors import ParlourError
 from parlour.identity.policy import Permission
 from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import go, member_page, render, same_origin_form
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import Member
+from parlour.webhooks.models import EVENTS
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,7 +29,7 @@ async def _page(request: Request, who: Member, services: ServicesDep, **context:
         "webhooks.html",
         who=who,
         endpoints=await services.webhook_endpoints.of_tenant(who.tenant_id),
-        events=WEBHOOK_EVENTS,
+        events=EVENTS,
         **context,
     )
 
@@ -46,7 +46,7 @@ async def add(who: Changer, services: ServicesDep, request: Request) -> Response
         created = await services.webhook_endpoints.add(
             who.tenant_id,
             url=form.get("url", ""),
-            events=[e for e in WEBHOOK_EVENTS if form.get(e) == "on"],
+            events=[e for e in EVENTS if form.get(e) == "on"],
             actor=who.actor,
         )
     except ParlourError as error:

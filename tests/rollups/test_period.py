@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from parlour.reports.period import InvalidPeriod, Period
+from parlour.rollups.period import InvalidPeriod, Period
 
 
 def test_a_period_runs_from_local_midnight_to_the_local_midnight_after_its_last_day() -> None:

@@ -1,0 +1,53 @@
+"""A real SMTP server on loopback (aiosmtpd) that keeps every message it is sent."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Sink
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+@dataclass
+class Relay(Sink):
+    port: int = 0
+    envelopes: list[Envelope] = field(default_factory=list)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+    def messages(self) -> list[tuple[list[str], EmailMessage]]:
+        """Each message received: its recipients, and itself."""
+        return [
+            (
+                list(e.rcpt_tos),
+                email.message_from_bytes(e.content, policy=email.policy.default),  # type: ignore[arg-type]
+            )
+            for e in self.envelopes
+        ]
+
+
+def unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@contextmanager
+def smtp_relay() -> Iterator[Relay]:
+    relay = Relay(port=unused_port())
+    controller = Controller(relay, hostname="127.0.0.1", port=relay.port)
+    controller.start()
+    try:
+        yield relay
+    finally:
+        controller.stop()
