@@ -16,7 +16,7 @@ from parlour.errors import ParlourError
 from parlour.services import Services, build_services
 from parlour.settings import Settings
 from parlour.storage.types import Clock, utcnow
-from parlour.web import dashboard
+from parlour.web import dashboard, monitoring
 from parlour.web.api import (
     accounts,
     allowlist,
@@ -59,6 +59,7 @@ ROUTERS = (
     client_keys.router,
     knowledge.router,
     wellknown.router,
+    monitoring.router,
     widget_router,
     *dashboard.ROUTERS,
 )

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from parlour import metrics
 from parlour.chat.broker import Broker
 from parlour.chat.models import (
     AnswerStreaming,
@@ -209,5 +210,6 @@ class ChatService:
         appended = await self._writer.append(draft)
         if appended.created:
             message = appended.message
+            metrics.message_stored(message.author, message.tenant_id)
             await self.broker.publish(draft.tenant_id, draft.conversation_id, MessageAdded(message))
         return appended

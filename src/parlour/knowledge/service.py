@@ -17,9 +17,11 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from time import perf_counter
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from parlour import metrics
 from parlour.audit.events import (
     Actor,
     KnowledgePublished,
@@ -282,12 +284,15 @@ class KnowledgeService:
 
     async def search(self, tenant_id: str, query: str, *, limit: int = 3) -> list[Hit]:
         """The tenant's best entries for `query`, lexical and dense results fused by rank."""
+        started = perf_counter()
         index = await self._index(tenant_id)
         query_vector = None
         if index.dense is not None:
             vectors = await embed_off_loop(self._embedder, [query])
             query_vector = None if vectors is None else vectors[0]
-        return index.search(query, query_vector, limit)
+        hits = index.search(query, query_vector, limit)
+        metrics.RETRIEVAL_SECONDS.observe(perf_counter() - started)
+        return hits
 
     async def _index(self, tenant_id: str) -> HybridIndex:
         embedder = self._embedder

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 import httpx2
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from parlour import metrics
 from parlour.chat.models import Conversation, Message
 from parlour.chat.repository import ConversationRepository, MessageRepository
 from parlour.crypto.vault import Vault
@@ -107,6 +108,11 @@ class WebhookDispatcher:
         outcomes = [outcome for endpoint in rounds for outcome in endpoint]
         async with self._db.transaction(*{d.tenant_id for d, _ in outcomes}) as conn:
             await _settle(conn, outcomes, now)
+        for _, error in outcomes:
+            if error is not _NOT_TRIED:
+                metrics.webhook_attempt(
+                    "delivered" if error is None else "gone" if error is _GONE else "failed"
+                )
         return sum(error is None for _, error in outcomes)
 
     async def send_test(self, tenant_id: str, endpoint_id: str) -> str | None:
