@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.support.threats import t_ids_named_by_tests
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "threat-model.md"
-ROW = re.compile(r"^\| (T-\d{2}) \| (.*?) \| (.*?) \| (.*?) \| (.*?) \|$")
+ROW = re.compile(r"^\| (T-\d{2,3}) \| (.*?) \| (.*?) \| (.*?) \| (.*?) \|$")
 
 
 def rows() -> dict[str, tuple[set[str], str]]:
@@ -23,8 +23,12 @@ def rows() -> dict[str, tuple[set[str], str]]:
     return parsed
 
 
+# The catalogue's T-ids this page covers: T-01 … T-96, then issue 21's.
+CATALOGUE = [f"T-{n:02d}" for n in (*range(1, 97), 104)]
+
+
 def test_every_t_id_of_the_catalogue_is_in_the_threat_model() -> None:
-    assert sorted(rows()) == [f"T-{n:02d}" for n in range(1, 97)]
+    assert sorted(rows(), key=lambda t_id: int(t_id[2:])) == CATALOGUE
 
 
 def test_each_row_lists_exactly_the_tests_that_name_its_t_id() -> None:
