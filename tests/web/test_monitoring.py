@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from websockets.exceptions import InvalidStatus
 
+from parlour import metrics
 from parlour.app import create_app
 from parlour.services import build_services
 from parlour.settings import MonitoringSettings, RedisSettings
@@ -77,6 +78,7 @@ async def monitored_stack(
     finally:
         await seeding.aclose()
         server.stop()
+        metrics.configure(tenant_label=False)  # the process's default again
 
 
 @contextlib.contextmanager
@@ -250,10 +252,10 @@ async def test_metrics_without_the_token_or_with_a_wrong_one_are_refused(tmp_pat
 async def test_without_a_token_or_listener_configured_metrics_are_not_served(stack: Stack) -> None:
     """T-104: not public by default; the answer is any unknown path's."""
     async with httpx.AsyncClient() as client:
-        metrics = await client.get(f"{stack.url}/metrics", timeout=10)
+        served = await client.get(f"{stack.url}/metrics", timeout=10)
         unknown = await client.get(f"{stack.url}/no-such-page", timeout=10)
-    assert metrics.status_code == 404
-    assert metrics.json()["error"] | {"request_id": None} == unknown.json()["error"] | {
+    assert served.status_code == 404
+    assert served.json()["error"] | {"request_id": None} == unknown.json()["error"] | {
         "request_id": None
     }
 
