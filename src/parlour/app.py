@@ -16,7 +16,7 @@ from parlour.errors import ParlourError
 from parlour.services import Services, build_services
 from parlour.settings import Settings
 from parlour.storage.types import Clock, utcnow
-from parlour.web import dashboard
+from parlour.web import dashboard, monitoring
 from parlour.web.api import (
     accounts,
     allowlist,
@@ -66,6 +66,7 @@ ROUTERS = (
     security_reports.router,
     reports.router,
     wellknown.router,
+    monitoring.router,
     widget_router,
     *dashboard.ROUTERS,
 )

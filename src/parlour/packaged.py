@@ -33,6 +33,15 @@ class PackagedFile:
                 return located
         raise ModelUnavailable(f"{self.path} is not in {self.distribution}")
 
+    def present(self) -> bool:
+        """Whether the file is installed, without reading it (`locate` checks its hash)."""
+        try:
+            files = metadata.files(self.distribution) or []
+        except metadata.PackageNotFoundError:
+            return False
+        found = (Path(str(entry.locate())) for entry in files if str(entry) == self.path)
+        return any(path.is_file() for path in found)
+
 
 def _verify(path: Path, expected: str) -> None:
     digest = hashlib.sha256()

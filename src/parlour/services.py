@@ -6,12 +6,15 @@ in one place, so that the wiring reads top to bottom and nothing else constructs
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from redis.asyncio import Redis
 
+from parlour import metrics
 from parlour.alerts.report import SecurityFigures
 from parlour.alerts.service import SecurityAlerts
 from parlour.assistant.budgets import Budgets
@@ -163,6 +166,26 @@ class Services:
     async def migrate(self) -> None:
         await migrate(self.db)
 
+    async def failing_checks(self) -> list[str]:
+        """What readiness (`/readyz`) checks, by name, and which of those fail now: the
+        database; Redis when configured; the local model when it is the default provider,
+        loaded or loadable. Each is bounded in time; names only, never why."""
+        checks: dict[str, Awaitable[object]] = {"database": self.db.ping()}
+        if self.redis is not None:
+            checks["redis"] = self.redis.ping()
+        model = self.assistant.providers.default
+        if isinstance(model, LocalProvider):
+            checks["model"] = asyncio.to_thread(_required, model.ready)
+        outcomes = await asyncio.gather(
+            *(_bounded(check) for check in checks.values()), return_exceptions=True
+        )
+        failing = []
+        for name, outcome in zip(checks, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                log.warning("readiness check %s failed: %s", name, type(outcome).__name__)
+                failing.append(name)
+        return failing
+
     async def aclose(self) -> None:
         await self.security_alerts.aclose()
         await self.webhook_dispatcher.aclose()
@@ -177,10 +200,24 @@ class Services:
         await self.db.dispose()
 
 
+READINESS_TIMEOUT_SECONDS = 5.0
+
+
+async def _bounded(check: Awaitable[object]) -> None:
+    async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+        await check
+
+
+def _required(ready: Callable[[], bool]) -> None:
+    if not ready():
+        raise RuntimeError("not ready")
+
+
 def build_services(
     settings: Settings, *, tools: ToolSource | None = None, clock: Clock = utcnow
 ) -> Services:
     """Every service of a node; `clock` is the time each reads (tests set it)."""
+    metrics.configure(tenant_label=settings.monitoring.metrics_tenant_label)
     timers = timers_of(clock)
     master_key = load_master_key(settings)
     previous = load_previous_master_keys(settings)

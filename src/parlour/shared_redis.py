@@ -7,18 +7,25 @@ connection gone stale when Redis restarted) is retried once, on a fresh connecti
 
 A call that still fails raises `Unavailable`: a socket is then closed with a code and a reason,
 and a handshake refused in the one error shape, rather than dropped.
+
+The request path's pool times each call, from taking a connection to giving it back (waiting
+for one included): Redis latency as the node feels it (`parlour_redis_seconds`).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from time import perf_counter
+from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from parlour import metrics
 from parlour.errors import Unavailable
 from parlour.settings import RedisSettings
 
@@ -30,11 +37,32 @@ FAILURES: tuple[type[Exception], ...] = (RedisError, OSError)
 BROKER_CONNECTIONS = 4
 
 
+class TimedPool(BlockingConnectionPool):
+    """A blocking pool that times each call: from taking a connection to giving it back."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._taken_at: dict[int, float] = {}
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> AbstractConnection:
+        started = perf_counter()
+        taking = super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+        connection: AbstractConnection = await taking
+        self._taken_at[id(connection)] = started
+        return connection
+
+    async def release(self, connection: AbstractConnection) -> None:
+        started = self._taken_at.pop(id(connection), None)
+        await super().release(connection)
+        if started is not None:
+            metrics.REDIS_SECONDS.observe(perf_counter() - started)
+
+
 def shared_pool(settings: RedisSettings) -> BlockingConnectionPool:
     """The pool for calls on the request path: rate limits, connection leases, token replay.
     Each call is bounded: waiting for a connection, connecting, and reading its reply."""
     assert settings.url is not None
-    return BlockingConnectionPool.from_url(
+    return TimedPool.from_url(
         settings.url,
         max_connections=settings.max_connections,
         timeout=settings.pool_timeout_seconds,

@@ -30,6 +30,11 @@ class Providers:
         return sorted(name for name, p in self._providers.items() if p.external)
 
     @property
+    def default(self) -> Provider:
+        """The platform's default provider (`assistant.provider`)."""
+        return self._providers[self._default]
+
+    @property
     def extractive(self) -> Provider:
         return self._providers[EXTRACTIVE]
 

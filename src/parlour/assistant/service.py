@@ -22,8 +22,9 @@ import logging
 from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass
 from datetime import timedelta
+from time import perf_counter
 
-from parlour import solicitation
+from parlour import metrics, solicitation
 from parlour.assistant.budgets import Budgets
 from parlour.assistant.configuration import AssistantConfiguration
 from parlour.assistant.draft import (
@@ -142,6 +143,7 @@ class AssistantService:
 
     async def _turn(self, message: Message, subject: Subject) -> Message:
         tenant_id, conversation_id = message.tenant_id, message.conversation_id
+        started = perf_counter()
         policy = await self.configuration.policy(tenant_id)
         draft = Draft(self.providers.for_policy(policy), tools_enabled=policy.tools_enabled)
         stream_id = time_ordered_id()
@@ -162,6 +164,16 @@ class AssistantService:
             citations=draft.citations,
             actions=draft.actions,
             message_id=stream_id,
+        )
+        # Counted before anything else runs, so a scrape after the answer arrives counts it.
+        metrics.turn_finished(
+            tenant_id=tenant_id,
+            outcome=draft.outcome,
+            reason=draft.reason,
+            provider=draft.provider.name,
+            input_tokens=draft.usage.input_tokens,
+            output_tokens=draft.usage.output_tokens,
+            seconds=perf_counter() - started,
         )
         await self._record(answer, draft)
         if draft.outcome is Outcome.ABSTAINED:

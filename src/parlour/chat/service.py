@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from parlour import metrics
 from parlour.chat.broker import Broker
 from parlour.chat.milestones import MilestoneRepository
 from parlour.chat.models import (
@@ -223,5 +224,6 @@ class ChatService:
             message = appended.message
             if message.author is not Author.SYSTEM:
                 self._tally.add(draft.tenant_id, Figure.MESSAGES, message.author.value)
+            metrics.message_stored(message.author, message.tenant_id)
             await self.broker.publish(draft.tenant_id, draft.conversation_id, MessageAdded(message))
         return appended

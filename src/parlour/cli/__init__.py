@@ -60,16 +60,15 @@ def main(ctx: click.Context, verbose: int) -> None:
 @click.option("--host", help="Interface to listen on (default: server.host).")
 @click.option("--port", type=int, help="Port to listen on (default: server.port).")
 def serve(host: str | None, port: int | None) -> None:
-    """Run the Parlour server; migrations are applied on start."""
-    import uvicorn
-
+    """Run the Parlour server; migrations are applied on start. With
+    monitoring.metrics_listen, /metrics is served on that address too."""
     from parlour.app import create_app
     from parlour.cli.common import say_where
-    from parlour.web.server import uvicorn_config
+    from parlour.web.server import serve as run_server
 
     config = settings()
     say_where(config)
-    uvicorn.Server(uvicorn_config(create_app(config), config, host=host, port=port)).run()
+    run_server(create_app(config), config, host=host, port=port)
 
 
 @main.command()

@@ -19,9 +19,11 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from time import perf_counter
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from parlour import metrics
 from parlour.audit.events import (
     Actor,
     KnowledgePublished,
@@ -349,12 +351,15 @@ class KnowledgeService:
     async def retrieve(self, tenant_id: str, query: str, *, limit: int = 3) -> Retrieved:
         """`search`, with the query's embedding when it made one (the assistant keeps it with
         a question it could not answer, rather than embed it twice)."""
+        started = perf_counter()
         index = await self._index(tenant_id)
         query_vector = None
         if index.dense is not None:
             vectors = await embed_off_loop(self._embedder, [query])
             query_vector = None if vectors is None else vectors[0]
-        return Retrieved(index.search(query, query_vector, limit), query_vector)
+        hits = index.search(query, query_vector, limit)
+        metrics.RETRIEVAL_SECONDS.observe(perf_counter() - started)
+        return Retrieved(hits, query_vector)
 
     async def _index(self, tenant_id: str) -> HybridIndex:
         embedder = self._embedder

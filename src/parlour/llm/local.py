@@ -8,6 +8,7 @@ instance serves one generation at a time (its context is not shareable), so turn
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -77,6 +78,15 @@ class LocalProvider:
                 except (ModelUnavailable, ValueError, RuntimeError) as error:
                     raise ProviderFailed("the local model could not be loaded") from error
             return self._llama
+
+    def ready(self) -> bool:
+        """Loaded, or loadable: llama-cpp-python installed and the weights file present. Cheap
+        enough for a readiness probe: nothing is loaded, hashed or generated."""
+        if self._llama is not None:
+            return True
+        if importlib.util.find_spec("llama_cpp") is None:
+            return False
+        return self._path.is_file() if self._path is not None else SMOLLM2.present()
 
     async def warm_up(self) -> None:
         """Load the weights now rather than on the first question."""

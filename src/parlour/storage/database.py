@@ -9,12 +9,15 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from time import perf_counter
 from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from parlour import metrics
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -65,8 +68,10 @@ class Database:
         a hop to another thread that waits for a busy event loop's turn and for the GIL."""
         assert self.direct is not None
         assert self._write_lock is not None
+        started = perf_counter()
         async with self._write_lock:
             result = await self.direct.run(work)
+        metrics.DATABASE_DIRECT_WRITE.observe(perf_counter() - started)
         if self.direct.checkpoint_due and self._checkpointing is None:
             self._checkpointing = asyncio.create_task(self._checkpoint())
         return result
@@ -89,19 +94,27 @@ class Database:
     async def transaction(self, *tenant_ids: str) -> AsyncIterator[AsyncConnection]:
         """A transaction; on PostgreSQL it may see and write the rows of `tenant_ids` only, in
         the tables under row-level security (migration 0018), and none of theirs without."""
-        async with contextlib.AsyncExitStack() as stack:
-            if self._write_lock is not None:
-                await stack.enter_async_context(self._write_lock)
-            conn = await stack.enter_async_context(self.engine.begin())
-            await self.scope_to(conn, *tenant_ids)
-            yield conn
+        started = perf_counter()
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                if self._write_lock is not None:
+                    await stack.enter_async_context(self._write_lock)
+                conn = await stack.enter_async_context(self.engine.begin())
+                await self.scope_to(conn, *tenant_ids)
+                yield conn
+        finally:
+            metrics.DATABASE_TRANSACTION.observe(perf_counter() - started)
 
     @contextlib.asynccontextmanager
     async def read(self, *tenant_ids: str) -> AsyncIterator[AsyncConnection]:
         """Reads, in one transaction, scoped as `transaction`'s are."""
-        async with self.engine.connect() as conn:
-            await self.scope_to(conn, *tenant_ids)
-            yield conn
+        started = perf_counter()
+        try:
+            async with self.engine.connect() as conn:
+                await self.scope_to(conn, *tenant_ids)
+                yield conn
+        finally:
+            metrics.DATABASE_READ.observe(perf_counter() - started)
 
     async def ping(self) -> None:
         """One round trip to the database; raises if it cannot be reached."""

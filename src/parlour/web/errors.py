@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.exceptions import WebSocketException
 
-from parlour import errors
+from parlour import errors, metrics
 from parlour.chat.admission import AuthenticationTimedOut
 from parlour.web.deps import route_policies
 
@@ -146,6 +146,7 @@ def error_response(
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
+    metrics.refused("http", code)
     request_id = getattr(request.state, "request_id", None)
     return JSONResponse(
         error_body(code, message, request_id, details), status_code=status, headers=headers

@@ -1,9 +1,13 @@
-"""Running the app under uvicorn with the gateway's limits, over TLS when given a certificate."""
+"""Running the app under uvicorn with the gateway's limits, over TLS when given a certificate;
+and, when `monitoring.metrics_listen` says where, the metrics listener beside it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
+from collections.abc import Iterator
 from typing import Any
 
 import h11
@@ -13,7 +17,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 
+from parlour import metrics
 from parlour.settings import Settings
+from parlour.web.monitoring import metrics_app
 from parlour.web.tls import server_context
 
 # How long a connection answered before its request body ended (a 413) keeps reading and
@@ -171,3 +177,93 @@ def uvicorn_config(
         log_level="info",
         **tls,
     )
+
+
+def serve(app: ASGIApp, settings: Settings, *, host: str | None, port: int | None) -> None:
+    """`parlour serve`: the app, and the metrics listener when configured; until a signal stops
+    the app, which then stops the listener too."""
+    config = uvicorn_config(app, settings, host=host, port=port)
+    listen = settings.monitoring.metrics_listen
+    if listen is None:
+        _PublicServer(config).run()
+    else:
+        _WithMetricsListener(config, _MetricsServer(metrics_config(listen))).run()
+
+
+class _PublicServer(uvicorn.Server):
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Then this process's live gauges leave the node's sums (uvicorn ends a process
+        stopped by a signal with that signal, so nothing after `run` would run)."""
+        await super().shutdown(sockets)
+        metrics.process_exited()
+
+
+class _WithMetricsListener(_PublicServer):
+    """The public server, with the metrics listener serving first and for as long as it does; a
+    listener that cannot start stops the process."""
+
+    def __init__(self, config: uvicorn.Config, side: _MetricsServer) -> None:
+        super().__init__(config)
+        self._side = side
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        side = self._side
+        serving = asyncio.create_task(
+            side.serve(_shared_sockets(side.config.host, side.config.port))
+        )
+        started = asyncio.create_task(side.listening.wait())
+        await asyncio.wait((serving, started), return_when=asyncio.FIRST_COMPLETED)
+        if not started.done():
+            started.cancel()
+            serving.result()  # why it stopped (uvicorn exits when it cannot bind)
+            raise RuntimeError("the metrics listener did not start")
+        try:
+            await super().serve(sockets)
+        finally:
+            side.should_exit = True
+            await serving
+
+
+class _MetricsServer(uvicorn.Server):
+    """The metrics listener: it leaves signals to the public server, which stops it."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.listening = asyncio.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.listening.set()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def metrics_config(listen: str) -> uvicorn.Config:
+    """The metrics listener on `host:port` (`[::1]:9464` for IPv6): `/metrics` only. Logging
+    stays as the public server's configuration set it."""
+    host, _, port = listen.rpartition(":")
+    return uvicorn.Config(
+        metrics_app(),
+        host=host.strip("[]") or "127.0.0.1",
+        port=int(port),
+        lifespan="off",
+        server_header=False,
+        access_log=False,
+        log_config=None,
+    )
+
+
+def _shared_sockets(host: str, port: int) -> list[socket.socket] | None:
+    """With several processes per node (a multiprocess directory), each binds the metrics port
+    with SO_REUSEPORT: any of them answers a scrape, with the node's sums."""
+    if metrics.multiprocess_dir() is None:
+        return None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return [sock]

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 import httpx2
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from parlour import metrics
 from parlour.chat.models import Conversation, Message
 from parlour.chat.repository import ConversationRepository, MessageRepository
 from parlour.crypto.vault import Vault
@@ -115,7 +116,12 @@ class WebhookDispatcher:
         async with self._db.transaction(*{d.tenant_id for d, _ in outcomes}) as conn:
             await _settle(conn, outcomes, now)
         for delivery, error in outcomes:
-            if error is not None and error is not _GONE and error is not _NOT_TRIED:
+            if error is _NOT_TRIED:
+                continue
+            metrics.webhook_attempt(
+                "delivered" if error is None else "gone" if error is _GONE else "failed"
+            )
+            if error is not None and error is not _GONE:
                 self._tally.add(delivery.tenant_id, Figure.WEBHOOK_FAILURES)
         return sum(error is None for _, error in outcomes)
 

@@ -9,6 +9,7 @@ import inspect
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
+from parlour import metrics
 from parlour.errors import ParlourError
 from parlour.web.dashboard import (
     account,
@@ -72,6 +73,7 @@ def install(app: FastAPI) -> None:
 
     async def on_error(request: Request, error: Exception) -> Response:
         if request.url.path.startswith("/dashboard") and isinstance(error, ParlourError):
+            metrics.refused("http", error.code)
             status = http_status(error)
             return render(request, "error.html", status_code=status, error=error.message)
         answer = as_json(request, error)

@@ -11,11 +11,13 @@ import contextlib
 import json
 import logging
 from datetime import datetime, timedelta
+from time import perf_counter
 from typing import Any
 
 from fastapi import WebSocket
 from starlette.websockets import WebSocketState
 
+from parlour import metrics
 from parlour.chat.admission import Admission, Admitted, AuthenticationTimedOut, Frame, Knock
 from parlour.chat.clock import Timer, Timers, timeout_at
 from parlour.chat.models import ConversationEvent, Resync
@@ -61,6 +63,7 @@ class Connection:
             # The first frame's deadline counts from the upgrade.
             deadline = self._clock.now() + self._auth_timeout
             await self._ws.accept()
+            metrics.OPEN_SOCKETS.inc()
             try:
                 first_frame = await self._first_frame(deadline)
                 if first_frame is None:
@@ -69,6 +72,8 @@ class Connection:
                     await self._serve(admitted)
             except ParlourError as error:
                 await self._close(error)
+            finally:
+                metrics.OPEN_SOCKETS.dec()
 
     async def _first_frame(self, deadline: datetime) -> str | None:
         try:
@@ -115,10 +120,13 @@ class Connection:
             text = await receive_text(self._ws)
             if text is None:
                 return
+            read_at = perf_counter()
             reply = await admitted.handle(text)
             if reply.renewed:
                 self._identity_deadline()
             await self._send(reply.frames)
+            if reply.frames and reply.frames[0]["type"] == "accepted":
+                metrics.ACK_SECONDS.observe(perf_counter() - read_at)
 
     def _identity_deadline(self) -> None:
         assert self._admitted is not None
@@ -198,6 +206,7 @@ class Connection:
                     self._admitted.sent(frame)
 
     async def _close(self, error: ParlourError) -> None:
+        metrics.refused("websocket", error.code)
         close = ws_close(error)
         if self._ws.client_state is WebSocketState.CONNECTED:
             with contextlib.suppress(RuntimeError):  # the peer went away first

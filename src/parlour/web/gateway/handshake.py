@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import WebSocket
 from fastapi.responses import JSONResponse
 
+from parlour import metrics
 from parlour.chat.admission import Knock
 from parlour.chat.protocol import BadFrame
 from parlour.errors import ParlourError
@@ -35,6 +36,7 @@ def knock_of(websocket: WebSocket, door: str) -> Knock:
 
 async def deny(websocket: WebSocket, error: ParlourError) -> None:
     """Refuse the upgrade with an HTTP answer in the one error shape."""
+    metrics.refused("websocket", error.code)
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
         request_id = websocket.scope.get("state", {}).get("request_id")
         body = error_body(error.code, error.message, request_id)
