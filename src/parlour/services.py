@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from opentelemetry.trace import Tracer
 from redis.asyncio import Redis
 
 from parlour.assistant.budgets import Budgets
@@ -71,6 +72,7 @@ from parlour.storage.database import Database
 from parlour.storage.migrate import migrate
 from parlour.storage.types import Clock, utcnow
 from parlour.tenants.service import TenantService
+from parlour.tracing import tracer_of
 from parlour.webhooks.dispatcher import WebhookDispatcher
 from parlour.webhooks.endpoints import WebhookEndpoints
 
@@ -125,6 +127,8 @@ class Services:
     clock: Clock = utcnow
     timers: Timers = field(default_factory=SystemClock)
     redis: Redis | None = None
+    # What the chat sockets, the chat and the assistant trace with (parlour.tracing).
+    tracer: Tracer = field(default_factory=lambda: tracer_of(None))
 
     async def start(self) -> None:
         """Start what runs in the background of a serving node (the shared broker's listener,
@@ -159,10 +163,16 @@ class Services:
 
 
 def build_services(
-    settings: Settings, *, tools: ToolSource | None = None, clock: Clock = utcnow
+    settings: Settings,
+    *,
+    tools: ToolSource | None = None,
+    clock: Clock = utcnow,
+    tracer: Tracer | None = None,
 ) -> Services:
-    """Every service of a node; `clock` is the time each reads (tests set it)."""
+    """Every service of a node; `clock` is the time each reads (tests set it), `tracer` what
+    they trace with (default: the global provider's, a no-op unless one was set)."""
     timers = timers_of(clock)
+    tracer = tracer or tracer_of(None)
     master_key = load_master_key(settings)
     previous = load_previous_master_keys(settings)
     db = Database(settings.database_url, echo=settings.database.echo)
@@ -209,6 +219,7 @@ def build_services(
         max_message_chars=settings.gateway.max_message_chars,
         subscriptions=webhooks,
         clock=clock,
+        tracer=tracer,
     )
     tenants = TenantService(
         db,
@@ -305,6 +316,7 @@ def build_services(
             temperature=assistant.temperature,
         ),
         clock=clock,
+        tracer=tracer,
     )
     gateway = settings.gateway
     every = settings.tokens.revalidate_seconds
@@ -369,6 +381,7 @@ def build_services(
         clock=clock,
         timers=timers,
         redis=realtime.redis,
+        tracer=tracer,
     )
 
 

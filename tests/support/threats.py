@@ -8,7 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
-T_ID = re.compile(r"\bT-(\d{2})\b")
+T_ID = re.compile(r"\bT-(\d{2,3})\b")
 
 
 def t_ids_named_by_tests() -> dict[str, set[str]]:
