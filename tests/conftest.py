@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
+from opentelemetry.trace import TracerProvider
 
+from parlour import logs
 from parlour.app import create_app
 from parlour.assistant.tools import ToolSource
 from parlour.services import Services, build_services
@@ -48,9 +50,10 @@ def new_master_key() -> str:
 @pytest.fixture(scope="session", autouse=True)
 def logs_never_hold_secrets() -> Iterator[None]:
     """T-27, T-89: every log line of the whole run (this process, its server threads and the
-    `parlour serve` children) is checked for every token, key and canary the tests used."""
+    `parlour serve` children) is checked for every token, key and canary the tests used, as
+    `parlour serve` writes it (a security event's fields included)."""
     handler = canaries.CapturingHandler()
-    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    handler.setFormatter(logs.formatter("json"))
     loggers = [logging.getLogger(), logging.getLogger("uvicorn.access")]
     for logger in loggers:
         logger.addHandler(handler)
@@ -183,6 +186,7 @@ async def running_stack(
     assistant: dict[str, object] | None = None,
     redis: RedisSettings | None = None,
     clock: Clock = utcnow,
+    tracer_provider: TracerProvider | None = None,
 ) -> AsyncIterator[Stack]:
     master_key = new_master_key()
 
@@ -202,7 +206,7 @@ async def running_stack(
             assistant=assistant,
             redis=redis,
         )
-        return create_app(settings, clock=clock), settings
+        return create_app(settings, clock=clock, tracer_provider=tracer_provider), settings
 
     server = start_threaded(make)
     settings, app = server.settings, server.app

@@ -428,15 +428,28 @@ def parlour(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 
 def test_commands_are_quiet_by_default_and_say_more_with_v(tmp_path: Path) -> None:
     """No migration INFO lines unless asked for: a command's output is its answer."""
-    env = {"PARLOUR_DATA_DIR": str(tmp_path), "PARLOUR_CRYPTO__MASTER_KEY": new_master_key()}
+    env = {
+        "PARLOUR_DATA_DIR": str(tmp_path),
+        "PARLOUR_CRYPTO__MASTER_KEY": new_master_key(),
+        "PARLOUR_MONITORING__LOG_FORMAT": "text",
+    }
     quiet = parlour("migrate", env=env)
     assert quiet.stdout == "database is up to date\n"
     assert "INFO" not in quiet.stderr
     assert "alembic" not in quiet.stderr
     assert quiet.stderr.startswith("data: ")
     told = parlour("-v", "migrate", env=env)
-    assert "INFO alembic.runtime.migration" in told.stderr
+    assert " INFO alembic.runtime.migration " in told.stderr
     assert parlour("--help", env=env).stderr == ""
+
+
+def test_a_command_not_on_a_terminal_logs_one_json_record_per_line(tmp_path: Path) -> None:
+    """monitoring.log_format `auto` (the default): stderr here is a pipe, so JSON."""
+    env = {"PARLOUR_DATA_DIR": str(tmp_path), "PARLOUR_CRYPTO__MASTER_KEY": new_master_key()}
+    told = parlour("-v", "migrate", env=env)
+    logged = [json.loads(line) for line in told.stderr.splitlines() if line.startswith("{")]
+    assert any(record["logger"] == "alembic.runtime.migration" for record in logged)
+    assert all(record["level"] in ("info", "warning") for record in logged)
 
 
 def test_an_empty_answer_says_so_on_stderr(runner: CliRunner) -> None:

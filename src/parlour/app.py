@@ -10,12 +10,14 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.requests import Request
 from fastapi.responses import Response
+from opentelemetry.trace import TracerProvider
 
 from parlour import __version__
 from parlour.errors import ParlourError
 from parlour.services import Services, build_services
 from parlour.settings import Settings
 from parlour.storage.types import Clock, utcnow
+from parlour.tracing import exporting_provider, shut_down, tracer_of
 from parlour.web import dashboard, monitoring
 from parlour.web.api import (
     accounts,
@@ -72,14 +74,22 @@ ROUTERS = (
 )
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = utcnow,
+    tracer_provider: TracerProvider | None = None,
+) -> FastAPI:
     """The application; `clock` (tests set it) is the time its services read, and times the
-    chat sockets too when it keeps timers of its own."""
+    chat sockets too when it keeps timers of its own. Traces go to `tracer_provider` (tests
+    give one), else to monitoring.otlp_endpoint's exporter when set, else nowhere."""
     settings = settings or Settings()
+    exporting = None if tracer_provider is not None else exporting_provider(settings.monitoring)
+    tracer = tracer_of(tracer_provider or exporting)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services: Services = build_services(settings, clock=clock)
+        services: Services = build_services(settings, clock=clock, tracer=tracer)
         try:
             if settings.database.migrate_on_start:
                 await services.migrate()
@@ -89,6 +99,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
             yield
         finally:
             await services.aclose()
+            await shut_down(exporting)
 
     docs = settings.api_docs_enabled
     app = FastAPI(
@@ -119,6 +130,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     app.add_middleware(
         RequestContextMiddleware,
         trusted_proxies=parse_networks(settings.server.trusted_proxies),
+        tracer=tracer,
     )
     dashboard.install(app)
     return app

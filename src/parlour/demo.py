@@ -182,7 +182,7 @@ async def _run_demo(settings: Settings, client_url: str, sockets: list[socket.so
         own_origin=client_url,
     )
     parlour = uvicorn.Server(uvicorn_config(create_app(settings), settings))
-    demo_site = uvicorn.Server(uvicorn.Config(client, log_level="warning"))
+    demo_site = uvicorn.Server(uvicorn.Config(client, log_level="warning", log_config=None))
     dashboard = f"{settings.server.public_url}/dashboard"
     click.echo(
         f"\n  Parlour is running at {settings.server.public_url} (data in {settings.data_dir}/)"

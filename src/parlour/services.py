@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from opentelemetry.trace import Tracer
 from redis.asyncio import Redis
 
 from parlour import metrics
@@ -79,6 +80,7 @@ from parlour.storage.migrate import migrate
 from parlour.storage.types import Clock, utcnow
 from parlour.tenants.activity import PlatformActivity
 from parlour.tenants.service import TenantService
+from parlour.tracing import tracer_of
 from parlour.webhooks.dispatcher import WebhookDispatcher
 from parlour.webhooks.endpoints import WebhookEndpoints
 from parlour.webhooks.organisation_events import OrganisationEvents
@@ -143,6 +145,8 @@ class Services:
     clock: Clock = utcnow
     timers: Timers = field(default_factory=SystemClock)
     redis: Redis | None = None
+    # What the chat sockets, the chat and the assistant trace with (parlour.tracing).
+    tracer: Tracer = field(default_factory=lambda: tracer_of(None))
 
     async def start(self) -> None:
         """Start what runs in the background of a serving node (the shared broker's listener,
@@ -214,11 +218,17 @@ def _required(ready: Callable[[], bool]) -> None:
 
 
 def build_services(
-    settings: Settings, *, tools: ToolSource | None = None, clock: Clock = utcnow
+    settings: Settings,
+    *,
+    tools: ToolSource | None = None,
+    clock: Clock = utcnow,
+    tracer: Tracer | None = None,
 ) -> Services:
-    """Every service of a node; `clock` is the time each reads (tests set it)."""
+    """Every service of a node; `clock` is the time each reads (tests set it), `tracer` what
+    they trace with (default: the global provider's, a no-op unless one was set)."""
     metrics.configure(tenant_label=settings.monitoring.metrics_tenant_label)
     timers = timers_of(clock)
+    tracer = tracer or tracer_of(None)
     master_key = load_master_key(settings)
     previous = load_previous_master_keys(settings)
     db = Database(settings.database_url, echo=settings.database.echo)
@@ -268,6 +278,7 @@ def build_services(
         tally=tally,
         subscriptions=webhooks,
         clock=clock,
+        tracer=tracer,
     )
     tenants = TenantService(
         db,
@@ -365,6 +376,7 @@ def build_services(
         ),
         tally=tally,
         clock=clock,
+        tracer=tracer,
     )
     gateway = settings.gateway
     every = settings.tokens.revalidate_seconds
@@ -458,6 +470,7 @@ def build_services(
         clock=clock,
         timers=timers,
         redis=realtime.redis,
+        tracer=tracer,
     )
 
 

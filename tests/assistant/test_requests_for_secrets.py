@@ -13,6 +13,7 @@ from parlour.assistant.draft import BLOCKED
 from parlour.assistant.models import Outcome
 from parlour.assistant.service import TurnLimits
 from parlour.chat.models import AnswerStreaming
+from parlour.observability import event_fields
 from parlour.services import Services
 from tests.support import seed
 from tests.support.assistants import StallingModel, ask, assistant_with
@@ -60,8 +61,12 @@ async def test_t67_an_approved_passage_asking_for_the_pin_never_reaches_the_cust
         "credential_request",
         "extractive",
     )
-    logged = [r.getMessage() for r in caplog.records]
-    assert any('"event": "credential_request"' in m and org.tenant_id in m for m in logged)
+    logged = [event_fields(r) for r in caplog.records if r.name == "parlour.security"]
+    assert {
+        "event": "credential_request",
+        "tenant_id": org.tenant_id,
+        "provider": "extractive",
+    } in logged
 
 
 async def test_t65_an_approved_passage_that_trips_the_filter_is_flagged_again_for_review(

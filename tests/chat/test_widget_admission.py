@@ -20,6 +20,7 @@ from parlour.errors import (
     RateLimited,
     TokenExpired,
 )
+from parlour.observability import event_fields
 from parlour.services import Services
 from tests.chat.admitting import APP, admitting, knock
 from tests.support import seed
@@ -136,7 +137,7 @@ async def test_each_refusal_before_the_upgrade_is_one_security_event(
     with caplog.at_level(logging.WARNING, logger="parlour.security"), pytest.raises(Forbidden):
         async with admitting(services).admission.admit(knock(org, "https://evil.example.com")):
             pass
-    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "parlour.security"]
+    events = [event_fields(r) for r in caplog.records if r.name == "parlour.security"]
     assert events == [
         {
             "event": "chat.handshake_refused",
@@ -314,7 +315,7 @@ async def test_each_refused_token_is_one_security_event(
                 with pytest.raises((InvalidToken, VisitorsNotAllowed)):
                     async with admission.authenticate(entry, first_frame):
                         pass
-    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "parlour.security"]
+    events = [event_fields(r) for r in caplog.records if r.name == "parlour.security"]
     assert [(e["event"], e["reason"], e["tenant_id"], e["ip"]) for e in events] == [
         ("chat.auth_refused", "invalid_token", org.tenant_id, "203.0.113.7"),
         ("chat.auth_refused", "anonymous_visitors_off", org.tenant_id, "203.0.113.7"),

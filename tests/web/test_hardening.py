@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from pathlib import Path
@@ -13,6 +12,7 @@ from starlette.routing import Route
 from websockets.exceptions import InvalidStatus
 
 from parlour.app import ROUTERS
+from parlour.observability import event_fields
 from parlour.settings import Environment
 from parlour.web.proxy import client_info, parse_networks
 from tests.conftest import Stack, running_stack
@@ -130,7 +130,7 @@ async def test_security_events_log_the_trusted_client_address(
                     json={},
                     headers={"X-Forwarded-For": "203.0.113.7", "Authorization": "Bearer nope"},
                 )
-    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "parlour.security"]
+    events = [event_fields(r) for r in caplog.records if r.name == "parlour.security"]
     assert events[-1]["event"] == "api_key.refused"
     assert events[-1]["ip"] == "203.0.113.7"
     assert events[-1]["request_id"]

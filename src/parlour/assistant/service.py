@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from time import perf_counter
 
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
+
 from parlour import metrics, solicitation
 from parlour.assistant.budgets import Budgets
 from parlour.assistant.configuration import AssistantConfiguration
@@ -60,6 +63,7 @@ from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
 from parlour.storage.types import Clock, utcnow
 from parlour.tenants.service import TenantService
+from parlour.tracing import span
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +101,11 @@ class AssistantService:
         limits: TurnLimits,
         tally: Tally,
         clock: Clock = utcnow,
+        tracer: Tracer | None = None,
     ) -> None:
         self._clock = clock
         self._tally = tally
+        self._tracer = tracer or trace.get_tracer("parlour")
         self._db = db
         self._chat = chat
         self._knowledge = knowledge
@@ -126,13 +132,19 @@ class AssistantService:
         return f"PCY-{digest[:20]}"
 
     def schedule_answer(self, message: Message, asker: EndUser) -> None:
-        """Answer in the background (chat's `AnswerScheduler`), for the end user who asked."""
+        """Answer in the background (chat's `AnswerScheduler`), for the end user who asked. The
+        task starts with the caller's context: the turn is traced and logged under the message's
+        span and request."""
         subject = Subject(asker.tenant_id, asker.user_id, dict(asker.traits), visitor=asker.visitor)
         task = asyncio.create_task(self.answer(message, subject))
         self._turns.add(task)
         task.add_done_callback(self._turns.discard)
 
     async def answer(self, message: Message, subject: Subject) -> Message | None:
+        with span(self._tracer, "assistant.turn"):
+            return await self._answer(message, subject)
+
+    async def _answer(self, message: Message, subject: Subject) -> Message | None:
         async with self._conversation_locks.hold((message.tenant_id, message.conversation_id)):
             conversation = await self._chat.get_conversation(
                 message.tenant_id, message.conversation_id
@@ -210,7 +222,10 @@ class AssistantService:
             draft.settle(Outcome.REFUSED, ASSISTANT_OFF, reason="assistant_off")
             return
         limits = self._limits
-        retrieved = await self._knowledge.retrieve(tenant_id, message.body, limit=limits.passages)
+        with span(self._tracer, "assistant.retrieve"):
+            retrieved = await self._knowledge.retrieve(
+                tenant_id, message.body, limit=limits.passages
+            )
         draft.question_vector = retrieved.query_vector
         confident = [hit for hit in retrieved.hits if hit.confidence >= limits.min_confidence]
         if not confident:
@@ -266,19 +281,20 @@ class AssistantService:
         run = ModelRun()
         try:
             async with asyncio.timeout(limits.generation_timeout_seconds):
-                tools: list[Tool] = []
-                if draft.provider.supports_tools and draft.tools_enabled:
-                    tools = list(await self._tools.tools(tenant_id))
-                await run_model(
-                    run,
-                    draft.provider,
-                    prompt,
-                    filtered,
-                    tools=tools,
-                    subject=subject,
-                    release=release,
-                    limits=self._run_limits,
-                )
+                with span(self._tracer, "assistant.generate"):
+                    tools: list[Tool] = []
+                    if draft.provider.supports_tools and draft.tools_enabled:
+                        tools = list(await self._tools.tools(tenant_id))
+                    await run_model(
+                        run,
+                        draft.provider,
+                        prompt,
+                        filtered,
+                        tools=tools,
+                        subject=subject,
+                        release=release,
+                        limits=self._run_limits,
+                    )
             draft.text = run.text
         except (ProviderFailed, TimeoutError) as failure:
             reason = (

@@ -6,6 +6,9 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
+
 from parlour import metrics
 from parlour.chat.broker import Broker
 from parlour.chat.milestones import MilestoneRepository
@@ -37,6 +40,7 @@ from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
 from parlour.storage.types import Clock, utcnow
+from parlour.tracing import span
 
 # Unicode's control characters (category Cc, exactly these two ranges) but line feed and tab,
 # which are text: a search that runs in C, where a test of each character's category did not.
@@ -66,6 +70,7 @@ class ChatService:
         tally: Tally,
         subscriptions: Subscriptions | None = None,
         clock: Clock = utcnow,
+        tracer: Tracer | None = None,
     ) -> None:
         self._db = db
         self._tally = tally
@@ -74,6 +79,7 @@ class ChatService:
         self._writer = MessageWriter(db, vault, subscriptions or NoSubscriptions(), clock=clock)
         self._max_chars = max_message_chars
         self._clock = clock
+        self._tracer = tracer or trace.get_tracer("parlour")
 
     async def open_conversation(self, tenant_id: str, end_user_id: str) -> Conversation:
         """The end user's conversation: their latest one, or a new one. Verified users therefore
@@ -219,7 +225,9 @@ class ChatService:
     async def _append(self, draft: Draft) -> Appended:
         """Store, then tell the conversation's subscribers. Publishing here, not in the writer,
         lets the caller's own reply (`accepted`) go out before the echo of its message."""
-        appended = await self._writer.append(draft)
+        # Waiting for the group commit, in the trace of whatever the message answers to.
+        with span(self._tracer, "chat.store_message", attributes={"parlour.author": draft.author}):
+            appended = await self._writer.append(draft)
         if appended.created:
             message = appended.message
             if message.author is not Author.SYSTEM:

@@ -17,6 +17,7 @@ import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from parlour import logs
 from parlour.chat.admission import IdentityChanged, Knock, OriginMismatch, VisitorsNotAllowed
 from parlour.chat.clock import Timers
 from parlour.chat.identity_watch import IdentityWatch
@@ -95,6 +96,8 @@ class WidgetAdmission:
         async with contextlib.AsyncExitStack() as held:
             try:
                 tenant = await self._door(knock)
+                # The socket's records from here on name its organisation.
+                logs.bind(tenant_id=tenant.tenant_id)
                 caps = [
                     Cap(("ip", knock.client_ip), self._limits.max_connections_per_ip),
                     Cap(("tenant", tenant.tenant_id), self._limits.max_connections_per_tenant),

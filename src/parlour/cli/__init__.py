@@ -30,7 +30,16 @@ _SERVERS = frozenset({"serve", "demo"})
 def configure_logging(verbosity: int, command: str | None) -> None:
     """Quiet by default: warnings and errors only, so a command's output is its answer. A server
     logs at INFO, but the demo, which talks to a person, keeps the migrations' steps quiet.
-    `-v` shows INFO (migrations included) everywhere, `-vv` debug detail."""
+    `-v` shows INFO (migrations included) everywhere, `-vv` debug detail. The format is
+    monitoring.log_format's (parlour.logs); a configuration that does not load yet is the
+    command's to report, so its records meanwhile take the default."""
+    from parlour.logs import configure
+    from parlour.settings import Settings
+
+    try:
+        log_format = Settings().monitoring.log_format
+    except ValueError:
+        log_format = "auto"
     serving = command in _SERVERS
     if verbosity >= 2:
         level = logging.DEBUG
@@ -38,7 +47,7 @@ def configure_logging(verbosity: int, command: str | None) -> None:
         level = logging.INFO
     else:
         level = logging.WARNING
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure(level, log_format)
     quiet_migrations = verbosity == 0 and command != "serve"
     logging.getLogger("alembic").setLevel(logging.WARNING if quiet_migrations else logging.NOTSET)
 

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from starlette.requests import HTTPConnection
 
+from parlour import logs
 from parlour.errors import Forbidden, Unauthenticated
 from parlour.keys.api_keys import parse_key_id
 from parlour.keys.models import ApiKey, Scope
@@ -71,7 +72,7 @@ def api_key(scope: Scope) -> Callable[[Request], Awaitable[ApiKey]]:
     async def authenticate(request: Request) -> ApiKey:
         secret = bearer_secret(request)
         try:
-            return await services_of(request).api_keys.authenticate(secret, scope=scope)
+            key = await services_of(request).api_keys.authenticate(secret, scope=scope)
         except (Unauthenticated, Forbidden) as refused:
             security_event(
                 "api_key.refused",
@@ -80,5 +81,7 @@ def api_key(scope: Scope) -> Callable[[Request], Awaitable[ApiKey]]:
                 **request_context(request),
             )
             raise
+        logs.bind(tenant_id=key.tenant_id)
+        return key
 
     return authenticate

@@ -7,11 +7,16 @@ import logging
 import secrets
 from collections.abc import Sequence
 
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
+from opentelemetry.util.types import AttributeValue
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from parlour import logs
 from parlour.errors import ParlourError
+from parlour.tracing import span
 from parlour.web.errors import error_body
 from parlour.web.proxy import Network, client_info
 
@@ -22,12 +27,17 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-act
 
 
 class RequestContextMiddleware:
-    """Gives each request an id (ours, never the client's: ids end up in logs), works out the
-    real client address behind trusted proxies, and sets the security headers."""
+    """Gives each request an id (ours, never the client's: ids end up in logs) and binds it for
+    the records logged meanwhile, works out the real client address behind trusted proxies, sets
+    the security headers, and traces each HTTP request (a chat socket's frames are traced one by
+    one, by the gateway: a socket lives for hours)."""
 
-    def __init__(self, app: ASGIApp, *, trusted_proxies: Sequence[Network]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, trusted_proxies: Sequence[Network], tracer: Tracer | None = None
+    ) -> None:
         self.app = app
         self.trusted_proxies = list(trusted_proxies)
+        self.tracer = tracer or trace.get_tracer("parlour")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -37,13 +47,29 @@ class RequestContextMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["client"] = client_info(scope, self.trusted_proxies)
+        with logs.request_scope(request_id):
+            if scope["type"] == "websocket":
+                await self._serve(scope, receive, send, request_id, trace.INVALID_SPAN)
+                return
+            method = scope["method"]
+            attributes: dict[str, AttributeValue] = {"http.request.method": method}
+            with span(self.tracer, method, kind=SpanKind.SERVER, attributes=attributes) as current:
+                await self._serve(scope, receive, send, request_id, current)
+                if (route := getattr(scope.get("route"), "path", None)) is not None:
+                    current.update_name(f"{method} {route}")
 
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str, traced: Span
+    ) -> None:
         started = False
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
             if message["type"] in ("http.response.start", "websocket.http.response.start"):
                 started = True
+                traced.set_attribute("http.response.status_code", message["status"])
+                if message["status"] >= 500:
+                    traced.set_status(StatusCode.ERROR)
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-Id"] = request_id
                 headers.setdefault("Content-Security-Policy", API_CSP)

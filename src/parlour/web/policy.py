@@ -16,6 +16,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request, Response
 
+from parlour import logs
 from parlour.audit.events import Actor, ActorType
 from parlour.errors import Forbidden, UnsupportedMediaType
 from parlour.identity.models import Membership, Session
@@ -144,6 +145,7 @@ def member(permission: Permission, *, step_up: bool = False) -> Callable[..., Aw
         membership = await services.authorisation.authorise(
             session, tenant_id, permission, source_ip=context["ip"]
         )
+        logs.bind(tenant_id=membership.tenant_id)
         if step_up:
             services.step_up.require_recent(session)
         actor = Actor(

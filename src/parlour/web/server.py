@@ -175,6 +175,8 @@ def uvicorn_config(
         # Client addresses come from the socket; web/proxy.py handles trusted proxies.
         proxy_headers=False,
         log_level="info",
+        # Its records go through parlour.logs, as every other record does.
+        log_config=None,
         **tls,
     )
 

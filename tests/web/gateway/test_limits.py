@@ -13,6 +13,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from parlour.chat.models import Author
+from parlour.observability import event_fields
 from tests.conftest import Stack, running_stack
 from tests.support import seed
 from tests.support.chat import authenticate, close_code, open_socket, receive, say
@@ -193,7 +194,7 @@ async def test_t25_each_refused_handshake_is_one_structured_record_and_never_an_
             stack.server.stop()  # all it would log about those sockets is logged
     assert statuses == [403, 101, 429]
     assert [r for r in records if r.levelno >= logging.ERROR] == []
-    security = [json.loads(r.getMessage()) for r in records if r.name == "parlour.security"]
+    security = [event_fields(r) for r in records if r.name == "parlour.security"]
     assert [(e["event"], e["reason"]) for e in security] == [
         ("chat.handshake_refused", "origin_not_allowed"),
         ("chat.handshake_refused", "rate_limited"),

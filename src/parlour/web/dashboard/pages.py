@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from parlour import logs
 from parlour.audit.events import Actor, ActorType
 from parlour.errors import ParlourError, PayloadTooLarge
 from parlour.identity.errors import ReauthenticationRequired, SessionRequired, WrongStage
@@ -280,6 +281,7 @@ def member_page(
         membership = await services_of(request).authorisation.authorise(
             session, tenant_id, permission, source_ip=request_context(request)["ip"]
         )
+        logs.bind(tenant_id=membership.tenant_id)
         if step_up and request.method == "POST":
             session = await stepped_up(request, session)
         return Member(session, membership, _actor(request, session, ActorType.ACCOUNT))

@@ -15,6 +15,8 @@ from time import perf_counter
 from typing import Any
 
 from fastapi import WebSocket
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Tracer
 from starlette.websockets import WebSocketState
 
 from parlour import metrics
@@ -22,6 +24,7 @@ from parlour.chat.admission import Admission, Admitted, AuthenticationTimedOut, 
 from parlour.chat.clock import Timer, Timers, timeout_at
 from parlour.chat.models import ConversationEvent, Resync
 from parlour.errors import Forbidden, ParlourError, RateLimited, Unavailable
+from parlour.tracing import span
 from parlour.web.errors import ws_close
 from parlour.web.gateway.handshake import deny, receive_text
 
@@ -38,8 +41,10 @@ class Connection:
         clock: Timers,
         *,
         auth_timeout_seconds: float,
+        tracer: Tracer | None = None,
     ) -> None:
         self._ws = websocket
+        self._tracer = tracer or trace.get_tracer("parlour")
         self._admission = admission
         self._clock = clock
         self._auth_timeout = timedelta(seconds=auth_timeout_seconds)
@@ -120,8 +125,11 @@ class Connection:
             text = await receive_text(self._ws)
             if text is None:
                 return
+            # Each frame is a trace of its own (a socket lives for hours): a customer's message
+            # from here to its stored answer, which the assistant's task continues.
             read_at = perf_counter()
-            reply = await admitted.handle(text)
+            with span(self._tracer, "chat.frame", kind=SpanKind.SERVER):
+                reply = await admitted.handle(text)
             if reply.renewed:
                 self._identity_deadline()
             await self._send(reply.frames)

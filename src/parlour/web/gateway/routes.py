@@ -41,6 +41,7 @@ class ChatSockets:
                 services.widget_admission,
                 services.timers,
                 auth_timeout_seconds=services.settings.gateway.auth_timeout_seconds,
+                tracer=services.tracer,
             )
             await connection.run(knock_of(websocket, match["widget_id"]))
         else:
