@@ -130,14 +130,17 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
     operator = await operator_context.new_page()
     await log_in_and_enrol(operator, url, operator_email, name=None)
     await operator.goto(f"{url}/dashboard/operator")
-    row = operator.get_by_role("row").filter(has_text="Harbour Bank")
+    row = operator.locator("#pending").get_by_role("row").filter(has_text="Harbour Bank")
     await row.get_by_label("Reason").fill("Company register entry checked.")
     await shot(operator, "operator-console")
     await row.get_by_role("button", name="Approve").click()
     await expect(operator.get_by_role("status")).to_have_text(
         "The organisation is verified; it sees your reason."
     )
-    await expect(operator.get_by_role("row").filter(has_text="Harbour Bank")).to_have_count(0)
+    pending = operator.locator("#pending").get_by_role("row").filter(has_text="Harbour Bank")
+    await expect(pending).to_have_count(0)
+    listed = operator.locator("#organisations").get_by_role("row").filter(has_text="Harbour Bank")
+    await expect(listed).to_contain_text("verified")
     await operator_context.close()
 
     await page.reload()
@@ -202,7 +205,7 @@ async def test_a_new_administrator_goes_from_sign_up_to_a_widget_answering_from_
     await expect(page.locator("#upload-result")).to_contain_text("Version 1: 2 passages from")
     await shot(page, "knowledge")
 
-    await page.get_by_role("link", name="Assistant").click()
+    await page.get_by_role("link", name="Assistant", exact=True).click()
     template = page.get_by_label("Template")
     edited = (await template.input_value()).replace("Be brief,", "Be brief and warm,")
     await template.fill(edited)
