@@ -7,10 +7,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import ProxyTracer, StatusCode
+from opentelemetry.trace import INVALID_SPAN, NoOpTracer, StatusCode
 
 from parlour.settings import MonitoringSettings
 from parlour.tracing import exporting_provider, span, tracer_of, traces_url
@@ -71,9 +72,14 @@ def trace_of(span: ReadableSpan) -> int:
     return span.context.trace_id
 
 
-def test_without_an_endpoint_nothing_is_exported_and_the_tracer_is_the_apis() -> None:
+def test_without_an_endpoint_nothing_is_exported_and_no_span_is_opened() -> None:
+    """Traces off, a span is not even a no-op span: the chat opens two per message."""
     assert exporting_provider(MonitoringSettings()) is None
-    assert isinstance(tracer_of(None), ProxyTracer)
+    tracer = tracer_of(None)
+    assert isinstance(tracer, NoOpTracer)
+    with span(tracer, "chat.frame") as current:
+        assert current is INVALID_SPAN
+        assert trace.get_current_span() is INVALID_SPAN
 
 
 def test_an_endpoint_gets_the_sdks_batching_exporter() -> None:

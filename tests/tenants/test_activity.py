@@ -46,11 +46,12 @@ async def test_each_organisation_shows_its_own_volumes_and_failed_turns_the_busi
     tally.add(busy.tenant_id, Figure.TOKEN_FAILURES, "expired")
     clock.advance(days=1)
 
-    last_week = await services.platform_activity.organisations(days=7)
+    last_week, _ = await services.platform_activity.organisations(days=7)
     busy_row = next(a for a in last_week if a.tenant.tenant_id == busy.tenant_id)
     assert (busy_row.messages, busy_row.turns, busy_row.token_failures) == (0, 0, 1)
 
-    activity = await services.platform_activity.organisations(days=10)
+    activity, count = await services.platform_activity.organisations(days=10)
+    assert count >= 2
     order = [a.tenant.tenant_id for a in activity]
     assert order.index(busy.tenant_id) < order.index(quiet.tenant_id)
     busy_row = next(a for a in activity if a.tenant.tenant_id == busy.tenant_id)
@@ -61,3 +62,17 @@ async def test_each_organisation_shows_its_own_volumes_and_failed_turns_the_busi
     assert (busy_row.token_failures, busy_row.webhook_failures) == (1, 2)
     quiet_row = next(a for a in activity if a.tenant.tenant_id == quiet.tenant_id)
     assert (quiet_row.messages, quiet_row.turns, quiet_row.failed_turn_rate) == (0, 0, None)
+
+
+async def test_the_busiest_organisations_are_shown_whatever_their_age(
+    services: Services,
+) -> None:
+    old = await services.tenants.create("Old Quiet Bank", actor=ACTOR)
+    new = await services.tenants.create("New Busy Bank", actor=ACTOR)
+    services.tally.add(new.tenant_id, Figure.MESSAGES, "user", n=10**9)
+
+    shown, count = await services.platform_activity.organisations(days=7, shown=1)
+
+    assert [a.tenant.tenant_id for a in shown] == [new.tenant_id]
+    assert count >= 2
+    assert old.tenant_id not in {a.tenant.tenant_id for a in shown}

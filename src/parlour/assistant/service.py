@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from time import perf_counter
 
-from opentelemetry import trace
 from opentelemetry.trace import Tracer
 
 from parlour import metrics, solicitation
@@ -63,7 +62,7 @@ from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
 from parlour.storage.types import Clock, utcnow
 from parlour.tenants.service import TenantService
-from parlour.tracing import span
+from parlour.tracing import span, tracer_of
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +104,7 @@ class AssistantService:
     ) -> None:
         self._clock = clock
         self._tally = tally
-        self._tracer = tracer or trace.get_tracer("parlour")
+        self._tracer = tracer or tracer_of(None)
         self._db = db
         self._chat = chat
         self._knowledge = knowledge

@@ -6,7 +6,6 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from opentelemetry import trace
 from opentelemetry.trace import Tracer
 
 from parlour import metrics
@@ -40,7 +39,7 @@ from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
 from parlour.storage.types import Clock, utcnow
-from parlour.tracing import span
+from parlour.tracing import span, tracer_of
 
 # Unicode's control characters (category Cc, exactly these two ranges) but line feed and tab,
 # which are text: a search that runs in C, where a test of each character's category did not.
@@ -79,7 +78,7 @@ class ChatService:
         self._writer = MessageWriter(db, vault, subscriptions or NoSubscriptions(), clock=clock)
         self._max_chars = max_message_chars
         self._clock = clock
-        self._tracer = tracer or trace.get_tracer("parlour")
+        self._tracer = tracer or tracer_of(None)
 
     async def open_conversation(self, tenant_id: str, end_user_id: str) -> Conversation:
         """The end user's conversation: their latest one, or a new one. Verified users therefore

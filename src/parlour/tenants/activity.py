@@ -27,6 +27,8 @@ FIGURES = (
 # Turns that did not end as the organisation configured them: the model failed or timed out.
 FAILED_TURNS = frozenset({"fallback"})
 BLOCKED_TURNS = frozenset({"blocked"})
+# The most organisations weighed at once: a read names each of them for row-level security.
+READ = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +53,15 @@ class PlatformActivity:
         self._tally = tally
         self._clock = clock
 
-    async def organisations(self, *, days: int, limit: int = 500) -> list[OrganisationActivity]:
-        """Every organisation (the oldest first, up to `limit`) with its last `days` of
-        figures, the busiest first."""
+    async def organisations(
+        self, *, days: int, shown: int = 200
+    ) -> tuple[list[OrganisationActivity], int]:
+        """The `shown` busiest organisations (by messages) with their last `days` of figures,
+        the busiest first, and how many organisations there are. Up to READ organisations are
+        weighed, the oldest first."""
         await self._tally.flush()
         async with self._db.read() as conn:
-            organisations = await TenantRepository(conn).list_all(limit)
+            organisations = await TenantRepository(conn).list_all(READ)
         ids = [t.tenant_id for t in organisations]
         # Row-level security shows report counts only to a transaction naming their tenants.
         async with self._db.read(*ids) as conn:
@@ -68,7 +73,8 @@ class PlatformActivity:
         for (tenant_id, figure, detail), value in totals.items():
             by_tenant[tenant_id][(figure, detail)] += value
         activity = [_activity(t, by_tenant[t.tenant_id]) for t in organisations]
-        return sorted(activity, key=lambda a: a.messages, reverse=True)
+        busiest = sorted(activity, key=lambda a: a.messages, reverse=True)
+        return busiest[:shown], len(organisations)
 
 
 def _activity(tenant: Tenant, counts: Counter[tuple[Figure, str]]) -> OrganisationActivity:

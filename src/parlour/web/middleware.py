@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parlour import logs
 from parlour.errors import ParlourError
-from parlour.tracing import span
+from parlour.tracing import span, tracer_of
 from parlour.web.errors import error_body
 from parlour.web.proxy import Network, client_info
 
@@ -37,7 +37,7 @@ class RequestContextMiddleware:
     ) -> None:
         self.app = app
         self.trusted_proxies = list(trusted_proxies)
-        self.tracer = tracer or trace.get_tracer("parlour")
+        self.tracer = tracer or tracer_of(None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):

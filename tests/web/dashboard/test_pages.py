@@ -411,6 +411,28 @@ async def test_a_change_says_what_it_did_on_the_page_it_lands_on_once(stack: Sta
         assert 'class="notice"' not in (await client.get(overview_path, headers=made_up)).text
 
 
+async def test_an_administrator_names_the_time_zone_reports_read_days_in(stack: Stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        pages = Pages(client, stack.url)
+        await enrolled(stack, pages)
+        overview_path = (await pages.get("/dashboard")).headers["location"]
+        overview = await pages.get(overview_path)
+        assert '<option value="Europe/Lisbon">' in overview.text
+
+        for zone, said in [
+            ("Europe/Lisbon", "time_zone_saved"),
+            ("Mars/Base", "time_zone_refused"),
+        ]:
+            answer = await pages.post(
+                f"{overview_path}/time-zone", {"csrf_token": csrf_of(overview), "time_zone": zone}
+            )
+            assert answer.status_code == 303
+            assert f"__Host-parlour_notice={said}" in answer.headers["set-cookie"]
+
+    tenant_id = overview_path.rsplit("/", 1)[-1]
+    assert (await stack.services.tenants.get(tenant_id)).time_zone == "Europe/Lisbon"
+
+
 async def test_the_assistant_page_counts_fallbacks_and_blocks_by_reason(stack: Stack) -> None:
     """Issue 19: an administrator sees how many turns fell back because the model timed out,
     and how many answers were stopped for asking a customer for a secret."""

@@ -10,7 +10,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from parlour.audit.events import Actor
 from parlour.identity.policy import Permission
 from parlour.keys.models import ApiKey, Scope
 from parlour.reports.models import AssistantReport, ConversationsReport, PeopleReport, report_named
@@ -18,6 +17,7 @@ from parlour.services import Services
 from parlour.web.api.client_keys import actor_for
 from parlour.web.deps import ServicesDep, api_key
 from parlour.web.policy import JsonOnly, Member, member
+from parlour.web.report_downloads import report_csv
 
 router = APIRouter(tags=["reports"])
 
@@ -38,20 +38,6 @@ async def _report(services: Services, tenant_id: str, name: str, start: str, end
     return await services.reports.report(tenant_id, report, period)
 
 
-async def _csv(
-    services: Services, tenant_id: str, name: str, start: str, end: str, actor: Actor
-) -> Response:
-    report = report_named(name)
-    period = await services.reports.period(tenant_id, start, end)
-    text = await services.reports.export(tenant_id, report, period, actor=actor)
-    filename = f"{report.value}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
-    return Response(
-        text,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
 # The CSV routes come first: `{name}` alone would match "people.csv" too.
 @router.get(
     "/v1/organisations/{tenant_id}/reports/{name}.csv",
@@ -62,7 +48,7 @@ async def export_report(
     name: Name, start: From, end: To, who: Analyst, services: ServicesDep
 ) -> Response:
     """One report as a CSV file; the download is recorded in the organisation's audit chain."""
-    return await _csv(services, who.tenant_id, name, start, end, who.actor)
+    return await report_csv(services, who.tenant_id, name, start, end, actor=who.actor)
 
 
 @router.get("/v1/organisations/{tenant_id}/reports/{name}")
@@ -80,7 +66,9 @@ async def export_report_with_key(
     name: Name, start: From, end: To, request: Request, key: KeyDep, services: ServicesDep
 ) -> Response:
     """The key's organisation's report as a CSV file, audited with the key as its actor."""
-    return await _csv(services, key.tenant_id, name, start, end, actor_for(key, request))
+    return await report_csv(
+        services, key.tenant_id, name, start, end, actor=actor_for(key, request)
+    )
 
 
 @router.get("/v1/reports/{name}")

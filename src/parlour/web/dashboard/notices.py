@@ -29,6 +29,8 @@ class Notice(StrEnum):
     INVITATION_REVOKED = "invitation_revoked"
     SERVER_REMOVED = "server_removed"
     WEBHOOK_REMOVED = "webhook_removed"
+    TIME_ZONE_SAVED = "time_zone_saved"
+    TIME_ZONE_REFUSED = "time_zone_refused"
 
 
 NOTICES: dict[str, str] = {
@@ -49,4 +51,7 @@ NOTICES: dict[str, str] = {
     Notice.INVITATION_REVOKED: "The invitation is revoked: its link no longer works.",
     Notice.SERVER_REMOVED: "The server is removed: its tools are no longer offered.",
     Notice.WEBHOOK_REMOVED: "The webhook is removed: nothing more is sent to it.",
+    Notice.TIME_ZONE_SAVED: "Reports read your days in this time zone from now on.",
+    Notice.TIME_ZONE_REFUSED: "That is not a time zone of the IANA database (e.g. Europe/London); "
+    "reports keep the one they had.",
 }

@@ -31,13 +31,14 @@ async def _console(
     request: Request, staff: StaffPage, services: ServicesDep, **context: Any
 ) -> Response:
     pending = await services.tenants.by_verification(Verification.PENDING)
-    activity = await services.platform_activity.organisations(days=ACTIVITY_DAYS)
+    activity, organisations = await services.platform_activity.organisations(days=ACTIVITY_DAYS)
     return render(
         request,
         "operator.html",
         staff=staff,
         pending=pending,
         activity=activity,
+        organisations=organisations,
         activity_days=ACTIVITY_DAYS,
         **context,
     )

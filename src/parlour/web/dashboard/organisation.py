@@ -18,6 +18,7 @@ from parlour.keys.models import Scope
 from parlour.keys.tokens import client_issuer, widget_audience
 from parlour.settings import Settings
 from parlour.tenants.models import Verification
+from parlour.tenants.service import available_time_zones
 from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import (
     SignedInPage,
@@ -93,6 +94,7 @@ async def overview(who: Viewer, services: ServicesDep, request: Request) -> Resp
         snippet=snippet,
         features=await services.features.of(tenant.tenant_id),
         can_change=role_grants(who.membership.role, Permission.MANAGE_SETTINGS),
+        time_zones=sorted(available_time_zones()),
     )
 
 
@@ -103,6 +105,20 @@ async def change_features(who: SettingsKeeper, services: ServicesDep, request: R
     wanted = FeatureChanges(**{name: form.get(name) == "on" for name in FEATURES})
     await services.features.change(who.tenant_id, wanted, actor=who.actor)
     return go(f"/dashboard/o/{who.tenant_id}", Notice.FEATURES_SAVED)
+
+
+@router.post("/dashboard/o/{tenant_id}/time-zone")
+async def change_time_zone(
+    who: SettingsKeeper, services: ServicesDep, request: Request
+) -> Response:
+    form = await same_origin_form(request)
+    try:
+        await services.tenants.set_time_zone(
+            who.tenant_id, form.get("time_zone", "").strip(), actor=who.actor
+        )
+    except InvalidInput:
+        return go(f"/dashboard/o/{who.tenant_id}", Notice.TIME_ZONE_REFUSED)
+    return go(f"/dashboard/o/{who.tenant_id}", Notice.TIME_ZONE_SAVED)
 
 
 async def _keys_page(

@@ -19,13 +19,13 @@ from parlour.reports.models import (
     ConversationsReport,
     HandlingTimes,
     PeopleReport,
-    report_named,
 )
 from parlour.web.dashboard.assistant import REASONS
 from parlour.web.dashboard.charts import Series, bar_chart, series_chart
 from parlour.web.dashboard.pages import member_page, render
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import Member
+from parlour.web.report_downloads import report_csv
 
 router = APIRouter(include_in_schema=False)
 
@@ -243,15 +243,4 @@ async def download(
     end: To = None,
 ) -> Response:
     """The report as a CSV file; the reports service records the export, and who asked."""
-    report = report_named(name)
-    period = await services.reports.period(who.tenant_id, start, end)
-    text = await services.reports.export(who.tenant_id, report, period, actor=who.actor)
-    filename = f"{report.value}-{period.start.isoformat()}-{period.end.isoformat()}.csv"  # as /v1
-    return Response(
-        text,
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return await report_csv(services, who.tenant_id, name, start, end, actor=who.actor)

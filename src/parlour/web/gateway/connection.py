@@ -15,7 +15,6 @@ from time import perf_counter
 from typing import Any
 
 from fastapi import WebSocket
-from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Tracer
 from starlette.websockets import WebSocketState
 
@@ -24,7 +23,7 @@ from parlour.chat.admission import Admission, Admitted, AuthenticationTimedOut, 
 from parlour.chat.clock import Timer, Timers, timeout_at
 from parlour.chat.models import ConversationEvent, Resync
 from parlour.errors import Forbidden, ParlourError, RateLimited, Unavailable
-from parlour.tracing import span
+from parlour.tracing import span, tracer_of
 from parlour.web.errors import ws_close
 from parlour.web.gateway.handshake import deny, receive_text
 
@@ -44,7 +43,7 @@ class Connection:
         tracer: Tracer | None = None,
     ) -> None:
         self._ws = websocket
-        self._tracer = tracer or trace.get_tracer("parlour")
+        self._tracer = tracer or tracer_of(None)
         self._admission = admission
         self._clock = clock
         self._auth_timeout = timedelta(seconds=auth_timeout_seconds)
