@@ -154,7 +154,18 @@ conversations = Table(
     Column("resolved_at", UtcDateTime, nullable=True),
     Column("last_turn_outcome", String(16), nullable=True),
     Index("ix_conversations_tenant_user", "tenant_id", "end_user_id"),
-    Index("ix_conversations_tenant_created", "tenant_id", "created_at"),
+    # Reports read the moments of a period's conversations from this index alone (0024).
+    Index(
+        "ix_conversations_tenant_created_moments",
+        "tenant_id",
+        "created_at",
+        "handed_at",
+        "first_human_reply_at",
+        "resolved_at",
+        "last_turn_outcome",
+        "human_account_id",
+    ),
+    Index("ix_conversations_tenant_handed", "tenant_id", "handed_at"),
 )
 
 messages = Table(
