@@ -9,7 +9,8 @@ object per line or, for a terminal, one text line:
   `extra=` fields become keys of their own.
 - **Secrets never reach the log.** Callers pass identifiers and metadata only; as the last line
   of defence, values under keys that name a secret or a message's content are replaced, and so is
-  anything shaped like a key, a token or a card number (`parlour.sensitive`'s detectors). Query
+  anything shaped like a key, a token or a card number (`parlour.sensitive`'s detectors), and the
+  values of rows PostgreSQL's errors quote (the engine hides statements' parameters itself). Query
   values of the paths in uvicorn's access lines are dropped: the dashboard's mailed links carry
   one-time tokens there. Of each request Parlour sends (webhooks, MCP servers, models), only the
   URL's scheme and host are logged: a tenant's webhook URL may hold its key in the path.
@@ -281,8 +282,15 @@ def _scrubbed(value: Any) -> Any:
     return redact_text(str(value))
 
 
+# What PostgreSQL's errors quote of the rows they refused (a DETAIL line, which asyncpg puts in
+# the exception's text): `Key (end_user_id)=(ada) already exists.`, `Failing row contains (…).`
+_STORED_VALUES = re.compile(r"\b(Key \([^\n]*?\)=)\([^\n]*|\b(Failing row contains )\([^\n]*")
+
+
 def redact_text(text: str) -> str:
-    """`text` with anything shaped like a key, a token or a card number replaced."""
+    """`text` with the stored values a database error quotes, and anything shaped like a key, a
+    token or a card number, replaced."""
+    text = _STORED_VALUES.sub(lambda m: f"{m.group(1) or m.group(2)}{REDACTED}", text)
     spans = sensitive.find(text, _SHAPES)
     if not spans:
         return text
