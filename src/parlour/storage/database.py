@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from parlour import metrics
+from parlour.tasks import detached
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class Database:
             result = await self.direct.run(work)
         metrics.DATABASE_DIRECT_WRITE.observe(perf_counter() - started)
         if self.direct.checkpoint_due and self._checkpointing is None:
-            self._checkpointing = asyncio.create_task(self._checkpoint())
+            self._checkpointing = detached(self._checkpoint(), name="sqlite checkpoint")
         return result
 
     async def _checkpoint(self) -> None:
