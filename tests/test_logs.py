@@ -297,6 +297,23 @@ def test_a_request_line_of_any_http_client_logger_keeps_scheme_and_host_only() -
     assert step["event"] == "send_request_headers.started"
 
 
+def test_a_url_in_an_error_keeps_its_scheme_and_host_only() -> None:
+    """T-105: an HTTP library's error names the URL it failed on (httpx2's "for url '…'", as
+    an MCP server's refusal raises it); in the traceback, as in any text logged, a URL keeps its
+    scheme and host, and loses its credentials, path and query."""
+    url = "https://bot:pw@mcp.example.com/T0/B0/s3cr3tpath?key=s3cr3tquery"
+    with written(logging.INFO, "json") as log:
+        try:
+            raise RuntimeError(f"Client error '401 Unauthorized' for url '{url}'")
+        except RuntimeError:
+            logging.getLogger("parlour.assistant").exception("tool %s failed", "lookup")
+    text = log.getvalue()
+    (record,) = records(text)
+    assert "for url 'https://mcp.example.com/[redacted]'" in record["exception"]
+    assert "s3cr3t" not in text
+    assert "bot:pw" not in text
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

@@ -287,10 +287,24 @@ def _scrubbed(value: Any) -> Any:
 _STORED_VALUES = re.compile(r"\b(Key \([^\n]*?\)=)\([^\n]*|\b(Failing row contains )\([^\n]*")
 
 
+# A URL anywhere in a text (a library's error names the URL it failed on: "for url '…'"): its
+# credentials, path, query and fragment, where a tenant's webhook or MCP server URL keeps a key.
+_URL = re.compile(
+    r"""\b([a-z][a-z0-9+.-]*://)(?:[^\s/?#@'"<>]*@)?([^\s/?#@'"<>]+)([/?#][^\s'"<>]*)?""",
+    re.IGNORECASE,
+)
+
+
+def _url_origin(match: re.Match[str]) -> str:
+    scheme, host, rest = match.group(1), match.group(2), match.group(3) or ""
+    return scheme + host + (rest if rest in ("", "/") else f"/{REDACTED}")
+
+
 def redact_text(text: str) -> str:
-    """`text` with the stored values a database error quotes, and anything shaped like a key, a
-    token or a card number, replaced."""
+    """`text` with the stored values a database error quotes, all but the scheme and host of
+    any URL, and anything shaped like a key, a token or a card number, replaced."""
     text = _STORED_VALUES.sub(lambda m: f"{m.group(1) or m.group(2)}{REDACTED}", text)
+    text = _URL.sub(_url_origin, text)
     spans = sensitive.find(text, _SHAPES)
     if not spans:
         return text
