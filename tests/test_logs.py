@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import secrets
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -15,11 +16,12 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from parlour import logs
 from parlour.observability import security_event
-from tests.conftest import Stack
-from tests.support import canaries
+from tests.conftest import Stack, migrated_services
+from tests.support import canaries, seed
 from tests.support.accounts import Browser, mailed_token, with_current_code
 from tests.support.chat import authenticate, close_code, open_socket, receive_until, say
 from tests.support.logs import records, written
+from tests.support.webhook_receiver import webhook_receiver
 
 ORIGIN = "http://localhost:5173"  # a loopback origin: allowed at once, before verification
 CARD = "4111 1111 1111 1111"
@@ -247,6 +249,69 @@ def test_query_values_of_an_access_line_are_dropped() -> None:
     assert record.getMessage() == (
         '192.0.2.1:5000 - "GET /dashboard/reset?token=***&next=*** HTTP/1.1" 200'
     )
+
+
+async def test_t105_a_webhook_delivery_logs_its_urls_scheme_and_host_only(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """T-105: a tenant's webhook URL holds its secret in the path (as Slack's do) and in the
+    query; logging set up as `parlour serve` sets it up (here at DEBUG, httpcore2's steps
+    included), a real delivery to it logs the request with the URL's scheme and host, and the
+    secret is nowhere in the log."""
+    in_path = canaries.register(f"pathsecret{secrets.token_hex(12)}")
+    in_query = canaries.register(f"querysecret{secrets.token_hex(12)}")
+    with webhook_receiver() as receiver, written(logging.DEBUG, "json") as log:
+        async with migrated_services(tmp_path, sqlite_url) as services:
+            org = await seed.organisation(services, faq=None)
+            await services.webhook_endpoints.add(
+                org.tenant_id,
+                url=f"{receiver.url}/services/T0/B0/{in_path}?key={in_query}",
+                events=("message.created",),
+                actor=seed.ACTOR,
+            )
+            conversation = await services.chat.open_conversation(org.tenant_id, "ada")
+            await services.chat.post_user_message(
+                org.tenant_id, conversation.conversation_id, client_id="1", text="Hello"
+            )
+            assert await services.webhook_dispatcher.deliver_due() == 1
+    text = log.getvalue()
+
+    assert [r.path for r in receiver.received] == [f"/services/T0/B0/{in_path}"]
+    leaked = [line[:400] for line in text.splitlines() if in_path in line or in_query in line]
+    assert leaked == [], "\n".join(leaked)
+    (sent,) = [r for r in records(text) if r["logger"] == "httpx2"]
+    assert sent["event"] == f'HTTP Request: POST {receiver.url} "HTTP/1.1 200 OK"'
+
+
+def test_a_request_line_of_any_http_client_logger_keeps_scheme_and_host_only() -> None:
+    """T-105: also from an HTTP client logger `parlour.logs` does not name (a fork to come),
+    through the handler `parlour serve` installs; credentials before the host go too."""
+    url = "https://user:pw@hooks.example:8443/T0/B0/s3cr3tpath?key=s3cr3tquery"
+    with written(logging.INFO, "json") as log:
+        logging.getLogger("httpx3").info(
+            'HTTP Request: %s %s "%s %d %s"', "POST", url, "HTTP/1.1", 200, "OK"
+        )
+        logging.getLogger("httpcore3.http11").info("send_request_headers.started request=%s", url)
+    (request, step) = records(log.getvalue())
+    assert request["event"] == 'HTTP Request: POST https://hooks.example:8443 "HTTP/1.1 200 OK"'
+    assert step["event"] == "send_request_headers.started"
+
+
+def test_a_url_in_an_error_keeps_its_scheme_and_host_only() -> None:
+    """T-105: an HTTP library's error names the URL it failed on (httpx2's "for url '…'", as
+    an MCP server's refusal raises it); in the traceback, as in any text logged, a URL keeps its
+    scheme and host, and loses its credentials, path and query."""
+    url = "https://bot:pw@mcp.example.com/T0/B0/s3cr3tpath?key=s3cr3tquery"
+    with written(logging.INFO, "json") as log:
+        try:
+            raise RuntimeError(f"Client error '401 Unauthorized' for url '{url}'")
+        except RuntimeError:
+            logging.getLogger("parlour.assistant").exception("tool %s failed", "lookup")
+    text = log.getvalue()
+    (record,) = records(text)
+    assert "for url 'https://mcp.example.com/[redacted]'" in record["exception"]
+    assert "s3cr3t" not in text
+    assert "bot:pw" not in text
 
 
 class _Terminal(io.StringIO):

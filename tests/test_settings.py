@@ -14,6 +14,7 @@ from parlour.settings import (
     CryptoSettings,
     Environment,
     IdentitySettings,
+    MonitoringSettings,
     ServerSettings,
     Settings,
 )
@@ -125,6 +126,57 @@ def test_settings_come_from_prefixed_environment_variables_with_nesting(
     settings = Settings()
     assert settings.database_url == "postgresql+asyncpg://db/parlour"
     assert settings.gateway.auth_timeout_seconds == 2.5
+
+
+@pytest.mark.parametrize("token", ["", " ", "short-token", "x" * 31])
+def test_an_empty_or_short_metrics_token_is_refused_at_load(
+    monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    """T-104: `PARLOUR_MONITORING__METRICS_TOKEN=` must not make /metrics answer a bearer of
+    nothing; a token, when set, has 32 characters or more."""
+    monkeypatch.setenv("PARLOUR_MONITORING__METRICS_TOKEN", token)
+    with pytest.raises(ValidationError, match="metrics_token needs at least 32 characters"):
+        Settings()
+
+
+def test_a_metrics_token_of_32_characters_or_more_is_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = "t" * 32
+    monkeypatch.setenv("PARLOUR_MONITORING__METRICS_TOKEN", token)
+    held = Settings().monitoring.metrics_token
+    assert held is not None
+    assert held.get_secret_value() == token
+
+
+@pytest.mark.parametrize(
+    "listen",
+    [
+        "9464",
+        "127.0.0.1",
+        "127.0.0.1:",
+        "127.0.0.1:0",
+        "127.0.0.1:65536",
+        "host:port",
+        "::1:9464",
+        "[::1:9464",
+        "127.0.0.1:+80",
+        "a b:9464",
+    ],
+)
+def test_a_metrics_listen_that_is_not_host_and_port_is_refused_at_load(
+    monkeypatch: pytest.MonkeyPatch, listen: str
+) -> None:
+    """A bad listener address is a settings error naming the setting, not a crash when
+    `parlour serve` starts the listener."""
+    monkeypatch.setenv("PARLOUR_MONITORING__METRICS_LISTEN", listen)
+    with pytest.raises(ValidationError, match="metrics_listen"):
+        Settings()
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:9464", "[::1]:9464", ":1", "metrics.internal:65535"])
+def test_a_metrics_listen_of_host_and_port_is_taken(listen: str) -> None:
+    assert MonitoringSettings(metrics_listen=listen).metrics_listen == listen
 
 
 def test_secrets_do_not_show_in_the_settings_repr() -> None:

@@ -9,9 +9,11 @@ object per line or, for a terminal, one text line:
   `extra=` fields become keys of their own.
 - **Secrets never reach the log.** Callers pass identifiers and metadata only; as the last line
   of defence, values under keys that name a secret or a message's content are replaced, and so is
-  anything shaped like a key, a token or a card number (`parlour.sensitive`'s detectors). Query
+  anything shaped like a key, a token or a card number (`parlour.sensitive`'s detectors), and the
+  values of rows PostgreSQL's errors quote (the engine hides statements' parameters itself). Query
   values of the paths in uvicorn's access lines are dropped: the dashboard's mailed links carry
-  one-time tokens there.
+  one-time tokens there. Of each request Parlour sends (webhooks, MCP servers, models), only the
+  URL's scheme and host are logged: a tenant's webhook URL may hold its key in the path.
 - **Traces.** A record logged inside a span names its trace and span (`trace_id`, `span_id`).
 - **No value can forge a line** (T-90). JSON escapes control characters; the text format escapes
   them too, and indents a traceback's lines under its record.
@@ -27,6 +29,7 @@ import sys
 import unicodedata
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal, TextIO
+from urllib.parse import urlsplit
 
 import structlog
 from opentelemetry import trace
@@ -84,6 +87,8 @@ def configure(
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter(chosen_format(log_format, stream)))
     handler.set_name(_HANDLER_NAME)
+    # Also here, for the records of any HTTP client logger the list below does not name.
+    handler.addFilter(_ContentsDropped())
     root = logging.getLogger()
     for previous in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(previous)
@@ -168,26 +173,36 @@ _CHAIN: list[Processor] = [
 ]
 
 
+# httpx and httpcore, and their forks httpx2 and httpcore2 (what the MCP SDK, the webhook
+# dispatcher and the egress guard speak through), with any logger under them.
+_HTTP_CLIENT = re.compile(r"^httpx\d*(\.|$)")
+_HTTP_CORE = re.compile(r"^httpcore\d*(\.|$)")
+
+
 class _ContentsDropped(logging.Filter):
     """What libraries log of a request's contents, dropped before any handler sees it: the
-    values of the query in uvicorn's access line (client, method, path, HTTP version, status)
-    and in httpx's line for each request Parlour sends; at DEBUG, the data of the WebSocket
-    frames websockets logs (tokens, messages), the headers httpcore logs (cookies), and the
-    statements' parameters aiosqlite logs (stored values)."""
+    values of the query in uvicorn's access line (client, method, path, HTTP version, status);
+    all but the scheme and host of the URL in httpx's (and httpx2's) line for each request
+    Parlour sends; at DEBUG, the data of the WebSocket frames websockets logs (tokens,
+    messages), the headers and arguments httpcore (and httpcore2) logs (cookies, URLs), and
+    the statements' parameters aiosqlite logs (stored values). Applying it twice changes
+    nothing more."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name.startswith("httpcore") and isinstance(record.msg, str):
+        if _HTTP_CORE.match(record.name) and isinstance(record.msg, str):
             record.msg = record.msg.split(" ", 1)[0]  # the step's name, without its values
+            record.args = ()
         args = record.args
         if not isinstance(args, tuple):
             return True
         if record.name == "uvicorn.access" and len(args) == _ACCESS_ARGS:
             client, method, path, version, status = args
             record.args = (client, method, without_query_values(path), version, status)
-        elif record.name == "httpx" and len(args) > 1:
-            # 'HTTP Request: %s %s "%s %d %s"': a tenant's webhook URL may hold a key in its query.
-            record.args = (args[0], without_query_values(args[1]), *args[2:])
-        elif record.name == "aiosqlite" and len(args) == 1:
+        elif _HTTP_CLIENT.match(record.name) and len(args) > 1:
+            # 'HTTP Request: %s %s "%s %d %s"': a tenant's webhook URL may hold a key in its
+            # path (Slack's do) or its query, and credentials before its host.
+            record.args = (args[0], origin_only(args[1]), *args[2:])
+        elif record.name == "aiosqlite" and len(args) == 1 and not isinstance(args[0], str):
             # "executing %s": a call with its statement's parameters, the values being stored.
             call = args[0]
             record.args = (getattr(getattr(call, "func", call), "__name__", "a call"),)
@@ -196,6 +211,18 @@ class _ContentsDropped(logging.Filter):
             if isinstance(data, bytes | bytearray) and opcode is not None:
                 record.args = (f"{getattr(opcode, 'name', opcode)} [{len(data)} bytes]",)
         return True
+
+
+def origin_only(url: object) -> str:
+    """`https://user:pw@hooks.example:8443/T0/B0/XXXX?key=k` → `https://hooks.example:8443`."""
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:
+        return "[url]"
+    host = parts.netloc.rpartition("@")[2]
+    if not parts.scheme or not host:
+        return "[url]"
+    return f"{parts.scheme}://{host}"
 
 
 def without_query_values(path: object) -> str:
@@ -208,9 +235,15 @@ def without_query_values(path: object) -> str:
 
 
 # Filters of a logger see only the records logged on it, so each logger that writes those lines.
-_WRITERS = ("uvicorn.access", "uvicorn.error", "uvicorn.error.websocket", "httpx")
-_DEBUG_WRITERS = ("websockets.server", "websockets.client", "httpcore.http11", "aiosqlite")
-for _name in (*_WRITERS, *_DEBUG_WRITERS, "httpcore.connection", "httpcore.proxy"):
+# (`configure`'s handler applies it too, to whatever reaches it from any other logger.)
+_WRITERS = ("uvicorn.access", "uvicorn.error", "uvicorn.error.websocket", "httpx", "httpx2")
+_DEBUG_WRITERS = ("websockets.server", "websockets.client", "aiosqlite")
+_HTTP_CORE_WRITERS = ("connection", "http11", "http2", "proxy", "socks")
+for _name in (
+    *_WRITERS,
+    *_DEBUG_WRITERS,
+    *(f"{core}.{part}" for core in ("httpcore", "httpcore2") for part in _HTTP_CORE_WRITERS),
+):
     logging.getLogger(_name).addFilter(_ContentsDropped())
 
 
@@ -249,8 +282,29 @@ def _scrubbed(value: Any) -> Any:
     return redact_text(str(value))
 
 
+# What PostgreSQL's errors quote of the rows they refused (a DETAIL line, which asyncpg puts in
+# the exception's text): `Key (end_user_id)=(ada) already exists.`, `Failing row contains (…).`
+_STORED_VALUES = re.compile(r"\b(Key \([^\n]*?\)=)\([^\n]*|\b(Failing row contains )\([^\n]*")
+
+
+# A URL anywhere in a text (a library's error names the URL it failed on: "for url '…'"): its
+# credentials, path, query and fragment, where a tenant's webhook or MCP server URL keeps a key.
+_URL = re.compile(
+    r"""\b([a-z][a-z0-9+.-]*://)(?:[^\s/?#@'"<>]*@)?([^\s/?#@'"<>]+)([/?#][^\s'"<>]*)?""",
+    re.IGNORECASE,
+)
+
+
+def _url_origin(match: re.Match[str]) -> str:
+    scheme, host, rest = match.group(1), match.group(2), match.group(3) or ""
+    return scheme + host + (rest if rest in ("", "/") else f"/{REDACTED}")
+
+
 def redact_text(text: str) -> str:
-    """`text` with anything shaped like a key, a token or a card number replaced."""
+    """`text` with the stored values a database error quotes, all but the scheme and host of
+    any URL, and anything shaped like a key, a token or a card number, replaced."""
+    text = _STORED_VALUES.sub(lambda m: f"{m.group(1) or m.group(2)}{REDACTED}", text)
+    text = _URL.sub(_url_origin, text)
     spans = sensitive.find(text, _SHAPES)
     if not spans:
         return text

@@ -332,6 +332,23 @@ class IdentitySettings(BaseModel):
     mail_from: str = "Parlour <no-reply@localhost>"
 
 
+METRICS_TOKEN_MIN_CHARS = 32
+
+
+def listen_address(value: str) -> tuple[str, int]:
+    """The host and port of a listener's `host:port` (`[::1]:9464` for IPv6; an empty host is
+    127.0.0.1); ValueError when it is not one."""
+    host, colon, port = value.rpartition(":")
+    if not colon or not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{value!r} is not host:port with a port of 1-65535")
+    if host.startswith("[") != host.endswith("]") or (":" in host and not host.startswith("[")):
+        raise ValueError(f"{value!r}: write an IPv6 address in brackets, [::1]:9464")
+    host = host.strip("[]") or "127.0.0.1"
+    if any(ch.isspace() or ch in "/?#@" for ch in host):
+        raise ValueError(f"{value!r} is not host:port")
+    return host, int(port)
+
+
 class MonitoringSettings(BaseModel):
     """What the operator running Parlour sees (metrics, logs, traces, health) and the security
     alerts an organisation is sent (docs/monitoring.md)."""
@@ -366,6 +383,27 @@ class MonitoringSettings(BaseModel):
         description="How often each node checks the organisations whose security figures it "
         "counted for a jump, and alerts them (docs/alerts.md).",
     )
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_token(cls, value: SecretStr | None) -> SecretStr | None:
+        """A token, when set, long enough not to be guessed (T-104): an empty or short one, as
+        `PARLOUR_MONITORING__METRICS_TOKEN=` gives, is refused rather than served."""
+        if value is not None and len(value.get_secret_value()) < METRICS_TOKEN_MIN_CHARS:
+            raise ValueError(
+                f"monitoring.metrics_token needs at least {METRICS_TOKEN_MIN_CHARS} characters "
+                "(e.g. `openssl rand -hex 32`)"
+            )
+        return value
+
+    @field_validator("metrics_listen")
+    @classmethod
+    def _host_and_port(cls, value: str | None) -> str | None:
+        """`host:port` (`[::1]:9464` for IPv6, `:9464` for 127.0.0.1) with a port of 1-65535,
+        refused at load rather than when `parlour serve` starts the listener."""
+        if value is not None:
+            listen_address(value)
+        return value
 
 
 class Settings(BaseSettings):

@@ -4,18 +4,22 @@ ends only the sockets whose identity no longer stands, or whose origin is no lon
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 
+from parlour import logs
 from parlour.chat import identity_watch
 from parlour.chat.identity_watch import IdentityWatch
 from parlour.keys.models import EndUser
 from parlour.services import Services
 from tests.support import seed
 from tests.support.clock import ManualClock
+from tests.support.logs import records, written
 
 
 @dataclass(eq=False)
@@ -123,3 +127,52 @@ async def test_a_round_comes_each_interval_on_the_watchs_clock(backend: Services
         await ended.wait()
     await watch.aclose()
     assert socket.revoked
+
+
+class Unreadable:
+    """A socket whose identity cannot be read: the round that checks it fails, and says so."""
+
+    def __init__(self) -> None:
+        self.read = asyncio.Event()
+
+    @property
+    def identity(self) -> EndUser:
+        self.read.set()
+        raise RuntimeError("the socket's identity is gone")
+
+    def identity_revoked(self) -> None:
+        raise AssertionError("never reached")
+
+    def binding_refused(self) -> None:
+        raise AssertionError("never reached")
+
+
+async def test_what_a_round_logs_names_none_of_the_request_that_started_the_watch(
+    services: Services,
+) -> None:
+    """The first socket watched starts the node's one watch task, inside that socket's log
+    context (request id, tenant id) and trace span; the task then serves every socket after,
+    so what its rounds log carries none of them."""
+    clock = ManualClock()
+    watch = IdentityWatch(services.end_user_tokens, services.tenants, every_seconds=30, clock=clock)
+    socket = Unreadable()
+    tracer = TracerProvider().get_tracer("test")
+    with written(logging.INFO, "json") as log:
+        with logs.request_scope("request-of-the-first-socket"), tracer.start_as_current_span("ws"):
+            logs.bind(tenant_id="tenant-of-the-first-socket")
+            watch.add(socket)
+            logging.getLogger("parlour.chat").info("the first socket is watched")
+        # The round is due at once, whether or not the task has set its timer yet.
+        clock.advance(timedelta(seconds=30))
+        async with asyncio.timeout(5):
+            await socket.read.wait()
+        await watch.aclose()
+    written_records = records(log.getvalue())
+
+    (inside,) = [r for r in written_records if r["event"] == "the first socket is watched"]
+    assert inside["request_id"] == "request-of-the-first-socket"
+    assert inside["tenant_id"] == "tenant-of-the-first-socket"
+    assert "trace_id" in inside
+    (failed,) = [r for r in written_records if r["event"] == "re-checking socket identities failed"]
+    assert "RuntimeError" in failed["exception"]
+    assert {"request_id", "tenant_id", "trace_id", "span_id"}.isdisjoint(failed)

@@ -1,18 +1,23 @@
 """The direct SQLite writer: one transaction per call, on the event loop when SQLite's write
 lock is free and on a thread that waits for it when another process holds it; checkpoints of
-the log on that thread."""
+the log on that thread. The engine's errors and echo, which show no stored value (T-105)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import secrets
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from parlour.storage.database import Database
+from tests.support import canaries
+from tests.support.logs import records, written
 
 
 @pytest.fixture
@@ -100,3 +105,45 @@ async def test_the_log_is_checkpointed_so_it_does_not_grow_with_every_write(
     # 4,000 notes of 400 bytes written; checkpoints after every thousand rows let the log start
     # again from its beginning, so it never held more than a fraction of them.
     assert log.stat().st_size < rows_written * len(note) / 2
+
+
+async def test_t105_a_refused_write_neither_logs_nor_says_the_value_it_refused(
+    database_url: str,
+) -> None:
+    """T-105: on each backend, a unique violation of a planted value, with `echo` on and logged
+    with its traceback as a background loop logs a failure (logging set up as `parlour serve`
+    sets it up): the error's text hides the statement's parameters (SQLAlchemy's `[parameters:
+    …]`), echo still logs the SQL without them, and what PostgreSQL quotes of the refused row
+    (`Key (note)=(…)`) is left out of the log. The value is nowhere in the log."""
+    planted = canaries.register(f"stored-value-{secrets.token_hex(8)}")
+    echo_logger = logging.getLogger("sqlalchemy.engine.Engine")
+    handlers_before = list(echo_logger.handlers)
+    db = Database(database_url, echo=True)
+
+    async def store_twice() -> None:
+        async with db.transaction() as conn:
+            await conn.execute(text("CREATE TEMPORARY TABLE notes (note TEXT UNIQUE)"))
+            insert = text("INSERT INTO notes VALUES (:note)")
+            await conn.execute(insert, {"note": planted})
+            await conn.execute(insert, {"note": planted})
+
+    try:
+        with written(logging.INFO, "json") as log:
+            with pytest.raises(IntegrityError) as raised:
+                await store_twice()
+            logging.getLogger("parlour.storage").error("the write failed", exc_info=raised.value)
+    finally:
+        await db.dispose()
+        for handler in set(echo_logger.handlers) - set(handlers_before):
+            echo_logger.removeHandler(handler)  # echo's own stdout handler
+    text_logged = log.getvalue()
+
+    assert "[SQL parameters hidden due to hide_parameters=True]" in str(raised.value)
+    if db.is_sqlite:  # PostgreSQL's own text quotes the key; the log leaves it out (below)
+        assert planted not in str(raised.value)
+    leaked = [line[:400] for line in text_logged.splitlines() if planted in line]
+    assert leaked == [], "\n".join(leaked)
+    written_records = records(text_logged)
+    assert any("INSERT INTO notes VALUES" in r["event"] for r in written_records)
+    (failed,) = [r for r in written_records if r["event"] == "the write failed"]
+    assert "IntegrityError" in failed["exception"]

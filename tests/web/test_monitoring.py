@@ -249,6 +249,27 @@ async def test_metrics_without_the_token_or_with_a_wrong_one_are_refused(tmp_pat
     assert allowed.status_code == 200
 
 
+async def test_an_empty_bearer_token_is_refused_even_if_the_settings_hold_an_empty_one(
+    tmp_path: Path,
+) -> None:
+    """T-104: settings refuse an empty token at load; should one get past them (built without
+    validation here), `Authorization: Bearer ` with nothing still does not open /metrics (the
+    server strips the trailing space: it arrives as `Bearer`)."""
+    monitoring = MonitoringSettings.model_construct(metrics_token=SecretStr(""))
+    async with (
+        monitored_stack(tmp_path, monitoring=monitoring) as stack,
+        httpx.AsyncClient() as client,
+    ):
+        answers = [
+            await client.get(f"{stack.url}/metrics", headers=headers, timeout=10)
+            for headers in ({"Authorization": "Bearer"}, {"Authorization": "bearer"}, {})
+        ]
+    for answer in answers:
+        assert answer.status_code == 401
+        assert answer.json()["error"]["code"] == "metrics_token_refused"
+        assert "parlour_" not in answer.text
+
+
 async def test_without_a_token_or_listener_configured_metrics_are_not_served(stack: Stack) -> None:
     """T-104: not public by default; the answer is any unknown path's."""
     async with httpx.AsyncClient() as client:

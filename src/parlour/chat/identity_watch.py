@@ -20,6 +20,7 @@ from typing import Protocol
 from parlour.chat.clock import SystemClock, Timers, sleep_until
 from parlour.keys.end_user_tokens import EndUserTokens
 from parlour.keys.models import EndUser
+from parlour.tasks import detached
 from parlour.tenants.service import TenantService
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class IdentityWatch:
             # The first round is due an interval from now, on the clock: from the moment a
             # socket is watched, moving the clock that far brings the round.
             first_round = self._clock.now() + self._every
-            self._task = asyncio.create_task(self._run(first_round))
+            self._task = detached(self._run(first_round), name="identity watch")
 
     def discard(self, socket: Watched) -> None:
         self._watched.discard(socket)

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from parlour.errors import RateLimited
 from parlour.shared_redis import FAILURES, unavailable_on_failure
+from parlour.tasks import detached
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ class RedisConnectionCaps:
     def _retry_release(self, leases: dict[str, list[str]]) -> None:
         self._unreleased.update(leases)
         if self._releaser is None and not self._closed:
-            self._releaser = asyncio.create_task(self._release_unreleased())
+            self._releaser = detached(self._release_unreleased(), name="lease releaser")
 
     async def _release_unreleased(self) -> None:
         try:

@@ -39,6 +39,7 @@ from parlour.chat.models import (
 )
 from parlour.errors import Unavailable
 from parlour.shared_redis import FAILURES
+from parlour.tasks import detached
 
 log = logging.getLogger(__name__)
 SUBSCRIBE_TIMEOUT_SECONDS = 10.0
@@ -117,7 +118,7 @@ class RedisBroker:
         if len(self._notices) >= NOTICES_QUEUED_AT_MOST:
             self._room.clear()
         if self._sender is None:
-            self._sender = asyncio.create_task(self._send_notices())
+            self._sender = detached(self._send_notices(), name="redis notices")
 
     async def _send_notices(self) -> None:
         try:

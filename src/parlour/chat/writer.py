@@ -39,6 +39,7 @@ from parlour.errors import NotFound
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
 from parlour.storage.types import Clock, utcnow
+from parlour.tasks import detached
 
 # Bounded so a backlog commits in steps and the first callers hear back early.
 MAX_BATCH = 256
@@ -102,7 +103,7 @@ class MessageWriter:
         future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
         self._pending.append((draft, future))
         if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush())
+            self._flusher = detached(self._flush(), name="message writer")
         # A caller that goes away (its socket closed) cancels only its wait: the draft is queued
         # and is written all the same, and its result is dropped.
         return await future

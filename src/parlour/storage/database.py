@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from parlour import metrics
+from parlour.tasks import detached
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class Database:
             result = await self.direct.run(work)
         metrics.DATABASE_DIRECT_WRITE.observe(perf_counter() - started)
         if self.direct.checkpoint_due and self._checkpointing is None:
-            self._checkpointing = asyncio.create_task(self._checkpoint())
+            self._checkpointing = detached(self._checkpoint(), name="sqlite checkpoint")
         return result
 
     async def _checkpoint(self) -> None:
@@ -241,8 +242,10 @@ def _commit(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -
 
 
 def _create_engine(url: str, *, echo: bool, is_sqlite: bool) -> AsyncEngine:
+    """The engine; its errors' text and `echo`'s lines never show a statement's parameters,
+    which are stored values: message text, end-user ids, hashes (T-105)."""
     if not is_sqlite:
-        return create_async_engine(url, echo=echo, pool_pre_ping=True)
+        return create_async_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -250,7 +253,11 @@ def _create_engine(url: str, *, echo: bool, is_sqlite: bool) -> AsyncEngine:
     # (commit, or rollback on error or close), and on SQLite each call is a hop to aiosqlite's
     # thread that a busy event loop answers late.
     engine = create_async_engine(
-        url, echo=echo, connect_args={"timeout": 30}, pool_reset_on_return=None
+        url,
+        echo=echo,
+        hide_parameters=True,
+        connect_args={"timeout": 30},
+        pool_reset_on_return=None,
     )
     event.listen(engine.sync_engine, "connect", _configure_sqlite)
     return engine

@@ -2,10 +2,11 @@
 it can serve (`/readyz`), and its Prometheus metrics (`/metrics`).
 
 `/metrics` is not public by default (T-104). On the main listener it is served only when
-`monitoring.metrics_token` is set, to requests that bear that token (compared in constant time);
-without the setting it does not exist (404, as any unknown path). `monitoring.metrics_listen`
-serves it instead on a listener of its own (`metrics_app`, run by `parlour serve` beside the
-public one), without a token: that address is the operator's to keep private.
+`monitoring.metrics_token` is set (32 characters or more), to requests that bear that token
+(compared in constant time; an empty one never matches); without the setting it does not exist
+(404, as any unknown path). `monitoring.metrics_listen` serves it instead on a listener of its
+own (`metrics_app`, run by `parlour serve` beside the public one), without a token: that address
+is the operator's to keep private.
 
 The health answers name the checks that failed, never why: no exception text, address or secret.
 """
@@ -47,8 +48,10 @@ def metrics_token(request: Request) -> None:
     if expected is None:
         raise StarletteHTTPException(404, "Not Found")
     scheme, _, sent = request.headers.get("authorization", "").partition(" ")
-    matches = hmac.compare_digest(sent.strip().encode(), expected.get_secret_value().encode())
-    if scheme.lower() != "bearer" or not matches:
+    sent = sent.strip()
+    matches = hmac.compare_digest(sent.encode(), expected.get_secret_value().encode())
+    # An empty token never matches, whatever the settings hold (they refuse one at load).
+    if scheme.lower() != "bearer" or not sent or not matches:
         raise MetricsTokenRefused()
 
 

@@ -18,7 +18,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from uvicorn.server import ServerState
 
 from parlour import metrics
-from parlour.settings import Settings
+from parlour.settings import Settings, listen_address
 from parlour.web.monitoring import metrics_app
 from parlour.web.tls import server_context
 
@@ -246,11 +246,11 @@ class _MetricsServer(uvicorn.Server):
 def metrics_config(listen: str) -> uvicorn.Config:
     """The metrics listener on `host:port` (`[::1]:9464` for IPv6): `/metrics` only. Logging
     stays as the public server's configuration set it."""
-    host, _, port = listen.rpartition(":")
+    host, port = listen_address(listen)
     return uvicorn.Config(
         metrics_app(),
-        host=host.strip("[]") or "127.0.0.1",
-        port=int(port),
+        host=host,
+        port=port,
         lifespan="off",
         server_header=False,
         access_log=False,
