@@ -88,18 +88,18 @@ async def test_a_deleted_organisations_counts_are_dropped_and_the_others_kept(
     kept = await services.tenants.create("Kept Bank", actor=ACTOR)
     gone = await services.tenants.create("Gone Bank", actor=ACTOR)
     tally = Tally(services.db, flush_seconds=60, clock=clock)
-    tally.add(kept.tenant_id, Figure.HANDOVERS)
-    tally.add(gone.tenant_id, Figure.HANDOVERS)
+    tally.add(kept.tenant_id, Figure.CONVERSATIONS_STARTED)
+    tally.add(gone.tenant_id, Figure.CONVERSATIONS_STARTED)
     await services.tenants.delete(gone.tenant_id, actor=ACTOR)
 
     await tally.flush()
     await tally.flush()  # and they are not retried for ever
 
     hour = clock.now.replace(minute=0, second=0, microsecond=0)
-    assert await hourly(services, kept.tenant_id, Figure.HANDOVERS) == {
-        ("conversations.handed", "", hour): 1
+    assert await hourly(services, kept.tenant_id, Figure.CONVERSATIONS_STARTED) == {
+        ("conversations.started", "", hour): 1
     }
-    assert await hourly(services, gone.tenant_id, Figure.HANDOVERS) == {}
+    assert await hourly(services, gone.tenant_id, Figure.CONVERSATIONS_STARTED) == {}
 
 
 async def test_a_detail_is_cut_to_its_column(services: Services, clock: SetClock) -> None:
