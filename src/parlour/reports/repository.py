@@ -1,9 +1,8 @@
-"""The SQL of reports: counts summed by hour or by detail, and conversations' recorded moments
-aggregated. Nothing here reads a message (T-103)."""
+"""The SQL of reports over conversations' recorded moments (counts are rollups/repository.py,
+the one home of `report_counts`). Nothing here reads a message (T-103)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,9 +10,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.reports.models import ConversationOutcomes
-from parlour.rollups.models import Count, Figure
-from parlour.rollups.repository import CountRepository
-from parlour.storage.tables import conversations, report_counts
+from parlour.storage.tables import conversations
 
 c = conversations.c
 
@@ -32,30 +29,6 @@ class Handled:
 class ReportRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
-
-    async def hourly(
-        self, tenant_id: str, figures: Collection[Figure], since: datetime, until: datetime
-    ) -> list[Count]:
-        """Counts of hours that start in [since, until), by hour and detail."""
-        return await CountRepository(self._conn).hourly(tenant_id, figures, since, until)
-
-    async def totals(
-        self, tenant_id: str, figure: Figure, since: datetime, until: datetime
-    ) -> dict[str, int]:
-        """A figure's counts over hours that start in [since, until), summed by detail."""
-        r = report_counts.c
-        total = func.sum(r.value)
-        rows = await self._conn.execute(
-            select(r.detail, total)
-            .where(
-                r.tenant_id == tenant_id,
-                r.metric == figure.value,
-                r.hour >= since,
-                r.hour < until,
-            )
-            .group_by(r.detail)
-        )
-        return {detail: int(value) for detail, value in rows}
 
     async def outcomes(
         self, tenant_id: str, since: datetime, until: datetime

@@ -35,6 +35,7 @@ from parlour.reports.models import (
 from parlour.reports.repository import Handled, ReportRepository
 from parlour.rollups.models import Count, Figure
 from parlour.rollups.period import Period
+from parlour.rollups.repository import CountRepository
 from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
 from parlour.storage.types import Clock, utcnow
@@ -101,7 +102,7 @@ class Reports:
         since, until = period.since, period.until
         async with self._db.read(tenant_id) as conn:
             repository = ReportRepository(conn)
-            started = await repository.hourly(
+            started = await CountRepository(conn).hourly(
                 tenant_id, [Figure.CONVERSATIONS_STARTED], since, until
             )
             handed = await repository.handed_times(tenant_id, since, until)
@@ -141,12 +142,12 @@ class Reports:
         await self._tally.flush()
         since, until = period.since, period.until
         async with self._db.read(tenant_id) as conn:
-            repository = ReportRepository(conn)
+            repository = CountRepository(conn)
             counts = await repository.hourly(
                 tenant_id, [Figure.TURNS, Figure.INPUT_TOKENS, Figure.OUTPUT_TOKENS], since, until
             )
-            reasons = await repository.totals(tenant_id, Figure.TURN_REASONS, since, until)
-            citations = await repository.totals(tenant_id, Figure.CITATIONS, since, until)
+            reasons = await repository.by_detail(tenant_id, Figure.TURN_REASONS, since, until)
+            citations = await repository.by_detail(tenant_id, Figure.CITATIONS, since, until)
         turns = [n for n in counts if n.figure is Figure.TURNS]
         total = sum(n.value for n in turns)
         outcomes = tuple(
