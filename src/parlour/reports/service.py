@@ -1,5 +1,6 @@
 """The organisation's reports, as use cases: each reads counts flushed by every process (this
-one's first, so a single node sees its own latest events) and conversations' recorded moments,
+one's first unless it flushed in the last second, `Tally.refresh`, so a single node sees its own
+latest events) and conversations' recorded moments,
 in one transaction scoped to the organisation (row-level security on PostgreSQL, T-103)."""
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class Reports:
         return await self.assistant(tenant_id, period)
 
     async def conversations(self, tenant_id: str, period: Period) -> ConversationsReport:
-        await self._tally.flush()
+        await self._tally.refresh()
         since, until = period.since, period.until
         async with self._db.read(tenant_id) as conn:
             repository = ReportRepository(conn)
@@ -122,7 +123,7 @@ class Reports:
         )
 
     async def people(self, tenant_id: str, period: Period) -> PeopleReport:
-        await self._tally.flush()
+        await self._tally.refresh()
         async with self._db.read(tenant_id) as conn:
             handled = await ReportRepository(conn).handled(tenant_id, period.since, period.until)
         groups: dict[str, list[Handled]] = {}
@@ -139,7 +140,7 @@ class Reports:
         return PeopleReport(period=period, overall=_times(handled), by_agent=tuple(agents))
 
     async def assistant(self, tenant_id: str, period: Period) -> AssistantReport:
-        await self._tally.flush()
+        await self._tally.refresh()
         since, until = period.since, period.until
         async with self._db.read(tenant_id) as conn:
             repository = CountRepository(conn)

@@ -54,7 +54,7 @@ class PlatformActivity:
     async def organisations(self, *, days: int, limit: int = 500) -> list[OrganisationActivity]:
         """Every organisation (the oldest first, up to `limit`) with its last `days` of
         figures, the busiest first."""
-        await self._tally.flush()
+        await self._tally.refresh()
         async with self._db.read() as conn:
             organisations = await TenantRepository(conn).list_all(limit)
         ids = [t.tenant_id for t in organisations]
