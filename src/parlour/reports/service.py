@@ -1,7 +1,7 @@
 """The organisation's reports, as use cases: each reads counts flushed by every process (this
 one's first unless it flushed in the last second, `Tally.refresh`, so a single node sees its own
-latest events) and conversations' recorded moments,
-in one transaction scoped to the organisation (row-level security on PostgreSQL, T-103)."""
+latest events) and conversations' recorded moments, in one transaction scoped to the
+organisation (row-level security on PostgreSQL, T-103)."""
 
 from __future__ import annotations
 
