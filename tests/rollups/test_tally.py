@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from parlour.rollups.models import Figure
 from parlour.rollups.repository import CountRepository
@@ -156,7 +156,7 @@ async def test_a_failure_after_a_deleted_organisation_keeps_the_counts_not_yet_s
     await services.tenants.delete(gone.tenant_id, actor=ACTOR)
     await _fail_inserts_of(services, failing.tenant_id)
 
-    with pytest.raises(Exception) as failed:
+    with pytest.raises(DBAPIError) as failed:
         await tally.flush()
     assert not isinstance(failed.value, IntegrityError)
     await _let_inserts_through(services)
