@@ -17,11 +17,11 @@ c = conversations.c
 
 @dataclass(frozen=True, slots=True)
 class Handled:
-    """A conversation a person replied to: who (the grouping's key), and its moments."""
+    """A conversation's latest episode with people, that a person replied to: who (the
+    grouping's key), and its moments."""
 
     group: str
-    created_at: datetime
-    handed_at: datetime | None
+    handed_at: datetime
     first_human_reply_at: datetime
     resolved_at: datetime | None
 
@@ -51,8 +51,8 @@ class ReportRepository:
     async def handed_times(
         self, tenant_id: str, since: datetime, until: datetime
     ) -> list[datetime]:
-        """When conversations were first handed to people, for those first handed in
-        [since, until) (whenever they started)."""
+        """When conversations were handed to people (their latest episode's handover), for
+        those handed in [since, until) (whenever they started)."""
         rows = await self._conn.execute(
             select(c.handed_at).where(
                 c.tenant_id == tenant_id, c.handed_at >= since, c.handed_at < until
@@ -68,16 +68,16 @@ class ReportRepository:
         *,
         group_by: str = "human_account_id",
     ) -> list[Handled]:
-        """The moments of conversations started in [since, until) that a person replied to,
-        keyed by `group_by`: the person who first replied today; the desk's team column when
-        issue 22 adds one."""
+        """The moments of conversations handed to people in [since, until) (their latest
+        episode's handover, chat/milestones.py) that a person replied to, keyed by `group_by`:
+        the person who first replied today; the desk's team column when issue 22 adds one."""
         group = c[group_by]
         rows = await self._conn.execute(
-            select(group, c.created_at, c.handed_at, c.first_human_reply_at, c.resolved_at).where(
+            select(group, c.handed_at, c.first_human_reply_at, c.resolved_at).where(
                 c.tenant_id == tenant_id,
-                c.created_at >= since,
-                c.created_at < until,
+                c.handed_at >= since,
+                c.handed_at < until,
                 c.first_human_reply_at.is_not(None),
             )
         )
-        return [Handled(str(r[0] or ""), r[1], r[2], r[3], r[4]) for r in rows]
+        return [Handled(str(r[0] or ""), r[1], r[2], r[3]) for r in rows]

@@ -231,12 +231,9 @@ def _by_day(period: Period, counts: Iterable[Count]) -> tuple[DayCount, ...]:
 
 
 def _times(handled: list[Handled]) -> HandlingTimes:
-    first = [
-        (h.first_human_reply_at - h.handed_at).total_seconds()
-        for h in handled
-        if h.handed_at is not None
-    ]
-    resolution = [(h.resolved_at - h.created_at).total_seconds() for h in handled if h.resolved_at]
+    """First response and resolution, both from the episode's handover."""
+    first = [(h.first_human_reply_at - h.handed_at).total_seconds() for h in handled]
+    resolution = [(h.resolved_at - h.handed_at).total_seconds() for h in handled if h.resolved_at]
     return HandlingTimes(len(handled), percentiles(first), percentiles(resolution))
 
 
