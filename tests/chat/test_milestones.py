@@ -103,7 +103,8 @@ async def test_a_handover_after_a_return_to_the_assistant_starts_a_new_episode(
         tenant.tenant_id, conversation.conversation_id, actor=AGENT
     )
     again = clock.advance(days=7)
-    assert await services.chat.open_conversation(tenant.tenant_id, "customer-1") == conversation
+    reopened = await services.chat.open_conversation(tenant.tenant_id, "customer-1")
+    assert reopened.conversation_id == conversation.conversation_id  # the same thread
     await services.chat.request_handoff(tenant.tenant_id, conversation.conversation_id)
     assert await moments(services, tenant.tenant_id, conversation.conversation_id) == {
         "handed_at": again,
