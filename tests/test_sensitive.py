@@ -66,3 +66,15 @@ def test_a_card_number_is_not_also_a_phone_number() -> None:
 def test_only_the_kinds_asked_for_are_looked_for() -> None:
     text = "mail a@example.com, card 4111 1111 1111 1111"
     assert [s.kind for s in sensitive.find(text, ["card"])] == ["card"]
+
+
+def test_each_value_found_is_masked_by_its_kind_and_the_rest_is_kept() -> None:
+    text = (
+        "My card 4111 1111 1111 1111 was charged twice, mail me at jo@example.com"
+        " or call +44 20 7946 0958; my key is sk-abcdefghijklmnopqrstuvwx"
+    )
+    assert sensitive.mask(text) == (
+        "My card [card] was charged twice, mail me at [email] or call [phone]; my key is [secret]"
+    )
+    assert sensitive.mask("Where is my parcel?") == "Where is my parcel?"
+    assert sensitive.mask("card 4111111111111111", prefix="redacted ") == "card [redacted card]"

@@ -305,17 +305,7 @@ def redact_text(text: str) -> str:
     any URL, and anything shaped like a key, a token or a card number, replaced."""
     text = _STORED_VALUES.sub(lambda m: f"{m.group(1) or m.group(2)}{REDACTED}", text)
     text = _URL.sub(_url_origin, text)
-    spans = sensitive.find(text, _SHAPES)
-    if not spans:
-        return text
-    parts: list[str] = []
-    at = 0
-    for span in spans:
-        parts.append(text[at : span.start])
-        parts.append(f"[redacted {span.kind}]")
-        at = span.end
-    parts.append(text[at:])
-    return "".join(parts)
+    return sensitive.mask(text, _SHAPES, prefix="redacted ")
 
 
 def _ordered(_: WrappedLogger, __: str, event: EventDict) -> EventDict:

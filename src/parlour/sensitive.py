@@ -1,5 +1,6 @@
 """Finding sensitive data in text: the one set of detectors behind screening uploaded knowledge
-(T-65) and redacting answers before they leave (T-71).
+(T-65), redacting answers before they leave (T-71), masking logs (T-105) and the unanswered
+questions kept for reports (T-103).
 
 Numbers with check digits are only reported when the check holds (cards: Luhn, IBAN: mod-97,
 Aadhaar: Verhoeff), which keeps order numbers and amounts out. Where two detectors claim the same
@@ -180,3 +181,19 @@ def find(text: str, kinds: Iterable[str] = KINDS) -> list[Span]:
             if detector.check(match[0]):
                 taken.append(Span(detector.kind, start, end, match[0]))
     return sorted(taken, key=lambda span: span.start)
+
+
+def mask(text: str, kinds: Iterable[str] = KINDS, *, prefix: str = "") -> str:
+    """`text` with each sensitive value found replaced by its kind in brackets: "my card
+    4111 1111 1111 1111" is "my card [card]" (with `prefix` "redacted ", "[redacted card]")."""
+    spans = find(text, kinds)
+    if not spans:
+        return text
+    parts: list[str] = []
+    at = 0
+    for span in spans:
+        parts.append(text[at : span.start])
+        parts.append(f"[{prefix}{span.kind}]")
+        at = span.end
+    parts.append(text[at:])
+    return "".join(parts)

@@ -399,7 +399,7 @@ def build_services(
         timers,
         tally,
     )
-    security_figures = SecurityFigures(db, tenants)
+    security_figures = SecurityFigures(db, tenants, tally)
     security_alerts = SecurityAlerts(
         db,
         tenants,

@@ -217,6 +217,57 @@ async def test_an_organisation_gets_at_most_a_few_alerts_an_hour(
     assert {a.figure for a in first + second} == set(figures)
 
 
+async def test_an_alert_held_back_by_the_hourly_limit_is_sent_later_that_day_once_it_stops(
+    services: Services, clock: SetClock, relay: Relay, tmp_path: Path
+) -> None:
+    """T-106: the attack stops once the first alerts are sent; nothing more is counted, yet the
+    figures the hourly limit held back, still above their thresholds, alert in the next hour."""
+    tenant_id, _ = await bank(services, tmp_path)
+    figures = [
+        Figure.TOKEN_FAILURES,
+        Figure.FOREIGN_ORIGINS,
+        Figure.RATE_LIMITED,
+        Figure.QUARANTINED_UPLOADS,
+        Figure.WITHHELD_TOOLS,
+    ]
+    for figure in figures:
+        services.tally.add(tenant_id, figure, n=50)
+    first = await services.security_alerts.check_all()
+    clock.advance(minutes=30)
+    assert await services.security_alerts.check_all() == []  # the hour's slots are taken
+    clock.advance(minutes=31)
+    second = await services.security_alerts.check_all()
+
+    assert len(first) == PER_HOUR
+    assert {a.figure for a in first + second} == set(figures)
+    assert len(relay.messages()) == len(figures)
+    clock.advance(minutes=5)
+    assert await services.security_alerts.check_all() == []  # all sent: not checked again
+
+
+async def test_a_held_back_organisation_is_checked_no_more_once_its_day_has_ended(
+    services: Services, clock: SetClock, relay: Relay, tmp_path: Path
+) -> None:
+    tenant_id, _ = await bank(services, tmp_path)
+    for figure in (Figure.TOKEN_FAILURES, Figure.FOREIGN_ORIGINS, Figure.RATE_LIMITED):
+        services.tally.add(tenant_id, figure, n=50)
+    services.tally.add(tenant_id, Figure.WITHHELD_TOOLS, n=50)
+    assert len(await services.security_alerts.check_all()) == PER_HOUR
+    clock.now = NOON.replace(hour=0) + timedelta(days=1, minutes=1)  # the next day (UTC)
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    engine = services.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert await services.security_alerts.check_all() == []
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert statements == []
+
+
 async def test_nodes_checking_at_once_send_one_alert_between_them(
     services: Services,
     settings: Settings,

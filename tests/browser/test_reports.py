@@ -241,13 +241,14 @@ async def test_an_analyst_reads_the_seeded_figures_on_the_reports_page(
         [DAYS[4], "0"],
     ]
 
-    # People: Ada answered after 5 and 9 minutes and resolved after 30 and 20; Bo after 2, 15.
+    # People: Ada answered 5 and 9 minutes after the handover and resolved 20 and 19 minutes
+    # after it; Bo after 2 and 10.
     assert await cells(page.locator("#people-times tbody tr")) == [
-        [seed_.ada, "2", "5 min", "9 min", "20 min", "30 min"],
-        [seed_.bo, "1", "2 min", "2 min", "15 min", "15 min"],
+        [seed_.ada, "2", "5 min", "9 min", "19 min", "20 min"],
+        [seed_.bo, "1", "2 min", "2 min", "10 min", "10 min"],
     ]
     assert await cells(page.locator("#people-times tfoot tr")) == [
-        ["Everyone", "3", "5 min", "9 min", "20 min", "30 min"],
+        ["Everyone", "3", "5 min", "9 min", "19 min", "20 min"],
     ]
 
     # The assistant: five turns, two answered, two abstained on, one blocked.
@@ -317,7 +318,7 @@ async def test_an_analyst_reads_the_seeded_figures_on_the_reports_page(
     download = await downloading.value
     assert download.suggested_filename == f"people-{DAYS[0]}-{DAYS[-1]}.csv"
     text = await asyncio.to_thread(Path(await download.path()).read_text)
-    assert f",{seed_.ada},2,300.0,540.0,1200.0,1800.0" in text
+    assert f",{seed_.ada},2,300.0,540.0,1140.0,1200.0" in text
     [exported] = await stack.services.audit.recent(tenant_id, action_prefix="report.")
     assert exported["data"] == {
         "report": "people",

@@ -88,6 +88,42 @@ async def test_a_person_who_takes_a_conversation_from_the_assistant_hands_it_ove
     assert recorded["first_human_reply_at"] == taken
 
 
+async def test_a_handover_after_a_return_to_the_assistant_starts_a_new_episode(
+    services: Services, clock: SetClock
+) -> None:
+    """The customer comes back to the same conversation a week later: the new episode's
+    handover, first reply and replier replace the last one's, and it is not resolved yet."""
+    tenant = await services.tenants.create("Returning Bank", actor=ACTOR)
+    conversation = await services.chat.open_conversation(tenant.tenant_id, "customer-1")
+    await services.chat.request_handoff(tenant.tenant_id, conversation.conversation_id)
+    clock.advance(minutes=2)
+    await services.desk.reply(tenant.tenant_id, conversation.conversation_id, "Hi", actor=AGENT)
+    clock.advance(minutes=5)
+    await services.desk.return_to_assistant(
+        tenant.tenant_id, conversation.conversation_id, actor=AGENT
+    )
+    again = clock.advance(days=7)
+    reopened = await services.chat.open_conversation(tenant.tenant_id, "customer-1")
+    assert reopened.conversation_id == conversation.conversation_id  # the same thread
+    await services.chat.request_handoff(tenant.tenant_id, conversation.conversation_id)
+    assert await moments(services, tenant.tenant_id, conversation.conversation_id) == {
+        "handed_at": again,
+        "first_human_reply_at": None,
+        "human_account_id": None,
+        "resolved_at": None,
+        "last_turn_outcome": None,
+    }
+
+    clock.advance(minutes=1)
+    other = Actor(ActorType.ACCOUNT, "account-of-agent-bo")
+    taken = clock.advance(minutes=1)
+    await services.desk.reply(tenant.tenant_id, conversation.conversation_id, "Back", actor=other)
+    recorded = await moments(services, tenant.tenant_id, conversation.conversation_id)
+    assert recorded["handed_at"] == again  # taking it from the queue is the same episode
+    assert recorded["first_human_reply_at"] == taken
+    assert recorded["human_account_id"] == "account-of-agent-bo"
+
+
 async def test_a_conversation_the_assistant_keeps_has_no_moments_with_people(
     services: Services,
 ) -> None:

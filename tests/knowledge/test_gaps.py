@@ -84,26 +84,78 @@ async def test_a_question_the_assistant_could_not_answer_is_kept_with_retrievals
 async def test_an_organisation_keeps_only_its_newest_questions_up_to_the_cap(
     services: Services,
 ) -> None:
+    """Pruning runs at the first question and then every `prune_every`th: the kept questions
+    never pass the cap by `prune_every` or more, and after a pruning are the newest."""
     org = await seed.organisation(services, faq=None)
     clock = SetClock()
-    gaps = gaps_on(services, clock, embeddings=False, max_per_tenant=3)
-    asked = ["parking?", "refunds?", "dogs?", "gift cards?", "opening hours?"]
-    await record_all(gaps, clock, org.tenant_id, asked)
+    gaps = gaps_on(services, clock, embeddings=False, max_per_tenant=3, prune_every=2)
+    asked = ["parking?", "refunds?", "dogs?", "gift cards?", "opening hours?", "loans?", "fx?"]
+    kept = []
+    for text in asked:
+        await record_all(gaps, clock, org.tenant_id, [text])
+        async with services.db.read(org.tenant_id) as conn:
+            kept.append(await conn.scalar(select(func.count()).select_from(unanswered_questions)))
+    assert kept == [1, 2, 3, 4, 3, 4, 3]
     report = await gaps.clusters(org.tenant_id, clock.now - WEEK, clock.now + WEEK)
-    assert report.questions == 3
-    assert {c.label.question for c in report.clusters} == set(asked[2:])
+    assert {c.label.question for c in report.clusters} == set(asked[-3:])
 
 
 async def test_questions_older_than_the_retention_are_forgotten(services: Services) -> None:
     org = await seed.organisation(services, faq=None)
     clock = SetClock()
-    gaps = gaps_on(services, clock, embeddings=False, retention=timedelta(days=90))
+    gaps = gaps_on(services, clock, embeddings=False, retention=timedelta(days=90), prune_every=1)
     await record_all(gaps, clock, org.tenant_id, ["an old question about parking"])
     clock.advance(days=91)
     await record_all(gaps, clock, org.tenant_id, ["a new question about opening times"])
     async with services.db.read(org.tenant_id) as conn:
         left = await conn.scalar(select(func.count()).select_from(unanswered_questions))
     assert left == 1
+
+
+async def test_a_report_never_shows_a_question_older_than_the_retention_not_yet_pruned(
+    services: Services,
+) -> None:
+    org = await seed.organisation(services, faq=None)
+    clock = SetClock()
+    gaps = gaps_on(services, clock, embeddings=False, retention=timedelta(days=90))
+    await record_all(gaps, clock, org.tenant_id, ["an old question about parking"])
+    clock.advance(days=91)
+    await record_all(gaps, clock, org.tenant_id, ["a new question about opening times"])
+    report = await gaps.clusters(org.tenant_id, clock.now - timedelta(days=365), clock.now + WEEK)
+    assert report.questions == 1
+    assert [c.label.question for c in report.clusters] == ["a new question about opening times"]
+
+
+async def test_t103_card_numbers_secrets_addresses_and_phones_are_masked_before_keeping(
+    services: Services,
+) -> None:
+    """T-103: analysts read the gaps without the right to read conversations; what a customer
+    pasted into an unanswered question (a card number, an e-mail, a phone number, a key) is
+    masked before it is kept, the rest of the question grouped as usual."""
+    org = await seed.organisation(services)
+    asked = (
+        "Do you sell car insurance? I'd pay with 4111 1111 1111 1111; mail jo@example.com or"
+        " call +44 20 7946 0958, my key is sk-abcdefghijklmnopqrstuvwx"
+    )
+    answer = await ask(services, services.assistant, org, asked)
+    assert answer is not None
+    now = services.clock()
+    report = await services.knowledge.gaps.clusters(org.tenant_id, now - WEEK, now + WEEK)
+    (cluster,) = report.clusters
+    assert cluster.label.question == (
+        "Do you sell car insurance? I'd pay with [card]; mail [email] or"
+        " call [phone], my key is [secret]"
+    )
+    opened = await services.knowledge.gaps.question(org.tenant_id, cluster.label.question_id)
+    assert opened is not None
+    assert opened.question == cluster.label.question
+    # The vector kept is the masked text's, not retrieval's of what the customer wrote.
+    async with services.db.read(org.tenant_id) as conn:
+        row = (await conn.execute(select(unanswered_questions))).one()
+    cipher = await services.vault.cipher(org.tenant_id)
+    raw = cipher.open(row.vector_sealed, Place("unanswered_questions", row.question_id, "vector"))
+    expected = shared_minilm().embed([cluster.label.question])[0]
+    assert np.allclose(np.frombuffer(raw, dtype="<f4"), expected, atol=1e-5)
 
 
 async def test_paraphrases_group_together_ranked_by_how_many_ask(services: Services) -> None:
@@ -173,6 +225,7 @@ async def test_the_report_groups_at_most_its_cap_of_the_newest_questions(
 async def test_questions_kept_while_embeddings_were_off_are_embedded_for_the_report(
     services: Services,
 ) -> None:
+    """Once: the vectors the report computed are kept for the next."""
     org = await seed.organisation(services, faq=None)
     clock = SetClock()
     await record_all(gaps_on(services, clock, embeddings=False), clock, org.tenant_id, REFUND)
@@ -180,6 +233,19 @@ async def test_questions_kept_while_embeddings_were_off_are_embedded_for_the_rep
         org.tenant_id, clock.now - WEEK, clock.now + WEEK
     )
     assert [c.count for c in report.clusters] == [2]
+    async with services.db.read(org.tenant_id) as conn:
+        rows = (await conn.execute(select(unanswered_questions))).all()
+    assert {row.embedding_model for row in rows} == {shared_minilm().model_id}
+    cipher = await services.vault.cipher(org.tenant_id)
+    for row in rows:
+        raw = cipher.open(
+            row.vector_sealed, Place("unanswered_questions", row.question_id, "vector")
+        )
+        question = cipher.open_text(
+            row.question_sealed, Place("unanswered_questions", row.question_id, "question")
+        )
+        expected = shared_minilm().embed([question])[0]
+        assert np.allclose(np.frombuffer(raw, dtype="<f4"), expected, atol=1e-5)
 
 
 async def test_deleting_an_organisation_takes_its_unanswered_questions(services: Services) -> None:

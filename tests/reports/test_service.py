@@ -160,15 +160,44 @@ async def test_people_are_timed_by_nearest_rank_percentiles_overall_and_per_agen
 
     report = await services.reports.people(s.org.tenant_id, s.period)
 
+    # Resolution runs from the handover: 19, 9 and 28 minutes.
     assert report.overall == HandlingTimes(
-        3, Percentiles(3, 240.0, 720.0), Percentiles(3, 1200.0, 1800.0)
+        3, Percentiles(3, 240.0, 720.0), Percentiles(3, 1140.0, 1680.0)
     )
     ada, bo = report.by_agent
     assert (ada.account_id, ada.name) == (ADA.id, ADA.id)  # no longer a member: the id
-    assert ada.times == HandlingTimes(2, Percentiles(2, 60.0, 240.0), Percentiles(2, 600.0, 1200.0))
+    assert ada.times == HandlingTimes(2, Percentiles(2, 60.0, 240.0), Percentiles(2, 540.0, 1140.0))
     assert bo.times == HandlingTimes(
-        1, Percentiles(1, 720.0, 720.0), Percentiles(1, 1800.0, 1800.0)
+        1, Percentiles(1, 720.0, 720.0), Percentiles(1, 1680.0, 1680.0)
     )
+
+
+async def test_a_returning_customers_latest_episode_is_timed_in_the_period_of_its_handover(
+    services: Services, clock: SetClock
+) -> None:
+    """A conversation opened in January, resolved then, and handed over again in March: March's
+    people report times March's episode (from its handover), not the months since January."""
+    org = await seed.organisation(services)
+    clock.now = datetime(2026, 1, 5, 10, tzinfo=UTC)
+    conversation = await services.chat.open_conversation(org.tenant_id, "returning")
+    await handed_and_answered(
+        services, clock, org, conversation.conversation_id,
+        handed_after=1, replied_after=30, returned_after=60, agent=ADA,
+    )  # fmt: skip
+    clock.now = at(3, 10)
+    await handed_and_answered(
+        services, clock, org, conversation.conversation_id,
+        handed_after=0, replied_after=2, returned_after=10, agent=BO,
+    )  # fmt: skip
+
+    march = await services.reports.period(org.tenant_id, "2026-03-01", "2026-03-31")
+    report = await services.reports.people(org.tenant_id, march)
+    assert report.overall == HandlingTimes(
+        1, Percentiles(1, 120.0, 120.0), Percentiles(1, 720.0, 720.0)
+    )
+    assert [a.account_id for a in report.by_agent] == [BO.id]
+    january = await services.reports.period(org.tenant_id, "2026-01-01", "2026-01-31")
+    assert (await services.reports.people(org.tenant_id, january)).overall.conversations == 0
 
 
 async def test_the_assistant_report_counts_outcomes_reasons_tokens_and_citations(
@@ -222,8 +251,8 @@ async def test_an_export_is_csv_of_one_report_and_is_audited_with_its_period_onl
 
     lines = text.splitlines()
     assert lines[0].startswith("agent_id,agent,conversations,first_response_p50_seconds")
-    assert lines[1] == ",all,3,240.0,720.0,1200.0,1800.0"
-    assert lines[2] == f"{ADA.id},{ADA.id},2,60.0,240.0,600.0,1200.0"
+    assert lines[1] == ",all,3,240.0,720.0,1140.0,1680.0"
+    assert lines[2] == f"{ADA.id},{ADA.id},2,60.0,240.0,540.0,1140.0"
     (event,) = await services.audit.recent(s.org.tenant_id, limit=1, action_prefix="report.")
     assert event["action"] == "report.exported"
     assert event["data"] == {

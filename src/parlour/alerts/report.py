@@ -12,17 +12,21 @@ from datetime import date
 from parlour.alerts.models import SECURITY_FIGURES, TITLES, FigureDay, FigureSeries, SecurityReport
 from parlour.rollups.period import Period
 from parlour.rollups.repository import CountRepository
+from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
 from parlour.tenants.service import TenantService
 
 
 class SecurityFigures:
-    def __init__(self, db: Database, tenants: TenantService) -> None:
+    def __init__(self, db: Database, tenants: TenantService, tally: Tally) -> None:
         self._db = db
         self._tenants = tenants
+        self._tally = tally
 
     async def report(self, tenant_id: str, period: Period) -> SecurityReport:
-        """The organisation's security figures per local day of the period."""
+        """The organisation's security figures per local day of the period (this process's
+        counts flushed first when they are not fresh enough)."""
+        await self._tally.refresh()
         figures = await self.daily(tenant_id, period)
         return SecurityReport(tenant_id, period.time_zone, period.start, period.end, figures)
 

@@ -11,7 +11,10 @@ is retried as every delivery is.
 
 Every node checks every `check_seconds`, and only the organisations whose security figures its
 own tally stored since its last check: no event, no query (the tally's `noticed`). An
-organisation whose events all reach other nodes is checked by those nodes.
+organisation whose events all reach other nodes is checked by those nodes. An organisation
+whose alert the hourly limit held back, or whose check failed, is checked again at each round
+until its local day ends (or the alert is sent), counted or not: the attack may have stopped,
+its figure is still above the threshold.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from parlour.alerts import content
@@ -43,6 +46,8 @@ log = logging.getLogger(__name__)
 
 PER_HOUR = 3  # alerts an organisation is sent at most in an hour, all figures together
 RECIPIENTS = frozenset({Role.OWNER, Role.ADMIN})
+# How long an organisation whose check failed is checked again (its local day is not known).
+RETRY_FAILED = timedelta(days=1)
 
 
 class SecurityAlerts:
@@ -71,6 +76,9 @@ class SecurityAlerts:
         self._check_seconds = check_seconds
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
+        # Organisations to check again whatever is counted, each until an instant: the end of
+        # its local day (an alert held back) or RETRY_FAILED after its check failed.
+        self._again: dict[str, datetime] = {}
         tally.watch(SECURITY_FIGURES)
 
     async def check(self, tenant_id: str) -> list[Alert]:
@@ -103,22 +111,30 @@ class SecurityAlerts:
                     )
                 )
         sent = [alert for alert in jumped if await self._claim(alert)]
+        if len(sent) < len(jumped):  # held back by the hourly limit, or claimed by another node
+            self._again[tenant_id] = Period(today, today, tenant.time_zone).until
+        else:
+            self._again.pop(tenant_id, None)
         if sent:
             await self._mail(tenant_id, tenant.name, sent)
         return sent
 
     async def check_all(self) -> list[Alert]:
         """Check every organisation whose security figures this node stored since its last
-        check (its tally's counts are stored first); the alerts sent."""
+        check (its tally's counts are stored first), and those still owed a check (an alert held
+        back, a check that failed) until their day ends; the alerts sent."""
         await self._tally.flush()
+        now = self._clock()
+        self._again = {t: until for t, until in self._again.items() if now < until}
         sent: list[Alert] = []
-        for tenant_id in sorted(self._tally.noticed()):
+        for tenant_id in sorted(self._tally.noticed() | self._again.keys()):
             try:
                 sent += await self.check(tenant_id)
             except NotFound:
-                continue  # deleted since
+                self._again.pop(tenant_id, None)  # deleted since
             except Exception:
                 log.exception("checking an organisation's security figures failed")
+                self._again.setdefault(tenant_id, now + RETRY_FAILED)
         return sent
 
     async def _claim(self, alert: Alert) -> bool:

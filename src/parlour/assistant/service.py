@@ -8,18 +8,16 @@ tenant's live template → stream the model's answer through the output filter t
 record of what it was made from.
 
 This module composes the turn and schedules it (one at a time per conversation); running the
-model through the filter is assistant/generation.py, and how a turn can end is
-assistant/draft.py.
+model through the filter is assistant/generation.py, how a turn can end is assistant/draft.py,
+and what a finished turn leaves for reports is assistant/turn_reports.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass
 from datetime import timedelta
 from time import perf_counter
@@ -39,6 +37,7 @@ from parlour.assistant.draft import (
     FallbackReason,
 )
 from parlour.assistant.generation import ModelRun, RunLimits, run_model
+from parlour.assistant.locks import KeyedLock
 from parlour.assistant.models import AssistantPolicy, Outcome, OutcomeCount, TurnRecord
 from parlour.assistant.output_filter import OutputFilter, shown_values
 from parlour.assistant.prompts import Prompt, build_prompt, fence
@@ -46,8 +45,8 @@ from parlour.assistant.providers import Providers
 from parlour.assistant.repository import AssistantRepository
 from parlour.assistant.support import Support
 from parlour.assistant.tools import Subject, Tool, ToolSource
+from parlour.assistant.turn_reports import TurnReports
 from parlour.audit.events import Actor
-from parlour.chat.milestones import MilestoneRepository
 from parlour.chat.models import Author, ConversationStatus, Message
 from parlour.chat.service import ChatService
 from parlour.errors import InvalidInput
@@ -56,7 +55,6 @@ from parlour.knowledge.service import KnowledgeService
 from parlour.llm.models import ChatMessage, Grounding, estimate_tokens
 from parlour.llm.provider import Provider, ProviderFailed
 from parlour.observability import security_event
-from parlour.rollups.models import Figure
 from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
@@ -103,7 +101,7 @@ class AssistantService:
         tracer: Tracer | None = None,
     ) -> None:
         self._clock = clock
-        self._tally = tally
+        self._reports = TurnReports(db, knowledge, tally, clock=clock)
         self._tracer = tracer or tracer_of(None)
         self._db = db
         self._chat = chat
@@ -150,9 +148,13 @@ class AssistantService:
             )
             if conversation.status is not ConversationStatus.BOT:
                 return None  # a person has the conversation; the assistant stays quiet
-            return await self._turn(message, subject)
+            answer, draft = await self._turn(message, subject)
+        if draft.outcome is Outcome.ABSTAINED:
+            # After the answer, off the conversation's lock: its next turn does not wait.
+            await self._reports.keep_unanswered(message, draft)
+        return answer
 
-    async def _turn(self, message: Message, subject: Subject) -> Message:
+    async def _turn(self, message: Message, subject: Subject) -> tuple[Message, Draft]:
         tenant_id, conversation_id = message.tenant_id, message.conversation_id
         started = perf_counter()
         policy = await self.configuration.policy(tenant_id)
@@ -186,27 +188,8 @@ class AssistantService:
             output_tokens=draft.usage.output_tokens,
             seconds=perf_counter() - started,
         )
-        await self._record(answer, draft)
-        if draft.outcome is Outcome.ABSTAINED:
-            await self._keep_unanswered(message, draft)
-        return answer
-
-    async def _keep_unanswered(self, question: Message, draft: Draft) -> None:
-        """A question the knowledge could not answer, kept for the gaps report (after the
-        answer is posted, so the customer never waits for it; a failure here is the report's
-        loss, not the turn's)."""
-        try:
-            await self._knowledge.gaps.record(
-                question.tenant_id,
-                question.message_id,
-                question.conversation_id,
-                question.body,
-                vector=draft.question_vector,
-            )
-        except Exception:
-            log.exception(
-                "keeping an unanswered question failed", extra={"tenant_id": question.tenant_id}
-            )
+        await self._reports.record(answer, draft)
+        return answer, draft
 
     async def _compose(
         self,
@@ -387,41 +370,6 @@ class AssistantService:
                 history.append(ChatMessage("assistant", item.body))
         return history
 
-    async def _record(self, answer: Message, draft: Draft) -> None:
-        record = TurnRecord(
-            tenant_id=answer.tenant_id,
-            message_id=answer.message_id,
-            conversation_id=answer.conversation_id,
-            outcome=draft.outcome,
-            provider=draft.provider.name,
-            model=draft.provider.model,
-            template_version=draft.template_version,
-            knowledge_version=await self._knowledge.published_version(answer.tenant_id),
-            created_at=self._clock(),
-            chunk_ids=draft.cited_entry_ids,
-            input_tokens=draft.usage.input_tokens,
-            output_tokens=draft.usage.output_tokens,
-            reason=draft.reason,
-        )
-        async with self._db.transaction(record.tenant_id) as conn:
-            await AssistantRepository(conn).record_turn(record)
-            await MilestoneRepository(conn).turn_ended(
-                record.tenant_id, record.conversation_id, record.outcome.value
-            )
-        self._count(record)
-
-    def _count(self, record: TurnRecord) -> None:
-        tally, tenant_id = self._tally, record.tenant_id
-        tally.add(tenant_id, Figure.TURNS, record.outcome.value)
-        if record.reason:
-            tally.add(tenant_id, Figure.TURN_REASONS, record.reason)
-        if record.outcome is Outcome.BLOCKED:
-            tally.add(tenant_id, Figure.BLOCKED_ANSWERS, record.reason or "")
-        tally.add(tenant_id, Figure.INPUT_TOKENS, n=record.input_tokens)
-        tally.add(tenant_id, Figure.OUTPUT_TOKENS, n=record.output_tokens)
-        for entry_id in record.chunk_ids:
-            tally.add(tenant_id, Figure.CITATIONS, entry_id)
-
     async def turn_record(self, tenant_id: str, message_id: str) -> TurnRecord | None:
         async with self._db.read(tenant_id) as conn:
             return await AssistantRepository(conn).turn(tenant_id, message_id)
@@ -438,22 +386,3 @@ class AssistantService:
         if self._turns:
             await asyncio.gather(*self._turns, return_exceptions=True)
         await self.providers.aclose()
-
-
-class KeyedLock:
-    """A lock per key that exists only while someone holds or awaits it."""
-
-    def __init__(self) -> None:
-        self._entries: dict[Hashable, tuple[asyncio.Lock, list[int]]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: Hashable) -> AsyncIterator[None]:
-        lock, users = self._entries.setdefault(key, (asyncio.Lock(), [0]))
-        users[0] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                del self._entries[key]

@@ -187,7 +187,6 @@ class ChatService:
                 await MilestoneRepository(conn).handed(
                     tenant_id, conversation_id, appended.message.created_at
                 )
-            self._tally.add(tenant_id, Figure.HANDOVERS)
         return appended.message
 
     async def with_status(

@@ -1,7 +1,7 @@
 """FAQ entries typed in the dashboard, one at a time: they live in one source of their own,
 `dashboard-entries.csv`, which each new entry replaces with a copy one row longer. So an entry
 typed by hand makes a new version, is screened and held back for review like any upload, and is
-audited as an upload is (KnowledgeService.add_entry); nothing bypasses the upload path.
+audited as an upload is (`KnowledgeService.entries.add`); nothing bypasses the upload path.
 
 The file is rebuilt from the source's live entries, in the order they were added; the entries
 still awaiting review stay in the queue as they are, moved to the new copy (so a passage the
@@ -14,11 +14,73 @@ import csv
 import io
 import re
 from collections.abc import Sequence
+from typing import Protocol
 
-from parlour.errors import InvalidInput
+from parlour.audit.events import Actor
+from parlour.crypto.vault import TenantCipher, Vault
+from parlour.errors import Conflict, InvalidInput
+from parlour.knowledge.models import ImportReport, Replacing
+from parlour.knowledge.repository import FaqRepository, SourceRepository
+from parlour.storage.database import Database
 
 SOURCE_NAME = "dashboard-entries.csv"
 _LINE = re.compile(r"line (\d+)")
+ATTEMPTS = 3  # an entry added meanwhile by another member: built on, this many times at most
+
+
+class Upload(Protocol):
+    """`KnowledgeService.upload`: a source stored as a new version, screened and audited."""
+
+    async def __call__(
+        self,
+        tenant_id: str,
+        name: str,
+        data: bytes,
+        *,
+        actor: Actor,
+        replacing: Replacing | None = None,
+    ) -> ImportReport: ...
+
+
+class DashboardEntries:
+    def __init__(self, db: Database, vault: Vault, upload: Upload, *, max_field_chars: int) -> None:
+        self._db = db
+        self._vault = vault
+        self._upload = upload
+        self._max_field_chars = max_field_chars
+
+    async def add(
+        self, tenant_id: str, question: str, answer: str, *, actor: Actor
+    ) -> ImportReport:
+        """One FAQ entry typed in the dashboard, published in a new version: the dashboard's
+        own source one row longer, uploaded (screened, audited) like any file."""
+        for _ in range(ATTEMPTS):
+            base, rows = await self._rows(tenant_id)
+            data = grown_source(rows, question, answer, max_chars=self._max_field_chars)
+            try:
+                return await self._upload(
+                    tenant_id, SOURCE_NAME, data, actor=actor, replacing=Replacing(base)
+                )
+            except Conflict:
+                continue  # another entry was added meanwhile: build on it
+        raise Conflict("The knowledge changed while the entry was saved; try again.")
+
+    async def _rows(self, tenant_id: str) -> tuple[str | None, list[tuple[str, str, str]]]:
+        """The dashboard source of the latest version, and (locator, question, answer) of
+        its live entries (those awaiting review carry over as they are: a passage the output
+        filter took back must not go live again by passing screening)."""
+
+        async def read(cipher: TenantCipher) -> tuple[str | None, list[tuple[str, str, str]]]:
+            async with self._db.read(tenant_id) as conn:
+                sources = SourceRepository(conn)
+                latest = await sources.sources_of(tenant_id, await sources.latest_number(tenant_id))
+                base = next((s.source_id for s in latest if s.name == SOURCE_NAME), None)
+                if base is None:
+                    return None, []
+                live = await FaqRepository(conn, cipher).of_source(tenant_id, base)
+            return base, [(e.locator, e.question, e.answer) for e in live]
+
+        return await self._vault.using(tenant_id, read)
 
 
 def grown_source(

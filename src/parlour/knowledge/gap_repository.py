@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Row, delete, func, insert, select
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.crypto.vault import Place, TenantCipher
@@ -28,10 +28,7 @@ class GapRepository:
         self, question: UnansweredQuestion, vector: Vectors | None, model: str | None
     ) -> None:
         place = Place(TABLE, question.question_id, "question")
-        sealed_vector = None
-        if vector is not None:
-            raw = np.asarray(vector, dtype="<f4").tobytes()
-            sealed_vector = self._cipher.seal(raw, Place(TABLE, question.question_id, "vector"))
+        sealed_vector = None if vector is None else self._sealed(question.question_id, vector)
         await self._conn.execute(
             insert(unanswered_questions).values(
                 tenant_id=question.tenant_id,
@@ -43,6 +40,20 @@ class GapRepository:
                 embedding_model=model if vector is not None else None,
             )
         )
+
+    async def set_vector(
+        self, tenant_id: str, question_id: str, vector: Vectors, model: str
+    ) -> None:
+        """Keep a vector computed for a question after it was stored (by a report)."""
+        await self._conn.execute(
+            update(unanswered_questions)
+            .where(_c.tenant_id == tenant_id, _c.question_id == question_id)
+            .values(vector_sealed=self._sealed(question_id, vector), embedding_model=model)
+        )
+
+    def _sealed(self, question_id: str, vector: Vectors) -> bytes:
+        raw = np.asarray(vector, dtype="<f4").tobytes()
+        return self._cipher.seal(raw, Place(TABLE, question_id, "vector"))
 
     async def prune(self, tenant_id: str, *, before: datetime, keep: int) -> None:
         """Forget the tenant's questions asked before `before`, and all but the newest `keep`."""

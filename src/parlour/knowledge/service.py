@@ -8,7 +8,8 @@ one per passage held back); the rest are stored sealed, with their embeddings, a
 each keeps its provenance and content hash. The review queue's own rules (what is held back and
 why, listing, deciding, flagging again) are knowledge/review.py, reached as
 `KnowledgeService.review`; the questions it could not answer are knowledge/gaps.py, reached as
-`KnowledgeService.gaps`. An entry typed in the dashboard is an upload too (knowledge/entries.py).
+`KnowledgeService.gaps`. An entry typed in the dashboard is an upload too (knowledge/entries.py,
+`KnowledgeService.entries`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from parlour.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from parlour.identifiers import check_identifier
 from parlour.knowledge.documents import Limits, Passage, read_source
 from parlour.knowledge.embeddings import Embedder, Vectors, embed_off_loop
-from parlour.knowledge.entries import SOURCE_NAME, grown_source
+from parlour.knowledge.entries import DashboardEntries
 from parlour.knowledge.formats import identify
 from parlour.knowledge.gaps import KnowledgeGaps
 from parlour.knowledge.models import (
@@ -95,6 +96,10 @@ class KnowledgeService:
         self.review = ReviewQueue(db, vault, audit, embedder=embedder, clock=clock)
         # So do the questions the assistant could not answer.
         self.gaps = KnowledgeGaps(db, vault, embedder=embedder, clock=clock)
+        # Entries typed in the dashboard: uploads of a source of their own.
+        self.entries = DashboardEntries(
+            db, vault, self.upload, max_field_chars=self._limits.max_field_chars
+        )
 
     def close(self) -> None:
         if isinstance(self._embedder, RemoteEmbedder):
@@ -103,42 +108,6 @@ class KnowledgeService:
     async def import_faq_csv(self, tenant_id: str, data: bytes, *, actor: Actor) -> ImportReport:
         """Replace the tenant's FAQ (the source named faq.csv) and publish it."""
         return await self.upload(tenant_id, "faq.csv", data, actor=actor)
-
-    async def add_entry(
-        self, tenant_id: str, question: str, answer: str, *, actor: Actor
-    ) -> ImportReport:
-        """One FAQ entry typed in the dashboard, published in a new version: the dashboard's
-        own source one row longer, uploaded (screened, audited) like any file."""
-        for _ in range(3):
-            base, rows = await self._dashboard_rows(tenant_id)
-            max_chars = self._limits.max_field_chars
-            data = grown_source(rows, question, answer, max_chars=max_chars)
-            try:
-                return await self.upload(
-                    tenant_id, SOURCE_NAME, data, actor=actor, replacing=Replacing(base)
-                )
-            except Conflict:
-                continue  # another entry was added meanwhile: build on it
-        raise Conflict("The knowledge changed while the entry was saved; try again.")
-
-    async def _dashboard_rows(
-        self, tenant_id: str
-    ) -> tuple[str | None, list[tuple[str, str, str]]]:
-        """The dashboard source of the latest version, and (locator, question, answer) of
-        its live entries (those awaiting review carry over as they are: a passage the output
-        filter took back must not go live again by passing screening)."""
-
-        async def read(cipher: TenantCipher) -> tuple[str | None, list[tuple[str, str, str]]]:
-            async with self._db.read(tenant_id) as conn:
-                sources = SourceRepository(conn)
-                latest = await sources.sources_of(tenant_id, await sources.latest_number(tenant_id))
-                base = next((s.source_id for s in latest if s.name == SOURCE_NAME), None)
-                if base is None:
-                    return None, []
-                live = await FaqRepository(conn, cipher).of_source(tenant_id, base)
-            return base, [(e.locator, e.question, e.answer) for e in live]
-
-        return await self._vault.using(tenant_id, read)
 
     async def upload(
         self,

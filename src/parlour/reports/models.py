@@ -63,7 +63,7 @@ class ConversationsReport:
     started: int  # conversations started in the period (the counts)
     started_by_day: tuple[DayCount, ...]  # every local day of the period, zeros included
     started_by_hour: tuple[int, ...]  # 24 values: local hour of day 0..23
-    handovers: int  # conversations first handed to people (queued or taken) in the period
+    handovers: int  # conversations handed to people (queued or taken) in the period: episodes
     handovers_by_day: tuple[DayCount, ...]
     outcomes: ConversationOutcomes  # of the conversations started in the period
 
@@ -79,8 +79,9 @@ class Percentiles:
 
 @dataclass(frozen=True, slots=True)
 class HandlingTimes:
-    """Of conversations started in the period that a person replied to: how long the first
-    reply took after the handover, and how long from the start to resolution."""
+    """Of conversations handed to people in the period (their latest episode) that a person
+    replied to: how long the first reply took after the handover, and how long from the
+    handover to the resolution."""
 
     conversations: int
     first_response: Percentiles

@@ -1,9 +1,8 @@
-"""The SQL of reports: counts summed by hour or by detail, and conversations' recorded moments
-aggregated. Nothing here reads a message (T-103)."""
+"""The SQL of reports over conversations' recorded moments (counts are rollups/repository.py,
+the one home of `report_counts`). Nothing here reads a message (T-103)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,20 +10,18 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.reports.models import ConversationOutcomes
-from parlour.rollups.models import Count, Figure
-from parlour.rollups.repository import CountRepository
-from parlour.storage.tables import conversations, report_counts
+from parlour.storage.tables import conversations
 
 c = conversations.c
 
 
 @dataclass(frozen=True, slots=True)
 class Handled:
-    """A conversation a person replied to: who (the grouping's key), and its moments."""
+    """A conversation's latest episode with people, that a person replied to: who (the
+    grouping's key), and its moments."""
 
     group: str
-    created_at: datetime
-    handed_at: datetime | None
+    handed_at: datetime
     first_human_reply_at: datetime
     resolved_at: datetime | None
 
@@ -32,30 +29,6 @@ class Handled:
 class ReportRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
-
-    async def hourly(
-        self, tenant_id: str, figures: Collection[Figure], since: datetime, until: datetime
-    ) -> list[Count]:
-        """Counts of hours that start in [since, until), by hour and detail."""
-        return await CountRepository(self._conn).hourly(tenant_id, figures, since, until)
-
-    async def totals(
-        self, tenant_id: str, figure: Figure, since: datetime, until: datetime
-    ) -> dict[str, int]:
-        """A figure's counts over hours that start in [since, until), summed by detail."""
-        r = report_counts.c
-        total = func.sum(r.value)
-        rows = await self._conn.execute(
-            select(r.detail, total)
-            .where(
-                r.tenant_id == tenant_id,
-                r.metric == figure.value,
-                r.hour >= since,
-                r.hour < until,
-            )
-            .group_by(r.detail)
-        )
-        return {detail: int(value) for detail, value in rows}
 
     async def outcomes(
         self, tenant_id: str, since: datetime, until: datetime
@@ -78,8 +51,8 @@ class ReportRepository:
     async def handed_times(
         self, tenant_id: str, since: datetime, until: datetime
     ) -> list[datetime]:
-        """When conversations were first handed to people, for those first handed in
-        [since, until) (whenever they started)."""
+        """When conversations were handed to people (their latest episode's handover), for
+        those handed in [since, until) (whenever they started)."""
         rows = await self._conn.execute(
             select(c.handed_at).where(
                 c.tenant_id == tenant_id, c.handed_at >= since, c.handed_at < until
@@ -95,16 +68,16 @@ class ReportRepository:
         *,
         group_by: str = "human_account_id",
     ) -> list[Handled]:
-        """The moments of conversations started in [since, until) that a person replied to,
-        keyed by `group_by`: the person who first replied today; the desk's team column when
-        issue 22 adds one."""
+        """The moments of conversations handed to people in [since, until) (their latest
+        episode's handover, chat/milestones.py) that a person replied to, keyed by `group_by`:
+        the person who first replied today; the desk's team column when issue 22 adds one."""
         group = c[group_by]
         rows = await self._conn.execute(
-            select(group, c.created_at, c.handed_at, c.first_human_reply_at, c.resolved_at).where(
+            select(group, c.handed_at, c.first_human_reply_at, c.resolved_at).where(
                 c.tenant_id == tenant_id,
-                c.created_at >= since,
-                c.created_at < until,
+                c.handed_at >= since,
+                c.handed_at < until,
                 c.first_human_reply_at.is_not(None),
             )
         )
-        return [Handled(str(r[0] or ""), r[1], r[2], r[3], r[4]) for r in rows]
+        return [Handled(str(r[0] or ""), r[1], r[2], r[3]) for r in rows]

@@ -1,6 +1,7 @@
 """The organisation's reports, as use cases: each reads counts flushed by every process (this
-one's first, so a single node sees its own latest events) and conversations' recorded moments,
-in one transaction scoped to the organisation (row-level security on PostgreSQL, T-103)."""
+one's first unless it flushed in the last second, `Tally.refresh`, so a single node sees its own
+latest events) and conversations' recorded moments, in one transaction scoped to the
+organisation (row-level security on PostgreSQL, T-103)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from parlour.reports.models import (
 from parlour.reports.repository import Handled, ReportRepository
 from parlour.rollups.models import Count, Figure
 from parlour.rollups.period import Period
+from parlour.rollups.repository import CountRepository
 from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
 from parlour.storage.types import Clock, utcnow
@@ -97,11 +99,11 @@ class Reports:
         return await self.assistant(tenant_id, period)
 
     async def conversations(self, tenant_id: str, period: Period) -> ConversationsReport:
-        await self._tally.flush()
+        await self._tally.refresh()
         since, until = period.since, period.until
         async with self._db.read(tenant_id) as conn:
             repository = ReportRepository(conn)
-            started = await repository.hourly(
+            started = await CountRepository(conn).hourly(
                 tenant_id, [Figure.CONVERSATIONS_STARTED], since, until
             )
             handed = await repository.handed_times(tenant_id, since, until)
@@ -121,7 +123,7 @@ class Reports:
         )
 
     async def people(self, tenant_id: str, period: Period) -> PeopleReport:
-        await self._tally.flush()
+        await self._tally.refresh()
         async with self._db.read(tenant_id) as conn:
             handled = await ReportRepository(conn).handled(tenant_id, period.since, period.until)
         groups: dict[str, list[Handled]] = {}
@@ -138,15 +140,15 @@ class Reports:
         return PeopleReport(period=period, overall=_times(handled), by_agent=tuple(agents))
 
     async def assistant(self, tenant_id: str, period: Period) -> AssistantReport:
-        await self._tally.flush()
+        await self._tally.refresh()
         since, until = period.since, period.until
         async with self._db.read(tenant_id) as conn:
-            repository = ReportRepository(conn)
+            repository = CountRepository(conn)
             counts = await repository.hourly(
                 tenant_id, [Figure.TURNS, Figure.INPUT_TOKENS, Figure.OUTPUT_TOKENS], since, until
             )
-            reasons = await repository.totals(tenant_id, Figure.TURN_REASONS, since, until)
-            citations = await repository.totals(tenant_id, Figure.CITATIONS, since, until)
+            reasons = await repository.by_detail(tenant_id, Figure.TURN_REASONS, since, until)
+            citations = await repository.by_detail(tenant_id, Figure.CITATIONS, since, until)
         turns = [n for n in counts if n.figure is Figure.TURNS]
         total = sum(n.value for n in turns)
         outcomes = tuple(
@@ -229,12 +231,9 @@ def _by_day(period: Period, counts: Iterable[Count]) -> tuple[DayCount, ...]:
 
 
 def _times(handled: list[Handled]) -> HandlingTimes:
-    first = [
-        (h.first_human_reply_at - h.handed_at).total_seconds()
-        for h in handled
-        if h.handed_at is not None
-    ]
-    resolution = [(h.resolved_at - h.created_at).total_seconds() for h in handled if h.resolved_at]
+    """First response and resolution, both from the episode's handover."""
+    first = [(h.first_human_reply_at - h.handed_at).total_seconds() for h in handled]
+    resolution = [(h.resolved_at - h.handed_at).total_seconds() for h in handled if h.resolved_at]
     return HandlingTimes(len(handled), percentiles(first), percentiles(resolution))
 
 

@@ -12,7 +12,6 @@ class Figure(StrEnum):
     passage's id) says which kind; "" where a figure has none."""
 
     CONVERSATIONS_STARTED = "conversations.started"
-    HANDOVERS = "conversations.handed"  # moved to the queue or to a person
     MESSAGES = "messages"  # detail: the author (user, assistant, agent)
     TURNS = "assistant.turns"  # detail: the outcome (answered, abstained, blocked, …)
     TURN_REASONS = "assistant.reasons"  # detail: why a turn ended so (model_timed_out, …)

@@ -28,8 +28,16 @@ class Period:
     time_zone: str  # IANA name
 
     MAX_DAYS: ClassVar[int] = 366
+    # Years a period may name: every local midnight of them, and the one after the last day,
+    # is an instant Python can hold in every time zone (0001-01-01 in Asia/Tokyo is not).
+    FIRST_YEAR: ClassVar[int] = 1970
+    LAST_YEAR: ClassVar[int] = 9998
 
     def __post_init__(self) -> None:
+        if self.start.year < self.FIRST_YEAR or self.end.year > self.LAST_YEAR:
+            raise InvalidPeriod(
+                f"A period lies between the years {self.FIRST_YEAR} and {self.LAST_YEAR}."
+            )
         if self.end < self.start:
             raise InvalidPeriod("The period ends before it starts.")
         if (self.end - self.start).days + 1 > self.MAX_DAYS:

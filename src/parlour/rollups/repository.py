@@ -1,4 +1,5 @@
-"""The SQL of report counts: adding to them, and reading them back by hour."""
+"""The SQL of report counts (`report_counts`, its one home): adding to them, and reading them
+back by hour, by detail or in total."""
 
 from __future__ import annotations
 
@@ -52,6 +53,23 @@ class CountRepository:
             .order_by(c.hour)
         )
         return [Count(tenant_id, Figure(r.metric), r.detail, r.hour, r.value) for r in rows]
+
+    async def by_detail(
+        self, tenant_id: str, figure: Figure, since: datetime, until: datetime
+    ) -> dict[str, int]:
+        """A figure's counts over hours that start in [since, until), summed by detail."""
+        c = report_counts.c
+        rows = await self._conn.execute(
+            select(c.detail, func.sum(c.value))
+            .where(
+                c.tenant_id == tenant_id,
+                c.metric == figure.value,
+                c.hour >= since,
+                c.hour < until,
+            )
+            .group_by(c.detail)
+        )
+        return {detail: int(value) for detail, value in rows}
 
     async def totals(
         self, tenant_ids: Collection[str], figures: Collection[Figure], since: datetime

@@ -5,7 +5,11 @@ database sees one statement per flush, whatever the traffic. Several processes a
 the same rows (`value = value + excluded.value`), so their counts sum. What a process has not
 flushed when it dies is lost: at most `flush_seconds` of counts, which reports tolerate and
 the figures that must not be lost (messages, turns, conversations) keep in their own tables.
-A failed flush keeps its counts for the next one.
+A failed flush keeps the counts it did not store for the next one.
+
+Reports read what was flushed; `refresh` is the one rule of "fresh enough" they share: it
+flushes only when the last flush is older than `FRESH_SECONDS`, so a page of five sections (or
+an analyst reloading it) writes once, not five times.
 
 A flush also notes which organisations it stored counts of watched figures for (`watch`,
 `noticed`): the security alerts check those organisations alone, so that a quiet node checks
@@ -17,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +36,7 @@ from parlour.storage.types import Clock, utcnow
 log = logging.getLogger(__name__)
 
 Key = tuple[str, Figure, str, datetime]  # tenant, figure, detail, hour
+FRESH_SECONDS = 1.0  # a report reads counts flushed at most this long ago
 
 
 def hour_of(at: datetime) -> datetime:
@@ -38,9 +44,18 @@ def hour_of(at: datetime) -> datetime:
 
 
 class Tally:
-    def __init__(self, db: Database, *, flush_seconds: float, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        flush_seconds: float,
+        clock: Clock = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._monotonic = monotonic
+        self._flushed_at: float | None = None  # when the last good flush began (monotonic)
         self._flush_seconds = flush_seconds
         self._pending: Counter[Key] = Counter()
         self._flushing = asyncio.Lock()
@@ -71,35 +86,54 @@ class Tally:
             self._next_hour = self._hour + timedelta(hours=1)
         return self._hour
 
+    async def refresh(self) -> None:
+        """Make the counts a report is about to read fresh enough: flush, unless a flush that
+        succeeded began less than `FRESH_SECONDS` ago."""
+        last = self._flushed_at
+        if last is not None and self._monotonic() - last < FRESH_SECONDS:
+            return
+        await self.flush()
+
     async def flush(self) -> None:
-        """Add what this process counted to the database, in one transaction."""
+        """Add what this process counted to the database, in one transaction. On a failure,
+        what was not stored is kept for the next flush (an organisation deleted since it was
+        counted excepted), and the failure raised."""
         async with self._flushing:
+            began = self._monotonic()
             pending, self._pending = self._pending, Counter()
-            if not pending:
-                return
-            counts = [Count(t, f, d, h, v) for (t, f, d, h), v in pending.items()]
-            try:
-                await self._store(counts)
-            except IntegrityError:
-                await self._store_each_tenant(counts)
-            except BaseException:
-                self._pending.update(pending)  # counted again at the next flush
-                raise
+            if pending:
+                try:
+                    await self._store(_counts(pending))
+                except IntegrityError:
+                    await self._store_each_tenant(pending)
+                except BaseException:
+                    self._pending.update(pending)  # counted again at the next flush
+                    raise
+            self._flushed_at = began
 
     async def _store(self, counts: list[Count]) -> None:
         async with self._db.transaction(*{c.tenant_id for c in counts}) as conn:
             await CountRepository(conn).add(counts)
         self._noticed.update(c.tenant_id for c in counts if c.figure in self._watched)
 
-    async def _store_each_tenant(self, counts: list[Count]) -> None:
+    async def _store_each_tenant(self, pending: Counter[Key]) -> None:
         """An organisation deleted since it was counted fails the whole batch: store the others,
-        and drop its counts, as its other rows went."""
-        by_tenant: dict[str, list[Count]] = {}
-        for count in counts:
-            by_tenant.setdefault(count.tenant_id, []).append(count)
-        for tenant_counts in by_tenant.values():
-            with contextlib.suppress(IntegrityError):
-                await self._store(tenant_counts)
+        and drop its counts, as its other rows went. Any other failure puts back the counts of
+        the organisations not stored yet, its own included."""
+        by_tenant: dict[str, Counter[Key]] = {}
+        for key, value in pending.items():
+            by_tenant.setdefault(key[0], Counter())[key] = value
+        left = list(by_tenant.values())
+        while left:
+            try:
+                await self._store(_counts(left[0]))
+            except IntegrityError:
+                pass
+            except BaseException:
+                for tenant_pending in left:
+                    self._pending.update(tenant_pending)
+                raise
+            left.pop(0)
 
     def start(self) -> None:
         """Flush every `flush_seconds` until `aclose`."""
@@ -122,3 +156,7 @@ class Tally:
                 await self.flush()
             except Exception:
                 log.exception("report counts not flushed; kept for the next try")
+
+
+def _counts(pending: Counter[Key]) -> list[Count]:
+    return [Count(t, f, d, h, v) for (t, f, d, h), v in pending.items()]

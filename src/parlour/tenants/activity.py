@@ -59,7 +59,7 @@ class PlatformActivity:
         """The `shown` busiest organisations (by messages) with their last `days` of figures,
         the busiest first, and how many organisations there are. Up to READ organisations are
         weighed, the oldest first."""
-        await self._tally.flush()
+        await self._tally.refresh()
         async with self._db.read() as conn:
             organisations = await TenantRepository(conn).list_all(READ)
         ids = [t.tenant_id for t in organisations]

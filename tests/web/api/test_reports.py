@@ -183,6 +183,8 @@ async def test_bad_periods_and_unknown_reports_are_refused_in_the_one_shape(two:
         "?from=yesterday&to=today",
         "?from=2026-03-02&to=2026-03-01",
         "?from=2025-01-01&to=2026-01-02",  # 367 days
+        "?from=9999-12-31&to=9999-12-31",  # no instant after its last day
+        "?from=0001-01-01&to=0001-01-01",
     ):
         assert_error_shape(
             await two.owner.send("GET", f"{base}/people{query}"), 422, "invalid_period"
@@ -194,6 +196,16 @@ async def test_bad_periods_and_unknown_reports_are_refused_in_the_one_shape(two:
     assert_error_shape(
         await two.owner.send("GET", f"{base}/secrets.csv{two.dates}"), 404, "unknown_report"
     )
+    zone = {"time_zone": "Asia/Tokyo"}
+    set_zone = await two.owner.send("PUT", f"/v1/organisations/{two.a}/time-zone", zone)
+    assert set_zone.status_code < 300
+    for rest in ("people", "assistant.csv", "security", "gaps"):
+        # Its midnight in Tokyo is before the year 1 in UTC: refused, never a 500.
+        assert_error_shape(
+            await two.owner.send("GET", f"{base}/{rest}?from=0001-01-01&to=0001-01-01"),
+            422,
+            "invalid_period",
+        )
     year = await two.owner.send("GET", f"{base}/people?from=2025-01-02&to=2026-01-02")
     assert year.status_code == 200  # 366 days
 

@@ -117,6 +117,8 @@ async def test_the_page_shows_the_last_30_days_of_the_organisations_time_zone_by
         ("?from=2026-12-02&to=2026-12-01", "ends before it starts"),
         ("?from=2024-01-01&to=2026-12-01", "at most 366 days"),
         ("?from=" + "9" * 5000 + "&to=2026-12-01", "YYYY-MM-DD"),
+        ("?to=0001-01-05", "between the years"),  # no from: 30 days before the year 1
+        ("?from=9999-12-31&to=9999-12-31", "between the years"),
     ],
 )
 async def test_a_bad_range_is_answered_by_the_error_page_saying_what_is_wrong(

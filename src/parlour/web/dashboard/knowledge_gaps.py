@@ -41,7 +41,7 @@ async def add_entry(who: Librarian, services: ServicesDep, request: Request) -> 
     form = await same_origin_form(request)
     question, answer = form.get("question", ""), form.get("answer", "")
     try:
-        report = await services.knowledge.add_entry(
+        report = await services.knowledge.entries.add(
             who.tenant_id, question, answer, actor=who.actor
         )
     except ParlourError as error:
