@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 
-from parlour.tasks import detached
+import pytest
+
+from parlour.tasks import Periodic, detached
 
 CREATOR: contextvars.ContextVar[str] = contextvars.ContextVar("creator", default="none")
 
@@ -24,3 +26,27 @@ async def test_a_detached_task_sees_none_of_its_creators_context_and_a_plain_one
     async with asyncio.timeout(5):
         assert (await plain, await shared) == ("request-1", "none")
     assert shared.get_name() == "shared"
+
+
+async def test_periodic_rounds_go_on_after_a_failed_one_which_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rounds: list[int] = []
+    third = asyncio.Event()
+
+    async def round() -> None:
+        rounds.append(len(rounds))
+        if len(rounds) == 1:
+            raise RuntimeError("the first round fails")
+        if len(rounds) == 3:
+            third.set()
+
+    periodic = Periodic(round, 0, failed="a round failed", first_at_start=True)
+    periodic.start()
+    await asyncio.wait_for(third.wait(), timeout=10)
+    await periodic.aclose()
+
+    assert rounds[:3] == [0, 1, 2]
+    assert [r.getMessage() for r in caplog.records if r.name == "parlour.tasks"] == [
+        "a round failed"
+    ]

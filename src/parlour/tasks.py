@@ -8,18 +8,68 @@ or socket first needs them, and then serve every other one; started plainly, eac
 records would name that first request and tenant, and their spans join its trace, for as long
 as they run. `detached` starts them in a fresh, empty context instead. A task that belongs to
 one request or message (an assistant's turn, a socket's outbox) keeps its creator's context.
+
+`Periodic` is the one shape of the node's rounds (flushing report counts, checking security
+alerts, delivering webhooks): a detached task doing one round every so often until closed, a
+failed round logged and the next one trying again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
-from collections.abc import Coroutine
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 def detached(coro: Coroutine[Any, Any, T], *, name: str | None = None) -> asyncio.Task[T]:
     """`coro` as a task that carries none of its creator's context variables."""
     return asyncio.create_task(coro, name=name, context=contextvars.Context())
+
+
+class Periodic:
+    """`round` every `seconds` in a detached task, from `start` until `aclose`; the first round
+    at once (`first_at_start`) or after the first wait. A round that raises is logged with
+    `failed` and the next one tries again."""
+
+    def __init__(
+        self,
+        round: Callable[[], Awaitable[object]],
+        seconds: float,
+        *,
+        failed: str,
+        first_at_start: bool = False,
+    ) -> None:
+        self._round = round
+        self._seconds = seconds
+        self._failed = failed
+        self._first_at_start = first_at_start
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = detached(self._run())
+
+    async def aclose(self) -> None:
+        """Stop; a round under way is cancelled."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        if not self._first_at_start:
+            await asyncio.sleep(self._seconds)
+        while True:
+            try:
+                await self._round()
+            except Exception:
+                log.exception(self._failed)
+            await asyncio.sleep(self._seconds)

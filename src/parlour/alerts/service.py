@@ -19,8 +19,6 @@ its figure is still above the threshold.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -39,6 +37,7 @@ from parlour.rollups.tally import Tally, hour_of
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
 from parlour.storage.types import Clock, utcnow
+from parlour.tasks import Periodic
 from parlour.tenants.service import TenantService
 from parlour.webhooks.organisation_events import OrganisationEvents
 
@@ -73,9 +72,12 @@ class SecurityAlerts:
         self._events = events
         self._tally = tally
         self._public_url = public_url.rstrip("/")
-        self._check_seconds = check_seconds
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
+        self._rounds = Periodic(
+            self.check_all,
+            check_seconds,
+            failed="security alerts not checked; the next round tries again",
+        )
         # Organisations to check again whatever is counted, each until an instant: the end of
         # its local day (an alert held back) or RETRY_FAILED after its check failed.
         self._again: dict[str, datetime] = {}
@@ -163,20 +165,7 @@ class SecurityAlerts:
 
     def start(self) -> None:
         """Check every `check_seconds` until `aclose`."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run())
+        self._rounds.start()
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._check_seconds)
-            try:
-                await self.check_all()
-            except Exception:
-                log.exception("security alerts not checked; the next round tries again")
+        await self._rounds.aclose()

@@ -19,7 +19,6 @@ none, at no cost to counting.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
@@ -32,6 +31,7 @@ from parlour.rollups.models import DETAIL_CHARS, Count, Figure
 from parlour.rollups.repository import CountRepository
 from parlour.storage.database import Database
 from parlour.storage.types import Clock, utcnow
+from parlour.tasks import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,11 @@ class Tally:
         self._clock = clock
         self._monotonic = monotonic
         self._flushed_at: float | None = None  # when the last good flush began (monotonic)
-        self._flush_seconds = flush_seconds
         self._pending: Counter[Key] = Counter()
         self._flushing = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._rounds = Periodic(
+            self.flush, flush_seconds, failed="report counts not flushed; kept for the next try"
+        )
         self._hour = self._next_hour = datetime.min.replace(tzinfo=UTC)
         self._watched: frozenset[Figure] = frozenset()
         self._noticed: set[str] = set()
@@ -137,25 +138,12 @@ class Tally:
 
     def start(self) -> None:
         """Flush every `flush_seconds` until `aclose`."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run())
+        self._rounds.start()
 
     async def aclose(self) -> None:
         """Stop flushing on a timer, and flush what is left."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._rounds.aclose()
         await self.flush()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._flush_seconds)
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("report counts not flushed; kept for the next try")
 
 
 def _counts(pending: Counter[Key]) -> list[Count]:

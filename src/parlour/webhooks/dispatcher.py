@@ -20,7 +20,6 @@ payload orders a conversation's messages.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from datetime import datetime, timedelta
@@ -39,6 +38,7 @@ from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
 from parlour.storage.types import Clock, utcnow
+from parlour.tasks import Periodic
 from parlour.webhooks.endpoints import WebhookEndpoints
 from parlour.webhooks.models import Delivery
 from parlour.webhooks.repository import DeliveryRepository, EndpointRepository
@@ -82,19 +82,19 @@ class WebhookDispatcher:
         self._endpoints = endpoints
         self._egress = egress
         self._tally = tally  # counts failed attempts: an organisation's security figure
-        self._poll_seconds = poll_seconds
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
+        self._rounds = Periodic(
+            self.deliver_due,
+            poll_seconds,
+            failed="delivering webhooks failed; the next round tries again",
+            first_at_start=True,
+        )
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._rounds.start()
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._rounds.aclose()
 
     async def deliver_due(self) -> int:
         """One round: send what is due now; how many deliveries endpoints took."""
@@ -192,14 +192,6 @@ class WebhookDispatcher:
             for m in found
             if m.conversation_id in conversations
         }
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.deliver_due()
-            except Exception:
-                log.exception("delivering webhooks failed; the next round tries again")
-            await asyncio.sleep(self._poll_seconds)
 
 
 async def _post(
