@@ -154,18 +154,24 @@ conversations = Table(
     Column("resolved_at", UtcDateTime, nullable=True),
     Column("last_turn_outcome", String(16), nullable=True),
     Index("ix_conversations_tenant_user", "tenant_id", "end_user_id"),
-    # Reports read the moments of a period's conversations from this index alone (0024).
+    # Reports read how a period's conversations ended, and the moments of its handovers, from
+    # these indexes alone (0024).
     Index(
-        "ix_conversations_tenant_created_moments",
+        "ix_conversations_tenant_created_endings",
         "tenant_id",
         "created_at",
         "handed_at",
         "first_human_reply_at",
-        "resolved_at",
         "last_turn_outcome",
+    ),
+    Index(
+        "ix_conversations_tenant_handed_moments",
+        "tenant_id",
+        "handed_at",
+        "first_human_reply_at",
+        "resolved_at",
         "human_account_id",
     ),
-    Index("ix_conversations_tenant_handed", "tenant_id", "handed_at"),
 )
 
 messages = Table(
