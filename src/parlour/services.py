@@ -445,7 +445,7 @@ def build_services(
         call_tokens=call_tokens,
         knowledge=knowledge,
         chat=chat,
-        desk=AgentDesk(db, chat, audit),
+        desk=AgentDesk(db, chat, audit, clock=clock),
         assistant=assistant_service,
         rate_limits=realtime.rate_limits,
         connection_caps=realtime.caps,

@@ -349,15 +349,27 @@ async def test_an_agent_answers_from_the_inbox_a_customer_who_asked_for_a_person
 
     await agent.get_by_label("Your reply").fill("Hello, I'm Ada. We do not, I'm afraid.")
     await agent.get_by_role("button", name="Send").click()
-    await expect(agent.locator("#status")).to_have_text("With an agent.")
+    await expect(agent.locator("#status")).to_have_text("Assigned to you.")
     await expect(customer.locator(".msg.agent")).to_have_text(
         "Hello, I'm Ada. We do not, I'm afraid.", timeout=WAIT_MS
     )
     await expect(customer.locator(".msg.system").last).to_have_text("A person has joined the chat.")
     assert await agent.evaluate("window.__pwned") is None
 
+    await agent.get_by_role("button", name="Unassign").click()
+    await expect(agent.locator("#status")).to_have_text("Waiting for a person.")
+    await agent.get_by_role("button", name="Assign to me").click()
+    await expect(agent.locator("#status")).to_have_text("Assigned to you.")
+    await agent.get_by_role("button", name="Resolve").click()
+    await expect(agent.locator("#status")).to_have_text("Resolved.")
+    await expect(customer.locator(".msg.system").last).to_have_text(
+        "This conversation is resolved. Write again any time.", timeout=WAIT_MS
+    )
+    await agent.get_by_role("button", name="Reopen").click()
+    await expect(agent.locator("#status")).to_have_text("Assigned to you.")
+
     await agent.get_by_role("button", name="Hand back to the assistant").click()
-    await expect(agent.locator("#no-agent")).to_be_visible()
+    await expect(agent.locator("#no-assigned")).to_be_visible()
     await expect(customer.locator(".msg.system").last).to_have_text(
         "You're back with the assistant.", timeout=WAIT_MS
     )

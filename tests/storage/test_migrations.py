@@ -7,8 +7,9 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
+from parlour.chat.models import ConversationStatus
 from parlour.services import Services
 from parlour.storage.database import Database
 from parlour.storage.migrate import alembic_config, migrate
@@ -47,6 +48,23 @@ async def test_entries_stored_before_versions_existed_stay_live(
             await conn.run_sync(_downgrade, "0005")
         await services.migrate()
         await _still_answers(services, org.tenant_id)
+
+
+async def test_a_conversation_with_an_agent_becomes_assigned_to_the_person_who_answered(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """Revision 0024 renames the status `agent` and assigns it to whoever first replied."""
+    async with migrated_services(tmp_path, sqlite_url) as services:
+        org = await seed.organisation(services)
+        conversation = await services.chat.open_conversation(org.tenant_id, "customer-1")
+        async with services.db.transaction() as conn:
+            await conn.run_sync(_downgrade, "0023")
+            await conn.execute(
+                text("UPDATE conversations SET status = 'agent', human_account_id = 'ada'")
+            )
+        await services.migrate()
+        after = await services.chat.get_conversation(org.tenant_id, conversation.conversation_id)
+        assert (after.status, after.assignee) == (ConversationStatus.ASSIGNED, "ada")
 
 
 async def _still_answers(services: Services, tenant_id: str) -> None:

@@ -300,7 +300,9 @@
       this.lastSeq = frame.seq;
       if (frame.type === "handoff") {
         const text = frame.state === "queued" ? "We're connecting you to a person…"
-          : frame.state === "agent_joined" ? "A person has joined the chat." : "You're back with the assistant.";
+          : frame.state === "agent_joined" ? "A person has joined the chat."
+          : frame.state === "resolved" ? "This conversation is resolved. Write again any time."
+          : "You're back with the assistant.";
         this.render({ author: "system", text });
         this.handoffButton.hidden = true;
       } else if (frame.client_id && this.log.querySelector(`[data-client-id="${CSS.escape(frame.client_id)}"]`)) {

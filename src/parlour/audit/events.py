@@ -478,3 +478,47 @@ class AgentReplied(AuditEvent):
 class ConversationReturned(AuditEvent):
     action = "conversation.returned_to_assistant"
     conversation_id: str
+
+
+@dataclass(frozen=True)
+class ConversationAssigned(AuditEvent):
+    """A person gave the conversation to a member (themselves: `conversation.taken`)."""
+
+    action = "conversation.assigned"
+    conversation_id: str
+    assignee: str
+
+
+@dataclass(frozen=True)
+class ConversationUnassigned(AuditEvent):
+    """Nobody has the conversation any more: it waits in the queue."""
+
+    action = "conversation.unassigned"
+    conversation_id: str
+
+
+@dataclass(frozen=True)
+class ConversationResolved(AuditEvent):
+    action = "conversation.resolved"
+    conversation_id: str
+
+
+@dataclass(frozen=True)
+class ConversationReopened(AuditEvent):
+    action = "conversation.reopened"
+    conversation_id: str
+
+
+@dataclass(frozen=True)
+class ConversationPending(AuditEvent):
+    """Set to wait on the customer."""
+
+    action = "conversation.pending"
+    conversation_id: str
+
+
+@dataclass(frozen=True)
+class ConversationSnoozed(AuditEvent):
+    action = "conversation.snoozed"
+    conversation_id: str
+    until: str  # ISO 8601, UTC

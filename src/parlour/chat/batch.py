@@ -8,7 +8,12 @@ and it has two spellings that must store identical rows:
 - on SQLite's own driver for a file database (`Database.write_directly`), in one call, with
   statements compiled once from the same tables and bound with the same type processors.
 Kept side by side, the two are read, and changed, together. When to write a batch, and what
-becomes of each message in it, is the writer's (chat/writer.py)."""
+becomes of each message in it, is the writer's (chat/writer.py).
+
+A message may carry a move of its conversation (chat/lifecycle.py): its compare-and-set runs in
+the same transaction, after the numbers are claimed (so every row is locked in the claim's one
+order, on every node), and a refused move drops its message, whose number is handed back. So an
+announcement is stored if and only if its move happened (T-100)."""
 
 from __future__ import annotations
 
@@ -16,14 +21,16 @@ import functools
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Dialect, bindparam, case, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from parlour.chat.lifecycle import Move
 from parlour.chat.models import ConversationStatus, Message
-from parlour.chat.repository import sealed_row
+from parlour.chat.repository import move_statement, sealed_row
 from parlour.crypto.vault import TenantCipher
 from parlour.storage.database import Database
 from parlour.storage.tables import conversations, messages, webhook_deliveries
@@ -31,6 +38,20 @@ from parlour.storage.tables import conversations, messages, webhook_deliveries
 Key = tuple[str, str]  # (tenant id, conversation id)
 # Each conversation's new last number and its status; one absent under its tenant is left out.
 Claims = dict[Key, tuple[int, ConversationStatus]]
+
+
+@dataclass(frozen=True, slots=True)
+class Fate:
+    """What became of one message of a batch."""
+
+    seq: int | None  # its number; None when it was not stored
+    status: ConversationStatus | None = None  # its conversation's status once it was written
+    moved_from: ConversationStatus | None = None  # the status its move left
+    refused: bool = False  # not stored: its move found the conversation otherwise
+
+
+ABSENT = Fate(None)  # its conversation does not exist (under its tenant)
+REFUSED = Fate(None, refused=True)
 
 
 class BatchStore:
@@ -44,37 +65,90 @@ class BatchStore:
         self,
         batch: Sequence[Message],
         ciphers: Mapping[str, TenantCipher],
-        status_changes: Sequence[tuple[Key, ConversationStatus]],
+        moves: Sequence[Move | None],
         deliveries: Sequence[dict[str, object]],
         at: datetime,
-    ) -> tuple[Claims, list[int | None]]:
-        """Claim numbers, insert the messages (each sealed with its own tenant's key) numbered in
-        order, skipping those whose conversation is absent, and the webhook deliveries of those
-        inserted; apply the status changes. The claims, and each message's number or None."""
+    ) -> list[Fate]:
+        """Claim numbers, make each message's move (`moves`, one per message, in order), insert
+        the messages (each sealed with its own tenant's key) numbered in order, skipping those
+        whose conversation is absent or whose move was refused, and the webhook deliveries of
+        those inserted. Each message's fate."""
         # Sealing binds a message's id, not its number: rows are made here, numbered in the
         # transaction.
         rows = [sealed_row(m, ciphers[m.tenant_id]) for m in batch]
         if self._direct is not None:
             return await self._db.write_directly(
-                functools.partial(self._direct.write, rows, status_changes, deliveries, at)
+                functools.partial(self._direct.write, rows, moves, deliveries, at)
             )
         async with self._db.transaction(*ciphers) as conn:
-            return await _through_sqlalchemy(conn, rows, status_changes, deliveries, at)
+            return await _through_sqlalchemy(conn, rows, moves, deliveries, at)
 
 
-def in_arrival_order(keys: Sequence[Key], claimed: Claims) -> list[int | None]:
+def in_arrival_order(keys: Sequence[Key | None], claimed: Claims) -> list[int | None]:
     """Each message's number: a conversation's claim runs up to its new last number, handed
-    out in arrival order; None where the conversation does not exist."""
-    wanted = Counter(keys)
+    out in arrival order; None where the conversation does not exist, or the key is None (a
+    message not stored, whose number the claim gave back)."""
+    wanted = Counter(key for key in keys if key is not None)
     next_seq = {key: last - wanted[key] + 1 for key, (last, _) in claimed.items()}
     seqs: list[int | None] = []
     for key in keys:
-        if key in claimed:
+        if key is not None and key in claimed:
             seqs.append(next_seq[key])
             next_seq[key] += 1
         else:
             seqs.append(None)
     return seqs
+
+
+class _Moves:
+    """The moves of a batch, made in arrival order on the claimed rows: each message's status
+    before and after it, and which were refused (their numbers given back)."""
+
+    def __init__(self, claimed: Claims) -> None:
+        self.claimed = claimed
+        self._status = {key: status for key, (_, status) in claimed.items()}
+        self.fates: list[Fate | None] = []  # None: stored, numbered later
+        self._states: list[tuple[ConversationStatus, ConversationStatus | None]] = []
+        self.given_back: Counter[Key] = Counter()
+
+    def to_make(self, key: Key, move: Move | None) -> Move | None:
+        """The move `key`'s message brings, to make now; the fates of the others, recorded."""
+        if key not in self._status:
+            self._record(ABSENT)
+            return None
+        if move is None:
+            self._record(None, (self._status[key], None))
+        return move
+
+    def made(self, key: Key, move: Move, moved: bool) -> None:
+        if not moved:
+            self._record(REFUSED)
+            self.given_back[key] += 1
+            return
+        self._record(None, (move.to, self._status[key]))
+        self._status[key] = move.to
+
+    def _record(
+        self,
+        fate: Fate | None,
+        state: tuple[ConversationStatus, ConversationStatus | None] | None = None,
+    ) -> None:
+        self.fates.append(fate)
+        self._states.append(state or (ConversationStatus.BOT, None))
+
+    def kept_keys(self, keys: Sequence[Key]) -> list[Key | None]:
+        """The keys of the messages to store (None for the others), with the claims' last
+        numbers lowered by those given back."""
+        for key, count in self.given_back.items():
+            last, status = self.claimed[key]
+            self.claimed[key] = (last - count, status)
+        return [key if fate is None else None for key, fate in zip(keys, self.fates, strict=True)]
+
+    def settled(self, seqs: Sequence[int | None]) -> list[Fate]:
+        return [
+            fate if fate is not None else Fate(seq, status, moved_from)
+            for fate, seq, (status, moved_from) in zip(self.fates, seqs, self._states, strict=True)
+        ]
 
 
 def _keys(rows: Sequence[Mapping[str, object]]) -> list[Key]:
@@ -94,30 +168,41 @@ def _stored(
 async def _through_sqlalchemy(
     conn: AsyncConnection,
     rows: Sequence[dict[str, object]],
-    status_changes: Sequence[tuple[Key, ConversationStatus]],
+    moves: Sequence[Move | None],
     deliveries: Sequence[dict[str, object]],
     at: datetime,
-) -> tuple[Claims, list[int | None]]:
+) -> list[Fate]:
     keys = _keys(rows)
     claimed = await _claim(conn, Counter(keys), at)
-    seqs = in_arrival_order(keys, claimed)
+    made = _Moves(claimed)
+    for key, wanted in zip(keys, moves, strict=True):
+        if (move := made.to_make(key, wanted)) is not None:
+            result = await conn.execute(move_statement(*key, move, at))
+            made.made(key, move, result.rowcount == 1)
+    kept = made.kept_keys(keys)
+    for key, count in made.given_back.items():
+        await conn.execute(_given_back(key, count))
+    seqs = in_arrival_order(kept, made.claimed)
     numbered = [{**row, "seq": seq} for row, seq in zip(rows, seqs, strict=True) if seq is not None]
     if numbered:
         await conn.execute(insert(messages), numbered)
     owed = _stored(rows, seqs, deliveries)
     if owed:
         await conn.execute(insert(webhook_deliveries), owed)
-    for (tenant_id, conversation_id), status in status_changes:
-        if (tenant_id, conversation_id) in claimed:
-            await conn.execute(
-                update(conversations)
-                .where(
-                    conversations.c.tenant_id == tenant_id,
-                    conversations.c.conversation_id == conversation_id,
-                )
-                .values(status=status.value)
-            )
-    return claimed, seqs
+    return made.settled(seqs)
+
+
+def _given_back(key: Key, count: int) -> Any:
+    """Lower a conversation's last number by the messages of a batch that were not stored."""
+    tenant_id, conversation_id = key
+    return (
+        update(conversations)
+        .where(
+            conversations.c.tenant_id == tenant_id,
+            conversations.c.conversation_id == conversation_id,
+        )
+        .values(last_seq=conversations.c.last_seq - count)
+    )
 
 
 async def _claim(conn: AsyncConnection, wanted: Mapping[Key, int], at: datetime) -> Claims:
@@ -175,15 +260,7 @@ class DirectMessageBatch:
         )
         self._insert = _Direct(insert(messages), dialect)
         self._insert_delivery = _Direct(insert(webhook_deliveries), dialect)
-        self._set_status = _Direct(
-            update(conversations)
-            .where(
-                conversations.c.tenant_id == bindparam("tenant_id"),
-                conversations.c.conversation_id == bindparam("conversation_id"),
-            )
-            .values(status=bindparam("status", type_=conversations.c.status.type)),
-            dialect,
-        )
+        self._dialect = dialect
 
     def claim(self, key: Key, count: int, at: datetime) -> tuple[str, tuple[object, ...]]:
         """The statement that reserves `count` numbers in one conversation, with its parameters."""
@@ -194,11 +271,11 @@ class DirectMessageBatch:
     def write(
         self,
         rows: Sequence[dict[str, object]],
-        status_changes: Sequence[tuple[Key, ConversationStatus]],
+        moves: Sequence[Move | None],
         deliveries: Sequence[dict[str, object]],
         at: datetime,
         conn: sqlite3.Connection,
-    ) -> tuple[Claims, list[int | None]]:
+    ) -> list[Fate]:
         keys = _keys(rows)
         claimed: Claims = {}
         # One primary-key update per conversation, in a fixed order, with no hop between them.
@@ -206,7 +283,17 @@ class DirectMessageBatch:
             found = conn.execute(*self.claim(key, count, at)).fetchone()
             if found is not None:
                 claimed[key] = (int(found[0]), ConversationStatus(found[1]))
-        seqs = in_arrival_order(keys, claimed)
+        made = _Moves(claimed)
+        for key, wanted in zip(keys, moves, strict=True):
+            if (move := made.to_make(key, wanted)) is not None:
+                # Moves are rare: each is compiled when made, its values carried in it.
+                statement = _Direct(move_statement(*key, move, at), self._dialect)
+                made.made(key, move, conn.execute(statement.sql, statement.bind({})).rowcount == 1)
+        kept = made.kept_keys(keys)
+        for key, count in made.given_back.items():
+            statement = _Direct(_given_back(key, count), self._dialect)
+            conn.execute(statement.sql, statement.bind({}))
+        seqs = in_arrival_order(kept, made.claimed)
         conn.executemany(
             self._insert.sql,
             [
@@ -220,15 +307,7 @@ class DirectMessageBatch:
                 self._insert_delivery.sql,
                 [self._insert_delivery.bind(d) for d in _stored(rows, seqs, deliveries)],
             )
-        for (tenant_id, conversation_id), status in status_changes:
-            if (tenant_id, conversation_id) in claimed:
-                values = {
-                    "tenant_id": tenant_id,
-                    "conversation_id": conversation_id,
-                    "status": status.value,
-                }
-                conn.execute(self._set_status.sql, self._set_status.bind(values))
-        return claimed, seqs
+        return made.settled(seqs)
 
 
 class _Direct:

@@ -18,9 +18,14 @@ class MessageKind(StrEnum):
 
 
 class ConversationStatus(StrEnum):
-    BOT = "bot"
-    QUEUED = "queued"
-    AGENT = "agent"
+    """Who handles a conversation (chat/lifecycle.py moves it between these)."""
+
+    BOT = "bot"  # the assistant answers
+    QUEUED = "queued"  # waiting for a person, nobody assigned
+    ASSIGNED = "assigned"  # a person (`assignee`) has it; `agent` before migration 0025
+    PENDING = "pending"  # waiting on the customer
+    SNOOZED = "snoozed"  # put aside until `snoozed_until`
+    RESOLVED = "resolved"
 
 
 class HandoffState(StrEnum):
@@ -29,6 +34,7 @@ class HandoffState(StrEnum):
     QUEUED = "queued"
     AGENT_JOINED = "agent_joined"
     RETURNED_TO_BOT = "returned_to_bot"
+    RESOLVED = "resolved"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,8 @@ class Conversation:
     last_seq: int
     created_at: datetime
     updated_at: datetime | None = None  # its latest message's time, as read back
+    assignee: str | None = None  # the account of the person who has it
+    snoozed_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

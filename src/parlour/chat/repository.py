@@ -11,10 +11,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
+from datetime import datetime
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Update,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from parlour.chat.lifecycle import WAITING, WITH_PEOPLE, Keep, Move, Resolution, Whoever
 from parlour.chat.models import (
     Author,
     Citation,
@@ -27,6 +40,7 @@ from parlour.crypto.vault import Place, TenantCipher
 from parlour.storage.tables import conversations, messages
 
 TABLE = "messages"
+c = conversations.c
 
 
 class ConversationRepository:
@@ -79,6 +93,40 @@ class ConversationRepository:
             .limit(limit)
         )
         return [_conversation(row) for row in rows]
+
+    async def move(self, tenant_id: str, conversation_id: str, move: Move, at: datetime) -> bool:
+        """A move the customer is not told of, alone; False when the row was not as it expects."""
+        result = await self._conn.execute(move_statement(tenant_id, conversation_id, move, at))
+        return bool(result.rowcount)
+
+    async def back_to_people(
+        self,
+        tenant_id: str,
+        *,
+        conversation_id: str | None = None,
+        due_by: datetime | None = None,
+    ) -> int:
+        """Bring waiting conversations back to the person who has them, else to the queue: one
+        conversation whose customer wrote (pending or snoozed), or every snoozed one whose time
+        is `due_by` (the desk wakes them when it lists). A compare-and-set like every move."""
+        where: list[ColumnElement[bool]] = [c.tenant_id == tenant_id]
+        if conversation_id is not None:
+            waiting = [status.value for status in WAITING]
+            where += [c.conversation_id == conversation_id, c.status.in_(waiting)]
+        if due_by is not None:
+            where += [c.status == ConversationStatus.SNOOZED.value, c.snoozed_until <= due_by]
+        result = await self._conn.execute(
+            update(conversations)
+            .where(*where)
+            .values(
+                status=case(
+                    (c.assignee.is_(None), ConversationStatus.QUEUED.value),
+                    else_=ConversationStatus.ASSIGNED.value,
+                ),
+                snoozed_until=None,
+            )
+        )
+        return int(result.rowcount)
 
     async def latest_for_user(self, tenant_id: str, end_user_id: str) -> Conversation | None:
         row = (
@@ -181,6 +229,46 @@ def sealed_row(message: Message, cipher: TenantCipher) -> dict[str, object]:
     }
 
 
+def move_statement(tenant_id: str, conversation_id: str, move: Move, at: datetime) -> Update:
+    """The compare-and-set of `move` (chat/lifecycle.py), made `at`: it touches one row, or none
+    when the conversation is not as the move expects; the moments reports read change with it
+    (chat/milestones.py). The statuses are compared one by one rather than with IN, so the
+    statement carries no expanding parameter and compiles for SQLite's own driver too
+    (chat/batch.py)."""
+    where: list[ColumnElement[bool]] = [
+        c.tenant_id == tenant_id,
+        c.conversation_id == conversation_id,
+        or_(*(c.status == status.value for status in sorted(move.allowed))),
+    ]
+    if move.expected is Whoever.SOMEONE:
+        where.append(c.assignee.is_not(None))
+    elif move.expected is not Whoever.ANYONE:
+        where.append(c.assignee.is_not_distinct_from(move.expected))
+    values: dict[str, object] = {"status": move.to.value, "snoozed_until": move.until}
+    when = literal(at, c.resolved_at.type)
+    if move.to in WITH_PEOPLE:
+        # After a resolution, a new episode: its moments replace the last one's.
+        again = c.resolved_at.is_not(None)
+        values["handed_at"] = case((again, when), else_=func.coalesce(c.handed_at, when))
+        values["first_human_reply_at"] = case((again, None), else_=c.first_human_reply_at)
+        values["human_account_id"] = case((again, None), else_=c.human_account_id)
+        values["resolved_at"] = None
+    elif move.resolution is Resolution.SET:
+        values["resolved_at"] = when
+    elif move.resolution is Resolution.CLEAR:
+        # The right-hand side reads the row as it was: cleared only if it was resolved.
+        values["resolved_at"] = case(
+            (c.status == ConversationStatus.RESOLVED.value, None), else_=c.resolved_at
+        )
+    if isinstance(move.assignee, Keep):
+        where.append(c.status != move.to.value)
+    else:
+        values["assignee"] = move.assignee
+        # Something changes: no announcement of a move that moves nothing.
+        where.append(or_(c.status != move.to.value, c.assignee.is_distinct_from(move.assignee)))
+    return update(conversations).where(*where).values(**values)
+
+
 def _conversation(row: Row[tuple[object, ...]]) -> Conversation:
     m = row._mapping
     return Conversation(
@@ -191,4 +279,6 @@ def _conversation(row: Row[tuple[object, ...]]) -> Conversation:
         last_seq=m["last_seq"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        assignee=m["assignee"],
+        snoozed_until=m["snoozed_until"],
     )

@@ -1,23 +1,27 @@
-"""Conversations: opening, appending with sequence numbers, idempotent user messages, handoff."""
+"""Conversations: opening, appending with sequence numbers, idempotent user messages, and the
+moves of their life (chat/lifecycle.py), announced or not."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from opentelemetry.trace import Tracer
 
 from parlour import metrics
+from parlour.chat import lifecycle
 from parlour.chat.broker import Broker
-from parlour.chat.milestones import MilestoneRepository
+from parlour.chat.lifecycle import WAITING, Move
 from parlour.chat.models import (
     AnswerStreaming,
     Author,
     Citation,
     Conversation,
     ConversationStatus,
-    HandoffState,
     Message,
     MessageAdded,
     MessageKind,
@@ -30,6 +34,7 @@ from parlour.chat.writer import (
     Draft,
     MessageWriter,
     NoSubscriptions,
+    NotMoved,
     Subscriptions,
 )
 from parlour.crypto.vault import TenantCipher, Vault
@@ -45,17 +50,14 @@ from parlour.tracing import span, tracer_of
 # which are text: a search that runs in C, where a test of each character's category did not.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
-_ANNOUNCED = {
-    ConversationStatus.QUEUED: HandoffState.QUEUED,
-    ConversationStatus.AGENT: HandoffState.AGENT_JOINED,
-    ConversationStatus.BOT: HandoffState.RETURNED_TO_BOT,
-}
-# The statuses from which a conversation moves to each.
-_MOVES_TO = {
-    ConversationStatus.QUEUED: {ConversationStatus.BOT},
-    ConversationStatus.AGENT: {ConversationStatus.BOT, ConversationStatus.QUEUED},
-    ConversationStatus.BOT: {ConversationStatus.QUEUED, ConversationStatus.AGENT},
-}
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """A move that happened: when, from which status (when known), and its announcement."""
+
+    at: datetime
+    moved_from: ConversationStatus | None = None
+    message: Message | None = None  # the `handoff` message the customer is told by
 
 
 class ChatService:
@@ -122,8 +124,10 @@ class ChatService:
         self, tenant_id: str, conversation_id: str, *, client_id: str, text: str
     ) -> Appended:
         """Persist a user's message; `created` is False when this client id was already stored,
-        so a retry after a lost acknowledgement is not duplicated."""
-        return await self._append(
+        so a retry after a lost acknowledgement is not duplicated. A message to a conversation
+        that waits (pending, snoozed) or was resolved reopens it (chat/lifecycle.py); `status`
+        is then the one it reopened to when that is the assistant, which answers."""
+        appended = await self._append(
             Draft(
                 tenant_id,
                 conversation_id,
@@ -133,6 +137,18 @@ class ChatService:
                 client_id=client_id,
             )
         )
+        if not appended.created or appended.status is None:
+            return appended
+        if appended.status in WAITING:
+            async with self._db.transaction(tenant_id) as conn:
+                await ConversationRepository(conn).back_to_people(
+                    tenant_id, conversation_id=conversation_id
+                )
+        elif appended.status is ConversationStatus.RESOLVED:
+            for move in lifecycle.reopened_by_customer():
+                if await self.move(tenant_id, conversation_id, move) is not None:
+                    return dataclasses.replace(appended, status=move.to)
+        return appended
 
     async def post(
         self,
@@ -160,34 +176,49 @@ class ChatService:
         return appended.message
 
     async def request_handoff(self, tenant_id: str, conversation_id: str) -> Message | None:
-        """Queue the conversation for a human; None when it already waits for or has one."""
-        return await self.move(tenant_id, conversation_id, ConversationStatus.QUEUED)
+        """Queue the conversation for a person; None when people have it already."""
+        moved = await self.move(tenant_id, conversation_id, lifecycle.handoff_requested())
+        return moved.message if moved else None
 
-    async def move(
-        self, tenant_id: str, conversation_id: str, to: ConversationStatus
-    ) -> Message | None:
-        """Queue the conversation for a person, give it to one, or return it to the assistant,
-        announced to its sockets by a `handoff` message; None when it is in no status that
-        moves there (a customer's request queues only a conversation still with the bot)."""
-        conversation = await self.get_conversation(tenant_id, conversation_id)
-        if conversation.status not in _MOVES_TO[to]:
-            return None
-        appended = await self._append(
-            Draft(
-                tenant_id,
-                conversation_id,
-                kind=MessageKind.HANDOFF,
-                author=Author.SYSTEM,
-                body=_ANNOUNCED[to].value,
-                status=to,
-            )
-        )
-        if to is not ConversationStatus.BOT and appended.created:
+    async def move(self, tenant_id: str, conversation_id: str, move: Move) -> Moved | None:
+        """Make `move` (a compare-and-set, T-100), stored with the `handoff` message that tells
+        the conversation's sockets when the customer hears of it; None when the conversation
+        was not as the move expects (NotFound when there is none). The moments reports read
+        change with the move, in its statement; a move to people from the assistant or from
+        resolved is also counted as a handover."""
+        if move.announced is None:
             async with self._db.transaction(tenant_id) as conn:
-                await MilestoneRepository(conn).handed(
-                    tenant_id, conversation_id, appended.message.created_at
+                at = self._clock()
+                moved = await ConversationRepository(conn).move(
+                    tenant_id, conversation_id, move, at
                 )
-        return appended.message
+            if not moved:
+                await self.get_conversation(tenant_id, conversation_id)
+                return None
+            return Moved(at)
+        try:
+            appended = await self._append(
+                Draft(
+                    tenant_id,
+                    conversation_id,
+                    kind=MessageKind.HANDOFF,
+                    author=Author.SYSTEM,
+                    body=move.announced.value,
+                    move=move,
+                )
+            )
+        except NotMoved:
+            return None
+        message = appended.message
+        return Moved(message.created_at, appended.moved_from, message)
+
+    async def wake(self, tenant_id: str) -> int:
+        """Bring the organisation's snoozed conversations whose time has come back to their
+        person, or to the queue; how many woke."""
+        async with self._db.transaction(tenant_id) as conn:
+            return await ConversationRepository(conn).back_to_people(
+                tenant_id, due_by=self._clock()
+            )
 
     async def with_status(
         self, tenant_id: str, status: ConversationStatus, *, limit: int

@@ -25,6 +25,7 @@ from typing import Protocol
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from parlour.chat.batch import BatchStore
+from parlour.chat.lifecycle import Move
 from parlour.chat.models import (
     Author,
     Citation,
@@ -60,7 +61,7 @@ class Draft:
     client_id: str | None = None
     citations: tuple[Citation, ...] = ()
     actions: tuple[str, ...] = ()
-    status: ConversationStatus | None = None  # the conversation's new status, if it changes
+    move: Move | None = None  # the conversation's move this message announces (lifecycle.py)
     message_id: str | None = None  # chosen ahead when deltas were streamed under it
 
 
@@ -70,6 +71,11 @@ class Appended:
     created: bool  # False: this client id was stored before, and `message` is that row
     # The conversation's status once this message was written (None for a retry's stored row).
     status: ConversationStatus | None
+    moved_from: ConversationStatus | None = None  # the status the message's move left
+
+
+class NotMoved(Exception):
+    """The draft's move found its conversation otherwise: neither is stored."""
 
 
 Outcome = Appended | Exception
@@ -163,20 +169,18 @@ class MessageWriter:
             ciphers[tenant_id] = await self._vault.cipher(tenant_id)
         now = self._clock()
         unnumbered = [_message(draft, now) for draft in drafts]
-        changes = [
-            ((draft.tenant_id, draft.conversation_id), draft.status)
-            for draft in drafts
-            if draft.status is not None
-        ]
+        moves = [draft.move for draft in drafts]
         deliveries = await self._deliveries(unnumbered, now)
-        claimed, seqs = await self._batches.store(unnumbered, ciphers, changes, deliveries, now)
+        fates = await self._batches.store(unnumbered, ciphers, moves, deliveries, now)
         outcomes: list[Outcome] = []
-        for draft, message, seq in zip(drafts, unnumbered, seqs, strict=True):
-            if seq is None:
+        for message, fate in zip(unnumbered, fates, strict=True):
+            if fate.refused:
+                outcomes.append(NotMoved())
+            elif fate.seq is None:
                 outcomes.append(NotFound("no such conversation"))
-                continue
-            status = draft.status or claimed[draft.tenant_id, draft.conversation_id][1]
-            outcomes.append(Appended(_numbered(message, seq), created=True, status=status))
+            else:
+                numbered = _numbered(message, fate.seq)
+                outcomes.append(Appended(numbered, True, fate.status, fate.moved_from))
         return outcomes
 
     async def _deliveries(self, batch: list[Message], now: datetime) -> list[dict[str, object]]:

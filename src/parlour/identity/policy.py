@@ -21,6 +21,7 @@ class Permission(StrEnum):
     MANAGE_KNOWLEDGE = "knowledge:manage"
     VIEW_AUDIT = "audit:view"
     HANDLE_CONVERSATIONS = "conversations:handle"
+    VIEW_CONVERSATIONS = "conversations:view"  # read the desk's conversations, act on none
     VIEW_ANALYTICS = "analytics:view"
 
 
@@ -34,8 +35,17 @@ _EVERYTHING = frozenset(Permission)
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: _EVERYTHING,
     Role.ADMIN: _EVERYTHING,
-    Role.AGENT: frozenset({Permission.VIEW_ORGANISATION, Permission.HANDLE_CONVERSATIONS}),
-    Role.ANALYST: frozenset({Permission.VIEW_ORGANISATION, Permission.VIEW_ANALYTICS}),
+    Role.AGENT: frozenset(
+        {
+            Permission.VIEW_ORGANISATION,
+            Permission.HANDLE_CONVERSATIONS,
+            Permission.VIEW_CONVERSATIONS,
+        }
+    ),
+    # Analysts read the desk (issue 22: agents and admins act, analysts read).
+    Role.ANALYST: frozenset(
+        {Permission.VIEW_ORGANISATION, Permission.VIEW_ANALYTICS, Permission.VIEW_CONVERSATIONS}
+    ),
 }
 
 PLATFORM_GRANTS: dict[PlatformRole, frozenset[PlatformPermission]] = {

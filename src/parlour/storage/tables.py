@@ -153,6 +153,10 @@ conversations = Table(
     Column("human_account_id", ID, nullable=True),
     Column("resolved_at", UtcDateTime, nullable=True),
     Column("last_turn_outcome", String(16), nullable=True),
+    # Who has it and until when it sleeps (0025; chat/lifecycle.py): `assigned`, `pending` and
+    # `snoozed` conversations may have an assignee, a `snoozed` one has its waking time.
+    Column("assignee", ID, nullable=True),
+    Column("snoozed_until", UtcDateTime, nullable=True),
     Index("ix_conversations_tenant_user", "tenant_id", "end_user_id"),
     # Reports read how a period's conversations ended, and the moments of its handovers, from
     # these indexes alone (0024).

@@ -84,7 +84,7 @@ async def test_an_agent_answers_a_waiting_customer_who_is_told_a_person_joined(
     assert frames[1]["seq"] == frames[0]["seq"] + 1 == answer.json()["seq"]
 
     assert (await desk.agent.send("GET", desk.path())).json() == []
-    (with_agent,) = (await desk.agent.send("GET", desk.path("?status=agent"))).json()
+    (with_agent,) = (await desk.agent.send("GET", desk.path("?status=assigned"))).json()
     assert with_agent["conversation_id"] == conversation_id
     history = (await desk.agent.send("GET", desk.path(f"/{conversation_id}/messages"))).json()
     assert [(m["type"], m.get("state") or m.get("text")) for m in history] == [
@@ -185,3 +185,59 @@ async def test_another_organisations_conversation_is_not_found_through_ones_own_
     assert (await stack.services.chat.get_conversation(other.tenant_id, theirs)).status.value == (
         "queued"
     )
+
+
+async def test_a_resolved_customer_who_writes_again_is_back_with_their_agent(
+    desk: Desk, stack: Stack
+) -> None:
+    """The customer is told the conversation is resolved; their next message reopens it to the
+    agent who had it, and they are told a person is with them."""
+    conversation_id = await _asks_for_a_person(desk)
+    taken = await desk.agent.send("POST", desk.path(f"/{conversation_id}/take"))
+    account = await stack.services.accounts.by_email(desk.agent_email)
+    assert account is not None
+    assert (taken.json()["status"], taken.json()["assignee"]) == ("assigned", account.account_id)
+    await receive_until(desk.customer, _handoff("agent_joined"))
+
+    resolved = await desk.agent.send("POST", desk.path(f"/{conversation_id}/resolve"))
+    assert resolved.json()["status"] == "resolved"
+    await receive_until(desk.customer, _handoff("resolved"))
+    assert (await desk.agent.send("GET", desk.path("?status=resolved"))).json()[0][
+        "conversation_id"
+    ] == conversation_id
+
+    await say(desk.customer, "Sorry, one more question.")
+    await receive_until(desk.customer, _handoff("agent_joined"))
+    again = (await desk.agent.send("GET", desk.path(f"/{conversation_id}"))).json()
+    assert (again["status"], again["assignee"]) == ("assigned", account.account_id)
+    refused = await desk.agent.send("POST", desk.path(f"/{conversation_id}/reopen"))
+    assert_error_shape(refused, 409, "conflict")
+
+
+async def test_a_conversation_is_assigned_only_to_a_member_of_its_own_organisation(
+    desk: Desk, stack: Stack
+) -> None:
+    """T-98: assigning to a member of another organisation answers 404, as for any account
+    that is not a member here, and changes nothing."""
+    conversation_id = await _asks_for_a_person(desk)
+    other = await seed.organisation(stack.services, name="Other Bank", faq=None)
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        theirs = Browser(client)
+        email, _ = await signed_up_and_enrolled(stack, theirs)
+    await stack.services.members.add(other.tenant_id, email, Role.AGENT, actor=seed.ACTOR)
+    their_account = await stack.services.accounts.by_email(email)
+    assert their_account is not None
+
+    answer = await desk.agent.send(
+        "PUT", desk.path(f"/{conversation_id}/assignee/{their_account.account_id}")
+    )
+    assert_error_shape(answer, 404, "not_found")
+    unchanged = (await desk.agent.send("GET", desk.path(f"/{conversation_id}"))).json()
+    assert (unchanged["status"], unchanged["assignee"]) == ("queued", None)
+
+    mine = await stack.services.accounts.by_email(desk.agent_email)
+    assert mine is not None
+    given = await desk.agent.send(
+        "PUT", desk.path(f"/{conversation_id}/assignee/{mine.account_id}")
+    )
+    assert (given.json()["status"], given.json()["assignee"]) == ("assigned", mine.account_id)

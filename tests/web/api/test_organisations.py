@@ -8,6 +8,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import httpx
@@ -40,6 +41,7 @@ MCP_SERVER = {"name": "Orders", "url": "http://127.0.0.1:8931/mcp", "tools": ["o
 # signed-in person who is not a member; every role gets 404 from another organisation's routes.
 ROLES = ("owner", "admin", "agent", "analyst", "none")
 PERIOD = "?from=2026-03-01&to=2026-03-31"
+CONVERSATION = "/v1/organisations/{org}/conversations/{conversation}"
 MATRIX = {
     ("GET", "/v1/organisations/{org}"): (200, 200, 200, 200, 404),
     ("GET", "/v1/organisations/{org}/api-keys"): (200, 200, 403, 403, 404),
@@ -91,28 +93,21 @@ MATRIX = {
     ("GET", "/v1/organisations/{org}/reports/security"): (200, 200, 403, 200, 404),
     ("PUT", "/v1/organisations/{org}/knowledge/sources/faq.json"): (201, 201, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/knowledge/versions"): (200, 200, 403, 403, 404),
-    ("GET", "/v1/organisations/{org}/conversations"): (200, 200, 200, 403, 404),
-    ("GET", "/v1/organisations/{org}/conversations/{conversation}/messages"): (
-        200,
-        200,
-        200,
-        403,
-        404,
-    ),
-    ("POST", "/v1/organisations/{org}/conversations/{conversation}/messages"): (
-        201,
-        201,
-        201,
-        403,
-        404,
-    ),
-    ("POST", "/v1/organisations/{org}/conversations/{conversation}/return"): (
-        200,
-        200,
-        200,
-        403,
-        404,
-    ),
+    # The desk: agents and admins act, analysts read (a fresh conversation each time, queued).
+    ("GET", "/v1/organisations/{org}/conversations"): (200, 200, 200, 200, 404),
+    ("GET", CONVERSATION): (200, 200, 200, 200, 404),
+    ("GET", CONVERSATION + "/messages"): (200, 200, 200, 200, 404),
+    ("POST", CONVERSATION + "/messages"): (201, 201, 201, 403, 404),
+    ("POST", CONVERSATION + "/return"): (200, 200, 200, 403, 404),
+    ("POST", CONVERSATION + "/take"): (200, 200, 200, 403, 404),
+    ("PUT", CONVERSATION + "/assignee/{assignee}"): (200, 200, 200, 403, 404),
+    # Queued with nobody assigned already: as the step would leave it.
+    ("DELETE", CONVERSATION + "/assignee"): (200, 200, 200, 403, 404),
+    ("POST", CONVERSATION + "/pending"): (200, 200, 200, 403, 404),
+    ("POST", CONVERSATION + "/snooze"): (200, 200, 200, 403, 404),
+    ("POST", CONVERSATION + "/resolve"): (200, 200, 200, 403, 404),
+    # Not resolved: nothing to reopen.
+    ("POST", CONVERSATION + "/reopen"): (409, 409, 409, 403, 404),
 }
 BODIES = {
     "/v1/organisations/{org}/api-keys": {"label": "backend", "scopes": ["end_user_tokens:mint"]},
@@ -132,7 +127,8 @@ BODIES = {
     "/v1/organisations/{org}/client-keys": {"public_key_pem": public_key_pem()},
     "/v1/organisations/{org}/features": {"anonymous_visitors": True},
     "/v1/organisations/{org}/time-zone": {"time_zone": "Europe/London"},
-    "/v1/organisations/{org}/conversations/{conversation}/messages": {"text": "Hello, I'm Ada."},
+    CONVERSATION + "/messages": {"text": "Hello, I'm Ada."},
+    CONVERSATION + "/snooze": {"until": (datetime.now(UTC) + timedelta(days=30)).isoformat()},
 }
 
 
@@ -180,6 +176,12 @@ async def path_to(stack: Stack, template: str, org: str) -> str:
         account = await stack.services.accounts.by_email(email)
         assert account is not None
         fresh["member"] = account.account_id
+    if "{assignee}" in template:
+        # A member already there who handles conversations (no sign-up: those are rate-limited);
+        # another organisation's routes refuse before they look at it.
+        members = await stack.services.members.members(org)
+        handling = [m.account_id for m in members if m.role is not Role.ANALYST]
+        fresh["assignee"] = handling[0] if handling else "no-such-account"
     if "{invitation}" in template:
         invitation = await stack.services.members.invite(
             org,

@@ -31,8 +31,9 @@ class WebhookIn(BaseModel):
     ]
     events: Annotated[list[Event], Field(min_length=1, max_length=3)] = Field(
         description="message.created: every message stored (the customer's, the assistant's, "
-        "an agent's); conversation.handoff: a conversation now waits for a person, has one, or "
-        "is back with the assistant (text: queued, agent_joined or returned_to_bot); "
+        "an agent's); conversation.handoff: a conversation now waits for a person, has one, "
+        "is back with the assistant or is resolved (text: queued, agent_joined, returned_to_bot "
+        "or resolved); "
         "security.alert: a security figure of the organisation jumped above its baseline "
         "(counts and reasons only, docs/alerts.md)."
     )

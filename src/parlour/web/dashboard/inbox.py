@@ -1,9 +1,11 @@
-"""The inbox: the conversations waiting for a person and those with one; a conversation's
-messages, a reply to the customer, and handing it back to the assistant (the agents' desk,
-for every member whose role handles conversations)."""
+"""The inbox: the conversations waiting for a person, assigned, waiting on the customer, snoozed
+and resolved; a conversation's messages, a reply to the customer, assigning it to oneself,
+unassigning, resolving, reopening and handing it back to the assistant (the agents' desk, for
+every member whose role handles conversations)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -70,3 +72,72 @@ async def reply(
 async def return_to_assistant(conversation_id: str, who: Agent, services: ServicesDep) -> Response:
     await services.desk.return_to_assistant(who.tenant_id, conversation_id, actor=who.actor)
     return go(f"/dashboard/o/{who.tenant_id}/inbox")
+
+
+async def _step(
+    request: Request,
+    who: Member,
+    services: ServicesDep,
+    conversation_id: str,
+    step: Callable[[], Awaitable[object]],
+) -> Response:
+    """A button of the conversation's page: the step, then the page again (or its error)."""
+    await same_origin_form(request)
+    try:
+        await step()
+    except ParlourError as error:
+        context = await _conversation(who, services, conversation_id)
+        return failed(request, "conversation.html", error, **context)
+    return go(f"/dashboard/o/{who.tenant_id}/inbox/{conversation_id}")
+
+
+@router.post("/dashboard/o/{tenant_id}/inbox/{conversation_id}/take")
+async def take(
+    conversation_id: str, who: Agent, services: ServicesDep, request: Request
+) -> Response:
+    return await _step(
+        request,
+        who,
+        services,
+        conversation_id,
+        lambda: services.desk.take(who.tenant_id, conversation_id, actor=who.actor),
+    )
+
+
+@router.post("/dashboard/o/{tenant_id}/inbox/{conversation_id}/unassign")
+async def unassign(
+    conversation_id: str, who: Agent, services: ServicesDep, request: Request
+) -> Response:
+    return await _step(
+        request,
+        who,
+        services,
+        conversation_id,
+        lambda: services.desk.unassign(who.tenant_id, conversation_id, actor=who.actor),
+    )
+
+
+@router.post("/dashboard/o/{tenant_id}/inbox/{conversation_id}/resolve")
+async def resolve(
+    conversation_id: str, who: Agent, services: ServicesDep, request: Request
+) -> Response:
+    return await _step(
+        request,
+        who,
+        services,
+        conversation_id,
+        lambda: services.desk.resolve(who.tenant_id, conversation_id, actor=who.actor),
+    )
+
+
+@router.post("/dashboard/o/{tenant_id}/inbox/{conversation_id}/reopen")
+async def reopen(
+    conversation_id: str, who: Agent, services: ServicesDep, request: Request
+) -> Response:
+    return await _step(
+        request,
+        who,
+        services,
+        conversation_id,
+        lambda: services.desk.reopen(who.tenant_id, conversation_id, actor=who.actor),
+    )
