@@ -101,8 +101,6 @@ async def _seed(services: Services, now: datetime) -> tuple[str, int]:
             }
         )
         counts[(Figure.CONVERSATIONS_STARTED, "", hour_of(created))] += 1
-        if handed_at:
-            counts[(Figure.HANDOVERS, "", hour_of(handed_at))] += 1
         for seq in range(1, MESSAGES_EACH + 1):
             at = created + timedelta(seconds=20 * seq)
             author = Author.USER if seq % 2 else (Author.AGENT if replied else Author.ASSISTANT)
