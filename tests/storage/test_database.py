@@ -101,7 +101,8 @@ async def test_the_log_is_checkpointed_so_it_does_not_grow_with_every_write(
             lambda conn: conn.executemany("INSERT INTO notes VALUES (?)", [(note,)] * 100)
         )
         rows_written += 100
-        await asyncio.sleep(0)  # a checkpoint that fell due starts
+        async with asyncio.timeout(10):
+            await db.settled()  # a checkpoint that fell due has run
     # 4,000 notes of 400 bytes written; checkpoints after every thousand rows let the log start
     # again from its beginning, so it never held more than a fraction of them.
     assert log.stat().st_size < rows_written * len(note) / 2

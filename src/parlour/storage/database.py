@@ -136,9 +136,13 @@ class Database:
             # Transaction-local (`true`): a pooled connection carries no tenant to its next use.
             await conn.execute(_SET_SCOPE, {"ids": _scope_of(tenant_ids)})
 
-    async def dispose(self) -> None:
+    async def settled(self) -> None:
+        """Once a checkpoint of the SQLite log under way, if any, has ended."""
         if self._checkpointing is not None:
             await self._checkpointing
+
+    async def dispose(self) -> None:
+        await self.settled()
         if self.direct is not None:
             await self.direct.aclose()
         await self.engine.dispose()

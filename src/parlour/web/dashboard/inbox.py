@@ -11,8 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from parlour.chat.desk import DESK_STATUSES
-from parlour.errors import ParlourError
+from parlour.chat.desk import DESK_STATUSES, AgentDesk
+from parlour.errors import NotFound, ParlourError
 from parlour.identity.policy import Permission
 from parlour.web.dashboard.pages import failed, go, member_page, render, same_origin_form
 from parlour.web.deps import ServicesDep
@@ -74,70 +74,27 @@ async def return_to_assistant(conversation_id: str, who: Agent, services: Servic
     return go(f"/dashboard/o/{who.tenant_id}/inbox")
 
 
-async def _step(
-    request: Request,
-    who: Member,
-    services: ServicesDep,
-    conversation_id: str,
-    step: Callable[[], Awaitable[object]],
+# The buttons of a conversation's page that take one step of the desk, then show it again.
+STEPS: dict[str, Callable[..., Awaitable[object]]] = {
+    "take": AgentDesk.take,
+    "unassign": AgentDesk.unassign,
+    "resolve": AgentDesk.resolve,
+    "reopen": AgentDesk.reopen,
+}
+
+
+@router.post("/dashboard/o/{tenant_id}/inbox/{conversation_id}/{step}")
+async def take_step(
+    conversation_id: str, step: str, who: Agent, services: ServicesDep, request: Request
 ) -> Response:
-    """A button of the conversation's page: the step, then the page again (or its error)."""
+    """The step, then the conversation's page again (or its error)."""
+    act = STEPS.get(step)
+    if act is None:
+        raise NotFound()
     await same_origin_form(request)
     try:
-        await step()
+        await act(services.desk, who.tenant_id, conversation_id, actor=who.actor)
     except ParlourError as error:
         context = await _conversation(who, services, conversation_id)
         return failed(request, "conversation.html", error, **context)
     return go(f"/dashboard/o/{who.tenant_id}/inbox/{conversation_id}")
-
-
-@router.post("/dashboard/o/{tenant_id}/inbox/{conversation_id}/take")
-async def take(
-    conversation_id: str, who: Agent, services: ServicesDep, request: Request
-) -> Response:
-    return await _step(
-        request,
-        who,
-        services,
-        conversation_id,
-        lambda: services.desk.take(who.tenant_id, conversation_id, actor=who.actor),
-    )
-
-
-@router.post("/dashboard/o/{tenant_id}/inbox/{conversation_id}/unassign")
-async def unassign(
-    conversation_id: str, who: Agent, services: ServicesDep, request: Request
-) -> Response:
-    return await _step(
-        request,
-        who,
-        services,
-        conversation_id,
-        lambda: services.desk.unassign(who.tenant_id, conversation_id, actor=who.actor),
-    )
-
-
-@router.post("/dashboard/o/{tenant_id}/inbox/{conversation_id}/resolve")
-async def resolve(
-    conversation_id: str, who: Agent, services: ServicesDep, request: Request
-) -> Response:
-    return await _step(
-        request,
-        who,
-        services,
-        conversation_id,
-        lambda: services.desk.resolve(who.tenant_id, conversation_id, actor=who.actor),
-    )
-
-
-@router.post("/dashboard/o/{tenant_id}/inbox/{conversation_id}/reopen")
-async def reopen(
-    conversation_id: str, who: Agent, services: ServicesDep, request: Request
-) -> Response:
-    return await _step(
-        request,
-        who,
-        services,
-        conversation_id,
-        lambda: services.desk.reopen(who.tenant_id, conversation_id, actor=who.actor),
-    )
