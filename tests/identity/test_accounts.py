@@ -1,12 +1,9 @@
-"""Signing up, confirming the address, logging in with a password and a second factor, and the
-session that results: T-38 (MFA), T-40 (uniform failures, throttling), T-41 (sessions), T-42
-(step-up), T-45 (no way around MFA), on SQLite and PostgreSQL."""
+"""Signing up, confirming the address, logging in with a password and a second factor, and
+platform staff made from the server: T-38 (MFA), T-40 (uniform failures, throttling), T-45 (no
+way around MFA), on SQLite and PostgreSQL. Sessions are test_sessions.py's, password resets
+test_password_reset.py's."""
 
 from __future__ import annotations
-
-import hashlib
-import secrets
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -17,28 +14,15 @@ from parlour.identity.errors import (
     EmailNotVerified,
     InvalidCode,
     InvalidCredentials,
-    ReauthenticationRequired,
-    SessionRequired,
     TooManyAttempts,
     WrongStage,
 )
 from parlour.identity.models import PlatformRole, Role, Stage
 from parlour.identity.passwords import PasswordRejected
 from parlour.services import Services
-from parlour.storage.tables import account_sessions, accounts
-from tests.support.accounts import PASSWORD, Accounts, accounts_on
+from parlour.storage.tables import accounts
+from tests.support.accounts import IP, PASSWORD, Accounts, fresh_email
 from tests.support.seed import ACTOR
-
-IP = "198.51.100.7"
-
-
-@pytest.fixture
-def people(backend: Services, tmp_path: Path) -> Accounts:
-    return accounts_on(backend, tmp_path)
-
-
-def fresh_email() -> str:
-    return f"someone-{secrets.token_hex(4)}@example.com"
 
 
 async def test_signing_up_creates_the_account_its_organisation_and_an_owner_membership(
@@ -247,213 +231,10 @@ async def test_one_address_spraying_many_accounts_is_throttled(people: Accounts)
     assert allowed <= tried <= allowed + 1
 
 
-async def test_login_issues_a_new_reference_and_the_pre_login_one_is_dead(
-    people: Accounts,
-) -> None:
-    """T-41."""
-    enrolled = await people.enrolled()
-    pending = await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
-    active = await people.login.complete(pending.token, people.code(enrolled.seed), source_ip=IP)
-    assert active.token != pending.token
-    assert active.csrf_token != pending.csrf_token
-    assert len(active.token) >= 43  # 256 bits, urlsafe base64
-    with pytest.raises(SessionRequired):
-        await people.sessions.pending(pending.token)
-
-
-async def test_only_a_hash_of_the_session_reference_is_stored(
-    people: Accounts, backend: Services
-) -> None:
-    """T-41."""
-    enrolled = await people.enrolled()
-    async with backend.db.read() as conn:
-        stored = {row[0] for row in await conn.execute(select(account_sessions.c.token_hash))}
-    assert enrolled.session.token not in stored
-    assert hashlib.sha256(enrolled.session.token.encode()).hexdigest() in stored
-
-
-async def test_sessions_end_after_30_idle_minutes_or_12_hours_whatever_the_activity(
-    people: Accounts,
-) -> None:
-    """T-41."""
-    enrolled = await people.enrolled()
-    people.clock.advance(minutes=29)
-    await people.sessions.active(enrolled.session.token)
-    people.clock.advance(minutes=31)
-    with pytest.raises(SessionRequired):
-        await people.sessions.active(enrolled.session.token)
-
-    busy = await people.enrolled()
-    for _ in range(12 * 4):
-        people.clock.advance(minutes=15)
-        try:
-            await people.sessions.active(busy.session.token)
-        except SessionRequired:
-            break
-    else:
-        raise AssertionError("an active session outlived 12 hours")
-
-
-async def test_logout_ends_the_session_on_the_server(people: Accounts) -> None:
-    """T-41."""
-    enrolled = await people.enrolled()
-    await people.sessions.log_out(enrolled.session.token)
-    with pytest.raises(SessionRequired):
-        await people.sessions.active(enrolled.session.token)
-
-
-async def test_disabling_an_account_ends_every_session_it_has(people: Accounts) -> None:
-    """T-41."""
-    enrolled = await people.enrolled()
-    pending = await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
-    second = await people.login.complete(pending.token, people.code(enrolled.seed), source_ip=IP)
-    account = await people.accounts.by_email(enrolled.email)
-    assert account is not None
-    await people.accounts.disable(account.account_id, actor=Actor.system("tests"))
-    for token in (enrolled.session.token, second.token):
-        with pytest.raises(SessionRequired):
-            await people.sessions.active(token)
-
-
-async def test_a_person_can_end_their_other_sessions(people: Accounts) -> None:
-    """T-41."""
-    enrolled = await people.enrolled()
-    pending = await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
-    laptop = await people.login.complete(pending.token, people.code(enrolled.seed), source_ip=IP)
-    assert await people.sessions.end_others(laptop.token, source_ip=IP) == 1
-    await people.sessions.active(laptop.token)
-    with pytest.raises(SessionRequired):
-        await people.sessions.active(enrolled.session.token)
-
-
-async def test_a_new_password_needs_a_step_up_and_ends_the_other_sessions_when_asked(
-    people: Accounts, backend: Services
-) -> None:
-    """T-41 (V7.4.3), T-42."""
-    enrolled = await people.enrolled()
-    pending = await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
-    laptop = await people.login.complete(pending.token, people.code(enrolled.seed), source_ip=IP)
-    people.clock.advance(minutes=11)
-    new_password = "a new and long passphrase for the bank"
-    with pytest.raises(ReauthenticationRequired):
-        await people.password_change.change(
-            laptop.token, new_password, end_other_sessions=True, source_ip=IP
-        )
-    people.clock.next_step()
-    renewed = await people.step_up.reauthenticate(
-        laptop.token, PASSWORD, people.code(enrolled.seed), source_ip=IP
-    )
-    with pytest.raises(PasswordRejected):
-        await people.password_change.change(
-            renewed.token, "password1", end_other_sessions=True, source_ip=IP
-        )
-    ended = await people.password_change.change(
-        renewed.token, new_password, end_other_sessions=True, source_ip=IP
-    )
-
-    assert ended == 1
-    await people.sessions.active(renewed.token)
-    with pytest.raises(SessionRequired):
-        await people.sessions.active(enrolled.session.token)
-    with pytest.raises(InvalidCredentials):
-        await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
-    await people.login.log_in(enrolled.email, new_password, source_ip=IP)
-    (event,) = await backend.audit.recent(
-        "platform", limit=1, action_prefix="account.password_changed"
-    )
-    assert event["data"]["sessions_ended"] == 1  # type: ignore[index]
-
-
-async def test_sensitive_acts_need_a_recent_step_up_which_renews_the_reference(
-    people: Accounts,
-) -> None:
-    """T-42."""
-    enrolled = await people.enrolled()
-    people.clock.advance(minutes=11)
-    session = await people.sessions.active(enrolled.session.token)
-    with pytest.raises(ReauthenticationRequired):
-        people.step_up.require_recent(session)
-    with pytest.raises(ReauthenticationRequired):  # a new authenticator is such an act
-        await people.mfa_enrolment.begin(enrolled.session.token)
-    with pytest.raises(InvalidCredentials):
-        await people.step_up.reauthenticate(
-            enrolled.session.token, "wrong password", people.code(enrolled.seed), source_ip=IP
-        )
-    renewed = await people.step_up.reauthenticate(
-        enrolled.session.token, PASSWORD, people.code(enrolled.seed), source_ip=IP
-    )
-    assert renewed.token != enrolled.session.token
-    with pytest.raises(SessionRequired):
-        await people.sessions.active(enrolled.session.token)
-    people.step_up.require_recent(await people.sessions.active(renewed.token))
-    await people.mfa_enrolment.begin(renewed.token)
-
-
 async def test_a_new_installation_has_no_account_at_all(services: Services) -> None:
     """T-45."""
     async with services.db.read() as conn:
         assert (await conn.execute(select(accounts))).first() is None
-
-
-def reset_token(people: Accounts, address: str) -> str:
-    mail = people.mails()[-1]
-    assert mail["To"] == address
-    assert mail["Subject"] == "Reset your Parlour password"
-    return people.link_token(address)
-
-
-async def test_a_password_reset_needs_the_mailed_link_and_a_code_and_ends_every_session(
-    people: Accounts,
-) -> None:
-    """T-45: a reset does not bypass MFA; the link works once, and old sessions die."""
-    enrolled = await people.enrolled()
-    await people.password_reset.request(enrolled.email, source_ip=IP)
-    token = reset_token(people, enrolled.email)
-    new = "a brand new passphrase"
-    with pytest.raises(InvalidCode):  # the link alone is not enough
-        await people.password_reset.reset(token, new, "", source_ip=IP)
-    with pytest.raises(InvalidCode):
-        await people.password_reset.reset(token, new, "000000", source_ip=IP)
-    await people.password_reset.reset(token, new, people.code(enrolled.seed), source_ip=IP)
-    with pytest.raises(SessionRequired):
-        await people.sessions.active(enrolled.session.token)
-    with pytest.raises(InvalidCredentials):
-        await people.login.log_in(enrolled.email, PASSWORD, source_ip=IP)
-    assert (await people.login.log_in(enrolled.email, new, source_ip=IP)).stage is (
-        Stage.MFA_REQUIRED
-    )
-    people.clock.next_step()
-    with pytest.raises(InvalidInput):  # spent
-        await people.password_reset.reset(
-            token, "yet another passphrase", people.code(enrolled.seed), source_ip=IP
-        )
-
-
-async def test_a_reset_link_expires_after_an_hour_and_keeps_the_password_policy(
-    people: Accounts,
-) -> None:
-    """T-45, T-39."""
-    enrolled = await people.enrolled()
-    await people.password_reset.request(enrolled.email, source_ip=IP)
-    token = reset_token(people, enrolled.email)
-    with pytest.raises(PasswordRejected):
-        await people.password_reset.reset(
-            token, "password", people.code(enrolled.seed), source_ip=IP
-        )
-    people.clock.advance(minutes=61)
-    with pytest.raises(InvalidInput):
-        await people.password_reset.reset(
-            token, "a brand new passphrase", people.code(enrolled.seed), source_ip=IP
-        )
-
-
-async def test_asking_for_a_reset_says_nothing_about_whether_the_account_exists(
-    people: Accounts,
-) -> None:
-    """T-40."""
-    before = len(people.mails())
-    await people.password_reset.request(fresh_email(), source_ip=IP)
-    assert len(people.mails()) == before
 
 
 async def test_t45_platform_staff_made_from_the_server_choose_their_own_password_by_link(

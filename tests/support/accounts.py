@@ -247,3 +247,11 @@ async def authenticated_minutes_ago(services: Services, minutes: float) -> None:
         await conn.execute(
             update(account_sessions).values(authenticated_at=utcnow() - timedelta(minutes=minutes))
         )
+
+
+# A documentation address (RFC 5737) as the client's.
+IP = "198.51.100.7"
+
+
+def fresh_email() -> str:
+    return f"someone-{secrets.token_hex(4)}@example.com"
