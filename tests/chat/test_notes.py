@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from parlour.chat.models import NoteAdded
+from parlour.crypto.vault import TenantCipher
 from parlour.errors import InvalidInput, NotFound
 from parlour.services import Services
-from parlour.storage.tables import conversation_notes
+from parlour.storage.tables import canned_replies, conversation_notes
 from tests.chat.test_lifecycle import member, new_conversation
 from tests.support.dump import every_cell
 from tests.support.seed import ACTOR
@@ -82,3 +83,25 @@ async def test_a_note_is_held_to_the_rule_for_messages(services: Services) -> No
         with pytest.raises(InvalidInput):
             await services.notes.add(tenant.tenant_id, conversation_id, text, actor=ada)
     assert await services.notes.latest(tenant.tenant_id, conversation_id) == []
+
+
+async def test_notes_and_canned_replies_move_to_a_new_data_key_and_still_read(
+    services: Services,
+) -> None:
+    """T-51: rotating the organisation's data key reseals notes and canned replies like every
+    sealed column, and they read back the same."""
+    tenant = await services.tenants.create("Rotating Bank", actor=ACTOR)
+    t = tenant.tenant_id
+    ada = await member(services, t)
+    conversation_id = await new_conversation(services, t)
+    await services.notes.add(t, conversation_id, "Prefers e-mail.", actor=ada)
+    await services.canned_replies.create(t, "hours", "9 to 5.", actor=ACTOR)
+    version, _moved = await services.tenants.rotate_data_key(t, actor=ACTOR)
+    async with services.db.read(t) as conn:
+        sealed = [
+            *(await conn.execute(select(conversation_notes.c.body_sealed))).scalars(),
+            *(await conn.execute(select(canned_replies.c.body_sealed))).scalars(),
+        ]
+    assert [TenantCipher.version_of(s) for s in sealed] == [version, version]
+    assert [n.body for n in await services.notes.latest(t, conversation_id)] == ["Prefers e-mail."]
+    assert [r.body for r in await services.canned_replies.all(t)] == ["9 to 5."]
