@@ -88,3 +88,21 @@ async def test_a_question_the_assistant_could_not_answer_is_kept_only_sealed(
     assert "CANARY6604" not in cells
     vector = shared_minilm().embed([question])[0].astype("<f4").tobytes()
     assert vector[:64] not in raw
+
+
+async def test_a_private_note_and_a_canned_reply_are_kept_only_sealed(
+    services: Services, sqlite_url: str
+) -> None:
+    """T-46, T-48, T-99: an agent's note and the organisation's canned reply are sealed like
+    messages; neither is readable in the database file, its WAL, or any cell."""
+    org = await seed.organisation(services, faq=None)
+    conversation = await services.chat.open_conversation(org.tenant_id, "customer-1")
+    note = canaries.register("Customer disputes the charge CANARY2290")
+    reply = canaries.register("Your refund is on its way CANARY2291")
+    await services.notes.add(org.tenant_id, conversation.conversation_id, note, actor=seed.ACTOR)
+    await services.canned_replies.create(org.tenant_id, "refund", reply, actor=seed.ACTOR)
+    raw = sqlite_files(sqlite_url)
+    cells = await every_cell(services)
+    for fragment in ("CANARY2290", "CANARY2291"):
+        assert fragment.encode() not in raw
+        assert fragment not in cells

@@ -27,10 +27,12 @@ from parlour.assistant.tools import ToolSource
 from parlour.audit.checkpoints import CheckpointSigner
 from parlour.audit.service import AuditLog
 from parlour.chat.broker import Broker, InProcessBroker
+from parlour.chat.canned_replies import CannedReplies
 from parlour.chat.clock import SystemClock, Timers, timers_of
 from parlour.chat.desk import AgentDesk
 from parlour.chat.identity_watch import IdentityWatch
 from parlour.chat.limits import Caps, ConnectionCaps, RedisConnectionCaps
+from parlour.chat.notes import PrivateNotes
 from parlour.chat.redis_broker import RedisBroker
 from parlour.chat.service import ChatService
 from parlour.chat.widget_admission import WidgetAdmission, WidgetLimits
@@ -124,6 +126,9 @@ class Services:
     knowledge: KnowledgeService
     chat: ChatService
     desk: AgentDesk
+    # The agents' tools: private notes on a conversation (T-99), the organisation's canned replies.
+    notes: PrivateNotes
+    canned_replies: CannedReplies
     assistant: AssistantService
     rate_limits: RateLimits
     connection_caps: Caps
@@ -446,6 +451,8 @@ def build_services(
         knowledge=knowledge,
         chat=chat,
         desk=AgentDesk(db, chat, audit, clock=clock),
+        notes=PrivateNotes(db, vault, chat, audit, clock=clock),
+        canned_replies=CannedReplies(db, vault, chat, audit, clock=clock),
         assistant=assistant_service,
         rate_limits=realtime.rate_limits,
         connection_caps=realtime.caps,

@@ -43,6 +43,8 @@ SECURED = (
     "tenant_apps",
     "origin_claims",
     "unanswered_questions",
+    "conversation_notes",
+    "canned_replies",
 )
 
 
@@ -54,7 +56,8 @@ async def pg(tmp_path: Path, postgres_url: str) -> AsyncIterator[Services]:
 
 async def _organisation_with_a_message(services: Services, name: str) -> tuple[str, str]:
     """An organisation with knowledge, a prompt template, an MCP client certificate, a
-    conversation, and a question in it kept as unanswered."""
+    conversation, a question in it kept as unanswered, a private note on it and a canned
+    reply."""
     org = await seed.organisation(services, name=name)
     await services.assistant.configuration.save_template(
         org.tenant_id, "{{guard}}\nAnswer from {{knowledge}} only.", actor=seed.ACTOR
@@ -70,6 +73,10 @@ async def _organisation_with_a_message(services: Services, name: str) -> tuple[s
         conversation.conversation_id,
         appended.message.body,
     )
+    await services.notes.add(
+        org.tenant_id, conversation.conversation_id, f"{name}'s private note", actor=seed.ACTOR
+    )
+    await services.canned_replies.create(org.tenant_id, "hours", "9 to 5.", actor=seed.ACTOR)
     return org.tenant_id, conversation.conversation_id
 
 
@@ -104,6 +111,8 @@ async def test_the_app_role_without_a_tenant_in_scope_reads_no_conversation_or_m
         "knowledge_versions",
         "prompt_templates",
         "tenant_origins",
+        "conversation_notes",
+        "canned_replies",
     )
     assert all(stored[table] > 0 for table in (*written, "mcp_client_certificates")), stored
     assert set((await _rows_per_table(pg)).values()) == {0}

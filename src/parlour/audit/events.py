@@ -522,3 +522,36 @@ class ConversationSnoozed(AuditEvent):
     action = "conversation.snoozed"
     conversation_id: str
     until: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True)
+class NoteWritten(AuditEvent):
+    """A person wrote a private note on the conversation (the note itself stays out of the
+    chain, T-89)."""
+
+    action = "conversation.note_written"
+    conversation_id: str
+    note_id: str
+
+
+@dataclass(frozen=True)
+class CannedReplyCreated(AuditEvent):
+    action = "canned_reply.created"
+    reply_id: str
+    shortcut: str
+
+
+@dataclass(frozen=True)
+class CannedReplyChanged(AuditEvent):
+    """Its shortcut or body changed (the body stays out of the chain)."""
+
+    action = "canned_reply.changed"
+    reply_id: str
+    shortcut: str
+
+
+@dataclass(frozen=True)
+class CannedReplyRemoved(AuditEvent):
+    action = "canned_reply.removed"
+    reply_id: str
+    shortcut: str

@@ -201,6 +201,43 @@ messages = Table(
     UniqueConstraint("conversation_id", "client_id"),
 )
 
+# An agent's private notes on a conversation (chat/notes.py, T-99): a table of their own, so no
+# path that reads messages (the widget's frames, history and resume, transcripts, webhooks) can
+# ever carry one. The body is sealed with the tenant's key, bound to the note.
+conversation_notes = Table(
+    "conversation_notes",
+    metadata,
+    _tenant_fk(),
+    Column("note_id", ID, primary_key=True),
+    Column(
+        "conversation_id",
+        ID,
+        ForeignKey("conversations.conversation_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("author_id", ID, nullable=False),  # the member's account
+    Column("body_sealed", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(
+        "ix_conversation_notes_tenant_conversation", "tenant_id", "conversation_id", "created_at"
+    ),
+)
+
+# An organisation's canned replies (chat/canned_replies.py): a shortcut unique in the
+# organisation, and a body sealed like knowledge (the organisation's own text, but what its
+# people send customers, kept like the FAQ's answers).
+canned_replies = Table(
+    "canned_replies",
+    metadata,
+    _tenant_fk(),
+    Column("reply_id", ID, primary_key=True),
+    Column("shortcut", String(64), nullable=False),
+    Column("body_sealed", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "shortcut", name="uq_canned_replies_tenant_shortcut"),
+)
+
 faq_entries = Table(
     "faq_entries",
     metadata,
@@ -644,6 +681,8 @@ SEALED_COLUMNS = (
     SealedColumn(signing_keys, "kid", "private_key_sealed", "private_key"),
     SealedColumn(messages, "message_id", "body_sealed", "body"),
     SealedColumn(messages, "message_id", "citations_sealed", "citations"),
+    SealedColumn(conversation_notes, "note_id", "body_sealed", "body"),
+    SealedColumn(canned_replies, "reply_id", "body_sealed", "body"),
     SealedColumn(faq_entries, "entry_id", "question_sealed", "question"),
     SealedColumn(faq_entries, "entry_id", "answer_sealed", "answer"),
     SealedColumn(faq_entries, "entry_id", "vector_sealed", "vector"),

@@ -42,6 +42,7 @@ MCP_SERVER = {"name": "Orders", "url": "http://127.0.0.1:8931/mcp", "tools": ["o
 ROLES = ("owner", "admin", "agent", "analyst", "none")
 PERIOD = "?from=2026-03-01&to=2026-03-31"
 CONVERSATION = "/v1/organisations/{org}/conversations/{conversation}"
+CANNED = "/v1/organisations/{org}/canned-replies"
 MATRIX = {
     ("GET", "/v1/organisations/{org}"): (200, 200, 200, 200, 404),
     ("GET", "/v1/organisations/{org}/api-keys"): (200, 200, 403, 403, 404),
@@ -108,6 +109,14 @@ MATRIX = {
     ("POST", CONVERSATION + "/resolve"): (200, 200, 200, 403, 404),
     # Not resolved: nothing to reopen.
     ("POST", CONVERSATION + "/reopen"): (409, 409, 409, 403, 404),
+    # Private notes (T-99): agents and admins write, analysts read.
+    ("GET", CONVERSATION + "/notes"): (200, 200, 200, 200, 404),
+    ("POST", CONVERSATION + "/notes"): (201, 201, 201, 403, 404),
+    # Canned replies: admins manage, agents read (and use) them.
+    ("GET", CANNED): (200, 200, 200, 403, 404),
+    ("POST", CANNED): (201, 201, 403, 403, 404),
+    ("PUT", CANNED + "/{canned_reply}"): (200, 200, 403, 403, 404),
+    ("DELETE", CANNED + "/{canned_reply}"): (204, 204, 403, 403, 404),
 }
 BODIES = {
     "/v1/organisations/{org}/api-keys": {"label": "backend", "scopes": ["end_user_tokens:mint"]},
@@ -129,7 +138,19 @@ BODIES = {
     "/v1/organisations/{org}/time-zone": {"time_zone": "Europe/London"},
     CONVERSATION + "/messages": {"text": "Hello, I'm Ada."},
     CONVERSATION + "/snooze": {"until": (datetime.now(UTC) + timedelta(days=30)).isoformat()},
+    CONVERSATION + "/notes": {"text": "Prefers e-mail."},
+    # A shortcut of its own each time: they are unique in an organisation.
+    CANNED: lambda: {"shortcut": f"reply-{secrets.token_hex(4)}", "body": "We open at 9."},
+    CANNED + "/{canned_reply}": lambda: {
+        "shortcut": f"reply-{secrets.token_hex(4)}",
+        "body": "At 10.",
+    },
 }
+
+
+def body_of(template: str) -> object:
+    body = BODIES.get(template)
+    return body() if callable(body) else body
 
 
 @dataclass
@@ -204,6 +225,11 @@ async def path_to(stack: Stack, template: str, org: str) -> str:
         conversation = await stack.services.chat.open_conversation(org, unique_host("customer"))
         await stack.services.chat.request_handoff(org, conversation.conversation_id)
         fresh["conversation"] = conversation.conversation_id
+    if "{canned_reply}" in template:
+        reply = await stack.services.canned_replies.create(
+            org, f"reply-{secrets.token_hex(4)}", "We open at 9.", actor=ACTOR
+        )
+        fresh["canned_reply"] = reply.reply_id
     if "{app}" in template:
         fresh["app"] = await stack.services.tenants.allow_app(org, unique_host("app"), actor=ACTOR)
     return template.format(org=org, **fresh)
@@ -217,7 +243,7 @@ async def test_each_role_gets_exactly_what_the_matrix_says_in_its_own_organisati
     for (method, template), _expected in MATRIX.items():
         for role in ROLES:
             path = await path_to(stack, template, people.org)
-            answer = await people.browsers[role].send(method, path, BODIES.get(template))
+            answer = await people.browsers[role].send(method, path, body_of(template))
             seen[(method, template)] = (*seen.get((method, template), ()), answer.status_code)
     assert seen == MATRIX
 
@@ -227,7 +253,7 @@ async def test_no_role_reaches_another_organisations_routes(people: People, stac
     for method, template in MATRIX:
         for role in ROLES:
             path = await path_to(stack, template, people.other_org)
-            answer = await people.browsers[role].send(method, path, BODIES.get(template))
+            answer = await people.browsers[role].send(method, path, body_of(template))
             assert_error_shape(answer, 404, "not_found")
     assert await stack.services.tenants.pending_origins(people.other_org) == []
     assert "com.example.shop" not in await stack.services.tenants.apps(people.other_org)

@@ -1,6 +1,7 @@
 """The dashboard: server-rendered pages (Jinja) over the same services and policies as the
-/v1 API. No script runs on them; forms post and redirect, under a CSP that allows only this
-app's own stylesheet and images."""
+/v1 API. Forms post and redirect, under a CSP that allows only this app's own stylesheet,
+images and scripts; every page works without script (the one script, canned.js, offers canned
+replies as an agent types `/` in the reply box, which the server also expands)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from parlour.web.dashboard import (
     account,
     allowlist,
     assistant,
+    canned_replies,
     inbox,
     knowledge_gaps,
     members,
@@ -39,12 +41,24 @@ from parlour.web.errors import http_status
 
 _assets = APIRouter(include_in_schema=False)
 _STYLESHEET = (HERE / "static" / "dashboard.css").read_bytes()
+_CANNED_SCRIPT = (HERE / "static" / "canned.js").read_bytes()
 
 
 @_assets.get("/dashboard/static/dashboard.css", dependencies=[PublicPage])
 async def stylesheet() -> Response:
     return Response(
         _STYLESHEET, media_type="text/css; charset=utf-8", headers={"Cache-Control": "no-cache"}
+    )
+
+
+@_assets.get("/dashboard/static/canned.js", dependencies=[PublicPage])
+async def canned_script() -> Response:
+    """The reply box's `/shortcut` suggestions: the only script of the dashboard, served from
+    here (PAGE_CSP allows scripts from 'self' only)."""
+    return Response(
+        _CANNED_SCRIPT,
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "no-cache"},
     )
 
 
@@ -59,6 +73,7 @@ ROUTERS = (
     tools.router,
     webhooks.router,
     inbox.router,
+    canned_replies.router,
     reports.router,
     operator.router,
     _assets,

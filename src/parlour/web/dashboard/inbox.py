@@ -1,7 +1,8 @@
 """The inbox: the conversations waiting for a person, assigned, waiting on the customer, snoozed
 and resolved; a conversation's messages, a reply to the customer, assigning it to oneself,
-unassigning, resolving, reopening and handing it back to the assistant (the agents' desk, for
-every member whose role handles conversations)."""
+unassigning, resolving, reopening and handing it back to the assistant, and private notes
+among its messages (the agents' desk, for every member whose role handles conversations). A
+reply that is exactly `/shortcut` is sent as that canned reply, for browsers without script."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fastapi.responses import Response
 from parlour.chat.desk import DESK_STATUSES, AgentDesk
 from parlour.errors import NotFound, ParlourError
 from parlour.identity.policy import Permission
+from parlour.web.dashboard.desk_tools import desk_tools
 from parlour.web.dashboard.pages import failed, go, member_page, render, same_origin_form
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import Member
@@ -42,7 +44,13 @@ async def _conversation(
     messages = await services.chat.history(
         who.tenant_id, conversation_id, after_seq=after, limit=SHOWN
     )
-    return {"who": who, "conversation": conversation, "messages": messages, **context}
+    return {
+        "who": who,
+        "conversation": conversation,
+        "messages": messages,
+        **await desk_tools(who, services, conversation_id, messages, shown_from_start=after == 0),
+        **context,
+    }
 
 
 @router.get("/dashboard/o/{tenant_id}/inbox/{conversation_id}")
@@ -59,13 +67,30 @@ async def reply(
 ) -> Response:
     form = await same_origin_form(request)
     try:
-        await services.desk.reply(
-            who.tenant_id, conversation_id, form.get("text", ""), actor=who.actor
-        )
+        # Without script, a reply that is exactly `/shortcut` is sent as that canned reply.
+        text = await services.canned_replies.expand(who.tenant_id, form.get("text", ""))
+        await services.desk.reply(who.tenant_id, conversation_id, text, actor=who.actor)
     except ParlourError as error:
         context = await _conversation(who, services, conversation_id, draft=form)
         return failed(request, "conversation.html", error, **context)
     return go(f"/dashboard/o/{who.tenant_id}/inbox/{conversation_id}")
+
+
+@router.post("/dashboard/o/{tenant_id}/inbox/{conversation_id}/notes")
+async def write_note(
+    conversation_id: str, who: Agent, services: ServicesDep, request: Request
+) -> Response:
+    """A private note (T-99), then the page again at the note form (or with its error, the
+    note's text kept)."""
+    form = await same_origin_form(request)
+    try:
+        await services.notes.add(
+            who.tenant_id, conversation_id, form.get("text", ""), actor=who.actor
+        )
+    except ParlourError as error:
+        context = await _conversation(who, services, conversation_id, note_draft=form)
+        return failed(request, "conversation.html", error, **context)
+    return go(f"/dashboard/o/{who.tenant_id}/inbox/{conversation_id}#note-form")
 
 
 @router.post("/dashboard/o/{tenant_id}/inbox/{conversation_id}/return")

@@ -31,6 +31,8 @@ class Notice(StrEnum):
     WEBHOOK_REMOVED = "webhook_removed"
     TIME_ZONE_SAVED = "time_zone_saved"
     TIME_ZONE_REFUSED = "time_zone_refused"
+    CANNED_REPLY_SAVED = "canned_reply_saved"
+    CANNED_REPLY_REMOVED = "canned_reply_removed"
 
 
 NOTICES: dict[str, str] = {
@@ -54,4 +56,6 @@ NOTICES: dict[str, str] = {
     Notice.TIME_ZONE_SAVED: "Reports read your days in this time zone from now on.",
     Notice.TIME_ZONE_REFUSED: "That is not a time zone of the IANA database (e.g. Europe/London); "
     "reports keep the one they had.",
+    Notice.CANNED_REPLY_SAVED: "The canned reply is saved.",
+    Notice.CANNED_REPLY_REMOVED: "The canned reply is removed.",
 }
