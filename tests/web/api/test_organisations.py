@@ -99,6 +99,7 @@ MATRIX = {
     ("GET", CONVERSATION + "/messages"): (200, 200, 200, 200, 404),
     ("POST", CONVERSATION + "/messages"): (201, 201, 201, 403, 404),
     ("POST", CONVERSATION + "/return"): (200, 200, 200, 403, 404),
+    ("POST", CONVERSATION + "/read"): (200, 200, 200, 403, 404),
     ("POST", CONVERSATION + "/take"): (200, 200, 200, 403, 404),
     ("PUT", CONVERSATION + "/assignee/{assignee}"): (200, 200, 200, 403, 404),
     # Queued with nobody assigned already: as the step would leave it.
@@ -128,6 +129,7 @@ BODIES = {
     "/v1/organisations/{org}/features": {"anonymous_visitors": True},
     "/v1/organisations/{org}/time-zone": {"time_zone": "Europe/London"},
     CONVERSATION + "/messages": {"text": "Hello, I'm Ada."},
+    CONVERSATION + "/read": {"seq": 1},
     CONVERSATION + "/snooze": {"until": (datetime.now(UTC) + timedelta(days=30)).isoformat()},
 }
 
