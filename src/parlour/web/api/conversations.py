@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from parlour.chat.models import Conversation, ConversationStatus
@@ -65,6 +65,12 @@ class ReadIn(BaseModel):
 
 class ReadOut(BaseModel):
     moved: bool = Field(description="False: seen that far already; the customer is told nothing.")
+
+
+class TypingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    active: bool = Field(description="True while you type; false when you stop.")
 
 
 class ReturnedOut(BaseModel):
@@ -149,6 +155,20 @@ async def read(
     widget is sent a `read` frame and shows the message as seen."""
     moved = await services.chat.member_read(who.tenant_id, conversation_id, body.seq)
     return ReadOut(moved=moved)
+
+
+@router.post(
+    "/v1/organisations/{tenant_id}/conversations/{conversation_id}/typing",
+    status_code=204,
+    dependencies=[JsonOnly],
+)
+async def typing(
+    conversation_id: ConversationParam, body: TypingIn, who: Agent, services: ServicesDep
+) -> Response:
+    """You are (or stopped) typing: the customer's widget shows "<your display name> is
+    typing…". Not stored; the members' live socket says the same."""
+    await services.desk.typing(who.tenant_id, conversation_id, body.active, actor=who.actor)
+    return Response(status_code=204)
 
 
 @router.post("/v1/organisations/{tenant_id}/conversations/{conversation_id}/return")
