@@ -55,7 +55,7 @@
       cursor: pointer; }
     .person { font-size: 13px; padding: 4px 10px; border: 1px solid #fff; border-radius: 14px; }
     .person[hidden] { display: none; }
-    .who { display: flex; align-items: center; gap: 6px; margin-bottom: 4px; font-size: 12.5px;
+    .who { display: flex; align-items: center; gap: 6px; margin: 4px 0 -4px; font-size: 12.5px;
       font-weight: 600; color: #36415a; }
     .avatar { width: 22px; height: 22px; border-radius: 50%; display: grid; place-items: center;
       color: #fff; font-size: 10.5px; font-weight: 700; }
@@ -281,6 +281,7 @@
           this.people = frame.people === true;
           this.readSent = 0;
           this.showPersonButton();
+          this.markRead();
           // Anything the server never accepted is sent again; the client id prevents duplicates.
           for (const [clientId, { text }] of this.pending) {
             this.send({ type: "message", client_id: clientId, text });
@@ -342,9 +343,10 @@
       } else {
         // The answer streamed so far is replaced by the whole, filtered message.
         this.streamNode(frame.id)?.remove();
+        if (frame.author === "agent") this.signAgentMessage(frame.author_name);
         const node = this.render(frame);
-        if (frame.author === "agent") this.signAgentMessage(node, frame.author_name);
         if (frame.author === "user") this.ownMessage(node, frame.seq);
+        if (frame.author === "agent") node.dataset.name = this.agentName;
         // Offered after a refusal only where the header's button is not there already.
         this.handoffButton.hidden = !(frame.actions || []).includes("handoff") || this.canAskForPerson();
       }
@@ -419,15 +421,19 @@
       this.showPersonButton();
     }
 
-    // An agent's reply shows who wrote it: their display name and an avatar of their initials
-    // on a colour of a fixed palette (never an image from elsewhere).
-    signAgentMessage(node, name) {
+    // An agent's replies show who wrote them: above the first of a run by the same person,
+    // their display name and an avatar of their initials on a colour of a fixed palette (never
+    // an image from elsewhere).
+    signAgentMessage(name) {
       const shown = typeof name === "string" && name.trim() ? name.trim() : "Support";
-      const who = el("div", { class: "who" });
+      const previous = this.log.lastElementChild;
+      if (previous && previous.classList.contains("agent") && previous.dataset.name === shown) return;
+      const who = el("li", { class: "who" });
       const avatar = el("span", { class: "avatar", "aria-hidden": "true" }, this.initials(shown));
       avatar.classList.add(`c${this.avatarColour(shown)}`);
       who.append(avatar, el("span", { class: "name" }, shown));
-      node.prepend(who);
+      this.log.append(who);
+      this.agentName = shown;
     }
 
     initials(name) {
@@ -454,13 +460,13 @@
     // Read receipts: what the customer has seen (the panel open, the tab visible) goes up as a
     // `read` frame; the people's `read` frame marks the user's latest message they saw "Seen".
     // Like acks, one `read` covers a burst (at most one each READ_DELAY_MS), so a long
-    // catch-up never trips the frame rate.
+    // catch-up never trips the frame rate. Whatever socket is open when it fires carries it (a
+    // new one was sent everything up to lastSeq before this runs: its `ready` came first).
     markRead() {
       if (this.readTimer) return;
-      const socket = this.socket;
       this.readTimer = setTimeout(() => {
         this.readTimer = null;
-        if (this.socket !== socket || this.panel.hidden || document.visibilityState === "hidden") return;
+        if (this.panel.hidden || document.visibilityState === "hidden") return;
         if (this.lastSeq <= this.readSent) return;
         if (this.send({ type: "read", seq: this.lastSeq })) this.readSent = this.lastSeq;
       }, READ_DELAY_MS);
