@@ -208,3 +208,14 @@ async def test_with_the_assistant_off_and_nobody_to_ask_the_assistant_still_says
         await say(ws, "How do I reset my password?")
         answer = (await receive_until(ws, is_assistant_message))[-1]
     assert "not available" in answer["text"]
+
+
+async def test_a_typed_request_where_nobody_can_be_asked_for_is_answered_by_the_assistant(
+    stack: Stack,
+) -> None:
+    org = await seed.organisation(stack.services)  # no member handles conversations
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+        await authenticate(ws, await seed.token_for(stack.services, org))
+        await say(ws, "agent please")
+        frames = await receive_until(ws, is_assistant_message)
+    assert not any(f["type"] == "handoff" for f in frames)
