@@ -7,7 +7,18 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from bench import answers, crypto, first_turn, gaps, gateway, reports, retrieval, watch, webhooks
+from bench import (
+    answers,
+    crypto,
+    first_turn,
+    gaps,
+    gateway,
+    handoff,
+    reports,
+    retrieval,
+    watch,
+    webhooks,
+)
 
 BENCHMARKS = {
     "answers": answers.run,
@@ -15,6 +26,7 @@ BENCHMARKS = {
     "first_turn": first_turn.run,
     "gaps": gaps.run,
     "gateway": gateway.run,
+    "handoff": handoff.run,
     "reports": reports.run,
     "retrieval": retrieval.run,
     "watch": watch.run,

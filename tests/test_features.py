@@ -7,8 +7,10 @@ import dataclasses
 
 import pytest
 
+from parlour.chat.reach import Reach
 from parlour.errors import NotFound
 from parlour.features import FeatureChanges, Features
+from parlour.identity.models import Role
 from parlour.services import Services
 from tests.support import seed
 from tests.support.seed import ACTOR
@@ -19,6 +21,7 @@ DEFAULTS = Features(
     function_calling=False,
     external_llms=True,
     personalisation=False,
+    talk_to_a_person=True,
 )
 
 
@@ -72,3 +75,29 @@ async def test_a_change_that_fails_half_way_changes_nothing(
 async def test_an_unknown_organisation_has_no_switches(services: Services) -> None:
     with pytest.raises(NotFound):
         await services.features.of("no-such-organisation")
+
+
+async def _member(services: Services, tenant_id: str, role: Role) -> None:
+    email = f"{role.value}-{tenant_id}@example.com"
+    await services.signup.sign_up(email, "a long enough passphrase", "Their own", source_ip=None)
+    await services.members.add(tenant_id, email, role, actor=ACTOR)
+
+
+async def test_people_can_be_asked_for_when_a_member_handles_conversations_and_it_is_allowed(
+    backend: Services,
+) -> None:
+    org = await seed.organisation(backend, faq=None)
+    nobody = await backend.features.reach(org.tenant_id)
+    await _member(backend, org.tenant_id, Role.ANALYST)
+    analysts_only = await backend.features.reach(org.tenant_id)
+    await _member(backend, org.tenant_id, Role.AGENT)
+    an_agent = await backend.features.reach(org.tenant_id)
+    off = FeatureChanges(talk_to_a_person=False, assistant_enabled=False)
+    await backend.features.change(org.tenant_id, off, actor=ACTOR)
+    switched_off = await backend.features.reach(org.tenant_id)
+
+    assert nobody == Reach(people=False, assistant=True)
+    assert analysts_only == Reach(people=False, assistant=True)
+    assert an_agent == Reach(people=True, assistant=True)
+    assert switched_off == Reach(people=False, assistant=False)
+    assert "tenant.talk_to_a_person_set" in await _actions(backend, org.tenant_id)

@@ -386,6 +386,7 @@ def build_services(
     gateway = settings.gateway
     every = settings.tokens.revalidate_seconds
     identity_watch = IdentityWatch(end_user_tokens, tenants, every_seconds=every, clock=timers)
+    features = OrganisationFeatures(db, tenants, configuration)
     widget_admission = WidgetAdmission(
         chat,
         tenants,
@@ -403,6 +404,7 @@ def build_services(
         ),
         timers,
         tally,
+        reach=features,
     )
     security_figures = SecurityFigures(db, tenants, tally)
     security_alerts = SecurityAlerts(
@@ -425,7 +427,7 @@ def build_services(
         vault=vault,
         audit=audit,
         tenants=tenants,
-        features=OrganisationFeatures(db, tenants, configuration),
+        features=features,
         accounts=accounts.accounts,
         signup=accounts.signup,
         email_verification=accounts.email_verification,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
+
 from parlour.chat.models import Author, MessageAdded, TypingChanged
 from parlour.chat.protocol import SendFrame
 from parlour.chat.session import ChatSession
@@ -132,3 +134,54 @@ async def test_an_accepted_behind_a_frame_not_yet_sent_leaves_the_message_frame_
     frames = await session.on_event(MessageAdded(answer))
     frames += await session.on_event(MessageAdded(outcome.new_user_message))
     assert [(f["seq"], f["text"]) for f in frames] == [(1, "an answer"), (2, "hi")]
+
+
+async def test_the_customers_read_position_is_stored_only_forward_and_told_once(
+    backend: Services,
+) -> None:
+    from parlour.chat.models import ReadUpTo
+    from parlour.chat.protocol import ReadFrame
+
+    session, _ = await session_with_messages(backend, 3)
+    await session.start(last_seq=None)
+    with listening(backend.chat.broker, session.tenant_id, session.conversation_id) as seen:
+        await session.handle(ReadFrame(type="read", seq=3))
+        await session.handle(ReadFrame(type="read", seq=2))  # behind: changes nothing
+        await session.handle(ReadFrame(type="read", seq=3))  # the same: told nobody again
+        told = [seen.get_nowait() for _ in range(seen.qsize())]
+    assert told == [ReadUpTo(Author.USER, 3)]
+    stored = await backend.chat.get_conversation(session.tenant_id, session.conversation_id)
+    assert (stored.customer_read_seq, stored.agent_read_seq) == (3, 0)
+
+
+async def test_the_peoples_read_position_reaches_the_customer_live_and_on_resume(
+    backend: Services,
+) -> None:
+    from parlour.chat.models import ReadUpTo
+    from parlour.errors import InvalidInput
+
+    session, _ = await session_with_messages(backend, 3)
+    await session.start(last_seq=None)
+    with listening(backend.chat.broker, session.tenant_id, session.conversation_id) as seen:
+        assert await backend.chat.member_read(session.tenant_id, session.conversation_id, 2)
+        assert not await backend.chat.member_read(session.tenant_id, session.conversation_id, 1)
+        event = seen.get_nowait()
+    assert event == ReadUpTo(Author.AGENT, 2)
+    assert await session.on_event(event) == [{"type": "read", "seq": 2, "by": "agent"}]
+    with pytest.raises(InvalidInput):
+        await backend.chat.member_read(session.tenant_id, session.conversation_id, 4)
+    again = ChatSession(backend.chat, session.user, session.conversation, page_size=2)
+    frames = await again.start(last_seq=None)
+    assert frames[-1] == {"type": "read", "seq": 2, "by": "agent"}
+
+
+async def test_an_agents_typing_reaches_the_customer_with_their_name(services: Services) -> None:
+    session, _ = await session_with_messages(services, 0)
+    with listening(services.chat.broker, session.tenant_id, session.conversation_id) as seen:
+        await services.chat.agent_typing(
+            session.tenant_id, session.conversation_id, True, name="Ada L"
+        )
+        event = seen.get_nowait()
+    assert await session.on_event(event) == [
+        {"type": "typing", "author": "agent", "state": True, "name": "Ada L"}
+    ]

@@ -53,6 +53,16 @@
       border-radius: 8px; }
     form button { padding: 0 16px; border: 0; border-radius: 8px; background: #1f5fbf; color: #fff;
       cursor: pointer; }
+    .person { font-size: 13px; padding: 4px 10px; border: 1px solid #fff; border-radius: 14px; }
+    .person[hidden] { display: none; }
+    .who { display: flex; align-items: center; gap: 6px; margin: 4px 0 -4px; font-size: 12.5px;
+      font-weight: 600; color: #36415a; }
+    .avatar { width: 22px; height: 22px; border-radius: 50%; display: grid; place-items: center;
+      color: #fff; font-size: 10.5px; font-weight: 700; }
+    .avatar.c0 { background: #1f5fbf; } .avatar.c1 { background: #2e7d4f; }
+    .avatar.c2 { background: #8a4fbf; } .avatar.c3 { background: #b5482a; }
+    .avatar.c4 { background: #0f7c8c; } .avatar.c5 { background: #7a5c00; }
+    .seen { align-self: flex-end; font-size: 12px; color: #5a6478; margin-top: -4px; }
     .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden;
       clip: rect(0 0 0 0); white-space: nowrap; }
   `;
@@ -62,6 +72,8 @@
   const MAX_BACKOFF_MS = 30000;
   // Acks are cumulative: frames shown within this long of each other are acknowledged together.
   const ACK_DELAY_MS = 100;
+  // What the customer has seen is told at most this often.
+  const READ_DELAY_MS = 300;
 
   function el(tag, attrs = {}, text) {
     const node = document.createElement(tag);
@@ -105,6 +117,11 @@
       this.socketUrl = `${server.protocol === "https:" ? "wss:" : "ws:"}//${server.host}` +
         `/v1/chat/${encodeURIComponent(options.widgetId)}`;
       this.getToken = options.getToken;
+      this.people = false;       // the organisation's people can be asked for (ready.people)
+      this.withPeople = false;   // a person has the conversation, or it waits for one
+      this.readSent = 0;         // highest seq told to the server as seen
+      this.readTimer = null;
+      this.seqNodes = new Map(); // seq -> the user's own message node, for "Seen"
       this.title = options.title || "Chat with us";
       this.lastSeq = 0;          // highest sequence number shown, in order
       this.pending = new Map();  // client_id -> { text, node } not yet accepted by the server
@@ -133,7 +150,7 @@
       const header = el("header");
       header.append(el("h2", {}, this.title));
       const close = el("button", { type: "button", "aria-label": "Close chat" }, "×");
-      header.append(close);
+      header.append(this.personButtonNode(), close);
       this.log = el("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" });
       this.status = el("div", { class: "status", role: "status" });
       this.handoffButton = el("button", { class: "handoff", type: "button", hidden: "" }, "Talk to a person");
@@ -146,6 +163,7 @@
       root.append(this.launcher, this.panel);
 
       this.launcher.addEventListener("click", () => this.toggle());
+      document.addEventListener("visibilitychange", () => this.markRead());
       close.addEventListener("click", () => this.toggle(false));
       this.form.addEventListener("submit", (event) => { event.preventDefault(); this.sendInput(); });
       this.input.addEventListener("keydown", (event) => {
@@ -165,6 +183,7 @@
       if (open) {
         if (!this.socket) this.connect();
         this.input.focus();
+        this.markRead();
       } else {
         this.launcher.focus();
       }
@@ -259,6 +278,10 @@
           if (this.visitor && typeof frame.visitor_token === "string") {
             this.storage("set", frame.visitor_token);
           }
+          this.people = frame.people === true;
+          this.readSent = 0;
+          this.showPersonButton();
+          this.markRead();
           // Anything the server never accepted is sent again; the client id prevents duplicates.
           for (const [clientId, { text }] of this.pending) {
             this.send({ type: "message", client_id: clientId, text });
@@ -266,13 +289,17 @@
           break;
         case "accepted": {
           const entry = this.pending.get(frame.client_id);
-          if (entry) entry.node.classList.remove("pending");
+          if (entry) {
+            entry.node.classList.remove("pending");
+            this.ownMessage(entry.node, frame.seq);
+          }
           this.pending.delete(frame.client_id);
           // Numbered right after the last frame shown, it delivers the user's own message: no
           // `message` frame follows for it on this socket.
           if (frame.seq === this.lastSeq + 1) {
             this.lastSeq = frame.seq;
             this.acknowledge();
+            this.markRead();
           }
           break;
         }
@@ -284,7 +311,10 @@
           this.streamed(frame);
           break;
         case "typing":
-          if (frame.author !== "user") this.setStatus(frame.state ? "Assistant is typing…" : "");
+          this.typing(frame);
+          break;
+        case "read":
+          this.seen(frame);
           break;
         case "reauth_required":
           this.reauth();
@@ -305,15 +335,23 @@
           : "You're back with the assistant.";
         this.render({ author: "system", text });
         this.handoffButton.hidden = true;
+        this.handedOff(frame.state);
       } else if (frame.client_id && this.log.querySelector(`[data-client-id="${CSS.escape(frame.client_id)}"]`)) {
-        this.log.querySelector(`[data-client-id="${CSS.escape(frame.client_id)}"]`).classList.remove("pending");
+        const own = this.log.querySelector(`[data-client-id="${CSS.escape(frame.client_id)}"]`);
+        own.classList.remove("pending");
+        this.ownMessage(own, frame.seq);
       } else {
         // The answer streamed so far is replaced by the whole, filtered message.
         this.streamNode(frame.id)?.remove();
-        this.render(frame);
-        this.handoffButton.hidden = !(frame.actions || []).includes("handoff");
+        if (frame.author === "agent") this.signAgentMessage(frame.author_name);
+        const node = this.render(frame);
+        if (frame.author === "user") this.ownMessage(node, frame.seq);
+        if (frame.author === "agent") node.dataset.name = this.agentName;
+        // Offered after a refusal only where the header's button is not there already.
+        this.handoffButton.hidden = !(frame.actions || []).includes("handoff") || this.canAskForPerson();
       }
       this.acknowledge();
+      this.markRead();
     }
 
     // One ack names the highest seq shown (docs/protocol.md §4), so the hundreds of frames of a
@@ -356,6 +394,97 @@
       this.log.append(item);
       this.log.scrollTop = this.log.scrollHeight;
       return item;
+    }
+
+    // "Talk to a person", always in the header where the organisation's people can be asked for
+    // (ready.people) and nobody has the conversation yet.
+    personButtonNode() {
+      this.personButton = el("button", { class: "person", type: "button", hidden: "" }, "Talk to a person");
+      this.personButton.addEventListener("click", () => {
+        this.send({ type: "handoff" });
+        this.personButton.hidden = true;
+      });
+      return this.personButton;
+    }
+
+    canAskForPerson() {
+      return this.people && !this.withPeople;
+    }
+
+    showPersonButton() {
+      this.personButton.hidden = !this.canAskForPerson();
+      if (this.canAskForPerson()) this.handoffButton.hidden = true;
+    }
+
+    handedOff(state) {
+      this.withPeople = state === "queued" || state === "agent_joined";
+      this.showPersonButton();
+    }
+
+    // An agent's replies show who wrote them: above the first of a run by the same person,
+    // their display name and an avatar of their initials on a colour of a fixed palette (never
+    // an image from elsewhere).
+    signAgentMessage(name) {
+      const shown = typeof name === "string" && name.trim() ? name.trim() : "Support";
+      const previous = this.log.lastElementChild;
+      if (previous && previous.classList.contains("agent") && previous.dataset.name === shown) return;
+      const who = el("li", { class: "who" });
+      const avatar = el("span", { class: "avatar", "aria-hidden": "true" }, this.initials(shown));
+      avatar.classList.add(`c${this.avatarColour(shown)}`);
+      who.append(avatar, el("span", { class: "name" }, shown));
+      this.log.append(who);
+      this.agentName = shown;
+    }
+
+    initials(name) {
+      const words = name.split(/\s+/).filter(Boolean);
+      const letters = words.length > 1 ? [words[0], words[words.length - 1]] : words;
+      return letters.map((word) => Array.from(word)[0] || "").join("").toUpperCase();
+    }
+
+    // One of the stylesheet's six avatar colours (.avatar.c0 … .c5), the same for a name.
+    avatarColour(name) {
+      let hash = 0;
+      for (const ch of name) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
+      return hash % 6;
+    }
+
+    typing(frame) {
+      if (frame.author === "user") return;
+      const who = frame.author === "agent"
+        ? (typeof frame.name === "string" && frame.name.trim() ? frame.name.trim() : "Support")
+        : "Assistant";
+      this.setStatus(frame.state ? `${who} is typing…` : "");
+    }
+
+    // Read receipts: what the customer has seen (the panel open, the tab visible) goes up as a
+    // `read` frame; the people's `read` frame marks the user's latest message they saw "Seen".
+    // Like acks, one `read` covers a burst (at most one each READ_DELAY_MS), so a long
+    // catch-up never trips the frame rate. Whatever socket is open when it fires carries it (a
+    // new one was sent everything up to lastSeq before this runs: its `ready` came first).
+    markRead() {
+      if (this.readTimer) return;
+      this.readTimer = setTimeout(() => {
+        this.readTimer = null;
+        if (this.panel.hidden || document.visibilityState === "hidden") return;
+        if (this.lastSeq <= this.readSent) return;
+        if (this.send({ type: "read", seq: this.lastSeq })) this.readSent = this.lastSeq;
+      }, READ_DELAY_MS);
+    }
+
+    ownMessage(node, seq) {
+      if (typeof seq !== "number") return;
+      node.dataset.seq = String(seq);
+      this.seqNodes.set(seq, node);
+    }
+
+    seen(frame) {
+      if (typeof frame.seq !== "number" || frame.by === "user") return;
+      let latest = 0;
+      for (const seq of this.seqNodes.keys()) if (seq <= frame.seq && seq > latest) latest = seq;
+      if (!latest) return;
+      if (!this.seenNode) this.seenNode = el("li", { class: "seen" }, "Seen");
+      this.seqNodes.get(latest).after(this.seenNode);
     }
 
     async reauth() {

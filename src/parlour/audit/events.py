@@ -106,6 +106,12 @@ class AnonymousVisitorsSet(AuditEvent):
 
 
 @dataclass(frozen=True)
+class TalkToAPersonSet(AuditEvent):
+    action = "tenant.talk_to_a_person_set"
+    allowed: bool
+
+
+@dataclass(frozen=True)
 class TimeZoneSet(AuditEvent):
     action = "tenant.time_zone_set"
     time_zone: str
@@ -409,6 +415,16 @@ class EmailVerified(AuditEvent):
 class MfaEnrolled(AuditEvent):
     action = "account.mfa_enrolled"
     account_id: str
+
+
+@dataclass(frozen=True)
+class DisplayNameSet(AuditEvent):
+    """A member chose the name customers see on their replies (never the name itself: it is
+    the account's to change)."""
+
+    action = "account.display_name_set"
+    account_id: str
+    cleared: bool
 
 
 @dataclass(frozen=True)

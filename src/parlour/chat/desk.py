@@ -1,9 +1,9 @@
 """The agents' side of a conversation's life with people (chat/lifecycle.py): the conversations
 waiting for a person, with one, waiting on the customer, snoozed or resolved; a person's replies,
 assignment, resolution and reopening. Every step that changes who handles a conversation is
-audited with the person who took it, never the text (T-89), and each is a compare-and-set: a
-step that finds the conversation changed under it is refused (`Conflict`) rather than undoing
-someone else's (T-100)."""
+audited with the person who took it, never the text (T-89); a reply carries the person's
+display name as it is when sent. Each is a compare-and-set: a step that finds the conversation
+changed under it is refused (`Conflict`) rather than undoing someone else's (T-100)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from parlour.chat.service import ChatService, Moved
 from parlour.errors import Conflict, InvalidInput, NotFound
 from parlour.identity.membership_repository import MembershipRepository
 from parlour.identity.policy import Permission, role_grants
+from parlour.identity.repository import AccountRepository
 from parlour.storage.database import Database
 from parlour.storage.types import Clock, utcnow
 
@@ -73,7 +74,13 @@ class AgentDesk:
         joined before they read the reply. A conversation someone has stays theirs."""
         body = self._chat.clean_text(text)
         taken = await self._chat.move(tenant_id, conversation_id, lifecycle.taken_by(actor.id))
-        message = await self._chat.post(tenant_id, conversation_id, author=Author.AGENT, body=body)
+        message = await self._chat.post(
+            tenant_id,
+            conversation_id,
+            author=Author.AGENT,
+            body=body,
+            author_name=await self.display_name(actor.id),
+        )
         events: list[AuditEvent] = [ConversationTaken(conversation_id)] if taken else []
         events.append(AgentReplied(conversation_id, message.message_id))
         async with self._recording(tenant_id, events, actor) as conn:
@@ -81,6 +88,21 @@ class AgentDesk:
                 tenant_id, conversation_id, actor.id, message.created_at
             )
         return message
+
+    async def display_name(self, account_id: str) -> str | None:
+        """The name the customer sees on the member's replies (and typing), as it is now: a
+        reply keeps the name it was sent under (store at send), so renaming oneself later does
+        not rewrite what customers were shown."""
+        async with self._db.read() as conn:
+            return await AccountRepository(conn).display_name(account_id)
+
+    async def typing(
+        self, tenant_id: str, conversation_id: str, active: bool, *, actor: Actor
+    ) -> None:
+        """A member is (or stopped) typing: the customer sees "<name> is typing…"."""
+        await self._chat.get_conversation(tenant_id, conversation_id)
+        name = await self.display_name(actor.id)
+        await self._chat.agent_typing(tenant_id, conversation_id, active, name=name)
 
     async def take(self, tenant_id: str, conversation_id: str, *, actor: Actor) -> Conversation:
         """Assign it to oneself, if nobody has it (Conflict when someone does)."""

@@ -54,6 +54,8 @@ class Conversation:
     updated_at: datetime | None = None  # its latest message's time, as read back
     assignee: str | None = None  # the account of the person who has it
     snoozed_until: datetime | None = None
+    customer_read_seq: int = 0  # how far the customer has seen it (read receipts)
+    agent_read_seq: int = 0  # how far its people have seen it
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,7 @@ class Message:
     client_id: str | None = None
     citations: tuple[Citation, ...] = ()
     actions: tuple[str, ...] = ()
+    author_name: str | None = None  # an agent's display name when they sent it
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,7 @@ class MessageStored:
 class TypingChanged:
     author: Author
     active: bool
+    name: str | None = None  # an agent's display name
 
 
 @dataclass(frozen=True, slots=True)

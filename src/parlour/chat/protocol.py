@@ -12,7 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from parlour.chat.models import Message, MessageKind
+from parlour.chat.models import Author, Message, MessageKind
 from parlour.errors import InvalidInput, Unauthenticated
 
 PROTOCOL_VERSION = 1
@@ -99,14 +99,21 @@ def parse_client_frame(text: str | bytes) -> ClientFrame:
 
 
 def ready_frame(
-    conversation_id: str, last_seq: int, expires_at: datetime, visitor_token: str | None = None
+    conversation_id: str,
+    last_seq: int,
+    expires_at: datetime,
+    visitor_token: str | None = None,
+    *,
+    people: bool = False,
 ) -> dict[str, Any]:
-    frame = {
+    """`people`: the customer can ask for a person at any time (the widget's button)."""
+    frame: dict[str, Any] = {
         "type": "ready",
         "protocol": PROTOCOL_VERSION,
         "conversation_id": conversation_id,
         "last_seq": last_seq,
         "expires_at": _timestamp(expires_at),
+        "people": people,
     }
     if visitor_token is not None:
         frame["visitor_token"] = visitor_token
@@ -147,6 +154,8 @@ def message_frame(message: Message) -> dict[str, Any]:
         frame["client_id"] = message.client_id
     if message.actions:
         frame["actions"] = list(message.actions)
+    if message.author is Author.AGENT and message.author_name:
+        frame["author_name"] = message.author_name
     return frame
 
 
@@ -158,8 +167,11 @@ def delta_frame(stream_id: str, text: str) -> dict[str, Any]:
     return {"type": "delta", "stream_id": stream_id, "text": text}
 
 
-def typing_frame(author: str, active: bool) -> dict[str, Any]:
-    return {"type": "typing", "author": author, "state": active}
+def typing_frame(author: str, active: bool, name: str | None = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "typing", "author": author, "state": active}
+    if name:
+        frame["name"] = name  # an agent's display name
+    return frame
 
 
 def error_frame(code: str, message: str) -> dict[str, Any]:

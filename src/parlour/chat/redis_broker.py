@@ -59,9 +59,10 @@ def encode(event: ConversationEvent, node: str) -> str | None:
         seq = event.message.seq if isinstance(event, MessageAdded) else event.seq
         return json.dumps({"t": "stored", "seq": seq, "n": node})
     if isinstance(event, TypingChanged):
-        return json.dumps(
-            {"t": "typing", "author": event.author.value, "active": event.active, "n": node}
-        )
+        notice = {"t": "typing", "author": event.author.value, "active": event.active, "n": node}
+        if event.name is not None:
+            notice["name"] = event.name  # a member's display name, never customer text
+        return json.dumps(notice)
     if isinstance(event, ReadUpTo):
         return json.dumps({"t": "read", "author": event.author.value, "seq": event.seq, "n": node})
     return None
@@ -75,7 +76,11 @@ def decode(payload: str | bytes) -> tuple[ConversationEvent, str] | None:
         if data["t"] == "stored":
             return MessageStored(int(data["seq"])), node
         if data["t"] == "typing":
-            return TypingChanged(Author(data["author"]), bool(data["active"])), node
+            name = data.get("name")
+            typing = TypingChanged(
+                Author(data["author"]), bool(data["active"]), str(name) if name else None
+            )
+            return typing, node
         if data["t"] == "read":
             return ReadUpTo(Author(data["author"]), int(data["seq"])), node
     except (ValueError, KeyError, TypeError, AttributeError):

@@ -128,6 +128,24 @@ class ConversationRepository:
         )
         return int(result.rowcount)
 
+    async def read_up_to(
+        self, tenant_id: str, conversation_id: str, author: Author, seq: int
+    ) -> bool:
+        """Move the side's read position forward to `seq` (never back, never past the
+        conversation's last message); False when it moved nothing."""
+        column = c.customer_read_seq if author is Author.USER else c.agent_read_seq
+        result = await self._conn.execute(
+            update(conversations)
+            .where(
+                c.tenant_id == tenant_id,
+                c.conversation_id == conversation_id,
+                column < seq,
+                c.last_seq >= seq,
+            )
+            .values({column.key: seq})
+        )
+        return bool(result.rowcount)
+
     async def latest_for_user(self, tenant_id: str, end_user_id: str) -> Conversation | None:
         row = (
             await self._conn.execute(
@@ -203,6 +221,7 @@ class MessageRepository:
             citations=tuple(Citation(id=c["id"], title=c["title"]) for c in citations),
             actions=tuple(m["actions"]),
             created_at=m["created_at"],
+            author_name=m["author_name"],
         )
 
 
@@ -226,6 +245,7 @@ def sealed_row(message: Message, cipher: TenantCipher) -> dict[str, object]:
         ),
         "actions": list(message.actions),
         "created_at": message.created_at,
+        "author_name": message.author_name,
     }
 
 
@@ -281,4 +301,6 @@ def _conversation(row: Row[tuple[object, ...]]) -> Conversation:
         updated_at=m["updated_at"],
         assignee=m["assignee"],
         snoozed_until=m["snoozed_until"],
+        customer_read_seq=m["customer_read_seq"],
+        agent_read_seq=m["agent_read_seq"],
     )

@@ -160,7 +160,10 @@ class ChatService:
         citations: Sequence[Citation] = (),
         actions: Sequence[str] = (),
         message_id: str | None = None,
+        author_name: str | None = None,
     ) -> Message:
+        """`author_name`: an agent's display name, stored with the message as it is now (a
+        later rename does not rewrite what the customer was shown)."""
         appended = await self._append(
             Draft(
                 tenant_id,
@@ -171,6 +174,7 @@ class ChatService:
                 citations=tuple(citations),
                 actions=tuple(actions),
                 message_id=message_id,
+                author_name=author_name,
             )
         )
         return appended.message
@@ -236,10 +240,37 @@ class ChatService:
     ) -> None:
         await self.broker.publish(tenant_id, conversation_id, AnswerStreaming(stream_id, text))
 
+    async def agent_typing(
+        self, tenant_id: str, conversation_id: str, active: bool, *, name: str | None = None
+    ) -> None:
+        """A member is (or stopped) typing in the conversation: the customer's sockets get a
+        `typing` frame from an agent, with the member's display name when they have one."""
+        await self.broker.publish(
+            tenant_id, conversation_id, TypingChanged(Author.AGENT, active, name)
+        )
+
     async def mark_read(
         self, tenant_id: str, conversation_id: str, author: Author, seq: int
-    ) -> None:
-        await self.broker.publish(tenant_id, conversation_id, ReadUpTo(author, seq))
+    ) -> bool:
+        """`author`'s side (the customer, or the conversation's people) has seen everything up
+        to `seq`: stored on the conversation, only ever forward, and told to the conversation's
+        sockets (a `read` frame on the other side's). False when it moved nothing (seen
+        already, or beyond the conversation's last message), and nothing is told."""
+        async with self._db.transaction(tenant_id) as conn:
+            moved = await ConversationRepository(conn).read_up_to(
+                tenant_id, conversation_id, author, seq
+            )
+        if moved:
+            await self.broker.publish(tenant_id, conversation_id, ReadUpTo(author, seq))
+        return moved
+
+    async def member_read(self, tenant_id: str, conversation_id: str, seq: int) -> bool:
+        """A member has seen the conversation up to `seq` (the desk's read receipt): the
+        customer's widget shows it as seen."""
+        conversation = await self.get_conversation(tenant_id, conversation_id)
+        if seq > conversation.last_seq:
+            raise InvalidInput("seq is beyond the conversation's last message")
+        return await self.mark_read(tenant_id, conversation_id, Author.AGENT, seq)
 
     def clean_text(self, text: str) -> str:
         body = unicodedata.normalize("NFC", text).strip()

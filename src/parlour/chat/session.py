@@ -79,14 +79,26 @@ class ChatSession:
     def conversation_id(self) -> str:
         return self.conversation.conversation_id
 
-    async def start(self, last_seq: int | None, visitor_token: str | None = None) -> list[Frame]:
-        """`ready`, then every durable frame after `last_seq` (all history when None)."""
+    async def start(
+        self, last_seq: int | None, visitor_token: str | None = None, *, people: bool = False
+    ) -> list[Frame]:
+        """`ready` (saying whether people can be asked for), then every durable frame after
+        `last_seq` (all history when None), then how far the conversation's people have read
+        it, when they have."""
         current = await self._chat.get_conversation(self.tenant_id, self.conversation_id)
         self.delivered_seq = self.sent_seq = self.acked_seq = min(last_seq or 0, current.last_seq)
         frames: list[Frame] = [
-            ready_frame(self.conversation_id, current.last_seq, self.user.expires_at, visitor_token)
+            ready_frame(
+                self.conversation_id,
+                current.last_seq,
+                self.user.expires_at,
+                visitor_token,
+                people=people,
+            )
         ]
         frames.extend(await self._catch_up(until=None))
+        if current.agent_read_seq:
+            frames.append(read_frame(current.agent_read_seq, Author.AGENT.value))
         return frames
 
     async def on_event(self, event: ConversationEvent) -> list[Frame]:
@@ -94,7 +106,7 @@ class ChatSession:
             # A client never needs to be told that its own side is typing.
             if event.author is Author.USER:
                 return []
-            return [typing_frame(event.author.value, event.active)]
+            return [typing_frame(event.author.value, event.active, event.name)]
         if isinstance(event, ReadUpTo):
             # Receipts are for the other side; a user's own devices need not hear of them.
             return (
@@ -163,6 +175,10 @@ class ChatSession:
                 return Outcome()
             case AuthFrame() | ReauthFrame():
                 raise BadFrame(f"{frame.type}: not expected here")
+
+    async def request_handoff(self) -> None:
+        """Queue the conversation for a person (a typed request, or the assistant off)."""
+        await self._chat.request_handoff(self.tenant_id, self.conversation_id)
 
     async def _catch_up(self, *, until: int | None) -> list[Frame]:
         frames: list[Frame] = []

@@ -11,14 +11,18 @@ identity the socket was opened with. `chat.widget_admission` makes it; the gatew
   the origin's or app's allowlisting are re-checked for all sockets at once by the identity
   watch.
 - A customer's new message in a conversation with the assistant is handed to the assistant to
-  answer, through `AnswerScheduler` (chat may not import the assistant).
+  answer, through `AnswerScheduler` (chat may not import the assistant), unless the
+  organisation's people can be asked for (`chat.reach`) and the message asks for one
+  (`chat.person_request`) or the assistant is off: then the conversation is queued for a person
+  instead, and the assistant never offers one.
+- `ready` tells the widget whether people can be asked for (its "Talk to a person" button).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from parlour.chat.admission import (
@@ -34,8 +38,10 @@ from parlour.chat.broker import Broker
 from parlour.chat.clock import Timers
 from parlour.chat.identity_watch import IdentityWatch
 from parlour.chat.models import ConversationEvent, Message
+from parlour.chat.person_request import asks_for_a_person
 from parlour.chat.protocol import ClientFrame, ReauthFrame, SendFrame, error_frame
 from parlour.chat.protocol import parse_client_frame as parse
+from parlour.chat.reach import AssistantOnly, Reach, Reachability
 from parlour.chat.session import ChatSession
 from parlour.errors import InvalidInput, ParlourError, RateLimited, TokenExpired
 from parlour.keys.models import EndUser
@@ -44,6 +50,10 @@ from parlour.rollups.models import Figure
 from parlour.rollups.tally import Tally
 
 REAUTH_WINDOW = timedelta(seconds=60)
+# How long a socket trusts what it last read of whom its customer can reach (people, the
+# assistant): a switch changed in the dashboard reaches open sockets within this long, and a
+# flood of messages costs no reads for it.
+REACH_FOR = timedelta(seconds=10)
 MAX_BAD_FRAMES = 10
 # Which limit refused, as an organisation's security figures count it (Figure.RATE_LIMITED).
 LIMIT_FRAMES = "frames"
@@ -70,6 +80,7 @@ class VisitServices:
     watch: IdentityWatch
     clock: Timers
     tally: Tally  # counts the organisation's refusals for a rate
+    reach: Reachability = field(default_factory=AssistantOnly)  # whom customers can reach
 
 
 class Visit:
@@ -79,6 +90,7 @@ class Visit:
         "_bad_frames",
         "_connection_id",
         "_end",
+        "_reach",
         "_renew",
         "_resume_after",
         "_services",
@@ -106,13 +118,17 @@ class Visit:
         self._bad_frames = 0
         self._warned = False
         self._end: Callable[[ParlourError], None] | None = None
+        self._reach: tuple[Reach, datetime] | None = None
 
     @property
     def identity(self) -> EndUser:
         return self.session.user
 
     async def start(self) -> list[Frame]:
-        return await self.session.start(self._resume_after, self._visitor_token)
+        reach = await self._reachable()
+        return await self.session.start(
+            self._resume_after, self._visitor_token, people=reach.people
+        )
 
     def listen(self, deliver: Callable[[ConversationEvent], None]) -> Callable[[], None]:
         session, broker = self.session, self._services.broker
@@ -166,8 +182,24 @@ class Visit:
                 raise TooManyBadFrames() from None
             return Reply([error_frame(problem.code, problem.message)])
         if outcome.new_user_message is not None:
-            self._services.answers.schedule_answer(outcome.new_user_message, session.user)
+            await self._answer(outcome.new_user_message)
         return Reply(outcome.frames)
+
+    async def _answer(self, message: Message) -> None:
+        """The assistant answers, unless the customer should go to a person: they asked for
+        one in so many words, or the assistant is off (a conversation then goes to people with
+        its first message, without being asked "would you like a person?")."""
+        reach = await self._reachable()
+        if reach.people and (not reach.assistant or asks_for_a_person(message.body)):
+            await self.session.request_handoff()
+        else:
+            self._services.answers.schedule_answer(message, self.session.user)
+
+    async def _reachable(self) -> Reach:
+        now = self._services.clock.now()
+        if self._reach is None or now - self._reach[1] >= REACH_FOR:
+            self._reach = (await self._services.reach.reach(self.session.tenant_id), now)
+        return self._reach[0]
 
     async def on_event(self, event: ConversationEvent) -> list[Frame]:
         return await self.session.on_event(event)

@@ -23,6 +23,7 @@ from parlour.chat.clock import Timers
 from parlour.chat.identity_watch import IdentityWatch
 from parlour.chat.limits import Cap, Caps
 from parlour.chat.protocol import AuthFrame, BadAuthFrame, parse_client_frame
+from parlour.chat.reach import AssistantOnly, Reachability
 from parlour.chat.service import ChatService
 from parlour.chat.session import ChatSession
 from parlour.chat.visit import LIMIT_CONNECTIONS, AnswerScheduler, Visit, VisitServices
@@ -77,6 +78,7 @@ class WidgetAdmission:
         limits: WidgetLimits,
         clock: Timers,
         tally: Tally,
+        reach: Reachability | None = None,
     ) -> None:
         self._chat = chat
         self._tenants = tenants
@@ -86,7 +88,9 @@ class WidgetAdmission:
         self._limits = limits
         self._clock = clock
         self._tally = tally
-        self._visits = VisitServices(chat.broker, rate_limits, answers, watch, clock, tally)
+        self._visits = VisitServices(
+            chat.broker, rate_limits, answers, watch, clock, tally, reach or AssistantOnly()
+        )
 
     @contextlib.asynccontextmanager
     async def admit(self, knock: Knock) -> AsyncIterator[WidgetEntry]:

@@ -63,6 +63,7 @@ class Draft:
     actions: tuple[str, ...] = ()
     move: Move | None = None  # the conversation's move this message announces (lifecycle.py)
     message_id: str | None = None  # chosen ahead when deltas were streamed under it
+    author_name: str | None = None  # an agent's display name, kept as it is when sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +227,7 @@ def _message(draft: Draft, now: datetime) -> Message:
         citations=draft.citations,
         actions=draft.actions,
         created_at=now,
+        author_name=draft.author_name,
     )
 
 
@@ -244,4 +246,5 @@ def _numbered(message: Message, seq: int) -> Message:
         client_id=message.client_id,
         citations=message.citations,
         actions=message.actions,
+        author_name=message.author_name,
     )

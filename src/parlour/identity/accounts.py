@@ -1,15 +1,24 @@
 """Accounts themselves: the one rule for an e-mail address, making an account inside a use
-case's transaction, finding one by address, and disabling one."""
+case's transaction, finding one by address, the name customers see on its replies, and
+disabling one."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from parlour.audit.events import PLATFORM_CHAIN, AccountCreated, AccountDisabled, Actor, ActorType
+from parlour.audit.events import (
+    PLATFORM_CHAIN,
+    AccountCreated,
+    AccountDisabled,
+    Actor,
+    ActorType,
+    DisplayNameSet,
+)
 from parlour.audit.service import AuditLog
 from parlour.crypto.vault import Vault
 from parlour.errors import InvalidInput, NotFound
@@ -21,6 +30,10 @@ from parlour.storage.database import Database
 from parlour.storage.types import Clock, utcnow
 
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,255}")
+MAX_DISPLAY_NAME = 80
+# Letters, marks, numbers, spaces and a few signs names use: no markup, no controls, no
+# bidirectional overrides that would make a name read as something else in the widget.
+_NAME_SIGNS = frozenset(" .'-\u2019()&")
 
 
 def normalise_email(email: str) -> str:
@@ -49,6 +62,21 @@ async def create_account(
     return actor
 
 
+def normalise_display_name(name: str) -> str | None:
+    """The name as customers will see it (NFC, spaces collapsed), None for a blank one; refused
+    (InvalidInput) when too long or with characters a name does not need."""
+    cleaned = " ".join(unicodedata.normalize("NFC", name).split())
+    if not cleaned:
+        return None
+    if len(cleaned) > MAX_DISPLAY_NAME:
+        raise InvalidInput(f"A display name may have at most {MAX_DISPLAY_NAME} characters.")
+    for character in cleaned:
+        category = unicodedata.category(character)
+        if character not in _NAME_SIGNS and category[0] not in "LMN" and category != "Zs":
+            raise InvalidInput("A display name may hold letters, digits, spaces and . ' - ( ) &")
+    return cleaned
+
+
 class Accounts:
     def __init__(self, db: Database, audit: AuditLog, *, clock: Clock = utcnow) -> None:
         self._db = db
@@ -59,6 +87,19 @@ class Accounts:
         async with self._db.read() as conn:
             stored = await AccountRepository(conn).by_email(normalise_email(email))
         return stored.account if stored else None
+
+    async def set_display_name(self, account_id: str, name: str, *, actor: Actor) -> str | None:
+        """The name customers see on the account's replies from now on (replies already sent
+        keep the name they were sent under); a blank one clears it. Audited."""
+        cleaned = normalise_display_name(name)
+        async with self._db.transaction() as conn:
+            repo = AccountRepository(conn)
+            if await repo.get(account_id) is None:
+                raise NotFound("no such account")
+            await repo.set_display_name(account_id, cleaned)
+            event = DisplayNameSet(account_id, cleared=cleaned is None)
+            await self._audit.record(conn, PLATFORM_CHAIN, event, actor)
+        return cleaned
 
     async def disable(self, account_id: str, *, actor: Actor) -> None:
         """The account can no longer log in, and every session it has ends now (T-41)."""

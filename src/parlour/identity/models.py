@@ -40,6 +40,7 @@ class Account:
     platform_role: PlatformRole | None
     disabled: bool
     created_at: datetime
+    display_name: str | None = None  # what customers see on the member's replies
 
 
 @dataclass(frozen=True, slots=True)

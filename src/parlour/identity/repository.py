@@ -83,6 +83,15 @@ class AccountRepository:
         )
         return int(count or 0)
 
+    async def set_display_name(self, account_id: str, name: str | None) -> None:
+        await self._update(account_id, display_name=name)
+
+    async def display_name(self, account_id: str) -> str | None:
+        name = await self._conn.scalar(
+            select(accounts.c.display_name).where(accounts.c.account_id == account_id)
+        )
+        return str(name) if name else None
+
     async def disable(self, account_id: str, now: datetime) -> None:
         await self._update(account_id, disabled_at=now)
 
@@ -125,6 +134,7 @@ def _stored(row: Row[tuple[object, ...]]) -> StoredAccount:
         platform_role=PlatformRole(m["platform_role"]) if m["platform_role"] else None,
         disabled=m["disabled_at"] is not None,
         created_at=m["created_at"],
+        display_name=m["display_name"],
     )
     return StoredAccount(
         account,

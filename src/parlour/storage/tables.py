@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 
@@ -62,6 +63,8 @@ tenants = Table(
     Column("verification_reason", Text, nullable=True),
     # The IANA time zone its reports' days and hours are read in (0021).
     Column("time_zone", String(64), nullable=False, server_default="UTC"),
+    # Its customers may ask for a person at any time, where it has people (0029).
+    Column("talk_to_a_person", Boolean, nullable=False, server_default=true()),
 )
 
 tenant_origins = Table(
@@ -157,6 +160,9 @@ conversations = Table(
     # `snoozed` conversations may have an assignee, a `snoozed` one has its waking time.
     Column("assignee", ID, nullable=True),
     Column("snoozed_until", UtcDateTime, nullable=True),
+    # How far each side has seen it (0029): read receipts, only ever moving forward.
+    Column("customer_read_seq", Integer, nullable=False, server_default=text("0")),
+    Column("agent_read_seq", Integer, nullable=False, server_default=text("0")),
     Index("ix_conversations_tenant_user", "tenant_id", "end_user_id"),
     # Reports read how a period's conversations ended, and the moments of its handovers, from
     # these indexes alone (0024).
@@ -197,6 +203,8 @@ messages = Table(
     Column("citations_sealed", LargeBinary, nullable=False),
     Column("actions", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # The display name an agent's message was sent under, kept as it was then (0029).
+    Column("author_name", String(80), nullable=True),
     PrimaryKeyConstraint("conversation_id", "seq"),
     UniqueConstraint("conversation_id", "client_id"),
 )
@@ -458,6 +466,8 @@ accounts = Table(
     Column("platform_role", String(16), nullable=True),
     Column("disabled_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # The name customers see on the member's replies (0029); None: "Support".
+    Column("display_name", String(80), nullable=True),
 )
 
 memberships = Table(

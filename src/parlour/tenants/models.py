@@ -24,3 +24,4 @@ class Tenant:
     verification: Verification = Verification.VERIFIED
     verification_reason: str | None = None
     time_zone: str = "UTC"  # IANA name; the days and hours of its reports
+    talk_to_a_person: bool = True  # customers may ask for a person at any time, if it has people

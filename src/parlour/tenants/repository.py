@@ -82,6 +82,11 @@ class TenantRepository:
             .values(anonymous_visitors=allowed)
         )
 
+    async def set_talk_to_a_person(self, tenant_id: str, allowed: bool) -> None:
+        await self._conn.execute(
+            update(tenants).where(tenants.c.tenant_id == tenant_id).values(talk_to_a_person=allowed)
+        )
+
     async def set_time_zone(self, tenant_id: str, name: str) -> None:
         await self._conn.execute(
             update(tenants).where(tenants.c.tenant_id == tenant_id).values(time_zone=name)
@@ -211,6 +216,7 @@ def _tenant(row: Row[tuple[object, ...]]) -> Tenant:
         verification=Verification(m["verification"]),
         verification_reason=m["verification_reason"],
         time_zone=m["time_zone"],
+        talk_to_a_person=m["talk_to_a_person"],
     )
 
 

@@ -23,6 +23,7 @@ from parlour.audit.events import (
     OriginAllowed,
     OriginClaimed,
     OriginRemoved,
+    TalkToAPersonSet,
     TenantCreated,
     TenantDeleted,
     TimeZoneSet,
@@ -287,6 +288,14 @@ class TenantService:
         parlour.features)."""
         await TenantRepository(conn).set_anonymous_visitors(tenant_id, allowed)
         await self._audit.record(conn, tenant_id, AnonymousVisitorsSet(allowed), actor)
+
+    async def set_talk_to_a_person_in(
+        self, conn: AsyncConnection, tenant_id: str, allowed: bool, *, actor: Actor
+    ) -> None:
+        """Whether customers may ask for a person at any time (the widget's button and typed
+        requests), inside the caller's transaction (parlour.features)."""
+        await TenantRepository(conn).set_talk_to_a_person(tenant_id, allowed)
+        await self._audit.record(conn, tenant_id, TalkToAPersonSet(allowed), actor)
 
     async def set_time_zone(self, tenant_id: str, name: str, *, actor: Actor) -> None:
         """The IANA time zone (e.g. Europe/London) the organisation's reports read days in."""

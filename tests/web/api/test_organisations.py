@@ -100,6 +100,8 @@ MATRIX = {
     ("GET", CONVERSATION + "/messages"): (200, 200, 200, 200, 404),
     ("POST", CONVERSATION + "/messages"): (201, 201, 201, 403, 404),
     ("POST", CONVERSATION + "/return"): (200, 200, 200, 403, 404),
+    ("POST", CONVERSATION + "/read"): (200, 200, 200, 403, 404),
+    ("POST", CONVERSATION + "/typing"): (204, 204, 204, 403, 404),
     ("POST", CONVERSATION + "/take"): (200, 200, 200, 403, 404),
     ("PUT", CONVERSATION + "/assignee/{assignee}"): (200, 200, 200, 403, 404),
     # Queued with nobody assigned already: as the step would leave it.
@@ -137,6 +139,8 @@ BODIES = {
     "/v1/organisations/{org}/features": {"anonymous_visitors": True},
     "/v1/organisations/{org}/time-zone": {"time_zone": "Europe/London"},
     CONVERSATION + "/messages": {"text": "Hello, I'm Ada."},
+    CONVERSATION + "/read": {"seq": 1},
+    CONVERSATION + "/typing": {"active": True},
     CONVERSATION + "/snooze": {"until": (datetime.now(UTC) + timedelta(days=30)).isoformat()},
     CONVERSATION + "/notes": {"text": "Prefers e-mail."},
     # A shortcut of its own each time: they are unique in an organisation.
@@ -346,6 +350,7 @@ async def test_features_switch_and_no_other_field_is_ever_applied(
         "function_calling": False,
         "external_llms": True,
         "personalisation": False,
+        "talk_to_a_person": True,
     }
     assert (await owner.send("GET", path)).json() == defaults
     switched = await owner.send(

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from parlour.audit.events import Actor, ActorType
 from parlour.identity.models import Stage
 from parlour.web.deps import ServicesDep, request_context
 from parlour.web.policy import (
@@ -236,6 +237,32 @@ async def change_password(
         source_ip=request_context(request)["ip"],
     )
     return Ended(sessions_ended=ended)
+
+
+class DisplayName(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: Annotated[str, Field(max_length=200)] = Field(
+        description="The name customers see on your replies; blank clears it."
+    )
+
+
+class DisplayNameOut(BaseModel):
+    display_name: str | None
+
+
+@router.put("/v1/session/display-name", dependencies=[JsonOnly])
+async def set_display_name(
+    body: DisplayName, request: Request, services: ServicesDep, session: SignedIn
+) -> DisplayNameOut:
+    """The name customers see on your replies from now on (replies sent keep theirs). Audited."""
+    context = request_context(request)
+    account_id = session.account.account_id
+    actor = Actor(ActorType.ACCOUNT, account_id, context["ip"], context["request_id"])
+    name = await services.accounts.set_display_name(
+        session.account.account_id, body.display_name, actor=actor
+    )
+    return DisplayNameOut(display_name=name)
 
 
 @router.delete("/v1/session/others")

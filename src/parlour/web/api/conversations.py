@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from parlour.chat.models import Conversation, ConversationStatus
@@ -41,6 +41,8 @@ class ConversationOut(BaseModel):
     last_seq: int = Field(description="The number of its latest message.")
     created_at: datetime
     updated_at: datetime | None = Field(description="When its latest message was stored.")
+    customer_read_seq: int = Field(description="The customer has seen up to this message.")
+    agent_read_seq: int = Field(description="Its people have seen up to this message.")
 
 
 class SnoozeIn(BaseModel):
@@ -53,6 +55,22 @@ class ReplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: Annotated[str, Field(min_length=1, max_length=20_000)]
+
+
+class ReadIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seq: Annotated[int, Field(ge=0)] = Field(description="Seen up to this message's number.")
+
+
+class ReadOut(BaseModel):
+    moved: bool = Field(description="False: seen that far already; the customer is told nothing.")
+
+
+class TypingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    active: bool = Field(description="True while you type; false when you stop.")
 
 
 class ReturnedOut(BaseModel):
@@ -69,6 +87,8 @@ def _out(conversation: Conversation) -> ConversationOut:
         last_seq=conversation.last_seq,
         created_at=conversation.created_at,
         updated_at=conversation.updated_at,
+        customer_read_seq=conversation.customer_read_seq,
+        agent_read_seq=conversation.agent_read_seq,
     )
 
 
@@ -122,6 +142,33 @@ async def reply(
     the assistant, which then answers no more until it is handed back."""
     message = await services.desk.reply(who.tenant_id, conversation_id, body.text, actor=who.actor)
     return message_frame(message)
+
+
+@router.post(
+    "/v1/organisations/{tenant_id}/conversations/{conversation_id}/read",
+    dependencies=[JsonOnly],
+)
+async def read(
+    conversation_id: ConversationParam, body: ReadIn, who: Agent, services: ServicesDep
+) -> ReadOut:
+    """The conversation's people have seen it up to `seq` (only ever forward): the customer's
+    widget is sent a `read` frame and shows the message as seen."""
+    moved = await services.chat.member_read(who.tenant_id, conversation_id, body.seq)
+    return ReadOut(moved=moved)
+
+
+@router.post(
+    "/v1/organisations/{tenant_id}/conversations/{conversation_id}/typing",
+    status_code=204,
+    dependencies=[JsonOnly],
+)
+async def typing(
+    conversation_id: ConversationParam, body: TypingIn, who: Agent, services: ServicesDep
+) -> Response:
+    """You are (or stopped) typing: the customer's widget shows "<your display name> is
+    typing…". Not stored; the members' live socket says the same."""
+    await services.desk.typing(who.tenant_id, conversation_id, body.active, actor=who.actor)
+    return Response(status_code=204)
 
 
 @router.post("/v1/organisations/{tenant_id}/conversations/{conversation_id}/return")

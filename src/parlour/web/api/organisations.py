@@ -199,6 +199,10 @@ class FeaturesOut(BaseModel):
     personalisation: bool = Field(
         description="The assistant is told the customer's name and e-mail from their token."
     )
+    talk_to_a_person: bool = Field(
+        description="Customers may ask for a person at any time (where a member handles"
+        " conversations): the widget's button and typed requests."
+    )
 
 
 class FeaturesIn(BaseModel):
@@ -210,6 +214,7 @@ class FeaturesIn(BaseModel):
     function_calling: bool | None = None
     external_llms: bool | None = None
     personalisation: bool | None = None
+    talk_to_a_person: bool | None = None
 
 
 def _features(features: Features) -> FeaturesOut:

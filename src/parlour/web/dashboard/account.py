@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from parlour.audit.events import Actor, ActorType
 from parlour.errors import ParlourError
 from parlour.web.dashboard.pages import (
     SignedInPage,
@@ -46,6 +47,25 @@ async def change_password(
         f" {ended} other session{'s' if ended != 1 else ''} ended." if ended else ""
     )
     return render(request, "account.html", session=session, notice=notice)
+
+
+@router.post("/dashboard/account/display-name")
+async def set_display_name(
+    request: Request, session: SignedInPage, services: ServicesDep
+) -> Response:
+    """The name customers see on the member's replies (audited)."""
+    form = await same_origin_form(request)
+    context = request_context(request)
+    account_id = session.account.account_id
+    actor = Actor(ActorType.ACCOUNT, account_id, context["ip"], context["request_id"])
+    try:
+        name = await services.accounts.set_display_name(
+            session.account.account_id, form.get("display_name", ""), actor=actor
+        )
+    except ParlourError as error:
+        return failed(request, "account.html", error, session=session)
+    notice = f"Customers see your replies as {name}." if name else "Your display name is cleared."
+    return render(request, "account.html", session=session, notice=notice, display_name=name)
 
 
 @router.post("/dashboard/account/sessions/end-others")
