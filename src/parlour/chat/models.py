@@ -54,6 +54,7 @@ class Conversation:
     updated_at: datetime | None = None  # its latest message's time, as read back
     assignee: str | None = None  # the account of the person who has it
     snoozed_until: datetime | None = None
+    team_id: str | None = None  # the team whose queue it is in (chat/teams.py)
 
 
 @dataclass(frozen=True, slots=True)
