@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from parlour.errors import NotFound
 from parlour.identity.models import Membership, Role
 from tests.conftest import Stack
 from tests.support.accounts import (
@@ -42,6 +43,7 @@ MCP_SERVER = {"name": "Orders", "url": "http://127.0.0.1:8931/mcp", "tools": ["o
 ROLES = ("owner", "admin", "agent", "analyst", "none")
 PERIOD = "?from=2026-03-01&to=2026-03-31"
 CONVERSATION = "/v1/organisations/{org}/conversations/{conversation}"
+TEAM = "/v1/organisations/{org}/teams/{team}"
 MATRIX = {
     ("GET", "/v1/organisations/{org}"): (200, 200, 200, 200, 404),
     ("GET", "/v1/organisations/{org}/api-keys"): (200, 200, 403, 403, 404),
@@ -108,6 +110,30 @@ MATRIX = {
     ("POST", CONVERSATION + "/resolve"): (200, 200, 200, 403, 404),
     # Not resolved: nothing to reopen.
     ("POST", CONVERSATION + "/reopen"): (409, 409, 409, 403, 404),
+    # Teams and presence: owners and admins manage teams and auto-assignment; agents and admins
+    # put a conversation in a team; every reader of the desk lists them and sets their own
+    # presence.
+    ("GET", "/v1/organisations/{org}/teams"): (200, 200, 200, 200, 404),
+    ("POST", "/v1/organisations/{org}/teams"): (201, 201, 403, 403, 404),
+    ("GET", TEAM): (200, 200, 200, 200, 404),
+    ("PATCH", TEAM): (200, 200, 403, 403, 404),
+    ("DELETE", TEAM): (204, 204, 403, 403, 404),
+    ("PUT", TEAM + "/members/{assignee}"): (200, 200, 403, 403, 404),
+    ("DELETE", TEAM + "/members/{assignee}"): (200, 200, 403, 403, 404),
+    ("GET", TEAM + "/conversations"): (200, 200, 200, 200, 404),
+    ("PUT", CONVERSATION + "/team/{team}"): (200, 200, 200, 403, 404),
+    ("DELETE", CONVERSATION + "/team"): (200, 200, 200, 403, 404),
+    ("GET", "/v1/organisations/{org}/presence"): (200, 200, 200, 200, 404),
+    ("PUT", "/v1/organisations/{org}/presence/me"): (200, 200, 200, 200, 404),
+    ("GET", "/v1/organisations/{org}/auto-assignment"): (200, 200, 200, 200, 404),
+    ("PUT", "/v1/organisations/{org}/auto-assignment"): (200, 200, 403, 403, 404),
+    ("PUT", "/v1/organisations/{org}/auto-assignment/capacities/{assignee}"): (
+        200,
+        200,
+        403,
+        403,
+        404,
+    ),
 }
 BODIES = {
     "/v1/organisations/{org}/api-keys": {"label": "backend", "scopes": ["end_user_tokens:mint"]},
@@ -128,8 +154,19 @@ BODIES = {
     "/v1/organisations/{org}/features": {"anonymous_visitors": True},
     "/v1/organisations/{org}/time-zone": {"time_zone": "Europe/London"},
     CONVERSATION + "/messages": {"text": "Hello, I'm Ada."},
+    # A name of its own each time: a second team of one name is refused (409).
+    "/v1/organisations/{org}/teams": lambda: {"name": unique_host("team")},
+    TEAM: lambda: {"name": unique_host("team")},
+    "/v1/organisations/{org}/presence/me": {"presence": "away"},
+    "/v1/organisations/{org}/auto-assignment": {"enabled": False, "default_capacity": 3},
+    "/v1/organisations/{org}/auto-assignment/capacities/{assignee}": {"capacity": 2},
     CONVERSATION + "/snooze": {"until": (datetime.now(UTC) + timedelta(days=30)).isoformat()},
 }
+
+
+def body_of(template: str) -> object:
+    body = BODIES.get(template)
+    return body() if callable(body) else body
 
 
 @dataclass
@@ -204,6 +241,14 @@ async def path_to(stack: Stack, template: str, org: str) -> str:
         conversation = await stack.services.chat.open_conversation(org, unique_host("customer"))
         await stack.services.chat.request_handoff(org, conversation.conversation_id)
         fresh["conversation"] = conversation.conversation_id
+    if "{team}" in template:
+        # A fresh team each time (a name of its own); another organisation's routes refuse
+        # before they look at it.
+        try:
+            team = await stack.services.teams.create(org, unique_host("team"), actor=ACTOR)
+            fresh["team"] = team.team_id
+        except NotFound:
+            fresh["team"] = "no-such-team"
     if "{app}" in template:
         fresh["app"] = await stack.services.tenants.allow_app(org, unique_host("app"), actor=ACTOR)
     return template.format(org=org, **fresh)
@@ -217,7 +262,7 @@ async def test_each_role_gets_exactly_what_the_matrix_says_in_its_own_organisati
     for (method, template), _expected in MATRIX.items():
         for role in ROLES:
             path = await path_to(stack, template, people.org)
-            answer = await people.browsers[role].send(method, path, BODIES.get(template))
+            answer = await people.browsers[role].send(method, path, body_of(template))
             seen[(method, template)] = (*seen.get((method, template), ()), answer.status_code)
     assert seen == MATRIX
 
@@ -227,7 +272,7 @@ async def test_no_role_reaches_another_organisations_routes(people: People, stac
     for method, template in MATRIX:
         for role in ROLES:
             path = await path_to(stack, template, people.other_org)
-            answer = await people.browsers[role].send(method, path, BODIES.get(template))
+            answer = await people.browsers[role].send(method, path, body_of(template))
             assert_error_shape(answer, 404, "not_found")
     assert await stack.services.tenants.pending_origins(people.other_org) == []
     assert "com.example.shop" not in await stack.services.tenants.apps(people.other_org)
