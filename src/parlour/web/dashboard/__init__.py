@@ -22,6 +22,7 @@ from parlour.web.dashboard import (
     organisation,
     reports,
     sign_in,
+    teams,
     tools,
     webhooks,
 )
@@ -56,6 +57,7 @@ ROUTERS = (
     allowlist.router,
     assistant.router,
     members.router,
+    teams.router,
     tools.router,
     webhooks.router,
     inbox.router,
