@@ -4,14 +4,19 @@ who made it. On both backends (the tables sit behind row-level security on Postg
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from sqlalchemy import select
 
 from parlour.chat.models import ConversationStatus
 from parlour.errors import Conflict, InvalidInput, NotFound
 from parlour.identity.models import Membership, Role
 from parlour.services import Services
+from parlour.storage.tables import desk_members, desk_settings, team_members, teams
 from tests.chat.test_desk import actions
 from tests.chat.test_lifecycle import member, new_conversation
+from tests.conftest import migrated_services
 from tests.support.seed import ACTOR
 
 S = ConversationStatus
@@ -153,3 +158,32 @@ async def test_a_conversation_waits_in_its_teams_queue_and_the_desk_lists_it_by_
         {"conversation_id": second, "team_id": sales.team_id},
         {"conversation_id": first, "team_id": None},
     ]
+
+
+@pytest.mark.postgres
+async def test_t98_on_postgresql_the_desks_tables_are_behind_row_level_security(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """T-98: a transaction scoped to one organisation sees none of another's teams, team
+    members, desk members or desk settings, even reading without the tenant filter."""
+    async with migrated_services(tmp_path, postgres_url) as pg:
+        tenants = []
+        for name in ("A", "B"):
+            tenant = await pg.tenants.create(f"Team Bank {name}", actor=ACTOR)
+            admin = await member(pg, tenant.tenant_id, Role.ADMIN)
+            team = await pg.teams.create(tenant.tenant_id, "Billing", actor=admin)
+            await pg.teams.add_member(tenant.tenant_id, team.team_id, admin.id, actor=admin)
+            await pg.presence.choose(tenant.tenant_id, admin.id, "away")
+            await pg.auto_assignment.configure(
+                tenant.tenant_id, enabled=True, default_capacity=2, actor=admin
+            )
+            tenants.append(tenant.tenant_id)
+        a, b = tenants
+        for table in (teams, team_members, desk_members, desk_settings):
+            async with pg.db.read(a) as conn:
+                seen = set(await conn.scalars(select(table.c.tenant_id)))
+            async with pg.db.read() as conn:
+                unscoped = set(await conn.scalars(select(table.c.tenant_id)))
+            assert (table.name, seen, unscoped) == (table.name, {a}, set())
+        async with pg.db.read(a, b) as conn:
+            assert set(await conn.scalars(select(teams.c.tenant_id))) == {a, b}
