@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from parlour.audit.events import Actor
+from parlour.chat.desk_repository import DeskRepository, DeskSettings
 from parlour.chat.models import ConversationStatus
 from parlour.errors import InvalidInput
 from parlour.identity.models import Role
@@ -177,3 +178,34 @@ async def test_two_nodes_assigning_at_once_never_exceed_a_capacity_nor_assign_tw
     recent = await backend.audit.recent(t, limit=100)
     auto = [e for e in recent if e["action"] == "conversation.auto_assigned"]
     assert len(auto) == 6
+
+
+async def test_two_nodes_offering_one_agent_many_conversations_at_once_give_them_one(
+    backend: Services, tmp_path: Path
+) -> None:
+    """The tightest race: one available agent, a queue of many, room for one more at a time
+    (made without offering the queue), and both nodes offering it many times at once. The
+    agent never has more than their capacity."""
+    tenant = await backend.tenants.create("Race Bank", actor=ACTOR)
+    t = tenant.tenant_id
+    admin = await member(backend, t, Role.ADMIN)
+    conversations = [await queued(backend, t) for _ in range(8)]
+    async with two_nodes(backend, tmp_path) as node_b:
+        await backend.auto_assignment.configure(t, enabled=True, default_capacity=1, actor=admin)
+        (ada,) = await agents(backend, t, 1)  # becoming available offers the queue on node a
+        await node_b.presence.connected(t, ada.id)
+        for capacity in (1, 2, 3, 4):
+            given = [await assignee(backend, t, c) for c in conversations]
+            assert given.count(ada.id) == capacity
+            async with backend.db.transaction(t) as conn:
+                await DeskRepository(conn).save_settings(t, DeskSettings(True, capacity + 1))
+            # Each offer a different conversation, so no row lock of theirs orders them.
+            nodes = (backend, node_b)
+            await asyncio.gather(
+                *(nodes[i % 2].auto_assignment.offer(t, c) for i, c in enumerate(conversations)),
+                *(node.auto_assignment.offer_queue(t) for node in nodes * 3),
+            )
+    for conversation_id in conversations:
+        await assert_told_in_order(backend, t, conversation_id)
+    given = [await assignee(backend, t, c) for c in conversations]
+    assert given.count(ada.id) == 5

@@ -115,6 +115,18 @@ class AutoAssignment:
             log.exception("auto-assignment failed; the queue stays as it is")
             return 0
 
+    async def offer(self, tenant_id: str, conversation_id: str) -> bool:
+        """Offer one conversation, if it is queued with nobody assigned and auto-assignment is
+        on; True when an agent took it."""
+        settings = await self.settings(tenant_id)
+        conversation = await self._chat.get_conversation(tenant_id, conversation_id)
+        if not settings.auto_assign or conversation.status is not ConversationStatus.QUEUED:
+            return False
+        if conversation.assignee is not None:
+            return False
+        available = await self._presence.available(tenant_id)
+        return bool(available) and await self._offer(tenant_id, conversation, available, settings)
+
     async def _offer_queue(self, tenant_id: str) -> int:
         settings = await self.settings(tenant_id)
         if not settings.auto_assign:
