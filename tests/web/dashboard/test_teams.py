@@ -67,7 +67,7 @@ async def test_an_admin_makes_a_team_and_an_agent_works_its_queue_from_the_pages
             {"enabled": "on", "default_capacity": "2", "csrf_token": csrf},
         )
         await pages.post(
-            f"/dashboard/o/{org}/teams/{bo.id}/capacity", {"capacity": "1", "csrf_token": csrf}
+            f"/dashboard/o/{org}/capacities/{bo.id}", {"capacity": "1", "csrf_token": csrf}
         )
         assert (await services.teams.get(org, team.team_id)).members == (bo.id,)
         settings = await services.auto_assignment.settings(org)

@@ -76,8 +76,7 @@ async def organisation_step(
 async def team_step(
     team_id: str, step: str, who: Keeper, services: ServicesDep, request: Request
 ) -> Response:
-    """Rename or delete a team, add or remove a member, or set a member's capacity (`team_id`
-    is then the member's account)."""
+    """Rename or delete a team, or add or remove a member."""
     form = await same_origin_form(request)
     t, actor, account = who.tenant_id, who.actor, form.get("account_id", "")
     try:
@@ -89,11 +88,23 @@ async def team_step(
             await services.teams.add_member(t, team_id, account, actor=actor)
         elif step == "remove":
             await services.teams.remove_member(t, team_id, account, actor=actor)
-        elif step == "capacity":
-            capacity = _number(form.get("capacity"))
-            await services.auto_assignment.set_capacity(t, team_id, capacity, actor=actor)
         else:
             raise InvalidInput("no such step")
+    except ParlourError as error:
+        return await _page(request, who, services, error=error.message)
+    return go(f"/dashboard/o/{who.tenant_id}/teams")
+
+
+@router.post("/dashboard/o/{tenant_id}/capacities/{account_id}")
+async def capacity(
+    account_id: str, who: Keeper, services: ServicesDep, request: Request
+) -> Response:
+    """A member's own capacity (empty: the organisation's default)."""
+    form = await same_origin_form(request)
+    try:
+        await services.auto_assignment.set_capacity(
+            who.tenant_id, account_id, _number(form.get("capacity")), actor=who.actor
+        )
     except ParlourError as error:
         return await _page(request, who, services, error=error.message)
     return go(f"/dashboard/o/{who.tenant_id}/teams")
