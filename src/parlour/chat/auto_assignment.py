@@ -1,7 +1,9 @@
 """Auto-assignment: optional per organisation, off by default. When a conversation waits in the
 queue with nobody assigned, it is given, round-robin, to an agent who is available (presence),
 whose role handles conversations, in the conversation's team when it has one, and who has fewer
-assigned conversations than their capacity (their own, else the organisation's default).
+assigned conversations than their capacity (their own, else the organisation's default). As in
+Chatwoot, a capacity counts the conversations the agent has in `assigned`: those waiting on the
+customer, snoozed or resolved leave room.
 
 Race-free across nodes: the assignment is a compare-and-set `Move` (chat/lifecycle.py
 `auto_assigned`) that holds only while the conversation is still queued with nobody assigned

@@ -16,7 +16,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from parlour.errors import NotFound
 from parlour.identity.models import Membership, Role
 from tests.conftest import Stack
 from tests.support.accounts import (
@@ -242,13 +241,9 @@ async def path_to(stack: Stack, template: str, org: str) -> str:
         await stack.services.chat.request_handoff(org, conversation.conversation_id)
         fresh["conversation"] = conversation.conversation_id
     if "{team}" in template:
-        # A fresh team each time (a name of its own); another organisation's routes refuse
-        # before they look at it.
-        try:
-            team = await stack.services.teams.create(org, unique_host("team"), actor=ACTOR)
-            fresh["team"] = team.team_id
-        except NotFound:
-            fresh["team"] = "no-such-team"
+        # A fresh team each time (a name of its own): one route deletes it.
+        team = await stack.services.teams.create(org, unique_host("team"), actor=ACTOR)
+        fresh["team"] = team.team_id
     if "{app}" in template:
         fresh["app"] = await stack.services.tenants.allow_app(org, unique_host("app"), actor=ACTOR)
     return template.format(org=org, **fresh)
