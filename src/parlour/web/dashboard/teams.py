@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from parlour.errors import InvalidInput, ParlourError
-from parlour.identity.policy import Permission
+from parlour.identity.policy import Permission, role_grants
 from parlour.web.dashboard.pages import go, member_page, render, same_origin_form
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import Member
@@ -22,12 +22,18 @@ Keeper = Annotated[Member, Depends(member_page(Permission.MANAGE_MEMBERS))]
 async def _page(request: Request, who: Member, services: ServicesDep, **context: Any) -> Response:
     t = who.tenant_id
     members = await services.members.members(t)
+    teams = await services.teams.teams(t)
+    handling = [m for m in members if role_grants(m.role, Permission.HANDLE_CONVERSATIONS)]
     return render(
         request,
         "teams.html",
         who=who,
-        teams=await services.teams.teams(t),
-        members=members,
+        teams=teams,
+        members=handling,
+        addable={
+            team.team_id: [m for m in handling if m.account_id not in team.members]
+            for team in teams
+        },
         emails={m.account_id: m.email for m in members},
         presence=await services.presence.of(t),
         settings=await services.auto_assignment.settings(t),
