@@ -26,6 +26,7 @@ from parlour.assistant.service import AssistantService, TurnLimits
 from parlour.assistant.tools import ToolSource
 from parlour.audit.checkpoints import CheckpointSigner
 from parlour.audit.service import AuditLog
+from parlour.chat.auto_assignment import AutoAssignment
 from parlour.chat.broker import Broker, InProcessBroker
 from parlour.chat.canned_replies import CannedReplies
 from parlour.chat.clock import SystemClock, Timers, timers_of
@@ -33,8 +34,10 @@ from parlour.chat.desk import AgentDesk
 from parlour.chat.identity_watch import IdentityWatch
 from parlour.chat.limits import Caps, ConnectionCaps, RedisConnectionCaps
 from parlour.chat.notes import PrivateNotes
+from parlour.chat.presence import LiveSockets, LocalSockets, Presence, RedisSockets
 from parlour.chat.redis_broker import RedisBroker
 from parlour.chat.service import ChatService
+from parlour.chat.teams import Teams
 from parlour.chat.widget_admission import WidgetAdmission, WidgetLimits
 from parlour.crypto.derive import derive_key
 from parlour.crypto.kms import LocalKms
@@ -129,6 +132,10 @@ class Services:
     # The agents' tools: private notes on a conversation (T-99), the organisation's canned replies.
     notes: PrivateNotes
     canned_replies: CannedReplies
+    # The desk's people: teams, members' presence, and auto-assignment among them.
+    teams: Teams
+    presence: Presence
+    auto_assignment: AutoAssignment
     assistant: AssistantService
     rate_limits: RateLimits
     connection_caps: Caps
@@ -168,6 +175,7 @@ class Services:
         await self.login.prepare()
         await self.broker.start()
         await self.connection_caps.start()
+        await self.presence.start()
         self.webhook_dispatcher.start()
         self.tally.start()
         self.security_alerts.start()
@@ -202,6 +210,7 @@ class Services:
         await self.assistant.aclose()
         await self.tally.aclose()
         await self.connection_caps.aclose()
+        await self.presence.aclose()
         await self.broker.aclose()
         self.knowledge.close()
         if self.redis is not None:
@@ -285,6 +294,10 @@ def build_services(
         clock=clock,
         tracer=tracer,
     )
+    presence = Presence(db, realtime.presence)
+    auto_assignment = AutoAssignment(db, chat, presence, audit)
+    chat.on_moved(auto_assignment)
+    presence.on_available(auto_assignment.became_available)
     tenants = TenantService(
         db,
         vault,
@@ -455,6 +468,9 @@ def build_services(
         desk=AgentDesk(db, chat, audit, clock=clock),
         notes=PrivateNotes(db, vault, chat, audit, clock=clock),
         canned_replies=CannedReplies(db, vault, chat, audit, clock=clock),
+        teams=Teams(db, chat, audit, clock=clock),
+        presence=presence,
+        auto_assignment=auto_assignment,
         assistant=assistant_service,
         rate_limits=realtime.rate_limits,
         connection_caps=realtime.caps,
@@ -562,6 +578,7 @@ class _Realtime:
     rate_limits: RateLimits
     caps: Caps
     budgets: RateLimits
+    presence: LiveSockets
     redis: Redis | None = None
 
 
@@ -591,6 +608,7 @@ def _realtime(settings: Settings, db: Database, clock: Clock = utcnow) -> _Realt
             RateLimits(rules, local=["frame"]),
             ConnectionCaps(),
             RateLimits(budgets),
+            LocalSockets(),
         )
     # One bounded pool for every call on the request path, the `limits` library's included.
     pool = shared_pool(settings.redis)
@@ -614,6 +632,7 @@ def _realtime(settings: Settings, db: Database, clock: Clock = utcnow) -> _Realt
             key_prefix=f"{prefix}:budgets",
             connection_pool=pool,
         ),
+        presence=RedisSockets(redis, prefix=prefix, clock=clock),
         redis=redis,
     )
 

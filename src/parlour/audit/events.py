@@ -571,3 +571,73 @@ class CannedReplyRemoved(AuditEvent):
     action = "canned_reply.removed"
     reply_id: str
     shortcut: str
+
+
+@dataclass(frozen=True)
+class ConversationAutoAssigned(AuditEvent):
+    """Auto-assignment gave a queued conversation to an available agent (chat/auto_assignment)."""
+
+    action = "conversation.auto_assigned"
+    conversation_id: str
+    assignee: str
+
+
+@dataclass(frozen=True)
+class ConversationTeamSet(AuditEvent):
+    """The conversation waits in this team's queue now (None: in no team's)."""
+
+    action = "conversation.team_set"
+    conversation_id: str
+    team_id: str | None
+
+
+@dataclass(frozen=True)
+class TeamCreated(AuditEvent):
+    action = "team.created"
+    team_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TeamRenamed(AuditEvent):
+    action = "team.renamed"
+    team_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TeamDeleted(AuditEvent):
+    action = "team.deleted"
+    team_id: str
+
+
+@dataclass(frozen=True)
+class TeamMemberAdded(AuditEvent):
+    action = "team.member_added"
+    team_id: str
+    account_id: str
+
+
+@dataclass(frozen=True)
+class TeamMemberRemoved(AuditEvent):
+    action = "team.member_removed"
+    team_id: str
+    account_id: str
+
+
+@dataclass(frozen=True)
+class AutoAssignmentSet(AuditEvent):
+    """The organisation's auto-assignment switched on or off, with its default capacity."""
+
+    action = "desk.auto_assignment_set"
+    enabled: bool
+    default_capacity: int
+
+
+@dataclass(frozen=True)
+class MemberCapacitySet(AuditEvent):
+    """A member's own capacity for auto-assignment (None: the organisation's default)."""
+
+    action = "desk.member_capacity_set"
+    account_id: str
+    capacity: int | None

@@ -55,16 +55,21 @@ class AgentDesk:
         self._clock = clock
 
     async def conversations(
-        self, tenant_id: str, status: ConversationStatus, *, limit: int
+        self,
+        tenant_id: str,
+        status: ConversationStatus,
+        *,
+        limit: int,
+        team_id: str | None = None,
     ) -> list[Conversation]:
-        """Those in `status`, the longest quiet first; snoozed ones whose time has come wake
-        first (back to their person, or to the queue)."""
+        """Those in `status` (in `team_id`'s queue only, when given), the longest quiet first;
+        snoozed ones whose time has come wake first (back to their person, or to the queue)."""
         if status not in DESK_STATUSES:
             raise InvalidInput(
                 "list the conversations that are queued, assigned, pending, snoozed or resolved"
             )
         await self._chat.wake(tenant_id)
-        return await self._chat.with_status(tenant_id, status, limit=limit)
+        return await self._chat.with_status(tenant_id, status, limit=limit, team_id=team_id)
 
     async def reply(
         self, tenant_id: str, conversation_id: str, text: str, *, actor: Actor

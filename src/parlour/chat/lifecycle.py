@@ -25,6 +25,9 @@ The states and moves (`_` any open state: bot, queued, assigned, pending, snooze
 - _ → resolved, the assignee kept (`resolved`).
 - resolved → assigned when someone is assigned, else queued: a member reopens it
   (`reopened_by_member`).
+- queued, nobody assigned → assigned to an available agent below their capacity
+  (`auto_assigned`, chat/auto_assignment.py): the count of the agent's assigned conversations is
+  part of the compare-and-set.
 - A customer's new message reopens what waits: pending or snoozed go back to the person who
   has them (assigned), or to the queue; a snoozed conversation wakes the same way at its time.
   A resolved one goes back to whoever handles it, as in Chatwoot: its assignee when it has one,
@@ -77,6 +80,14 @@ class Resolution(Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class Capacity:
+    """The move holds only while `account_id` has fewer than `limit` assigned conversations."""
+
+    account_id: str
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
 class Move:
     """Set `status` to `to` (and `assignee`, unless kept; `snoozed_until` to `until`) if the
     status is one of `allowed` and the assignee passes `expected` (an account id or None: IS NOT
@@ -87,6 +98,7 @@ class Move:
     assignee: str | Keep | None = Keep.ASSIGNEE
     expected: str | Whoever | None = Whoever.ANYONE
     until: datetime | None = None
+    within: Capacity | None = None
 
     @property
     def announced(self) -> HandoffState | None:
@@ -114,6 +126,18 @@ def taken_by(account_id: str, *, waiting: bool = False) -> Move:
 
 def assigned_to(account_id: str) -> Move:
     return Move(S.ASSIGNED, OPEN, assignee=account_id)
+
+
+def auto_assigned(account_id: str, limit: int) -> Move:
+    """Auto-assignment gives a queued conversation nobody has to an agent, only while the
+    agent has fewer than `limit` conversations assigned."""
+    return Move(
+        S.ASSIGNED,
+        frozenset({S.QUEUED}),
+        assignee=account_id,
+        expected=None,
+        within=Capacity(account_id, limit),
+    )
 
 
 def unassigned() -> Move:

@@ -56,6 +56,7 @@ class Conversation:
     snoozed_until: datetime | None = None
     customer_read_seq: int = 0  # how far the customer has seen it (read receipts)
     agent_read_seq: int = 0  # how far its people have seen it
+    team_id: str | None = None  # the team whose queue it is in (chat/teams.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from parlour.chat.lifecycle import WAITING, WITH_PEOPLE, Keep, Move, Resolution, Whoever
+from parlour.chat.lifecycle import (
+    WAITING,
+    WITH_PEOPLE,
+    Capacity,
+    Keep,
+    Move,
+    Resolution,
+    Whoever,
+)
 from parlour.chat.models import (
     Author,
     Citation,
@@ -83,16 +91,50 @@ class ConversationRepository:
         return {c.conversation_id: c for c in map(_conversation, rows)}
 
     async def with_status(
-        self, tenant_id: str, status: ConversationStatus, limit: int
+        self,
+        tenant_id: str,
+        status: ConversationStatus,
+        limit: int,
+        *,
+        team_id: str | None = None,
+        unassigned: bool = False,
     ) -> list[Conversation]:
-        """The tenant's conversations in `status`, the longest quiet first."""
+        """The tenant's conversations in `status` (in `team_id`'s queue only, when given; with
+        nobody assigned only, with `unassigned`), the longest quiet first."""
+        where = [c.tenant_id == tenant_id, c.status == status.value]
+        if team_id is not None:
+            where.append(c.team_id == team_id)
+        if unassigned:
+            where.append(c.assignee.is_(None))
         rows = await self._conn.execute(
             select(conversations)
-            .where(conversations.c.tenant_id == tenant_id, conversations.c.status == status.value)
+            .where(*where)
             .order_by(conversations.c.updated_at, conversations.c.conversation_id)
             .limit(limit)
         )
         return [_conversation(row) for row in rows]
+
+    async def set_team(self, tenant_id: str, conversation_id: str, team_id: str | None) -> bool:
+        """Put the conversation in `team_id`'s queue (None: no team's), a compare-and-set: False
+        when it was there already (or there is no such conversation)."""
+        result = await self._conn.execute(
+            update(conversations)
+            .where(
+                c.tenant_id == tenant_id,
+                c.conversation_id == conversation_id,
+                c.team_id.is_distinct_from(team_id),
+            )
+            .values(team_id=team_id)
+        )
+        return bool(result.rowcount)
+
+    async def leave_team(self, tenant_id: str, team_id: str) -> None:
+        """No conversation is in the team's queue any more (it is being deleted)."""
+        await self._conn.execute(
+            update(conversations)
+            .where(c.tenant_id == tenant_id, c.team_id == team_id)
+            .values(team_id=None)
+        )
 
     async def move(self, tenant_id: str, conversation_id: str, move: Move, at: datetime) -> bool:
         """A move the customer is not told of, alone; False when the row was not as it expects."""
@@ -280,6 +322,8 @@ def move_statement(tenant_id: str, conversation_id: str, move: Move, at: datetim
         values["resolved_at"] = case(
             (c.status == ConversationStatus.RESOLVED.value, None), else_=c.resolved_at
         )
+    if move.within is not None:
+        where.append(_below_capacity(tenant_id, move.within))
     if isinstance(move.assignee, Keep):
         where.append(c.status != move.to.value)
     else:
@@ -287,6 +331,23 @@ def move_statement(tenant_id: str, conversation_id: str, move: Move, at: datetim
         # Something changes: no announcement of a move that moves nothing.
         where.append(or_(c.status != move.to.value, c.assignee.is_distinct_from(move.assignee)))
     return update(conversations).where(*where).values(**values)
+
+
+def _below_capacity(tenant_id: str, capacity: Capacity) -> ColumnElement[bool]:
+    """The agent has fewer than `capacity.limit` conversations assigned, read in the move's own
+    statement (on PostgreSQL auto-assignment also holds the agent's lock around it)."""
+    theirs = conversations.alias("theirs")
+    assigned = (
+        select(func.count())
+        .select_from(theirs)
+        .where(
+            theirs.c.tenant_id == tenant_id,
+            theirs.c.assignee == capacity.account_id,
+            theirs.c.status == ConversationStatus.ASSIGNED.value,
+        )
+        .scalar_subquery()
+    )
+    return assigned < capacity.limit
 
 
 def _conversation(row: Row[tuple[object, ...]]) -> Conversation:
@@ -303,4 +364,5 @@ def _conversation(row: Row[tuple[object, ...]]) -> Conversation:
         snoozed_until=m["snoozed_until"],
         customer_read_seq=m["customer_read_seq"],
         agent_read_seq=m["agent_read_seq"],
+        team_id=m["team_id"],
     )

@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from opentelemetry.trace import Tracer
 
@@ -51,6 +52,13 @@ from parlour.tracing import span, tracer_of
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+class MoveListener(Protocol):
+    """Told of each move that happened, after it is stored, and of other changes to who may
+    handle a conversation (`move` None: its team changed); auto-assignment offers the queue."""
+
+    async def moved(self, tenant_id: str, conversation_id: str, move: Move | None) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Moved:
     """A move that happened: when, from which status (when known), and its announcement."""
@@ -81,6 +89,11 @@ class ChatService:
         self._max_chars = max_message_chars
         self._clock = clock
         self._tracer = tracer or tracer_of(None)
+        self._listeners: list[MoveListener] = []
+
+    def on_moved(self, listener: MoveListener) -> None:
+        """Tell `listener` of every move from now on (wired once, by build_services)."""
+        self._listeners.append(listener)
 
     async def open_conversation(self, tenant_id: str, end_user_id: str) -> Conversation:
         """The end user's conversation: their latest one, or a new one. Verified users therefore
@@ -184,12 +197,24 @@ class ChatService:
         moved = await self.move(tenant_id, conversation_id, lifecycle.handoff_requested())
         return moved.message if moved else None
 
+    async def changed(self, tenant_id: str, conversation_id: str) -> None:
+        """Tell the listeners the conversation changed otherwise than by a move (its team)."""
+        for listener in self._listeners:
+            await listener.moved(tenant_id, conversation_id, None)
+
     async def move(self, tenant_id: str, conversation_id: str, move: Move) -> Moved | None:
         """Make `move` (a compare-and-set, T-100), stored with the `handoff` message that tells
         the conversation's sockets when the customer hears of it; None when the conversation
         was not as the move expects (NotFound when there is none). The moments reports read
         change with the move, in its statement; a move to people from the assistant or from
         resolved is also counted as a handover."""
+        made = await self._make(tenant_id, conversation_id, move)
+        if made is not None:
+            for listener in self._listeners:
+                await listener.moved(tenant_id, conversation_id, move)
+        return made
+
+    async def _make(self, tenant_id: str, conversation_id: str, move: Move) -> Moved | None:
         if move.announced is None:
             async with self._db.transaction(tenant_id) as conn:
                 at = self._clock()
@@ -225,10 +250,18 @@ class ChatService:
             )
 
     async def with_status(
-        self, tenant_id: str, status: ConversationStatus, *, limit: int
+        self,
+        tenant_id: str,
+        status: ConversationStatus,
+        *,
+        limit: int,
+        team_id: str | None = None,
+        unassigned: bool = False,
     ) -> list[Conversation]:
         async with self._db.read(tenant_id) as conn:
-            return await ConversationRepository(conn).with_status(tenant_id, status, limit)
+            return await ConversationRepository(conn).with_status(
+                tenant_id, status, limit, team_id=team_id, unassigned=unassigned
+            )
 
     async def set_typing(
         self, tenant_id: str, conversation_id: str, author: Author, active: bool

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -163,7 +164,11 @@ conversations = Table(
     # How far each side has seen it (0029): read receipts, only ever moving forward.
     Column("customer_read_seq", Integer, nullable=False, server_default=text("0")),
     Column("agent_read_seq", Integer, nullable=False, server_default=text("0")),
+    # The team whose queue it is in (0026; chat/teams.py), if any. No foreign key: deleting a
+    # team clears it in the same transaction, and SQLite drops the column in place going down.
+    Column("team_id", ID, nullable=True),
     Index("ix_conversations_tenant_user", "tenant_id", "end_user_id"),
+    Index("ix_conversations_tenant_team_status", "tenant_id", "team_id", "status"),
     # Reports read how a period's conversations ended, and the moments of its handovers, from
     # these indexes alone (0024).
     Index(
@@ -685,6 +690,65 @@ webhook_deliveries = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("payload", Text, nullable=True),
     Index("ix_webhook_deliveries_due", "next_attempt_at"),
+)
+
+# The desk's people (0026, issue 22): an organisation's teams and who is in them (members of the
+# organisation only: a membership's removal removes them from its teams), each member's own
+# presence choice and capacity, and the organisation's auto-assignment switch, default capacity
+# and round-robin turn (chat/teams.py, chat/presence.py, chat/auto_assignment.py).
+teams = Table(
+    "teams",
+    metadata,
+    _tenant_fk(),
+    Column("team_id", ID, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "name"),
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("team_id", ID, ForeignKey("teams.team_id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", ID, nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("team_id", "account_id"),
+    ForeignKeyConstraint(
+        ["account_id", "tenant_id"],
+        ["memberships.account_id", "memberships.tenant_id"],
+        ondelete="CASCADE",
+        name="fk_team_members_membership",
+    ),
+    Index(None, "tenant_id", "account_id"),
+)
+
+desk_members = Table(
+    "desk_members",
+    metadata,
+    Column("tenant_id", ID, nullable=False),
+    Column("account_id", ID, nullable=False),
+    # What the member chose (available or away); with no live socket they are offline anyway.
+    Column("presence", String(16), nullable=False),
+    # How many assigned conversations auto-assignment gives them; None: the organisation's.
+    Column("capacity", Integer, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "account_id"),
+    ForeignKeyConstraint(
+        ["account_id", "tenant_id"],
+        ["memberships.account_id", "memberships.tenant_id"],
+        ondelete="CASCADE",
+        name="fk_desk_members_membership",
+    ),
+)
+
+desk_settings = Table(
+    "desk_settings",
+    metadata,
+    Column("tenant_id", ID, ForeignKey("tenants.tenant_id", ondelete="CASCADE"), primary_key=True),
+    Column("auto_assign", Boolean, nullable=False, server_default=false()),
+    Column("default_capacity", Integer, nullable=False),
+    # Auto-assignment's round-robin turn: each offer takes the next number, atomically.
+    Column("turn", BigInteger, nullable=False, server_default="0"),
 )
 
 SEALED_COLUMNS = (

@@ -43,6 +43,7 @@ ROLES = ("owner", "admin", "agent", "analyst", "none")
 PERIOD = "?from=2026-03-01&to=2026-03-31"
 CONVERSATION = "/v1/organisations/{org}/conversations/{conversation}"
 CANNED = "/v1/organisations/{org}/canned-replies"
+TEAM = "/v1/organisations/{org}/teams/{team}"
 MATRIX = {
     ("GET", "/v1/organisations/{org}"): (200, 200, 200, 200, 404),
     ("GET", "/v1/organisations/{org}/api-keys"): (200, 200, 403, 403, 404),
@@ -119,6 +120,30 @@ MATRIX = {
     ("POST", CANNED): (201, 201, 403, 403, 404),
     ("PUT", CANNED + "/{canned_reply}"): (200, 200, 403, 403, 404),
     ("DELETE", CANNED + "/{canned_reply}"): (204, 204, 403, 403, 404),
+    # Teams and presence: owners and admins manage teams and auto-assignment; agents and admins
+    # put a conversation in a team; every reader of the desk lists them and sets their own
+    # presence.
+    ("GET", "/v1/organisations/{org}/teams"): (200, 200, 200, 200, 404),
+    ("POST", "/v1/organisations/{org}/teams"): (201, 201, 403, 403, 404),
+    ("GET", TEAM): (200, 200, 200, 200, 404),
+    ("PATCH", TEAM): (200, 200, 403, 403, 404),
+    ("DELETE", TEAM): (204, 204, 403, 403, 404),
+    ("PUT", TEAM + "/members/{assignee}"): (200, 200, 403, 403, 404),
+    ("DELETE", TEAM + "/members/{assignee}"): (200, 200, 403, 403, 404),
+    ("GET", TEAM + "/conversations"): (200, 200, 200, 200, 404),
+    ("PUT", CONVERSATION + "/team/{team}"): (200, 200, 200, 403, 404),
+    ("DELETE", CONVERSATION + "/team"): (200, 200, 200, 403, 404),
+    ("GET", "/v1/organisations/{org}/presence"): (200, 200, 200, 200, 404),
+    ("PUT", "/v1/organisations/{org}/presence/me"): (200, 200, 200, 200, 404),
+    ("GET", "/v1/organisations/{org}/auto-assignment"): (200, 200, 200, 200, 404),
+    ("PUT", "/v1/organisations/{org}/auto-assignment"): (200, 200, 403, 403, 404),
+    ("PUT", "/v1/organisations/{org}/auto-assignment/capacities/{assignee}"): (
+        200,
+        200,
+        403,
+        403,
+        404,
+    ),
 }
 BODIES = {
     "/v1/organisations/{org}/api-keys": {"label": "backend", "scopes": ["end_user_tokens:mint"]},
@@ -141,6 +166,12 @@ BODIES = {
     CONVERSATION + "/messages": {"text": "Hello, I'm Ada."},
     CONVERSATION + "/read": {"seq": 1},
     CONVERSATION + "/typing": {"active": True},
+    # A name of its own each time: a second team of one name is refused (409).
+    "/v1/organisations/{org}/teams": lambda: {"name": unique_host("team")},
+    TEAM: lambda: {"name": unique_host("team")},
+    "/v1/organisations/{org}/presence/me": {"presence": "away"},
+    "/v1/organisations/{org}/auto-assignment": {"enabled": False, "default_capacity": 3},
+    "/v1/organisations/{org}/auto-assignment/capacities/{assignee}": {"capacity": 2},
     CONVERSATION + "/snooze": {"until": (datetime.now(UTC) + timedelta(days=30)).isoformat()},
     CONVERSATION + "/notes": {"text": "Prefers e-mail."},
     # A shortcut of its own each time: they are unique in an organisation.
@@ -234,6 +265,10 @@ async def path_to(stack: Stack, template: str, org: str) -> str:
             org, f"reply-{secrets.token_hex(4)}", "We open at 9.", actor=ACTOR
         )
         fresh["canned_reply"] = reply.reply_id
+    if "{team}" in template:
+        # A fresh team each time (a name of its own): one route deletes it.
+        team = await stack.services.teams.create(org, unique_host("team"), actor=ACTOR)
+        fresh["team"] = team.team_id
     if "{app}" in template:
         fresh["app"] = await stack.services.tenants.allow_app(org, unique_host("app"), actor=ACTOR)
     return template.format(org=org, **fresh)

@@ -38,6 +38,7 @@ class ConversationOut(BaseModel):
     )
     assignee: str | None = Field(description="The account of the member who has it.")
     snoozed_until: datetime | None
+    team_id: str | None = Field(default=None, description="The team whose queue it is in.")
     last_seq: int = Field(description="The number of its latest message.")
     created_at: datetime
     updated_at: datetime | None = Field(description="When its latest message was stored.")
@@ -84,6 +85,7 @@ def _out(conversation: Conversation) -> ConversationOut:
         status=conversation.status.value,
         assignee=conversation.assignee,
         snoozed_until=conversation.snoozed_until,
+        team_id=conversation.team_id,
         last_seq=conversation.last_seq,
         created_at=conversation.created_at,
         updated_at=conversation.updated_at,
@@ -92,17 +94,22 @@ def _out(conversation: Conversation) -> ConversationOut:
     )
 
 
+conversation_out = _out  # what the teams' routes answer with too
+
+
 @router.get("/v1/organisations/{tenant_id}/conversations")
 async def conversations(
     who: Reader,
     services: ServicesDep,
     status: Annotated[Listed, Query()] = "queued",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    team_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> list[ConversationOut]:
-    """Those in `status`, the longest quiet first (`agent`, the name before `assigned`, is
-    still understood). Snoozed conversations whose time has come wake first."""
+    """Those in `status` (in `team_id`'s queue only, when given), the longest quiet first
+    (`agent`, the name before `assigned`, is still understood). Snoozed conversations whose
+    time has come wake first."""
     wanted = ConversationStatus.ASSIGNED if status == "agent" else ConversationStatus(status)
-    listed = await services.desk.conversations(who.tenant_id, wanted, limit=limit)
+    listed = await services.desk.conversations(who.tenant_id, wanted, limit=limit, team_id=team_id)
     return [_out(c) for c in listed]
 
 

@@ -24,6 +24,7 @@ from parlour.web.dashboard import (
     organisation,
     reports,
     sign_in,
+    teams,
     tools,
     webhooks,
 )
@@ -70,6 +71,7 @@ ROUTERS = (
     allowlist.router,
     assistant.router,
     members.router,
+    teams.router,
     tools.router,
     webhooks.router,
     inbox.router,

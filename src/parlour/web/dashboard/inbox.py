@@ -27,12 +27,36 @@ SHOWN = 200  # messages on a conversation's page: the latest ones
 
 
 @router.get("/dashboard/o/{tenant_id}/inbox")
-async def inbox(who: Agent, services: ServicesDep, request: Request) -> Response:
+async def inbox(
+    who: Agent, services: ServicesDep, request: Request, team: str | None = None
+) -> Response:
+    """The lists, of one team's conversations when `team` names one; the member's presence."""
+    teams = await services.teams.teams(who.tenant_id)
+    team_id = team if team in {t.team_id for t in teams} else None
     lists = {
-        status.value: await services.desk.conversations(who.tenant_id, status, limit=100)
+        status.value: await services.desk.conversations(
+            who.tenant_id, status, limit=100, team_id=team_id
+        )
         for status in DESK_STATUSES
     }
-    return render(request, "inbox.html", who=who, lists=lists)
+    presence = await services.presence.state(who.tenant_id, who.actor.id)
+    return render(
+        request,
+        "inbox.html",
+        who=who,
+        lists=lists,
+        teams=teams,
+        team_id=team_id,
+        presence=presence.value,
+    )
+
+
+@router.post("/dashboard/o/{tenant_id}/presence")
+async def choose_presence(who: Agent, services: ServicesDep, request: Request) -> Response:
+    """The member's own choice, available or away."""
+    form = await same_origin_form(request)
+    await services.presence.choose(who.tenant_id, who.actor.id, form.get("presence", ""))
+    return go(f"/dashboard/o/{who.tenant_id}/inbox")
 
 
 async def _conversation(
@@ -44,11 +68,13 @@ async def _conversation(
     messages = await services.chat.history(
         who.tenant_id, conversation_id, after_seq=after, limit=SHOWN
     )
+    teams = await services.teams.teams(who.tenant_id)
     return {
         "who": who,
         "conversation": conversation,
         "messages": messages,
         **await desk_tools(who, services, conversation_id, messages, shown_from_start=after == 0),
+        "teams": teams,
         **context,
     }
 
@@ -97,6 +123,22 @@ async def write_note(
 async def return_to_assistant(conversation_id: str, who: Agent, services: ServicesDep) -> Response:
     await services.desk.return_to_assistant(who.tenant_id, conversation_id, actor=who.actor)
     return go(f"/dashboard/o/{who.tenant_id}/inbox")
+
+
+@router.post("/dashboard/o/{tenant_id}/inbox/{conversation_id}/team")
+async def place_in_team(
+    conversation_id: str, who: Agent, services: ServicesDep, request: Request
+) -> Response:
+    """Put the conversation in the chosen team's queue (none: in no team's)."""
+    form = await same_origin_form(request)
+    try:
+        await services.teams.place(
+            who.tenant_id, conversation_id, form.get("team_id") or None, actor=who.actor
+        )
+    except ParlourError as error:
+        context = await _conversation(who, services, conversation_id)
+        return failed(request, "conversation.html", error, **context)
+    return go(f"/dashboard/o/{who.tenant_id}/inbox/{conversation_id}")
 
 
 # The buttons of a conversation's page that take one step of the desk, then show it again.
