@@ -22,6 +22,7 @@ from parlour.web import dashboard, monitoring
 from parlour.web.api import (
     accounts,
     allowlist,
+    business_hours,
     client_keys,
     conversations,
     end_users,
@@ -56,6 +57,7 @@ ROUTERS = (
     mcp_servers.router,
     webhooks.router,
     conversations.router,
+    business_hours.router,
     token_keys.router,
     prompt_templates.router,
     operator.router,

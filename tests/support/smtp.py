@@ -19,8 +19,11 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 class Relay(Sink):
     port: int = 0
     envelopes: list[Envelope] = field(default_factory=list)
+    refuse: bool = False  # answer every message with a temporary failure
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        if self.refuse:
+            return "451 Try again later"
         self.envelopes.append(envelope)
         return "250 OK"
 

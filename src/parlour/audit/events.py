@@ -522,3 +522,11 @@ class ConversationSnoozed(AuditEvent):
     action = "conversation.snoozed"
     conversation_id: str
     until: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True)
+class BusinessHoursSet(AuditEvent):
+    action = "tenant.business_hours_set"
+    periods: int
+    closed_dates: int
+    reply_time: str

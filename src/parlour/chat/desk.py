@@ -28,6 +28,7 @@ from parlour.audit.events import (
 )
 from parlour.audit.service import AuditLog
 from parlour.chat import lifecycle
+from parlour.chat.customer_mail import CustomerMail
 from parlour.chat.lifecycle import Keep
 from parlour.chat.milestones import MilestoneRepository
 from parlour.chat.models import Author, Conversation, ConversationStatus, Message
@@ -46,10 +47,18 @@ MAX_SNOOZE = timedelta(days=366)
 
 class AgentDesk:
     def __init__(
-        self, db: Database, chat: ChatService, audit: AuditLog, *, clock: Clock = utcnow
+        self,
+        db: Database,
+        chat: ChatService,
+        audit: AuditLog,
+        *,
+        clock: Clock = utcnow,
+        customer_mail: CustomerMail | None = None,
     ) -> None:
         self._db = db
         self._chat = chat
+        # Mails a reply to a customer who left an address and is not there to read it.
+        self._customer_mail = customer_mail
         self._audit = audit
         self._clock = clock
 
@@ -80,6 +89,8 @@ class AgentDesk:
             await MilestoneRepository(conn).answered_by_person(
                 tenant_id, conversation_id, actor.id, message.created_at
             )
+        if self._customer_mail is not None:
+            await self._customer_mail.reply_posted(tenant_id, message)
         return message
 
     async def take(self, tenant_id: str, conversation_id: str, *, actor: Actor) -> Conversation:

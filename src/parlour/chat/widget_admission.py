@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from parlour import logs
 from parlour.chat.admission import IdentityChanged, Knock, OriginMismatch, VisitorsNotAllowed
 from parlour.chat.clock import Timers
+from parlour.chat.customer_side import CustomerSide
 from parlour.chat.identity_watch import IdentityWatch
 from parlour.chat.limits import Cap, Caps
 from parlour.chat.protocol import AuthFrame, BadAuthFrame, parse_client_frame
@@ -77,6 +78,7 @@ class WidgetAdmission:
         limits: WidgetLimits,
         clock: Timers,
         tally: Tally,
+        customer: CustomerSide | None = None,
     ) -> None:
         self._chat = chat
         self._tenants = tenants
@@ -86,7 +88,9 @@ class WidgetAdmission:
         self._limits = limits
         self._clock = clock
         self._tally = tally
-        self._visits = VisitServices(chat.broker, rate_limits, answers, watch, clock, tally)
+        self._visits = VisitServices(
+            chat.broker, rate_limits, answers, watch, clock, tally, customer
+        )
 
     @contextlib.asynccontextmanager
     async def admit(self, knock: Knock) -> AsyncIterator[WidgetEntry]:
