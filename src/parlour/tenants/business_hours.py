@@ -17,13 +17,13 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from parlour.errors import InvalidInput
+from parlour.identifiers import first_refused
 
 MAX_PERIODS = 7 * 4
 MAX_CLOSED_DATES = 366
 MAX_REPLY_TIME = 100
 DEFAULT_REPLY_TIME = "within a day"
 _CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +109,10 @@ def checked(
         except ValueError:
             raise InvalidInput(f"{text[:20]!r} is not a date as YYYY-MM-DD") from None
     promise = " ".join(reply_time.split())
-    if not promise or len(promise) > MAX_REPLY_TIME or _CONTROL.search(promise):
+    if not promise or len(promise) > MAX_REPLY_TIME or first_refused(promise) is not None:
         raise InvalidInput(
             f"the reply time is a short text (e.g. within 4 hours), 1 to {MAX_REPLY_TIME} "
-            "characters, without control characters"
+            "characters, without control, bidirectional or invisible characters"
         )
     parsed.sort(key=lambda p: (p.weekday, p.start))
     return BusinessHours(tuple(parsed), frozenset(closed), promise)

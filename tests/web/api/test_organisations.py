@@ -89,6 +89,8 @@ MATRIX = {
     ("GET", "/v1/organisations/{org}/reports/people" + PERIOD): (200, 200, 403, 200, 404),
     ("GET", "/v1/organisations/{org}/reports/assistant.csv" + PERIOD): (200, 200, 403, 200, 404),
     ("PUT", "/v1/organisations/{org}/time-zone"): (200, 200, 403, 403, 404),
+    ("GET", "/v1/organisations/{org}/business-hours"): (200, 200, 200, 200, 404),
+    ("PUT", "/v1/organisations/{org}/business-hours"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/review-queue"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/reports/security"): (200, 200, 403, 200, 404),
     ("PUT", "/v1/organisations/{org}/knowledge/sources/faq.json"): (201, 201, 403, 403, 404),
@@ -127,6 +129,11 @@ BODIES = {
     "/v1/organisations/{org}/client-keys": {"public_key_pem": public_key_pem()},
     "/v1/organisations/{org}/features": {"anonymous_visitors": True},
     "/v1/organisations/{org}/time-zone": {"time_zone": "Europe/London"},
+    "/v1/organisations/{org}/business-hours": {
+        "periods": [{"weekday": 0, "start": "09:00", "end": "17:00"}],
+        "closed_dates": ["2026-12-25"],
+        "reply_time": "within 4 hours",
+    },
     CONVERSATION + "/messages": {"text": "Hello, I'm Ada."},
     CONVERSATION + "/snooze": {"until": (datetime.now(UTC) + timedelta(days=30)).isoformat()},
 }
