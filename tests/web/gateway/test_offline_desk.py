@@ -61,9 +61,9 @@ async def mailed_to(relay: Relay, to: str, timeout: float = 10.0) -> str:
 async def test_t101_offline_an_address_left_gets_the_reply_by_mail_and_on_the_next_visit(
     mailing_stack: Stack, relay: Relay, clock: ManualClock
 ) -> None:
-    """T-101, offline e-mail end to end: the widget is told it is closed, with the reply time and the
-    next opening; the customer leaves an address and goes; an agent replies; the mail arrives at
-    the SMTP server; the reply is in the conversation when the customer reconnects."""
+    """T-101, offline e-mail end to end: the widget is told it is closed, with the reply time
+    and the next opening; the customer leaves an address and goes; an agent replies; the mail
+    arrives at the SMTP server; the reply is in the conversation when the customer reconnects."""
     stack = mailing_stack
     services = stack.services
     org = await seed.organisation(services, faq=None)
