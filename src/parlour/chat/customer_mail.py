@@ -3,7 +3,7 @@
 - A customer may leave an e-mail address in their conversation (`leave_address`): checked by a
   strict rule (`checked_address`: one plain address, ASCII, no display name, no quoting, no
   comments, no second recipient), stored sealed, one per conversation (a later one replaces it).
-- An agent's reply to a conversation with an address owes a reply mail (`reply_posted`), due a
+- An agent's reply to a conversation with an address owes a reply mail (`reply_coming`), due a
   little later: if the customer reads it in the widget meanwhile (their client acknowledges it,
   `seen`), it is owed no more. Replies that follow before it is sent ride in the same mail.
 - A customer may ask for the transcript (`request_transcript`): it goes to the verified address
@@ -169,19 +169,21 @@ class CustomerMail:
         now = self._clock()
         await self._owe(tenant_id, conversation_id, TRANSCRIPT, address, seq=None, due=now)
 
-    async def reply_posted(self, tenant_id: str, message: Message) -> bool:
-        """An agent replied: owe a reply mail if the customer left an address here and none is
-        owed already; whether one is now owed."""
-        address = await self.address_of(tenant_id, message.conversation_id)
+    async def reply_coming(self, tenant_id: str, conversation_id: str) -> bool:
+        """An agent is about to reply: owe a reply mail if the customer left an address here
+        and none is owed already; whether one is now owed. Owed before the reply is stored,
+        numbered from the conversation's next number, so an `ack` of the reply from a customer
+        reading it live always finds it to call off (the reply's number is at least that)."""
+        address = await self.address_of(tenant_id, conversation_id)
         if address is None:
             return False
         async with self._db.read(tenant_id) as conn:
-            if await CustomerMailRepository(conn).reply_owed(tenant_id, message.conversation_id):
+            if await CustomerMailRepository(conn).reply_owed(tenant_id, conversation_id):
                 return True
+        conversation = await self._chat.get_conversation(tenant_id, conversation_id)
         due = self._clock() + self._reply_delay
-        await self._owe(
-            tenant_id, message.conversation_id, REPLY, address, seq=message.seq, due=due
-        )
+        seq = conversation.last_seq + 1
+        await self._owe(tenant_id, conversation_id, REPLY, address, seq=seq, due=due)
         return True
 
     async def seen(self, tenant_id: str, conversation_id: str, up_to_seq: int) -> None:

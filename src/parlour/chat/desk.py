@@ -82,6 +82,8 @@ class AgentDesk:
         joined before they read the reply. A conversation someone has stays theirs."""
         body = self._chat.clean_text(text)
         taken = await self._chat.move(tenant_id, conversation_id, lifecycle.taken_by(actor.id))
+        if self._customer_mail is not None:
+            await self._customer_mail.reply_coming(tenant_id, conversation_id)
         message = await self._chat.post(tenant_id, conversation_id, author=Author.AGENT, body=body)
         events: list[AuditEvent] = [ConversationTaken(conversation_id)] if taken else []
         events.append(AgentReplied(conversation_id, message.message_id))
@@ -89,8 +91,6 @@ class AgentDesk:
             await MilestoneRepository(conn).answered_by_person(
                 tenant_id, conversation_id, actor.id, message.created_at
             )
-        if self._customer_mail is not None:
-            await self._customer_mail.reply_posted(tenant_id, message)
         return message
 
     async def take(self, tenant_id: str, conversation_id: str, *, actor: Actor) -> Conversation:

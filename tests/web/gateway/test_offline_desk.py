@@ -11,14 +11,19 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
+from parlour.chat.customer_mail_repository import CustomerMailRepository
+from parlour.identity.models import Role
+from parlour.services import Services
 from parlour.settings import IdentitySettings
 from parlour.storage.tables import webhook_deliveries
 from tests.chat.test_lifecycle import member
 from tests.conftest import Stack, running_stack
 from tests.support import seed
+from tests.support.accounts import Browser, signed_up_and_enrolled
 from tests.support.chat import authenticate, open_socket, receive, receive_until
 from tests.support.clock import ManualClock
 from tests.support.smtp import Relay, smtp_relay
@@ -185,3 +190,33 @@ async def test_a_resolved_conversation_is_rated_once_with_the_agent_who_had_it(
     people = await services.reports.people(org.tenant_id, period)
     assert people.ratings.count == 1
     assert [(a.account_id, a.ratings.average) for a in people.ratings_by_agent] == [(agent.id, 5)]
+
+
+async def test_a_reply_the_customer_reads_live_is_not_mailed(stack: Stack) -> None:
+    """The customer is there: the agent's reply (through the API, so the server tells the
+    socket) reaches the widget, whose ack calls the reply mail off."""
+    services = stack.services
+    org = await seed.organisation(services, faq=None)
+    conversation_id = await seed.with_a_person(services, org)
+    await services.customer_mail.leave_address(org.tenant_id, conversation_id, AWAY)
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        agent = Browser(client)
+        email, _codes = await signed_up_and_enrolled(stack, agent)
+        await services.members.add(org.tenant_id, email, Role.AGENT, actor=seed.ACTOR)
+        async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+            await authenticate(ws, await seed.token_for(services, org))
+            await receive(ws)  # the handoff that queued it
+            path = f"/v1/organisations/{org.tenant_id}/conversations/{conversation_id}/messages"
+            answer = await agent.send("POST", path, {"text": "Here now."})
+            assert answer.status_code == 201
+            assert await owed(services, org.tenant_id) == ["reply"]
+            reply = (await receive_until(ws, lambda f: f.get("author") == "agent"))[-1]
+            await ws.send(json.dumps({"type": "ack", "seq": reply["seq"]}))
+            await ws.send(json.dumps({"type": "rate", "score": 3}))  # a frame to answer after it
+            assert (await receive(ws))["code"] == "not_resolved"
+    assert await owed(services, org.tenant_id) == []
+
+
+async def owed(services: Services, tenant_id: str) -> list[str]:
+    async with services.db.read() as conn:
+        return await CustomerMailRepository(conn).pending(tenant_id)
