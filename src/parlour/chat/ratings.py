@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.chat.models import ConversationStatus
 from parlour.chat.ratings_repository import RatingRepository
-from parlour.crypto.vault import Place, Vault
+from parlour.crypto.vault import Place, TenantCipher, Vault
 from parlour.errors import Conflict, InvalidInput, NotFound
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
@@ -67,6 +67,17 @@ class Rating:
     rated_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class RatingRead:
+    """A rating as the organisation's members read it, its comment opened."""
+
+    score: int
+    comment: str | None
+    agent_id: str | None
+    resolved_at: datetime
+    rated_at: datetime
+
+
 class Ratings:
     def __init__(
         self, db: Database, vault: Vault, events: RatingEvents, *, clock: Clock = utcnow
@@ -92,6 +103,17 @@ class Ratings:
             return await self._store(tenant_id, conversation_id, rating_id, score, sealed, now)
         except IntegrityError:  # a rating of the same resolution committed first
             raise AlreadyRated() from None
+
+    async def of_conversation(self, tenant_id: str, conversation_id: str) -> list[RatingRead]:
+        """The conversation's ratings, one per resolution rated, oldest first, comments opened
+        (for members who read conversations)."""
+        cipher = await self._vault.cipher(tenant_id)
+        async with self._db.read(tenant_id) as conn:
+            found = await RatingRepository(conn).resolution(tenant_id, conversation_id, lock=False)
+            if found is None:
+                raise NotFound("no such conversation")
+            rows = await RatingRepository(conn).of_conversation(tenant_id, conversation_id)
+        return _opened(cipher, rows)
 
     async def _store(
         self,
@@ -135,6 +157,21 @@ class Ratings:
             }
             await self._events.owe(conn, tenant_id, RATED, data, now)
         return Rating(conversation_id, score, resolution.agent_id, now)
+
+
+def _opened(
+    cipher: TenantCipher, rows: list[tuple[str, int, bytes | None, str | None, datetime, datetime]]
+) -> list[RatingRead]:
+    return [
+        RatingRead(
+            score,
+            None if sealed is None else cipher.open_text(sealed, comment_place(rating_id)),
+            agent_id,
+            resolved_at,
+            rated_at,
+        )
+        for rating_id, score, sealed, agent_id, resolved_at, rated_at in rows
+    ]
 
 
 def comment_place(rating_id: str) -> Place:

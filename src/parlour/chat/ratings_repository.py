@@ -26,15 +26,16 @@ class RatingRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def resolution(self, tenant_id: str, conversation_id: str) -> Resolution | None:
+    async def resolution(
+        self, tenant_id: str, conversation_id: str, *, lock: bool = True
+    ) -> Resolution | None:
+        """Its resolution; `lock`ed (on PostgreSQL) until the transaction ends, so a rating is
+        stored against the resolution it read."""
         c = conversations.c
-        row = (
-            await self._conn.execute(
-                select(c.end_user_id, c.status, c.resolved_at, c.assignee, c.human_account_id)
-                .where(c.tenant_id == tenant_id, c.conversation_id == conversation_id)
-                .with_for_update()
-            )
-        ).first()
+        query = select(
+            c.end_user_id, c.status, c.resolved_at, c.assignee, c.human_account_id
+        ).where(c.tenant_id == tenant_id, c.conversation_id == conversation_id)
+        row = (await self._conn.execute(query.with_for_update() if lock else query)).first()
         if row is None:
             return None
         return Resolution(row[0], row[1], row[2], row[3] or row[4])
@@ -74,3 +75,15 @@ class RatingRepository:
                 rating_id=rating_id,
             )
         )
+
+    async def of_conversation(
+        self, tenant_id: str, conversation_id: str
+    ) -> list[tuple[str, int, bytes | None, str | None, datetime, datetime]]:
+        """Its ratings, oldest first: id, score, sealed comment, member, resolved and rated at."""
+        r = conversation_ratings.c
+        rows = await self._conn.execute(
+            select(r.rating_id, r.score, r.comment_sealed, r.agent_id, r.resolved_at, r.rated_at)
+            .where(r.tenant_id == tenant_id, r.conversation_id == conversation_id)
+            .order_by(r.rated_at, r.rating_id)
+        )
+        return [(row[0], int(row[1]), row[2], row[3], row[4], row[5]) for row in rows]

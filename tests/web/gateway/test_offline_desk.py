@@ -220,3 +220,28 @@ async def test_a_reply_the_customer_reads_live_is_not_mailed(stack: Stack) -> No
 async def owed(services: Services, tenant_id: str) -> list[str]:
     async with services.db.read() as conn:
         return await CustomerMailRepository(conn).pending(tenant_id)
+
+
+async def test_members_read_each_rating_with_its_comment_through_the_api(stack: Stack) -> None:
+    services = stack.services
+    org = await seed.organisation(services, faq=None)
+    conversation_id = await seed.with_a_person(services, org)
+    agent = await member(services, org.tenant_id)
+    await services.desk.take(org.tenant_id, conversation_id, actor=agent)
+    await services.desk.resolve(org.tenant_id, conversation_id, actor=agent)
+    await services.ratings.rate(org.tenant_id, conversation_id, 2, "Slow, but kind")
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        analyst = Browser(client)
+        email, _codes = await signed_up_and_enrolled(stack, analyst)
+        await services.members.add(org.tenant_id, email, Role.ANALYST, actor=seed.ACTOR)
+        path = f"/v1/organisations/{org.tenant_id}/conversations/{conversation_id}/ratings"
+        answer = await analyst.send("GET", path)
+        missing = await analyst.send("GET", path.replace(conversation_id, "no-such-one"))
+    assert answer.status_code == 200
+    (rating,) = answer.json()
+    assert (rating["score"], rating["comment"], rating["agent_id"]) == (
+        2,
+        "Slow, but kind",
+        agent.id,
+    )
+    assert missing.status_code == 404
