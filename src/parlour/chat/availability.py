@@ -32,9 +32,10 @@ class Availability:
         self._hours = hours
         self._agents = agents
 
-    async def frame(self, tenant_id: str, *, email_known: bool) -> dict[str, Any] | None:
-        """The `availability` frame for a customer connecting now; None when someone can
-        answer (within the hours, and an agent available where presence is known)."""
+    async def frame(self, tenant_id: str) -> dict[str, Any] | None:
+        """The `availability` frame for a customer connecting now (its `email_known` False, for
+        the caller to set); None when someone can answer (within the hours, and an agent
+        available where presence is known)."""
         state = await self._hours.now(tenant_id)
         if state.open:
             if self._agents is None or await self._agents.available_agents(tenant_id) > 0:
@@ -48,7 +49,7 @@ class Availability:
             "reason": reason,
             "reply_time": state.reply_time,
             "next_open_at": _timestamp(state.next_opening),
-            "email_known": email_known,
+            "email_known": False,
         }
 
 

@@ -33,11 +33,14 @@ class CustomerSide:
 
     async def greeting(self, session: ChatSession) -> list[Frame]:
         """After `ready` and the history: the `availability` frame, when nobody can answer."""
-        email_known = _has_verified_email(session) or (
+        frame = await self._availability.frame(session.tenant_id)
+        if frame is None:
+            return []
+        # Only when nobody can answer: is there an address to write to?
+        frame["email_known"] = _has_verified_email(session) or (
             await self._mail.address_of(session.tenant_id, session.conversation_id) is not None
         )
-        frame = await self._availability.frame(session.tenant_id, email_known=email_known)
-        return [] if frame is None else [frame]
+        return [frame]
 
     async def handle(self, session: ChatSession, frame: CustomerFrame) -> list[Frame]:
         tenant_id, conversation_id = session.tenant_id, session.conversation_id
