@@ -78,6 +78,7 @@ def make_settings(
     assistant: dict[str, object] | None = None,
     egress_allowed_networks: tuple[str, ...] = ("127.0.0.0/8",),
     redis: RedisSettings | None = None,
+    identity: IdentitySettings | None = None,
 ) -> Settings:
     return Settings(
         environment=environment,
@@ -88,7 +89,8 @@ def make_settings(
         tokens=TokenSettings(**(tokens or {})),  # type: ignore[arg-type]
         assistant=AssistantSettings(**(assistant or {})),  # type: ignore[arg-type]
         # Production must relay mail; the production stacks of these tests never send any.
-        identity=IdentitySettings(
+        identity=identity
+        or IdentitySettings(
             smtp_host="127.0.0.1" if environment is Environment.PRODUCTION else None
         ),
         crypto=CryptoSettings(
@@ -187,6 +189,7 @@ async def running_stack(
     redis: RedisSettings | None = None,
     clock: Clock = utcnow,
     tracer_provider: TracerProvider | None = None,
+    identity: IdentitySettings | None = None,
 ) -> AsyncIterator[Stack]:
     master_key = new_master_key()
 
@@ -205,6 +208,7 @@ async def running_stack(
             tokens=tokens,
             assistant=assistant,
             redis=redis,
+            identity=identity,
         )
         return create_app(settings, clock=clock, tracer_provider=tracer_provider), settings
 

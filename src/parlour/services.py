@@ -27,14 +27,20 @@ from parlour.assistant.tools import ToolSource
 from parlour.audit.checkpoints import CheckpointSigner
 from parlour.audit.service import AuditLog
 from parlour.chat.auto_assignment import AutoAssignment
+from parlour.chat.availability import Availability
 from parlour.chat.broker import Broker, InProcessBroker
 from parlour.chat.canned_replies import CannedReplies
 from parlour.chat.clock import SystemClock, Timers, timers_of
+from parlour.chat.customer_mail import PER_TENANT as CUSTOMER_MAIL_PER_TENANT
+from parlour.chat.customer_mail import PER_USER as CUSTOMER_MAIL_PER_USER
+from parlour.chat.customer_mail import CustomerMail
+from parlour.chat.customer_side import CustomerSide
 from parlour.chat.desk import AgentDesk
 from parlour.chat.identity_watch import IdentityWatch
 from parlour.chat.limits import Caps, ConnectionCaps, RedisConnectionCaps
 from parlour.chat.notes import PrivateNotes
 from parlour.chat.presence import LiveSockets, LocalSockets, Presence, RedisSockets
+from parlour.chat.ratings import Ratings
 from parlour.chat.redis_broker import RedisBroker
 from parlour.chat.service import ChatService
 from parlour.chat.teams import Teams
@@ -84,6 +90,7 @@ from parlour.storage.database import Database
 from parlour.storage.migrate import migrate
 from parlour.storage.types import Clock, utcnow
 from parlour.tenants.activity import PlatformActivity
+from parlour.tenants.business_hours_service import BusinessHoursService
 from parlour.tenants.service import TenantService
 from parlour.tracing import tracer_of
 from parlour.webhooks.dispatcher import WebhookDispatcher
@@ -143,6 +150,11 @@ class Services:
     widget_admission: WidgetAdmission
     webhook_endpoints: WebhookEndpoints
     webhook_dispatcher: WebhookDispatcher
+    # The desk's customer side when nobody is there: business hours, mail to customers
+    # (offline replies, transcripts), and customers' ratings (issue 22, T-101).
+    business_hours: BusinessHoursService
+    customer_mail: CustomerMail
+    ratings: Ratings
     # Counts for reports, kept as events happen and added to the database every few seconds.
     tally: Tally
     # The operator's view of every organisation: verification, volumes, error rates.
@@ -177,6 +189,7 @@ class Services:
         await self.connection_caps.start()
         await self.presence.start()
         self.webhook_dispatcher.start()
+        self.customer_mail.start()
         self.tally.start()
         self.security_alerts.start()
 
@@ -206,6 +219,7 @@ class Services:
     async def aclose(self) -> None:
         await self.security_alerts.aclose()
         await self.webhook_dispatcher.aclose()
+        await self.customer_mail.aclose()
         await self.identity_watch.aclose()
         await self.assistant.aclose()
         await self.tally.aclose()
@@ -400,6 +414,20 @@ def build_services(
     every = settings.tokens.revalidate_seconds
     identity_watch = IdentityWatch(end_user_tokens, tenants, every_seconds=every, clock=timers)
     features = OrganisationFeatures(db, tenants, configuration)
+    business_hours = BusinessHoursService(db, tenants, audit, clock=clock)
+    customer_mail = CustomerMail(
+        db,
+        vault,
+        chat,
+        tenants,
+        mailer,
+        realtime.rate_limits,
+        reply_delay=timedelta(seconds=gateway.offline_reply_mail_delay_seconds),
+        clock=clock,
+    )
+    ratings = Ratings(db, vault, OrganisationEvents(webhooks), clock=clock)
+    # Someone can answer within the organisation's hours while one of its agents is available.
+    customer_side = CustomerSide(Availability(business_hours, presence), customer_mail, ratings)
     widget_admission = WidgetAdmission(
         chat,
         tenants,
@@ -418,6 +446,7 @@ def build_services(
         timers,
         tally,
         reach=features,
+        customer=customer_side,
     )
     security_figures = SecurityFigures(db, tenants, tally)
     security_alerts = SecurityAlerts(
@@ -465,7 +494,7 @@ def build_services(
         call_tokens=call_tokens,
         knowledge=knowledge,
         chat=chat,
-        desk=AgentDesk(db, chat, audit, clock=clock),
+        desk=AgentDesk(db, chat, audit, clock=clock, customer_mail=customer_mail),
         notes=PrivateNotes(db, vault, chat, audit, clock=clock),
         canned_replies=CannedReplies(db, vault, chat, audit, clock=clock),
         teams=Teams(db, chat, audit, clock=clock),
@@ -478,6 +507,9 @@ def build_services(
         widget_admission=widget_admission,
         webhook_endpoints=webhooks,
         webhook_dispatcher=webhook_dispatcher,
+        business_hours=business_hours,
+        customer_mail=customer_mail,
+        ratings=ratings,
         tally=tally,
         platform_activity=PlatformActivity(db, tally, clock=clock),
         reports=Reports(
@@ -594,6 +626,8 @@ def _realtime(settings: Settings, db: Database, clock: Clock = utcnow) -> _Realt
         "codes": settings.identity.codes_per_account,
         "mails": settings.identity.mails_per_address,
         "origin_check": settings.egress.origin_checks_per_tenant,
+        CUSTOMER_MAIL_PER_USER: settings.gateway.customer_mails_per_user,
+        CUSTOMER_MAIL_PER_TENANT: settings.gateway.customer_mails_per_tenant,
     }
     budgets = {
         "tokens_per_conversation": settings.assistant.tokens_per_conversation,

@@ -115,8 +115,19 @@ class GatewaySettings(BaseModel):
     max_connections_per_user: Annotated[int, Field(ge=1)] = 10
     max_connections_per_ip: Annotated[int, Field(ge=1)] = 200
     max_connections_per_tenant: Annotated[int, Field(ge=1)] = 20_000
+    # Mail to customers (offline replies, transcripts; T-101): per customer, per organisation,
+    # and how long a reply waits for the customer to read it in the widget before it is mailed.
+    customer_mails_per_user: str = "5/hour"
+    customer_mails_per_tenant: str = "500/hour"
+    offline_reply_mail_delay_seconds: Annotated[int, Field(ge=0, le=86_400)] = 120
 
-    @field_validator("messages_per_user", "frames_per_connection", "handshakes_per_ip")
+    @field_validator(
+        "messages_per_user",
+        "frames_per_connection",
+        "handshakes_per_ip",
+        "customer_mails_per_user",
+        "customer_mails_per_tenant",
+    )
     @classmethod
     def _rate(cls, value: str) -> str:
         return _rate_rule(value)

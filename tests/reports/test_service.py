@@ -251,8 +251,10 @@ async def test_an_export_is_csv_of_one_report_and_is_audited_with_its_period_onl
 
     lines = text.splitlines()
     assert lines[0].startswith("agent_id,agent,conversations,first_response_p50_seconds")
-    assert lines[1] == ",all,3,240.0,720.0,1140.0,1680.0"
-    assert lines[2] == f"{ADA.id},{ADA.id},2,60.0,240.0,540.0,1140.0"
+    # Nobody rated: no ratings, no average; then a row per day of the period, each empty.
+    assert lines[1] == ",all,3,240.0,720.0,1140.0,1680.0,0,,"
+    assert lines[2] == f"{ADA.id},{ADA.id},2,60.0,240.0,540.0,1140.0,0,,"
+    assert lines[-3:] == [f",all,,,,,,0,,2026-03-0{day}" for day in (2, 3, 4)]
     (event,) = await services.audit.recent(s.org.tenant_id, limit=1, action_prefix="report.")
     assert event["action"] == "report.exported"
     assert event["data"] == {

@@ -5,7 +5,8 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -19,10 +20,21 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 class Relay(Sink):
     port: int = 0
     envelopes: list[Envelope] = field(default_factory=list)
+    refuse: bool = False  # answer every message with a temporary failure
+    arrived: threading.Condition = field(default_factory=threading.Condition)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
-        self.envelopes.append(envelope)
+        if self.refuse:
+            return "451 Try again later"
+        with self.arrived:
+            self.envelopes.append(envelope)
+            self.arrived.notify_all()
         return "250 OK"
+
+    def wait_for(self, received: Callable[[], bool], timeout: float) -> bool:
+        """Block (a thread, not the event loop) until `received()` holds, at most `timeout`."""
+        with self.arrived:
+            return self.arrived.wait_for(received, timeout)
 
     def messages(self) -> list[tuple[list[str], EmailMessage]]:
         """Each message received: its recipients, and itself."""

@@ -641,3 +641,11 @@ class MemberCapacitySet(AuditEvent):
     action = "desk.member_capacity_set"
     account_id: str
     capacity: int | None
+
+
+@dataclass(frozen=True)
+class BusinessHoursSet(AuditEvent):
+    action = "tenant.business_hours_set"
+    periods: int
+    closed_dates: int
+    reply_time: str

@@ -28,6 +28,7 @@ from parlour.audit.events import (
 )
 from parlour.audit.service import AuditLog
 from parlour.chat import lifecycle
+from parlour.chat.customer_mail import CustomerMail
 from parlour.chat.lifecycle import Keep
 from parlour.chat.milestones import MilestoneRepository
 from parlour.chat.models import Author, Conversation, ConversationStatus, Message
@@ -47,10 +48,18 @@ MAX_SNOOZE = timedelta(days=366)
 
 class AgentDesk:
     def __init__(
-        self, db: Database, chat: ChatService, audit: AuditLog, *, clock: Clock = utcnow
+        self,
+        db: Database,
+        chat: ChatService,
+        audit: AuditLog,
+        *,
+        clock: Clock = utcnow,
+        customer_mail: CustomerMail | None = None,
     ) -> None:
         self._db = db
         self._chat = chat
+        # Mails a reply to a customer who left an address and is not there to read it.
+        self._customer_mail = customer_mail
         self._audit = audit
         self._clock = clock
 
@@ -79,6 +88,8 @@ class AgentDesk:
         joined before they read the reply. A conversation someone has stays theirs."""
         body = self._chat.clean_text(text)
         taken = await self._chat.move(tenant_id, conversation_id, lifecycle.taken_by(actor.id))
+        if self._customer_mail is not None:
+            await self._customer_mail.reply_coming(tenant_id, conversation_id)
         message = await self._chat.post(
             tenant_id,
             conversation_id,

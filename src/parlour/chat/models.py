@@ -125,7 +125,28 @@ def webhook_event(kind: MessageKind) -> str:
     return "conversation.handoff" if kind is MessageKind.HANDOFF else "message.created"
 
 
-WEBHOOK_EVENTS = ("message.created", "conversation.handoff")
+# A move announced by a `handoff` message that is also an event of its own: owed with the
+# message, so in the move's transaction (chat/batch.py), its payload ids and states only.
+MOVE_EVENTS = {
+    HandoffState.AGENT_JOINED.value: "conversation.assigned",
+    HandoffState.RESOLVED.value: "conversation.resolved",
+}
+
+
+def webhook_events(message: Message) -> tuple[str, ...]:
+    """Every event a stored message is to an organisation's webhooks."""
+    first = webhook_event(message.kind)
+    if message.kind is MessageKind.HANDOFF and message.body in MOVE_EVENTS:
+        return first, MOVE_EVENTS[message.body]
+    return (first,)
+
+
+WEBHOOK_EVENTS = (
+    "message.created",
+    "conversation.handoff",
+    "conversation.assigned",
+    "conversation.resolved",
+)
 
 
 ConversationEvent = (

@@ -82,8 +82,41 @@ class HandoffFrame(_Frame):
     type: Literal["handoff"]
 
 
+class ContactFrame(_Frame):
+    """An e-mail address the customer leaves for replies (docs/protocol.md, addition 1)."""
+
+    type: Literal["contact"]
+    email: Annotated[str, Field(min_length=3, max_length=254)]
+
+
+class TranscriptFrame(_Frame):
+    """Mail me this conversation: to the verified or the left address, never one named here."""
+
+    type: Literal["transcript"]
+
+
+class RateFrame(_Frame):
+    """The customer's rating of the conversation's latest resolution."""
+
+    type: Literal["rate"]
+    score: Annotated[int, Field(ge=1, le=5)]
+    comment: Annotated[str, Field(max_length=1000)] | None = None
+
+
+# The customer's side when nobody is there, and ratings (chat/customer_side.py).
+CustomerFrame = ContactFrame | TranscriptFrame | RateFrame
+
 ClientFrame = Annotated[
-    AuthFrame | SendFrame | AckFrame | TypingFrame | ReadFrame | ReauthFrame | HandoffFrame,
+    AuthFrame
+    | SendFrame
+    | AckFrame
+    | TypingFrame
+    | ReadFrame
+    | ReauthFrame
+    | HandoffFrame
+    | ContactFrame
+    | TranscriptFrame
+    | RateFrame,
     Field(discriminator="type"),
 ]
 _client_frame: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)

@@ -32,10 +32,13 @@ from parlour.chat.protocol import (
     AuthFrame,
     BadFrame,
     ClientFrame,
+    ContactFrame,
     HandoffFrame,
+    RateFrame,
     ReadFrame,
     ReauthFrame,
     SendFrame,
+    TranscriptFrame,
     TypingFrame,
     accepted_frame,
     delta_frame,
@@ -173,7 +176,8 @@ class ChatSession:
             case HandoffFrame():
                 await self._chat.request_handoff(self.tenant_id, self.conversation_id)
                 return Outcome()
-            case AuthFrame() | ReauthFrame():
+            case AuthFrame() | ReauthFrame() | ContactFrame() | TranscriptFrame() | RateFrame():
+                # Auth comes first; the customer's side (chat/customer_side.py) takes the rest.
                 raise BadFrame(f"{frame.type}: not expected here")
 
     async def request_handoff(self) -> None:

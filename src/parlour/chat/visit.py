@@ -36,10 +36,20 @@ from parlour.chat.admission import (
 )
 from parlour.chat.broker import Broker
 from parlour.chat.clock import Timers
+from parlour.chat.customer_side import CustomerSide
 from parlour.chat.identity_watch import IdentityWatch
 from parlour.chat.models import ConversationEvent, Message
 from parlour.chat.person_request import asks_for_a_person
-from parlour.chat.protocol import ClientFrame, ReauthFrame, SendFrame, error_frame
+from parlour.chat.protocol import (
+    AckFrame,
+    ClientFrame,
+    ContactFrame,
+    RateFrame,
+    ReauthFrame,
+    SendFrame,
+    TranscriptFrame,
+    error_frame,
+)
 from parlour.chat.protocol import parse_client_frame as parse
 from parlour.chat.reach import AssistantOnly, Reach, Reachability
 from parlour.chat.session import ChatSession
@@ -81,18 +91,22 @@ class VisitServices:
     clock: Timers
     tally: Tally  # counts the organisation's refusals for a rate
     reach: Reachability = field(default_factory=AssistantOnly)  # whom customers can reach
+    # Business hours, addresses for replies, transcripts and ratings (chat/customer_side.py).
+    customer: CustomerSide | None = None
 
 
 class Visit:
     """The customers' `Admitted` socket."""
 
     __slots__ = (
+        "_agent_seq",
         "_bad_frames",
         "_connection_id",
         "_end",
         "_reach",
         "_renew",
         "_resume_after",
+        "_seen_seq",
         "_services",
         "_visitor_token",
         "_warned",
@@ -116,6 +130,8 @@ class Visit:
         self._resume_after = resume_after
         self._visitor_token = visitor_token
         self._bad_frames = 0
+        self._agent_seq = 0  # the latest agent's reply written to this socket
+        self._seen_seq = 0  # how far reply mails were called off for what the customer read
         self._warned = False
         self._end: Callable[[ParlourError], None] | None = None
         self._reach: tuple[Reach, datetime] | None = None
@@ -126,9 +142,12 @@ class Visit:
 
     async def start(self) -> list[Frame]:
         reach = await self._reachable()
-        return await self.session.start(
+        frames = await self.session.start(
             self._resume_after, self._visitor_token, people=reach.people
         )
+        if self._services.customer is not None:
+            frames.extend(await self._services.customer.greeting(self.session))
+        return frames
 
     def listen(self, deliver: Callable[[ConversationEvent], None]) -> Callable[[], None]:
         session, broker = self.session, self._services.broker
@@ -164,7 +183,7 @@ class Visit:
         try:
             if isinstance(parsed, InvalidInput):
                 raise parsed
-            if isinstance(parsed, SendFrame) and not await limits.allow(
+            if isinstance(parsed, SendFrame | ContactFrame | RateFrame) and not await limits.allow(
                 "message", session.tenant_id, session.user.user_id
             ):
                 self._services.tally.add(session.tenant_id, Figure.RATE_LIMITED, LIMIT_MESSAGES)
@@ -173,7 +192,12 @@ class Visit:
                 session.user = await self._renew(session.user, parsed.token)
                 self._warned = False
                 return Reply(renewed=True)
+            if isinstance(parsed, ContactFrame | TranscriptFrame | RateFrame):
+                if self._services.customer is None:
+                    raise InvalidInput(f"{parsed.type}: not offered here")
+                return Reply(await self._services.customer.handle(session, parsed))
             outcome = await session.handle(parsed)
+            await self._read_up_to(parsed)
         except RateLimited as limited:
             return Reply([error_frame(limited.code, limited.message)])
         except InvalidInput as problem:
@@ -206,6 +230,20 @@ class Visit:
 
     def sent(self, frame: Frame) -> None:
         self.session.sent(frame)
+        if frame["type"] == "message" and frame.get("author") == "agent":
+            self._agent_seq = frame["seq"]
+
+    async def _read_up_to(self, frame: ClientFrame) -> None:
+        """An ack of an agent's reply written to this socket: the customer has it, so the reply
+        mail owed for it (chat/customer_mail.py) is called off."""
+        customer = self._services.customer
+        if (
+            customer is not None
+            and isinstance(frame, AckFrame)
+            and frame.seq >= self._agent_seq > self._seen_seq
+        ):
+            self._seen_seq = self._agent_seq
+            await customer.seen(self.session, frame.seq)
 
     def identity_check(self) -> IdentityCheck:
         expires_at = self.session.user.expires_at

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from parlour import logs
 from parlour.chat.admission import IdentityChanged, Knock, OriginMismatch, VisitorsNotAllowed
 from parlour.chat.clock import Timers
+from parlour.chat.customer_side import CustomerSide
 from parlour.chat.identity_watch import IdentityWatch
 from parlour.chat.limits import Cap, Caps
 from parlour.chat.protocol import AuthFrame, BadAuthFrame, parse_client_frame
@@ -79,6 +80,7 @@ class WidgetAdmission:
         clock: Timers,
         tally: Tally,
         reach: Reachability | None = None,
+        customer: CustomerSide | None = None,
     ) -> None:
         self._chat = chat
         self._tenants = tenants
@@ -89,7 +91,14 @@ class WidgetAdmission:
         self._clock = clock
         self._tally = tally
         self._visits = VisitServices(
-            chat.broker, rate_limits, answers, watch, clock, tally, reach or AssistantOnly()
+            chat.broker,
+            rate_limits,
+            answers,
+            watch,
+            clock,
+            tally,
+            reach or AssistantOnly(),
+            customer,
         )
 
     @contextlib.asynccontextmanager

@@ -32,7 +32,7 @@ from parlour.chat.models import (
     ConversationStatus,
     Message,
     MessageKind,
-    webhook_event,
+    webhook_events,
 )
 from parlour.chat.repository import MessageRepository
 from parlour.crypto.vault import TenantCipher, Vault
@@ -194,7 +194,6 @@ class MessageWriter:
             for message in batch:
                 if message.tenant_id != tenant_id:
                     continue
-                event = webhook_event(message.kind)
                 deliveries.extend(
                     {
                         "delivery_id": time_ordered_id(),
@@ -208,6 +207,7 @@ class MessageWriter:
                         "next_attempt_at": now,
                         "created_at": now,
                     }
+                    for event in webhook_events(message)
                     for endpoint_id in endpoints.get(event, ())
                 )
         return deliveries

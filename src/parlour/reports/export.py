@@ -18,6 +18,7 @@ from parlour.reports.models import (
     ConversationsReport,
     HandlingTimes,
     PeopleReport,
+    RatingFigures,
 )
 
 Cell = str | int | float | None
@@ -63,7 +64,18 @@ def _conversations(report: ConversationsReport) -> Rows:
 
 
 def _people(report: PeopleReport) -> Rows:
-    def row(account_id: str, name: str, times: HandlingTimes) -> Sequence[Cell]:
+    """One row per agent (and "all"): handling times, and the ratings of the conversations they
+    had; then one row per local day with that day's ratings (`day` set, times empty)."""
+    ratings = {a.account_id: a.ratings for a in report.ratings_by_agent}
+
+    def rated(figures: RatingFigures | None) -> tuple[Cell, Cell]:
+        if figures is None:
+            return 0, None
+        return figures.count, figures.average
+
+    def row(
+        account_id: str, name: str, times: HandlingTimes, figures: RatingFigures | None
+    ) -> Sequence[Cell]:
         first, resolution = times.first_response, times.resolution
         return (
             account_id,
@@ -73,6 +85,8 @@ def _people(report: PeopleReport) -> Rows:
             first.p90_seconds,
             resolution.p50_seconds,
             resolution.p90_seconds,
+            *rated(figures),
+            "",
         )
 
     header = (
@@ -83,9 +97,26 @@ def _people(report: PeopleReport) -> Rows:
         "first_response_p90_seconds",
         "resolution_p50_seconds",
         "resolution_p90_seconds",
+        "ratings",
+        "rating_average",
+        "day",
     )
     agents: list[AgentTimes] = list(report.by_agent)
-    rows = [row("", "all", report.overall), *(row(a.account_id, a.name, a.times) for a in agents)]
+    rows: list[Sequence[Cell]] = [
+        row("", "all", report.overall, report.ratings),
+        *(row(a.account_id, a.name, a.times, ratings.get(a.account_id)) for a in agents),
+    ]
+    timed = {a.account_id for a in agents}
+    # Members rated for conversations they did not first answer in the period.
+    rows += [
+        (a.account_id, a.name, 0, None, None, None, None, *rated(a.ratings), "")
+        for a in report.ratings_by_agent
+        if a.account_id not in timed
+    ]
+    rows += [
+        ("", "all", None, None, None, None, None, *rated(d.ratings), d.day.isoformat())
+        for d in report.ratings_by_day
+    ]
     return header, rows
 
 

@@ -96,11 +96,38 @@ class AgentTimes:
 
 
 @dataclass(frozen=True, slots=True)
+class RatingFigures:
+    """Customers' ratings (1 to 5) given in the period: how many, their mean (None when there
+    are none), and how many of each score (index 0 is score 1)."""
+
+    count: int
+    average: float | None
+    scores: tuple[int, int, int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class DayRatings:
+    day: date
+    ratings: RatingFigures
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRatings:
+    account_id: str  # "" for ratings of conversations nobody was assigned
+    name: str
+    ratings: RatingFigures
+
+
+@dataclass(frozen=True, slots=True)
 class PeopleReport:
     period: Period
     overall: HandlingTimes
     by_agent: tuple[AgentTimes, ...]  # most conversations first
-    # Per team and ratings: the live desk (issue 22) adds teams and ratings; see docs/reports.md.
+    # Customers' ratings of resolutions (chat/ratings.py), by the local day they were given and
+    # by the member who had the conversation. Per team: the desk's teams (issue 22) add it.
+    ratings: RatingFigures = RatingFigures(0, None, (0, 0, 0, 0, 0))
+    ratings_by_day: tuple[DayRatings, ...] = ()
+    ratings_by_agent: tuple[AgentRatings, ...] = ()  # most ratings first
 
 
 @dataclass(frozen=True, slots=True)

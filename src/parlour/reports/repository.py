@@ -10,7 +10,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.reports.models import ConversationOutcomes
-from parlour.storage.tables import conversations
+from parlour.storage.tables import conversation_ratings, conversations
 
 c = conversations.c
 
@@ -81,3 +81,16 @@ class ReportRepository:
             )
         )
         return [Handled(str(r[0] or ""), r[1], r[2], r[3]) for r in rows]
+
+    async def ratings(
+        self, tenant_id: str, since: datetime, until: datetime
+    ) -> list[tuple[int, str, datetime]]:
+        """Customers' ratings given in [since, until): score, the member who had the
+        conversation ("" for nobody), and when; never the comment."""
+        r = conversation_ratings.c
+        rows = await self._conn.execute(
+            select(r.score, r.agent_id, r.rated_at).where(
+                r.tenant_id == tenant_id, r.rated_at >= since, r.rated_at < until
+            )
+        )
+        return [(int(row[0]), str(row[1] or ""), row[2]) for row in rows]

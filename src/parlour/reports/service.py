@@ -20,15 +20,18 @@ from parlour.identity.members import MemberService
 from parlour.knowledge.service import KnowledgeService
 from parlour.reports.export import as_csv
 from parlour.reports.models import (
+    AgentRatings,
     AgentTimes,
     AssistantReport,
     CitedPassage,
     ConversationsReport,
     DayCount,
+    DayRatings,
     HandlingTimes,
     OutcomeFigures,
     PeopleReport,
     Percentiles,
+    RatingFigures,
     ReasonCount,
     ReportName,
     TokenDay,
@@ -125,7 +128,9 @@ class Reports:
     async def people(self, tenant_id: str, period: Period) -> PeopleReport:
         await self._tally.refresh()
         async with self._db.read(tenant_id) as conn:
-            handled = await ReportRepository(conn).handled(tenant_id, period.since, period.until)
+            repository = ReportRepository(conn)
+            handled = await repository.handled(tenant_id, period.since, period.until)
+            rated = await repository.ratings(tenant_id, period.since, period.until)
         groups: dict[str, list[Handled]] = {}
         for conversation in handled:
             groups.setdefault(conversation.group, []).append(conversation)
@@ -137,7 +142,33 @@ class Reports:
             ),
             key=lambda a: (-a.times.conversations, a.name),
         )
-        return PeopleReport(period=period, overall=_times(handled), by_agent=tuple(agents))
+        by_day: dict[date, list[int]] = {}
+        by_agent: dict[str, list[int]] = {}
+        for score, agent_id, at in rated:
+            by_day.setdefault(period.local(at).date(), []).append(score)
+            by_agent.setdefault(agent_id, []).append(score)
+        return PeopleReport(
+            period=period,
+            overall=_times(handled),
+            by_agent=tuple(agents),
+            ratings=rating_figures([score for score, _, _ in rated]),
+            ratings_by_day=tuple(
+                DayRatings(day, rating_figures(by_day.get(day, []))) for day in period.days()
+            ),
+            ratings_by_agent=tuple(
+                sorted(
+                    (
+                        AgentRatings(
+                            account,
+                            names.get(account, account) if account else "nobody assigned",
+                            rating_figures(scores),
+                        )
+                        for account, scores in by_agent.items()
+                    ),
+                    key=lambda a: (-a.ratings.count, a.name),
+                )
+            ),
+        )
 
     async def assistant(self, tenant_id: str, period: Period) -> AssistantReport:
         await self._tally.refresh()
@@ -235,6 +266,15 @@ def _times(handled: list[Handled]) -> HandlingTimes:
     first = [(h.first_human_reply_at - h.handed_at).total_seconds() for h in handled]
     resolution = [(h.resolved_at - h.handed_at).total_seconds() for h in handled if h.resolved_at]
     return HandlingTimes(len(handled), percentiles(first), percentiles(resolution))
+
+
+def rating_figures(scores: list[int]) -> RatingFigures:
+    counts = Counter(scores)
+    return RatingFigures(
+        len(scores),
+        round(sum(scores) / len(scores), 2) if scores else None,
+        (counts[1], counts[2], counts[3], counts[4], counts[5]),
+    )
 
 
 def percentiles(seconds: list[float]) -> Percentiles:

@@ -751,6 +751,74 @@ desk_settings = Table(
     Column("turn", BigInteger, nullable=False, server_default="0"),
 )
 
+# The desk's customer side when nobody is there (0030, T-101): an organisation's business hours
+# (a weekly schedule read in its time zone, closed dates, the reply time it promises), the
+# e-mail address a customer left in a conversation, their rating of each resolution, and the
+# mails owed to customers (an outbox read across organisations by every node's sender, like the
+# webhook deliveries: ids and a sealed address only).
+business_hours = Table(
+    "business_hours",
+    metadata,
+    _tenant_fk(),
+    Column("schedule", JSON, nullable=False),  # [[weekday 0-6, "HH:MM", "HH:MM"], ...]
+    Column("closed_dates", JSON, nullable=False),  # ["YYYY-MM-DD", ...]
+    Column("reply_time", String(100), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id"),
+)
+
+conversation_contacts = Table(
+    "conversation_contacts",
+    metadata,
+    _tenant_fk(),
+    Column(
+        "conversation_id",
+        ID,
+        ForeignKey("conversations.conversation_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("address_sealed", LargeBinary, nullable=False),
+    Column("given_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("conversation_id"),
+)
+
+conversation_ratings = Table(
+    "conversation_ratings",
+    metadata,
+    _tenant_fk(),
+    Column(
+        "conversation_id",
+        ID,
+        ForeignKey("conversations.conversation_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # The resolution rated: one rating per resolution (the key refuses a second).
+    Column("resolved_at", UtcDateTime, nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("comment_sealed", LargeBinary, nullable=True),
+    Column("agent_id", ID, nullable=True),  # the member who had it when it was resolved
+    Column("rated_at", UtcDateTime, nullable=False),
+    Column("rating_id", ID, nullable=False, unique=True),
+    PrimaryKeyConstraint("conversation_id", "resolved_at"),
+    Index("ix_conversation_ratings_tenant_rated", "tenant_id", "rated_at"),
+)
+
+customer_mails = Table(
+    "customer_mails",
+    metadata,
+    Column("mail_id", ID, primary_key=True),
+    _tenant_fk(),
+    Column("conversation_id", ID, nullable=False),
+    Column("kind", String(16), nullable=False),  # "reply" or "transcript"
+    Column("address_sealed", LargeBinary, nullable=False),
+    Column("seq", Integer, nullable=True),  # a reply mail: the first message it carries
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_customer_mails_due", "next_attempt_at"),
+    Index("ix_customer_mails_conversation", "conversation_id", "kind"),
+)
+
 SEALED_COLUMNS = (
     SealedColumn(signing_keys, "kid", "private_key_sealed", "private_key"),
     SealedColumn(messages, "message_id", "body_sealed", "body"),
@@ -771,4 +839,7 @@ SEALED_COLUMNS = (
     ),
     SealedColumn(webhook_endpoints, "endpoint_id", "secret_sealed", "secret"),
     SealedColumn(webhook_endpoints, "endpoint_id", "previous_secret_sealed", "previous_secret"),
+    SealedColumn(conversation_contacts, "conversation_id", "address_sealed", "address"),
+    SealedColumn(conversation_ratings, "rating_id", "comment_sealed", "comment"),
+    SealedColumn(customer_mails, "mail_id", "address_sealed", "address"),
 )

@@ -28,7 +28,7 @@ import httpx2
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour import metrics
-from parlour.chat.models import Conversation, Message
+from parlour.chat.models import MOVE_EVENTS, Conversation, Message
 from parlour.chat.repository import ConversationRepository, MessageRepository
 from parlour.crypto.vault import Vault
 from parlour.egress import EgressGuard, EgressRefused
@@ -222,6 +222,25 @@ async def _post(
 
 def _payload(event: str, message: Message, conversation: Conversation) -> bytes:
     created = message.created_at.isoformat()
+    if event in MOVE_EVENTS.values():
+        # A move of the desk: ids and states only, never text. The status is the move's (read
+        # from its announcement); the assignee is the conversation's when this is sent.
+        return _json(
+            {
+                "type": event,
+                "timestamp": created,
+                "data": {
+                    "organisation_id": message.tenant_id,
+                    "conversation_id": message.conversation_id,
+                    "end_user_id": conversation.end_user_id,
+                    "seq": message.seq,
+                    "message_id": message.message_id,
+                    "status": "assigned" if event == "conversation.assigned" else "resolved",
+                    "assignee_id": conversation.assignee,
+                    "created_at": created,
+                },
+            }
+        )
     return _json(
         {
             "type": event,

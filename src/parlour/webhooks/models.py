@@ -26,8 +26,9 @@ class CreatedEndpoint:
 
 
 # What an endpoint may hear: a conversation's messages (chat.models), and the organisation's own
-# events, which name no message (a security alert, parlour.alerts).
-ORGANISATION_EVENTS = ("security.alert",)
+# events, which name no message (a security alert, parlour.alerts; a customer's rating,
+# chat/ratings.py, owed in the rating's transaction).
+ORGANISATION_EVENTS = ("security.alert", "conversation.rated")
 EVENTS = (*WEBHOOK_EVENTS, *ORGANISATION_EVENTS)
 
 

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from parlour.identity.models import Role
+from tests.chat.test_lifecycle import member as lifecycle_member
 from tests.conftest import Stack, running_stack
 from tests.support import seed
 from tests.support.clock import PinnableClock
@@ -178,3 +179,27 @@ async def test_a_report_downloads_as_a_csv_file_and_the_export_is_audited_with_w
         "end": end,
         "time_zone": "UTC",
     }
+
+
+async def test_the_page_charts_customers_ratings_by_day_and_tables_them_by_agent(
+    stack: Stack,
+) -> None:
+    org = await seed.organisation(stack.services, faq=None)
+    conversation = await stack.services.chat.open_conversation(org.tenant_id, "rated-customer")
+    conversation_id = conversation.conversation_id
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        analyst = await member(stack, client, org.tenant_id, Role.ANALYST)
+        agent = await lifecycle_member(stack.services, org.tenant_id)
+        await stack.services.chat.request_handoff(org.tenant_id, conversation_id)
+        await stack.services.desk.take(org.tenant_id, conversation_id, actor=agent)
+        await stack.services.desk.resolve(org.tenant_id, conversation_id, actor=agent)
+        await stack.services.ratings.rate(
+            org.tenant_id, conversation_id, 4, "<b>only mine</b> CANARY8812"
+        )
+        page = await analyst.get(reports_of(org.tenant_id))
+    assert page.status_code == 200
+    assert 'id="ratings-by-day"' in page.text
+    table = page.text[page.text.index('id="ratings-by-agent"') :]
+    table = table[: table.index("</table>")]
+    assert "4.00" in table
+    assert "CANARY8812" not in page.text

@@ -33,6 +33,7 @@ class Notice(StrEnum):
     TIME_ZONE_REFUSED = "time_zone_refused"
     CANNED_REPLY_SAVED = "canned_reply_saved"
     CANNED_REPLY_REMOVED = "canned_reply_removed"
+    BUSINESS_HOURS_SAVED = "business_hours_saved"
 
 
 NOTICES: dict[str, str] = {
@@ -58,4 +59,5 @@ NOTICES: dict[str, str] = {
     "reports keep the one they had.",
     Notice.CANNED_REPLY_SAVED: "The canned reply is saved.",
     Notice.CANNED_REPLY_REMOVED: "The canned reply is removed.",
+    Notice.BUSINESS_HOURS_SAVED: "Business hours saved: the widget reads them from now on.",
 }

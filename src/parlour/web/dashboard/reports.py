@@ -147,6 +147,31 @@ def _conversation_charts(report: ConversationsReport) -> list[Markup]:
     ]
 
 
+def _rating_charts(report: PeopleReport) -> list[Markup]:
+    """Customers' ratings by day, each score a part of the day's bar."""
+    days = [d.day for d in report.ratings_by_day]
+    return [
+        series_chart(
+            "ratings-by-day",
+            "Customers' ratings, by day",
+            [d.isoformat() for d in days],
+            [
+                Series(
+                    f"{score} of 5", [d.ratings.scores[score - 1] for d in report.ratings_by_day]
+                )
+                for score in range(1, 6)
+            ],
+            label_heading="Day",
+            ticks=[_tick(d) for d in days],
+            empty="No ratings in this period.",
+        )
+    ]
+
+
+def _average(value: float | None) -> str:
+    return "none" if value is None else f"{value:.2f}"
+
+
 def _assistant_charts(report: AssistantReport) -> list[Markup]:
     days = [t.day for t in report.tokens_by_day]
     labels = [d.isoformat() for d in days]
@@ -222,6 +247,8 @@ async def reports_page(
         people=people,
         overall=_row("Everyone", people.overall),
         agents=[_row(a.name, a.times) for a in people.by_agent],
+        rating_charts=_rating_charts(people),
+        average=_average,
         assistant=assistant,
         assistant_charts=_assistant_charts(assistant),
         outcome_names=OUTCOMES,

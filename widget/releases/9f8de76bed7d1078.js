@@ -65,6 +65,14 @@
     .seen { align-self: flex-end; font-size: 12px; color: #5a6478; margin-top: -4px; }
     .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden;
       clip: rect(0 0 0 0); white-space: nowrap; }
+    .card { align-self: stretch; padding: 10px 12px; border: 1px solid #dde3ee; border-radius: 10px;
+      background: #fff; font-size: 14px; display: flex; flex-direction: column; gap: 6px; }
+    .card form { padding: 0; border: 0; }
+    .card input, .card textarea { flex: 1; padding: 6px 8px; border: 1px solid #c9d1e0; border-radius: 6px; font: inherit; }
+    .card .link { background: transparent; border: 0; color: #1f5fbf; padding: 0; cursor: pointer; text-align: left; }
+    .stars { display: flex; gap: 4px; }
+    .stars button { border: 1px solid #c9d1e0; background: #fff; border-radius: 6px; padding: 4px 8px; cursor: pointer; }
+    .stars button[aria-pressed="true"] { background: #1f5fbf; color: #fff; }
   `;
 
   // Close codes after which reconnecting cannot help (docs/protocol.md).
@@ -307,6 +315,14 @@
         case "handoff":
           this.durable(frame);
           break;
+        case "availability":
+          this.showAway(frame);
+          break;
+        case "contact_saved":
+        case "transcript_queued":
+        case "rated":
+          this.customerNoted(frame);
+          break;
         case "delta":
           this.streamed(frame);
           break;
@@ -336,6 +352,7 @@
         this.render({ author: "system", text });
         this.handoffButton.hidden = true;
         this.handedOff(frame.state);
+        if (frame.state === "resolved") this.askRating(); else this.ratingCard?.remove();
       } else if (frame.client_id && this.log.querySelector(`[data-client-id="${CSS.escape(frame.client_id)}"]`)) {
         const own = this.log.querySelector(`[data-client-id="${CSS.escape(frame.client_id)}"]`);
         own.classList.remove("pending");
@@ -498,6 +515,92 @@
 
     setStatus(text) {
       this.status.textContent = text;
+    }
+
+    // Nobody there, e-mail and ratings (docs/protocol.md, "Nobody available, e-mail and
+    // ratings"). Text only, through el() and text nodes.
+
+    showAway(frame) {
+      this.awayCard?.remove();
+      const card = el("li", { class: "card away", role: "note" });
+      const when = typeof frame.next_open_at === "string" ? new Date(frame.next_open_at) : null;
+      let text = frame.reason === "closed" ? "We're closed right now." : "Nobody is available right now.";
+      if (typeof frame.reply_time === "string") text += ` We usually reply ${frame.reply_time}.`;
+      if (when && !Number.isNaN(when.getTime())) {
+        text += ` We're back ${when.toLocaleString(undefined, { weekday: "long", hour: "2-digit", minute: "2-digit" })}.`;
+      }
+      card.append(el("p", {}, text));
+      if (frame.email_known) {
+        card.append(this.transcriptButton());
+      } else {
+        card.append(this.contactForm());
+      }
+      this.awayCard = card;
+      this.log.append(card);
+      this.log.scrollTop = this.log.scrollHeight;
+    }
+
+    contactForm() {
+      const form = el("form", { class: "contact" });
+      const label = el("label", { for: "parlour-email" }, "Leave your e-mail and we'll send you our reply:");
+      const input = el("input", { id: "parlour-email", type: "email", maxlength: "254",
+        autocomplete: "email", required: "" });
+      form.append(label, input, el("button", { type: "submit" }, "Send"));
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        const email = input.value.trim();
+        if (email) this.send({ type: "contact", email });
+      });
+      return form;
+    }
+
+    transcriptButton() {
+      const button = el("button", { type: "button", class: "link" }, "E-mail me this conversation");
+      button.addEventListener("click", () => {
+        if (this.send({ type: "transcript" })) button.disabled = true;
+      });
+      return button;
+    }
+
+    askRating() {
+      this.ratingCard?.remove();
+      const card = el("li", { class: "card rating" });
+      card.append(el("p", {}, "How did we do?"));
+      const stars = el("div", { class: "stars", role: "group", "aria-label": "Your rating" });
+      let score = 0;
+      for (let n = 1; n <= 5; n += 1) {
+        const star = el("button", { type: "button", "aria-pressed": "false",
+          "aria-label": `${n} of 5` }, "★".repeat(n));
+        star.addEventListener("click", () => {
+          score = n;
+          for (const other of stars.children) other.setAttribute("aria-pressed", String(other === star));
+        });
+        stars.append(star);
+      }
+      const comment = el("textarea", { rows: "2", maxlength: "1000", "aria-label": "A comment (optional)",
+        placeholder: "A comment (optional)" });
+      const submit = el("button", { type: "button" }, "Send rating");
+      submit.addEventListener("click", () => {
+        if (!score) return;
+        const frame = { type: "rate", score };
+        if (comment.value.trim()) frame.comment = comment.value.trim();
+        this.send(frame);
+      });
+      card.append(stars, comment, submit);
+      this.ratingCard = card;
+      this.log.append(card);
+      this.log.scrollTop = this.log.scrollHeight;
+    }
+
+    customerNoted(frame) {
+      if (frame.type === "contact_saved") {
+        this.setStatus("Thank you: we'll e-mail you our reply.");
+        this.awayCard?.querySelector("form.contact")?.replaceWith(this.transcriptButton());
+      } else if (frame.type === "transcript_queued") {
+        this.setStatus("The conversation is on its way to your e-mail.");
+      } else if (frame.type === "rated" && this.ratingCard) {
+        this.ratingCard.replaceChildren(el("p", {}, "Thank you for your rating."));
+      }
     }
   }
 
