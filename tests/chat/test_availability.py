@@ -1,6 +1,6 @@
-"""Who can answer now: business hours first, then (where presence is known) whether any agent
-is available. Presence is another part of the desk; here a fixed count stands in for it, as
-`AgentsAvailable` is all this module asks of it."""
+"""Who can answer now: business hours first, then, for a customer waiting for a person,
+whether any of the organisation's agents is available (their live sockets and their own choice,
+chat/presence.py)."""
 
 from __future__ import annotations
 
@@ -11,22 +11,14 @@ from pathlib import Path
 import pytest
 
 from parlour.chat.availability import Availability
+from parlour.chat.presence import PresenceState
 from parlour.services import Services
+from tests.chat.test_lifecycle import member
 from tests.conftest import migrated_services
 from tests.support.clock import SetClock
 from tests.support.seed import ACTOR
 
 WEDNESDAY_NOON = datetime(2026, 6, 3, 12, 0, tzinfo=UTC)
-
-
-class Agents:
-    def __init__(self, available: int) -> None:
-        self.available = available
-        self.asked = 0
-
-    async def available_agents(self, tenant_id: str) -> int:
-        self.asked += 1
-        return self.available
 
 
 @pytest.fixture
@@ -38,19 +30,26 @@ async def services(tmp_path: Path, sqlite_url: str) -> AsyncIterator[Services]:
 async def test_within_hours_with_an_agent_available_nothing_is_said(services: Services) -> None:
     tenant_id = (await services.tenants.create("Open Bank", actor=ACTOR)).tenant_id
     await services.business_hours.set(tenant_id, [(2, "09:00", "17:00")], [], "soon", actor=ACTOR)
-    assert await Availability(services.business_hours, Agents(2)).frame(tenant_id) is None
+    agent = await member(services, tenant_id)
+    await services.presence.connected(tenant_id, agent.id)
+    availability = Availability(services.business_hours, services.presence)
+    assert await availability.frame(tenant_id, for_people=True) is None
     # Without presence, the hours alone decide.
-    assert await Availability(services.business_hours).frame(tenant_id) is None
+    assert await Availability(services.business_hours).frame(tenant_id, for_people=True) is None
 
 
-async def test_within_hours_with_nobody_available_the_customer_is_told(
+async def test_within_hours_with_nobody_available_a_customer_waiting_for_a_person_is_told(
     services: Services,
 ) -> None:
     tenant_id = (await services.tenants.create("Open Bank", actor=ACTOR)).tenant_id
     await services.business_hours.set(
         tenant_id, [(2, "09:00", "17:00"), (3, "09:00", "17:00")], [], "within 2 hours", actor=ACTOR
     )
-    told = await Availability(services.business_hours, Agents(0)).frame(tenant_id)
+    agent = await member(services, tenant_id)
+    await services.presence.connected(tenant_id, agent.id)
+    await services.presence.choose(tenant_id, agent.id, PresenceState.AWAY)
+    availability = Availability(services.business_hours, services.presence)
+    told = await availability.frame(tenant_id, for_people=True)
     assert told == {
         "type": "availability",
         "open": False,
@@ -59,13 +58,17 @@ async def test_within_hours_with_nobody_available_the_customer_is_told(
         "next_open_at": None,
         "email_known": False,
     }
+    # A customer the assistant is answering is not told that nobody is there.
+    assert await availability.frame(tenant_id, for_people=False) is None
 
 
 async def test_outside_hours_presence_is_not_asked(services: Services) -> None:
     tenant_id = (await services.tenants.create("Closed Bank", actor=ACTOR)).tenant_id
     await services.business_hours.set(tenant_id, [(3, "09:00", "17:00")], [], "soon", actor=ACTOR)
-    agents = Agents(5)
-    told = await Availability(services.business_hours, agents).frame(tenant_id)
-    assert told is not None
-    assert (told["reason"], told["next_open_at"]) == ("closed", "2026-06-04T09:00:00Z")
-    assert agents.asked == 0
+    agent = await member(services, tenant_id)
+    await services.presence.connected(tenant_id, agent.id)
+    availability = Availability(services.business_hours, services.presence)
+    for for_people in (True, False):
+        told = await availability.frame(tenant_id, for_people=for_people)
+        assert told is not None
+        assert (told["reason"], told["next_open_at"]) == ("closed", "2026-06-04T09:00:00Z")

@@ -32,13 +32,18 @@ class Availability:
         self._hours = hours
         self._agents = agents
 
-    async def frame(self, tenant_id: str) -> dict[str, Any] | None:
-        """The `availability` frame for a customer connecting now (its `email_known` False, for
-        the caller to set); None when someone can answer (within the hours, and an agent
-        available where presence is known)."""
+    async def frame(self, tenant_id: str, *, for_people: bool) -> dict[str, Any] | None:
+        """The `availability` frame for a customer now (its `email_known` False, for the caller
+        to set); None when someone can answer. Outside the hours it is always sent; within
+        them, that nobody is available only matters to a customer waiting `for_people` (the
+        assistant answers the others)."""
         state = await self._hours.now(tenant_id)
         if state.open:
-            if self._agents is None or await self._agents.available_agents(tenant_id) > 0:
+            if (
+                not for_people
+                or self._agents is None
+                or await self._agents.available_agents(tenant_id) > 0
+            ):
                 return None
             reason = NOBODY_AVAILABLE
         else:

@@ -11,6 +11,7 @@ from typing import Any
 
 from parlour.chat.availability import Availability
 from parlour.chat.customer_mail import CustomerMail
+from parlour.chat.models import ConversationStatus
 from parlour.chat.protocol import (
     ContactFrame,
     CustomerFrame,
@@ -31,9 +32,20 @@ class CustomerSide:
         self._mail = mail
         self._ratings = ratings
 
-    async def greeting(self, session: ChatSession) -> list[Frame]:
-        """After `ready` and the history: the `availability` frame, when nobody can answer."""
-        frame = await self._availability.frame(session.tenant_id)
+    async def greeting(self, session: ChatSession, *, people: bool) -> list[Frame]:
+        """After `ready` and the history: the `availability` frame, when nobody can answer (it
+        is closed, or the customer waits for a person, the organisation has `people` who
+        handle conversations, and none of them is available)."""
+        waiting = people and session.conversation.status is ConversationStatus.QUEUED
+        return await self._availability_of(session, for_people=waiting)
+
+    async def handed_over(self, session: ChatSession) -> list[Frame]:
+        """After the customer asked for a person: the `availability` frame when nobody can
+        answer them."""
+        return await self._availability_of(session, for_people=True)
+
+    async def _availability_of(self, session: ChatSession, *, for_people: bool) -> list[Frame]:
+        frame = await self._availability.frame(session.tenant_id, for_people=for_people)
         if frame is None:
             return []
         # Only when nobody can answer: is there an address to write to?

@@ -44,6 +44,7 @@ from parlour.chat.protocol import (
     AckFrame,
     ClientFrame,
     ContactFrame,
+    HandoffFrame,
     RateFrame,
     ReauthFrame,
     SendFrame,
@@ -146,7 +147,7 @@ class Visit:
             self._resume_after, self._visitor_token, people=reach.people
         )
         if self._services.customer is not None:
-            frames.extend(await self._services.customer.greeting(self.session))
+            frames.extend(await self._services.customer.greeting(self.session, people=reach.people))
         return frames
 
     def listen(self, deliver: Callable[[ConversationEvent], None]) -> Callable[[], None]:
@@ -205,19 +206,25 @@ class Visit:
             if self._bad_frames > MAX_BAD_FRAMES:
                 raise TooManyBadFrames() from None
             return Reply([error_frame(problem.code, problem.message)])
+        handed = isinstance(parsed, HandoffFrame)
         if outcome.new_user_message is not None:
-            await self._answer(outcome.new_user_message)
+            handed = await self._answer(outcome.new_user_message)
+        if handed and self._services.customer is not None and (await self._reachable()).people:
+            # Asked for a person: told at once when nobody can answer, and offered e-mail.
+            return Reply([*outcome.frames, *await self._services.customer.handed_over(session)])
         return Reply(outcome.frames)
 
-    async def _answer(self, message: Message) -> None:
+    async def _answer(self, message: Message) -> bool:
         """The assistant answers, unless the customer should go to a person: they asked for
         one in so many words, or the assistant is off (a conversation then goes to people with
-        its first message, without being asked "would you like a person?")."""
+        its first message, without being asked "would you like a person?"). True when the
+        message went to people."""
         reach = await self._reachable()
         if reach.people and (not reach.assistant or asks_for_a_person(message.body)):
             await self.session.request_handoff()
-        else:
-            self._services.answers.schedule_answer(message, self.session.user)
+            return True
+        self._services.answers.schedule_answer(message, self.session.user)
+        return False
 
     async def _reachable(self) -> Reach:
         now = self._services.clock.now()

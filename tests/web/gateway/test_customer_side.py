@@ -153,8 +153,9 @@ async def test_a_typed_request_for_a_person_is_a_handoff_not_an_assistant_turn(
         await say(ws, "Can I talk to a human please?")
         handed = await receive_until(ws, _type("handoff"))
     assert answered[-1]["text"].startswith("Tap Forgot password")
-    assert [f["type"] for f in handed] == ["accepted", "handoff"]
-    assert handed[-1]["state"] == "queued"
+    # Nobody of the team has the desk open: the customer is told so at once, and offered e-mail.
+    assert [f["type"] for f in handed] == ["accepted", "availability", "handoff"]
+    assert (handed[1]["reason"], handed[-1]["state"]) == ("nobody_available", "queued")
     conversation_id = await _conversation_id(stack, team)
     history = await stack.services.chat.history(
         team.org.tenant_id, conversation_id, after_seq=0, limit=10
@@ -183,7 +184,8 @@ async def test_with_the_assistant_off_a_new_conversation_goes_straight_to_people
         await authenticate(ws, await seed.token_for(stack.services, team.org))
         await say(ws, "How do I reset my password?")
         frames = await receive_until(ws, _type("handoff"))
-    assert [f["type"] for f in frames] == ["accepted", "handoff"]
+    # Queued at once (and, with no agent's desk open, told that nobody is there yet).
+    assert [f["type"] for f in frames] == ["accepted", "availability", "handoff"]
     assert frames[-1]["state"] == "queued"
     conversation_id = await _conversation_id(stack, team)
     listed = f"/v1/organisations/{team.org.tenant_id}/conversations"
