@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from opentelemetry.trace import Tracer
 from redis.asyncio import Redis
@@ -29,6 +30,8 @@ from parlour.audit.service import AuditLog
 from parlour.chat.broker import Broker, InProcessBroker
 from parlour.chat.clock import SystemClock, Timers, timers_of
 from parlour.chat.desk import AgentDesk
+from parlour.chat.desk_admission import DeskAdmission, DeskLimits
+from parlour.chat.desk_watch import DeskWatch
 from parlour.chat.identity_watch import IdentityWatch
 from parlour.chat.limits import Caps, ConnectionCaps, RedisConnectionCaps
 from parlour.chat.redis_broker import RedisBroker
@@ -129,6 +132,9 @@ class Services:
     connection_caps: Caps
     identity_watch: IdentityWatch
     widget_admission: WidgetAdmission
+    # The members' live desk socket (docs/desk.md) and the re-checks of those open (T-97).
+    desk_watch: DeskWatch
+    desk_admission: DeskAdmission
     webhook_endpoints: WebhookEndpoints
     webhook_dispatcher: WebhookDispatcher
     # Counts for reports, kept as events happen and added to the database every few seconds.
@@ -194,6 +200,7 @@ class Services:
         await self.security_alerts.aclose()
         await self.webhook_dispatcher.aclose()
         await self.identity_watch.aclose()
+        await self.desk_watch.aclose()
         await self.assistant.aclose()
         await self.tally.aclose()
         await self.connection_caps.aclose()
@@ -205,6 +212,12 @@ class Services:
 
 
 READINESS_TIMEOUT_SECONDS = 5.0
+
+
+def _origin_of(url: str) -> str:
+    """A URL's origin as browsers send it in `Origin`: scheme://host[:port]."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 async def _bounded(check: Awaitable[object]) -> None:
@@ -319,6 +332,7 @@ def build_services(
         parallelism=identity.argon2_parallelism,
     )
     mailer = _mailer(settings)
+    authorisation = Authorisation(db)
     accounts = account_services(
         db,
         vault,
@@ -399,6 +413,28 @@ def build_services(
         timers,
         tally,
     )
+    desk_watch = DeskWatch(
+        accounts.sessions,
+        authorisation,
+        every_seconds=gateway.desk_revalidate_seconds,
+        clock=timers,
+    )
+    desk_admission = DeskAdmission(
+        chat,
+        accounts.sessions,
+        authorisation,
+        realtime.rate_limits,
+        realtime.caps,
+        desk_watch,
+        DeskLimits(
+            own_origin=_origin_of(settings.server.public_url),
+            sockets_per_member=gateway.desk_sockets_per_member,
+            max_connections_per_ip=gateway.max_connections_per_ip,
+            history_page_size=gateway.history_page_size,
+            tls_only=settings.is_production,
+        ),
+        timers,
+    )
     security_figures = SecurityFigures(db, tenants, tally)
     security_alerts = SecurityAlerts(
         db,
@@ -431,7 +467,7 @@ def build_services(
         password_reset=accounts.password_reset,
         password_change=accounts.password_change,
         platform_staff=accounts.platform_staff,
-        authorisation=Authorisation(db),
+        authorisation=authorisation,
         members=members,
         verification=OrganisationVerification(db, tenants),
         mcp_servers=mcp,
@@ -451,6 +487,8 @@ def build_services(
         connection_caps=realtime.caps,
         identity_watch=identity_watch,
         widget_admission=widget_admission,
+        desk_watch=desk_watch,
+        desk_admission=desk_admission,
         webhook_endpoints=webhooks,
         webhook_dispatcher=webhook_dispatcher,
         tally=tally,

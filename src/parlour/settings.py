@@ -115,6 +115,10 @@ class GatewaySettings(BaseModel):
     max_connections_per_user: Annotated[int, Field(ge=1)] = 10
     max_connections_per_ip: Annotated[int, Field(ge=1)] = 200
     max_connections_per_tenant: Annotated[int, Field(ge=1)] = 20_000
+    # The members' live desk socket (docs/desk.md): its session, membership and role are
+    # re-checked this often, and a member may hold this many at once (tabs).
+    desk_revalidate_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
+    desk_sockets_per_member: Annotated[int, Field(ge=1, le=100)] = 10
 
     @field_validator("messages_per_user", "frames_per_connection", "handshakes_per_ip")
     @classmethod
