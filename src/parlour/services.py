@@ -31,6 +31,7 @@ from parlour.chat.broker import Broker, InProcessBroker
 from parlour.chat.clock import SystemClock, Timers, timers_of
 from parlour.chat.desk import AgentDesk
 from parlour.chat.desk_admission import DeskAdmission, DeskLimits
+from parlour.chat.desk_marks import DeskMarks
 from parlour.chat.desk_watch import DeskWatch
 from parlour.chat.identity_watch import IdentityWatch
 from parlour.chat.limits import Caps, ConnectionCaps, RedisConnectionCaps
@@ -135,6 +136,7 @@ class Services:
     # The members' live desk socket (docs/desk.md) and the re-checks of those open (T-97).
     desk_watch: DeskWatch
     desk_admission: DeskAdmission
+    desk_marks: DeskMarks
     webhook_endpoints: WebhookEndpoints
     webhook_dispatcher: WebhookDispatcher
     # Counts for reports, kept as events happen and added to the database every few seconds.
@@ -419,8 +421,10 @@ def build_services(
         every_seconds=gateway.desk_revalidate_seconds,
         clock=timers,
     )
+    desk_marks = DeskMarks(db, clock=clock)
     desk_admission = DeskAdmission(
         chat,
+        desk_marks,
         accounts.sessions,
         authorisation,
         realtime.rate_limits,
@@ -489,6 +493,7 @@ def build_services(
         widget_admission=widget_admission,
         desk_watch=desk_watch,
         desk_admission=desk_admission,
+        desk_marks=desk_marks,
         webhook_endpoints=webhooks,
         webhook_dispatcher=webhook_dispatcher,
         tally=tally,

@@ -29,6 +29,7 @@ from parlour import logs
 from parlour.chat.admission import Knock
 from parlour.chat.clock import Timers
 from parlour.chat.desk_events import PresenceChanged
+from parlour.chat.desk_marks import DeskMarks
 from parlour.chat.desk_socket import DeskMember, DeskSocket, DeskSocketServices, parse_hello
 from parlour.chat.desk_watch import DeskWatch
 from parlour.chat.limits import Cap, Caps
@@ -94,6 +95,7 @@ class DeskAdmission:
     def __init__(
         self,
         chat: ChatService,
+        marks: DeskMarks,
         sessions: Sessions,
         authorisation: Authorisation,
         rate_limits: RateLimits,
@@ -111,7 +113,7 @@ class DeskAdmission:
         self._limits = limits
         self.presence: PresenceHook = presence or NoPresence()
         self._sockets = DeskSocketServices(
-            chat, rate_limits, watch, clock, history_page_size=limits.history_page_size
+            chat, marks, rate_limits, watch, clock, history_page_size=limits.history_page_size
         )
 
     @contextlib.asynccontextmanager

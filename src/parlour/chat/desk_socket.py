@@ -38,6 +38,7 @@ from parlour.chat.desk_events import (
     DeskTyping,
     MessageNoted,
 )
+from parlour.chat.desk_marks import DeskMarks
 from parlour.chat.desk_watch import DeskWatch
 from parlour.chat.models import Author, Resync
 from parlour.chat.protocol import PROTOCOL_VERSION, BadFrame, error_frame, message_frame
@@ -123,6 +124,7 @@ class DeskSocketServices:
     """What every desk socket on a node shares."""
 
     chat: ChatService
+    marks: DeskMarks
     rate_limits: RateLimits
     watch: DeskWatch
     clock: Timers
@@ -237,6 +239,8 @@ class DeskSocket:
                 conversation = await chat.get_conversation(member.tenant_id, conversation_id)
                 if seq > conversation.last_seq:
                     raise BadFrame("read: seq is beyond the conversation's latest message")
+                marks = self._services.marks
+                await marks.mark_read(member.tenant_id, member.account_id, conversation_id, seq)
                 await chat.mark_read(
                     member.tenant_id,
                     conversation_id,

@@ -1,6 +1,7 @@
 """The dashboard: server-rendered pages (Jinja) over the same services and policies as the
-/v1 API. No script runs on them; forms post and redirect, under a CSP that allows only this
-app's own stylesheet and images."""
+/v1 API. Forms post and redirect, under a CSP that allows only this app's own stylesheet,
+images and script; the one script (static/desk.js, the live desk on the Inbox and conversation
+pages) only adds live updates to pages that work fully without it."""
 
 from __future__ import annotations
 
@@ -39,12 +40,22 @@ from parlour.web.errors import http_status
 
 _assets = APIRouter(include_in_schema=False)
 _STYLESHEET = (HERE / "static" / "dashboard.css").read_bytes()
+_DESK_SCRIPT = (HERE / "static" / "desk.js").read_bytes()
 
 
 @_assets.get("/dashboard/static/dashboard.css", dependencies=[PublicPage])
 async def stylesheet() -> Response:
     return Response(
         _STYLESHEET, media_type="text/css; charset=utf-8", headers={"Cache-Control": "no-cache"}
+    )
+
+
+@_assets.get("/dashboard/static/desk.js", dependencies=[PublicPage])
+async def desk_script() -> Response:
+    return Response(
+        _DESK_SCRIPT,
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
     )
 
 

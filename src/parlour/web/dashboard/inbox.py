@@ -1,7 +1,9 @@
 """The inbox: the conversations waiting for a person, assigned, waiting on the customer, snoozed
-and resolved; a conversation's messages, a reply to the customer, assigning it to oneself,
-unassigning, resolving, reopening and handing it back to the assistant (the agents' desk, for
-every member whose role handles conversations)."""
+and resolved, with what the member has not read; a conversation's messages, a reply to the
+customer, assigning it to oneself, unassigning, resolving, reopening and handing it back to the
+assistant (the agents' desk, for every member whose role handles conversations); the member's
+desk preferences. Both pages update by themselves over the live desk socket (static/desk.js,
+docs/desk.md) and work fully without it."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from parlour.chat.desk import DESK_STATUSES, AgentDesk
+from parlour.chat.desk_marks import DeskPreferences
 from parlour.errors import NotFound, ParlourError
 from parlour.identity.policy import Permission
+from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import failed, go, member_page, render, same_origin_form
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import Member
@@ -30,7 +34,11 @@ async def inbox(who: Agent, services: ServicesDep, request: Request) -> Response
         status.value: await services.desk.conversations(who.tenant_id, status, limit=100)
         for status in DESK_STATUSES
     }
-    return render(request, "inbox.html", who=who, lists=lists)
+    listed = [c.conversation_id for listing in lists.values() for c in listing]
+    marks = services.desk_marks
+    reads = await marks.reads(who.tenant_id, who.actor.id, listed)
+    preferences = await marks.preferences(who.tenant_id, who.actor.id)
+    return render(request, "inbox.html", who=who, lists=lists, reads=reads, preferences=preferences)
 
 
 async def _conversation(
@@ -42,7 +50,14 @@ async def _conversation(
     messages = await services.chat.history(
         who.tenant_id, conversation_id, after_seq=after, limit=SHOWN
     )
-    return {"who": who, "conversation": conversation, "messages": messages, **context}
+    preferences = await services.desk_marks.preferences(who.tenant_id, who.actor.id)
+    return {
+        "who": who,
+        "conversation": conversation,
+        "messages": messages,
+        "preferences": preferences,
+        **context,
+    }
 
 
 @router.get("/dashboard/o/{tenant_id}/inbox/{conversation_id}")
@@ -72,6 +87,16 @@ async def reply(
 async def return_to_assistant(conversation_id: str, who: Agent, services: ServicesDep) -> Response:
     await services.desk.return_to_assistant(who.tenant_id, conversation_id, actor=who.actor)
     return go(f"/dashboard/o/{who.tenant_id}/inbox")
+
+
+@router.post("/dashboard/o/{tenant_id}/desk-preferences")
+async def desk_preferences(who: Agent, services: ServicesDep, request: Request) -> Response:
+    """The member's choice of browser notifications and a sound on the desk, in this
+    organisation (the form is on the account page)."""
+    form = await same_origin_form(request)
+    chosen = DeskPreferences(notify=form.get("notify") == "on", sound=form.get("sound") == "on")
+    await services.desk_marks.set_preferences(who.tenant_id, who.actor.id, chosen)
+    return go("/dashboard/account", Notice.DESK_PREFERENCES_SAVED)
 
 
 # The buttons of a conversation's page that take one step of the desk, then show it again.

@@ -31,6 +31,7 @@ class Notice(StrEnum):
     WEBHOOK_REMOVED = "webhook_removed"
     TIME_ZONE_SAVED = "time_zone_saved"
     TIME_ZONE_REFUSED = "time_zone_refused"
+    DESK_PREFERENCES_SAVED = "desk_preferences_saved"
 
 
 NOTICES: dict[str, str] = {
@@ -54,4 +55,6 @@ NOTICES: dict[str, str] = {
     Notice.TIME_ZONE_SAVED: "Reports read your days in this time zone from now on.",
     Notice.TIME_ZONE_REFUSED: "That is not a time zone of the IANA database (e.g. Europe/London); "
     "reports keep the one they had.",
+    Notice.DESK_PREFERENCES_SAVED: "Your desk preferences are saved; open pages use them once "
+    "reloaded.",
 }
