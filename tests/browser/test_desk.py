@@ -44,7 +44,8 @@ async def test_the_inbox_shows_a_customer_who_asks_for_a_person_without_a_reload
     """The agent's Inbox is open and empty; a customer asks for a person: the row appears in
     "Waiting for a person". Their message then counts as unread in the row and the tab's title;
     on the conversation's page it appears, with the customer's typing, and the agent's typing
-    reaches the customer. No page is reloaded (a marker set on each page survives), and the
+    reaches the customer. No page is reloaded (T-97: the socket opens from the dashboard's own
+    page, on its cookie) (a marker set on each page survives), and the
     page breaks no rule of its CSP."""
     org = await seed.organisation(stack.services, faq=None)
     ada = await desk_member(stack.services, org.tenant_id)

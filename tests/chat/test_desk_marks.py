@@ -51,7 +51,7 @@ async def test_desk_preferences_are_off_until_chosen_and_kept_per_organisation(
 async def test_t98_the_desks_rows_are_behind_row_level_security(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    """With one organisation in scope, an unfiltered read of the desk's tables finds only its
+    """T-98: with one organisation in scope, an unfiltered read of the desk's tables finds only its
     rows; with none, nothing."""
     async with migrated_services(tmp_path, postgres_url) as pg:
         tenants = []

@@ -59,7 +59,7 @@ def next_round(stack: Stack, clock: ManualClock) -> None:
 async def test_t97_a_desk_socket_from_another_origin_is_refused_with_403_before_the_upgrade(
     stack: Stack,
 ) -> None:
-    """Cross-site WebSocket hijacking: a page elsewhere opening the socket carries the member's
+    """T-97, cross-site WebSocket hijacking: a page elsewhere opening the socket carries the member's
     cookie; it is answered 403 in the JSON error shape, and no socket opens. Without an Origin,
     or from a look-alike of the dashboard's, the same."""
     org = await seed.organisation(stack.services)
@@ -74,8 +74,8 @@ async def test_t97_a_desk_socket_from_another_origin_is_refused_with_403_before_
 
 
 async def test_t97_a_desk_socket_without_a_member_session_is_refused(stack: Stack) -> None:
-    """No cookie, a made-up one, a member of another organisation, and a role that does not
-    handle conversations: refused before the upgrade."""
+    """T-97: no cookie, a made-up one, a member of another organisation (T-98), and a role that
+    does not handle conversations: refused before the upgrade."""
     org = await seed.organisation(stack.services)
     other = await seed.organisation(stack.services, name="Other Org")
     outsider = await desk_member(stack.services, other.tenant_id)
@@ -110,8 +110,8 @@ async def last_seen(stack: Stack, member: DeskMember) -> object:
 async def test_t97_the_desk_socket_never_extends_the_sessions_idle_time(
     tmp_path: Path, sqlite_url: str
 ) -> None:
-    """T-41: the socket's handshake, its frames and its re-checks never count as a use of the
-    session; with nothing else done, the session runs out at its idle time and the socket
+    """T-97, T-41: the socket's handshake, its frames and its re-checks never count as a use of
+    the session; with nothing else done, the session runs out at its idle time and the socket
     closes with 4401 within the interval after."""
     clock = ManualClock()
     async with running_stack(tmp_path, sqlite_url, clock=clock) as stack:
@@ -145,6 +145,8 @@ async def test_t97_the_desk_socket_never_extends_the_sessions_idle_time(
 async def test_t97_logging_out_closes_the_desk_socket_within_the_interval(
     tmp_path: Path, sqlite_url: str
 ) -> None:
+    """T-97: the member logs out; at the next re-check their socket closes (4401), a colleague's
+    stays open, and the ended session opens no new one."""
     clock = ManualClock()
     async with running_stack(tmp_path, sqlite_url, clock=clock) as stack:
         org = await seed.organisation(stack.services)
@@ -172,7 +174,8 @@ async def test_t97_logging_out_closes_the_desk_socket_within_the_interval(
 async def test_t97_session_expiry_closes_the_desk_socket_within_the_interval(
     tmp_path: Path, sqlite_url: str
 ) -> None:
-    """Absolute expiry, though the member keeps using the dashboard."""
+    """T-97: at the session's absolute expiry, though the member keeps using the dashboard, the
+    socket closes (4401) within the interval."""
     clock = ManualClock()
     async with running_stack(tmp_path, sqlite_url, clock=clock) as stack:
         org = await seed.organisation(stack.services)
@@ -193,6 +196,8 @@ async def test_t97_session_expiry_closes_the_desk_socket_within_the_interval(
 async def test_t97_removal_or_loss_of_the_role_closes_the_desk_socket_within_the_interval(
     tmp_path: Path, sqlite_url: str, change: str
 ) -> None:
+    """T-97: removed from the organisation, or made an analyst (who does not handle
+    conversations), the member's socket closes (4403) at the next re-check."""
     clock = ManualClock()
     async with running_stack(tmp_path, sqlite_url, clock=clock) as stack:
         org = await seed.organisation(stack.services)
@@ -359,7 +364,8 @@ async def test_t98_two_organisations_members_each_hear_their_own_organisation_on
 async def test_t98_desk_events_reach_members_on_another_node_over_redis_for_their_own_org_only(
     tmp_path: Path, postgres_url: str, redis_prefix: str
 ) -> None:
-    """Two nodes on one PostgreSQL database and one Redis: a customer on node A asks for a
+    """T-98 across nodes: two nodes on one PostgreSQL database and one Redis: a customer on node
+    A asks for a
     person and writes; a member's desk socket on node B hears it, with the text on the page
     that shows the conversation (read there, from the database); a member of another
     organisation on node B hears none of it."""
