@@ -59,9 +59,9 @@ def next_round(stack: Stack, clock: ManualClock) -> None:
 async def test_t97_a_desk_socket_from_another_origin_is_refused_with_403_before_the_upgrade(
     stack: Stack,
 ) -> None:
-    """T-97, cross-site WebSocket hijacking: a page elsewhere opening the socket carries the member's
-    cookie; it is answered 403 in the JSON error shape, and no socket opens. Without an Origin,
-    or from a look-alike of the dashboard's, the same."""
+    """T-97, cross-site WebSocket hijacking: a page elsewhere opening the socket carries the
+    member's cookie; it is answered 403 in the JSON error shape, and no socket opens. Without an
+    Origin, or from a look-alike of the dashboard's, the same."""
     org = await seed.organisation(stack.services)
     ada = await desk_member(stack.services, org.tenant_id)
     for origin in ("https://evil.example", None, stack.url + ".evil.example", org.origin):
