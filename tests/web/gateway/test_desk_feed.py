@@ -406,3 +406,42 @@ async def test_t98_desk_events_reach_members_on_another_node_over_redis_for_thei
                 far, lambda f: f["type"] == "conversation" and f["status"] == "queued", timeout=10
             )
             assert {f.get("conversation_id") for f in frames} == {own}
+
+
+class Presence:
+    """A presence service as the desk sees one: it hears sockets open and close, and reports."""
+
+    def __init__(self) -> None:
+        self.heard: list[tuple[str, str, str]] = []
+
+    async def on_connect(self, tenant_id: str, account_id: str) -> str | None:
+        self.heard.append(("connect", tenant_id, account_id))
+        return "available"
+
+    async def on_disconnect(self, tenant_id: str, account_id: str) -> str | None:
+        self.heard.append(("disconnect", tenant_id, account_id))
+        return "offline"
+
+
+async def test_the_presence_a_presence_service_reports_reaches_the_organisations_members(
+    stack: Stack,
+) -> None:
+    presence = Presence()
+    stack.app.state.services.desk_admission.presence = presence
+    org = await seed.organisation(stack.services)
+    ada = await desk_member(stack.services, org.tenant_id)
+    bo = await desk_member(stack.services, org.tenant_id)
+    async with open_desk(stack.ws_url, org.tenant_id, bo.session_token, stack.url) as watcher:
+        await hello(watcher)
+        async with open_desk(stack.ws_url, org.tenant_id, ada.session_token, stack.url) as ws:
+            await hello(ws)
+            came = await receive_until(watcher, lambda f: f["account_id"] == ada.account_id)
+            assert came[-1] == {
+                "type": "presence",
+                "account_id": ada.account_id,
+                "state": "available",
+            }
+        went = await receive_until(watcher, lambda f: f["type"] == "presence")
+        assert went[-1] == {"type": "presence", "account_id": ada.account_id, "state": "offline"}
+    assert ("connect", org.tenant_id, ada.account_id) in presence.heard
+    assert ("disconnect", org.tenant_id, ada.account_id) in presence.heard
