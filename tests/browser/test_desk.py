@@ -4,15 +4,18 @@ update over the members' desk socket, without a reload, under the dashboard's CS
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.test_demo_widget import WAIT_MS, browser  # noqa: F401
-from tests.conftest import Stack
+from tests.conftest import Stack, running_stack
 from tests.support import seed
 from tests.support.accounts import COOKIE
 from tests.support.chat import authenticate, open_socket, receive_until, say
+from tests.support.clock import ManualClock
 from tests.support.desk import desk_member
 
 pytestmark = pytest.mark.browser
@@ -97,3 +100,31 @@ async def test_the_inbox_shows_a_customer_who_asks_for_a_person_without_a_reload
     await expect(agent).to_have_title("Inbox · Parlour")
     assert violations == []
     await agent.context.close()
+
+
+async def test_a_page_whose_session_ended_stops_its_live_updates_and_says_so(
+    tmp_path: Path,
+    sqlite_url: str,
+    browser: Browser,  # noqa: F811
+) -> None:
+    """T-97 in the browser: the member logs out elsewhere; at the next re-check the Inbox's
+    socket is closed, its one attempt to reconnect is refused, and the page says to reload."""
+    clock = ManualClock()
+    async with running_stack(tmp_path, sqlite_url, clock=clock) as stack:
+        org = await seed.organisation(stack.services, faq=None)
+        ada = await desk_member(stack.services, org.tenant_id)
+        agent = await signed_in(browser, stack, ada.session_token)
+        await agent.goto(f"{stack.url}/dashboard/o/{org.tenant_id}/inbox")
+        await expect(agent.locator("#no-queued")).to_be_visible()
+        # The socket is open once a customer's arrival shows.
+        async with open_socket(stack.ws_url, org.widget_id, org.origin) as customer:
+            await authenticate(customer, await seed.token_for(stack.services, org))
+            await customer.send(json.dumps({"type": "handoff"}))
+            await expect(agent.locator("#queued tbody tr")).to_have_count(1, timeout=WAIT_MS)
+        await stack.services.sessions.log_out(ada.session_token)
+        clock.advance(timedelta(seconds=stack.services.settings.gateway.desk_revalidate_seconds))
+        await expect(agent.locator("#live")).to_contain_text(
+            "Live updates stopped", timeout=WAIT_MS
+        )
+        await expect(agent.locator("#live")).to_contain_text("Reload the page.")
+        await agent.context.close()

@@ -36,6 +36,9 @@
   var socket = null;
   var retry = 1000;
   var opened = false;
+  // After a close for the session (4401) or membership (4403), one reconnection at once: a
+  // step-up in another tab renews the session cookie. If that is refused too, stop.
+  var authRetry = false;
 
   function say(text) {
     if (!live) return;
@@ -349,6 +352,7 @@
     switch (frame.type) {
       case "ready":
         retry = 1000;
+        authRetry = false;
         say("");
         if (opened && page === "inbox") { window.location.reload(); return; }
         opened = true;
@@ -378,9 +382,17 @@
     socket.addEventListener("message", function (event) {
       try { onFrame(JSON.parse(event.data)); } catch (e) { /* a frame this page does not know */ }
     });
+    var ready = false;
+    socket.addEventListener("message", function () { ready = true; });
     socket.addEventListener("close", function (event) {
-      if (event.code === 4401 || event.code === 4403) {
-        say("Live updates stopped: " + (event.reason || "sign in again") + " Reload the page.");
+      var refused = event.code === 4401 || event.code === 4403;
+      if (refused && !authRetry) {
+        authRetry = true;
+        connect();
+        return;
+      }
+      if (refused || (authRetry && !ready)) {
+        say("Live updates stopped: " + (event.reason || "sign in again.") + " Reload the page.");
         return;
       }
       say("Live updates paused; reconnecting…");
