@@ -128,3 +128,51 @@ async def test_a_page_whose_session_ended_stops_its_live_updates_and_says_so(
         )
         await expect(agent.locator("#live")).to_contain_text("Reload the page.")
         await agent.context.close()
+
+
+async def test_a_colleagues_assignment_moves_the_row_and_updates_the_conversations_page_live(
+    stack: Stack,
+    browser: Browser,  # noqa: F811
+) -> None:
+    """Ada has the Inbox open, Bo the same conversation's page; Cy takes the conversation from
+    her own page: Ada's row moves from "Waiting for a person" to "Assigned" (to a colleague),
+    and Bo's page says it is assigned to a colleague, with the steps that fit, unreloaded."""
+    org = await seed.organisation(stack.services, faq=None)
+    ada, bo, cy = [await desk_member(stack.services, org.tenant_id) for _ in range(3)]
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as customer:
+        ready = await authenticate(customer, await seed.token_for(stack.services, org))
+        await customer.send(json.dumps({"type": "handoff"}))
+        await receive_until(customer, lambda f: f["type"] == "handoff")
+    conversation = f"{stack.url}/dashboard/o/{org.tenant_id}/inbox/{ready['conversation_id']}"
+    inbox = await signed_in(browser, stack, ada.session_token)
+    await inbox.goto(f"{stack.url}/dashboard/o/{org.tenant_id}/inbox")
+    await expect(inbox.locator("#queued tbody tr")).to_have_count(1)
+    watching = await signed_in(browser, stack, bo.session_token)
+    await watching.goto(conversation)
+    await expect(watching.locator("#status")).to_have_text("Waiting for a person.")
+    for page in (inbox, watching):
+        await page.evaluate("window.__not_reloaded = true")
+    # Both sockets are open once a customer's typing shows on Bo's page.
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as customer:
+        await authenticate(customer, await seed.token_for(stack.services, org))
+        await customer.send(json.dumps({"type": "typing", "state": True}))
+        await expect(watching.locator("#typing")).to_be_visible(timeout=WAIT_MS)
+
+    taker = await signed_in(browser, stack, cy.session_token)
+    await taker.goto(conversation)
+    await taker.get_by_role("button", name="Assign to me").click()
+    await expect(taker.locator("#status")).to_have_text("Assigned to you.")
+
+    await expect(inbox.locator("#assigned tbody tr")).to_have_count(1, timeout=WAIT_MS)
+    await expect(inbox.locator("#assigned tbody tr td").nth(1)).to_have_text("A colleague")
+    await expect(inbox.locator("#no-queued")).to_be_visible()
+    await expect(watching.locator("#status")).to_have_text(
+        "Assigned to a colleague.", timeout=WAIT_MS
+    )
+    await expect(watching.get_by_role("button", name="Unassign")).to_be_visible()
+    await expect(watching.get_by_role("button", name="Assign to me")).to_have_count(0)
+    await expect(watching.locator("#messages li").last).to_contain_text("A person joined.")
+    for page in (inbox, watching):
+        assert await page.evaluate("window.__not_reloaded") is True
+    for page in (inbox, watching, taker):
+        await page.context.close()

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from parlour.chat.broker import InProcessBroker
 from parlour.chat.desk_events import (
     ConversationChanged,
     DeskTyping,
@@ -14,6 +15,7 @@ from parlour.chat.desk_events import (
     decode,
     encode,
 )
+from parlour.chat.models import Resync
 
 
 def test_a_notice_round_trips_and_names_its_node() -> None:
@@ -42,3 +44,17 @@ def test_a_notice_round_trips_and_names_its_node() -> None:
 )
 def test_a_malformed_notice_is_ignored(payload: str) -> None:
     assert decode(payload) is None
+
+
+async def test_desk_listeners_are_told_to_resync_when_the_shared_broker_may_have_lost_events() -> (
+    None
+):
+    """The members' sockets close with 1013 and reconnect, as the customers' do."""
+    broker = InProcessBroker()
+    heard: list[object] = []
+    stop = broker.listen_desk("t1", heard.append)
+    broker.resync_all()
+    await broker.publish_desk("t1", NoteAdded("c1", "n1"))
+    stop()
+    await broker.publish_desk("t1", NoteAdded("c1", "n2"))
+    assert heard == [Resync(), NoteAdded("c1", "n1")]
