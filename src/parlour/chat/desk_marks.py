@@ -6,6 +6,7 @@ are the member's own, in their own organisation's rows (row-level security on Po
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,7 +28,7 @@ class DeskMarkRepository:
         self._conn = conn
 
     async def mark(
-        self, tenant_id: str, account_id: str, conversation_id: str, seq: int, at: object
+        self, tenant_id: str, account_id: str, conversation_id: str, seq: int, at: datetime
     ) -> None:
         values = {
             "tenant_id": tenant_id,
@@ -69,7 +70,7 @@ class DeskMarkRepository:
         return DeskPreferences(bool(row.notify), bool(row.sound)) if row else DeskPreferences()
 
     async def set_preferences(
-        self, tenant_id: str, account_id: str, chosen: DeskPreferences, at: object
+        self, tenant_id: str, account_id: str, chosen: DeskPreferences, at: datetime
     ) -> None:
         values = {
             "tenant_id": tenant_id,

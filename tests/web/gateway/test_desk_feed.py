@@ -445,3 +445,36 @@ async def test_the_presence_a_presence_service_reports_reaches_the_organisations
         assert went[-1] == {"type": "presence", "account_id": ada.account_id, "state": "offline"}
     assert ("connect", org.tenant_id, ada.account_id) in presence.heard
     assert ("disconnect", org.tenant_id, ada.account_id) in presence.heard
+
+
+async def test_a_desk_socket_that_floods_or_keeps_sending_bad_frames_is_closed(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """Frames count against the connection's rate (4429 past it); a bad frame is answered with
+    an `error` frame, and too many close the socket (4400); a first frame that is not `hello`
+    closes it too."""
+    async with running_stack(
+        tmp_path, sqlite_url, gateway={"frames_per_connection": "3/hour"}
+    ) as stack:
+        org = await seed.organisation(stack.services)
+        ada = await desk_member(stack.services, org.tenant_id)
+        conversation_id = await seed.with_a_person(stack.services, org)
+        typing = json.dumps({"type": "typing", "conversation_id": conversation_id, "state": True})
+        async with open_desk(stack.ws_url, org.tenant_id, ada.session_token, stack.url) as ws:
+            await hello(ws)
+            for _ in range(4):
+                await ws.send(typing)
+            assert await close_code(ws) == 4429
+        async with open_desk(stack.ws_url, org.tenant_id, ada.session_token, stack.url) as ws:
+            await ws.send(typing)
+            assert await close_code(ws) == 4400
+    async with running_stack(tmp_path / "again", sqlite_url) as stack:
+        org = await seed.organisation(stack.services)
+        ada = await desk_member(stack.services, org.tenant_id)
+        async with open_desk(stack.ws_url, org.tenant_id, ada.session_token, stack.url) as ws:
+            await hello(ws)
+            for n in range(11):
+                await ws.send(json.dumps({"type": "read", "conversation_id": "nope", "seq": n}))
+            errors = await receive_until(ws, lambda f: f["type"] == "error")
+            assert errors[-1]["code"] == "not_found"
+            assert await close_code(ws) == 4400
