@@ -190,8 +190,10 @@ async def running_stack(
     clock: Clock = utcnow,
     tracer_provider: TracerProvider | None = None,
     identity: IdentitySettings | None = None,
+    master_key: str | None = None,
 ) -> AsyncIterator[Stack]:
-    master_key = new_master_key()
+    """A real server; `master_key` another node's, for two nodes on one database."""
+    master_key = master_key or new_master_key()
 
     def make(url: str) -> tuple[FastAPI, Settings]:
         if environment is Environment.PRODUCTION:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from opentelemetry.trace import Tracer
 from redis.asyncio import Redis
@@ -36,6 +37,9 @@ from parlour.chat.customer_mail import PER_USER as CUSTOMER_MAIL_PER_USER
 from parlour.chat.customer_mail import CustomerMail
 from parlour.chat.customer_side import CustomerSide
 from parlour.chat.desk import AgentDesk
+from parlour.chat.desk_admission import DeskAdmission, DeskLimits
+from parlour.chat.desk_marks import DeskMarks
+from parlour.chat.desk_watch import DeskWatch
 from parlour.chat.identity_watch import IdentityWatch
 from parlour.chat.limits import Caps, ConnectionCaps, RedisConnectionCaps
 from parlour.chat.notes import PrivateNotes
@@ -148,6 +152,10 @@ class Services:
     connection_caps: Caps
     identity_watch: IdentityWatch
     widget_admission: WidgetAdmission
+    # The members' live desk socket (docs/desk.md) and the re-checks of those open (T-97).
+    desk_watch: DeskWatch
+    desk_admission: DeskAdmission
+    desk_marks: DeskMarks
     webhook_endpoints: WebhookEndpoints
     webhook_dispatcher: WebhookDispatcher
     # The desk's customer side when nobody is there: business hours, mail to customers
@@ -221,6 +229,7 @@ class Services:
         await self.webhook_dispatcher.aclose()
         await self.customer_mail.aclose()
         await self.identity_watch.aclose()
+        await self.desk_watch.aclose()
         await self.assistant.aclose()
         await self.tally.aclose()
         await self.connection_caps.aclose()
@@ -233,6 +242,12 @@ class Services:
 
 
 READINESS_TIMEOUT_SECONDS = 5.0
+
+
+def _origin_of(url: str) -> str:
+    """A URL's origin as browsers send it in `Origin`: scheme://host[:port]."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 async def _bounded(check: Awaitable[object]) -> None:
@@ -351,6 +366,7 @@ def build_services(
         parallelism=identity.argon2_parallelism,
     )
     mailer = _mailer(settings)
+    authorisation = Authorisation(db)
     accounts = account_services(
         db,
         vault,
@@ -448,6 +464,30 @@ def build_services(
         reach=features,
         customer=customer_side,
     )
+    desk_watch = DeskWatch(
+        accounts.sessions,
+        authorisation,
+        every_seconds=gateway.desk_revalidate_seconds,
+        clock=timers,
+    )
+    desk_marks = DeskMarks(db, clock=clock)
+    desk_admission = DeskAdmission(
+        chat,
+        desk_marks,
+        accounts.sessions,
+        authorisation,
+        realtime.rate_limits,
+        realtime.caps,
+        desk_watch,
+        DeskLimits(
+            own_origin=_origin_of(settings.server.public_url),
+            sockets_per_member=gateway.desk_sockets_per_member,
+            max_connections_per_ip=gateway.max_connections_per_ip,
+            history_page_size=gateway.history_page_size,
+            tls_only=settings.is_production,
+        ),
+        timers,
+    )
     security_figures = SecurityFigures(db, tenants, tally)
     security_alerts = SecurityAlerts(
         db,
@@ -480,7 +520,7 @@ def build_services(
         password_reset=accounts.password_reset,
         password_change=accounts.password_change,
         platform_staff=accounts.platform_staff,
-        authorisation=Authorisation(db),
+        authorisation=authorisation,
         members=members,
         verification=OrganisationVerification(db, tenants),
         mcp_servers=mcp,
@@ -505,6 +545,9 @@ def build_services(
         connection_caps=realtime.caps,
         identity_watch=identity_watch,
         widget_admission=widget_admission,
+        desk_watch=desk_watch,
+        desk_admission=desk_admission,
+        desk_marks=desk_marks,
         webhook_endpoints=webhooks,
         webhook_dispatcher=webhook_dispatcher,
         business_hours=business_hours,

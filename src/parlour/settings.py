@@ -120,6 +120,10 @@ class GatewaySettings(BaseModel):
     customer_mails_per_user: str = "5/hour"
     customer_mails_per_tenant: str = "500/hour"
     offline_reply_mail_delay_seconds: Annotated[int, Field(ge=0, le=86_400)] = 120
+    # The members' live desk socket (docs/desk.md): its session, membership and role are
+    # re-checked this often, and a member may hold this many at once (tabs).
+    desk_revalidate_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
+    desk_sockets_per_member: Annotated[int, Field(ge=1, le=100)] = 10
 
     @field_validator(
         "messages_per_user",

@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from parlour.chat.models import NoteAdded
+from parlour.chat.desk_events import NoteAdded
 from parlour.crypto.vault import TenantCipher
 from parlour.errors import InvalidInput, NotFound
 from parlour.services import Services
@@ -52,9 +52,29 @@ async def test_a_note_is_kept_sealed_apart_from_the_messages_and_audited_without
     assert audited[0]["action"] == "conversation.note_written"
     assert audited[0]["actor"] == {"type": "account", "id": ada.id}
     assert "NOTE1175" not in json.dumps(audited)
-    assert NoteAdded.of(second) == NoteAdded(
-        tenant.tenant_id, conversation_id, second.note_id, ada.id, second.created_at
-    )
+
+
+async def test_t99_members_hear_of_a_new_note_on_the_desk_channel_by_id_and_the_customer_not_at_all(
+    backend: Services,
+) -> None:
+    """The desk's channel (members only) names the note; the conversation's own channel, which
+    the customer's sockets hear, carries nothing."""
+    tenant = await backend.tenants.create("Notes Bank", actor=ACTOR)
+    ada = await member(backend, tenant.tenant_id)
+    conversation_id = await new_conversation(backend, tenant.tenant_id)
+    desk: list[object] = []
+    customer: list[object] = []
+    broker = backend.chat.broker
+    stop_desk = broker.listen_desk(tenant.tenant_id, desk.append)
+    stop_customer = broker.listen(tenant.tenant_id, conversation_id, customer.append)
+    try:
+        note = await backend.notes.add(tenant.tenant_id, conversation_id, "VIP", actor=ada)
+        await broker.flush()
+    finally:
+        stop_desk()
+        stop_customer()
+    assert desk == [NoteAdded(conversation_id, note.note_id)]
+    assert customer == []
 
 
 async def test_another_organisations_conversation_has_no_notes_to_read_or_write(

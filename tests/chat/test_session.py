@@ -178,8 +178,8 @@ async def test_the_peoples_read_position_reaches_the_customer_live_and_on_resume
 async def test_an_agents_typing_reaches_the_customer_with_their_name(services: Services) -> None:
     session, _ = await session_with_messages(services, 0)
     with listening(services.chat.broker, session.tenant_id, session.conversation_id) as seen:
-        await services.chat.agent_typing(
-            session.tenant_id, session.conversation_id, True, name="Ada L"
+        await services.chat.set_typing(
+            session.tenant_id, session.conversation_id, Author.AGENT, True, name="Ada L"
         )
         event = seen.get_nowait()
     assert await session.on_event(event) == [

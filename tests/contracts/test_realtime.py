@@ -13,6 +13,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from parlour.chat.desk_events import (
+    ConversationChanged,
+    DeskEvent,
+    DeskRead,
+    DeskTyping,
+    MessageNoted,
+    NoteAdded,
+    PresenceChanged,
+)
 from parlour.chat.limits import Cap, RedisConnectionCaps, TooManyConnections
 from parlour.chat.models import (
     Author,
@@ -20,6 +29,7 @@ from parlour.chat.models import (
     MessageAdded,
     MessageKind,
     MessageStored,
+    Resync,
     TypingChanged,
 )
 from parlour.services import _realtime
@@ -140,6 +150,64 @@ async def test_events_never_reach_another_tenants_subscriber(nodes: Nodes) -> No
             assert await other_tenant.get() == MessageStored(99)
             first_own = await own.get()
     assert getattr(first_own, "seq", None) == 1 or first_own.message.seq == 1  # type: ignore[union-attr]
+
+
+DESK_EVENTS: list[DeskEvent] = [
+    ConversationChanged("c1", "customer-1", "queued", None, 3, created=True),
+    ConversationChanged("c1", "customer-1", "snoozed", "acc-1", 4, "2026-05-04T10:00:00Z"),
+    MessageNoted("c1", 5, "user"),
+    DeskTyping("c1", "agent", True, "acc-1"),
+    DeskTyping("c1", "user", False),
+    DeskRead("c1", "acc-1", 5),
+    PresenceChanged("acc-1", "away"),
+    NoteAdded("c1", "note-1"),
+]
+
+
+async def test_every_kind_of_desk_event_reaches_the_organisations_listeners_on_another_node(
+    nodes: Nodes,
+) -> None:
+    seen: asyncio.Queue[DeskEvent | Resync] = asyncio.Queue()
+    stop = nodes.b.broker.listen_desk("t1", seen.put_nowait)  # type: ignore[attr-defined]
+    try:
+        for event in DESK_EVENTS:
+            await nodes.a.broker.publish_desk("t1", event)  # type: ignore[attr-defined]
+        async with asyncio.timeout(WAIT):
+            arrived = [await seen.get() for _ in DESK_EVENTS]
+    finally:
+        stop()
+    assert arrived == DESK_EVENTS
+
+
+async def test_t98_desk_events_never_reach_another_organisations_listeners(nodes: Nodes) -> None:
+    """T-98 (the feed): a desk channel per organisation, on both brokers; the publishing node's
+    own listeners get each event once."""
+    other: asyncio.Queue[DeskEvent | Resync] = asyncio.Queue()
+    own_b: asyncio.Queue[DeskEvent | Resync] = asyncio.Queue()
+    own_a: asyncio.Queue[DeskEvent | Resync] = asyncio.Queue()
+    stops = [
+        nodes.b.broker.listen_desk("tenant-b", other.put_nowait),  # type: ignore[attr-defined]
+        nodes.b.broker.listen_desk("tenant-a", own_b.put_nowait),  # type: ignore[attr-defined]
+        nodes.a.broker.listen_desk("tenant-a", own_a.put_nowait),  # type: ignore[attr-defined]
+    ]
+    try:
+        await nodes.a.broker.publish_desk("tenant-a", MessageNoted("c1", 1, "user"))  # type: ignore[attr-defined]
+        await nodes.a.broker.publish_desk("tenant-b", MessageNoted("c9", 9, "user"))  # type: ignore[attr-defined]
+        async with asyncio.timeout(WAIT):
+            assert await other.get() == MessageNoted("c9", 9, "user")
+            assert await own_b.get() == MessageNoted("c1", 1, "user")
+            assert await own_a.get() == MessageNoted("c1", 1, "user")
+        # Whatever else was coming has come: one more round trip through the other node.
+        await nodes.b.broker.publish_desk("tenant-a", NoteAdded("c1", "end"))  # type: ignore[attr-defined]
+        async with asyncio.timeout(WAIT):
+            assert await own_a.get() == NoteAdded("c1", "end")
+            assert await own_b.get() == NoteAdded("c1", "end")
+    finally:
+        for stop in stops:
+            stop()
+    assert other.empty()
+    assert own_a.empty()
+    assert own_b.empty()
 
 
 async def test_connection_caps_count_across_nodes(nodes: Nodes) -> None:

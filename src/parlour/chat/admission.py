@@ -6,7 +6,8 @@ A socket is let in in two steps, by an `Admission` of its kind:
 1. `admit(knock)`, before the upgrade, on what the socket showed (a `Knock`: the door it asks
    for, its Origin, its address, whether it came over TLS). It yields an entry (whose door it
    is, with the connection caps held while the socket is open), or refuses with `Forbidden`,
-   `RateLimited` or `Unavailable`: an HTTP answer in the JSON error shape, and no socket.
+   `RateLimited` or `Unavailable` (the desk's also `Unauthenticated` and `NotFound`): an HTTP
+   answer in the JSON error shape, and no socket.
 2. `authenticate(entry, first_frame)`, after the upgrade, on the socket's first frame. It yields
    the `Admitted` socket, bound to one principal, or refuses with `Unauthenticated` (4401) or
    `Forbidden` (4403): the socket closes.
@@ -19,15 +20,15 @@ frame, runs the frame loop and the outbox, and sets the timers an `Admitted` ask
 `Timers` its rules read.
 
 The customers' socket is `chat.widget_admission.WidgetAdmission`, whose admitted socket is a
-`chat.visit.Visit`. A second kind plugs in beside it, as the agents' socket of the live desk
-will: a `DeskAdmission` whose `admit` takes a `Knock` subclass carrying the dashboard session
-cookie's value and lets it through when the session is a member's and the Origin is the
-dashboard's own (refusing with the same kinds of error, so the gateway denies it alike); whose
-`authenticate` binds the socket to that member from its first frame; and whose admitted socket
-implements `Admitted` for the desk's frames (its `listen` hears the desk's conversations, its
-`watch` re-checks the session, its `identity_check` ends it with the session). The gateway's
-`Connection` drives any `Admission`: the desk's route reads its `Knock` from the socket and runs
-a `Connection` with the desk's admission.
+`chat.visit.Visit` hearing its conversation's events. The members' live desk socket plugs in
+beside it: `chat.desk_admission.DeskAdmission` takes a `Knock` subclass carrying the dashboard
+session cookie's value and lets it through when the Origin is the dashboard's own and the
+session is a member's whose role handles conversations (refusing before the upgrade with
+`Unauthenticated`, `Forbidden` or `NotFound` too, which the gateway denies alike); its
+`authenticate` binds the socket from its first frame (`hello`); and its admitted socket,
+`chat.desk_socket.DeskSocket`, hears the organisation's desk events (`Admitted` is generic in
+what a socket hears), is re-checked by `chat.desk_watch.DeskWatch`, and has no deadline of its
+own. The gateway's `Connection` drives any `Admission`.
 """
 
 from __future__ import annotations
@@ -38,12 +39,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from parlour.chat.models import ConversationEvent
 from parlour.errors import Forbidden, InvalidInput, ParlourError, RateLimited, Unauthenticated
 
 Frame = dict[str, Any]
 Entry = TypeVar("Entry")
-Admitted_co = TypeVar("Admitted_co", bound="Admitted", covariant=True)
+# What a socket hears: a conversation's events (a customer's socket), or the desk's.
+Event = TypeVar("Event")
+Admitted_co = TypeVar("Admitted_co", bound="Admitted[Any]", covariant=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +78,7 @@ class IdentityCheck:
     next_at: datetime
 
 
-class Admitted(Protocol):
+class Admitted(Protocol[Event]):
     """A socket let in and bound to one principal: what the gateway drives after the upgrade.
     Every method raises domain errors; any error out of them closes the socket."""
 
@@ -84,7 +86,7 @@ class Admitted(Protocol):
         """The frames that open the socket (`ready`, then what the client has not seen)."""
         ...
 
-    def listen(self, deliver: Callable[[ConversationEvent], None]) -> Callable[[], None]:
+    def listen(self, deliver: Callable[[Event], None]) -> Callable[[], None]:
         """Hear the events of what the socket is bound to; the returned function stops."""
         ...
 
@@ -98,7 +100,7 @@ class Admitted(Protocol):
         correct is answered with an `error` frame; anything raised closes the socket."""
         ...
 
-    async def on_event(self, event: ConversationEvent) -> list[Frame]: ...
+    async def on_event(self, event: Event) -> list[Frame]: ...
 
     def sent(self, frame: Frame) -> None:
         """Told of every frame in the order it was written to the socket."""

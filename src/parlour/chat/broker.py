@@ -1,4 +1,5 @@
-"""Fan-out of conversation events to the sockets watching a conversation.
+"""Fan-out of conversation events to the sockets watching a conversation, and of an
+organisation's desk events (chat/desk_events.py) to its members' live sockets.
 
 Events go out after the change is committed, so a subscriber that misses one (slow, or on a node
 that was down) can always refill from the database by sequence number; the broker is a fast path,
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
+from parlour.chat.desk_events import DeskEvent
 from parlour.chat.models import ConversationEvent, Resync
 
 log = logging.getLogger(__name__)
@@ -18,6 +20,8 @@ log = logging.getLogger(__name__)
 
 # Called in the publisher's context for every event of the conversation; it must not block.
 Listener = Callable[[ConversationEvent], None]
+# Called for every event of an organisation's desk channel (or Resync); it must not block.
+DeskListener = Callable[[DeskEvent | Resync], None]
 
 
 class Broker(Protocol):
@@ -30,6 +34,15 @@ class Broker(Protocol):
     ) -> Callable[[], None]:
         """Hand every later event of the conversation to `listener` until the returned
         function is called."""
+        ...
+
+    async def publish_desk(self, tenant_id: str, event: DeskEvent) -> None:
+        """Tell the organisation's members' sockets, on every node."""
+        ...
+
+    def listen_desk(self, tenant_id: str, listener: DeskListener) -> Callable[[], None]:
+        """Hand every later event of the organisation's desk channel to `listener` until the
+        returned function is called."""
         ...
 
     async def flush(self) -> None:
@@ -53,6 +66,7 @@ class InProcessBroker:
 
     def __init__(self) -> None:
         self._listeners: dict[tuple[str, str], list[Listener]] = {}
+        self._desks: dict[str, list[DeskListener]] = {}
 
     async def publish(self, tenant_id: str, conversation_id: str, event: ConversationEvent) -> None:
         for listener in tuple(self._listeners.get((tenant_id, conversation_id), ())):
@@ -73,11 +87,31 @@ class InProcessBroker:
 
         return stop
 
+    async def publish_desk(self, tenant_id: str, event: DeskEvent) -> None:
+        for listener in tuple(self._desks.get(tenant_id, ())):
+            _deliver(listener, event)
+
+    def listen_desk(self, tenant_id: str, listener: DeskListener) -> Callable[[], None]:
+        self._desks.setdefault(tenant_id, []).append(listener)
+
+        def stop() -> None:
+            listeners = self._desks.get(tenant_id)
+            if listeners is not None and listener in listeners:
+                listeners.remove(listener)
+                if not listeners:
+                    del self._desks[tenant_id]
+
+        return stop
+
     def resync_all(self) -> None:
         """Tell every listener that events may have been lost (the shared broker failed)."""
-        for listeners in tuple(self._listeners.values()):
-            for listener in tuple(listeners):
-                _deliver(listener, Resync())
+        every: list[Callable[[Any], None]] = []
+        for listeners in self._listeners.values():
+            every += listeners
+        for desk in self._desks.values():
+            every += desk
+        for listener in every:
+            _deliver(listener, Resync())
 
     async def flush(self) -> None:
         return None  # delivered as published
@@ -90,9 +124,10 @@ class InProcessBroker:
 
     async def aclose(self) -> None:
         self._listeners.clear()
+        self._desks.clear()
 
 
-def _deliver(listener: Listener, event: ConversationEvent) -> None:
+def _deliver(listener: Callable[[Any], None], event: object) -> None:
     try:
         listener(event)
     except Exception:

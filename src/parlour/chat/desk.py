@@ -118,7 +118,9 @@ class AgentDesk:
         """A member is (or stopped) typing: the customer sees "<name> is typing…"."""
         await self._chat.get_conversation(tenant_id, conversation_id)
         name = await self.display_name(actor.id)
-        await self._chat.agent_typing(tenant_id, conversation_id, active, name=name)
+        await self._chat.set_typing(
+            tenant_id, conversation_id, Author.AGENT, active, account_id=actor.id, name=name
+        )
 
     async def take(self, tenant_id: str, conversation_id: str, *, actor: Actor) -> Conversation:
         """Assign it to oneself, if nobody has it (Conflict when someone does)."""

@@ -168,27 +168,6 @@ class Note:
 
 
 @dataclass(frozen=True, slots=True)
-class NoteAdded:
-    """A note was written: what the members' live feed tells the organisation's members, on the
-    desk's channel, never a conversation's (whose listeners include the customer's sockets).
-    Ids only, like `MessageStored`: a member's page reads the note through the notes routes,
-    under their own permission. Not a `ConversationEvent`, so no conversation's broker channel
-    can carry it."""
-
-    tenant_id: str
-    conversation_id: str
-    note_id: str
-    author_id: str
-    created_at: datetime
-
-    @classmethod
-    def of(cls, note: Note) -> NoteAdded:
-        return cls(
-            note.tenant_id, note.conversation_id, note.note_id, note.author_id, note.created_at
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class CannedReply:
     """An organisation's prepared answer, inserted with `/shortcut` (chat/canned_replies.py)."""
 

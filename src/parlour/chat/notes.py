@@ -8,13 +8,14 @@ conversation's broker channel (a note is never published there), transcripts and
 from messages), and webhooks (whose outbox names stored messages). Its body is sealed with the
 tenant's key like a message's; writing one is audited with the person as actor, never its text.
 
-The members' live feed hears of a new note through `NoteAdded` (ids only), which the caller
-publishes on the desk's channel."""
+The organisation's members hear of a new note on the desk's channel (`NoteAdded`, ids only),
+which reaches members and never a customer's socket."""
 
 from __future__ import annotations
 
 from parlour.audit.events import Actor, NoteWritten
 from parlour.audit.service import AuditLog
+from parlour.chat.desk_events import NoteAdded
 from parlour.chat.models import Note
 from parlour.chat.notes_repository import NoteRepository
 from parlour.chat.repository import ConversationRepository
@@ -63,6 +64,7 @@ class PrivateNotes:
             await self._audit.record(
                 conn, tenant_id, NoteWritten(conversation_id, note.note_id), actor
             )
+        await self._chat.broker.publish_desk(tenant_id, NoteAdded(conversation_id, note.note_id))
         return note
 
     async def latest(

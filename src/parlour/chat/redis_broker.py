@@ -2,8 +2,10 @@
 
 Only notices cross Redis: "message N is stored" and typing states, never a message's content;
 every other node reads the sealed message from the database itself (the publishing node hands
-the event to its own subscribers directly and skips its own notices). Each node holds one pattern
-subscription and hands notices to its local subscribers. If the Redis connection fails, every
+the event to its own subscribers directly and skips its own notices). An organisation's desk
+events (chat/desk_events.py: ids, numbers and states, never a text) go on a channel of their own
+per organisation. Each node holds one subscription with a pattern for each kind of channel and
+hands notices to its local subscribers. If the Redis connection fails, every
 local subscriber is told to resync (its socket closes with 1013 and the client resumes from the
 database on any node), and the node subscribes again.
 
@@ -28,7 +30,9 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
-from parlour.chat.broker import InProcessBroker, Listener
+from parlour.chat import desk_events
+from parlour.chat.broker import DeskListener, InProcessBroker, Listener
+from parlour.chat.desk_events import DeskEvent
 from parlour.chat.models import (
     Author,
     ConversationEvent,
@@ -92,6 +96,8 @@ class RedisBroker:
     def __init__(self, redis: Redis, *, prefix: str) -> None:
         self._redis = redis
         self._prefix = f"{prefix}:conv:"
+        # An organisation's desk channel: one per tenant, named by it (T-98).
+        self._desk_prefix = f"{prefix}:desk:"
         self._local = InProcessBroker()
         # Events from this node reach its own subscribers directly, with their content; Redis
         # hands the notice back too, and it is skipped.
@@ -118,8 +124,18 @@ class RedisBroker:
         payload = encode(event, self._node)
         if payload is None:
             return
+        await self._queue(self._channel(tenant_id, conversation_id), payload)
+
+    async def publish_desk(self, tenant_id: str, event: DeskEvent) -> None:
+        await self._local.publish_desk(tenant_id, event)
+        await self._queue(f"{self._desk_prefix}{tenant_id}", desk_events.encode(event, self._node))
+
+    def listen_desk(self, tenant_id: str, listener: DeskListener) -> Callable[[], None]:
+        return self._local.listen_desk(tenant_id, listener)
+
+    async def _queue(self, channel: str, payload: str) -> None:
         await self._room.wait()
-        self._notices.append((self._channel(tenant_id, conversation_id), payload))
+        self._notices.append((channel, payload))
         if len(self._notices) >= NOTICES_QUEUED_AT_MOST:
             self._room.clear()
         if self._sender is None:
@@ -165,9 +181,14 @@ class RedisBroker:
         while True:
             pubsub = self._redis.pubsub()
             try:
-                await pubsub.psubscribe(f"{self._prefix}*")
+                patterns = (f"{self._prefix}*", f"{self._desk_prefix}*")
+                await pubsub.psubscribe(*patterns)
+                confirmed = 0
                 async for message in pubsub.listen():
                     if message["type"] == "psubscribe":
+                        confirmed += 1
+                        if confirmed < len(patterns):
+                            continue  # subscribed once both patterns are
                         if lost:
                             # A socket that began to listen while this node was not
                             # subscribed may have missed notices: it resumes from the database.
@@ -195,6 +216,11 @@ class RedisBroker:
 
     async def _dispatch(self, channel: str | bytes, data: str | bytes) -> None:
         name = channel.decode() if isinstance(channel, bytes) else channel
+        if name.startswith(self._desk_prefix):
+            desk = desk_events.decode(data)
+            if desk is not None and desk[1] != self._node:
+                await self._local.publish_desk(name.removeprefix(self._desk_prefix), desk[0])
+            return
         tenant_id, _, conversation_id = name.removeprefix(self._prefix).partition(":")
         decoded = decode(data)
         if decoded is not None and decoded[1] != self._node and conversation_id:

@@ -147,10 +147,11 @@ class ConversationRepository:
         *,
         conversation_id: str | None = None,
         due_by: datetime | None = None,
-    ) -> int:
+    ) -> list[str]:
         """Bring waiting conversations back to the person who has them, else to the queue: one
         conversation whose customer wrote (pending or snoozed), or every snoozed one whose time
-        is `due_by` (the desk wakes them when it lists). A compare-and-set like every move."""
+        is `due_by` (the desk wakes them when it lists). A compare-and-set like every move; the
+        ids of those it brought back."""
         where: list[ColumnElement[bool]] = [c.tenant_id == tenant_id]
         if conversation_id is not None:
             waiting = [status.value for status in WAITING]
@@ -167,8 +168,9 @@ class ConversationRepository:
                 ),
                 snoozed_until=None,
             )
+            .returning(c.conversation_id)
         )
-        return int(result.rowcount)
+        return [str(row[0]) for row in result]
 
     async def read_up_to(
         self, tenant_id: str, conversation_id: str, author: Author, seq: int

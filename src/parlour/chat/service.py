@@ -1,5 +1,7 @@
 """Conversations: opening, appending with sequence numbers, idempotent user messages, and the
-moves of their life (chat/lifecycle.py), announced or not."""
+moves of their life (chat/lifecycle.py), announced or not. Each change is told to the
+conversation's sockets and, as a desk event (chat/desk_events.py), to the organisation's
+members' live sockets."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from opentelemetry.trace import Tracer
 from parlour import metrics
 from parlour.chat import lifecycle
 from parlour.chat.broker import Broker
+from parlour.chat.desk_events import ConversationChanged, DeskRead, DeskTyping, MessageNoted
 from parlour.chat.lifecycle import WAITING, Move
 from parlour.chat.models import (
     AnswerStreaming,
@@ -113,6 +116,9 @@ class ChatService:
         async with self._db.transaction(tenant_id) as conn:
             await ConversationRepository(conn).insert(conversation)
         self._tally.add(tenant_id, Figure.CONVERSATIONS_STARTED)
+        await self.broker.publish_desk(
+            tenant_id, ConversationChanged.of(conversation, created=True)
+        )
         return conversation
 
     async def get_conversation(self, tenant_id: str, conversation_id: str) -> Conversation:
@@ -154,9 +160,10 @@ class ChatService:
             return appended
         if appended.status in WAITING:
             async with self._db.transaction(tenant_id) as conn:
-                await ConversationRepository(conn).back_to_people(
+                woken = await ConversationRepository(conn).back_to_people(
                     tenant_id, conversation_id=conversation_id
                 )
+            await self._tell_desk(tenant_id, woken)
         elif appended.status is ConversationStatus.RESOLVED:
             for move in lifecycle.reopened_by_customer():
                 if await self.move(tenant_id, conversation_id, move) is not None:
@@ -224,6 +231,7 @@ class ChatService:
             if not moved:
                 await self.get_conversation(tenant_id, conversation_id)
                 return None
+            await self._tell_desk(tenant_id, [conversation_id])
             return Moved(at)
         try:
             appended = await self._append(
@@ -239,15 +247,24 @@ class ChatService:
         except NotMoved:
             return None
         message = appended.message
+        await self._tell_desk(tenant_id, [conversation_id])
         return Moved(message.created_at, appended.moved_from, message)
 
     async def wake(self, tenant_id: str) -> int:
         """Bring the organisation's snoozed conversations whose time has come back to their
         person, or to the queue; how many woke."""
         async with self._db.transaction(tenant_id) as conn:
-            return await ConversationRepository(conn).back_to_people(
+            woken = await ConversationRepository(conn).back_to_people(
                 tenant_id, due_by=self._clock()
             )
+        await self._tell_desk(tenant_id, woken)
+        return len(woken)
+
+    async def _tell_desk(self, tenant_id: str, conversation_ids: Sequence[str]) -> None:
+        """Tell the organisation's members where these conversations are now."""
+        for conversation_id in conversation_ids:
+            conversation = await self.get_conversation(tenant_id, conversation_id)
+            await self.broker.publish_desk(tenant_id, ConversationChanged.of(conversation))
 
     async def with_status(
         self,
@@ -264,37 +281,51 @@ class ChatService:
             )
 
     async def set_typing(
-        self, tenant_id: str, conversation_id: str, author: Author, active: bool
+        self,
+        tenant_id: str,
+        conversation_id: str,
+        author: Author,
+        active: bool,
+        *,
+        account_id: str | None = None,
+        name: str | None = None,
     ) -> None:
-        await self.broker.publish(tenant_id, conversation_id, TypingChanged(author, active))
+        """Told to the conversation's sockets (the customer's: a member's `typing` frame with
+        their display `name`, when they have one), and to the members' desk with the member
+        who types (`account_id`), if one does."""
+        typed = TypingChanged(author, active, name)
+        await self.broker.publish(tenant_id, conversation_id, typed)
+        typing = DeskTyping(conversation_id, author.value, active, account_id)
+        await self.broker.publish_desk(tenant_id, typing)
 
     async def stream_part(
         self, tenant_id: str, conversation_id: str, stream_id: str, text: str
     ) -> None:
         await self.broker.publish(tenant_id, conversation_id, AnswerStreaming(stream_id, text))
 
-    async def agent_typing(
-        self, tenant_id: str, conversation_id: str, active: bool, *, name: str | None = None
-    ) -> None:
-        """A member is (or stopped) typing in the conversation: the customer's sockets get a
-        `typing` frame from an agent, with the member's display name when they have one."""
-        await self.broker.publish(
-            tenant_id, conversation_id, TypingChanged(Author.AGENT, active, name)
-        )
-
     async def mark_read(
-        self, tenant_id: str, conversation_id: str, author: Author, seq: int
+        self,
+        tenant_id: str,
+        conversation_id: str,
+        author: Author,
+        seq: int,
+        *,
+        account_id: str | None = None,
     ) -> bool:
         """`author`'s side (the customer, or the conversation's people) has seen everything up
         to `seq`: stored on the conversation, only ever forward, and told to the conversation's
         sockets (a `read` frame on the other side's). False when it moved nothing (seen
-        already, or beyond the conversation's last message), and nothing is told."""
+        already, or beyond the conversation's last message), and nothing is told. A member's
+        own mark (`account_id`) goes to the desk as well, where that member's other pages count
+        what is unread from it."""
         async with self._db.transaction(tenant_id) as conn:
             moved = await ConversationRepository(conn).read_up_to(
                 tenant_id, conversation_id, author, seq
             )
         if moved:
             await self.broker.publish(tenant_id, conversation_id, ReadUpTo(author, seq))
+        if account_id is not None:
+            await self.broker.publish_desk(tenant_id, DeskRead(conversation_id, account_id, seq))
         return moved
 
     async def member_read(self, tenant_id: str, conversation_id: str, seq: int) -> bool:
@@ -327,4 +358,8 @@ class ChatService:
                 self._tally.add(draft.tenant_id, Figure.MESSAGES, message.author.value)
             metrics.message_stored(message.author, message.tenant_id)
             await self.broker.publish(draft.tenant_id, draft.conversation_id, MessageAdded(message))
+            noted = MessageNoted(
+                draft.conversation_id, message.seq, message.author.value, message.kind.value
+            )
+            await self.broker.publish_desk(draft.tenant_id, noted)
         return appended

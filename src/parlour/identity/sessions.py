@@ -56,9 +56,11 @@ class Sessions:
         await SessionRepository(conn).insert(stored, source_ip)
         return IssuedSession(token, stage, csrf)
 
-    async def active(self, token: str | None) -> Session:
-        """The ACTIVE session `token` refers to."""
-        stored, session = await self.at(token, Stage.ACTIVE)
+    async def active(self, token: str | None, *, touch: bool = True) -> Session:
+        """The ACTIVE session `token` refers to. `touch=False` reads it without counting a use:
+        what is not the person's own doing (the live desk's socket and its re-checks) never
+        extends the session's idle time (T-41, T-97)."""
+        stored, session = await self.at(token, Stage.ACTIVE, touch=touch)
         return _session(stored.account, session)
 
     async def pending(self, token: str | None) -> Session:
@@ -68,7 +70,9 @@ class Sessions:
         )
         return _session(stored.account, session)
 
-    async def at(self, token: str | None, *stages: Stage) -> tuple[StoredAccount, StoredSession]:
+    async def at(
+        self, token: str | None, *stages: Stage, touch: bool = True
+    ) -> tuple[StoredAccount, StoredSession]:
         """The account and session `token` refers to, if the session is at one of `stages`,
         neither idle nor older than the absolute limit, and its account not disabled."""
         if not token:
@@ -85,7 +89,7 @@ class Sessions:
             raise SessionRequired("Your session has ended; sign in again.")
         if session.stage not in stages:
             raise WrongStage()
-        if now - session.last_seen_at > _TOUCH_EVERY:
+        if touch and now - session.last_seen_at > _TOUCH_EVERY:
             async with self._db.transaction() as conn:
                 await SessionRepository(conn).touch(session.token_hash, now)
         return stored, session

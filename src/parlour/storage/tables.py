@@ -498,6 +498,31 @@ def _account_fk() -> Column[str]:
     )
 
 
+# The live desk's state per member (docs/desk.md): how far each has read each conversation, and
+# their preferences in each organisation (migration 0032).
+desk_reads = Table(
+    "desk_reads",
+    metadata,
+    _tenant_fk(),
+    _account_fk(),
+    Column("conversation_id", ID, nullable=False),
+    Column("read_seq", Integer, nullable=False),
+    Column("read_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "account_id", "conversation_id"),
+)
+
+desk_preferences = Table(
+    "desk_preferences",
+    metadata,
+    _tenant_fk(),
+    _account_fk(),
+    Column("notify", Boolean, nullable=False),
+    Column("sound", Boolean, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "account_id"),
+)
+
+
 recovery_codes = Table(
     "recovery_codes",
     metadata,

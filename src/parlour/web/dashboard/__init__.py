@@ -1,7 +1,8 @@
 """The dashboard: server-rendered pages (Jinja) over the same services and policies as the
 /v1 API. Forms post and redirect, under a CSP that allows only this app's own stylesheet,
-images and scripts; every page works without script (the one script, canned.js, offers canned
-replies as an agent types `/` in the reply box, which the server also expands)."""
+images and scripts; every page works without script: the live desk's static/desk.js adds live
+updates to the Inbox and conversation pages, and canned.js offers canned replies as an agent
+types `/` in the reply box (which the server also expands)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
 from parlour import metrics
-from parlour.errors import ParlourError
+from parlour.errors import NotFound, ParlourError
 from parlour.web.dashboard import (
     account,
     allowlist,
@@ -43,7 +44,10 @@ from parlour.web.errors import http_status
 
 _assets = APIRouter(include_in_schema=False)
 _STYLESHEET = (HERE / "static" / "dashboard.css").read_bytes()
-_CANNED_SCRIPT = (HERE / "static" / "canned.js").read_bytes()
+# The dashboard's scripts (PAGE_CSP allows scripts from 'self' only): the live desk, keeping the
+# Inbox and conversation pages up to date over the desk socket, and the reply box's `/shortcut`
+# suggestions.
+_SCRIPTS = {name: (HERE / "static" / f"{name}.js").read_bytes() for name in ("desk", "canned")}
 
 
 @_assets.get("/dashboard/static/dashboard.css", dependencies=[PublicPage])
@@ -53,14 +57,14 @@ async def stylesheet() -> Response:
     )
 
 
-@_assets.get("/dashboard/static/canned.js", dependencies=[PublicPage])
-async def canned_script() -> Response:
-    """The reply box's `/shortcut` suggestions: the only script of the dashboard, served from
-    here (PAGE_CSP allows scripts from 'self' only)."""
+@_assets.get("/dashboard/static/{name}.js", dependencies=[PublicPage])
+async def script(name: str) -> Response:
+    if (body := _SCRIPTS.get(name)) is None:
+        raise NotFound()
     return Response(
-        _CANNED_SCRIPT,
+        body,
         media_type="text/javascript; charset=utf-8",
-        headers={"Cache-Control": "no-cache"},
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
     )
 
 

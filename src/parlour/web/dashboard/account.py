@@ -3,11 +3,15 @@ authenticator, and logging out everywhere else (T-41, T-42)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from parlour.audit.events import Actor, ActorType
 from parlour.errors import ParlourError
+from parlour.identity.models import Session
+from parlour.identity.policy import Permission, role_grants
 from parlour.web.dashboard.pages import (
     SignedInPage,
     failed,
@@ -22,9 +26,21 @@ from parlour.web.policy import session_token
 router = APIRouter(include_in_schema=False)
 
 
+async def _desks(services: ServicesDep, session: Session) -> list[dict[str, Any]]:
+    """The organisations whose desk the person works, with their preferences in each."""
+    desks = []
+    account_id = session.account.account_id
+    for membership in await services.authorisation.memberships(account_id):
+        if role_grants(membership.role, Permission.HANDLE_CONVERSATIONS):
+            tenant = await services.tenants.get(membership.tenant_id)
+            chosen = await services.desk_marks.preferences(membership.tenant_id, account_id)
+            desks.append({"tenant_id": tenant.tenant_id, "name": tenant.name, "chosen": chosen})
+    return desks
+
+
 @router.get("/dashboard/account")
-async def account(request: Request, session: SignedInPage) -> Response:
-    return render(request, "account.html", session=session)
+async def account(request: Request, session: SignedInPage, services: ServicesDep) -> Response:
+    return render(request, "account.html", session=session, desks=await _desks(services, session))
 
 
 @router.post("/dashboard/account/password")

@@ -1,8 +1,11 @@
 """The inbox: the conversations waiting for a person, assigned, waiting on the customer, snoozed
-and resolved; a conversation's messages, a reply to the customer, assigning it to oneself,
-unassigning, resolving, reopening and handing it back to the assistant, and private notes
-among its messages (the agents' desk, for every member whose role handles conversations). A
-reply that is exactly `/shortcut` is sent as that canned reply, for browsers without script."""
+and resolved (of one team, if the member picks one), with what the member has not read, and the
+member's presence; a conversation's messages with private notes among them, a reply to the
+customer (a reply that is exactly `/shortcut` is sent as that canned reply, for browsers without
+script), assigning it to oneself, unassigning, resolving, reopening, putting it in a team and
+handing it back to the assistant (the agents' desk, for every member whose role handles
+conversations); the member's desk preferences. Both pages update by themselves over the live
+desk socket (static/desk.js, docs/desk.md) and work fully without it."""
 
 from __future__ import annotations
 
@@ -13,9 +16,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from parlour.chat.desk import DESK_STATUSES, AgentDesk
+from parlour.chat.desk_marks import DeskPreferences
 from parlour.errors import NotFound, ParlourError
 from parlour.identity.policy import Permission
 from parlour.web.dashboard.desk_tools import desk_tools
+from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import failed, go, member_page, render, same_origin_form
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import Member
@@ -39,6 +44,10 @@ async def inbox(
         )
         for status in DESK_STATUSES
     }
+    listed = [c.conversation_id for listing in lists.values() for c in listing]
+    marks = services.desk_marks
+    reads = await marks.reads(who.tenant_id, who.actor.id, listed)
+    preferences = await marks.preferences(who.tenant_id, who.actor.id)
     presence = await services.presence.state(who.tenant_id, who.actor.id)
     return render(
         request,
@@ -48,6 +57,8 @@ async def inbox(
         teams=teams,
         team_id=team_id,
         presence=presence.value,
+        reads=reads,
+        preferences=preferences,
     )
 
 
@@ -69,12 +80,14 @@ async def _conversation(
         who.tenant_id, conversation_id, after_seq=after, limit=SHOWN
     )
     teams = await services.teams.teams(who.tenant_id)
+    preferences = await services.desk_marks.preferences(who.tenant_id, who.actor.id)
     return {
         "who": who,
         "conversation": conversation,
         "messages": messages,
         **await desk_tools(who, services, conversation_id, messages, shown_from_start=after == 0),
         "teams": teams,
+        "preferences": preferences,
         **context,
     }
 
@@ -139,6 +152,16 @@ async def place_in_team(
         context = await _conversation(who, services, conversation_id)
         return failed(request, "conversation.html", error, **context)
     return go(f"/dashboard/o/{who.tenant_id}/inbox/{conversation_id}")
+
+
+@router.post("/dashboard/o/{tenant_id}/desk-preferences")
+async def desk_preferences(who: Agent, services: ServicesDep, request: Request) -> Response:
+    """The member's choice of browser notifications and a sound on the desk, in this
+    organisation (the form is on the account page)."""
+    form = await same_origin_form(request)
+    chosen = DeskPreferences(notify=form.get("notify") == "on", sound=form.get("sound") == "on")
+    await services.desk_marks.set_preferences(who.tenant_id, who.actor.id, chosen)
+    return go("/dashboard/account", Notice.DESK_PREFERENCES_SAVED)
 
 
 # The buttons of a conversation's page that take one step of the desk, then show it again.

@@ -34,6 +34,7 @@ class Notice(StrEnum):
     CANNED_REPLY_SAVED = "canned_reply_saved"
     CANNED_REPLY_REMOVED = "canned_reply_removed"
     BUSINESS_HOURS_SAVED = "business_hours_saved"
+    DESK_PREFERENCES_SAVED = "desk_preferences_saved"
 
 
 NOTICES: dict[str, str] = {
@@ -60,4 +61,6 @@ NOTICES: dict[str, str] = {
     Notice.CANNED_REPLY_SAVED: "The canned reply is saved.",
     Notice.CANNED_REPLY_REMOVED: "The canned reply is removed.",
     Notice.BUSINESS_HOURS_SAVED: "Business hours saved: the widget reads them from now on.",
+    Notice.DESK_PREFERENCES_SAVED: "Your desk preferences are saved; open pages use them once "
+    "reloaded.",
 }

@@ -30,11 +30,12 @@ from parlour.web.errors import http_status
 from parlour.web.policy import COOKIE, CsrfRefused, Member, set_session_cookie
 
 HERE = Path(__file__).parent
-# Scripts only from this app's own files (the conversation page's canned.js): no inline script,
-# no eval; every page works without them.
+# Scripts only from this app's own files (the live desk's static/desk.js, the reply box's
+# canned.js: no inline script, no eval), and connections only to this origin ('self' covers its
+# ws:/wss: too, CSP Level 3: the desk socket). Every page works without them.
 PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 _templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),

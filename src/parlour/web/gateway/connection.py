@@ -21,8 +21,15 @@ from starlette.websockets import WebSocketState
 from parlour import metrics
 from parlour.chat.admission import Admission, Admitted, AuthenticationTimedOut, Frame, Knock
 from parlour.chat.clock import Timer, Timers, timeout_at
-from parlour.chat.models import ConversationEvent, Resync
-from parlour.errors import Forbidden, ParlourError, RateLimited, Unavailable
+from parlour.chat.models import Resync
+from parlour.errors import (
+    Forbidden,
+    NotFound,
+    ParlourError,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+)
 from parlour.tracing import span, tracer_of
 from parlour.web.errors import ws_close
 from parlour.web.gateway.handshake import deny, receive_text
@@ -36,7 +43,7 @@ class Connection:
     def __init__(
         self,
         websocket: WebSocket,
-        admission: Admission[Any, Admitted],
+        admission: Admission[Any, Admitted[Any]],
         clock: Timers,
         *,
         auth_timeout_seconds: float,
@@ -48,10 +55,10 @@ class Connection:
         self._clock = clock
         self._auth_timeout = timedelta(seconds=auth_timeout_seconds)
         self._send_lock = asyncio.Lock()
-        self._admitted: Admitted | None = None
+        self._admitted: Admitted[Any] | None = None
         self._task: asyncio.Task[Any] | None = None
         self._live = False
-        self._outbox: list[ConversationEvent | Frame] = []
+        self._outbox: list[Any] = []  # the admitted socket's events, and frames
         self._drainer: asyncio.Task[None] | None = None
         self._delivering = False
         self._timer: Timer | None = None
@@ -61,7 +68,7 @@ class Connection:
         async with contextlib.AsyncExitStack() as held:
             try:
                 entry = await held.enter_async_context(self._admission.admit(knock))
-            except (Forbidden, RateLimited, Unavailable) as refused:
+            except (Unauthenticated, Forbidden, NotFound, RateLimited, Unavailable) as refused:
                 await deny(self._ws, refused)
                 return
             # The first frame's deadline counts from the upgrade.
@@ -86,7 +93,7 @@ class Connection:
         except TimeoutError:
             raise AuthenticationTimedOut() from None
 
-    async def _serve(self, admitted: Admitted) -> None:
+    async def _serve(self, admitted: Admitted[Any]) -> None:
         """Everything after authentication runs in this socket's one task: frames are read
         here; events arrive by callback and are sent by a short-lived drain task; identity
         deadlines are timers. An idle socket holds no task of its own."""
@@ -116,7 +123,7 @@ class Connection:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._drainer
 
-    async def _read(self, admitted: Admitted) -> None:
+    async def _read(self, admitted: Admitted[Any]) -> None:
         while True:
             # Events this task's own work queued (its message's echo, a receipt) go out here,
             # without a drain task of their own.
@@ -151,7 +158,7 @@ class Connection:
     # Outgoing events: queued by callback, sent in order by a drain task that exists only
     # while there is something to send.
 
-    def _enqueue(self, item: ConversationEvent | Frame) -> None:
+    def _enqueue(self, item: Any) -> None:
         if isinstance(item, Resync):
             self._end(Unavailable("events may have been lost; reconnect and resume"))
             return

@@ -13,15 +13,18 @@ from fastapi.responses import JSONResponse
 
 from parlour import metrics
 from parlour.chat.admission import Knock
+from parlour.chat.desk_admission import DeskKnock
 from parlour.chat.protocol import BadFrame
 from parlour.errors import ParlourError
 from parlour.web.deps import request_context
 from parlour.web.errors import REFUSED_WITHOUT_ANSWER, error_body, http_status
+from parlour.web.policy import COOKIE
 from parlour.web.proxy import ClientInfo
 
 
 def knock_of(websocket: WebSocket, door: str) -> Knock:
-    """What the socket showed before its upgrade. Cookies are not read (T-19)."""
+    """What the socket showed before its upgrade. Cookies are not read (T-19): a customer's
+    socket is never authenticated by one."""
     context = request_context(websocket)
     client: ClientInfo | None = websocket.scope.get("state", {}).get("client")
     return Knock(
@@ -31,6 +34,20 @@ def knock_of(websocket: WebSocket, door: str) -> Knock:
         request_id=context["request_id"],
         secure=client is not None and client.secure,
         app_id=websocket.headers.get("x-parlour-app") or None,
+    )
+
+
+def desk_knock_of(websocket: WebSocket, tenant_id: str) -> DeskKnock:
+    """What a members' desk socket showed: as `knock_of`, and the dashboard session cookie,
+    which only this socket reads (its Origin is checked first, T-97)."""
+    knock = knock_of(websocket, tenant_id)
+    return DeskKnock(
+        door=knock.door,
+        origin=knock.origin,
+        client_ip=knock.client_ip,
+        request_id=knock.request_id,
+        secure=knock.secure,
+        session_token=websocket.cookies.get(COOKIE) or None,
     )
 
 

@@ -5,6 +5,9 @@ middleware held several KiB per socket and added a hop to every frame, for nothi
 uses; so sockets on the chat path go straight to the gateway, inside the request-context
 middleware (request id, client address, security headers on a refused upgrade).
 
+The members' live desk socket, `/dashboard/o/{tenant_id}/live` (docs/desk.md), is served the same
+way, by the desk's admission (chat/desk_admission.py).
+
 Everything after `/v1/chat/` is the widget id, slashes included (a `%2F` arrives decoded): an id
 no widget has is refused as an unknown widget is, in the JSON error shape. A socket to any other
 path gets the JSON 404 rather than the framework's bare 403.
@@ -20,9 +23,10 @@ from starlette.websockets import WebSocket
 from parlour.errors import NotFound
 from parlour.web.deps import services_of
 from parlour.web.gateway.connection import Connection
-from parlour.web.gateway.handshake import deny, knock_of
+from parlour.web.gateway.handshake import deny, desk_knock_of, knock_of
 
 CHAT_PATH = re.compile(r"/v1/chat/(?P<widget_id>.+)", re.DOTALL)
+DESK_PATH = re.compile(r"/dashboard/o/(?P<tenant_id>[^/]{1,64})/live")
 
 
 class ChatSockets:
@@ -44,5 +48,15 @@ class ChatSockets:
                 tracer=services.tracer,
             )
             await connection.run(knock_of(websocket, match["widget_id"]))
+        elif match := DESK_PATH.fullmatch(scope["path"]):
+            services = services_of(websocket)
+            connection = Connection(
+                websocket,
+                services.desk_admission,
+                services.timers,
+                auth_timeout_seconds=services.settings.gateway.auth_timeout_seconds,
+                tracer=services.tracer,
+            )
+            await connection.run(desk_knock_of(websocket, match["tenant_id"]))
         else:
             await deny(websocket, NotFound())

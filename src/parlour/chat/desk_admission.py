@@ -1,0 +1,190 @@
+"""Who may open the members' live desk socket (T-97): the desk's `Admission`
+(chat/admission.py), beside the widget's.
+
+Before the upgrade, on what the socket showed (`DeskKnock`): the address's handshake rate, TLS
+in production, then the Origin, which must be the dashboard's own (cross-site WebSocket
+hijacking: a page elsewhere whose socket carries the member's cookie is refused before anything
+is read with that cookie), then the dashboard session from its cookie, ACTIVE and neither idle
+nor expired, read without counting a use (it never extends the idle time, T-41), and the
+membership of the organisation in the path, whose role handles conversations (the Inbox's own
+permission). A
+refusal is one security event and an HTTP answer in the JSON error shape (403, 401, 404, 429),
+with no socket. The member's sockets are capped, per address and per member.
+
+After the upgrade, the first frame is `hello` (docs/desk.md), optionally naming the
+conversation the page shows; then the socket is a `DeskSocket`, re-checked by the desk watch
+(chat/desk_watch.py) for as long as it is open. A presence service, when there is one, is told
+of each member's sockets opening and closing (`PresenceHook`), and what it reports is published
+to the organisation's members.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from parlour import logs
+from parlour.chat.admission import Knock
+from parlour.chat.clock import Timers
+from parlour.chat.desk_events import PresenceChanged
+from parlour.chat.desk_marks import DeskMarks
+from parlour.chat.desk_socket import DeskMember, DeskSocket, DeskSocketServices, parse_hello
+from parlour.chat.desk_watch import DeskWatch
+from parlour.chat.limits import Cap, Caps
+from parlour.chat.service import ChatService
+from parlour.errors import Forbidden, NotFound, RateLimited, Unauthenticated, Unavailable
+from parlour.identity.authorisation import Authorisation
+from parlour.identity.policy import Permission
+from parlour.identity.sessions import Sessions
+from parlour.observability import security_event
+from parlour.rate_limits import RateLimits
+
+
+@dataclass(frozen=True, slots=True)
+class DeskKnock(Knock):
+    """What a desk socket showed: `door` is the organisation's id from the path, and the
+    dashboard session cookie's value, which only this socket reads."""
+
+    session_token: str | None = None
+
+
+class ForeignDeskOrigin(Forbidden):
+    """A desk socket from a page that is not the dashboard's own (CWE-1385)."""
+
+    code = "desk_origin_refused"
+    default_message = "The live desk opens only from the dashboard's own pages."
+
+
+class PresenceHook(Protocol):
+    """Told when a member's desk socket opens and closes on this node; answers the member's
+    presence now (`available`, `away`, `offline`), or None when it did not change."""
+
+    async def on_connect(self, tenant_id: str, account_id: str) -> str | None: ...
+
+    async def on_disconnect(self, tenant_id: str, account_id: str) -> str | None: ...
+
+
+class NoPresence:
+    """No presence service: nothing is reported."""
+
+    async def on_connect(self, tenant_id: str, account_id: str) -> str | None:
+        return None
+
+    async def on_disconnect(self, tenant_id: str, account_id: str) -> str | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class DeskLimits:
+    own_origin: str  # the dashboard's origin: scheme://host[:port] of the public URL
+    sockets_per_member: int
+    max_connections_per_ip: int
+    history_page_size: int
+    tls_only: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeskEntry:
+    knock: DeskKnock
+    member: DeskMember
+
+
+class DeskAdmission:
+    def __init__(
+        self,
+        chat: ChatService,
+        marks: DeskMarks,
+        sessions: Sessions,
+        authorisation: Authorisation,
+        rate_limits: RateLimits,
+        caps: Caps,
+        watch: DeskWatch,
+        limits: DeskLimits,
+        clock: Timers,
+        presence: PresenceHook | None = None,
+    ) -> None:
+        self._chat = chat
+        self._sessions = sessions
+        self._authorisation = authorisation
+        self._rate_limits = rate_limits
+        self._caps = caps
+        self._limits = limits
+        self.presence: PresenceHook = presence or NoPresence()
+        self._sockets = DeskSocketServices(
+            chat, marks, rate_limits, watch, clock, history_page_size=limits.history_page_size
+        )
+
+    @contextlib.asynccontextmanager
+    async def admit(self, knock: Knock) -> AsyncIterator[DeskEntry]:
+        """Let the knock through, holding its connection caps until the block ends."""
+        if not isinstance(knock, DeskKnock):  # without a cookie
+            knock = DeskKnock(
+                knock.door, knock.origin, knock.client_ip, knock.request_id, knock.secure
+            )
+        async with contextlib.AsyncExitStack() as held:
+            try:
+                member = await self._door(knock)
+                logs.bind(tenant_id=member.tenant_id)
+                caps = [
+                    Cap(("ip", knock.client_ip), self._limits.max_connections_per_ip),
+                    Cap(
+                        ("desk", member.tenant_id, member.account_id),
+                        self._limits.sockets_per_member,
+                    ),
+                ]
+                await held.enter_async_context(self._caps.hold(caps))
+                await self._chat.broker.subscribed()
+            except (Unauthenticated, Forbidden, NotFound, RateLimited, Unavailable) as refused:
+                security_event(
+                    "desk.handshake_refused",
+                    reason=refused.code,
+                    tenant_id=knock.door[:64],
+                    origin=(knock.origin or "")[:300],
+                    ip=knock.client_ip,
+                    request_id=knock.request_id,
+                )
+                raise
+            yield DeskEntry(knock, member)
+
+    async def _door(self, knock: DeskKnock) -> DeskMember:
+        if not await self._rate_limits.allow("handshake", knock.client_ip):
+            raise RateLimited("Too many connection attempts; try again later.")
+        if self._limits.tls_only and not knock.secure:
+            raise Forbidden("Connect over wss://.")
+        # Before the cookie is looked at: another site's page carries it too (T-97).
+        if knock.origin != self._limits.own_origin:
+            raise ForeignDeskOrigin()
+        session = await self._sessions.active(knock.session_token, touch=False)
+        membership = await self._authorisation.authorise(
+            session, knock.door, Permission.HANDLE_CONVERSATIONS, source_ip=knock.client_ip
+        )
+        account = session.account
+        return DeskMember(
+            membership.tenant_id,
+            account.account_id,
+            membership.role,
+            knock.session_token,
+            account.display_name,
+        )
+
+    @contextlib.asynccontextmanager
+    async def authenticate(self, entry: DeskEntry, first_frame: str) -> AsyncIterator[DeskSocket]:
+        """The member's socket, once its first frame is a valid `hello`; the presence service
+        hears of it opening and closing."""
+        hello = parse_hello(first_frame)
+        member = entry.member
+        socket = DeskSocket(
+            member, self._sockets, connection_id=entry.knock.request_id or "", hello=hello
+        )
+        await self._present(member, await self.presence.on_connect(*member.key))
+        try:
+            yield socket
+        finally:
+            await self._present(member, await self.presence.on_disconnect(*member.key))
+
+    async def _present(self, member: DeskMember, state: str | None) -> None:
+        if state is not None:
+            event = PresenceChanged(member.account_id, state)
+            await self._chat.broker.publish_desk(member.tenant_id, event)

@@ -1,0 +1,412 @@
+// The live desk (docs/desk.md): the Inbox and a conversation's page update over the members'
+// desk socket, /dashboard/o/{tenant_id}/live, without a reload. The pages work fully without
+// this file; it only adds to them. Every text a customer or member wrote goes into the page as
+// text (textContent), never as markup.
+(function () {
+  "use strict";
+
+  var desk = document.getElementById("desk");
+  if (!desk || !("WebSocket" in window)) return;
+
+  var tenant = desk.dataset.tenant;
+  var me = desk.dataset.me;
+  var page = desk.dataset.page;
+  var focused = desk.dataset.conversationId || null;
+  var lastSeq = parseInt(desk.dataset.lastSeq || "0", 10);
+  var notify = desk.dataset.notify === "on";
+  var sound = desk.dataset.sound === "on";
+  var live = document.getElementById("live");
+  var baseTitle = document.title;
+  var STATUSES = ["queued", "assigned", "pending", "snoozed", "resolved"];
+  var STATUS_TEXT = {
+    queued: "Waiting for a person.",
+    pending: "Waiting on the customer.",
+    resolved: "Resolved.",
+    bot: "With the assistant."
+  };
+  var AUTHORS = { user: "Customer", assistant: "Assistant", agent: "Agent", system: "Parlour" };
+  var HANDOFFS = {
+    queued: "Waiting for a person.",
+    agent_joined: "A person joined.",
+    returned_to_bot: "Handed back to the assistant.",
+    resolved: "Resolved."
+  };
+  // Unread messages from customers in conversations other than the one shown, since load.
+  var unreadElsewhere = {};
+  var socket = null;
+  var retry = 1000;
+  var opened = false;
+  // After a close for the session (4401) or membership (4403), one reconnection at once: a
+  // step-up in another tab renews the session cookie. If that is refused too, stop.
+  var authRetry = false;
+
+  function say(text) {
+    if (!live) return;
+    live.textContent = text;
+    live.hidden = !text;
+  }
+
+  // ---- The tab's title: how many customers' messages are unread.
+
+  function unreadTotal() {
+    var total = 0;
+    if (page === "inbox") {
+      document.querySelectorAll("tr[data-conversation-id]").forEach(function (row) {
+        total += Math.max(0, num(row.dataset.lastSeq) - num(row.dataset.readSeq));
+      });
+    } else {
+      Object.keys(unreadElsewhere).forEach(function (id) { total += unreadElsewhere[id]; });
+    }
+    return total;
+  }
+
+  function num(value) { return parseInt(value || "0", 10) || 0; }
+
+  function retitle() {
+    var total = unreadTotal();
+    document.title = total > 0 ? "(" + total + ") " + baseTitle : baseTitle;
+  }
+
+  // ---- Notifications and sound, as the member chose on their account page.
+
+  var audio = null;
+  function beep() {
+    if (!sound) return;
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var oscillator = audio.createOscillator();
+      var gain = audio.createGain();
+      oscillator.frequency.value = 880;
+      gain.gain.setValueAtTime(0.08, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.25);
+      oscillator.connect(gain);
+      gain.connect(audio.destination);
+      oscillator.start();
+      oscillator.stop(audio.currentTime + 0.25);
+    } catch (e) { /* no sound here */ }
+  }
+
+  function tell(text) {
+    beep();
+    if (notify && "Notification" in window && Notification.permission === "granted" &&
+        document.hidden) {
+      new Notification("Parlour", { body: text, tag: "parlour-desk" });
+    }
+  }
+
+  if (notify && "Notification" in window && Notification.permission === "default" && live) {
+    var ask = document.createElement("button");
+    ask.type = "button";
+    ask.className = "link";
+    ask.textContent = "Allow browser notifications";
+    ask.addEventListener("click", function () {
+      Notification.requestPermission().then(function () { ask.remove(); });
+    });
+    live.parentNode.insertBefore(ask, live.nextSibling);
+  }
+
+  // ---- The Inbox: rows appear, move between lists and count what is unread.
+
+  function table(status) { return document.getElementById(status); }
+
+  function refreshEmpty() {
+    STATUSES.forEach(function (status) {
+      var list = table(status);
+      var none = document.getElementById("no-" + status);
+      if (!list || !none) return;
+      var empty = list.tBodies[0].rows.length === 0;
+      list.hidden = empty;
+      none.hidden = !empty;
+    });
+  }
+
+  function assignedText(assignee) {
+    if (!assignee) return "";
+    return assignee === me ? "You" : "A colleague";
+  }
+
+  // A row's cells by the column they are in (the team column shows only where there are teams).
+  function cell(row, column) { return row.querySelector("td." + column) || document.createElement("td"); }
+
+  function unreadCell(row) {
+    var count = Math.max(0, num(row.dataset.lastSeq) - num(row.dataset.readSeq));
+    cell(row, "unread").textContent = count > 0 ? count + " new" : "";
+  }
+
+  function newRow(frame, list) {
+    var row = document.createElement("tr");
+    row.dataset.conversationId = frame.conversation_id;
+    row.dataset.lastSeq = String(frame.last_seq);
+    // Arrived while the page was open: what happened before it is not news.
+    row.dataset.readSeq = String(frame.last_seq);
+    list.querySelectorAll("thead th[data-column]").forEach(function (heading) {
+      var td = document.createElement("td");
+      td.className = heading.dataset.column;
+      row.appendChild(td);
+    });
+    cell(row, "customer").textContent = frame.end_user_id;
+    var link = document.createElement("a");
+    link.href = "/dashboard/o/" + encodeURIComponent(tenant) + "/inbox/" +
+      encodeURIComponent(frame.conversation_id);
+    link.textContent = "Open the conversation with " + frame.end_user_id;
+    cell(row, "open").appendChild(link);
+    return row;
+  }
+
+  function findRow(conversationId) {
+    var rows = document.querySelectorAll("tr[data-conversation-id]");
+    for (var i = 0; i < rows.length; i++) {
+      if (rows[i].dataset.conversationId === conversationId) return rows[i];
+    }
+    return null;
+  }
+
+  function onConversation(frame) {
+    var row = findRow(frame.conversation_id);
+    var target = table(frame.status);
+    if (!target) {  // with the assistant: not the desk's
+      if (row) row.remove();
+      refreshEmpty();
+      retitle();
+      return;
+    }
+    var arrived = !row;
+    row = row || newRow(frame, target);
+    row.dataset.assignee = frame.assignee || "";
+    cell(row, "assignee").textContent = assignedText(frame.assignee);
+    cell(row, "latest").textContent = new Date().toISOString().slice(0, 19).replace("T", " ") + " UTC";
+    if (row.parentNode !== target.tBodies[0]) target.tBodies[0].insertBefore(row, target.tBodies[0].firstChild);
+    unreadCell(row);
+    refreshEmpty();
+    retitle();
+    if (arrived && frame.status === "queued") tell("A customer is waiting for a person.");
+  }
+
+  function onStored(frame) {
+    var row = findRow(frame.conversation_id);
+    if (row) {
+      row.dataset.lastSeq = String(Math.max(num(row.dataset.lastSeq), frame.seq));
+      if (frame.author !== "user") {
+        // Only customers' messages count as unread: what people and the assistant said is read.
+        row.dataset.readSeq = String(Math.max(num(row.dataset.readSeq), frame.seq));
+      }
+      unreadCell(row);
+      cell(row, "latest").textContent = new Date().toISOString().slice(0, 19).replace("T", " ") + " UTC";
+    }
+    if (frame.author === "user") {
+      if (page !== "inbox" && frame.conversation_id !== focused) {
+        unreadElsewhere[frame.conversation_id] = (unreadElsewhere[frame.conversation_id] || 0) + 1;
+      }
+      if (row || page !== "inbox") tell("A customer wrote.");
+    }
+    retitle();
+  }
+
+  function onRead(frame) {
+    if (frame.account_id !== me) return;
+    var row = findRow(frame.conversation_id);
+    if (row) {
+      row.dataset.readSeq = String(Math.max(num(row.dataset.readSeq), frame.seq));
+      unreadCell(row);
+    }
+    delete unreadElsewhere[frame.conversation_id];
+    retitle();
+  }
+
+  // ---- A conversation's page: its messages, status, steps and typing.
+
+  var messages = document.getElementById("messages");
+  var typingLine = document.getElementById("typing");
+  var typingTimer = null;
+
+  function time(iso) {
+    var el = document.createElement("time");
+    el.dateTime = iso;
+    var at = new Date(iso);
+    el.textContent = isNaN(at) ? "" : at.toISOString().slice(11, 16);
+    return el;
+  }
+
+  function onMessage(frame) {
+    if (!messages || frame.conversation_id !== focused || frame.seq <= lastSeq) return;
+    var item = document.createElement("li");
+    item.dataset.seq = String(frame.seq);
+    if (frame.type === "handoff") {
+      item.className = "note";
+      item.textContent = (HANDOFFS[frame.state] || frame.state) + " ";
+      item.appendChild(time(frame.created_at));
+    } else {
+      item.className = frame.author;
+      var who = document.createElement("strong");
+      who.textContent = AUTHORS[frame.author] || frame.author;
+      item.appendChild(who);
+      item.appendChild(document.createTextNode(" "));
+      item.appendChild(time(frame.created_at));
+      var text = document.createElement("p");
+      text.textContent = frame.text;
+      item.appendChild(text);
+      if (frame.author === "user") showTyping(null);
+    }
+    messages.appendChild(item);
+    lastSeq = frame.seq;
+    markRead();
+  }
+
+  function markRead() {
+    if (page !== "conversation" || document.hidden || !lastSeq) return;
+    send({ type: "read", conversation_id: focused, seq: lastSeq });
+  }
+
+  function statusText(frame) {
+    if (frame.status === "assigned") {
+      return frame.assignee === me ? "Assigned to you." : "Assigned to a colleague.";
+    }
+    if (frame.status === "snoozed") {
+      return "Snoozed until " + (frame.snoozed_until || "").slice(0, 16).replace("T", " ") + " UTC.";
+    }
+    return STATUS_TEXT[frame.status] || frame.status;
+  }
+
+  function steps(frame) {
+    var list = [];
+    if (frame.status !== "resolved" && !frame.assignee) list.push(["take", "Assign to me"]);
+    if (frame.assignee && frame.status !== "resolved") list.push(["unassign", "Unassign"]);
+    list.push(frame.status === "resolved" ? ["reopen", "Reopen"] : ["resolve", "Resolve"]);
+    if (frame.status !== "bot" && frame.status !== "resolved") {
+      list.push(["return", "Hand back to the assistant"]);
+    }
+    return list;
+  }
+
+  function onFocusedConversation(frame) {
+    var status = document.getElementById("status");
+    if (status) status.textContent = statusText(frame);
+    var holder = document.getElementById("steps");
+    var token = document.querySelector("#reply input[name=csrf_token]");
+    if (!holder || !token) return;
+    while (holder.firstChild) holder.removeChild(holder.firstChild);
+    steps(frame).forEach(function (step) {
+      var form = document.createElement("form");
+      form.method = "post";
+      form.action = "/dashboard/o/" + encodeURIComponent(tenant) + "/inbox/" +
+        encodeURIComponent(focused) + "/" + step[0];
+      form.className = "inline";
+      var csrf = document.createElement("input");
+      csrf.type = "hidden";
+      csrf.name = "csrf_token";
+      csrf.value = token.value;
+      var button = document.createElement("button");
+      button.type = "submit";
+      button.textContent = step[1];
+      form.appendChild(csrf);
+      form.appendChild(button);
+      holder.appendChild(form);
+    });
+  }
+
+  function showTyping(frame) {
+    if (!typingLine) return;
+    if (typingTimer) clearTimeout(typingTimer);
+    if (!frame || !frame.state) {
+      typingLine.hidden = true;
+      typingLine.textContent = "";
+      return;
+    }
+    typingLine.textContent = frame.author === "user" ? "The customer is typing…" :
+      frame.author === "assistant" ? "The assistant is writing…" : "A colleague is typing…";
+    typingLine.hidden = false;
+    // A typing state that is never ended (a closed tab) fades by itself.
+    typingTimer = setTimeout(function () { showTyping(null); }, 8000);
+  }
+
+  function onTyping(frame) {
+    if (frame.conversation_id === focused) showTyping(frame);
+    var row = findRow(frame.conversation_id);
+    if (row && frame.author === "user") {
+      cell(row, "unread").textContent = frame.state ? "typing…" : "";
+      if (!frame.state) unreadCell(row);
+    }
+  }
+
+  // The member's own typing, told to the customer and colleagues; at most every 3 seconds.
+  var reply = document.querySelector("#reply textarea");
+  var typingSince = 0;
+  var stopTyping = null;
+  if (reply && focused) {
+    reply.addEventListener("input", function () {
+      var now = Date.now();
+      if (now - typingSince > 3000) {
+        typingSince = now;
+        send({ type: "typing", conversation_id: focused, state: true });
+      }
+      if (stopTyping) clearTimeout(stopTyping);
+      stopTyping = setTimeout(function () {
+        typingSince = 0;
+        send({ type: "typing", conversation_id: focused, state: false });
+      }, 4000);
+    });
+  }
+  document.addEventListener("visibilitychange", markRead);
+
+  // ---- The socket.
+
+  function send(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+  }
+
+  function onFrame(frame) {
+    switch (frame.type) {
+      case "ready":
+        retry = 1000;
+        authRetry = false;
+        say("");
+        if (opened && page === "inbox") { window.location.reload(); return; }
+        opened = true;
+        markRead();
+        break;
+      case "conversation":
+        onConversation(frame);
+        if (frame.conversation_id === focused) onFocusedConversation(frame);
+        break;
+      case "stored": onStored(frame); break;
+      case "message": case "handoff": onMessage(frame); break;
+      case "typing": onTyping(frame); break;
+      case "read": onRead(frame); break;
+      default: break;  // presence, notes: shown by later versions of this page
+    }
+  }
+
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + "/dashboard/o/" +
+      encodeURIComponent(tenant) + "/live");
+    socket.addEventListener("open", function () {
+      var hello = { type: "hello" };
+      if (focused) { hello.conversation_id = focused; hello.after_seq = lastSeq; }
+      socket.send(JSON.stringify(hello));
+    });
+    socket.addEventListener("message", function (event) {
+      try { onFrame(JSON.parse(event.data)); } catch (e) { /* a frame this page does not know */ }
+    });
+    var ready = false;
+    socket.addEventListener("message", function () { ready = true; });
+    socket.addEventListener("close", function (event) {
+      var refused = event.code === 4401 || event.code === 4403;
+      if (refused && !authRetry) {
+        authRetry = true;
+        connect();
+        return;
+      }
+      if (refused || (authRetry && !ready)) {
+        say("Live updates stopped: " + (event.reason || "sign in again.") + " Reload the page.");
+        return;
+      }
+      say("Live updates paused; reconnecting…");
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 30000);
+    });
+  }
+
+  retitle();
+  connect();
+})();

@@ -1,0 +1,178 @@
+"""The live desk in real headless Chromium (docs/desk.md): the Inbox and a conversation's page
+update over the members' desk socket, without a reload, under the dashboard's CSP."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.browser.test_demo_widget import WAIT_MS, browser  # noqa: F401
+from tests.conftest import Stack, running_stack
+from tests.support import seed
+from tests.support.accounts import COOKIE
+from tests.support.chat import authenticate, open_socket, receive_until, say
+from tests.support.clock import ManualClock
+from tests.support.desk import desk_member
+
+pytestmark = pytest.mark.browser
+
+
+async def signed_in(browser: Browser, stack: Stack, token: str) -> Page:  # noqa: F811
+    """A page in a new browser context holding the member's session cookie."""
+    context = await browser.new_context()
+    await context.add_cookies(
+        [
+            {
+                "name": COOKIE,
+                "value": token,
+                "domain": "127.0.0.1",
+                "path": "/",
+                "secure": True,
+                "httpOnly": True,
+                "sameSite": "Strict",
+            }
+        ]
+    )
+    return await context.new_page()
+
+
+async def test_the_inbox_shows_a_customer_who_asks_for_a_person_without_a_reload(
+    stack: Stack,
+    browser: Browser,  # noqa: F811
+) -> None:
+    """The agent's Inbox is open and empty; a customer asks for a person: the row appears in
+    "Waiting for a person". Their message then counts as unread in the row and the tab's title;
+    on the conversation's page it appears, with the customer's typing, and the agent's typing
+    reaches the customer. No page is reloaded (T-97: the socket opens from the dashboard's own
+    page, on its cookie) (a marker set on each page survives), and the
+    page breaks no rule of its CSP."""
+    org = await seed.organisation(stack.services, faq=None)
+    ada = await desk_member(stack.services, org.tenant_id)
+    agent = await signed_in(browser, stack, ada.session_token)
+    violations: list[str] = []
+    agent.on(
+        "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
+    )
+    await agent.goto(f"{stack.url}/dashboard/o/{org.tenant_id}/inbox")
+    await expect(agent.locator("#no-queued")).to_be_visible()
+    await agent.evaluate("window.__not_reloaded = true")
+
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as customer:
+        await authenticate(customer, await seed.token_for(stack.services, org, "customer-7"))
+        # The socket is open before the customer asks (the page said hello).
+        await expect(agent.locator("#live")).to_be_hidden()
+        await customer.send(json.dumps({"type": "handoff"}))
+        row = agent.locator("#queued tbody tr")
+        await expect(row).to_have_count(1, timeout=WAIT_MS)
+        await expect(row.first).to_contain_text("customer-7")
+        await expect(agent.locator("#no-queued")).to_be_hidden()
+
+        await say(customer, "My card <b>is</b> blocked")
+        await expect(row.first.locator("td.unread")).to_have_text("1 new", timeout=WAIT_MS)
+        await expect(agent).to_have_title("(1) Inbox · Parlour")
+        assert await agent.evaluate("window.__not_reloaded") is True
+
+        await row.first.get_by_role("link").click()
+        await expect(agent.locator("#messages")).to_contain_text("My card <b>is</b> blocked")
+        await agent.evaluate("window.__not_reloaded = true")
+        await say(customer, "Are you there?")
+        await expect(agent.locator("#messages li").last).to_contain_text(
+            "Are you there?", timeout=WAIT_MS
+        )
+        await customer.send(json.dumps({"type": "typing", "state": True}))
+        await expect(agent.locator("#typing")).to_have_text(
+            "The customer is typing…", timeout=WAIT_MS
+        )
+        await agent.get_by_label("Your reply").press_sequentially("Hel")
+        heard = await receive_until(customer, lambda f: f["type"] == "typing")
+        assert heard[-1] == {"type": "typing", "author": "agent", "state": True}
+        # The page read what it showed (the customer heard so): back in the Inbox, nothing is
+        # unread.
+        assert {"type": "read", "seq": 3, "by": "agent"} in heard
+        assert await agent.evaluate("window.__not_reloaded") is True
+
+    await agent.goto(f"{stack.url}/dashboard/o/{org.tenant_id}/inbox")
+    await expect(agent.locator("#queued tbody tr td.unread")).to_have_text("")
+    await expect(agent).to_have_title("Inbox · Parlour")
+    assert violations == []
+    await agent.context.close()
+
+
+async def test_a_page_whose_session_ended_stops_its_live_updates_and_says_so(
+    tmp_path: Path,
+    sqlite_url: str,
+    browser: Browser,  # noqa: F811
+) -> None:
+    """T-97 in the browser: the member logs out elsewhere; at the next re-check the Inbox's
+    socket is closed, its one attempt to reconnect is refused, and the page says to reload."""
+    clock = ManualClock()
+    async with running_stack(tmp_path, sqlite_url, clock=clock) as stack:
+        org = await seed.organisation(stack.services, faq=None)
+        ada = await desk_member(stack.services, org.tenant_id)
+        agent = await signed_in(browser, stack, ada.session_token)
+        await agent.goto(f"{stack.url}/dashboard/o/{org.tenant_id}/inbox")
+        await expect(agent.locator("#no-queued")).to_be_visible()
+        # The socket is open once a customer's arrival shows.
+        async with open_socket(stack.ws_url, org.widget_id, org.origin) as customer:
+            await authenticate(customer, await seed.token_for(stack.services, org))
+            await customer.send(json.dumps({"type": "handoff"}))
+            await expect(agent.locator("#queued tbody tr")).to_have_count(1, timeout=WAIT_MS)
+        await stack.services.sessions.log_out(ada.session_token)
+        clock.advance(timedelta(seconds=stack.services.settings.gateway.desk_revalidate_seconds))
+        await expect(agent.locator("#live")).to_contain_text(
+            "Live updates stopped", timeout=WAIT_MS
+        )
+        await expect(agent.locator("#live")).to_contain_text("Reload the page.")
+        await agent.context.close()
+
+
+async def test_a_colleagues_assignment_moves_the_row_and_updates_the_conversations_page_live(
+    stack: Stack,
+    browser: Browser,  # noqa: F811
+) -> None:
+    """Ada has the Inbox open, Bo the same conversation's page; Cy takes the conversation from
+    her own page: Ada's row moves from "Waiting for a person" to "Assigned" (to a colleague),
+    and Bo's page says it is assigned to a colleague, with the steps that fit, unreloaded."""
+    org = await seed.organisation(stack.services, faq=None)
+    ada, bo, cy = [await desk_member(stack.services, org.tenant_id) for _ in range(3)]
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as customer:
+        ready = await authenticate(customer, await seed.token_for(stack.services, org))
+        await customer.send(json.dumps({"type": "handoff"}))
+        await receive_until(customer, lambda f: f["type"] == "handoff")
+    conversation = f"{stack.url}/dashboard/o/{org.tenant_id}/inbox/{ready['conversation_id']}"
+    inbox = await signed_in(browser, stack, ada.session_token)
+    await inbox.goto(f"{stack.url}/dashboard/o/{org.tenant_id}/inbox")
+    await expect(inbox.locator("#queued tbody tr")).to_have_count(1)
+    watching = await signed_in(browser, stack, bo.session_token)
+    await watching.goto(conversation)
+    await expect(watching.locator("#status")).to_have_text("Waiting for a person.")
+    for page in (inbox, watching):
+        await page.evaluate("window.__not_reloaded = true")
+    # Both sockets are open once a customer's typing shows on Bo's page.
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as customer:
+        await authenticate(customer, await seed.token_for(stack.services, org))
+        await customer.send(json.dumps({"type": "typing", "state": True}))
+        await expect(watching.locator("#typing")).to_be_visible(timeout=WAIT_MS)
+
+    taker = await signed_in(browser, stack, cy.session_token)
+    await taker.goto(conversation)
+    await taker.get_by_role("button", name="Assign to me").click()
+    await expect(taker.locator("#status")).to_have_text("Assigned to you.")
+
+    await expect(inbox.locator("#assigned tbody tr")).to_have_count(1, timeout=WAIT_MS)
+    await expect(inbox.locator("#assigned tbody tr td").nth(1)).to_have_text("A colleague")
+    await expect(inbox.locator("#no-queued")).to_be_visible()
+    await expect(watching.locator("#status")).to_have_text(
+        "Assigned to a colleague.", timeout=WAIT_MS
+    )
+    await expect(watching.get_by_role("button", name="Unassign")).to_be_visible()
+    await expect(watching.get_by_role("button", name="Assign to me")).to_have_count(0)
+    await expect(watching.locator("#messages li").last).to_contain_text("A person joined.")
+    for page in (inbox, watching):
+        assert await page.evaluate("window.__not_reloaded") is True
+    for page in (inbox, watching, taker):
+        await page.context.close()

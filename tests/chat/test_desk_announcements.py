@@ -1,0 +1,98 @@
+"""Where conversations change, the organisation's desk channel is told (docs/desk.md): created,
+every move (queued, taken, pending, snoozed, resolved, handed back), the wakings (a customer
+writing in a waiting conversation, a snooze running out), messages stored by number, typing
+and members' read marks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from parlour.chat.desk_events import (
+    ConversationChanged,
+    DeskEvent,
+    DeskRead,
+    DeskTyping,
+    MessageNoted,
+)
+from parlour.chat.models import Author, ConversationStatus, Resync
+from parlour.services import Services
+from tests.chat.test_lifecycle import member
+from tests.conftest import migrated_services
+from tests.support.clock import SetClock
+from tests.support.seed import ACTOR
+
+
+@pytest.fixture
+def clock() -> SetClock:
+    return SetClock(datetime(2026, 5, 4, 10, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def services(tmp_path: Path, database_url: str, clock: SetClock) -> AsyncIterator[Services]:
+    async with migrated_services(tmp_path, database_url, clock=clock) as built:
+        yield built
+
+
+@contextmanager
+def desk(services: Services, tenant_id: str) -> Iterator[list[DeskEvent | Resync]]:
+    heard: list[DeskEvent | Resync] = []
+    stop = services.broker.listen_desk(tenant_id, heard.append)
+    try:
+        yield heard
+    finally:
+        stop()
+
+
+def moves(heard: list[DeskEvent | Resync]) -> list[tuple[str, str | None]]:
+    return [(e.status, e.assignee) for e in heard if isinstance(e, ConversationChanged)]
+
+
+async def test_every_change_of_a_conversation_reaches_its_organisations_desk(
+    services: Services, clock: SetClock
+) -> None:
+    tenant = await services.tenants.create("Desk Bank", actor=ACTOR)
+    other = await services.tenants.create("Other Bank", actor=ACTOR)
+    tenant_id = tenant.tenant_id
+    ada = await member(services, tenant_id)
+    with desk(services, tenant_id) as heard, desk(services, other.tenant_id) as elsewhere:
+        conversation = await services.chat.open_conversation(tenant_id, "customer-1")
+        cid = conversation.conversation_id
+        await services.chat.request_handoff(tenant_id, cid)
+        await services.desk.take(tenant_id, cid, actor=ada)
+        await services.desk.set_pending(tenant_id, cid, actor=ada)
+        await services.chat.post_user_message(tenant_id, cid, client_id="c1", text="Still there?")
+        await services.desk.snooze(tenant_id, cid, clock.now + timedelta(hours=1), actor=ada)
+        clock.advance(hours=2)
+        await services.desk.conversations(tenant_id, ConversationStatus.SNOOZED, limit=10)
+        await services.desk.resolve(tenant_id, cid, actor=ada)
+        await services.chat.set_typing(tenant_id, cid, Author.AGENT, True, account_id=ada.id)
+        await services.chat.mark_read(tenant_id, cid, Author.AGENT, 3, account_id=ada.id)
+    created = heard[0]
+    assert isinstance(created, ConversationChanged)
+    assert (created.created, created.status, created.end_user_id) == (True, "bot", "customer-1")
+    assert moves(heard) == [
+        ("bot", None),
+        ("queued", None),
+        ("assigned", ada.id),
+        ("pending", ada.id),
+        ("assigned", ada.id),  # the customer wrote: back to their person
+        ("snoozed", ada.id),
+        ("assigned", ada.id),  # the snooze ran out
+        ("resolved", ada.id),
+    ]
+    stored = [e for e in heard if isinstance(e, MessageNoted)]
+    assert [(e.seq, e.author, e.kind) for e in stored] == [
+        (1, "system", "handoff"),
+        (2, "system", "handoff"),
+        (3, "user", "text"),
+        (4, "system", "handoff"),
+    ]
+    assert DeskTyping(cid, "agent", True, ada.id) in heard
+    assert DeskRead(cid, ada.id, 3) in heard
+    assert all(getattr(e, "conversation_id", cid) == cid for e in heard)
+    assert elsewhere == []
