@@ -28,6 +28,7 @@ from parlour.audit.checkpoints import CheckpointSigner
 from parlour.audit.service import AuditLog
 from parlour.chat.broker import Broker, InProcessBroker
 from parlour.chat.clock import SystemClock, Timers, timers_of
+from parlour.chat.customers import CustomerProfiles
 from parlour.chat.desk import AgentDesk
 from parlour.chat.identity_watch import IdentityWatch
 from parlour.chat.limits import Caps, ConnectionCaps, RedisConnectionCaps
@@ -38,6 +39,7 @@ from parlour.crypto.derive import derive_key
 from parlour.crypto.kms import LocalKms
 from parlour.crypto.master_key import load_master_key, load_previous_master_keys
 from parlour.crypto.vault import Vault
+from parlour.customers.panel import CustomerPanel
 from parlour.egress import EgressGuard, Resolver
 from parlour.features import OrganisationFeatures
 from parlour.identity.accounts import Accounts
@@ -73,6 +75,8 @@ from parlour.mcp_bridge.configuration import McpConfiguration
 from parlour.rate_limits import RateLimits
 from parlour.reports.service import Reports, daily_budget
 from parlour.rollups.tally import Tally
+from parlour.search.indexer import SearchIndexer
+from parlour.search.service import ConversationSearch
 from parlour.settings import AssistantSettings, KnowledgeSettings, Settings
 from parlour.shared_redis import broker_client, shared_pool
 from parlour.storage.database import Database
@@ -124,6 +128,10 @@ class Services:
     knowledge: KnowledgeService
     chat: ChatService
     desk: AgentDesk
+    # Search across an organisation's conversations, and its index's writer (docs/search.md).
+    search: ConversationSearch
+    search_indexer: SearchIndexer
+    customer_panel: CustomerPanel
     assistant: AssistantService
     rate_limits: RateLimits
     connection_caps: Caps
@@ -166,6 +174,7 @@ class Services:
         self.webhook_dispatcher.start()
         self.tally.start()
         self.security_alerts.start()
+        self.search_indexer.start()
 
     async def migrate(self) -> None:
         await migrate(self.db)
@@ -191,6 +200,7 @@ class Services:
         return failing
 
     async def aclose(self) -> None:
+        await self.search_indexer.aclose()
         await self.security_alerts.aclose()
         await self.webhook_dispatcher.aclose()
         await self.identity_watch.aclose()
@@ -270,6 +280,7 @@ def build_services(
     webhooks = WebhookEndpoints(
         db, vault, audit, egress, allow_insecure_urls=not settings.is_production, clock=clock
     )
+    search_indexer = SearchIndexer(db, vault, clock=clock)
     chat = ChatService(
         db,
         vault,
@@ -277,6 +288,7 @@ def build_services(
         max_message_chars=settings.gateway.max_message_chars,
         tally=tally,
         subscriptions=webhooks,
+        stored=search_indexer,
         clock=clock,
         tracer=tracer,
     )
@@ -380,6 +392,7 @@ def build_services(
     )
     gateway = settings.gateway
     every = settings.tokens.revalidate_seconds
+    customer_profiles = CustomerProfiles(db, vault, clock=clock)
     identity_watch = IdentityWatch(end_user_tokens, tenants, every_seconds=every, clock=timers)
     widget_admission = WidgetAdmission(
         chat,
@@ -398,6 +411,7 @@ def build_services(
         ),
         timers,
         tally,
+        profiles=customer_profiles,
     )
     security_figures = SecurityFigures(db, tenants, tally)
     security_alerts = SecurityAlerts(
@@ -446,6 +460,9 @@ def build_services(
         knowledge=knowledge,
         chat=chat,
         desk=AgentDesk(db, chat, audit, clock=clock),
+        search=ConversationSearch(db, vault),
+        search_indexer=search_indexer,
+        customer_panel=CustomerPanel(db, vault, chat, customer_profiles),
         assistant=assistant_service,
         rate_limits=realtime.rate_limits,
         connection_caps=realtime.caps,

@@ -36,13 +36,21 @@ async def inbox(who: Agent, services: ServicesDep, request: Request) -> Response
 async def _conversation(
     who: Member, services: ServicesDep, conversation_id: str, **context: Any
 ) -> dict[str, Any]:
-    """What the conversation's page shows: its latest messages, and the reply form."""
+    """What the conversation's page shows: its latest messages, the customer panel, and the
+    reply form."""
     conversation = await services.chat.get_conversation(who.tenant_id, conversation_id)
     after = max(0, conversation.last_seq - SHOWN)
     messages = await services.chat.history(
         who.tenant_id, conversation_id, after_seq=after, limit=SHOWN
     )
-    return {"who": who, "conversation": conversation, "messages": messages, **context}
+    panel = await services.customer_panel.panel(who.tenant_id, conversation_id)
+    return {
+        "who": who,
+        "conversation": conversation,
+        "messages": messages,
+        "panel": panel,
+        **context,
+    }
 
 
 @router.get("/dashboard/o/{tenant_id}/inbox/{conversation_id}")

@@ -1,0 +1,189 @@
+"""SQL of the blind index: what the indexer reads and writes, and the searches. Every method
+takes `tenant_id` first and filters on it (and PostgreSQL's row-level security holds the tables
+to the transaction's tenant, 0028)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from parlour.chat.models import ConversationStatus, MessageKind
+from parlour.storage.dialect import upsert
+from parlour.storage.tables import (
+    conversations,
+    messages,
+    search_documents,
+    search_terms,
+    search_watermarks,
+    tenants,
+)
+
+c = conversations.c
+m = messages.c
+t = search_terms.c
+
+
+@dataclass(frozen=True, slots=True)
+class Unindexed:
+    message_id: str
+    conversation_id: str
+    kind: MessageKind
+    body_sealed: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What a search narrows to besides its words; None: any."""
+
+    end_user_id: str | None = None
+    status: ConversationStatus | None = None
+    assignee: str | None = None
+    since: datetime | None = None  # active at or after: its latest message
+    until: datetime | None = None  # active at or before: its start
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if self.end_user_id is not None:
+            where.append(c.end_user_id == self.end_user_id)
+        if self.status is not None:
+            where.append(c.status == self.status.value)
+        if self.assignee is not None:
+            where.append(c.assignee == self.assignee)
+        if self.since is not None:
+            where.append(c.updated_at >= self.since)
+        if self.until is not None:
+            where.append(c.created_at <= self.until)
+        return where
+
+
+class IndexRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def tenant_ids(self) -> list[str]:
+        """Every organisation (the tenants table is the directory, outside row security)."""
+        return list((await self._conn.execute(select(tenants.c.tenant_id))).scalars())
+
+    async def watermark(self, tenant_id: str) -> str | None:
+        w = search_watermarks.c
+        result = await self._conn.execute(select(w.message_id).where(w.tenant_id == tenant_id))
+        return result.scalar_one_or_none()
+
+    async def unindexed(self, tenant_id: str, after: str, limit: int) -> list[Unindexed]:
+        """The tenant's messages with an id above `after` not yet in the index, oldest first."""
+        d = search_documents.c
+        rows = await self._conn.execute(
+            select(m.message_id, m.conversation_id, m.kind, m.body_sealed)
+            .select_from(messages.outerjoin(search_documents, d.message_id == m.message_id))
+            .where(m.tenant_id == tenant_id, m.message_id > after, d.message_id.is_(None))
+            .order_by(m.message_id)
+            .limit(limit)
+        )
+        return [Unindexed(str(r[0]), str(r[1]), MessageKind(r[2]), bytes(r[3])) for r in rows]
+
+    async def add(
+        self,
+        tenant_id: str,
+        documents: Sequence[str],
+        terms: Sequence[tuple[bytes, str, str]],
+        watermark: str,
+        at: datetime,
+    ) -> None:
+        """Index these messages (their ids) with their terms (tag, message id, conversation
+        id), and move the tenant's watermark up to `watermark`. Another node's indexer that did
+        the same messages first leaves nothing to add (ON CONFLICT DO NOTHING)."""
+        if documents:
+            await self._conn.execute(
+                self._insert_new(search_documents),
+                [{"tenant_id": tenant_id, "message_id": d} for d in documents],
+            )
+        if terms:
+            await self._conn.execute(
+                self._insert_new(search_terms),
+                [
+                    {"tenant_id": tenant_id, "tag": tag, "message_id": mid, "conversation_id": cid}
+                    for tag, mid, cid in terms
+                ],
+            )
+        w = search_watermarks.c
+        await self._conn.execute(
+            upsert(
+                self._conn,
+                search_watermarks,
+                {"tenant_id": tenant_id, "message_id": watermark, "updated_at": at},
+                ["tenant_id"],
+                ["message_id", "updated_at"],
+                where=w.message_id < watermark,
+            )
+        )
+
+    def _insert_new(self, table: Table) -> Any:
+        """INSERT … ON CONFLICT DO NOTHING, for many rows."""
+        insert = postgresql.insert if self._conn.dialect.name == "postgresql" else sqlite.insert
+        return insert(table).on_conflict_do_nothing()
+
+
+class SearchRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def postings(self, tenant_id: str, tag: bytes) -> int:
+        """How many messages hold the term: the rarest term leads a search."""
+        result = await self._conn.execute(
+            select(func.count()).where(t.tenant_id == tenant_id, t.tag == tag)
+        )
+        return int(result.scalar_one())
+
+    async def matching(
+        self, tenant_id: str, tags: Sequence[bytes], filters: Filters, limit: int
+    ) -> list[tuple[str, str]]:
+        """(conversation id, its newest message holding every tag), newest first. `tags`
+        rarest first: the first one's postings are read, the others probed by primary key."""
+        lead = search_terms.alias("t0")
+        joined = lead.join(
+            conversations,
+            and_(c.tenant_id == tenant_id, c.conversation_id == lead.c.conversation_id),
+        )
+        for n, other in enumerate(tags[1:], start=1):
+            alias = search_terms.alias(f"t{n}")
+            joined = joined.join(
+                alias,
+                and_(
+                    alias.c.tenant_id == tenant_id,
+                    alias.c.tag == other,
+                    alias.c.message_id == lead.c.message_id,
+                ),
+            )
+        where = [lead.c.tenant_id == tenant_id, lead.c.tag == tags[0], *filters.conditions()]
+        if filters.since is not None or filters.until is not None:
+            joined = joined.join(messages, m.message_id == lead.c.message_id)
+            if filters.since is not None:
+                where.append(m.created_at >= filters.since)
+            if filters.until is not None:
+                where.append(m.created_at <= filters.until)
+        newest = func.max(lead.c.message_id)
+        statement = (
+            select(lead.c.conversation_id, newest)
+            .select_from(joined)
+            .where(*where)
+            .group_by(lead.c.conversation_id)
+            .order_by(newest.desc())
+            .limit(limit)
+        )
+        return [(str(r[0]), str(r[1])) for r in await self._conn.execute(statement)]
+
+    async def conversation_ids(self, tenant_id: str, filters: Filters, limit: int) -> list[str]:
+        """Conversations by the filters alone, the latest active first."""
+        rows = await self._conn.execute(
+            select(c.conversation_id)
+            .where(c.tenant_id == tenant_id, *filters.conditions())
+            .order_by(c.updated_at.desc(), c.conversation_id.desc())
+            .limit(limit)
+        )
+        return [str(r[0]) for r in rows]
