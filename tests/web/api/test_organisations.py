@@ -97,6 +97,8 @@ MATRIX = {
     ("GET", "/v1/organisations/{org}/conversations"): (200, 200, 200, 200, 404),
     ("GET", CONVERSATION): (200, 200, 200, 200, 404),
     ("GET", CONVERSATION + "/messages"): (200, 200, 200, 200, 404),
+    ("GET", CONVERSATION + "/customer"): (200, 200, 200, 200, 404),
+    ("GET", "/v1/organisations/{org}/search?q=card&status=queued"): (200, 200, 200, 200, 404),
     ("POST", CONVERSATION + "/messages"): (201, 201, 201, 403, 404),
     ("POST", CONVERSATION + "/return"): (200, 200, 200, 403, 404),
     ("POST", CONVERSATION + "/take"): (200, 200, 200, 403, 404),
