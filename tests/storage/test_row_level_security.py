@@ -43,6 +43,11 @@ SECURED = (
     "tenant_apps",
     "origin_claims",
     "unanswered_questions",
+    # The blind search index and end users' verified claims (0028).
+    "search_terms",
+    "search_documents",
+    "search_watermarks",
+    "end_user_profiles",
 )
 
 
@@ -70,6 +75,7 @@ async def _organisation_with_a_message(services: Services, name: str) -> tuple[s
         conversation.conversation_id,
         appended.message.body,
     )
+    await services.search_indexer.index_tenant(org.tenant_id, 0)
     return org.tenant_id, conversation.conversation_id
 
 
@@ -104,6 +110,9 @@ async def test_the_app_role_without_a_tenant_in_scope_reads_no_conversation_or_m
         "knowledge_versions",
         "prompt_templates",
         "tenant_origins",
+        "search_terms",
+        "search_documents",
+        "search_watermarks",
     )
     assert all(stored[table] > 0 for table in (*written, "mcp_client_certificates")), stored
     assert set((await _rows_per_table(pg)).values()) == {0}
