@@ -116,7 +116,8 @@ async def test_the_search_index_and_customer_profiles_hold_no_plaintext(
     )
     await admitted(services, org, {"type": "auth", "token": canaries.register(minted.token)})
     panel = await services.customer_panel.panel(org.tenant_id, conversation.conversation_id)
-    assert panel.profile is not None and panel.profile.traits == traits
+    assert panel.profile is not None
+    assert panel.profile.traits == traits
 
     raw = sqlite_files(sqlite_url).lower()
     cells = (await every_cell(services)).lower()

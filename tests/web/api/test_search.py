@@ -61,7 +61,8 @@ async def test_an_analyst_searches_by_words_and_reads_the_customer_panel(stack: 
         assert body["customer"]["anonymous"] is False
         [turn] = body["turns"]
         assert turn["outcome"] == "answered"
-        assert turn["provider"] and turn["model"]
+        assert turn["provider"]
+        assert turn["model"]
         assert turn["citations"]
 
         refused = await analyst.send("GET", f"{base}/search?q=the")
