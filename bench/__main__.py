@@ -7,11 +7,23 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from bench import answers, crypto, first_turn, gaps, gateway, reports, retrieval, watch, webhooks
+from bench import (
+    answers,
+    crypto,
+    desk,
+    first_turn,
+    gaps,
+    gateway,
+    reports,
+    retrieval,
+    watch,
+    webhooks,
+)
 
 BENCHMARKS = {
     "answers": answers.run,
     "crypto": crypto.run,
+    "desk": desk.run,
     "first_turn": first_turn.run,
     "gaps": gaps.run,
     "gateway": gateway.run,
