@@ -10,7 +10,7 @@ Message ids are time-ordered (UUIDv7), but not committed in their order: two nod
 differ, a batch commits after a later one began, and an assistant's streamed answer keeps the
 id chosen when it began to stream (up to the model's timeout before). So each round reads from
 `recent_seconds` below the watermark, and, every `sweep_seconds`, every organisation is read
-from `late_seconds` below it; what the index already holds is skipped by the anti-join, never
+from `late_seconds` below it; what the index already holds (`search_documents`) is skipped, never
 indexed twice. When a node starts, its first round sweeps every organisation: messages another
 node stored and could not index before it stopped are found then.
 
@@ -20,6 +20,7 @@ an answer that streamed for long within `sweep_seconds`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Collection
@@ -35,13 +36,15 @@ from parlour.tasks import Periodic
 
 log = logging.getLogger(__name__)
 
-BATCH = 250  # messages per write transaction: SQLite's one writer is held briefly
-MAX_BATCHES = 40  # per organisation per round; the rest is the next round's
+# Message ids read per page; those not indexed yet are indexed in one write transaction, so
+# SQLite's one writer is held briefly.
+PAGE = 100
+MAX_PAGES = 200  # per organisation per round; the rest is the next round's
 
 
 def earlier_id(message_id: str, seconds: float) -> str:
     """The smallest UUIDv7 of `seconds` before `message_id`'s moment ("" if it is no UUIDv7:
-    then everything is read again, which the anti-join makes only slow, never wrong)."""
+    then everything is read again, which skipping what is held makes only slow, never wrong)."""
     try:
         millis = int(message_id[:8] + message_id[9:13], 16)
     except ValueError:
@@ -119,22 +122,27 @@ class SearchIndexer:
         after = earlier_id(watermark, margin) if watermark else ""
         cipher: TenantCipher | None = None
         indexed = 0
-        for _ in range(MAX_BATCHES):
+        for _ in range(MAX_PAGES):
             async with self._db.read(tenant_id) as conn:
-                batch = await IndexRepository(conn).unindexed(tenant_id, after, BATCH)
-            if not batch:
+                repo = IndexRepository(conn)
+                page = await repo.ids_after(tenant_id, after, PAGE)
+                batch = await repo.unindexed(tenant_id, page) if page else []
+            if batch:
+                cipher = cipher or await self._vault.cipher(tenant_id)
+                terms = _terms(cipher, batch)
+                async with self._db.transaction(tenant_id) as conn:
+                    await IndexRepository(conn).add(
+                        tenant_id,
+                        [u.message_id for u in batch],
+                        terms,
+                        batch[-1].message_id,
+                        self._clock(),
+                    )
+                indexed += len(batch)
+                await asyncio.sleep(0)  # let the sockets' work run between batches
+            if len(page) < PAGE:
                 return indexed, False
-            cipher = cipher or await self._vault.cipher(tenant_id)
-            terms = _terms(cipher, batch)
-            newest = batch[-1].message_id
-            async with self._db.transaction(tenant_id) as conn:
-                await IndexRepository(conn).add(
-                    tenant_id, [u.message_id for u in batch], terms, newest, self._clock()
-                )
-            indexed += len(batch)
-            after = newest
-            if len(batch) < BATCH:
-                return indexed, False
+            after = page[-1]
         return indexed, True
 
 

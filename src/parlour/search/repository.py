@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, func, select
+from sqlalchemy import ColumnElement, Select, Table, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -75,15 +75,38 @@ class IndexRepository:
         result = await self._conn.execute(select(w.message_id).where(w.tenant_id == tenant_id))
         return result.scalar_one_or_none()
 
-    async def unindexed(self, tenant_id: str, after: str, limit: int) -> list[Unindexed]:
-        """The tenant's messages with an id above `after` not yet in the index, oldest first."""
-        d = search_documents.c
+    async def ids_after(self, tenant_id: str, after: str, limit: int) -> list[str]:
+        """The tenant's next `limit` message ids above `after`, in order (the unique index on
+        message ids, read in order)."""
         rows = await self._conn.execute(
-            select(m.message_id, m.conversation_id, m.kind, m.body_sealed)
-            .select_from(messages.outerjoin(search_documents, d.message_id == m.message_id))
-            .where(m.tenant_id == tenant_id, m.message_id > after, d.message_id.is_(None))
+            select(m.message_id)
+            .where(m.tenant_id == tenant_id, m.message_id > after)
             .order_by(m.message_id)
             .limit(limit)
+        )
+        return [str(r[0]) for r in rows]
+
+    async def unindexed(self, tenant_id: str, message_ids: Sequence[str]) -> list[Unindexed]:
+        """Those of `message_ids` the index does not hold yet, oldest first. Two lookups by key
+        rather than one anti-join: a join's plan hangs on the tables' statistics, which a
+        fresh index has none of (PostgreSQL then scanned the index once per message)."""
+        d = search_documents.c
+        held = set(
+            (
+                await self._conn.execute(
+                    select(d.message_id).where(
+                        d.tenant_id == tenant_id, d.message_id.in_(message_ids)
+                    )
+                )
+            ).scalars()
+        )
+        wanted = [i for i in message_ids if i not in held]
+        if not wanted:
+            return []
+        rows = await self._conn.execute(
+            select(m.message_id, m.conversation_id, m.kind, m.body_sealed)
+            .where(m.tenant_id == tenant_id, m.message_id.in_(wanted))
+            .order_by(m.message_id)
         )
         return [Unindexed(str(r[0]), str(r[1]), MessageKind(r[2]), bytes(r[3])) for r in rows]
 
@@ -145,37 +168,7 @@ class SearchRepository:
     ) -> list[tuple[str, str]]:
         """(conversation id, its newest message holding every tag), newest first. `tags`
         rarest first: the first one's postings are read, the others probed by primary key."""
-        lead = search_terms.alias("t0")
-        joined = lead.join(
-            conversations,
-            and_(c.tenant_id == tenant_id, c.conversation_id == lead.c.conversation_id),
-        )
-        for n, other in enumerate(tags[1:], start=1):
-            alias = search_terms.alias(f"t{n}")
-            joined = joined.join(
-                alias,
-                and_(
-                    alias.c.tenant_id == tenant_id,
-                    alias.c.tag == other,
-                    alias.c.message_id == lead.c.message_id,
-                ),
-            )
-        where = [lead.c.tenant_id == tenant_id, lead.c.tag == tags[0], *filters.conditions()]
-        if filters.since is not None or filters.until is not None:
-            joined = joined.join(messages, m.message_id == lead.c.message_id)
-            if filters.since is not None:
-                where.append(m.created_at >= filters.since)
-            if filters.until is not None:
-                where.append(m.created_at <= filters.until)
-        newest = func.max(lead.c.message_id)
-        statement = (
-            select(lead.c.conversation_id, newest)
-            .select_from(joined)
-            .where(*where)
-            .group_by(lead.c.conversation_id)
-            .order_by(newest.desc())
-            .limit(limit)
-        )
+        statement = matching_statement(tenant_id, tags, filters, limit)
         return [(str(r[0]), str(r[1])) for r in await self._conn.execute(statement)]
 
     async def conversation_ids(self, tenant_id: str, filters: Filters, limit: int) -> list[str]:
@@ -187,3 +180,40 @@ class SearchRepository:
             .limit(limit)
         )
         return [str(r[0]) for r in rows]
+
+
+def matching_statement(
+    tenant_id: str, tags: Sequence[bytes], filters: Filters, limit: int
+) -> Select[Any]:
+    """The SELECT of `SearchRepository.matching`."""
+    lead = search_terms.alias("t0")
+    joined = lead.join(
+        conversations,
+        and_(c.tenant_id == tenant_id, c.conversation_id == lead.c.conversation_id),
+    )
+    for n, other in enumerate(tags[1:], start=1):
+        alias = search_terms.alias(f"t{n}")
+        joined = joined.join(
+            alias,
+            and_(
+                alias.c.tenant_id == tenant_id,
+                alias.c.tag == other,
+                alias.c.message_id == lead.c.message_id,
+            ),
+        )
+    where = [lead.c.tenant_id == tenant_id, lead.c.tag == tags[0], *filters.conditions()]
+    if filters.since is not None or filters.until is not None:
+        joined = joined.join(messages, m.message_id == lead.c.message_id)
+        if filters.since is not None:
+            where.append(m.created_at >= filters.since)
+        if filters.until is not None:
+            where.append(m.created_at <= filters.until)
+    newest = func.max(lead.c.message_id)
+    return (
+        select(lead.c.conversation_id, newest)
+        .select_from(joined)
+        .where(*where)
+        .group_by(lead.c.conversation_id)
+        .order_by(newest.desc())
+        .limit(limit)
+    )
