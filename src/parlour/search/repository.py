@@ -62,6 +62,11 @@ class Filters:
         return where
 
 
+# The postings a search reads at a time, newest first: few for a common word, more as the
+# filters turn out to admit few.
+PAGES = (200, 1_000, 5_000, *([20_000] * 50))
+
+
 class IndexRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -167,9 +172,22 @@ class SearchRepository:
         self, tenant_id: str, tags: Sequence[bytes], filters: Filters, limit: int
     ) -> list[tuple[str, str]]:
         """(conversation id, its newest message holding every tag), newest first. `tags`
-        rarest first: the first one's postings are read, the others probed by primary key."""
-        statement = matching_statement(tenant_id, tags, filters, limit)
-        return [(str(r[0]), str(r[1])) for r in await self._conn.execute(statement)]
+        rarest first: the first one's postings are read newest first, in pages that grow, and
+        the others probed by key, until `limit` conversations are found or the postings end;
+        so a common word costs what its first page does, not what all its postings would."""
+        found: dict[str, str] = {}
+        before: str | None = None
+        for page in PAGES:
+            statement = matching_statement(tenant_id, tags, filters, page, before)
+            rows = [(str(r[0]), str(r[1])) for r in await self._conn.execute(statement)]
+            for conversation_id, message_id in rows:
+                found.setdefault(conversation_id, message_id)
+                if len(found) == limit:
+                    return list(found.items())
+            if len(rows) < page:
+                break
+            before = rows[-1][1]
+        return list(found.items())
 
     async def conversation_ids(self, tenant_id: str, filters: Filters, limit: int) -> list[str]:
         """Conversations by the filters alone, the latest active first."""
@@ -183,9 +201,10 @@ class SearchRepository:
 
 
 def matching_statement(
-    tenant_id: str, tags: Sequence[bytes], filters: Filters, limit: int
+    tenant_id: str, tags: Sequence[bytes], filters: Filters, limit: int, before: str | None
 ) -> Select[Any]:
-    """The SELECT of `SearchRepository.matching`."""
+    """The messages holding every tag (conversation id, message id), newest first, below
+    `before` if given, that the filters admit."""
     lead = search_terms.alias("t0")
     joined = lead.join(
         conversations,
@@ -202,18 +221,18 @@ def matching_statement(
             ),
         )
     where = [lead.c.tenant_id == tenant_id, lead.c.tag == tags[0], *filters.conditions()]
+    if before is not None:
+        where.append(lead.c.message_id < before)
     if filters.since is not None or filters.until is not None:
         joined = joined.join(messages, m.message_id == lead.c.message_id)
         if filters.since is not None:
             where.append(m.created_at >= filters.since)
         if filters.until is not None:
             where.append(m.created_at <= filters.until)
-    newest = func.max(lead.c.message_id)
     return (
-        select(lead.c.conversation_id, newest)
+        select(lead.c.conversation_id, lead.c.message_id)
         .select_from(joined)
         .where(*where)
-        .group_by(lead.c.conversation_id)
-        .order_by(newest.desc())
+        .order_by(lead.c.message_id.desc())
         .limit(limit)
     )
