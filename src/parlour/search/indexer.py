@@ -36,10 +36,12 @@ from parlour.tasks import Periodic
 
 log = logging.getLogger(__name__)
 
-# Message ids read per page; those not indexed yet are indexed in one write transaction, so
-# SQLite's one writer is held briefly.
-PAGE = 100
-MAX_PAGES = 200  # per organisation per round; the rest is the next round's
+# Message ids read at a time (a sweep reads many it finds indexed already); those not indexed
+# yet are written a batch at a time, one write transaction each, so SQLite's one writer is held
+# briefly.
+PAGE = 1_000
+BATCH = 100
+MAX_PAGES = 20  # per organisation per round; the rest is the next round's
 
 
 def earlier_id(message_id: str, seconds: float) -> str:
@@ -126,8 +128,9 @@ class SearchIndexer:
             async with self._db.read(tenant_id) as conn:
                 repo = IndexRepository(conn)
                 page = await repo.ids_after(tenant_id, after, PAGE)
-                batch = await repo.unindexed(tenant_id, page) if page else []
-            if batch:
+                missing = await repo.unindexed(tenant_id, page) if page else []
+            for start in range(0, len(missing), BATCH):
+                batch = missing[start : start + BATCH]
                 cipher = cipher or await self._vault.cipher(tenant_id)
                 terms = _terms(cipher, batch)
                 async with self._db.transaction(tenant_id) as conn:
