@@ -184,9 +184,9 @@ async def _search_part(services: Services) -> list[str]:
     seeded = time.perf_counter() - started
 
     started = time.perf_counter()
-    indexed, more = 0, True
-    while more:
-        done, more = await services.search_indexer.index_tenant(tenant_id, 0)
+    indexed, resume = await services.search_indexer.index_tenant(tenant_id, 0)
+    while resume is not None:
+        done, resume = await services.search_indexer.index_tenant(tenant_id, 0, after=resume)
         indexed += done
     built = time.perf_counter() - started
     if not services.db.is_sqlite:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from parlour.chat.models import Author, ConversationStatus
 from parlour.errors import InvalidInput
+from parlour.search import indexer as indexer_module
 from parlour.search.indexer import earlier_id
 from parlour.search.service import Query, snippet
 from parlour.search.terms import normalise, words
@@ -168,3 +169,23 @@ def test_an_earlier_id_is_below_every_id_of_that_moment() -> None:
     assert earlier_id(now, 0) <= now
     assert earlier_id(now, 60) < earlier_id(now, 0)
     assert earlier_id("not-a-uuid", 60) == ""
+
+
+async def test_a_round_that_runs_out_of_its_share_goes_on_from_there_in_the_next(
+    backend: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round reads a bounded share of an organisation's messages; the next goes on where it
+    stopped (not from the watermark again), so a long backlog or sweep ends."""
+    monkeypatch.setattr(indexer_module, "PAGE", 2)
+    monkeypatch.setattr(indexer_module, "MAX_PAGES", 1)
+    services = backend
+    org = (await services.tenants.create("Backlog Bank", actor=ACTOR)).tenant_id
+    conversation_id = await conversation(
+        services, org, "one walrus", "two walrus", "three walrus", "four walrus", "five walrus"
+    )
+    # Other organisations' backlogs (PostgreSQL's database is shared by the run) go first.
+    while await services.search_indexer.index_round():
+        pass
+    assert await found(services, org, text="five walrus") == [conversation_id]
+    results = await services.search.search(org, Query(text="walrus"))
+    assert [r.snippet for r in results] == ["five walrus"]

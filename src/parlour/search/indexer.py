@@ -76,6 +76,9 @@ class SearchIndexer:
         self._clock = clock
         self._monotonic = monotonic
         self._dirty: set[str] = set()
+        # Where an organisation's reading stopped when a round's share ran out: the next round
+        # goes on from there rather than from its watermark, so a long sweep ends too.
+        self._resume: dict[str, str] = {}
         self._next_sweep: float | None = None  # None: the first round sweeps
         self._periodic = Periodic(
             self.index_round, seconds, failed="indexing messages for search failed"
@@ -106,22 +109,29 @@ class SearchIndexer:
         indexed = 0
         for tenant_id, margin in margins.items():
             try:
-                done, more = await self.index_tenant(tenant_id, margin)
+                done, resume = await self.index_tenant(
+                    tenant_id, margin, after=self._resume.pop(tenant_id, None)
+                )
             except Exception:
                 # One organisation's trouble (its keys destroyed with it) stops no other's.
                 log.exception("indexing an organisation's messages for search failed")
                 continue
             indexed += done
-            if more:
+            if resume is not None:
+                self._resume[tenant_id] = resume
                 self._dirty.add(tenant_id)
         return indexed
 
-    async def index_tenant(self, tenant_id: str, margin: float) -> tuple[int, bool]:
-        """Index what the tenant's watermark, less `margin` seconds, leaves; (how many, whether
-        some remain for the next round)."""
-        async with self._db.read(tenant_id) as conn:
-            watermark = await IndexRepository(conn).watermark(tenant_id)
-        after = earlier_id(watermark, margin) if watermark else ""
+    async def index_tenant(
+        self, tenant_id: str, margin: float, *, after: str | None = None
+    ) -> tuple[int, str | None]:
+        """Index what the tenant's watermark, less `margin` seconds, leaves (or what comes
+        after the message id `after`); how many, and where the next round goes on from (None:
+        nothing is left)."""
+        if after is None:
+            async with self._db.read(tenant_id) as conn:
+                watermark = await IndexRepository(conn).watermark(tenant_id)
+            after = earlier_id(watermark, margin) if watermark else ""
         cipher: TenantCipher | None = None
         indexed = 0
         for _ in range(MAX_PAGES):
@@ -144,9 +154,9 @@ class SearchIndexer:
                 indexed += len(batch)
                 await asyncio.sleep(0)  # let the sockets' work run between batches
             if len(page) < PAGE:
-                return indexed, False
+                return indexed, None
             after = page[-1]
-        return indexed, True
+        return indexed, after
 
 
 def _terms(cipher: TenantCipher, batch: list[Unindexed]) -> list[tuple[bytes, str, str]]:
