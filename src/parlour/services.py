@@ -174,7 +174,8 @@ class Services:
         self.webhook_dispatcher.start()
         self.tally.start()
         self.security_alerts.start()
-        self.search_indexer.start()
+        if self.settings.search.index_seconds > 0:
+            self.search_indexer.start()
 
     async def migrate(self) -> None:
         await migrate(self.db)
@@ -280,7 +281,9 @@ def build_services(
     webhooks = WebhookEndpoints(
         db, vault, audit, egress, allow_insecure_urls=not settings.is_production, clock=clock
     )
-    search_indexer = SearchIndexer(db, vault, clock=clock)
+    search_indexer = SearchIndexer(
+        db, vault, seconds=settings.search.index_seconds or 2.0, clock=clock
+    )
     chat = ChatService(
         db,
         vault,
