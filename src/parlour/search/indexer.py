@@ -21,14 +21,16 @@ an answer that streamed for long within `sweep_seconds`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Collection
+from typing import Any
 
 from parlour.chat.models import MessageKind
 from parlour.chat.repository import TABLE
 from parlour.crypto.vault import Place, TenantCipher, Vault
-from parlour.search.repository import IndexRepository, Unindexed
+from parlour.search.repository import DirectIndexWrite, IndexRepository, Unindexed
 from parlour.search.terms import tag, words
 from parlour.storage.database import Database
 from parlour.storage.types import Clock, utcnow
@@ -40,7 +42,10 @@ log = logging.getLogger(__name__)
 # yet are written a batch at a time, one write transaction each, so SQLite's one writer is held
 # briefly.
 PAGE = 1_000
-BATCH = 100
+BATCH = 50
+# The share of the event loop the indexer takes at most while it has work (it rests in
+# proportion to each batch's time), and its longest rest.
+MAX_REST = 1.0
 MAX_PAGES = 20  # per organisation per round; the rest is the next round's
 
 
@@ -65,6 +70,7 @@ class SearchIndexer:
         recent_seconds: float = 30.0,
         sweep_seconds: float = 300.0,
         late_seconds: float = 900.0,
+        share: float = 0.1,
         clock: Clock = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -75,6 +81,8 @@ class SearchIndexer:
         self._late = late_seconds
         self._clock = clock
         self._monotonic = monotonic
+        self._share = share
+        self._direct = DirectIndexWrite(db.engine.dialect) if db.direct is not None else None
         self._dirty: set[str] = set()
         # Where an organisation's reading stopped when a round's share ran out: the next round
         # goes on from there rather than from its watermark, so a long sweep ends too.
@@ -122,6 +130,13 @@ class SearchIndexer:
                 self._dirty.add(tenant_id)
         return indexed
 
+    async def _write(
+        self, tenant_id: str, batch: list[Unindexed], terms: list[tuple[bytes, str, str]]
+    ) -> None:
+        documents = [u.message_id for u in batch]
+        args = (documents, terms, batch[-1].message_id, self._clock())
+        await _written(self._db, self._direct, tenant_id, args)
+
     async def index_tenant(
         self, tenant_id: str, margin: float, *, after: str | None = None
     ) -> tuple[int, str | None]:
@@ -141,22 +156,28 @@ class SearchIndexer:
                 missing = await repo.unindexed(tenant_id, page) if page else []
             for start in range(0, len(missing), BATCH):
                 batch = missing[start : start + BATCH]
+                started = self._monotonic()
                 cipher = cipher or await self._vault.cipher(tenant_id)
-                terms = _terms(cipher, batch)
-                async with self._db.transaction(tenant_id) as conn:
-                    await IndexRepository(conn).add(
-                        tenant_id,
-                        [u.message_id for u in batch],
-                        terms,
-                        batch[-1].message_id,
-                        self._clock(),
-                    )
+                await self._write(tenant_id, batch, _terms(cipher, batch))
                 indexed += len(batch)
-                await asyncio.sleep(0)  # let the sockets' work run between batches
+                # The node's sockets come first: the indexer takes at most its share of the
+                # event loop (and of SQLite's one writer), resting between batches.
+                spent = self._monotonic() - started
+                await asyncio.sleep(min(MAX_REST, spent * (1 - self._share) / self._share))
             if len(page) < PAGE:
                 return indexed, None
             after = page[-1]
         return indexed, after
+
+
+async def _written(
+    db: Database, direct: DirectIndexWrite | None, tenant_id: str, args: tuple[Any, ...]
+) -> None:
+    if direct is not None:
+        await db.write_directly(functools.partial(direct.write, tenant_id, *args))
+        return
+    async with db.transaction(tenant_id) as conn:
+        await IndexRepository(conn).add(tenant_id, *args)
 
 
 def _terms(cipher: TenantCipher, batch: list[Unindexed]) -> list[tuple[bytes, str, str]]:

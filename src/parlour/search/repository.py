@@ -4,12 +4,13 @@ to the transaction's tenant, 0028)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, and_, func, select
+from sqlalchemy import ColumnElement, Dialect, Select, Table, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -155,6 +156,46 @@ class IndexRepository:
         """INSERT … ON CONFLICT DO NOTHING, for many rows."""
         insert = postgresql.insert if self._conn.dialect.name == "postgresql" else sqlite.insert
         return insert(table).on_conflict_do_nothing()
+
+
+class DirectIndexWrite:
+    """The same write as `IndexRepository.add`, for SQLite's own driver (`Database.
+    write_directly`): one call, no hop to aiosqlite's thread per statement, no SQLAlchemy
+    parameter processing per row, so SQLite's one writer is held a millisecond or two rather
+    than tens (bench/gateway's flood with the indexer running halved before it)."""
+
+    _DOCUMENT = (
+        "INSERT INTO search_documents (tenant_id, message_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
+    )
+    _TERM = (
+        "INSERT INTO search_terms (tenant_id, tag, message_id, conversation_id) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    )
+    _WATERMARK = (
+        "INSERT INTO search_watermarks (tenant_id, message_id, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (tenant_id) DO UPDATE SET message_id = excluded.message_id, "
+        "updated_at = excluded.updated_at "
+        "WHERE search_watermarks.message_id < excluded.message_id"
+    )
+
+    def __init__(self, dialect: Dialect) -> None:
+        column_type = search_watermarks.c.updated_at.type
+        self._moment: Callable[[Any], Any] = column_type.dialect_impl(dialect).bind_processor(
+            dialect
+        ) or (lambda value: value)
+
+    def write(
+        self,
+        tenant_id: str,
+        documents: Sequence[str],
+        terms: Sequence[tuple[bytes, str, str]],
+        watermark: str,
+        at: datetime,
+        conn: sqlite3.Connection,
+    ) -> None:
+        conn.executemany(self._DOCUMENT, [(tenant_id, d) for d in documents])
+        conn.executemany(self._TERM, [(tenant_id, tag, mid, cid) for tag, mid, cid in terms])
+        conn.execute(self._WATERMARK, (tenant_id, watermark, self._moment(at)))
 
 
 class SearchRepository:
