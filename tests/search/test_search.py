@@ -187,5 +187,5 @@ async def test_a_round_that_runs_out_of_its_share_goes_on_from_there_in_the_next
     while await services.search_indexer.index_round():
         pass
     assert await found(services, org, text="five walrus") == [conversation_id]
-    results = await services.search.search(org, Query(text="walrus"))
-    assert [r.snippet for r in results] == ["five walrus"]
+    for said in ("one", "two", "three", "four"):
+        assert await found(services, org, text=f"{said} walrus") == [conversation_id]
