@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from bench import (
     answers,
     crypto,
+    desk,
     first_turn,
     gaps,
     gateway,
@@ -23,6 +24,7 @@ from bench import (
 BENCHMARKS = {
     "answers": answers.run,
     "crypto": crypto.run,
+    "desk": desk.run,
     "first_turn": first_turn.run,
     "gaps": gaps.run,
     "gateway": gateway.run,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from parlour.knowledge.embeddings import shared_minilm
+from parlour.search.service import Query
 from parlour.services import Services
 from tests.conftest import Stack
+from tests.customers.test_panel import admitted
 from tests.support import canaries, seed
 from tests.support.assistants import ask
 from tests.support.chat import authenticate, is_assistant_message, open_socket, receive_until, say
@@ -106,3 +108,37 @@ async def test_a_private_note_and_a_canned_reply_are_kept_only_sealed(
     for fragment in ("CANARY2290", "CANARY2291"):
         assert fragment.encode() not in raw
         assert fragment not in cells
+
+
+async def test_the_search_index_and_customer_profiles_hold_no_plaintext(
+    services: Services, sqlite_url: str
+) -> None:
+    """T-46, T-48: the blind index keeps keyed tags of words, never a word (in any case), and
+    a customer's verified name and e-mail are sealed like their messages."""
+    org = await seed.organisation(services, faq=None)
+    said = canaries.register("Where is my Quokkacard CANARY3391 parcel?")
+    conversation = await services.chat.open_conversation(org.tenant_id, "customer-1")
+    await services.chat.post_user_message(
+        org.tenant_id, conversation.conversation_id, client_id="c1", text=said
+    )
+    assert await services.search_indexer.index_round() == 1
+    found = await services.search.search(org.tenant_id, Query(text="quokkacard canary3391"))
+    assert [f.conversation.conversation_id for f in found] == [conversation.conversation_id]
+    traits = {"name": "Zebedee Quill", "email": "zebedee.quill@example.com"}
+    minted = await services.end_user_tokens.mint(
+        org.tenant_id,
+        widget_id=org.widget_id,
+        user_id="customer-1",
+        origin=org.origin,
+        traits=traits,
+    )
+    await admitted(services, org, {"type": "auth", "token": canaries.register(minted.token)})
+    panel = await services.customer_panel.panel(org.tenant_id, conversation.conversation_id)
+    assert panel.profile is not None
+    assert panel.profile.traits == traits
+
+    raw = sqlite_files(sqlite_url).lower()
+    cells = (await every_cell(services)).lower()
+    for word in ("quokkacard", "canary3391", "parcel", "zebedee", "quill"):
+        assert word.encode() not in raw, f"{word} is in the database file"
+        assert word not in cells, f"{word} is in a cell"

@@ -36,6 +36,7 @@ from parlour.chat.customer_mail import PER_TENANT as CUSTOMER_MAIL_PER_TENANT
 from parlour.chat.customer_mail import PER_USER as CUSTOMER_MAIL_PER_USER
 from parlour.chat.customer_mail import CustomerMail
 from parlour.chat.customer_side import CustomerSide
+from parlour.chat.customers import CustomerProfiles
 from parlour.chat.desk import AgentDesk
 from parlour.chat.desk_admission import DeskAdmission, DeskLimits
 from parlour.chat.desk_marks import DeskMarks
@@ -53,6 +54,7 @@ from parlour.crypto.derive import derive_key
 from parlour.crypto.kms import LocalKms
 from parlour.crypto.master_key import load_master_key, load_previous_master_keys
 from parlour.crypto.vault import Vault
+from parlour.customers.panel import CustomerPanel
 from parlour.egress import EgressGuard, Resolver
 from parlour.features import OrganisationFeatures
 from parlour.identity.accounts import Accounts
@@ -88,6 +90,8 @@ from parlour.mcp_bridge.configuration import McpConfiguration
 from parlour.rate_limits import RateLimits
 from parlour.reports.service import Reports, daily_budget
 from parlour.rollups.tally import Tally
+from parlour.search.indexer import SearchIndexer
+from parlour.search.service import ConversationSearch
 from parlour.settings import AssistantSettings, KnowledgeSettings, Settings
 from parlour.shared_redis import broker_client, shared_pool
 from parlour.storage.database import Database
@@ -147,6 +151,10 @@ class Services:
     teams: Teams
     presence: Presence
     auto_assignment: AutoAssignment
+    # Search across an organisation's conversations, and its index's writer (docs/search.md).
+    search: ConversationSearch
+    search_indexer: SearchIndexer
+    customer_panel: CustomerPanel
     assistant: AssistantService
     rate_limits: RateLimits
     connection_caps: Caps
@@ -200,6 +208,8 @@ class Services:
         self.customer_mail.start()
         self.tally.start()
         self.security_alerts.start()
+        if self.settings.search.index_seconds > 0:
+            self.search_indexer.start()
 
     async def migrate(self) -> None:
         await migrate(self.db)
@@ -225,6 +235,7 @@ class Services:
         return failing
 
     async def aclose(self) -> None:
+        await self.search_indexer.aclose()
         await self.security_alerts.aclose()
         await self.webhook_dispatcher.aclose()
         await self.customer_mail.aclose()
@@ -313,6 +324,9 @@ def build_services(
     webhooks = WebhookEndpoints(
         db, vault, audit, egress, allow_insecure_urls=not settings.is_production, clock=clock
     )
+    search_indexer = SearchIndexer(
+        db, vault, seconds=settings.search.index_seconds or 2.0, clock=clock
+    )
     chat = ChatService(
         db,
         vault,
@@ -320,6 +334,7 @@ def build_services(
         max_message_chars=settings.gateway.max_message_chars,
         tally=tally,
         subscriptions=webhooks,
+        stored=search_indexer,
         clock=clock,
         tracer=tracer,
     )
@@ -428,6 +443,7 @@ def build_services(
     )
     gateway = settings.gateway
     every = settings.tokens.revalidate_seconds
+    customer_profiles = CustomerProfiles(db, vault, clock=clock)
     identity_watch = IdentityWatch(end_user_tokens, tenants, every_seconds=every, clock=timers)
     features = OrganisationFeatures(db, tenants, configuration)
     business_hours = BusinessHoursService(db, tenants, audit, clock=clock)
@@ -463,6 +479,7 @@ def build_services(
         tally,
         reach=features,
         customer=customer_side,
+        profiles=customer_profiles,
     )
     desk_watch = DeskWatch(
         accounts.sessions,
@@ -540,6 +557,9 @@ def build_services(
         teams=Teams(db, chat, audit, clock=clock),
         presence=presence,
         auto_assignment=auto_assignment,
+        search=ConversationSearch(db, vault),
+        search_indexer=search_indexer,
+        customer_panel=CustomerPanel(db, vault, chat, customer_profiles),
         assistant=assistant_service,
         rate_limits=realtime.rate_limits,
         connection_caps=realtime.caps,

@@ -421,6 +421,16 @@ class MonitoringSettings(BaseModel):
         return value
 
 
+class SearchSettings(BaseModel):
+    """Search across an organisation's conversations (docs/search.md)."""
+
+    index_seconds: Annotated[float, Field(ge=0, le=60)] = Field(
+        default=2.0,
+        description="How often each node indexes, for search, the messages it stored; 0: this "
+        "node indexes none (messages are found once a node that does sweeps them).",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PARLOUR_", env_nested_delimiter="__", extra="ignore", frozen=True
@@ -440,6 +450,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     redis: RedisSettings = RedisSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+    search: SearchSettings = SearchSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -10,8 +10,8 @@ as they run. `detached` starts them in a fresh, empty context instead. A task th
 one request or message (an assistant's turn, a socket's outbox) keeps its creator's context.
 
 `Periodic` is the one shape of the node's rounds (flushing report counts, checking security
-alerts, delivering webhooks): a detached task doing one round every so often until closed, a
-failed round logged and the next one trying again.
+alerts, delivering webhooks, indexing messages for search): a detached task doing one round
+every so often until closed, a failed round logged and the next one trying again.
 """
 
 from __future__ import annotations

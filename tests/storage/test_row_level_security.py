@@ -45,6 +45,11 @@ SECURED = (
     "unanswered_questions",
     "conversation_notes",
     "canned_replies",
+    # The blind search index and end users' verified claims (0028).
+    "search_terms",
+    "search_documents",
+    "search_watermarks",
+    "end_user_profiles",
 )
 
 
@@ -77,6 +82,7 @@ async def _organisation_with_a_message(services: Services, name: str) -> tuple[s
         org.tenant_id, conversation.conversation_id, f"{name}'s private note", actor=seed.ACTOR
     )
     await services.canned_replies.create(org.tenant_id, "hours", "9 to 5.", actor=seed.ACTOR)
+    await services.search_indexer.index_tenant(org.tenant_id, 0)
     return org.tenant_id, conversation.conversation_id
 
 
@@ -113,6 +119,9 @@ async def test_the_app_role_without_a_tenant_in_scope_reads_no_conversation_or_m
         "tenant_origins",
         "conversation_notes",
         "canned_replies",
+        "search_terms",
+        "search_documents",
+        "search_watermarks",
     )
     assert all(stored[table] > 0 for table in (*written, "mcp_client_certificates")), stored
     assert set((await _rows_per_table(pg)).values()) == {0}

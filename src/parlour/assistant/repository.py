@@ -120,23 +120,18 @@ class AssistantRepository:
                 select(assistant_turns).where(t.tenant_id == tenant_id, t.message_id == message_id)
             )
         ).first()
-        if row is None:
-            return None
-        return TurnRecord(
-            tenant_id=row.tenant_id,
-            message_id=row.message_id,
-            conversation_id=row.conversation_id,
-            outcome=Outcome(row.outcome),
-            provider=row.provider,
-            model=row.model,
-            template_version=row.template_version,
-            knowledge_version=row.knowledge_version,
-            created_at=row.created_at,
-            chunk_ids=tuple(row.chunk_ids),
-            input_tokens=row.input_tokens,
-            output_tokens=row.output_tokens,
-            reason=row.reason,
+        return None if row is None else _turn(row)
+
+    async def turns_in(self, tenant_id: str, conversation_id: str, limit: int) -> list[TurnRecord]:
+        """The conversation's latest turns, oldest first."""
+        t = assistant_turns.c
+        rows = await self._conn.execute(
+            select(assistant_turns)
+            .where(t.tenant_id == tenant_id, t.conversation_id == conversation_id)
+            .order_by(t.created_at.desc(), t.message_id.desc())
+            .limit(limit)
         )
+        return [_turn(row) for row in reversed(list(rows))]
 
     async def outcome_counts(self, tenant_id: str, since: datetime) -> list[OutcomeCount]:
         """The tenant's turns since `since`, counted by outcome and reason."""
@@ -161,6 +156,25 @@ class AssistantRepository:
             )
         ).one()
         return int(row[0]), int(row[1])
+
+
+def _turn(row: Row[tuple[object, ...]]) -> TurnRecord:
+    m = row._mapping
+    return TurnRecord(
+        tenant_id=m["tenant_id"],
+        message_id=m["message_id"],
+        conversation_id=m["conversation_id"],
+        outcome=Outcome(m["outcome"]),
+        provider=m["provider"],
+        model=m["model"],
+        template_version=m["template_version"],
+        knowledge_version=m["knowledge_version"],
+        created_at=m["created_at"],
+        chunk_ids=tuple(m["chunk_ids"]),
+        input_tokens=m["input_tokens"],
+        output_tokens=m["output_tokens"],
+        reason=m["reason"],
+    )
 
 
 def _template(row: Row[tuple[object, ...]]) -> TemplateVersion:

@@ -39,6 +39,7 @@ from parlour.chat.writer import (
     MessageWriter,
     NoSubscriptions,
     NotMoved,
+    Stored,
     Subscriptions,
 )
 from parlour.crypto.vault import TenantCipher, Vault
@@ -81,6 +82,7 @@ class ChatService:
         max_message_chars: int,
         tally: Tally,
         subscriptions: Subscriptions | None = None,
+        stored: Stored | None = None,
         clock: Clock = utcnow,
         tracer: Tracer | None = None,
     ) -> None:
@@ -88,7 +90,9 @@ class ChatService:
         self._tally = tally
         self._vault = vault
         self.broker = broker
-        self._writer = MessageWriter(db, vault, subscriptions or NoSubscriptions(), clock=clock)
+        self._writer = MessageWriter(
+            db, vault, subscriptions or NoSubscriptions(), stored=stored, clock=clock
+        )
         self._max_chars = max_message_chars
         self._clock = clock
         self._tracer = tracer or tracer_of(None)

@@ -21,6 +21,7 @@ from parlour import logs
 from parlour.chat.admission import IdentityChanged, Knock, OriginMismatch, VisitorsNotAllowed
 from parlour.chat.clock import Timers
 from parlour.chat.customer_side import CustomerSide
+from parlour.chat.customers import CustomerProfiles
 from parlour.chat.identity_watch import IdentityWatch
 from parlour.chat.limits import Cap, Caps
 from parlour.chat.protocol import AuthFrame, BadAuthFrame, parse_client_frame
@@ -81,7 +82,9 @@ class WidgetAdmission:
         tally: Tally,
         reach: Reachability | None = None,
         customer: CustomerSide | None = None,
+        profiles: CustomerProfiles | None = None,
     ) -> None:
+        self._profiles = profiles
         self._chat = chat
         self._tenants = tenants
         self._tokens = tokens
@@ -173,6 +176,7 @@ class WidgetAdmission:
         visitor_token = None
         if frame.token is not None:
             user = await self._verify(entry, frame.token, entry.knock.origin)
+            await self._remember(user)
         else:
             user, visitor_token = await self._visitor(entry, frame)
         tenant_id = entry.tenant.tenant_id
@@ -197,7 +201,13 @@ class WidgetAdmission:
         renewed = await self._verify(entry, token, user.origin, visitor=user.visitor)
         if renewed.user_id != user.user_id:
             raise IdentityChanged()
+        await self._remember(renewed)
         return renewed
+
+    async def _remember(self, user: EndUser) -> None:
+        """Keep the verified claims for the desk's customer panel (never a visitor's)."""
+        if self._profiles is not None and not user.visitor:
+            await self._profiles.remember(user)
 
     async def _visitor(self, entry: WidgetEntry, frame: AuthFrame) -> tuple[EndUser, str]:
         """An anonymous visitor, if the organisation allows them: a fresh identity, or the one a

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -89,6 +89,14 @@ class Subscriptions(Protocol):
     async def endpoints(self, tenant_id: str) -> Mapping[str, Sequence[str]]: ...
 
 
+class Stored(Protocol):
+    """Told, after each batch, which organisations it stored messages for (the search index's
+    writer follows them off the hot path: parlour.search.indexer). Called on the hot path: it
+    must only note them."""
+
+    def stored(self, tenant_ids: Collection[str]) -> None: ...
+
+
 class NoSubscriptions:
     async def endpoints(self, tenant_id: str) -> Mapping[str, Sequence[str]]:
         return {}
@@ -96,9 +104,16 @@ class NoSubscriptions:
 
 class MessageWriter:
     def __init__(
-        self, db: Database, vault: Vault, subscriptions: Subscriptions, *, clock: Clock = utcnow
+        self,
+        db: Database,
+        vault: Vault,
+        subscriptions: Subscriptions,
+        *,
+        stored: Stored | None = None,
+        clock: Clock = utcnow,
     ) -> None:
         self._db = db
+        self._stored = stored
         self._vault = vault
         self._subscriptions = subscriptions
         self._clock = clock
@@ -173,6 +188,8 @@ class MessageWriter:
         moves = [draft.move for draft in drafts]
         deliveries = await self._deliveries(unnumbered, now)
         fates = await self._batches.store(unnumbered, ciphers, moves, deliveries, now)
+        if self._stored is not None:
+            self._stored.stored(ciphers)
         outcomes: list[Outcome] = []
         for message, fate in zip(unnumbered, fates, strict=True):
             if fate.refused:

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.crypto.aead import DecryptionFailed, associated_data
+from parlour.crypto.derive import derive_key
 from parlour.crypto.kms import Kms
 from parlour.crypto.models import WrappedDataKey
 from parlour.crypto.repository import DataKeyRepository
@@ -47,10 +48,22 @@ class UnknownDataKey(DecryptionFailed):
 
 
 class TenantCipher:
-    def __init__(self, tenant_id: str, keys: dict[int, AESGCM]) -> None:
+    def __init__(
+        self, tenant_id: str, keys: dict[int, AESGCM], *, index_key: bytes | None = None
+    ) -> None:
         self.tenant_id = tenant_id
         self._keys = keys
         self.current_version = max(keys)
+        self._index_key = index_key
+
+    @property
+    def index_key(self) -> bytes:
+        """The key of the tenant's blind search index (parlour.search.terms): derived from its
+        first data key, so it outlives rotations (the index's tags stay valid) and dies with the
+        tenant's keys (crypto-shredding makes the tags unlinkable to any word)."""
+        if self._index_key is None:
+            raise UnknownDataKey("this cipher was made without the tenant's first data key")
+        return self._index_key
 
     def seal(self, plaintext: bytes, place: Place) -> bytes:
         # 96-bit random nonces: far below the collision bound for what one key seals (T-50).
@@ -133,13 +146,13 @@ class Vault:
             wrapped = await DataKeyRepository(conn).list(tenant_id)
         if not wrapped:
             raise NotFound("this organisation has no data keys")
-        keys = {
-            k.version: AESGCM(
-                self._kms.unwrap(k.kek_id, k.wrapped_key, _wrap_aad(tenant_id, k.version))
-            )
+        raw = {
+            k.version: self._kms.unwrap(k.kek_id, k.wrapped_key, _wrap_aad(tenant_id, k.version))
             for k in wrapped
         }
-        cipher = TenantCipher(tenant_id, keys)
+        keys = {version: AESGCM(key) for version, key in raw.items()}
+        index_key = derive_key(raw[min(raw)], "search-index/v1")
+        cipher = TenantCipher(tenant_id, keys, index_key=index_key)
         self._cache[tenant_id] = (self._monotonic() + self._cache_seconds, cipher)
         return cipher
 

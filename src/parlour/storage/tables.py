@@ -251,6 +251,53 @@ canned_replies = Table(
     UniqueConstraint("tenant_id", "shortcut", name="uq_canned_replies_tenant_shortcut"),
 )
 
+# The blind index of messages' words (parlour.search, docs/search.md; 0028): for each distinct
+# word of a message, the word's keyed tag under the organisation's own index key, never the
+# word. A message is in `search_documents` once its words are in (empty or not), so the indexer
+# knows what it has done; `search_watermarks` is where each organisation's indexing got to.
+search_terms = Table(
+    "search_terms",
+    metadata,
+    _tenant_fk(),
+    Column("tag", LargeBinary, nullable=False),
+    Column("message_id", ID, nullable=False),
+    Column("conversation_id", ID, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "tag", "message_id"),
+    sqlite_with_rowid=False,
+)
+
+search_documents = Table(
+    "search_documents",
+    metadata,
+    _tenant_fk(),
+    Column(
+        "message_id",
+        ID,
+        ForeignKey("messages.message_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+)
+
+search_watermarks = Table(
+    "search_watermarks",
+    metadata,
+    Column("tenant_id", ID, ForeignKey("tenants.tenant_id", ondelete="CASCADE"), primary_key=True),
+    Column("message_id", ID, nullable=False),  # the newest message id indexed
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# The latest verified claims of each end user (their name and e-mail as the organisation's
+# token said, sealed), written when a socket is admitted with a token; visitors have none.
+end_user_profiles = Table(
+    "end_user_profiles",
+    metadata,
+    _tenant_fk(),
+    Column("user_id", String(200), nullable=False),
+    Column("traits_sealed", LargeBinary, nullable=False),
+    Column("verified_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "user_id"),
+)
+
 faq_entries = Table(
     "faq_entries",
     metadata,
@@ -382,6 +429,8 @@ assistant_turns = Table(
     # Why the outcome is what it is: "model_timed_out", "credential_request", … (0020).
     Column("reason", String(64), nullable=True),
     Index("ix_assistant_turns_tenant_created", "tenant_id", "created_at"),
+    # The customer panel reads a conversation's turns (0028).
+    Index("ix_assistant_turns_tenant_conversation", "tenant_id", "conversation_id"),
 )
 
 # What reports count, per organisation, figure, detail (a reason, a passage; "" for none) and
@@ -867,4 +916,5 @@ SEALED_COLUMNS = (
     SealedColumn(conversation_contacts, "conversation_id", "address_sealed", "address"),
     SealedColumn(conversation_ratings, "rating_id", "comment_sealed", "comment"),
     SealedColumn(customer_mails, "mail_id", "address_sealed", "address"),
+    SealedColumn(end_user_profiles, "user_id", "traits_sealed", "traits"),
 )

@@ -102,6 +102,8 @@ MATRIX = {
     ("GET", CONVERSATION): (200, 200, 200, 200, 404),
     ("GET", CONVERSATION + "/messages"): (200, 200, 200, 200, 404),
     ("GET", CONVERSATION + "/ratings"): (200, 200, 200, 200, 404),
+    ("GET", CONVERSATION + "/customer"): (200, 200, 200, 200, 404),
+    ("GET", "/v1/organisations/{org}/search?q=card&status=queued"): (200, 200, 200, 200, 404),
     ("POST", CONVERSATION + "/messages"): (201, 201, 201, 403, 404),
     ("POST", CONVERSATION + "/return"): (200, 200, 200, 403, 404),
     ("POST", CONVERSATION + "/read"): (200, 200, 200, 403, 404),

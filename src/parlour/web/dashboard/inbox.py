@@ -73,7 +73,8 @@ async def choose_presence(who: Agent, services: ServicesDep, request: Request) -
 async def _conversation(
     who: Member, services: ServicesDep, conversation_id: str, **context: Any
 ) -> dict[str, Any]:
-    """What the conversation's page shows: its latest messages, and the reply form."""
+    """What the conversation's page shows: its latest messages, the customer panel, and the
+    reply form."""
     conversation = await services.chat.get_conversation(who.tenant_id, conversation_id)
     after = max(0, conversation.last_seq - SHOWN)
     messages = await services.chat.history(
@@ -81,6 +82,7 @@ async def _conversation(
     )
     teams = await services.teams.teams(who.tenant_id)
     preferences = await services.desk_marks.preferences(who.tenant_id, who.actor.id)
+    panel = await services.customer_panel.panel(who.tenant_id, conversation_id)
     return {
         "who": who,
         "conversation": conversation,
@@ -88,6 +90,7 @@ async def _conversation(
         **await desk_tools(who, services, conversation_id, messages, shown_from_start=after == 0),
         "teams": teams,
         "preferences": preferences,
+        "panel": panel,
         **context,
     }
 
