@@ -240,6 +240,21 @@ async def test_the_assistant_report_counts_outcomes_reasons_tokens_and_citations
     )
 
 
+async def test_the_reports_page_reads_the_three_reports_as_each_reads_alone(
+    services: Services, clock: SetClock
+) -> None:
+    s = await seeded(services, clock)
+    tenant_id = s.org.tenant_id
+
+    page = await services.reports.page(tenant_id, s.period)
+
+    assert page.conversations == await services.reports.conversations(tenant_id, s.period)
+    assert page.people == await services.reports.people(tenant_id, s.period)
+    assert page.assistant == await services.reports.assistant(tenant_id, s.period)
+    assert page.conversations.handovers == 4
+    assert page.assistant.most_cited
+
+
 async def test_an_export_is_csv_of_one_report_and_is_audited_with_its_period_only(
     services: Services, clock: SetClock
 ) -> None:

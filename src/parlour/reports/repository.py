@@ -3,6 +3,7 @@ the one home of `report_counts`). Nothing here reads a message (T-103)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,6 +11,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.reports.models import ConversationOutcomes
+from parlour.storage.dialect import per_span
 from parlour.storage.tables import conversations
 
 c = conversations.c
@@ -48,17 +50,22 @@ class ReportRepository:
         total, assistant, person = int(row[0]), int(row[1]), int(row[2])
         return ConversationOutcomes(assistant, person, total - assistant - person)
 
-    async def handed_times(
-        self, tenant_id: str, since: datetime, until: datetime
-    ) -> list[datetime]:
-        """When conversations were handed to people (their latest episode's handover), for
-        those handed in [since, until) (whenever they started)."""
+    async def handovers(
+        self, tenant_id: str, spans: Sequence[tuple[datetime, datetime]]
+    ) -> dict[int, int]:
+        """How many conversations were handed to people (their latest episode's handover)
+        in each span [since, until) (whenever they started), by the span's index; a span with
+        none may be left out."""
         rows = await self._conn.execute(
-            select(c.handed_at).where(
-                c.tenant_id == tenant_id, c.handed_at >= since, c.handed_at < until
+            per_span(
+                self._conn,
+                spans,
+                c.handed_at,
+                [func.count().label("handovers")],
+                where=[c.tenant_id == tenant_id],
             )
         )
-        return [r[0] for r in rows]
+        return {int(n): int(handovers) for n, handovers in rows}
 
     async def handled(
         self,
