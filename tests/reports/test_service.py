@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -198,6 +198,37 @@ async def test_a_returning_customers_latest_episode_is_timed_in_the_period_of_it
     assert [a.account_id for a in report.by_agent] == [BO.id]
     january = await services.reports.period(org.tenant_id, "2026-01-01", "2026-01-31")
     assert (await services.reports.people(org.tenant_id, january)).overall.conversations == 0
+
+
+async def test_handling_times_are_exact_to_the_microsecond_however_long_they_took(
+    services: Services, clock: SetClock
+) -> None:
+    """The database works out the durations (whole microseconds): they are the seconds that
+    subtracting the moments gives, for a microsecond as for days."""
+    org = await seed.organisation(services)
+    first = [timedelta(microseconds=1), timedelta(seconds=61, microseconds=999_999)]
+    first += [timedelta(days=3, microseconds=7)]
+    taken = [timedelta(hours=5, microseconds=3), timedelta(microseconds=500_001)]
+    taken += [timedelta(days=40, seconds=1)]
+    for n, (reply, resolve) in enumerate(zip(first, taken, strict=True)):
+        clock.now = at(2, 9 + n, n) + timedelta(microseconds=123_457 * n)
+        conversation = await services.chat.open_conversation(org.tenant_id, f"exact-{n}")
+        await services.chat.request_handoff(org.tenant_id, conversation.conversation_id)
+        clock.now += reply
+        await services.desk.reply(org.tenant_id, conversation.conversation_id, "Hi", actor=ADA)
+        clock.now += resolve
+        await services.desk.return_to_assistant(
+            org.tenant_id, conversation.conversation_id, actor=ADA
+        )
+    period = await services.reports.period(org.tenant_id, "2026-03-01", "2026-03-03")
+
+    report = await services.reports.people(org.tenant_id, period)
+
+    seconds = sorted(d.total_seconds() for d in first)
+    resolutions = sorted((d + r).total_seconds() for d, r in zip(first, taken, strict=True))
+    assert report.overall == HandlingTimes(
+        3, Percentiles(3, seconds[1], seconds[2]), Percentiles(3, resolutions[1], resolutions[2])
+    )
 
 
 async def test_the_assistant_report_counts_outcomes_reasons_tokens_and_citations(

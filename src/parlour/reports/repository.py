@@ -11,7 +11,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.reports.models import ConversationOutcomes
-from parlour.storage.dialect import per_span
+from parlour.storage.dialect import microseconds_between, per_span
 from parlour.storage.tables import conversations
 
 c = conversations.c
@@ -20,12 +20,12 @@ c = conversations.c
 @dataclass(frozen=True, slots=True)
 class Handled:
     """A conversation's latest episode with people, that a person replied to: who (the
-    grouping's key), and its moments."""
+    grouping's key), and how long from its handover to the first reply and to its resolution
+    (None while unresolved), in whole microseconds."""
 
     group: str
-    handed_at: datetime
-    first_human_reply_at: datetime
-    resolved_at: datetime | None
+    first_response: int
+    resolution: int | None
 
 
 class ReportRepository:
@@ -80,11 +80,15 @@ class ReportRepository:
         the person who first replied today; the desk's team column when issue 22 adds one."""
         group = c[group_by]
         rows = await self._conn.execute(
-            select(group, c.handed_at, c.first_human_reply_at, c.resolved_at).where(
+            select(
+                group,
+                microseconds_between(self._conn, c.first_human_reply_at, c.handed_at),
+                microseconds_between(self._conn, c.resolved_at, c.handed_at),
+            ).where(
                 c.tenant_id == tenant_id,
                 c.handed_at >= since,
                 c.handed_at < until,
                 c.first_human_reply_at.is_not(None),
             )
         )
-        return [Handled(str(r[0] or ""), r[1], r[2], r[3]) for r in rows]
+        return [Handled(str(r[0] or ""), r[1], r[2]) for r in rows]

@@ -290,19 +290,21 @@ def _cited(
 
 def _times(handled: list[Handled]) -> HandlingTimes:
     """First response and resolution, both from the episode's handover."""
-    first = [(h.first_human_reply_at - h.handed_at).total_seconds() for h in handled]
-    resolution = [(h.resolved_at - h.handed_at).total_seconds() for h in handled if h.resolved_at]
+    first = [h.first_response for h in handled]
+    resolution = [h.resolution for h in handled if h.resolution is not None]
     return HandlingTimes(len(handled), percentiles(first), percentiles(resolution))
 
 
-def percentiles(seconds: list[float]) -> Percentiles:
+def percentiles(microseconds: list[int]) -> Percentiles:
     """Nearest rank: the p-th percentile is the smallest value with at least p% of the values
-    at or below it (so it is always one of the durations observed)."""
-    if not seconds:
+    at or below it (so it is always one of the durations observed). Durations come in whole
+    microseconds, sorted as integers; the two chosen are given in seconds (a count of
+    microseconds over 10**6 is exactly what `timedelta.total_seconds` gives)."""
+    if not microseconds:
         return Percentiles(0, None, None)
-    ordered = sorted(seconds)
+    ordered = sorted(microseconds)
 
     def rank(p: int) -> float:
-        return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
+        return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1] / 1_000_000
 
     return Percentiles(len(ordered), rank(50), rank(90))

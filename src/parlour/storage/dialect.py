@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, Table, column, select, text, true, values
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    Table,
+    bindparam,
+    cast,
+    func,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -86,27 +100,55 @@ def per_span(
 ) -> Select[Any]:
     """A query of `columns` (aggregates, and the `group_by` columns) over the rows `where`
     admits, per span [since, until) of `at`: each row of its result starts with the span's
-    index in `spans`; a span no row falls in has none. The spans (a period's local days, say)
-    come as a VALUES list, so a row's span is decided by the instants given, to the
-    microsecond. Each span is meant as a range scan of an index on `at`: SQLite plans the join
-    so; PostgreSQL is told to (a LATERAL subquery per span), whatever its statistics say."""
-    table = values(
-        column("n", Integer),
-        column("since", UtcDateTime),
-        column("until", UtcDateTime),
-        name="spans",
-    ).data([(n, since, until) for n, (since, until) in enumerate(spans)])
+    index in `spans`; a span no row falls in may have none. A row's span is decided by the
+    instants given, to the microsecond, and each span is read as a range of an index on `at`.
+    The spans are one parameter whatever their number, so the statement is compiled once:
+    on PostgreSQL two arrays, unnested, each span a LATERAL subquery (so planned as a range
+    scan whatever the table's statistics say); on SQLite a JSON array of the instants written
+    as a datetime column stores them, joined as a table (json_each)."""
     if conn.dialect.name == "postgresql":
+        instants = postgresql.ARRAY(UtcDateTime())
+        table = (
+            func.unnest(
+                bindparam("span_starts", [since for since, _ in spans], type_=instants),
+                bindparam("span_ends", [until for _, until in spans], type_=instants),
+            )
+            .table_valued("since", "until", with_ordinality="n")
+            .render_derived(name="spans")
+        )
         per = (
             select(*columns)
             .where(*where, at >= table.c.since, at < table.c.until)
             .group_by(*group_by)
             .lateral("per")
         )
-        return select(table.c.n, *per.c).select_from(table.join(per, true()))
-    cte = table.cte("spans")
+        return select(table.c.n - 1, *per.c).select_from(table.join(per, true()))
+    stored = UtcDateTime().dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    assert stored is not None
+    pairs = json.dumps([[stored(since), stored(until)] for since, until in spans])
+    each = func.json_each(bindparam("spans", pairs, type_=String)).table_valued("key", "value")
+    each = each.alias("spans")
+    since = func.json_extract(each.c.value, "$[0]")
+    until = func.json_extract(each.c.value, "$[1]")
     return (
-        select(cte.c.n, *columns)
-        .where(*where, at >= cte.c.since, at < cte.c.until)
-        .group_by(cte.c.n, *group_by)
+        select(cast(each.c.key, Integer), *columns)
+        .where(*where, at >= since, at < until)
+        .group_by(each.c.key, *group_by)
     )
+
+
+def microseconds_between(
+    conn: AsyncConnection, later: ColumnElement[datetime], earlier: ColumnElement[datetime]
+) -> ColumnElement[int]:
+    """`later - earlier` in whole microseconds, exactly (NULL if either is): a duration the
+    database works out, so a report carries numbers instead of datetimes into Python.
+    PostgreSQL: the interval's epoch, a numeric. SQLite keeps a datetime as SQLAlchemy writes
+    it, `YYYY-MM-DD HH:MM:SS.ffffff` text: its whole seconds since 1970 and its microseconds."""
+    if conn.dialect.name == "postgresql":
+        return cast(func.extract("epoch", later - earlier) * 1_000_000, BigInteger)
+
+    def micros(at: ColumnElement[datetime]) -> ColumnElement[int]:
+        seconds = cast(func.strftime("%s", at), Integer)
+        return seconds * 1_000_000 + cast(func.substr(at, 21, 6), Integer)
+
+    return micros(later) - micros(earlier)
