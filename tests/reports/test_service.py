@@ -207,11 +207,14 @@ async def test_handling_times_are_exact_to_the_microsecond_however_long_they_too
     subtracting the moments gives, for a microsecond as for days."""
     org = await seed.organisation(services)
     first = [timedelta(microseconds=1), timedelta(seconds=61, microseconds=999_999)]
-    first += [timedelta(days=3, microseconds=7)]
+    first += [timedelta(days=3, microseconds=7), timedelta(microseconds=400)]
     taken = [timedelta(hours=5, microseconds=3), timedelta(microseconds=500_001)]
-    taken += [timedelta(days=40, seconds=1)]
-    for n, (reply, resolve) in enumerate(zip(first, taken, strict=True)):
-        clock.now = at(2, 9 + n, n) + timedelta(microseconds=123_457 * n)
+    taken += [timedelta(days=40, seconds=1), timedelta(seconds=9, microseconds=999_000)]
+    # Moments at .9996 s and the like too, which SQLite's seconds (strftime) would round up.
+    starts = [timedelta(microseconds=123_457 * n) for n in range(3)]
+    starts += [timedelta(microseconds=999_600)]
+    for n, (start, reply, resolve) in enumerate(zip(starts, first, taken, strict=True)):
+        clock.now = at(2, 9 + n, n) + start
         conversation = await services.chat.open_conversation(org.tenant_id, f"exact-{n}")
         await services.chat.request_handoff(org.tenant_id, conversation.conversation_id)
         clock.now += reply
@@ -227,7 +230,7 @@ async def test_handling_times_are_exact_to_the_microsecond_however_long_they_too
     seconds = sorted(d.total_seconds() for d in first)
     resolutions = sorted((d + r).total_seconds() for d, r in zip(first, taken, strict=True))
     assert report.overall == HandlingTimes(
-        3, Percentiles(3, seconds[1], seconds[2]), Percentiles(3, resolutions[1], resolutions[2])
+        4, Percentiles(4, seconds[1], seconds[3]), Percentiles(4, resolutions[1], resolutions[3])
     )
 
 

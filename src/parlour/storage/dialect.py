@@ -143,12 +143,18 @@ def microseconds_between(
     """`later - earlier` in whole microseconds, exactly (NULL if either is): a duration the
     database works out, so a report carries numbers instead of datetimes into Python.
     PostgreSQL: the interval's epoch, a numeric. SQLite keeps a datetime as SQLAlchemy writes
-    it, `YYYY-MM-DD HH:MM:SS.ffffff` text: its whole seconds since 1970 and its microseconds."""
+    it, `YYYY-MM-DD HH:MM:SS.ffffff` text: the whole seconds between the two (their Julian days
+    without the fraction, whose difference in seconds is within 10⁻⁴ of a whole number, so
+    rounds to it: SQLite's own seconds, `unixepoch` and `strftime('%s')`, round a time at
+    .9995 s up), then the microseconds."""
     if conn.dialect.name == "postgresql":
         return cast(func.extract("epoch", later - earlier) * 1_000_000, BigInteger)
 
-    def micros(at: ColumnElement[datetime]) -> ColumnElement[int]:
-        seconds = cast(func.strftime("%s", at), Integer)
-        return seconds * 1_000_000 + cast(func.substr(at, 21, 6), Integer)
+    def day(at: ColumnElement[datetime]) -> ColumnElement[float]:
+        return func.julianday(func.substr(at, 1, 19))
 
-    return micros(later) - micros(earlier)
+    def micros(at: ColumnElement[datetime]) -> ColumnElement[int]:
+        return cast(func.substr(at, 21, 6), Integer)
+
+    seconds = cast(func.round((day(later) - day(earlier)) * 86_400), Integer)
+    return seconds * 1_000_000 + micros(later) - micros(earlier)
