@@ -251,13 +251,10 @@ async def _conversations(
 
 
 def _people(period: Period, handled: list[Handled], names: dict[str, str]) -> PeopleReport:
-    groups: dict[str, list[Handled]] = {}
-    for conversation in handled:
-        groups.setdefault(conversation.group, []).append(conversation)
     agents = sorted(
         (
-            AgentTimes(account, names.get(account, account), _times(them))
-            for account, them in groups.items()
+            AgentTimes(group.group, names.get(group.group, group.group), _times([group]))
+            for group in handled
         ),
         key=lambda a: (-a.times.conversations, a.name),
     )
@@ -290,9 +287,9 @@ def _cited(
 
 def _times(handled: list[Handled]) -> HandlingTimes:
     """First response and resolution, both from the episode's handover."""
-    first = [h.first_response for h in handled]
-    resolution = [h.resolution for h in handled if h.resolution is not None]
-    return HandlingTimes(len(handled), percentiles(first), percentiles(resolution))
+    first = [us for group in handled for us in group.first_responses]
+    resolution = [us for group in handled for us in group.resolutions]
+    return HandlingTimes(len(first), percentiles(first), percentiles(resolution))
 
 
 def percentiles(microseconds: list[int]) -> Percentiles:

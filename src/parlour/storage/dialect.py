@@ -158,3 +158,21 @@ def microseconds_between(
 
     seconds = cast(func.round((day(later) - day(earlier)) * 86_400), Integer)
     return seconds * 1_000_000 + micros(later) - micros(earlier)
+
+
+def gathered(conn: AsyncConnection, integer: ColumnElement[int]) -> ColumnElement[Any]:
+    """An aggregate: a group's values of an integer expression, NULLs left out, in one value
+    that `integers` reads (PostgreSQL an array, SQLite a JSON array)."""
+    present = integer.is_not(None)
+    if conn.dialect.name == "postgresql":
+        return func.array_agg(integer).filter(present)
+    return func.json_group_array(integer).filter(present)
+
+
+def integers(value: Any) -> list[int]:
+    """The integers `gathered` gathered (none for a NULL: PostgreSQL's aggregate of no rows)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [int(n) for n in json.loads(value)]
+    return [int(n) for n in value]
