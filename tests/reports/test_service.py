@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -200,6 +200,40 @@ async def test_a_returning_customers_latest_episode_is_timed_in_the_period_of_it
     assert (await services.reports.people(org.tenant_id, january)).overall.conversations == 0
 
 
+async def test_handling_times_are_exact_to_the_microsecond_however_long_they_took(
+    services: Services, clock: SetClock
+) -> None:
+    """The database works out the durations (whole microseconds): they are the seconds that
+    subtracting the moments gives, for a microsecond as for days."""
+    org = await seed.organisation(services)
+    first = [timedelta(microseconds=1), timedelta(seconds=61, microseconds=999_999)]
+    first += [timedelta(days=3, microseconds=7), timedelta(microseconds=400)]
+    taken = [timedelta(hours=5, microseconds=3), timedelta(microseconds=500_001)]
+    taken += [timedelta(days=40, seconds=1), timedelta(seconds=9, microseconds=999_000)]
+    # Moments at .9996 s and the like too, which SQLite's seconds (strftime) would round up.
+    starts = [timedelta(microseconds=123_457 * n) for n in range(3)]
+    starts += [timedelta(microseconds=999_600)]
+    for n, (start, reply, resolve) in enumerate(zip(starts, first, taken, strict=True)):
+        clock.now = at(2, 9 + n, n) + start
+        conversation = await services.chat.open_conversation(org.tenant_id, f"exact-{n}")
+        await services.chat.request_handoff(org.tenant_id, conversation.conversation_id)
+        clock.now += reply
+        await services.desk.reply(org.tenant_id, conversation.conversation_id, "Hi", actor=ADA)
+        clock.now += resolve
+        await services.desk.return_to_assistant(
+            org.tenant_id, conversation.conversation_id, actor=ADA
+        )
+    period = await services.reports.period(org.tenant_id, "2026-03-01", "2026-03-03")
+
+    report = await services.reports.people(org.tenant_id, period)
+
+    seconds = sorted(d.total_seconds() for d in first)
+    resolutions = sorted((d + r).total_seconds() for d, r in zip(first, taken, strict=True))
+    assert report.overall == HandlingTimes(
+        4, Percentiles(4, seconds[1], seconds[3]), Percentiles(4, resolutions[1], resolutions[3])
+    )
+
+
 async def test_the_assistant_report_counts_outcomes_reasons_tokens_and_citations(
     services: Services, clock: SetClock
 ) -> None:
@@ -238,6 +272,21 @@ async def test_the_assistant_report_counts_outcomes_reasons_tokens_and_citations
         CitedPassage(entries["How do I reset my password?"], "How do I reset my password?", 0),
         CitedPassage(entries[HOURS], HOURS, 1),
     )
+
+
+async def test_the_reports_page_reads_the_three_reports_as_each_reads_alone(
+    services: Services, clock: SetClock
+) -> None:
+    s = await seeded(services, clock)
+    tenant_id = s.org.tenant_id
+
+    page = await services.reports.page(tenant_id, s.period)
+
+    assert page.conversations == await services.reports.conversations(tenant_id, s.period)
+    assert page.people == await services.reports.people(tenant_id, s.period)
+    assert page.assistant == await services.reports.assistant(tenant_id, s.period)
+    assert page.conversations.handovers == 4
+    assert page.assistant.most_cited
 
 
 async def test_an_export_is_csv_of_one_report_and_is_audited_with_its_period_only(

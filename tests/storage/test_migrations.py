@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, insert, text
 
 from parlour.chat.models import ConversationStatus
+from parlour.rollups.models import Figure
+from parlour.rollups.repository import CountRepository
 from parlour.services import Services
 from parlour.storage.database import Database
 from parlour.storage.migrate import alembic_config, migrate
-from parlour.storage.tables import metadata
+from parlour.storage.tables import metadata, report_counts
 from tests.conftest import migrated_services
 from tests.support import seed
 
@@ -65,6 +68,47 @@ async def test_a_conversation_with_an_agent_becomes_assigned_to_the_person_who_a
         await services.migrate()
         after = await services.chat.get_conversation(org.tenant_id, conversation.conversation_id)
         assert (after.status, after.assignee) == (ConversationStatus.ASSIGNED, "ada")
+
+
+async def test_citations_counted_by_the_hour_before_0031_are_counted_by_the_day_too(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Revision 0031 sums the hourly citations kept so far into daily rows (on PostgreSQL
+    through row-level security), so a period's total reads the same from either."""
+    hour = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    async with migrated_services(tmp_path, database_url) as services:
+        org = await seed.organisation(services)
+        other = await seed.organisation(
+            services, name="Other Bank", origin="https://other.example.com"
+        )
+        async with services.db.transaction() as conn:
+            await conn.run_sync(_downgrade, "0025")
+        rows = [
+            (org.tenant_id, "e1", hour, 2),
+            (org.tenant_id, "e1", hour + timedelta(hours=3), 5),
+            (org.tenant_id, "e2", hour + timedelta(days=1), 7),
+            (other.tenant_id, "e1", hour, 11),
+        ]
+        async with services.db.transaction(org.tenant_id, other.tenant_id) as conn:
+            await conn.execute(
+                insert(report_counts),
+                [
+                    {"tenant_id": t, "metric": "assistant.citations", "detail": d, "hour": h,
+                     "value": v}
+                    for t, d, h, v in rows
+                ],
+            )  # fmt: skip
+        await services.migrate()
+        since, until = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 5, tzinfo=UTC)
+        async with services.db.read(org.tenant_id) as conn:
+            repository = CountRepository(conn)
+            summed = await repository.by_detail(org.tenant_id, Figure.CITATIONS, since, until)
+            daily = await repository.hourly(org.tenant_id, [Figure.DAILY_CITATIONS], since, until)
+    assert summed == {"e1": 7, "e2": 7}
+    assert [(c.detail, c.hour, c.value) for c in daily] == [
+        ("e1", datetime(2026, 3, 2, tzinfo=UTC), 7),
+        ("e2", datetime(2026, 3, 3, tzinfo=UTC), 7),
+    ]
 
 
 async def _still_answers(services: Services, tenant_id: str) -> None:

@@ -172,3 +172,12 @@ class AssistantReport:
     most_cited: tuple[CitedPassage, ...]
     least_cited: tuple[CitedPassage, ...]  # published entries never cited come first
     # Thumbs up or down: not collected yet (issue 23); see docs/reports.md.
+
+
+@dataclass(frozen=True, slots=True)
+class ReportsPage:
+    """The dashboard's Reports page: the three reports of one period, read together."""
+
+    conversations: ConversationsReport
+    people: PeopleReport
+    assistant: AssistantReport

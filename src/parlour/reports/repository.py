@@ -3,6 +3,7 @@ the one home of `report_counts`). Nothing here reads a message (T-103)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,6 +11,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.reports.models import ConversationOutcomes
+from parlour.storage.dialect import gathered, integers, microseconds_between, per_span
 from parlour.storage.tables import conversation_ratings, conversations
 
 c = conversations.c
@@ -17,13 +19,13 @@ c = conversations.c
 
 @dataclass(frozen=True, slots=True)
 class Handled:
-    """A conversation's latest episode with people, that a person replied to: who (the
-    grouping's key), and its moments."""
+    """The latest episodes with people that a person replied to, of one group (the grouping's
+    key): how long each took from its handover to the first reply, and to its resolution (the
+    resolved ones), in whole microseconds, in no particular order."""
 
     group: str
-    handed_at: datetime
-    first_human_reply_at: datetime
-    resolved_at: datetime | None
+    first_responses: list[int]
+    resolutions: list[int]
 
 
 class ReportRepository:
@@ -48,17 +50,22 @@ class ReportRepository:
         total, assistant, person = int(row[0]), int(row[1]), int(row[2])
         return ConversationOutcomes(assistant, person, total - assistant - person)
 
-    async def handed_times(
-        self, tenant_id: str, since: datetime, until: datetime
-    ) -> list[datetime]:
-        """When conversations were handed to people (their latest episode's handover), for
-        those handed in [since, until) (whenever they started)."""
+    async def handovers(
+        self, tenant_id: str, spans: Sequence[tuple[datetime, datetime]]
+    ) -> dict[int, int]:
+        """How many conversations were handed to people (their latest episode's handover)
+        in each span [since, until) (whenever they started), by the span's index; a span with
+        none may be left out."""
         rows = await self._conn.execute(
-            select(c.handed_at).where(
-                c.tenant_id == tenant_id, c.handed_at >= since, c.handed_at < until
+            per_span(
+                self._conn,
+                spans,
+                c.handed_at,
+                [func.count().label("handovers")],
+                where=[c.tenant_id == tenant_id],
             )
         )
-        return [r[0] for r in rows]
+        return {int(n): int(handovers) for n, handovers in rows}
 
     async def handled(
         self,
@@ -68,19 +75,36 @@ class ReportRepository:
         *,
         group_by: str = "human_account_id",
     ) -> list[Handled]:
-        """The moments of conversations handed to people in [since, until) (their latest
-        episode's handover, chat/milestones.py) that a person replied to, keyed by `group_by`:
-        the person who first replied today; the desk's team column when issue 22 adds one."""
+        """How long the conversations handed to people in [since, until) (their latest
+        episode's handover, chat/milestones.py) that a person replied to took, grouped by
+        `group_by`: the person who first replied today; the desk's team column when issue 22
+        adds one. The database works out the durations and gathers them per group, so a
+        group is one row: a period's thousands of episodes never come back as rows, nor as
+        many objects for Python's garbage collector to go through."""
         group = c[group_by]
+        first = microseconds_between(self._conn, c.first_human_reply_at, c.handed_at)
+        resolution = microseconds_between(self._conn, c.resolved_at, c.handed_at)
         rows = await self._conn.execute(
-            select(group, c.handed_at, c.first_human_reply_at, c.resolved_at).where(
+            select(
+                group,
+                gathered(self._conn, first),
+                gathered(self._conn, resolution),
+            )
+            .where(
                 c.tenant_id == tenant_id,
                 c.handed_at >= since,
                 c.handed_at < until,
                 c.first_human_reply_at.is_not(None),
             )
+            .group_by(group)
         )
-        return [Handled(str(r[0] or ""), r[1], r[2], r[3]) for r in rows]
+        groups: dict[str, Handled] = {}
+        for key, firsts, resolutions in rows:
+            name = str(key or "")  # no one, or an empty id: one group
+            handled = groups.setdefault(name, Handled(name, [], []))
+            handled.first_responses.extend(integers(firsts))
+            handled.resolutions.extend(integers(resolutions))
+        return list(groups.values())
 
     async def ratings(
         self, tenant_id: str, since: datetime, until: datetime

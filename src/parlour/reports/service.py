@@ -1,17 +1,22 @@
 """The organisation's reports, as use cases: each reads counts flushed by every process (this
 one's first unless it flushed in the last second, `Tally.refresh`, so a single node sees its own
 latest events) and conversations' recorded moments, in one transaction scoped to the
-organisation (row-level security on PostgreSQL, T-103)."""
+organisation (row-level security on PostgreSQL, T-103); the Reports page reads its three in one.
+
+What is summed per local day is summed by the database, a day being the UTC instants between
+its midnight and the next (`Period.day_spans`): a report never carries a period's hourly rows
+into Python, bar the conversations started (one row an hour, for their local hour of day)."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from limits import parse
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.assistant.models import Outcome
 from parlour.audit.events import Actor, ReportExported
@@ -34,10 +39,11 @@ from parlour.reports.models import (
     RatingFigures,
     ReasonCount,
     ReportName,
+    ReportsPage,
     TokenDay,
 )
 from parlour.reports.repository import Handled, ReportRepository
-from parlour.rollups.models import Count, Figure
+from parlour.rollups.models import Figure
 from parlour.rollups.period import Period
 from parlour.rollups.repository import CountRepository
 from parlour.rollups.tally import Tally
@@ -101,29 +107,28 @@ class Reports:
             return await self.people(tenant_id, period)
         return await self.assistant(tenant_id, period)
 
+    async def page(self, tenant_id: str, period: Period) -> ReportsPage:
+        """The three reports as the dashboard's Reports page shows them: the counts made fresh
+        once, and all read in one transaction (so they agree with each other)."""
+        await self._tally.refresh()
+        names = await self._names(tenant_id)
+        questions = await self._questions(tenant_id)
+        async with self._db.read(tenant_id) as conn:
+            conversations = await _conversations(conn, tenant_id, period)
+            repository = ReportRepository(conn)
+            handled = await repository.handled(tenant_id, period.since, period.until)
+            rated = await repository.ratings(tenant_id, period.since, period.until)
+            counts = await _assistant_counts(conn, tenant_id, period)
+        return ReportsPage(
+            conversations,
+            _people(period, handled, rated, names),
+            self._assistant(period, counts, questions),
+        )
+
     async def conversations(self, tenant_id: str, period: Period) -> ConversationsReport:
         await self._tally.refresh()
-        since, until = period.since, period.until
         async with self._db.read(tenant_id) as conn:
-            repository = ReportRepository(conn)
-            started = await CountRepository(conn).hourly(
-                tenant_id, [Figure.CONVERSATIONS_STARTED], since, until
-            )
-            handed = await repository.handed_times(tenant_id, since, until)
-            outcomes = await repository.outcomes(tenant_id, since, until)
-        handed_days = Counter(period.local(at).date() for at in handed)
-        by_hour = [0] * 24
-        for count in started:
-            by_hour[period.local(count.hour).hour] += count.value
-        return ConversationsReport(
-            period=period,
-            started=sum(n.value for n in started),
-            started_by_day=_by_day(period, started),
-            started_by_hour=tuple(by_hour),
-            handovers=len(handed),
-            handovers_by_day=tuple(DayCount(day, handed_days[day]) for day in period.days()),
-            outcomes=outcomes,
-        )
+            return await _conversations(conn, tenant_id, period)
 
     async def people(self, tenant_id: str, period: Period) -> PeopleReport:
         await self._tally.refresh()
@@ -131,113 +136,61 @@ class Reports:
             repository = ReportRepository(conn)
             handled = await repository.handled(tenant_id, period.since, period.until)
             rated = await repository.ratings(tenant_id, period.since, period.until)
-        groups: dict[str, list[Handled]] = {}
-        for conversation in handled:
-            groups.setdefault(conversation.group, []).append(conversation)
-        names = {m.account_id: m.email for m in await self._members.members(tenant_id)}
-        agents = sorted(
-            (
-                AgentTimes(account, names.get(account, account), _times(them))
-                for account, them in groups.items()
-            ),
-            key=lambda a: (-a.times.conversations, a.name),
-        )
-        by_day: dict[date, list[int]] = {}
-        by_agent: dict[str, list[int]] = {}
-        for score, agent_id, at in rated:
-            by_day.setdefault(period.local(at).date(), []).append(score)
-            by_agent.setdefault(agent_id, []).append(score)
-        return PeopleReport(
-            period=period,
-            overall=_times(handled),
-            by_agent=tuple(agents),
-            ratings=rating_figures([score for score, _, _ in rated]),
-            ratings_by_day=tuple(
-                DayRatings(day, rating_figures(by_day.get(day, []))) for day in period.days()
-            ),
-            ratings_by_agent=tuple(
-                sorted(
-                    (
-                        AgentRatings(
-                            account,
-                            names.get(account, account) if account else "nobody assigned",
-                            rating_figures(scores),
-                        )
-                        for account, scores in by_agent.items()
-                    ),
-                    key=lambda a: (-a.ratings.count, a.name),
-                )
-            ),
-        )
+        return _people(period, handled, rated, await self._names(tenant_id))
 
     async def assistant(self, tenant_id: str, period: Period) -> AssistantReport:
         await self._tally.refresh()
-        since, until = period.since, period.until
         async with self._db.read(tenant_id) as conn:
-            repository = CountRepository(conn)
-            counts = await repository.hourly(
-                tenant_id, [Figure.TURNS, Figure.INPUT_TOKENS, Figure.OUTPUT_TOKENS], since, until
+            counts = await _assistant_counts(conn, tenant_id, period)
+        return self._assistant(period, counts, await self._questions(tenant_id))
+
+    async def _names(self, tenant_id: str) -> dict[str, str]:
+        return {m.account_id: m.email for m in await self._members.members(tenant_id)}
+
+    async def _questions(self, tenant_id: str) -> dict[str, str]:
+        """The published entries' questions, decrypted as the assistant reads them."""
+        return {e.entry_id: e.question for e in await self._knowledge.faq_entries(tenant_id)}
+
+    def _assistant(
+        self, period: Period, counts: AssistantCounts, questions: dict[str, str]
+    ) -> AssistantReport:
+        days = range(len(period.days()))
+        by_day = counts.by_day
+        total = sum(v for (_, figure, _), v in by_day.items() if figure is Figure.TURNS)
+        outcomes = []
+        for outcome in Outcome:
+            each = [by_day.get((n, Figure.TURNS, outcome.value), 0) for n in days]
+            of = sum(each)
+            outcomes.append(
+                OutcomeFigures(
+                    outcome=outcome.value,
+                    turns=of,
+                    rate=of / total if total else 0.0,
+                    by_day=_days(period, each),
+                )
             )
-            reasons = await repository.by_detail(tenant_id, Figure.TURN_REASONS, since, until)
-            citations = await repository.by_detail(tenant_id, Figure.CITATIONS, since, until)
-        turns = [n for n in counts if n.figure is Figure.TURNS]
-        total = sum(n.value for n in turns)
-        outcomes = tuple(
-            OutcomeFigures(
-                outcome=outcome.value,
-                turns=(of := sum(n.value for n in turns if n.detail == outcome.value)),
-                rate=of / total if total else 0.0,
-                by_day=_by_day(period, [n for n in turns if n.detail == outcome.value]),
-            )
-            for outcome in Outcome
-        )
-        inputs = _by_day(period, [n for n in counts if n.figure is Figure.INPUT_TOKENS])
-        outputs = _by_day(period, [n for n in counts if n.figure is Figure.OUTPUT_TOKENS])
         budget = self._daily_token_budget
-        tokens = tuple(
-            TokenDay(
-                i.day,
-                i.value,
-                o.value,
-                (i.value + o.value) / budget if budget else None,
-            )
-            for i, o in zip(inputs, outputs, strict=True)
-        )
-        most, least = await self._cited(tenant_id, citations)
+        tokens = []
+        for n, day in enumerate(period.days()):
+            i = by_day.get((n, Figure.INPUT_TOKENS, ""), 0)
+            o = by_day.get((n, Figure.OUTPUT_TOKENS, ""), 0)
+            tokens.append(TokenDay(day, i, o, (i + o) / budget if budget else None))
+        most, least = _cited(counts.citations, questions)
         return AssistantReport(
             period=period,
             turns=total,
-            outcomes=outcomes,
+            outcomes=tuple(outcomes),
             reasons=tuple(
                 ReasonCount(reason, n)
-                for reason, n in sorted(reasons.items(), key=lambda r: (-r[1], r[0]))
+                for reason, n in sorted(counts.reasons.items(), key=lambda r: (-r[1], r[0]))
             ),
             input_tokens=sum(t.input_tokens for t in tokens),
             output_tokens=sum(t.output_tokens for t in tokens),
-            tokens_by_day=tokens,
+            tokens_by_day=tuple(tokens),
             daily_token_budget=budget,
             most_cited=most,
             least_cited=least,
         )
-
-    async def _cited(
-        self, tenant_id: str, citations: dict[str, int]
-    ) -> tuple[tuple[CitedPassage, ...], tuple[CitedPassage, ...]]:
-        """The most cited passages, and the least cited of the published ones (never cited
-        first). An entry's question is knowledge, decrypted as the assistant reads it."""
-        questions = {e.entry_id: e.question for e in await self._knowledge.faq_entries(tenant_id)}
-        cited = [
-            CitedPassage(entry_id, questions.get(entry_id), n)
-            for entry_id, n in citations.items()
-            if n > 0
-        ]
-        most = sorted(cited, key=lambda p: (-p.citations, p.entry_id))[:CITED]
-        published = [
-            CitedPassage(entry_id, question, citations.get(entry_id, 0))
-            for entry_id, question in questions.items()
-        ]
-        least = sorted(published, key=lambda p: (p.citations, p.question or "", p.entry_id))
-        return tuple(most), tuple(least[:CITED])
 
     async def export(
         self, tenant_id: str, name: ReportName, period: Period, *, actor: Actor
@@ -253,19 +206,124 @@ class Reports:
         return text
 
 
-def _by_day(period: Period, counts: Iterable[Count]) -> tuple[DayCount, ...]:
-    """Counts summed by the local day their hour starts in, every day of the period."""
-    days: Counter[date] = Counter()
-    for count in counts:
-        days[period.local(count.hour).date()] += count.value
-    return tuple(DayCount(day, days[day]) for day in period.days())
+@dataclass(frozen=True, slots=True)
+class AssistantCounts:
+    """What the assistant report reads: turns and tokens per local day (keyed by the day's
+    index in the period, the figure and the detail), and the period's reasons and citations."""
+
+    by_day: dict[tuple[int, Figure, str], int]
+    reasons: dict[str, int]
+    citations: dict[str, int]
+
+
+async def _assistant_counts(
+    conn: AsyncConnection, tenant_id: str, period: Period
+) -> AssistantCounts:
+    since, until = period.since, period.until
+    repository = CountRepository(conn)
+    by_day = await repository.per_span(
+        tenant_id, [Figure.TURNS, Figure.INPUT_TOKENS, Figure.OUTPUT_TOKENS], period.day_spans()
+    )
+    reasons = await repository.by_detail(tenant_id, Figure.TURN_REASONS, since, until)
+    citations = await repository.by_detail(tenant_id, Figure.CITATIONS, since, until)
+    return AssistantCounts(by_day, reasons, citations)
+
+
+async def _conversations(
+    conn: AsyncConnection, tenant_id: str, period: Period
+) -> ConversationsReport:
+    since, until = period.since, period.until
+    repository = ReportRepository(conn)
+    started = await CountRepository(conn).hours(
+        tenant_id, Figure.CONVERSATIONS_STARTED, since, until
+    )
+    handovers = await repository.handovers(tenant_id, period.day_spans())
+    outcomes = await repository.outcomes(tenant_id, since, until)
+    by_day: Counter[date] = Counter()
+    by_hour = [0] * 24
+    for hour, n in started:
+        local = period.local(hour)
+        by_day[local.date()] += n
+        by_hour[local.hour] += n
+    days = period.days()
+    return ConversationsReport(
+        period=period,
+        started=sum(n for _, n in started),
+        started_by_day=tuple(DayCount(day, by_day[day]) for day in days),
+        started_by_hour=tuple(by_hour),
+        handovers=sum(handovers.values()),
+        handovers_by_day=_days(period, [handovers.get(n, 0) for n in range(len(days))]),
+        outcomes=outcomes,
+    )
+
+
+def _people(
+    period: Period,
+    handled: list[Handled],
+    rated: list[tuple[int, str, datetime]],
+    names: dict[str, str],
+) -> PeopleReport:
+    agents = sorted(
+        (
+            AgentTimes(group.group, names.get(group.group, group.group), _times([group]))
+            for group in handled
+        ),
+        key=lambda a: (-a.times.conversations, a.name),
+    )
+    by_day: dict[date, list[int]] = {}
+    by_agent: dict[str, list[int]] = {}
+    for score, agent_id, at in rated:
+        by_day.setdefault(period.local(at).date(), []).append(score)
+        by_agent.setdefault(agent_id, []).append(score)
+    raters = (
+        AgentRatings(
+            account,
+            names.get(account, account) if account else "nobody assigned",
+            rating_figures(scores),
+        )
+        for account, scores in by_agent.items()
+    )
+    return PeopleReport(
+        period=period,
+        overall=_times(handled),
+        by_agent=tuple(agents),
+        ratings=rating_figures([score for score, _, _ in rated]),
+        ratings_by_day=tuple(
+            DayRatings(day, rating_figures(by_day.get(day, []))) for day in period.days()
+        ),
+        ratings_by_agent=tuple(sorted(raters, key=lambda a: (-a.ratings.count, a.name))),
+    )
+
+
+def _days(period: Period, values: list[int]) -> tuple[DayCount, ...]:
+    """Values of the period's days, in order, as the days' counts."""
+    return tuple(DayCount(day, value) for day, value in zip(period.days(), values, strict=True))
+
+
+def _cited(
+    citations: dict[str, int], questions: dict[str, str]
+) -> tuple[tuple[CitedPassage, ...], tuple[CitedPassage, ...]]:
+    """The most cited passages, and the least cited of the published ones (never cited
+    first)."""
+    cited = [
+        CitedPassage(entry_id, questions.get(entry_id), n)
+        for entry_id, n in citations.items()
+        if n > 0
+    ]
+    most = sorted(cited, key=lambda p: (-p.citations, p.entry_id))[:CITED]
+    published = [
+        CitedPassage(entry_id, question, citations.get(entry_id, 0))
+        for entry_id, question in questions.items()
+    ]
+    least = sorted(published, key=lambda p: (p.citations, p.question or "", p.entry_id))
+    return tuple(most), tuple(least[:CITED])
 
 
 def _times(handled: list[Handled]) -> HandlingTimes:
     """First response and resolution, both from the episode's handover."""
-    first = [(h.first_human_reply_at - h.handed_at).total_seconds() for h in handled]
-    resolution = [(h.resolved_at - h.handed_at).total_seconds() for h in handled if h.resolved_at]
-    return HandlingTimes(len(handled), percentiles(first), percentiles(resolution))
+    first = [us for group in handled for us in group.first_responses]
+    resolution = [us for group in handled for us in group.resolutions]
+    return HandlingTimes(len(first), percentiles(first), percentiles(resolution))
 
 
 def rating_figures(scores: list[int]) -> RatingFigures:
@@ -277,14 +335,16 @@ def rating_figures(scores: list[int]) -> RatingFigures:
     )
 
 
-def percentiles(seconds: list[float]) -> Percentiles:
+def percentiles(microseconds: list[int]) -> Percentiles:
     """Nearest rank: the p-th percentile is the smallest value with at least p% of the values
-    at or below it (so it is always one of the durations observed)."""
-    if not seconds:
+    at or below it (so it is always one of the durations observed). Durations come in whole
+    microseconds, sorted as integers; the two chosen are given in seconds (a count of
+    microseconds over 10**6 is exactly what `timedelta.total_seconds` gives)."""
+    if not microseconds:
         return Percentiles(0, None, None)
-    ordered = sorted(seconds)
+    ordered = sorted(microseconds)
 
     def rank(p: int) -> float:
-        return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
+        return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1] / 1_000_000
 
     return Percentiles(len(ordered), rank(50), rank(90))

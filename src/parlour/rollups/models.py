@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -18,6 +20,8 @@ class Figure(StrEnum):
     INPUT_TOKENS = "assistant.input_tokens"
     OUTPUT_TOKENS = "assistant.output_tokens"
     CITATIONS = "assistant.citations"  # detail: the cited entry's id
+    # CITATIONS again, per UTC day (its `hour` is the day's midnight): see BY_DAY.
+    DAILY_CITATIONS = "assistant.citations.daily"
     # Security monitoring: what an organisation's alerts watch (issue 21, T-106).
     FOREIGN_ORIGINS = "security.foreign_origin"  # handshakes refused for an origin not allowed
     TOKEN_FAILURES = "security.token_failure"  # noqa: S105 (a name) detail: the reason
@@ -27,6 +31,12 @@ class Figure(StrEnum):
     WITHHELD_TOOLS = "security.withheld_tool"
     WEBHOOK_FAILURES = "security.webhook_failure"
 
+
+# Figures also kept per UTC day, under a figure of their own: a report of a period's total sums
+# a passage's citations over 24 times fewer rows (a month of 45 cited passages: 30,000 hourly
+# rows, 1,350 daily ones). The hours of a period that do not fill a UTC day (a local midnight is
+# rarely a UTC one) are read from the hourly rows, so a total stays exact (repository.by_detail).
+BY_DAY = {Figure.CITATIONS: Figure.DAILY_CITATIONS}
 
 # A detail longer than this is cut: every detail is a code's constant or an id.
 DETAIL_CHARS = 64
@@ -41,3 +51,19 @@ class Count:
     detail: str
     hour: datetime
     value: int
+
+
+def day_of(at: datetime) -> datetime:
+    """The UTC midnight that starts the day of `at` (a UTC instant)."""
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def kept(counts: Sequence[Count]) -> list[Count]:
+    """The rows that store these counts: each count, and for a figure also kept per day
+    (BY_DAY) its day's share, summed per day."""
+    days: Counter[tuple[str, Figure, str, datetime]] = Counter()
+    for c in counts:
+        daily = BY_DAY.get(c.figure)
+        if daily is not None:
+            days[(c.tenant_id, daily, c.detail, day_of(c.hour))] += c.value
+    return [*counts, *(Count(t, f, d, day, v) for (t, f, d, day), v in days.items())]

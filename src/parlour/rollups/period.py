@@ -75,6 +75,12 @@ class Period:
     def days(self) -> list[date]:
         return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
 
+    def day_spans(self) -> list[tuple[datetime, datetime]]:
+        """Each day of the period as the UTC instants it starts at and the next starts at:
+        an instant (or an hour's start) in [since, until) is of that day."""
+        midnights = [_midnight(day, self.zone) for day in self.days()]
+        return list(zip(midnights, [*midnights[1:], self.until], strict=True))
+
     def local(self, at: datetime) -> datetime:
         return at.astimezone(self.zone)
 

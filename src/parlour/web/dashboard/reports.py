@@ -230,10 +230,8 @@ async def reports_page(
     end: To = None,
 ) -> Response:
     period = await services.reports.period(who.tenant_id, start, end)
-    reports = services.reports
-    conversations: ConversationsReport = await reports.conversations(who.tenant_id, period)
-    people: PeopleReport = await reports.people(who.tenant_id, period)
-    assistant: AssistantReport = await reports.assistant(who.tenant_id, period)
+    page = await services.reports.page(who.tenant_id, period)
+    conversations, people, assistant = page.conversations, page.people, page.assistant
     gaps = await services.knowledge.gaps.clusters(who.tenant_id, period.since, period.until)
     security = await services.security_figures.report(who.tenant_id, period)
     return render(
