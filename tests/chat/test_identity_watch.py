@@ -173,6 +173,6 @@ async def test_what_a_round_logs_names_none_of_the_request_that_started_the_watc
     assert inside["request_id"] == "request-of-the-first-socket"
     assert inside["tenant_id"] == "tenant-of-the-first-socket"
     assert "trace_id" in inside
-    (failed,) = [r for r in written_records if r["event"] == "re-checking socket identities failed"]
+    (failed,) = [r for r in written_records if r["event"] == "a round of identity watch failed"]
     assert "RuntimeError" in failed["exception"]
     assert {"request_id", "tenant_id", "trace_id", "span_id"}.isdisjoint(failed)

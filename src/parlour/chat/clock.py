@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
-from typing import Protocol, runtime_checkable
+from datetime import datetime, timedelta
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from parlour.storage.types import Clock, utcnow
+from parlour.tasks import detached
+
+log = logging.getLogger(__name__)
 
 
 class Timer(Protocol):
@@ -89,3 +94,50 @@ async def sleep_until(clock: Timers, when: datetime) -> None:
         await woken
     finally:
         timer.cancel()
+
+
+W = TypeVar("W")  # a socket, watched in a set
+
+
+class Rounds(ABC, Generic[W]):
+    """What the node's re-checks of its open sockets share (the customers' identities, the
+    members' sessions): the sockets watched, and one task for the node that calls
+    `check_now` every interval on the sockets' clock. The first round is due an interval after
+    the first socket is watched, so moving the clock that far brings it; a failed round (the
+    database away) is retried the next interval."""
+
+    name = "rounds"  # the task's name, and what a failed round's log line says
+
+    def __init__(self, *, every_seconds: float, clock: Timers | None = None) -> None:
+        self._every = timedelta(seconds=every_seconds)
+        self._clock = clock or SystemClock()
+        self._watched: set[W] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    @abstractmethod
+    async def check_now(self) -> None: ...
+
+    def add(self, socket: W) -> None:
+        self._watched.add(socket)
+        if self._task is None:
+            self._task = detached(self._run(self._clock.now() + self._every), name=self.name)
+
+    def discard(self, socket: W) -> None:
+        self._watched.discard(socket)
+
+    async def _run(self, next_round: datetime) -> None:
+        while True:
+            await sleep_until(self._clock, next_round)
+            next_round = self._clock.now() + self._every
+            try:
+                await self.check_now()
+            except Exception:
+                log.exception("a round of %s failed", self.name)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._watched.clear()

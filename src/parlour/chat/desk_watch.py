@@ -12,18 +12,14 @@ the node, like the customers' identity watch (chat/identity_watch.py), on the so
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from datetime import datetime, timedelta
 from typing import Protocol
 
-from parlour.chat.clock import SystemClock, Timers, sleep_until
+from parlour.chat.clock import Rounds, Timers
 from parlour.errors import Forbidden, NotFound, ParlourError, Unauthenticated
 from parlour.identity.authorisation import Authorisation
 from parlour.identity.policy import Permission
 from parlour.identity.sessions import Sessions
-from parlour.tasks import detached
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +44,9 @@ class Watched(Protocol):
     def ended(self, error: ParlourError) -> None: ...
 
 
-class DeskWatch:
+class DeskWatch(Rounds[Watched]):
+    name = "desk watch"
+
     def __init__(
         self,
         sessions: Sessions,
@@ -59,19 +57,7 @@ class DeskWatch:
     ) -> None:
         self._sessions = sessions
         self._authorisation = authorisation
-        self._every = timedelta(seconds=every_seconds)
-        self._clock = clock or SystemClock()
-        self._watched: set[Watched] = set()
-        self._task: asyncio.Task[None] | None = None
-
-    def add(self, socket: Watched) -> None:
-        self._watched.add(socket)
-        if self._task is None:
-            first_round = self._clock.now() + self._every
-            self._task = detached(self._run(first_round), name="desk watch")
-
-    def discard(self, socket: Watched) -> None:
-        self._watched.discard(socket)
+        super().__init__(every_seconds=every_seconds, clock=clock)
 
     async def check_now(self) -> None:
         verdicts: dict[tuple[str | None, str], ParlourError | None] = {}
@@ -98,21 +84,3 @@ class DeskWatch:
         except (NotFound, Forbidden):
             return MembershipEnded()
         return None
-
-    async def _run(self, next_round: datetime) -> None:
-        while True:
-            await sleep_until(self._clock, next_round)
-            next_round = self._clock.now() + self._every
-            try:
-                await self.check_now()
-            except Exception:
-                # Keep watching: a failed round (the database away) is retried next interval.
-                log.exception("re-checking desk sockets failed")
-
-    async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        self._watched.clear()

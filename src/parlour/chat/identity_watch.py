@@ -12,15 +12,12 @@ per socket every interval and a task's memory each.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from datetime import datetime, timedelta
 from typing import Protocol
 
-from parlour.chat.clock import SystemClock, Timers, sleep_until
+from parlour.chat.clock import Rounds, Timers
 from parlour.keys.end_user_tokens import EndUserTokens
 from parlour.keys.models import EndUser
-from parlour.tasks import detached
 from parlour.tenants.service import TenantService
 
 log = logging.getLogger(__name__)
@@ -38,7 +35,9 @@ class Watched(Protocol):
     def binding_refused(self) -> None: ...
 
 
-class IdentityWatch:
+class IdentityWatch(Rounds[Watched]):
+    name = "identity watch"
+
     def __init__(
         self,
         tokens: EndUserTokens,
@@ -49,21 +48,7 @@ class IdentityWatch:
     ) -> None:
         self._tokens = tokens
         self._tenants = tenants
-        self._every = timedelta(seconds=every_seconds)
-        self._clock = clock or SystemClock()
-        self._watched: set[Watched] = set()
-        self._task: asyncio.Task[None] | None = None
-
-    def add(self, socket: Watched) -> None:
-        self._watched.add(socket)
-        if self._task is None:
-            # The first round is due an interval from now, on the clock: from the moment a
-            # socket is watched, moving the clock that far brings the round.
-            first_round = self._clock.now() + self._every
-            self._task = detached(self._run(first_round), name="identity watch")
-
-    def discard(self, socket: Watched) -> None:
-        self._watched.discard(socket)
+        super().__init__(every_seconds=every_seconds, clock=clock)
 
     async def check_now(self) -> None:
         sockets = list(self._watched)
@@ -89,21 +74,3 @@ class IdentityWatch:
                 socket.identity_revoked()
             elif not allowed[user.tenant_id, user.origin, user.app_id]:
                 socket.binding_refused()
-
-    async def _run(self, next_round: datetime) -> None:
-        while True:
-            await sleep_until(self._clock, next_round)
-            next_round = self._clock.now() + self._every
-            try:
-                await self.check_now()
-            except Exception:
-                # Keep watching: a failed round (the database away) is retried next interval.
-                log.exception("re-checking socket identities failed")
-
-    async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        self._watched.clear()
