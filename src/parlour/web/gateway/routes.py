@@ -1,4 +1,4 @@
-"""The chat socket's route, served beside the REST stack rather than through it.
+"""The sockets' routes, served beside the REST stack rather than through it.
 
 A socket lives for hours. The REST stack's routing, dependency injection and exception
 middleware held several KiB per socket and added a hop to every frame, for nothing a socket
@@ -16,10 +16,12 @@ path gets the JSON 404 rather than the framework's bare 403.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from parlour.chat.admission import Admission, Admitted, Knock
 from parlour.errors import NotFound
 from parlour.web.deps import services_of
 from parlour.web.gateway.connection import Connection
@@ -38,25 +40,20 @@ class ChatSockets:
             await self.app(scope, receive, send)
             return
         websocket = WebSocket(scope, receive, send)
+        services = services_of(websocket)
         if match := CHAT_PATH.fullmatch(scope["path"]):
-            services = services_of(websocket)
-            connection = Connection(
-                websocket,
-                services.widget_admission,
-                services.timers,
-                auth_timeout_seconds=services.settings.gateway.auth_timeout_seconds,
-                tracer=services.tracer,
-            )
-            await connection.run(knock_of(websocket, match["widget_id"]))
+            admission: Admission[Any, Admitted[Any]] = services.widget_admission
+            knock: Knock = knock_of(websocket, match["widget_id"])
         elif match := DESK_PATH.fullmatch(scope["path"]):
-            services = services_of(websocket)
-            connection = Connection(
-                websocket,
-                services.desk_admission,
-                services.timers,
-                auth_timeout_seconds=services.settings.gateway.auth_timeout_seconds,
-                tracer=services.tracer,
-            )
-            await connection.run(desk_knock_of(websocket, match["tenant_id"]))
+            admission, knock = services.desk_admission, desk_knock_of(websocket, match["tenant_id"])
         else:
             await deny(websocket, NotFound())
+            return
+        connection = Connection(
+            websocket,
+            admission,
+            services.timers,
+            auth_timeout_seconds=services.settings.gateway.auth_timeout_seconds,
+            tracer=services.tracer,
+        )
+        await connection.run(knock)
