@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from parlour.chat.admission import (
     Frame,
@@ -41,7 +41,13 @@ from parlour.chat.desk_events import (
 from parlour.chat.desk_marks import DeskMarks
 from parlour.chat.desk_watch import DeskWatch
 from parlour.chat.models import Author, Resync
-from parlour.chat.protocol import PROTOCOL_VERSION, BadFrame, error_frame, message_frame
+from parlour.chat.protocol import (
+    PROTOCOL_VERSION,
+    BadFrame,
+    error_frame,
+    message_frame,
+    parse_frame,
+)
 from parlour.chat.service import ChatService
 from parlour.errors import InvalidInput, NotFound, ParlourError
 from parlour.identity.models import Role
@@ -92,12 +98,7 @@ _client_frame: TypeAdapter[DeskClientFrame] = TypeAdapter(DeskClientFrame)
 
 
 def parse(text: str | bytes) -> DeskClientFrame:
-    try:
-        return _client_frame.validate_json(text)
-    except ValidationError as exc:
-        problem = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(p) for p in problem["loc"]) or "frame"
-        raise BadFrame(f"{where}: {problem['msg']}") from None
+    return parse_frame(_client_frame, text)
 
 
 def parse_hello(text: str) -> HelloFrame:

@@ -7,7 +7,7 @@ most the gateway's frame size, with pydantic's parser, which bounds nesting dept
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
@@ -120,11 +120,18 @@ ClientFrame = Annotated[
     Field(discriminator="type"),
 ]
 _client_frame: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
+F = TypeVar("F")
 
 
 def parse_client_frame(text: str | bytes) -> ClientFrame:
+    return parse_frame(_client_frame, text)
+
+
+def parse_frame(frames: TypeAdapter[F], text: str | bytes) -> F:
+    """One frame of a socket's closed set, strictly; what is wrong with it said plainly, never
+    the input itself (`BadFrame`)."""
     try:
-        return _client_frame.validate_json(text)
+        return frames.validate_json(text)
     except ValidationError as exc:
         problem = exc.errors(include_url=False, include_input=False)[0]
         where = ".".join(str(p) for p in problem["loc"]) or "frame"
