@@ -10,8 +10,10 @@ as they run. `detached` starts them in a fresh, empty context instead. A task th
 one request or message (an assistant's turn, a socket's outbox) keeps its creator's context.
 
 `Periodic` is the one shape of the node's rounds (flushing report counts, checking security
-alerts, delivering webhooks, indexing messages for search): a detached task doing one round
-every so often until closed, a failed round logged and the next one trying again.
+alerts, delivering webhooks and customer mails, indexing messages for search): a detached task
+doing one round every so often until closed, a failed round logged and the next one trying
+again. `Backoff` is how long an outbox (webhook deliveries, customer mails) waits before trying
+a failed item again.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import contextlib
 import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -73,3 +77,15 @@ class Periodic:
             except Exception:
                 log.exception(self._failed)
             await asyncio.sleep(self._seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Waits that double from `first` after each failure, up to `longest`."""
+
+    first: timedelta
+    longest: timedelta
+
+    def after(self, attempts: int) -> timedelta:
+        """The wait after the `attempts`-th failure."""
+        return min(self.first * (1 << (attempts - 1)), self.longest)

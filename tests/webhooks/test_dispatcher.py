@@ -17,8 +17,8 @@ from parlour.services import Services
 from parlour.webhooks.dispatcher import (
     IN_FLIGHT_PER_ENDPOINT,
     MAX_ATTEMPTS,
+    RETRIES,
     WebhookDispatcher,
-    retry_delay,
 )
 from parlour.webhooks.models import CreatedEndpoint
 from parlour.webhooks.repository import DeliveryRepository, EndpointRepository
@@ -148,7 +148,7 @@ async def test_a_failed_delivery_is_tried_again_later_under_the_same_id(
     # Not again before its wait is over; then sent again, and taken.
     clock.advance(seconds=5)
     assert await services.webhook_dispatcher.deliver_due() == 0
-    clock.advance(seconds=retry_delay(1).total_seconds() - 5 + 1)
+    clock.advance(seconds=RETRIES.after(1).total_seconds() - 5 + 1)
     assert await services.webhook_dispatcher.deliver_due() == 1
 
     first, second = receiver.at("/hook")
@@ -166,7 +166,7 @@ async def test_a_delivery_is_given_up_after_the_last_attempt(
     receiver.statuses.extend([503] * MAX_ATTEMPTS)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         assert await services.webhook_dispatcher.deliver_due() == 0
-        clock.advance(seconds=retry_delay(attempt).total_seconds() + 1)
+        clock.advance(seconds=RETRIES.after(attempt).total_seconds() + 1)
     assert len(receiver.at("/hook")) == MAX_ATTEMPTS
     assert await _pending(services, org.tenant_id, created.endpoint.endpoint_id) == 0
 

@@ -48,14 +48,13 @@ from parlour.rate_limits import RateLimits
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
 from parlour.storage.types import Clock, utcnow
-from parlour.tasks import Periodic
+from parlour.tasks import Backoff, Periodic
 from parlour.tenants.service import TenantService
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
-FIRST_RETRY = timedelta(seconds=30)
-LONGEST_WAIT = timedelta(hours=2)
+RETRIES = Backoff(first=timedelta(seconds=30), longest=timedelta(hours=2))
 MAX_ATTEMPTS = 10
 LIMITED_WAIT = timedelta(minutes=10)  # a reply mail past the rates tries again this much later
 BATCH = 100
@@ -105,10 +104,6 @@ def subject_text(text: str, limit: int = 120) -> str:
     3.11.10 and 3.12.5 decodes encoded words in a value it is given and writes what they hide
     raw (CVE-2024-6923): `=?utf-8?q?x=0D=0ABcc:…?=` in a subject became a Bcc header."""
     return " ".join(_CONTROL.sub(" ", text).split()).replace("=?", "= ?")[:limit]
-
-
-def retry_delay(attempts: int) -> timedelta:
-    return min(FIRST_RETRY * (1 << (attempts - 1)), LONGEST_WAIT)
 
 
 class CustomerMail:
@@ -226,7 +221,7 @@ class CustomerMail:
         except Exception as failed:  # one mail's failure is its own: the round goes on
             log.warning("a customer mail was not sent: %s", type(failed).__name__)
             attempts = mail.attempts + 1
-            later = None if attempts >= MAX_ATTEMPTS else now + retry_delay(attempts)
+            later = None if attempts >= MAX_ATTEMPTS else now + RETRIES.after(attempts)
             await self._settle(mail, later, attempts=attempts)
             return 0
         await self._settle(mail, None)

@@ -38,7 +38,7 @@ from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
 from parlour.storage.ids import time_ordered_id
 from parlour.storage.types import Clock, utcnow
-from parlour.tasks import Periodic
+from parlour.tasks import Backoff, Periodic
 from parlour.webhooks.endpoints import WebhookEndpoints
 from parlour.webhooks.models import Delivery
 from parlour.webhooks.repository import DeliveryRepository, EndpointRepository
@@ -47,8 +47,7 @@ from parlour.webhooks.signing import signed_headers
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=1)
-FIRST_RETRY = timedelta(seconds=10)
-LONGEST_WAIT = timedelta(hours=4)
+RETRIES = Backoff(first=timedelta(seconds=10), longest=timedelta(hours=4))
 MAX_ATTEMPTS = 16  # waits of 10 s, 20 s, … doubling up to 4 h: about 22 h in all
 BATCH = 500
 IN_FLIGHT_PER_ENDPOINT = 8  # requests open to one endpoint at once
@@ -58,11 +57,6 @@ IN_FLIGHT_PER_ENDPOINT = 8  # requests open to one endpoint at once
 _GONE = "gone"
 _NOT_TRIED = "not tried"
 Outcome = tuple[Delivery, str | None]
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """The wait after the `attempts`-th failure."""
-    return min(FIRST_RETRY * (1 << (attempts - 1)), LONGEST_WAIT)
 
 
 class WebhookDispatcher:
@@ -273,7 +267,7 @@ async def _settle(conn: AsyncConnection, outcomes: list[Outcome], now: datetime)
     for delivery, _ in failed:
         if delivery.delivery_id not in given_up:
             attempts = delivery.attempts + 1
-            await deliveries.retry(delivery.delivery_id, attempts, now + retry_delay(attempts))
+            await deliveries.retry(delivery.delivery_id, attempts, now + RETRIES.after(attempts))
     latest: dict[tuple[str, str], str | None] = {}
     for delivery, error in outcomes:
         if error is not _GONE and error is not _NOT_TRIED:
