@@ -338,7 +338,7 @@ def build_services(
         clock=clock,
         tracer=tracer,
     )
-    presence = Presence(db, realtime.presence)
+    presence = Presence(db, realtime.presence, chat.broker)
     auto_assignment = AutoAssignment(db, chat, presence, audit)
     chat.on_moved(auto_assignment)
     presence.on_available(auto_assignment.became_available)
@@ -504,6 +504,7 @@ def build_services(
             tls_only=settings.is_production,
         ),
         timers,
+        presence,
     )
     security_figures = SecurityFigures(db, tenants, tally)
     security_alerts = SecurityAlerts(

@@ -36,13 +36,17 @@ class Nodes:
 async def nodes(request: pytest.FixtureRequest, services: Services) -> AsyncIterator[Nodes]:
     clock = SetClock(datetime(2026, 5, 4, 10, 0, tzinfo=UTC))
     if request.param == "memory":
-        node = Presence(services.db, LocalSockets())
+        node = Presence(services.db, LocalSockets(), services.chat.broker)
         yield Nodes(node, node, clock, shared=False)
         return
     async for prefix in reachable_prefix():
         clients = [Redis.from_url(redis_url()) for _ in range(2)]
         a, b = (
-            Presence(services.db, RedisSockets(c, prefix=prefix, lease_seconds=LEASE, clock=clock))
+            Presence(
+                services.db,
+                RedisSockets(c, prefix=prefix, lease_seconds=LEASE, clock=clock),
+                services.chat.broker,
+            )
             for c in clients
         )
         try:

@@ -13,9 +13,8 @@ with no socket. The member's sockets are capped, per address and per member.
 
 After the upgrade, the first frame is `hello` (docs/desk.md), optionally naming the
 conversation the page shows; then the socket is a `DeskSocket`, re-checked by the desk watch
-(chat/desk_watch.py) for as long as it is open. A presence service, when there is one, is told
-of each member's sockets opening and closing (`PresenceHook`), and what it reports is published
-to the organisation's members.
+(chat/desk_watch.py) for as long as it is open, and counted in the member's presence
+(chat/presence.py), which tells the organisation's members when it changes.
 """
 
 from __future__ import annotations
@@ -23,16 +22,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Protocol
 
 from parlour import logs
 from parlour.chat.admission import Knock
 from parlour.chat.clock import Timers
-from parlour.chat.desk_events import PresenceChanged
 from parlour.chat.desk_marks import DeskMarks
 from parlour.chat.desk_socket import DeskMember, DeskSocket, DeskSocketServices, parse_hello
 from parlour.chat.desk_watch import DeskWatch
 from parlour.chat.limits import Cap, Caps
+from parlour.chat.presence import Presence
 from parlour.chat.service import ChatService
 from parlour.errors import Forbidden, NotFound, RateLimited, Unauthenticated, Unavailable
 from parlour.identity.authorisation import Authorisation
@@ -55,25 +53,6 @@ class ForeignDeskOrigin(Forbidden):
 
     code = "desk_origin_refused"
     default_message = "The live desk opens only from the dashboard's own pages."
-
-
-class PresenceHook(Protocol):
-    """Told when a member's desk socket opens and closes on this node; answers the member's
-    presence now (`available`, `away`, `offline`), or None when it did not change."""
-
-    async def on_connect(self, tenant_id: str, account_id: str) -> str | None: ...
-
-    async def on_disconnect(self, tenant_id: str, account_id: str) -> str | None: ...
-
-
-class NoPresence:
-    """No presence service: nothing is reported."""
-
-    async def on_connect(self, tenant_id: str, account_id: str) -> str | None:
-        return None
-
-    async def on_disconnect(self, tenant_id: str, account_id: str) -> str | None:
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +82,7 @@ class DeskAdmission:
         watch: DeskWatch,
         limits: DeskLimits,
         clock: Timers,
-        presence: PresenceHook | None = None,
+        presence: Presence,
     ) -> None:
         self._chat = chat
         self._sessions = sessions
@@ -111,7 +90,7 @@ class DeskAdmission:
         self._rate_limits = rate_limits
         self._caps = caps
         self._limits = limits
-        self.presence: PresenceHook = presence or NoPresence()
+        self._presence = presence
         self._sockets = DeskSocketServices(
             chat, marks, rate_limits, watch, clock, history_page_size=limits.history_page_size
         )
@@ -171,20 +150,15 @@ class DeskAdmission:
 
     @contextlib.asynccontextmanager
     async def authenticate(self, entry: DeskEntry, first_frame: str) -> AsyncIterator[DeskSocket]:
-        """The member's socket, once its first frame is a valid `hello`; the presence service
-        hears of it opening and closing."""
+        """The member's socket, once its first frame is a valid `hello`; the member's presence
+        counts it while it is open."""
         hello = parse_hello(first_frame)
         member = entry.member
         socket = DeskSocket(
             member, self._sockets, connection_id=entry.knock.request_id or "", hello=hello
         )
-        await self._present(member, await self.presence.on_connect(*member.key))
+        await self._presence.connected(*member.key)
         try:
             yield socket
         finally:
-            await self._present(member, await self.presence.on_disconnect(*member.key))
-
-    async def _present(self, member: DeskMember, state: str | None) -> None:
-        if state is not None:
-            event = PresenceChanged(member.account_id, state)
-            await self._chat.broker.publish_desk(member.tenant_id, event)
+            await self._presence.disconnected(*member.key)

@@ -25,6 +25,8 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
+from parlour.chat.broker import Broker
+from parlour.chat.desk_events import PresenceChanged
 from parlour.chat.desk_repository import DeskMember, DeskRepository
 from parlour.errors import InvalidInput, NotFound
 from parlour.identity.membership_repository import MembershipRepository
@@ -55,7 +57,9 @@ class LiveSockets(Protocol):
         """Count one more; True when it is the account's first on this node."""
         ...
 
-    async def disconnected(self, tenant_id: str, account_id: str) -> None: ...
+    async def disconnected(self, tenant_id: str, account_id: str) -> bool:
+        """Count one less; True when it was the account's last on this node."""
+        ...
 
     async def online(self, tenant_id: str) -> set[str]:
         """The accounts with at least one live socket on any node."""
@@ -76,12 +80,13 @@ class LocalSockets:
         self._counts[(tenant_id, account_id)] += 1
         return self._counts[(tenant_id, account_id)] == 1
 
-    async def disconnected(self, tenant_id: str, account_id: str) -> None:
+    async def disconnected(self, tenant_id: str, account_id: str) -> bool:
         key = (tenant_id, account_id)
         if self._counts[key] <= 1:
             self._counts.pop(key, None)
-        else:
-            self._counts[key] -= 1
+            return True
+        self._counts[key] -= 1
+        return False
 
     async def online(self, tenant_id: str) -> set[str]:
         return {account for (tenant, account), n in self._counts.items() if tenant == tenant_id}
@@ -131,16 +136,17 @@ class RedisSockets:
             raise
         return True
 
-    async def disconnected(self, tenant_id: str, account_id: str) -> None:
+    async def disconnected(self, tenant_id: str, account_id: str) -> bool:
         key = (tenant_id, account_id)
         if self._counts[key] > 1:
             self._counts[key] -= 1
-            return
+            return False
         self._counts.pop(key, None)
         try:
             await self._redis.zrem(self._prefix + tenant_id, f"{account_id}|{self.node}")
         except FAILURES:
             log.warning("could not withdraw a member's presence; it lapses with its lease")
+        return True
 
     async def online(self, tenant_id: str) -> set[str]:
         key, now = self._prefix + tenant_id, self._now()
@@ -191,9 +197,14 @@ class RedisSockets:
 
 
 class Presence:
-    def __init__(self, db: Database, sockets: LiveSockets) -> None:
+    """Members' presence: counted from their live desk sockets (`connected`, `disconnected`,
+    which the desk's admission calls for each socket), and their own choice; every change told
+    to the organisation's members on its desk channel."""
+
+    def __init__(self, db: Database, sockets: LiveSockets, broker: Broker) -> None:
         self._db = db
         self._sockets = sockets
+        self._broker = broker
         self._listeners: list[Listener] = []
 
     def on_available(self, listener: Listener) -> None:
@@ -201,15 +212,22 @@ class Presence:
         self._listeners.append(listener)
 
     async def connected(self, tenant_id: str, account_id: str) -> None:
-        """A live socket of the member opened (the live feed calls this once per socket)."""
+        """A live desk socket of the member opened on this node."""
         if await self._sockets.connected(tenant_id, account_id):
-            members = await self._members(tenant_id, [account_id])
-            if members and _choice(members[0]) is PresenceState.AVAILABLE:
+            state = await self._told(tenant_id, account_id)
+            if state is PresenceState.AVAILABLE:
                 await self._became_available(tenant_id, account_id)
 
     async def disconnected(self, tenant_id: str, account_id: str) -> None:
-        """One of the member's live sockets closed."""
-        await self._sockets.disconnected(tenant_id, account_id)
+        """One of the member's live desk sockets on this node closed."""
+        if await self._sockets.disconnected(tenant_id, account_id):
+            await self._told(tenant_id, account_id)
+
+    async def _told(self, tenant_id: str, account_id: str) -> PresenceState:
+        """The member's presence now, told to the organisation's members."""
+        state = await self.state(tenant_id, account_id)
+        await self._broker.publish_desk(tenant_id, PresenceChanged(account_id, state.value))
+        return state
 
     async def choose(self, tenant_id: str, account_id: str, choice: PresenceState | str) -> None:
         """The member's own choice, available or away, kept until they change it."""
@@ -219,9 +237,7 @@ class Presence:
             if await MembershipRepository(conn).get(account_id, tenant_id) is None:
                 raise NotFound("no such member")
             await DeskRepository(conn).choose(tenant_id, account_id, PresenceState(choice).value)
-        if choice == PresenceState.AVAILABLE and account_id in await self._sockets.online(
-            tenant_id
-        ):
+        if await self._told(tenant_id, account_id) is PresenceState.AVAILABLE:
             await self._became_available(tenant_id, account_id)
 
     async def of(self, tenant_id: str) -> dict[str, PresenceState]:

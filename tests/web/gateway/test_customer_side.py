@@ -27,6 +27,7 @@ from tests.support.chat import (
     receive_until,
     say,
 )
+from tests.support.desk import desk_member, hello, open_desk
 
 
 @dataclass
@@ -221,3 +222,38 @@ async def test_a_typed_request_where_nobody_can_be_asked_for_is_answered_by_the_
         await say(ws, "agent please")
         frames = await receive_until(ws, is_assistant_message)
     assert not any(f["type"] == "handoff" for f in frames)
+
+
+async def test_with_an_agents_desk_open_a_customer_asking_for_a_person_is_not_told_nobody_is_there(
+    stack: Stack,
+) -> None:
+    """Presence comes from the agent's live desk socket: while it is open, an agent is available,
+    so the customer who asks for a person is queued without the `availability` frame."""
+    org = await seed.organisation(stack.services)
+    ada = await desk_member(stack.services, org.tenant_id)
+    async with open_desk(stack.ws_url, org.tenant_id, ada.session_token, stack.url) as desk:
+        await hello(desk)  # ready: the socket is counted in ada's presence
+        async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+            await authenticate(ws, await seed.token_for(stack.services, org))
+            await say(ws, "Can I talk to a human please?")
+            frames = await receive_until(ws, _type("handoff"))
+    assert [f["type"] for f in frames] == ["accepted", "handoff"]
+
+
+async def test_auto_assignment_gives_a_waiting_customer_to_the_agent_whose_desk_is_open(
+    stack: Stack,
+) -> None:
+    org = await seed.organisation(stack.services)
+    ada = await desk_member(stack.services, org.tenant_id)
+    await stack.services.auto_assignment.configure(
+        org.tenant_id, enabled=True, default_capacity=2, actor=seed.ACTOR
+    )
+    async with open_desk(stack.ws_url, org.tenant_id, ada.session_token, stack.url) as desk:
+        await hello(desk)  # ready: the socket is counted in ada's presence
+        async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+            await authenticate(ws, await seed.token_for(stack.services, org))
+            await say(ws, "Can I talk to a human please?")
+            joined = await receive_until(ws, _type("handoff", state="agent_joined"))
+        moved = await receive_until(desk, _type("conversation", status="assigned"))
+    assert joined[-1]["state"] == "agent_joined"
+    assert moved[-1]["assignee"] == ada.account_id
