@@ -50,6 +50,16 @@ SECURED = (
     "search_documents",
     "search_watermarks",
     "end_user_profiles",
+    # The desk's people (0026), its customer side (0030), members' read marks (0032).
+    "teams",
+    "team_members",
+    "desk_members",
+    "desk_settings",
+    "business_hours",
+    "conversation_contacts",
+    "conversation_ratings",
+    "desk_reads",
+    "desk_preferences",
 )
 
 

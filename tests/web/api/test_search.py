@@ -68,6 +68,11 @@ async def test_an_analyst_searches_by_words_and_reads_the_customer_panel(stack: 
 
         refused = await analyst.send("GET", f"{base}/search?q=the")
         assert_error_shape(refused, 422, "invalid_input")
+        # A moment without its offset is no moment: refused, never compared with one that has.
+        naive = await analyst.send(
+            "GET", f"{base}/search?from=2026-01-01T00:00:00&to=2026-01-02T00:00:00Z"
+        )
+        assert_error_shape(naive, 422, "invalid_input")
         elsewhere = await analyst.send(
             "GET",
             f"/v1/organisations/{org.tenant_id}/conversations/{theirs.conversation_id}/customer",

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from parlour.chat.models import ConversationStatus
 from parlour.identity.policy import Permission
@@ -63,8 +63,8 @@ async def search(
     customer: Annotated[str | None, Query(max_length=200, description="An end user's id.")] = None,
     status: Annotated[Status | None, Query()] = None,
     assignee: Annotated[str | None, Query(max_length=64, description="An account id.")] = None,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    until: Annotated[AwareDatetime | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_RESULTS)] = 20,
 ) -> list[FoundOut]:
     """The organisation's conversations, those with the assistant alone included, that match
