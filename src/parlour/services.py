@@ -488,9 +488,10 @@ def build_services(
         clock=timers,
     )
     desk_marks = DeskMarks(db, clock=clock)
+    desk = AgentDesk(db, chat, audit, clock=clock, marks=desk_marks, customer_mail=customer_mail)
     desk_admission = DeskAdmission(
         chat,
-        desk_marks,
+        desk,
         accounts.sessions,
         authorisation,
         realtime.rate_limits,
@@ -552,7 +553,7 @@ def build_services(
         call_tokens=call_tokens,
         knowledge=knowledge,
         chat=chat,
-        desk=AgentDesk(db, chat, audit, clock=clock, customer_mail=customer_mail),
+        desk=desk,
         notes=PrivateNotes(db, vault, chat, audit, clock=clock),
         canned_replies=CannedReplies(db, vault, chat, audit, clock=clock),
         teams=Teams(db, chat, audit, clock=clock),

@@ -12,6 +12,7 @@ from typing import TypeVar
 from playwright.async_api import expect
 
 from parlour.audit.events import Actor, ActorType
+from parlour.chat.models import Author
 from parlour.services import Services
 from tests.browser import test_demo_widget as demo_widget
 from tests.browser.test_demo_widget import WAIT_MS, Demo, ask, customer
@@ -75,7 +76,9 @@ async def test_the_widget_shows_who_answers_their_typing_and_what_they_have_seen
             await asyncio.sleep(0.05)
 
     await expect(page.locator(".seen")).to_have_count(0)
-    await on_the_server(stack, lambda s: s.chat.member_read(demo.tenant_id, conversation_id, 1))
+    await on_the_server(
+        stack, lambda s: s.chat.mark_read(demo.tenant_id, conversation_id, Author.AGENT, 1)
+    )
     await expect(page.locator(".seen")).to_have_text("Seen", timeout=WAIT_MS)
     # Shown under the customer's own message the people have read.
     follows = await page.locator(".msg.user").first.evaluate(

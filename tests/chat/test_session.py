@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-import pytest
-
 from parlour.chat.models import Author, MessageAdded, TypingChanged
 from parlour.chat.protocol import SendFrame
 from parlour.chat.session import ChatSession
@@ -158,18 +156,18 @@ async def test_the_peoples_read_position_reaches_the_customer_live_and_on_resume
     backend: Services,
 ) -> None:
     from parlour.chat.models import ReadUpTo
-    from parlour.errors import InvalidInput
 
     session, _ = await session_with_messages(backend, 3)
     await session.start(last_seq=None)
-    with listening(backend.chat.broker, session.tenant_id, session.conversation_id) as seen:
-        assert await backend.chat.member_read(session.tenant_id, session.conversation_id, 2)
-        assert not await backend.chat.member_read(session.tenant_id, session.conversation_id, 1)
+    tenant_id, conversation_id = session.tenant_id, session.conversation_id
+    with listening(backend.chat.broker, tenant_id, conversation_id) as seen:
+        assert await backend.chat.mark_read(tenant_id, conversation_id, Author.AGENT, 2)
+        assert not await backend.chat.mark_read(tenant_id, conversation_id, Author.AGENT, 1)
         event = seen.get_nowait()
     assert event == ReadUpTo(Author.AGENT, 2)
     assert await session.on_event(event) == [{"type": "read", "seq": 2, "by": "agent"}]
-    with pytest.raises(InvalidInput):
-        await backend.chat.member_read(session.tenant_id, session.conversation_id, 4)
+    # Beyond the conversation's last message: nothing moves, nothing is told.
+    assert not await backend.chat.mark_read(tenant_id, conversation_id, Author.AGENT, 4)
     again = ChatSession(backend.chat, session.user, session.conversation, page_size=2)
     frames = await again.start(last_seq=None)
     assert frames[-1] == {"type": "read", "seq": 2, "by": "agent"}

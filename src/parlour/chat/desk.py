@@ -29,6 +29,7 @@ from parlour.audit.events import (
 from parlour.audit.service import AuditLog
 from parlour.chat import lifecycle
 from parlour.chat.customer_mail import CustomerMail
+from parlour.chat.desk_marks import DeskMarks
 from parlour.chat.lifecycle import Keep
 from parlour.chat.milestones import MilestoneRepository
 from parlour.chat.models import Author, Conversation, ConversationStatus, Message
@@ -54,10 +55,13 @@ class AgentDesk:
         audit: AuditLog,
         *,
         clock: Clock = utcnow,
+        marks: DeskMarks | None = None,
         customer_mail: CustomerMail | None = None,
     ) -> None:
         self._db = db
         self._chat = chat
+        # What each member has read, for their own unread counts on any device.
+        self._marks = marks or DeskMarks(db, clock=clock)
         # Mails a reply to a customer who left an address and is not there to read it.
         self._customer_mail = customer_mail
         self._audit = audit
@@ -111,6 +115,18 @@ class AgentDesk:
         not rewrite what customers were shown."""
         async with self._db.read() as conn:
             return await AccountRepository(conn).display_name(account_id)
+
+    async def read(self, tenant_id: str, conversation_id: str, seq: int, *, actor: Actor) -> bool:
+        """The member has seen the conversation up to `seq`: kept for them (their unread
+        counts), told to their other pages, and to the customer as the people's read receipt
+        (only ever forward: False when the people had seen that far already)."""
+        conversation = await self._chat.get_conversation(tenant_id, conversation_id)
+        if seq > conversation.last_seq:
+            raise InvalidInput("seq is beyond the conversation's latest message")
+        await self._marks.mark_read(tenant_id, actor.id, conversation_id, seq)
+        return await self._chat.mark_read(
+            tenant_id, conversation_id, Author.AGENT, seq, account_id=actor.id
+        )
 
     async def typing(
         self, tenant_id: str, conversation_id: str, active: bool, *, actor: Actor

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from parlour import logs
 from parlour.chat.admission import Knock
 from parlour.chat.clock import Timers
-from parlour.chat.desk_marks import DeskMarks
+from parlour.chat.desk import AgentDesk
 from parlour.chat.desk_socket import DeskMember, DeskSocket, DeskSocketServices, parse_hello
 from parlour.chat.desk_watch import DeskWatch
 from parlour.chat.limits import Cap, Caps
@@ -74,7 +74,7 @@ class DeskAdmission:
     def __init__(
         self,
         chat: ChatService,
-        marks: DeskMarks,
+        desk: AgentDesk,
         sessions: Sessions,
         authorisation: Authorisation,
         rate_limits: RateLimits,
@@ -92,7 +92,7 @@ class DeskAdmission:
         self._limits = limits
         self._presence = presence
         self._sockets = DeskSocketServices(
-            chat, marks, rate_limits, watch, clock, history_page_size=limits.history_page_size
+            chat, desk, rate_limits, watch, clock, history_page_size=limits.history_page_size
         )
 
     @contextlib.asynccontextmanager
@@ -139,13 +139,8 @@ class DeskAdmission:
         membership = await self._authorisation.authorise(
             session, knock.door, Permission.HANDLE_CONVERSATIONS, source_ip=knock.client_ip
         )
-        account = session.account
         return DeskMember(
-            membership.tenant_id,
-            account.account_id,
-            membership.role,
-            knock.session_token,
-            account.display_name,
+            membership.tenant_id, session.account.account_id, membership.role, knock.session_token
         )
 
     @contextlib.asynccontextmanager

@@ -23,6 +23,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from parlour.audit.events import Actor, ActorType
 from parlour.chat.admission import (
     Frame,
     IdentityCheck,
@@ -31,6 +32,7 @@ from parlour.chat.admission import (
     TooManyFrames,
 )
 from parlour.chat.clock import Timers
+from parlour.chat.desk import AgentDesk
 from parlour.chat.desk_events import (
     ConversationChanged,
     DeskEvent,
@@ -38,9 +40,8 @@ from parlour.chat.desk_events import (
     DeskTyping,
     MessageNoted,
 )
-from parlour.chat.desk_marks import DeskMarks
 from parlour.chat.desk_watch import DeskWatch
-from parlour.chat.models import Author, Resync
+from parlour.chat.models import Resync
 from parlour.chat.protocol import (
     PROTOCOL_VERSION,
     BadFrame,
@@ -114,11 +115,14 @@ class DeskMember:
     account_id: str
     role: Role
     session_token: str | None  # kept to re-check the session; never logged nor sent
-    display_name: str | None = None  # what the customer sees when the member types
 
     @property
     def key(self) -> tuple[str, str]:
         return self.tenant_id, self.account_id
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(ActorType.ACCOUNT, self.account_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +130,7 @@ class DeskSocketServices:
     """What every desk socket on a node shares."""
 
     chat: ChatService
-    marks: DeskMarks
+    desk: AgentDesk  # a member's typing and reading, as every transport does them
     rate_limits: RateLimits
     watch: DeskWatch
     clock: Timers
@@ -220,7 +224,7 @@ class DeskSocket:
             return Reply([error_frame(problem.code, problem.message)])
 
     async def _handle(self, frame: DeskClientFrame) -> list[Frame]:
-        chat, member = self._services.chat, self.member
+        desk, member = self._services.desk, self.member
         match frame:
             case FocusFrame(conversation_id=None):
                 self._state.focus = None
@@ -228,29 +232,10 @@ class DeskSocket:
             case FocusFrame(conversation_id=str(conversation_id), after_seq=after_seq):
                 return await self._focus(conversation_id, after_seq)
             case TypingFrame(conversation_id=conversation_id, state=state):
-                await chat.get_conversation(member.tenant_id, conversation_id)
-                await chat.set_typing(
-                    member.tenant_id,
-                    conversation_id,
-                    Author.AGENT,
-                    state,
-                    account_id=member.account_id,
-                    name=member.display_name,
-                )
+                await desk.typing(member.tenant_id, conversation_id, state, actor=member.actor)
                 return []
             case ReadFrame(conversation_id=conversation_id, seq=seq):
-                conversation = await chat.get_conversation(member.tenant_id, conversation_id)
-                if seq > conversation.last_seq:
-                    raise BadFrame("read: seq is beyond the conversation's latest message")
-                marks = self._services.marks
-                await marks.mark_read(member.tenant_id, member.account_id, conversation_id, seq)
-                await chat.mark_read(
-                    member.tenant_id,
-                    conversation_id,
-                    Author.AGENT,
-                    seq,
-                    account_id=member.account_id,
-                )
+                await desk.read(member.tenant_id, conversation_id, seq, actor=member.actor)
                 return []
             case HelloFrame():
                 raise BadFrame("hello: not expected here")

@@ -332,14 +332,6 @@ class ChatService:
             await self.broker.publish_desk(tenant_id, DeskRead(conversation_id, account_id, seq))
         return moved
 
-    async def member_read(self, tenant_id: str, conversation_id: str, seq: int) -> bool:
-        """A member has seen the conversation up to `seq` (the desk's read receipt): the
-        customer's widget shows it as seen."""
-        conversation = await self.get_conversation(tenant_id, conversation_id)
-        if seq > conversation.last_seq:
-            raise InvalidInput("seq is beyond the conversation's last message")
-        return await self.mark_read(tenant_id, conversation_id, Author.AGENT, seq)
-
     def clean_text(self, text: str) -> str:
         body = unicodedata.normalize("NFC", text).strip()
         if not body:

@@ -121,6 +121,11 @@ async def test_read_receipts_go_both_ways_and_only_forward(stack: Stack, team: T
     assert receipt == {"type": "read", "seq": accepted["seq"], "by": "agent"}
     assert again.json() == {"moved": False}  # never backwards, and the customer is told nothing
     assert beyond.status_code == 422
+    # The agent's own read mark too, which their Inbox counts unread messages from.
+    marks = await stack.services.desk_marks.reads(
+        team.org.tenant_id, team.agent_id, [conversation_id]
+    )
+    assert marks == {conversation_id: accepted["seq"]}
     # Coming back, the widget is told how far the people have read, after the history.
     async with _customer(stack, team) as ws:
         await authenticate(ws, await seed.token_for(stack.services, team.org))

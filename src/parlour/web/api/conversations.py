@@ -160,7 +160,7 @@ async def read(
 ) -> ReadOut:
     """The conversation's people have seen it up to `seq` (only ever forward): the customer's
     widget is sent a `read` frame and shows the message as seen."""
-    moved = await services.chat.member_read(who.tenant_id, conversation_id, body.seq)
+    moved = await services.desk.read(who.tenant_id, conversation_id, body.seq, actor=who.actor)
     return ReadOut(moved=moved)
 
 
