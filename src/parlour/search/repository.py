@@ -65,6 +65,8 @@ class Filters:
 
 # The postings a search reads at a time, newest first: few for a common word, more as the
 # filters turn out to admit few.
+# Counting a term's postings stops here: past it, which term is rarer hardly matters.
+COUNTED_POSTINGS = 100_000
 PAGES = (200, 1_000, 5_000, *([20_000] * 50))
 
 
@@ -203,9 +205,11 @@ class SearchRepository:
         self._conn = conn
 
     async def postings(self, tenant_id: str, tag: bytes) -> int:
-        """How many messages hold the term: the rarest term leads a search."""
+        """How many messages hold the term, counted up to `COUNTED_POSTINGS` (beyond it, a
+        term is common enough): the rarest term leads a search."""
+        held = select(t.message_id).where(t.tenant_id == tenant_id, t.tag == tag)
         result = await self._conn.execute(
-            select(func.count()).where(t.tenant_id == tenant_id, t.tag == tag)
+            select(func.count()).select_from(held.limit(COUNTED_POSTINGS).subquery())
         )
         return int(result.scalar_one())
 
