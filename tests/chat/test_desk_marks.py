@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from parlour.chat.desk_marks import DeskPreferences
+from parlour.identity.membership_repository import MembershipRepository
 from parlour.services import Services
 from tests.conftest import migrated_services
 from tests.support import seed
@@ -31,6 +32,21 @@ async def test_a_read_mark_only_moves_forward_and_is_the_members_own(backend: Se
     assert await marks.reads(org.tenant_id, ada.account_id, [conversation_id]) == {
         conversation_id: 5
     }
+
+
+async def test_a_removed_members_read_marks_and_preferences_go_with_their_membership(
+    backend: Services,
+) -> None:
+    org = await seed.organisation(backend, faq=None)
+    ada = await desk_member(backend, org.tenant_id)
+    conversation_id = await seed.with_a_person(backend, org)
+    marks = backend.desk_marks
+    await marks.mark_read(org.tenant_id, ada.account_id, conversation_id, 1)
+    await marks.set_preferences(org.tenant_id, ada.account_id, DeskPreferences(True, True))
+    async with backend.db.transaction(org.tenant_id) as conn:
+        await MembershipRepository(conn).remove(ada.account_id, org.tenant_id)
+    assert await marks.reads(org.tenant_id, ada.account_id, [conversation_id]) == {}
+    assert await marks.preferences(org.tenant_id, ada.account_id) == DeskPreferences()
 
 
 async def test_desk_preferences_are_off_until_chosen_and_kept_per_organisation(

@@ -547,28 +547,40 @@ def _account_fk() -> Column[str]:
     )
 
 
+def _membership_fk(table: str) -> ForeignKeyConstraint:
+    """A member's row: gone with their membership (removed from the organisation)."""
+    return ForeignKeyConstraint(
+        ["account_id", "tenant_id"],
+        ["memberships.account_id", "memberships.tenant_id"],
+        ondelete="CASCADE",
+        name=f"fk_{table}_membership",
+    )
+
+
 # The live desk's state per member (docs/desk.md): how far each has read each conversation, and
 # their preferences in each organisation (migration 0032).
 desk_reads = Table(
     "desk_reads",
     metadata,
-    _tenant_fk(),
-    _account_fk(),
+    Column("tenant_id", ID, nullable=False),
+    Column("account_id", ID, nullable=False),
     Column("conversation_id", ID, nullable=False),
     Column("read_seq", Integer, nullable=False),
     Column("read_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("tenant_id", "account_id", "conversation_id"),
+    _membership_fk("desk_reads"),
 )
 
 desk_preferences = Table(
     "desk_preferences",
     metadata,
-    _tenant_fk(),
-    _account_fk(),
+    Column("tenant_id", ID, nullable=False),
+    Column("account_id", ID, nullable=False),
     Column("notify", Boolean, nullable=False),
     Column("sound", Boolean, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("tenant_id", "account_id"),
+    _membership_fk("desk_preferences"),
 )
 
 
@@ -788,12 +800,7 @@ team_members = Table(
     Column("account_id", ID, nullable=False),
     Column("added_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("team_id", "account_id"),
-    ForeignKeyConstraint(
-        ["account_id", "tenant_id"],
-        ["memberships.account_id", "memberships.tenant_id"],
-        ondelete="CASCADE",
-        name="fk_team_members_membership",
-    ),
+    _membership_fk("team_members"),
     Index(None, "tenant_id", "account_id"),
 )
 
@@ -807,12 +814,7 @@ desk_members = Table(
     # How many assigned conversations auto-assignment gives them; None: the organisation's.
     Column("capacity", Integer, nullable=True),
     PrimaryKeyConstraint("tenant_id", "account_id"),
-    ForeignKeyConstraint(
-        ["account_id", "tenant_id"],
-        ["memberships.account_id", "memberships.tenant_id"],
-        ondelete="CASCADE",
-        name="fk_desk_members_membership",
-    ),
+    _membership_fk("desk_members"),
 )
 
 desk_settings = Table(

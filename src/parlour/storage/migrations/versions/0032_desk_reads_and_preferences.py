@@ -24,16 +24,17 @@ ID = sa.String(64)
 WHEN = sa.DateTime(timezone=True)
 
 
-def _owners() -> list[sa.Column[str]]:
+def _owners(table: str) -> list[sa.Column[str] | sa.ForeignKeyConstraint]:
+    """The member whose rows these are: gone with their membership (removed from the
+    organisation), their account, or the organisation."""
     return [
-        sa.Column(
-            "tenant_id", ID, sa.ForeignKey("tenants.tenant_id", ondelete="CASCADE"), nullable=False
-        ),
-        sa.Column(
-            "account_id",
-            ID,
-            sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
-            nullable=False,
+        sa.Column("tenant_id", ID, nullable=False),
+        sa.Column("account_id", ID, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id", "tenant_id"],
+            ["memberships.account_id", "memberships.tenant_id"],
+            ondelete="CASCADE",
+            name=f"fk_{table}_membership",
         ),
     ]
 
@@ -41,7 +42,7 @@ def _owners() -> list[sa.Column[str]]:
 def upgrade() -> None:
     op.create_table(
         "desk_reads",
-        *_owners(),
+        *_owners("desk_reads"),
         sa.Column("conversation_id", ID, nullable=False),
         sa.Column("read_seq", sa.Integer(), nullable=False),
         sa.Column("read_at", WHEN, nullable=False),
@@ -49,7 +50,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "desk_preferences",
-        *_owners(),
+        *_owners("desk_preferences"),
         sa.Column("notify", sa.Boolean(), nullable=False),
         sa.Column("sound", sa.Boolean(), nullable=False),
         sa.Column("updated_at", WHEN, nullable=False),
