@@ -96,3 +96,41 @@ async def test_every_change_of_a_conversation_reaches_its_organisations_desk(
     assert DeskRead(cid, ada.id, 3) in heard
     assert all(getattr(e, "conversation_id", cid) == cid for e in heard)
     assert elsewhere == []
+
+
+async def test_a_conversation_put_in_a_team_is_told_to_the_desk_with_its_team(
+    services: Services,
+) -> None:
+    tenant_id = (await services.tenants.create("Desk Bank", actor=ACTOR)).tenant_id
+    ada = await member(services, tenant_id)
+    team = await services.teams.create(tenant_id, "Cards", actor=ACTOR)
+    await services.teams.add_member(tenant_id, team.team_id, ada.id, actor=ACTOR)
+    conversation_id = (await services.chat.open_conversation(tenant_id, "c1")).conversation_id
+    await services.chat.request_handoff(tenant_id, conversation_id)
+    with desk(services, tenant_id) as heard:
+        await services.teams.place(tenant_id, conversation_id, team.team_id, actor=ada)
+    [placed] = [e for e in heard if isinstance(e, ConversationChanged)]
+    assert (placed.conversation_id, placed.status, placed.team_id) == (
+        conversation_id,
+        "queued",
+        team.team_id,
+    )
+    assert placed.frame()["team_id"] == team.team_id
+
+
+async def test_a_snoozed_conversation_that_wakes_into_the_queue_is_offered_to_an_available_agent(
+    services: Services, clock: SetClock
+) -> None:
+    tenant_id = (await services.tenants.create("Desk Bank", actor=ACTOR)).tenant_id
+    ada = await member(services, tenant_id)
+    conversation_id = (await services.chat.open_conversation(tenant_id, "c1")).conversation_id
+    await services.chat.request_handoff(tenant_id, conversation_id)
+    await services.desk.snooze(tenant_id, conversation_id, clock() + timedelta(hours=1), actor=ada)
+    await services.auto_assignment.configure(
+        tenant_id, enabled=True, default_capacity=2, actor=ACTOR
+    )
+    await services.presence.connected(tenant_id, ada.id)
+    clock.advance(hours=2)
+    assert await services.chat.wake(tenant_id) == 1
+    woken = await services.chat.get_conversation(tenant_id, conversation_id)
+    assert (woken.status, woken.assignee) == (ConversationStatus.ASSIGNED, ada.id)

@@ -35,6 +35,7 @@ class ConversationChanged:
     last_seq: int
     snoozed_until: str | None = None
     created: bool = False
+    team_id: str | None = None
 
     @classmethod
     def of(cls, conversation: Conversation, *, created: bool = False) -> ConversationChanged:
@@ -47,6 +48,7 @@ class ConversationChanged:
             conversation.last_seq,
             _timestamp(until) if until is not None else None,
             created,
+            conversation.team_id,
         )
 
     def frame(self) -> Frame:
@@ -59,6 +61,7 @@ class ConversationChanged:
             "last_seq": self.last_seq,
             "snoozed_until": self.snoozed_until,
             "created": self.created,
+            "team_id": self.team_id,
         }
 
 
@@ -176,7 +179,8 @@ def decode(payload: str | bytes) -> tuple[DeskEvent, str] | None:
 
 
 def _well_typed(event: DeskEvent) -> bool:
-    ids = [getattr(event, f) for f in ("conversation_id", "account_id") if hasattr(event, f)]
+    fields = ("conversation_id", "account_id", "team_id")
+    ids = [getattr(event, f) for f in fields if hasattr(event, f)]
     if not all(value is None or isinstance(value, str) for value in ids):
         return False
     if isinstance(event, MessageNoted | DeskRead | ConversationChanged):

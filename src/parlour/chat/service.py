@@ -209,7 +209,11 @@ class ChatService:
         return moved.message if moved else None
 
     async def changed(self, tenant_id: str, conversation_id: str) -> None:
-        """Tell the listeners the conversation changed otherwise than by a move (its team)."""
+        """The conversation changed otherwise than by a move (it woke, or changed teams): told
+        to the organisation's members as it is now, and to the listeners (auto-assignment
+        offers it if it is queued)."""
+        conversation = await self.get_conversation(tenant_id, conversation_id)
+        await self.broker.publish_desk(tenant_id, ConversationChanged.of(conversation))
         for listener in self._listeners:
             await listener.moved(tenant_id, conversation_id, None)
 
@@ -265,10 +269,8 @@ class ChatService:
         return len(woken)
 
     async def _tell_desk(self, tenant_id: str, conversation_ids: Sequence[str]) -> None:
-        """Tell the organisation's members where these conversations are now."""
         for conversation_id in conversation_ids:
-            conversation = await self.get_conversation(tenant_id, conversation_id)
-            await self.broker.publish_desk(tenant_id, ConversationChanged.of(conversation))
+            await self.changed(tenant_id, conversation_id)
 
     async def with_status(
         self,
