@@ -324,3 +324,27 @@ async def test_a_failed_send_is_tried_again_later_and_the_mail_holds_no_secret(
     assert await services.customer_mail.send_due() == 1
     (mail,) = received(relay, to)
     assert "token" not in mail.get_content().lower()
+
+
+async def test_t99_a_transcript_mailed_to_the_customer_holds_no_private_note(
+    services: Services, relay: Relay
+) -> None:
+    """T-99: a transcript is made of the conversation's messages; a note written between them
+    is in no part of the mail the customer receives."""
+    tenant_id = (await services.tenants.create("Mail Bank", actor=ACTOR)).tenant_id
+    ada = await member(services, tenant_id)
+    to = address()
+    user = customer(tenant_id, "ada", email=to)
+    conversation_id = await conversation(services, tenant_id, user)
+    await services.chat.post_user_message(
+        tenant_id, conversation_id, client_id="c1", text="My card is lost"
+    )
+    await services.notes.add(tenant_id, conversation_id, "VIP, be kind NOTE5531", actor=ada)
+    await services.desk.reply(tenant_id, conversation_id, "We have blocked it.", actor=ada)
+    await services.customer_mail.request_transcript(tenant_id, conversation_id, user)
+    assert await services.customer_mail.send_due() == 1
+    (mail,) = received(relay, to)
+    text = mail.as_string()
+    assert "My card is lost" in text
+    assert "We have blocked it." in text
+    assert "NOTE5531" not in text
