@@ -488,6 +488,7 @@ def build_services(
         clock=timers,
     )
     desk_marks = DeskMarks(db, clock=clock)
+    notes = PrivateNotes(db, vault, chat, audit, clock=clock)
     desk_admission = DeskAdmission(
         chat,
         desk_marks,
@@ -504,6 +505,7 @@ def build_services(
             tls_only=settings.is_production,
         ),
         timers,
+        notes=notes,
     )
     security_figures = SecurityFigures(db, tenants, tally)
     security_alerts = SecurityAlerts(
@@ -552,7 +554,7 @@ def build_services(
         knowledge=knowledge,
         chat=chat,
         desk=AgentDesk(db, chat, audit, clock=clock, customer_mail=customer_mail),
-        notes=PrivateNotes(db, vault, chat, audit, clock=clock),
+        notes=notes,
         canned_replies=CannedReplies(db, vault, chat, audit, clock=clock),
         teams=Teams(db, chat, audit, clock=clock),
         presence=presence,

@@ -33,6 +33,7 @@ from parlour.chat.desk_marks import DeskMarks
 from parlour.chat.desk_socket import DeskMember, DeskSocket, DeskSocketServices, parse_hello
 from parlour.chat.desk_watch import DeskWatch
 from parlour.chat.limits import Cap, Caps
+from parlour.chat.notes import PrivateNotes
 from parlour.chat.service import ChatService
 from parlour.errors import Forbidden, NotFound, RateLimited, Unauthenticated, Unavailable
 from parlour.identity.authorisation import Authorisation
@@ -104,6 +105,7 @@ class DeskAdmission:
         limits: DeskLimits,
         clock: Timers,
         presence: PresenceHook | None = None,
+        notes: PrivateNotes | None = None,
     ) -> None:
         self._chat = chat
         self._sessions = sessions
@@ -113,7 +115,13 @@ class DeskAdmission:
         self._limits = limits
         self.presence: PresenceHook = presence or NoPresence()
         self._sockets = DeskSocketServices(
-            chat, marks, rate_limits, watch, clock, history_page_size=limits.history_page_size
+            chat,
+            marks,
+            rate_limits,
+            watch,
+            clock,
+            history_page_size=limits.history_page_size,
+            notes=notes,
         )
 
     @contextlib.asynccontextmanager
