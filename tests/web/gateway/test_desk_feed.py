@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import select
@@ -535,10 +535,10 @@ async def test_t99_a_new_note_reaches_the_page_that_shows_its_conversation_with_
         assert note.note_id not in json.dumps(after)
 
 
-async def on_the_server(stack: Stack, call: Callable[[Services], Awaitable[T]]) -> T:
+async def on_the_server(stack: Stack, call: Callable[[Services], Coroutine[Any, Any, T]]) -> T:
     """Run `call` with the server's own services, on its loop (its broker is the one the
     sockets hear)."""
     services: Services = stack.app.state.services
     loop = stack.server.server.servers[0].get_loop()
-    future = asyncio.run_coroutine_threadsafe(call(services), loop)  # type: ignore[arg-type]
+    future = asyncio.run_coroutine_threadsafe(call(services), loop)
     return await asyncio.wait_for(asyncio.wrap_future(future), 10)
