@@ -47,8 +47,6 @@ REQUEST = "can I talk to a human please"
 REPLY = "Hello, I am here to help with your order."
 NOTE = "Customer sounded upset; NOTE-4471 check the refund queue"
 COMMENT = "Quick and kind."
-# Every time this run measured (printed with -s; the report quotes them).
-MEASURED_MS: list[float] = []
 
 
 @dataclass
@@ -230,7 +228,6 @@ async def test_a_customer_asks_for_a_person_and_a_team_handles_them_live_to_a_ra
         await expect(row).to_have_count(1, timeout=INBOX_WITHIN_MS)
         shown = time.perf_counter()
         shown_ms, from_enter_ms = (shown - since) * 1000, (shown - typed) * 1000
-        MEASURED_MS.append(shown_ms)
         print(
             f"the row in the agent's Inbox: {shown_ms:.0f} ms after the customer's message was "
             f"accepted ({from_enter_ms:.0f} ms after the customer pressed Enter)"
