@@ -489,6 +489,7 @@ def build_services(
     )
     desk_marks = DeskMarks(db, clock=clock)
     desk = AgentDesk(db, chat, audit, clock=clock, marks=desk_marks, customer_mail=customer_mail)
+    notes = PrivateNotes(db, vault, chat, audit, clock=clock)
     desk_admission = DeskAdmission(
         chat,
         desk,
@@ -506,6 +507,7 @@ def build_services(
         ),
         timers,
         presence,
+        notes,
     )
     security_figures = SecurityFigures(db, tenants, tally)
     security_alerts = SecurityAlerts(
@@ -554,7 +556,7 @@ def build_services(
         knowledge=knowledge,
         chat=chat,
         desk=desk,
-        notes=PrivateNotes(db, vault, chat, audit, clock=clock),
+        notes=notes,
         canned_replies=CannedReplies(db, vault, chat, audit, clock=clock),
         teams=Teams(db, chat, audit, clock=clock),
         presence=presence,

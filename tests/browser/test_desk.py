@@ -176,3 +176,75 @@ async def test_a_colleagues_assignment_moves_the_row_and_updates_the_conversatio
         assert await page.evaluate("window.__not_reloaded") is True
     for page in (inbox, watching, taker):
         await page.context.close()
+
+
+async def test_a_conversations_forms_go_in_place_and_an_error_shows_without_a_reload(
+    stack: Stack,
+    browser: Browser,  # noqa: F811
+) -> None:
+    """On a conversation's page a note of nothing but spaces is refused by the server: its
+    error shows above the reply, the text kept, the page not reloaded. Handing the
+    conversation back to the assistant goes to the Inbox, where the form would have gone."""
+    org = await seed.organisation(stack.services, faq=None)
+    ada = await desk_member(stack.services, org.tenant_id)
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as customer:
+        ready = await authenticate(customer, await seed.token_for(stack.services, org))
+        await customer.send(json.dumps({"type": "handoff"}))
+        await receive_until(customer, lambda f: f["type"] == "handoff")
+    agent = await signed_in(browser, stack, ada.session_token)
+    inbox = f"{stack.url}/dashboard/o/{org.tenant_id}/inbox"
+    await agent.goto(f"{inbox}/{ready['conversation_id']}")
+    await agent.evaluate("window.__not_reloaded = true")
+
+    await agent.get_by_label("Private note").fill("   ")
+    await agent.get_by_role("button", name="Add note").click()
+    await expect(agent.get_by_role("alert")).to_have_text(
+        "a message needs some text", timeout=WAIT_MS
+    )
+    await expect(agent.get_by_label("Private note")).to_have_value("   ")
+    await expect(agent.locator("#messages li.private-note")).to_have_count(0)
+    assert await agent.evaluate("window.__not_reloaded") is True
+
+    await agent.get_by_role("button", name="Hand back to the assistant").click()
+    await expect(agent).to_have_url(inbox, timeout=WAIT_MS)
+    await agent.context.close()
+
+
+async def test_without_javascript_a_conversations_forms_post_and_show_the_page_again(
+    stack: Stack,
+    browser: Browser,  # noqa: F811
+) -> None:
+    """The forms work as plain forms: the reply and the step are posted, and the page comes
+    back with them."""
+    org = await seed.organisation(stack.services, faq=None)
+    ada = await desk_member(stack.services, org.tenant_id)
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as customer:
+        ready = await authenticate(customer, await seed.token_for(stack.services, org))
+        await customer.send(json.dumps({"type": "handoff"}))
+        await receive_until(customer, lambda f: f["type"] == "handoff")
+        context = await browser.new_context(java_script_enabled=False)
+        await context.add_cookies(
+            [
+                {
+                    "name": COOKIE,
+                    "value": ada.session_token,
+                    "domain": "127.0.0.1",
+                    "path": "/",
+                    "secure": True,
+                    "httpOnly": True,
+                    "sameSite": "Strict",
+                }
+            ]
+        )
+        agent = await context.new_page()
+        await agent.goto(
+            f"{stack.url}/dashboard/o/{org.tenant_id}/inbox/{ready['conversation_id']}"
+        )
+        await agent.get_by_role("button", name="Assign to me").click()
+        await expect(agent.locator("#status")).to_have_text("Assigned to you.")
+        await agent.get_by_label("Your reply").fill("Plain forms still work.")
+        await agent.get_by_role("button", name="Send").click()
+        await expect(agent.locator("#messages li.agent")).to_contain_text("Plain forms still work.")
+        heard = await receive_until(customer, lambda f: f["type"] == "message")
+        assert heard[-1]["text"] == "Plain forms still work."
+        await context.close()

@@ -73,7 +73,9 @@ async def test_an_agent_inserts_a_canned_reply_by_its_shortcut_and_sends_it(
         await expect(page.get_by_role("listbox", name="Canned replies")).to_be_hidden()
         await page.get_by_role("button", name="Send").click()
         await expect(page.locator("#messages li.agent")).to_contain_text(REFUND, timeout=WAIT_MS)
-        frames = await receive_until(customer, lambda f: f.get("author") == "agent")
+        frames = await receive_until(
+            customer, lambda f: f["type"] == "message" and f.get("author") == "agent"
+        )
         assert frames[-1]["text"] == REFUND
 
         secret = canaries.register("Asked about a refund twice NOTE3307")

@@ -30,6 +30,7 @@ from parlour.chat.desk import AgentDesk
 from parlour.chat.desk_socket import DeskMember, DeskSocket, DeskSocketServices, parse_hello
 from parlour.chat.desk_watch import DeskWatch
 from parlour.chat.limits import Cap, Caps
+from parlour.chat.notes import PrivateNotes
 from parlour.chat.presence import Presence
 from parlour.chat.service import ChatService
 from parlour.errors import Forbidden, NotFound, RateLimited, Unauthenticated, Unavailable
@@ -83,6 +84,7 @@ class DeskAdmission:
         limits: DeskLimits,
         clock: Timers,
         presence: Presence,
+        notes: PrivateNotes,
     ) -> None:
         self._chat = chat
         self._sessions = sessions
@@ -92,7 +94,13 @@ class DeskAdmission:
         self._limits = limits
         self._presence = presence
         self._sockets = DeskSocketServices(
-            chat, desk, rate_limits, watch, clock, history_page_size=limits.history_page_size
+            chat,
+            desk,
+            rate_limits,
+            watch,
+            clock,
+            history_page_size=limits.history_page_size,
+            notes=notes,
         )
 
     @contextlib.asynccontextmanager

@@ -3,8 +3,9 @@ events as frames, the messages of the conversation the member's page shows, and 
 sends (docs/desk.md).
 
 - It hears its organisation's desk channel only (T-98). Events name conversations by id; the
-  text of a message reaches the socket only for the conversation its page shows (`hello` or
-  `focus`), read by the socket from the database under its own organisation.
+  text of a message, or of a private note (T-99: the channel reaches members only), reaches the
+  socket only for the conversation its page shows (`hello` or `focus`), read by the socket from
+  the database under its own organisation.
 - A member may say they are typing in a conversation (the customer's socket hears `typing`
   from an agent, other members hear who), and mark a conversation read up to a number (the
   customer's socket hears `read` by an agent; the member's other pages update their unread
@@ -39,9 +40,11 @@ from parlour.chat.desk_events import (
     DeskRead,
     DeskTyping,
     MessageNoted,
+    NoteAdded,
 )
 from parlour.chat.desk_watch import DeskWatch
 from parlour.chat.models import Resync
+from parlour.chat.notes import PrivateNotes
 from parlour.chat.protocol import (
     PROTOCOL_VERSION,
     BadFrame,
@@ -135,6 +138,7 @@ class DeskSocketServices:
     watch: DeskWatch
     clock: Timers
     history_page_size: int
+    notes: PrivateNotes  # a note's text, for the page that shows its conversation
 
 
 @dataclass(slots=True)
@@ -259,13 +263,32 @@ class DeskSocket:
             return []  # a member need not hear their own typing
         if isinstance(event, DeskRead) and event.account_id != own:
             return []  # read marks count for their own member only
-        frames = [event.frame()]
         focus = self._state.focus
+        if isinstance(event, NoteAdded):
+            return [await self._note(event, focus)]
+        frames = [event.frame()]
         if focus is not None and isinstance(event, MessageNoted | ConversationChanged):
             seq = event.seq if isinstance(event, MessageNoted) else event.last_seq
             if event.conversation_id == focus.conversation_id and seq > focus.delivered_seq:
                 frames += await self._catch_up(until=seq)
         return frames
+
+    async def _note(self, event: NoteAdded, focus: _Focus | None) -> Frame:
+        """A note added: with its text for the conversation the page shows (read here, under the
+        member's own organisation), by its id for any other."""
+        notes = self._services.notes
+        if focus is None or event.conversation_id != focus.conversation_id:
+            return event.frame()
+        try:
+            note = await notes.note(self.member.tenant_id, event.conversation_id, event.note_id)
+        except NotFound:
+            return event.frame()
+        return {
+            **event.frame(),
+            "author_id": note.author_id,
+            "text": note.body,
+            "created_at": note.created_at.isoformat().replace("+00:00", "Z"),
+        }
 
     async def _catch_up(self, *, until: int) -> list[Frame]:
         focus = self._state.focus

@@ -82,3 +82,16 @@ class PrivateNotes:
                 )
 
         return await self._vault.using(tenant_id, read)
+
+    async def note(self, tenant_id: str, conversation_id: str, note_id: str) -> Note:
+        """One note of the organisation's conversation (NotFound for any other): what a member's
+        desk socket shows on the page of that conversation (chat/desk_socket.py)."""
+
+        async def read(cipher: TenantCipher) -> Note:
+            async with self._db.read(tenant_id) as conn:
+                found = await NoteRepository(conn, cipher).get(tenant_id, conversation_id, note_id)
+            if found is None:
+                raise NotFound("no such note")
+            return found
+
+        return await self._vault.using(tenant_id, read)

@@ -42,6 +42,18 @@ class NoteRepository:
         )
         return [self._note(row) for row in reversed(rows.all())]
 
+    async def get(self, tenant_id: str, conversation_id: str, note_id: str) -> Note | None:
+        """One note of the conversation, or None."""
+        rows = await self._conn.execute(
+            select(conversation_notes).where(
+                n.tenant_id == tenant_id,
+                n.conversation_id == conversation_id,
+                n.note_id == note_id,
+            )
+        )
+        row = rows.first()
+        return self._note(row) if row is not None else None
+
     def _note(self, row: Row[tuple[object, ...]]) -> Note:
         m = row._mapping
         return Note(

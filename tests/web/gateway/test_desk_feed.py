@@ -3,17 +3,22 @@ may open it (T-97), what it carries, to whom (T-98), and when it closes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import InvalidStatus
 
+from parlour.audit.events import Actor, ActorType
 from parlour.crypto.digest import sha256_hex
 from parlour.identity.models import Membership, Role
+from parlour.services import Services
 from parlour.settings import RedisSettings
 from parlour.storage.tables import account_sessions
 from tests.conftest import Stack, new_master_key, running_stack
@@ -30,6 +35,8 @@ from tests.support.chat import (
 from tests.support.clock import ManualClock
 from tests.support.desk import DeskMember, desk_member, hello, open_desk
 from tests.support.redis import redis_url
+
+T = TypeVar("T")
 
 
 async def refused(stack: Stack, tenant_id: str, token: str | None, origin: str | None) -> Frame:
@@ -465,3 +472,60 @@ async def test_a_desk_socket_that_floods_or_keeps_sending_bad_frames_is_closed(
             errors = await receive_until(ws, lambda f: f["type"] == "error")
             assert errors[-1]["code"] == "not_found"
             assert await close_code(ws) == 4400
+
+
+async def test_t99_a_new_note_reaches_the_page_that_shows_its_conversation_with_its_text_only(
+    stack: Stack,
+) -> None:
+    """A member writes a private note: the desk socket of a colleague's page showing that
+    conversation gets the note with its text (read there, under the organisation); an Inbox
+    socket hears of it by id only; the customer's socket hears nothing of it (T-99)."""
+    org = await seed.organisation(stack.services, faq=None)
+    ada = await desk_member(stack.services, org.tenant_id)
+    bo = await desk_member(stack.services, org.tenant_id)
+    async with (
+        open_desk(stack.ws_url, org.tenant_id, bo.session_token, stack.url) as inbox,
+        open_socket(stack.ws_url, org.widget_id, org.origin) as customer,
+    ):
+        await hello(inbox)
+        ready = await authenticate(customer, await seed.token_for(stack.services, org))
+        conversation_id = str(ready["conversation_id"])
+        await customer.send(json.dumps({"type": "handoff"}))
+        queued = await receive_until(inbox, lambda f: f.get("status") == "queued")
+        async with open_desk(stack.ws_url, org.tenant_id, bo.session_token, stack.url) as page:
+            await hello(page, conversation_id, after_seq=queued[-1]["last_seq"])
+            author = Actor(ActorType.ACCOUNT, ada.account_id)
+            note = await on_the_server(
+                stack,
+                lambda s: s.notes.add(
+                    org.tenant_id, conversation_id, "Wants a refund NOTE5150", actor=author
+                ),
+            )
+            shown = await receive_until(page, lambda f: f["type"] == "note")
+            assert shown[-1] == {
+                "type": "note",
+                "conversation_id": conversation_id,
+                "note_id": note.note_id,
+                "author_id": ada.account_id,
+                "text": "Wants a refund NOTE5150",
+                "created_at": note.created_at.isoformat().replace("+00:00", "Z"),
+            }
+            heard = await receive_until(inbox, lambda f: f["type"] == "note")
+            assert heard[-1] == {
+                "type": "note",
+                "conversation_id": conversation_id,
+                "note_id": note.note_id,
+            }
+        await say(customer, "Hello?")
+        after = await receive_until(customer, lambda f: f["type"] == "accepted")
+        assert "NOTE5150" not in json.dumps(after)
+        assert note.note_id not in json.dumps(after)
+
+
+async def on_the_server(stack: Stack, call: Callable[[Services], Coroutine[Any, Any, T]]) -> T:
+    """Run `call` with the server's own services, on its loop (its broker is the one the
+    sockets hear)."""
+    services: Services = stack.app.state.services
+    loop = stack.server.server.servers[0].get_loop()
+    future = asyncio.run_coroutine_threadsafe(call(services), loop)
+    return await asyncio.wait_for(asyncio.wrap_future(future), 10)

@@ -348,6 +348,131 @@
   }
   document.addEventListener("visibilitychange", markRead);
 
+  // ---- A private note, shown live on the page of its conversation: the socket sends its text
+  // for the conversation this page shows only (the desk channel reaches members alone, T-99).
+
+  function onNote(frame) {
+    if (!messages || frame.conversation_id !== focused || typeof frame.text !== "string") return;
+    if (document.getElementById("note-" + frame.note_id)) return;
+    var item = document.createElement("li");
+    item.className = "private-note";
+    item.id = "note-" + frame.note_id;
+    var label = document.createElement("strong");
+    label.textContent = "Private note";
+    item.appendChild(label);
+    item.appendChild(document.createTextNode(
+      " by " + (frame.author_id === me ? "you" : "a colleague") + " "));
+    item.appendChild(time(frame.created_at));
+    var text = document.createElement("p");
+    text.textContent = frame.text;
+    item.appendChild(text);
+    messages.appendChild(item);
+  }
+
+  // ---- A conversation's forms, sent in place: the reply, the note, the team and the steps post
+  // to the same routes with the form's own fields (its CSRF token too; the browser adds the
+  // Origin), same-origin. The page then takes its status, steps and notes from the page the
+  // server answers with, and the messages from the socket; an error is shown above the reply.
+  // Anywhere else the server sends the member (the Inbox after handing back, the sign-in page),
+  // the browser goes, as the form would have. Without this script the forms post as before.
+
+  var conversationPath = focused ? "/dashboard/o/" + encodeURIComponent(tenant) + "/inbox/" +
+    encodeURIComponent(focused) : null;
+
+  function inPlace(form) {
+    if (!conversationPath || (form.method || "").toLowerCase() !== "post") return false;
+    if (new URL(form.action, location.href).origin !== location.origin) return false;
+    if (form.id === "reply" || form.id === "note-form" || form.id === "team-form") return true;
+    return !!form.parentNode && form.parentNode.id === "steps";
+  }
+
+  function showError(text) {
+    var error = document.getElementById("error");
+    if (!text) {
+      if (error) error.remove();
+      return;
+    }
+    var replyForm = document.getElementById("reply");
+    if (!error) {
+      if (!replyForm) return;
+      error = document.createElement("p");
+      error.className = "error";
+      error.id = "error";
+      error.setAttribute("role", "alert");
+      replyForm.parentNode.insertBefore(error, replyForm);
+    }
+    error.textContent = text;
+  }
+
+  // What the server's page shows that the socket does not: the status and steps as of the step
+  // just taken, and the notes (the member's own among them). Nodes of a parsed, inert document,
+  // rendered by the server (every text escaped there).
+  function adopt(doc) {
+    var status = doc.getElementById("status");
+    var mine = document.getElementById("status");
+    if (status && mine) mine.textContent = status.textContent;
+    var steps = doc.getElementById("steps");
+    var holder = document.getElementById("steps");
+    if (steps && holder) {
+      while (holder.firstChild) holder.removeChild(holder.firstChild);
+      Array.prototype.forEach.call(steps.childNodes, function (node) {
+        holder.appendChild(document.importNode(node, true));
+      });
+    }
+    if (!messages) return;
+    doc.querySelectorAll("#messages li.private-note").forEach(function (note) {
+      if (note.id && !document.getElementById(note.id)) {
+        messages.appendChild(document.importNode(note, true));
+      }
+    });
+  }
+
+  function parsePage(html) { return new DOMParser().parseFromString(html, "text/html"); }
+
+  function sendInPlace(form) {
+    var buttons = form.querySelectorAll("button");
+    buttons.forEach(function (button) { button.disabled = true; });
+    var action = new URL(form.action, location.href);
+    fetch(action.href, {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      credentials: "same-origin",
+      redirect: "follow"
+    }).then(function (response) {
+      var landed = new URL(response.url, location.href);
+      return response.text().then(function (html) {
+        if (response.ok && landed.pathname === conversationPath) {
+          showError("");
+          var box = form.querySelector("textarea");
+          if (box && form.id !== "team-form") box.value = "";
+          adopt(parsePage(html));
+          return;
+        }
+        if (!response.ok && landed.pathname === action.pathname) {
+          var doc = parsePage(html);
+          var error = doc.getElementById("error");
+          if (error) {
+            showError(error.textContent);
+            adopt(doc);
+            return;
+          }
+        }
+        window.location.assign(response.url);
+      });
+    }).catch(function () {
+      showError("Not sent: the connection failed. Try again.");
+    }).then(function () {
+      buttons.forEach(function (button) { button.disabled = false; });
+    });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !inPlace(form) || !window.fetch) return;
+    event.preventDefault();
+    sendInPlace(form);
+  });
+
   // ---- The socket.
 
   function send(frame) {
@@ -372,7 +497,8 @@
       case "message": case "handoff": onMessage(frame); break;
       case "typing": onTyping(frame); break;
       case "read": onRead(frame); break;
-      default: break;  // presence, notes: shown by later versions of this page
+      case "note": onNote(frame); break;
+      default: break;  // presence: shown by later versions of this page
     }
   }
 
