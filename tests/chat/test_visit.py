@@ -18,10 +18,13 @@ from parlour.chat.admission import (
     TooManyBadFrames,
     TooManyFrames,
 )
+from parlour.chat.models import ConversationStatus
 from parlour.chat.visit import MAX_BAD_FRAMES, Visit
 from parlour.errors import InvalidToken, ParlourError, TokenExpired
+from parlour.features import FeatureChanges
 from parlour.services import Services
 from tests.chat.admitting import Admitting, admitting, knock
+from tests.chat.test_lifecycle import member
 from tests.support import seed
 
 
@@ -224,3 +227,40 @@ async def test_the_identity_watch_ends_the_visit_with_the_error_that_says_why(
         visit.binding_refused()
         stop()
     assert [type(e) for e in ended] == [IdentityRevoked, BindingWithdrawn]
+
+
+async def test_a_handoff_where_nobody_can_be_asked_for_is_refused_with_an_error_frame(
+    backend: Services,
+) -> None:
+    """With `talk_to_a_person` off (or nobody who handles conversations), a customer's
+    `handoff` is answered `people_unreachable` and the conversation stays with the assistant;
+    once people can be asked for again, the same frame queues it."""
+    services = backend
+    org = await seed.organisation(services, faq=None)
+    await member(services, org.tenant_id)
+    nobody = await seed.organisation(services, name="Nobody Bank", faq=None)
+    await services.features.change(
+        org.tenant_id, FeatureChanges(talk_to_a_person=False), actor=seed.ACTOR
+    )
+    setup = admitting(services, reach=services.features)
+    handoff = json.dumps({"type": "handoff"})
+    for refused in (org, nobody):
+        async with visit_of(setup, services, refused) as visit:
+            reply = await visit.handle(handoff)
+        assert reply.frames == [
+            {
+                "type": "error",
+                "code": "people_unreachable",
+                "message": "There is nobody to hand this conversation to here.",
+            }
+        ]
+        conversation = await services.chat.open_conversation(refused.tenant_id, "customer-1")
+        assert (conversation.status, conversation.last_seq) == (ConversationStatus.BOT, 0)
+
+    await services.features.change(
+        org.tenant_id, FeatureChanges(talk_to_a_person=True), actor=seed.ACTOR
+    )
+    async with visit_of(setup, services, org) as visit:
+        assert (await visit.handle(handoff)).frames == []
+    conversation = await services.chat.open_conversation(org.tenant_id, "customer-1")
+    assert conversation.status is ConversationStatus.QUEUED

@@ -14,7 +14,13 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from parlour.identity.mail import MailUnavailable, OutboxMailer, SmtpMailer
+from parlour.identity.mail import (
+    InvalidAddress,
+    MailUnavailable,
+    OutboxMailer,
+    SmtpMailer,
+    compose,
+)
 
 
 class Recorder(Sink):
@@ -73,3 +79,40 @@ async def test_in_development_mail_lands_in_the_outbox_folder(tmp_path: Path) ->
     (path,) = outbox.glob("*.eml")
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert message["To"] == "dana@example.com"
+
+
+async def test_t101_no_subject_or_recipient_can_add_a_header_to_any_mail(
+    relay: tuple[Recorder, int],
+) -> None:
+    """T-101: every sender's mail is built by `compose`: CR LF, a line separator or an encoded word
+    hiding CR LF (CVE-2024-6923 in this Python) in a subject stays text, and a recipient that
+    is not one bare address is refused before anything is sent."""
+    recorder, port = relay
+    mailer = SmtpMailer("127.0.0.1", port, "no-reply@parlour.test", security="none")
+    subjects = [
+        "Hi =?utf-8?q?Evil=0D=0ABcc=3A_thief=40evil.example?=",
+        "Hi Evil\r\nBcc: thief@evil.example",
+        "Hi Evil\u2028Bcc: thief@evil.example",
+    ]
+    for subject in subjects:
+        await mailer.send("dana@example.com", subject, "body")
+    for envelope in recorder.envelopes:
+        assert envelope.rcpt_tos == ["dana@example.com"]
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)  # type: ignore[arg-type]
+        assert "Bcc" not in message
+        assert message["Subject"].startswith("Hi ")
+    assert len(recorder.envelopes) == len(subjects)
+
+    refused = [
+        "=?utf-8?q?dana=0D=0ABcc=3A_thief=40evil.example?=@example.com",
+        "dana@example.com\r\nBcc: thief@evil.example",
+        "dana@example.com, thief@evil.example",
+        "Dana <dana@example.com>",
+        "dana",
+    ]
+    for to in refused:
+        with pytest.raises(InvalidAddress):
+            compose("no-reply@parlour.test", to, "s", "b")
+        with pytest.raises(InvalidAddress):
+            await mailer.send(to, "s", "b")
+    assert len(recorder.envelopes) == len(subjects)

@@ -20,6 +20,7 @@ from parlour.services import Services
 from tests.support.accounts import PASSWORD, Accounts, accounts_on
 from tests.support.seed import ACTOR
 from tests.support.servers import free_socket
+from tests.support.smtp import smtp_relay
 
 IP = "198.51.100.7"
 
@@ -282,3 +283,37 @@ async def test_the_demo_sets_up_its_agent_with_a_new_password_on_every_run(
     assert await people.authorisation.memberships(account.account_id) == [
         Membership(account.account_id, organisation.tenant_id, Role.AGENT)
     ]
+
+
+# An encoded word hiding CR LF and a Bcc header: this Python (3.11.7) decodes it in a header value
+# and wrote the CR LF raw (CVE-2024-6923).
+HOSTILE_NAME = "=?utf-8?q?Evil=0D=0ABcc=3A_thief=40evil.example?="
+
+
+async def test_t101_an_organisations_name_cannot_add_a_header_to_its_invitation_mail(
+    people: Accounts, backend: Services, tmp_path: Path
+) -> None:
+    """T-101: the invitation's subject names the organisation, a name its owner chose: through
+    a real SMTP server (aiosmtpd), the mail goes to the invited address alone, with no header
+    but those Parlour wrote, and the name as text."""
+    owner = f"owner-{secrets.token_hex(4)}@example.com"
+    await people.signup.sign_up(owner, PASSWORD, HOSTILE_NAME, source_ip=IP)
+    await people.email_verification.verify(people.link_token(owner), source_ip=IP)
+    account = await people.accounts.by_email(owner)
+    assert account is not None
+    (membership,) = await people.authorisation.memberships(account.account_id)
+    with smtp_relay() as relay:
+        mailer = SmtpMailer("127.0.0.1", relay.port, "no-reply@parlour.test", security="none")
+        mailing = accounts_on(backend, tmp_path, mailer=mailer)
+        await mailing.members.invite(
+            membership.tenant_id, "dana@example.com", Role.AGENT, by=membership, actor=ACTOR
+        )
+        [(recipients, mail)] = relay.messages()
+    assert recipients == ["dana@example.com"]
+    assert "Bcc" not in mail
+    assert sorted(mail.keys()) == sorted(
+        ["From", "To", "Subject", "Content-Type", "Content-Transfer-Encoding", "MIME-Version"]
+    )
+    assert mail["Subject"] == (
+        "You are invited to = ?utf-8?q?Evil=0D=0ABcc=3A_thief=40evil.example?= on Parlour"
+    )

@@ -70,12 +70,13 @@ async def test_ratings_are_reported_by_local_day_and_by_the_member_who_had_it(
     text = await services.reports.export(org.tenant_id, ReportName.PEOPLE, period, actor=seed.ACTOR)
     assert "private words" not in text
     lines = text.splitlines()
-    assert lines[0].endswith(",ratings,rating_average,day")
-    assert lines[1].endswith(",4,3.25,")
-    assert lines[-3:] == [
-        ",all,,,,,,3,3.0,2026-03-02",
-        ",all,,,,,,1,4.0,2026-03-03",
-        ",all,,,,,,0,,2026-03-04",
+    assert lines[0].endswith(",ratings,rating_average,day,team_id,team")
+    assert lines[1].endswith(",4,3.25,,,")
+    assert lines[-4:] == [
+        ",all,,,,,,3,3.0,2026-03-02,,",
+        ",all,,,,,,1,4.0,2026-03-03,,",
+        ",all,,,,,,0,,2026-03-04,,",
+        ",,4,0.0,0.0,0.0,0.0,,,,,no team",  # ratings are by member, not by team
     ]
 
 

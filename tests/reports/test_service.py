@@ -78,10 +78,19 @@ async def handed_and_answered(
 
 
 async def seeded(services: Services, clock: SetClock) -> Seeded:
-    """Seven conversations; six start on the local days 2 and 3 March in New York."""
+    """Seven conversations; six start on the local days 2 and 3 March in New York. Two teams:
+    Days (the abstained conversation, Ada's, and the refused one nobody answers) and Nights
+    (the late one, Bo's); Ada's quick one is in no team."""
     org = await seed.organisation(services)
     await services.tenants.set_time_zone(org.tenant_id, "America/New_York", actor=seed.ACTOR)
     saying = assistant_with(services, SayingModel(text=OPEN))
+    days, nights = [
+        (await services.teams.create(org.tenant_id, name, actor=seed.ACTOR)).team_id
+        for name in ("Days", "Nights")
+    ]
+
+    async def into(team_id: str, conversation_id: str) -> None:
+        await services.teams.place(org.tenant_id, conversation_id, team_id, actor=seed.ACTOR)
 
     clock.now = at(2, 4)  # 1 March, 23:00 in New York: before the period
     await services.chat.open_conversation(org.tenant_id, "early")
@@ -94,6 +103,7 @@ async def seeded(services: Services, clock: SetClock) -> Seeded:
         services, saying, org, "Tell me about quantum chromodynamics please", user="abstained"
     )
     assert isinstance(abstained, Message)
+    await into(days, abstained.conversation_id)
     await handed_and_answered(
         services, clock, org, abstained.conversation_id,
         handed_after=1, replied_after=4, returned_after=15, agent=ADA,
@@ -115,11 +125,13 @@ async def seeded(services: Services, clock: SetClock) -> Seeded:
         services, assistant_with(services, SayingModel(text=OPEN), budgets=SPENT), org, HOURS
     )
     assert isinstance(refused, Message)
+    await into(days, refused.conversation_id)  # nobody answers it: it is in no one's times
     clock.advance(minutes=1)
     await services.chat.request_handoff(org.tenant_id, refused.conversation_id)
 
     clock.now = at(4, 3, 30)  # 3 March, 22:30 local: Bo answers after 12 minutes
     late = await services.chat.open_conversation(org.tenant_id, "late")
+    await into(nights, late.conversation_id)
     await handed_and_answered(
         services, clock, org, late.conversation_id,
         handed_after=2, replied_after=12, returned_after=16, agent=BO,
@@ -170,6 +182,30 @@ async def test_people_are_timed_by_nearest_rank_percentiles_overall_and_per_agen
     assert bo.times == HandlingTimes(
         1, Percentiles(1, 720.0, 720.0), Percentiles(1, 1680.0, 1680.0)
     )
+
+
+async def test_people_are_timed_per_team_by_name_and_those_in_no_team_together(
+    services: Services, clock: SetClock
+) -> None:
+    """Issue 21: first response and resolution per team, by the team each conversation is in;
+    a team whose conversations nobody answered has no times, and one renamed reads its name."""
+    s = await seeded(services, clock)
+    (nights,) = [t for t in await services.teams.teams(s.org.tenant_id) if t.name == "Nights"]
+    await services.teams.rename(s.org.tenant_id, nights.team_id, "Night shift", actor=seed.ACTOR)
+
+    report = await services.reports.people(s.org.tenant_id, s.period)
+
+    assert [(t.name, t.times) for t in report.by_team] == [
+        ("Days", HandlingTimes(1, Percentiles(1, 240.0, 240.0), Percentiles(1, 1140.0, 1140.0))),
+        (
+            "Night shift",
+            HandlingTimes(1, Percentiles(1, 720.0, 720.0), Percentiles(1, 1680.0, 1680.0)),
+        ),
+        ("no team", HandlingTimes(1, Percentiles(1, 60.0, 60.0), Percentiles(1, 540.0, 540.0))),
+    ]
+    assert report.by_team[1].team_id == nights.team_id
+    assert report.by_team[2].team_id == ""
+    assert sum(t.times.conversations for t in report.by_team) == report.overall.conversations
 
 
 async def test_a_returning_customers_latest_episode_is_timed_in_the_period_of_its_handover(
@@ -300,10 +336,18 @@ async def test_an_export_is_csv_of_one_report_and_is_audited_with_its_period_onl
 
     lines = text.splitlines()
     assert lines[0].startswith("agent_id,agent,conversations,first_response_p50_seconds")
-    # Nobody rated: no ratings, no average; then a row per day of the period, each empty.
-    assert lines[1] == ",all,3,240.0,720.0,1140.0,1680.0,0,,"
-    assert lines[2] == f"{ADA.id},{ADA.id},2,60.0,240.0,540.0,1140.0,0,,"
-    assert lines[-3:] == [f",all,,,,,,0,,2026-03-0{day}" for day in (2, 3, 4)]
+    assert lines[0].endswith(",day,team_id,team")
+    # Nobody rated: no ratings, no average; then a row per day of the period, each empty; then
+    # a row per team.
+    assert lines[1] == ",all,3,240.0,720.0,1140.0,1680.0,0,,,,"
+    assert lines[2] == f"{ADA.id},{ADA.id},2,60.0,240.0,540.0,1140.0,0,,,,"
+    assert lines[-6:-3] == [f",all,,,,,,0,,2026-03-0{day},," for day in (2, 3, 4)]
+    teams = {t.name: t.team_id for t in await services.teams.teams(s.org.tenant_id)}
+    assert lines[-3:] == [
+        f",,1,240.0,240.0,1140.0,1140.0,,,,{teams['Days']},Days",
+        f",,1,720.0,720.0,1680.0,1680.0,,,,{teams['Nights']},Nights",
+        ",,1,60.0,60.0,540.0,540.0,,,,,no team",
+    ]
     (event,) = await services.audit.recent(s.org.tenant_id, limit=1, action_prefix="report.")
     assert event["action"] == "report.exported"
     assert event["data"] == {

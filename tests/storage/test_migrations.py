@@ -54,14 +54,41 @@ async def test_entries_stored_before_versions_existed_stay_live(
 
 
 async def test_a_conversation_with_an_agent_becomes_assigned_to_the_person_who_answered(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, database_url: str
 ) -> None:
-    """Revision 0024 renames the status `agent` and assigns it to whoever first replied."""
-    async with migrated_services(tmp_path, sqlite_url) as services:
+    """Revision 0025 renames the status `agent` and assigns it to whoever first replied, on
+    PostgreSQL through row-level security too (it names every organisation, as 0031 does)."""
+    async with migrated_services(tmp_path, database_url) as services:
+        org = await seed.organisation(services)
+        other = await seed.organisation(
+            services, name="Other Bank", origin="https://other.example.com"
+        )
+        ours = await services.chat.open_conversation(org.tenant_id, "customer-1")
+        theirs = await services.chat.open_conversation(other.tenant_id, "customer-2")
+        async with services.db.transaction() as conn:
+            await conn.run_sync(_downgrade, "0024")
+        async with services.db.transaction(org.tenant_id, other.tenant_id) as conn:
+            changed = await conn.execute(
+                text("UPDATE conversations SET status = 'agent', human_account_id = 'ada'")
+            )
+            assert changed.rowcount == 2
+        await services.migrate()
+        for tenant_id, conversation in ((org.tenant_id, ours), (other.tenant_id, theirs)):
+            after = await services.chat.get_conversation(tenant_id, conversation.conversation_id)
+            assert (after.status, after.assignee) == (ConversationStatus.ASSIGNED, "ada")
+
+
+async def test_conversations_a_scopeless_0025_left_with_an_agent_are_assigned_by_0033(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Before 0025 named every organisation, it changed no row behind PostgreSQL's row-level
+    security and left conversations in the status `agent`; 0033 assigns them."""
+    async with migrated_services(tmp_path, database_url) as services:
         org = await seed.organisation(services)
         conversation = await services.chat.open_conversation(org.tenant_id, "customer-1")
         async with services.db.transaction() as conn:
-            await conn.run_sync(_downgrade, "0023")
+            await conn.run_sync(_downgrade, "0032")
+        async with services.db.transaction(org.tenant_id) as conn:
             await conn.execute(
                 text("UPDATE conversations SET status = 'agent', human_account_id = 'ada'")
             )

@@ -16,12 +16,11 @@
   waits, giving up after `MAX_ATTEMPTS`. Each mail counts against the per-customer and
   per-organisation rates (`parlour.rate_limits`); a transcript is refused at once past them, a
   reply mail waits for room.
-- Headers are made by the standard library's `EmailMessage` under its default policy, which
-  refuses CR and LF in a header value; the organisation's name in the subject is stripped of
-  control characters and of encoded words first (`subject_text`: this Python decodes them and
-  would write a hidden CR LF raw, CVE-2024-6923), and an address that passed `checked_address`
-  has neither. A mail holds
-  the organisation's name and message text, never a token, link with a secret, or note.
+- Headers are made where every mail's are, `parlour.identity.mail.compose`, which guards them
+  (CVE-2024-6923); the organisation's name, in the subject and the body, is its one line of
+  header text (`header_text`), and an address must pass the mailer's own check
+  (`header_address`) before the strict rule. A mail holds the organisation's name and message
+  text, never a token, link with a secret, or note.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ from parlour.chat.models import Author, Message, MessageKind
 from parlour.chat.service import ChatService
 from parlour.crypto.vault import Place, TenantCipher, Vault
 from parlour.errors import InvalidInput, NotFound, RateLimited
-from parlour.identity.mail import Mailer
+from parlour.identity.mail import InvalidAddress, Mailer, header_address, header_text
 from parlour.keys.models import EndUser
 from parlour.rate_limits import RateLimits
 from parlour.storage.database import Database
@@ -67,12 +66,6 @@ PER_TENANT = "customer_mail_tenant"
 _LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _TOP = re.compile(r"[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-class InvalidAddress(InvalidInput):
-    code = "invalid_email"
-    default_message = "That is not an e-mail address we can write to."
 
 
 class NoAddress(InvalidInput):
@@ -82,10 +75,9 @@ class NoAddress(InvalidInput):
 
 def checked_address(text: str) -> str:
     """`text` as one plain e-mail address (the host lower-cased), or InvalidAddress."""
-    if len(text) > 254 or text.count("@") != 1 or "=?" in text:
-        # `=?` opens an encoded word, which old standard libraries decode (CVE-2024-6923).
+    if len(text) > 254:
         raise InvalidAddress()
-    local, host = text.split("@")
+    local, host = header_address(text).split("@")  # one bare address, no encoded word
     labels = host.split(".")
     if (
         not 1 <= len(local) <= 64
@@ -96,14 +88,6 @@ def checked_address(text: str) -> str:
     ):
         raise InvalidAddress()
     return f"{local}@{host.lower()}"
-
-
-def subject_text(text: str, limit: int = 120) -> str:
-    """Text fit for a header: control characters (CR and LF among them) become spaces, and an
-    encoded word's opening `=?` is broken (`= ?`). The standard library of Python before
-    3.11.10 and 3.12.5 decodes encoded words in a value it is given and writes what they hide
-    raw (CVE-2024-6923): `=?utf-8?q?x=0D=0ABcc:…?=` in a subject became a Bcc header."""
-    return " ".join(_CONTROL.sub(" ", text).split()).replace("=?", "= ?")[:limit]
 
 
 class CustomerMail:
@@ -242,7 +226,7 @@ class CustomerMail:
         """Subject, body and the customer's id; None when there is nothing to send."""
         tenant = await self._tenants.get(mail.tenant_id)
         conversation = await self._chat.get_conversation(mail.tenant_id, mail.conversation_id)
-        name = subject_text(tenant.name) or "Support"
+        name = header_text(tenant.name, 120) or "Support"
         after = (mail.seq or 1) - 1 if mail.kind == REPLY else 0
         messages = await self._chat.history(
             mail.tenant_id, mail.conversation_id, after_seq=after, limit=TRANSCRIPT_MESSAGES

@@ -12,11 +12,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from parlour.errors import Conflict
+
 
 @dataclass(frozen=True, slots=True)
 class Reach:
     people: bool  # it has people who handle conversations, and lets customers ask for them
     assistant: bool  # its assistant answers (the kill switch is off)
+
+
+class PeopleUnreachable(Conflict):
+    """A customer's `handoff` where nobody can be asked for: the organisation does not let its
+    customers ask for a person (`talk_to_a_person` off), or none of its members handles
+    conversations. Answered with an `error` frame; the conversation stays where it was."""
+
+    code = "people_unreachable"
+    default_message = "There is nobody to hand this conversation to here."
 
 
 class Reachability(Protocol):

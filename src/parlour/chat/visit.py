@@ -52,7 +52,7 @@ from parlour.chat.protocol import (
     error_frame,
 )
 from parlour.chat.protocol import parse_client_frame as parse
-from parlour.chat.reach import AssistantOnly, Reach, Reachability
+from parlour.chat.reach import AssistantOnly, PeopleUnreachable, Reach, Reachability
 from parlour.chat.session import ChatSession
 from parlour.errors import InvalidInput, ParlourError, RateLimited, TokenExpired
 from parlour.keys.models import EndUser
@@ -197,6 +197,10 @@ class Visit:
                 if self._services.customer is None:
                     raise InvalidInput(f"{parsed.type}: not offered here")
                 return Reply(await self._services.customer.handle(session, parsed))
+            if isinstance(parsed, HandoffFrame) and not (await self._reachable()).people:
+                # The widget offers no "Talk to a person" then (`ready` says `people: false`).
+                refused = PeopleUnreachable()
+                return Reply([error_frame(refused.code, refused.message)])
             outcome = await session.handle(parsed)
             await self._read_up_to(parsed)
         except RateLimited as limited:

@@ -23,6 +23,7 @@ from parlour.audit.service import AuditLog
 from parlour.crypto.vault import Vault
 from parlour.errors import InvalidInput, NotFound
 from parlour.identifiers import check_identifier
+from parlour.identity.mail import InvalidAddress, header_address
 from parlour.identity.models import Account
 from parlour.identity.repository import AccountRepository
 from parlour.identity.session_repository import SessionRepository
@@ -40,7 +41,10 @@ def normalise_email(email: str) -> str:
     email = check_identifier(email.strip(), "an e-mail address").lower()
     if len(email) > 320 or not _EMAIL.fullmatch(email):
         raise InvalidInput("Enter an e-mail address like name@example.com.")
-    return email
+    try:
+        return header_address(email)  # we will mail it: no encoded word, no second address
+    except InvalidAddress:
+        raise InvalidInput("Enter an e-mail address like name@example.com.") from None
 
 
 async def create_account(

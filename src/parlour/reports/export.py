@@ -19,6 +19,7 @@ from parlour.reports.models import (
     HandlingTimes,
     PeopleReport,
     RatingFigures,
+    TeamTimes,
 )
 
 Cell = str | int | float | None
@@ -65,7 +66,9 @@ def _conversations(report: ConversationsReport) -> Rows:
 
 def _people(report: PeopleReport) -> Rows:
     """One row per agent (and "all"): handling times, and the ratings of the conversations they
-    had; then one row per local day with that day's ratings (`day` set, times empty)."""
+    had; then one row per local day with that day's ratings (`day` set, times empty); then one
+    row per team with its handling times (`team_id` and `team` set, the agent's cells empty;
+    "no team" with an empty id for the conversations in none)."""
     ratings = {a.account_id: a.ratings for a in report.ratings_by_agent}
 
     def rated(figures: RatingFigures | None) -> tuple[Cell, Cell]:
@@ -87,6 +90,8 @@ def _people(report: PeopleReport) -> Rows:
             resolution.p90_seconds,
             *rated(figures),
             "",
+            "",
+            "",
         )
 
     header = (
@@ -100,6 +105,8 @@ def _people(report: PeopleReport) -> Rows:
         "ratings",
         "rating_average",
         "day",
+        "team_id",
+        "team",
     )
     agents: list[AgentTimes] = list(report.by_agent)
     rows: list[Sequence[Cell]] = [
@@ -109,15 +116,34 @@ def _people(report: PeopleReport) -> Rows:
     timed = {a.account_id for a in agents}
     # Members rated for conversations they did not first answer in the period.
     rows += [
-        (a.account_id, a.name, 0, None, None, None, None, *rated(a.ratings), "")
+        (a.account_id, a.name, 0, None, None, None, None, *rated(a.ratings), "", "", "")
         for a in report.ratings_by_agent
         if a.account_id not in timed
     ]
     rows += [
-        ("", "all", None, None, None, None, None, *rated(d.ratings), d.day.isoformat())
+        ("", "all", None, None, None, None, None, *rated(d.ratings), d.day.isoformat(), "", "")
         for d in report.ratings_by_day
     ]
+    rows += [_team_row(t) for t in report.by_team]
     return header, rows
+
+
+def _team_row(team: TeamTimes) -> Sequence[Cell]:
+    first, resolution = team.times.first_response, team.times.resolution
+    return (
+        "",
+        "",
+        team.times.conversations,
+        first.p50_seconds,
+        first.p90_seconds,
+        resolution.p50_seconds,
+        resolution.p90_seconds,
+        None,
+        None,
+        "",
+        team.team_id,
+        team.name,
+    )
 
 
 def _assistant(report: AssistantReport) -> Rows:

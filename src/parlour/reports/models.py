@@ -96,6 +96,13 @@ class AgentTimes:
 
 
 @dataclass(frozen=True, slots=True)
+class TeamTimes:
+    team_id: str  # "" for conversations in no team
+    name: str  # the team's name; "no team" for those in none
+    times: HandlingTimes
+
+
+@dataclass(frozen=True, slots=True)
 class RatingFigures:
     """Customers' ratings (1 to 5) given in the period: how many, their mean (None when there
     are none), and how many of each score (index 0 is score 1)."""
@@ -123,8 +130,11 @@ class PeopleReport:
     period: Period
     overall: HandlingTimes
     by_agent: tuple[AgentTimes, ...]  # most conversations first
+    # By the team each conversation is in (the desk's teams, chat/teams.py; a deleted team's
+    # conversations are in none), most conversations first.
+    by_team: tuple[TeamTimes, ...] = ()
     # Customers' ratings of resolutions (chat/ratings.py), by the local day they were given and
-    # by the member who had the conversation. Per team: the desk's teams (issue 22) add it.
+    # by the member who had the conversation.
     ratings: RatingFigures = RatingFigures(0, None, (0, 0, 0, 0, 0))
     ratings_by_day: tuple[DayRatings, ...] = ()
     ratings_by_agent: tuple[AgentRatings, ...] = ()  # most ratings first

@@ -12,18 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.reports.models import ConversationOutcomes
 from parlour.storage.dialect import gathered, integers, microseconds_between, per_span
-from parlour.storage.tables import conversation_ratings, conversations
+from parlour.storage.tables import conversation_ratings, conversations, teams
 
 c = conversations.c
 
 
 @dataclass(frozen=True, slots=True)
 class Handled:
-    """The latest episodes with people that a person replied to, of one group (the grouping's
-    key): how long each took from its handover to the first reply, and to its resolution (the
-    resolved ones), in whole microseconds, in no particular order."""
+    """The latest episodes with people that a person replied to, of one person and one team
+    (the person who first replied, the team the conversation is in now; "" for none): how long
+    each took from its handover to the first reply, and to its resolution (the resolved ones),
+    in whole microseconds, in no particular order."""
 
-    group: str
+    agent: str
+    team: str
     first_responses: list[int]
     resolutions: list[int]
 
@@ -67,26 +69,20 @@ class ReportRepository:
         )
         return {int(n): int(handovers) for n, handovers in rows}
 
-    async def handled(
-        self,
-        tenant_id: str,
-        since: datetime,
-        until: datetime,
-        *,
-        group_by: str = "human_account_id",
-    ) -> list[Handled]:
+    async def handled(self, tenant_id: str, since: datetime, until: datetime) -> list[Handled]:
         """How long the conversations handed to people in [since, until) (their latest
-        episode's handover, chat/milestones.py) that a person replied to took, grouped by
-        `group_by`: the person who first replied today; the desk's team column when issue 22
-        adds one. The database works out the durations and gathers them per group, so a
-        group is one row: a period's thousands of episodes never come back as rows, nor as
-        many objects for Python's garbage collector to go through."""
-        group = c[group_by]
+        episode's handover, chat/milestones.py) that a person replied to took, grouped by the
+        person who first replied and the team the conversation is in: one scan serves the
+        figures per agent and per team (the service adds the groups up either way). The
+        database works out the durations and gathers them per group, so a group is one row: a
+        period's thousands of episodes never come back as rows, nor as many objects for
+        Python's garbage collector to go through."""
         first = microseconds_between(self._conn, c.first_human_reply_at, c.handed_at)
         resolution = microseconds_between(self._conn, c.resolved_at, c.handed_at)
         rows = await self._conn.execute(
             select(
-                group,
+                c.human_account_id,
+                c.team_id,
                 gathered(self._conn, first),
                 gathered(self._conn, resolution),
             )
@@ -96,15 +92,21 @@ class ReportRepository:
                 c.handed_at < until,
                 c.first_human_reply_at.is_not(None),
             )
-            .group_by(group)
+            .group_by(c.human_account_id, c.team_id)
         )
-        groups: dict[str, Handled] = {}
-        for key, firsts, resolutions in rows:
-            name = str(key or "")  # no one, or an empty id: one group
-            handled = groups.setdefault(name, Handled(name, [], []))
+        groups: dict[tuple[str, str], Handled] = {}
+        for agent, team, firsts, resolutions in rows:
+            key = (str(agent or ""), str(team or ""))  # no one, or an empty id: one group
+            handled = groups.setdefault(key, Handled(*key, [], []))
             handled.first_responses.extend(integers(firsts))
             handled.resolutions.extend(integers(resolutions))
         return list(groups.values())
+
+    async def team_names(self, tenant_id: str) -> dict[str, str]:
+        """The organisation's teams' names, by id."""
+        t = teams.c
+        rows = await self._conn.execute(select(t.team_id, t.name).where(t.tenant_id == tenant_id))
+        return {str(team_id): str(name) for team_id, name in rows}
 
     async def ratings(
         self, tenant_id: str, since: datetime, until: datetime

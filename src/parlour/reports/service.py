@@ -40,6 +40,7 @@ from parlour.reports.models import (
     ReasonCount,
     ReportName,
     ReportsPage,
+    TeamTimes,
     TokenDay,
 )
 from parlour.reports.repository import Handled, ReportRepository
@@ -53,6 +54,7 @@ from parlour.tenants.service import TenantService
 
 CITED = 10  # passages in each of the most and least cited lists
 DEFAULT_DAYS = 30  # a period named by neither end: the last 30 days
+NO_TEAM = "no team"  # how the conversations in no team are named, per team
 Report = ConversationsReport | PeopleReport | AssistantReport
 
 
@@ -117,11 +119,12 @@ class Reports:
             conversations = await _conversations(conn, tenant_id, period)
             repository = ReportRepository(conn)
             handled = await repository.handled(tenant_id, period.since, period.until)
+            teams = await repository.team_names(tenant_id)
             rated = await repository.ratings(tenant_id, period.since, period.until)
             counts = await _assistant_counts(conn, tenant_id, period)
         return ReportsPage(
             conversations,
-            _people(period, handled, rated, names),
+            _people(period, handled, rated, names, teams),
             self._assistant(period, counts, questions),
         )
 
@@ -135,8 +138,9 @@ class Reports:
         async with self._db.read(tenant_id) as conn:
             repository = ReportRepository(conn)
             handled = await repository.handled(tenant_id, period.since, period.until)
+            teams = await repository.team_names(tenant_id)
             rated = await repository.ratings(tenant_id, period.since, period.until)
-        return _people(period, handled, rated, await self._names(tenant_id))
+        return _people(period, handled, rated, await self._names(tenant_id), teams)
 
     async def assistant(self, tenant_id: str, period: Period) -> AssistantReport:
         await self._tally.refresh()
@@ -262,31 +266,42 @@ def _people(
     handled: list[Handled],
     rated: list[tuple[int, str, datetime]],
     names: dict[str, str],
+    teams: dict[str, str],
 ) -> PeopleReport:
+    by_agent: dict[str, list[Handled]] = {}
+    by_team: dict[str, list[Handled]] = {}
+    for group in handled:
+        by_agent.setdefault(group.agent, []).append(group)
+        by_team.setdefault(group.team, []).append(group)
     agents = sorted(
-        (
-            AgentTimes(group.group, names.get(group.group, group.group), _times([group]))
-            for group in handled
-        ),
+        (AgentTimes(agent, names.get(agent, agent), _times(of)) for agent, of in by_agent.items()),
         key=lambda a: (-a.times.conversations, a.name),
     )
+    in_teams = sorted(
+        (
+            TeamTimes(team, teams.get(team, team) if team else NO_TEAM, _times(of))
+            for team, of in by_team.items()
+        ),
+        key=lambda t: (-t.times.conversations, t.team_id == "", t.name),
+    )
     by_day: dict[date, list[int]] = {}
-    by_agent: dict[str, list[int]] = {}
+    scores_by_agent: dict[str, list[int]] = {}
     for score, agent_id, at in rated:
         by_day.setdefault(period.local(at).date(), []).append(score)
-        by_agent.setdefault(agent_id, []).append(score)
+        scores_by_agent.setdefault(agent_id, []).append(score)
     raters = (
         AgentRatings(
             account,
             names.get(account, account) if account else "nobody assigned",
             rating_figures(scores),
         )
-        for account, scores in by_agent.items()
+        for account, scores in scores_by_agent.items()
     )
     return PeopleReport(
         period=period,
         overall=_times(handled),
         by_agent=tuple(agents),
+        by_team=tuple(in_teams),
         ratings=rating_figures([score for score, _, _ in rated]),
         ratings_by_day=tuple(
             DayRatings(day, rating_figures(by_day.get(day, []))) for day in period.days()

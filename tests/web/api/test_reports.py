@@ -24,6 +24,7 @@ from tests.web.test_errors import assert_error_shape
 B_QUESTION = "Where does the Bee Bank keep its honey?"
 B_FAQ = f'question,answer\n"{B_QUESTION}","In the hive, behind the vault."\n'.encode()
 B_AGENT = "account-of-bee-agent-zed"
+A_TEAM, B_TEAM = "Ant Desk", "Bee Hive Desk"
 NAMES = ("conversations", "people", "assistant")
 
 
@@ -50,9 +51,13 @@ class Two:
         return f"/v1/organisations/{org or self.a}/reports/{rest}{self.dates}"
 
 
-async def _activity(stack: Stack, tenant_id: str, agent_id: str, question: str) -> None:
+async def _activity(
+    stack: Stack, tenant_id: str, agent_id: str, question: str, team_name: str
+) -> None:
     services = stack.services
     handed = await services.chat.open_conversation(tenant_id, "customer-handed")
+    team = await services.teams.create(tenant_id, team_name, actor=seed.ACTOR)
+    await services.teams.place(tenant_id, handed.conversation_id, team.team_id, actor=seed.ACTOR)
     await services.chat.request_handoff(tenant_id, handed.conversation_id)
     agent = Actor(ActorType.ACCOUNT, agent_id)
     await services.desk.reply(tenant_id, handed.conversation_id, "Hello", actor=agent)
@@ -73,9 +78,9 @@ async def two(stack: Stack) -> AsyncIterator[Two]:
         a = organisation["tenant_id"]
         await services.knowledge.import_faq_csv(a, seed.SAMPLE_FAQ, actor=seed.ACTOR)
         (me,) = await services.members.members(a)
-        await _activity(stack, a, me.account_id, "What are your opening hours?")
+        await _activity(stack, a, me.account_id, "What are your opening hours?", A_TEAM)
         b = (await seed.organisation(services, name="Bee Bank", faq=B_FAQ)).tenant_id
-        await _activity(stack, b, B_AGENT, B_QUESTION)
+        await _activity(stack, b, B_AGENT, B_QUESTION, B_TEAM)
         await services.tally.flush()  # these services are another process's, as it were
         issued = await services.api_keys.create(
             a, label="reports", scopes=[Scope.READ_REPORTS], actor=seed.ACTOR
@@ -87,7 +92,7 @@ async def two(stack: Stack) -> AsyncIterator[Two]:
 
 
 def _nothing_of_b(body: str, two: Two) -> None:
-    for trace in (two.b, B_AGENT, B_QUESTION, "Bee Bank"):
+    for trace in (two.b, B_AGENT, B_QUESTION, "Bee Bank", B_TEAM):
         assert trace not in body
 
 
@@ -95,7 +100,7 @@ async def test_an_organisations_reports_and_exports_hold_nothing_of_another(
     two: Two, stack: Stack
 ) -> None:
     """T-103: A's reports and CSV exports, read with A's session and with A's key, contain
-    none of B's agents, questions or counts; B's reports refuse A's session and key; each
+    none of B's agents, teams, questions or counts; B's reports refuse A's session and key; each
     export is audited in A's chain only."""
     bearer = {"authorization": f"Bearer {two.key}"}
     for name in NAMES:
@@ -122,8 +127,11 @@ async def test_an_organisations_reports_and_exports_hold_nothing_of_another(
         "handed_to_person": 1,
         "abandoned": 0,
     }
-    (agent,) = (await two.owner.send("GET", two.path("people"))).json()["by_agent"]
+    people = (await two.owner.send("GET", two.path("people"))).json()
+    (agent,) = people["by_agent"]
     assert agent["name"] == two.owner_email
+    (team,) = people["by_team"]  # A's team, not B's
+    assert (team["name"], team["times"]["conversations"]) == (A_TEAM, 1)
     assistant = (await two.owner.send("GET", two.path("assistant"))).json()
     assert [p["question"] for p in assistant["most_cited"]] == ["What are your opening hours?"]
 

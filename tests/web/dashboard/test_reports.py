@@ -203,3 +203,27 @@ async def test_the_page_charts_customers_ratings_by_day_and_tables_them_by_agent
     table = table[: table.index("</table>")]
     assert "4.00" in table
     assert "CANARY8812" not in page.text
+
+
+async def test_the_page_tables_handling_times_by_team_by_name_and_no_team_together(
+    stack: Stack,
+) -> None:
+    org = await seed.organisation(stack.services, faq=None)
+    services, tenant_id = stack.services, org.tenant_id
+    team = await services.teams.create(tenant_id, "Cards & loans", actor=ACTOR)
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        analyst = await member(stack, client, tenant_id, Role.ANALYST)
+        agent = await lifecycle_member(services, tenant_id)
+        for customer, team_id in (("in-a-team", team.team_id), ("in-none", None)):
+            conversation_id = (
+                await services.chat.open_conversation(tenant_id, customer)
+            ).conversation_id
+            await services.teams.place(tenant_id, conversation_id, team_id, actor=ACTOR)
+            await services.chat.request_handoff(tenant_id, conversation_id)
+            await services.desk.reply(tenant_id, conversation_id, "Hello", actor=agent)
+        page = await analyst.get(reports_of(tenant_id))
+    assert page.status_code == 200
+    table = page.text[page.text.index('id="people-times-by-team"') :]
+    table = table[: table.index("</table>")]
+    rows = [row.split("</th>")[0] for row in table.split('<th scope="row">')[1:]]
+    assert rows == ["Cards &amp; loans", "no team", "Everyone"]

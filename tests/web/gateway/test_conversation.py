@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from parlour.assistant.tools import Subject
+from tests.chat.test_lifecycle import member
 from tests.conftest import Stack, running_stack
 from tests.support import seed
 from tests.support.chat import (
@@ -145,13 +146,15 @@ async def test_asking_for_a_human_queues_the_conversation_and_silences_the_assis
     stack: Stack,
 ) -> None:
     org = await seed.organisation(stack.services)
+    await member(stack.services, org.tenant_id)  # someone who handles conversations
     token = await seed.token_for(stack.services, org)
     async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
         await authenticate(ws, token)
         await ws.send(json.dumps({"type": "handoff"}))
-        handoff = await receive(ws)
+        # Nobody has the desk open: the customer is told so too (docs/protocol.md §3.4).
+        handoff = (await receive_until(ws, lambda f: f["type"] == "handoff"))[-1]
         await say(ws, "opening hours?")
-        accepted = await receive(ws)
+        accepted = (await receive_until(ws, lambda f: f["type"] == "accepted"))[-1]
     assert handoff["type"] == "handoff"
     assert handoff["state"] == "queued"
     assert handoff["seq"] == 1

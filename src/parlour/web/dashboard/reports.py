@@ -245,6 +245,7 @@ async def reports_page(
         people=people,
         overall=_row("Everyone", people.overall),
         agents=[_row(a.name, a.times) for a in people.by_agent],
+        teams=[_row(t.name, t.times) for t in people.by_team],
         rating_charts=_rating_charts(people),
         average=_average,
         assistant=assistant,
