@@ -167,7 +167,8 @@ class ChatService:
                 woken = await ConversationRepository(conn).back_to_people(
                     tenant_id, conversation_id=conversation_id
                 )
-            await self._tell_desk(tenant_id, woken)
+            for woken_id in woken:
+                await self.changed(tenant_id, woken_id)
         elif appended.status is ConversationStatus.RESOLVED:
             for move in lifecycle.reopened_by_customer():
                 if await self.move(tenant_id, conversation_id, move) is not None:
@@ -212,8 +213,7 @@ class ChatService:
         """The conversation changed otherwise than by a move (it woke, or changed teams): told
         to the organisation's members as it is now, and to the listeners (auto-assignment
         offers it if it is queued)."""
-        conversation = await self.get_conversation(tenant_id, conversation_id)
-        await self.broker.publish_desk(tenant_id, ConversationChanged.of(conversation))
+        await self._tell_desk(tenant_id, conversation_id)
         for listener in self._listeners:
             await listener.moved(tenant_id, conversation_id, None)
 
@@ -239,7 +239,7 @@ class ChatService:
             if not moved:
                 await self.get_conversation(tenant_id, conversation_id)
                 return None
-            await self._tell_desk(tenant_id, [conversation_id])
+            await self._tell_desk(tenant_id, conversation_id)
             return Moved(at)
         try:
             appended = await self._append(
@@ -255,7 +255,7 @@ class ChatService:
         except NotMoved:
             return None
         message = appended.message
-        await self._tell_desk(tenant_id, [conversation_id])
+        await self._tell_desk(tenant_id, conversation_id)
         return Moved(message.created_at, appended.moved_from, message)
 
     async def wake(self, tenant_id: str) -> int:
@@ -265,12 +265,14 @@ class ChatService:
             woken = await ConversationRepository(conn).back_to_people(
                 tenant_id, due_by=self._clock()
             )
-        await self._tell_desk(tenant_id, woken)
+        for conversation_id in woken:
+            await self.changed(tenant_id, conversation_id)
         return len(woken)
 
-    async def _tell_desk(self, tenant_id: str, conversation_ids: Sequence[str]) -> None:
-        for conversation_id in conversation_ids:
-            await self.changed(tenant_id, conversation_id)
+    async def _tell_desk(self, tenant_id: str, conversation_id: str) -> None:
+        """Tell the organisation's members where the conversation is now."""
+        conversation = await self.get_conversation(tenant_id, conversation_id)
+        await self.broker.publish_desk(tenant_id, ConversationChanged.of(conversation))
 
     async def with_status(
         self,
