@@ -11,8 +11,10 @@ default), each a function that returns its own Markdown section. So far:
   other design the issue names is timed too: opening every sealed body and scanning it
   (`decrypt-and-scan`). Set BENCH_DESK_MESSAGES for a smaller run.
 
-Other parts (the agents' sockets: a customer's message to the agent's frame, memory per
-socket) join as functions in PARTS.
+- `live`: the agents' live desk sockets under customers' messages (bench/desk_live.py): the
+  time from a customer's message to the agents' `stored` frame, memory per desk socket. On
+  SQLite it is the embedded profile (one node, in-process broker); on PostgreSQL the scaled-out
+  one (two nodes and Redis, the agents on one node and the customers on the other).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import random
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from tests.support.databases import new_postgres_database
 
+from bench import desk_live as live
 from bench.harness import percentile, settings_for
 from parlour.audit.events import Actor
 from parlour.chat.models import Author, ConversationStatus, Message, MessageKind
@@ -249,7 +253,26 @@ async def _search_part(services: Services) -> list[str]:
     return lines
 
 
-PARTS: dict[str, Callable[[Services], Awaitable[list[str]]]] = {"search": _search_part}
+async def _search(backend: Backend) -> list[str]:
+    with tempfile.TemporaryDirectory() as folder:
+        async with _services(Path(folder), backend.database_url) as services:
+            return await _search_part(services)
+
+
+async def _live(backend: Backend) -> list[str]:
+    return await live.run(backend.database_url)
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    database_url: str | None  # None: SQLite in a folder of its own
+
+
+PARTS: dict[str, Callable[[Backend], Awaitable[list[str]]]] = {
+    "search": _search,
+    "live": _live,
+}
 
 
 @contextlib.asynccontextmanager
@@ -267,12 +290,10 @@ async def _services(folder: Path, database_url: str | None) -> AsyncIterator[Ser
         await services.aclose()
 
 
-async def _backend(name: str, database_url: str | None, parts: list[str]) -> list[str]:
-    lines = [f"**{name}**", ""]
+async def _backend(backend: Backend, parts: list[str]) -> list[str]:
+    lines = [f"**{backend.name}**", ""]
     for part in parts:
-        with tempfile.TemporaryDirectory() as folder:
-            async with _services(Path(folder), database_url) as services:
-                lines += [f"*{part}*: ", *await PARTS[part](services), ""]
+        lines += [f"*{part}*: ", *await PARTS[part](backend), ""]
     return lines
 
 
@@ -284,8 +305,8 @@ async def run() -> str:
     backends = os.environ.get("BENCH_DESK_BACKENDS", "sqlite,postgresql").split(",")
     lines = ["### bench/desk", ""]
     if "sqlite" in backends:
-        lines += await _backend("SQLite", None, parts)
+        lines += await _backend(Backend("SQLite", None), parts)
     if "postgresql" in backends:
         async with new_postgres_database() as url:
-            lines += await _backend("PostgreSQL", url, parts)
+            lines += await _backend(Backend("PostgreSQL", url), parts)
     return "\n".join(lines)

@@ -298,7 +298,7 @@ async def profile(env: dict[str, str], *, nodes: int, baseline: Baseline) -> lis
     lines: list[str] = []
     ports = [free_port() for _ in range(nodes)]
     servers = [ServeProcess(env, port) for port in ports]
-    services = build_services(Settings(**_settings_from(env)))
+    services = build_services(Settings(**settings_from(env)))
     try:
         for server in servers:
             server.wait_ready()
@@ -360,7 +360,7 @@ def start_echo(port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "bench.echo_app", str(port)])  # noqa: S603
 
 
-def _settings_from(env: dict[str, str]) -> dict[str, object]:
+def settings_from(env: dict[str, str]) -> dict[str, object]:
     """Settings for this process's services, on the nodes' database and keys."""
     settings: dict[str, object] = {
         "environment": "test",
