@@ -22,6 +22,8 @@ WEEK = timedelta(days=7)
 async def test_a_thumbs_down_sends_its_question_to_the_gaps_masked_and_marked_unhelpful(
     backend: Services,
 ) -> None:
+    """T-103: analysts read the gaps without the right to read conversations; an unhelpful
+    answer's question is masked and sealed before it is kept, as an abstention's is."""
     services = backend
     org = await seed.organisation(services)
     asked = "How can I reset my password? Mail me at jo@example.com"

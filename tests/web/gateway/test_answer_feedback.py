@@ -121,3 +121,27 @@ async def test_thumbs_on_a_customers_own_message_or_another_conversations_answer
         )
         given = {row.message_id: row.thumbs for row in rows}
     assert given == {alices_answer: None, bobs_answer: "up"}  # Alice's answer untouched
+
+
+async def test_thumbs_count_against_the_customers_message_rate(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """T-25: a feedback frame is a customer's frame like a message: past the per-user message
+    rate it gets a rate_limited error and is not kept."""
+    async with running_stack(
+        tmp_path, sqlite_url, gateway={"messages_per_user": "2/minute"}
+    ) as stack:
+        services = stack.services
+        org = await seed.organisation(services)
+        async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+            await authenticate(ws, await seed.token_for(services, org))
+            _, answer = await asked(ws, "how can I reset my password")  # the rate's first
+            refused = await thumbs(ws, "no-such-message", "up")  # its second
+            limited = await thumbs(ws, answer, "down")
+        async with services.db.read(org.tenant_id) as conn:
+            kept = await conn.scalar(
+                select(assistant_turns.c.thumbs).where(assistant_turns.c.message_id == answer)
+            )
+    assert refused["code"] == "not_an_answer"
+    assert (limited["type"], limited["code"]) == ("error", "rate_limited")
+    assert kept is None
