@@ -480,6 +480,7 @@ def build_services(
         reach=features,
         customer=customer_side,
         profiles=customer_profiles,
+        feedback=assistant_service.feedback,
     )
     desk_watch = DeskWatch(
         accounts.sessions,

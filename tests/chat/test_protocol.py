@@ -12,8 +12,10 @@ from parlour.chat.models import Author, Message, MessageKind
 from parlour.chat.protocol import (
     AuthFrame,
     BadFrame,
+    FeedbackFrame,
     ReadFrame,
     SendFrame,
+    feedback_frame,
     message_frame,
     parse_client_frame,
     ready_frame,
@@ -96,3 +98,31 @@ def test_a_read_frame_names_a_non_negative_seq() -> None:
     for text in ('{"type":"read","seq":-1}', '{"type":"read"}', '{"type":"read","seq":"3"}'):
         with pytest.raises(BadFrame):
             parse_client_frame(text)
+
+
+def test_a_feedback_frame_names_an_answer_by_id_and_thumbs_up_or_down() -> None:
+    frame = parse_client_frame('{"type":"feedback","id":"answer-1","thumbs":"down"}')
+    assert frame == FeedbackFrame(type="feedback", id="answer-1", thumbs="down")
+    assert feedback_frame("answer-1", "down") == {
+        "type": "feedback_saved",
+        "id": "answer-1",
+        "thumbs": "down",
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"type":"feedback","id":"a","thumbs":"sideways"}',
+        '{"type":"feedback","id":"a","thumbs":1}',
+        '{"type":"feedback","id":"","thumbs":"up"}',
+        '{"type":"feedback","thumbs":"up"}',
+        '{"type":"feedback","id":"a"}',
+        '{"type":"feedback","id":' + json.dumps("x" * 65) + ',"thumbs":"up"}',
+        '{"type":"feedback","id":"a","thumbs":"up","conversation_id":"another"}',
+        '{"type":"feedback","seq":3,"thumbs":"up"}',
+    ],
+)
+def test_a_feedback_frame_with_other_thumbs_or_fields_is_a_bad_frame(text: str) -> None:
+    with pytest.raises(BadFrame):
+        parse_client_frame(text)

@@ -12,6 +12,7 @@ import pytest
 
 from parlour.audit.events import Actor, ActorType
 from parlour.chat.models import Message
+from parlour.reports.export import as_csv
 from parlour.reports.models import (
     CitedPassage,
     ConversationOutcomes,
@@ -20,6 +21,8 @@ from parlour.reports.models import (
     Percentiles,
     ReasonCount,
     ReportName,
+    ThumbsDay,
+    ThumbsFigures,
     TokenDay,
 )
 from parlour.rollups.period import Period
@@ -373,3 +376,40 @@ async def test_a_cell_that_a_spreadsheet_would_run_is_exported_as_text(
     assert "'=HYPERLINK" in text
     assert "\n=" not in text
     assert ",=" not in text
+
+
+async def test_thumbs_are_counted_on_the_local_day_given_with_their_rate_and_passages(
+    services: Services, clock: SetClock
+) -> None:
+    org = await seed.organisation(services)
+    await services.tenants.set_time_zone(org.tenant_id, "America/New_York", actor=seed.ACTOR)
+    clock.now = at(2, 14)  # 2 March, 09:00 in New York
+    liked = await ask(services, services.assistant, org, HOURS, user="liked")
+    disliked = await ask(services, services.assistant, org, HOURS, user="disliked")
+    assert isinstance(liked, Message)
+    assert isinstance(disliked, Message)
+    feedback = services.assistant.feedback
+    clock.now = at(2, 14, 5)
+    await feedback.give(org.tenant_id, liked.conversation_id, liked.message_id, "up")
+    clock.now = at(4, 3)  # 3 March, 22:00 local: the day it was given, not the answer's
+    await feedback.give(org.tenant_id, disliked.conversation_id, disliked.message_id, "down")
+    period = await services.reports.period(org.tenant_id, "2026-03-02", "2026-03-04")
+
+    report = await services.reports.assistant(org.tenant_id, period)
+
+    assert report.thumbs == ThumbsFigures(
+        1,
+        1,
+        0.5,
+        (
+            ThumbsDay(date(2026, 3, 2), 1, 0),
+            ThumbsDay(date(2026, 3, 3), 0, 1),
+            ThumbsDay(date(2026, 3, 4), 0, 0),
+        ),
+    )
+    entries = {e.question: e.entry_id for e in await services.knowledge.faq_entries(org.tenant_id)}
+    assert report.most_cited == (CitedPassage(entries[HOURS], HOURS, 2, 1, 1),)
+    rows = as_csv(report).splitlines()
+    assert "thumbs_by_day,down,2026-03-03,1" in rows
+    assert "thumbs_up_rate,,,0.5" in rows
+    assert f"most_cited_thumbs_down,{entries[HOURS]},{HOURS},1" in rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Row, func, insert, select
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.assistant.models import (
@@ -112,6 +112,17 @@ class AssistantRepository:
                 reason=record.reason,
             )
         )
+
+    async def give_thumbs(self, tenant_id: str, message_id: str, thumbs: str, at: datetime) -> bool:
+        """Keep the customer's thumbs on the turn's answer, unless it has some already (the
+        first stands): True when kept."""
+        t = assistant_turns.c
+        result = await self._conn.execute(
+            update(assistant_turns)
+            .where(t.tenant_id == tenant_id, t.message_id == message_id, t.thumbs.is_(None))
+            .values(thumbs=thumbs, thumbs_at=at)
+        )
+        return result.rowcount == 1
 
     async def turn(self, tenant_id: str, message_id: str) -> TurnRecord | None:
         t = assistant_turns.c

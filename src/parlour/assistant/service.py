@@ -36,6 +36,7 @@ from parlour.assistant.draft import (
     Draft,
     FallbackReason,
 )
+from parlour.assistant.feedback import AnswerFeedback
 from parlour.assistant.generation import ModelRun, RunLimits, run_model
 from parlour.assistant.locks import KeyedLock
 from parlour.assistant.models import AssistantPolicy, Outcome, OutcomeCount, TurnRecord
@@ -122,6 +123,10 @@ class AssistantService:
         self._turns: set[asyncio.Task[Message | None]] = set()
         # One turn at a time per conversation, so answers come in the order of the questions.
         self._conversation_locks = KeyedLock()
+        # Customers' thumbs on answers (the widget's `feedback` frame).
+        self.feedback = AnswerFeedback(
+            db, chat, knowledge, tally, self._conversation_locks, clock=clock
+        )
 
     def canary(self, tenant_id: str) -> str:
         """The tenant's canary: in its system prompt, and nowhere an answer may go."""

@@ -103,6 +103,20 @@ class RateFrame(_Frame):
     comment: Annotated[str, Field(max_length=1000)] | None = None
 
 
+class FeedbackFrame(_Frame):
+    """The customer's thumbs up or down on one of the assistant's answers in their own
+    conversation, named by the answer's message `id` (docs/protocol.md §3.5)."""
+
+    type: Literal["feedback"]
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    thumbs: Literal["up", "down"]
+
+
+def feedback_frame(message_id: str, thumbs: str) -> dict[str, Any]:
+    """The thumbs are kept."""
+    return {"type": "feedback_saved", "id": message_id, "thumbs": thumbs}
+
+
 # The customer's side when nobody is there, and ratings (chat/customer_side.py).
 CustomerFrame = ContactFrame | TranscriptFrame | RateFrame
 
@@ -116,7 +130,8 @@ ClientFrame = Annotated[
     | HandoffFrame
     | ContactFrame
     | TranscriptFrame
-    | RateFrame,
+    | RateFrame
+    | FeedbackFrame,
     Field(discriminator="type"),
 ]
 _client_frame: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)

@@ -143,6 +143,27 @@ class ChatService:
 
         return await self._vault.using(tenant_id, read)
 
+    async def question_before(
+        self, tenant_id: str, conversation_id: str, message_id: str, *, look_back: int = 20
+    ) -> Message | None:
+        """The customer's latest message before `message_id` (an answer) in the conversation,
+        within `look_back` messages of it; None when there is none, or no such message."""
+
+        async def read(cipher: TenantCipher) -> Message | None:
+            async with self._db.read(tenant_id) as conn:
+                repository = MessageRepository(conn, cipher)
+                found = await repository.get_many(tenant_id, [message_id])
+                if not found or found[0].conversation_id != conversation_id:
+                    return None
+                seq = found[0].seq
+                earlier = await repository.list_after(
+                    tenant_id, conversation_id, max(0, seq - 1 - look_back), look_back
+                )
+            asked = [m for m in earlier if m.seq < seq and m.author is Author.USER]
+            return asked[-1] if asked else None
+
+        return await self._vault.using(tenant_id, read)
+
     async def post_user_message(
         self, tenant_id: str, conversation_id: str, *, client_id: str, text: str
     ) -> Appended:

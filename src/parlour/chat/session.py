@@ -33,6 +33,7 @@ from parlour.chat.protocol import (
     BadFrame,
     ClientFrame,
     ContactFrame,
+    FeedbackFrame,
     HandoffFrame,
     RateFrame,
     ReadFrame,
@@ -176,8 +177,16 @@ class ChatSession:
             case HandoffFrame():
                 await self._chat.request_handoff(self.tenant_id, self.conversation_id)
                 return Outcome()
-            case AuthFrame() | ReauthFrame() | ContactFrame() | TranscriptFrame() | RateFrame():
-                # Auth comes first; the customer's side (chat/customer_side.py) takes the rest.
+            case (
+                AuthFrame()
+                | ReauthFrame()
+                | ContactFrame()
+                | TranscriptFrame()
+                | RateFrame()
+                | FeedbackFrame()
+            ):
+                # Auth comes first; the customer's side (chat/customer_side.py) and the
+                # assistant's feedback (chat/visit.py) take the rest.
                 raise BadFrame(f"{frame.type}: not expected here")
 
     async def request_handoff(self) -> None:

@@ -16,6 +16,8 @@ identity the socket was opened with. `chat.widget_admission` makes it; the gatew
   (`chat.person_request`) or the assistant is off: then the conversation is queued for a person
   instead, and the assistant never offers one.
 - `ready` tells the widget whether people can be asked for (its "Talk to a person" button).
+- `feedback`, a thumbs up or down on one of the assistant's answers, goes to `AnswerRatings`
+  (the assistant's, assistant/feedback.py); it counts against the message rate.
 """
 
 from __future__ import annotations
@@ -44,17 +46,19 @@ from parlour.chat.protocol import (
     AckFrame,
     ClientFrame,
     ContactFrame,
+    FeedbackFrame,
     HandoffFrame,
     RateFrame,
     ReauthFrame,
     SendFrame,
     TranscriptFrame,
     error_frame,
+    feedback_frame,
 )
 from parlour.chat.protocol import parse_client_frame as parse
 from parlour.chat.reach import AssistantOnly, PeopleUnreachable, Reach, Reachability
 from parlour.chat.session import ChatSession
-from parlour.errors import InvalidInput, ParlourError, RateLimited, TokenExpired
+from parlour.errors import Conflict, InvalidInput, ParlourError, RateLimited, TokenExpired
 from parlour.keys.models import EndUser
 from parlour.rate_limits import RateLimits
 from parlour.rollups.models import Figure
@@ -78,6 +82,16 @@ class AnswerScheduler(Protocol):
     def schedule_answer(self, message: Message, asker: EndUser) -> None: ...
 
 
+class AnswerRatings(Protocol):
+    """Keeps a customer's thumbs on one of the assistant's answers in their conversation; the
+    assistant's `AnswerFeedback` is one. Raises `InvalidInput` for what is not such an answer,
+    `Conflict` when it was rated already."""
+
+    async def give(
+        self, tenant_id: str, conversation_id: str, message_id: str, thumbs: str
+    ) -> str: ...
+
+
 Renew = Callable[[EndUser, str], Awaitable[EndUser]]
 
 
@@ -94,6 +108,7 @@ class VisitServices:
     reach: Reachability = field(default_factory=AssistantOnly)  # whom customers can reach
     # Business hours, addresses for replies, transcripts and ratings (chat/customer_side.py).
     customer: CustomerSide | None = None
+    feedback: AnswerRatings | None = None  # thumbs on the assistant's answers
 
 
 class Visit:
@@ -184,9 +199,9 @@ class Visit:
         try:
             if isinstance(parsed, InvalidInput):
                 raise parsed
-            if isinstance(parsed, SendFrame | ContactFrame | RateFrame) and not await limits.allow(
-                "message", session.tenant_id, session.user.user_id
-            ):
+            if isinstance(
+                parsed, SendFrame | ContactFrame | RateFrame | FeedbackFrame
+            ) and not await limits.allow("message", session.tenant_id, session.user.user_id):
                 self._services.tally.add(session.tenant_id, Figure.RATE_LIMITED, LIMIT_MESSAGES)
                 raise RateLimited("Too many messages; wait a moment.")
             if isinstance(parsed, ReauthFrame):
@@ -201,6 +216,8 @@ class Visit:
                 # The widget offers no "Talk to a person" then (`ready` says `people: false`).
                 refused = PeopleUnreachable()
                 return Reply([error_frame(refused.code, refused.message)])
+            if isinstance(parsed, FeedbackFrame):
+                return Reply(await self._feedback(parsed))
             outcome = await session.handle(parsed)
             await self._read_up_to(parsed)
         except RateLimited as limited:
@@ -217,6 +234,18 @@ class Visit:
             # Asked for a person: told at once when nobody can answer, and offered e-mail.
             return Reply([*outcome.frames, *await self._services.customer.handed_over(session)])
         return Reply(outcome.frames)
+
+    async def _feedback(self, frame: FeedbackFrame) -> list[Frame]:
+        feedback, session = self._services.feedback, self.session
+        if feedback is None:
+            raise InvalidInput("feedback: not offered here")
+        try:
+            thumbs = await feedback.give(
+                session.tenant_id, session.conversation_id, frame.id, frame.thumbs
+            )
+        except Conflict as refused:
+            return [error_frame(refused.code, refused.message)]
+        return [feedback_frame(frame.id, thumbs)]
 
     async def _answer(self, message: Message) -> bool:
         """The assistant answers, unless the customer should go to a person: they asked for

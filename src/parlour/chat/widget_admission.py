@@ -28,7 +28,13 @@ from parlour.chat.protocol import AuthFrame, BadAuthFrame, parse_client_frame
 from parlour.chat.reach import AssistantOnly, Reachability
 from parlour.chat.service import ChatService
 from parlour.chat.session import ChatSession
-from parlour.chat.visit import LIMIT_CONNECTIONS, AnswerScheduler, Visit, VisitServices
+from parlour.chat.visit import (
+    LIMIT_CONNECTIONS,
+    AnswerRatings,
+    AnswerScheduler,
+    Visit,
+    VisitServices,
+)
 from parlour.errors import (
     AppNotAllowed,
     Forbidden,
@@ -83,6 +89,7 @@ class WidgetAdmission:
         reach: Reachability | None = None,
         customer: CustomerSide | None = None,
         profiles: CustomerProfiles | None = None,
+        feedback: AnswerRatings | None = None,
     ) -> None:
         self._profiles = profiles
         self._chat = chat
@@ -102,6 +109,7 @@ class WidgetAdmission:
             tally,
             reach or AssistantOnly(),
             customer,
+            feedback,
         )
 
     @contextlib.asynccontextmanager

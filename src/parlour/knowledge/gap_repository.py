@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.crypto.vault import Place, TenantCipher
 from parlour.knowledge.embeddings import Vectors
-from parlour.knowledge.models import UnansweredQuestion
+from parlour.knowledge.models import GapKind, UnansweredQuestion
 from parlour.storage.tables import unanswered_questions
 
 TABLE = "unanswered_questions"
@@ -38,8 +38,16 @@ class GapRepository:
                 question_sealed=self._cipher.seal_text(question.question, place),
                 vector_sealed=sealed_vector,
                 embedding_model=model if vector is not None else None,
+                kind=question.kind.value,
             )
         )
+
+    async def has(self, tenant_id: str, question_id: str) -> bool:
+        """Whether this question is kept already (abstained on, or marked unhelpful)."""
+        found = await self._conn.scalar(
+            select(_c.question_id).where(_c.tenant_id == tenant_id, _c.question_id == question_id)
+        )
+        return found is not None
 
     async def set_vector(
         self, tenant_id: str, question_id: str, vector: Vectors, model: str
@@ -128,4 +136,5 @@ class GapRepository:
             question=self._cipher.open_text(
                 m["question_sealed"], Place(TABLE, question_id, "question")
             ),
+            kind=GapKind(m["kind"]),
         )

@@ -1,5 +1,7 @@
 """Knowledge gaps: the questions the assistant could not answer, kept sealed, and grouped by
-meaning for the organisation's report, largest group first.
+meaning for the organisation's report, largest group first. Besides the questions it abstained
+on, a question it answered is kept too when its customer gave the answer a thumbs down
+(`GapKind.UNHELPFUL`, "answered but unhelpful", assistant/feedback.py), masked and sealed alike.
 
 Recording: when a turn abstains (no confident knowledge), its question is kept for analysts, who
 may not read conversations (T-103): what `parlour.sensitive` finds in it (card numbers, secrets,
@@ -36,7 +38,12 @@ from parlour.crypto.vault import TenantCipher, Vault
 from parlour.knowledge.clusters import DENSE_THRESHOLD, LEXICAL_THRESHOLD, group, lexical_vectors
 from parlour.knowledge.embeddings import Embedder, Vectors, embed_off_loop
 from parlour.knowledge.gap_repository import GapRepository
-from parlour.knowledge.models import GapCluster, KnowledgeGapsReport, UnansweredQuestion
+from parlour.knowledge.models import (
+    GapCluster,
+    GapKind,
+    KnowledgeGapsReport,
+    UnansweredQuestion,
+)
 from parlour.storage.database import Database
 from parlour.storage.types import Clock, utcnow
 
@@ -75,10 +82,13 @@ class KnowledgeGaps:
         question: str,
         *,
         vector: Vectors | None = None,
+        kind: GapKind = GapKind.ABSTAINED,
     ) -> None:
         """Keep a question the assistant could not answer, its sensitive values masked;
         `vector`, retrieval's embedding of it when it made one (used only when nothing was
-        masked; else the masked text is embedded here, when embeddings are on)."""
+        masked; else the masked text is embedded here, when embeddings are on). `kind`: it
+        abstained, or it answered and the customer gave the answer a thumbs down; a question
+        kept already is kept once, as it was first kept."""
         kept = sensitive.mask(question)
         if kept != question:
             vector = None  # retrieval's is of the unmasked text
@@ -92,11 +102,13 @@ class KnowledgeGaps:
                 vectors = None
             vector = None if vectors is None else vectors[0]
         now = self._clock()
-        unanswered = UnansweredQuestion(tenant_id, question_id, conversation_id, now, kept)
+        unanswered = UnansweredQuestion(tenant_id, question_id, conversation_id, now, kept, kind)
         model = self._embedder.model_id if self._embedder else None
         cipher = await self._vault.cipher(tenant_id)
         async with self._db.transaction(tenant_id) as conn:
             repository = GapRepository(conn, cipher)
+            if await repository.has(tenant_id, question_id):
+                return
             await repository.add(unanswered, vector, model)
             if self._prune_due(tenant_id):
                 await repository.prune(
@@ -197,4 +209,5 @@ def _cluster(members: list[UnansweredQuestion]) -> GapCluster:
         label=members[0],
         samples=tuple(newest[:SAMPLES]),
         last_asked_at=newest[0].asked_at,
+        unhelpful=sum(q.kind is GapKind.UNHELPFUL for q in members),
     )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from parlour.knowledge.embeddings import Vectors
 
@@ -101,15 +102,24 @@ class Hit:
     confidence: float
 
 
+class GapKind(StrEnum):
+    """Why a question is a knowledge gap."""
+
+    ABSTAINED = "abstained"  # the assistant found no confident knowledge
+    UNHELPFUL = "unhelpful"  # answered, but the customer gave the answer a thumbs down
+
+
 @dataclass(frozen=True, slots=True)
 class UnansweredQuestion:
-    """A customer's question the assistant abstained on (its message id is `question_id`)."""
+    """A customer's question the assistant abstained on, or answered unhelpfully (its customer
+    gave the answer a thumbs down): `kind` (its message id is `question_id`)."""
 
     tenant_id: str
     question_id: str
     conversation_id: str
     asked_at: datetime
     question: str
+    kind: GapKind = GapKind.ABSTAINED
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +131,7 @@ class GapCluster:
     label: UnansweredQuestion
     samples: tuple[UnansweredQuestion, ...]
     last_asked_at: datetime
+    unhelpful: int = 0  # of `count`: answered, but given a thumbs down (GapKind.UNHELPFUL)
 
 
 @dataclass(frozen=True, slots=True)

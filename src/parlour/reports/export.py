@@ -160,6 +160,17 @@ def _assistant(report: AssistantReport) -> Rows:
         rows.append(("output_tokens", day.day.isoformat(), "", day.output_tokens))
         if day.budget_share is not None:
             rows.append(("budget_share", day.day.isoformat(), "", round(day.budget_share, 6)))
-    rows += [("most_cited", p.entry_id, p.question or "", p.citations) for p in report.most_cited]
-    rows += [("least_cited", p.entry_id, p.question or "", p.citations) for p in report.least_cited]
+    thumbs = report.thumbs
+    rows.append(("thumbs", "up", "", thumbs.up))
+    rows.append(("thumbs", "down", "", thumbs.down))
+    if thumbs.up_rate is not None:
+        rows.append(("thumbs_up_rate", "", "", round(thumbs.up_rate, 6)))
+    for d in thumbs.by_day:
+        rows.append(("thumbs_by_day", "up", d.day.isoformat(), d.up))
+        rows.append(("thumbs_by_day", "down", d.day.isoformat(), d.down))
+    for name, passages in (("most_cited", report.most_cited), ("least_cited", report.least_cited)):
+        for p in passages:
+            rows.append((name, p.entry_id, p.question or "", p.citations))
+            rows.append((f"{name}_thumbs_up", p.entry_id, p.question or "", p.thumbs_up))
+            rows.append((f"{name}_thumbs_down", p.entry_id, p.question or "", p.thumbs_down))
     return ("figure", "key", "detail", "value"), rows

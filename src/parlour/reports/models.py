@@ -167,6 +167,27 @@ class CitedPassage:
     entry_id: str
     question: str | None  # None when the entry is no longer in the published knowledge
     citations: int
+    # Customers' thumbs on answers that cited it, given in the period (issue 23).
+    thumbs_up: int = 0
+    thumbs_down: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ThumbsDay:
+    day: date
+    up: int
+    down: int
+
+
+@dataclass(frozen=True, slots=True)
+class ThumbsFigures:
+    """Customers' thumbs on the assistant's answers, given in the period (widget's `feedback`
+    frame): how many each way, the share of them that were up (None with none), and by day."""
+
+    up: int
+    down: int
+    up_rate: float | None
+    by_day: tuple[ThumbsDay, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +202,7 @@ class AssistantReport:
     daily_token_budget: int | None  # tokens per organisation per day (settings)
     most_cited: tuple[CitedPassage, ...]
     least_cited: tuple[CitedPassage, ...]  # published entries never cited come first
-    # Thumbs up or down: not collected yet (issue 23); see docs/reports.md.
+    thumbs: ThumbsFigures = ThumbsFigures(0, 0, None, ())
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,8 @@ from parlour.reports.models import (
     ReportName,
     ReportsPage,
     TeamTimes,
+    ThumbsDay,
+    ThumbsFigures,
     TokenDay,
 )
 from parlour.reports.repository import Handled, ReportRepository
@@ -179,7 +181,17 @@ class Reports:
             i = by_day.get((n, Figure.INPUT_TOKENS, ""), 0)
             o = by_day.get((n, Figure.OUTPUT_TOKENS, ""), 0)
             tokens.append(TokenDay(day, i, o, (i + o) / budget if budget else None))
-        most, least = _cited(counts.citations, questions)
+        most, least = _cited(counts.citations, questions, counts.cited_thumbs)
+        thumbs_by_day = [
+            ThumbsDay(
+                day,
+                by_day.get((n, Figure.THUMBS, "up"), 0),
+                by_day.get((n, Figure.THUMBS, "down"), 0),
+            )
+            for n, day in enumerate(period.days())
+        ]
+        up = sum(d.up for d in thumbs_by_day)
+        down = sum(d.down for d in thumbs_by_day)
         return AssistantReport(
             period=period,
             turns=total,
@@ -194,6 +206,9 @@ class Reports:
             daily_token_budget=budget,
             most_cited=most,
             least_cited=least,
+            thumbs=ThumbsFigures(
+                up, down, up / (up + down) if up + down else None, tuple(thumbs_by_day)
+            ),
         )
 
     async def export(
@@ -218,6 +233,8 @@ class AssistantCounts:
     by_day: dict[tuple[int, Figure, str], int]
     reasons: dict[str, int]
     citations: dict[str, int]
+    # Per cited passage: thumbs up and down on the answers that cited it.
+    cited_thumbs: dict[str, tuple[int, int]]
 
 
 async def _assistant_counts(
@@ -226,11 +243,16 @@ async def _assistant_counts(
     since, until = period.since, period.until
     repository = CountRepository(conn)
     by_day = await repository.per_span(
-        tenant_id, [Figure.TURNS, Figure.INPUT_TOKENS, Figure.OUTPUT_TOKENS], period.day_spans()
+        tenant_id,
+        [Figure.TURNS, Figure.INPUT_TOKENS, Figure.OUTPUT_TOKENS, Figure.THUMBS],
+        period.day_spans(),
     )
     reasons = await repository.by_detail(tenant_id, Figure.TURN_REASONS, since, until)
     citations = await repository.by_detail(tenant_id, Figure.CITATIONS, since, until)
-    return AssistantCounts(by_day, reasons, citations)
+    up = await repository.by_detail(tenant_id, Figure.CITED_THUMBS_UP, since, until)
+    down = await repository.by_detail(tenant_id, Figure.CITED_THUMBS_DOWN, since, until)
+    cited_thumbs = {e: (up.get(e, 0), down.get(e, 0)) for e in up.keys() | down.keys()}
+    return AssistantCounts(by_day, reasons, citations, cited_thumbs)
 
 
 async def _conversations(
@@ -316,18 +338,20 @@ def _days(period: Period, values: list[int]) -> tuple[DayCount, ...]:
 
 
 def _cited(
-    citations: dict[str, int], questions: dict[str, str]
+    citations: dict[str, int],
+    questions: dict[str, str],
+    thumbs: dict[str, tuple[int, int]],
 ) -> tuple[tuple[CitedPassage, ...], tuple[CitedPassage, ...]]:
     """The most cited passages, and the least cited of the published ones (never cited
-    first)."""
+    first), each with the thumbs up and down given to answers that cited it."""
     cited = [
-        CitedPassage(entry_id, questions.get(entry_id), n)
+        CitedPassage(entry_id, questions.get(entry_id), n, *thumbs.get(entry_id, (0, 0)))
         for entry_id, n in citations.items()
         if n > 0
     ]
     most = sorted(cited, key=lambda p: (-p.citations, p.entry_id))[:CITED]
     published = [
-        CitedPassage(entry_id, question, citations.get(entry_id, 0))
+        CitedPassage(entry_id, question, citations.get(entry_id, 0), *thumbs.get(entry_id, (0, 0)))
         for entry_id, question in questions.items()
     ]
     least = sorted(published, key=lambda p: (p.citations, p.question or "", p.entry_id))

@@ -22,6 +22,11 @@ class Figure(StrEnum):
     CITATIONS = "assistant.citations"  # detail: the cited entry's id
     # CITATIONS again, per UTC day (its `hour` is the day's midnight): see BY_DAY.
     DAILY_CITATIONS = "assistant.citations.daily"
+    # Customers' thumbs on answers (issue 23): detail "up" or "down", counted when given; and
+    # the same per passage the answer cited (detail: the entry's id), one figure each way.
+    THUMBS = "assistant.thumbs"
+    CITED_THUMBS_UP = "assistant.cited.thumbs_up"
+    CITED_THUMBS_DOWN = "assistant.cited.thumbs_down"
     # Security monitoring: what an organisation's alerts watch (issue 21, T-106).
     FOREIGN_ORIGINS = "security.foreign_origin"  # handshakes refused for an origin not allowed
     TOKEN_FAILURES = "security.token_failure"  # noqa: S105 (a name) detail: the reason

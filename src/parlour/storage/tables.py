@@ -428,6 +428,9 @@ assistant_turns = Table(
     Column("created_at", UtcDateTime, nullable=False),
     # Why the outcome is what it is: "model_timed_out", "credential_request", … (0020).
     Column("reason", String(64), nullable=True),
+    # The customer's thumbs on the answer, "up" or "down", and when; the first stands (0034).
+    Column("thumbs", String(8), nullable=True),
+    Column("thumbs_at", UtcDateTime, nullable=True),
     Index("ix_assistant_turns_tenant_created", "tenant_id", "created_at"),
     # The customer panel reads a conversation's turns (0028).
     Index("ix_assistant_turns_tenant_conversation", "tenant_id", "conversation_id"),
@@ -461,6 +464,8 @@ unanswered_questions = Table(
     # float32; null when embeddings are off. Vectors of another model are not comparable.
     Column("vector_sealed", LargeBinary, nullable=True),
     Column("embedding_model", String(64), nullable=True),
+    # "abstained", or "unhelpful": answered, and the answer got a thumbs down (0034).
+    Column("kind", String(16), nullable=False, server_default="abstained"),
     Index("ix_unanswered_questions_tenant_asked", "tenant_id", "asked_at"),
 )
 

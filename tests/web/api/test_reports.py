@@ -52,7 +52,7 @@ class Two:
 
 
 async def _activity(
-    stack: Stack, tenant_id: str, agent_id: str, question: str, team_name: str
+    stack: Stack, tenant_id: str, agent_id: str, question: str, team_name: str, thumbs: str
 ) -> None:
     services = stack.services
     handed = await services.chat.open_conversation(tenant_id, "customer-handed")
@@ -65,7 +65,13 @@ async def _activity(
     posted = await services.chat.post_user_message(
         tenant_id, asked.conversation_id, client_id="c1", text=question
     )
-    await services.assistant.answer(posted.message, Subject(tenant_id, "customer-asking", {}))
+    answer = await services.assistant.answer(
+        posted.message, Subject(tenant_id, "customer-asking", {})
+    )
+    assert answer is not None
+    await services.assistant.feedback.give(
+        tenant_id, asked.conversation_id, answer.message_id, thumbs
+    )
 
 
 @pytest.fixture
@@ -78,9 +84,9 @@ async def two(stack: Stack) -> AsyncIterator[Two]:
         a = organisation["tenant_id"]
         await services.knowledge.import_faq_csv(a, seed.SAMPLE_FAQ, actor=seed.ACTOR)
         (me,) = await services.members.members(a)
-        await _activity(stack, a, me.account_id, "What are your opening hours?", A_TEAM)
+        await _activity(stack, a, me.account_id, "What are your opening hours?", A_TEAM, "up")
         b = (await seed.organisation(services, name="Bee Bank", faq=B_FAQ)).tenant_id
-        await _activity(stack, b, B_AGENT, B_QUESTION, B_TEAM)
+        await _activity(stack, b, B_AGENT, B_QUESTION, B_TEAM, "down")
         await services.tally.flush()  # these services are another process's, as it were
         issued = await services.api_keys.create(
             a, label="reports", scopes=[Scope.READ_REPORTS], actor=seed.ACTOR
@@ -134,9 +140,18 @@ async def test_an_organisations_reports_and_exports_hold_nothing_of_another(
     assert (team["name"], team["times"]["conversations"]) == (A_TEAM, 1)
     assistant = (await two.owner.send("GET", two.path("assistant"))).json()
     assert [p["question"] for p in assistant["most_cited"]] == ["What are your opening hours?"]
+    # A's thumbs up only: B's thumbs down (and its passage's) never count in A's report.
+    (cited,) = assistant["most_cited"]
+    assert (cited["thumbs_up"], cited["thumbs_down"]) == (1, 0)
+    thumbs = assistant["thumbs"]
+    assert (thumbs["up"], thumbs["down"], thumbs["up_rate"]) == (1, 0, 1.0)
+    assert sum(d["down"] for d in thumbs["by_day"]) == 0
+    csv = (await two.owner.send("GET", two.path("assistant.csv"))).text
+    assert "thumbs,up,,1" in csv
+    assert "thumbs,down,,0" in csv
 
     exported = await stack.services.audit.recent(two.a, limit=10, action_prefix="report.")
-    assert len(exported) == 6
+    assert len(exported) == 7  # six above, and the thumbs' CSV
     assert {e["actor"]["type"] for e in exported} == {"account", "api_key"}
     assert await stack.services.audit.recent(two.b, limit=10, action_prefix="report.") == []
 

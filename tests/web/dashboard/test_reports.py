@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from parlour.assistant.tools import Subject
 from parlour.identity.models import Role
 from tests.chat.test_lifecycle import member as lifecycle_member
 from tests.conftest import Stack, running_stack
@@ -227,3 +228,38 @@ async def test_the_page_tables_handling_times_by_team_by_name_and_no_team_togeth
     table = table[: table.index("</table>")]
     rows = [row.split("</th>")[0] for row in table.split('<th scope="row">')[1:]]
     assert rows == ["Cards &amp; loans", "no team", "Everyone"]
+
+
+async def test_the_page_shows_thumbs_by_day_per_cited_passage_and_unhelpful_answers_gaps(
+    stack: Stack,
+) -> None:
+    services = stack.services
+    org = await seed.organisation(services)
+    conversation = await services.chat.open_conversation(org.tenant_id, "unhappy-customer")
+    posted = await services.chat.post_user_message(
+        org.tenant_id, conversation.conversation_id, client_id="c1", text="reset my password"
+    )
+    answer = await services.assistant.answer(
+        posted.message, Subject(org.tenant_id, "unhappy-customer", {})
+    )
+    assert answer is not None
+    await services.assistant.feedback.give(
+        org.tenant_id, conversation.conversation_id, answer.message_id, "down"
+    )
+    await services.tally.flush()  # these services are another process's, as it were
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        analyst = await member(stack, client, org.tenant_id, Role.ANALYST)
+        page = (await analyst.get(reports_of(org.tenant_id))).text
+    assert 'id="thumbs-by-day"' in page
+    figures = page[page.index('id="thumbs"') :]
+    figures = figures[: figures.index("</ul>")]
+    assert '<span class="figure">0</span> thumbs up' in figures
+    assert '<span class="figure">1</span> thumbs down' in figures
+    assert '<span class="figure">0%</span> of thumbs were up' in figures
+    cited = page[page.index('id="most-cited"') :]
+    cited = cited[: cited.index("</table>")]
+    assert "<td>How do I reset my password?</td><td>1</td><td>0</td><td>1</td>" in cited
+    gaps = page[page.index('id="gaps-table"') :]
+    gaps = gaps[: gaps.index("</table>")]
+    assert "reset my password" in gaps
+    assert "1 answered but unhelpful" in gaps

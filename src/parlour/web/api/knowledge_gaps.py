@@ -24,10 +24,12 @@ class QuestionOut(BaseModel):
     question_id: str
     text: str
     asked_at: datetime
+    kind: str  # "abstained", or "unhelpful": answered but given a thumbs down
 
 
 class GapOut(BaseModel):
     count: int
+    unhelpful: int  # of count: answered but given a thumbs down
     label: QuestionOut
     samples: list[QuestionOut]
 
@@ -44,7 +46,10 @@ class GapsOut(BaseModel):
 
 def _question(question: UnansweredQuestion) -> QuestionOut:
     return QuestionOut(
-        question_id=question.question_id, text=question.question, asked_at=question.asked_at
+        question_id=question.question_id,
+        text=question.question,
+        asked_at=question.asked_at,
+        kind=question.kind.value,
     )
 
 
@@ -71,7 +76,10 @@ async def knowledge_gaps(
         considered=report.considered,
         gaps=[
             GapOut(
-                count=c.count, label=_question(c.label), samples=[_question(s) for s in c.samples]
+                count=c.count,
+                unhelpful=c.unhelpful,
+                label=_question(c.label),
+                samples=[_question(s) for s in c.samples],
             )
             for c in report.clusters
         ],

@@ -203,6 +203,21 @@ def _assistant_charts(report: AssistantReport) -> list[Markup]:
             empty="No tokens used in this period.",
         ),
     ]
+    thumbs = report.thumbs.by_day
+    charts.append(
+        series_chart(
+            "thumbs-by-day",
+            "Customers' thumbs on answers, by day",
+            [d.day.isoformat() for d in thumbs],
+            [
+                Series("Thumbs up", [d.up for d in thumbs]),
+                Series("Thumbs down", [d.down for d in thumbs]),
+            ],
+            label_heading="Day",
+            ticks=[_tick(d.day) for d in thumbs],
+            empty="No thumbs on answers in this period.",
+        )
+    )
     shares = [t.budget_share or 0.0 for t in report.tokens_by_day]
     if report.daily_token_budget is not None and max(shares, default=0) >= CHARTED_SHARE:
         charts.append(

@@ -73,6 +73,12 @@
     .stars { display: flex; gap: 4px; }
     .stars button { border: 1px solid #c9d1e0; background: #fff; border-radius: 6px; padding: 4px 8px; cursor: pointer; }
     .stars button[aria-pressed="true"] { background: #1f5fbf; color: #fff; }
+    .thumbs { display: flex; gap: 6px; margin-top: 6px; white-space: normal; }
+    .thumbs button { display: grid; place-items: center; padding: 3px 7px; border: 1px solid #c9d1e0;
+      border-radius: 6px; background: #fff; color: #5a6478; cursor: pointer; }
+    .thumbs button[aria-pressed="true"] { background: #1f5fbf; border-color: #1f5fbf; color: #fff; }
+    .thumbs button:disabled { cursor: default; }
+    .thumbs button:disabled[aria-pressed="false"] { opacity: .45; }
   `;
 
   // Close codes after which reconnecting cannot help (docs/protocol.md).
@@ -101,6 +107,23 @@
     const path = document.createElementNS(ns, "path");
     path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
     path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  // A thumb, up or (turned half a circle) down, drawn with the DOM like the launcher's icon.
+  function thumbIcon(down) {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "16");
+    svg.setAttribute("height", "16");
+    svg.setAttribute("aria-hidden", "true");
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.5-1.1L13.2 1 " +
+      "7.6 7.6C7.2 8 7 8.5 7 9v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z");
+    path.setAttribute("fill", "currentColor");
+    if (down) path.setAttribute("transform", "rotate(180 12 12)");
     svg.appendChild(path);
     return svg;
   }
@@ -323,6 +346,9 @@
         case "rated":
           this.customerNoted(frame);
           break;
+        case "feedback_saved":
+          this.feedbackSaved(frame);
+          break;
         case "delta":
           this.streamed(frame);
           break;
@@ -364,6 +390,7 @@
         const node = this.render(frame);
         if (frame.author === "user") this.ownMessage(node, frame.seq);
         if (frame.author === "agent") node.dataset.name = this.agentName;
+        if (frame.author === "assistant" && typeof frame.id === "string") node.append(this.thumbs(frame.id));
         // Offered after a refusal only where the header's button is not there already.
         this.handoffButton.hidden = !(frame.actions || []).includes("handoff") || this.canAskForPerson();
       }
@@ -411,6 +438,34 @@
       this.log.append(item);
       this.log.scrollTop = this.log.scrollHeight;
       return item;
+    }
+
+    // Thumbs up or down under each of the assistant's answers (docs/protocol.md §3.5): once per
+    // answer, the first standing, so a choice made disables the pair and shows which it was.
+    thumbs(id) {
+      const group = el("div", { class: "thumbs", role: "group", "aria-label": "Was this answer helpful?" });
+      group.dataset.answerId = id;
+      for (const [value, label] of [["up", "Helpful (thumbs up)"], ["down", "Not helpful (thumbs down)"]]) {
+        const button = el("button", { type: "button", "aria-pressed": "false", "aria-label": label });
+        button.dataset.thumbs = value;
+        button.append(thumbIcon(value === "down"));
+        button.addEventListener("click", () => {
+          if (!this.send({ type: "feedback", id, thumbs: value })) return;
+          for (const other of group.children) {
+            other.setAttribute("aria-pressed", String(other === button));
+            other.disabled = true;
+          }
+        });
+        group.append(button);
+      }
+      return group;
+    }
+
+    feedbackSaved(frame) {
+      if (typeof frame.id !== "string") return;
+      const group = this.log.querySelector(`.thumbs[data-answer-id="${CSS.escape(frame.id)}"]`);
+      if (group) group.dataset.saved = frame.thumbs === "down" ? "down" : "up";
+      this.setStatus("Thank you for your feedback.");
     }
 
     // "Talk to a person", always in the header where the organisation's people can be asked for
