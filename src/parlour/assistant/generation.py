@@ -82,6 +82,7 @@ async def run_model(
             tools=offered,
             grounding=prompt.grounding,
             temperature=limits.temperature,
+            question=prompt.question,
         )
         proposed: tuple[ToolCall, ...] = ()
         async for event in provider.stream(generation):
