@@ -23,7 +23,8 @@ Past 400 lines as one benchmark: its corpora, runs and report belong together.
   difference is the output filter's hold-back). Goals: extractive ≤ 50 ms, local ≤ 1 s.
 
 `BENCH_SAMPLE` (default 60) bounds the questions per set for the local model (~1 s a turn);
-`BENCH_MIN_SUPPORT` sets the off-topic check's threshold (default: the setting's, 0.3; 0 is off).
+`BENCH_MIN_SUPPORT` sets the off-topic check's threshold (default: the setting's, 0.3; 0 is off);
+`BENCH_PROVIDERS` names the providers to run (default "extractive,local").
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ from parlour.settings import (
 )
 
 SAMPLE = int(os.environ.get("BENCH_SAMPLE", "60"))
+PROVIDERS = os.environ.get("BENCH_PROVIDERS", "extractive,local").split(",")
 # The off-topic check's threshold; BENCH_MIN_SUPPORT=0 measures the same turns without it.
 MIN_SUPPORT = float(
     os.environ.get(
@@ -560,7 +562,10 @@ async def run() -> str:
     if not CORPORA.is_dir():
         return "\n".join([*lines, f"skipped: {CORPORA} is absent", ""])
     lines += [*redaction(), ""]
-    lines += await provider_figures("extractive", ExtractiveProvider(), 200)
+    if "extractive" in PROVIDERS:
+        lines += await provider_figures("extractive", ExtractiveProvider(), 200)
+    if "local" not in PROVIDERS:
+        return "\n".join([*lines, ""])
     defaults = AssistantSettings()
     local = LocalProvider(
         threads=2,
