@@ -185,7 +185,8 @@ def _best_run(question: str, text: str, sentences: list[Sentence]) -> tuple[int,
                 gaps += 1
                 continue
             covered |= words[last]
-            key = (-(sum(weight[w] for w in covered) - GAP * gaps), length, first, last)
+            # Summed in one order: runs holding the same words must score exactly the same.
+            key = (-(sum(weight[w] for w in sorted(covered)) - GAP * gaps), length, first, last)
             if best is None or key < best:
                 best = key
     if best is None:  # nothing of the question: as much of the passage's beginning as fits
