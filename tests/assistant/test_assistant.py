@@ -358,6 +358,24 @@ async def test_the_extractive_answer_to_a_long_passage_is_its_sentences_that_mat
     assert [c.title for c in answer.citations] == ["What does the Gold card cost?"]
 
 
+async def test_a_small_models_fallback_is_from_the_whole_passage_not_its_prompts_cut(
+    services: Services,
+) -> None:
+    """A model with a small context reads only the best passage's beginning; the passage it
+    falls back to is the whole one, its sentences that answer."""
+    loop = "The Gold card costs 95 GBP a year [k1]. " * 10
+    model = SayingModel(loop, knowledge_tokens=40)
+    org = await seed.organisation(services, faq=LONG_FAQ.encode())
+    question = "What does the Gold card cost to take cash out abroad?"
+    answer = await ask(services, assistant_with(services, model), org, question)
+    assert answer is not None
+    assert "…" in model.seen[0].messages[0].content  # the prompt held the passage cut
+    assert answer.body == (
+        "Cash withdrawals abroad cost 2 per cent of the amount, at least 1.50 GBP, except with "
+        "the Gold card."
+    )
+
+
 async def test_the_assistant_stays_quiet_once_a_person_was_asked_for(services: Services) -> None:
     org = await seed.organisation(services)
     conversation = await services.chat.open_conversation(org.tenant_id, "u1")

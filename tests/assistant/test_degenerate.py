@@ -22,6 +22,17 @@ STIGMA_LOOP = (
     "and anxiety. This is a common phenomenon that has been observed in many countries around "
     "the world. This is a common phenomenon that has been observed in many countries"
 )
+# The same question, with that FAQ entry alone as the organisation's knowledge: no sentence
+# said twice word for word, but the same clauses over again until the token limit.
+STIGMA_CLAUSES = (
+    "The COVID-19 pandemic has been blamed for creating stigma and creating a negative "
+    "perception of people who are affected by the disease. This is a common misconception that "
+    "has been perpetuated by the media and has been used to create a negative image of people "
+    "who are affected by COVID-19. This is a form of social media manipulation and has been used "
+    "to create a negative image of people who are affected by COVID-19.\n\nThe COVID-19 pandemic "
+    "has been blamed for creating stigma and creating a negative perception of people who are "
+    "affected by COVID-19. This is a form"
+)
 PLAIN_ANSWERS = [
     (
         "What is a novel coronavirus?",
@@ -57,13 +68,12 @@ def test_a_plain_answer_is_not_degenerate(question: str, answer: str) -> None:
     assert all(judge.judge(answer[:end], final=False) is None for end in range(len(answer)))
 
 
-def test_the_shipped_models_loop_is_found_as_it_streams_before_half_of_it() -> None:
+@pytest.mark.parametrize(("loop", "found_within"), [(STIGMA_LOOP, 0.5), (STIGMA_CLAUSES, 1.0)])
+def test_the_shipped_models_loops_are_found_as_they_stream(loop: str, found_within: float) -> None:
     judge = Degeneration(STIGMA)
-    assert judge.judge(STIGMA_LOOP, final=True) == REPETITION
-    found = next(
-        end for end in range(len(STIGMA_LOOP)) if judge.judge(STIGMA_LOOP[:end], final=False)
-    )
-    assert found < len(STIGMA_LOOP) / 2
+    assert judge.judge(loop, final=True) == REPETITION
+    found = next(end for end in range(len(loop)) if judge.judge(loop[:end], final=False))
+    assert found < len(loop) * found_within
 
 
 @pytest.mark.parametrize(

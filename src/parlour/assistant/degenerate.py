@@ -4,10 +4,10 @@ until the token limit, repeat the customer's question back, or say nothing with 
 an answer is replaced by the best passage (assistant/service.py), the turn recorded as a
 fallback for the reason `degenerate`.
 
-- Repetition: a sentence said a second time; or most of the answer's word sequences said before
-  in it (content-word trigrams, so a list of opening hours repeating "9:00 to 17:00" is not a
-  loop, and any word 4-grams, so a loop of function words is). Judged as the answer streams, so
-  a loop is stopped early instead of running to the token limit.
+- Repetition: a sentence said a second time; or a good part of the answer's word sequences
+  said before in it (content-word trigrams, so a list of opening hours repeating "9:00 to
+  17:00" is not a loop, and any word 4-grams, so a loop of function words is). Judged as the
+  answer streams, so a loop is stopped early instead of running to the token limit.
 - Echo: almost every pair of adjacent words in the answer is one the question has.
 - Empty: no content word at all ("", "I'm sorry.", "Yes [k1].").
 
@@ -29,9 +29,9 @@ EMPTY = "empty"
 
 SENTENCE_REPEATS = 2  # a sentence said this many times is a loop
 SENTENCE_WORDS = 5  # if it has at least this many words ("Yes." twice is not)
-REPEATED_SHARE = 0.5  # of the content-word trigrams, seen earlier in the answer
+REPEATED_SHARE = 0.3  # of the content-word trigrams, seen earlier in the answer
 MIN_REPEATED = 6  # and at least this many of them, so a short answer is not judged on a few
-REPEATED_WORDS_SHARE = 0.6  # of all word 4-grams
+REPEATED_WORDS_SHARE = 0.4  # of all word 4-grams
 MIN_REPEATED_WORDS = 10
 ECHO_SHARE = 0.8  # of the answer's word pairs found in the question
 MIN_ECHO_PAIRS = 3

@@ -267,14 +267,16 @@ class AssistantService:
             """Answer with the best passage (its sentences that answer the question), through
             a filter of its own: a fallback is an answer, unless that filter blocks it."""
             first = prompt.grounding[0]
+            # Whole: the prompt of a model with a small context may hold only its beginning.
+            passage = draft.hits[first.ref].entry.answer if first.ref in draft.hits else first.text
             draft.provider = self.providers.extractive
             fallback = OutputFilter(
                 self.canary(tenant_id),
-                shown_values(material),
+                shown_values([*material, passage]),
                 citable=[first.ref],
                 own_hosts=own_hosts,
             )
-            text = fallback.feed(excerpt(message.body, first.text)) + fallback.finish()
+            text = fallback.feed(excerpt(message.body, passage)) + fallback.finish()
             if not fallback.blocked:
                 draft.settle(Outcome.FALLBACK, text, reason=reason, handoff=False)
                 draft.cited = [first.ref]
