@@ -111,3 +111,15 @@ def test_one_long_sentence_is_said_whole_rather_than_cut() -> None:
     sentence = "The lounge is open to " + ", ".join(f"member {i}" for i in range(90)) + "."
     passage = f"Welcome. {sentence} Thank you."
     assert excerpt("Who may use the lounge?", passage) == sentence
+
+
+def test_a_question_matching_only_a_word_most_sentences_hold_gets_the_passages_start() -> None:
+    """ "virus" in a passage about a virus says nothing about which sentence answers."""
+    passage = " ".join(
+        f"The virus was found in {place}, where it spread among the people of the city and the "
+        "villages around it during the first months of the outbreak."
+        for place in ("Wuhan", "Milan", "Madrid", "Seattle", "Tehran", "Daegu")
+    )
+    start = excerpt("How does the virus diffuse?", passage)
+    assert passage.startswith(start)
+    assert len(start) > EXCERPT_CHARS / 2

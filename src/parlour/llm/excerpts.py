@@ -9,8 +9,8 @@ word found in few of the passage's sentences weighs more than one found in many,
 holding none of them costs the run that spans it. It is then made to read on its own: a list
 item brings the line that introduces it, a list's introduction its items, and a sentence that
 refers back ("This…", "However…") the one before it, and the one after the excerpt when it
-refers back. With no word of the question in the
-passage, as much of its beginning as fits.
+refers back. With no word of the question in the passage, or only words that most of its
+sentences hold, as much of its beginning as fits.
 
 Every part is the passage's own text, word for word, in the passage's order: an excerpt says
 nothing its passage does not, so the output filter's support check passes it as it passes the
@@ -28,6 +28,7 @@ from parlour.words import content_words
 
 WHOLE_CHARS = 600  # a passage up to this long is said whole
 EXCERPT_CHARS = 400  # an excerpt's length at most, unless its one best sentence is longer
+COMMON = math.log(3)  # the weight of a word in half the passage's sentences
 GAP = 1.0  # what a sentence holding none of the question's words costs a run between two that do
 
 # Words that end with a full stop without ending the sentence (compared in lower case, without
@@ -189,7 +190,9 @@ def _best_run(question: str, text: str, sentences: list[Sentence]) -> tuple[int,
             key = (-(sum(weight[w] for w in sorted(covered)) - GAP * gaps), length, first, last)
             if best is None or key < best:
                 best = key
-    if best is None:  # nothing of the question: as much of the passage's beginning as fits
+    # Nothing of the question, or only words most of its sentences hold ("virus" in a passage
+    # about a virus): as much of the passage's beginning as fits.
+    if best is None or -best[0] < COMMON:
         last = 0
         while last + 1 < len(sentences) and sentences[last + 1].end <= EXCERPT_CHARS:
             last += 1
