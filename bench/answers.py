@@ -23,7 +23,8 @@ Past 400 lines as one benchmark: its corpora, runs and report belong together.
   difference is the output filter's hold-back). Goals: extractive ≤ 50 ms, local ≤ 1 s.
 
 `BENCH_SAMPLE` (default 60) bounds the questions per set for the local model (~1 s a turn);
-`BENCH_MIN_SUPPORT` sets the off-topic check's threshold (default: the setting's, 0.3; 0 is off).
+`BENCH_MIN_SUPPORT` sets the off-topic check's threshold (default: the setting's, 0.3; 0 is off);
+`BENCH_PROVIDERS` names the providers to run (default "extractive,local").
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ from parlour.settings import (
 )
 
 SAMPLE = int(os.environ.get("BENCH_SAMPLE", "60"))
+PROVIDERS = os.environ.get("BENCH_PROVIDERS", "extractive,local").split(",")
 # The off-topic check's threshold; BENCH_MIN_SUPPORT=0 measures the same turns without it.
 MIN_SUPPORT = float(
     os.environ.get(
@@ -143,6 +145,7 @@ class Reply:
     first_text_seconds: float | None
     outcome: str = "unrecorded"
     model_first_seconds: float | None = None  # the provider's first text, before the filter
+    reason: str | None = None  # the turn record's
 
 
 class Bench:
@@ -155,6 +158,7 @@ class Bench:
         self.assistant = assistant
         self.recording = recording
         self.outcomes: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()
 
     async def ask(self, tenant_id: str, text: str) -> Reply:
         services = self.services
@@ -189,7 +193,10 @@ class Bench:
         assert answer is not None
         record = await self.assistant.turn_record(tenant_id, answer.message_id)
         outcome = record.outcome.value if record else "unrecorded"
+        reason = record.reason if record else None
         self.outcomes[outcome] += 1
+        if reason:
+            self.reasons[f"{outcome} {reason}"] += 1
         return Reply(
             answer.body,
             [c.id for c in answer.citations],
@@ -198,6 +205,7 @@ class Bench:
             first[0] - started if first else None,
             outcome,
             model_first[0] - started if model_first else None,
+            reason,
         )
 
 
@@ -247,15 +255,21 @@ async def grounded(bench: Bench, covid: str, hint3: dict[str, str], sample: int)
     in_scope = rng.sample(pairs, min(sample, len(pairs)))
     outside = rng.sample(read_csv(CORPORA / "banking77" / "test.csv"), sample)
     right = 0
+    lengths: list[float] = []  # of the answers given, in characters: a passage or its excerpt
     for pair in in_scope:
         reply = await bench.ask(covid, pair["question_2"])
         right += not reply.abstained and reply.cited[:1] == [ids[pair["question_1"]]]
+        if not reply.abstained:
+            lengths.append(len(reply.text))
     abstained = 0
     for query in outside:
         abstained += (await bench.ask(covid, query["text"])).abstained
     lines = [
         f"  - covid_qa_faq: paraphrases answered citing their entry **{right}/{len(in_scope)}**; "
-        f"banking77 questions abstained on **{abstained}/{len(outside)}**"
+        f"banking77 questions abstained on **{abstained}/{len(outside)}**",
+        f"  - covid_qa_faq: length of the {len(lengths)} answers given, in characters: p50 "
+        f"{percentile(lengths, 50):.0f}, p95 {percentile(lengths, 95):.0f}, "
+        f"mean {statistics.mean(lengths) if lengths else 0:.0f}",
     ]
     for bot, tenant_id in hint3.items():
         labels = {e.entry_id: e.answer for e in await services.knowledge.faq_entries(tenant_id)}
@@ -535,6 +549,8 @@ async def provider_figures(name: str, provider: Provider, sample: int) -> list[s
             lines += await planted(bench, recording)
             outcomes = ", ".join(f"{n} {k}" for k, n in bench.outcomes.most_common())
             lines.append(f"- all turns of this provider: {outcomes}")
+            reasons = ", ".join(f"{n} {k}" for k, n in sorted(bench.reasons.items()))
+            lines.append(f"- their reasons: {reasons or 'none'}")
             return [*lines, ""]
         finally:
             await assistant.aclose()
@@ -546,7 +562,10 @@ async def run() -> str:
     if not CORPORA.is_dir():
         return "\n".join([*lines, f"skipped: {CORPORA} is absent", ""])
     lines += [*redaction(), ""]
-    lines += await provider_figures("extractive", ExtractiveProvider(), 200)
+    if "extractive" in PROVIDERS:
+        lines += await provider_figures("extractive", ExtractiveProvider(), 200)
+    if "local" not in PROVIDERS:
+        return "\n".join([*lines, ""])
     defaults = AssistantSettings()
     local = LocalProvider(
         threads=2,

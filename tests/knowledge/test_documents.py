@@ -200,11 +200,33 @@ def test_a_knowledge_graph_becomes_facts_about_each_node_with_their_relations() 
     assert [(p.title, p.text) for p in passages] == [
         (
             "Gold card",
-            "Gold card is a credit card.\nannual fee: 95 GBP.\n"
+            "Gold card is a credit card.\nThe annual fee of Gold card is 95 GBP.\n"
             "Gold card waives the foreign exchange fee.",
         ),
         ("foreign exchange fee", "Gold card waives the foreign exchange fee."),
     ]
+
+
+@pytest.mark.parametrize(
+    ("properties", "sentences"),
+    [
+        ({"price": "19 pounds."}, ["The price of Widget is 19 pounds."]),
+        ({"opening_hours": "9:00 to 17:00"}, ["The opening hours of Widget are 9:00 to 17:00."]),
+        ({"status": "discontinued"}, ["The status of Widget is discontinued."]),
+        ({"in stock": True, "vegan": False}, ["Widget is in stock.", "Widget is not vegan."]),
+        ({"has_warranty": "yes", "can ship abroad": "no"},
+         ["Widget has warranty.", "Widget cannot ship abroad."]),
+    ],
+)  # fmt: skip
+def test_a_graph_nodes_properties_read_as_sentences(
+    properties: dict[str, object], sentences: list[str]
+) -> None:
+    """Issue 23: the extractive answer says a node's facts as they are stored, so each is a
+    sentence, not "price: 19 pounds."."""
+    graph = {"nodes": [{"id": "w", "label": "Widget", "type": "insurance product",
+                        "properties": properties}]}  # fmt: skip
+    passages, _ = read_source(SourceKind.GRAPH, json.dumps(graph).encode(), LIMITS)
+    assert passages[0].text.splitlines() == ["Widget is an insurance product.", *sentences]
 
 
 @pytest.mark.parametrize(
@@ -259,7 +281,10 @@ JSON_LD = {
 def test_rdf_graphs_become_the_same_facts_by_label(kind: SourceKind, data: bytes) -> None:
     passages, _ = read_source(kind, data, LIMITS)
     facts = {p.title: set(p.text.splitlines()) for p in passages}
-    assert facts["Gold card"] >= {"annual fee: 95 GBP.", "Gold card waives foreign exchange fee."}
+    assert facts["Gold card"] >= {
+        "The annual fee of Gold card is 95 GBP.",
+        "Gold card waives foreign exchange fee.",
+    }
     assert facts["foreign exchange fee"] == {"Gold card waives foreign exchange fee."}
 
 

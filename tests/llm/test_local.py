@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from parlour.llm.local import LocalProvider
+from parlour.llm.local import SMOLLM2, LocalProvider
 from parlour.llm.models import ChatMessage, Finished, Generation, TextDelta
 from parlour.llm.provider import ProviderFailed
 
@@ -48,3 +48,22 @@ async def test_a_weights_file_that_is_not_a_model_fails_as_unavailable(tmp_path:
     with pytest.raises(ProviderFailed, match="could not be loaded"):
         async for _ in provider.stream(Generation((ChatMessage("user", "hi"),), 4)):
             pass
+
+
+async def test_any_gguf_chat_model_is_taken_by_path_with_the_chat_template_it_carries() -> None:
+    """Issue 23: the operator names a GGUF file; it is prompted with its own chat template (here
+    the shipped SmolLM2's ChatML), and named by its file."""
+    path = SMOLLM2.locate()  # through package metadata, hash-checked, as any file by path
+    provider = LocalProvider(path, threads=2)
+    await provider.warm_up()
+    assert provider.model == path.stem
+    assert provider.chat_template is not None
+    assert "<|im_start|>" in provider.chat_template
+    generation = Generation(
+        (ChatMessage("user", "What is the capital of France? Answer in one word."),),
+        max_output_tokens=8,
+        temperature=0.0,
+    )
+    events = [event async for event in provider.stream(generation)]
+    await provider.aclose()
+    assert "Paris" in "".join(e.text for e in events if isinstance(e, TextDelta))

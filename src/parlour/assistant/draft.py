@@ -34,6 +34,8 @@ class FallbackReason:
     MODEL_TIMED_OUT = "model_timed_out"  # past assistant.generation_timeout_seconds
     MODEL_FAILED = "model_failed"  # the provider could not be reached, or failed
     EMPTY_ANSWER = "empty_answer"  # nothing was left to say
+    # The model looped, echoed the question or said nothing with content (assistant/degenerate)
+    DEGENERATE = "degenerate"
     TURN_FAILED = "turn_failed"  # a fault in the turn itself
 
 

@@ -61,7 +61,7 @@ async def run_model(
 ) -> None:
     """Run the model (and the tool calls it proposes, within the depth limit), releasing
     filtered text through `release` in batches as it comes. Returns early, with nothing more
-    released, once the filter blocks."""
+    released, once the filter blocks or finds the answer degenerate."""
     messages = list(prompt.messages)
     released: list[str] = []
     pending: list[str] = []
@@ -82,6 +82,7 @@ async def run_model(
             tools=offered,
             grounding=prompt.grounding,
             temperature=limits.temperature,
+            question=prompt.question,
         )
         proposed: tuple[ToolCall, ...] = ()
         async for event in provider.stream(generation):
@@ -91,7 +92,7 @@ async def run_model(
                     pending.append(part)
                     if time.monotonic() - last_flush >= limits.delta_interval_seconds:
                         await flush()
-                if filtered.blocked:
+                if filtered.stopped:
                     return
             elif isinstance(event, ToolCallsProposed):
                 proposed = event.calls if offered else ()

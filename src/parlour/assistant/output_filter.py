@@ -17,6 +17,10 @@
   answer cannot make the widget fetch a URL carrying data, or run script.
 - Citation markers ([k1]) are taken out of the text and reported: citations are built from the
   retrieved passages they name, never from links the model writes.
+- A degenerate answer (parlour.assistant.degenerate: a loop, the question echoed, nothing said),
+  when the turn asks for that judgement, is stopped like a blocked one, but as `degenerate_by`:
+  not an attack, and the turn answers with the passage instead. Judged after the checks above,
+  so a looping answer that is also off its material is still blocked as such.
 
 Streaming: text is released only up to a point no later text can change. A tail of HOLD
 characters is kept back (longer than a canary, a spaced card number or an IBAN), as are an
@@ -31,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from parlour import sensitive, solicitation
+from parlour.assistant.degenerate import Degeneration
 from parlour.assistant.support import Support
 
 HOLD = 48
@@ -92,6 +97,7 @@ class OutputFilter:
         support: Support | None = None,
         min_support: float = 0.0,
         own_hosts: Iterable[str] = (),
+        degeneration: Degeneration | None = None,
     ) -> None:
         self._canary = normalised(canary)
         self._own_hosts = tuple(own_hosts)
@@ -99,11 +105,13 @@ class OutputFilter:
         self._citable = set(citable)
         self._support = support if min_support > 0 else None
         self._min_support = min_support
+        self._degeneration = degeneration
         self._raw = ""
         self._released = 0  # characters of the raw text already filtered and released
         # Why the answer was stopped, as the security event that reports it.
         self.blocked_by: str | None = None
         self.request: solicitation.Request | None = None  # what it asked, when that was why
+        self.degenerate_by: str | None = None  # how the answer degenerated, when it did
         self.cited: list[str] = []
         self.redacted: list[str] = []  # the kinds removed, for the turn's record
 
@@ -119,6 +127,11 @@ class OutputFilter:
     def blocked(self) -> bool:
         return self.blocked_by is not None
 
+    @property
+    def stopped(self) -> bool:
+        """Blocked, or degenerate: nothing more of the answer will be released."""
+        return self.blocked or self.degenerate_by is not None
+
     def allow(self, text: str) -> None:
         """Let the answer repeat the sensitive values in `text`, and draw on its words (a
         tool's result about the verified user)."""
@@ -127,7 +140,7 @@ class OutputFilter:
             self._support.add(text)
 
     def _release(self, *, final: bool) -> str:
-        if self.blocked:
+        if self.stopped:
             return ""
         if self._canary and self._canary in normalised(self._raw):
             self.blocked_by = "canary_in_answer"
@@ -145,6 +158,10 @@ class OutputFilter:
                 self.blocked_by = "unsupported_answer"
                 return ""
             if words < PROBE_WORDS and not final:
+                return ""
+        if self._degeneration is not None:
+            self.degenerate_by = self._degeneration.judge(self._raw, final=final)
+            if self.degenerate_by is not None:
                 return ""
         edits = self._edits()
         cut = len(self._raw)

@@ -81,6 +81,7 @@ def validate_template(text: str) -> str:
 class Prompt:
     messages: tuple[ChatMessage, ...]
     grounding: tuple[Grounding, ...]  # the passages that fitted the budget
+    question: str = ""  # as the customer asked it
 
 
 def fence(tag: str, text: str, **attributes: str) -> str:
@@ -137,7 +138,7 @@ def build_prompt(
         kept.insert(0, message)
     knowledge = "\n".join(blocks) or "(no passages matched the question)"
     system = ChatMessage("system", _fill(template, {**values, "knowledge": knowledge}) + about)
-    return Prompt((system, *kept, user), tuple(fitted))
+    return Prompt((system, *kept, user), tuple(fitted), question)
 
 
 def _cut(passage: Grounding, tokens: int) -> Grounding:

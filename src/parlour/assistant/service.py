@@ -27,6 +27,7 @@ from opentelemetry.trace import Tracer
 from parlour import metrics, solicitation
 from parlour.assistant.budgets import Budgets
 from parlour.assistant.configuration import AssistantConfiguration
+from parlour.assistant.degenerate import Degeneration
 from parlour.assistant.draft import (
     ASSISTANT_OFF,
     BLOCKED,
@@ -53,6 +54,7 @@ from parlour.chat.service import ChatService
 from parlour.errors import InvalidInput
 from parlour.keys.models import EndUser
 from parlour.knowledge.service import KnowledgeService
+from parlour.llm.excerpts import excerpt
 from parlour.llm.models import ChatMessage, Grounding, estimate_tokens
 from parlour.llm.provider import Provider, ProviderFailed
 from parlour.observability import security_event
@@ -260,7 +262,30 @@ class AssistantService:
             support=Support([*material, organisation, template]),
             min_support=limits.min_answer_support,
             own_hosts=own_hosts,
+            # A passage is what a degenerate answer falls back to: the extractive one is that.
+            degeneration=None
+            if draft.provider is self.providers.extractive
+            else Degeneration(message.body),
         )
+
+        def fall_back(reason: str) -> OutputFilter:
+            """Answer with the best passage (its sentences that answer the question), through
+            a filter of its own: a fallback is an answer, unless that filter blocks it."""
+            first = prompt.grounding[0]
+            # Whole: the prompt of a model with a small context may hold only its beginning.
+            passage = draft.hits[first.ref].entry.answer if first.ref in draft.hits else first.text
+            draft.provider = self.providers.extractive
+            fallback = OutputFilter(
+                self.canary(tenant_id),
+                shown_values([*material, passage]),
+                citable=[first.ref],
+                own_hosts=own_hosts,
+            )
+            text = fallback.feed(excerpt(message.body, passage)) + fallback.finish()
+            if not fallback.blocked:
+                draft.settle(Outcome.FALLBACK, text, reason=reason, handoff=False)
+                draft.cited = [first.ref]
+            return fallback
 
         async def release(part: str) -> None:
             await self._chat.stream_part(tenant_id, message.conversation_id, stream_id, part)
@@ -295,22 +320,21 @@ class AssistantService:
                 reason,
                 extra={"tenant_id": tenant_id},
             )
-            # The best passage instead, through a filter of its own: a fallback is an answer.
-            first = prompt.grounding[0]
-            draft.provider = self.providers.extractive
-            filtered = OutputFilter(
-                self.canary(tenant_id),
-                shown_values(material),
-                citable=[first.ref],
-                own_hosts=own_hosts,
-            )
-            text = filtered.feed(first.text) + filtered.finish()
+            filtered = fall_back(reason)
             if not filtered.blocked:
-                draft.settle(Outcome.FALLBACK, text, reason=reason, handoff=False)
-                draft.cited = [first.ref]
                 return
         finally:
             draft.usage += run.usage  # what the model spent, however the run ended
+        if filtered.degenerate_by is not None:
+            log.info(
+                "provider %s wrote a degenerate answer (%s); answering extractively",
+                draft.provider.name,
+                filtered.degenerate_by,
+                extra={"tenant_id": tenant_id},
+            )
+            filtered = fall_back(FallbackReason.DEGENERATE)
+            if not filtered.blocked:
+                return
         if filtered.blocked_by is not None:
             security_event(filtered.blocked_by, tenant_id=tenant_id, provider=draft.provider.name)
             draft.settle(Outcome.BLOCKED, BLOCKED, reason=filtered.blocked_by)

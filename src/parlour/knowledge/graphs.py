@@ -1,5 +1,7 @@
 """Knowledge graphs read into passages: one passage of facts per node, saying what it is, its
 properties, and its relations in both directions, each named by label so it reads on its own.
+Each fact is a sentence a customer can be given as it is ("The price of Widget is 19 pounds.",
+"Widget is in stock."), since the extractive answer repeats a passage's sentences word for word.
 
 Two shapes are accepted: Parlour's JSON (`{"nodes": [{"id", "label", "type"?, "properties"?}],
 "edges": [{"source", "relation", "target"}]}`) and RDF, as Turtle or JSON-LD (read by rdflib).
@@ -35,10 +37,11 @@ class Facts:
         if len(self.labels) == self._max_nodes:
             raise InvalidInput(f"the graph has more than {self._max_nodes} nodes")
         self.labels[node_id] = _clean(label)
-        self._lines[node_id] = [f"{self.labels[node_id]} is a {_clean(kind)}."] if kind else []
+        self._lines[node_id] = [_is_a(self.labels[node_id], _clean(kind))] if kind else []
 
     def property(self, node_id: str, key: str, value: str) -> None:
-        self._lines[node_id].append(f"{_clean(key).replace('_', ' ')}: {_clean(value)}.")
+        name = _clean(key).replace("_", " ")
+        self._lines[node_id].append(_property(self.labels[node_id], name, _clean(value)))
 
     def relation(self, source: str, relation: str, target: str) -> None:
         fact = f"{self.labels[source]} {_clean(relation)} {self.labels[target]}."
@@ -157,6 +160,36 @@ def _json(text: str) -> Any:
 
 def short_text(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and 0 < len(value.strip()) <= 200
+
+
+def _is_a(label: str, kind: str) -> str:
+    article = "an" if kind[:1].lower() in "aeiou" else "a"
+    return f"{label} is {article} {kind}."
+
+
+_TRUE, _FALSE = frozenset({"true", "yes"}), frozenset({"false", "no"})
+# A property's name ending so is one thing ("status", "address"), not many ("hours").
+_SINGULAR_ENDINGS = ("ss", "us", "is")
+
+
+def _property(label: str, name: str, value: str) -> str:
+    """A property as a sentence: "The price of Widget is 19 pounds.", "Widget is in stock.",
+    "Widget does not have wifi." """
+    if name[:2] != name[:2].upper():  # "Price" reads "price"; "IBAN" stays
+        name = name[:1].lower() + name[1:]
+    flag = value.casefold()
+    if flag in _TRUE | _FALSE:
+        verb, _, rest = name.partition(" ")
+        yes = flag in _TRUE
+        if verb == "has" and rest:
+            return f"{label} {'has' if yes else 'does not have'} {rest}."
+        if verb == "can" and rest:
+            return f"{label} {'can' if yes else 'cannot'} {rest}."
+        rest = rest if verb == "is" and rest else name
+        return f"{label} {'is' if yes else 'is not'} {rest}."
+    last = name.rsplit(" ", 1)[-1].lower()
+    plural = last.endswith("s") and not last.endswith(_SINGULAR_ENDINGS)
+    return f"The {name} of {label} {'are' if plural else 'is'} {value.rstrip('.')}."
 
 
 def _clean(value: str) -> str:

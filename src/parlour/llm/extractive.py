@@ -1,10 +1,12 @@
 """The offline default: no model at all. The answer is the best retrieved passage, word for
-word, so it can say nothing the organisation's knowledge does not."""
+word, so it can say nothing the organisation's knowledge does not: the whole passage, or, when
+it is long, its sentences that answer the question (llm/excerpts.py)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from parlour.llm.excerpts import excerpt
 from parlour.llm.models import Finished, Generation, ProviderEvent, TextDelta
 
 
@@ -18,7 +20,7 @@ class ExtractiveProvider:
 
     async def stream(self, generation: Generation) -> AsyncIterator[ProviderEvent]:
         if generation.grounding:
-            yield TextDelta(generation.grounding[0].text)
+            yield TextDelta(excerpt(generation.question, generation.grounding[0].text))
         yield Finished("stop")
 
     async def aclose(self) -> None:

