@@ -264,7 +264,8 @@ async def test_the_demo_sets_up_its_agent_with_a_new_password_on_every_run(
     """`parlour demo` prints an agent login for its own organisation; a run replaces the
     password of the run before, and the agent's membership and authenticator stay."""
     organisation = await backend.tenants.create("Demo Bank", actor=ACTOR)
-    email = "agent@demo-bank.example"
+    # Its own address: the run's PostgreSQL database also holds the browser tests' demo agent.
+    email = f"agent-{secrets.token_hex(4)}@demo-bank.example"
     first, second = "first demo passphrase", "second demo passphrase"
     await people.members.set_up_demo_member(
         organisation.tenant_id, email, first, Role.AGENT, actor=ACTOR

@@ -11,14 +11,26 @@ import pytest
 from parlour.rollups.models import Figure
 from parlour.services import Services
 from parlour.tenants.models import Verification
-from tests.conftest import migrated_services
+from tests.conftest import BACKENDS, migrated_services
 from tests.support.clock import SetClock
+from tests.support.databases import new_postgres_database
 from tests.support.seed import ACTOR
 
 
 @pytest.fixture
 def clock() -> SetClock:
     return SetClock()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> AsyncIterator[str]:
+    """A database of these tests' own on each backend: the operator's page weighs the platform's
+    oldest organisations first, and the run's shared PostgreSQL database holds thousands."""
+    if request.param == "postgresql":
+        async with new_postgres_database() as url:
+            yield url
+    else:
+        yield sqlite_url
 
 
 @pytest.fixture
