@@ -307,6 +307,29 @@ async def test_a_reply_the_customer_read_in_the_widget_is_not_mailed(
     assert received(relay, to) == []
 
 
+async def test_a_reply_sent_after_the_one_the_customer_read_is_still_mailed(
+    services: Services, relay: Relay, clock: SetClock
+) -> None:
+    """The customer's ack of the first reply arrives after a second one rode into the same
+    owed mail: the mail then carries the second alone, rather than being called off."""
+    tenant_id = (await services.tenants.create("Desk Bank", actor=ACTOR)).tenant_id
+    agent = await member(services, tenant_id)
+    user = customer(tenant_id, "ada")
+    conversation_id = await conversation(services, tenant_id, user)
+    to = address()
+    await services.customer_mail.leave_address(tenant_id, conversation_id, to)
+    await services.chat.request_handoff(tenant_id, conversation_id)
+    first = await services.desk.reply(tenant_id, conversation_id, "Frozen it.", actor=agent)
+    await services.desk.reply(tenant_id, conversation_id, "New card posted.", actor=agent)
+    await services.customer_mail.seen(tenant_id, conversation_id, first.seq)
+    clock.advance(seconds=121)
+    assert await services.customer_mail.send_due() == 1
+    (mail,) = received(relay, to)
+    body = mail.get_content()
+    assert "New card posted." in body
+    assert "Frozen it." not in body
+
+
 async def test_a_failed_send_is_tried_again_later_and_the_mail_holds_no_secret(
     services: Services, relay: Relay, clock: SetClock
 ) -> None:

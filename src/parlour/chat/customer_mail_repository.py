@@ -105,15 +105,18 @@ class CustomerMailRepository:
         return found.first() is not None
 
     async def seen(self, tenant_id: str, conversation_id: str, up_to_seq: int) -> int:
-        """The customer read the conversation up to `up_to_seq` in the widget: the reply mails
-        that would carry only what they read are owed no more."""
+        """The customer read the conversation up to `up_to_seq` in the widget: a reply mail owed
+        from an earlier number now carries only what follows (a later reply may ride in it yet;
+        when the mail is due and nothing follows, it is dropped unsent)."""
         result = await self._conn.execute(
-            delete(customer_mails).where(
+            update(customer_mails)
+            .where(
                 customer_mails.c.tenant_id == tenant_id,
                 customer_mails.c.conversation_id == conversation_id,
                 customer_mails.c.kind == REPLY,
                 customer_mails.c.seq <= up_to_seq,
             )
+            .values(seq=up_to_seq + 1)
         )
         return int(result.rowcount or 0)
 

@@ -5,7 +5,7 @@ replies, a shortcut unique in the organisation; both bodies sealed with the tena
 Row-level security on PostgreSQL covers both as it covers conversations (0018, T-98).
 
 Revision ID: 0027
-Revises: 0025
+Revises: 0026
 """
 
 from collections.abc import Sequence

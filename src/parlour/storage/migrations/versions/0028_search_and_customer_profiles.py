@@ -7,7 +7,7 @@ Row-level security on PostgreSQL covers the new tables as it covers conversation
 Existing messages are indexed by the indexer when a node starts: no data moves here.
 
 Revision ID: 0028
-Revises: 0025
+Revises: 0027
 """
 
 from collections.abc import Sequence

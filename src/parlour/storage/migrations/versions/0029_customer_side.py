@@ -7,7 +7,7 @@ under, not a later one). Read positions only move forward (`ChatService.mark_rea
 are added and dropped in place (SQLite's ALTER TABLE).
 
 Revision ID: 0029
-Revises: 0025
+Revises: 0028
 """
 
 from collections.abc import Sequence

@@ -9,7 +9,7 @@ the conversations (0018). The mail outbox is read across organisations by every 
 as the webhook deliveries are, and carries only ids and sealed addresses.
 
 Revision ID: 0030
-Revises: 0025
+Revises: 0029
 """
 
 from collections.abc import Sequence

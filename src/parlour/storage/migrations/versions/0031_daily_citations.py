@@ -9,7 +9,7 @@ On PostgreSQL the counts are behind row-level security (0021): the copy names ev
 organisation first, as 0018 says a migration that rewrites such rows must, and none after.
 
 Revision ID: 0031
-Revises: 0025
+Revises: 0030
 """
 
 from collections.abc import Sequence

@@ -6,7 +6,7 @@ Both tables carry their organisation and sit behind row-level security on Postgr
 every tenant table (0018, 0021, 0023); a member's rows go with the member's account.
 
 Revision ID: 0032
-Revises: 0025
+Revises: 0031
 """
 
 from collections.abc import Sequence

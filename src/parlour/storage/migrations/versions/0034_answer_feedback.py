@@ -7,7 +7,7 @@ Both tables are already behind row-level security on PostgreSQL (0018, 0021); ne
 table are under its policy.
 
 Revision ID: 0034
-Revises: 0032
+Revises: 0033
 """
 
 from collections.abc import Sequence

@@ -39,6 +39,11 @@
   // After a close for the session (4401) or membership (4403), one reconnection at once: a
   // step-up in another tab renews the session cookie. If that is refused too, stop.
   var authRetry = false;
+  // Sockets refused before their first frame in a row (a session that ran out while the server
+  // was away is refused at the handshake, with no close code to say so): past a few, stop,
+  // rather than knock every 30 seconds for as long as the tab stays open.
+  var unanswered = 0;
+  var MAX_UNANSWERED = 5;
 
   function say(text) {
     if (!live) return;
@@ -523,7 +528,8 @@
         connect();
         return;
       }
-      if (refused || (authRetry && !ready)) {
+      unanswered = ready ? 0 : unanswered + 1;
+      if (refused || (authRetry && !ready) || unanswered >= MAX_UNANSWERED) {
         say("Live updates stopped: " + (event.reason || "sign in again.") + " Reload the page.");
         return;
       }
