@@ -7,8 +7,9 @@ import base64
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from fastapi import FastAPI
@@ -40,6 +41,7 @@ from tests.support.dns import dns_server
 from tests.support.redis import reachable_prefix
 from tests.support.servers import ThreadedServer, start_threaded
 
+T = TypeVar("T")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
@@ -173,6 +175,20 @@ class Stack:
         self.app = app
         self.url = server.url
         self.ws_url = server.ws_url
+
+    async def on_the_server(
+        self, call: Callable[[Services], Awaitable[T]], timeout: float = 10.0
+    ) -> T:
+        """Run `call` with the server's own services, on its loop: its broker is the one its
+        sockets hear (the services beside it share only the database and keys)."""
+        services: Services = self.app.state.services
+        loop = self.server.server.servers[0].get_loop()
+        future = asyncio.run_coroutine_threadsafe(_awaited(call(services)), loop)
+        return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+
+
+async def _awaited(awaitable: Awaitable[T]) -> T:
+    return await awaitable
 
 
 @contextlib.asynccontextmanager

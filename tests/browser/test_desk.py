@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from parlour.services import Services
 from tests.browser.test_demo_widget import WAIT_MS, browser  # noqa: F401
 from tests.conftest import Stack, running_stack
 from tests.support import seed
@@ -248,3 +249,33 @@ async def test_without_javascript_a_conversations_forms_post_and_show_the_page_a
         heard = await receive_until(customer, lambda f: f["type"] == "message")
         assert heard[-1]["text"] == "Plain forms still work."
         await context.close()
+
+
+async def test_an_inbox_showing_one_team_takes_that_teams_conversations_live_and_no_others(
+    stack: Stack,
+    browser: Browser,  # noqa: F811
+) -> None:
+    """Filtered to a team, the Inbox adds a conversation put in that team's queue, with the
+    team's name, and leaves out one put in another team's."""
+    services = stack.services
+    org = await seed.organisation(services, faq=None)
+    ada = await desk_member(services, org.tenant_id)
+    cards = await services.teams.create(org.tenant_id, "Cards", actor=seed.ACTOR)
+    loans = await services.teams.create(org.tenant_id, "Loans", actor=seed.ACTOR)
+    agent = await signed_in(browser, stack, ada.session_token)
+    await agent.goto(f"{stack.url}/dashboard/o/{org.tenant_id}/inbox?team={cards.team_id}")
+    await expect(agent.locator("#no-queued")).to_be_visible()
+    await expect(agent.locator('#desk[data-live="on"]')).to_have_count(1, timeout=WAIT_MS)
+
+    async def queued_in(served: Services, customer: str, team_id: str) -> None:
+        opened = await served.chat.open_conversation(org.tenant_id, customer)
+        await served.teams.place(org.tenant_id, opened.conversation_id, team_id, actor=seed.ACTOR)
+        await served.chat.request_handoff(org.tenant_id, opened.conversation_id)
+
+    # On the server's own services: its broker is the one the agent's desk socket hears.
+    await stack.on_the_server(lambda s: queued_in(s, "for-loans", loans.team_id))
+    await stack.on_the_server(lambda s: queued_in(s, "for-cards", cards.team_id))
+    rows = agent.locator("#queued tbody tr")
+    await expect(rows).to_have_count(1, timeout=WAIT_MS)
+    await expect(rows.first.locator("td.customer")).to_have_text("for-cards")
+    await expect(rows.first.locator("td.team")).to_have_text("Cards")

@@ -6,14 +6,12 @@ conversation, and the agent's reading shows as "Seen"."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from playwright.async_api import expect
 
 from parlour.audit.events import Actor, ActorType
 from parlour.chat.models import Author
-from parlour.services import Services
 from tests.browser import test_demo_widget as demo_widget
 from tests.browser.test_demo_widget import WAIT_MS, Demo, ask, customer
 from tests.conftest import Stack
@@ -23,15 +21,6 @@ T = TypeVar("T")
 # The demo's fixtures: its page with the widget, in Chromium.
 browser = demo_widget.browser
 demo = demo_widget.demo
-
-
-async def on_the_server(stack: Stack, call: Callable[[Services], Awaitable[T]]) -> T:
-    """Run `call` with the server's own services, on its loop: its broker is the one the
-    widget's socket listens to."""
-    services: Services = stack.app.state.services
-    loop = stack.server.server.servers[0].get_loop()
-    future = asyncio.run_coroutine_threadsafe(call(services), loop)  # type: ignore[arg-type]
-    return await asyncio.wait_for(asyncio.wrap_future(future), WAIT_MS / 1000)
 
 
 async def test_the_widget_shows_who_answers_their_typing_and_what_they_have_seen(
@@ -51,15 +40,15 @@ async def test_the_widget_shows_who_answers_their_typing_and_what_they_have_seen
     conversation = await stack.services.chat.open_conversation(demo.tenant_id, await customer(page))
     conversation_id = conversation.conversation_id
 
-    await on_the_server(
-        stack, lambda s: s.desk.typing(demo.tenant_id, conversation_id, True, actor=agent)
+    await stack.on_the_server(
+        lambda s: s.desk.typing(demo.tenant_id, conversation_id, True, actor=agent)
     )
     await expect(page.get_by_role("status")).to_have_text(
         "Ada Lovelace is typing…", timeout=WAIT_MS
     )
     reply = "Happy to help."
-    await on_the_server(
-        stack, lambda s: s.desk.reply(demo.tenant_id, conversation_id, reply, actor=agent)
+    await stack.on_the_server(
+        lambda s: s.desk.reply(demo.tenant_id, conversation_id, reply, actor=agent)
     )
     await expect(page.locator(".msg.agent")).to_have_text(reply, timeout=WAIT_MS)
     signed = page.locator(".who").last
@@ -76,8 +65,8 @@ async def test_the_widget_shows_who_answers_their_typing_and_what_they_have_seen
             await asyncio.sleep(0.05)
 
     await expect(page.locator(".seen")).to_have_count(0)
-    await on_the_server(
-        stack, lambda s: s.chat.mark_read(demo.tenant_id, conversation_id, Author.AGENT, 1)
+    await stack.on_the_server(
+        lambda s: s.chat.mark_read(demo.tenant_id, conversation_id, Author.AGENT, 1)
     )
     await expect(page.locator(".seen")).to_have_text("Seen", timeout=WAIT_MS)
     # Shown under the customer's own message the people have read.

@@ -3,12 +3,10 @@ may open it (T-97), what it carries, to whom (T-98), and when it closes."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +16,6 @@ from websockets.exceptions import InvalidStatus
 from parlour.audit.events import Actor, ActorType
 from parlour.crypto.digest import sha256_hex
 from parlour.identity.models import Membership, Role
-from parlour.services import Services
 from parlour.settings import RedisSettings
 from parlour.storage.tables import account_sessions
 from tests.conftest import Stack, new_master_key, running_stack
@@ -495,8 +492,7 @@ async def test_t99_a_new_note_reaches_the_page_that_shows_its_conversation_with_
         async with open_desk(stack.ws_url, org.tenant_id, bo.session_token, stack.url) as page:
             await hello(page, conversation_id, after_seq=queued[-1]["last_seq"])
             author = Actor(ActorType.ACCOUNT, ada.account_id)
-            note = await on_the_server(
-                stack,
+            note = await stack.on_the_server(
                 lambda s: s.notes.add(
                     org.tenant_id, conversation_id, "Wants a refund NOTE5150", actor=author
                 ),
@@ -520,12 +516,3 @@ async def test_t99_a_new_note_reaches_the_page_that_shows_its_conversation_with_
         after = await receive_until(customer, lambda f: f["type"] == "accepted")
         assert "NOTE5150" not in json.dumps(after)
         assert note.note_id not in json.dumps(after)
-
-
-async def on_the_server(stack: Stack, call: Callable[[Services], Coroutine[Any, Any, T]]) -> T:
-    """Run `call` with the server's own services, on its loop (its broker is the one the
-    sockets hear)."""
-    services: Services = stack.app.state.services
-    loop = stack.server.server.servers[0].get_loop()
-    future = asyncio.run_coroutine_threadsafe(call(services), loop)
-    return await asyncio.wait_for(asyncio.wrap_future(future), 10)

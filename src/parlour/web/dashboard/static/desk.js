@@ -11,6 +11,7 @@
   var tenant = desk.dataset.tenant;
   var me = desk.dataset.me;
   var page = desk.dataset.page;
+  var team = desk.dataset.team || "";  // the Inbox shows this team's conversations only
   var focused = desk.dataset.conversationId || null;
   var lastSeq = parseInt(desk.dataset.lastSeq || "0", 10);
   var notify = desk.dataset.notify === "on";
@@ -166,10 +167,17 @@
     return null;
   }
 
+  // A team's name, from the Inbox's own team filter (the page lists the organisation's teams).
+  function teamName(teamId) {
+    var option = teamId && document.querySelector('#team option[value="' + CSS.escape(teamId) + '"]');
+    return option ? option.textContent : "";
+  }
+
   function onConversation(frame) {
     var row = findRow(frame.conversation_id);
     var target = table(frame.status);
-    if (!target) {  // with the assistant: not the desk's
+    if (team && frame.team_id !== team) target = null;  // another team's: not on this Inbox
+    if (!target) {  // with the assistant, or another team's: not shown here
       if (row) row.remove();
       refreshEmpty();
       retitle();
@@ -179,6 +187,7 @@
     row = row || newRow(frame, target);
     row.dataset.assignee = frame.assignee || "";
     cell(row, "assignee").textContent = assignedText(frame.assignee);
+    cell(row, "team").textContent = teamName(frame.team_id);
     cell(row, "latest").textContent = new Date().toISOString().slice(0, 19).replace("T", " ") + " UTC";
     if (row.parentNode !== target.tBodies[0]) target.tBodies[0].insertBefore(row, target.tBodies[0].firstChild);
     unreadCell(row);
@@ -492,6 +501,7 @@
         say("");
         if (opened && page === "inbox") { window.location.reload(); return; }
         opened = true;
+        desk.dataset.live = "on";  // the page hears the desk from now on
         markRead();
         break;
       case "conversation":
