@@ -6,18 +6,18 @@ conversation, and the agent's reading shows as "Seen"."""
 from __future__ import annotations
 
 import asyncio
-from typing import TypeVar
+from collections.abc import Callable
 
 from playwright.async_api import expect
 
 from parlour.audit.events import Actor, ActorType
-from parlour.chat.models import Author
+from parlour.chat.models import Author, ReadUpTo
+from parlour.services import Services
 from tests.browser import test_demo_widget as demo_widget
 from tests.browser.test_demo_widget import WAIT_MS, Demo, ask, customer
 from tests.conftest import Stack
 from tests.support.seed import ACTOR
 
-T = TypeVar("T")
 # The demo's fixtures: its page with the widget, in Chromium.
 browser = demo_widget.browser
 demo = demo_widget.demo
@@ -46,8 +46,20 @@ async def test_the_widget_shows_who_answers_their_typing_and_what_they_have_seen
     await expect(page.get_by_role("status")).to_have_text(
         "Ada Lovelace is typing…", timeout=WAIT_MS
     )
+    # What the customer's widget tells the server it has read, heard on the server's broker.
+    loop = asyncio.get_running_loop()
+    read_up_to: asyncio.Queue[int] = asyncio.Queue()
+
+    def heard(event: object) -> None:
+        if isinstance(event, ReadUpTo) and event.author is Author.USER:
+            loop.call_soon_threadsafe(read_up_to.put_nowait, event.seq)
+
+    async def listen(s: Services) -> Callable[[], None]:
+        return s.chat.broker.listen(demo.tenant_id, conversation_id, heard)
+
+    stop_listening = await stack.on_the_server(listen)
     reply = "Happy to help."
-    await stack.on_the_server(
+    sent = await stack.on_the_server(
         lambda s: s.desk.reply(demo.tenant_id, conversation_id, reply, actor=agent)
     )
     await expect(page.locator(".msg.agent")).to_have_text(reply, timeout=WAIT_MS)
@@ -58,11 +70,15 @@ async def test_the_widget_shows_who_answers_their_typing_and_what_they_have_seen
 
     # The customer saw everything (the panel is open): the conversation says so.
     async with asyncio.timeout(WAIT_MS / 1000):
-        while True:
-            seen = await stack.services.chat.get_conversation(demo.tenant_id, conversation_id)
-            if seen.customer_read_seq == seen.last_seq:
-                break
-            await asyncio.sleep(0.05)
+        while await read_up_to.get() < sent.seq:
+            pass
+
+    async def unlisten(_: Services) -> None:
+        stop_listening()
+
+    await stack.on_the_server(unlisten)
+    seen = await stack.services.chat.get_conversation(demo.tenant_id, conversation_id)
+    assert seen.customer_read_seq == seen.last_seq
 
     await expect(page.locator(".seen")).to_have_count(0)
     await stack.on_the_server(
