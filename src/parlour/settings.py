@@ -1,4 +1,5 @@
-"""Configuration, read from the environment (`PARLOUR_` prefix, `__` between nested groups).
+"""Configuration, read from the environment (`PARLOUR_` prefix, `__` between nested groups);
+past 400 lines on purpose: one catalogue of every setting, a group per concern.
 
 Example: `PARLOUR_DATABASE__URL=postgresql+asyncpg://user@db/parlour`. docs/settings.md lists all.
 

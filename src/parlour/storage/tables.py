@@ -1,4 +1,5 @@
-"""Every table. Row-level tenancy: each one carries `tenant_id` (TB-07).
+"""Every table (one concept past 400 lines on purpose: the schema the migrations build, in one
+list). Row-level tenancy: each one carries `tenant_id` (TB-07).
 
 Columns named `*_sealed` hold ciphertext from the tenant's data keys (parlour.crypto.vault);
 SEALED_COLUMNS lists them, with the row id each is bound to, for re-encryption sweeps.

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from sqlalchemy import select
@@ -32,8 +31,6 @@ from tests.support.chat import (
 from tests.support.clock import ManualClock
 from tests.support.desk import DeskMember, desk_member, hello, open_desk
 from tests.support.redis import redis_url
-
-T = TypeVar("T")
 
 
 async def refused(stack: Stack, tenant_id: str, token: str | None, origin: str | None) -> Frame:
