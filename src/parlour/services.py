@@ -429,7 +429,9 @@ def build_services(
         limits=TurnLimits(
             min_confidence=assistant.min_confidence,
             min_answer_support=assistant.min_answer_support,
+            min_citation_support=assistant.min_citation_support,
             passages=assistant.passages,
+            min_companion_confidence=assistant.min_companion_confidence,
             history_messages=assistant.history_messages,
             max_prompt_tokens=assistant.max_prompt_tokens,
             max_output_tokens=assistant.max_output_tokens,

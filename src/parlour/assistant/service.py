@@ -26,6 +26,7 @@ from opentelemetry.trace import Tracer
 
 from parlour import metrics, solicitation
 from parlour.assistant.budgets import Budgets
+from parlour.assistant.claims import SHOWN_NUMBER, ClaimCheck
 from parlour.assistant.configuration import AssistantConfiguration
 from parlour.assistant.degenerate import Degeneration
 from parlour.assistant.draft import (
@@ -75,7 +76,12 @@ OUTPUT_FILTER = Actor.system("output-filter")
 class TurnLimits:
     min_confidence: float = 0.6
     min_answer_support: float = 0.3
-    passages: int = 4
+    # A claim of a generative answer is cited with a passage holding this share of its content
+    # words (parlour.assistant.claims); one that nothing supports is withheld.
+    min_citation_support: float = 0.5
+    passages: int = 4  # k: the most passages a turn gives the model
+    # Once the best passage is confident, the others given with it need only this much.
+    min_companion_confidence: float = 0.4
     history_messages: int = 6
     max_prompt_tokens: int = 3_000
     max_output_tokens: int = 400
@@ -216,10 +222,16 @@ class AssistantService:
                 tenant_id, message.body, limit=limits.passages
             )
         draft.question_vector = retrieved.query_vector
-        confident = [hit for hit in retrieved.hits if hit.confidence >= limits.min_confidence]
-        if not confident:
+        if not retrieved.hits or retrieved.hits[0].confidence < limits.min_confidence:
             draft.settle(Outcome.ABSTAINED, NO_ANSWER, reason="no_confident_knowledge")
             return
+        # The best passage answers; the next ones come with it when they are near enough, so a
+        # model can combine them ("when are you open, and how do I reset my password?").
+        confident = [
+            hit
+            for hit in retrieved.hits
+            if hit.confidence >= min(limits.min_confidence, limits.min_companion_confidence)
+        ]
         draft.hits = {f"k{i}": hit for i, hit in enumerate(confident, start=1)}
         passages = [
             Grounding(ref, h.entry.question, h.entry.answer) for ref, h in draft.hits.items()
@@ -255,17 +267,27 @@ class AssistantService:
             *subject.traits.values(),
         ]
         own_hosts = await self._tenants.origins(tenant_id)
+        support = Support([*material, organisation, template])
+        # The extractive answer is one passage's words, cited whole; a model's claims are each
+        # checked against the passages it was given.
+        generative = draft.provider is not self.providers.extractive
         filtered = OutputFilter(
             self.canary(tenant_id),
             shown_values(material),
             citable=[p.ref for p in prompt.grounding],
-            support=Support([*material, organisation, template]),
+            support=support,
             min_support=limits.min_answer_support,
             own_hosts=own_hosts,
             # A passage is what a degenerate answer falls back to: the extractive one is that.
-            degeneration=None
-            if draft.provider is self.providers.extractive
-            else Degeneration(message.body),
+            degeneration=Degeneration(message.body) if generative else None,
+            claims=ClaimCheck(
+                {p.ref: f"{p.title}\n{p.text}" for p in prompt.grounding},
+                support,
+                min_citation_support=limits.min_citation_support,
+                min_claim_support=limits.min_answer_support,
+            )
+            if generative
+            else None,
         )
 
         def fall_back(reason: str) -> OutputFilter:
@@ -342,6 +364,9 @@ class AssistantService:
                 await self._flag_passages_again(tenant_id, draft, prompt, own_hosts)
             return
         draft.cited = filtered.cited or [prompt.grounding[0].ref]
+        if judgements := filtered.judgements:
+            metrics.claims_judged(tenant_id, [j.verdict for j in judgements])
+            metrics.references_dropped(tenant_id, sum(j.unknown for j in judgements))
         if not draft.text.strip():
             draft.settle(Outcome.FALLBACK, UNAVAILABLE, reason=FallbackReason.EMPTY_ANSWER)
 
@@ -396,7 +421,8 @@ class AssistantService:
             if item.author is Author.USER:
                 history.append(ChatMessage("user", fence("customer_message", item.body)))
             elif item.author is Author.ASSISTANT:
-                history.append(ChatMessage("assistant", item.body))
+                # Without the numbers the customer saw: the model cites by the prompt's refs.
+                history.append(ChatMessage("assistant", SHOWN_NUMBER.sub("", item.body)))
         return history
 
     async def turn_record(self, tenant_id: str, message_id: str) -> TurnRecord | None:
