@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     from parlour.services import Services
 
 
+SOURCE_URL_HELP = (
+    "Its page on the organisation's site (https), which answers drawn from it link to."
+)
+
+
 @click.group()
 def knowledge() -> None:
     """An organisation's knowledge: sources, versions and the review queue."""
@@ -24,15 +29,23 @@ def knowledge() -> None:
 @click.option("--tenant", "tenant_id", required=True)
 @click.option("--draft", is_flag=True, help="Make the version but do not publish it.")
 @click.option("--name", help="The source's name (default: the file's name).")
+@click.option("--source-url", help=SOURCE_URL_HELP)
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def knowledge_upload(tenant_id: str, draft: bool, name: str | None, path: Path) -> None:
+def knowledge_upload(
+    tenant_id: str, draft: bool, name: str | None, source_url: str | None, path: Path
+) -> None:
     """Upload a source (.csv or .json FAQ, .md, .txt, .html, .pdf, or a .json knowledge graph);
     it replaces the source of the same name in a new version."""
     data = _read_bounded(path)
 
     async def work(services: Services) -> None:
         report = await services.knowledge.upload(
-            tenant_id, name or path.name, data, actor=Actor.cli(), publish=not draft
+            tenant_id,
+            name or path.name,
+            data,
+            actor=Actor.cli(),
+            publish=not draft,
+            source_url=source_url,
         )
         _print_report(report)
 
@@ -150,13 +163,17 @@ def faq() -> None:
 
 @faq.command("import")
 @click.option("--tenant", "tenant_id", required=True)
+@click.option("--source-url", help=SOURCE_URL_HELP)
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def faq_import(tenant_id: str, path: Path) -> None:
+def faq_import(tenant_id: str, source_url: str | None, path: Path) -> None:
     """Replace the organisation's FAQ with a CSV file (columns question,answer) and publish."""
     data = _read_bounded(path)
 
     async def work(services: Services) -> None:
-        _print_report(await services.knowledge.import_faq_csv(tenant_id, data, actor=Actor.cli()))
+        report = await services.knowledge.import_faq_csv(
+            tenant_id, data, actor=Actor.cli(), source_url=source_url
+        )
+        _print_report(report)
 
     with_services(work, tenant_id=tenant_id)
 

@@ -19,6 +19,7 @@ class FaqEntry:
     source_id: str | None = None
     locator: str = ""  # where in the source: "line 12", "page 3", "section Fees > Cards"
     is_faq: bool = True
+    url: str | None = None  # its source's address, for the citation's link (source_urls.py)
 
     @property
     def embedded_text(self) -> str:
@@ -60,6 +61,8 @@ class Source:
     size_bytes: int
     uploaded_by: str
     created_at: datetime
+    # Where customers can read it on the organisation's site: https only (source_urls.py).
+    source_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

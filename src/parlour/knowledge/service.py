@@ -56,6 +56,7 @@ from parlour.knowledge.repository import FaqRepository, SourceRepository
 from parlour.knowledge.retrieval import HybridIndex
 from parlour.knowledge.review import ReviewQueue, held_back, reasons_to_hold
 from parlour.knowledge.review_repository import QuarantineRepository
+from parlour.knowledge.source_urls import checked_source_url
 from parlour.rollups.models import Figure
 from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
@@ -105,9 +106,11 @@ class KnowledgeService:
         if isinstance(self._embedder, RemoteEmbedder):
             self._embedder.close()
 
-    async def import_faq_csv(self, tenant_id: str, data: bytes, *, actor: Actor) -> ImportReport:
+    async def import_faq_csv(
+        self, tenant_id: str, data: bytes, *, actor: Actor, source_url: str | None = None
+    ) -> ImportReport:
         """Replace the tenant's FAQ (the source named faq.csv) and publish it."""
-        return await self.upload(tenant_id, "faq.csv", data, actor=actor)
+        return await self.upload(tenant_id, "faq.csv", data, actor=actor, source_url=source_url)
 
     async def upload(
         self,
@@ -118,9 +121,13 @@ class KnowledgeService:
         actor: Actor,
         publish: bool = True,
         replacing: Replacing | None = None,
+        source_url: str | None = None,
     ) -> ImportReport:
         """Store a source as a new version, replacing any source of the same name; its bad
-        parts are reported, its suspicious passages held back for review."""
+        parts are reported, its suspicious passages held back for review. `source_url`: its
+        page on the organisation's site, https only (knowledge/source_urls.py), which the
+        citations of answers drawn from it link to."""
+        source_url = checked_source_url(source_url)
         name = name.strip()
         if not name or len(name) > MAX_NAME_CHARS or "/" in name or "\\" in name:
             raise InvalidInput(f"a source needs a file name of at most {MAX_NAME_CHARS} characters")
@@ -141,6 +148,7 @@ class KnowledgeService:
             len(data),
             _who(actor),
             now,
+            source_url=source_url,
         )
         entries: list[FaqEntry] = []
         held: list[QuarantinedItem] = []

@@ -333,6 +333,9 @@ knowledge_sources = Table(
     Column("size_bytes", Integer, nullable=False),
     Column("uploaded_by", String(200), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # Its page on the organisation's site (https only), shown to customers as the citation's
+    # link; not sealed, like the source's name.
+    Column("source_url", String(2000), nullable=True),
     Index("ix_knowledge_sources_tenant", "tenant_id"),
 )
 

@@ -244,15 +244,23 @@ async def upload(who: Librarian, services: ServicesDep, request: Request) -> Res
     """One file, as the /v1 upload takes it; screening and versions are the same."""
     form = await request.form()
     file = form.get("file")
+    source_url = form.get("source_url")
     limit = services.knowledge.max_upload_bytes
     try:
         if not isinstance(file, UploadFile) or not file.filename:
             raise InvalidInput("Choose a file to upload.")
+        if source_url is not None and not isinstance(source_url, str):
+            raise InvalidInput("The page's address is text.")
         data = await file.read(limit + 1)
         if len(data) > limit:
             raise PayloadTooLarge(f"A file may be at most {limit} bytes.")
         report = await services.knowledge.upload(
-            who.tenant_id, file.filename, data, actor=who.actor, publish=True
+            who.tenant_id,
+            file.filename,
+            data,
+            actor=who.actor,
+            publish=True,
+            source_url=source_url,
         )
     except ParlourError as error:
         # The reasons by line the API gives in `details`, here as on the API.
