@@ -16,9 +16,11 @@ from parlour.assistant.service import TurnLimits
 from parlour.assistant.support import Support
 from parlour.assistant.tools import Subject
 from parlour.chat.models import AnswerStreaming
+from parlour.chat.protocol import message_frame
 from parlour.services import Services
 from tests.support import seed
 from tests.support.assistants import CitingModel, SayingModel, ask, assistant_with
+from tests.support.seed import ACTOR
 
 HOURS = "What are your opening hours?"
 PASSWORD = "How do I reset my password?"
@@ -197,3 +199,28 @@ def test_a_sentence_is_not_released_before_its_references_are_known() -> None:
     assert "[" not in early
     rest = output.feed(f"1] {RESET}") + output.finish()
     assert early + rest == f"{OPEN} [1]. {RESET} [2]"
+
+
+async def test_a_citation_of_a_source_with_a_page_carries_its_url_stored_and_sent(
+    backend: Services,
+) -> None:
+    faq = (
+        b'question,answer\nHow do I reset my password?,"Tap Forgot password on the sign-in screen."'
+    )
+    org = await seed.organisation(backend, faq=faq)
+    url = "https://bank.example/help/hours"
+    hours = b"# What are your opening hours?\nWe are open Monday to Friday, 9:00 to 17:00.\n"
+    await backend.knowledge.upload(org.tenant_id, "hours.md", hours, actor=ACTOR, source_url=url)
+    model = CitingModel([(f"{RESET}.", PASSWORD), (f"{OPEN}.", HOURS)])
+    answer = await ask(backend, assistant_with(backend, model), org, BOTH)
+    assert answer is not None
+    assert [(c.title, c.url) for c in answer.citations] == [(PASSWORD, None), (HOURS, url)]
+    [_, stored] = await backend.chat.history(
+        org.tenant_id, answer.conversation_id, after_seq=0, limit=10
+    )
+    assert stored.citations == answer.citations
+    frame = message_frame(stored)
+    assert frame["citations"] == [
+        {"id": answer.citations[0].id, "title": PASSWORD},
+        {"id": answer.citations[1].id, "title": HOURS, "url": url},
+    ]

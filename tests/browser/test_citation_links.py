@@ -26,6 +26,7 @@ FEES = b"# What does a transfer abroad cost?\n\nA transfer abroad costs 5 pounds
 async def test_a_citation_of_a_source_with_an_https_page_is_a_safe_link_otherwise_its_title(
     demo: Demo, stack: Stack
 ) -> None:
+    """T-70: the only link an answer carries is its source's https page, opened apart."""
     await demo.services.knowledge.upload(
         demo.tenant_id, "transfers.md", FEES, actor=ACTOR, source_url=FEES_URL
     )

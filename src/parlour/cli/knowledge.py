@@ -83,9 +83,10 @@ def knowledge_versions(tenant_id: str) -> None:
             who, note = shown(version.created_by), shown(version.note)
             click.echo(f"{mark} {version.number:>4}  {when}  {who}  {note}")
             for source in version.sources:
+                page = f"  {shown(source.source_url)}" if source.source_url else ""
                 click.echo(
                     f"        {shown(source.name)}  {shown(source.kind)}  "
-                    f"sha256:{source.sha256[:16]}"
+                    f"sha256:{source.sha256[:16]}{page}"
                 )
 
     with_services(work, tenant_id=tenant_id)

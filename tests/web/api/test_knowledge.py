@@ -179,3 +179,47 @@ async def test_a_streamed_two_gigabyte_upload_is_cut_off_at_the_limit(stack: Sta
     assert status == "HTTP/1.1 413 Request Entity Too Large"
     limit = stack.services.knowledge.max_upload_bytes
     assert sent < 8 * limit  # the limit, plus what socket buffers held
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "http://bank.example/fees",
+        "data:text/html,x",
+        "https://u:p@h.example/",
+    ],
+)
+async def test_an_upload_whose_source_url_is_not_plain_https_is_refused_and_stores_nothing(
+    stack: Stack, url: str
+) -> None:
+    """T-70: a source's page is shown to customers as a link, so only https is kept."""
+    org = await seed.organisation(stack.services, faq=None, scopes=WRITE)
+    async with httpx.AsyncClient(base_url=stack.url, timeout=10) as client:
+        answer = await client.put(
+            "/v1/knowledge/sources/fees.md",
+            params={"source_url": url},
+            content=b"# Fees\nFive pounds.\n",
+            headers={"Authorization": f"Bearer {org.api_key}"},
+        )
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["code"] == "invalid_source_url"
+    assert set(error) >= {"code", "message", "request_id"}
+    assert (await call(stack, "GET", "/v1/knowledge/versions", org.api_key)).json() == []
+
+
+async def test_an_upload_keeps_its_https_source_url_and_lists_it(stack: Stack) -> None:
+    org = await seed.organisation(stack.services, faq=None, scopes=WRITE)
+    url = "https://bank.example/help/fees?lang=en"
+    async with httpx.AsyncClient(base_url=stack.url, timeout=10) as client:
+        answer = await client.put(
+            "/v1/knowledge/sources/fees.md",
+            params={"source_url": url},
+            content=b"# Fees\nFive pounds.\n",
+            headers={"Authorization": f"Bearer {org.api_key}"},
+        )
+    assert answer.status_code == 201
+    assert answer.json()["source"]["source_url"] == url
+    [version] = (await call(stack, "GET", "/v1/knowledge/versions", org.api_key)).json()
+    assert [s["source_url"] for s in version["sources"]] == [url]
