@@ -224,3 +224,16 @@ async def test_a_citation_of_a_source_with_a_page_carries_its_url_stored_and_sen
         {"id": answer.citations[0].id, "title": PASSWORD},
         {"id": answer.citations[1].id, "title": HOURS, "url": url},
     ]
+
+
+@pytest.mark.parametrize("chunk", [0, 1, 4])
+def test_references_written_as_a_group_are_read_and_none_reaches_the_customer(
+    chunk: int,
+) -> None:
+    text, output = checked(
+        f"{OPEN} [k1, k9]. Tap Forgot password on the sign-in screen, then the link [K2; k1].",
+        chunk=chunk,
+    )
+    assert text == (f"{OPEN} [1]. Tap Forgot password on the sign-in screen, then the link [2][1].")
+    assert output.cited == ["k1", "k2"]
+    assert [j.unknown for j in output.judgements] == [1, 0]

@@ -33,16 +33,21 @@ from parlour.assistant.support import Support
 from parlour.words import content_words
 
 MIN_WORDS = 2
-# A reference as the prompt names passages, with the space before it.
-REFERENCE = re.compile(r"[ \t]?\[(k\d{1,3})\]")
+# References as the prompt names passages, with the space before them: [k1], or a group as
+# models also write them, [k1, k2] or [K1; k2].
+_GROUP = r"\[\s*[kK]\d{1,3}(?:\s*[,;]\s*[kK]\d{1,3})*\s*\]"
+REFERENCE = re.compile(rf"[ \t]?({_GROUP})")
+_REF = re.compile(r"[kK](\d{1,3})")
 # A number in brackets not written by Parlour: a model's own "[1]", a document's footnote.
 SHOWN_NUMBER = re.compile(r"[ \t]?\[\d{1,3}\]")
 # A sentence's end (or a line's), the references written after it, and the space that follows.
-_END = re.compile(r"(?:[.!?…]+[\"'\u201d\u2019)]*|(?=\n))(?:[ \t]*\[k?\d{1,3}\])*(?:\s+|\Z)")
+_END = re.compile(
+    rf"(?:[.!?…]+[\"'\u201d\u2019)]*|(?=\n))(?:[ \t]*(?:{_GROUP}|\[\d{{1,3}}\]))*(?:\s+|\Z)"
+)
 _TERMINAL = re.compile(r"[.!?…]+[\"'\u201d\u2019)]*\Z")
-_TAIL = re.compile(r"(?:\s|\[k?\d{1,3}\])*\Z")
+_TAIL = re.compile(rf"(?:\s|{_GROUP}|\[\d{{1,3}}\])*\Z")
 # What may still turn out to be references after a sentence's end: only those and space.
-_PENDING = re.compile(r"(?:\s|\[k?\d{0,3}\]?)*")
+_PENDING = re.compile(r"(?:\s|\[[kK\d,; ]*\]?)*")
 _TAG = re.compile(r"</?[A-Za-z!][^<>\n]*>")
 
 
@@ -69,6 +74,11 @@ class Judgement:
     verdict: Verdict
     refs: tuple[str, ...]  # the passages it is cited with, in the order they are shown
     unknown: int  # references it wrote to passages the turn did not give
+
+
+def references(text: str) -> list[str]:
+    """The passages `text` refers to, in order, as the prompt names them ("k1")."""
+    return [f"k{int(n[1])}" for m in REFERENCE.finditer(text) for n in _REF.finditer(m[1])]
 
 
 def split(text: str, *, final: bool) -> list[Claim]:
@@ -118,7 +128,7 @@ class ClaimCheck:
         self._min_claim = min_claim_support
 
     def judge(self, claim_text: str) -> Judgement:
-        written = list(dict.fromkeys(m[1] for m in REFERENCE.finditer(claim_text)))
+        written = list(dict.fromkeys(references(claim_text)))
         given = tuple(ref for ref in written if ref in self._passages)
         unknown = len(written) - len(given)
         plain = SHOWN_NUMBER.sub(" ", REFERENCE.sub(" ", _TAG.sub(" ", claim_text)))

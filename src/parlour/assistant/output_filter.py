@@ -46,6 +46,7 @@ from parlour.assistant.claims import (
     Judgement,
     Verdict,
     insertion_point,
+    references,
     split,
 )
 from parlour.assistant.degenerate import Degeneration
@@ -227,10 +228,8 @@ class OutputFilter:
         raw = self._raw
         edits = [_Edit(*m.span(), "") for m in SHOWN_NUMBER.finditer(raw)]
         if self._claims is None:
-            citations = []
-            for match in REFERENCE.finditer(raw):
-                edits.append(_Edit(*match.span(), ""))
-                citations.append(match[1])
+            edits += [_Edit(*match.span(), "") for match in REFERENCE.finditer(raw)]
+            citations = references(raw)
             self.cited = [ref for ref in dict.fromkeys(citations) if ref in self._citable]
         else:
             edits += self._claim_edits(self._claims, final=final)
