@@ -237,3 +237,13 @@ def test_references_written_as_a_group_are_read_and_none_reaches_the_customer(
     assert text == (f"{OPEN} [1]. Tap Forgot password on the sign-in screen, then the link [2][1].")
     assert output.cited == ["k1", "k2"]
     assert [j.unknown for j in output.judgements] == [1, 0]
+
+
+def test_a_withheld_sentence_goes_whole_with_any_value_in_it() -> None:
+    text, output = checked(f"{OPEN}. Our moon base pizzas: call 0161 496 0000 now.\nBye.")
+    assert text == f"{OPEN} [1]. Bye."
+    assert [j.verdict for j in output.judgements] == [
+        Verdict.ATTRIBUTED,  # it wrote no reference; the passage holding its words is cited
+        Verdict.WITHHELD,
+        Verdict.SHORT,
+    ]

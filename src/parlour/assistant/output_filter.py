@@ -243,7 +243,7 @@ class OutputFilter:
             edits += [_Edit(*m.span(), "") for m in pattern.finditer(raw)]
         exposed = [s for s in sensitive.find(raw) if normalised(s.value) not in self._allowed]
         edits += [_Edit(span.start, span.end, _LABELS[span.kind]) for span in exposed]
-        chosen: list[_Edit] = [edit for edit in edits if edit.first]
+        chosen = _withheld(edits)
         for edit in sorted(edits, key=lambda e: (e.start, -e.end)):
             if not edit.first and not any(_overlap(edit, other) for other in chosen):
                 chosen.append(edit)
@@ -283,6 +283,23 @@ class OutputFilter:
                 at = insertion_point(raw, claim)
                 edits.append(_Edit(at, at, "", refs=judgement.refs))
         return edits
+
+
+def _withheld(edits: list[_Edit]) -> list[_Edit]:
+    """The withheld claims, each grown over any other edit reaching past it (a value to
+    redact that straddles the claim's end goes with it, rather than out half shown)."""
+    spans = [edit for edit in edits if edit.first]
+    others = [edit for edit in edits if not edit.first]
+    grown = True
+    while grown:
+        grown = False
+        for i, span in enumerate(spans):
+            for other in others:
+                if _overlap(other, span) and (other.start < span.start or other.end > span.end):
+                    start, end = min(span.start, other.start), max(span.end, other.end)
+                    spans[i] = span = _Edit(start, end, "", first=True)
+                    grown = True
+    return spans
 
 
 def _overlap(edit: _Edit, other: _Edit) -> bool:
