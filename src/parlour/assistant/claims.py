@@ -44,10 +44,10 @@ SHOWN_NUMBER = re.compile(r"[ \t]?\[\d{1,3}\]")
 _END = re.compile(
     rf"(?:[.!?…]+[\"'\u201d\u2019)]*|(?=\n))(?:[ \t]*(?:{_GROUP}|\[\d{{1,3}}\]))*(?:\s+|\Z)"
 )
-_TERMINAL = re.compile(r"[.!?…]+[\"'\u201d\u2019)]*\Z")
-_TAIL = re.compile(rf"(?:\s|{_GROUP}|\[\d{{1,3}}\])*\Z")
-# What may still turn out to be references after a sentence's end: only those and space.
-_PENDING = re.compile(r"(?:\s|\[[kK\d,; ]*\]?)*")
+_BRACKETED = re.compile(rf"{_GROUP}|\[\d{{1,3}}\]")
+# What may still turn out to be references after a sentence's end: only their characters and
+# space (a class, not a nesting: matched in linear time).
+_PENDING = re.compile(r"[\s\[\]kK\d,;]*")
 _TAG = re.compile(r"</?[A-Za-z!][^<>\n]*>")
 
 
@@ -89,8 +89,7 @@ def split(text: str, *, final: bool) -> list[Claim]:
     for end in _END.finditer(text):
         if end.end() <= start:
             continue
-        rest = text[end.end() :]
-        settled = final or not _PENDING.fullmatch(rest)
+        settled = final or not _PENDING.fullmatch(text, end.end())
         claims.append(Claim(start, end.end(), settled))
         start = end.end()
         if not settled:
@@ -103,10 +102,19 @@ def split(text: str, *, final: bool) -> list[Claim]:
 def insertion_point(text: str, claim: Claim) -> int:
     """Where a claim's citation is shown: before its full stop (the references it wrote after
     the full stop are taken out), else after its last word."""
-    body = text[claim.start : claim.end]
-    body = body[: _TAIL.search(body).start()]  # type: ignore[union-attr]  # matches ""
-    if terminal := _TERMINAL.search(body):
-        return claim.start + terminal.start()
+    body = text[claim.start : claim.end].rstrip()
+    while body.endswith("]"):  # the references (and numbers) it ends with, from the last
+        opening = body.rfind("[")
+        if opening < 0 or not _BRACKETED.fullmatch(body, opening):
+            break
+        body = body[:opening].rstrip()
+    stop = len(body)
+    while stop > 0 and body[stop - 1] in "\"'\u201d\u2019)":
+        stop -= 1
+    if stop > 0 and body[stop - 1] in ".!?…":
+        while stop > 0 and body[stop - 1] in ".!?…":
+            stop -= 1
+        return claim.start + stop
     return claim.start + len(body)
 
 

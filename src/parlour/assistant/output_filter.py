@@ -130,7 +130,8 @@ class OutputFilter:
         self._min_support = min_support
         self._degeneration = degeneration
         self._claims = claims
-        self._judged: dict[tuple[int, int], Judgement] = {}
+        # Each settled claim's verdict, and where its citation is shown (judged once).
+        self._judged: dict[tuple[int, int], tuple[Judgement, int]] = {}
         self._unsettled: int | None = None  # where the claim still being written starts
         self._raw = ""
         self._released = 0  # characters of the raw text already filtered and released
@@ -220,7 +221,7 @@ class OutputFilter:
     @property
     def judgements(self) -> list[Judgement]:
         """The claim check's verdicts on the answer's claims so far, in order."""
-        return list(self._judged.values())
+        return [judgement for judgement, _ in self._judged.values()]
 
     def _edits(self, *, final: bool) -> list[_Edit]:
         """Every change to the raw text, none overlapping, in order (found anew each time:
@@ -244,9 +245,14 @@ class OutputFilter:
         exposed = [s for s in sensitive.find(raw) if normalised(s.value) not in self._allowed]
         edits += [_Edit(span.start, span.end, _LABELS[span.kind]) for span in exposed]
         chosen = _withheld(edits)
+        withheld = list(chosen)
+        last: _Edit | None = None  # in order, an edit can only clash with the last one kept
         for edit in sorted(edits, key=lambda e: (e.start, -e.end)):
-            if not edit.first and not any(_overlap(edit, other) for other in chosen):
+            if edit.first or (last is not None and _overlap(edit, last)):
+                continue
+            if not any(_overlap(edit, span) for span in withheld):
                 chosen.append(edit)
+                last = edit
         chosen.sort(key=lambda e: (e.start, e.end))
         self.redacted = [span.kind for span in exposed]
         if self._claims is None:
@@ -273,14 +279,14 @@ class OutputFilter:
                 continue
             key = (claim.start, claim.end)
             if key not in self._judged:
-                self._judged[key] = check.judge(raw[claim.start : claim.end])
-            judgement = self._judged[key]
+                judged = check.judge(raw[claim.start : claim.end])
+                self._judged[key] = (judged, insertion_point(raw, claim))
+            judgement, at = self._judged[key]
             if judgement.verdict is Verdict.WITHHELD:
                 edits.append(_Edit(claim.start, claim.end, "", first=True))
                 continue
             edits += [_Edit(*m.span(), "") for m in references]
             if judgement.refs:
-                at = insertion_point(raw, claim)
                 edits.append(_Edit(at, at, "", refs=judgement.refs))
         return edits
 
