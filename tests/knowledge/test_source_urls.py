@@ -84,6 +84,8 @@ async def test_a_sources_address_is_kept_with_it_and_carried_by_its_passages(
         source_url=url,
     )  # fmt: skip
     assert report.source.source_url == url
+    [uploaded] = await backend.audit.recent(org.tenant_id, limit=1, action_prefix="knowledge.up")
+    assert uploaded["data"]["source_url"] == url  # who set where citations link, audited
     [version, _] = await backend.knowledge.versions(org.tenant_id)
     assert {s.name: s.source_url for s in version.sources} == {"faq.csv": None, "fees.md": url}
     [fees] = await backend.knowledge.search(org.tenant_id, "card fees abroad", limit=1)

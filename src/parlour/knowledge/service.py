@@ -192,7 +192,14 @@ class KnowledgeService:
                 await quarantine.move_to_source(tenant_id, same_name, source.source_id)
             await quarantine.add(tenant_id, held)
             event = KnowledgeUploaded(
-                name, kind.value, source.sha256, number, len(entries), len(errors), len(held)
+                name,
+                kind.value,
+                source.sha256,
+                number,
+                len(entries),
+                len(errors),
+                len(held),
+                source_url=source_url,
             )
             await self._audit.record(conn, tenant_id, event, actor)
             if publish:
