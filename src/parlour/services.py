@@ -806,6 +806,7 @@ def _providers(settings: AssistantSettings) -> Providers:
         context_tokens=settings.local_context_tokens,
         knowledge_tokens=settings.local_knowledge_tokens,
         threads=settings.local_threads,
+        waiting=settings.local_waiting_turns,
     )
     return Providers(
         configured,
