@@ -77,8 +77,11 @@ async def test_a_tried_question_shows_the_answer_its_passages_with_scores_and_th
     assert best.hit.entry.question == "What are your opening hours?"
     assert best.hit.confidence >= 0.6
     assert best.hit.score > 0
-    assert best.lexical is not None and best.lexical.rank == 1
-    assert tried.dense and best.dense is not None and best.dense.rank == 1
+    assert best.lexical is not None
+    assert best.lexical.rank == 1
+    assert tried.dense
+    assert best.dense is not None
+    assert best.dense.rank == 1
     assert 0 < best.dense.score <= 1
     # The same hits a customer's turn decides on.
     turn = await backend.knowledge.search(org.tenant_id, "What are your opening hours?", limit=4)
