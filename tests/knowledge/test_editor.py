@@ -21,7 +21,7 @@ from parlour.services import Services
 from tests.support import seed
 
 FAQ = b"""question,answer,phrasings
-How do I reset my password?,"Tap Forgot password, then follow the link.",i forgot my login details|locked out of my account
+How do I reset my password?,Tap Forgot password.,i forgot my login details|locked out of my account
 What are your opening hours?,"Monday to Friday, 9:00 to 17:00.",
 How do I block my card?,"Go to Cards, choose the card and tap Freeze card.",my card was stolen
 """
