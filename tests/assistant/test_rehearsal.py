@@ -197,6 +197,7 @@ async def test_a_models_answer_is_budgeted_like_a_turn(services: Services) -> No
 
 
 async def test_tries_are_rate_limited_per_member(services: Services) -> None:
+    """T-74: one member cannot run the console without bound; another member still can."""
     org = await seed.organisation(services)
     rehearsal = rehearsal_with(services, rate="2/minute")
     for _ in range(2):
