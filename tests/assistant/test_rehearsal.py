@@ -124,7 +124,7 @@ async def test_an_unsure_question_would_offer_the_entries_as_choices(services: S
     assert tried.decision.band is Band.OFFER
     assert tried.why.startswith("Offer choices:")
     assert tried.decision.hits[0].entry.question == "How do I block my card?"
-    assert tried.answer == ""
+    assert (tried.answer, tried.reason) == ("", "unsure_between_entries")
 
 
 async def test_the_kill_switch_is_said_with_what_retrieval_found(services: Services) -> None:

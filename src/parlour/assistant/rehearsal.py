@@ -127,8 +127,11 @@ class Rehearsal:
             tried.outcome, tried.reason = Outcome.REFUSED, "assistant_off"
             tried.why = "The assistant is switched off: every customer is offered a person."
             return tried
-        if decision.band is not Band.ANSWER:
-            # Offered entries are shown as the widget would offer them; no answer is written.
+        if decision.band is Band.OFFER:
+            # The entries are shown as the widget would offer them; no answer is written.
+            tried.reason = "unsure_between_entries"
+            return tried
+        if decision.band is Band.ABSTAIN:
             tried.reason = "no_confident_knowledge"
             return tried
         provider = self._providers.for_policy(policy)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from parlour.errors import InvalidInput, ParlourError
+from parlour.errors import ParlourError
 from parlour.identity.policy import Permission
 from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import failed, go, member_page, render, same_origin_form
@@ -176,8 +176,6 @@ async def try_question(who: Librarian, services: ServicesDep, request: Request) 
     form = await same_origin_form(request)
     question = form.get("question", "")
     try:
-        if len(question) > 8_000:
-            raise InvalidInput("A question may be at most 8000 characters.")
         tried = await services.rehearsal.ask(who.tenant_id, question, member_id=who.actor.id)
     except ParlourError as error:
         return failed(request, "knowledge_try.html", error, who=who, question=question, tried=None)
