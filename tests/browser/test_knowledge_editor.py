@@ -80,9 +80,11 @@ async def test_editing_an_entry_makes_a_version_and_changes_the_answer(
     await page.get_by_role("link", name="Versions").click()
     await expect(page.locator("#version-2")).to_contain_text("live")
     await expect(page.get_by_role("button", name="Roll back to version 1")).to_be_visible()
+    await shot(page, "knowledge-versions")
     await page.get_by_role("button", name="Compare").click()
     await expect(page.locator("#entry-changes")).to_contain_text("What are your opening hours?")
     await expect(page.locator("#entry-changes")).to_contain_text("8:00 to 20:00")
+    await shot(page, "knowledge-diff")
 
     await try_question(page, base, "What time do you close?")  # a phrasing added by the edit
     await expect(answer).to_have_text("We are open every day, 8:00 to 20:00.")
