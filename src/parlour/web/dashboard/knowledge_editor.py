@@ -5,7 +5,9 @@ audited as an upload: knowledge/editor.py), the versions with publish, roll back
 would answer, the passages it retrieved with their scores, and why: assistant/rehearsal.py).
 
 Every change is a form posted from our own pages with the session's CSRF token; the console
-is a form too (its question never rides in an address, which access logs keep; T-105)."""
+is a form too (its question never rides in an address, which access logs keep; T-105). A
+search of the entries is a plain GET, like the conversation search: its words are the
+organisation's own published ones, and the pages stay linkable."""
 
 from __future__ import annotations
 
