@@ -25,6 +25,7 @@ from time import perf_counter
 from opentelemetry.trace import Tracer
 
 from parlour import metrics, solicitation
+from parlour.assistant.bands import Band, Thresholds, decide
 from parlour.assistant.budgets import Budgets
 from parlour.assistant.claims import SHOWN_NUMBER, ClaimCheck
 from parlour.assistant.configuration import AssistantConfiguration
@@ -57,7 +58,7 @@ from parlour.keys.models import EndUser
 from parlour.knowledge.service import KnowledgeService
 from parlour.llm.excerpts import excerpt
 from parlour.llm.models import ChatMessage, Grounding, estimate_tokens
-from parlour.llm.provider import Provider, ProviderFailed
+from parlour.llm.provider import Provider, ProviderBusy, ProviderFailed
 from parlour.observability import security_event
 from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
@@ -75,6 +76,10 @@ OUTPUT_FILTER = Actor.system("output-filter")
 @dataclass(frozen=True, slots=True)
 class TurnLimits:
     min_confidence: float = 0.6
+    # Below min_confidence and at or above this, the turn is unsure between a few entries
+    # (assistant/bands.py); equal: no middle band.
+    min_offer_confidence: float = 0.6
+    choices: int = 3
     min_answer_support: float = 0.3
     # A claim of a generative answer is cited with a passage holding this share of its content
     # words (parlour.assistant.claims); one that nothing supports is withheld.
@@ -89,6 +94,13 @@ class TurnLimits:
     max_tool_rounds: int = 3
     temperature: float = 0.2
     delta_interval_seconds: float = 0.05
+
+    @property
+    def thresholds(self) -> Thresholds:
+        offer = min(self.min_offer_confidence, self.min_confidence)
+        return Thresholds(
+            self.min_confidence, offer, self.choices, companion=self.min_companion_confidence
+        )
 
 
 class AssistantService:
@@ -222,17 +234,11 @@ class AssistantService:
                 tenant_id, message.body, limit=limits.passages
             )
         draft.question_vector = retrieved.query_vector
-        if not retrieved.hits or retrieved.hits[0].confidence < limits.min_confidence:
+        decision = decide(retrieved.hits, limits.thresholds)
+        if decision.band is not Band.ANSWER:
             draft.settle(Outcome.ABSTAINED, NO_ANSWER, reason="no_confident_knowledge")
             return
-        # The best passage answers; the next ones come with it when they are near enough, so a
-        # model can combine them ("when are you open, and how do I reset my password?").
-        confident = [
-            hit
-            for hit in retrieved.hits
-            if hit.confidence >= min(limits.min_confidence, limits.min_companion_confidence)
-        ]
-        draft.hits = {f"k{i}": hit for i, hit in enumerate(confident, start=1)}
+        draft.hits = {f"k{i}": hit for i, hit in enumerate(decision.hits, start=1)}
         passages = [
             Grounding(ref, h.entry.question, h.entry.answer) for ref, h in draft.hits.items()
         ]
@@ -334,6 +340,8 @@ class AssistantService:
             reason = (
                 FallbackReason.MODEL_TIMED_OUT
                 if isinstance(failure, TimeoutError)
+                else FallbackReason.MODEL_BUSY
+                if isinstance(failure, ProviderBusy)
                 else FallbackReason.MODEL_FAILED
             )
             log.warning(

@@ -10,8 +10,6 @@ output filter took back never goes live again by passing screening).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Sequence
 from typing import Protocol
@@ -19,12 +17,14 @@ from typing import Protocol
 from parlour.audit.events import Actor
 from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import Conflict, InvalidInput
-from parlour.knowledge.models import ImportReport, Replacing
+from parlour.knowledge.faq import FaqRow, faq_file
+from parlour.knowledge.formats import SourceKind
+from parlour.knowledge.models import FaqEntry, ImportReport, Replacing
 from parlour.knowledge.repository import FaqRepository, SourceRepository
 from parlour.storage.database import Database
 
 SOURCE_NAME = "dashboard-entries.csv"
-_LINE = re.compile(r"line (\d+)")
+_PLACE = re.compile(r"(?:line|item) (\d+)")
 ATTEMPTS = 3  # an entry added meanwhile by another member: built on, this many times at most
 
 
@@ -39,6 +39,7 @@ class Upload(Protocol):
         *,
         actor: Actor,
         replacing: Replacing | None = None,
+        source_url: str | None = None,
     ) -> ImportReport: ...
 
 
@@ -65,12 +66,12 @@ class DashboardEntries:
                 continue  # another entry was added meanwhile: build on it
         raise Conflict("The knowledge changed while the entry was saved; try again.")
 
-    async def _rows(self, tenant_id: str) -> tuple[str | None, list[tuple[str, str, str]]]:
-        """The dashboard source of the latest version, and (locator, question, answer) of
-        its live entries (those awaiting review carry over as they are: a passage the output
-        filter took back must not go live again by passing screening)."""
+    async def _rows(self, tenant_id: str) -> tuple[str | None, list[FaqEntry]]:
+        """The dashboard source of the latest version, and its live entries (those awaiting
+        review carry over as they are: a passage the output filter took back must not go live
+        again by passing screening)."""
 
-        async def read(cipher: TenantCipher) -> tuple[str | None, list[tuple[str, str, str]]]:
+        async def read(cipher: TenantCipher) -> tuple[str | None, list[FaqEntry]]:
             async with self._db.read(tenant_id) as conn:
                 sources = SourceRepository(conn)
                 latest = await sources.sources_of(tenant_id, await sources.latest_number(tenant_id))
@@ -78,32 +79,31 @@ class DashboardEntries:
                 if base is None:
                     return None, []
                 live = await FaqRepository(conn, cipher).of_source(tenant_id, base)
-            return base, [(e.locator, e.question, e.answer) for e in live]
+            return base, live
 
         return await self._vault.using(tenant_id, read)
 
 
 def grown_source(
-    current: Sequence[tuple[str, str, str]], question: str, answer: str, *, max_chars: int
+    current: Sequence[FaqEntry], question: str, answer: str, *, max_chars: int
 ) -> bytes:
-    """The source's CSV with one more row: `current` holds (locator, question, answer) of what
-    the source has now, in any order; they keep their order (by line) and the new row comes
+    """The source's CSV with one more row: `current` holds the entries the source has now, in
+    any order; they keep their order (by line), with their phrasings, and the new row comes
     last."""
     question, answer = question.strip(), answer.strip()
     if not question or not answer:
         raise InvalidInput("An entry needs a question and an answer.")
     if len(question) > max_chars or len(answer) > max_chars:
         raise InvalidInput(f"A question or answer may be at most {max_chars} characters.")
-    ordered = sorted(current, key=lambda row: _line(row[0]))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["question", "answer"])
-    for _, q, a in ordered:
-        writer.writerow([q, a])
-    writer.writerow([question, answer])
-    return out.getvalue().encode()
+    rows = [FaqRow(e.question, e.answer, phrasings=e.phrasings) for e in in_source_order(current)]
+    return faq_file(SourceKind.FAQ_CSV, [*rows, FaqRow(question, answer)])
 
 
-def _line(locator: str) -> int:
-    match = _LINE.fullmatch(locator)
+def in_source_order(entries: Sequence[FaqEntry]) -> list[FaqEntry]:
+    """A source's entries in the order of the file they came from (by line or item)."""
+    return sorted(entries, key=lambda entry: _place(entry.locator))
+
+
+def _place(locator: str) -> int:
+    match = _PLACE.fullmatch(locator)
     return int(match[1]) if match else 0
