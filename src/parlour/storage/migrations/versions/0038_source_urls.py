@@ -4,7 +4,7 @@ every source so far. Not sealed, like the source's name; the table is already be
 row-level security on PostgreSQL, and a new column is under its policy.
 
 Revision ID: 0038
-Revises: 0034
+Revises: 0035
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0038"
-down_revision: str | None = "0034"
+down_revision: str | None = "0035"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
