@@ -92,3 +92,20 @@ async def test_a_sources_address_is_kept_with_it_and_carried_by_its_passages(
     assert fees.entry.url == url
     [hours] = await backend.knowledge.search(org.tenant_id, "opening hours", limit=1)
     assert hours.entry.url is None
+
+
+async def test_an_entry_edited_in_the_dashboard_keeps_its_sources_page(backend: Services) -> None:
+    org = await seed.organisation(backend, faq=None)
+    url = "https://bank.example/help"
+    faq = b"question,answer\nWhen are you open?,Monday to Friday.\nWhere are you?,In Leeds.\n"
+    await backend.knowledge.upload(org.tenant_id, "faq.csv", faq, actor=ACTOR, source_url=url)
+    entries = await backend.knowledge.faq_entries(org.tenant_id)
+    entry = next(e for e in entries if e.question == "When are you open?")
+    await backend.knowledge.editor.edit(
+        org.tenant_id, entry.entry_id, question=entry.question, phrasings="",
+        answer="Monday to Saturday.", actor=ACTOR,
+    )  # fmt: skip
+    [latest, _] = await backend.knowledge.versions(org.tenant_id)
+    assert [s.source_url for s in latest.sources] == [url]
+    [hit] = await backend.knowledge.search(org.tenant_id, "When are you open?", limit=1)
+    assert (hit.entry.answer, hit.entry.url) == ("Monday to Saturday.", url)
