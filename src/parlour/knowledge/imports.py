@@ -175,7 +175,7 @@ class KnowledgeImports:
     async def run_next(self) -> ImportJob | None:
         """Claim the oldest job an organisation with none running has queued, and run it to its
         end; the job as it ended, or None if there was none to take."""
-        job = await self._claim()
+        job = await self.claim()
         if job is None:
             return None
         return await self._run(job)
@@ -200,7 +200,9 @@ class KnowledgeImports:
             await self._interrupted(job, before)
         return len(found)
 
-    async def _claim(self) -> ImportJob | None:
+    async def claim(self) -> ImportJob | None:
+        """Take the next job to run (`run_next` takes and runs it): the oldest an organisation
+        with none running has queued; None if there is none."""
         async with self._db.read() as conn:
             candidates = await ImportRepository(conn).claimable(CLAIM_BATCH)
         for tenant_id, job_id in candidates:
