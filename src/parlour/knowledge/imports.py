@@ -85,6 +85,7 @@ class KnowledgeImports:
         self._clock = clock
         self._poll_seconds = poll_seconds
         self._started = False
+        self._moved = asyncio.Condition()  # told when this node's jobs progress or end
         self._rounds = Periodic(
             self.run_round,
             poll_seconds or 1.0,
@@ -155,6 +156,18 @@ class KnowledgeImports:
             raise NotFound("no such import")
         return job
 
+    async def ended(self, tenant_id: str, job_id: str) -> ImportJob:
+        """The job once it has ended: at once when this node ends it, within `poll_seconds`
+        when another does. The caller bounds the wait."""
+        while True:
+            job = await self.get(tenant_id, job_id)
+            if job.ended:
+                return job
+            async with self._moved:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._poll_seconds or 1.0):
+                        await self._moved.wait()
+
     async def recent(self, tenant_id: str, limit: int = 5) -> list[ImportJob]:
         """The organisation's latest jobs, newest first."""
         async with self._db.read(tenant_id) as conn:
@@ -187,6 +200,7 @@ class KnowledgeImports:
             await ImportRepository(conn).progressed(
                 job.tenant_id, job.job_id, done, total, until=now + LEASE
             )
+        await self._tell()
 
     async def recover(self, *, at_start: bool = False) -> int:
         """Put interrupted jobs back in the queue (or fail those interrupted too often): on
@@ -255,7 +269,12 @@ class KnowledgeImports:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
+            await self._tell()
         return await self.get(job.tenant_id, job.job_id)
+
+    async def _tell(self) -> None:
+        async with self._moved:
+            self._moved.notify_all()
 
     async def _file(self, job: ImportJob, cipher: TenantCipher) -> bytes:
         async with self._db.read(job.tenant_id) as conn:
