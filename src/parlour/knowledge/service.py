@@ -111,9 +111,11 @@ class KnowledgeService:
         if isinstance(self._embedder, RemoteEmbedder):
             self._embedder.close()
 
-    async def import_faq_csv(self, tenant_id: str, data: bytes, *, actor: Actor) -> ImportReport:
+    async def import_faq_csv(
+        self, tenant_id: str, data: bytes, *, actor: Actor, progress: Progress | None = None
+    ) -> ImportReport:
         """Replace the tenant's FAQ (the source named faq.csv) and publish it."""
-        return await self.upload(tenant_id, "faq.csv", data, actor=actor)
+        return await self.upload(tenant_id, "faq.csv", data, actor=actor, progress=progress)
 
     async def upload(
         self,
