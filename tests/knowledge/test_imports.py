@@ -369,6 +369,8 @@ async def test_a_job_is_seen_only_by_its_own_organisation(backend: Services) -> 
 async def test_the_waiting_file_is_sealed_and_the_audit_names_the_job_without_content(
     backend: Services,
 ) -> None:
+    """T-89: the import's audit events carry names, hashes and counts, never the file's text;
+    the file waiting for its job is sealed with the organisation's key, and deleted after."""
     org = await seed.organisation(backend, faq=None)
     secret_answer = "Our vault code word is periwinkle"
     data = f"question,answer\nWhat is the word?,{secret_answer}\n".encode()
@@ -400,3 +402,5 @@ async def test_the_waiting_file_is_sealed_and_the_audit_names_the_job_without_co
     }
     assert ended["actor"] == {"type": "system", "id": "tests"}
     assert "periwinkle" not in json.dumps(exported)
+    async with backend.db.read(org.tenant_id) as conn:
+        assert (await conn.execute(select(knowledge_import_files))).all() == []

@@ -87,6 +87,8 @@ async def test_a_retried_request_with_the_same_idempotency_key_makes_no_second_j
 
 
 async def test_bad_input_is_refused_in_the_error_shape_before_any_job(stack: Stack) -> None:
+    """T-60, T-62: a spoofed type and an oversized body are refused in the request, before a
+    job or its sealed file exists."""
     org = await seed.organisation(stack.services, faq=None, scopes=WRITE)
     imports = "/v1/knowledge/imports"
     refused = {

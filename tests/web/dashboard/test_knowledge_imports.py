@@ -130,9 +130,12 @@ async def test_a_file_of_a_refused_type_is_refused_on_the_page_and_makes_no_job(
     assert await stack.services.knowledge_imports.recent(librarian.tenant_id) == []
 
 
-async def test_an_import_is_followed_only_in_its_organisation_without_extending_the_session(
+async def test_t41_following_an_import_never_extends_the_session_and_stays_in_its_organisation(
     tmp_path: Path, sqlite_url: str
 ) -> None:
+    """T-41: the page's script asks for the job's state every second for as long as the import
+    runs; that is not the person's doing, so it never counts as a use of the session. T-30:
+    another organisation's job is not found by its id."""
     clock = PinnableClock()
     async with running_stack(tmp_path, sqlite_url, clock=clock) as stack:
         other = await seed.organisation(stack.services, name="Other", faq=None)
