@@ -212,9 +212,10 @@ class ImportRepository:
         *,
         now: datetime,
         row_errors: list[RowError] | None = None,
-    ) -> None:
-        """The job failed: nothing of it was stored, and its file goes."""
-        await self._conn.execute(
+    ) -> bool:
+        """The job failed: nothing of it was stored, and its file goes. False if there was no
+        such job (its organisation was deleted meanwhile)."""
+        result = await self._conn.execute(
             update(jobs)
             .where(jobs.c.tenant_id == tenant_id, jobs.c.job_id == job_id)
             .values(
@@ -230,6 +231,7 @@ class ImportRepository:
             )
         )
         await self._drop_file(tenant_id, job_id)
+        return bool(result.rowcount)
 
     async def take_back(
         self, tenant_id: str, job_id: str, *, lease_before: datetime | None

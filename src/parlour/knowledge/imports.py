@@ -182,7 +182,8 @@ class KnowledgeImports:
         ran = 0
         while await self.run_next() is not None:
             ran += 1
-        await self._prune()
+        if ran:
+            await self._prune()
         return ran
 
     async def run_next(self) -> ImportJob | None:
@@ -324,9 +325,11 @@ class KnowledgeImports:
         message: str,
         row_errors: list[RowError],
     ) -> None:
-        await ImportRepository(conn).failed(
+        failed = await ImportRepository(conn).failed(
             job.tenant_id, job.job_id, code, message, now=self._clock(), row_errors=row_errors
         )
+        if not failed:
+            return  # the organisation was deleted meanwhile, its jobs and audit chain with it
         ended = KnowledgeImportEnded(
             job.job_id, job.name, ImportState.FAILED.value, None, 0, len(row_errors), 0, code
         )
