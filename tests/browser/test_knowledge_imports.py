@@ -91,6 +91,8 @@ async def test_an_upload_shows_its_progress_and_outcome_and_a_double_submit_make
     await expect(bar).to_be_hidden()
     assert await page.evaluate("window.__not_reloaded") is True  # followed without a reload
     await shot(page, "knowledge-import-done")
+    await page.get_by_role("link", name="Show version 1 among the versions").click()
+    await expect(page.get_by_role("row").filter(has_text="faq.csv").first).to_contain_text("yes")
     steps.release(1000)  # the rest of the test's imports go on unpaced
 
     # A double press of the button: one job, and the page follows it.

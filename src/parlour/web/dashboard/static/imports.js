@@ -77,6 +77,12 @@
       if (o.quarantined) text += " " + counted(o.quarantined, "passage") + " held back for review.";
       paragraph("upload-result", "notice", text);
       rowErrors(o.errors);
+      // The versions below are as the page was loaded: a link to the page as it is now.
+      var again = paragraph("import-reload", "", "");
+      var link = document.createElement("a");
+      link.href = window.location.pathname + "?import=" + encodeURIComponent(job.id);
+      link.textContent = "Show version " + o.version + " among the versions";
+      again.appendChild(link);
     } else {
       stateLine.textContent = "Failed: nothing was changed.";
       paragraph("upload-failed", "error", job.error.message);
