@@ -13,10 +13,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from parlour.errors import Conflict, InvalidInput, NotFound, UnsupportedMediaType
+from parlour.errors import Conflict, InvalidInput, NotFound, RateLimited, UnsupportedMediaType
 from parlour.knowledge.embeddings import Vectors, shared_minilm
 from parlour.knowledge.import_models import ImportJob, ImportState
-from parlour.knowledge.imports import MAX_ATTEMPTS, KnowledgeImports
+from parlour.knowledge.imports import MAX_ATTEMPTS, MAX_QUEUED, KnowledgeImports
 from parlour.knowledge.service import STEP, KnowledgeService
 from parlour.services import Services
 from parlour.storage.tables import knowledge_import_files
@@ -177,6 +177,17 @@ class FailingHalfway:
         if self.calls > 1:
             raise RuntimeError("the embedder broke")
         return self.model.embed(texts)
+
+
+async def test_an_organisation_has_at_most_ten_imports_waiting(backend: Services) -> None:
+    org = await seed.organisation(backend, faq=None)
+    imports = backend.knowledge_imports
+    for i in range(MAX_QUEUED):
+        await imports.submit(org.tenant_id, f"faq-{i}.csv", faq_of(1), actor=seed.ACTOR)
+    with pytest.raises(RateLimited):
+        await imports.submit(org.tenant_id, "one-more.csv", faq_of(1), actor=seed.ACTOR)
+    assert await imports.run_next() is not None
+    await imports.submit(org.tenant_id, "one-more.csv", faq_of(1), actor=seed.ACTOR)
 
 
 async def test_a_failed_import_leaves_the_live_version_and_its_entries_untouched(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, exists, insert, select, update
+from sqlalchemy import Row, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.audit.events import Actor, ActorType
@@ -119,6 +119,15 @@ class ImportRepository:
             .limit(limit)
         )
         return [(row[0], row[1]) for row in rows]
+
+    async def queued(self, tenant_id: str) -> int:
+        """How many of the organisation's jobs wait to run."""
+        found = await self._conn.scalar(
+            select(func.count())
+            .select_from(jobs)
+            .where(jobs.c.tenant_id == tenant_id, jobs.c.state == ImportState.QUEUED.value)
+        )
+        return int(found or 0)
 
     async def running(self, tenant_id: str) -> bool:
         found = await self._conn.scalar(

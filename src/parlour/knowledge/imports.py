@@ -20,6 +20,8 @@ organisations to claim the next job, holds only names, hashes, counts and states
 - **Interrupted.** A node that stops gives its job back to the queue; one that dies leaves it
   running with a lease that runs out, and any node (at start on SQLite's one node, at once) puts
   it back. A job interrupted `MAX_ATTEMPTS` times fails, saying so.
+- **Bounded.** An organisation has at most `MAX_QUEUED` jobs waiting; another is refused until
+  they have run (each holds its file, up to the upload limit).
 - **A double submit is harmless.** A submit carries a token (the form's, rendered into it; an
   API caller's `Idempotency-Key`): the same token finds the first job. Without one, the same
   file to the same end while a job for it is queued or running finds that job too.
@@ -41,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from parlour.audit.events import Actor, KnowledgeImportEnded, KnowledgeImportStarted
 from parlour.audit.service import AuditLog
 from parlour.crypto.vault import Place, TenantCipher, Vault
-from parlour.errors import Conflict, InvalidInput, NotFound, ParlourError
+from parlour.errors import Conflict, InvalidInput, NotFound, ParlourError, RateLimited
 from parlour.knowledge.import_models import ImportJob, ImportState
 from parlour.knowledge.import_repository import FILES, ImportRepository
 from parlour.knowledge.models import ImportReport, RowError
@@ -57,6 +59,8 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=1)  # a running job's, renewed at every step and every RENEW_SECONDS
 RENEW_SECONDS = 20.0
 MAX_ATTEMPTS = 3
+# An organisation's jobs waiting at once (each holds its file, up to the upload limit, sealed).
+MAX_QUEUED = 10
 CLAIM_BATCH = 10
 RETENTION = timedelta(days=30)  # ended jobs are kept this long, then deleted
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -145,6 +149,10 @@ class KnowledgeImports:
                 return earlier, False
             if earlier := await jobs.in_flight(tenant_id, name, job.sha256, publish):
                 return earlier, False
+            if await jobs.queued(tenant_id) >= MAX_QUEUED:
+                raise RateLimited(
+                    f"{MAX_QUEUED} imports are waiting to run already; send this one after them"
+                )
             await jobs.add(job, token, sealed)
         self._rounds.wake()
         return job, True
