@@ -22,7 +22,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from time import perf_counter
 
-import numpy as np
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour import metrics
@@ -222,12 +221,12 @@ class KnowledgeService:
         source: Source,
         passages: list[Passage],
         progress: Progress | None,
-    ) -> tuple[list[FaqEntry], list[QuarantinedItem], Vectors | None]:
+    ) -> tuple[list[FaqEntry], list[QuarantinedItem], list[Vectors] | None]:
         """The passages screened (a poisoned entry would speak with the organisation's voice:
         it waits for review) and the rest embedded, `STEP` at a time off the event loop."""
         entries: list[FaqEntry] = []
         held: list[QuarantinedItem] = []
-        parts: list[Vectors] = []
+        vectors: list[Vectors] = []
         total = len(passages)
         if progress is not None:
             await progress(0, total)
@@ -236,17 +235,14 @@ class KnowledgeService:
                 _screened, tenant_id, source, passages[start : start + STEP], start
             )
             if step_entries and self._embedder is not None:
-                vectors = await self._embed(step_entries)
-                assert vectors is not None
-                parts.append(vectors)
+                step_vectors = await self._embed(step_entries)
+                assert step_vectors is not None
+                vectors.extend(step_vectors)
             entries.extend(step_entries)
             held.extend(step_held)
             if progress is not None:
                 await progress(min(start + STEP, total), total)
-        if self._embedder is None:
-            return entries, held, None
-        vectors = np.concatenate(parts) if parts else await self._embed([])
-        return entries, held, vectors
+        return entries, held, None if self._embedder is None else vectors
 
     async def remove_source(
         self, tenant_id: str, name: str, *, actor: Actor, publish: bool = True
