@@ -318,8 +318,19 @@ class AssistantSettings(BaseModel):
     tokens_per_conversation: str = "40000/day"
     tokens_per_end_user: str = "100000/day"
     tokens_per_tenant: str = "5000000/day"
+    rehearsals_per_member: str = Field(
+        default="20/minute",
+        description='Questions a member may try in the dashboard\'s "try a question" console '
+        "(a `limits` rate string); a model's answer there is also counted in the "
+        "organisation's token budget.",
+    )
 
-    @field_validator("tokens_per_conversation", "tokens_per_end_user", "tokens_per_tenant")
+    @field_validator(
+        "tokens_per_conversation",
+        "tokens_per_end_user",
+        "tokens_per_tenant",
+        "rehearsals_per_member",
+    )
     @classmethod
     def _budget(cls, value: str) -> str:
         return _rate_rule(value)

@@ -71,6 +71,7 @@ class HybridIndex:
         *,
         dense_weight: float = DENSE_WEIGHT,
     ) -> None:
+        self.entries = tuple(entries)  # what is live, as the index holds it
         self.lexical = LexicalIndex(entries)
         self.dense = DenseIndex(entries, vectors) if vectors is not None else None
         self._weights = (1.0, dense_weight)
