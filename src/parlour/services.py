@@ -82,6 +82,7 @@ from parlour.keys.replay import DatabaseReplayCache, RedisReplayCache, ReplayCac
 from parlour.keys.revocation import EndUserRevocations
 from parlour.keys.signing_keys import SigningKeys
 from parlour.knowledge.embeddings import Embedder, shared_minilm
+from parlour.knowledge.imports import KnowledgeImports
 from parlour.knowledge.remote_embeddings import RemoteEmbedder
 from parlour.knowledge.service import KnowledgeService
 from parlour.llm.local import LocalProvider
@@ -143,6 +144,8 @@ class Services:
     end_user_revocations: EndUserRevocations
     call_tokens: CallTokens
     knowledge: KnowledgeService
+    # Uploads imported in the background, with progress (knowledge/imports.py).
+    knowledge_imports: KnowledgeImports
     chat: ChatService
     desk: AgentDesk
     # The agents' tools: private notes on a conversation (T-99), the organisation's canned replies.
@@ -212,6 +215,7 @@ class Services:
         self.security_alerts.start()
         if self.settings.search.index_seconds > 0:
             self.search_indexer.start()
+        self.knowledge_imports.start()
 
     async def migrate(self) -> None:
         await migrate(self.db)
@@ -237,6 +241,7 @@ class Services:
         return failing
 
     async def aclose(self) -> None:
+        await self.knowledge_imports.aclose()
         await self.search_indexer.aclose()
         await self.security_alerts.aclose()
         await self.webhook_dispatcher.aclose()
@@ -316,6 +321,14 @@ def build_services(
         embedder=_embedder(settings.knowledge),
         tally=tally,
         cached_indexes=settings.knowledge.cached_indexes,
+        clock=clock,
+    )
+    knowledge_imports = KnowledgeImports(
+        db,
+        vault,
+        audit,
+        knowledge,
+        poll_seconds=settings.knowledge.import_poll_seconds,
         clock=clock,
     )
     egress = EgressGuard(
@@ -572,6 +585,7 @@ def build_services(
         end_user_revocations=end_user_revocations,
         call_tokens=call_tokens,
         knowledge=knowledge,
+        knowledge_imports=knowledge_imports,
         chat=chat,
         desk=desk,
         notes=notes,

@@ -230,6 +230,11 @@ class KnowledgeSettings(BaseModel):
     cached_indexes: Annotated[int, Field(ge=1)] = Field(
         default=64, description="Tenants whose retrieval index a node keeps in memory."
     )
+    import_poll_seconds: Annotated[float, Field(ge=0, le=3600)] = Field(
+        default=2.0,
+        description="How often a node looks for queued knowledge imports to run (one submitted "
+        "to the node starts at once); 0: this node runs none.",
+    )
 
 
 class AssistantSettings(BaseModel):

@@ -60,6 +60,8 @@ SECURED = (
     "conversation_ratings",
     "desk_reads",
     "desk_preferences",
+    # A knowledge import's file while its job waits or runs (0037).
+    "knowledge_import_files",
 )
 
 

@@ -200,6 +200,34 @@ class KnowledgePublished(AuditEvent):
 
 
 @dataclass(frozen=True)
+class KnowledgeImportStarted(AuditEvent):
+    """A node began a background import (again, after an interruption, when `attempt` > 1);
+    the file's name and hash, never its content."""
+
+    action = "knowledge.import_started"
+    job_id: str
+    source: str
+    sha256: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class KnowledgeImportEnded(AuditEvent):
+    """A background import ended: `done`, with the version it made and its figures, or
+    `failed`, with the error's code (nothing of it was stored)."""
+
+    action = "knowledge.import_ended"
+    job_id: str
+    source: str
+    outcome: str
+    version: int | None
+    entries: int
+    rejected_rows: int
+    quarantined: int
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class KnowledgeItemDecided(AuditEvent):
     """An administrator's decision on an item screening held back."""
 

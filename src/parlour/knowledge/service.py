@@ -41,7 +41,7 @@ from parlour.knowledge.editor import KnowledgeEditor
 from parlour.knowledge.embeddings import Embedder, Vectors, embed_entries, embed_off_loop
 from parlour.knowledge.entries import DashboardEntries
 from parlour.knowledge.explain import Explained, explain
-from parlour.knowledge.formats import identify
+from parlour.knowledge.formats import SourceKind, identify
 from parlour.knowledge.gaps import KnowledgeGaps
 from parlour.knowledge.models import (
     FaqEntry,
@@ -66,6 +66,11 @@ from parlour.storage.dialect import serialise
 from parlour.storage.types import Clock, utcnow
 
 MAX_NAME_CHARS = 200
+# Passages screened and embedded at a time: an upload's progress moves on in these steps.
+STEP = 256
+
+Progress = Callable[[int, int], Awaitable[None]]  # (passages done, passages in all)
+Finish = Callable[[AsyncConnection, ImportReport], Awaitable[None]]
 
 
 class KnowledgeService:
@@ -118,9 +123,11 @@ class KnowledgeService:
         if isinstance(self._embedder, RemoteEmbedder):
             self._embedder.close()
 
-    async def import_faq_csv(self, tenant_id: str, data: bytes, *, actor: Actor) -> ImportReport:
+    async def import_faq_csv(
+        self, tenant_id: str, data: bytes, *, actor: Actor, progress: Progress | None = None
+    ) -> ImportReport:
         """Replace the tenant's FAQ (the source named faq.csv) and publish it."""
-        return await self.upload(tenant_id, "faq.csv", data, actor=actor)
+        return await self.upload(tenant_id, "faq.csv", data, actor=actor, progress=progress)
 
     async def upload(
         self,
@@ -131,19 +138,22 @@ class KnowledgeService:
         actor: Actor,
         publish: bool = True,
         replacing: Replacing | None = None,
+        progress: Progress | None = None,
+        finish: Finish | None = None,
     ) -> ImportReport:
         """Store a source as a new version, replacing any source of the same name; its bad
-        parts are reported, its suspicious passages held back for review."""
+        parts are reported, its suspicious passages held back for review. `progress` is told
+        how many passages are screened and embedded, a step at a time; `finish` is given the
+        report in the version's own transaction (a background import's outcome is stored with
+        the version it made, or not at all). Nothing is stored unless all of it is."""
+        kind = self.check_upload(name, data)
         name = name.strip()
-        if not name or len(name) > MAX_NAME_CHARS or "/" in name or "\\" in name:
-            raise InvalidInput(f"a source needs a file name of at most {MAX_NAME_CHARS} characters")
-        # Printed by `parlour knowledge versions` and shown on pages: nothing that drives a
-        # terminal, forges a line or reads backwards (T-90).
-        check_identifier(name, "a source name")
-        if len(data) > self.max_upload_bytes:
-            raise PayloadTooLarge(f"an upload may be at most {self.max_upload_bytes} bytes")
-        kind = identify(name, data)
         passages, errors = await asyncio.to_thread(read_source, kind, data, self._limits)
+        if not passages:
+            raise InvalidInput(
+                "the file has nothing usable in it",
+                details={"errors": [{"line": e.line, "message": e.message} for e in errors]},
+            )
         now = self._clock()
         source = Source(
             tenant_id,
@@ -155,22 +165,9 @@ class KnowledgeService:
             _who(actor),
             now,
         )
-        entries: list[FaqEntry] = []
-        held: list[QuarantinedItem] = []
-        for number, passage in enumerate(passages, start=1):
-            # A poisoned entry would speak with the organisation's voice: it waits for review.
-            reasons = reasons_to_hold(passage)
-            if reasons:
-                held.append(held_back(tenant_id, source.source_id, passage, reasons, number, now))
-            else:
-                entries.append(_entry(tenant_id, source.source_id, passage, now))
-        if not entries and not held:
-            raise InvalidInput(
-                "the file has nothing usable in it",
-                details={"errors": [{"line": e.line, "message": e.message} for e in errors]},
-            )
-        vectors = await self._embed(entries)
+        entries, held, vectors = await self._prepared(tenant_id, source, passages, progress)
         cipher = await self._vault.cipher(tenant_id)
+        reports: list[ImportReport] = []
 
         async def store(conn: AsyncConnection, number: int) -> None:
             sources = SourceRepository(conn)
@@ -202,17 +199,63 @@ class KnowledgeService:
             await self._audit.record(conn, tenant_id, event, actor)
             if publish:
                 await self._publish(conn, tenant_id, number, actor)
+            report = ImportReport(
+                imported=len(entries),
+                errors=errors,
+                quarantined=held,
+                source=source,
+                version=number,
+                published=publish,
+            )
+            if finish is not None:
+                await finish(conn, report)
+            reports.append(report)
 
-        number = await self._in_new_version(tenant_id, store)
+        await self._in_new_version(tenant_id, store)
         self._tally.add(tenant_id, Figure.QUARANTINED_UPLOADS, n=len(held))
-        return ImportReport(
-            imported=len(entries),
-            errors=errors,
-            quarantined=held,
-            source=source,
-            version=number,
-            published=publish,
-        )
+        return reports[-1]
+
+    def check_upload(self, name: str, data: bytes) -> SourceKind:
+        """What can be said of an upload before reading it: a usable name, a size within the
+        limit, a type judged by its content (InvalidInput, PayloadTooLarge, or its kind)."""
+        name = name.strip()
+        if not name or len(name) > MAX_NAME_CHARS or "/" in name or "\\" in name:
+            raise InvalidInput(f"a source needs a file name of at most {MAX_NAME_CHARS} characters")
+        # Printed by `parlour knowledge versions` and shown on pages: nothing that drives a
+        # terminal, forges a line or reads backwards (T-90).
+        check_identifier(name, "a source name")
+        if len(data) > self.max_upload_bytes:
+            raise PayloadTooLarge(f"an upload may be at most {self.max_upload_bytes} bytes")
+        return identify(name, data)
+
+    async def _prepared(
+        self,
+        tenant_id: str,
+        source: Source,
+        passages: list[Passage],
+        progress: Progress | None,
+    ) -> tuple[list[FaqEntry], list[QuarantinedItem], list[Vectors] | None]:
+        """The passages screened (a poisoned entry would speak with the organisation's voice:
+        it waits for review) and the rest embedded, `STEP` at a time off the event loop."""
+        entries: list[FaqEntry] = []
+        held: list[QuarantinedItem] = []
+        vectors: list[Vectors] = []
+        total = len(passages)
+        if progress is not None:
+            await progress(0, total)
+        for start in range(0, total, STEP):
+            step_entries, step_held = await asyncio.to_thread(
+                _screened, tenant_id, source, passages[start : start + STEP], start
+            )
+            if step_entries and self._embedder is not None:
+                step_vectors = await self._embed(step_entries)
+                assert step_vectors is not None
+                vectors.extend(step_vectors)
+            entries.extend(step_entries)
+            held.extend(step_held)
+            if progress is not None:
+                await progress(min(start + STEP, total), total)
+        return entries, held, None if self._embedder is None else vectors
 
     async def remove_source(
         self, tenant_id: str, name: str, *, actor: Actor, publish: bool = True
@@ -383,6 +426,23 @@ class KnowledgeService:
         while len(self._indexes) > self._cached_indexes:
             self._indexes.popitem(last=False)
         return index
+
+
+def _screened(
+    tenant_id: str, source: Source, passages: list[Passage], start: int
+) -> tuple[list[FaqEntry], list[QuarantinedItem]]:
+    """A step's passages: those to store, and those held back for review, with why."""
+    entries: list[FaqEntry] = []
+    held: list[QuarantinedItem] = []
+    for number, passage in enumerate(passages, start=start + 1):
+        reasons = reasons_to_hold(passage)
+        if reasons:
+            held.append(
+                held_back(tenant_id, source.source_id, passage, reasons, number, source.created_at)
+            )
+        else:
+            entries.append(_entry(tenant_id, source.source_id, passage, source.created_at))
+    return entries, held
 
 
 def _who(actor: Actor) -> str:

@@ -388,6 +388,67 @@ knowledge_state = Table(
     Column("published", Integer, nullable=True),
 )
 
+# An upload imported in the background (knowledge/imports.py): the job, read across organisations
+# by every node's importer, holds ids, counts and states only; its file waits sealed, under the
+# organisation's scope, until the job ends. One job of an organisation runs at a time.
+knowledge_imports = Table(
+    "knowledge_imports",
+    metadata,
+    Column("job_id", ID, primary_key=True),
+    _tenant_fk(),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("publish", Boolean, nullable=False),
+    # The form's (or the API caller's Idempotency-Key): a second submit finds the first job.
+    Column("submit_token", String(64), nullable=True),
+    Column("state", String(16), nullable=False),  # queued, running, done, failed
+    Column("done", Integer, nullable=False),  # passages screened and embedded so far
+    Column("total", Integer, nullable=False),  # passages the file holds (0 until read)
+    Column("attempts", Integer, nullable=False),
+    # Who asked: the upload is audited as theirs.
+    Column("actor_type", String(16), nullable=False),
+    Column("actor_id", String(200), nullable=False),
+    Column("source_ip", String(64), nullable=True),
+    Column("request_id", String(64), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    # A running job's node renews this; a job whose lease ran out was interrupted.
+    Column("lease_until", UtcDateTime, nullable=True),
+    # The outcome: the version made and its figures, or why it failed.
+    Column("version", Integer, nullable=True),
+    Column("imported", Integer, nullable=True),
+    Column("quarantined", Integer, nullable=True),
+    Column("row_errors", JSON, nullable=True),
+    Column("error_code", String(64), nullable=True),
+    Column("error_message", String(500), nullable=True),
+    UniqueConstraint("tenant_id", "submit_token"),
+    Index("ix_knowledge_imports_tenant_created", "tenant_id", "created_at"),
+    Index("ix_knowledge_imports_state", "state", "created_at"),
+    Index(
+        "uq_knowledge_imports_running",
+        "tenant_id",
+        unique=True,
+        postgresql_where=text("state = 'running'"),
+        sqlite_where=text("state = 'running'"),
+    ),
+)
+
+knowledge_import_files = Table(
+    "knowledge_import_files",
+    metadata,
+    _tenant_fk(),
+    Column(
+        "job_id",
+        ID,
+        ForeignKey("knowledge_imports.job_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("file_sealed", LargeBinary, nullable=False),
+)
+
 # The assistant: each tenant's choices, its prompt template versions, and what every turn used.
 assistant_settings = Table(
     "assistant_settings",
@@ -916,6 +977,7 @@ SEALED_COLUMNS = (
     SealedColumn(faq_entries, "entry_id", "vector_sealed", "vector"),
     SealedColumn(knowledge_quarantine, "item_id", "question_sealed", "question"),
     SealedColumn(knowledge_quarantine, "item_id", "answer_sealed", "answer"),
+    SealedColumn(knowledge_import_files, "job_id", "file_sealed", "file"),
     SealedColumn(unanswered_questions, "question_id", "question_sealed", "question"),
     SealedColumn(unanswered_questions, "question_id", "vector_sealed", "vector"),
     SealedColumn(mcp_servers, "server_id", "credential_sealed", "credential"),
