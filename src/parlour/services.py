@@ -81,6 +81,7 @@ from parlour.keys.replay import DatabaseReplayCache, RedisReplayCache, ReplayCac
 from parlour.keys.revocation import EndUserRevocations
 from parlour.keys.signing_keys import SigningKeys
 from parlour.knowledge.embeddings import Embedder, shared_minilm
+from parlour.knowledge.learned import LearningLimits
 from parlour.knowledge.remote_embeddings import RemoteEmbedder
 from parlour.knowledge.service import KnowledgeService
 from parlour.llm.local import LocalProvider
@@ -314,6 +315,8 @@ def build_services(
         embedder=_embedder(settings.knowledge),
         tally=tally,
         cached_indexes=settings.knowledge.cached_indexes,
+        rate_limits=realtime.rate_limits,
+        learning=_learning(settings.knowledge),
         clock=clock,
     )
     egress = EgressGuard(
@@ -483,6 +486,7 @@ def build_services(
         customer=customer_side,
         profiles=customer_profiles,
         feedback=assistant_service.feedback,
+        choices=assistant_service.choices,
     )
     desk_watch = DeskWatch(
         accounts.sessions,
@@ -698,6 +702,7 @@ def _realtime(settings: Settings, db: Database, clock: Clock = utcnow) -> _Realt
         "origin_check": settings.egress.origin_checks_per_tenant,
         CUSTOMER_MAIL_PER_USER: settings.gateway.customer_mails_per_user,
         CUSTOMER_MAIL_PER_TENANT: settings.gateway.customer_mails_per_tenant,
+        **_learning(settings.knowledge).rules,
     }
     budgets = {
         "tokens_per_conversation": settings.assistant.tokens_per_conversation,
@@ -753,6 +758,15 @@ def _mailer(settings: Settings) -> Mailer:
         username=identity.smtp_username,
         password=password.get_secret_value() if password else None,
         security=identity.smtp_security,
+    )
+
+
+def _learning(settings: KnowledgeSettings) -> LearningLimits:
+    return LearningLimits(
+        max_chars=settings.learned_phrasing_max_chars,
+        per_entry=settings.learned_phrasings_per_entry,
+        per_customer=settings.learned_phrasings_per_customer,
+        per_tenant=settings.learned_phrasings_per_tenant,
     )
 
 

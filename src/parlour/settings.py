@@ -230,6 +230,18 @@ class KnowledgeSettings(BaseModel):
     cached_indexes: Annotated[int, Field(ge=1)] = Field(
         default=64, description="Tenants whose retrieval index a node keeps in memory."
     )
+    # Phrasings customers teach FAQ entries by picking them among the assistant's choices
+    # (knowledge/learned.py): at most so many per customer and per organisation in a window,
+    # so many per entry in all, and none longer than so many characters.
+    learned_phrasings_per_customer: str = "5/hour"
+    learned_phrasings_per_tenant: str = "100/hour"
+    learned_phrasings_per_entry: Annotated[int, Field(ge=0, le=1000)] = 50
+    learned_phrasing_max_chars: Annotated[int, Field(ge=16, le=1000)] = 200
+
+    @field_validator("learned_phrasings_per_customer", "learned_phrasings_per_tenant")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        return _rate_rule(value)
 
 
 class AssistantSettings(BaseModel):

@@ -60,6 +60,8 @@ SECURED = (
     "conversation_ratings",
     "desk_reads",
     "desk_preferences",
+    # Phrasings customers taught FAQ entries by their picks (0036).
+    "learned_phrasings",
 )
 
 

@@ -34,6 +34,8 @@ class TemplateVersion:
 class Outcome(StrEnum):
     ANSWERED = "answered"
     ABSTAINED = "abstained"  # no confident knowledge: a person was offered
+    # Unsure between a few entries: they were offered as choices, and a person (assistant/bands)
+    OFFERED = "offered"
     BLOCKED = "blocked"  # the output filter stopped the answer (canary, unsupported, a request)
     FALLBACK = "fallback"  # the chosen model failed; the extractive answer or a person instead
     REFUSED = "refused"  # a budget, the kill switch or the provider policy stopped the turn

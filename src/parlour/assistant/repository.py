@@ -124,6 +124,17 @@ class AssistantRepository:
         )
         return result.rowcount == 1
 
+    async def choose(self, tenant_id: str, message_id: str, choice: str, at: datetime) -> bool:
+        """Keep the customer's pick among the offer's choices, unless it has one already (the
+        first stands): True when kept."""
+        t = assistant_turns.c
+        result = await self._conn.execute(
+            update(assistant_turns)
+            .where(t.tenant_id == tenant_id, t.message_id == message_id, t.choice.is_(None))
+            .values(choice=choice, chosen_at=at)
+        )
+        return result.rowcount == 1
+
     async def turn(self, tenant_id: str, message_id: str) -> TurnRecord | None:
         t = assistant_turns.c
         row = (

@@ -75,6 +75,8 @@ class TurnReports:
             tally.add(tenant_id, Figure.BLOCKED_ANSWERS, record.reason or "")
         tally.add(tenant_id, Figure.INPUT_TOKENS, n=record.input_tokens)
         tally.add(tenant_id, Figure.OUTPUT_TOKENS, n=record.output_tokens)
+        if record.outcome is Outcome.OFFERED:
+            return  # offered entries are not cited
         for entry_id in record.chunk_ids:
             tally.add(tenant_id, Figure.CITATIONS, entry_id)
 

@@ -23,6 +23,7 @@ from parlour.chat.lifecycle import WAITING, Move
 from parlour.chat.models import (
     AnswerStreaming,
     Author,
+    Choice,
     Citation,
     Conversation,
     ConversationStatus,
@@ -207,6 +208,7 @@ class ChatService:
         actions: Sequence[str] = (),
         message_id: str | None = None,
         author_name: str | None = None,
+        choices: Sequence[Choice] = (),
     ) -> Message:
         """`author_name`: an agent's display name, stored with the message as it is now (a
         later rename does not rewrite what the customer was shown)."""
@@ -221,6 +223,7 @@ class ChatService:
                 actions=tuple(actions),
                 message_id=message_id,
                 author_name=author_name,
+                choices=tuple(choices),
             )
         )
         return appended.message

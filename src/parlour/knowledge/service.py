@@ -9,12 +9,15 @@ each keeps its provenance and content hash. The review queue's own rules (what i
 why, listing, deciding, flagging again) are knowledge/review.py, reached as
 `KnowledgeService.review`; the questions it could not answer are knowledge/gaps.py, reached as
 `KnowledgeService.gaps`. An entry typed in the dashboard is an upload too (knowledge/entries.py,
-`KnowledgeService.entries`).
+`KnowledgeService.entries`). What customers taught the FAQ entries by picking them among the
+assistant's choices is knowledge/learned.py (`KnowledgeService.learned`): the index gives each
+entry its learned phrasings' words and vectors too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import uuid
 from collections import OrderedDict
@@ -22,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from time import perf_counter
 
+import numpy as np
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour import metrics
@@ -40,6 +44,8 @@ from parlour.knowledge.embeddings import Embedder, Vectors, embed_entries, embed
 from parlour.knowledge.entries import DashboardEntries
 from parlour.knowledge.formats import identify
 from parlour.knowledge.gaps import KnowledgeGaps
+from parlour.knowledge.learned import LearnedPhrasings, LearningLimits, entry_key
+from parlour.knowledge.learned_repository import LearnedRepository
 from parlour.knowledge.models import (
     FaqEntry,
     Hit,
@@ -56,6 +62,7 @@ from parlour.knowledge.repository import FaqRepository, SourceRepository
 from parlour.knowledge.retrieval import HybridIndex
 from parlour.knowledge.review import ReviewQueue, held_back, reasons_to_hold
 from parlour.knowledge.review_repository import QuarantineRepository
+from parlour.rate_limits import RateLimits
 from parlour.rollups.models import Figure
 from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
@@ -78,6 +85,8 @@ class KnowledgeService:
         embedder: Embedder | None,
         tally: Tally,
         cached_indexes: int = 64,
+        rate_limits: RateLimits | None = None,
+        learning: LearningLimits | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self._db = db
@@ -99,6 +108,18 @@ class KnowledgeService:
         # Entries typed in the dashboard: uploads of a source of their own.
         self.entries = DashboardEntries(
             db, vault, self.upload, max_field_chars=self._limits.max_field_chars
+        )
+        # Phrasings customers taught the entries by their picks among the assistant's choices.
+        learning = learning or LearningLimits()
+        self.learned = LearnedPhrasings(
+            db,
+            vault,
+            audit,
+            self.upload,
+            rate_limits or RateLimits(learning.rules),
+            embedder=embedder,
+            limits=learning,
+            clock=clock,
         )
 
     def close(self) -> None:
@@ -307,6 +328,15 @@ class KnowledgeService:
 
         return await self._vault.using(tenant_id, read)
 
+    async def live_entry(self, tenant_id: str, entry_id: str) -> FaqEntry | None:
+        """The entry, if it is in the live version (None: no such entry, or not live)."""
+
+        async def read(cipher: TenantCipher) -> FaqEntry | None:
+            async with self._db.read(tenant_id) as conn:
+                return await FaqRepository(conn, cipher).live_entry(tenant_id, entry_id)
+
+        return await self._vault.using(tenant_id, read)
+
     async def published_version(self, tenant_id: str) -> int | None:
         """The number of the live knowledge version (None before the first publication)."""
         async with self._db.read(tenant_id) as conn:
@@ -348,6 +378,11 @@ class KnowledgeService:
                 entries, vectors = await repository.live_with_vectors(
                     tenant_id, dimension=dimension
                 )
+                learned = await LearnedRepository(conn, cipher).for_index(
+                    tenant_id, model=self._model_id, dimension=dimension
+                )
+            if learned:
+                entries, vectors = with_learned(cipher, entries, vectors, learned)
             return version, HybridIndex(entries, vectors)
 
         version, index = await self._vault.using(tenant_id, read)
@@ -356,6 +391,30 @@ class KnowledgeService:
         while len(self._indexes) > self._cached_indexes:
             self._indexes.popitem(last=False)
         return index
+
+
+def with_learned(
+    cipher: TenantCipher,
+    entries: list[FaqEntry],
+    vectors: list[Vectors] | None,
+    learned: dict[str, list[tuple[str, Vectors | None]]],
+) -> tuple[list[FaqEntry], list[Vectors] | None]:
+    """The live FAQ entries with what their organisation's customers taught them: the words
+    (lexical) and, where embedded with the index's model, the vectors (dense) of their learned
+    phrasings, found by the key of their question."""
+    taught: list[FaqEntry] = []
+    rows: list[Vectors] | None = [] if vectors is not None else None
+    for i, entry in enumerate(entries):
+        found = learned.get(entry_key(cipher, entry.question)) if entry.is_faq else None
+        if found:
+            entry = dataclasses.replace(entry, learned=tuple(text for text, _ in found))
+        taught.append(entry)
+        if rows is not None and vectors is not None:
+            extra = [v for _, v in found or () if v is not None]
+            rows.append(
+                np.concatenate([np.atleast_2d(vectors[i]), *extra]) if extra else vectors[i]
+            )
+    return taught, rows
 
 
 def _who(actor: Actor) -> str:
