@@ -11,8 +11,9 @@ words and vector, KnowledgeService._index) and never shown.
   another entry and starts afresh. The key tells nothing of the question without the tenant's
   key, and dies with it (crypto-shredding).
 - Stored sealed like an entry's question and vector (learned_phrasings, 0036).
-- Never learned: a question holding personal data, a secret or anything else screening would
-  hold back (knowledge/screening.py), one longer than `max_chars`, one the entry is matched by
+- Never learned: a question holding personal data or a secret of any kind parlour.sensitive
+  finds (an e-mail address, a phone or card number, a key), anything else screening would hold
+  back in an upload (knowledge/screening.py), one longer than `max_chars`, one the entry is matched by
   already, or a document's passage (only FAQ entries have phrasings).
 - Rate-limited with the platform's limiter (parlour.rate_limits): per customer and per
   organisation in a window; and at most `per_entry` per entry, after which it stops learning.
@@ -35,6 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from parlour import sensitive
 from parlour.audit.events import Actor, LearnedPhrasingKept, LearnedPhrasingRemoved, PhrasingLearned
 from parlour.audit.service import AuditLog
 from parlour.crypto.vault import TenantCipher, Vault
@@ -42,6 +44,7 @@ from parlour.errors import InvalidInput, NotFound
 from parlour.knowledge.embeddings import Embedder, embed_off_loop
 from parlour.knowledge.entries import Upload
 from parlour.knowledge.faq import MAX_PHRASINGS, PHRASINGS_SEPARATOR
+from parlour.knowledge.formats import SourceKind
 from parlour.knowledge.learned_repository import LearnedRepository
 from parlour.knowledge.models import FaqEntry, ImportReport, LearnedPhrasing, Replacing
 from parlour.knowledge.repository import FaqRepository, SourceRepository
@@ -128,7 +131,9 @@ class LearnedPhrasings:
             return Learning.NOT_FAQ
         if len(text) > self._limits.max_chars:
             return Learning.TOO_LONG
-        if not text or screen(text, question=True):
+        # Any personal data or secret (an address, a phone number, a key), or anything else
+        # screening would hold back in an upload.
+        if not text or sensitive.find(text) or screen(text, question=True):
             return Learning.SCREENED
         if normalised(text) in {normalised(t) for t in (entry.question, *entry.phrasings)}:
             return Learning.KNOWN
@@ -217,7 +222,7 @@ class LearnedPhrasings:
             faq = FaqRepository(conn, cipher)
             found = None
             for source in latest:
-                if source.kind != "csv":
+                if source.kind != SourceKind.FAQ_CSV:
                     continue
                 rows = await faq.of_source(tenant_id, source.source_id)
                 if any(entry_key(cipher, e.question) == phrasing.entry_key for e in rows):
@@ -225,7 +230,7 @@ class LearnedPhrasings:
                     break
         if found is None:
             raise InvalidInput(
-                "The entry is no longer in an FAQ file; remove the phrasing instead."
+                "Only an entry of a CSV FAQ file can keep a phrasing; remove it instead."
             )
         source, rows = found
         data = with_phrasing(
