@@ -294,10 +294,11 @@ class AssistantSettings(BaseModel):
         description="Retrieval's confidence at or above which the assistant answers "
         "(assistant/bands.py).",
     )
-    min_offer_confidence: Annotated[float, Field(ge=0, le=1)] = Field(
-        default=0.6,
+    min_offer_confidence: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        default=None,
         description="Below min_confidence and at or above this, the assistant offers the "
-        "entries it found as choices instead of refusing; equal to min_confidence: never.",
+        "entries it found as choices instead of refusing (docs/protocol.md §3.6); unset, or "
+        "not below min_confidence: never.",
     )
     choices: Annotated[int, Field(ge=1, le=5)] = 3
     min_answer_support: Annotated[float, Field(ge=0, le=1)] = Field(

@@ -78,9 +78,9 @@ OUTPUT_FILTER = Actor.system("output-filter")
 @dataclass(frozen=True, slots=True)
 class TurnLimits:
     min_confidence: float = 0.6
-    # Below min_confidence and at or above this, the turn is unsure between a few entries
-    # (assistant/bands.py); equal: no middle band.
-    min_offer_confidence: float = 0.6
+    # Below min_confidence and at or above this, the turn is unsure between a few entries and
+    # offers them as choices (assistant/bands.py); None (or not below): no middle band.
+    min_offer_confidence: float | None = None
     choices: int = 3
     min_answer_support: float = 0.3
     passages: int = 4
@@ -94,7 +94,9 @@ class TurnLimits:
 
     @property
     def thresholds(self) -> Thresholds:
-        offer = min(self.min_offer_confidence, self.min_confidence)
+        offer = self.min_confidence
+        if self.min_offer_confidence is not None:
+            offer = min(self.min_offer_confidence, offer)
         return Thresholds(self.min_confidence, offer, self.choices)
 
 

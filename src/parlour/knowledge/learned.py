@@ -13,8 +13,8 @@ words and vector, KnowledgeService._index) and never shown.
 - Stored sealed like an entry's question and vector (learned_phrasings, 0036).
 - Never learned: a question holding personal data or a secret of any kind parlour.sensitive
   finds (an e-mail address, a phone or card number, a key), anything else screening would hold
-  back in an upload (knowledge/screening.py), one longer than `max_chars`, one the entry is matched by
-  already, or a document's passage (only FAQ entries have phrasings).
+  back in an upload (knowledge/screening.py), one longer than `max_chars`, one the entry is
+  matched by already, or a document's passage (only FAQ entries have phrasings).
 - Rate-limited with the platform's limiter (parlour.rate_limits): per customer and per
   organisation in a window; and at most `per_entry` per entry, after which it stops learning.
 - Audited: `knowledge.phrasing_learned` names the entry and the phrasing's id, never the text.
