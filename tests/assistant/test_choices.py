@@ -137,7 +137,7 @@ async def test_a_pick_answers_from_the_chosen_entry_recorded_as_chosen(
 async def test_a_pick_of_anything_but_an_offer_of_the_conversation_is_refused(
     offering: Services,
 ) -> None:
-    """T-107: a pick names a place in an offer of the customer's own conversation; another
+    """T-29: a pick names a place in an offer of the customer's own conversation; another
     conversation's or organisation's offer, an answer, or a made-up place is `not_an_offer`."""
     services = offering
     org = await seed.organisation(services)
@@ -260,7 +260,7 @@ async def test_a_question_with_personal_data_or_a_secret_is_never_learned(
 async def test_learning_is_rate_limited_per_customer_organisation_and_entry(
     offering: Services,
 ) -> None:
-    """T-108: one customer cannot flood an entry (or an organisation) with phrasings."""
+    """T-25: one customer cannot flood an entry (or an organisation) with phrasings."""
     services = offering
     org = await seed.organisation(services)
     entries = {e.question: e for e in await services.knowledge.faq_entries(org.tenant_id)}

@@ -20,7 +20,7 @@ identity the socket was opened with. `chat.widget_admission` makes it; the gatew
   (the assistant's, assistant/feedback.py); it counts against the message rate.
 - `choose`, a pick among the entries an assistant's offer named, goes to `OfferedChoices` (the
   assistant's, assistant/choices.py), for the socket's own conversation and end user only; it
-  counts against the message rate (T-107).
+  counts against the message rate; a pick names nothing outside the socket's conversation (T-29).
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ async def test_a_pick_of_an_offer_is_answered_from_the_chosen_entry(stack: Stack
 
 
 async def test_a_pick_of_another_customers_offer_is_not_an_offer(stack: Stack) -> None:
-    """T-107: the pick names an offer of the socket's own conversation, or nothing."""
+    """T-29: the pick names an offer of the socket's own conversation, or nothing."""
     services = stack.services
     org = await seed.organisation(services)
     async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:

@@ -18,9 +18,11 @@ from fastapi.responses import Response
 
 from parlour.errors import ParlourError
 from parlour.identity.policy import Permission
+from parlour.services import Services
 from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import go, member_page, render, same_origin_form
 from parlour.web.deps import ServicesDep
+from parlour.web.errors import http_status
 from parlour.web.policy import Member
 
 router = APIRouter(include_in_schema=False)
@@ -36,9 +38,14 @@ def page(tenant_id: str) -> str:
 
 
 @router.get("/dashboard/o/{tenant_id}/knowledge/learned")
-async def learned_phrasings(
-    who: Librarian, services: ServicesDep, request: Request, error: str | None = None
+async def learned_phrasings(who: Librarian, services: ServicesDep, request: Request) -> Response:
+    return await _page(who, services, request)
+
+
+async def _page(
+    who: Member, services: Services, request: Request, error: ParlourError | None = None
 ) -> Response:
+    """The page; with what went wrong, and the status the API would give, after a form."""
     knowledge = services.knowledge
     entries = await knowledge.faq_entries(who.tenant_id)
     grouped, elsewhere = await knowledge.learned.by_entry(who.tenant_id, entries)
@@ -49,7 +56,8 @@ async def learned_phrasings(
         grouped=grouped,
         elsewhere=elsewhere,
         back=page(who.tenant_id),
-        error=error,
+        error=error.message if error else None,
+        status_code=http_status(error) if error else 200,
     )
 
 
@@ -61,7 +69,7 @@ async def remove(
     try:
         await services.knowledge.learned.remove(who.tenant_id, phrasing_id, actor=who.actor)
     except ParlourError as error:
-        return await learned_phrasings(who, services, request, error=error.message)
+        return await _page(who, services, request, error)
     return go(back, Notice.LEARNED_PHRASING_REMOVED)
 
 
@@ -73,7 +81,7 @@ async def keep(
     try:
         await services.knowledge.learned.keep(who.tenant_id, phrasing_id, actor=who.actor)
     except ParlourError as error:
-        return await learned_phrasings(who, services, request, error=error.message)
+        return await _page(who, services, request, error)
     return go(back, Notice.LEARNED_PHRASING_KEPT)
 
 
