@@ -367,3 +367,28 @@ async def test_a_learned_phrasing_outlives_a_reupload_and_can_be_kept_as_a_writt
     (hit, *_) = await services.knowledge.search(org.tenant_id, UNSURE, limit=3)
     assert hit.entry.question == question
     assert hit.confidence > 0.9
+
+
+async def test_a_pick_answers_and_teaches_the_question_the_offer_was_for(
+    offering: Services,
+) -> None:
+    """A customer who wrote again before the offer came picks for the question it answered."""
+    services = offering
+    org = await seed.organisation(services)
+    conversation = await services.chat.open_conversation(org.tenant_id, "u1")
+    asked = [
+        await services.chat.post_user_message(
+            org.tenant_id, conversation.conversation_id, client_id=secrets.token_hex(8), text=text
+        )
+        for text in (UNSURE, "are you there?")
+    ]
+    offered = await services.assistant.answer(asked[0].message, Subject(org.tenant_id, "u1", {}))
+    assert offered is not None
+    assert offered.choices
+
+    await pick(services, org, offered, "1")
+
+    (learned,) = await services.knowledge.learned.of_entry(
+        org.tenant_id, "How do I reset my password?"
+    )
+    assert learned.text == UNSURE

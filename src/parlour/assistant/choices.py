@@ -96,7 +96,10 @@ class Choices:
         place = int(choice) if choice.isascii() and choice.isdigit() else 0
         if not 1 <= place <= len(turn.chunk_ids):
             raise NotAnOffer()
-        question = await self._chat.question_before(tenant_id, conversation_id, message_id)
+        if turn.question_id is not None:  # the question the offer answered
+            question = await self._chat.message(tenant_id, conversation_id, turn.question_id)
+        else:
+            question = await self._chat.question_before(tenant_id, conversation_id, message_id)
         conversation = await self._chat.get_conversation(tenant_id, conversation_id)
         entry = await self._knowledge.live_entry(tenant_id, turn.chunk_ids[place - 1])
         if question is None or entry is None or conversation.status is not ConversationStatus.BOT:
@@ -117,7 +120,11 @@ class Choices:
         """Answer from the chosen entry (the task starts with the caller's context: traced and
         logged under the frame's), then learn the question; a failure to learn is the
         knowledge's loss, not the customer's."""
-        await self._answer(question, subject, Hit(entry, score=1.0, confidence=1.0))
+        try:
+            # The turn fails closed itself (a person offered); this is a fault around it.
+            await self._answer(question, subject, Hit(entry, score=1.0, confidence=1.0))
+        except Exception:
+            log.exception("answering a pick failed", extra={"tenant_id": question.tenant_id})
         try:
             await self._knowledge.learned.learn(
                 question.tenant_id, entry, question.body, customer=subject.user_id

@@ -59,6 +59,7 @@ class Draft:
     reason: str | None = None  # why the outcome is not a plain answer, for the turn's record
     question_vector: Vectors | None = None  # retrieval's embedding of the question, if any
     offered: tuple[str, ...] = ()  # an offer's references into `hits`, best first
+    question_id: str | None = None  # the customer's message the turn answers
 
     def offer(self, hits: tuple[Hit, ...]) -> None:
         """End the turn offering these entries as choices ("Did you mean …?"), each by an

@@ -60,6 +60,7 @@ class TurnRecord:
     # Why: the fallback's cause (model_timed_out, model_failed, …), the filter's block
     # (canary_in_answer, credential_request, …), the refusal's; None for a plain answer.
     reason: str | None = None
+    question_id: str | None = None  # the customer's message it answered (None: before 0036)
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,6 +110,7 @@ class AssistantRepository:
                 output_tokens=record.output_tokens,
                 created_at=record.created_at,
                 reason=record.reason,
+                question_id=record.question_id,
             )
         )
 
@@ -196,6 +197,7 @@ def _turn(row: Row[tuple[object, ...]]) -> TurnRecord:
         input_tokens=m["input_tokens"],
         output_tokens=m["output_tokens"],
         reason=m["reason"],
+        question_id=m["question_id"],
     )
 
 

@@ -198,6 +198,7 @@ class AssistantService:
         started = perf_counter()
         policy = await self.configuration.policy(tenant_id)
         draft = Draft(self.providers.for_policy(policy), tools_enabled=policy.tools_enabled)
+        draft.question_id = message.message_id
         stream_id = time_ordered_id()
         await self._chat.set_typing(tenant_id, conversation_id, Author.ASSISTANT, True)
         try:

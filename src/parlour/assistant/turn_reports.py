@@ -58,6 +58,7 @@ class TurnReports:
             input_tokens=draft.usage.input_tokens,
             output_tokens=draft.usage.output_tokens,
             reason=draft.reason,
+            question_id=draft.question_id,
         )
         async with self._db.transaction(record.tenant_id) as conn:
             await AssistantRepository(conn).record_turn(record)

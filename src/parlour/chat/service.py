@@ -144,6 +144,18 @@ class ChatService:
 
         return await self._vault.using(tenant_id, read)
 
+    async def message(
+        self, tenant_id: str, conversation_id: str, message_id: str
+    ) -> Message | None:
+        """The conversation's message with this id (None: no such message in it)."""
+
+        async def read(cipher: TenantCipher) -> Message | None:
+            async with self._db.read(tenant_id) as conn:
+                found = await MessageRepository(conn, cipher).get_many(tenant_id, [message_id])
+            return found[0] if found and found[0].conversation_id == conversation_id else None
+
+        return await self._vault.using(tenant_id, read)
+
     async def question_before(
         self, tenant_id: str, conversation_id: str, message_id: str, *, look_back: int = 20
     ) -> Message | None:

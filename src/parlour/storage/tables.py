@@ -460,6 +460,8 @@ assistant_turns = Table(
     # An offer's customer's pick (the choice's id, "1"…) and when; the first stands (0036).
     Column("choice", String(8), nullable=True),
     Column("chosen_at", UtcDateTime, nullable=True),
+    # The customer's message the turn answered (0036; null before).
+    Column("question_id", ID, nullable=True),
     Index("ix_assistant_turns_tenant_created", "tenant_id", "created_at"),
     # The customer panel reads a conversation's turns (0028).
     Index("ix_assistant_turns_tenant_conversation", "tenant_id", "conversation_id"),

@@ -1,7 +1,9 @@
 """the assistant's middle band (issue 23, item 2): an offer of entries as choices ("Did you mean
 …?") is a message whose choices are sealed with it (`messages.choices_sealed`, a JSON list of
 {id, title}; null for any other message); the customer's pick is kept with the offer's turn
-(`assistant_turns.choice`, `chosen_at`; one per offer, the first standing); and a pick teaches
+(`assistant_turns.choice`, `chosen_at`; one per offer, the first standing), and a turn names the
+customer's message it answered (`assistant_turns.question_id`: a pick answers that question, not
+a later one); and a pick teaches
 the chosen entry the customer's question as a learned phrasing (`learned_phrasings`: sealed
 text and vector, keyed by a keyed hash of the entry's question so a re-upload keeps them).
 
@@ -33,6 +35,7 @@ def upgrade() -> None:
     with op.batch_alter_table("assistant_turns") as batch:
         batch.add_column(sa.Column("choice", sa.String(8), nullable=True))
         batch.add_column(sa.Column("chosen_at", WHEN, nullable=True))
+        batch.add_column(sa.Column("question_id", ID, nullable=True))
     op.create_table(
         "learned_phrasings",
         sa.Column(
@@ -60,6 +63,7 @@ def downgrade() -> None:
     op.drop_index("ix_learned_phrasings_entry", table_name="learned_phrasings")
     op.drop_table("learned_phrasings")
     with op.batch_alter_table("assistant_turns") as batch:
+        batch.drop_column("question_id")
         batch.drop_column("chosen_at")
         batch.drop_column("choice")
     with op.batch_alter_table("messages") as batch:
