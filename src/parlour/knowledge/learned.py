@@ -26,6 +26,7 @@ Every change moves the tenant's knowledge state token, so every node rebuilds it
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import hmac
 import io
@@ -36,12 +37,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
+
 from parlour import sensitive
 from parlour.audit.events import Actor, LearnedPhrasingKept, LearnedPhrasingRemoved, PhrasingLearned
 from parlour.audit.service import AuditLog
 from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import InvalidInput, NotFound
-from parlour.knowledge.embeddings import Embedder, embed_off_loop
+from parlour.knowledge.embeddings import Embedder, Vectors, embed_off_loop
 from parlour.knowledge.entries import Upload
 from parlour.knowledge.faq import MAX_PHRASINGS, PHRASINGS_SEPARATOR
 from parlour.knowledge.formats import SourceKind
@@ -246,6 +249,30 @@ class LearnedPhrasings:
                 event = LearnedPhrasingKept(phrasing.entry_id, phrasing_id, report.version)
                 await self._audit.record(conn, tenant_id, event, actor)
         return report
+
+
+def with_learned(
+    cipher: TenantCipher,
+    entries: list[FaqEntry],
+    vectors: list[Vectors] | None,
+    learned: dict[str, list[tuple[str, Vectors | None]]],
+) -> tuple[list[FaqEntry], list[Vectors] | None]:
+    """The live FAQ entries with what their organisation's customers taught them: the words
+    (lexical) and, where embedded with the index's model, the vectors (dense) of their learned
+    phrasings, found by the key of their question."""
+    taught: list[FaqEntry] = []
+    rows: list[Vectors] | None = [] if vectors is not None else None
+    for i, entry in enumerate(entries):
+        found = learned.get(entry_key(cipher, entry.question)) if entry.is_faq else None
+        if found:
+            entry = dataclasses.replace(entry, learned=tuple(text for text, _ in found))
+        taught.append(entry)
+        if rows is not None and vectors is not None:
+            extra = [v for _, v in found or () if v is not None]
+            rows.append(
+                np.concatenate([np.atleast_2d(vectors[i]), *extra]) if extra else vectors[i]
+            )
+    return taught, rows
 
 
 def with_phrasing(

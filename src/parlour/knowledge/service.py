@@ -17,7 +17,6 @@ entry its learned phrasings' words and vectors too.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import uuid
 from collections import OrderedDict
@@ -25,7 +24,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from time import perf_counter
 
-import numpy as np
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour import metrics
@@ -44,7 +42,7 @@ from parlour.knowledge.embeddings import Embedder, Vectors, embed_entries, embed
 from parlour.knowledge.entries import DashboardEntries
 from parlour.knowledge.formats import identify
 from parlour.knowledge.gaps import KnowledgeGaps
-from parlour.knowledge.learned import LearnedPhrasings, LearningLimits, entry_key
+from parlour.knowledge.learned import LearnedPhrasings, LearningLimits, with_learned
 from parlour.knowledge.learned_repository import LearnedRepository
 from parlour.knowledge.models import (
     FaqEntry,
@@ -391,30 +389,6 @@ class KnowledgeService:
         while len(self._indexes) > self._cached_indexes:
             self._indexes.popitem(last=False)
         return index
-
-
-def with_learned(
-    cipher: TenantCipher,
-    entries: list[FaqEntry],
-    vectors: list[Vectors] | None,
-    learned: dict[str, list[tuple[str, Vectors | None]]],
-) -> tuple[list[FaqEntry], list[Vectors] | None]:
-    """The live FAQ entries with what their organisation's customers taught them: the words
-    (lexical) and, where embedded with the index's model, the vectors (dense) of their learned
-    phrasings, found by the key of their question."""
-    taught: list[FaqEntry] = []
-    rows: list[Vectors] | None = [] if vectors is not None else None
-    for i, entry in enumerate(entries):
-        found = learned.get(entry_key(cipher, entry.question)) if entry.is_faq else None
-        if found:
-            entry = dataclasses.replace(entry, learned=tuple(text for text, _ in found))
-        taught.append(entry)
-        if rows is not None and vectors is not None:
-            extra = [v for _, v in found or () if v is not None]
-            rows.append(
-                np.concatenate([np.atleast_2d(vectors[i]), *extra]) if extra else vectors[i]
-            )
-    return taught, rows
 
 
 def _who(actor: Actor) -> str:
