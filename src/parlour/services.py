@@ -83,6 +83,7 @@ from parlour.keys.revocation import EndUserRevocations
 from parlour.keys.signing_keys import SigningKeys
 from parlour.knowledge.embeddings import Embedder, shared_minilm
 from parlour.knowledge.imports import KnowledgeImports
+from parlour.knowledge.learned import LearningLimits
 from parlour.knowledge.remote_embeddings import RemoteEmbedder
 from parlour.knowledge.service import KnowledgeService
 from parlour.llm.local import LocalProvider
@@ -321,6 +322,8 @@ def build_services(
         embedder=_embedder(settings.knowledge),
         tally=tally,
         cached_indexes=settings.knowledge.cached_indexes,
+        rate_limits=realtime.rate_limits,
+        learning=_learning(settings.knowledge),
         clock=clock,
     )
     knowledge_imports = KnowledgeImports(
@@ -511,6 +514,7 @@ def build_services(
         customer=customer_side,
         profiles=customer_profiles,
         feedback=assistant_service.feedback,
+        choices=assistant_service.choices,
     )
     desk_watch = DeskWatch(
         accounts.sessions,
@@ -729,6 +733,7 @@ def _realtime(settings: Settings, db: Database, clock: Clock = utcnow) -> _Realt
         REHEARSAL: settings.assistant.rehearsals_per_member,
         CUSTOMER_MAIL_PER_USER: settings.gateway.customer_mails_per_user,
         CUSTOMER_MAIL_PER_TENANT: settings.gateway.customer_mails_per_tenant,
+        **_learning(settings.knowledge).rules,
     }
     budgets = {
         "tokens_per_conversation": settings.assistant.tokens_per_conversation,
@@ -784,6 +789,15 @@ def _mailer(settings: Settings) -> Mailer:
         username=identity.smtp_username,
         password=password.get_secret_value() if password else None,
         security=identity.smtp_security,
+    )
+
+
+def _learning(settings: KnowledgeSettings) -> LearningLimits:
+    return LearningLimits(
+        max_chars=settings.learned_phrasing_max_chars,
+        per_entry=settings.learned_phrasings_per_entry,
+        per_customer=settings.learned_phrasings_per_customer,
+        per_tenant=settings.learned_phrasings_per_tenant,
     )
 
 

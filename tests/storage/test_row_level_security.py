@@ -62,6 +62,8 @@ SECURED = (
     "desk_preferences",
     # A knowledge import's file while its job waits or runs (0037).
     "knowledge_import_files",
+    # Phrasings customers taught FAQ entries by their picks (0036).
+    "learned_phrasings",
 )
 
 

@@ -249,6 +249,33 @@ class KnowledgeItemFlaggedAgain(AuditEvent):
 
 
 @dataclass(frozen=True)
+class PhrasingLearned(AuditEvent):
+    """A customer's pick among the assistant's choices taught the entry a phrasing: named by
+    its id, never its text (knowledge/learned.py)."""
+
+    action = "knowledge.phrasing_learned"
+    entry_id: str
+    phrasing_id: str
+
+
+@dataclass(frozen=True)
+class LearnedPhrasingRemoved(AuditEvent):
+    action = "knowledge.learned_phrasing_removed"
+    entry_id: str  # the entry it was learned for
+    phrasing_id: str
+
+
+@dataclass(frozen=True)
+class LearnedPhrasingKept(AuditEvent):
+    """A learned phrasing made a written one, in a new knowledge version."""
+
+    action = "knowledge.learned_phrasing_kept"
+    entry_id: str
+    phrasing_id: str
+    version: int
+
+
+@dataclass(frozen=True)
 class PromptTemplateSaved(AuditEvent):
     """A new version of the assistant's prompt template (its text is in the version table)."""
 

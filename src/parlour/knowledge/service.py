@@ -11,6 +11,9 @@ why, listing, deciding, flagging again) are knowledge/review.py, reached as
 `KnowledgeService.gaps`. An entry typed in the dashboard is an upload too (knowledge/entries.py,
 `KnowledgeService.entries`); so is an entry edited or removed there (knowledge/editor.py,
 `KnowledgeService.editor`).
+`KnowledgeService.entries`). What customers taught the FAQ entries by picking them among the
+assistant's choices is knowledge/learned.py (`KnowledgeService.learned`): the index gives each
+entry its learned phrasings' words and vectors too.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ from parlour.knowledge.entries import DashboardEntries
 from parlour.knowledge.explain import Explained, explain
 from parlour.knowledge.formats import SourceKind, identify
 from parlour.knowledge.gaps import KnowledgeGaps
+from parlour.knowledge.learned import LearnedPhrasings, LearningLimits, with_learned
+from parlour.knowledge.learned_repository import LearnedRepository
 from parlour.knowledge.models import (
     FaqEntry,
     Hit,
@@ -59,6 +64,7 @@ from parlour.knowledge.repository import FaqRepository, SourceRepository
 from parlour.knowledge.retrieval import HybridIndex
 from parlour.knowledge.review import ReviewQueue, held_back, reasons_to_hold
 from parlour.knowledge.review_repository import QuarantineRepository
+from parlour.rate_limits import RateLimits
 from parlour.rollups.models import Figure
 from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
@@ -86,6 +92,8 @@ class KnowledgeService:
         embedder: Embedder | None,
         tally: Tally,
         cached_indexes: int = 64,
+        rate_limits: RateLimits | None = None,
+        learning: LearningLimits | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self._db = db
@@ -117,6 +125,18 @@ class KnowledgeService:
             self.upload,
             self.diff,
             max_field_chars=self._limits.max_field_chars,
+        )
+        # Phrasings customers taught the entries by their picks among the assistant's choices.
+        learning = learning or LearningLimits()
+        self.learned = LearnedPhrasings(
+            db,
+            vault,
+            audit,
+            self.upload,
+            rate_limits or RateLimits(learning.rules),
+            embedder=embedder,
+            limits=learning,
+            clock=clock,
         )
 
     def close(self) -> None:
@@ -363,6 +383,15 @@ class KnowledgeService:
 
         return await self._vault.using(tenant_id, read)
 
+    async def live_entry(self, tenant_id: str, entry_id: str) -> FaqEntry | None:
+        """The entry, if it is in the live version (None: no such entry, or not live)."""
+
+        async def read(cipher: TenantCipher) -> FaqEntry | None:
+            async with self._db.read(tenant_id) as conn:
+                return await FaqRepository(conn, cipher).live_entry(tenant_id, entry_id)
+
+        return await self._vault.using(tenant_id, read)
+
     async def published_version(self, tenant_id: str) -> int | None:
         """The number of the live knowledge version (None before the first publication)."""
         async with self._db.read(tenant_id) as conn:
@@ -418,6 +447,11 @@ class KnowledgeService:
                 entries, vectors = await repository.live_with_vectors(
                     tenant_id, dimension=dimension
                 )
+                learned = await LearnedRepository(conn, cipher).for_index(
+                    tenant_id, model=self._model_id, dimension=dimension
+                )
+            if learned:
+                entries, vectors = with_learned(cipher, entries, vectors, learned)
             return version, HybridIndex(entries, vectors)
 
         version, index = await self._vault.using(tenant_id, read)

@@ -9,7 +9,7 @@ waits in `knowledge_import_files`, under row-level security as the knowledge it 
 unique index holds it.
 
 Revision ID: 0037
-Revises: 0035
+Revises: 0036
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0037"
-down_revision: str | None = "0035"
+down_revision: str | None = "0036"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
