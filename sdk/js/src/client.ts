@@ -254,7 +254,9 @@ export class ParlourChat {
     };
   }
 
-  private retry(code: number, reason: string, advice: CloseAdvice): void {
+  /** After a close: stop for good (a final code), or try again after a jittered backoff (at
+   * once only for this client's own gap resume). */
+  private retry(code: number, reason: string, advice: CloseAdvice, immediate = false): void {
     if (this.stopped) return;
     if (advice === "final") {
       this.stopped = true;
@@ -263,8 +265,9 @@ export class ParlourChat {
       this.emit("closed", { code, reason, final: true });
       return;
     }
-    // A resume after a clean close may be at once the first time; everything else backs off.
-    const delay = advice === "resume" && this.attempt === 0 ? 0 : backoffDelay(this.attempt, this.random, this.options.backoff);
+    // Every close backs off with full jitter, so a server's restart (1001, 1013) is not met by
+    // every client at once.
+    const delay = immediate ? 0 : backoffDelay(this.attempt, this.random, this.options.backoff);
     this.attempt++;
     this.setState("waiting");
     this.emit("closed", { code, reason, final: false, retryInMs: delay });
@@ -386,8 +389,7 @@ export class ParlourChat {
     this.authenticated = false;
     this.clearReauth();
     ws.close(1000, reason.slice(0, 120));
-    this.attempt = 0;
-    this.retry(1000, reason, "resume");
+    this.retry(1000, reason, "resume", true);
   }
 
   private onReauthRequired(frame: ReauthRequiredFrame): void {
