@@ -194,7 +194,22 @@ export class ParlourChat {
   connect(): void {
     if (this.stopped) throw new Error("This client was closed; make a new one.");
     if (this.state === "connecting" || this.state === "open") return;
+    this.clearTimers(); // a reconnect that was waiting goes now
     void this.open();
+  }
+
+  /** Close the socket and stay closed until `connect()` (an app going to the background): the
+   * last seq, the pending messages and the listeners are kept, so `connect()` resumes. */
+  pause(): void {
+    if (this.stopped) return;
+    this.clearTimers();
+    const ws = this.ws;
+    this.ws = null;
+    this.authenticated = false;
+    this.generation++;
+    if (ws !== null) ws.close(1000, "client paused");
+    this.attempt = 0;
+    this.setState("idle");
   }
 
   /** Close for good: no reconnect. Pending messages stay in `pending`. */

@@ -219,3 +219,23 @@ test("frames of another protocol version stop the client", async () => {
   socket.frame({ ...READY, protocol: 2, last_seq: 0 });
   assert.equal(client.state, "closed");
 });
+
+test("pause closes the socket without reconnecting, and connect resumes from the last seq with what is pending", async () => {
+  const { client, socket, timers } = await connected();
+  socket.frame({ ...READY, last_seq: 0 });
+  socket.frame(message(1));
+  client.pause();
+  const id = client.send("from the background");
+  assert.equal(socket.closedWith, 1000);
+  assert.equal(timers.scheduled.size, 0);
+  assert.equal(client.state, "idle");
+  client.connect();
+  await settle();
+  const again = ScriptedSocket.made.at(-1)!;
+  again.open();
+  again.frame({ ...READY, last_seq: 1 });
+  assert.deepEqual(again.sent, [
+    { type: "auth", token: "token-2", last_seq: 1 },
+    { type: "message", client_id: id, text: "from the background" },
+  ]);
+});

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from tests.support.clock import ManualClock
 
 from parlour.app import create_app
 from parlour.audit.events import Actor
@@ -35,7 +36,6 @@ from parlour.keys.models import Scope
 from parlour.services import build_services
 from parlour.settings import CryptoSettings, DatabaseSettings, Environment, ServerSettings, Settings
 from parlour.web.server import uvicorn_config
-from tests.support.clock import ManualClock
 
 ORIGIN = "https://shop.example.com"
 APP_ID = "com.example.shop"
