@@ -6,7 +6,9 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 
 const ROOT = new URL("../../", import.meta.url); // sdk/js/
@@ -18,15 +20,25 @@ const manifest = JSON.parse(readFileSync(new URL("package.json", ROOT), "utf8"))
 
 test("npm pack makes a tarball of the built JavaScript, its .d.ts, the README and package.json only", () => {
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  const packed = JSON.parse(
-    execFileSync(npm, ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: ROOT, encoding: "utf8" }),
-  ) as { files: { path: string }[] }[];
-  const files = (packed[0]?.files ?? []).map((f) => f.path).sort();
-  const modules = ["backoff", "client", "frames", "index"];
-  assert.deepEqual(
-    files,
-    ["README.md", ...modules.flatMap((m) => [`dist/${m}.d.ts`, `dist/${m}.js`]), "package.json"].sort(),
-  );
+  const into = mkdtempSync(join(tmpdir(), "parlour-sdk-pack-"));
+  try {
+    const packed = JSON.parse(
+      execFileSync(npm, ["pack", "--json", "--ignore-scripts", "--pack-destination", into], { cwd: ROOT, encoding: "utf8" }),
+    ) as { filename: string }[];
+    const tarball = join(into, packed[0]?.filename ?? "");
+    const files = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean)
+      .map((path) => path.replace(/^package\//, ""))
+      .sort();
+    const modules = ["backoff", "client", "frames", "index"];
+    assert.deepEqual(
+      files,
+      ["README.md", ...modules.flatMap((m) => [`dist/${m}.d.ts`, `dist/${m}.js`]), "package.json"].sort(),
+    );
+  } finally {
+    rmSync(into, { recursive: true, force: true });
+  }
 });
 
 test("the package has no install scripts, no runtime dependencies, and names its types", () => {
