@@ -109,8 +109,14 @@ export interface ParlourChatOptions {
   url: string;
   /** The organisation's public widget id. */
   widgetId: string;
-  /** A fresh token from your own backend (docs/protocol.md §1); asked before every connect and reauth. */
-  getToken: () => Promise<string>;
+  /** A fresh token from your own backend (docs/protocol.md §1); asked before every connect and
+   * reauth. Exactly one of `getToken` and `visitor`. */
+  getToken?: () => Promise<string>;
+  /** An anonymous visitor, where the organisation allows them: `true` for a new one, or the
+   * `visitor_token` of a previous `ready` to come back to the same conversation. The client
+   * keeps each new `visitor_token` in memory and comes back with it after a reconnect; keeping
+   * one across page loads (for the browser tab, say) is the application's choice. */
+  visitor?: true | { token: string };
   /** Where there is no global WebSocket (Node 20): e.g. the `ws` package's class. */
   WebSocket?: WebSocketConstructor;
   /** Resume after this sequence number (what a previous client delivered); 0 receives everything. */
@@ -152,6 +158,7 @@ export class ParlourChat {
   private lastReauthAt = -Infinity;
   private stopped = false;
   private generation = 0;
+  private visitorToken: string | null = null;
 
   constructor(options: ParlourChatOptions) {
     this.options = options;
@@ -164,6 +171,10 @@ export class ParlourChat {
     }
     this.WebSocketImpl = impl;
     this.randomUUID = options.randomUUID ?? defaultRandomUUID;
+    if ((options.getToken === undefined) === (options.visitor === undefined)) {
+      throw new TypeError("Give exactly one of getToken (a customer) and visitor (an anonymous visitor).");
+    }
+    this.visitorToken = typeof options.visitor === "object" ? options.visitor.token : null;
   }
 
   // ---- The event API --------------------------------------------------------------------
@@ -227,9 +238,9 @@ export class ParlourChat {
   private async open(): Promise<void> {
     const generation = ++this.generation;
     this.setState("connecting");
-    let token: string;
+    let token: string | null;
     try {
-      token = await this.options.getToken();
+      token = this.options.getToken === undefined ? null : await this.options.getToken();
     } catch (error) {
       if (generation !== this.generation) return;
       this.emit("failure", { stage: "token", error });
@@ -248,10 +259,14 @@ export class ParlourChat {
     this.ws = ws;
     this.authenticated = false;
     ws.onopen = () => {
-      const auth: ClientFrame =
-        this.lastSeq > 0 ? { type: "auth", token, last_seq: this.lastSeq } : { type: "auth", token };
-      ws.send(JSON.stringify(auth));
-      token = ""; // held no longer than needed
+      const who: ClientFrame =
+        token !== null
+          ? { type: "auth", token }
+          : this.visitorToken !== null
+            ? { type: "auth", visitor_token: this.visitorToken }
+            : { type: "auth", visitor: true };
+      ws.send(JSON.stringify(this.lastSeq > 0 ? { ...who, last_seq: this.lastSeq } : who));
+      token = null; // held no longer than needed
     };
     ws.onmessage = (event) => {
       if (this.ws === ws) this.receive(event.data);
@@ -261,10 +276,18 @@ export class ParlourChat {
     };
     ws.onclose = (event) => {
       if (this.ws !== ws) return;
+      const wasReady = this.authenticated;
       this.ws = null;
       this.authenticated = false;
       this.clearReauth();
       const advice: CloseAdvice = (CLOSE_CODES as Record<number, CloseAdvice>)[event.code] ?? "backoff";
+      if (event.code === 4401 && !wasReady && this.options.visitor !== undefined && this.visitorToken !== null) {
+        // A visitor token works once: one refused at `auth` (spent on a socket whose `ready`
+        // never came, or too old) cannot come back. The next connect is a new visitor, in a
+        // new conversation (its `ready` says so).
+        this.visitorToken = null;
+        this.lastSeq = 0;
+      }
       this.retry(event.code, event.reason, advice);
     };
   }
@@ -348,6 +371,7 @@ export class ParlourChat {
     this.attempt = 0;
     this.conversationId = frame.conversation_id;
     this.people = frame.people;
+    if (frame.visitor_token !== undefined) this.visitorToken = frame.visitor_token;
     this.catchingUpTo = frame.last_seq;
     this.setState("open");
     this.emit("ready", frame);
@@ -408,6 +432,7 @@ export class ParlourChat {
   }
 
   private onReauthRequired(frame: ReauthRequiredFrame): void {
+    if (this.options.getToken === undefined) return; // a visitor comes back with its visitor token
     if (this.reauthing || this.reauthTimer !== null) return;
     const minInterval = this.options.minReauthIntervalMs ?? 5_000;
     const wait = Math.max(0, this.lastReauthAt + minInterval - this.timers.now());
@@ -424,7 +449,7 @@ export class ParlourChat {
     if (ws === null) return;
     this.reauthing = true;
     try {
-      const token = await this.options.getToken();
+      const token = await this.options.getToken!();
       if (this.ws !== ws || ws.readyState !== OPEN) return; // the next connect takes a fresh one
       ws.send(JSON.stringify({ type: "reauth", token } satisfies ClientFrame));
       this.lastReauthAt = this.timers.now();

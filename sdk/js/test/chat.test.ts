@@ -42,7 +42,7 @@ after(async () => {
   await server?.stop();
 });
 
-function chat(options: Partial<ParlourChatOptions> & Pick<ParlourChatOptions, "getToken">): ParlourChat {
+function chat(options: Partial<ParlourChatOptions>): ParlourChat {
   const client = new ParlourChat({
     url: server.wsUrl,
     widgetId: server.seeded.widget_id,
@@ -269,6 +269,29 @@ describe("the SDK against a real server", () => {
     const error = await refused;
     assert.ok(["not_an_offer", "bad_frame"].includes(error.code), error.code);
     assert.equal(client.state, "open");
+    client.close();
+  });
+
+  test("an anonymous visitor comes back to its conversation with the visitor token of its last ready", async () => {
+    const sockets = recordingWebSocket(server.seeded.origin);
+    const timers = new ManualTimers();
+    const client = chat({ visitor: true, WebSocket: sockets.WebSocket, timers, random: () => 0 });
+    let ready = next(client, "ready");
+    client.connect();
+    const first = await ready;
+    const accepted = next(client, "accepted");
+    client.send("What are your opening hours?");
+    await accepted;
+
+    ready = next(client, "ready");
+    sockets.sockets.at(-1)!.terminate();
+    await next(client, "closed");
+    timers.advance(0);
+    const again = await ready;
+
+    assert.equal(again.conversation_id, first.conversation_id);
+    assert.ok(first.visitor_token && again.visitor_token && again.visitor_token !== first.visitor_token);
+    assert.ok(client.lastSeq >= 1);
     client.close();
   });
 

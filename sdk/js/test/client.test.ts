@@ -239,3 +239,40 @@ test("pause closes the socket without reconnecting, and connect resumes from the
     { type: "message", client_id: id, text: "from the background" },
   ]);
 });
+
+test("a visitor authenticates as a new visitor, then comes back with the visitor token its ready gave", async () => {
+  ScriptedSocket.made = [];
+  const timers = new ManualTimers();
+  const client = new ParlourChat({ url: "wss://p.example", widgetId: "w", visitor: true, WebSocket: ScriptedSocket, timers, random: () => 0 });
+  client.connect();
+  await settle();
+  const first = ScriptedSocket.made.at(-1)!;
+  first.open();
+  first.frame({ ...READY, last_seq: 0, visitor_token: "v1" });
+  first.frame(message(1));
+  first.drop(1006);
+  timers.advance(0);
+  await settle();
+  const second = ScriptedSocket.made.at(-1)!;
+  second.open();
+  // Refused at auth (the token was spent): the next connect is a new visitor, from seq 0.
+  second.drop(4401);
+  timers.advance(1_000);
+  await settle();
+  const third = ScriptedSocket.made.at(-1)!;
+  third.open();
+  assert.deepEqual(
+    [first.sent[0], second.sent[0], third.sent[0]],
+    [
+      { type: "auth", visitor: true },
+      { type: "auth", visitor_token: "v1", last_seq: 1 },
+      { type: "auth", visitor: true },
+    ],
+  );
+});
+
+test("a client is given exactly one of getToken and visitor", () => {
+  const base = { url: "wss://p.example", widgetId: "w", WebSocket: ScriptedSocket };
+  assert.throws(() => new ParlourChat(base), TypeError);
+  assert.throws(() => new ParlourChat({ ...base, visitor: true, getToken: async () => "t" }), TypeError);
+});

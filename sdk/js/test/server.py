@@ -1,6 +1,6 @@
 """A real Parlour server for the SDK's tests: a fresh SQLite database in a temporary directory,
-one organisation (a web origin and a mobile app on its allowlist, an API key that mints tokens,
-an FAQ), served by uvicorn with Parlour's own configuration on a free port of 127.0.0.1.
+one organisation (a web origin and a mobile app on its allowlist, anonymous visitors allowed, an
+API key that mints tokens, an FAQ, a member who handles conversations), served by uvicorn with Parlour's own configuration on a free port of 127.0.0.1.
 
 The server's clock is a test clock that moves only when told (tests/support/clock.py), so the
 token lifetimes the tests exercise never make them wait; `POST /_sdk_test/advance?seconds=N`
@@ -53,6 +53,7 @@ async def seed(settings: Settings, clock: ManualClock) -> dict[str, str]:
         await services.migrate()
         tenant = await services.tenants.create("SDK Test Org", [ORIGIN], actor=ACTOR)
         await services.tenants.allow_app(tenant.tenant_id, APP_ID, actor=ACTOR)
+        await services.tenants.set_anonymous_visitors(tenant.tenant_id, True, actor=ACTOR)
         issued = await services.api_keys.create(
             tenant.tenant_id,
             label="sdk-tests",
