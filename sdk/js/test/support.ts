@@ -6,6 +6,7 @@
  */
 
 import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
@@ -17,6 +18,8 @@ const REPO = fileURLToPath(new URL("../../../../", import.meta.url));
 const PYTHON = process.env["PARLOUR_SDK_TEST_PYTHON"] ?? `${REPO}.venv/bin/python`;
 const START_TIMEOUT_MS = 90_000; // the child imports Parlour and embeds the FAQ: ~10 s on 2 cores
 export const WAIT_MS = 15_000; // the longest any test waits for one event
+/** The server's own log (its stderr), kept out of the test report. */
+export const SERVER_LOG = fileURLToPath(new URL("../server.log", import.meta.url)); // build/server.log
 
 export interface Seeded {
   url: string;
@@ -37,12 +40,13 @@ export class Server {
     const child = spawn(PYTHON, [`${REPO}sdk/js/test/server.py`], {
       cwd: REPO,
       env: { ...withoutParlourSettings(process.env), PYTHONPATH: `${REPO}src:${REPO}` },
-      stdio: ["pipe", "pipe", "inherit"],
+      stdio: ["pipe", "pipe", "pipe"],
     });
+    child.stderr!.pipe(createWriteStream(SERVER_LOG));
     const lines = createInterface({ input: child.stdout! });
     const first = once(lines, "line") as Promise<[string]>;
     const exited = once(child, "exit").then(([code]) => {
-      throw new Error(`test/server.py exited with ${String(code)} before it served`);
+      throw new Error(`test/server.py exited with ${String(code)} before it served (its log: ${SERVER_LOG})`);
     });
     const [line] = await within(Promise.race([first, exited]), START_TIMEOUT_MS, "the server to start");
     return new Server(JSON.parse(line) as Seeded, child);
