@@ -137,15 +137,17 @@ describe("the SDK against a real server", () => {
 
     // It waits as the backoff says (full jitter, random 0.5 of the first ceiling of 500 ms).
     assert.deepEqual(timers.waiting(), [250]);
+    // A question written while there is no socket waits, and goes after the next ready.
+    client.send("What are your opening hours?");
     ready = next(client, "ready");
     const both = new Promise<void>((resolve) => {
       client.on("message", () => {
-        if (frames.filter((f) => f.type === "message" && f.author === "assistant").length === 3) resolve();
+        if (frames.filter((f) => f.type === "message" && f.author === "assistant").length === 4) resolve();
       });
     });
     timers.advance(250);
     await ready;
-    await within(both, WAIT_MS, "both answers");
+    await within(both, WAIT_MS, "the three answers");
     // Nothing more is owed: a check with a second client that reads the whole history.
     const reader = chat({ getToken: () => server.mint("resume-1") });
     const history = transcript(reader);
@@ -163,12 +165,31 @@ describe("the SDK against a real server", () => {
       history.map((f) => (f.type === "message" ? `${f.author}:${f.text}` : f.state)),
     );
     const questions = frames.filter((f) => f.type === "message" && f.author === "user");
-    assert.equal(questions.length, 3);
-    assert.equal(new Set(questions.map((q) => q.type === "message" && q.client_id)).size, 3);
+    assert.equal(questions.length, 4);
+    assert.equal(new Set(questions.map((q) => q.type === "message" && q.client_id)).size, 4);
     assert.equal(client.pending.size, 0);
     assert.equal(sockets.sockets.length, 2);
     client.close();
     reader.close();
+  });
+
+  test("a message sent again with the same client id is stored once and accepted with its first seq", async () => {
+    const client = chat({ getToken: () => server.mint("idempotent-1") });
+    const frames = transcript(client);
+    const ready = next(client, "ready");
+    client.connect();
+    await ready;
+    const clientId = "3b241101-e2bb-4255-8caf-4136c566a962";
+    let accepted = next(client, "accepted");
+    client.send("Where is my parcel?", clientId);
+    const first = await accepted;
+    accepted = next(client, "accepted");
+    client.send("Where is my parcel?", clientId); // as after a reconnect that lost the accepted
+    const second = await accepted;
+
+    assert.deepEqual([second.client_id, second.seq, second.id], [clientId, first.seq, first.id]);
+    assert.equal(frames.filter((f) => f.type === "message" && f.client_id === clientId).length, 1);
+    client.close();
   });
 
   test("reauth before expiry keeps the socket open past the first token's expiry", async () => {
