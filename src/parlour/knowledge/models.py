@@ -22,6 +22,10 @@ class FaqEntry:
     # Other ways customers ask the FAQ's question, written by the organisation: each one finds
     # the entry as its question does (they are matched, never shown).
     phrasings: tuple[str, ...] = ()
+    # Phrasings its organisation's customers taught it by picking it among the assistant's
+    # choices (knowledge/learned.py): matched like `phrasings`, never shown, never stored with
+    # the entry; the index adds them as it is built.
+    learned: tuple[str, ...] = ()
     url: str | None = None  # its source's address, for the citation's link (source_urls.py)
 
     @property
@@ -31,6 +35,20 @@ class FaqEntry:
         if not self.is_faq:
             return (f"{self.question}\n{self.answer}",)
         return (self.question, *self.phrasings)
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedPhrasing:
+    """A customer's question an FAQ entry learned when the customer picked it among the
+    assistant's choices; its entry is named by `entry_key`, a keyed hash of the entry's
+    question (knowledge/learned.py), and `entry_id` is the entry it was learned for then."""
+
+    tenant_id: str
+    phrasing_id: str
+    entry_key: str
+    entry_id: str
+    text: str
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
