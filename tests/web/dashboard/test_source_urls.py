@@ -37,10 +37,13 @@ async def test_the_upload_form_keeps_an_https_page_and_refuses_any_other(stack: 
         assert 'name="source_url"' in page.text
         for bad in ("javascript:alert(1)", "http://bank.example/help"):
             refused = await upload(pages, path, csrf_of(page), bad)
-            assert "must start with https://" in refused.text
-        assert await stack.services.knowledge.versions(org.tenant_id) == []
-        done = await upload(pages, path, csrf_of(page), URL)
-        assert 'id="upload-result"' in done.text
+            assert "must start with https://" in refused.text  # at once, before any job
+        assert await stack.services.knowledge_imports.recent(org.tenant_id) == []
+        sent = await upload(pages, path, csrf_of(page), URL)
+        assert sent.status_code == 303, sent.text
+        [job] = await stack.services.knowledge_imports.recent(org.tenant_id)
+        assert job.source_url == URL
+        await stack.on_the_server(lambda s: s.knowledge_imports.ended(org.tenant_id, job.job_id))
         [version] = await stack.services.knowledge.versions(org.tenant_id)
         assert [s.source_url for s in version.sources] == [URL]
 
