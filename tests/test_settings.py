@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 
 from parlour.crypto.master_key import MasterKeyError, generate_master_key, load_master_key
 from parlour.settings import (
@@ -99,6 +100,7 @@ def test_production_refuses_a_database_or_redis_reached_without_verified_tls(
         ("database", "postgresql+asyncpg://parlour@/parlour?host=/run/postgresql"),
         ("redis", "rediss://cache.internal:6379/0"),
         ("redis", "redis://localhost:6379/0"),
+        ("redis", "unix:///run/redis/redis.sock"),
     ],
 )
 def test_production_takes_verified_tls_or_a_hop_that_stays_on_the_machine(
@@ -106,6 +108,31 @@ def test_production_takes_verified_tls_or_a_hop_that_stays_on_the_machine(
 ) -> None:
     """T-96"""
     assert _production(**{group: {"url": url}}).environment is Environment.PRODUCTION
+
+
+def test_the_database_password_is_read_from_its_file_and_joined_to_the_url(
+    tmp_path: Path,
+) -> None:
+    """A container secret (deploy/compose.yaml): the password is in neither the URL nor the
+    environment, and a password with URL-special characters survives."""
+    password = "p@ss/w:rd%with?odd#chars"
+    (tmp_path / "password").write_text(password + "\n")
+    settings = Settings(
+        database={
+            "url": "postgresql+asyncpg://parlour@/parlour?host=/run/postgresql",
+            "password_file": tmp_path / "password",
+        }
+    )
+    url = make_url(settings.database_url)
+    assert url.password == password
+    assert url.username == "parlour"
+    assert url.query["host"] == "/run/postgresql"
+    assert password not in repr(settings)
+
+
+def test_without_a_password_file_the_database_url_is_used_as_given() -> None:
+    url = "postgresql+asyncpg://parlour@db.example/parlour"
+    assert Settings(database={"url": url}).database_url == url
 
 
 def test_production_refuses_to_start_without_a_mail_relay() -> None:

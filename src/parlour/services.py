@@ -760,7 +760,7 @@ def _realtime(settings: Settings, db: Database, clock: Clock = utcnow) -> _Realt
         replay=RedisReplayCache(redis, prefix=prefix, clock=clock),
         rate_limits=RateLimits(
             rules,
-            "async+" + url,
+            _limits_uri(url),
             local=["frame"],
             implementation="redispy",
             key_prefix=f"{prefix}:limits",
@@ -769,7 +769,7 @@ def _realtime(settings: Settings, db: Database, clock: Clock = utcnow) -> _Realt
         caps=RedisConnectionCaps(redis, prefix=prefix),
         budgets=RateLimits(
             budgets,
-            "async+" + url,
+            _limits_uri(url),
             implementation="redispy",
             key_prefix=f"{prefix}:budgets",
             connection_pool=pool,
@@ -777,6 +777,14 @@ def _realtime(settings: Settings, db: Database, clock: Clock = utcnow) -> _Realt
         presence=RedisSockets(redis, prefix=prefix, clock=clock),
         redis=redis,
     )
+
+
+def _limits_uri(url: str) -> str:
+    """The `limits` library's name for the Redis at `url` (its scheme for a Unix socket is
+    `redis+unix`); the connections themselves come from the shared pool."""
+    if url.startswith("unix://"):
+        return "async+redis+" + url
+    return "async+" + url
 
 
 def _mailer(settings: Settings) -> Mailer:

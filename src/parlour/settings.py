@@ -46,6 +46,11 @@ class DatabaseSettings(BaseModel):
         default=None,
         description="SQLAlchemy async URL; unset means SQLite (WAL) in the data folder.",
     )
+    password_file: Path | None = Field(
+        default=None,
+        description="A file holding the database password (a container secret), joined to "
+        "database.url, so that the password is in neither the URL nor the environment.",
+    )
     echo: bool = False
     migrate_on_start: bool = True
 
@@ -546,7 +551,13 @@ class Settings(BaseSettings):
 
     @property
     def database_url(self) -> str:
-        return self.database.url or f"sqlite+aiosqlite:///{self.data_dir / 'parlour.db'}"
+        url = self.database.url
+        if url is None:
+            return f"sqlite+aiosqlite:///{self.data_dir / 'parlour.db'}"
+        if self.database.password_file is None:
+            return url
+        password = self.database.password_file.read_text().strip()
+        return make_url(url).set(password=password).render_as_string(hide_password=False)
 
     @property
     def master_key_path(self) -> Path:

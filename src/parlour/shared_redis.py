@@ -68,9 +68,15 @@ def shared_pool(settings: RedisSettings) -> BlockingConnectionPool:
         timeout=settings.pool_timeout_seconds,
         socket_timeout=settings.timeout_seconds,
         socket_connect_timeout=settings.timeout_seconds,
-        socket_keepalive=True,
         retry=Retry(NoBackoff(), 1),
+        **_keepalive(settings.url),
     )
+
+
+def _keepalive(url: str) -> dict[str, bool]:
+    """TCP keepalive for a TCP connection; a Unix socket (`unix://`, as the container compose
+    file uses) has none, and redis-py refuses the option there."""
+    return {} if url.startswith("unix://") else {"socket_keepalive": True}
 
 
 def broker_client(settings: RedisSettings) -> Redis:
@@ -82,8 +88,8 @@ def broker_client(settings: RedisSettings) -> Redis:
         max_connections=BROKER_CONNECTIONS,
         timeout=settings.pool_timeout_seconds,
         socket_connect_timeout=settings.timeout_seconds,
-        socket_keepalive=True,
         retry=Retry(NoBackoff(), 1),
+        **_keepalive(settings.url),
     )
     return Redis.from_pool(pool)
 

@@ -14,16 +14,6 @@ import { CLIENT_FRAME_FIELDS, CLOSE_CODES, SERVER_FRAME_FIELDS } from "../src/in
 // PROTOCOL_DOC: another copy of the document to check against (another branch's, say).
 const DOC = readFileSync(process.env["PROTOCOL_DOC"] ?? new URL("../../../../docs/protocol.md", import.meta.url), "utf8");
 
-/**
- * Frames the SDK speaks that docs/protocol.md does not yet name on this branch: the middle
- * band's choices (branch `choices`, docs/protocol.md §3.6). Used only while the document lacks
- * them; once it has them, they are checked like every other frame.
- */
-const AWAITING_DOC: Record<"client" | "server", Record<string, readonly string[]>> = {
-  client: { choose: ["message_id", "choice"] },
-  server: { chosen: ["message_id", "choice"], message: ["choices"] },
-};
-
 type Table = Map<string, Set<string>>;
 
 /** The rows of the table under `heading`: frame type(s) → field names. */
@@ -63,15 +53,8 @@ function names(cell: string): string[] {
   return [...text.matchAll(/`([a-z_]+)(?::[^`]*)?`/g)].map((match) => match[1] ?? "");
 }
 
-function sdkTable(fields: Record<string, readonly string[]>, awaiting: Record<string, readonly string[]>, doc: Table): Table {
-  const table: Table = new Map();
-  for (const [type, list] of Object.entries(fields)) {
-    const documented = doc.get(type);
-    const waiting = awaiting[type] ?? [];
-    if (documented === undefined && waiting.length > 0 && list.every((f) => waiting.includes(f))) continue;
-    table.set(type, new Set(list.filter((f) => documented?.has(f) || !waiting.includes(f))));
-  }
-  return table;
+function sdkTable(fields: Record<string, readonly string[]>): Table {
+  return new Map(Object.entries(fields).map(([type, list]) => [type, new Set(list)]));
 }
 
 function plain(table: Table): Record<string, string[]> {
@@ -81,13 +64,13 @@ function plain(table: Table): Record<string, string[]> {
 test("every client → server frame and field in docs/protocol.md is typed in the SDK, and no other", () => {
   const doc = framesUnder("### Client → server");
   assert.ok(doc.size >= 11);
-  assert.deepEqual(plain(sdkTable(CLIENT_FRAME_FIELDS, AWAITING_DOC.client, doc)), plain(doc));
+  assert.deepEqual(plain(sdkTable(CLIENT_FRAME_FIELDS)), plain(doc));
 });
 
 test("every server → client frame and field in docs/protocol.md is typed in the SDK, and no other", () => {
   const doc = framesUnder("### Server → client");
   assert.ok(doc.size >= 14);
-  assert.deepEqual(plain(sdkTable(SERVER_FRAME_FIELDS, AWAITING_DOC.server, doc)), plain(doc));
+  assert.deepEqual(plain(sdkTable(SERVER_FRAME_FIELDS)), plain(doc));
 });
 
 test("every close code in docs/protocol.md §5 has the SDK's advice, and 4403 alone is final", () => {

@@ -3,6 +3,8 @@ while delivering events. Each close code comes from the error's class (parlour.w
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from websockets.exceptions import ConnectionClosed
 
@@ -68,3 +70,23 @@ async def test_a_failure_while_delivering_events_closes_with_1011_and_asks_to_re
         1011,
         "server error; reconnect and resume",
     )
+
+
+async def test_a_client_that_vanishes_while_answers_are_sent_leaves_no_error_behind(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A phone that loses its network mid-conversation: its connection is dropped without a
+    close frame while the server still sends it frames (acks, answers). The socket ends
+    quietly: nothing logged as an error, no traceback, and the messages stay stored."""
+    org = await seed.organisation(stack.services)
+    for _ in range(5):
+        async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+            await authenticate(ws, await seed.token_for(stack.services, org))
+            for _ in range(3):
+                await say(ws, "What are your opening hours?")
+            ws.transport.abort()  # gone, without a close frame
+    async with open_socket(stack.ws_url, org.widget_id, org.origin) as ws:
+        ready = await authenticate(ws, await seed.token_for(stack.services, org))
+    assert ready["last_seq"] >= 15  # every customer message was stored
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == []

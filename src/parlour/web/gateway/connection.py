@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import WebSocket
 from opentelemetry.trace import SpanKind, Tracer
-from starlette.websockets import WebSocketState
+from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected, WebSocketState
 
 from parlour import metrics
 from parlour.chat.admission import Admission, Admitted, AuthenticationTimedOut, Frame, Knock
@@ -37,6 +37,11 @@ from parlour.web.gateway.handshake import deny, receive_text
 log = logging.getLogger(__name__)
 
 OUTBOX_CAPACITY = 1024
+
+
+class _PeerGone(Exception):
+    """The client's connection went away (a phone losing its network) while a frame was being
+    sent: nothing to close or report; the client resumes from the database when it is back."""
 
 
 class Connection:
@@ -83,6 +88,8 @@ class Connection:
                     await self._serve(admitted)
             except ParlourError as error:
                 await self._close(error)
+            except _PeerGone:
+                pass
             finally:
                 metrics.OPEN_SOCKETS.dec()
 
@@ -198,6 +205,8 @@ class Connection:
     async def _drain(self) -> None:
         try:
             await self._send_outbox()
+        except _PeerGone:
+            pass  # the socket's task reads the disconnect and ends
         except ParlourError as error:
             self._end(error)
         except Exception:
@@ -215,7 +224,10 @@ class Connection:
     async def _send(self, frames: list[Frame]) -> None:
         async with self._send_lock:
             for frame in frames:
-                await self._ws.send_text(_dumps(frame))
+                try:
+                    await self._ws.send_text(_dumps(frame))
+                except (WebSocketDisconnect, WebSocketDisconnected) as gone:
+                    raise _PeerGone() from gone
                 if self._admitted is not None:
                     self._admitted.sent(frame)
 
