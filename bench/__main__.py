@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from bench import (
     answers,
+    claims,
     crypto,
     desk,
     first_turn,
@@ -24,6 +25,7 @@ from bench import (
 
 BENCHMARKS = {
     "answers": answers.run,
+    "claims": claims.run,
     "crypto": crypto.run,
     "desk": desk.run,
     "first_turn": first_turn.run,

@@ -74,6 +74,35 @@ def test_migrate_then_create_a_tenant_a_key_and_import_an_faq(
     assert "line 3: the question is empty" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "http://acme.example.com/faq", "https://me:pw@acme.example.com"]
+)
+def test_an_import_whose_source_url_is_not_plain_https_is_refused(
+    runner: CliRunner, tmp_path: Path, url: str
+) -> None:
+    """T-70: a source's page reaches customers as a link; only https, without credentials."""
+    tenant_id = new_tenant(runner)
+    faq = tmp_path / "faq.csv"
+    faq.write_text("question,answer\nWhy?,Because.\n")
+    for command in (["faq", "import"], ["knowledge", "upload"]):
+        result = runner.invoke(
+            main, [*command, "--tenant", tenant_id, "--source-url", url, str(faq)]
+        )
+        assert result.exit_code == 1
+        assert "invalid_source_url" in result.output
+    assert "no versions yet" in run(runner, "knowledge", "versions", "--tenant", tenant_id).stderr
+
+
+def test_an_import_keeps_its_https_source_url(runner: CliRunner, tmp_path: Path) -> None:
+    tenant_id = new_tenant(runner)
+    faq = tmp_path / "faq.csv"
+    faq.write_text("question,answer\nWhy?,Because.\n")
+    url = "https://acme.example.com/help"
+    invoke(runner, "faq", "import", "--tenant", tenant_id, "--source-url", url, str(faq))
+    listed = invoke(runner, "knowledge", "versions", "--tenant", tenant_id)
+    assert re.search(rf"faq\.csv  faq_csv  sha256:[0-9a-f]{{16}}  {re.escape(url)}\n", listed)
+
+
 def test_errors_are_reported_as_a_message_and_exit_code_not_a_traceback(
     runner: CliRunner,
 ) -> None:

@@ -61,6 +61,16 @@ TURNS = Counter(
     "Assistant turns by outcome and reason (the turn record's).",
     ["outcome", "reason", "tenant"],
 )
+CLAIMS = Counter(
+    "parlour_assistant_claims",
+    "The claims (sentences) of generative answers, by what became of their citation.",
+    ["verdict", "tenant"],
+)
+UNKNOWN_REFERENCES = Counter(
+    "parlour_assistant_unknown_references",
+    "References a model wrote to passages its turn did not give it (dropped).",
+    ["tenant"],
+)
 LLM_TOKENS = Counter(
     "parlour_llm_tokens",
     "Tokens the language models took in and gave out, by configured provider.",
@@ -154,6 +164,18 @@ def turn_finished(
         LLM_TOKENS.labels(code(provider), "input", tenant).inc(input_tokens)
     if output_tokens:
         LLM_TOKENS.labels(code(provider), "output", tenant).inc(output_tokens)
+
+
+def claims_judged(tenant_id: str, verdicts: list[str]) -> None:
+    """The verdicts on a generative answer's claims (parlour.assistant.claims.Verdict)."""
+    tenant = _tenant(tenant_id)
+    for verdict in verdicts:
+        CLAIMS.labels(code(verdict), tenant).inc()
+
+
+def references_dropped(tenant_id: str, count: int) -> None:
+    if count:
+        UNKNOWN_REFERENCES.labels(_tenant(tenant_id)).inc(count)
 
 
 def refused(transport: str, error_code: str) -> None:

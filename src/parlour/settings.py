@@ -324,7 +324,17 @@ class AssistantSettings(BaseModel):
         "template, tool results, the customer's own details) must hold, or the answer is "
         "stopped as off-topic: what a hijacked model writes (T-68). 0 turns the check off.",
     )
+    min_citation_support: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.5,
+        description="The share of a generative answer's sentence (claim) that a passage must "
+        "hold for the sentence to cite it (parlour.assistant.claims).",
+    )
     passages: Annotated[int, Field(ge=1, le=20)] = 4
+    min_companion_confidence: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.4,
+        description="Once the best passage reaches min_confidence, the next ones (up to "
+        "`passages`) are given with it when they reach this, so a model can combine them.",
+    )
     history_messages: Annotated[int, Field(ge=0, le=50)] = 6
     max_prompt_tokens: Annotated[int, Field(ge=256, le=200_000)] = 3_000
     max_output_tokens: Annotated[int, Field(ge=16, le=8_192)] = 400

@@ -263,7 +263,7 @@ async def test_an_answer_in_the_models_own_words_from_its_knowledge_is_kept(
     org = await seed.organisation(services)
     answer = await ask(services, assistant, org, "When are you open?")
     assert answer is not None
-    assert answer.body == "Sure! We're open from Monday to Friday, 9:00 until 17:00."
+    assert answer.body == "Sure! We're open from Monday to Friday, 9:00 until 17:00 [1]."
     assert [c.title for c in answer.citations] == ["What are your opening hours?"]
 
 

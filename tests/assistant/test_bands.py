@@ -51,3 +51,12 @@ def test_without_a_middle_band_an_unsure_hit_abstains() -> None:
 def test_thresholds_out_of_order_are_refused(thresholds: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=r"thresholds need|at least one"):
         Thresholds(**thresholds)  # type: ignore[arg-type]
+
+
+def test_a_confident_answer_brings_the_passages_near_it_for_a_model_to_combine() -> None:
+    hits = [hit("a", 0.75), hit("b", 0.45), hit("c", 0.3)]
+    with_companions = Thresholds(answer=0.7, offer=0.4, choices=2, companion=0.4)
+    assert [h.entry.question for h in decide(hits, with_companions).hits] == ["a", "b"]
+    assert [h.entry.question for h in decide(hits, BANDS).hits] == ["a"]
+    # Not below the bar to answer when nothing is confident: that is the middle band's.
+    assert decide([hit("b", 0.45)], with_companions).band is Band.OFFER

@@ -154,5 +154,5 @@ async def test_a_server_that_is_down_costs_its_tools_but_not_the_answer(stack: S
     assistant = assistant_with(stack.services, model, source=source(stack))
     answer = await ask(stack.services, assistant, org, QUESTION)
     assert answer is not None
-    assert answer.body == "We are open Monday to Friday."
+    assert answer.body == "We are open Monday to Friday [1]."
     assert [g.tools for g in model.seen] == [()]

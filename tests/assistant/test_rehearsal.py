@@ -165,7 +165,7 @@ async def test_a_model_answer_in_its_own_words_is_shown_with_its_citation(
         org.tenant_id, "When are you open?", member_id="m"
     )
     assert tried.outcome is Outcome.ANSWERED
-    assert tried.answer == "Sure! We're open from Monday to Friday, 9:00 until 17:00."
+    assert tried.answer == "Sure! We're open from Monday to Friday, 9:00 until 17:00 [1]."
     assert tried.provider == "scripted"
     assert tried.usage.output_tokens == 20
 

@@ -139,7 +139,7 @@ async def test_an_endless_tool_loop_stops_at_the_depth_limit(services: Services)
     assert len(book.calls) == 3
     assert [bool(g.tools) for g in model.seen] == [True, True, True, False]
     assert answer is not None
-    assert answer.body == "We are open Monday to Friday."
+    assert answer.body == "We are open Monday to Friday [1]."
 
 
 async def test_anonymous_visitors_get_no_tool_results(services: Services) -> None:

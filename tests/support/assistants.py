@@ -159,3 +159,23 @@ class StallingModel(ScriptedModel):
         self.seen.append(generation)
         await asyncio.Event().wait()  # ended by the turn's timeout
         yield Finished("stop")
+
+
+@dataclass
+class CitingModel(ScriptedModel):
+    """A model that combines passages: it writes each sentence followed by a reference to the
+    passage given it under that title (a reference as written when the title is not among
+    them, e.g. "k9"; none for None), a few characters at a time."""
+
+    sentences: Sequence[tuple[str, str | None]]
+
+    async def stream(self, generation: Generation) -> AsyncIterator[ProviderEvent]:
+        self.seen.append(generation)
+        refs = {g.title: g.ref for g in generation.grounding}
+        text = " ".join(
+            sentence if cite is None else f"{sentence} [{refs.get(cite, cite)}]"
+            for sentence, cite in self.sentences
+        )
+        for start in range(0, len(text), 5):
+            yield TextDelta(text[start : start + 5])
+        yield Finished("stop", Usage(100, 20))

@@ -101,6 +101,9 @@ export type Author = "user" | "assistant" | "agent" | "system";
 export interface Citation {
   id: string;
   title: string;
+  /** Its source's page (always https), when the source was uploaded with one. Show it as a
+   * link opened apart (`rel="noopener noreferrer"`), after checking it is https again. */
+  url?: string;
 }
 export interface Choice {
   id: string;

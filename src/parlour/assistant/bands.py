@@ -1,7 +1,8 @@
 """How sure the assistant is of what retrieval found, and so what a turn does with it.
 
 Three bands of the best hit's confidence: at or above `answer`, the turn answers from the
-confident passages; between `offer` and `answer`, it is unsure between a few entries and offers
+confident passages (and the next ones near enough to them, `companion`, which a model may
+combine); between `offer` and `answer`, it is unsure between a few entries and offers
 them as choices ("Did you mean …?") instead of refusing; below `offer`, it abstains and offers a
 person. With `offer` equal to `answer` there is no middle band. The one home of this rule: the
 turn and the dashboard's "try a question" console both ask it.
@@ -27,10 +28,15 @@ class Thresholds:
     answer: float = 0.6
     offer: float = 0.6  # equal to `answer`: no middle band
     choices: int = 3  # at most this many entries offered
+    # Once the best passage is confident, the next ones come with it when they reach this (or
+    # `answer`, whichever is lower), so a model can combine them; None: `answer`.
+    companion: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.offer <= self.answer:  # above 1: never answer
             raise ValueError("thresholds need 0 <= offer <= answer")
+        if self.companion is not None and not 0 <= self.companion <= 1:
+            raise ValueError("thresholds need 0 <= companion <= 1")
         if self.choices < 1:
             raise ValueError("offer at least one choice")
 
@@ -48,7 +54,9 @@ def decide(hits: Sequence[Hit], thresholds: Thresholds) -> Decision:
     """What to do with `hits` (best first): answer, offer choices, or abstain."""
     confident = tuple(hit for hit in hits if hit.confidence >= thresholds.answer)
     if confident:
-        return Decision(Band.ANSWER, confident)
+        companion = thresholds.answer if thresholds.companion is None else thresholds.companion
+        near = min(thresholds.answer, companion)
+        return Decision(Band.ANSWER, tuple(hit for hit in hits if hit.confidence >= near))
     offered: dict[str, Hit] = {}
     for hit in hits:
         if hit.confidence >= thresholds.offer and hit.entry.question not in offered:

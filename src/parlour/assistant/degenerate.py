@@ -21,6 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from parlour.assistant.claims import REFERENCE, SHOWN_NUMBER
 from parlour.words import content_words
 
 REPETITION = "repetition"
@@ -38,7 +39,6 @@ MIN_ECHO_PAIRS = 3
 
 _WORD = re.compile(r"[^\W_]+")
 _TAG = re.compile(r"</?[A-Za-z_][^<>\n]*>")
-_CITATION = re.compile(r"\[k\d{1,3}\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -50,7 +50,7 @@ class Degeneration:
 
     def judge(self, answer: str, *, final: bool) -> str | None:
         """Why `answer` (so far, unless `final`) is degenerate, or None."""
-        text = _CITATION.sub(" ", _TAG.sub(" ", answer))
+        text = SHOWN_NUMBER.sub(" ", REFERENCE.sub(" ", _TAG.sub(" ", answer)))
         if _repeats(text):
             return REPETITION
         if not final:

@@ -90,7 +90,11 @@ class Draft:
     def citations(self) -> tuple[Citation, ...]:
         """The passages the answer cites, from the turn's own hits (never the model's words)."""
         return tuple(
-            Citation(self.hits[ref].entry.entry_id, self.hits[ref].entry.question)
+            Citation(
+                self.hits[ref].entry.entry_id,
+                self.hits[ref].entry.question,
+                self.hits[ref].entry.url,
+            )
             for ref in self.cited
             if ref in self.hits
         )

@@ -16,7 +16,11 @@
 - Markdown images, raw HTML and links to anything but http(s) are reduced to their text, so an
   answer cannot make the widget fetch a URL carrying data, or run script.
 - Citation markers ([k1]) are taken out of the text and reported: citations are built from the
-  retrieved passages they name, never from links the model writes.
+  retrieved passages they name, never from links the model writes. With a claim check
+  (parlour.assistant.claims: a generative model's answer), each sentence is released only once
+  it is whole, with its references checked and shown as numbers, [1], [2], in the order the
+  passages are first cited (`cited`); a sentence nothing supports is withheld. A bracketed
+  number not written by Parlour is removed in every answer.
 - A degenerate answer (parlour.assistant.degenerate: a loop, the question echoed, nothing said),
   when the turn asks for that judgement, is stopped like a blocked one, but as `degenerate_by`:
   not an attack, and the turn answers with the passage instead. Judged after the checks above,
@@ -35,6 +39,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from parlour import sensitive, solicitation
+from parlour.assistant.claims import (
+    REFERENCE,
+    SHOWN_NUMBER,
+    ClaimCheck,
+    Judgement,
+    Verdict,
+    insertion_point,
+    references,
+    split,
+)
 from parlour.assistant.degenerate import Degeneration
 from parlour.assistant.support import Support
 
@@ -59,7 +73,6 @@ _LINK = re.compile(r"\[([^\]\n]*)\]" + _TARGET)
 _AUTOLINK = re.compile(r"<\s*(?:javascript|data|vbscript|file):[^>\n]*>", re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z!][^<>\n]*>")
 _BARE_SCRIPT_URL = re.compile(r"\b(?:javascript|vbscript|data):\S*", re.IGNORECASE)
-_CITATION = re.compile(r"\s?\[(k\d{1,3})\]")
 # What may still grow into a link, image or tag at the end of the text so far.
 _UNFINISHED = re.compile(r"(!?\[[^\]\n]*(\](\([^)\n]*)?)?|<[^<>\n]*)\Z")
 
@@ -73,6 +86,15 @@ class _Edit:
     start: int
     end: int
     replacement: str
+    # A claim's citation: shown as the numbers of these passages (none: taken out).
+    refs: tuple[str, ...] | None = None
+    first: bool = False  # over overlapping edits: a withheld claim
+
+
+def _numbers(refs: tuple[str, ...], numbering: dict[str, int]) -> str:
+    for ref in refs:
+        numbering.setdefault(ref, len(numbering) + 1)
+    return " " + "".join(f"[{numbering[ref]}]" for ref in refs) if refs else ""
 
 
 def normalised(value: str) -> str:
@@ -98,6 +120,7 @@ class OutputFilter:
         min_support: float = 0.0,
         own_hosts: Iterable[str] = (),
         degeneration: Degeneration | None = None,
+        claims: ClaimCheck | None = None,
     ) -> None:
         self._canary = normalised(canary)
         self._own_hosts = tuple(own_hosts)
@@ -106,6 +129,10 @@ class OutputFilter:
         self._support = support if min_support > 0 else None
         self._min_support = min_support
         self._degeneration = degeneration
+        self._claims = claims
+        # Each settled claim's verdict, and where its citation is shown (judged once).
+        self._judged: dict[tuple[int, int], tuple[Judgement, int]] = {}
+        self._unsettled: int | None = None  # where the claim still being written starts
         self._raw = ""
         self._released = 0  # characters of the raw text already filtered and released
         # Why the answer was stopped, as the security event that reports it.
@@ -163,10 +190,12 @@ class OutputFilter:
             self.degenerate_by = self._degeneration.judge(self._raw, final=final)
             if self.degenerate_by is not None:
                 return ""
-        edits = self._edits()
+        edits = self._edits(final=final)
         cut = len(self._raw)
         if not final:
             cut -= HOLD
+            if self._unsettled is not None:
+                cut = min(cut, self._unsettled)
             if unfinished := _UNFINISHED.search(self._raw):
                 cut = min(cut, unfinished.start())
             cut = min(cut, solicitation.unsettled(self._raw))
@@ -180,21 +209,31 @@ class OutputFilter:
             return ""
         out, position = [], self._released
         for edit in edits:
-            if edit.start >= position and edit.end <= cut:
+            # An insertion at the release point goes out with the text after it.
+            inserted_later = edit.start == edit.end == cut and not final
+            if edit.start >= position and edit.end <= cut and not inserted_later:
                 out += [self._raw[position : edit.start], edit.replacement]
                 position = edit.end
         out.append(self._raw[position:cut])
         self._released = cut
         return "".join(out)
 
-    def _edits(self) -> list[_Edit]:
+    @property
+    def judgements(self) -> list[Judgement]:
+        """The claim check's verdicts on the answer's claims so far, in order."""
+        return [judgement for judgement, _ in self._judged.values()]
+
+    def _edits(self, *, final: bool) -> list[_Edit]:
         """Every change to the raw text, none overlapping, in order (found anew each time:
         answers are short, and a later character can complete an earlier value)."""
-        raw, edits = self._raw, []
-        citations = []
-        for match in _CITATION.finditer(raw):
-            edits.append(_Edit(*match.span(), ""))
-            citations.append(match[1])
+        raw = self._raw
+        edits = [_Edit(*m.span(), "") for m in SHOWN_NUMBER.finditer(raw)]
+        if self._claims is None:
+            edits += [_Edit(*match.span(), "") for match in REFERENCE.finditer(raw)]
+            citations = references(raw)
+            self.cited = [ref for ref in dict.fromkeys(citations) if ref in self._citable]
+        else:
+            edits += self._claim_edits(self._claims, final=final)
         for match in _IMAGE.finditer(raw):
             edits.append(_Edit(*match.span(), match[1]))
         for match in _LINK.finditer(raw):
@@ -205,11 +244,73 @@ class OutputFilter:
             edits += [_Edit(*m.span(), "") for m in pattern.finditer(raw)]
         exposed = [s for s in sensitive.find(raw) if normalised(s.value) not in self._allowed]
         edits += [_Edit(span.start, span.end, _LABELS[span.kind]) for span in exposed]
-        chosen: list[_Edit] = []
+        chosen = _withheld(edits)
+        withheld = list(chosen)
+        last: _Edit | None = None  # in order, an edit can only clash with the last one kept
         for edit in sorted(edits, key=lambda e: (e.start, -e.end)):
-            if chosen and edit.start < chosen[-1].end:
+            if edit.first or (last is not None and _overlap(edit, last)):
                 continue
-            chosen.append(edit)
-        self.cited = [ref for ref in dict.fromkeys(citations) if ref in self._citable]
+            if not any(_overlap(edit, span) for span in withheld):
+                chosen.append(edit)
+                last = edit
+        chosen.sort(key=lambda e: (e.start, e.end))
         self.redacted = [span.kind for span in exposed]
-        return chosen
+        if self._claims is None:
+            return chosen
+        # Numbered in the order shown, over the citations that are shown.
+        numbering: dict[str, int] = {}
+        numbered = [
+            _Edit(e.start, e.end, _numbers(e.refs, numbering)) if e.refs is not None else e
+            for e in chosen
+        ]
+        self.cited = [ref for ref in numbering if ref in self._citable]
+        return numbered
+
+    def _claim_edits(self, check: ClaimCheck, *, final: bool) -> list[_Edit]:
+        """Each settled claim's references, checked: shown before its full stop (those it
+        wrote taken out); a withheld claim taken out whole."""
+        raw, edits = self._raw, []
+        self._unsettled = None
+        for claim in split(raw, final=final):
+            references = list(REFERENCE.finditer(raw, claim.start, claim.end))
+            if not claim.settled:
+                self._unsettled = claim.start
+                edits += [_Edit(*m.span(), "") for m in references]
+                continue
+            key = (claim.start, claim.end)
+            if key not in self._judged:
+                judged = check.judge(raw[claim.start : claim.end])
+                self._judged[key] = (judged, insertion_point(raw, claim))
+            judgement, at = self._judged[key]
+            if judgement.verdict is Verdict.WITHHELD:
+                edits.append(_Edit(claim.start, claim.end, "", first=True))
+                continue
+            edits += [_Edit(*m.span(), "") for m in references]
+            if judgement.refs:
+                edits.append(_Edit(at, at, "", refs=judgement.refs))
+        return edits
+
+
+def _withheld(edits: list[_Edit]) -> list[_Edit]:
+    """The withheld claims, each grown over any other edit reaching past it (a value to
+    redact that straddles the claim's end goes with it, rather than out half shown)."""
+    spans = [edit for edit in edits if edit.first]
+    others = [edit for edit in edits if not edit.first]
+    grown = True
+    while grown:
+        grown = False
+        for i, span in enumerate(spans):
+            for other in others:
+                if _overlap(other, span) and (other.start < span.start or other.end > span.end):
+                    start, end = min(span.start, other.start), max(span.end, other.end)
+                    spans[i] = span = _Edit(start, end, "", first=True)
+                    grown = True
+    return spans
+
+
+def _overlap(edit: _Edit, other: _Edit) -> bool:
+    if edit.start == edit.end:  # an insertion clashes only with what it would split
+        return other.start < edit.start < other.end
+    if other.start == other.end:
+        return edit.start < other.start < edit.end
+    return edit.start < other.end and other.start < edit.end

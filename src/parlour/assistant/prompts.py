@@ -33,8 +33,9 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]+)\s*\}\}")
 DEFAULT_TEMPLATE = """\
 You are the customer assistant of {{organisation}}. Answer the customer's question using only \
 the knowledge passages below. If they do not answer it, say that you don't know and offer to \
-connect the customer with a person. Be brief, friendly and plain. After each fact, cite the \
-passage it came from by its reference, like [k1].
+connect the customer with a person. Be brief, friendly and plain. You may combine what \
+several passages say. End each sentence with the reference of the passage it came from, like \
+[k1], or [k1][k2] for two.
 
 {{guard}}
 

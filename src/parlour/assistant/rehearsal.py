@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from parlour.assistant.bands import Band, Decision, Thresholds, decide
 from parlour.assistant.budgets import Budgets
+from parlour.assistant.claims import ClaimCheck
 from parlour.assistant.configuration import AssistantConfiguration
 from parlour.assistant.degenerate import Degeneration
 from parlour.assistant.draft import FallbackReason
@@ -169,14 +170,25 @@ class Rehearsal:
                 return tried
         material = [f"{p.title}\n{p.text}" for p in prompt.grounding]
         own_hosts = await self._tenants.origins(tenant_id)
+        support = Support([*material, organisation, template])
+        generative = provider is not self._providers.extractive
         filtered = OutputFilter(
             canary,
             shown_values(material),
             citable=[p.ref for p in prompt.grounding],
-            support=Support([*material, organisation, template]),
+            support=support,
             min_support=limits.min_answer_support,
             own_hosts=own_hosts,
-            degeneration=None if provider is self._providers.extractive else Degeneration(question),
+            degeneration=Degeneration(question) if generative else None,
+            # A model's sentences are checked and cited as in a turn (assistant/claims.py).
+            claims=ClaimCheck(
+                {p.ref: f"{p.title}\n{p.text}" for p in prompt.grounding},
+                support,
+                min_citation_support=limits.min_citation_support,
+                min_claim_support=limits.min_answer_support,
+            )
+            if generative
+            else None,
         )
 
         def fall_back(reason: str) -> OutputFilter:

@@ -28,6 +28,7 @@ from parlour import metrics, solicitation
 from parlour.assistant.bands import Band, Thresholds, decide
 from parlour.assistant.budgets import Budgets
 from parlour.assistant.choices import Choices
+from parlour.assistant.claims import SHOWN_NUMBER, ClaimCheck
 from parlour.assistant.configuration import AssistantConfiguration
 from parlour.assistant.degenerate import Degeneration
 from parlour.assistant.draft import (
@@ -83,7 +84,12 @@ class TurnLimits:
     min_offer_confidence: float | None = None
     choices: int = 3
     min_answer_support: float = 0.3
-    passages: int = 4
+    # A claim of a generative answer is cited with a passage holding this share of its content
+    # words (parlour.assistant.claims); one that nothing supports is withheld.
+    min_citation_support: float = 0.5
+    passages: int = 4  # k: the most passages a turn gives the model
+    # Once the best passage is confident, the others given with it need only this much.
+    min_companion_confidence: float = 0.4
     history_messages: int = 6
     max_prompt_tokens: int = 3_000
     max_output_tokens: int = 400
@@ -97,7 +103,9 @@ class TurnLimits:
         offer = self.min_confidence
         if self.min_offer_confidence is not None:
             offer = min(self.min_offer_confidence, offer)
-        return Thresholds(self.min_confidence, offer, self.choices)
+        return Thresholds(
+            self.min_confidence, offer, self.choices, companion=self.min_companion_confidence
+        )
 
 
 class AssistantService:
@@ -299,17 +307,27 @@ class AssistantService:
             *subject.traits.values(),
         ]
         own_hosts = await self._tenants.origins(tenant_id)
+        support = Support([*material, organisation, template])
+        # The extractive answer is one passage's words, cited whole; a model's claims are each
+        # checked against the passages it was given.
+        generative = draft.provider is not self.providers.extractive
         filtered = OutputFilter(
             self.canary(tenant_id),
             shown_values(material),
             citable=[p.ref for p in prompt.grounding],
-            support=Support([*material, organisation, template]),
+            support=support,
             min_support=limits.min_answer_support,
             own_hosts=own_hosts,
             # A passage is what a degenerate answer falls back to: the extractive one is that.
-            degeneration=None
-            if draft.provider is self.providers.extractive
-            else Degeneration(message.body),
+            degeneration=Degeneration(message.body) if generative else None,
+            claims=ClaimCheck(
+                {p.ref: f"{p.title}\n{p.text}" for p in prompt.grounding},
+                support,
+                min_citation_support=limits.min_citation_support,
+                min_claim_support=limits.min_answer_support,
+            )
+            if generative
+            else None,
         )
 
         def fall_back(reason: str) -> OutputFilter:
@@ -388,6 +406,9 @@ class AssistantService:
                 await self._flag_passages_again(tenant_id, draft, prompt, own_hosts)
             return
         draft.cited = filtered.cited or [prompt.grounding[0].ref]
+        if judgements := filtered.judgements:
+            metrics.claims_judged(tenant_id, [j.verdict for j in judgements])
+            metrics.references_dropped(tenant_id, sum(j.unknown for j in judgements))
         if not draft.text.strip():
             draft.settle(Outcome.FALLBACK, UNAVAILABLE, reason=FallbackReason.EMPTY_ANSWER)
 
@@ -442,7 +463,8 @@ class AssistantService:
             if item.author is Author.USER:
                 history.append(ChatMessage("user", fence("customer_message", item.body)))
             elif item.author is Author.ASSISTANT:
-                history.append(ChatMessage("assistant", item.body))
+                # Without the numbers the customer saw: the model cites by the prompt's refs.
+                history.append(ChatMessage("assistant", SHOWN_NUMBER.sub("", item.body)))
         return history
 
     async def turn_record(self, tenant_id: str, message_id: str) -> TurnRecord | None:

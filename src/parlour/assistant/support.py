@@ -33,6 +33,10 @@ class Support:
     def add(self, text: str) -> None:
         self._known.update(content_words(text))
 
+    def knows(self, word: str) -> bool:
+        """Whether `word` (a content word, as parlour.words gives it) is in the material."""
+        return word in self._known
+
     def measure(self, answer: str) -> tuple[int, float]:
         """How many content words `answer` has, and the share of them supported (1.0 for
         none: an answer of only function words claims nothing)."""

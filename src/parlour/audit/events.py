@@ -181,6 +181,7 @@ class KnowledgeUploaded(AuditEvent):
     entries: int
     rejected_rows: int
     quarantined: int
+    source_url: str | None = None  # the page its citations link to (knowledge/source_urls.py)
 
 
 @dataclass(frozen=True)

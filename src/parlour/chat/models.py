@@ -41,6 +41,14 @@ class HandoffState(StrEnum):
 class Citation:
     id: str
     title: str
+    url: str | None = None  # its source's page, https only (knowledge/source_urls.py)
+
+    def as_json(self) -> dict[str, str]:
+        """As stored and as a `message` frame carries it: `url` only when there is one."""
+        shown = {"id": self.id, "title": self.title}
+        if self.url is not None and self.url.lower().startswith("https://"):
+            shown["url"] = self.url
+        return shown
 
 
 @dataclass(frozen=True, slots=True)

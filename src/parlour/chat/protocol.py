@@ -217,7 +217,7 @@ def message_frame(message: Message) -> dict[str, Any]:
         "id": message.message_id,
         "author": message.author.value,
         "text": message.body,
-        "citations": [{"id": c.id, "title": c.title} for c in message.citations],
+        "citations": [c.as_json() for c in message.citations],
         "created_at": _timestamp(message.created_at),
     }
     if message.client_id is not None:

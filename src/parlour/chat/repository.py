@@ -263,7 +263,9 @@ class MessageRepository:
             author=Author(m["author"]),
             body=self._cipher.open_text(m["body_sealed"], Place(TABLE, message_id, "body")),
             client_id=m["client_id"],
-            citations=tuple(Citation(id=c["id"], title=c["title"]) for c in citations),
+            citations=tuple(
+                Citation(id=c["id"], title=c["title"], url=c.get("url")) for c in citations
+            ),
             actions=tuple(m["actions"]),
             created_at=m["created_at"],
             author_name=m["author_name"],
@@ -272,11 +274,7 @@ class MessageRepository:
 
 
 def sealed_row(message: Message, cipher: TenantCipher) -> dict[str, object]:
-    citations = (
-        json.dumps([{"id": c.id, "title": c.title} for c in message.citations])
-        if message.citations
-        else "[]"
-    )
+    citations = json.dumps([c.as_json() for c in message.citations]) if message.citations else "[]"
     return {
         "tenant_id": message.tenant_id,
         "conversation_id": message.conversation_id,

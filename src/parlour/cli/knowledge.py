@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from parlour.services import Services
 
 
+SOURCE_URL_HELP = (
+    "Its page on the organisation's site (https), which answers drawn from it link to."
+)
+
+
 @click.group()
 def knowledge() -> None:
     """An organisation's knowledge: sources, versions and the review queue."""
@@ -25,6 +30,7 @@ def knowledge() -> None:
 @click.option("--tenant", "tenant_id", required=True)
 @click.option("--draft", is_flag=True, help="Make the version but do not publish it.")
 @click.option("--name", help="The source's name (default: the file's name).")
+@click.option("--source-url", help=SOURCE_URL_HELP)
 @click.option(
     "--progress/--no-progress",
     default=None,
@@ -32,7 +38,12 @@ def knowledge() -> None:
 )
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def knowledge_upload(
-    tenant_id: str, draft: bool, name: str | None, progress: bool | None, path: Path
+    tenant_id: str,
+    draft: bool,
+    name: str | None,
+    source_url: str | None,
+    progress: bool | None,
+    path: Path,
 ) -> None:
     """Upload a source (.csv or .json FAQ, .md, .txt, .html, .pdf, or a .json knowledge graph);
     it replaces the source of the same name in a new version."""
@@ -49,6 +60,7 @@ def knowledge_upload(
                 actor=Actor.cli(),
                 publish=not draft,
                 progress=shown_progress,
+                source_url=source_url,
             )
         finally:
             shown_progress.close()
@@ -88,9 +100,10 @@ def knowledge_versions(tenant_id: str) -> None:
             who, note = shown(version.created_by), shown(version.note)
             click.echo(f"{mark} {version.number:>4}  {when}  {who}  {note}")
             for source in version.sources:
+                page = f"  {shown(source.source_url)}" if source.source_url else ""
                 click.echo(
                     f"        {shown(source.name)}  {shown(source.kind)}  "
-                    f"sha256:{source.sha256[:16]}"
+                    f"sha256:{source.sha256[:16]}{page}"
                 )
 
     with_services(work, tenant_id=tenant_id)
@@ -183,13 +196,14 @@ def faq() -> None:
 
 @faq.command("import")
 @click.option("--tenant", "tenant_id", required=True)
+@click.option("--source-url", help=SOURCE_URL_HELP)
 @click.option(
     "--progress/--no-progress",
     default=None,
     help="Show the import's progress on stderr (default: on a terminal only).",
 )
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def faq_import(tenant_id: str, progress: bool | None, path: Path) -> None:
+def faq_import(tenant_id: str, source_url: str | None, progress: bool | None, path: Path) -> None:
     """Replace the organisation's FAQ with a CSV file (columns question,answer) and publish."""
     data = _read_bounded(path)
 
@@ -197,7 +211,11 @@ def faq_import(tenant_id: str, progress: bool | None, path: Path) -> None:
         shown_progress = ImportProgress("importing faq.csv", wanted=progress)
         try:
             report = await services.knowledge.import_faq_csv(
-                tenant_id, data, actor=Actor.cli(), progress=shown_progress
+                tenant_id,
+                data,
+                actor=Actor.cli(),
+                progress=shown_progress,
+                source_url=source_url,
             )
         finally:
             shown_progress.close()

@@ -224,7 +224,12 @@ class KnowledgeEditor:
             )
         data = faq_file(SourceKind(source.kind), rows)
         return await self._upload(
-            tenant_id, source.name, data, actor=actor, replacing=Replacing(source.source_id)
+            tenant_id,
+            source.name,
+            data,
+            actor=actor,
+            replacing=Replacing(source.source_id),
+            source_url=source.source_url,  # an edit keeps the page its citations link to
         )
 
     async def _entries_to_rewrite(

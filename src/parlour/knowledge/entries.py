@@ -39,6 +39,7 @@ class Upload(Protocol):
         *,
         actor: Actor,
         replacing: Replacing | None = None,
+        source_url: str | None = None,
     ) -> ImportReport: ...
 
 

@@ -46,6 +46,7 @@ class ImportJob:
     row_errors: tuple[RowError, ...] = ()
     error_code: str | None = None
     error_message: str | None = None
+    source_url: str | None = None  # the source's page, checked when submitted (source_urls.py)
 
     @property
     def ended(self) -> bool:

@@ -48,6 +48,7 @@ from parlour.knowledge.import_models import ImportJob, ImportState
 from parlour.knowledge.import_repository import FILES, ImportRepository
 from parlour.knowledge.models import ImportReport, RowError
 from parlour.knowledge.service import KnowledgeService
+from parlour.knowledge.source_urls import checked_source_url
 from parlour.storage.database import Database
 from parlour.storage.dialect import serialise
 from parlour.storage.ids import time_ordered_id
@@ -114,11 +115,13 @@ class KnowledgeImports:
         actor: Actor,
         publish: bool = True,
         token: str | None = None,
+        source_url: str | None = None,
     ) -> tuple[ImportJob, bool]:
         """A job to import `data` as the source `name`, and whether it is new: the job a submit
         with the same token made, or one importing the same file to the same end that has not
         ended, is returned instead of a second. Bad input is refused here, before any job."""
         kind = self._knowledge.check_upload(name, data)
+        source_url = checked_source_url(source_url)
         name = name.strip()
         if token is not None and not TOKEN.match(token):
             raise InvalidInput("an idempotency key is 1 to 64 letters, digits, - or _")
@@ -137,6 +140,7 @@ class KnowledgeImports:
             attempts=0,
             actor=actor,
             created_at=now,
+            source_url=source_url,
         )
         cipher = await self._vault.cipher(tenant_id)
         sealed = cipher.seal(data, Place(FILES, job.job_id, "file"))
@@ -263,6 +267,7 @@ class KnowledgeImports:
                 publish=job.publish,
                 progress=progress,
                 finish=finish,
+                source_url=job.source_url,
             )
         except asyncio.CancelledError:
             # The node is stopping: the job goes back to the queue for the next one to take.

@@ -26,6 +26,7 @@ class FaqEntry:
     # choices (knowledge/learned.py): matched like `phrasings`, never shown, never stored with
     # the entry; the index adds them as it is built.
     learned: tuple[str, ...] = ()
+    url: str | None = None  # its source's address, for the citation's link (source_urls.py)
 
     @property
     def embedded_texts(self) -> tuple[str, ...]:
@@ -85,6 +86,8 @@ class Source:
     size_bytes: int
     uploaded_by: str
     created_at: datetime
+    # Where customers can read it on the organisation's site: https only (source_urls.py).
+    source_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

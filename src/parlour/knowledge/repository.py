@@ -131,8 +131,13 @@ class FaqRepository:
         )
         rows = (
             await self._conn.execute(
-                select(faq_entries)
+                select(faq_entries, knowledge_sources.c.source_url)
                 .join(knowledge_version_sources, _member_of_version(faq_entries))
+                .outerjoin(
+                    knowledge_sources,
+                    (knowledge_sources.c.tenant_id == faq_entries.c.tenant_id)
+                    & (knowledge_sources.c.source_id == faq_entries.c.source_id),
+                )
                 .where(
                     faq_entries.c.tenant_id == tenant_id,
                     knowledge_version_sources.c.number == published.scalar_subquery(),
@@ -191,6 +196,7 @@ class FaqRepository:
             source_id=m["source_id"],
             locator=m["locator"],
             is_faq=m["is_faq"],
+            url=m.get("source_url"),  # read with the live version's entries only
         )
 
 

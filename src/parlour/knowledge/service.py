@@ -64,6 +64,7 @@ from parlour.knowledge.repository import FaqRepository, SourceRepository
 from parlour.knowledge.retrieval import HybridIndex
 from parlour.knowledge.review import ReviewQueue, held_back, reasons_to_hold
 from parlour.knowledge.review_repository import QuarantineRepository
+from parlour.knowledge.source_urls import checked_source_url
 from parlour.rate_limits import RateLimits
 from parlour.rollups.models import Figure
 from parlour.rollups.tally import Tally
@@ -144,10 +145,18 @@ class KnowledgeService:
             self._embedder.close()
 
     async def import_faq_csv(
-        self, tenant_id: str, data: bytes, *, actor: Actor, progress: Progress | None = None
+        self,
+        tenant_id: str,
+        data: bytes,
+        *,
+        actor: Actor,
+        progress: Progress | None = None,
+        source_url: str | None = None,
     ) -> ImportReport:
         """Replace the tenant's FAQ (the source named faq.csv) and publish it."""
-        return await self.upload(tenant_id, "faq.csv", data, actor=actor, progress=progress)
+        return await self.upload(
+            tenant_id, "faq.csv", data, actor=actor, progress=progress, source_url=source_url
+        )
 
     async def upload(
         self,
@@ -160,12 +169,16 @@ class KnowledgeService:
         replacing: Replacing | None = None,
         progress: Progress | None = None,
         finish: Finish | None = None,
+        source_url: str | None = None,
     ) -> ImportReport:
         """Store a source as a new version, replacing any source of the same name; its bad
         parts are reported, its suspicious passages held back for review. `progress` is told
         how many passages are screened and embedded, a step at a time; `finish` is given the
         report in the version's own transaction (a background import's outcome is stored with
-        the version it made, or not at all). Nothing is stored unless all of it is."""
+        the version it made, or not at all). Nothing is stored unless all of it is.
+        `source_url`: its page on the organisation's site, https only
+        (knowledge/source_urls.py), which the citations of answers drawn from it link to."""
+        source_url = checked_source_url(source_url)
         kind = self.check_upload(name, data)
         name = name.strip()
         passages, errors = await asyncio.to_thread(read_source, kind, data, self._limits)
@@ -184,6 +197,7 @@ class KnowledgeService:
             len(data),
             _who(actor),
             now,
+            source_url=source_url,
         )
         entries, held, vectors = await self._prepared(tenant_id, source, passages, progress)
         cipher = await self._vault.cipher(tenant_id)
@@ -214,7 +228,14 @@ class KnowledgeService:
                 await quarantine.move_to_source(tenant_id, same_name, source.source_id)
             await quarantine.add(tenant_id, held)
             event = KnowledgeUploaded(
-                name, kind.value, source.sha256, number, len(entries), len(errors), len(held)
+                name,
+                kind.value,
+                source.sha256,
+                number,
+                len(entries),
+                len(errors),
+                len(held),
+                source_url=source_url,
             )
             await self._audit.record(conn, tenant_id, event, actor)
             if publish:

@@ -357,6 +357,9 @@ knowledge_sources = Table(
     Column("size_bytes", Integer, nullable=False),
     Column("uploaded_by", String(200), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # Its page on the organisation's site (https only), shown to customers as the citation's
+    # link; not sealed, like the source's name.
+    Column("source_url", String(2000), nullable=True),
     Index("ix_knowledge_sources_tenant", "tenant_id"),
 )
 
@@ -422,6 +425,7 @@ knowledge_imports = Table(
     Column("sha256", String(64), nullable=False),
     Column("size_bytes", Integer, nullable=False),
     Column("publish", Boolean, nullable=False),
+    Column("source_url", String(2000), nullable=True),  # its page, like knowledge_sources'
     # The form's (or the API caller's Idempotency-Key): a second submit finds the first job.
     Column("submit_token", String(64), nullable=True),
     Column("state", String(16), nullable=False),  # queued, running, done, failed

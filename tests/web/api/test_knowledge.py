@@ -179,3 +179,76 @@ async def test_a_streamed_two_gigabyte_upload_is_cut_off_at_the_limit(stack: Sta
     assert status == "HTTP/1.1 413 Request Entity Too Large"
     limit = stack.services.knowledge.max_upload_bytes
     assert sent < 8 * limit  # the limit, plus what socket buffers held
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "http://bank.example/fees",
+        "data:text/html,x",
+        "https://u:p@h.example/",
+    ],
+)
+async def test_an_upload_whose_source_url_is_not_plain_https_is_refused_and_stores_nothing(
+    stack: Stack, url: str
+) -> None:
+    """T-70: a source's page is shown to customers as a link, so only https is kept."""
+    org = await seed.organisation(stack.services, faq=None, scopes=WRITE)
+    async with httpx.AsyncClient(base_url=stack.url, timeout=10) as client:
+        answer = await client.put(
+            "/v1/knowledge/sources/fees.md",
+            params={"source_url": url},
+            content=b"# Fees\nFive pounds.\n",
+            headers={"Authorization": f"Bearer {org.api_key}"},
+        )
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["code"] == "invalid_source_url"
+    assert set(error) >= {"code", "message", "request_id"}
+    assert (await call(stack, "GET", "/v1/knowledge/versions", org.api_key)).json() == []
+
+
+async def test_an_upload_keeps_its_https_source_url_and_lists_it(stack: Stack) -> None:
+    org = await seed.organisation(stack.services, faq=None, scopes=WRITE)
+    url = "https://bank.example/help/fees?lang=en"
+    async with httpx.AsyncClient(base_url=stack.url, timeout=10) as client:
+        answer = await client.put(
+            "/v1/knowledge/sources/fees.md",
+            params={"source_url": url},
+            content=b"# Fees\nFive pounds.\n",
+            headers={"Authorization": f"Bearer {org.api_key}"},
+        )
+    assert answer.status_code == 201
+    assert answer.json()["source"]["source_url"] == url
+    [version] = (await call(stack, "GET", "/v1/knowledge/versions", org.api_key)).json()
+    assert [s["source_url"] for s in version["sources"]] == [url]
+
+
+async def test_a_background_import_carries_its_source_url_to_the_source_it_makes(
+    stack: Stack,
+) -> None:
+    """T-70: refused at once when not plain https; kept with the job, then the source."""
+    org = await seed.organisation(stack.services, faq=None, scopes=WRITE)
+    url = "https://bank.example/help/fees"
+    headers = {"Authorization": f"Bearer {org.api_key}"}
+    async with httpx.AsyncClient(base_url=stack.url, timeout=10) as client:
+        refused = await client.post(
+            "/v1/knowledge/imports",
+            params={"name": "fees.md", "source_url": "javascript:alert(1)"},
+            content=b"# Fees\nFive pounds.\n",
+            headers=headers,
+        )
+        assert refused.status_code == 422
+        assert refused.json()["error"]["code"] == "invalid_source_url"
+        accepted = await client.post(
+            "/v1/knowledge/imports",
+            params={"name": "fees.md", "source_url": url},
+            content=b"# Fees\nFive pounds.\n",
+            headers=headers,
+        )
+    assert accepted.status_code == 202
+    job = accepted.json()
+    await stack.on_the_server(lambda s: s.knowledge_imports.ended(org.tenant_id, job["id"]))
+    [version] = (await call(stack, "GET", "/v1/knowledge/versions", org.api_key)).json()
+    assert [s["source_url"] for s in version["sources"]] == [url]

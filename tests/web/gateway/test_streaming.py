@@ -4,6 +4,7 @@ OpenAI-compatible server."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -76,3 +77,7 @@ async def test_an_answer_streams_in_deltas_before_its_message(streaming_stack: S
     assert streamed
     assert message["text"].startswith(streamed.strip()[:20])
     assert message["citations"]  # from the retrieved passage, whatever the model wrote
+    # Issue 23: the model's references reach the customer only as numbers naming citations.
+    assert "[k" not in (message["text"] + streamed).lower()
+    numbers = [int(n) for n in re.findall(r"\[(\d{1,3})\]", message["text"])]
+    assert all(1 <= n <= len(message["citations"]) for n in numbers)

@@ -34,6 +34,7 @@ class CustomerOut(BaseModel):
 class CitationOut(BaseModel):
     id: str
     title: str
+    url: str | None = Field(default=None, description="Its source's page (https), if any.")
 
 
 class TurnOut(BaseModel):
@@ -74,7 +75,7 @@ def panel_out(panel: Panel) -> PanelOut:
                 model=t.record.model,
                 template_version=t.record.template_version,
                 knowledge_version=t.record.knowledge_version,
-                citations=[CitationOut(id=c.id, title=c.title) for c in t.citations],
+                citations=[CitationOut(**c.as_json()) for c in t.citations],
             )
             for t in panel.turns
         ],

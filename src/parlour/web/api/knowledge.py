@@ -42,6 +42,7 @@ class SourceOut(BaseModel):
     size_bytes: int
     uploaded_by: str
     created_at: datetime
+    source_url: str | None = None
 
     @classmethod
     def of(cls, source: Source) -> SourceOut:
@@ -122,13 +123,20 @@ async def upload_source(
     services: ServicesDep,
     key: KeyDep,
     publish: Annotated[bool, Query()] = True,
+    source_url: Annotated[str | None, Query(max_length=4_000)] = None,
 ) -> UploadOut:
     """Upload a source (the raw file as the body), replacing the source of the same name in a
     new version; published at once unless `publish=false`. Types: .csv and .json FAQs, .md,
-    .txt, .html, .pdf, and .json knowledge graphs, decided by content."""
+    .txt, .html, .pdf, and .json knowledge graphs, decided by content. `source_url`: its page
+    on the organisation's site (https), which answers drawn from it link to."""
     data = await read_bounded(request, services.knowledge.max_upload_bytes)
     report = await services.knowledge.upload(
-        key.tenant_id, name, data, actor=actor_for(key, request), publish=publish
+        key.tenant_id,
+        name,
+        data,
+        actor=actor_for(key, request),
+        publish=publish,
+        source_url=source_url,
     )
     return _upload_out(report)
 

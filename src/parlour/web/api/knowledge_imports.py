@@ -41,6 +41,10 @@ SourceName = Annotated[
     ),
 ]
 Publish = Annotated[bool, Query(description="Publish the version it makes (else a draft).")]
+SourceUrl = Annotated[
+    str | None,
+    Query(max_length=4_000, description="Its page on the organisation's site (https only)."),
+]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -158,10 +162,12 @@ async def start_import(
     name: SourceName,
     idempotency_key: IdempotencyKey = None,
     publish: Publish = True,
+    source_url: SourceUrl = None,
 ) -> ImportOut:
     """Import a source (the raw file as the body) in the background: it replaces the source of
     the same name in a new version, published unless `publish=false`. Answers with the job at
-    once; follow it at `links.self`."""
+    once; follow it at `links.self`. `source_url`: its page on the organisation's site (https),
+    which answers drawn from it link to."""
     data = await read_bounded(request, services.knowledge.max_upload_bytes)
     job, _ = await services.knowledge_imports.submit(
         key.tenant_id,
@@ -170,6 +176,7 @@ async def start_import(
         actor=actor_for(key, request),
         publish=publish,
         token=idempotency_key,
+        source_url=source_url,
     )
     return _accepted(response, job, "/v1")
 
@@ -203,11 +210,18 @@ async def start_import_as_member(
     name: SourceName,
     idempotency_key: IdempotencyKey = None,
     publish: Publish = True,
+    source_url: SourceUrl = None,
 ) -> ImportOut:
     """As `POST /v1/knowledge/imports`, by a signed-in member."""
     data = await read_bounded(request, services.knowledge.max_upload_bytes)
     job, _ = await services.knowledge_imports.submit(
-        who.tenant_id, name, data, actor=who.actor, publish=publish, token=idempotency_key
+        who.tenant_id,
+        name,
+        data,
+        actor=who.actor,
+        publish=publish,
+        token=idempotency_key,
+        source_url=source_url,
     )
     return _accepted(response, job, f"/v1/organisations/{who.tenant_id}")
 

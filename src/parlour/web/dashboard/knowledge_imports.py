@@ -73,10 +73,13 @@ async def upload(who: Librarian, services: ServicesDep, request: Request) -> Res
     form = await request.form()
     file = form.get("file")
     token = form.get("import_token")
+    source_url = form.get("source_url")
     limit = services.knowledge.max_upload_bytes
     try:
         if not isinstance(file, UploadFile) or not file.filename:
             raise InvalidInput("Choose a file to upload.")
+        if source_url is not None and not isinstance(source_url, str):
+            raise InvalidInput("The page's address is text.")
         data = await file.read(limit + 1)
         if len(data) > limit:
             raise PayloadTooLarge(f"A file may be at most {limit} bytes.")
@@ -87,6 +90,7 @@ async def upload(who: Librarian, services: ServicesDep, request: Request) -> Res
             actor=who.actor,
             publish=True,
             token=token if isinstance(token, str) and token else None,
+            source_url=source_url,
         )
     except ParlourError as error:
         # The knowledge page is organisation.py's; it shows this panel (and imports it).
