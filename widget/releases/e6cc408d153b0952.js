@@ -44,6 +44,8 @@
     .msg.system { align-self: center; background: transparent; color: #5a6478; font-size: 13px; }
     .sources { margin: 6px 0 0; padding: 6px 0 0; border-top: 1px solid #e6eaf2; font-size: 12.5px;
       color: #5a6478; list-style: none; }
+    .sources a, .cite a { color: #1f5fbf; }
+    .cite { font-size: 11px; line-height: 0; }
     .status { min-height: 22px; padding: 2px 16px; font-size: 13px; color: #5a6478; background: #f5f7fb; }
     .handoff { margin: 0 14px 8px; padding: 8px; border: 1px solid #1f5fbf; border-radius: 8px;
       background: #fff; color: #1f5fbf; cursor: pointer; }
@@ -96,6 +98,18 @@
   const ACK_DELAY_MS = 100;
   // What the customer has seen is told at most this often.
   const READ_DELAY_MS = 300;
+
+  // An address a citation may link to, or null: https only, with a host and no credentials.
+  function safeLink(value) {
+    if (typeof value !== "string" || value.length > 2000 || !/^https:\/\//i.test(value)) return null;
+    try {
+      const url = new URL(value);
+      if (url.protocol !== "https:" || !url.hostname || url.username || url.password) return null;
+      return url.href;
+    } catch {
+      return null;
+    }
+  }
 
   function el(tag, attrs = {}, text) {
     const node = document.createElement(tag);
@@ -443,15 +457,46 @@
 
     render(message, pending = false) {
       const item = el("li", { class: `msg ${message.author}${pending ? " pending" : ""}` });
-      item.append(document.createTextNode(message.text));
-      if (Array.isArray(message.citations) && message.citations.length) {
+      const citations = Array.isArray(message.citations) ? message.citations : [];
+      // An answer's [1], [2] name its citations in order (docs/protocol.md); other text is text.
+      const numbered = message.author === "assistant" && citations.length > 0;
+      const parts = numbered ? String(message.text).split(/\[(\d{1,3})\]/) : [message.text];
+      item.append(document.createTextNode(parts[0]));
+      let marked = false;
+      for (let i = 1; i < parts.length; i += 2) {
+        const n = Number(parts[i]);
+        const citation = n >= 1 && n <= citations.length ? citations[n - 1] : null;
+        if (citation) {
+          const mark = el("sup", { class: "cite", title: String(citation.title) });
+          mark.append(this.citationNode(citation, `[${n}]`));
+          item.append(mark);
+          marked = true;
+        } else {
+          item.append(document.createTextNode(`[${parts[i]}]`));
+        }
+        item.append(document.createTextNode(parts[i + 1]));
+      }
+      if (citations.length) {
         const sources = el("ul", { class: "sources", "aria-label": "Sources" });
-        for (const citation of message.citations) sources.append(el("li", {}, `Source: ${citation.title}`));
+        citations.forEach((citation, i) => {
+          const line = el("li", {}, `${marked ? `[${i + 1}] ` : ""}Source: `);
+          line.append(this.citationNode(citation, String(citation.title)));
+          sources.append(line);
+        });
         item.append(sources);
       }
       this.log.append(item);
       this.log.scrollTop = this.log.scrollHeight;
       return item;
+    }
+
+    // A citation whose source has a page is a link to it, opened apart from the host page;
+    // otherwise its title as text. The address is checked again here: https, a host, no
+    // credentials, whatever the server sent.
+    citationNode(citation, label) {
+      const url = safeLink(citation.url);
+      if (!url) return document.createTextNode(label);
+      return el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, label);
     }
 
     // Thumbs up or down under each of the assistant's answers (docs/protocol.md §3.5): once per
