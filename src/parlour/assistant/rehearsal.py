@@ -24,25 +24,22 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from parlour.assistant.answering import Answering, failure_reason, prompt_budget
 from parlour.assistant.bands import Band, Decision, Thresholds, decide
 from parlour.assistant.budgets import Budgets
-from parlour.assistant.claims import ClaimCheck
 from parlour.assistant.configuration import AssistantConfiguration
-from parlour.assistant.degenerate import Degeneration
 from parlour.assistant.draft import FallbackReason
 from parlour.assistant.generation import ModelRun, RunLimits, run_model
 from parlour.assistant.models import Outcome
-from parlour.assistant.output_filter import OutputFilter, shown_values
+from parlour.assistant.output_filter import OutputFilter
 from parlour.assistant.prompts import build_prompt
 from parlour.assistant.providers import Providers
 from parlour.assistant.service import TurnLimits
-from parlour.assistant.support import Support
 from parlour.assistant.tools import Subject
 from parlour.errors import InvalidInput, RateLimited
 from parlour.knowledge.explain import ExplainedHit
 from parlour.knowledge.models import Hit
 from parlour.knowledge.service import KnowledgeService
-from parlour.llm.excerpts import excerpt
 from parlour.llm.models import Grounding, Usage, estimate_tokens
 from parlour.llm.provider import ProviderFailed
 from parlour.rate_limits import RateLimits
@@ -141,9 +138,6 @@ class Rehearsal:
         _version, template = await self._configuration.live_template(tenant_id)
         organisation = (await self._tenants.get(tenant_id)).name
         canary = self._canary(tenant_id)
-        budget = limits.max_prompt_tokens
-        if provider.context_tokens is not None:
-            budget = min(budget, provider.context_tokens - limits.max_output_tokens)
         try:
             prompt = build_prompt(
                 template,
@@ -152,7 +146,7 @@ class Rehearsal:
                 passages=[Grounding(r, h.entry.question, h.entry.answer) for r, h in refs.items()],
                 history=[],
                 question=question,
-                max_prompt_tokens=budget,
+                max_prompt_tokens=prompt_budget(provider, limits.answer_rules),
                 max_knowledge_tokens=provider.knowledge_tokens,
             )
         except InvalidInput:
@@ -168,46 +162,26 @@ class Rehearsal:
             if over is not None:
                 tried.outcome, tried.reason = Outcome.REFUSED, f"{over}_spent"
                 return tried
-        material = [f"{p.title}\n{p.text}" for p in prompt.grounding]
-        own_hosts = await self._tenants.origins(tenant_id)
-        support = Support([*material, organisation, template])
-        generative = provider is not self._providers.extractive
-        filtered = OutputFilter(
-            canary,
-            shown_values(material),
-            citable=[p.ref for p in prompt.grounding],
-            support=support,
-            min_support=limits.min_answer_support,
-            own_hosts=own_hosts,
-            degeneration=Degeneration(question) if generative else None,
-            # A model's sentences are checked and cited as in a turn (assistant/claims.py).
-            claims=ClaimCheck(
-                {p.ref: f"{p.title}\n{p.text}" for p in prompt.grounding},
-                support,
-                min_citation_support=limits.min_citation_support,
-                min_claim_support=limits.min_answer_support,
-            )
-            if generative
-            else None,
+        # Held to what a customer's answer is held to (assistant/answering.py).
+        answering = Answering(
+            prompt,
+            refs,
+            canary=canary,
+            organisation=organisation,
+            template=template,
+            own_hosts=await self._tenants.origins(tenant_id),
+            rules=limits.answer_rules,
+            generative=provider is not self._providers.extractive,
         )
+        filtered = answering.answer_filter()
 
         def fall_back(reason: str) -> OutputFilter:
-            """The turn's fallback: the best passage's sentences that answer the question,
-            through a filter of its own."""
-            first = prompt.grounding[0]
-            passage = refs[first.ref].entry.answer if first.ref in refs else first.text
             tried.provider = self._providers.extractive.name
-            fallback = OutputFilter(
-                canary,
-                shown_values([*material, passage]),
-                citable=[first.ref],
-                own_hosts=own_hosts,
-            )
-            text = fallback.feed(excerpt(question, passage)) + fallback.finish()
+            fallback = answering.fall_back()
             if not fallback.blocked:
-                tried.outcome, tried.reason, tried.answer = Outcome.FALLBACK, reason, text
-                tried.cited = (refs[first.ref],) if first.ref in refs else ()
-            return fallback
+                tried.outcome, tried.reason, tried.answer = Outcome.FALLBACK, reason, fallback.text
+                tried.cited = (refs[fallback.ref],) if fallback.ref in refs else ()
+            return fallback.filtered
 
         async def release(_part: str) -> None:
             return None  # nothing streams anywhere: the page shows the whole answer
@@ -227,9 +201,7 @@ class Rehearsal:
                     limits=self._run_limits,
                 )
         except (ProviderFailed, TimeoutError) as failure:
-            timed_out = isinstance(failure, TimeoutError)
-            reason = FallbackReason.MODEL_TIMED_OUT if timed_out else FallbackReason.MODEL_FAILED
-            filtered = fall_back(reason)
+            filtered = fall_back(failure_reason(failure))
             if not filtered.blocked:
                 return tried
         finally:

@@ -25,12 +25,12 @@ from time import perf_counter
 from opentelemetry.trace import Tracer
 
 from parlour import metrics, solicitation
+from parlour.assistant.answering import Answering, AnswerRules, failure_reason, prompt_budget
 from parlour.assistant.bands import Band, Thresholds, decide
 from parlour.assistant.budgets import Budgets
 from parlour.assistant.choices import Choices
-from parlour.assistant.claims import SHOWN_NUMBER, ClaimCheck
+from parlour.assistant.claims import SHOWN_NUMBER
 from parlour.assistant.configuration import AssistantConfiguration
-from parlour.assistant.degenerate import Degeneration
 from parlour.assistant.draft import (
     ASSISTANT_OFF,
     BLOCKED,
@@ -45,11 +45,10 @@ from parlour.assistant.feedback import AnswerFeedback
 from parlour.assistant.generation import ModelRun, RunLimits, run_model
 from parlour.assistant.locks import KeyedLock
 from parlour.assistant.models import AssistantPolicy, Outcome, OutcomeCount, TurnRecord
-from parlour.assistant.output_filter import OutputFilter, shown_values
+from parlour.assistant.output_filter import OutputFilter
 from parlour.assistant.prompts import Prompt, build_prompt, fence
 from parlour.assistant.providers import Providers
 from parlour.assistant.repository import AssistantRepository
-from parlour.assistant.support import Support
 from parlour.assistant.tools import Subject, Tool, ToolSource
 from parlour.assistant.turn_reports import TurnReports
 from parlour.audit.events import Actor
@@ -59,9 +58,8 @@ from parlour.errors import InvalidInput
 from parlour.keys.models import EndUser
 from parlour.knowledge.models import Hit
 from parlour.knowledge.service import KnowledgeService
-from parlour.llm.excerpts import excerpt
 from parlour.llm.models import ChatMessage, Grounding, estimate_tokens
-from parlour.llm.provider import Provider, ProviderBusy, ProviderFailed
+from parlour.llm.provider import ProviderFailed
 from parlour.observability import security_event
 from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
@@ -97,6 +95,15 @@ class TurnLimits:
     max_tool_rounds: int = 3
     temperature: float = 0.2
     delta_interval_seconds: float = 0.05
+
+    @property
+    def answer_rules(self) -> AnswerRules:
+        return AnswerRules(
+            max_prompt_tokens=self.max_prompt_tokens,
+            max_output_tokens=self.max_output_tokens,
+            min_answer_support=self.min_answer_support,
+            min_citation_support=self.min_citation_support,
+        )
 
     @property
     def thresholds(self) -> Thresholds:
@@ -286,7 +293,7 @@ class AssistantService:
                 passages=passages,
                 history=await self._history(message),
                 question=message.body,
-                max_prompt_tokens=self._prompt_budget(draft.provider),
+                max_prompt_tokens=prompt_budget(draft.provider, limits.answer_rules),
                 max_knowledge_tokens=draft.provider.knowledge_tokens,
                 customer=subject.traits if policy.personalisation and not subject.visitor else None,
             )
@@ -302,52 +309,27 @@ class AssistantService:
             log.info("turn refused: %s spent", over, extra={"tenant_id": tenant_id})
             draft.settle(Outcome.REFUSED, OUT_OF_BUDGET, reason=f"{over}_spent")
             return
-        material = [
-            *(f"{p.title}\n{p.text}" for p in prompt.grounding),
-            *subject.traits.values(),
-        ]
         own_hosts = await self._tenants.origins(tenant_id)
-        support = Support([*material, organisation, template])
-        # The extractive answer is one passage's words, cited whole; a model's claims are each
-        # checked against the passages it was given.
-        generative = draft.provider is not self.providers.extractive
-        filtered = OutputFilter(
-            self.canary(tenant_id),
-            shown_values(material),
-            citable=[p.ref for p in prompt.grounding],
-            support=support,
-            min_support=limits.min_answer_support,
+        answering = Answering(
+            prompt,
+            draft.hits,
+            canary=self.canary(tenant_id),
+            organisation=organisation,
+            template=template,
             own_hosts=own_hosts,
-            # A passage is what a degenerate answer falls back to: the extractive one is that.
-            degeneration=Degeneration(message.body) if generative else None,
-            claims=ClaimCheck(
-                {p.ref: f"{p.title}\n{p.text}" for p in prompt.grounding},
-                support,
-                min_citation_support=limits.min_citation_support,
-                min_claim_support=limits.min_answer_support,
-            )
-            if generative
-            else None,
+            rules=limits.answer_rules,
+            generative=draft.provider is not self.providers.extractive,
+            traits=subject.traits.values(),
         )
+        filtered = answering.answer_filter()
 
         def fall_back(reason: str) -> OutputFilter:
-            """Answer with the best passage (its sentences that answer the question), through
-            a filter of its own: a fallback is an answer, unless that filter blocks it."""
-            first = prompt.grounding[0]
-            # Whole: the prompt of a model with a small context may hold only its beginning.
-            passage = draft.hits[first.ref].entry.answer if first.ref in draft.hits else first.text
             draft.provider = self.providers.extractive
-            fallback = OutputFilter(
-                self.canary(tenant_id),
-                shown_values([*material, passage]),
-                citable=[first.ref],
-                own_hosts=own_hosts,
-            )
-            text = fallback.feed(excerpt(message.body, passage)) + fallback.finish()
+            fallback = answering.fall_back()
             if not fallback.blocked:
-                draft.settle(Outcome.FALLBACK, text, reason=reason, handoff=False)
-                draft.cited = [first.ref]
-            return fallback
+                draft.settle(Outcome.FALLBACK, fallback.text, reason=reason, handoff=False)
+                draft.cited = [fallback.ref]
+            return fallback.filtered
 
         async def release(part: str) -> None:
             await self._chat.stream_part(tenant_id, message.conversation_id, stream_id, part)
@@ -371,13 +353,7 @@ class AssistantService:
                     )
             draft.text = run.text
         except (ProviderFailed, TimeoutError) as failure:
-            reason = (
-                FallbackReason.MODEL_TIMED_OUT
-                if isinstance(failure, TimeoutError)
-                else FallbackReason.MODEL_BUSY
-                if isinstance(failure, ProviderBusy)
-                else FallbackReason.MODEL_FAILED
-            )
+            reason = failure_reason(failure)
             log.warning(
                 "provider %s failed (%s); answering extractively",
                 draft.provider.name,
@@ -436,15 +412,6 @@ class AssistantService:
                     entry_id=hit.entry.entry_id,
                     item_id=item.item_id,
                 )
-
-    def _prompt_budget(self, provider: Provider) -> int:
-        """The platform's prompt budget, or less when the model's context is smaller: the
-        prompt and the longest answer must both fit. Estimates run high (a token per three
-        characters), so the real prompt stays inside."""
-        limits = self._limits
-        if provider.context_tokens is None:
-            return limits.max_prompt_tokens
-        return min(limits.max_prompt_tokens, provider.context_tokens - limits.max_output_tokens)
 
     async def _history(self, message: Message) -> list[ChatMessage]:
         count = self._limits.history_messages
