@@ -256,6 +256,7 @@ async def test_an_analyst_reads_the_seeded_figures_on_the_reports_page(
     assert await cells(page.locator("#turn-outcomes tbody tr")) == [
         ["Answered", "2", "40%"],
         ["Abstained", "2", "40%"],
+        ["Offered choices", "0", "0%"],
         ["Blocked", "1", "20%"],
         ["Fallback", "0", "0%"],
         ["Refused", "0", "0%"],
