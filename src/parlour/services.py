@@ -428,6 +428,8 @@ def build_services(
         canary_key=derive_key(master_key, "assistant-canary/v1"),
         limits=TurnLimits(
             min_confidence=assistant.min_confidence,
+            min_offer_confidence=assistant.min_offer_confidence,
+            choices=assistant.choices,
             min_answer_support=assistant.min_answer_support,
             passages=assistant.passages,
             history_messages=assistant.history_messages,

@@ -277,7 +277,17 @@ class AssistantSettings(BaseModel):
         "on a busy two-core machine took up to 158 s (400 tokens at under 3 a second; "
         "docs/benchmarks.md), so 30 or 60 s cut it short.",
     )
-    min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.6
+    min_confidence: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.6,
+        description="Retrieval's confidence at or above which the assistant answers "
+        "(assistant/bands.py).",
+    )
+    min_offer_confidence: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.6,
+        description="Below min_confidence and at or above this, the assistant offers the "
+        "entries it found as choices instead of refusing; equal to min_confidence: never.",
+    )
+    choices: Annotated[int, Field(ge=1, le=5)] = 3
     min_answer_support: Annotated[float, Field(ge=0, le=1)] = Field(
         default=0.3,
         description="The share of an answer's content words its material (retrieved passages, "

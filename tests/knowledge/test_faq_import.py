@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from parlour.errors import InvalidInput, PayloadTooLarge
-from parlour.knowledge.faq import parse_faq_csv
+from parlour.knowledge.faq import MAX_PHRASINGS, parse_faq_csv
+from parlour.knowledge.models import RowError
 from parlour.services import Services
 from tests.support import seed
 
@@ -84,3 +85,49 @@ async def test_an_oversized_file_is_refused_before_parsing(services: Services) -
             b"question,answer\n" + b"x" * (services.knowledge.max_upload_bytes + 1),
             actor=seed.ACTOR,
         )
+
+
+def test_a_phrasings_column_gives_an_entry_other_ways_to_ask_its_question() -> None:
+    rows, errors = parse_faq_csv(
+        b'question,answer,phrasings\n"How do I reset my password?",Use the link.,'
+        b'"I forgot my login details | can\'t sign in|how do I reset my password?|"\n'
+        b"What are your opening hours?,9 to 5.,\n",
+        max_entries=10,
+        max_field_chars=200,
+    )
+    assert errors == []
+    # Trimmed; blanks and the question itself (in any case) are not kept.
+    assert rows[0].phrasings == ("I forgot my login details", "can't sign in")
+    assert rows[1].phrasings == ()
+
+
+def test_too_many_or_overlong_phrasings_are_reported_by_line() -> None:
+    many = "|".join(f"way {i}" for i in range(MAX_PHRASINGS + 1))
+    rows, errors = parse_faq_csv(
+        f"question,answer,phrasings\nQ1,A1,{many}\nQ2,A2,{'x' * 201}\nQ3,A3,fine\n".encode(),
+        max_entries=10,
+        max_field_chars=200,
+    )
+    assert [row.question for row in rows] == ["Q3"]
+    assert errors == [
+        RowError(2, f"an entry may have at most {MAX_PHRASINGS} phrasings"),
+        RowError(3, "a phrasing is longer than 200 characters"),
+    ]
+
+
+async def test_an_entry_is_found_by_its_phrasing_and_keeps_it_through_storage(
+    backend: Services,
+) -> None:
+    org = await seed.organisation(backend)
+    await backend.knowledge.import_faq_csv(
+        org.tenant_id,
+        b"question,answer,phrasings\n"
+        b"How do I reset my password?,Use the link on the sign-in page.,"
+        b"cash machine swallowed my plastic\n"
+        b"What are your opening hours?,9 to 5.,\n",
+        actor=seed.ACTOR,
+    )
+    hits = await backend.knowledge.search(org.tenant_id, "the cash machine swallowed my plastic")
+    assert hits[0].entry.question == "How do I reset my password?"
+    assert hits[0].entry.phrasings == ("cash machine swallowed my plastic",)
+    assert hits[0].confidence > 0.9  # the phrasing's own vector and words

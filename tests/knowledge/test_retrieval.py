@@ -81,3 +81,24 @@ async def test_a_canary_in_one_tenants_knowledge_never_reaches_another(backend: 
             assert canary not in hit.entry.answer
     hits = await backend.knowledge.search(a.tenant_id, "combination of the safe")
     assert hits[0].entry.answer == canary  # the dense path is live: a paraphrase finds it
+
+
+def test_an_entry_scores_as_the_best_of_its_question_and_phrasings() -> None:
+    phrased = FaqEntry(
+        "t",
+        "p",
+        "How do I block my card?",
+        "Call us.",
+        datetime.now(UTC),
+        phrasings=("the cash machine swallowed my plastic",),
+    )
+    plain = FaqEntry("t", "o", "What are your opening hours?", "9 to 5.", datetime.now(UTC))
+    model = shared_minilm()
+    hybrid = HybridIndex(
+        [plain, phrased], [model.embed([plain.question]), model.embed(list(phrased.embedded_texts))]
+    )
+    query = "the cash machine swallowed my plastic"
+    best = hybrid.dense.search(model.embed([query])[0], 2)[0] if hybrid.dense else None
+    assert best is not None
+    assert best.entry.entry_id == "p"
+    assert best.confidence > 0.99  # the phrasing's own vector, not the question's

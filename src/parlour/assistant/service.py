@@ -25,6 +25,7 @@ from time import perf_counter
 from opentelemetry.trace import Tracer
 
 from parlour import metrics, solicitation
+from parlour.assistant.bands import Band, Thresholds, decide
 from parlour.assistant.budgets import Budgets
 from parlour.assistant.configuration import AssistantConfiguration
 from parlour.assistant.degenerate import Degeneration
@@ -74,6 +75,10 @@ OUTPUT_FILTER = Actor.system("output-filter")
 @dataclass(frozen=True, slots=True)
 class TurnLimits:
     min_confidence: float = 0.6
+    # Below min_confidence and at or above this, the turn is unsure between a few entries
+    # (assistant/bands.py); equal: no middle band.
+    min_offer_confidence: float = 0.6
+    choices: int = 3
     min_answer_support: float = 0.3
     passages: int = 4
     history_messages: int = 6
@@ -83,6 +88,11 @@ class TurnLimits:
     max_tool_rounds: int = 3
     temperature: float = 0.2
     delta_interval_seconds: float = 0.05
+
+    @property
+    def thresholds(self) -> Thresholds:
+        offer = min(self.min_offer_confidence, self.min_confidence)
+        return Thresholds(self.min_confidence, offer, self.choices)
 
 
 class AssistantService:
@@ -216,11 +226,11 @@ class AssistantService:
                 tenant_id, message.body, limit=limits.passages
             )
         draft.question_vector = retrieved.query_vector
-        confident = [hit for hit in retrieved.hits if hit.confidence >= limits.min_confidence]
-        if not confident:
+        decision = decide(retrieved.hits, limits.thresholds)
+        if decision.band is not Band.ANSWER:
             draft.settle(Outcome.ABSTAINED, NO_ANSWER, reason="no_confident_knowledge")
             return
-        draft.hits = {f"k{i}": hit for i, hit in enumerate(confident, start=1)}
+        draft.hits = {f"k{i}": hit for i, hit in enumerate(decision.hits, start=1)}
         passages = [
             Grounding(ref, h.entry.question, h.entry.answer) for ref, h in draft.hits.items()
         ]

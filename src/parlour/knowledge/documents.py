@@ -20,7 +20,7 @@ from typing import Any
 import nh3
 
 from parlour.errors import InvalidInput
-from parlour.knowledge.faq import parse_faq_csv
+from parlour.knowledge.faq import clean_phrasings, parse_faq_csv
 from parlour.knowledge.formats import SourceKind, UnsupportedFile, decode_text
 from parlour.knowledge.graphs import Facts, read_json_graph, read_rdf
 from parlour.knowledge.hiding import StyleSheet, declarations, hiding
@@ -37,6 +37,7 @@ class Passage:
     text: str  # the answer, or the section's text
     where: str  # "line 12", "page 3", "section Fees > Cards"
     is_faq: bool = False
+    phrasings: tuple[str, ...] = ()  # an FAQ's other phrasings of its question
     # Findings from the markup that the text alone no longer shows (white or tiny text, text
     # moved off-screen or clipped, whether by the element's style or the page's stylesheet).
     hidden: tuple[str, ...] = field(default=())
@@ -56,7 +57,10 @@ def read_source(
         rows, errors = parse_faq_csv(
             data, max_entries=limits.max_passages, max_field_chars=limits.max_field_chars
         )
-        faq = [Passage(r.question, r.answer, f"line {r.line}", is_faq=True) for r in rows]
+        faq = [
+            Passage(r.question, r.answer, f"line {r.line}", is_faq=True, phrasings=r.phrasings)
+            for r in rows
+        ]
         return faq, errors
     if kind is SourceKind.FAQ_JSON:
         return _faq_json(decode_text(data), limits)
@@ -164,7 +168,8 @@ def _markdown(text: str) -> Iterator[Passage]:
 
 
 def _faq_json(text: str, limits: Limits) -> tuple[list[Passage], list[RowError]]:
-    """`[{"question": …, "answer": …}, …]`, or the same list under "faq"."""
+    """`[{"question": …, "answer": …, "phrasings": […]}, …]` (phrasings optional), or the same
+    list under "faq"."""
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -183,7 +188,15 @@ def _faq_json(text: str, limits: Limits) -> tuple[list[Passage], list[RowError]]
             errors.append(RowError(number, f"more than {limits.max_passages} entries"))
             break
         question, answer = _clean(item["question"]), _clean(item["answer"])
-        passages.append(Passage(question, answer, f"item {number}", is_faq=True))
+        problem, phrasings = clean_phrasings(
+            item.get("phrasings", []), question, max_chars=limits.max_field_chars
+        )
+        if problem:
+            errors.append(RowError(number, f"item {number}: {problem}"))
+            continue
+        passages.append(
+            Passage(question, answer, f"item {number}", is_faq=True, phrasings=phrasings)
+        )
     return passages, errors
 
 
@@ -196,6 +209,9 @@ def _faq_item_problem(item: Any, max_chars: int) -> str | None:
             return f"the {key} is missing or empty"
         if len(value) > max_chars:
             return f"the {key} is longer than {max_chars} characters"
+    phrasings = item.get("phrasings", [])
+    if not isinstance(phrasings, list) or not all(isinstance(p, str) for p in phrasings):
+        return "the phrasings must be a list of strings"
     return None
 
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
-from typing import Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from parlour.packaged import PackagedFile
+
+if TYPE_CHECKING:
+    from parlour.knowledge.models import FaqEntry
 
 Vectors = npt.NDArray[np.float32]
 
@@ -120,3 +124,21 @@ async def embed_off_loop(embedder: Embedder | None, texts: list[str]) -> Vectors
     if embedder is None:
         return None
     return await asyncio.to_thread(embedder.embed, texts)
+
+
+async def embed_entries(
+    embedder: Embedder | None, entries: Sequence[FaqEntry]
+) -> list[Vectors] | None:
+    """Each entry's vectors, one row per text it is matched by (`FaqEntry.embedded_texts`),
+    computed in one batch off the loop; None without an embedder."""
+    texts = [text for entry in entries for text in entry.embedded_texts]
+    vectors = await embed_off_loop(embedder, texts)
+    if vectors is None:
+        return None
+    split: list[Vectors] = []
+    start = 0
+    for entry in entries:
+        end = start + len(entry.embedded_texts)
+        split.append(vectors[start:end])
+        start = end
+    return split

@@ -19,7 +19,8 @@ from typing import Protocol
 from parlour.audit.events import Actor
 from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import Conflict, InvalidInput
-from parlour.knowledge.models import ImportReport, Replacing
+from parlour.knowledge.faq import PHRASINGS_SEPARATOR
+from parlour.knowledge.models import FaqEntry, ImportReport, Replacing
 from parlour.knowledge.repository import FaqRepository, SourceRepository
 from parlour.storage.database import Database
 
@@ -65,12 +66,12 @@ class DashboardEntries:
                 continue  # another entry was added meanwhile: build on it
         raise Conflict("The knowledge changed while the entry was saved; try again.")
 
-    async def _rows(self, tenant_id: str) -> tuple[str | None, list[tuple[str, str, str]]]:
-        """The dashboard source of the latest version, and (locator, question, answer) of
-        its live entries (those awaiting review carry over as they are: a passage the output
-        filter took back must not go live again by passing screening)."""
+    async def _rows(self, tenant_id: str) -> tuple[str | None, list[FaqEntry]]:
+        """The dashboard source of the latest version, and its live entries (those awaiting
+        review carry over as they are: a passage the output filter took back must not go live
+        again by passing screening)."""
 
-        async def read(cipher: TenantCipher) -> tuple[str | None, list[tuple[str, str, str]]]:
+        async def read(cipher: TenantCipher) -> tuple[str | None, list[FaqEntry]]:
             async with self._db.read(tenant_id) as conn:
                 sources = SourceRepository(conn)
                 latest = await sources.sources_of(tenant_id, await sources.latest_number(tenant_id))
@@ -78,29 +79,29 @@ class DashboardEntries:
                 if base is None:
                     return None, []
                 live = await FaqRepository(conn, cipher).of_source(tenant_id, base)
-            return base, [(e.locator, e.question, e.answer) for e in live]
+            return base, live
 
         return await self._vault.using(tenant_id, read)
 
 
 def grown_source(
-    current: Sequence[tuple[str, str, str]], question: str, answer: str, *, max_chars: int
+    current: Sequence[FaqEntry], question: str, answer: str, *, max_chars: int
 ) -> bytes:
-    """The source's CSV with one more row: `current` holds (locator, question, answer) of what
-    the source has now, in any order; they keep their order (by line) and the new row comes
+    """The source's CSV with one more row: `current` holds the entries the source has now, in
+    any order; they keep their order (by line), with their phrasings, and the new row comes
     last."""
     question, answer = question.strip(), answer.strip()
     if not question or not answer:
         raise InvalidInput("An entry needs a question and an answer.")
     if len(question) > max_chars or len(answer) > max_chars:
         raise InvalidInput(f"A question or answer may be at most {max_chars} characters.")
-    ordered = sorted(current, key=lambda row: _line(row[0]))
+    ordered = sorted(current, key=lambda entry: _line(entry.locator))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["question", "answer"])
-    for _, q, a in ordered:
-        writer.writerow([q, a])
-    writer.writerow([question, answer])
+    writer.writerow(["question", "answer", "phrasings"])
+    for entry in ordered:
+        writer.writerow([entry.question, entry.answer, PHRASINGS_SEPARATOR.join(entry.phrasings)])
+    writer.writerow([question, answer, ""])
     return out.getvalue().encode()
 
 

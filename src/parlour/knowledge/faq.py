@@ -1,16 +1,23 @@
-"""Reading an FAQ file: CSV with a `question,answer` header. A bad row is reported with its line
-and skipped; the good rows still count."""
+"""Reading an FAQ file: CSV with a `question,answer` header, and optionally a `phrasings` column
+(other ways customers ask the question, separated by `|` or line breaks). A bad row is reported
+with its line and skipped; the good rows still count."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from parlour.errors import InvalidInput
 from parlour.knowledge.formats import decode_text
 from parlour.knowledge.models import RowError
+
+MAX_PHRASINGS = 20  # per entry
+PHRASINGS_SEPARATOR = "|"
+_SEPARATORS = re.compile(r"[|\n]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +25,32 @@ class FaqRow:
     question: str
     answer: str
     line: int = 0
+    phrasings: tuple[str, ...] = ()
+
+
+def clean_phrasings(
+    values: Iterable[str], question: str, *, max_chars: int
+) -> tuple[str | None, tuple[str, ...]]:
+    """An entry's phrasings as kept: trimmed, without blanks, repeats or the question itself;
+    or why they cannot be (too many, too long)."""
+    seen = {question.casefold()}
+    kept: list[str] = []
+    for value in values:
+        phrasing = _clean(value)
+        if not phrasing or phrasing.casefold() in seen:
+            continue
+        if len(phrasing) > max_chars:
+            return f"a phrasing is longer than {max_chars} characters", ()
+        seen.add(phrasing.casefold())
+        kept.append(phrasing)
+    if len(kept) > MAX_PHRASINGS:
+        return f"an entry may have at most {MAX_PHRASINGS} phrasings", ()
+    return None, tuple(kept)
+
+
+def split_phrasings(cell: str) -> list[str]:
+    """A `phrasings` cell's phrasings: separated by `|` or line breaks."""
+    return _SEPARATORS.split(cell)
 
 
 def parse_faq_csv(
@@ -39,6 +72,7 @@ def parse_faq_csv(
     if "question" not in columns or "answer" not in columns:
         raise InvalidInput("the first row must name the columns, including question and answer")
     q_at, a_at = columns.index("question"), columns.index("answer")
+    p_at = columns.index("phrasings") if "phrasings" in columns else None
 
     rows: list[FaqRow] = []
     errors: list[RowError] = []
@@ -53,7 +87,7 @@ def parse_faq_csv(
             break
         if not any(cell.strip() for cell in record):
             continue
-        problem, row = _row(record, q_at, a_at, max_field_chars, reader.line_num)
+        problem, row = _row(record, (q_at, a_at, p_at), max_field_chars, reader.line_num)
         if problem:
             errors.append(RowError(reader.line_num, problem))
         elif row is not None:
@@ -65,8 +99,9 @@ def parse_faq_csv(
 
 
 def _row(
-    record: list[str], q_at: int, a_at: int, max_chars: int, line: int
+    record: list[str], at: tuple[int, int, int | None], max_chars: int, line: int
 ) -> tuple[str | None, FaqRow | None]:
+    q_at, a_at, p_at = at
     if len(record) <= max(q_at, a_at):
         return "the row has too few columns", None
     question = _clean(record[q_at])
@@ -77,7 +112,11 @@ def _row(
         return "the answer is empty", None
     if len(question) > max_chars or len(answer) > max_chars:
         return f"a field is longer than {max_chars} characters", None
-    return None, FaqRow(question, answer, line)
+    cell = record[p_at] if p_at is not None and p_at < len(record) else ""
+    problem, phrasings = clean_phrasings(split_phrasings(cell), question, max_chars=max_chars)
+    if problem:
+        return problem, None
+    return None, FaqRow(question, answer, line, phrasings)
 
 
 def _clean(value: str) -> str:

@@ -19,11 +19,17 @@ class FaqEntry:
     source_id: str | None = None
     locator: str = ""  # where in the source: "line 12", "page 3", "section Fees > Cards"
     is_faq: bool = True
+    # Other ways customers ask the FAQ's question, written by the organisation: each one finds
+    # the entry as its question does (they are matched, never shown).
+    phrasings: tuple[str, ...] = ()
 
     @property
-    def embedded_text(self) -> str:
-        """What the dense index compares queries with: a question, or a whole passage."""
-        return self.question if self.is_faq else f"{self.question}\n{self.answer}"
+    def embedded_texts(self) -> tuple[str, ...]:
+        """What the dense index compares queries with, one vector each: an FAQ's question and
+        its phrasings, or a document's whole passage."""
+        if not self.is_faq:
+            return (f"{self.question}\n{self.answer}",)
+        return (self.question, *self.phrasings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,7 @@ class QuarantinedItem:
     source_id: str | None = None
     locator: str = ""
     is_faq: bool = True
+    phrasings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

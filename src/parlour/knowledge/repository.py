@@ -39,9 +39,10 @@ class FaqRepository:
         self._cipher = cipher
 
     async def add(
-        self, tenant_id: str, entries: Sequence[FaqEntry], vectors: Vectors | None
+        self, tenant_id: str, entries: Sequence[FaqEntry], vectors: Sequence[Vectors] | None
     ) -> None:
-        """Store entries (with their vectors, if given) and the hash of each one's content."""
+        """Store entries (with their vectors, if given: a row per text the entry is matched by)
+        and the hash of each one's content."""
         if not entries:
             return
         seal = self._cipher.seal_text
@@ -53,6 +54,9 @@ class FaqRepository:
                     "entry_id": e.entry_id,
                     "question_sealed": seal(e.question, Place(TABLE, e.entry_id, "question")),
                     "answer_sealed": seal(e.answer, Place(TABLE, e.entry_id, "answer")),
+                    "phrasings_sealed": seal_phrasings(
+                        self._cipher, e.phrasings, Place(TABLE, e.entry_id, "phrasings")
+                    ),
                     "vector_sealed": None
                     if vectors is None
                     else self._cipher.seal(
@@ -100,10 +104,10 @@ class FaqRepository:
 
     async def live_with_vectors(
         self, tenant_id: str, *, dimension: int | None
-    ) -> tuple[builtins.list[FaqEntry], Vectors | None]:
-        """The published version's entries, and their vectors when every entry has one
-        (`dimension` given). An entry whose content no longer matches its hash, or no longer
-        opens, is left out and reported (T-66)."""
+    ) -> tuple[builtins.list[FaqEntry], builtins.list[Vectors] | None]:
+        """The published version's entries, and their vectors (a row per text each is matched
+        by) when every entry has them (`dimension` given). An entry whose content no longer
+        matches its hash, or no longer opens, is left out and reported (T-66)."""
         published = select(knowledge_state.c.published).where(
             knowledge_state.c.tenant_id == tenant_id
         )
@@ -127,17 +131,17 @@ class FaqRepository:
             sealed = row._mapping["vector_sealed"]
             if vectors is not None and sealed is None:
                 vectors = None  # an entry without a vector: lexical retrieval only
-            elif vectors is not None:
+            elif vectors is not None and dimension is not None:
                 try:
                     raw = self._cipher.open(sealed, Place(TABLE, entry.entry_id, "vector"))
                 except DecryptionFailed:
                     _report("knowledge.entry_unreadable", entry.tenant_id, entry.entry_id)
                     continue
-                vectors.append(np.frombuffer(raw, dtype="<f4"))
+                vectors.append(np.frombuffer(raw, dtype="<f4").reshape(-1, dimension))
             entries.append(entry)
         if vectors is None or dimension is None:
             return entries, None
-        return entries, np.stack(vectors) if vectors else np.empty((0, dimension), np.float32)
+        return entries, vectors
 
     def _intact_entry(self, row: Row[tuple[object, ...]]) -> FaqEntry | None:
         m = row._mapping
@@ -162,6 +166,9 @@ class FaqRepository:
                 m["question_sealed"], Place(TABLE, entry_id, "question")
             ),
             answer=self._cipher.open_text(m["answer_sealed"], Place(TABLE, entry_id, "answer")),
+            phrasings=open_phrasings(
+                self._cipher, m["phrasings_sealed"], Place(TABLE, entry_id, "phrasings")
+            ),
             created_at=m["created_at"],
             source_id=m["source_id"],
             locator=m["locator"],
@@ -169,23 +176,35 @@ class FaqRepository:
         )
 
 
+def seal_phrasings(cipher: TenantCipher, phrasings: Sequence[str], place: Place) -> bytes | None:
+    """An entry's phrasings as stored: a sealed JSON list, or null for none."""
+    if not phrasings:
+        return None
+    return cipher.seal_text(json.dumps(list(phrasings), ensure_ascii=False), place)
+
+
+def open_phrasings(cipher: TenantCipher, sealed: bytes | None, place: Place) -> tuple[str, ...]:
+    return () if sealed is None else tuple(json.loads(cipher.open_text(sealed, place)))
+
+
 def _report(event: str, tenant_id: str, entry_id: str) -> None:
     security_event(event, tenant_id=tenant_id, entry_id=entry_id)
 
 
 def content_hash(entry: FaqEntry) -> str:
-    """What an entry's hash covers: its source, its place in it, and its text."""
-    canonical = json.dumps(
-        [
-            entry.tenant_id,
-            entry.entry_id,
-            entry.source_id,
-            entry.locator,
-            entry.question,
-            entry.answer,
-        ],
-        ensure_ascii=False,
-    )
+    """What an entry's hash covers: its source, its place in it, and its text (its phrasings
+    when it has any: an entry stored before phrasings existed hashes as it did)."""
+    fields: builtins.list[object] = [
+        entry.tenant_id,
+        entry.entry_id,
+        entry.source_id,
+        entry.locator,
+        entry.question,
+        entry.answer,
+    ]
+    if entry.phrasings:
+        fields.append(list(entry.phrasings))
+    canonical = json.dumps(fields, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -18,7 +18,7 @@ from parlour.audit.service import AuditLog
 from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import NotFound
 from parlour.knowledge.documents import Passage
-from parlour.knowledge.embeddings import Embedder, embed_off_loop
+from parlour.knowledge.embeddings import Embedder, embed_entries
 from parlour.knowledge.models import FaqEntry, QuarantinedItem
 from parlour.knowledge.repository import FaqRepository, SourceRepository
 from parlour.knowledge.review_repository import QuarantineRepository
@@ -69,8 +69,9 @@ class ReviewQueue:
             source_id=item.source_id,
             locator=item.locator,
             is_faq=item.is_faq,
+            phrasings=item.phrasings,
         )
-        vectors = await embed_off_loop(self._embedder, [entry.embedded_text]) if approve else None
+        vectors = await embed_entries(self._embedder, [entry]) if approve else None
         async with self._db.transaction(tenant_id) as conn:
             if await QuarantineRepository(conn, cipher).take(tenant_id, item_id) is None:
                 raise NotFound("no such item awaiting review")  # decided meanwhile
@@ -113,6 +114,7 @@ class ReviewQueue:
                 source_id=entry.source_id,
                 locator=entry.locator,
                 is_faq=entry.is_faq,
+                phrasings=entry.phrasings,
             )
             await QuarantineRepository(conn, cipher).add(tenant_id, [item])
             sources = SourceRepository(conn)
@@ -137,6 +139,7 @@ def reasons_to_hold(passage: Passage) -> tuple[str, ...]:
     if passage.is_faq:
         findings = [
             *screen(passage.title, question=True),
+            *(finding for p in passage.phrasings for finding in screen(p, question=True)),
             *screen(passage.text, context=passage.title),
         ]
     else:
@@ -165,4 +168,5 @@ def held_back(
         source_id=source_id,
         locator=passage.where,
         is_faq=passage.is_faq,
+        phrasings=passage.phrasings,
     )

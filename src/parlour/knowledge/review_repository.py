@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.crypto.vault import Place, TenantCipher
 from parlour.knowledge.models import QuarantinedItem
+from parlour.knowledge.repository import open_phrasings, seal_phrasings
 from parlour.storage.tables import knowledge_quarantine
 
 QUARANTINE = "knowledge_quarantine"
@@ -64,6 +65,9 @@ class QuarantineRepository:
                             i.question, Place(QUARANTINE, i.item_id, "question")
                         ),
                         "answer_sealed": seal(i.answer, Place(QUARANTINE, i.item_id, "answer")),
+                        "phrasings_sealed": seal_phrasings(
+                            self._cipher, i.phrasings, Place(QUARANTINE, i.item_id, "phrasings")
+                        ),
                         "reasons": list(i.reasons),
                         "line": i.position,
                         "created_at": i.created_at,
@@ -116,6 +120,9 @@ class QuarantineRepository:
                 m["question_sealed"], Place(QUARANTINE, item_id, "question")
             ),
             answer=self._cipher.open_text(m["answer_sealed"], Place(QUARANTINE, item_id, "answer")),
+            phrasings=open_phrasings(
+                self._cipher, m["phrasings_sealed"], Place(QUARANTINE, item_id, "phrasings")
+            ),
             reasons=tuple(m["reasons"]),
             position=m["line"],
             created_at=m["created_at"],

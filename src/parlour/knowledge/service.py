@@ -36,7 +36,7 @@ from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from parlour.identifiers import check_identifier
 from parlour.knowledge.documents import Limits, Passage, read_source
-from parlour.knowledge.embeddings import Embedder, Vectors, embed_off_loop
+from parlour.knowledge.embeddings import Embedder, Vectors, embed_entries, embed_off_loop
 from parlour.knowledge.entries import DashboardEntries
 from parlour.knowledge.formats import identify
 from parlour.knowledge.gaps import KnowledgeGaps
@@ -291,8 +291,8 @@ class KnowledgeService:
             ),
         )
 
-    async def _embed(self, entries: list[FaqEntry]) -> Vectors | None:
-        return await embed_off_loop(self._embedder, [e.embedded_text for e in entries])
+    async def _embed(self, entries: list[FaqEntry]) -> list[Vectors] | None:
+        return await embed_entries(self._embedder, entries)
 
     @property
     def _model_id(self) -> str | None:
@@ -372,4 +372,5 @@ def _entry(tenant_id: str, source_id: str, passage: Passage, now: datetime) -> F
         source_id=source_id,
         locator=passage.where,
         is_faq=passage.is_faq,
+        phrasings=passage.phrasings,
     )

@@ -307,8 +307,11 @@ faq_entries = Table(
     Column("question_sealed", LargeBinary, nullable=False),
     Column("answer_sealed", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
-    # The question's embedding (float32), sealed like the text it was computed from: embeddings
-    # can be inverted to approximate text. Null for entries stored before embeddings existed.
+    # Other phrasings of an FAQ's question (a JSON list), sealed; null when it has none.
+    Column("phrasings_sealed", LargeBinary, nullable=True),
+    # The embeddings (float32) of the texts the entry is matched by, one row each (its question
+    # then its phrasings, or a passage's text), sealed like the text they were computed from:
+    # embeddings can be inverted to approximate text. Null before embeddings existed.
     Column("vector_sealed", LargeBinary, nullable=True),
     # Provenance: the source (and so its uploader, file hash and versions), and where in it.
     Column("source_id", ID, nullable=True),
@@ -363,6 +366,7 @@ knowledge_quarantine = Table(
     Column("item_id", ID, primary_key=True),
     Column("question_sealed", LargeBinary, nullable=False),
     Column("answer_sealed", LargeBinary, nullable=False),
+    Column("phrasings_sealed", LargeBinary, nullable=True),
     Column("reasons", JSON, nullable=False),
     Column("line", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),

@@ -1,0 +1,53 @@
+"""What a turn does with what retrieval found: answer when sure, offer a few entries as
+choices when unsure between them, abstain when nothing comes close."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from parlour.assistant.bands import Band, Thresholds, decide
+from parlour.knowledge.models import FaqEntry, Hit
+
+BANDS = Thresholds(answer=0.7, offer=0.4, choices=2)
+
+
+def hit(question: str, confidence: float) -> Hit:
+    entry = FaqEntry("t", question, question, "an answer", datetime.now(UTC))
+    return Hit(entry, score=confidence, confidence=confidence)
+
+
+def test_a_confident_hit_is_answered_from_every_confident_passage() -> None:
+    hits = [hit("a", 0.9), hit("b", 0.75), hit("c", 0.5)]
+    decision = decide(hits, BANDS)
+    assert decision.band is Band.ANSWER
+    assert [h.entry.question for h in decision.hits] == ["a", "b"]
+
+
+def test_unsure_hits_are_offered_as_at_most_the_allowed_number_of_choices() -> None:
+    decision = decide([hit("a", 0.6), hit("b", 0.5), hit("c", 0.45), hit("d", 0.1)], BANDS)
+    assert decision.band is Band.OFFER
+    assert [h.entry.question for h in decision.hits] == ["a", "b"]
+
+
+def test_two_passages_under_one_heading_are_offered_once() -> None:
+    decision = decide([hit("Fees", 0.6), hit("Fees", 0.55), hit("Cards", 0.5)], BANDS)
+    assert [h.entry.question for h in decision.hits] == ["Fees", "Cards"]
+
+
+def test_nothing_near_enough_abstains() -> None:
+    assert decide([hit("a", 0.39)], BANDS).band is Band.ABSTAIN
+    assert decide([], BANDS).band is Band.ABSTAIN
+
+
+def test_without_a_middle_band_an_unsure_hit_abstains() -> None:
+    assert decide([hit("a", 0.59)], Thresholds(answer=0.6, offer=0.6)).band is Band.ABSTAIN
+
+
+@pytest.mark.parametrize(
+    "thresholds", [{"answer": 0.5, "offer": 0.6}, {"offer": -0.1}, {"choices": 0}]
+)
+def test_thresholds_out_of_order_are_refused(thresholds: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match=r"thresholds need|at least one"):
+        Thresholds(**thresholds)  # type: ignore[arg-type]
