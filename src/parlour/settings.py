@@ -292,7 +292,7 @@ class AssistantSettings(BaseModel):
         default=True,
         description="Each organisation's answer and offer thresholds are calibrated on its own "
         "FAQ (each entry's question asked against the others; knowledge/calibration.py) when "
-        "its live knowledge has embeddings and at least 20 entries; false: min_confidence and "
+        "its live knowledge has embeddings and at least 10 entries; false: min_confidence and "
         "min_offer_confidence apply to every organisation.",
     )
     min_answer_support: Annotated[float, Field(ge=0, le=1)] = Field(

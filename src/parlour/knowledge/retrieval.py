@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from parlour.knowledge.embeddings import Vectors
 from parlour.knowledge.lexical import LexicalIndex
@@ -82,10 +83,11 @@ class DenseIndex:
         self._answered = np.array(answered, dtype=np.int64)
 
     @property
-    def questions(self) -> Vectors:
-        """Each entry's first vector: an FAQ's question, or a passage."""
-        first: Vectors = self._vectors[self._starts]
-        return first
+    def matched(self) -> tuple[Vectors, npt.NDArray[np.int64]]:
+        """The vectors of the texts entries are matched by (questions, phrasings, passages),
+        and the entry each belongs to."""
+        counts = np.diff(np.append(self._starts, len(self._vectors)))
+        return self._vectors, np.repeat(np.arange(len(self.entries)), counts)
 
     def scores(self, queries: Vectors) -> Vectors:
         """Every entry's dense score for one query (a vector) or several (rows)."""
