@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from parlour.assistant.bands import Band, Thresholds, decide
-from parlour.knowledge.models import FaqEntry, Hit
+from parlour.assistant.service import TurnLimits
+from parlour.knowledge.models import Calibration, FaqEntry, Hit
 
 BANDS = Thresholds(answer=0.7, offer=0.4, choices=2)
 
@@ -51,3 +52,16 @@ def test_without_a_middle_band_an_unsure_hit_abstains() -> None:
 def test_thresholds_out_of_order_are_refused(thresholds: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=r"thresholds need|at least one"):
         Thresholds(**thresholds)  # type: ignore[arg-type]
+
+
+def test_an_organisations_calibrated_thresholds_replace_the_platforms() -> None:
+    limits = TurnLimits(min_confidence=0.6, min_offer_confidence=0.6, choices=3)
+    calibration = Calibration(answer=0.81, offer=0.52, asked=300)
+    assert limits.thresholds_for(calibration) == Thresholds(answer=0.81, offer=0.52, choices=3)
+    assert limits.thresholds_for(None) == Thresholds(answer=0.6, offer=0.6, choices=3)
+
+
+def test_with_calibration_switched_off_every_organisation_has_the_platforms_thresholds() -> None:
+    limits = TurnLimits(min_confidence=0.7, min_offer_confidence=0.5, calibrated=False)
+    calibration = Calibration(answer=0.81, offer=0.52, asked=300)
+    assert limits.thresholds_for(calibration) == Thresholds(answer=0.7, offer=0.5)
