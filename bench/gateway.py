@@ -7,11 +7,17 @@ the load comes from this process. Figures (issue 4 goals in brackets):
 - acknowledgement latency p50/p99 under an open-loop load of 1,000 and 3,000 messages/s
   [p99 ≤ 25 ms at 1,000/s];
 - flood: persisted-and-acknowledged messages/s over a closed loop, as a ratio to the echo's
-  [≥ 0.25].
+  [≥ 0.25], and CPU time per message, the node's per persisted message beside the echo server's
+  per echoed message, both read from /proc in the same run [at most 4 times the echo's, issue 25];
+- a reconnect storm: every idle connection dropped at once (no close frame, as when a network
+  goes) and resumed from its last sequence number: how long until all are back, and that a
+  message from each afterwards is acknowledged once [5,000 within 10 s, issue 25].
+Profiles: embedded (one node), scaled (two nodes on PostgreSQL and Redis), and workers (one
+node of `parlour serve --workers 2` on PostgreSQL and Redis; its figures sum the workers).
 Latency and flood run on conversations handed to a person, so the assistant adds no work and the
 figures are the gateway's own.
 Set BENCH_CONNECTIONS to hold fewer idle connections on a small machine, and BENCH_PROFILES to
-`embedded` or `scaled` to run one profile.
+some of `embedded`, `scaled` and `workers`.
 """
 
 from __future__ import annotations
@@ -49,7 +55,8 @@ from parlour.storage.types import utcnow
 
 ORIGIN = "https://bench.example"
 IDLE_CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "10000"))
-PROFILES = os.environ.get("BENCH_PROFILES", "embedded,scaled").split(",")
+PROFILES = os.environ.get("BENCH_PROFILES", "embedded,scaled,workers").split(",")
+STORM_CONNECTIONS = 5000
 RATES = (1000, 3000)
 RUN_SECONDS = 5.0
 FLOOD_CONNECTIONS = 50
@@ -68,6 +75,13 @@ def cpu_seconds(pid: int) -> float:
     """User and system CPU time the process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def processes(server: ServeProcess) -> list[int]:
+    """A node's processes: itself, and its workers when it has them."""
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *(int(child) for child in children)]
 
 
 def rss_kib(pid: int) -> int:
@@ -131,9 +145,12 @@ class Parlour:
         self.services, self.widget_id, self.tenant_id = services, widget_id, tenant_id
         self._urls = itertools.cycle(urls)
 
-    async def open(self, user: str, *, quiet: bool = False) -> ClientConnection:
-        """An authenticated socket for `user`; `quiet`: their conversation is with a person, so
-        the assistant adds no work and what is measured is the gateway's own path."""
+    async def open(
+        self, user: str, *, quiet: bool = False, last_seq: int = 10**9
+    ) -> ClientConnection:
+        """An authenticated socket for `user`, resuming after `last_seq`; `quiet`: their
+        conversation is with a person, so the assistant adds no work and what is measured is
+        the gateway's own path."""
         if quiet:
             conversation = await self.services.chat.open_conversation(self.tenant_id, user)
             await self.services.chat.request_handoff(self.tenant_id, conversation.conversation_id)
@@ -144,7 +161,7 @@ class Parlour:
         ).token
         url = f"{next(self._urls)}/v1/chat/{self.widget_id}"
         ws = await connect(url, origin=ORIGIN, max_queue=None, open_timeout=120)  # type: ignore[arg-type]
-        await ws.send(json.dumps({"type": "auth", "token": token, "last_seq": 10**9}))
+        await ws.send(json.dumps({"type": "auth", "token": token, "last_seq": last_seq}))
         while json.loads(await ws.recv())["type"] != "ready":
             pass
         return ws
@@ -238,18 +255,22 @@ async def run() -> str:
             lines += ["#### Embedded profile: SQLite, in-process broker, one node", ""]
             with tempfile.TemporaryDirectory() as folder:
                 lines += await profile(embedded_env(folder), nodes=1, baseline=baseline)
-        if "scaled" not in PROFILES:
-            return "\n".join([*lines, ""])
-        lines += ["", "#### Scaled-out profile: PostgreSQL and Redis, two nodes", ""]
-        async with new_postgres_database() as database_url:
-            with tempfile.TemporaryDirectory() as folder:
-                env = {
-                    **embedded_env(folder),
-                    "PARLOUR_DATABASE__URL": database_url,
-                    "PARLOUR_REDIS__URL": redis_url(),
-                    "PARLOUR_REDIS__KEY_PREFIX": f"bench-{secrets.token_hex(4)}",
-                }
-                lines += await profile(env, nodes=2, baseline=baseline)
+        for name, title, nodes, workers in (
+            ("scaled", "Scaled-out profile: PostgreSQL and Redis, two nodes", 2, 1),
+            ("workers", "Scaled-out profile, one node of two workers (--workers 2)", 1, 2),
+        ):
+            if name not in PROFILES:
+                continue
+            lines += ["", f"#### {title}", ""]
+            async with new_postgres_database() as database_url:
+                with tempfile.TemporaryDirectory() as folder:
+                    env = {
+                        **embedded_env(folder),
+                        "PARLOUR_DATABASE__URL": database_url,
+                        "PARLOUR_REDIS__URL": redis_url(),
+                        "PARLOUR_REDIS__KEY_PREFIX": f"bench-{secrets.token_hex(4)}",
+                    }
+                    lines += await profile(env, nodes=nodes, workers=workers, baseline=baseline)
     finally:
         echo.terminate()
         echo.wait(timeout=20)
@@ -260,11 +281,13 @@ async def run() -> str:
 class Baseline:
     kib_per_connection: float
     messages_per_second: float
+    cpu_per_message: float  # seconds of the echo server's CPU per echoed message
 
     def summary(self) -> str:
         return (
             f"{self.kib_per_connection:.1f} KiB per idle connection, "
-            f"{self.messages_per_second:,.0f} messages/s echoed in the flood."
+            f"{self.messages_per_second:,.0f} messages/s echoed in the flood, "
+            f"{self.cpu_per_message * 1e6:,.1f} µs of CPU per echoed message."
         )
 
 
@@ -276,12 +299,13 @@ async def echo_figures(port: int, process_id: int) -> Baseline:
     kib = (rss_kib(process_id) - before) / len(idle)
     for ws in idle:
         await ws.close()
+    cpu_before = cpu_seconds(process_id)
     echoed, elapsed = await flood(
         lambda i: connect(f"ws://127.0.0.1:{port}/", max_queue=None),
         lambda n: json.dumps({"type": "message", "text": f"m{n}"}),
         lambda f: True,
     )
-    return Baseline(kib, echoed / elapsed)
+    return Baseline(kib, echoed / elapsed, (cpu_seconds(process_id) - cpu_before) / echoed)
 
 
 def embedded_env(folder: str) -> dict[str, str]:
@@ -294,10 +318,12 @@ def embedded_env(folder: str) -> dict[str, str]:
     }
 
 
-async def profile(env: dict[str, str], *, nodes: int, baseline: Baseline) -> list[str]:
+async def profile(
+    env: dict[str, str], *, nodes: int, baseline: Baseline, workers: int = 1
+) -> list[str]:
     lines: list[str] = []
     ports = [free_port() for _ in range(nodes)]
-    servers = [ServeProcess(env, port) for port in ports]
+    servers = [ServeProcess(env, port, workers=workers) for port in ports]
     services = build_services(Settings(**settings_from(env)))
     try:
         for server in servers:
@@ -305,15 +331,17 @@ async def profile(env: dict[str, str], *, nodes: int, baseline: Baseline) -> lis
         tenant = await services.tenants.create("Bench", [ORIGIN], actor=Actor.system("bench"))
         parlour = Parlour(services, tenant.widget_id, tenant.tenant_id, [s.ws_url for s in servers])
 
-        before = sum(rss_kib(s.process.pid) for s in servers)
+        pids = [pid for server in servers for pid in processes(server)]
+        before = sum(rss_kib(pid) for pid in pids)
         started = time.perf_counter()
         idle = await open_many(IDLE_CONNECTIONS, lambda i: parlour.open(f"idle-{i}"))
         opened_in = time.perf_counter() - started
         # Held past a round of identity re-checks, and all still open after it.
         await asyncio.sleep(HOLD_SECONDS)
         still_open = sum(ws.state is State.OPEN for ws in idle)
-        kib = (sum(rss_kib(s.process.pid) for s in servers) - before) / len(idle)
-        for ws in idle:
+        kib = (sum(rss_kib(pid) for pid in pids) - before) / len(idle)
+        storm = await reconnect_storm(parlour, idle[:STORM_CONNECTIONS])
+        for ws in idle[STORM_CONNECTIONS:]:
             await ws.close()
         lines.append(
             f"- idle authenticated connections held: {still_open:,} of {len(idle):,} still "
@@ -321,6 +349,7 @@ async def profile(env: dict[str, str], *, nodes: int, baseline: Baseline) -> lis
             f"{opened_in:.1f} s); server memory {kib:.1f} KiB per connection "
             f"(bare echo: {baseline.kib_per_connection:.1f} KiB)"
         )
+        lines.append(storm)
 
         for rate in RATES:
             p50, p99, answered, total = await ack_latency(parlour, rate)
@@ -330,7 +359,7 @@ async def profile(env: dict[str, str], *, nodes: int, baseline: Baseline) -> lis
                 f"{answered:,} of {total:,} acknowledged within the run + 30 s"
             )
 
-        cpu_before = sum(cpu_seconds(s.process.pid) for s in servers)
+        cpu_before = sum(cpu_seconds(pid) for pid in pids)
         answered, elapsed = await flood(
             lambda i: parlour.open(f"flood-{i}", quiet=True),
             lambda n: json.dumps(
@@ -340,20 +369,64 @@ async def profile(env: dict[str, str], *, nodes: int, baseline: Baseline) -> lis
         )
         # The servers' CPU per message: what the node spends, whatever else the machine runs
         # (opening the flood's sockets included, a small share of a 5 s run).
-        cpu = sum(cpu_seconds(s.process.pid) for s in servers) - cpu_before
+        cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
         persisted = answered / elapsed
         lines.append(
             f"- flood, {FLOOD_CONNECTIONS} connections, closed loop: {persisted:,.0f} "
             f"persisted-and-acknowledged messages/s; bare echo "
             f"{baseline.messages_per_second:,.0f}/s; ratio "
             f"{persisted / baseline.messages_per_second:.3f} (goal ≥ 0.25); server CPU "
-            f"{cpu / answered * 1e6:,.0f} µs per message"
+            f"{cpu / answered * 1e6:,.0f} µs per message, "
+            f"{cpu / answered / baseline.cpu_per_message:.1f} times the echo's (goal: at most 4)"
         )
     finally:
         await services.aclose()
         for server in servers:
             server.stop()
     return lines
+
+
+async def reconnect_storm(parlour: Parlour, sockets: list[ClientConnection]) -> str:
+    """Every socket dropped at once without a close frame, then all resumed together from
+    their last sequence number (none has messages yet: 0); then each sends one message, which
+    must be acknowledged once, as number 1 of its conversation."""
+    for ws in sockets:
+        ws.transport.abort()
+    started = time.perf_counter()
+    failures = 0
+
+    async def back(i: int) -> ClientConnection | None:
+        nonlocal failures
+        try:
+            return await parlour.open(f"idle-{i}", last_seq=0)
+        except Exception:
+            failures += 1
+            return None
+
+    resumed = [ws for ws in await asyncio.gather(*map(back, range(len(sockets)))) if ws]
+    back_in = time.perf_counter() - started
+
+    async def one_message(ws: ClientConnection) -> list[int]:
+        message = json.dumps({"type": "message", "client_id": str(uuid.uuid4()), "text": "hi"})
+        await ws.send(message)
+        await ws.send(message)
+        seqs: list[int] = []
+        async with asyncio.timeout(60):
+            while len(seqs) < 2:
+                frame = json.loads(await ws.recv())
+                if frame["type"] == "accepted":
+                    seqs.append(frame["seq"])
+        return seqs
+
+    acknowledged = await asyncio.gather(*map(one_message, resumed))
+    once = sum(seqs == [1, 1] for seqs in acknowledged)  # the repeat is the same message
+    for ws in resumed:
+        await ws.close()
+    return (
+        f"- reconnect storm: {len(sockets):,} connections dropped at once, {len(resumed):,} "
+        f"back and resumed in {back_in:.1f} s ({failures} failed; goal: 5,000 within 10 s); a "
+        f"message sent twice from each afterwards acknowledged once as number 1: {once:,}"
+    )
 
 
 def start_echo(port: int) -> subprocess.Popen[bytes]:

@@ -177,6 +177,8 @@ def test_sources_are_uploaded_versioned_compared_and_rolled_back_from_the_cli(
     assert invoke(runner, "knowledge", "diff", "--tenant", tenant_id, "1", "2").startswith(
         "~ guide.md"
     )
+    by_entry = invoke(runner, "knowledge", "diff", "--tenant", tenant_id, "--entries", "1", "2")
+    assert by_entry.splitlines()[1:] == ["  ~ Cards"]  # the passage under that heading changed
     versions = invoke(runner, "knowledge", "versions", "--tenant", tenant_id).splitlines()
     assert versions[0].startswith("     2")
     assert "uploaded guide.md" in versions[0]
@@ -291,6 +293,9 @@ def test_t90_the_cli_escapes_names_already_stored_with_control_characters(
         "tenant list": run(runner, "tenant", "list"),
         "knowledge versions": run(runner, "knowledge", "versions", "--tenant", tenant_id),
         "knowledge diff": run(runner, "knowledge", "diff", "--tenant", tenant_id, "1", "2"),
+        "knowledge diff --entries": run(
+            runner, "knowledge", "diff", "--tenant", tenant_id, "--entries", "1", "2"
+        ),
     }
     for command, result in outputs.items():
         assert UNSAFE.search(result.output) is None, command

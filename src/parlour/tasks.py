@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from parlour.errors import Unavailable
+
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,10 @@ class Periodic:
         while True:
             try:
                 await self._round()
+            except Unavailable as unavailable:
+                # A dependency that is down (the database restarting): said once a round, without
+                # a traceback that would say nothing more.
+                log.warning("%s: %s", self._failed, unavailable.message)
             except Exception:
                 log.exception(self._failed)
             await asyncio.sleep(self._seconds)

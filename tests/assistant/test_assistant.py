@@ -12,6 +12,7 @@ from parlour.assistant.models import Outcome
 from parlour.assistant.service import TurnLimits
 from parlour.audit.events import Actor
 from parlour.chat.models import AnswerStreaming
+from parlour.llm.local import LocalProvider
 from parlour.llm.openai_compatible import OpenAICompatibleProvider
 from parlour.services import Services
 from tests.support import seed
@@ -446,3 +447,26 @@ async def test_the_model_is_told_who_the_customer_is_only_when_the_organisation_
         "<customer>\nemail: ada@example.com\nname: Ada Lovelace\n</customer>" in system
     ) is allowed
     assert ("Ada Lovelace" in system) is allowed
+
+
+async def test_a_turn_beyond_the_local_models_line_answers_from_its_passage_as_model_busy(
+    backend: Services,
+) -> None:
+    """Issue 25: while the local model answers another turn and its line is full, a turn does
+    not wait minutes: its passage answers at once, recorded and counted as model_busy."""
+    local = LocalProvider(waiting=0)
+    assistant = assistant_with(backend, local)
+    org = await seed.organisation(backend)
+    async with local.line.turn("another-organisation"):  # the model is busy
+        answer = await ask(backend, assistant, org, "What are your opening hours?")
+    assert answer is not None
+    assert answer.body == "We are open Monday to Friday, 9:00 to 17:00."
+    record = await assistant.turn_record(org.tenant_id, answer.message_id)
+    assert record is not None
+    assert (record.outcome, record.reason, record.provider) == (
+        Outcome.FALLBACK,
+        "model_busy",
+        "extractive",
+    )
+    counts = await assistant.outcome_counts(org.tenant_id)
+    assert {(c.outcome, c.reason, c.turns) for c in counts} == {(Outcome.FALLBACK, "model_busy", 1)}

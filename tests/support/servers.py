@@ -21,6 +21,7 @@ from parlour.settings import Settings
 from parlour.web.server import uvicorn_config
 from tests.support import canaries
 
+STARTED = "Application startup complete."  # uvicorn's line, once per process
 # A `parlour serve` child imports for ~8 s on these 2-core machines; longer beside other tests.
 START_TIMEOUT_SECONDS = 45.0
 
@@ -135,21 +136,26 @@ class ServeProcess(ChildProcess):
     """`parlour serve` in a child process, configured only through the environment. Every line
     it prints is kept, and handed to the run's log scan when it stops."""
 
-    def __init__(self, env: dict[str, str], port: int) -> None:
+    def __init__(self, env: dict[str, str], port: int, *, workers: int = 1) -> None:
         self.port = port
+        self.workers = workers
         self.url = f"http://127.0.0.1:{port}"
         self.ws_url = f"ws://127.0.0.1:{port}"
         child_env = {k: v for k, v in os.environ.items() if not k.startswith("PARLOUR_")}
         child_env.update(env)
         super().__init__(
-            [sys.executable, "-m", "parlour", "serve", "--port", str(port)],
+            [sys.executable, "-m", "parlour", "serve", "--port", str(port)]
+            + ([] if workers == 1 else ["--workers", str(workers)]),
             child_env,
             "parlour serve",
         )
 
     def wait_ready(self) -> None:
-        """Block until uvicorn reports it is listening."""
-        self.wait_for("Uvicorn running on", START_TIMEOUT_SECONDS)
+        """Block until uvicorn reports it is listening (each worker, that it started)."""
+        if self.workers == 1:
+            self.wait_for("Uvicorn running on", START_TIMEOUT_SECONDS)
+        for _ in range(self.workers if self.workers > 1 else 0):
+            self.wait_for(STARTED, START_TIMEOUT_SECONDS)
 
     def kill(self) -> None:
         """SIGKILL: the node dies mid-work, without closing anything."""

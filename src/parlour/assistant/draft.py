@@ -33,6 +33,7 @@ class FallbackReason:
 
     MODEL_TIMED_OUT = "model_timed_out"  # past assistant.generation_timeout_seconds
     MODEL_FAILED = "model_failed"  # the provider could not be reached, or failed
+    MODEL_BUSY = "model_busy"  # the local model had as many turns waiting as it may
     EMPTY_ANSWER = "empty_answer"  # nothing was left to say
     # The model looped, echoed the question or said nothing with content (assistant/degenerate)
     DEGENERATE = "degenerate"

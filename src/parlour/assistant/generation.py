@@ -83,6 +83,7 @@ async def run_model(
             grounding=prompt.grounding,
             temperature=limits.temperature,
             question=prompt.question,
+            tenant_id=subject.tenant_id,
         )
         proposed: tuple[ToolCall, ...] = ()
         async for event in provider.stream(generation):

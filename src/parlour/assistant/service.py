@@ -58,7 +58,7 @@ from parlour.knowledge.models import Calibration
 from parlour.knowledge.service import KnowledgeService
 from parlour.llm.excerpts import excerpt
 from parlour.llm.models import ChatMessage, Grounding, estimate_tokens
-from parlour.llm.provider import Provider, ProviderFailed
+from parlour.llm.provider import Provider, ProviderBusy, ProviderFailed
 from parlour.observability import security_event
 from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
@@ -333,6 +333,8 @@ class AssistantService:
             reason = (
                 FallbackReason.MODEL_TIMED_OUT
                 if isinstance(failure, TimeoutError)
+                else FallbackReason.MODEL_BUSY
+                if isinstance(failure, ProviderBusy)
                 else FallbackReason.MODEL_FAILED
             )
             log.warning(

@@ -8,6 +8,7 @@ command that needs them, so `parlour --help` and the administration commands sta
 from __future__ import annotations
 
 import logging
+import socket
 from typing import TYPE_CHECKING
 
 import click
@@ -68,16 +69,47 @@ def main(ctx: click.Context, verbose: int) -> None:
 @main.command()
 @click.option("--host", help="Interface to listen on (default: server.host).")
 @click.option("--port", type=int, help="Port to listen on (default: server.port).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes sharing the listening socket (the scaled-out profile only).",
+)
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) -> None:
     """Run the Parlour server; migrations are applied on start. With
-    monitoring.metrics_listen, /metrics is served on that address too."""
-    from parlour.app import create_app
+    monitoring.metrics_listen, /metrics is served on that address too. With --workers N, N
+    processes share the port, as N nodes would share the database and Redis."""
     from parlour.cli.common import say_where
-    from parlour.web.server import serve as run_server
+    from parlour.web.workers import WorkersRefused, check_workers, serve_workers
 
     config = settings()
     say_where(config)
-    run_server(create_app(config), config, host=host, port=port)
+    if workers == 1:
+        serve_one(None, host, port)
+        return
+    try:
+        check_workers(config, workers)
+    except WorkersRefused as refused:
+        raise click.UsageError(str(refused)) from None
+    ctx.exit(serve_workers(config, workers, serve_one, host=host, port=port))
+
+
+def serve_one(listening: socket.socket | None, host: str | None, port: int | None) -> None:
+    """One server process: on its own port, or as a worker on the socket its parent bound
+    (settings from the environment, as the parent's)."""
+    from uvicorn.config import STARTUP_FAILURE
+
+    from parlour.app import create_app
+    from parlour.web.server import serve as run_server
+
+    if listening is not None:
+        configure_logging(0, "serve")  # a spawned worker starts with nothing configured
+    config = settings()
+    sockets = None if listening is None else [listening]
+    if not run_server(create_app(config), config, host=host, port=port, sockets=sockets):
+        raise SystemExit(STARTUP_FAILURE)
 
 
 @main.command()

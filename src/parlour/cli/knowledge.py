@@ -80,19 +80,34 @@ def knowledge_versions(tenant_id: str) -> None:
 
 @knowledge.command("diff")
 @click.option("--tenant", "tenant_id", required=True)
+@click.option(
+    "--entries", is_flag=True, help="Also the entries added, removed and changed, by question."
+)
 @click.argument("since", type=int)
 @click.argument("to", type=int)
-def knowledge_diff(tenant_id: str, since: int, to: int) -> None:
-    """The sources added, removed and changed between two versions."""
+def knowledge_diff(tenant_id: str, entries: bool, since: int, to: int) -> None:
+    """The sources added, removed and changed between two versions (and, with --entries, the
+    entries: + added, - removed, ~ changed, each by its question)."""
 
     async def work(services: Services) -> None:
-        diff = await services.knowledge.diff(tenant_id, since, to)
+        if entries:
+            changes = await services.knowledge.editor.changes(tenant_id, since, to)
+            diff = changes.sources
+        else:
+            diff = await services.knowledge.diff(tenant_id, since, to)
         for source in diff.added:
             click.echo(f"+ {shown(source.name)}  sha256:{source.sha256[:16]}")
         for source in diff.removed:
             click.echo(f"- {shown(source.name)}  sha256:{source.sha256[:16]}")
         for before, after in diff.changed:
             click.echo(f"~ {shown(after.name)}  sha256:{before.sha256[:16]} -> {after.sha256[:16]}")
+        if entries:
+            for entry in changes.added:
+                click.echo(f"  + {shown(entry.question)}")
+            for entry in changes.removed:
+                click.echo(f"  - {shown(entry.question)}")
+            for _before, entry in changes.changed:
+                click.echo(f"  ~ {shown(entry.question)}")
 
     with_services(work, tenant_id=tenant_id)
 

@@ -10,8 +10,6 @@ output filter took back never goes live again by passing screening).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Sequence
 from typing import Protocol
@@ -19,13 +17,14 @@ from typing import Protocol
 from parlour.audit.events import Actor
 from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import Conflict, InvalidInput
-from parlour.knowledge.faq import PHRASINGS_SEPARATOR
+from parlour.knowledge.faq import FaqRow, faq_file
+from parlour.knowledge.formats import SourceKind
 from parlour.knowledge.models import FaqEntry, ImportReport, Replacing
 from parlour.knowledge.repository import FaqRepository, SourceRepository
 from parlour.storage.database import Database
 
 SOURCE_NAME = "dashboard-entries.csv"
-_LINE = re.compile(r"line (\d+)")
+_PLACE = re.compile(r"(?:line|item) (\d+)")
 ATTEMPTS = 3  # an entry added meanwhile by another member: built on, this many times at most
 
 
@@ -95,16 +94,15 @@ def grown_source(
         raise InvalidInput("An entry needs a question and an answer.")
     if len(question) > max_chars or len(answer) > max_chars:
         raise InvalidInput(f"A question or answer may be at most {max_chars} characters.")
-    ordered = sorted(current, key=lambda entry: _line(entry.locator))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["question", "answer", "phrasings"])
-    for entry in ordered:
-        writer.writerow([entry.question, entry.answer, PHRASINGS_SEPARATOR.join(entry.phrasings)])
-    writer.writerow([question, answer, ""])
-    return out.getvalue().encode()
+    rows = [FaqRow(e.question, e.answer, phrasings=e.phrasings) for e in in_source_order(current)]
+    return faq_file(SourceKind.FAQ_CSV, [*rows, FaqRow(question, answer)])
 
 
-def _line(locator: str) -> int:
-    match = _LINE.fullmatch(locator)
+def in_source_order(entries: Sequence[FaqEntry]) -> list[FaqEntry]:
+    """A source's entries in the order of the file they came from (by line or item)."""
+    return sorted(entries, key=lambda entry: _place(entry.locator))
+
+
+def _place(locator: str) -> int:
+    match = _PLACE.fullmatch(locator)
     return int(match[1]) if match else 0

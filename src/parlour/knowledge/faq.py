@@ -1,18 +1,20 @@
 """Reading an FAQ file: CSV with a `question,answer` header, and optionally a `phrasings` column
 (other ways customers ask the question, separated by `|` or line breaks). A bad row is reported
-with its line and skipped; the good rows still count."""
+with its line and skipped; the good rows still count. And writing one, CSV or JSON, from rows
+(`faq_file`): how the dashboard's editor makes a source's next copy."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from parlour.errors import InvalidInput
-from parlour.knowledge.formats import decode_text
+from parlour.knowledge.formats import SourceKind, decode_text
 from parlour.knowledge.models import RowError
 
 MAX_PHRASINGS = 20  # per entry
@@ -121,3 +123,23 @@ def _row(
 
 def _clean(value: str) -> str:
     return unicodedata.normalize("NFC", value).strip()
+
+
+def faq_file(kind: SourceKind, rows: Iterable[FaqRow]) -> bytes:
+    """An FAQ source holding `rows` in their order, as CSV (`question,answer,phrasings`) or as
+    JSON (a list of `{"question", "answer", "phrasings"}`): what reading it gives back."""
+    if kind is SourceKind.FAQ_JSON:
+        items = [
+            {"question": row.question, "answer": row.answer}
+            | ({"phrasings": list(row.phrasings)} if row.phrasings else {})
+            for row in rows
+        ]
+        return (json.dumps(items, ensure_ascii=False, indent=1) + "\n").encode()
+    if kind is not SourceKind.FAQ_CSV:
+        raise ValueError(f"not an FAQ kind: {kind}")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["question", "answer", "phrasings"])
+    for row in rows:
+        writer.writerow([row.question, row.answer, PHRASINGS_SEPARATOR.join(row.phrasings)])
+    return out.getvalue().encode()

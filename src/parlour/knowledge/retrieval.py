@@ -135,6 +135,7 @@ class HybridIndex:
         """`lexical_confidence`: an entry's confidence is the stronger of its dense score and
         its lexical coverage, as in issue 5 (the bench's "before"); otherwise its dense score
         whenever the index has vectors."""
+        self.entries = tuple(entries)  # what is live, as the index holds it
         self.lexical = LexicalIndex(entries)
         self.dense = (
             DenseIndex(entries, vectors, answer_weight=answer_weight)

@@ -9,12 +9,14 @@ each keeps its provenance and content hash. The review queue's own rules (what i
 why, listing, deciding, flagging again) are knowledge/review.py, reached as
 `KnowledgeService.review`; the questions it could not answer are knowledge/gaps.py, reached as
 `KnowledgeService.gaps`. An entry typed in the dashboard is an upload too (knowledge/entries.py,
-`KnowledgeService.entries`).
+`KnowledgeService.entries`); so is an entry edited or removed there (knowledge/editor.py,
+`KnowledgeService.editor`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import uuid
 from collections import OrderedDict
@@ -37,8 +39,10 @@ from parlour.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from parlour.identifiers import check_identifier
 from parlour.knowledge.calibration import calibrate
 from parlour.knowledge.documents import Limits, Passage, read_source
+from parlour.knowledge.editor import KnowledgeEditor
 from parlour.knowledge.embeddings import Embedder, Vectors, embed_entries, embed_off_loop
 from parlour.knowledge.entries import DashboardEntries
+from parlour.knowledge.explain import Explained, explain
 from parlour.knowledge.formats import identify
 from parlour.knowledge.gaps import KnowledgeGaps
 from parlour.knowledge.models import (
@@ -102,6 +106,16 @@ class KnowledgeService:
         # Entries typed in the dashboard: uploads of a source of their own.
         self.entries = DashboardEntries(
             db, vault, self.upload, max_field_chars=self._limits.max_field_chars
+        )
+        # Browsing, editing and removing the live entries one at a time, and what changed
+        # between two versions entry by entry (the dashboard's knowledge editor).
+        self.editor = KnowledgeEditor(
+            db,
+            vault,
+            self.live_index,
+            self.upload,
+            self.diff,
+            max_field_chars=self._limits.max_field_chars,
         )
 
     def close(self) -> None:
@@ -326,13 +340,31 @@ class KnowledgeService:
         calibrated thresholds when it has them (knowledge/calibration.py)."""
         started = perf_counter()
         index, calibration = await self._index(tenant_id)
-        query_vector = None
-        if index.dense is not None:
-            vectors = await embed_off_loop(self._embedder, [query])
-            query_vector = None if vectors is None else vectors[0]
+        query_vector = await self._query_vector(index, query)
         hits = index.search(query, query_vector, limit)
         metrics.RETRIEVAL_SECONDS.observe(perf_counter() - started)
         return Retrieved(hits, query_vector, calibration if query_vector is not None else None)
+
+    async def retrieve_explained(self, tenant_id: str, query: str, *, limit: int = 3) -> Explained:
+        """`retrieve`'s hits, each with its place in the lexical and the dense list (the
+        dashboard's "try a question" console; not counted as a customer's retrieval)."""
+        index, calibration = await self._index(tenant_id)
+        query_vector = await self._query_vector(index, query)
+        explained = explain(index, query, query_vector, limit)
+        if query_vector is None:
+            return explained
+        return dataclasses.replace(explained, calibration=calibration)
+
+    async def live_index(self, tenant_id: str) -> HybridIndex:
+        """The live version's index (cached per tenant until what is live changes): its
+        `entries` are what the knowledge editor browses, without decrypting them again."""
+        return (await self._index(tenant_id))[0]
+
+    async def _query_vector(self, index: HybridIndex, query: str) -> Vectors | None:
+        if index.dense is None:
+            return None
+        vectors = await embed_off_loop(self._embedder, [query])
+        return None if vectors is None else vectors[0]
 
     async def _index(self, tenant_id: str) -> tuple[HybridIndex, Calibration | None]:
         embedder = self._embedder

@@ -7,7 +7,8 @@ llama-cpp-python reads), so a model is prompted as it was trained; a file withou
 rather than prompted in a guessed format.
 
 llama.cpp generates on a worker thread; tokens cross to the event loop through a queue. One model
-instance serves one generation at a time (its context is not shareable), so turns queue for it.
+instance serves one generation at a time (its context is not shareable), so turns wait for it in
+a bounded line, fair between organisations (llm/waiting.py); beyond it, a turn is refused at once.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from parlour.llm.models import Finished, Generation, ProviderEvent, TextDelta, Usage
 from parlour.llm.provider import ProviderFailed
+from parlour.llm.waiting import FairLine
 from parlour.packaged import ModelUnavailable, PackagedFile
 
 SMOLLM2 = PackagedFile(
@@ -44,6 +46,7 @@ class LocalProvider:
         context_tokens: int = 2048,
         knowledge_tokens: int | None = None,
         threads: int = 2,
+        waiting: int = 8,
     ) -> None:
         self._path = model_path
         self._context_tokens = context_tokens
@@ -51,7 +54,7 @@ class LocalProvider:
         self._threads = threads
         self._llama: Any = None
         self._loading = threading.Lock()
-        self._turn = asyncio.Lock()
+        self.line = FairLine(waiting)
 
     @property
     def context_tokens(self) -> int:
@@ -107,7 +110,7 @@ class LocalProvider:
         await asyncio.to_thread(self._load)
 
     async def stream(self, generation: Generation) -> AsyncIterator[ProviderEvent]:
-        async with self._turn:
+        async with self.line.turn(generation.tenant_id):
             llama = await asyncio.to_thread(self._load)
             loop = asyncio.get_running_loop()
             events: asyncio.Queue[object] = asyncio.Queue()

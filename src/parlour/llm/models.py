@@ -53,6 +53,8 @@ class Generation:
     # The customer's question as asked, for a provider that selects from the passages rather
     # than writes (extractive); the others read it in `messages`.
     question: str = ""
+    # Whose turn it is: a model that answers one at a time takes organisations in turn.
+    tenant_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

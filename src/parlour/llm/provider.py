@@ -17,6 +17,12 @@ class ProviderFailed(Unavailable):
     default_message = "The assistant's language model is unavailable."
 
 
+class ProviderBusy(ProviderFailed):
+    """The model has as many turns waiting as it may (llm/waiting.py)."""
+
+    default_message = "The assistant's language model has too many questions waiting."
+
+
 class Provider(Protocol):
     @property
     def name(self) -> str: ...

@@ -14,10 +14,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from parlour import metrics
+from parlour.errors import Unavailable
 from parlour.tasks import detached
 
 T = TypeVar("T")
@@ -31,6 +33,43 @@ _SET_SCOPE = text("SELECT set_config('app.tenant_id', :ids, true)")
 _BYPASSES_ROW_SECURITY = text(
     "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
 )
+
+
+# SQLSTATE classes of a server that cannot be reached or is going away: 08 connection
+# exceptions; 57P01-57P03 admin or crash shutdown, and "the database system is starting up".
+_UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+class DatabaseUnavailable(Unavailable):
+    code = "unavailable"
+    default_message = "The database cannot be reached; try again shortly."
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether `error` says the database server cannot be reached (refused, reset, restarting,
+    a pooled connection found dead), rather than anything about the statement."""
+    if isinstance(error, TimeoutError):
+        return False  # a caller's own deadline, not the server's state
+    if isinstance(error, OSError):
+        return True
+    if isinstance(error, DBAPIError):
+        state = getattr(error.orig, "sqlstate", None) or ""
+        return error.connection_invalidated or state.startswith(_UNREACHABLE_STATES)
+    return False
+
+
+@contextlib.asynccontextmanager
+async def _reachable() -> AsyncIterator[None]:
+    """A server that cannot be reached is `DatabaseUnavailable` (503, `unavailable`, or a chat
+    error frame) for every caller, never a raw driver error; the work is not done, and the
+    pool, which pings a connection before lending it, recovers once the server is back."""
+    try:
+        yield
+    except Exception as error:
+        if unreachable(error):
+            log.warning("the database cannot be reached: %s", type(error).__name__)
+            raise DatabaseUnavailable() from error
+        raise
 
 
 def _scope_of(tenant_ids: Iterable[str]) -> str:
@@ -97,7 +136,7 @@ class Database:
         the tables under row-level security (migration 0018), and none of theirs without."""
         started = perf_counter()
         try:
-            async with contextlib.AsyncExitStack() as stack:
+            async with _reachable(), contextlib.AsyncExitStack() as stack:
                 if self._write_lock is not None:
                     await stack.enter_async_context(self._write_lock)
                 conn = await stack.enter_async_context(self.engine.begin())
@@ -111,7 +150,7 @@ class Database:
         """Reads, in one transaction, scoped as `transaction`'s are."""
         started = perf_counter()
         try:
-            async with self.engine.connect() as conn:
+            async with _reachable(), self.engine.connect() as conn:
                 await self.scope_to(conn, *tenant_ids)
                 yield conn
         finally:

@@ -181,15 +181,26 @@ def uvicorn_config(
     )
 
 
-def serve(app: ASGIApp, settings: Settings, *, host: str | None, port: int | None) -> None:
+def serve(
+    app: ASGIApp,
+    settings: Settings,
+    *,
+    host: str | None,
+    port: int | None,
+    sockets: list[socket.socket] | None = None,
+) -> bool:
     """`parlour serve`: the app, and the metrics listener when configured; until a signal stops
-    the app, which then stops the listener too."""
+    the app, which then stops the listener too. On `sockets` when given (a worker of several,
+    web/workers.py); whether the server started."""
     config = uvicorn_config(app, settings, host=host, port=port)
     listen = settings.monitoring.metrics_listen
-    if listen is None:
-        _PublicServer(config).run()
-    else:
-        _WithMetricsListener(config, _MetricsServer(metrics_config(listen))).run()
+    server = (
+        _PublicServer(config)
+        if listen is None
+        else _WithMetricsListener(config, _MetricsServer(metrics_config(listen)))
+    )
+    server.run(sockets)
+    return server.started
 
 
 class _PublicServer(uvicorn.Server):

@@ -3,63 +3,14 @@ acknowledged stays, and what was used stays used."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from parlour.services import Services, build_services
-from tests.conftest import make_settings, new_master_key
 from tests.support import seed
 from tests.support.chat import authenticate, close_code, open_socket, receive, say
-from tests.support.redis import reachable_prefix, redis_url
-from tests.support.servers import ServeProcess, free_socket
-
-
-@contextlib.contextmanager
-def serving(env: dict[str, str], port: int) -> Iterator[ServeProcess]:
-    node = ServeProcess(env, port)
-    try:
-        node.wait_ready()
-        yield node
-    finally:
-        node.stop()
-
-
-@contextlib.asynccontextmanager
-async def a_node_and_its_services(
-    tmp_path: Path, database_url: str, redis: bool
-) -> AsyncIterator[tuple[dict[str, str], int, Services]]:
-    """The environment of a node (on the embedded profile, or with Redis) on a free port, and
-    services on the same database and keys to seed it with."""
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    master_key = new_master_key()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        "PARLOUR_ENVIRONMENT": "test",
-        "PARLOUR_DATA_DIR": str(tmp_path),
-        "PARLOUR_DATABASE__URL": database_url,
-        "PARLOUR_SERVER__PUBLIC_URL": url,
-        "PARLOUR_CRYPTO__MASTER_KEY": master_key,
-    }
-    async with contextlib.AsyncExitStack() as stack:
-        if redis:
-            prefix = await stack.enter_async_context(
-                contextlib.asynccontextmanager(reachable_prefix)()
-            )
-            env |= {"PARLOUR_REDIS__URL": redis_url(), "PARLOUR_REDIS__KEY_PREFIX": prefix}
-        services = build_services(
-            make_settings(
-                tmp_path, database_url=database_url, public_url=url, master_key=master_key
-            )
-        )
-        stack.push_async_callback(services.aclose)
-        await services.migrate()
-        yield env, port, services
+from tests.support.nodes import a_node_and_its_services, serving
 
 
 async def test_a_message_acknowledged_before_a_restart_is_in_the_history_after_it(

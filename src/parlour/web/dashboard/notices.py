@@ -35,6 +35,11 @@ class Notice(StrEnum):
     CANNED_REPLY_REMOVED = "canned_reply_removed"
     BUSINESS_HOURS_SAVED = "business_hours_saved"
     DESK_PREFERENCES_SAVED = "desk_preferences_saved"
+    ENTRY_SAVED = "entry_saved"
+    ENTRY_HELD = "entry_held"
+    ENTRY_REMOVED = "entry_removed"
+    KNOWLEDGE_PUBLISHED = "knowledge_published"
+    SOURCE_REMOVED = "source_removed"
 
 
 NOTICES: dict[str, str] = {
@@ -63,4 +68,11 @@ NOTICES: dict[str, str] = {
     Notice.BUSINESS_HOURS_SAVED: "Business hours saved: the widget reads them from now on.",
     Notice.DESK_PREFERENCES_SAVED: "Your desk preferences are saved; open pages use them once "
     "reloaded.",
+    Notice.ENTRY_SAVED: "Saved in a new version, live now: the assistant answers from the entry "
+    "as it is here.",
+    Notice.ENTRY_HELD: "Saved in a new version, but screening held the entry back for review "
+    "(below): it is not live until approved.",
+    Notice.ENTRY_REMOVED: "Removed in a new version, live now.",
+    Notice.KNOWLEDGE_PUBLISHED: "That version is live now: the assistant answers from it.",
+    Notice.SOURCE_REMOVED: "The source is removed in a new version, live now.",
 }
