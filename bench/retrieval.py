@@ -41,7 +41,7 @@ from parlour.audit.events import Actor
 from parlour.knowledge.calibration import calibrate
 from parlour.knowledge.embeddings import shared_minilm
 from parlour.knowledge.models import FaqEntry, Hit
-from parlour.knowledge.retrieval import HybridIndex
+from parlour.knowledge.retrieval import HybridIndex, split_answers
 from parlour.knowledge.screening import personal_data, screen
 from parlour.services import build_services
 from parlour.settings import Settings
@@ -87,7 +87,8 @@ def after_index(entries: Sequence[FaqEntry], *, answers: bool = True) -> HybridI
     for group in texts:
         vectors.append(flat[start : start + len(group)])
         start += len(group)
-    return HybridIndex(entries, vectors)
+    matched, answers = split_answers(entries, vectors)
+    return HybridIndex(entries, matched, answers=answers)
 
 
 def after_bands(index: HybridIndex) -> Thresholds:
@@ -421,7 +422,9 @@ def _hundred_thousand(train: list[dict[str, str]], queries: list[str]) -> str:
     noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
     answers = noisy[rng.permutation(len(noisy))]
     vectors = list(np.stack([noisy, answers], axis=1).astype(np.float32))
-    index = HybridIndex(entries_from(texts, texts), vectors)
+    entries = entries_from(texts, texts)
+    matched, answers = split_answers(entries, vectors)
+    index = HybridIndex(entries, matched, answers=answers)
     timings = []
     sample = random.Random(7).sample(queries, 100)  # noqa: S311 - a sample, not a secret
     for query in sample:

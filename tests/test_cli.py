@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pty
 import re
+import select
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -462,3 +465,82 @@ def test_an_empty_answer_says_so_on_stderr(runner: CliRunner) -> None:
     assert (listed.stdout, "no organisations yet" in listed.stderr) == ("", True)
     versions = run(runner, "knowledge", "versions", "--tenant", new_tenant(runner))
     assert (versions.stdout, "no versions yet" in versions.stderr) == ("", True)
+
+
+def on_a_terminal(*args: str, env: dict[str, str], timeout: float = 120.0) -> tuple[str, str]:
+    """`parlour` with its stderr on a pseudo-terminal (stdout a pipe), as a person at a
+    terminal who keeps the answer; what it wrote to each, read until it exits."""
+    child = {k: v for k, v in os.environ.items() if not k.startswith("PARLOUR_")} | env
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "parlour", *args],
+        env=child | {"COLUMNS": "100"},
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        stdin=subprocess.DEVNULL,
+    )
+    os.close(follower)
+    terminal = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([leader], [], [], left)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the child closed its end: it has exited
+                break
+            if not chunk:
+                break
+            terminal += chunk
+        assert process.stdout is not None
+        answer = process.stdout.read().decode()
+        assert process.wait(timeout=max(1.0, deadline - time.monotonic())) == 0, terminal
+    finally:
+        os.close(leader)
+        process.kill()
+        process.wait()
+    return answer, terminal.decode(errors="replace")
+
+
+def test_an_faq_import_of_10000_rows_shows_a_progress_bar_on_the_terminal(tmp_path: Path) -> None:
+    """Issue 23: the bar moves a step at a time to the whole file. Embeddings are off here
+    (PARLOUR_KNOWLEDGE__EMBEDDINGS=off), so that the test does not spend minutes embedding; the
+    steps are the same with them on."""
+    env = {
+        "PARLOUR_DATA_DIR": str(tmp_path),
+        "PARLOUR_CRYPTO__MASTER_KEY": new_master_key(),
+        "PARLOUR_KNOWLEDGE__EMBEDDINGS": "off",
+    }
+    created = parlour("tenant", "create", "Acme", "--origin", "https://acme.example.com", env=env)
+    tenant_id = re.search(r"tenant_id: (\S+)", created.stdout)[1]  # type: ignore[index]
+    faq = tmp_path / "faq.csv"
+    faq.write_text(
+        "question,answer\n" + "".join(f"Question {i}?,Answer {i}.\n" for i in range(10_000))
+    )
+    answer, terminal = on_a_terminal("faq", "import", "--tenant", tenant_id, str(faq), env=env)
+    assert answer == "imported 10000 entries: version 1, published\n"
+    renders = [line.strip() for line in terminal.split("\r") if "importing faq.csv" in line]
+    assert "importing faq.csv  [" in renders[0]
+    assert re.search(r"\b0/10000\b", renders[0])
+    assert any(re.search(r"\b2560/10000\b", r) for r in renders)  # a step along the way
+    assert re.search(r"\]\s+10000/10000\s+100%", renders[-1])
+    assert "#" * 20 in renders[-1]
+
+
+def test_an_imports_progress_is_quiet_off_a_terminal_unless_asked(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    tenant_id = new_tenant(runner)
+    faq = tmp_path / "faq.csv"
+    faq.write_text("question,answer\n" + "".join(f"Q{i}?,A{i}.\n" for i in range(300)))
+    quiet = run(runner, "faq", "import", "--tenant", tenant_id, str(faq))
+    assert "passages" not in quiet.stderr
+    asked = run(runner, "knowledge", "upload", "--tenant", tenant_id, "--progress", str(faq))
+    assert [line for line in asked.stderr.splitlines() if "passages" in line] == [
+        "importing faq.csv: 0/300 passages",
+        "importing faq.csv: 256/300 passages",
+        "importing faq.csv: 300/300 passages",
+    ]
+    assert asked.stdout == "imported 300 entries: version 2, published\n"

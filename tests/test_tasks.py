@@ -50,3 +50,22 @@ async def test_periodic_rounds_go_on_after_a_failed_one_which_is_logged(
     assert [r.getMessage() for r in caplog.records if r.name == "parlour.tasks"] == [
         "a round failed"
     ]
+
+
+async def test_a_woken_periodic_begins_its_next_round_without_waiting_out_the_hour() -> None:
+    rounds: list[int] = []
+    ran = asyncio.Event()
+
+    async def round() -> None:
+        rounds.append(len(rounds))
+        ran.set()
+
+    periodic = Periodic(round, 3600, failed="a round failed", first_at_start=True)
+    periodic.start()
+    for _ in range(2):
+        await asyncio.wait_for(ran.wait(), timeout=10)
+        ran.clear()
+        periodic.wake()
+    await asyncio.wait_for(ran.wait(), timeout=10)
+    await periodic.aclose()
+    assert rounds == [0, 1, 2]

@@ -23,9 +23,9 @@ def rows() -> dict[str, tuple[set[str], str]]:
     return parsed
 
 
-# The catalogue's T-ids this page covers: T-01 … T-101, then issue 21's (T-102, T-107 and
-# T-108 join as the issues that build them add their tests).
-CATALOGUE = [f"T-{n:02d}" for n in (*range(1, 102), 103, 104, 105, 106)]
+# The catalogue's T-ids this page covers: T-01 … T-101, then issue 21's and issue 24's (T-102
+# and T-108 join as the issues that build them add their tests).
+CATALOGUE = [f"T-{n:02d}" for n in (*range(1, 102), 103, 104, 105, 106, 107)]
 
 
 def test_every_t_id_of_the_catalogue_is_in_the_threat_model() -> None:

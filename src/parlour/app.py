@@ -30,6 +30,7 @@ from parlour.web.api import (
     end_users,
     knowledge,
     knowledge_gaps,
+    knowledge_imports,
     mcp_servers,
     members,
     notes,
@@ -77,6 +78,7 @@ ROUTERS = (
     end_users.router,
     client_keys.router,
     knowledge.router,
+    knowledge_imports.router,
     # Before reports' `/reports/{name}`: fixed reports of their own.
     knowledge_gaps.router,
     security_reports.router,

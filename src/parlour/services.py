@@ -82,6 +82,8 @@ from parlour.keys.replay import DatabaseReplayCache, RedisReplayCache, ReplayCac
 from parlour.keys.revocation import EndUserRevocations
 from parlour.keys.signing_keys import SigningKeys
 from parlour.knowledge.embeddings import Embedder, shared_minilm
+from parlour.knowledge.imports import KnowledgeImports
+from parlour.knowledge.learned import LearningLimits
 from parlour.knowledge.remote_embeddings import RemoteEmbedder
 from parlour.knowledge.service import KnowledgeService
 from parlour.llm.local import LocalProvider
@@ -143,6 +145,8 @@ class Services:
     end_user_revocations: EndUserRevocations
     call_tokens: CallTokens
     knowledge: KnowledgeService
+    # Uploads imported in the background, with progress (knowledge/imports.py).
+    knowledge_imports: KnowledgeImports
     chat: ChatService
     desk: AgentDesk
     # The agents' tools: private notes on a conversation (T-99), the organisation's canned replies.
@@ -212,6 +216,7 @@ class Services:
         self.security_alerts.start()
         if self.settings.search.index_seconds > 0:
             self.search_indexer.start()
+        self.knowledge_imports.start()
 
     async def migrate(self) -> None:
         await migrate(self.db)
@@ -237,6 +242,7 @@ class Services:
         return failing
 
     async def aclose(self) -> None:
+        await self.knowledge_imports.aclose()
         await self.search_indexer.aclose()
         await self.security_alerts.aclose()
         await self.webhook_dispatcher.aclose()
@@ -316,6 +322,16 @@ def build_services(
         embedder=_embedder(settings.knowledge),
         tally=tally,
         cached_indexes=settings.knowledge.cached_indexes,
+        rate_limits=realtime.rate_limits,
+        learning=_learning(settings.knowledge),
+        clock=clock,
+    )
+    knowledge_imports = KnowledgeImports(
+        db,
+        vault,
+        audit,
+        knowledge,
+        poll_seconds=settings.knowledge.import_poll_seconds,
         clock=clock,
     )
     egress = EgressGuard(
@@ -499,6 +515,7 @@ def build_services(
         customer=customer_side,
         profiles=customer_profiles,
         feedback=assistant_service.feedback,
+        choices=assistant_service.choices,
     )
     desk_watch = DeskWatch(
         accounts.sessions,
@@ -573,6 +590,7 @@ def build_services(
         end_user_revocations=end_user_revocations,
         call_tokens=call_tokens,
         knowledge=knowledge,
+        knowledge_imports=knowledge_imports,
         chat=chat,
         desk=desk,
         notes=notes,
@@ -716,6 +734,7 @@ def _realtime(settings: Settings, db: Database, clock: Clock = utcnow) -> _Realt
         REHEARSAL: settings.assistant.rehearsals_per_member,
         CUSTOMER_MAIL_PER_USER: settings.gateway.customer_mails_per_user,
         CUSTOMER_MAIL_PER_TENANT: settings.gateway.customer_mails_per_tenant,
+        **_learning(settings.knowledge).rules,
     }
     budgets = {
         "tokens_per_conversation": settings.assistant.tokens_per_conversation,
@@ -771,6 +790,15 @@ def _mailer(settings: Settings) -> Mailer:
         username=identity.smtp_username,
         password=password.get_secret_value() if password else None,
         security=identity.smtp_security,
+    )
+
+
+def _learning(settings: KnowledgeSettings) -> LearningLimits:
+    return LearningLimits(
+        max_chars=settings.learned_phrasing_max_chars,
+        per_entry=settings.learned_phrasings_per_entry,
+        per_customer=settings.learned_phrasings_per_customer,
+        per_tenant=settings.learned_phrasings_per_tenant,
     )
 
 

@@ -230,6 +230,23 @@ class KnowledgeSettings(BaseModel):
     cached_indexes: Annotated[int, Field(ge=1)] = Field(
         default=64, description="Tenants whose retrieval index a node keeps in memory."
     )
+    import_poll_seconds: Annotated[float, Field(ge=0, le=3600)] = Field(
+        default=2.0,
+        description="How often a node looks for queued knowledge imports to run (one submitted "
+        "to the node starts at once); 0: this node runs none.",
+    )
+    # Phrasings customers teach FAQ entries by picking them among the assistant's choices
+    # (knowledge/learned.py): at most so many per customer and per organisation in a window,
+    # so many per entry in all, and none longer than so many characters.
+    learned_phrasings_per_customer: str = "5/hour"
+    learned_phrasings_per_tenant: str = "100/hour"
+    learned_phrasings_per_entry: Annotated[int, Field(ge=0, le=1000)] = 50
+    learned_phrasing_max_chars: Annotated[int, Field(ge=16, le=1000)] = 200
+
+    @field_validator("learned_phrasings_per_customer", "learned_phrasings_per_tenant")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        return _rate_rule(value)
 
 
 class AssistantSettings(BaseModel):
@@ -289,10 +306,11 @@ class AssistantSettings(BaseModel):
         description="Retrieval's confidence at or above which the assistant answers "
         "(assistant/bands.py).",
     )
-    min_offer_confidence: Annotated[float, Field(ge=0, le=1)] = Field(
-        default=0.6,
+    min_offer_confidence: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        default=None,
         description="Below min_confidence and at or above this, the assistant offers the "
-        "entries it found as choices instead of refusing; equal to min_confidence: never.",
+        "entries it found as choices instead of refusing (docs/protocol.md §3.6); unset, or "
+        "not below min_confidence: never.",
     )
     choices: Annotated[int, Field(ge=1, le=5)] = 3
     calibrated_thresholds: bool = Field(

@@ -10,10 +10,11 @@ as they run. `detached` starts them in a fresh, empty context instead. A task th
 one request or message (an assistant's turn, a socket's outbox) keeps its creator's context.
 
 `Periodic` is the one shape of the node's rounds (flushing report counts, checking security
-alerts, delivering webhooks and customer mails, indexing messages for search): a detached task
-doing one round every so often until closed, a failed round logged and the next one trying
-again. `Backoff` is how long an outbox (webhook deliveries, customer mails) waits before trying
-a failed item again.
+alerts, delivering webhooks and customer mails, indexing messages for search, running knowledge
+imports): a detached task doing one round every so often until closed, a failed round logged and
+the next one trying again; `wake` starts the next round at once (an import just submitted).
+`Backoff` is how long an outbox (webhook deliveries, customer mails) waits before trying a failed
+item again.
 """
 
 from __future__ import annotations
@@ -57,6 +58,12 @@ class Periodic:
         self._failed = failed
         self._first_at_start = first_at_start
         self._task: asyncio.Task[None] | None = None
+        self._woken = asyncio.Event()
+
+    def wake(self) -> None:
+        """Begin the next round now rather than at the end of the wait (after the round under
+        way, if one is)."""
+        self._woken.set()
 
     def start(self) -> None:
         if self._task is None:
@@ -72,7 +79,7 @@ class Periodic:
 
     async def _run(self) -> None:
         if not self._first_at_start:
-            await asyncio.sleep(self._seconds)
+            await self._rest()
         while True:
             try:
                 await self._round()
@@ -82,7 +89,13 @@ class Periodic:
                 log.warning("%s: %s", self._failed, unavailable.message)
             except Exception:
                 log.exception(self._failed)
-            await asyncio.sleep(self._seconds)
+            await self._rest()
+
+    async def _rest(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._seconds):
+                await self._woken.wait()
+        self._woken.clear()
 
 
 @dataclass(frozen=True, slots=True)

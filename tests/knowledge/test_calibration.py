@@ -11,7 +11,7 @@ import pytest
 from parlour.knowledge.calibration import MIN_ENTRIES, calibrate
 from parlour.knowledge.embeddings import shared_minilm
 from parlour.knowledge.models import FaqEntry
-from parlour.knowledge.retrieval import DenseIndex
+from parlour.knowledge.retrieval import DenseIndex, split_answers
 from parlour.services import Services
 from tests.support import seed
 
@@ -56,7 +56,8 @@ def dense(
         for i, (q, a) in enumerate(faq)
     ]
     model = shared_minilm()
-    return DenseIndex(entries, [model.embed(list(e.vector_texts)) for e in entries])
+    matched, answers = split_answers(entries, [model.embed(list(e.vector_texts)) for e in entries])
+    return DenseIndex(entries, matched, answers=answers)
 
 
 def test_an_faq_of_close_intents_needs_more_confidence_to_answer_than_one_of_distinct_topics() -> (

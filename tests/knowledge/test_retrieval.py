@@ -9,7 +9,7 @@ import pytest
 
 from parlour.knowledge.embeddings import shared_minilm
 from parlour.knowledge.models import FaqEntry
-from parlour.knowledge.retrieval import HybridIndex
+from parlour.knowledge.retrieval import HybridIndex, split_answers
 from parlour.services import Services
 from tests.support import seed
 
@@ -118,7 +118,8 @@ def faq_index(*, answers: bool) -> HybridIndex:
     entries = [FaqEntry("t", f"e{i}", q, a, datetime.now(UTC)) for i, (q, a) in enumerate(FAQ)]
     model = shared_minilm()
     texts = [list(e.vector_texts if answers else e.embedded_texts) for e in entries]
-    return HybridIndex(entries, [model.embed(t) for t in texts])
+    matched, answers = split_answers(entries, [model.embed(t) for t in texts])
+    return HybridIndex(entries, matched, answers=answers)
 
 
 def test_an_faqs_answer_finds_its_entry_when_the_question_alone_does_not() -> None:
@@ -146,7 +147,8 @@ def test_entries_stored_before_answers_were_embedded_are_still_found() -> None:
         model.embed(list(e.embedded_texts if i % 2 else e.vector_texts))
         for i, e in enumerate(entries)
     ]
-    hybrid = HybridIndex(entries, vectors)
+    matched, answers = split_answers(entries, vectors)
+    hybrid = HybridIndex(entries, matched, answers=answers)
     for question, _ in FAQ:
         [best] = hybrid.search(question, model.embed([question])[0], 1)
         assert best.entry.question == question

@@ -284,6 +284,7 @@ async def test_the_assistant_report_counts_outcomes_reasons_tokens_and_citations
     assert {o.outcome: (o.turns, o.rate) for o in report.outcomes} == {
         "answered": (1, 0.25),
         "abstained": (1, 0.25),
+        "offered": (0, 0.0),  # no middle band by default
         "blocked": (1, 0.25),
         "fallback": (0, 0.0),
         "refused": (1, 0.25),

@@ -60,6 +60,10 @@ SECURED = (
     "conversation_ratings",
     "desk_reads",
     "desk_preferences",
+    # A knowledge import's file while its job waits or runs (0037).
+    "knowledge_import_files",
+    # Phrasings customers taught FAQ entries by their picks (0036).
+    "learned_phrasings",
 )
 
 

@@ -79,6 +79,14 @@
     .thumbs button[aria-pressed="true"] { background: #1f5fbf; border-color: #1f5fbf; color: #fff; }
     .thumbs button:disabled { cursor: default; }
     .thumbs button:disabled[aria-pressed="false"] { opacity: .45; }
+    .choices { display: flex; flex-direction: column; align-items: stretch; gap: 6px; margin-top: 8px;
+      white-space: normal; }
+    .choices button { padding: 7px 10px; border: 1px solid #1f5fbf; border-radius: 8px; background: #fff;
+      color: #1f5fbf; font: inherit; text-align: left; cursor: pointer; }
+    .choices button.none { border-color: #c9d1e0; color: #36415a; }
+    .choices button[aria-pressed="true"] { background: #1f5fbf; border-color: #1f5fbf; color: #fff; }
+    .choices button:disabled { cursor: default; }
+    .choices button:disabled[aria-pressed="false"] { opacity: .45; }
   `;
 
   // Close codes after which reconnecting cannot help (docs/protocol.md).
@@ -293,6 +301,7 @@
       if (!text) return;
       this.input.value = "";
       const clientId = uuid();
+      this.closeOffers();
       const node = this.render({ author: "user", text }, true);
       node.dataset.clientId = clientId;
       this.pending.set(clientId, { text, node });
@@ -370,6 +379,7 @@
     durable(frame) {
       if (typeof frame.seq !== "number" || frame.seq <= this.lastSeq) return;
       this.lastSeq = frame.seq;
+      this.closeOffers();
       if (frame.type === "handoff") {
         const text = frame.state === "queued" ? "We're connecting you to a person…"
           : frame.state === "agent_joined" ? "A person has joined the chat."
@@ -390,9 +400,13 @@
         const node = this.render(frame);
         if (frame.author === "user") this.ownMessage(node, frame.seq);
         if (frame.author === "agent") node.dataset.name = this.agentName;
-        if (frame.author === "assistant" && typeof frame.id === "string") node.append(this.thumbs(frame.id));
-        // Offered after a refusal only where the header's button is not there already.
-        this.handoffButton.hidden = !(frame.actions || []).includes("handoff") || this.canAskForPerson();
+        const offer = frame.author === "assistant" && typeof frame.id === "string"
+          && Array.isArray(frame.choices) && frame.choices.length > 0;
+        if (offer) node.append(this.choices(frame.id, frame.choices));
+        else if (frame.author === "assistant" && typeof frame.id === "string") node.append(this.thumbs(frame.id));
+        // Offered after a refusal only where the header's button is not there already; an
+        // offer of choices has its own "None of these".
+        this.handoffButton.hidden = offer || !(frame.actions || []).includes("handoff") || this.canAskForPerson();
       }
       this.acknowledge();
       this.markRead();
@@ -459,6 +473,50 @@
         group.append(button);
       }
       return group;
+    }
+
+    // The entries an unsure assistant offers ("Did you mean …?", docs/protocol.md §3.6): a
+    // button each, titled with the entry's question, and "None of these", which asks for a
+    // person where one can be asked for. A pick sends `choose` and the answer follows as a
+    // message; the group then shows as answered, as it does once any later message follows.
+    choices(id, offered) {
+      const group = el("div", { class: "choices", role: "group", "aria-label": "Did you mean one of these?" });
+      group.dataset.offerId = id;
+      for (const choice of offered) {
+        if (!choice || typeof choice.id !== "string" || typeof choice.title !== "string") continue;
+        const button = el("button", { type: "button", "aria-pressed": "false" }, choice.title);
+        button.dataset.choice = choice.id;
+        button.addEventListener("click", () => {
+          if (!this.send({ type: "choose", message_id: id, choice: choice.id })) return;
+          this.answerOffer(group, button);
+        });
+        group.append(button);
+      }
+      const none = el("button", { type: "button", class: "none", "aria-pressed": "false" }, "None of these");
+      none.addEventListener("click", () => {
+        if (this.canAskForPerson()) {
+          if (!this.send({ type: "handoff" })) return;
+        } else {
+          this.setStatus("Tell me more in your own words, and I'll look again.");
+          this.input.focus();
+        }
+        this.answerOffer(group, none);
+      });
+      group.append(none);
+      return group;
+    }
+
+    answerOffer(group, picked) {
+      group.dataset.answered = "true";
+      for (const button of group.querySelectorAll("button")) {
+        button.setAttribute("aria-pressed", String(button === picked));
+        button.disabled = true;
+      }
+    }
+
+    // An offer is answered once anything follows it (a pick's answer, a new question).
+    closeOffers() {
+      for (const group of this.log.querySelectorAll(".choices:not([data-answered])")) this.answerOffer(group, null);
     }
 
     feedbackSaved(frame) {

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from parlour.assistant.models import Outcome
-from parlour.chat.models import Citation
+from parlour.chat.models import Choice, Citation
 from parlour.knowledge.embeddings import Vectors
 from parlour.knowledge.models import Hit
 from parlour.llm.models import Grounding, Usage
@@ -26,6 +26,9 @@ UNAVAILABLE = "Sorry, I can't answer right now. Would you like to talk to a pers
 ASSISTANT_OFF = "Our assistant is not available at the moment. Would you like to talk to a person?"
 OUT_OF_BUDGET = "I can't answer more questions right now. Would you like to talk to a person?"
 BLOCKED = "Sorry, I can't help with that. Would you like to talk to a person?"
+OFFER = "I'm not sure which of these you mean. Did you mean one of them?"
+# The reason of a turn that answered from the entry its customer picked among an offer's.
+CHOSEN = "chosen"
 
 
 class FallbackReason:
@@ -56,6 +59,20 @@ class Draft:
     template_version: int | None = None
     reason: str | None = None  # why the outcome is not a plain answer, for the turn's record
     question_vector: Vectors | None = None  # retrieval's embedding of the question, if any
+    offered: tuple[str, ...] = ()  # an offer's references into `hits`, best first
+    question_id: str | None = None  # the customer's message the turn answers
+
+    def offer(self, hits: tuple[Hit, ...]) -> None:
+        """End the turn offering these entries as choices ("Did you mean …?"), each by an
+        opaque reference ("1", "2", …), and a person for "None of these"."""
+        self.settle(Outcome.OFFERED, OFFER)
+        self.hits = {str(i): hit for i, hit in enumerate(hits, start=1)}
+        self.offered = tuple(self.hits)
+
+    @property
+    def choices(self) -> tuple[Choice, ...]:
+        """An offer's entries, by reference, their questions as titles."""
+        return tuple(Choice(ref, self.hits[ref].entry.question) for ref in self.offered)
 
     def settle(
         self, outcome: Outcome, text: str, *, reason: str | None = None, handoff: bool = True
@@ -80,4 +97,7 @@ class Draft:
 
     @property
     def cited_entry_ids(self) -> tuple[str, ...]:
-        return tuple(self.hits[r].entry.entry_id for r in self.cited if r in self.hits)
+        """The entries the answer cites; an offer's: the entries offered, in order (a pick
+        names one of them by its place)."""
+        refs = self.offered or self.cited
+        return tuple(self.hits[r].entry.entry_id for r in refs if r in self.hits)

@@ -97,8 +97,9 @@ class AnswerFeedback:
         if not kept:
             raise FeedbackGiven()
         self._tally.add(tenant_id, Figure.THUMBS, given.value)
-        for entry_id in turn.chunk_ids:
-            self._tally.add(tenant_id, CITED[given], entry_id)
+        if turn.outcome is not Outcome.OFFERED:  # an offer's entries are not cited
+            for entry_id in turn.chunk_ids:
+                self._tally.add(tenant_id, CITED[given], entry_id)
         if given is Thumbs.DOWN and turn.outcome in ANSWERS:
             await self._keep_question(tenant_id, conversation_id, message_id)
         return given

@@ -34,6 +34,8 @@ class TemplateVersion:
 class Outcome(StrEnum):
     ANSWERED = "answered"
     ABSTAINED = "abstained"  # no confident knowledge: a person was offered
+    # Unsure between a few entries: they were offered as choices, and a person (assistant/bands)
+    OFFERED = "offered"
     BLOCKED = "blocked"  # the output filter stopped the answer (canary, unsupported, a request)
     FALLBACK = "fallback"  # the chosen model failed; the extractive answer or a person instead
     REFUSED = "refused"  # a budget, the kill switch or the provider policy stopped the turn
@@ -58,6 +60,7 @@ class TurnRecord:
     # Why: the fallback's cause (model_timed_out, model_failed, …), the filter's block
     # (canary_in_answer, credential_request, …), the refusal's; None for a plain answer.
     reason: str | None = None
+    question_id: str | None = None  # the customer's message it answered (None: before 0036)
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,6 +110,7 @@ class AssistantRepository:
                 output_tokens=record.output_tokens,
                 created_at=record.created_at,
                 reason=record.reason,
+                question_id=record.question_id,
             )
         )
 
@@ -121,6 +122,17 @@ class AssistantRepository:
             update(assistant_turns)
             .where(t.tenant_id == tenant_id, t.message_id == message_id, t.thumbs.is_(None))
             .values(thumbs=thumbs, thumbs_at=at)
+        )
+        return result.rowcount == 1
+
+    async def choose(self, tenant_id: str, message_id: str, choice: str, at: datetime) -> bool:
+        """Keep the customer's pick among the offer's choices, unless it has one already (the
+        first stands): True when kept."""
+        t = assistant_turns.c
+        result = await self._conn.execute(
+            update(assistant_turns)
+            .where(t.tenant_id == tenant_id, t.message_id == message_id, t.choice.is_(None))
+            .values(choice=choice, chosen_at=at)
         )
         return result.rowcount == 1
 
@@ -185,6 +197,7 @@ def _turn(row: Row[tuple[object, ...]]) -> TurnRecord:
         input_tokens=m["input_tokens"],
         output_tokens=m["output_tokens"],
         reason=m["reason"],
+        question_id=m["question_id"],
     )
 
 

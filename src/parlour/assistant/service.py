@@ -27,11 +27,13 @@ from opentelemetry.trace import Tracer
 from parlour import metrics, solicitation
 from parlour.assistant.bands import Band, Thresholds, decide
 from parlour.assistant.budgets import Budgets
+from parlour.assistant.choices import Choices
 from parlour.assistant.configuration import AssistantConfiguration
 from parlour.assistant.degenerate import Degeneration
 from parlour.assistant.draft import (
     ASSISTANT_OFF,
     BLOCKED,
+    CHOSEN,
     NO_ANSWER,
     OUT_OF_BUDGET,
     UNAVAILABLE,
@@ -54,7 +56,7 @@ from parlour.chat.models import Author, ConversationStatus, Message
 from parlour.chat.service import ChatService
 from parlour.errors import InvalidInput
 from parlour.keys.models import EndUser
-from parlour.knowledge.models import Calibration
+from parlour.knowledge.models import Calibration, Hit
 from parlour.knowledge.service import KnowledgeService
 from parlour.llm.excerpts import excerpt
 from parlour.llm.models import ChatMessage, Grounding, estimate_tokens
@@ -76,9 +78,9 @@ OUTPUT_FILTER = Actor.system("output-filter")
 @dataclass(frozen=True, slots=True)
 class TurnLimits:
     min_confidence: float = 0.6
-    # Below min_confidence and at or above this, the turn is unsure between a few entries
-    # (assistant/bands.py); equal: no middle band.
-    min_offer_confidence: float = 0.6
+    # Below min_confidence and at or above this, the turn is unsure between a few entries and
+    # offers them as choices (assistant/bands.py); None (or not below): no middle band.
+    min_offer_confidence: float | None = None
     choices: int = 3
     min_answer_support: float = 0.3
     passages: int = 4
@@ -96,7 +98,9 @@ class TurnLimits:
 
     @property
     def thresholds(self) -> Thresholds:
-        offer = min(self.min_offer_confidence, self.min_confidence)
+        offer = self.min_confidence
+        if self.min_offer_confidence is not None:
+            offer = min(self.min_offer_confidence, offer)
         return Thresholds(self.min_confidence, offer, self.choices)
 
     def thresholds_for(self, calibration: Calibration | None) -> Thresholds:
@@ -150,6 +154,10 @@ class AssistantService:
         self.feedback = AnswerFeedback(
             db, chat, knowledge, tally, self._conversation_locks, clock=clock
         )
+        # Customers' picks among the entries an unsure turn offered (the `choose` frame).
+        self.choices = Choices(
+            db, chat, knowledge, self._conversation_locks, self._answer_chosen, clock=clock
+        )
 
     def canary(self, tenant_id: str) -> str:
         """The tenant's canary: in its system prompt, and nowhere an answer may go."""
@@ -165,32 +173,46 @@ class AssistantService:
         self._turns.add(task)
         task.add_done_callback(self._turns.discard)
 
-    async def answer(self, message: Message, subject: Subject) -> Message | None:
+    async def answer(
+        self, message: Message, subject: Subject, *, chosen: Hit | None = None
+    ) -> Message | None:
+        """Answer the customer's `message`; with `chosen`, from that entry (the customer
+        picked it among an offer's), without retrieving."""
         with span(self._tracer, "assistant.turn"):
-            return await self._answer(message, subject)
+            return await self._answer(message, subject, chosen)
 
-    async def _answer(self, message: Message, subject: Subject) -> Message | None:
+    async def _answer_chosen(
+        self, question: Message, subject: Subject, chosen: Hit
+    ) -> Message | None:
+        return await self.answer(question, subject, chosen=chosen)
+
+    async def _answer(
+        self, message: Message, subject: Subject, chosen: Hit | None
+    ) -> Message | None:
         async with self._conversation_locks.hold((message.tenant_id, message.conversation_id)):
             conversation = await self._chat.get_conversation(
                 message.tenant_id, message.conversation_id
             )
             if conversation.status is not ConversationStatus.BOT:
                 return None  # a person has the conversation; the assistant stays quiet
-            answer, draft = await self._turn(message, subject)
+            answer, draft = await self._turn(message, subject, chosen)
         if draft.outcome is Outcome.ABSTAINED:
             # After the answer, off the conversation's lock: its next turn does not wait.
             await self._reports.keep_unanswered(message, draft)
         return answer
 
-    async def _turn(self, message: Message, subject: Subject) -> tuple[Message, Draft]:
+    async def _turn(
+        self, message: Message, subject: Subject, chosen: Hit | None
+    ) -> tuple[Message, Draft]:
         tenant_id, conversation_id = message.tenant_id, message.conversation_id
         started = perf_counter()
         policy = await self.configuration.policy(tenant_id)
         draft = Draft(self.providers.for_policy(policy), tools_enabled=policy.tools_enabled)
+        draft.question_id = message.message_id
         stream_id = time_ordered_id()
         await self._chat.set_typing(tenant_id, conversation_id, Author.ASSISTANT, True)
         try:
-            await self._compose(draft, message, subject, policy, stream_id)
+            await self._compose(draft, message, subject, policy, stream_id, chosen)
         except Exception:
             # Fail closed: never answer without grounding; offer a person instead.
             log.exception("assistant turn failed", extra={"tenant_id": tenant_id})
@@ -205,6 +227,7 @@ class AssistantService:
             citations=draft.citations,
             actions=draft.actions,
             message_id=stream_id,
+            choices=draft.choices,
         )
         # Counted before anything else runs, so a scrape after the answer arrives counts it.
         metrics.turn_finished(
@@ -226,22 +249,32 @@ class AssistantService:
         subject: Subject,
         policy: AssistantPolicy,
         stream_id: str,
+        chosen: Hit | None = None,
     ) -> None:
         tenant_id = message.tenant_id
         if not policy.enabled:
             draft.settle(Outcome.REFUSED, ASSISTANT_OFF, reason="assistant_off")
             return
         limits = self._limits
-        with span(self._tracer, "assistant.retrieve"):
-            retrieved = await self._knowledge.retrieve(
-                tenant_id, message.body, limit=limits.passages
-            )
-        draft.question_vector = retrieved.query_vector
-        decision = decide(retrieved.hits, limits.thresholds_for(retrieved.calibration))
-        if decision.band is not Band.ANSWER:
-            draft.settle(Outcome.ABSTAINED, NO_ANSWER, reason="no_confident_knowledge")
-            return
-        draft.hits = {f"k{i}": hit for i, hit in enumerate(decision.hits, start=1)}
+        if chosen is not None:
+            # The customer picked this entry among an offer's: it is the passage.
+            draft.reason = CHOSEN
+            hits: tuple[Hit, ...] = (chosen,)
+        else:
+            with span(self._tracer, "assistant.retrieve"):
+                retrieved = await self._knowledge.retrieve(
+                    tenant_id, message.body, limit=limits.passages
+                )
+            draft.question_vector = retrieved.query_vector
+            decision = decide(retrieved.hits, limits.thresholds_for(retrieved.calibration))
+            if decision.band is Band.OFFER:
+                draft.offer(decision.hits)
+                return
+            if decision.band is not Band.ANSWER:
+                draft.settle(Outcome.ABSTAINED, NO_ANSWER, reason="no_confident_knowledge")
+                return
+            hits = decision.hits
+        draft.hits = {f"k{i}": hit for i, hit in enumerate(hits, start=1)}
         passages = [
             Grounding(ref, h.entry.question, h.entry.answer) for ref, h in draft.hits.items()
         ]
@@ -437,4 +470,5 @@ class AssistantService:
         """Let turns under way finish (they persist answers), within the caller's deadline."""
         if self._turns:
             await asyncio.gather(*self._turns, return_exceptions=True)
+        await self.choices.settled()
         await self.providers.aclose()

@@ -58,6 +58,7 @@ class TurnReports:
             input_tokens=draft.usage.input_tokens,
             output_tokens=draft.usage.output_tokens,
             reason=draft.reason,
+            question_id=draft.question_id,
         )
         async with self._db.transaction(record.tenant_id) as conn:
             await AssistantRepository(conn).record_turn(record)
@@ -75,6 +76,8 @@ class TurnReports:
             tally.add(tenant_id, Figure.BLOCKED_ANSWERS, record.reason or "")
         tally.add(tenant_id, Figure.INPUT_TOKENS, n=record.input_tokens)
         tally.add(tenant_id, Figure.OUTPUT_TOKENS, n=record.output_tokens)
+        if record.outcome is Outcome.OFFERED:
+            return  # offered entries are not cited
         for entry_id in record.chunk_ids:
             tally.add(tenant_id, Figure.CITATIONS, entry_id)
 

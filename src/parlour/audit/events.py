@@ -200,6 +200,34 @@ class KnowledgePublished(AuditEvent):
 
 
 @dataclass(frozen=True)
+class KnowledgeImportStarted(AuditEvent):
+    """A node began a background import (again, after an interruption, when `attempt` > 1);
+    the file's name and hash, never its content."""
+
+    action = "knowledge.import_started"
+    job_id: str
+    source: str
+    sha256: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class KnowledgeImportEnded(AuditEvent):
+    """A background import ended: `done`, with the version it made and its figures, or
+    `failed`, with the error's code (nothing of it was stored)."""
+
+    action = "knowledge.import_ended"
+    job_id: str
+    source: str
+    outcome: str
+    version: int | None
+    entries: int
+    rejected_rows: int
+    quarantined: int
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class KnowledgeItemDecided(AuditEvent):
     """An administrator's decision on an item screening held back."""
 
@@ -218,6 +246,33 @@ class KnowledgeItemFlaggedAgain(AuditEvent):
     item_id: str
     entry_id: str
     reasons: str
+
+
+@dataclass(frozen=True)
+class PhrasingLearned(AuditEvent):
+    """A customer's pick among the assistant's choices taught the entry a phrasing: named by
+    its id, never its text (knowledge/learned.py)."""
+
+    action = "knowledge.phrasing_learned"
+    entry_id: str
+    phrasing_id: str
+
+
+@dataclass(frozen=True)
+class LearnedPhrasingRemoved(AuditEvent):
+    action = "knowledge.learned_phrasing_removed"
+    entry_id: str  # the entry it was learned for
+    phrasing_id: str
+
+
+@dataclass(frozen=True)
+class LearnedPhrasingKept(AuditEvent):
+    """A learned phrasing made a written one, in a new knowledge version."""
+
+    action = "knowledge.learned_phrasing_kept"
+    entry_id: str
+    phrasing_id: str
+    version: int
 
 
 @dataclass(frozen=True)

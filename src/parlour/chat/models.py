@@ -44,6 +44,15 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class Choice:
+    """One entry an assistant's offer names ("Did you mean …?"): an opaque reference the
+    customer's pick names it by, and the entry's question as its title (docs/protocol.md)."""
+
+    id: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
 class Conversation:
     tenant_id: str
     conversation_id: str
@@ -75,6 +84,7 @@ class Message:
     citations: tuple[Citation, ...] = ()
     actions: tuple[str, ...] = ()
     author_name: str | None = None  # an agent's display name when they sent it
+    choices: tuple[Choice, ...] = ()  # an assistant's offer of entries to pick from
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,6 +112,20 @@ class FeedbackFrame(_Frame):
     thumbs: Literal["up", "down"]
 
 
+class ChooseFrame(_Frame):
+    """The customer's pick among the entries an assistant's offer named: the offer's message
+    id and the choice's `id` (docs/protocol.md §3.6)."""
+
+    type: Literal["choose"]
+    message_id: Annotated[str, Field(min_length=1, max_length=64)]
+    choice: Annotated[str, Field(min_length=1, max_length=8)]
+
+
+def chosen_frame(message_id: str, choice: str) -> dict[str, Any]:
+    """The pick is taken; the answer follows as a `message`."""
+    return {"type": "chosen", "message_id": message_id, "choice": choice}
+
+
 def feedback_frame(message_id: str, thumbs: str) -> dict[str, Any]:
     """The thumbs are kept."""
     return {"type": "feedback_saved", "id": message_id, "thumbs": thumbs}
@@ -131,7 +145,8 @@ ClientFrame = Annotated[
     | ContactFrame
     | TranscriptFrame
     | RateFrame
-    | FeedbackFrame,
+    | FeedbackFrame
+    | ChooseFrame,
     Field(discriminator="type"),
 ]
 _client_frame: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
@@ -209,6 +224,8 @@ def message_frame(message: Message) -> dict[str, Any]:
         frame["client_id"] = message.client_id
     if message.actions:
         frame["actions"] = list(message.actions)
+    if message.choices:
+        frame["choices"] = [{"id": c.id, "title": c.title} for c in message.choices]
     if message.author is Author.AGENT and message.author_name:
         frame["author_name"] = message.author_name
     return frame

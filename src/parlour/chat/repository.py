@@ -38,6 +38,7 @@ from parlour.chat.lifecycle import (
 )
 from parlour.chat.models import (
     Author,
+    Choice,
     Citation,
     Conversation,
     ConversationStatus,
@@ -266,6 +267,7 @@ class MessageRepository:
             actions=tuple(m["actions"]),
             created_at=m["created_at"],
             author_name=m["author_name"],
+            choices=_open_choices(self._cipher, m["choices_sealed"], message_id),
         )
 
 
@@ -290,7 +292,22 @@ def sealed_row(message: Message, cipher: TenantCipher) -> dict[str, object]:
         "actions": list(message.actions),
         "created_at": message.created_at,
         "author_name": message.author_name,
+        "choices_sealed": cipher.seal_text(
+            json.dumps([{"id": c.id, "title": c.title} for c in message.choices]),
+            Place(TABLE, message.message_id, "choices"),
+        )
+        if message.choices
+        else None,
     }
+
+
+def _open_choices(
+    cipher: TenantCipher, sealed: bytes | None, message_id: str
+) -> tuple[Choice, ...]:
+    if sealed is None:
+        return ()
+    listed = json.loads(cipher.open_text(sealed, Place(TABLE, message_id, "choices")))
+    return tuple(Choice(id=c["id"], title=c["title"]) for c in listed)
 
 
 def move_statement(tenant_id: str, conversation_id: str, move: Move, at: datetime) -> Update:

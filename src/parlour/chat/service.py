@@ -23,6 +23,7 @@ from parlour.chat.lifecycle import WAITING, Move
 from parlour.chat.models import (
     AnswerStreaming,
     Author,
+    Choice,
     Citation,
     Conversation,
     ConversationStatus,
@@ -143,6 +144,18 @@ class ChatService:
 
         return await self._vault.using(tenant_id, read)
 
+    async def message(
+        self, tenant_id: str, conversation_id: str, message_id: str
+    ) -> Message | None:
+        """The conversation's message with this id (None: no such message in it)."""
+
+        async def read(cipher: TenantCipher) -> Message | None:
+            async with self._db.read(tenant_id) as conn:
+                found = await MessageRepository(conn, cipher).get_many(tenant_id, [message_id])
+            return found[0] if found and found[0].conversation_id == conversation_id else None
+
+        return await self._vault.using(tenant_id, read)
+
     async def question_before(
         self, tenant_id: str, conversation_id: str, message_id: str, *, look_back: int = 20
     ) -> Message | None:
@@ -207,6 +220,7 @@ class ChatService:
         actions: Sequence[str] = (),
         message_id: str | None = None,
         author_name: str | None = None,
+        choices: Sequence[Choice] = (),
     ) -> Message:
         """`author_name`: an agent's display name, stored with the message as it is now (a
         later rename does not rewrite what the customer was shown)."""
@@ -221,6 +235,7 @@ class ChatService:
                 actions=tuple(actions),
                 message_id=message_id,
                 author_name=author_name,
+                choices=tuple(choices),
             )
         )
         return appended.message

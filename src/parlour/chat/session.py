@@ -31,6 +31,7 @@ from parlour.chat.protocol import (
     AckFrame,
     AuthFrame,
     BadFrame,
+    ChooseFrame,
     ClientFrame,
     ContactFrame,
     FeedbackFrame,
@@ -184,9 +185,10 @@ class ChatSession:
                 | TranscriptFrame()
                 | RateFrame()
                 | FeedbackFrame()
+                | ChooseFrame()
             ):
                 # Auth comes first; the customer's side (chat/customer_side.py) and the
-                # assistant's feedback (chat/visit.py) take the rest.
+                # assistant's feedback and choices (chat/visit.py) take the rest.
                 raise BadFrame(f"{frame.type}: not expected here")
 
     async def request_handoff(self) -> None:

@@ -18,6 +18,9 @@ identity the socket was opened with. `chat.widget_admission` makes it; the gatew
 - `ready` tells the widget whether people can be asked for (its "Talk to a person" button).
 - `feedback`, a thumbs up or down on one of the assistant's answers, goes to `AnswerRatings`
   (the assistant's, assistant/feedback.py); it counts against the message rate.
+- `choose`, a pick among the entries an assistant's offer named, goes to `OfferedChoices` (the
+  assistant's, assistant/choices.py), for the socket's own conversation and end user only; it
+  counts against the message rate; a pick names nothing outside the socket's conversation (T-29).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from parlour.chat.models import ConversationEvent, Message
 from parlour.chat.person_request import asks_for_a_person
 from parlour.chat.protocol import (
     AckFrame,
+    ChooseFrame,
     ClientFrame,
     ContactFrame,
     FeedbackFrame,
@@ -52,6 +56,7 @@ from parlour.chat.protocol import (
     ReauthFrame,
     SendFrame,
     TranscriptFrame,
+    chosen_frame,
     error_frame,
     feedback_frame,
 )
@@ -92,6 +97,17 @@ class AnswerRatings(Protocol):
     ) -> str: ...
 
 
+class OfferedChoices(Protocol):
+    """Takes a customer's pick among the entries an assistant's offer in their conversation
+    named; the answer follows as a message. The assistant's `Choices` is one. Raises
+    `InvalidInput` for what is not such an offer and choice, `Conflict` when it was picked
+    already or can no longer be answered."""
+
+    async def choose(
+        self, tenant_id: str, conversation_id: str, message_id: str, choice: str, asker: EndUser
+    ) -> str: ...
+
+
 Renew = Callable[[EndUser, str], Awaitable[EndUser]]
 
 
@@ -109,6 +125,7 @@ class VisitServices:
     # Business hours, addresses for replies, transcripts and ratings (chat/customer_side.py).
     customer: CustomerSide | None = None
     feedback: AnswerRatings | None = None  # thumbs on the assistant's answers
+    choices: OfferedChoices | None = None  # picks among the assistant's offers
 
 
 class Visit:
@@ -200,7 +217,7 @@ class Visit:
             if isinstance(parsed, InvalidInput):
                 raise parsed
             if isinstance(
-                parsed, SendFrame | ContactFrame | RateFrame | FeedbackFrame
+                parsed, SendFrame | ContactFrame | RateFrame | FeedbackFrame | ChooseFrame
             ) and not await limits.allow("message", session.tenant_id, session.user.user_id):
                 self._services.tally.add(session.tenant_id, Figure.RATE_LIMITED, LIMIT_MESSAGES)
                 raise RateLimited("Too many messages; wait a moment.")
@@ -218,6 +235,8 @@ class Visit:
                 return Reply([error_frame(refused.code, refused.message)])
             if isinstance(parsed, FeedbackFrame):
                 return Reply(await self._feedback(parsed))
+            if isinstance(parsed, ChooseFrame):
+                return Reply(await self._choose(parsed))
             outcome = await session.handle(parsed)
             await self._read_up_to(parsed)
         except RateLimited as limited:
@@ -246,6 +265,22 @@ class Visit:
         except Conflict as refused:
             return [error_frame(refused.code, refused.message)]
         return [feedback_frame(frame.id, thumbs)]
+
+    async def _choose(self, frame: ChooseFrame) -> list[Frame]:
+        choices, session = self._services.choices, self.session
+        if choices is None:
+            raise InvalidInput("choose: not offered here")
+        try:
+            chosen = await choices.choose(
+                session.tenant_id,
+                session.conversation_id,
+                frame.message_id,
+                frame.choice,
+                session.user,
+            )
+        except Conflict as refused:
+            return [error_frame(refused.code, refused.message)]
+        return [chosen_frame(frame.message_id, chosen)]
 
     async def _answer(self, message: Message) -> bool:
         """The assistant answers, unless the customer should go to a person: they asked for

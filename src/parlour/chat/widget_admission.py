@@ -32,6 +32,7 @@ from parlour.chat.visit import (
     LIMIT_CONNECTIONS,
     AnswerRatings,
     AnswerScheduler,
+    OfferedChoices,
     Visit,
     VisitServices,
 )
@@ -90,6 +91,7 @@ class WidgetAdmission:
         customer: CustomerSide | None = None,
         profiles: CustomerProfiles | None = None,
         feedback: AnswerRatings | None = None,
+        choices: OfferedChoices | None = None,
     ) -> None:
         self._profiles = profiles
         self._chat = chat
@@ -110,6 +112,7 @@ class WidgetAdmission:
             reach or AssistantOnly(),
             customer,
             feedback,
+            choices,
         )
 
     @contextlib.asynccontextmanager

@@ -28,6 +28,7 @@ from parlour.chat.batch import BatchStore
 from parlour.chat.lifecycle import Move
 from parlour.chat.models import (
     Author,
+    Choice,
     Citation,
     ConversationStatus,
     Message,
@@ -64,6 +65,7 @@ class Draft:
     move: Move | None = None  # the conversation's move this message announces (lifecycle.py)
     message_id: str | None = None  # chosen ahead when deltas were streamed under it
     author_name: str | None = None  # an agent's display name, kept as it is when sent
+    choices: tuple[Choice, ...] = ()  # an assistant's offer of entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +247,7 @@ def _message(draft: Draft, now: datetime) -> Message:
         actions=draft.actions,
         created_at=now,
         author_name=draft.author_name,
+        choices=draft.choices,
     )
 
 
@@ -264,4 +267,5 @@ def _numbered(message: Message, seq: int) -> Message:
         citations=message.citations,
         actions=message.actions,
         author_name=message.author_name,
+        choices=message.choices,
     )

@@ -9,6 +9,7 @@ import click
 
 from parlour.audit.events import Actor
 from parlour.cli.common import settings, shown, with_services
+from parlour.cli.progress import ImportProgress
 
 if TYPE_CHECKING:
     from parlour.knowledge.models import ImportReport
@@ -24,16 +25,33 @@ def knowledge() -> None:
 @click.option("--tenant", "tenant_id", required=True)
 @click.option("--draft", is_flag=True, help="Make the version but do not publish it.")
 @click.option("--name", help="The source's name (default: the file's name).")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show the import's progress on stderr (default: on a terminal only).",
+)
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def knowledge_upload(tenant_id: str, draft: bool, name: str | None, path: Path) -> None:
+def knowledge_upload(
+    tenant_id: str, draft: bool, name: str | None, progress: bool | None, path: Path
+) -> None:
     """Upload a source (.csv or .json FAQ, .md, .txt, .html, .pdf, or a .json knowledge graph);
     it replaces the source of the same name in a new version."""
     data = _read_bounded(path)
+    source = name or path.name
 
     async def work(services: Services) -> None:
-        report = await services.knowledge.upload(
-            tenant_id, name or path.name, data, actor=Actor.cli(), publish=not draft
-        )
+        shown_progress = ImportProgress(f"importing {shown(source)}", wanted=progress)
+        try:
+            report = await services.knowledge.upload(
+                tenant_id,
+                source,
+                data,
+                actor=Actor.cli(),
+                publish=not draft,
+                progress=shown_progress,
+            )
+        finally:
+            shown_progress.close()
         _print_report(report)
 
     with_services(work, tenant_id=tenant_id)
@@ -165,13 +183,25 @@ def faq() -> None:
 
 @faq.command("import")
 @click.option("--tenant", "tenant_id", required=True)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show the import's progress on stderr (default: on a terminal only).",
+)
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def faq_import(tenant_id: str, path: Path) -> None:
+def faq_import(tenant_id: str, progress: bool | None, path: Path) -> None:
     """Replace the organisation's FAQ with a CSV file (columns question,answer) and publish."""
     data = _read_bounded(path)
 
     async def work(services: Services) -> None:
-        _print_report(await services.knowledge.import_faq_csv(tenant_id, data, actor=Actor.cli()))
+        shown_progress = ImportProgress("importing faq.csv", wanted=progress)
+        try:
+            report = await services.knowledge.import_faq_csv(
+                tenant_id, data, actor=Actor.cli(), progress=shown_progress
+            )
+        finally:
+            shown_progress.close()
+        _print_report(report)
 
     with_services(work, tenant_id=tenant_id)
 

@@ -184,7 +184,7 @@ class LexicalIndex:
 def _document(entry: FaqEntry) -> _Doc:
     counts: Counter[str] = Counter()
     for _ in range(QUESTION_WEIGHT):
-        for question in (entry.question, *entry.phrasings):
+        for question in (entry.question, *entry.phrasings, *entry.learned):
             counts.update(terms(question))
     counts.update(terms(entry.answer))
     return _Doc(entry=entry, counts=counts, length=sum(counts.values()))

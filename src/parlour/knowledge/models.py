@@ -26,6 +26,10 @@ class FaqEntry:
     # Other ways customers ask the FAQ's question, written by the organisation: each one finds
     # the entry as its question does (they are matched, never shown).
     phrasings: tuple[str, ...] = ()
+    # Phrasings its organisation's customers taught it by picking it among the assistant's
+    # choices (knowledge/learned.py): matched like `phrasings`, never shown, never stored with
+    # the entry; the index adds them as it is built.
+    learned: tuple[str, ...] = ()
 
     @property
     def embedded_texts(self) -> tuple[str, ...]:
@@ -44,6 +48,20 @@ class FaqEntry:
         if not self.is_faq:
             return self.embedded_texts
         return (*self.embedded_texts, self.answer[:ANSWER_CHARS])
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedPhrasing:
+    """A customer's question an FAQ entry learned when the customer picked it among the
+    assistant's choices; its entry is named by `entry_key`, a keyed hash of the entry's
+    question (knowledge/learned.py), and `entry_id` is the entry it was learned for then."""
+
+    tenant_id: str
+    phrasing_id: str
+    entry_key: str
+    entry_id: str
+    text: str
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

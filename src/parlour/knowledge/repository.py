@@ -99,6 +99,24 @@ class FaqRepository:
         )
         return [entry for row in rows if (entry := self._intact_entry(row)) is not None]
 
+    async def live_entry(self, tenant_id: str, entry_id: str) -> FaqEntry | None:
+        """The entry, if the published version holds it and it is intact."""
+        published = select(knowledge_state.c.published).where(
+            knowledge_state.c.tenant_id == tenant_id
+        )
+        row = (
+            await self._conn.execute(
+                select(faq_entries)
+                .join(knowledge_version_sources, _member_of_version(faq_entries))
+                .where(
+                    faq_entries.c.tenant_id == tenant_id,
+                    faq_entries.c.entry_id == entry_id,
+                    knowledge_version_sources.c.number == published.scalar_subquery(),
+                )
+            )
+        ).first()
+        return None if row is None else self._intact_entry(row)
+
     async def live(self, tenant_id: str) -> builtins.list[FaqEntry]:
         return (await self.live_with_vectors(tenant_id, dimension=None))[0]
 

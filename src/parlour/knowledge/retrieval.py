@@ -34,38 +34,50 @@ ANSWER_WEIGHT = 0.3
 UNMEASURED_WEIGHT = 3.0
 
 
+def split_answers(
+    entries: Sequence[FaqEntry], stored: Sequence[Vectors]
+) -> tuple[list[Vectors], list[Vectors | None]]:
+    """Each entry's stored vectors as (the rows of the texts it is matched by, its answer's row
+    or None): an FAQ stored with its answer embedded has one row more than `embedded_texts`
+    (`FaqEntry.vector_texts`); one stored before issue 23, or a passage, has none."""
+    matched: list[Vectors] = []
+    answers: list[Vectors | None] = []
+    for entry, vectors in zip(entries, stored, strict=True):
+        rows = np.atleast_2d(vectors)
+        texts = len(entry.embedded_texts)
+        if entry.is_faq and len(rows) == texts + 1:
+            matched.append(rows[:texts])
+            answers.append(rows[texts])
+        else:
+            matched.append(rows)
+            answers.append(None)
+    return matched, answers
+
+
 class DenseIndex:
     """Exact cosine search over unit vectors, in process. An entry may have several vectors (an
-    FAQ's question and its phrasings) and scores as the best of them, b. An FAQ stored with its
-    answer's vector too (`FaqEntry.vector_texts`: one row more than it is matched by) scores
-    b + w * a * (1 - b), a being the answer's similarity and w `answer_weight`: the answer lifts
-    the score within what the question left, so a question asked word for word still scores 1.
-    At 100,000 entries a query is one matrix-vector product of 100,000 x 384 floats (and one
-    for the answers), a few milliseconds."""
+    FAQ's question and its phrasings) and scores as the best of them, b. An FAQ whose answer
+    was embedded too (`answers`, see `split_answers`) scores b + w * a * (1 - b), a being the
+    answer's similarity and w `answer_weight`: the answer lifts the score within what the
+    question left, so a question asked word for word still scores 1. At 100,000 entries a
+    query is one matrix-vector product of 100,000 x 384 floats (and one for the answers), a
+    few milliseconds."""
 
     def __init__(
         self,
         entries: Sequence[FaqEntry],
         vectors: Sequence[Vectors],
         *,
+        answers: Sequence[Vectors | None] | None = None,
         answer_weight: float = ANSWER_WEIGHT,
     ) -> None:
-        if len(entries) != len(vectors):
+        if len(entries) != len(vectors) or (answers is not None and len(answers) != len(entries)):
             raise ValueError("vectors for every entry")
         self.entries = list(entries)
         self.position = {entry.entry_id: i for i, entry in enumerate(self.entries)}
-        matched: list[Vectors] = []
-        answers: list[Vectors] = []
-        answered: list[int] = []
-        for i, (entry, stored) in enumerate(zip(entries, vectors, strict=True)):
-            rows = np.atleast_2d(stored)
-            texts = len(entry.embedded_texts)
-            if entry.is_faq and len(rows) == texts + 1:
-                matched.append(rows[:texts])
-                answers.append(rows[texts])
-                answered.append(i)
-            else:  # stored before answers were embedded, or a passage: its texts only
-                matched.append(rows)
+        matched = [np.atleast_2d(v) for v in vectors]
+        given = [(i, a) for i, a in enumerate(answers or ()) if a is not None]
+        answered = [i for i, _ in given]
         self._single = all(len(r) == 1 for r in matched)
         self._vectors: Vectors = (
             np.concatenate(matched).astype(np.float32, copy=False)
@@ -74,10 +86,10 @@ class DenseIndex:
         )
         # Where each entry's rows start (an entry's rows are adjacent, and it has at least one).
         self._starts = np.cumsum([0, *(len(r) for r in matched[:-1])])
-        self._answer_weight = answer_weight if answers else 0.0
+        self._answer_weight = answer_weight if answered else 0.0
         self._answers: Vectors = (
-            np.stack(answers).astype(np.float32, copy=False)
-            if answers
+            np.stack([a for _, a in given]).astype(np.float32, copy=False)
+            if given
             else np.empty((0, 0), np.float32)
         )
         self._answered = np.array(answered, dtype=np.int64)
@@ -128,6 +140,7 @@ class HybridIndex:
         entries: Sequence[FaqEntry],
         vectors: Sequence[Vectors] | None,
         *,
+        answers: Sequence[Vectors | None] | None = None,
         dense_weight: float = DENSE_WEIGHT,
         answer_weight: float = ANSWER_WEIGHT,
         lexical_confidence: bool = False,
@@ -138,7 +151,7 @@ class HybridIndex:
         self.entries = tuple(entries)  # what is live, as the index holds it
         self.lexical = LexicalIndex(entries)
         self.dense = (
-            DenseIndex(entries, vectors, answer_weight=answer_weight)
+            DenseIndex(entries, vectors, answers=answers, answer_weight=answer_weight)
             if vectors is not None
             else None
         )

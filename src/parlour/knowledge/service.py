@@ -11,6 +11,9 @@ why, listing, deciding, flagging again) are knowledge/review.py, reached as
 `KnowledgeService.gaps`. An entry typed in the dashboard is an upload too (knowledge/entries.py,
 `KnowledgeService.entries`); so is an entry edited or removed there (knowledge/editor.py,
 `KnowledgeService.editor`).
+`KnowledgeService.entries`). What customers taught the FAQ entries by picking them among the
+assistant's choices is knowledge/learned.py (`KnowledgeService.learned`): the index gives each
+entry its learned phrasings' words and vectors too.
 """
 
 from __future__ import annotations
@@ -43,8 +46,10 @@ from parlour.knowledge.editor import KnowledgeEditor
 from parlour.knowledge.embeddings import Embedder, Vectors, embed_entries, embed_off_loop
 from parlour.knowledge.entries import DashboardEntries
 from parlour.knowledge.explain import Explained, explain
-from parlour.knowledge.formats import identify
+from parlour.knowledge.formats import SourceKind, identify
 from parlour.knowledge.gaps import KnowledgeGaps
+from parlour.knowledge.learned import LearnedPhrasings, LearningLimits, with_learned
+from parlour.knowledge.learned_repository import LearnedRepository
 from parlour.knowledge.models import (
     Calibration,
     FaqEntry,
@@ -59,9 +64,15 @@ from parlour.knowledge.models import (
 )
 from parlour.knowledge.remote_embeddings import RemoteEmbedder
 from parlour.knowledge.repository import FaqRepository, SourceRepository
-from parlour.knowledge.retrieval import DENSE_WEIGHT, UNMEASURED_WEIGHT, HybridIndex
+from parlour.knowledge.retrieval import (
+    DENSE_WEIGHT,
+    UNMEASURED_WEIGHT,
+    HybridIndex,
+    split_answers,
+)
 from parlour.knowledge.review import ReviewQueue, held_back, reasons_to_hold
 from parlour.knowledge.review_repository import QuarantineRepository
+from parlour.rate_limits import RateLimits
 from parlour.rollups.models import Figure
 from parlour.rollups.tally import Tally
 from parlour.storage.database import Database
@@ -69,6 +80,11 @@ from parlour.storage.dialect import serialise
 from parlour.storage.types import Clock, utcnow
 
 MAX_NAME_CHARS = 200
+# Passages screened and embedded at a time: an upload's progress moves on in these steps.
+STEP = 256
+
+Progress = Callable[[int, int], Awaitable[None]]  # (passages done, passages in all)
+Finish = Callable[[AsyncConnection, ImportReport], Awaitable[None]]
 
 
 class KnowledgeService:
@@ -84,6 +100,8 @@ class KnowledgeService:
         embedder: Embedder | None,
         tally: Tally,
         cached_indexes: int = 64,
+        rate_limits: RateLimits | None = None,
+        learning: LearningLimits | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self._db = db
@@ -117,14 +135,28 @@ class KnowledgeService:
             self.diff,
             max_field_chars=self._limits.max_field_chars,
         )
+        # Phrasings customers taught the entries by their picks among the assistant's choices.
+        learning = learning or LearningLimits()
+        self.learned = LearnedPhrasings(
+            db,
+            vault,
+            audit,
+            self.upload,
+            rate_limits or RateLimits(learning.rules),
+            embedder=embedder,
+            limits=learning,
+            clock=clock,
+        )
 
     def close(self) -> None:
         if isinstance(self._embedder, RemoteEmbedder):
             self._embedder.close()
 
-    async def import_faq_csv(self, tenant_id: str, data: bytes, *, actor: Actor) -> ImportReport:
+    async def import_faq_csv(
+        self, tenant_id: str, data: bytes, *, actor: Actor, progress: Progress | None = None
+    ) -> ImportReport:
         """Replace the tenant's FAQ (the source named faq.csv) and publish it."""
-        return await self.upload(tenant_id, "faq.csv", data, actor=actor)
+        return await self.upload(tenant_id, "faq.csv", data, actor=actor, progress=progress)
 
     async def upload(
         self,
@@ -135,19 +167,22 @@ class KnowledgeService:
         actor: Actor,
         publish: bool = True,
         replacing: Replacing | None = None,
+        progress: Progress | None = None,
+        finish: Finish | None = None,
     ) -> ImportReport:
         """Store a source as a new version, replacing any source of the same name; its bad
-        parts are reported, its suspicious passages held back for review."""
+        parts are reported, its suspicious passages held back for review. `progress` is told
+        how many passages are screened and embedded, a step at a time; `finish` is given the
+        report in the version's own transaction (a background import's outcome is stored with
+        the version it made, or not at all). Nothing is stored unless all of it is."""
+        kind = self.check_upload(name, data)
         name = name.strip()
-        if not name or len(name) > MAX_NAME_CHARS or "/" in name or "\\" in name:
-            raise InvalidInput(f"a source needs a file name of at most {MAX_NAME_CHARS} characters")
-        # Printed by `parlour knowledge versions` and shown on pages: nothing that drives a
-        # terminal, forges a line or reads backwards (T-90).
-        check_identifier(name, "a source name")
-        if len(data) > self.max_upload_bytes:
-            raise PayloadTooLarge(f"an upload may be at most {self.max_upload_bytes} bytes")
-        kind = identify(name, data)
         passages, errors = await asyncio.to_thread(read_source, kind, data, self._limits)
+        if not passages:
+            raise InvalidInput(
+                "the file has nothing usable in it",
+                details={"errors": [{"line": e.line, "message": e.message} for e in errors]},
+            )
         now = self._clock()
         source = Source(
             tenant_id,
@@ -159,22 +194,9 @@ class KnowledgeService:
             _who(actor),
             now,
         )
-        entries: list[FaqEntry] = []
-        held: list[QuarantinedItem] = []
-        for number, passage in enumerate(passages, start=1):
-            # A poisoned entry would speak with the organisation's voice: it waits for review.
-            reasons = reasons_to_hold(passage)
-            if reasons:
-                held.append(held_back(tenant_id, source.source_id, passage, reasons, number, now))
-            else:
-                entries.append(_entry(tenant_id, source.source_id, passage, now))
-        if not entries and not held:
-            raise InvalidInput(
-                "the file has nothing usable in it",
-                details={"errors": [{"line": e.line, "message": e.message} for e in errors]},
-            )
-        vectors = await self._embed(entries)
+        entries, held, vectors = await self._prepared(tenant_id, source, passages, progress)
         cipher = await self._vault.cipher(tenant_id)
+        reports: list[ImportReport] = []
 
         async def store(conn: AsyncConnection, number: int) -> None:
             sources = SourceRepository(conn)
@@ -206,17 +228,63 @@ class KnowledgeService:
             await self._audit.record(conn, tenant_id, event, actor)
             if publish:
                 await self._publish(conn, tenant_id, number, actor)
+            report = ImportReport(
+                imported=len(entries),
+                errors=errors,
+                quarantined=held,
+                source=source,
+                version=number,
+                published=publish,
+            )
+            if finish is not None:
+                await finish(conn, report)
+            reports.append(report)
 
-        number = await self._in_new_version(tenant_id, store)
+        await self._in_new_version(tenant_id, store)
         self._tally.add(tenant_id, Figure.QUARANTINED_UPLOADS, n=len(held))
-        return ImportReport(
-            imported=len(entries),
-            errors=errors,
-            quarantined=held,
-            source=source,
-            version=number,
-            published=publish,
-        )
+        return reports[-1]
+
+    def check_upload(self, name: str, data: bytes) -> SourceKind:
+        """What can be said of an upload before reading it: a usable name, a size within the
+        limit, a type judged by its content (InvalidInput, PayloadTooLarge, or its kind)."""
+        name = name.strip()
+        if not name or len(name) > MAX_NAME_CHARS or "/" in name or "\\" in name:
+            raise InvalidInput(f"a source needs a file name of at most {MAX_NAME_CHARS} characters")
+        # Printed by `parlour knowledge versions` and shown on pages: nothing that drives a
+        # terminal, forges a line or reads backwards (T-90).
+        check_identifier(name, "a source name")
+        if len(data) > self.max_upload_bytes:
+            raise PayloadTooLarge(f"an upload may be at most {self.max_upload_bytes} bytes")
+        return identify(name, data)
+
+    async def _prepared(
+        self,
+        tenant_id: str,
+        source: Source,
+        passages: list[Passage],
+        progress: Progress | None,
+    ) -> tuple[list[FaqEntry], list[QuarantinedItem], list[Vectors] | None]:
+        """The passages screened (a poisoned entry would speak with the organisation's voice:
+        it waits for review) and the rest embedded, `STEP` at a time off the event loop."""
+        entries: list[FaqEntry] = []
+        held: list[QuarantinedItem] = []
+        vectors: list[Vectors] = []
+        total = len(passages)
+        if progress is not None:
+            await progress(0, total)
+        for start in range(0, total, STEP):
+            step_entries, step_held = await asyncio.to_thread(
+                _screened, tenant_id, source, passages[start : start + STEP], start
+            )
+            if step_entries and self._embedder is not None:
+                step_vectors = await self._embed(step_entries)
+                assert step_vectors is not None
+                vectors.extend(step_vectors)
+            entries.extend(step_entries)
+            held.extend(step_held)
+            if progress is not None:
+                await progress(min(start + STEP, total), total)
+        return entries, held, None if self._embedder is None else vectors
 
     async def remove_source(
         self, tenant_id: str, name: str, *, actor: Actor, publish: bool = True
@@ -324,6 +392,15 @@ class KnowledgeService:
 
         return await self._vault.using(tenant_id, read)
 
+    async def live_entry(self, tenant_id: str, entry_id: str) -> FaqEntry | None:
+        """The entry, if it is in the live version (None: no such entry, or not live)."""
+
+        async def read(cipher: TenantCipher) -> FaqEntry | None:
+            async with self._db.read(tenant_id) as conn:
+                return await FaqRepository(conn, cipher).live_entry(tenant_id, entry_id)
+
+        return await self._vault.using(tenant_id, read)
+
     async def published_version(self, tenant_id: str) -> int | None:
         """The number of the live knowledge version (None before the first publication)."""
         async with self._db.read(tenant_id) as conn:
@@ -384,9 +461,20 @@ class KnowledgeService:
                 entries, vectors = await repository.live_with_vectors(
                     tenant_id, dimension=dimension
                 )
+                learned = await LearnedRepository(conn, cipher).for_index(
+                    tenant_id, model=self._model_id, dimension=dimension
+                )
+            # An FAQ's answer vector, when stored, goes apart; learned phrasings join the
+            # texts its entry is matched by.
+            matched, answers = (None, None) if vectors is None else split_answers(entries, vectors)
+            if learned:
+                entries, matched = with_learned(cipher, entries, matched, learned)
             measured = embedder is not None and embedder.measured
             index = HybridIndex(
-                entries, vectors, dense_weight=DENSE_WEIGHT if measured else UNMEASURED_WEIGHT
+                entries,
+                matched,
+                answers=answers,
+                dense_weight=DENSE_WEIGHT if measured else UNMEASURED_WEIGHT,
             )
             # Each version's own thresholds, computed with its index (off the loop: a large
             # FAQ takes a fraction of a second).
@@ -400,6 +488,23 @@ class KnowledgeService:
         while len(self._indexes) > self._cached_indexes:
             self._indexes.popitem(last=False)
         return index, calibration
+
+
+def _screened(
+    tenant_id: str, source: Source, passages: list[Passage], start: int
+) -> tuple[list[FaqEntry], list[QuarantinedItem]]:
+    """A step's passages: those to store, and those held back for review, with why."""
+    entries: list[FaqEntry] = []
+    held: list[QuarantinedItem] = []
+    for number, passage in enumerate(passages, start=start + 1):
+        reasons = reasons_to_hold(passage)
+        if reasons:
+            held.append(
+                held_back(tenant_id, source.source_id, passage, reasons, number, source.created_at)
+            )
+        else:
+            entries.append(_entry(tenant_id, source.source_id, passage, source.created_at))
+    return entries, held
 
 
 def _who(actor: Actor) -> str:

@@ -20,6 +20,7 @@ class ProviderFailed(Unavailable):
 class ProviderBusy(ProviderFailed):
     """The model has as many turns waiting as it may (llm/waiting.py)."""
 
+    code = "assistant_busy"
     default_message = "The assistant's language model has too many questions waiting."
 
 

@@ -142,7 +142,7 @@ class PeopleReport:
 
 @dataclass(frozen=True, slots=True)
 class OutcomeFigures:
-    outcome: str  # answered, abstained, blocked, fallback, refused
+    outcome: str  # answered, abstained, offered, blocked, fallback, refused
     turns: int
     rate: float  # share of the period's turns, 0..1 (0 when there were none)
     by_day: tuple[DayCount, ...]

@@ -41,7 +41,7 @@ _UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03")
 
 
 class DatabaseUnavailable(Unavailable):
-    code = "unavailable"
+    code = "database_unavailable"
     default_message = "The database cannot be reached; try again shortly."
 
 

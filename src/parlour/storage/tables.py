@@ -211,6 +211,9 @@ messages = Table(
     Column("created_at", UtcDateTime, nullable=False),
     # The display name an agent's message was sent under, kept as it was then (0029).
     Column("author_name", String(80), nullable=True),
+    # The entries an assistant's offer names ("Did you mean …?", a JSON list of {id, title}),
+    # sealed like the body; null for any other message (0036).
+    Column("choices_sealed", LargeBinary, nullable=True),
     PrimaryKeyConstraint("conversation_id", "seq"),
     UniqueConstraint("conversation_id", "client_id"),
 )
@@ -324,6 +327,24 @@ faq_entries = Table(
     Index("ix_faq_entries_source", "source_id"),
 )
 
+# Phrasings an organisation's customers taught an FAQ entry by picking it among the assistant's
+# choices (knowledge/learned.py): the customer's question, sealed, and its embedding, sealed
+# like an entry's. Keyed by the entry's question (a keyed hash under the tenant's index key),
+# not its id, so a re-upload of the same question keeps them (0036).
+learned_phrasings = Table(
+    "learned_phrasings",
+    metadata,
+    _tenant_fk(),
+    Column("phrasing_id", ID, primary_key=True),
+    Column("entry_key", String(64), nullable=False),
+    Column("entry_id", ID, nullable=False),  # the entry it was learned for, then
+    Column("phrasing_sealed", LargeBinary, nullable=False),
+    Column("vector_sealed", LargeBinary, nullable=True),  # float32; null: embeddings off
+    Column("embedding_model", String(64), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_learned_phrasings_entry", "tenant_id", "entry_key"),
+)
+
 # Every upload is a source; a version is a set of sources, and the published one is live.
 knowledge_sources = Table(
     "knowledge_sources",
@@ -388,6 +409,67 @@ knowledge_state = Table(
     Column("published", Integer, nullable=True),
 )
 
+# An upload imported in the background (knowledge/imports.py): the job, read across organisations
+# by every node's importer, holds ids, counts and states only; its file waits sealed, under the
+# organisation's scope, until the job ends. One job of an organisation runs at a time.
+knowledge_imports = Table(
+    "knowledge_imports",
+    metadata,
+    Column("job_id", ID, primary_key=True),
+    _tenant_fk(),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("publish", Boolean, nullable=False),
+    # The form's (or the API caller's Idempotency-Key): a second submit finds the first job.
+    Column("submit_token", String(64), nullable=True),
+    Column("state", String(16), nullable=False),  # queued, running, done, failed
+    Column("done", Integer, nullable=False),  # passages screened and embedded so far
+    Column("total", Integer, nullable=False),  # passages the file holds (0 until read)
+    Column("attempts", Integer, nullable=False),
+    # Who asked: the upload is audited as theirs.
+    Column("actor_type", String(16), nullable=False),
+    Column("actor_id", String(200), nullable=False),
+    Column("source_ip", String(64), nullable=True),
+    Column("request_id", String(64), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    # A running job's node renews this; a job whose lease ran out was interrupted.
+    Column("lease_until", UtcDateTime, nullable=True),
+    # The outcome: the version made and its figures, or why it failed.
+    Column("version", Integer, nullable=True),
+    Column("imported", Integer, nullable=True),
+    Column("quarantined", Integer, nullable=True),
+    Column("row_errors", JSON, nullable=True),
+    Column("error_code", String(64), nullable=True),
+    Column("error_message", String(500), nullable=True),
+    UniqueConstraint("tenant_id", "submit_token"),
+    Index("ix_knowledge_imports_tenant_created", "tenant_id", "created_at"),
+    Index("ix_knowledge_imports_state", "state", "created_at"),
+    Index(
+        "uq_knowledge_imports_running",
+        "tenant_id",
+        unique=True,
+        postgresql_where=text("state = 'running'"),
+        sqlite_where=text("state = 'running'"),
+    ),
+)
+
+knowledge_import_files = Table(
+    "knowledge_import_files",
+    metadata,
+    _tenant_fk(),
+    Column(
+        "job_id",
+        ID,
+        ForeignKey("knowledge_imports.job_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("file_sealed", LargeBinary, nullable=False),
+)
+
 # The assistant: each tenant's choices, its prompt template versions, and what every turn used.
 assistant_settings = Table(
     "assistant_settings",
@@ -436,6 +518,11 @@ assistant_turns = Table(
     # The customer's thumbs on the answer, "up" or "down", and when; the first stands (0034).
     Column("thumbs", String(8), nullable=True),
     Column("thumbs_at", UtcDateTime, nullable=True),
+    # An offer's customer's pick (the choice's id, "1"…) and when; the first stands (0036).
+    Column("choice", String(8), nullable=True),
+    Column("chosen_at", UtcDateTime, nullable=True),
+    # The customer's message the turn answered (0036; null before).
+    Column("question_id", ID, nullable=True),
     Index("ix_assistant_turns_tenant_created", "tenant_id", "created_at"),
     # The customer panel reads a conversation's turns (0028).
     Index("ix_assistant_turns_tenant_conversation", "tenant_id", "conversation_id"),
@@ -909,13 +996,17 @@ SEALED_COLUMNS = (
     SealedColumn(signing_keys, "kid", "private_key_sealed", "private_key"),
     SealedColumn(messages, "message_id", "body_sealed", "body"),
     SealedColumn(messages, "message_id", "citations_sealed", "citations"),
+    SealedColumn(messages, "message_id", "choices_sealed", "choices"),
     SealedColumn(conversation_notes, "note_id", "body_sealed", "body"),
     SealedColumn(canned_replies, "reply_id", "body_sealed", "body"),
     SealedColumn(faq_entries, "entry_id", "question_sealed", "question"),
     SealedColumn(faq_entries, "entry_id", "answer_sealed", "answer"),
     SealedColumn(faq_entries, "entry_id", "vector_sealed", "vector"),
+    SealedColumn(learned_phrasings, "phrasing_id", "phrasing_sealed", "phrasing"),
+    SealedColumn(learned_phrasings, "phrasing_id", "vector_sealed", "vector"),
     SealedColumn(knowledge_quarantine, "item_id", "question_sealed", "question"),
     SealedColumn(knowledge_quarantine, "item_id", "answer_sealed", "answer"),
+    SealedColumn(knowledge_import_files, "job_id", "file_sealed", "file"),
     SealedColumn(unanswered_questions, "question_id", "question_sealed", "question"),
     SealedColumn(unanswered_questions, "question_id", "vector_sealed", "vector"),
     SealedColumn(mcp_servers, "server_id", "credential_sealed", "credential"),

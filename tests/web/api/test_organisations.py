@@ -97,6 +97,8 @@ MATRIX = {
     ("GET", "/v1/organisations/{org}/reports/security"): (200, 200, 403, 200, 404),
     ("PUT", "/v1/organisations/{org}/knowledge/sources/faq.json"): (201, 201, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/knowledge/versions"): (200, 200, 403, 403, 404),
+    ("POST", "/v1/organisations/{org}/knowledge/imports?name=faq.json"): (202, 202, 403, 403, 404),
+    ("GET", "/v1/organisations/{org}/knowledge/imports"): (200, 200, 403, 403, 404),
     # The desk: agents and admins act, analysts read (a fresh conversation each time, queued).
     ("GET", "/v1/organisations/{org}/conversations"): (200, 200, 200, 200, 404),
     ("GET", CONVERSATION): (200, 200, 200, 200, 404),
@@ -158,6 +160,9 @@ BODIES = {
     "/v1/organisations/{org}/signing-keys/rotate": {},
     "/v1/organisations/{org}/api-keys/{key}/rotate": {"overlap_hours": 1},
     "/v1/organisations/{org}/knowledge/sources/faq.json": [
+        {"question": "When are you open?", "answer": "Every day from 8:00 to 20:00."}
+    ],
+    "/v1/organisations/{org}/knowledge/imports?name=faq.json": [
         {"question": "When are you open?", "answer": "Every day from 8:00 to 20:00."}
     ],
     "/v1/organisations/{org}/mcp-servers": MCP_SERVER,

@@ -382,12 +382,18 @@ async def test_an_upload_with_nothing_usable_shows_the_reasons_by_line(stack: St
         overview = await pages.get((await pages.get("/dashboard")).headers["location"])
         knowledge_path = re.search(r'href="(/dashboard/o/[^"]+/knowledge)"', overview.text)[1]  # type: ignore[index]
         page = await pages.get(knowledge_path)
-        answer = await client.post(
+        sent = await client.post(
             knowledge_path,
             data={"csrf_token": csrf_of(page)},
             files={"file": ("faq.csv", b"question,answer\n,no question\nNo answer?,\n")},
             headers=pages._headers() | {"origin": stack.url},
         )
+        # Imported in the background: the page follows the job, which fails saying why.
+        assert sent.status_code == 303
+        job_id = re.search(r"\?import=([^#]+)", sent.headers["location"])[1]  # type: ignore[index]
+        tenant_id = knowledge_path.split("/")[3]
+        await stack.on_the_server(lambda s: s.knowledge_imports.ended(tenant_id, job_id))
+        answer = await pages.get(sent.headers["location"])
     assert "the file has nothing usable in it" in answer.text
     assert "<li>line 2: the question is empty</li>" in answer.text
     assert "<li>line 3: the answer is empty</li>" in answer.text

@@ -59,6 +59,43 @@ async def test_an_app_token_on_a_web_page_is_refused(stack: Stack) -> None:
         assert await close_code(ws) == 4403
 
 
+def react_native_socket(stack: Stack, org: seed.Organisation) -> object:
+    """As React Native's WebSocket opens it: with the server's own origin as its Origin."""
+    return connect(f"{stack.ws_url}/v1/chat/{org.widget_id}", origin=stack.url)  # type: ignore[arg-type]
+
+
+async def test_an_app_whose_socket_sends_parlours_own_origin_as_react_native_does_connects(
+    stack: Stack,
+) -> None:
+    """T-18: Parlour's own origin on the customers' socket is taken as no Origin (an app's)."""
+    org = await with_app(stack)
+    async with react_native_socket(stack, org) as ws:  # type: ignore[attr-defined]
+        await authenticate(ws, await app_token(stack, org))
+        await say(ws, "What are your opening hours?")
+        assert (await receive(ws))["type"] == "accepted"
+
+
+async def test_a_web_token_on_parlours_own_origin_is_refused(stack: Stack) -> None:
+    """T-18: a socket with Parlour's own origin is an app's: a web page's token is refused."""
+    org = await with_app(stack)
+    async with react_native_socket(stack, org) as ws:  # type: ignore[attr-defined]
+        await ws.send(
+            json.dumps({"type": "auth", "token": await seed.token_for(stack.services, org)})
+        )
+        assert await close_code(ws) == 4403
+
+
+async def test_parlours_own_origin_is_refused_before_upgrade_where_no_app_is_allowed(
+    stack: Stack,
+) -> None:
+    """T-18: as without an Origin, an organisation with no apps refuses it with HTTP 403."""
+    org = await seed.organisation(stack.services)
+    with pytest.raises(InvalidStatus) as refused:
+        async with react_native_socket(stack, org):  # type: ignore[attr-defined]
+            pass
+    assert refused.value.response.status_code == 403
+
+
 async def test_a_missing_origin_is_refused_before_upgrade_where_no_app_is_allowed(
     stack: Stack,
 ) -> None:

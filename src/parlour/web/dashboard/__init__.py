@@ -2,7 +2,8 @@
 /v1 API. Forms post and redirect, under a CSP that allows only this app's own stylesheet,
 images and scripts; every page works without script: the live desk's static/desk.js adds live
 updates to the Inbox and conversation pages, and canned.js offers canned replies as an agent
-types `/` in the reply box (which the server also expands)."""
+types `/` in the reply box (which the server also expands), and imports.js follows an import's
+progress on the knowledge page."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from parlour.web.dashboard import (
     inbox,
     knowledge_editor,
     knowledge_gaps,
+    knowledge_imports,
+    learned_phrasings,
     members,
     operator,
     organisation,
@@ -47,9 +50,11 @@ from parlour.web.errors import http_status
 _assets = APIRouter(include_in_schema=False)
 _STYLESHEET = (HERE / "static" / "dashboard.css").read_bytes()
 # The dashboard's scripts (PAGE_CSP allows scripts from 'self' only): the live desk, keeping the
-# Inbox and conversation pages up to date over the desk socket, and the reply box's `/shortcut`
-# suggestions.
-_SCRIPTS = {name: (HERE / "static" / f"{name}.js").read_bytes() for name in ("desk", "canned")}
+# Inbox and conversation pages up to date over the desk socket, the reply box's `/shortcut`
+# suggestions, and the knowledge page's progress of an import.
+_SCRIPTS = {
+    name: (HERE / "static" / f"{name}.js").read_bytes() for name in ("desk", "canned", "imports")
+}
 
 
 @_assets.get("/dashboard/static/dashboard.css", dependencies=[PublicPage])
@@ -74,8 +79,10 @@ ROUTERS = (
     sign_in.router,
     account.router,
     organisation.router,
+    knowledge_imports.router,
     knowledge_gaps.router,
     knowledge_editor.router,
+    learned_phrasings.router,
     allowlist.router,
     assistant.router,
     members.router,

@@ -53,7 +53,11 @@ async def _entry_page(
         "phrasings": "\n".join(live.entry.phrasings),
         "answer": live.entry.answer,
     }
-    return render(request, "knowledge_entry.html", who=who, live=live, form=form, **context)
+    # What customers' picks taught this entry (knowledge/learned.py), to keep or remove.
+    learned = await services.knowledge.learned.of_entry(who.tenant_id, live.entry.question)
+    return render(
+        request, "knowledge_entry.html", who=who, live=live, form=form, learned=learned, **context
+    )
 
 
 @router.get("/dashboard/o/{tenant_id}/knowledge/entries/{entry_id}")

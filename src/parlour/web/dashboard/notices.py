@@ -40,10 +40,16 @@ class Notice(StrEnum):
     ENTRY_REMOVED = "entry_removed"
     KNOWLEDGE_PUBLISHED = "knowledge_published"
     SOURCE_REMOVED = "source_removed"
+    LEARNED_PHRASING_REMOVED = "learned_phrasing_removed"
+    LEARNED_PHRASING_KEPT = "learned_phrasing_kept"
 
 
 NOTICES: dict[str, str] = {
     Notice.FEATURES_SAVED: "Features saved.",
+    Notice.LEARNED_PHRASING_REMOVED: "The learned phrasing is removed: it no longer finds its "
+    "entry.",
+    Notice.LEARNED_PHRASING_KEPT: "The phrasing is one of the entry's written phrasings now, in "
+    "a new version.",
     Notice.KEY_REVOKED: "The key is revoked: calls made with it are refused from now on.",
     Notice.SIGNING_KEY_ROTATED: "A new key signs your customers' chat tokens from now on.",
     Notice.CLIENT_KEY_REGISTERED: "Your public key is registered.",

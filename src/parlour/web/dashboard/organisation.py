@@ -9,16 +9,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from starlette.datastructures import UploadFile
 
-from parlour.errors import InvalidInput, ParlourError, PayloadTooLarge
+from parlour.errors import InvalidInput, ParlourError
 from parlour.features import FeatureChanges
 from parlour.identity.policy import Permission, role_grants
 from parlour.keys.models import Scope
 from parlour.keys.tokens import client_issuer, widget_audience
-from parlour.settings import Settings
 from parlour.tenants.models import Verification
 from parlour.tenants.service import available_time_zones
+from parlour.web.dashboard.knowledge_imports import imports_panel
 from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import (
     SignedInPage,
@@ -30,7 +29,6 @@ from parlour.web.dashboard.pages import (
 from parlour.web.deps import ServicesDep
 from parlour.web.json_lines import json_lines_download
 from parlour.web.policy import Member
-from parlour.web.request_limits import FORM_OVERHEAD_BYTES, body_limit
 from parlour.web.widget import widget_integrity, widget_path
 
 router = APIRouter(include_in_schema=False)
@@ -224,8 +222,15 @@ async def _knowledge_page(
 ) -> Response:
     versions = await services.knowledge.versions(who.tenant_id)
     held = await services.knowledge.review.quarantined(who.tenant_id)
+    imports = await imports_panel(services, who.tenant_id, request)
     return render(
-        request, "knowledge.html", who=who, versions=versions[-10:][::-1], held=held, **context
+        request,
+        "knowledge.html",
+        who=who,
+        versions=versions[-10:][::-1],
+        held=held,
+        imports=imports,
+        **context,
     )
 
 
@@ -234,31 +239,7 @@ async def knowledge(who: Librarian, services: ServicesDep, request: Request) -> 
     return await _knowledge_page(request, who, services)
 
 
-def _form_upload_limit(settings: Settings) -> int:
-    return settings.knowledge.max_upload_bytes + FORM_OVERHEAD_BYTES
-
-
-@router.post("/dashboard/o/{tenant_id}/knowledge")
-@body_limit(_form_upload_limit)
-async def upload(who: Librarian, services: ServicesDep, request: Request) -> Response:
-    """One file, as the /v1 upload takes it; screening and versions are the same."""
-    form = await request.form()
-    file = form.get("file")
-    limit = services.knowledge.max_upload_bytes
-    try:
-        if not isinstance(file, UploadFile) or not file.filename:
-            raise InvalidInput("Choose a file to upload.")
-        data = await file.read(limit + 1)
-        if len(data) > limit:
-            raise PayloadTooLarge(f"A file may be at most {limit} bytes.")
-        report = await services.knowledge.upload(
-            who.tenant_id, file.filename, data, actor=who.actor, publish=True
-        )
-    except ParlourError as error:
-        # The reasons by line the API gives in `details`, here as on the API.
-        reasons = error.details.get("errors", [])
-        return await _knowledge_page(request, who, services, error=error.message, reasons=reasons)
-    return await _knowledge_page(request, who, services, report=report)
+# Uploads (POST …/knowledge) are imports run in the background: web/dashboard/knowledge_imports.py.
 
 
 @router.post("/dashboard/o/{tenant_id}/knowledge/held/{item_id}")

@@ -39,6 +39,7 @@ CHARTED_SHARE = 0.01
 OUTCOMES = {
     "answered": "Answered",
     "abstained": "Abstained",
+    "offered": "Offered choices",
     "blocked": "Blocked",
     "fallback": "Fallback",
     "refused": "Refused",

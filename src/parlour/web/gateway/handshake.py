@@ -8,6 +8,8 @@ bound to one principal.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fastapi import WebSocket
 from fastapi.responses import JSONResponse
 
@@ -22,19 +24,33 @@ from parlour.web.policy import COOKIE
 from parlour.web.proxy import ClientInfo
 
 
-def knock_of(websocket: WebSocket, door: str) -> Knock:
+def knock_of(websocket: WebSocket, door: str, *, own_origin: str | None = None) -> Knock:
     """What the socket showed before its upgrade. Cookies are not read (T-19): a customer's
-    socket is never authenticated by one."""
+    socket is never authenticated by one.
+
+    `own_origin` (Parlour's own, on the customers' socket) is taken as no Origin: React Native's
+    WebSocket sends the server's own origin where a native client sends none (Android's
+    WebSocketModule and iOS's SocketRocket fill it in from the URL), and a browser sends it only
+    from a page Parlour serves. Such a socket is then an app's: only an allowlisted app's token
+    gets in, as without an Origin (docs/mobile.md)."""
     context = request_context(websocket)
     client: ClientInfo | None = websocket.scope.get("state", {}).get("client")
+    origin = websocket.headers.get("origin")
     return Knock(
         door=door,
-        origin=websocket.headers.get("origin"),
+        origin=None if origin is not None and origin == own_origin else origin,
         client_ip=context["ip"] or "unknown",
         request_id=context["request_id"],
         secure=client is not None and client.secure,
         app_id=websocket.headers.get("x-parlour-app") or None,
     )
+
+
+def origin_of(url: str) -> str:
+    """The origin of a URL, as a client that derives one from it writes it (scheme, host, and
+    the port only when the URL names one)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def desk_knock_of(websocket: WebSocket, tenant_id: str) -> DeskKnock:

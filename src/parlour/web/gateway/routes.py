@@ -25,7 +25,7 @@ from parlour.chat.admission import Admission, Admitted, Knock
 from parlour.errors import NotFound
 from parlour.web.deps import services_of
 from parlour.web.gateway.connection import Connection
-from parlour.web.gateway.handshake import deny, desk_knock_of, knock_of
+from parlour.web.gateway.handshake import deny, desk_knock_of, knock_of, origin_of
 
 CHAT_PATH = re.compile(r"/v1/chat/(?P<widget_id>.+)", re.DOTALL)
 DESK_PATH = re.compile(r"/dashboard/o/(?P<tenant_id>[^/]{1,64})/live")
@@ -43,7 +43,8 @@ class ChatSockets:
         services = services_of(websocket)
         if match := CHAT_PATH.fullmatch(scope["path"]):
             admission: Admission[Any, Admitted[Any]] = services.widget_admission
-            knock: Knock = knock_of(websocket, match["widget_id"])
+            own = origin_of(services.settings.server.public_url)
+            knock: Knock = knock_of(websocket, match["widget_id"], own_origin=own)
         elif match := DESK_PATH.fullmatch(scope["path"]):
             admission, knock = services.desk_admission, desk_knock_of(websocket, match["tenant_id"])
         else:

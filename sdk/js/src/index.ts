@@ -1,0 +1,3 @@
+export * from "./frames.js";
+export * from "./backoff.js";
+export * from "./client.js";
