@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from parlour.knowledge.embeddings import shared_minilm
+from parlour.knowledge.learned import entry_key, with_learned
 from parlour.knowledge.models import FaqEntry
 from parlour.knowledge.retrieval import HybridIndex, split_answers
 from parlour.services import Services
@@ -152,3 +153,27 @@ def test_entries_stored_before_answers_were_embedded_are_still_found() -> None:
     for question, _ in FAQ:
         [best] = hybrid.search(question, model.embed([question])[0], 1)
         assert best.entry.question == question
+
+
+async def test_a_learned_phrasing_joins_its_entrys_texts_and_is_never_taken_for_its_answer(
+    services: Services,
+) -> None:
+    org = await seed.organisation(services)
+    entries = await services.knowledge.faq_entries(org.tenant_id)
+    cipher = await services.vault.cipher(org.tenant_id)
+    model = shared_minilm()
+    stored = [model.embed(list(e.vector_texts)) for e in entries]  # as stored: the answer last
+    phrase = "locked out of the app"
+    password = "How do I reset my password?"
+    learned = {entry_key(cipher, password): [(phrase, model.embed([phrase]))]}
+    matched, answers = split_answers(entries, stored)
+    taught, vectors = with_learned(cipher, entries, matched, learned)
+    hybrid = HybridIndex(taught, vectors, answers=answers)
+
+    [hit] = hybrid.search(phrase, model.embed([phrase])[0], 1)
+    assert hit.entry.question == password
+    assert hit.confidence == pytest.approx(1.0, abs=1e-4)  # the phrasing's own vector
+    answer = next(e.answer for e in entries if e.question == password)
+    [by_answer] = hybrid.search(answer, model.embed([answer])[0], 1)
+    assert by_answer.entry.question == password
+    assert by_answer.confidence < 0.95  # the answer lifts its entry; it is not a question
