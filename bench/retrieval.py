@@ -1,16 +1,19 @@
-"""bench/retrieval: how well and how fast a tenant's FAQ is searched (issue 5).
+"""bench/retrieval: how well and how fast a tenant's FAQ is searched (issues 5 and 23).
 
-Quality, on ../shared/corpora (skipped with a message when absent):
+Quality, on ../shared/corpora (skipped with a message when absent), issue 5's method ("before":
+questions only, dense weight 3, confidence the stronger of lexical and dense, one threshold 0.6)
+and issue 23's ("after": answers embedded too, dense weight 10, dense confidence, thresholds
+calibrated per FAQ by leave-one-out) in one run:
 - covid_qa_faq: paraphrased questions -> their FAQ entry; hit@1, hit@3 and MRR for lexical,
-  dense and hybrid retrieval;
+  dense and hybrid retrieval; what the assistant's bands do with them (resolved = answered
+  with the right entry, or the right entry among the choices offered; answered wrong);
 - banking77: one entry per training sentence, labelled with its intent; test queries score a
   hit when the best entry has their intent;
+- hint3 (three bots): the bands on the half of each bot's test queries not used for tuning;
+  out-of-scope queries (NO_NODES_DETECTED) must not get a confident answer;
 - BIPIA attacks planted in FAQ answers: how many screening holds back, and false positives.
-- hint3 (three bots): the abstain signal. Entries from each bot's training sentences; its test
-  queries include out-of-scope ones (NO_NODES_DETECTED) that must not get a confident answer.
-  The confidence threshold is chosen on one half of the test queries and reported on the other.
 Speed: importing 10,000 FAQ entries (with embeddings) through KnowledgeService, and query latency
-at 1k, 10k and 100k entries in one tenant.
+at 1k, 10k and 100k entries in one tenant (the current method only).
 """
 
 from __future__ import annotations
@@ -25,16 +28,20 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from bench.harness import percentile
+from parlour.assistant.bands import Band, Decision, Thresholds, decide
+from parlour.assistant.service import TurnLimits
 from parlour.audit.events import Actor
+from parlour.knowledge.calibration import calibrate
 from parlour.knowledge.embeddings import shared_minilm
 from parlour.knowledge.models import FaqEntry, Hit
-from parlour.knowledge.retrieval import HybridIndex
+from parlour.knowledge.retrieval import HybridIndex, split_answers
 from parlour.knowledge.screening import personal_data, screen
 from parlour.services import build_services
 from parlour.settings import Settings
@@ -58,6 +65,40 @@ def entries_from(questions: Sequence[str], answers: Sequence[str]) -> list[FaqEn
     ]
 
 
+# Issue 5's method, kept for the "before" column: questions only, the dense list weighing 3,
+# confidence the stronger of lexical coverage and cosine, and one platform threshold (0.6).
+BEFORE_BANDS = Thresholds(answer=0.6, offer=0.6)
+
+
+def before_index(entries: Sequence[FaqEntry]) -> HybridIndex:
+    vectors = shared_minilm().embed([e.question for e in entries])
+    return HybridIndex(
+        entries, list(vectors), dense_weight=3.0, answer_weight=0.0, lexical_confidence=True
+    )
+
+
+def after_index(entries: Sequence[FaqEntry], *, answers: bool = True) -> HybridIndex:
+    """Issue 23's method, as the service builds it: the texts an entry is matched by and (for
+    a real FAQ) its answer. The bench's hint3 and banking77 "answers" are intent labels, not
+    answers, so those sets are embedded without them (`answers=False`)."""
+    texts = [e.vector_texts if answers else e.embedded_texts for e in entries]
+    flat = shared_minilm().embed([t for group in texts for t in group])
+    vectors, start = [], 0
+    for group in texts:
+        vectors.append(flat[start : start + len(group)])
+        start += len(group)
+    matched, answers = split_answers(entries, vectors)
+    return HybridIndex(entries, matched, answers=answers)
+
+
+def after_bands(index: HybridIndex) -> Thresholds:
+    assert index.dense is not None
+    calibration = calibrate(index.dense)
+    if calibration is None:
+        return BEFORE_BANDS
+    return Thresholds(calibration.answer, calibration.offer, TurnLimits().choices)
+
+
 def searches(index: HybridIndex, queries: Sequence[str]) -> dict[str, Search]:
     """lexical, dense and hybrid search functions over one index, query vectors computed once."""
     vectors = dict(zip(queries, shared_minilm().embed(list(queries)), strict=True))
@@ -70,33 +111,139 @@ def searches(index: HybridIndex, queries: Sequence[str]) -> dict[str, Search]:
     }
 
 
+@dataclass
+class Outcomes:
+    """What the assistant's bands (assistant/bands.py) do with a set's queries: in scope, the
+    right entry answered, or among the choices offered (resolved); out of scope, answered,
+    offered choices, or abstained. An offer to an out-of-scope query is counted apart: it is
+    not an answer, and not an abstention either."""
+
+    answered_right: int = 0
+    answered_wrong: int = 0
+    offered_right: int = 0
+    offered_wrong: int = 0
+    abstained: int = 0
+    out_answered: int = 0
+    out_offered: int = 0
+    out_abstained: int = 0
+
+    def add(self, decision: Decision, target: str | None, key: Callable[[Hit], str]) -> None:
+        right = target is not None and any(key(h) == target for h in decision.hits)
+        if target is None:
+            if decision.band is Band.ANSWER:
+                self.out_answered += 1
+            elif decision.band is Band.OFFER:
+                self.out_offered += 1
+            else:
+                self.out_abstained += 1
+        elif decision.band is Band.ANSWER:
+            # Answered from every confident passage; right when the best is the right one.
+            if key(decision.hits[0]) == target:
+                self.answered_right += 1
+            else:
+                self.answered_wrong += 1
+        elif decision.band is Band.OFFER:
+            if right:
+                self.offered_right += 1
+            else:
+                self.offered_wrong += 1
+        else:
+            self.abstained += 1
+
+    @property
+    def in_scope(self) -> int:
+        return (
+            self.answered_right
+            + self.answered_wrong
+            + self.offered_right
+            + self.offered_wrong
+            + self.abstained
+        )
+
+    @property
+    def out_of_scope(self) -> int:
+        return self.out_answered + self.out_offered + self.out_abstained
+
+    def resolved(self) -> str:
+        n = self.in_scope
+        good = self.answered_right + self.offered_right
+        return f"{good}/{n} ({good / n:.3f})"
+
+    def wrong(self) -> str:
+        return f"{self.answered_wrong}/{self.in_scope} ({self.answered_wrong / self.in_scope:.3f})"
+
+    def abstention(self) -> str:
+        n = self.out_of_scope
+        return (
+            f"{self.out_abstained}/{n} ({self.out_abstained / n:.3f}); answered "
+            f"{self.out_answered}, offered choices {self.out_offered}"
+        )
+
+
+def bands_over(
+    index: HybridIndex,
+    thresholds: Thresholds,
+    cases: Sequence[tuple[str, str | None]],
+    key: Callable[[Hit], str],
+) -> Outcomes:
+    """Each query decided as the turn decides (as many hits as it retrieves)."""
+    search = searches(index, [q for q, _ in cases])["hybrid"]
+    outcomes = Outcomes()
+    for query, target in cases:
+        outcomes.add(decide(search(query, TurnLimits().passages), thresholds), target, key)
+    return outcomes
+
+
+def _ranks(search: Search, cases: Sequence[tuple[str, str]]) -> tuple[float, float, float]:
+    ranks = []
+    for query, target in cases:
+        found = [hit.entry.question for hit in search(query, 10)]
+        ranks.append(found.index(target) + 1 if target in found else None)
+    hit1 = sum(r == 1 for r in ranks) / len(ranks)
+    hit3 = sum(r is not None and r <= 3 for r in ranks) / len(ranks)
+    mrr = sum(1 / r for r in ranks if r) / len(ranks)
+    return hit1, hit3, mrr
+
+
 def covid_quality() -> list[str]:
     faq = read_csv(CORPORA / "covid_qa_faq" / "faq_covidbert.csv")
     pairs = read_csv(CORPORA / "covid_qa_faq" / "eval_question_similarity_en.csv")
     questions = list(dict.fromkeys(row["question"] for row in faq))
     answers = {row["question"]: row["answer"] for row in faq}
     entries = entries_from(questions, [answers[q] for q in questions])
-    index = HybridIndex(entries, shared_minilm().embed(questions))
     cases = [
         (row["question_2"], row["question_1"])
         for row in pairs
         if row["similar"] == "1" and row["question_1"] in answers
     ]
+    indexes = {"before": before_index(entries), "after": after_index(entries)}
     lines = [
         f"- covid_qa_faq: {len(entries)} entries, {len(cases)} paraphrased questions",
         "",
         "  | retrieval | hit@1 | hit@3 | MRR |",
         "  |---|---|---|---|",
     ]
-    for name, search in searches(index, [q for q, _ in cases]).items():
-        ranks = []
-        for query, target in cases:
-            found = [hit.entry.question for hit in search(query, 10)]
-            ranks.append(found.index(target) + 1 if target in found else None)
-        hit1 = sum(r == 1 for r in ranks) / len(ranks)
-        hit3 = sum(r is not None and r <= 3 for r in ranks) / len(ranks)
-        mrr = sum(1 / r for r in ranks if r) / len(ranks)
-        lines.append(f"  | {name} | {hit1:.3f} | {hit3:.3f} | {mrr:.3f} |")
+    for when, index in indexes.items():
+        for name, search in searches(index, [q for q, _ in cases]).items():
+            if name == "lexical" and when == "after":
+                continue  # the same BM25 as before
+            hit1, hit3, mrr = _ranks(search, cases)
+            label = name if name == "lexical" else f"{name}, {when}"
+            lines.append(f"  | {label} | {hit1:.3f} | {hit3:.3f} | {mrr:.3f} |")
+    bands = {"before": BEFORE_BANDS, "after": after_bands(indexes["after"])}
+    lines += [
+        "",
+        "  | bands (assistant/bands.py) | thresholds answer / offer | resolved | answered "
+        "right | right among choices | answered wrong | abstained |",
+        "  |---|---|---|---|---|---|---|",
+    ]
+    for when, index in indexes.items():
+        t = bands[when]
+        o = bands_over(index, t, cases, lambda h: h.entry.question)
+        lines.append(
+            f"  | {when} | {t.answer:.3f} / {t.offer:.3f} | {o.resolved()} | "
+            f"{o.answered_right} | {o.offered_right} | {o.wrong()} | {o.abstained} |"
+        )
     return lines
 
 
@@ -104,47 +251,67 @@ def banking77_quality() -> list[str]:
     train = read_csv(CORPORA / "banking77" / "train.csv")
     test = read_csv(CORPORA / "banking77" / "test.csv")
     entries = entries_from([r["text"] for r in train], [r["category"] for r in train])
-    index = HybridIndex(entries, shared_minilm().embed([r["text"] for r in train]))
     queries = [r["text"] for r in test]
     lines = [f"- banking77: {len(entries):,} entries (training sentences), {len(test):,} queries;"]
     accuracy = []
-    for name, search in searches(index, queries).items():
-        correct = sum(
-            bool(hits := search(r["text"], 1)) and hits[0].entry.answer == r["category"]
-            for r in test
-        )
-        accuracy.append(f"{name} {correct / len(test):.3f}")
+    for when, index in (
+        ("before", before_index(entries)),
+        ("after", after_index(entries, answers=False)),
+    ):
+        for name, search in searches(index, queries).items():
+            if name == "lexical" and when == "after":
+                continue
+            correct = sum(
+                bool(hits := search(r["text"], 1)) and hits[0].entry.answer == r["category"]
+                for r in test
+            )
+            label = name if name == "lexical" else f"{name} {when}"
+            accuracy.append(f"{label} {correct / len(test):.3f}")
     return [lines[0] + " intent of the best entry right: " + ", ".join(accuracy)]
 
 
-def hint3_abstain() -> list[str]:
-    """Per bot: entries from training sentences; a test query is answered when the best hit's
-    confidence reaches the threshold, else the assistant abstains."""
-    lines = ["- hint3, abstain on out-of-scope queries (hybrid confidence):"]
+def hint3_bands() -> list[str]:
+    """Per bot, on the half of its test queries not used for tuning (`_half` 1). Before: one
+    entry per training sentence, issue 5's retrieval, the platform's threshold 0.6. After: the
+    bot's FAQ as an organisation would now write it, one entry per intent with its training
+    sentences as phrasings, issue 23's retrieval, thresholds calibrated on those entries alone
+    (leave-one-out: no test query is used)."""
+    lines = [
+        "- hint3 (report half of each bot's test queries): out of scope, abstained (answered, "
+        "offered choices); in scope, resolved = answered right + right among the choices",
+        "",
+        "  | bot | method | thresholds answer / offer | out of scope abstained | in scope "
+        "resolved | answered right | right among choices | answered wrong |",
+        "  |---|---|---|---|---|---|---|---|",
+    ]
     for bot in HINT3_BOTS:
         train = read_csv(CORPORA / "hint3_v2" / f"{bot}_train.csv")
         test = read_csv(CORPORA / "hint3_v2" / f"{bot}_test.csv")
-        entries = entries_from([r["sentence"] for r in train], [r["label"] for r in train])
-        index = HybridIndex(entries, shared_minilm().embed([r["sentence"] for r in train]))
-        hybrid = searches(index, [r["sentence"] for r in test])["hybrid"]
-        scored = []
-        for row in test:
-            hits = hybrid(row["sentence"], 1)
-            confidence = hits[0].confidence if hits else 0.0
-            label = hits[0].entry.answer if hits else ""
-            scored.append((row, confidence, label))
-        tune = [s for s in scored if _half(s[0]["sentence"]) == 0]
-        report = [s for s in scored if _half(s[0]["sentence"]) == 1]
-        threshold = max((t / 100 for t in range(20, 96)), key=lambda t: _abstain_f1(tune, t)[2])
-        precision, recall, _ = _abstain_f1(report, threshold)
-        answered = [s for s in report if s[1] >= threshold and s[0]["label"] != OUT_OF_SCOPE]
-        right = sum(s[2] == s[0]["label"] for s in answered)
-        in_scope = sum(s[0]["label"] != OUT_OF_SCOPE for s in report)
-        lines.append(
-            f"  - {bot}: threshold {threshold:.2f} (chosen on the other half); abstain "
-            f"precision {precision:.3f}, recall {recall:.3f}; in-scope queries answered "
-            f"{len(answered)}/{in_scope}, of which right {right}/{len(answered)}"
-        )
+        report = [
+            (r["sentence"], None if r["label"] == OUT_OF_SCOPE else r["label"])
+            for r in test
+            if _half(r["sentence"]) == 1
+        ]
+        sentences = entries_from([r["sentence"] for r in train], [r["label"] for r in train])
+        by_intent: dict[str, list[str]] = {}
+        for r in train:
+            by_intent.setdefault(r["label"], []).append(r["sentence"])
+        now = datetime.now(UTC)
+        intents = [
+            FaqEntry("bench", f"i{i}", texts[0], label, now, phrasings=tuple(texts[1:]))
+            for i, (label, texts) in enumerate(by_intent.items())
+        ]
+        after = after_index(intents, answers=False)
+        for when, index, thresholds in (
+            ("before", before_index(sentences), BEFORE_BANDS),
+            ("after", after, after_bands(after)),
+        ):
+            o = bands_over(index, thresholds, report, lambda h: h.entry.answer)
+            lines.append(
+                f"  | {bot} | {when} | {thresholds.answer:.3f} / {thresholds.offer:.3f} | "
+                f"{o.abstention()} | {o.resolved()} | {o.answered_right} | {o.offered_right} | "
+                f"{o.wrong()} |"
+            )
     return lines
 
 
@@ -207,18 +374,6 @@ def _half(text: str) -> int:
     return hashlib.sha256(text.encode()).digest()[0] % 2
 
 
-def _abstain_f1(
-    scored: Sequence[tuple[dict[str, str], float, str]], threshold: float
-) -> tuple[float, float, float]:
-    abstained = [s for s in scored if s[1] < threshold]
-    out_of_scope = [s for s in scored if s[0]["label"] == OUT_OF_SCOPE]
-    true = sum(s[0]["label"] == OUT_OF_SCOPE for s in abstained)
-    precision = true / len(abstained) if abstained else 0.0
-    recall = true / len(out_of_scope) if out_of_scope else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
-
-
 async def speed() -> list[str]:
     train = read_csv(CORPORA / "banking77" / "train.csv")[:10_000]
     queries = [r["text"] for r in read_csv(CORPORA / "banking77" / "test.csv")[:200]]
@@ -257,14 +412,19 @@ async def speed() -> list[str]:
 
 def _hundred_thousand(train: list[dict[str, str]], queries: list[str]) -> str:
     """100,000 entries: the training sentences ten times over with a varying suffix, and real
-    embeddings of the 10,000 repeated with small noise (embedding 100,000 texts would take
-    minutes and measure the model, not the index). Query time includes embedding the query."""
+    embeddings of the 10,000 repeated with small noise, each entry with an answer vector too
+    (embedding 100,000 texts would take minutes and measure the model, not the index). Query
+    time includes embedding the query."""
     rng = np.random.default_rng(7)
     texts = [f"{r['text']} ({n})" for n in range(10) for r in train]
     base = shared_minilm().embed([r["text"] for r in train])
     noisy = np.concatenate([base + rng.normal(0, 0.01, base.shape) for _ in range(10)])
     noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
-    index = HybridIndex(entries_from(texts, texts), noisy.astype(np.float32))
+    answers = noisy[rng.permutation(len(noisy))]
+    vectors = list(np.stack([noisy, answers], axis=1).astype(np.float32))
+    entries = entries_from(texts, texts)
+    matched, answers = split_answers(entries, vectors)
+    index = HybridIndex(entries, matched, answers=answers)
     timings = []
     sample = random.Random(7).sample(queries, 100)  # noqa: S311 - a sample, not a secret
     for query in sample:
@@ -291,7 +451,7 @@ async def run() -> str:
     if not CORPORA.is_dir():
         return "\n".join([*lines, f"skipped: {CORPORA} is absent", ""])
     lines += covid_quality()
-    lines += ["", *banking77_quality(), *hint3_abstain(), *screening_quality()]
+    lines += ["", *banking77_quality(), *hint3_bands(), *screening_quality()]
     lines += personal_data_screening()
     lines += ["", *await speed()]
     return "\n".join([*lines, ""])

@@ -438,6 +438,7 @@ def build_services(
         min_confidence=assistant.min_confidence,
         min_offer_confidence=assistant.min_offer_confidence,
         choices=assistant.choices,
+        calibrated=assistant.calibrated_thresholds,
         min_answer_support=assistant.min_answer_support,
         min_citation_support=assistant.min_citation_support,
         passages=assistant.passages,

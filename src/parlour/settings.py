@@ -318,6 +318,13 @@ class AssistantSettings(BaseModel):
         "not below min_confidence: never.",
     )
     choices: Annotated[int, Field(ge=1, le=5)] = 3
+    calibrated_thresholds: bool = Field(
+        default=True,
+        description="Each organisation's answer and offer thresholds are calibrated on its own "
+        "FAQ (each entry's question asked against the others; knowledge/calibration.py) when "
+        "its live knowledge has embeddings and at least 10 entries; false: min_confidence and "
+        "min_offer_confidence apply to every organisation.",
+    )
     min_answer_support: Annotated[float, Field(ge=0, le=1)] = Field(
         default=0.3,
         description="The share of an answer's content words its material (retrieved passages, "

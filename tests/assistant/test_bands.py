@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from parlour.assistant.bands import Band, Thresholds, decide
-from parlour.knowledge.models import FaqEntry, Hit
+from parlour.assistant.service import TurnLimits
+from parlour.knowledge.models import Calibration, FaqEntry, Hit
 
 BANDS = Thresholds(answer=0.7, offer=0.4, choices=2)
 
@@ -60,3 +61,22 @@ def test_a_confident_answer_brings_the_passages_near_it_for_a_model_to_combine()
     assert [h.entry.question for h in decide(hits, BANDS).hits] == ["a"]
     # Not below the bar to answer when nothing is confident: that is the middle band's.
     assert decide([hit("b", 0.45)], with_companions).band is Band.OFFER
+
+
+def test_an_organisations_calibrated_thresholds_replace_the_platforms() -> None:
+    limits = TurnLimits(min_confidence=0.6, min_offer_confidence=0.6, choices=3)
+    calibration = Calibration(answer=0.81, offer=0.52, asked=300)
+    assert limits.thresholds_for(calibration) == Thresholds(
+        answer=0.81, offer=0.52, choices=3, companion=0.52
+    )
+    assert limits.thresholds_for(None) == Thresholds(
+        answer=0.6, offer=0.6, choices=3, companion=limits.min_companion_confidence
+    )
+
+
+def test_with_calibration_switched_off_every_organisation_has_the_platforms_thresholds() -> None:
+    limits = TurnLimits(min_confidence=0.7, min_offer_confidence=0.5, calibrated=False)
+    calibration = Calibration(answer=0.81, offer=0.52, asked=300)
+    assert limits.thresholds_for(calibration) == Thresholds(
+        answer=0.7, offer=0.5, companion=limits.min_companion_confidence
+    )

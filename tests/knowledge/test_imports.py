@@ -172,6 +172,10 @@ class FailingHalfway:
     def dimension(self) -> int:
         return self.model.dimension
 
+    @property
+    def measured(self) -> bool:
+        return self.model.measured
+
     def embed(self, texts: list[str]) -> Vectors:
         self.calls += 1
         if self.calls > 1:

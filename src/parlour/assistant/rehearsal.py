@@ -112,14 +112,16 @@ class Rehearsal:
             tenant_id, question, limit=limits.passages
         )
         hits = [passage.hit for passage in explained.hits]
-        decision = decide(hits, limits.thresholds)
+        # The organisation's calibrated thresholds when it has them, as its turns use.
+        thresholds = limits.thresholds_for(explained.calibration)
+        decision = decide(hits, thresholds)
         tried = Rehearsed(
             question,
             explained.hits,
             explained.dense,
             decision,
-            limits.thresholds,
-            why=_why(decision, hits, limits.thresholds),
+            thresholds,
+            why=_why(decision, hits, thresholds),
         )
         if not policy.enabled:
             tried.outcome, tried.reason = Outcome.REFUSED, "assistant_off"

@@ -32,6 +32,14 @@ class Embedder(Protocol):
     @property
     def dimension(self) -> int: ...
 
+    @property
+    def measured(self) -> bool:
+        """Whether retrieval with this model was measured and tuned (issue 23,
+        docs/benchmarks.md): then an FAQ's answer is embedded too (`FaqEntry.vector_texts`)
+        and the dense list weighs retrieval.DENSE_WEIGHT in the fusion. An operator's model
+        keeps issue 5's way: the texts matched only, dense weight retrieval.UNMEASURED_WEIGHT."""
+        ...
+
     def embed(self, texts: list[str]) -> Vectors: ...
 
 
@@ -53,6 +61,7 @@ class MiniLmEmbedder:
 
     model_id = "all-MiniLM-L6-v2-onnx-int8"
     dimension = 384
+    measured = True
     max_tokens = 256
     batch_size = 32
 
@@ -129,16 +138,19 @@ async def embed_off_loop(embedder: Embedder | None, texts: list[str]) -> Vectors
 async def embed_entries(
     embedder: Embedder | None, entries: Sequence[FaqEntry]
 ) -> list[Vectors] | None:
-    """Each entry's vectors, one row per text it is matched by (`FaqEntry.embedded_texts`),
+    """Each entry's vectors, one row per text it is matched by (`FaqEntry.embedded_texts`) and,
+    when the embedder was `measured`, one more for an FAQ's answer (`FaqEntry.vector_texts`),
     computed in one batch off the loop; None without an embedder."""
-    texts = [text for entry in entries for text in entry.embedded_texts]
-    vectors = await embed_off_loop(embedder, texts)
+    if embedder is None:
+        return None
+    chosen = [e.vector_texts if embedder.measured else e.embedded_texts for e in entries]
+    vectors = await embed_off_loop(embedder, [text for texts in chosen for text in texts])
     if vectors is None:
         return None
     split: list[Vectors] = []
     start = 0
-    for entry in entries:
-        end = start + len(entry.embedded_texts)
+    for texts in chosen:
+        end = start + len(texts)
         split.append(vectors[start:end])
         start = end
     return split

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from parlour.knowledge.embeddings import Vectors
-from parlour.knowledge.models import Hit
+from parlour.knowledge.models import Calibration, Hit
 from parlour.knowledge.retrieval import CANDIDATES, HybridIndex
 
 
@@ -33,6 +33,8 @@ class ExplainedHit:
 class Explained:
     hits: tuple[ExplainedHit, ...]
     dense: bool  # whether dense retrieval took part
+    # The live version's calibrated thresholds, as `Retrieved.calibration` (when dense took part)
+    calibration: Calibration | None = None
 
 
 def explain(index: HybridIndex, query: str, query_vector: Vectors | None, limit: int) -> Explained:

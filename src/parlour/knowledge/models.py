@@ -6,6 +6,10 @@ from enum import StrEnum
 
 from parlour.knowledge.embeddings import Vectors
 
+# How much of an FAQ's answer is embedded: its beginning says what it is about, and embedding
+# whole long answers would make an import several times slower (issue 23).
+ANSWER_CHARS = 600
+
 
 @dataclass(frozen=True, slots=True)
 class FaqEntry:
@@ -35,6 +39,16 @@ class FaqEntry:
         if not self.is_faq:
             return (f"{self.question}\n{self.answer}",)
         return (self.question, *self.phrasings)
+
+    @property
+    def vector_texts(self) -> tuple[str, ...]:
+        """Every text the entry stores a vector of, in their stored order: `embedded_texts`,
+        then an FAQ's answer (its beginning), which the dense index adds to the best of those
+        with a small weight (knowledge/retrieval.py). A passage's one text holds its answer
+        already."""
+        if not self.is_faq:
+            return self.embedded_texts
+        return (*self.embedded_texts, self.answer[:ANSWER_CHARS])
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,10 +192,24 @@ class KnowledgeGapsReport:
 
 @dataclass(frozen=True, slots=True)
 class Retrieved:
-    """A search's hits, and the query's embedding when dense retrieval computed one."""
+    """A search's hits, the query's embedding when dense retrieval computed one, and the
+    organisation's calibrated thresholds when its knowledge has them (the hits' confidences
+    are then dense scores, on the scale the calibration was made on)."""
 
     hits: list[Hit]
     query_vector: Vectors | None
+    calibration: Calibration | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Where one knowledge version's confidence bands start, found on its own FAQ by asking
+    each entry's question against the other entries (knowledge/calibration.py): at or above
+    `answer`, answer; from `offer`, offer the entries found as choices; below, abstain."""
+
+    answer: float
+    offer: float
+    asked: int  # how many entries' questions were asked
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,10 @@ class RemoteEmbedder:
         return f"remote:{self._model}"
 
     @property
+    def measured(self) -> bool:
+        return False  # an operator's model: how its vectors rank entries is unknown here
+
+    @property
     def dimension(self) -> int:
         """Learnt from the service's first answer (asked for, if nothing was embedded yet)."""
         if self._dimension is None:

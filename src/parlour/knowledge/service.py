@@ -19,6 +19,7 @@ entry its learned phrasings' words and vectors too.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import uuid
 from collections import OrderedDict
@@ -39,6 +40,7 @@ from parlour.audit.service import AuditLog
 from parlour.crypto.vault import TenantCipher, Vault
 from parlour.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from parlour.identifiers import check_identifier
+from parlour.knowledge.calibration import calibrate
 from parlour.knowledge.documents import Limits, Passage, read_source
 from parlour.knowledge.editor import KnowledgeEditor
 from parlour.knowledge.embeddings import Embedder, Vectors, embed_entries, embed_off_loop
@@ -49,6 +51,7 @@ from parlour.knowledge.gaps import KnowledgeGaps
 from parlour.knowledge.learned import LearnedPhrasings, LearningLimits, with_learned
 from parlour.knowledge.learned_repository import LearnedRepository
 from parlour.knowledge.models import (
+    Calibration,
     FaqEntry,
     Hit,
     ImportReport,
@@ -61,7 +64,12 @@ from parlour.knowledge.models import (
 )
 from parlour.knowledge.remote_embeddings import RemoteEmbedder
 from parlour.knowledge.repository import FaqRepository, SourceRepository
-from parlour.knowledge.retrieval import HybridIndex
+from parlour.knowledge.retrieval import (
+    DENSE_WEIGHT,
+    UNMEASURED_WEIGHT,
+    HybridIndex,
+    split_answers,
+)
 from parlour.knowledge.review import ReviewQueue, held_back, reasons_to_hold
 from parlour.knowledge.review_repository import QuarantineRepository
 from parlour.knowledge.source_urls import checked_source_url
@@ -105,9 +113,10 @@ class KnowledgeService:
         self.max_upload_bytes = max_upload_bytes
         self._limits = Limits(max_passages=max_entries, max_field_chars=max_field_chars)
         self._embedder = embedder
-        # tenant -> (knowledge state token, index), least recently used first. Each index holds
-        # one tenant's entries; a node rebuilds it when the token in the database moves on.
-        self._indexes: OrderedDict[str, tuple[str, HybridIndex]] = OrderedDict()
+        # tenant -> (knowledge state token, index, its calibration), least recently used first.
+        # Each index holds one tenant's entries; a node rebuilds it when the token in the
+        # database moves on.
+        self._indexes: OrderedDict[str, tuple[str, HybridIndex, Calibration | None]] = OrderedDict()
         self._cached_indexes = cached_indexes
         # The review queue shares this service's storage, keys, audit log and embedder.
         self.review = ReviewQueue(db, vault, audit, embedder=embedder, clock=clock)
@@ -425,24 +434,29 @@ class KnowledgeService:
 
     async def retrieve(self, tenant_id: str, query: str, *, limit: int = 3) -> Retrieved:
         """`search`, with the query's embedding when it made one (the assistant keeps it with
-        a question it could not answer, rather than embed it twice)."""
+        a question it could not answer, rather than embed it twice), and the live version's
+        calibrated thresholds when it has them (knowledge/calibration.py)."""
         started = perf_counter()
-        index = await self._index(tenant_id)
+        index, calibration = await self._index(tenant_id)
         query_vector = await self._query_vector(index, query)
         hits = index.search(query, query_vector, limit)
         metrics.RETRIEVAL_SECONDS.observe(perf_counter() - started)
-        return Retrieved(hits, query_vector)
+        return Retrieved(hits, query_vector, calibration if query_vector is not None else None)
 
     async def retrieve_explained(self, tenant_id: str, query: str, *, limit: int = 3) -> Explained:
         """`retrieve`'s hits, each with its place in the lexical and the dense list (the
         dashboard's "try a question" console; not counted as a customer's retrieval)."""
-        index = await self._index(tenant_id)
-        return explain(index, query, await self._query_vector(index, query), limit)
+        index, calibration = await self._index(tenant_id)
+        query_vector = await self._query_vector(index, query)
+        explained = explain(index, query, query_vector, limit)
+        if query_vector is None:
+            return explained
+        return dataclasses.replace(explained, calibration=calibration)
 
     async def live_index(self, tenant_id: str) -> HybridIndex:
         """The live version's index (cached per tenant until what is live changes): its
         `entries` are what the knowledge editor browses, without decrypting them again."""
-        return await self._index(tenant_id)
+        return (await self._index(tenant_id))[0]
 
     async def _query_vector(self, index: HybridIndex, query: str) -> Vectors | None:
         if index.dense is None:
@@ -450,10 +464,10 @@ class KnowledgeService:
         vectors = await embed_off_loop(self._embedder, [query])
         return None if vectors is None else vectors[0]
 
-    async def _index(self, tenant_id: str) -> HybridIndex:
+    async def _index(self, tenant_id: str) -> tuple[HybridIndex, Calibration | None]:
         embedder = self._embedder
 
-        async def read(cipher: TenantCipher) -> tuple[str, HybridIndex]:
+        async def read(cipher: TenantCipher) -> tuple[str, HybridIndex, Calibration | None]:
             async with self._db.read(tenant_id) as conn:
                 repository = FaqRepository(conn, cipher)
                 state = await SourceRepository(conn).state(tenant_id)
@@ -471,16 +485,30 @@ class KnowledgeService:
                 learned = await LearnedRepository(conn, cipher).for_index(
                     tenant_id, model=self._model_id, dimension=dimension
                 )
+            # An FAQ's answer vector, when stored, goes apart; learned phrasings join the
+            # texts its entry is matched by.
+            matched, answers = (None, None) if vectors is None else split_answers(entries, vectors)
             if learned:
-                entries, vectors = with_learned(cipher, entries, vectors, learned)
-            return version, HybridIndex(entries, vectors)
+                entries, matched = with_learned(cipher, entries, matched, learned)
+            measured = embedder is not None and embedder.measured
+            index = HybridIndex(
+                entries,
+                matched,
+                answers=answers,
+                dense_weight=DENSE_WEIGHT if measured else UNMEASURED_WEIGHT,
+            )
+            # Each version's own thresholds, computed with its index (off the loop: a large
+            # FAQ takes a fraction of a second).
+            dense = index.dense
+            calibration = None if dense is None else await asyncio.to_thread(calibrate, dense)
+            return version, index, calibration
 
-        version, index = await self._vault.using(tenant_id, read)
-        self._indexes[tenant_id] = (version, index)
+        version, index, calibration = await self._vault.using(tenant_id, read)
+        self._indexes[tenant_id] = (version, index, calibration)
         self._indexes.move_to_end(tenant_id)
         while len(self._indexes) > self._cached_indexes:
             self._indexes.popitem(last=False)
-        return index
+        return index, calibration
 
 
 def _screened(
