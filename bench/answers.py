@@ -146,6 +146,11 @@ class Reply:
     outcome: str = "unrecorded"
     model_first_seconds: float | None = None  # the provider's first text, before the filter
     reason: str | None = None  # the turn record's
+    offered: tuple[str, ...] = ()  # the entries' questions an unsure turn offered as choices
+
+    @property
+    def answered(self) -> bool:
+        return not self.abstained and not self.offered
 
 
 class Bench:
@@ -206,6 +211,7 @@ class Bench:
             outcome,
             model_first[0] - started if model_first else None,
             reason,
+            tuple(choice.title for choice in answer.choices),
         )
 
 
@@ -254,38 +260,52 @@ async def grounded(bench: Bench, covid: str, hint3: dict[str, str], sample: int)
     ]
     in_scope = rng.sample(pairs, min(sample, len(pairs)))
     outside = rng.sample(read_csv(CORPORA / "banking77" / "test.csv"), sample)
-    right = 0
+    right = chosen = wrong = 0
     lengths: list[float] = []  # of the answers given, in characters: a passage or its excerpt
     for pair in in_scope:
         reply = await bench.ask(covid, pair["question_2"])
-        right += not reply.abstained and reply.cited[:1] == [ids[pair["question_1"]]]
-        if not reply.abstained:
+        cites_it = reply.cited[:1] == [ids[pair["question_1"]]]
+        right += reply.answered and cites_it
+        wrong += reply.answered and not cites_it
+        chosen += pair["question_1"] in reply.offered
+        if reply.answered:
             lengths.append(len(reply.text))
-    abstained = 0
+    abstained = offered = 0
     for query in outside:
-        abstained += (await bench.ask(covid, query["text"])).abstained
+        reply = await bench.ask(covid, query["text"])
+        abstained += reply.abstained and not reply.offered
+        offered += bool(reply.offered)
+    n = len(in_scope)
     lines = [
-        f"  - covid_qa_faq: paraphrases answered citing their entry **{right}/{len(in_scope)}**; "
-        f"banking77 questions abstained on **{abstained}/{len(outside)}**",
+        f"  - covid_qa_faq: paraphrases answered citing their entry **{right}/{n}**; "
+        f"resolved (that, or their entry among the choices offered) **{right + chosen}/{n}**; "
+        f"answered citing another entry **{wrong}/{n}**; banking77 questions abstained on "
+        f"**{abstained}/{len(outside)}** (offered choices {offered})",
         f"  - covid_qa_faq: length of the {len(lengths)} answers given, in characters: p50 "
         f"{percentile(lengths, 50):.0f}, p95 {percentile(lengths, 95):.0f}, "
         f"mean {statistics.mean(lengths) if lengths else 0:.0f}",
     ]
     for bot, tenant_id in hint3.items():
-        labels = {e.entry_id: e.answer for e in await services.knowledge.faq_entries(tenant_id)}
+        entries = await services.knowledge.faq_entries(tenant_id)
+        labels = {e.entry_id: e.answer for e in entries}
+        label_of = {e.question: e.answer for e in entries}
         test = read_csv(CORPORA / "hint3_v2" / f"{bot}_test.csv")
         cases = rng.sample(test, min(sample, len(test)))
-        correct = oos = oos_right = 0
+        correct = by_choice = oos = oos_abstained = oos_offered = 0
         for row in cases:
             reply = await bench.ask(tenant_id, row["sentence"])
             if row["label"] == OUT_OF_SCOPE:
                 oos += 1
-                oos_right += reply.abstained
-            elif not reply.abstained and reply.cited and labels[reply.cited[0]] == row["label"]:
+                oos_abstained += reply.abstained and not reply.offered
+                oos_offered += bool(reply.offered)
+            elif reply.answered and reply.cited and labels[reply.cited[0]] == row["label"]:
                 correct += 1
+            elif any(label_of.get(title) == row["label"] for title in reply.offered):
+                by_choice += 1
         lines.append(
             f"  - hint3 {bot}: in-scope answered with the right intent "
-            f"{correct}/{len(cases) - oos}; out-of-scope abstained {oos_right}/{oos}"
+            f"{correct}/{len(cases) - oos}, or resolved by a choice {by_choice} more; "
+            f"out-of-scope abstained {oos_abstained}/{oos} (offered choices {oos_offered})"
         )
     return lines
 

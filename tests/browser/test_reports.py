@@ -262,11 +262,11 @@ async def test_an_analyst_reads_the_seeded_figures_on_the_reports_page(
         ["Refused", "0", "0%"],
     ]
     assert await table_of(page, "turn-outcomes-by-day") == [
-        [DAYS[0], "0", "0", "0", "0", "0", "0"],
-        [DAYS[1], "1", "1", "0", "0", "0", "2"],
-        [DAYS[2], "1", "0", "1", "0", "0", "2"],
-        [DAYS[3], "0", "1", "0", "0", "0", "1"],
-        [DAYS[4], "0", "0", "0", "0", "0", "0"],
+        [DAYS[0], "0", "0", "0", "0", "0", "0", "0"],
+        [DAYS[1], "1", "1", "0", "0", "0", "0", "2"],
+        [DAYS[2], "1", "0", "0", "1", "0", "0", "2"],
+        [DAYS[3], "0", "1", "0", "0", "0", "0", "1"],
+        [DAYS[4], "0", "0", "0", "0", "0", "0", "0"],
     ]
     tokens_in: Counter[str] = Counter()
     tokens_out: Counter[str] = Counter()
