@@ -1,5 +1,8 @@
 """bench/gateway: what one node holds and how fast it acknowledges, beside a bare echo server.
 
+Past 400 lines as one benchmark: the servers it starts, the loads it drives and the report
+read together.
+
 Both servers run as their own processes on 127.0.0.1 (so their memory can be read from /proc);
 the load comes from this process. Figures (issue 4 goals in brackets):
 - token mint and verify per second on one core;

@@ -1,5 +1,7 @@
 """bench/retrieval: how well and how fast a tenant's FAQ is searched (issues 5 and 23).
 
+Past 400 lines as one benchmark: its corpora, both methods and the report read together.
+
 Quality, on ../shared/corpora (skipped with a message when absent), issue 5's method ("before":
 questions only, dense weight 3, confidence the stronger of lexical and dense, one threshold 0.6)
 and issue 23's ("after": answers embedded too, dense weight 10, dense confidence, thresholds

@@ -2,7 +2,10 @@
 behind the TLS-terminating proxy, on PostgreSQL and Redis, in production mode, with the secrets
 as files. The image is built here from the lock's wheels with no network inside the build, on a
 debootstrap base (tests/support/containers.py); the first run on a machine makes the bases and
-wheels (minutes), later runs reuse them."""
+wheels (minutes), later runs reuse them.
+
+Past 400 lines as one specification: one compose stack, built once, and what is checked on it.
+"""
 
 from __future__ import annotations
 

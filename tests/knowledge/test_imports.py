@@ -1,7 +1,10 @@
 """Knowledge imports as background jobs: queued, run with progress in steps, done with the
 upload's figures or failed leaving the live version untouched; a double submit makes one job;
 one job of an organisation at a time, claimed so that two nodes never run the same one; an
-interrupted job is put back and resumed (issue 23, item 4)."""
+interrupted job is put back and resumed (issue 23, item 4).
+
+Past 400 lines as one specification: the import job's life, from submit to its end.
+"""
 
 from __future__ import annotations
 

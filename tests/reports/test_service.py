@@ -1,5 +1,8 @@
 """Reports over seeded conversations, desk replies and assistant turns, across local days of an
-organisation in New York (UTC-5 in early March 2026), on both backends: every figure exact."""
+organisation in New York (UTC-5 in early March 2026), on both backends: every figure exact.
+
+Past 400 lines as one specification over one seeded organisation, every figure in one place.
+"""
 
 from __future__ import annotations
 

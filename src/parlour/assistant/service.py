@@ -1,6 +1,9 @@
 """Assistant turns: after a user message is stored, answer it in the background (so the answer is
 kept even if the user's socket goes away meanwhile).
 
+Past 400 lines as one concept, a turn and its scheduling; its parts already live apart
+(bands, answering, generation, draft, choices, feedback, turn_reports).
+
 A turn: the kill switch → retrieve from the tenant's knowledge only → abstain and offer a person
 when nothing matches with confidence → reserve the token budgets → build the prompt from the
 tenant's live template → stream the model's answer through the output filter to the widget

@@ -1,7 +1,11 @@
 """Conversations: opening, appending with sequence numbers, idempotent user messages, and the
 moves of their life (chat/lifecycle.py), announced or not. Each change is told to the
 conversation's sockets and, as a desk event (chat/desk_events.py), to the organisation's
-members' live sockets."""
+members' live sockets.
+
+One concept, a conversation's use cases, just past 400 lines; its parts already live apart
+(lifecycle, writer, desk events, the brokers).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """A tenant's knowledge: uploading sources, screening them, versions, and searching what is live.
 
+Past 400 lines as one concept, the knowledge facade (uploads, versions and the live index);
+its parts already live apart (review, gaps, entries, editor, imports, learned, calibration).
+
 Every upload is a source (a file as received: name, kind, hash, uploader) and makes a new
 version: the previous version's sources, less any of the same name, plus this one. Publishing a
 version makes it live; publishing an older one is a rollback. Passages screening holds back wait

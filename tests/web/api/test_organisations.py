@@ -1,6 +1,9 @@
 """An organisation's settings over HTTP, for its members as their role allows: the role by route
 by organisation matrix (T-44), step-up before secrets and allowlist changes (T-42), and no
-access across organisations (T-29)."""
+access across organisations (T-29).
+
+Past 400 lines as one specification: the organisation routes' whole access matrix.
+"""
 
 from __future__ import annotations
 

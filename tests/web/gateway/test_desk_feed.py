@@ -1,5 +1,8 @@
 """The members' live desk socket, with real sockets against a real server (docs/desk.md): who
-may open it (T-97), what it carries, to whom (T-98), and when it closes."""
+may open it (T-97), what it carries, to whom (T-98), and when it closes.
+
+Past 400 lines as one specification: the members' socket from open to close.
+"""
 
 from __future__ import annotations
 
