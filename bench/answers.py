@@ -215,6 +215,18 @@ class Bench:
         )
 
 
+def local_provider(*, waiting: int | None = None) -> LocalProvider:
+    """The local model as a node runs it by default (two threads, the default context, knowledge
+    cap and line), or with a line of `waiting` turns."""
+    defaults = AssistantSettings()
+    return LocalProvider(
+        threads=2,
+        context_tokens=defaults.local_context_tokens,
+        knowledge_tokens=defaults.local_knowledge_tokens,
+        waiting=defaults.local_waiting_turns if waiting is None else waiting,
+    )
+
+
 def settings(folder: str) -> Settings:
     return Settings(
         environment=Environment.TEST,
@@ -586,12 +598,7 @@ async def run() -> str:
         lines += await provider_figures("extractive", ExtractiveProvider(), 200)
     if "local" not in PROVIDERS:
         return "\n".join([*lines, ""])
-    defaults = AssistantSettings()
-    local = LocalProvider(
-        threads=2,
-        context_tokens=defaults.local_context_tokens,
-        knowledge_tokens=defaults.local_knowledge_tokens,
-    )
+    local = local_provider()
     try:
         await local.warm_up()
     except Exception as error:

@@ -18,13 +18,11 @@ from collections import Counter
 
 from tests.support.assistants import assistant_with
 
-from bench.answers import Bench, Recording, entry_ids, organisation, settings
+from bench.answers import Bench, Recording, entry_ids, local_provider, organisation, settings
 from bench.retrieval import CORPORA, read_csv
 from parlour import metrics
 from parlour.assistant.service import TurnLimits
-from parlour.llm.local import LocalProvider
 from parlour.services import build_services
-from parlour.settings import AssistantSettings
 
 SAMPLE = int(os.environ.get("BENCH_SAMPLE", "20"))
 
@@ -45,12 +43,7 @@ async def run() -> str:
     lines = ["### bench/claims", ""]
     if not CORPORA.is_dir():
         return "\n".join([*lines, f"skipped: {CORPORA} is absent", ""])
-    defaults = AssistantSettings()
-    local = LocalProvider(
-        threads=2,
-        context_tokens=defaults.local_context_tokens,
-        knowledge_tokens=defaults.local_knowledge_tokens,
-    )
+    local = local_provider()
     try:
         await local.warm_up()
     except Exception as error:

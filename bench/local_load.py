@@ -22,13 +22,13 @@ from bench.answers import (
     Bench,
     Recording,
     Reply,
+    local_provider,
     organisation,
     read_csv,
     settings,
 )
 from bench.harness import percentile
 from parlour.assistant.service import TurnLimits
-from parlour.llm.local import LocalProvider
 from parlour.services import build_services
 from parlour.settings import AssistantSettings
 
@@ -43,13 +43,7 @@ def seconds(replies: list[Reply]) -> str:
 
 
 async def one_run(waiting: int) -> list[str]:
-    defaults = AssistantSettings()
-    local = LocalProvider(
-        threads=2,
-        context_tokens=defaults.local_context_tokens,
-        knowledge_tokens=defaults.local_knowledge_tokens,
-        waiting=waiting,
-    )
+    local = local_provider(waiting=waiting)
     await local.warm_up()
     with tempfile.TemporaryDirectory() as folder:
         services = build_services(settings(folder))
