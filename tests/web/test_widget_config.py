@@ -48,6 +48,7 @@ async def test_an_organisation_that_set_nothing_gets_the_defaults(stack: Stack) 
 async def test_the_config_carries_the_organisations_look_and_nothing_of_anothers(
     stack: Stack,
 ) -> None:
+    """T-109: the logo is served as a PNG, nosniff, for its own organisation's widget only."""
     tenant = await stack.services.tenants.create("Brand Bank", actor=ACTOR)
     other = await stack.services.tenants.create("Other Bank", actor=ACTOR)
     await stack.services.widget_appearance.set(

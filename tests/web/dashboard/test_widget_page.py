@@ -85,6 +85,7 @@ async def test_an_owner_makes_the_widget_their_own_on_the_page_audited(stack: St
 async def test_a_colour_too_faint_or_an_svg_logo_is_said_on_the_page_and_changes_nothing(
     stack: Stack,
 ) -> None:
+    """T-109: an SVG named logo.png is refused by its content."""
     async with httpx.AsyncClient(base_url=stack.url) as client:
         pages = Pages(client, stack.url)
         await enrolled(stack, pages)

@@ -65,7 +65,6 @@ async def _context(who: Member, services: ServicesDep) -> dict[str, Any]:
         "widget_id": tenant.widget_id,
         # The widget as the embed snippet loads it now, for the preview.
         "widget_script": widget_path(),
-        "server": services.settings.server.public_url.rstrip("/"),
         "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
         "positions": POSITIONS,
         "features": [(name, FEATURE_LABELS[name]) for name in FEATURES],

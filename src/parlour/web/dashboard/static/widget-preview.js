@@ -1,7 +1,10 @@
 // The Widget page's live preview (web/dashboard/widget_appearance.py): on every change to the
 // form, the widget itself (loaded by the page from this server) is drawn again inside the
-// preview box with the form's values, through the widget's preview API (`Parlour.preview`,
-// widget/src). Nothing is saved until the form is; nothing here talks to the network.
+// preview box with the form's values, through the widget's preview API (widget/src/main.ts):
+//   const p = Parlour.preview(hostElement, config); p.update(config); p.destroy()
+// where config has the shape of GET /widget/v1/config/{widgetId}. Nothing is saved until the
+// form is; nothing here talks to the network. A logo just chosen shows once saved (the widget
+// draws logos from Parlour's own server only).
 // The page's CSP allows scripts from this origin only: no inline script, no eval.
 (() => {
   "use strict";
@@ -11,11 +14,8 @@
   const contrastNote = document.getElementById("contrast-note");
   if (!form || !box || !note) return;
 
-  const LOGO_TYPES = ["image/png", "image/jpeg", "image/webp"];
-  const MAX_LOGO_BYTES = 256 * 1024;
   const WHITE = "#ffffff";
   const INK = "#1c2433";
-  let chosenLogo = null; // a data: URL of the file picked, until the form is saved
   let shown = null;
 
   const field = (name) => form.elements.namedItem(name);
@@ -39,7 +39,6 @@
   }
 
   function logoUrl() {
-    if (chosenLogo) return chosenLogo;
     if (checked("remove_logo")) return null;
     return form.dataset.logoUrl || null;
   }
@@ -85,35 +84,17 @@
       return;
     }
     try {
-      if (shown && typeof shown.update === "function") {
-        shown.update(values);
-      } else {
-        if (shown && typeof shown.destroy === "function") shown.destroy();
-        shown = Parlour.preview({ element: box, config: values, server: form.dataset.server });
-      }
-      note.textContent = "As your customers will see it (not saved yet).";
+      if (shown) shown.update(values);
+      else shown = Parlour.preview(box, values);
+      const logo = field("logo");
+      note.textContent = logo && logo.files && logo.files.length
+        ? "As your customers will see it once saved; the new logo shows here once saved."
+        : "As your customers will see it once saved.";
     } catch (failure) {
       note.textContent = "The preview could not be drawn.";
     }
   }
 
-  const logoInput = field("logo");
-  if (logoInput) {
-    logoInput.addEventListener("change", () => {
-      chosenLogo = null;
-      const file = logoInput.files && logoInput.files[0];
-      if (!file || !LOGO_TYPES.includes(file.type) || file.size > MAX_LOGO_BYTES) {
-        draw();
-        return;
-      }
-      const reader = new FileReader();
-      reader.addEventListener("load", () => {
-        chosenLogo = typeof reader.result === "string" ? reader.result : null;
-        draw();
-      });
-      reader.readAsDataURL(file);
-    });
-  }
   form.addEventListener("input", draw);
   form.addEventListener("change", draw);
   draw();
