@@ -98,6 +98,9 @@ MATRIX = {
     ("PUT", "/v1/organisations/{org}/business-hours"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/widget-appearance"): (200, 200, 200, 200, 404),
     ("PUT", "/v1/organisations/{org}/widget-appearance"): (200, 200, 403, 403, 404),
+    # No image is sent: the body is refused by its content (T-109).
+    ("PUT", "/v1/organisations/{org}/widget-appearance/logo"): (415, 415, 403, 403, 404),
+    ("DELETE", "/v1/organisations/{org}/widget-appearance/logo"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/review-queue"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/reports/security"): (200, 200, 403, 200, 404),
     ("PUT", "/v1/organisations/{org}/knowledge/sources/faq.json"): (201, 201, 403, 403, 404),

@@ -1,17 +1,18 @@
 """How an organisation's widget looks (issue 24): title, greeting, brand colour (checked for
 WCAG AA contrast), launcher side, business-hours message, features and language, as the widget's
 public config carries them (`GET /widget/v1/config/{widget_id}`). Every member reads them; those
-who manage its settings (admins, owners) change them, audited. The logo is uploaded on the
-dashboard's Widget page."""
+who manage its settings (admins, owners) change them, audited. The logo is uploaded as the raw
+body of its own route (PNG, JPEG or WebP, judged by content, remade as a small PNG: T-109)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from parlour.identity.policy import Permission
+from parlour.settings import Settings
 from parlour.tenants.appearance import (
     MAX_GREETING,
     MAX_HOURS_MESSAGE,
@@ -19,8 +20,11 @@ from parlour.tenants.appearance import (
     Appearance,
 )
 from parlour.tenants.appearance_service import WidgetLook
+from parlour.tenants.logo import MAX_LOGO_BYTES
+from parlour.web.api.knowledge import read_bounded
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import JsonOnly, Member, member
+from parlour.web.request_limits import body_limit
 from parlour.web.widget_config import config_of
 
 router = APIRouter(tags=["Widget appearance"])
@@ -111,5 +115,31 @@ async def set_widget_appearance(
         language=body.language,
         actor=who.actor,
     )
+    look = await _look(services, who.tenant_id, appearance)
+    return _out(look, services.settings.server.public_url)
+
+
+def _logo_limit(_settings: Settings) -> int:
+    return MAX_LOGO_BYTES
+
+
+@router.put("/v1/organisations/{tenant_id}/widget-appearance/logo")
+@body_limit(_logo_limit)
+async def set_widget_logo(
+    request: Request, who: Keeper, services: ServicesDep
+) -> WidgetAppearanceOut:
+    """The logo, as the raw body: a PNG, JPEG or WebP image of at most 256 KB, judged by its
+    content (SVG and anything else: 415 `logo_not_an_image`), remade as a PNG of at most 128 px.
+    Served at the `logo_url` answered, a URL named by its content. Audited, without the bytes."""
+    data = await read_bounded(request, MAX_LOGO_BYTES)
+    appearance = await services.widget_appearance.set_logo(who.tenant_id, data, actor=who.actor)
+    look = await _look(services, who.tenant_id, appearance)
+    return _out(look, services.settings.server.public_url)
+
+
+@router.delete("/v1/organisations/{tenant_id}/widget-appearance/logo")
+async def remove_widget_logo(who: Keeper, services: ServicesDep) -> WidgetAppearanceOut:
+    """The widget shows no logo from now on. Audited."""
+    appearance = await services.widget_appearance.remove_logo(who.tenant_id, actor=who.actor)
     look = await _look(services, who.tenant_id, appearance)
     return _out(look, services.settings.server.public_url)
