@@ -1,7 +1,7 @@
 """How an organisation's widget looks and what it shows (issue 24): its title and greeting, its
 brand colour, logo, launcher side, the message it shows outside business hours, which features
 show, and its language. The rules are pure; the widget reads them through its public config
-(`GET /widget/v1/config/{widget_id}`, docs/widget.md).
+(`GET /widget/v1/config/{widget_id}`, README "The widget's look").
 
 The brand colour is the background of the launcher, the header and the customer's own messages,
 with text on it in white or in the widget's dark ink, whichever contrasts more. The colour is
@@ -173,7 +173,7 @@ def checked(
 
 def public_config(appearance: Appearance, logo_url: str | None) -> dict[str, Any]:
     """The widget's config as `GET /widget/v1/config/{widget_id}` answers it: a fixed shape the
-    widget reads (docs/widget.md)."""
+    widget reads (README, "The widget's look")."""
     return {
         "title": appearance.title,
         "greeting": appearance.greeting,

@@ -36,9 +36,9 @@ def logo_path(widget_id: str, digest: str) -> str:
 
 
 def config_of(look: WidgetLook, base_url: str = "") -> dict[str, Any]:
-    """The config's JSON: a fixed shape the widget reads (docs/widget.md). Its `logo_url` is a
-    path on this server, which the widget makes absolute with the server it was given (the API
-    gives it absolute, with `base_url`)."""
+    """The config's JSON: a fixed shape the widget reads (README, "The widget's look"). Its
+    `logo_url` is a path on this server, which the widget makes absolute with the server it was
+    given (the API gives it absolute, with `base_url`)."""
     digest = look.appearance.logo_digest
     logo_url = None if digest is None else base_url.rstrip("/") + logo_path(look.widget_id, digest)
     return public_config(look.appearance, logo_url)
