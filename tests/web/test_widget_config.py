@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import httpx
 
+from parlour.features import FeatureChanges
 from parlour.tenants.appearance import FEATURES
 from tests.conftest import Stack
 from tests.support.images import image_bytes
@@ -125,3 +126,17 @@ async def test_an_unknown_or_refused_widget_is_404_in_the_error_shape(stack: Sta
             assert answer.headers["access-control-allow-origin"] == "*"
         logo = await client.get(f"/widget/v1/logo/{refused.widget_id}/{'0' * 64}.png")
         assert_error_shape(logo, 404, "widget_not_found")
+
+
+async def test_the_person_button_shows_only_where_customers_may_ask_for_a_person(
+    stack: Stack,
+) -> None:
+    tenant = await stack.services.tenants.create("Quiet Bank", actor=ACTOR)
+    await stack.services.features.change(
+        tenant.tenant_id, FeatureChanges(talk_to_a_person=False), actor=ACTOR
+    )
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        answer = await client.get(f"/widget/v1/config/{tenant.widget_id}")
+    assert answer.json()["features"]["person"] is False
+    # What the organisation chose for the button is kept for when it allows people again.
+    assert (await stack.services.widget_appearance.get(tenant.tenant_id)).features.person
