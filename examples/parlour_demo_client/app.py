@@ -29,7 +29,7 @@ def create_demo_client(
     csp = (
         "default-src 'none'; "
         f"script-src 'self' {parlour_url}; "
-        # The widget's config and the organisation's logo come from Parlour too.
+        # The widget fetches its organisation's config from Parlour and may show its logo.
         f"connect-src 'self' {parlour_url} {parlour_ws}; "
         f"style-src 'self'; img-src 'self' {parlour_url}; base-uri 'none'; form-action 'self'; "
         "frame-ancestors 'none'"
