@@ -280,7 +280,8 @@ async def test_every_dashboard_page_has_no_serious_or_critical_violation(
 
 async def test_the_pages_forms_lead_to_have_none(site: Site) -> None:
     """Pages a GET does not reach: a form's answer (the mail is on its way, the setup code, the
-    recovery codes, a question tried), a refused form, and the error page."""
+    recovery codes, a question tried), a refused form, canned replies offered as an agent types,
+    and the error page."""
     url = site.stack.url
     context = await with_axe(await site.browser.new_context())
     page, refused = await opened(context)
@@ -328,6 +329,11 @@ async def test_the_pages_forms_lead_to_have_none(site: Site) -> None:
     await owner.get_by_role("button", name="Try it").click()
     await expect(owner.locator("#decision")).to_be_visible()
     await assert_accessible(owner, "a question tried")
+    conversation = f"{url}/dashboard/o/{site.tenant_id}/inbox/{site.params['conversation_id']}"
+    await owner.goto(conversation)
+    await owner.get_by_label("Your reply").press_sequentially("/ho")
+    await expect(owner.get_by_role("listbox", name="Canned replies")).to_be_visible()
+    await assert_accessible(owner, "a conversation offering canned replies")
     answer = await owner.goto(f"{url}/dashboard/o/{site.tenant_id}/inbox/no-such-conversation")
     assert answer is not None
     assert answer.status == 404
@@ -351,6 +357,19 @@ async def test_the_closed_widget_has_no_serious_or_critical_violation(site: Site
     await assert_accessible(page, "the demo page, its widget closed")
     assert refused == []
     await page.context.close()
+
+
+async def test_the_widget_on_a_small_screen_closed_and_open_has_none(site: Site) -> None:
+    context = await with_axe(await site.browser.new_context(viewport={"width": 360, "height": 640}))
+    page, refused = await opened(context)
+    await page.goto(site.demo_url)
+    await expect(page.get_by_role("button", name="Open chat")).to_be_enabled()
+    await assert_accessible(page, "the demo page on a small screen, its widget closed")
+    await page.get_by_role("button", name="Open chat").click()
+    await expect(page.get_by_role("textbox", name="Your message")).to_be_visible()
+    await assert_accessible(page, "the widget open on a small screen")
+    assert refused == []
+    await context.close()
 
 
 @LOG_IS_NO_LIST
