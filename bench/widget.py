@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import importlib
 import os
@@ -43,7 +44,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-s
 WATCH = """
 (() => {
   const marks = {};
+  let done;
   window.__widgetMarks = marks;
+  window.__widgetOpen = new Promise((resolve) => { done = resolve; });
   const shown = (node) => node && node.isConnected && node.getClientRects().length > 0;
   const launcher = () => {
     for (const host of document.querySelectorAll("*")) {
@@ -65,7 +68,10 @@ WATCH = """
       button.click();
       marks.clicked = performance.now();
     }
-    if (!marks.open && box(button)) marks.open = performance.now();
+    if (!marks.open && box(button)) {
+      marks.open = performance.now();
+      done();
+    }
     return Boolean(marks.open);
   };
   new MutationObserver(() => { check(); }).observe(document, { childList: true, subtree: true });
@@ -103,7 +109,10 @@ async def one_load(browser: Browser, url: str, parlour_url: str) -> tuple[dict[s
             ),
         )
         await page.goto(url)
-        await page.wait_for_function("window.__widgetMarks.open", timeout=TIMEOUT_MS)
+        # Awaited through the DevTools protocol: the page's CSP (no 'unsafe-eval') would refuse
+        # wait_for_function's polling.
+        async with asyncio.timeout(TIMEOUT_MS / 1000):
+            await page.evaluate("() => window.__widgetOpen")
         await page.wait_for_load_state("load")
         marks: dict[str, float] = await page.evaluate(
             """() => {
