@@ -6,8 +6,11 @@ Every dashboard page is found, not listed: each GET route of the dashboard's rou
 no file (`….json`, `….csv`, the static assets) is a page, audited as the person its access policy
 admits (no one for a public page, someone part-way through login, a platform operator, or the
 organisation's owner), with its path parameters taken from the seeded organisation, which has a
-conversation with an agent's reply and a note, two knowledge versions, members, a team and a
-canned reply. A page whose path names a parameter the seed does not know fails, saying which.
+conversation with an agent's reply and a note, another waiting for a person, two knowledge
+versions, members and an invitation (whose link opens the invitation page), a team and a canned
+reply. A page whose path names a parameter the seed does not know fails, saying which. Pages
+only a form leads to (its answer, its refusal), canned replies offered as an agent types, and
+the error page are audited along the way a person takes to them.
 
 axe runs as an init script (tests/support/accessibility.py), outside the pages' CSP, which stays
 as served: no `bypass_csp`, and the test checks no page reports a CSP violation."""
