@@ -21,6 +21,7 @@ from bench import (
     retrieval,
     watch,
     webhooks,
+    widget,
 )
 
 BENCHMARKS = {
@@ -37,6 +38,7 @@ BENCHMARKS = {
     "retrieval": retrieval.run,
     "watch": watch.run,
     "webhooks": webhooks.run,
+    "widget": widget.run,
 }
 
 
