@@ -5,6 +5,7 @@ as a small PNG (T-109), the audited change, and the defaults until anything is s
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -13,6 +14,7 @@ from parlour.errors import InvalidInput, PayloadTooLarge
 from parlour.services import Services
 from parlour.tenants.appearance import (
     DEFAULT,
+    LANGUAGES,
     ColourContrastTooLow,
     checked,
     contrast,
@@ -217,3 +219,12 @@ async def test_a_change_without_a_logo_keeps_it_and_removing_it_is_audited(
     assert removed.logo_digest is None
     (event,) = await backend.audit.recent(tenant.tenant_id, limit=1)
     assert event["action"] == "tenant.widget_logo_removed"
+
+
+@pytest.mark.xfail(
+    strict=True, reason="widget/locales comes with the widget on the SDK (widgetsdk)"
+)
+def test_the_languages_offered_are_the_locales_the_widget_ships() -> None:
+    locales = Path(__file__).resolve().parents[2] / "widget" / "locales"
+    shipped = sorted(path.stem for path in locales.glob("*.json"))
+    assert shipped == sorted(code for code in LANGUAGES if code != "auto")
