@@ -36,8 +36,8 @@ def test_the_widget_never_renders_markup() -> None:
 
 
 def test_the_widget_keeps_no_token_in_storage() -> None:
-    """T-107: only the visitor's return token is written, to sessionStorage; no localStorage,
-    no cookie."""
+    """T-107: the widget on the SDK writes only a visitor's return token, to sessionStorage (this
+    tab); no localStorage, no cookie, so a customer's token stays in memory."""
     for name, source in texts():
         assert "localStorage" not in source, name
         assert "document.cookie" not in source, name
