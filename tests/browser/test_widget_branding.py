@@ -18,13 +18,7 @@ from tests.conftest import Stack
 from tests.support.desk import desk_member
 from tests.support.images import image_bytes
 
-pytestmark = [
-    pytest.mark.browser,
-    # Needs the widget rewritten on the SDK (branch widgetsdk: `Parlour.preview`, the config
-    # fetch, widget/locales): until it is merged the served widget has neither. Strict, so the
-    # merge that brings them makes this fail until the mark is removed.
-    pytest.mark.xfail(strict=True, reason="waits for the widget on the SDK (branch widgetsdk)"),
-]
+pytestmark = pytest.mark.browser
 BRAND = "rgb(11, 93, 30)"  # #0b5d1e
 GREETING = "Bonjour ! Posez-nous vos questions."
 

@@ -221,9 +221,6 @@ async def test_a_change_without_a_logo_keeps_it_and_removing_it_is_audited(
     assert event["action"] == "tenant.widget_logo_removed"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="widget/locales comes with the widget on the SDK (widgetsdk)"
-)
 def test_the_languages_offered_are_the_locales_the_widget_ships() -> None:
     locales = Path(__file__).resolve().parents[2] / "widget" / "locales"
     shipped = sorted(path.stem for path in locales.glob("*.json"))
