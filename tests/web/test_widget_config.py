@@ -71,6 +71,8 @@ async def test_the_config_carries_the_organisations_look_and_nothing_of_anothers
         assert logo.headers["x-content-type-options"] == "nosniff"
         assert logo.headers["cache-control"] == "public, max-age=31536000, immutable"
         assert logo.headers["cross-origin-resource-policy"] == "cross-origin"
+        assert logo.headers["access-control-allow-origin"] == "*"
+        assert "access-control-allow-credentials" not in logo.headers
         # The logo is its organisation's only: another widget's id does not find it.
         borrowed = logo_url.replace(tenant.widget_id, other.widget_id)
         assert_error_shape(await client.get(borrowed), 404, "not_found")
