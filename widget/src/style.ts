@@ -32,6 +32,7 @@ header { display: flex; align-items: center; gap: 8px; padding: 12px 16px;
 header .logo { width: 28px; height: 28px; object-fit: contain; border-radius: 6px; background: #fff; }
 header h2 { margin: 0; flex: 1; font-size: 16px; font-weight: 600; color: inherit; }
 header button { background: transparent; border: 0; color: inherit; font-size: 22px; cursor: pointer; }
+.log-region { flex: 1; min-height: 0; display: flex; flex-direction: column; }
 .log { flex: 1; overflow-y: auto; margin: 0; padding: 14px; list-style: none;
   background: #f5f7fb; display: flex; flex-direction: column; gap: 8px; }
 .msg, .greeting { max-width: 85%; padding: 9px 12px; border-radius: 12px; white-space: pre-wrap;

@@ -82,7 +82,12 @@ export class View {
     this.closeButton = el("button", { type: "button", "aria-label": t("close") }, "×");
     header.append(this.personButton, this.closeButton);
 
-    this.log = el("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("messages") });
+    // The live region wraps the list: a role on the <ol> itself would take its list semantics
+    // away from the messages (axe: listitem).
+    const region = el("div", { class: "log-region", role: "log", "aria-live": "polite",
+      "aria-label": t("messages") });
+    this.log = el("ol", { class: "log" });
+    region.append(this.log);
     this.hours = el("p", { class: "hours" }, config.hours_message ?? "");
     this.hours.hidden = config.hours_message === null;
     this.status = el("div", { class: "status", role: "status" });
@@ -94,7 +99,7 @@ export class View {
     this.input = el("textarea", { id: "parlour-input", rows: "1", maxlength: "4000",
       placeholder: t("placeholder") });
     this.form.append(label, this.input, el("button", { type: "submit" }, t("send")));
-    this.panel.append(header, this.log, this.hours, this.status, this.handoffButton, this.form);
+    this.panel.append(header, region, this.hours, this.status, this.handoffButton, this.form);
     this.root.append(this.launcher, this.panel);
     shadow.append(this.root);
 
