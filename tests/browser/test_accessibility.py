@@ -70,22 +70,8 @@ WITH_QUERIES = {
     "/dashboard/o/{tenant_id}/knowledge/entries": "?q=card",
     "/dashboard/o/{tenant_id}/search": "?q=card",
 }
-# The Widget page draws the widget itself as its live preview, open, with sample messages: the
-# widget's log is audited there too.
-WITH_THE_WIDGETS_LOG = {"/dashboard/o/{tenant_id}/widget"}
-PAGES = [
-    pytest.param(
-        route,
-        query,
-        marks=[LOG_IS_NO_LIST] if route.path in WITH_THE_WIDGETS_LOG else [],
-        id=route.path + query,
-    )
-    for route, query in [(route, "") for route in dashboard_pages()]
-    + [
-        (route, WITH_QUERIES[route.path])
-        for route in dashboard_pages()
-        if route.path in WITH_QUERIES
-    ]
+PAGES = [(route, "") for route in dashboard_pages()] + [
+    (route, WITH_QUERIES[route.path]) for route in dashboard_pages() if route.path in WITH_QUERIES
 ]
 
 
@@ -268,7 +254,9 @@ def filled(path: str, params: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", value, path)
 
 
-@pytest.mark.parametrize(("route", "query"), PAGES)
+@pytest.mark.parametrize(
+    ("route", "query"), PAGES, ids=[route.path + query for route, query in PAGES]
+)
 async def test_every_dashboard_page_has_no_serious_or_critical_violation(
     site: Site, route: APIRoute, query: str
 ) -> None:
