@@ -46,6 +46,7 @@ from parlour.web.api import (
     tokens,
     webhooks,
     wellknown,
+    widget_appearance,
 )
 from parlour.web.errors import document_api, install_error_handlers
 from parlour.web.gateway.routes import ChatSockets
@@ -53,6 +54,7 @@ from parlour.web.middleware import RequestContextMiddleware
 from parlour.web.proxy import parse_networks
 from parlour.web.request_limits import RequestLimits, route_limits
 from parlour.web.widget import router as widget_router
+from parlour.web.widget_config import router as widget_config_router
 
 # Every router of the app; tests walk them to check that each route keeps the rules. Chat
 # sockets are served by `ChatSockets`, beside these.
@@ -69,6 +71,7 @@ ROUTERS = (
     teams.router,
     ratings.router,
     business_hours.router,
+    widget_appearance.router,
     customers.router,
     search.router,
     token_keys.router,
@@ -86,6 +89,7 @@ ROUTERS = (
     wellknown.router,
     monitoring.router,
     widget_router,
+    widget_config_router,
     *dashboard.ROUTERS,
 )
 

@@ -101,6 +101,7 @@ from parlour.storage.database import Database
 from parlour.storage.migrate import migrate
 from parlour.storage.types import Clock, utcnow
 from parlour.tenants.activity import PlatformActivity
+from parlour.tenants.appearance_service import WidgetAppearance
 from parlour.tenants.business_hours_service import BusinessHoursService
 from parlour.tenants.service import TenantService
 from parlour.tracing import tracer_of
@@ -177,6 +178,8 @@ class Services:
     business_hours: BusinessHoursService
     customer_mail: CustomerMail
     ratings: Ratings
+    # How each organisation's widget looks: its public config and logo (issue 24).
+    widget_appearance: WidgetAppearance
     # Counts for reports, kept as events happen and added to the database every few seconds.
     tally: Tally
     # The operator's view of every organisation: verification, volumes, error rates.
@@ -617,6 +620,7 @@ def build_services(
         business_hours=business_hours,
         customer_mail=customer_mail,
         ratings=ratings,
+        widget_appearance=WidgetAppearance(db, tenants, audit, clock=clock),
         tally=tally,
         platform_activity=PlatformActivity(db, tally, clock=clock),
         reports=Reports(

@@ -64,6 +64,8 @@ SECURED = (
     "knowledge_import_files",
     # Phrasings customers taught FAQ entries by their picks (0036).
     "learned_phrasings",
+    # How an organisation's widget looks, its logo included (0039).
+    "widget_appearance",
 )
 
 

@@ -706,3 +706,32 @@ class BusinessHoursSet(AuditEvent):
     periods: int
     closed_dates: int
     reply_time: str
+
+
+@dataclass(frozen=True)
+class WidgetAppearanceSet(AuditEvent):
+    """How the organisation's widget looks, as set (texts' lengths, not the texts)."""
+
+    action = "tenant.widget_appearance_set"
+    title: str
+    greeting_chars: int
+    brand_colour: str
+    launcher_position: str
+    hours_message_chars: int
+    features: dict[str, bool]
+    language: str
+
+
+@dataclass(frozen=True)
+class WidgetLogoSet(AuditEvent):
+    """A logo uploaded and remade: its digest and sizes, never its bytes."""
+
+    action = "tenant.widget_logo_set"
+    digest: str
+    uploaded_bytes: int
+    stored_bytes: int
+
+
+@dataclass(frozen=True)
+class WidgetLogoRemoved(AuditEvent):
+    action = "tenant.widget_logo_removed"

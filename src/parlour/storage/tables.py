@@ -944,6 +944,26 @@ business_hours = Table(
     PrimaryKeyConstraint("tenant_id"),
 )
 
+# How an organisation's widget looks (0039, issue 24: tenants/appearance.py): one row, or none
+# for the defaults. The logo is the PNG Parlour remade from the upload (tenants/logo.py, T-109),
+# public by design (served to any page by its digest), so not sealed.
+widget_appearance = Table(
+    "widget_appearance",
+    metadata,
+    _tenant_fk(),
+    Column("title", String(60), nullable=False),
+    Column("greeting", String(300), nullable=True),
+    Column("brand_colour", String(7), nullable=False),
+    Column("launcher_position", String(5), nullable=False),
+    Column("hours_message", String(200), nullable=True),
+    Column("features", JSON, nullable=False),  # {"attachments": false, "rating": true, ...}
+    Column("language", String(4), nullable=False),
+    Column("logo_digest", String(64), nullable=True),
+    Column("logo_png", LargeBinary, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id"),
+)
+
 conversation_contacts = Table(
     "conversation_contacts",
     metadata,

@@ -96,6 +96,11 @@ MATRIX = {
     ("PUT", "/v1/organisations/{org}/time-zone"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/business-hours"): (200, 200, 200, 200, 404),
     ("PUT", "/v1/organisations/{org}/business-hours"): (200, 200, 403, 403, 404),
+    ("GET", "/v1/organisations/{org}/widget-appearance"): (200, 200, 200, 200, 404),
+    ("PUT", "/v1/organisations/{org}/widget-appearance"): (200, 200, 403, 403, 404),
+    # No image is sent: the body is refused by its content (T-109).
+    ("PUT", "/v1/organisations/{org}/widget-appearance/logo"): (415, 415, 403, 403, 404),
+    ("DELETE", "/v1/organisations/{org}/widget-appearance/logo"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/review-queue"): (200, 200, 403, 403, 404),
     ("GET", "/v1/organisations/{org}/reports/security"): (200, 200, 403, 200, 404),
     ("PUT", "/v1/organisations/{org}/knowledge/sources/faq.json"): (201, 201, 403, 403, 404),
@@ -180,6 +185,11 @@ BODIES = {
         "periods": [{"weekday": 0, "start": "09:00", "end": "17:00"}],
         "closed_dates": ["2026-12-25"],
         "reply_time": "within 4 hours",
+    },
+    "/v1/organisations/{org}/widget-appearance": {
+        "title": "Ask the bank",
+        "brand_colour": "#0b5d1e",
+        "features": {"attachments": False, "rating": True, "transcript": True, "person": True},
     },
     CONVERSATION + "/messages": {"text": "Hello, I'm Ada."},
     CONVERSATION + "/read": {"seq": 1},

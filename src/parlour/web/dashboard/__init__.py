@@ -3,7 +3,7 @@
 images and scripts; every page works without script: the live desk's static/desk.js adds live
 updates to the Inbox and conversation pages, and canned.js offers canned replies as an agent
 types `/` in the reply box (which the server also expands), and imports.js follows an import's
-progress on the knowledge page."""
+progress on the knowledge page, and widget-preview.js draws the Widget page's live preview."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from parlour.web.dashboard import (
     teams,
     tools,
     webhooks,
+    widget_appearance,
 )
 from parlour.web.dashboard.pages import (
     HERE,
@@ -51,9 +52,10 @@ _assets = APIRouter(include_in_schema=False)
 _STYLESHEET = (HERE / "static" / "dashboard.css").read_bytes()
 # The dashboard's scripts (PAGE_CSP allows scripts from 'self' only): the live desk, keeping the
 # Inbox and conversation pages up to date over the desk socket, the reply box's `/shortcut`
-# suggestions, and the knowledge page's progress of an import.
+# suggestions, the knowledge page's progress of an import, and the Widget page's live preview.
 _SCRIPTS = {
-    name: (HERE / "static" / f"{name}.js").read_bytes() for name in ("desk", "canned", "imports")
+    name: (HERE / "static" / f"{name}.js").read_bytes()
+    for name in ("desk", "canned", "imports", "widget-preview")
 }
 
 
@@ -90,6 +92,7 @@ ROUTERS = (
     tools.router,
     webhooks.router,
     business_hours.router,
+    widget_appearance.router,
     inbox.router,
     canned_replies.router,
     search.router,

@@ -34,6 +34,7 @@ class Notice(StrEnum):
     CANNED_REPLY_SAVED = "canned_reply_saved"
     CANNED_REPLY_REMOVED = "canned_reply_removed"
     BUSINESS_HOURS_SAVED = "business_hours_saved"
+    WIDGET_SAVED = "widget_saved"
     DESK_PREFERENCES_SAVED = "desk_preferences_saved"
     ENTRY_SAVED = "entry_saved"
     ENTRY_HELD = "entry_held"
@@ -72,6 +73,7 @@ NOTICES: dict[str, str] = {
     Notice.CANNED_REPLY_SAVED: "The canned reply is saved.",
     Notice.CANNED_REPLY_REMOVED: "The canned reply is removed.",
     Notice.BUSINESS_HOURS_SAVED: "Business hours saved: the widget reads them from now on.",
+    Notice.WIDGET_SAVED: "Saved: your customers' widgets show it within five minutes.",
     Notice.DESK_PREFERENCES_SAVED: "Your desk preferences are saved; open pages use them once "
     "reloaded.",
     Notice.ENTRY_SAVED: "Saved in a new version, live now: the assistant answers from the entry "
