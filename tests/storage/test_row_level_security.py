@@ -64,6 +64,8 @@ SECURED = (
     "knowledge_import_files",
     # Phrasings customers taught FAQ entries by their picks (0036).
     "learned_phrasings",
+    # Files attached to messages, sealed (0040).
+    "attachments",
 )
 
 
