@@ -153,9 +153,13 @@ async def test_uploads_are_held_to_the_limits_per_conversation_and_organisation(
                 tenant.tenant_id, conversation_id, "big.pdf", document + b"\n" * 11, actor=ada
             )
         for _ in range(2):
-            await attachments.upload(tenant.tenant_id, conversation_id, "a.pdf", document, actor=ada)
+            await attachments.upload(
+                tenant.tenant_id, conversation_id, "a.pdf", document, actor=ada
+            )
         with pytest.raises(AttachmentLimitReached, match="at most 2 files"):
-            await attachments.upload(tenant.tenant_id, conversation_id, "a.pdf", document, actor=ada)
+            await attachments.upload(
+                tenant.tenant_id, conversation_id, "a.pdf", document, actor=ada
+            )
         elsewhere = await new_conversation(backend, tenant.tenant_id)
         await attachments.upload(tenant.tenant_id, elsewhere, "a.pdf", document, actor=ada)
         with pytest.raises(AttachmentLimitReached, match="organisation"):
@@ -200,8 +204,9 @@ async def test_an_attachment_goes_with_one_message_only_and_an_unsent_one_is_nev
         tenant.tenant_id, conversation_id, "x.webp", files.webp(), actor=ada
     )
     links = backend.chat.links
-    unsent = urlsplit(links.link(tenant.tenant_id, conversation_id, stored.attachment_id,
-                                 Kind.ORIGINAL))
+    unsent = urlsplit(
+        links.link(tenant.tenant_id, conversation_id, stored.attachment_id, Kind.ORIGINAL)
+    )
     with pytest.raises(NotFound):
         await backend.attachments.serve(*link_parts(unsent.geturl()), actor=ACTOR)
     await backend.desk.reply(
