@@ -92,7 +92,8 @@ def test_a_thumbnail_is_a_small_reencoded_image_without_the_originals_metadata()
     """T-102: the thumbnail fits 320 pixels, is drawn upright from the EXIF orientation, and
     carries no EXIF (the camera owner's name is gone)."""
     judged = judge(files.jpeg_with_exif("EXIFSECRET4412"))
-    assert judged.thumbnail is not None and judged.thumbnail_type == JPEG
+    assert judged.thumbnail is not None
+    assert judged.thumbnail_type == JPEG
     assert b"EXIFSECRET4412" not in judged.thumbnail
     with Image.open(io.BytesIO(judged.thumbnail)) as thumbnail:
         assert max(thumbnail.size) <= THUMBNAIL_EDGE

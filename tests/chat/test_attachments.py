@@ -63,14 +63,16 @@ async def test_an_agents_file_goes_with_the_reply_sealed_linked_and_audited_with
     served = await backend.attachments.serve(*link_parts(shown["url"]), actor=ACTOR)
     assert (served.data, served.content_type) == (image, "image/png")
     thumbnail = await backend.attachments.serve(*link_parts(shown["thumbnail_url"]), actor=ACTOR)
-    assert thumbnail.content_type == "image/png" and thumbnail.data != image
+    assert thumbnail.content_type == "image/png"
+    assert thumbnail.data != image
 
     cells = await every_cell(backend)
     assert "NAME9917" not in cells
     assert "PIXELMARK3321" not in cells
     audited = await backend.audit.recent(tenant.tenant_id, limit=5)
     actions = [a["action"] for a in audited]
-    assert "attachment.uploaded" in actions and "attachment.downloaded" in actions
+    assert "attachment.uploaded" in actions
+    assert "attachment.downloaded" in actions
     uploaded = next(a for a in audited if a["action"] == "attachment.uploaded")
     assert uploaded["data"] == {
         "conversation_id": conversation_id,

@@ -87,8 +87,10 @@ async def test_a_customer_uploads_with_a_socket_ticket_and_the_file_is_served_on
         )
         assert uploaded.status_code == 201, uploaded.text
         shown = uploaded.json()
-        assert shown["name"] == "reçu de mai.png" and shown["content_type"] == "image/png"
-        assert shown["size"] == len(image) and shown["thumbnail"] is True
+        assert shown["name"] == "reçu de mai.png"
+        assert shown["content_type"] == "image/png"
+        assert shown["size"] == len(image)
+        assert shown["thumbnail"] is True
         assert uploaded.headers["access-control-allow-origin"] == "*"
 
         again = await post_file(client, given, image, "again.png")
@@ -97,7 +99,8 @@ async def test_a_customer_uploads_with_a_socket_ticket_and_the_file_is_served_on
 
         accepted = await send_files(ws, [shown["id"]])
         (carried,) = accepted["attachments"]
-        assert carried["id"] == shown["id"] and carried["name"] == "reçu de mai.png"
+        assert carried["id"] == shown["id"]
+        assert carried["name"] == "reçu de mai.png"
 
         original = await client.get(carried["url"])
         assert original.status_code == 200
