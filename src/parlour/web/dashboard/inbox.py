@@ -94,6 +94,9 @@ async def _conversation(
         "teams": teams,
         "preferences": preferences,
         "panel": panel,
+        # Messages' files are shown through freshly signed links (T-102).
+        "links": services.chat.links,
+        "attachment_max_bytes": services.attachments.limits.max_bytes,
         **context,
     }
 
