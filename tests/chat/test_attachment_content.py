@@ -50,7 +50,7 @@ def test_images_and_pdf_are_allowed_by_their_content(data: bytes, expected: str)
     ],
     ids=["svg", "html", "exe", "elf", "zip", "text"],
 )
-def test_svg_html_executables_and_anything_else_are_refused(data: bytes) -> None:
+def test_t102_svg_html_executables_and_anything_else_are_refused(data: bytes) -> None:
     """T-102: whatever the name or declared type, only the content counts, and these are not
     on the allowlist (an HTML page named photo.png is still an HTML page)."""
     with pytest.raises(NotAllowedContent):
@@ -68,7 +68,7 @@ def test_svg_html_executables_and_anything_else_are_refused(data: bytes) -> None
     ],
     ids=["png+zip", "gif/js", "jpeg+html", "png-with-script-in-text", "png+trailer"],
 )
-def test_polyglots_and_images_carrying_markup_are_refused(data: bytes) -> None:
+def test_t102_polyglots_and_images_carrying_markup_are_refused(data: bytes) -> None:
     """T-102: a file that is an image and something else besides is refused."""
     with pytest.raises(NotAllowedContent):
         judge(data)
@@ -80,7 +80,7 @@ def test_a_pdf_with_javascript_is_refused() -> None:
         judge(files.pdf_with_javascript())
 
 
-def test_a_decompression_bomb_is_refused_before_its_pixels_are_decoded() -> None:
+def test_t102_a_decompression_bomb_is_refused_before_its_pixels_are_decoded() -> None:
     """T-102: a small PNG that claims 900 megapixels is refused from its header."""
     bomb = files.pixel_bomb()
     assert len(bomb) < 200_000
@@ -88,7 +88,7 @@ def test_a_decompression_bomb_is_refused_before_its_pixels_are_decoded() -> None
         judge(bomb)
 
 
-def test_a_thumbnail_is_a_small_reencoded_image_without_the_originals_metadata() -> None:
+def test_t102_a_thumbnail_is_a_small_reencoded_image_without_the_originals_metadata() -> None:
     """T-102: the thumbnail fits 320 pixels, is drawn upright from the EXIF orientation, and
     carries no EXIF (the camera owner's name is gone)."""
     judged = judge(files.jpeg_with_exif("EXIFSECRET4412"))

@@ -34,7 +34,7 @@ def link_parts(url: str) -> tuple[str, str, Kind, str, str]:
     return tenant_id, attachment_id, Kind(kind), query["exp"][0], query["sig"][0]
 
 
-async def test_an_agents_file_goes_with_the_reply_sealed_linked_and_audited_without_its_name(
+async def test_t102_an_agents_file_goes_with_the_reply_sealed_linked_and_audited_without_its_name(
     backend: Services,
 ) -> None:
     """T-102: the reply's frame carries the file with fresh signed links; the file, its name
@@ -132,7 +132,7 @@ async def test_a_link_for_another_conversations_attachment_or_past_its_expiry_is
             await services.attachments.serve(tenant_id, attachment_id, kind, exp, sig, actor=ACTOR)
 
 
-async def test_uploads_are_held_to_the_limits_per_conversation_and_organisation(
+async def test_t102_uploads_are_held_to_the_limits_per_conversation_and_organisation(
     backend: Services,
 ) -> None:
     """T-102: a file over the cap, one more file than a conversation may carry, or more bytes
@@ -170,7 +170,7 @@ async def test_uploads_are_held_to_the_limits_per_conversation_and_organisation(
         attachments.limits = original
 
 
-async def test_another_organisations_attachment_cannot_be_sent_nor_served(
+async def test_t102_another_organisations_attachment_cannot_be_sent_nor_served(
     backend: Services,
 ) -> None:
     """T-102, T-30: an attachment id of organisation A is unknown in organisation B's

@@ -61,7 +61,7 @@ async def send_files(ws: ClientConnection, ids: list[str], text: str = "") -> di
     return frames[-1]
 
 
-async def test_a_customer_uploads_with_a_socket_ticket_and_the_file_is_served_only_as_a_download(
+async def test_t102_a_customer_uploads_with_a_socket_ticket_and_gets_the_file_only_as_a_download(
     stack: Stack,
 ) -> None:
     """T-102: the socket's ticket lets one file be posted to the customer's conversation; the
@@ -130,7 +130,7 @@ async def test_a_customer_uploads_with_a_socket_ticket_and_the_file_is_served_on
         assert frames[-1]["text"] == ""
 
 
-async def test_an_html_page_named_png_an_svg_and_a_polyglot_are_refused(stack: Stack) -> None:
+async def test_t102_an_html_page_named_png_an_svg_and_a_polyglot_are_refused(stack: Stack) -> None:
     """T-102: the type is judged by content, never by the name or the declared type."""
     org = await seed.organisation(stack.services)
     token = await seed.token_for(stack.services, org)
@@ -157,7 +157,7 @@ async def test_an_html_page_named_png_an_svg_and_a_polyglot_are_refused(stack: S
         assert accepted.json()["thumbnail"] is False
 
 
-async def test_the_size_cap_holds_while_the_body_streams_whatever_its_length_says(
+async def test_t102_the_size_cap_holds_while_the_body_streams_whatever_its_length_says(
     stack: Stack,
 ) -> None:
     """T-102: a body without a length is answered 413 as soon as it passes the cap, before its
@@ -207,7 +207,7 @@ async def test_the_size_cap_holds_while_the_body_streams_whatever_its_length_say
     assert answer.status == 413
 
 
-async def test_a_link_to_another_conversations_file_or_past_its_expiry_gives_404(
+async def test_t102_a_link_to_another_conversations_file_or_past_its_expiry_gives_404(
     tmp_path: Path, sqlite_url: str
 ) -> None:
     """T-102: a link whose attachment id was swapped for another conversation's, and a link

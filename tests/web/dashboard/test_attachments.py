@@ -54,7 +54,7 @@ async def test_the_desk_shows_a_customers_image_as_a_thumbnail_and_links_the_ori
         assert downloaded.headers["content-disposition"].startswith("attachment;")
 
 
-async def test_an_agent_sends_a_file_from_the_desk_with_csrf_and_the_customer_receives_it(
+async def test_t102_an_agent_sends_a_file_from_the_desk_with_csrf_and_the_customer_receives_it(
     stack: Stack,
 ) -> None:
     """T-102: the attach form needs the dashboard's origin and the session's CSRF token; a file
