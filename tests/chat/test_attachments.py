@@ -231,3 +231,39 @@ async def test_an_attachment_goes_with_one_message_only_and_an_unsent_one_is_nev
             text="mine",
             attachment_ids=[stored.attachment_id],
         )
+
+
+async def test_an_upload_no_message_took_within_an_hour_is_removed_and_frees_its_room(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """T-102: files uploaded and never sent do not hold a conversation's room for long."""
+    now = [utcnow()]
+    async with migrated_services(tmp_path, sqlite_url, clock=lambda: now[0]) as services:
+        tenant = await services.tenants.create("Unsent Bank", actor=ACTOR)
+        ada = await member(services, tenant.tenant_id)
+        conversation_id = await new_conversation(services, tenant.tenant_id)
+        attachments = services.attachments
+        original = attachments.limits
+        attachments.limits = type(original)(files_per_conversation=1)
+        try:
+            unsent = await attachments.upload(
+                tenant.tenant_id, conversation_id, "a.gif", files.gif(), actor=ada
+            )
+            with pytest.raises(AttachmentLimitReached):
+                await attachments.upload(
+                    tenant.tenant_id, conversation_id, "b.gif", files.gif(), actor=ada
+                )
+            now[0] += timedelta(hours=1, seconds=1)
+            await attachments.upload(
+                tenant.tenant_id, conversation_id, "c.gif", files.gif(), actor=ada
+            )
+        finally:
+            attachments.limits = original
+        with pytest.raises(UnknownAttachment):
+            await services.desk.reply(
+                tenant.tenant_id,
+                conversation_id,
+                "",
+                actor=ada,
+                attachment_ids=[unsent.attachment_id],
+            )

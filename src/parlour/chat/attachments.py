@@ -12,7 +12,8 @@
 - The file, its name and an image's server-made thumbnail are sealed with the tenant's key,
   each bound to the row, in the database (`attachments`). An upload is nobody's message until
   a message takes it (`ChatService.post_user_message`, `post`): then the message carries its
-  id, name, type and size, sealed with it.
+  id, name, type and size, sealed with it. An upload no message took within an hour is
+  removed (at the organisation's next upload), so unsent files do not hold room for long.
 - It is served only through signed links bound to its conversation (`serve`), which expire; a
   link that does not verify, or has expired, is NotFound like an id that names nothing.
 - The audit records each upload and each original served: ids, type, size and side; never the
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
 
 from parlour.audit.events import Actor, AttachmentDownloaded, AttachmentUploaded
 from parlour.audit.service import AuditLog
@@ -45,6 +47,9 @@ from parlour.storage.types import Clock, utcnow
 UPLOADS_PER_USER = "attachment_uploads_per_user"
 UPLOADS_PER_TENANT = "attachment_uploads_per_tenant"
 MAX_NAME_CHARS = 200
+# An upload no message took within this long is removed (at the organisation's next upload), so
+# files uploaded and never sent do not hold the conversation's or organisation's room for long.
+UNSENT_FOR = timedelta(hours=1)
 
 
 class AttachmentLimitReached(Conflict):
@@ -206,6 +211,7 @@ class Attachments:
         cipher = await self._vault.cipher(tenant_id)
         async with self._db.transaction(tenant_id) as conn:
             repository = AttachmentRepository(conn, cipher)
+            await repository.forget_unsent(tenant_id, stored.created_at - UNSENT_FOR)
             files, used = await repository.usage(tenant_id, conversation_id)
             if files + 1 > limits.files_per_conversation:
                 raise AttachmentLimitReached(

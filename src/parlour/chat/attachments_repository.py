@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parlour.chat.models import AttachmentRef
@@ -78,6 +78,15 @@ class AttachmentRepository:
             query = query.where(a.conversation_id == conversation_id)
         row = (await self._conn.execute(query)).one()
         return int(row[0]), int(row[1])
+
+    async def forget_unsent(self, tenant_id: str, before: datetime) -> int:
+        """Remove the organisation's uploads no message took that were made before `before`."""
+        result = await self._conn.execute(
+            delete(attachments).where(
+                a.tenant_id == tenant_id, a.message_id.is_(None), a.created_at < before
+            )
+        )
+        return int(result.rowcount or 0)
 
     async def unclaimed(
         self, tenant_id: str, conversation_id: str, author: str, ids: list[str]
