@@ -5,6 +5,7 @@ per organisation, audited without its name or content, and of no use in another 
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -12,11 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from parlour.chat.attachment_links import Kind
+from parlour.chat.attachment_links import InvalidUploadTicket, Kind
 from parlour.chat.attachments import AttachmentLimitReached
 from parlour.chat.protocol import message_frame
 from parlour.chat.service import UnknownAttachment
-from parlour.errors import NotFound, PayloadTooLarge
+from parlour.errors import NotFound, PayloadTooLarge, RateLimited
 from parlour.services import Services
 from parlour.storage.types import utcnow
 from tests.chat.test_lifecycle import member, new_conversation
@@ -267,3 +268,61 @@ async def test_an_upload_no_message_took_within_an_hour_is_removed_and_frees_its
                 actor=ada,
                 attachment_ids=[unsent.attachment_id],
             )
+
+
+async def test_t102_a_ticket_works_once_for_its_own_conversation_until_it_expires(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """T-102: a ticket whose binding was edited no longer verifies, one past its expiry is
+    refused, a used one is refused, and one whose customer is not the conversation's is too."""
+    now = [utcnow()]
+    async with migrated_services(tmp_path, sqlite_url, clock=lambda: now[0]) as services:
+        tenant = await services.tenants.create("Tickets Bank", actor=ACTOR)
+        mine = await services.chat.open_conversation(tenant.tenant_id, "customer-1")
+        theirs = await services.chat.open_conversation(tenant.tenant_id, "customer-2")
+        attachments, links = services.attachments, services.chat.links
+
+        def ticket(conversation_id: str, user_id: str = "customer-1") -> str:
+            return links.ticket(tenant.tenant_id, conversation_id, user_id)[0]
+
+        body, _, sig = ticket(mine.conversation_id).partition(".")
+        decoded = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        decoded["c"] = theirs.conversation_id
+        edited = base64.urlsafe_b64encode(json.dumps(decoded).encode()).rstrip(b"=").decode()
+        with pytest.raises(InvalidUploadTicket):
+            await attachments.upload_with_ticket(
+                f"{edited}.{sig}", "a.gif", files.gif(), actor=ACTOR
+            )
+        with pytest.raises(InvalidUploadTicket):
+            await attachments.upload_with_ticket(
+                ticket(theirs.conversation_id), "a.gif", files.gif(), actor=ACTOR
+            )
+        late = ticket(mine.conversation_id)
+        now[0] += links.ticket_lifetime + timedelta(seconds=1)
+        with pytest.raises(InvalidUploadTicket, match="expired"):
+            await attachments.upload_with_ticket(late, "a.gif", files.gif(), actor=ACTOR)
+        once = ticket(mine.conversation_id)
+        await attachments.upload_with_ticket(once, "a.gif", files.gif(), actor=ACTOR)
+        with pytest.raises(InvalidUploadTicket, match="used"):
+            await attachments.upload_with_ticket(once, "a.gif", files.gif(), actor=ACTOR)
+
+
+async def test_uploads_past_the_rate_per_uploader_are_refused(backend: Services) -> None:
+    """T-102: about 10 files a minute from one uploader by default (a sliding window: across a
+    minute's edge it may let one more through, so 12 in a row see a refusal)."""
+    tenant = await backend.tenants.create("Rate Bank", actor=ACTOR)
+    ada = await member(backend, tenant.tenant_id)
+    conversation_id = await new_conversation(backend, tenant.tenant_id)
+    for _ in range(10):
+        await backend.attachments.upload(
+            tenant.tenant_id, conversation_id, "a.gif", files.gif(), actor=ada
+        )
+    refused = 0
+    for _ in range(2):
+        try:
+            await backend.attachments.upload(
+                tenant.tenant_id, conversation_id, "a.gif", files.gif(), actor=ada
+            )
+        except RateLimited:
+            refused += 1
+    assert refused >= 1
