@@ -104,18 +104,26 @@ class AttachmentRepository:
         return [self._stored(row._mapping) for row in rows]
 
     async def claim(
-        self, tenant_id: str, conversation_id: str, ids: list[str], message_id: str
-    ) -> None:
-        await self._conn.execute(
+        self,
+        tenant_id: str,
+        conversation_id: str,
+        ids: list[str],
+        message_id: str | None,
+        *,
+        was: str | None = None,
+    ) -> int:
+        """Move the files from message `was` (None: no message) to `message_id`; how many."""
+        result = await self._conn.execute(
             update(attachments)
             .where(
                 a.tenant_id == tenant_id,
                 a.conversation_id == conversation_id,
-                a.message_id.is_(None),
+                a.message_id.is_(None) if was is None else a.message_id == was,
                 a.attachment_id.in_(ids),
             )
             .values(message_id=message_id)
         )
+        return int(result.rowcount or 0)
 
     async def get(self, tenant_id: str, attachment_id: str) -> StoredFile | None:
         row = (

@@ -88,6 +88,10 @@ class UnknownAttachment(InvalidInput):
     )
 
 
+class _NotAllFree(Exception):
+    """Some of a message's files were taken meanwhile (by another message)."""
+
+
 class ChatService:
     def __init__(
         self,
@@ -221,7 +225,7 @@ class ChatService:
                 tenant_id, conversation_id, Author.USER, attachment_ids
             )
         body = self.clean_text(text) if text.strip() or not refs else ""
-        appended = await self._append(
+        appended = await self._append_with_files(
             Draft(
                 tenant_id,
                 conversation_id,
@@ -232,8 +236,6 @@ class ChatService:
                 attachments=refs,
             )
         )
-        if refs and appended.created:
-            await self._claim(tenant_id, conversation_id, refs, appended.message.message_id)
         if not appended.created or appended.status is None:
             return appended
         if appended.status in WAITING:
@@ -266,7 +268,7 @@ class ChatService:
         """`author_name`: an agent's display name, stored with the message as it is now (a
         later rename does not rewrite what the customer was shown). `attachments`: files
         uploaded to this conversation that no message took yet (`attachments_to_send`)."""
-        appended = await self._append(
+        appended = await self._append_with_files(
             Draft(
                 tenant_id,
                 conversation_id,
@@ -281,10 +283,6 @@ class ChatService:
                 attachments=tuple(attachments),
             )
         )
-        if attachments and appended.created:
-            await self._claim(
-                tenant_id, conversation_id, tuple(attachments), appended.message.message_id
-            )
         return appended.message
 
     async def attachments_to_send(
@@ -305,18 +303,46 @@ class ChatService:
             raise UnknownAttachment()
         return tuple(found[i] for i in wanted)
 
+    async def _append_with_files(self, draft: Draft) -> Appended:
+        """Append `draft`; its files are claimed for it first, under the id it will have, so
+        they are its own before anyone hears of it (and no other message can take them), and
+        given back if it is not stored."""
+        if not draft.attachments:
+            return await self._append(draft)
+        message_id = draft.message_id or time_ordered_id()
+        ids = [a.id for a in draft.attachments]
+        if not await self._claim(draft.tenant_id, draft.conversation_id, ids, message_id):
+            raise UnknownAttachment()
+        try:
+            appended = await self._append(dataclasses.replace(draft, message_id=message_id))
+        except BaseException:
+            await self._claim(draft.tenant_id, draft.conversation_id, ids, None, was=message_id)
+            raise
+        if not appended.created:  # a retry found stored: the files stay with the first
+            await self._claim(draft.tenant_id, draft.conversation_id, ids, None, was=message_id)
+        return appended
+
     async def _claim(
         self,
         tenant_id: str,
         conversation_id: str,
-        refs: tuple[AttachmentRef, ...],
-        message_id: str,
-    ) -> None:
+        ids: list[str],
+        message_id: str | None,
+        *,
+        was: str | None = None,
+    ) -> bool:
+        """Give the files to `message_id` (or back, to none), from `was`; whether all moved."""
         cipher = await self._vault.cipher(tenant_id)
-        async with self._db.transaction(tenant_id) as conn:
-            await AttachmentRepository(conn, cipher).claim(
-                tenant_id, conversation_id, [r.id for r in refs], message_id
-            )
+        try:
+            async with self._db.transaction(tenant_id) as conn:
+                moved = await AttachmentRepository(conn, cipher).claim(
+                    tenant_id, conversation_id, ids, message_id, was=was
+                )
+                if moved != len(ids) and message_id is not None:
+                    raise _NotAllFree()  # rolls the claim back
+        except _NotAllFree:
+            return False
+        return True
 
     async def _stored_by_client_id(
         self, tenant_id: str, conversation_id: str, client_id: str
