@@ -72,16 +72,18 @@ async def test_the_websocket_refusal_sends_the_security_headers_too(stack: Stack
 
 async def test_no_route_reflects_a_foreign_origin_for_cors(stack: Stack) -> None:
     """T-54: no route reflects an arbitrary origin, preflight or not, and none allows
-    credentials. The one exception is the public widget script: `*` without credentials, so
-    that pages can load it with a Subresource Integrity hash (which needs CORS)."""
+    credentials. The exceptions say `*` without credentials: the public widget script, so that
+    pages can load it with a Subresource Integrity hash (which needs CORS), and the preflight of
+    a customer's upload (T-102), whose only credential is the single-use ticket in its
+    Authorization header, never a cookie."""
     evil = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    public = {("GET", "/widget/v1/parlour-widget.js"), ("OPTIONS", "/v1/uploads")}
     async with httpx.AsyncClient(base_url=stack.url) as client:
         for method, path in http_routes(stack):
             for verb in (method, "OPTIONS"):
                 answer = await client.request(verb, path, headers=evil)
                 allowed = answer.headers.get("access-control-allow-origin")
-                public_script = verb == "GET" and path == "/widget/v1/parlour-widget.js"
-                assert allowed == ("*" if public_script else None), f"{verb} {path}"
+                assert allowed == ("*" if (verb, path) in public else None), f"{verb} {path}"
                 assert "access-control-allow-credentials" not in answer.headers
 
 

@@ -27,7 +27,7 @@ from tests.web.test_request_limits import (
     read_answer,
 )
 
-FILE_CSP = "default-src 'none'; sandbox"
+FILE_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 
 async def ticket(ws: ClientConnection) -> dict[str, Any]:

@@ -33,7 +33,7 @@ router = APIRouter(tags=["attachments"])
 
 # What a served file may do in a browser that opens it: nothing (no script, no plugin, no
 # subresource, a unique origin).
-FILE_CSP = "default-src 'none'; sandbox"
+FILE_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 ALLOWED_HEADERS = "authorization, content-type, x-parlour-filename"
 
 
@@ -69,7 +69,9 @@ async def upload_preflight() -> Response:
     )
 
 
-@router.post("/v1/uploads", status_code=201)
+# Part of the chat protocol (docs/protocol.md §3.7), like the socket, not of the REST API's
+# OpenAPI document.
+@router.post("/v1/uploads", status_code=201, include_in_schema=False)
 @body_limit(_upload_limit)
 async def upload(
     request: Request,
