@@ -22,6 +22,7 @@ from bench import (
     retrieval,
     watch,
     webhooks,
+    widget,
 )
 
 BENCHMARKS = {
@@ -39,6 +40,7 @@ BENCHMARKS = {
     "retrieval": retrieval.run,
     "watch": watch.run,
     "webhooks": webhooks.run,
+    "widget": widget.run,
 }
 
 

@@ -4,6 +4,7 @@ and the bill of materials lists what Parlour runs on, from the same lock."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import tomllib
 from pathlib import Path
@@ -94,3 +95,27 @@ def test_the_sbom_lists_every_runtime_dependency_with_version_hash_and_package_u
         hashes = [h for ref in component["externalReferences"] for h in ref.get("hashes", [])]
         assert hashes
         assert all(h["alg"] == "SHA-256" for h in hashes)
+
+
+def test_the_browser_tests_axe_core_comes_from_its_lock_file_and_runs_no_install_script() -> None:
+    """T-95: the accessibility audit's engine (tests/browser/axe) is the one package its lock
+    names, at an exact version with its sha512, installed by `npm ci --ignore-scripts`."""
+    folder = ROOT / "tests/browser/axe"
+    manifest = json.loads((folder / "package.json").read_text())
+    lock = json.loads((folder / "package-lock.json").read_text())
+    assert manifest.get("dependencies", {}) == {}
+    assert manifest.get("scripts", {}) == {}
+    assert lock["packages"][""]["devDependencies"] == manifest["devDependencies"]
+    (version,) = manifest["devDependencies"].values()
+    locked = {name: entry for name, entry in lock["packages"].items() if name}
+    assert list(locked) == ["node_modules/axe-core"]
+    assert locked["node_modules/axe-core"]["version"] == version
+    assert locked["node_modules/axe-core"]["integrity"].startswith("sha512-")
+    assert not locked["node_modules/axe-core"].get("hasInstallScript")
+    installs = [
+        line
+        for line in (ROOT / "scripts/setup").read_text().splitlines()
+        if re.search(r"\bnpm (ci|install|i)\b", line) and not line.lstrip().startswith("#")
+    ]
+    assert installs
+    assert all("npm ci --ignore-scripts" in line for line in installs)

@@ -29,8 +29,9 @@ def create_demo_client(
     csp = (
         "default-src 'none'; "
         f"script-src 'self' {parlour_url}; "
-        f"connect-src 'self' {parlour_ws}; "
-        "style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; "
+        # The widget fetches its organisation's config from Parlour and may show its logo.
+        f"connect-src 'self' {parlour_url} {parlour_ws}; "
+        f"style-src 'self'; img-src 'self' {parlour_url}; base-uri 'none'; form-action 'self'; "
         "frame-ancestors 'none'"
     )
 

@@ -29,7 +29,7 @@ from playwright.async_api import Browser, ConsoleMessage, Page, WebSocket, expec
 from parlour.demo import prepare_demo_organisation
 from parlour.settings import RedisSettings
 from parlour_demo_client.app import create_demo_client
-from tests.browser.test_demo_widget import WAIT_MS, ask, browser  # noqa: F401
+from tests.browser.test_demo_widget import WAIT_MS, about_widget_config, ask, browser  # noqa: F401
 from tests.browser.test_demo_widget import customer as demo_customer
 from tests.browser.test_desk import signed_in
 from tests.conftest import Stack, new_master_key, running_stack
@@ -109,7 +109,8 @@ class Watched:
 
 def watch(page: Page) -> Watched:
     """Record the page's received frames and its console errors and CSP violations (the
-    browser's own ask for /favicon.ico aside)."""
+    browser's own ask for /favicon.ico, and its report of a widget config the server does not
+    have, aside)."""
     watched = Watched(page)
 
     def on_frame(payload: str | bytes) -> None:
@@ -121,7 +122,9 @@ def watch(page: Page) -> Watched:
         socket.on("framereceived", on_frame)
 
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and "favicon" not in message.location.get("url", ""):
+        if message.type != "error" or about_widget_config(message):
+            return
+        if "favicon" not in message.location.get("url", ""):
             watched.problems.append(message.text)
 
     page.on("websocket", on_socket)

@@ -34,8 +34,10 @@ def _shipped(packaged: str, checkout: str) -> Path:
 
 
 def widget_source_dir() -> Path:
-    """widget/src: the one copy that is edited."""
-    return _shipped("widget_assets", "src")
+    """widget/dist: the script as built from widget/src (TypeScript, on the SDK) by
+    widget/build.mjs, committed so that the server needs no Node.js; a test rebuilds it and
+    compares."""
+    return _shipped("widget_assets", "dist")
 
 
 def widget_releases_dir() -> Path:

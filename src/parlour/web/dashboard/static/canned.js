@@ -22,7 +22,8 @@
 
   box.setAttribute("aria-autocomplete", "list");
   box.setAttribute("aria-controls", list.id);
-  box.setAttribute("aria-expanded", "false");
+  // No aria-expanded: a textarea is a textbox, which has no such state (only a combobox, which
+  // a textarea may not be); the active option is announced through aria-activedescendant.
 
   function slashBeforeCaret() {
     var end = box.selectionStart;
@@ -34,7 +35,6 @@
 
   function hide() {
     list.hidden = true;
-    box.setAttribute("aria-expanded", "false");
     box.removeAttribute("aria-activedescendant");
     matches = [];
   }
@@ -59,7 +59,6 @@
       list.appendChild(option);
     });
     list.hidden = false;
-    box.setAttribute("aria-expanded", "true");
     box.setAttribute("aria-activedescendant", "canned-option-" + active);
   }
 
