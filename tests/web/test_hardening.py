@@ -74,10 +74,14 @@ async def test_no_route_reflects_a_foreign_origin_for_cors(stack: Stack) -> None
     """T-54: no route reflects an arbitrary origin, preflight or not, and none allows
     credentials. The exceptions say `*` without credentials: the public widget script, so that
     pages can load it with a Subresource Integrity hash (which needs CORS), and the preflight of
-    a customer's upload (T-102), whose only credential is the single-use ticket in its
-    Authorization header, never a cookie."""
+    a customer's upload and its answers (T-102), whose only credential is the single-use ticket
+    in its Authorization header, never a cookie."""
     evil = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
-    public = {("GET", "/widget/v1/parlour-widget.js"), ("OPTIONS", "/v1/uploads")}
+    public = {
+        ("GET", "/widget/v1/parlour-widget.js"),
+        ("OPTIONS", "/v1/uploads"),
+        ("POST", "/v1/uploads"),
+    }
     async with httpx.AsyncClient(base_url=stack.url) as client:
         for method, path in http_routes(stack):
             for verb in (method, "OPTIONS"):
