@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from bench import (
     answers,
+    attachments,
     claims,
     crypto,
     desk,
@@ -26,6 +27,7 @@ from bench import (
 
 BENCHMARKS = {
     "answers": answers.run,
+    "attachments": attachments.run,
     "claims": claims.run,
     "crypto": crypto.run,
     "desk": desk.run,

@@ -9,7 +9,7 @@ from parlour.search.service import Query
 from parlour.services import Services
 from tests.conftest import Stack
 from tests.customers.test_panel import admitted
-from tests.support import canaries, seed
+from tests.support import canaries, files, seed
 from tests.support.assistants import ask
 from tests.support.chat import authenticate, is_assistant_message, open_socket, receive_until, say
 from tests.support.dump import every_cell, sqlite_files
@@ -142,3 +142,37 @@ async def test_the_search_index_and_customer_profiles_hold_no_plaintext(
     for word in ("quokkacard", "canary3391", "parcel", "zebedee", "quill"):
         assert word.encode() not in raw, f"{word} is in the database file"
         assert word not in cells, f"{word} is in a cell"
+
+
+async def test_t102_an_attachment_its_name_and_its_thumbnail_are_kept_only_sealed(
+    services: Services, sqlite_url: str
+) -> None:
+    """T-102, T-48: a customer's file (a PDF whose text, and an image whose pixels and
+    metadata, are marked), its name, and the image's thumbnail are in neither the database file,
+    its WAL, nor any cell: only the type and size are in the clear."""
+    org = await seed.organisation(services, faq=None)
+    conversation = await services.chat.open_conversation(org.tenant_id, "customer-1")
+    document = files.pdf("STATEMENTMARK8812")
+    image = files.png(64, 64, text={"Author": "PIXELOWNER8813"})
+    agent = seed.ACTOR
+    stored = []
+    for name, data in (("statement-NAMEMARK8814.pdf", document), ("me-NAMEMARK8815.png", image)):
+        stored.append(
+            await services.attachments.upload(
+                org.tenant_id, conversation.conversation_id, name, data, actor=agent
+            )
+        )
+    await services.desk.reply(
+        org.tenant_id,
+        conversation.conversation_id,
+        "Here",
+        actor=agent,
+        attachment_ids=[s.attachment_id for s in stored],
+    )
+    raw = sqlite_files(sqlite_url)
+    cells = await every_cell(services)
+    for fragment in ("STATEMENTMARK8812", "PIXELOWNER8813", "NAMEMARK8814", "NAMEMARK8815"):
+        assert fragment.encode() not in raw
+        assert fragment not in cells
+    assert document[:64] not in raw
+    assert image[-64:] not in raw

@@ -22,6 +22,7 @@ from parlour.web import dashboard, monitoring
 from parlour.web.api import (
     accounts,
     allowlist,
+    attachments,
     business_hours,
     canned_replies,
     client_keys,
@@ -87,6 +88,7 @@ ROUTERS = (
     security_reports.router,
     reports.router,
     wellknown.router,
+    attachments.router,
     monitoring.router,
     widget_router,
     widget_config_router,

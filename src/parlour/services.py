@@ -28,6 +28,8 @@ from parlour.assistant.service import AssistantService, TurnLimits
 from parlour.assistant.tools import ToolSource
 from parlour.audit.checkpoints import CheckpointSigner
 from parlour.audit.service import AuditLog
+from parlour.chat.attachment_links import AttachmentLinks
+from parlour.chat.attachments import AttachmentLimits, Attachments
 from parlour.chat.auto_assignment import AutoAssignment
 from parlour.chat.availability import Availability
 from parlour.chat.broker import Broker, InProcessBroker
@@ -173,6 +175,8 @@ class Services:
     desk_marks: DeskMarks
     webhook_endpoints: WebhookEndpoints
     webhook_dispatcher: WebhookDispatcher
+    # Files attached to messages by customers and agents (T-102).
+    attachments: Attachments
     # The desk's customer side when nobody is there: business hours, mail to customers
     # (offline replies, transcripts), and customers' ratings (issue 22, T-101).
     business_hours: BusinessHoursService
@@ -348,10 +352,20 @@ def build_services(
     search_indexer = SearchIndexer(
         db, vault, seconds=settings.search.index_seconds or 2.0, clock=clock
     )
+    attachment_settings = settings.attachments
+    attachment_links = AttachmentLinks(
+        derive_key(master_key, "attachment-links/v1"),
+        derive_key(master_key, "attachment-upload-tickets/v1"),
+        public_url=settings.server.public_url,
+        link_lifetime=timedelta(seconds=attachment_settings.link_seconds),
+        ticket_lifetime=timedelta(seconds=attachment_settings.ticket_seconds),
+        clock=clock,
+    )
     chat = ChatService(
         db,
         vault,
         broker,
+        links=attachment_links,
         max_message_chars=settings.gateway.max_message_chars,
         tally=tally,
         subscriptions=webhooks,
@@ -499,6 +513,21 @@ def build_services(
     ratings = Ratings(db, vault, OrganisationEvents(webhooks), clock=clock)
     # Someone can answer within the organisation's hours while one of its agents is available.
     customer_side = CustomerSide(Availability(business_hours, presence), customer_mail, ratings)
+    attachments = Attachments(
+        db,
+        vault,
+        audit,
+        realtime.rate_limits,
+        attachment_links,
+        realtime.replay,
+        limits=AttachmentLimits(
+            max_bytes=attachment_settings.max_bytes,
+            files_per_conversation=attachment_settings.files_per_conversation,
+            bytes_per_conversation=attachment_settings.bytes_per_conversation,
+            bytes_per_organisation=attachment_settings.bytes_per_organisation,
+        ),
+        clock=clock,
+    )
     widget_admission = WidgetAdmission(
         chat,
         tenants,
@@ -521,6 +550,7 @@ def build_services(
         profiles=customer_profiles,
         feedback=assistant_service.feedback,
         choices=assistant_service.choices,
+        attachments=attachments,
     )
     desk_watch = DeskWatch(
         accounts.sessions,
@@ -635,6 +665,7 @@ def build_services(
         ),
         security_figures=security_figures,
         security_alerts=security_alerts,
+        attachments=attachments,
         clock=clock,
         timers=timers,
         redis=realtime.redis,
@@ -741,6 +772,9 @@ def _realtime(settings: Settings, db: Database, clock: Clock = utcnow) -> _Realt
         CUSTOMER_MAIL_PER_USER: settings.gateway.customer_mails_per_user,
         CUSTOMER_MAIL_PER_TENANT: settings.gateway.customer_mails_per_tenant,
         **_learning(settings.knowledge).rules,
+        **AttachmentLimits.rules(
+            settings.attachments.uploads_per_user, settings.attachments.uploads_per_organisation
+        ),
     }
     budgets = {
         "tokens_per_conversation": settings.assistant.tokens_per_conversation,

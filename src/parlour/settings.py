@@ -254,6 +254,31 @@ class KnowledgeSettings(BaseModel):
         return _rate_rule(value)
 
 
+class AttachmentSettings(BaseModel):
+    """Files customers and agents attach to messages (T-102, docs/protocol.md §3.7)."""
+
+    max_bytes: Annotated[int, Field(ge=1024, le=100 * 1024 * 1024)] = Field(
+        default=10 * 1024 * 1024,
+        description="The largest file; a larger body is answered 413 as it streams.",
+    )
+    files_per_conversation: Annotated[int, Field(ge=0, le=10_000)] = 50
+    bytes_per_conversation: Annotated[int, Field(ge=0)] = 50 * 1024 * 1024
+    bytes_per_organisation: Annotated[int, Field(ge=0)] = 5 * 1024 * 1024 * 1024
+    uploads_per_user: str = "10/minute"
+    uploads_per_organisation: str = "300/minute"
+    link_seconds: Annotated[int, Field(ge=30, le=3600)] = Field(
+        default=900, description="How long a signed link to an attachment works."
+    )
+    ticket_seconds: Annotated[int, Field(ge=10, le=600)] = Field(
+        default=120, description="How long a customer's upload ticket works (once)."
+    )
+
+    @field_validator("uploads_per_user", "uploads_per_organisation")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        return _rate_rule(value)
+
+
 class AssistantSettings(BaseModel):
     provider: Literal["extractive", "local", "openai", "anthropic"] = Field(
         default="extractive",
@@ -520,6 +545,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     search: SearchSettings = SearchSettings()
+    attachments: AttachmentSettings = AttachmentSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

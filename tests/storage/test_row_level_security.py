@@ -66,6 +66,8 @@ SECURED = (
     "learned_phrasings",
     # How an organisation's widget looks, its logo included (0039).
     "widget_appearance",
+    # Files attached to messages, sealed (0040).
+    "attachments",
 )
 
 

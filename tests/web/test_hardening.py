@@ -70,24 +70,28 @@ async def test_the_websocket_refusal_sends_the_security_headers_too(stack: Stack
     assert_security_headers(dict(refused.value.response.headers.raw_items()), "websocket 403")
 
 
-# Read by the widget on organisations' pages (the logo's unknown path is a plain 404).
-PUBLIC_TO_EVERY_PAGE = {"/widget/v1/parlour-widget.js", "/widget/v1/config/x"}
-
-
 async def test_no_route_reflects_a_foreign_origin_for_cors(stack: Stack) -> None:
     """T-54: no route reflects an arbitrary origin, preflight or not, and none allows
-    credentials. The exceptions are public and answer `*` without credentials: the widget
-    script, so that pages can load it with a Subresource Integrity hash (which needs CORS), and
-    the widget's config (its 404 too, so the widget can read it) and logo, which the widget
-    reads from organisations' pages."""
+    credentials. The exceptions say `*` without credentials: the public widget script, so that
+    pages can load it with a Subresource Integrity hash (which needs CORS); the widget's config
+    (its 404 too, so the widget can read it) and logo, which the widget reads from
+    organisations' pages; and the preflight of a customer's upload and its answers (T-102),
+    whose only credential is the single-use ticket in its Authorization header, never a
+    cookie."""
     evil = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    public = {
+        ("GET", "/widget/v1/parlour-widget.js"),
+        # Read by the widget on organisations' pages (the logo's unknown path is a plain 404).
+        ("GET", "/widget/v1/config/x"),
+        ("OPTIONS", "/v1/uploads"),
+        ("POST", "/v1/uploads"),
+    }
     async with httpx.AsyncClient(base_url=stack.url) as client:
         for method, path in http_routes(stack):
             for verb in (method, "OPTIONS"):
                 answer = await client.request(verb, path, headers=evil)
                 allowed = answer.headers.get("access-control-allow-origin")
-                public = verb == "GET" and path in PUBLIC_TO_EVERY_PAGE
-                assert allowed == ("*" if public else None), f"{verb} {path}"
+                assert allowed == ("*" if (verb, path) in public else None), f"{verb} {path}"
                 assert "access-control-allow-credentials" not in answer.headers
 
 

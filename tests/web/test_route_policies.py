@@ -12,7 +12,7 @@ from parlour.web.deps import route_policies
 
 KNOWN = re.compile(
     r"public|signed_in|signing_in|api_key:[a-z_:]+|member:[a-z]+:[a-z]+(:step_up)?"
-    r"|platform:[a-z]+:[a-z]+|metrics_token"
+    r"|platform:[a-z]+:[a-z]+|metrics_token|upload_ticket|signed_link"
 )
 
 

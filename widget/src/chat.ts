@@ -59,7 +59,7 @@ export class LiveWidget {
         : { url, widgetId: options.widgetId, visitor: stored !== null ? { token: stored } : true },
     );
     this.view = new View({ strings, config, title: options.title });
-    this.log = new Log(this.view.log, strings);
+    this.log = new Log(this.view.log, strings, server.origin);
     this.log.greet(config.greeting);
     this.listen();
     this.bindView();
@@ -93,11 +93,32 @@ export class LiveWidget {
       }
     });
     view.input.addEventListener("input", () => this.typing(view.input.value.trim() !== ""));
+    const picker = view.fileInput;
+    if (picker !== null) {
+      picker.addEventListener("change", () => {
+        const file = picker.files?.[0];
+        picker.value = "";
+        if (file !== undefined) void this.sendFile(file);
+      });
+    }
     const askForPerson = (button: HTMLButtonElement): void => {
       if (this.chat.handoff()) button.hidden = true;
     };
     view.personButton.addEventListener("click", () => askForPerson(view.personButton));
     view.handoffButton.addEventListener("click", () => askForPerson(view.handoffButton));
+  }
+
+  /** Upload one file with a ticket from the socket, then send it (docs/protocol.md §3.7). */
+  private async sendFile(file: File): Promise<void> {
+    try {
+      const uploaded = await this.chat.upload(file, file.name);
+      answerOffers(this.view.log);
+      const clientId = this.chat.send("", undefined, [uploaded.id]);
+      const node = this.log.add({ author: "user", text: "" }, true);
+      node.dataset["clientId"] = clientId;
+    } catch {
+      this.view.setStatus(this.t("failed"));
+    }
   }
 
   private sendInput(): void {
@@ -200,6 +221,7 @@ export class LiveWidget {
     if (own !== null) {
       this.log.own(own, frame.seq);
       this.log.stamp(own, frame.created_at);
+      this.log.files(own, frame.attachments);
     } else {
       // The answer streamed so far is replaced by the whole, filtered message.
       this.log.streamNode(frame.id)?.remove();

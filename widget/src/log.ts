@@ -7,7 +7,7 @@
 
 import { el, safeLink } from "./dom.js";
 import type { Strings } from "./strings.js";
-import type { Author, Citation } from "../../sdk/js/src/frames.js";
+import type { Attachment, Author, Citation } from "../../sdk/js/src/frames.js";
 
 export interface Shown {
   author: Author;
@@ -15,6 +15,7 @@ export interface Shown {
   citations?: readonly Citation[];
   created_at?: string;
   author_name?: string | undefined;
+  attachments?: readonly Attachment[] | undefined;
 }
 
 export class Log {
@@ -25,7 +26,39 @@ export class Log {
   constructor(
     readonly list: HTMLOListElement,
     private readonly strings: Strings,
+    /** Parlour's origin: the only place a file's links may point to. */
+    private readonly server: string = "",
   ) {}
+
+  /** A message's files (docs/protocol.md §3.7): an image's thumbnail, drawn by Parlour, and a
+   * link that downloads the original, which is never shown inline. */
+  files(item: HTMLElement, attachments: readonly Attachment[] | undefined): void {
+    if (!Array.isArray(attachments) || attachments.length === 0 || item.querySelector(".files")) return;
+    const list = el("ul", { class: "files" });
+    for (const file of attachments) {
+      const url = this.ours(file.url);
+      if (url === null) continue;
+      const line = el("li");
+      const thumbnail = this.ours(file.thumbnail_url);
+      if (thumbnail !== null) {
+        line.append(el("img", { src: thumbnail, alt: String(file.name), loading: "lazy",
+          referrerpolicy: "no-referrer" }));
+      }
+      line.append(el("a", { href: url, download: "", rel: "noopener noreferrer" }, String(file.name)));
+      list.append(line);
+    }
+    if (list.childElementCount) item.append(list);
+  }
+
+  private ours(value: unknown): string | null {
+    if (typeof value !== "string" || !this.server) return null;
+    try {
+      const url = new URL(value);
+      return url.origin === this.server && url.pathname.startsWith("/v1/attachments/") ? url.href : null;
+    } catch {
+      return null;
+    }
+  }
 
   /** The organisation's greeting, as the assistant's first bubble while the log has nothing
    * else (it is never sent to the server). */
@@ -55,6 +88,7 @@ export class Log {
     item.dataset["author"] = message.author;
     if (name) item.dataset["name"] = name;
     this.fill(item, message);
+    this.files(item, message.attachments);
     this.stamp(item, message.created_at);
     this.list.append(item);
     this.scroll();

@@ -70,6 +70,10 @@ form button { padding: 0 16px; border: 0; border-radius: 8px; background: var(--
 .avatar.c0 { background: #1f5fbf; } .avatar.c1 { background: #2e7d4f; }
 .avatar.c2 { background: #8a4fbf; } .avatar.c3 { background: #b5482a; }
 .avatar.c4 { background: #0f7c8c; } .avatar.c5 { background: #7a5c00; }
+.files { list-style: none; margin: 6px 0 0; padding: 0; display: flex; flex-direction: column; gap: 4px; }
+.files img { display: block; max-width: 160px; max-height: 160px; border-radius: 6px; }
+.files a { color: inherit; word-break: break-all; }
+form button.attach { padding: 0 12px; font-size: 18px; }
 .seen { align-self: flex-end; font-size: 12px; color: #5a6478; margin-top: -4px; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden;
   clip: rect(0 0 0 0); white-space: nowrap; }

@@ -35,6 +35,8 @@ export class View {
   readonly handoffButton: HTMLButtonElement;
   readonly form: HTMLFormElement;
   readonly input: HTMLTextAreaElement;
+  /** The file picker and its button (features.attachments), or null. */
+  readonly fileInput: HTMLInputElement | null = null;
   readonly strings: Strings;
   readonly config: WidgetConfig;
   /** Called when the panel opens or closes (the controller connects, marks read). */
@@ -98,7 +100,16 @@ export class View {
     const label = el("label", { for: "parlour-input", class: "visually-hidden" }, t("your_message"));
     this.input = el("textarea", { id: "parlour-input", rows: "1", maxlength: "4000",
       placeholder: t("placeholder") });
-    this.form.append(label, this.input, el("button", { type: "submit" }, t("send")));
+    this.form.append(label, this.input);
+    if (config.features.attachments) {
+      this.fileInput = el("input", { type: "file", class: "visually-hidden", tabindex: "-1",
+        "aria-hidden": "true", accept: "image/png,image/jpeg,image/webp,image/gif,application/pdf" });
+      const attach = el("button", { type: "button", class: "attach", "aria-label": t("attach") }, "+");
+      const picker = this.fileInput;
+      attach.addEventListener("click", () => picker.click());
+      this.form.append(this.fileInput, attach);
+    }
+    this.form.append(el("button", { type: "submit" }, t("send")));
     this.panel.append(header, region, this.hours, this.status, this.handoffButton, this.form);
     this.root.append(this.launcher, this.panel);
     shadow.append(this.root);

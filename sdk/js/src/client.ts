@@ -38,6 +38,7 @@ import {
   type ServerTypingFrame,
   type Thumbs,
   type TranscriptQueuedFrame,
+  type UploadTicketFrame,
 } from "./frames.js";
 
 /** The part of the WebSocket API the client uses: browsers', React Native's and `ws`'s. */
@@ -57,6 +58,40 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
   /** Milliseconds, for spacing reauths. */
   now(): number;
+}
+
+/** What `upload` accepts: a browser's or React Native's Blob (a File is one), or bytes. */
+export interface BlobLike {
+  readonly size: number;
+}
+export type UploadBody = BlobLike | Uint8Array;
+
+/** The part of `fetch` the client uses for uploads (browsers', React Native's, Node 18+'s). */
+export type FetchLike = (
+  url: string,
+  init: { method: "POST"; headers: Record<string, string>; body: UploadBody },
+) => Promise<{ status: number; json(): Promise<unknown> }>;
+
+/** An uploaded file, not yet sent: name its `id` in `send(text, { attachments })`. */
+export interface UploadedFile {
+  id: string;
+  name: string;
+  content_type: string;
+  size: number;
+  thumbnail: boolean;
+}
+
+/** An upload the server refused (`code` from docs/errors.md: `attachment_type_refused`,
+ * `payload_too_large`, `attachment_limit_reached`, `rate_limited`, `invalid_upload_ticket`…). */
+export class UploadError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = "UploadError";
+  }
 }
 
 export type ConnectionState = "idle" | "connecting" | "open" | "waiting" | "closed";
@@ -90,6 +125,8 @@ export interface ParlourChatEvents {
   rated: RatedFrame;
   feedback_saved: FeedbackSavedFrame;
   chosen: ChosenFrame;
+  /** A ticket for one upload (`upload` asks for it and uses it). */
+  upload_ticket: UploadTicketFrame;
   /** The server refused the last frame; the socket stays open. */
   error: ErrorFrame;
   /** The server asked for a fresh token, and `getToken` gave one that was sent. */
@@ -129,6 +166,8 @@ export interface ParlourChatOptions {
   timers?: Timers;
   /** A random UUID (crypto.randomUUID where present). */
   randomUUID?: () => string;
+  /** Where there is no global fetch, for `upload`. */
+  fetch?: FetchLike;
 }
 
 const OPEN = 1;
@@ -159,6 +198,10 @@ export class ParlourChat {
   private stopped = false;
   private generation = 0;
   private visitorToken: string | null = null;
+  /** Files the pending messages carry: client id → attachment ids. */
+  private readonly pendingFiles = new Map<string, readonly string[]>();
+  /** Uploads waiting for their ticket, in the order they asked (tickets come in that order). */
+  private readonly ticketWaiters: { resolve: (frame: UploadTicketFrame) => void; reject: (error: Error) => void }[] = [];
 
   constructor(options: ParlourChatOptions) {
     this.options = options;
@@ -356,7 +399,14 @@ export class ParlourChat {
         return this.emit("feedback_saved", frame);
       case "chosen":
         return this.emit("chosen", frame);
+      case "upload_ticket":
+        this.ticketWaiters.shift()?.resolve(frame);
+        return this.emit("upload_ticket", frame);
       case "error":
+        if (frame.code === "rate_limited" || frame.code === "invalid_input") {
+          // An `upload` refused (too fast, or not offered): its waiter hears it.
+          this.ticketWaiters.shift()?.reject(new UploadError(frame.code, frame.message, 0));
+        }
         return this.emit("error", frame);
     }
   }
@@ -376,13 +426,14 @@ export class ParlourChat {
     this.setState("open");
     this.emit("ready", frame);
     for (const [client_id, text] of this.pending) {
-      this.send_({ type: "message", client_id, text });
+      this.send_(this.messageFrame(client_id, text));
     }
   }
 
   private onAccepted(frame: AcceptedFrame): void {
     const text = this.pending.get(frame.client_id);
     this.pending.delete(frame.client_id);
+    this.pendingFiles.delete(frame.client_id);
     this.emit("accepted", frame);
     if (frame.seq === this.lastSeq + 1 && text !== undefined) {
       // It delivers our own message: no `message` frame follows for it on this socket (§4).
@@ -395,6 +446,7 @@ export class ParlourChat {
         citations: [],
         created_at: frame.created_at,
         client_id: frame.client_id,
+        ...(frame.attachments === undefined ? {} : { attachments: frame.attachments }),
       });
     } else if (frame.seq === this.lastSeq + 1) {
       // Accepted, but this client no longer has the text (another client's pending): the
@@ -409,7 +461,10 @@ export class ParlourChat {
       this.resumeNow(`gap: expected seq ${this.lastSeq + 1}, got ${frame.seq}`);
       return;
     }
-    if (frame.type === "message" && frame.client_id !== undefined) this.pending.delete(frame.client_id);
+    if (frame.type === "message" && frame.client_id !== undefined) {
+      this.pending.delete(frame.client_id);
+      this.pendingFiles.delete(frame.client_id);
+    }
     this.deliver(frame);
   }
 
@@ -464,11 +519,82 @@ export class ParlourChat {
 
   // ---- Frames out -----------------------------------------------------------------------
 
-  /** Send a message; it is kept (and sent again after a reconnect) until `accepted`. Its client id. */
-  send(text: string, clientId: string = this.randomUUID()): string {
+  /** Send a message; it is kept (and sent again after a reconnect) until `accepted`. Its client id.
+   * `attachments`: ids of files `upload` returned (the text may then be ""). */
+  send(text: string, clientId: string = this.randomUUID(), attachments: readonly string[] = []): string {
     this.pending.set(clientId, text);
-    if (this.authenticated) this.send_({ type: "message", client_id: clientId, text });
+    if (attachments.length > 0) this.pendingFiles.set(clientId, [...attachments]);
+    if (this.authenticated) this.send_(this.messageFrame(clientId, text));
     return clientId;
+  }
+
+  /** Upload one file to this conversation (docs/protocol.md §3.7): asks the socket for a ticket,
+   * then posts the bytes with it. Send the returned id with `send(text, undefined, [id])`.
+   * Rejects with an `UploadError` when the server refuses the file or the ticket. */
+  async upload(file: UploadBody, name: string): Promise<UploadedFile> {
+    const fetchImpl = this.options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch;
+    if (fetchImpl === undefined) throw new TypeError("No fetch here: pass options.fetch.");
+    const ticket = await this.ticket();
+    if (!sameHost(ticket.url, this.options.url)) {
+      throw new UploadError("invalid_upload_ticket", "The upload URL is not this server's.", 0);
+    }
+    const size = file instanceof Uint8Array ? file.byteLength : file.size;
+    if (size > ticket.max_bytes) {
+      throw new UploadError("payload_too_large", `A file may be at most ${ticket.max_bytes} bytes.`, 413);
+    }
+    const answer = await fetchImpl(ticket.url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ticket.ticket}`, "x-parlour-filename": encodeURIComponent(name) },
+      body: file,
+    });
+    const body = (await answer.json().catch(() => ({}))) as {
+      error?: { code?: string; message?: string };
+    } & Partial<UploadedFile>;
+    if (answer.status !== 201 || typeof body.id !== "string") {
+      throw new UploadError(body.error?.code ?? "upload_failed", body.error?.message ?? "The upload failed.", answer.status);
+    }
+    return {
+      id: body.id,
+      name: String(body.name),
+      content_type: String(body.content_type),
+      size: Number(body.size),
+      thumbnail: body.thumbnail === true,
+    };
+  }
+
+  /** The next upload ticket the socket is given (one per `upload` frame, in order). */
+  private ticket(): Promise<UploadTicketFrame> {
+    return new Promise<UploadTicketFrame>((resolve, reject) => {
+      if (!this.send_({ type: "upload" })) {
+        reject(new UploadError("not_connected", "Not connected; upload once the chat is open.", 0));
+        return;
+      }
+      const waiter = { resolve, reject };
+      this.ticketWaiters.push(waiter);
+      const timer = this.timers.setTimeout(() => {
+        const at = this.ticketWaiters.indexOf(waiter);
+        if (at >= 0) {
+          this.ticketWaiters.splice(at, 1);
+          reject(new UploadError("no_ticket", "No upload ticket came; try again.", 0));
+        }
+      }, 15_000);
+      const done = (): void => this.timers.clearTimeout(timer);
+      waiter.resolve = (frame) => {
+        done();
+        resolve(frame);
+      };
+      waiter.reject = (error) => {
+        done();
+        reject(error);
+      };
+    });
+  }
+
+  private messageFrame(clientId: string, text: string): ClientFrame {
+    const files = this.pendingFiles.get(clientId);
+    return files === undefined
+      ? { type: "message", client_id: clientId, text }
+      : { type: "message", client_id: clientId, text, attachments: [...files] };
   }
 
   /** The user is (or stopped) typing. Dropped while disconnected. */
@@ -537,6 +663,14 @@ export class ParlourChat {
     if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
     this.retryTimer = null;
   }
+}
+
+/** Whether `url` (http or https) is on the host of the socket's `socketUrl` (ws or wss), so an
+ * upload ticket is never sent anywhere else. */
+function sameHost(url: string, socketUrl: string): boolean {
+  const host = (u: string): string | null => /^(?:https?|wss?):\/\/([^/?#]+)/i.exec(u)?.[1]?.toLowerCase() ?? null;
+  const secure = (u: string): boolean => /^(?:https|wss):/i.test(u);
+  return host(url) !== null && host(url) === host(socketUrl) && secure(url) === secure(socketUrl);
 }
 
 function isServerFrame(value: unknown): value is ServerFrame {

@@ -20,6 +20,8 @@ export interface SendMessageFrame {
   type: "message";
   client_id: string;
   text: string;
+  /** Ids of files this customer uploaded to the conversation (§3.7); the text may then be "". */
+  attachments?: string[];
 }
 export interface AckFrame {
   type: "ack";
@@ -65,6 +67,11 @@ export interface ChooseFrame {
   choice: string;
 }
 
+/** Ask for a ticket to upload one file over HTTP (§3.7). */
+export interface UploadRequestFrame {
+  type: "upload";
+}
+
 export type ClientFrame =
   | AuthFrame
   | SendMessageFrame
@@ -77,7 +84,8 @@ export type ClientFrame =
   | TranscriptFrame
   | RateFrame
   | FeedbackFrame
-  | ChooseFrame;
+  | ChooseFrame
+  | UploadRequestFrame;
 
 // ---- Server → client ---------------------------------------------------------------------
 
@@ -90,12 +98,24 @@ export interface ReadyFrame {
   visitor_token?: string;
   people: boolean;
 }
+/** A file a message carries (§3.7). `url` downloads the original: never show it inline.
+ * `thumbnail_url`, for images, is a small image Parlour drew from it, to show as `<img>`. Both
+ * are signed links that last minutes; resume for fresh ones. */
+export interface Attachment {
+  id: string;
+  name: string;
+  content_type: "image/png" | "image/jpeg" | "image/webp" | "image/gif" | "application/pdf";
+  size: number;
+  url: string;
+  thumbnail_url: string | null;
+}
 export interface AcceptedFrame {
   type: "accepted";
   client_id: string;
   seq: number;
   id: string;
   created_at: string;
+  attachments?: Attachment[];
 }
 export type Author = "user" | "assistant" | "agent" | "system";
 export interface Citation {
@@ -121,6 +141,7 @@ export interface MessageFrame {
   actions?: string[];
   author_name?: string;
   choices?: Choice[];
+  attachments?: Attachment[];
 }
 export type HandoffState = "queued" | "agent_joined" | "returned_to_bot" | "resolved";
 export interface HandoffFrame {
@@ -177,6 +198,14 @@ export interface ChosenFrame {
   message_id: string;
   choice: string;
 }
+/** The answer to `upload`: POST one file to `url` with the ticket (§3.7). */
+export interface UploadTicketFrame {
+  type: "upload_ticket";
+  ticket: string;
+  url: string;
+  expires_at: string;
+  max_bytes: number;
+}
 export interface ErrorFrame {
   type: "error";
   code: string;
@@ -198,6 +227,7 @@ export type ServerFrame =
   | RatedFrame
   | FeedbackSavedFrame
   | ChosenFrame
+  | UploadTicketFrame
   | ErrorFrame;
 
 /** The durable frames: numbered, acknowledged, replayed on resume (§4). */
@@ -216,7 +246,7 @@ type Complete<U extends { type: string }, Table extends FieldTable<U>> = {
 
 export const CLIENT_FRAME_FIELDS = {
   auth: ["token", "visitor", "visitor_token", "last_seq"],
-  message: ["client_id", "text"],
+  message: ["client_id", "text", "attachments"],
   ack: ["seq"],
   typing: ["state"],
   read: ["seq"],
@@ -227,11 +257,12 @@ export const CLIENT_FRAME_FIELDS = {
   rate: ["score", "comment"],
   feedback: ["id", "thumbs"],
   choose: ["message_id", "choice"],
+  upload: [],
 } as const satisfies FieldTable<ClientFrame>;
 
 export const SERVER_FRAME_FIELDS = {
   ready: ["protocol", "conversation_id", "last_seq", "expires_at", "visitor_token", "people"],
-  accepted: ["client_id", "seq", "id", "created_at"],
+  accepted: ["client_id", "seq", "id", "created_at", "attachments"],
   message: [
     "seq",
     "id",
@@ -243,6 +274,7 @@ export const SERVER_FRAME_FIELDS = {
     "actions",
     "author_name",
     "choices",
+    "attachments",
   ],
   handoff: ["seq", "state", "created_at"],
   delta: ["stream_id", "text"],
@@ -255,6 +287,7 @@ export const SERVER_FRAME_FIELDS = {
   rated: ["score"],
   feedback_saved: ["id", "thumbs"],
   chosen: ["message_id", "choice"],
+  upload_ticket: ["ticket", "url", "expires_at", "max_bytes"],
   error: ["code", "message"],
 } as const satisfies FieldTable<ServerFrame>;
 
@@ -271,6 +304,7 @@ const clientComplete: Complete<ClientFrame, typeof CLIENT_FRAME_FIELDS> = {
   rate: true,
   feedback: true,
   choose: true,
+  upload: true,
 };
 const serverComplete: Complete<ServerFrame, typeof SERVER_FRAME_FIELDS> = {
   ready: true,
@@ -287,6 +321,7 @@ const serverComplete: Complete<ServerFrame, typeof SERVER_FRAME_FIELDS> = {
   rated: true,
   feedback_saved: true,
   chosen: true,
+  upload_ticket: true,
   error: true,
 };
 void clientComplete;

@@ -13,10 +13,15 @@ import {
   type EventName,
   type ParlourChatEvents,
   type ParlourChatOptions,
+  UploadError,
 } from "../src/index.js";
 import { ManualTimers, recordingWebSocket, Server, WAIT_MS, within } from "./support.js";
 
 let server: Server;
+/** A 1 x 1 PNG: a real image, judged by its content. */
+const ONE_PIXEL_PNG = Uint8Array.from(
+  Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64"),
+);
 const clients: ParlourChat[] = [];
 
 /** Storage that fails the test if touched: the SDK keeps tokens in memory only (T-107). */
@@ -313,6 +318,41 @@ describe("the SDK against a real server", () => {
     assert.equal(again.conversation_id, first.conversation_id);
     assert.ok(first.visitor_token && again.visitor_token && again.visitor_token !== first.visitor_token);
     assert.ok(client.lastSeq >= 1);
+    client.close();
+  });
+
+  test("a customer uploads a file with a socket ticket and sends it; the message carries its signed links (T-102)", async () => {
+    const client = chat({ getToken: () => server.mint("files-1") });
+    const ready = next(client, "ready");
+    client.connect();
+    await ready;
+
+    const uploaded = await client.upload(ONE_PIXEL_PNG, "reçu.png");
+    assert.equal(uploaded.name, "reçu.png");
+    assert.equal(uploaded.content_type, "image/png");
+    assert.equal(uploaded.size, ONE_PIXEL_PNG.byteLength);
+    assert.equal(uploaded.thumbnail, true);
+
+    const delivered = next(client, "message", (m) => m.author === "user" && m.attachments !== undefined);
+    client.send("", undefined, [uploaded.id]);
+    const message = await delivered;
+    const [file] = message.attachments ?? [];
+    assert.equal(file?.id, uploaded.id);
+    assert.equal(file?.content_type, "image/png");
+    assert.ok(file?.thumbnail_url);
+
+    const original = await fetch(file.url);
+    assert.equal(original.status, 200);
+    assert.match(original.headers.get("content-disposition") ?? "", /^attachment;/);
+    assert.equal(original.headers.get("x-content-type-options"), "nosniff");
+    assert.deepEqual(new Uint8Array(await original.arrayBuffer()), ONE_PIXEL_PNG);
+    const thumbnail = await fetch(file.thumbnail_url);
+    assert.equal(thumbnail.headers.get("content-type"), "image/png");
+
+    await assert.rejects(
+      client.upload(new TextEncoder().encode("<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"), "a.png"),
+      (error: unknown) => error instanceof UploadError && error.code === "attachment_type_refused" && error.status === 415,
+    );
     client.close();
   });
 

@@ -608,6 +608,31 @@ class NoteWritten(AuditEvent):
 
 
 @dataclass(frozen=True)
+class AttachmentUploaded(AuditEvent):
+    """A file was attached to the conversation (T-102): its id, type judged from its content,
+    size and which side sent it; never its content or its name (which may be personal)."""
+
+    action = "attachment.uploaded"
+    conversation_id: str
+    attachment_id: str
+    content_type: str
+    size_bytes: int
+    author: str  # user or agent
+
+
+@dataclass(frozen=True)
+class AttachmentDownloaded(AuditEvent):
+    """An attachment's original was served through a signed link (thumbnails, drawn on every
+    page that shows the message, are not recorded)."""
+
+    action = "attachment.downloaded"
+    conversation_id: str
+    attachment_id: str
+    content_type: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
 class CannedReplyCreated(AuditEvent):
     action = "canned_reply.created"
     reply_id: str

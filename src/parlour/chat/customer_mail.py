@@ -238,7 +238,7 @@ class CustomerMail:
                 return None
             body = (
                 f"{name} answered you in your conversation:\n\n"
-                + "\n\n".join(m.body for m in replies)
+                + "\n\n".join(_shown(m) for m in replies)
                 + "\n\nYou will find the answer in the chat on our site the next time you "
                 "visit, and can reply there.\n"
             )
@@ -288,12 +288,22 @@ _SPEAKERS = {
 }
 
 
+def _shown(message: Message) -> str:
+    """A message's text, and the names of the files it carries: the files stay in the chat (a
+    mail carries neither a file nor a link to one, T-102)."""
+    files = ", ".join(a.name for a in message.attachments)
+    if not files:
+        return message.body
+    note = f"(attached in the chat: {files})"
+    return f"{message.body}\n{note}" if message.body else note
+
+
 def _transcript(messages: Sequence[Message]) -> str:
     lines = []
     for message in messages:
         when = message.created_at.strftime("%Y-%m-%d %H:%M UTC")
         speaker = _SPEAKERS[message.author]
-        lines.append(f"[{when}] {speaker}:\n{message.body}\n")
+        lines.append(f"[{when}] {speaker}:\n{_shown(message)}\n")
     return "\n".join(lines) or "(no messages)\n"
 
 

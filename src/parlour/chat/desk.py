@@ -85,12 +85,27 @@ class AgentDesk:
         return await self._chat.with_status(tenant_id, status, limit=limit, team_id=team_id)
 
     async def reply(
-        self, tenant_id: str, conversation_id: str, text: str, *, actor: Actor
+        self,
+        tenant_id: str,
+        conversation_id: str,
+        text: str,
+        *,
+        actor: Actor,
+        attachment_ids: Sequence[str] = (),
     ) -> Message:
         """A person's message to the customer. The first one takes the conversation, from the
         queue or from the assistant, which answers no more; the customer is told a person
-        joined before they read the reply. A conversation someone has stays theirs."""
-        body = self._chat.clean_text(text)
+        joined before they read the reply. A conversation someone has stays theirs.
+        `attachment_ids`: files the organisation's people uploaded to this conversation that
+        no message took yet (chat/attachments.py); the text may then be empty."""
+        refs = (
+            await self._chat.attachments_to_send(
+                tenant_id, conversation_id, Author.AGENT, attachment_ids
+            )
+            if attachment_ids
+            else ()
+        )
+        body = self._chat.clean_text(text) if text.strip() or not refs else ""
         taken = await self._chat.move(tenant_id, conversation_id, lifecycle.taken_by(actor.id))
         if self._customer_mail is not None:
             await self._customer_mail.reply_coming(tenant_id, conversation_id)
@@ -100,6 +115,7 @@ class AgentDesk:
             author=Author.AGENT,
             body=body,
             author_name=await self.display_name(actor.id),
+            attachments=refs,
         )
         events: list[AuditEvent] = [ConversationTaken(conversation_id)] if taken else []
         events.append(AgentReplied(conversation_id, message.message_id))

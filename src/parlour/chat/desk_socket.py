@@ -302,7 +302,10 @@ class DeskSocket:
                 limit=page_size,
             )
             for message in page:
-                frames.append({**message_frame(message), "conversation_id": focus.conversation_id})
+                links = self._services.chat.links
+                frames.append(
+                    {**message_frame(message, links), "conversation_id": focus.conversation_id}
+                )
                 focus.delivered_seq = message.seq
             if len(page) < page_size:
                 break

@@ -61,6 +61,27 @@ class Choice:
 
 
 @dataclass(frozen=True, slots=True)
+class AttachmentRef:
+    """A file a message carries (chat/attachments.py): what its frame says of it. The file
+    itself, sealed, is in a table of its own, and is served only through signed links."""
+
+    id: str
+    name: str
+    content_type: str
+    size: int
+    thumbnail: bool  # a server-made thumbnail exists (images)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "content_type": self.content_type,
+            "size": self.size,
+            "thumbnail": self.thumbnail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Conversation:
     tenant_id: str
     conversation_id: str
@@ -93,6 +114,7 @@ class Message:
     actions: tuple[str, ...] = ()
     author_name: str | None = None  # an agent's display name when they sent it
     choices: tuple[Choice, ...] = ()  # an assistant's offer of entries to pick from
+    attachments: tuple[AttachmentRef, ...] = ()  # files it carries (chat/attachments.py)
 
 
 @dataclass(frozen=True, slots=True)

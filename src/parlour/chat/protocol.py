@@ -12,10 +12,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from parlour.chat.attachment_links import AttachmentLinks
 from parlour.chat.models import Author, Message, MessageKind
 from parlour.errors import InvalidInput, Unauthenticated
 
 PROTOCOL_VERSION = 1
+MAX_FILES = 5  # attachments one message may carry
 
 
 class BadFrame(InvalidInput):
@@ -53,9 +55,21 @@ class AuthFrame(_Frame):
 
 
 class SendFrame(_Frame):
+    """`attachments`: ids of files this customer uploaded to the conversation (§3.7); the text
+    may then be empty."""
+
     type: Literal["message"]
     client_id: UUID
     text: Annotated[str, Field(max_length=64 * 1024)]
+    attachments: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=MAX_FILES)
+    ] = []
+
+
+class UploadFrame(_Frame):
+    """Ask for a ticket to upload one file to this conversation over HTTP (§3.7)."""
+
+    type: Literal["upload"]
 
 
 class AckFrame(_Frame):
@@ -146,7 +160,8 @@ ClientFrame = Annotated[
     | TranscriptFrame
     | RateFrame
     | FeedbackFrame
-    | ChooseFrame,
+    | ChooseFrame
+    | UploadFrame,
     Field(discriminator="type"),
 ]
 _client_frame: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
@@ -190,20 +205,40 @@ def ready_frame(
     return frame
 
 
-def accepted_frame(message: Message) -> dict[str, Any]:
+def accepted_frame(message: Message, links: AttachmentLinks | None = None) -> dict[str, Any]:
     """A user's message is stored; `id` and `created_at` let the client keep the durable copy
     without its `message` frame, which the sending socket is not sent when this frame already
-    delivered it."""
-    return {
+    delivered it (and `attachments`, with their links, when it carries files)."""
+    frame: dict[str, Any] = {
         "type": "accepted",
         "client_id": message.client_id,
         "seq": message.seq,
         "id": message.message_id,
         "created_at": _timestamp(message.created_at),
     }
+    if message.attachments and links is not None:
+        frame["attachments"] = [
+            links.frame(message.tenant_id, message.conversation_id, a) for a in message.attachments
+        ]
+    return frame
 
 
-def message_frame(message: Message) -> dict[str, Any]:
+def upload_ticket_frame(
+    ticket: str, url: str, expires_at: datetime, max_bytes: int
+) -> dict[str, Any]:
+    """The answer to `upload`: post one file's bytes to `url` with the ticket (§3.7)."""
+    return {
+        "type": "upload_ticket",
+        "ticket": ticket,
+        "url": url,
+        "expires_at": _timestamp(expires_at),
+        "max_bytes": max_bytes,
+    }
+
+
+def message_frame(message: Message, links: AttachmentLinks | None = None) -> dict[str, Any]:
+    """`links` mints the signed links of the files the message carries (without it, a
+    message's attachments are left out)."""
     if message.kind is MessageKind.HANDOFF:
         return {
             "type": "handoff",
@@ -228,6 +263,10 @@ def message_frame(message: Message) -> dict[str, Any]:
         frame["choices"] = [{"id": c.id, "title": c.title} for c in message.choices]
     if message.author is Author.AGENT and message.author_name:
         frame["author_name"] = message.author_name
+    if message.attachments and links is not None:
+        frame["attachments"] = [
+            links.frame(message.tenant_id, message.conversation_id, a) for a in message.attachments
+        ]
     return frame
 
 

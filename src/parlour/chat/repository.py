@@ -37,6 +37,7 @@ from parlour.chat.lifecycle import (
     Whoever,
 )
 from parlour.chat.models import (
+    AttachmentRef,
     Author,
     Choice,
     Citation,
@@ -270,6 +271,7 @@ class MessageRepository:
             created_at=m["created_at"],
             author_name=m["author_name"],
             choices=_open_choices(self._cipher, m["choices_sealed"], message_id),
+            attachments=_open_attachments(self._cipher, m["attachments_sealed"], message_id),
         )
 
 
@@ -296,6 +298,12 @@ def sealed_row(message: Message, cipher: TenantCipher) -> dict[str, object]:
         )
         if message.choices
         else None,
+        "attachments_sealed": cipher.seal_text(
+            json.dumps([a.as_json() for a in message.attachments]),
+            Place(TABLE, message.message_id, "attachments"),
+        )
+        if message.attachments
+        else None,
     }
 
 
@@ -306,6 +314,24 @@ def _open_choices(
         return ()
     listed = json.loads(cipher.open_text(sealed, Place(TABLE, message_id, "choices")))
     return tuple(Choice(id=c["id"], title=c["title"]) for c in listed)
+
+
+def _open_attachments(
+    cipher: TenantCipher, sealed: bytes | None, message_id: str
+) -> tuple[AttachmentRef, ...]:
+    if sealed is None:
+        return ()
+    listed = json.loads(cipher.open_text(sealed, Place(TABLE, message_id, "attachments")))
+    return tuple(
+        AttachmentRef(
+            id=a["id"],
+            name=a["name"],
+            content_type=a["content_type"],
+            size=a["size"],
+            thumbnail=a["thumbnail"],
+        )
+        for a in listed
+    )
 
 
 def move_statement(tenant_id: str, conversation_id: str, move: Move, at: datetime) -> Update:

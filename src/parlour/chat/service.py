@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import secrets
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,11 +22,14 @@ from opentelemetry.trace import Tracer
 
 from parlour import metrics
 from parlour.chat import lifecycle
+from parlour.chat.attachment_links import AttachmentLinks
+from parlour.chat.attachments_repository import AttachmentRepository, StoredFile
 from parlour.chat.broker import Broker
 from parlour.chat.desk_events import ConversationChanged, DeskRead, DeskTyping, MessageNoted
 from parlour.chat.lifecycle import WAITING, Move
 from parlour.chat.models import (
     AnswerStreaming,
+    AttachmentRef,
     Author,
     Choice,
     Citation,
@@ -77,6 +81,17 @@ class Moved:
     message: Message | None = None  # the `handoff` message the customer is told by
 
 
+class UnknownAttachment(InvalidInput):
+    code = "attachment_unknown"
+    default_message = (
+        "An attachment named is not one uploaded to this conversation and not yet sent."
+    )
+
+
+class _NotAllFree(Exception):
+    """Some of a message's files were taken meanwhile (by another message)."""
+
+
 class ChatService:
     def __init__(
         self,
@@ -90,8 +105,13 @@ class ChatService:
         stored: Stored | None = None,
         clock: Clock = utcnow,
         tracer: Tracer | None = None,
+        links: AttachmentLinks | None = None,
     ) -> None:
         self._db = db
+        # Attachments' signed links, minted afresh whenever a frame carries one (T-102).
+        self.links = links or AttachmentLinks(
+            secrets.token_bytes(32), secrets.token_bytes(32), public_url="", clock=clock
+        )
         self._tally = tally
         self._vault = vault
         self.broker = broker
@@ -182,20 +202,38 @@ class ChatService:
         return await self._vault.using(tenant_id, read)
 
     async def post_user_message(
-        self, tenant_id: str, conversation_id: str, *, client_id: str, text: str
+        self,
+        tenant_id: str,
+        conversation_id: str,
+        *,
+        client_id: str,
+        text: str,
+        attachment_ids: Sequence[str] = (),
     ) -> Appended:
         """Persist a user's message; `created` is False when this client id was already stored,
         so a retry after a lost acknowledgement is not duplicated. A message to a conversation
         that waits (pending, snoozed) or was resolved reopens it (chat/lifecycle.py); `status`
-        is then the one it reopened to when that is the assistant, which answers."""
-        appended = await self._append(
+        is then the one it reopened to when that is the assistant, which answers.
+        `attachment_ids`: files the customer uploaded to this conversation that no message
+        took yet (the text may then be empty)."""
+        refs: tuple[AttachmentRef, ...] = ()
+        if attachment_ids:
+            stored = await self._stored_by_client_id(tenant_id, conversation_id, client_id)
+            if stored is not None:
+                return Appended(stored, created=False, status=None)
+            refs = await self.attachments_to_send(
+                tenant_id, conversation_id, Author.USER, attachment_ids
+            )
+        body = self.clean_text(text) if text.strip() or not refs else ""
+        appended = await self._append_with_files(
             Draft(
                 tenant_id,
                 conversation_id,
                 kind=MessageKind.TEXT,
                 author=Author.USER,
-                body=self.clean_text(text),
+                body=body,
                 client_id=client_id,
+                attachments=refs,
             )
         )
         if not appended.created or appended.status is None:
@@ -225,10 +263,12 @@ class ChatService:
         message_id: str | None = None,
         author_name: str | None = None,
         choices: Sequence[Choice] = (),
+        attachments: Sequence[AttachmentRef] = (),
     ) -> Message:
         """`author_name`: an agent's display name, stored with the message as it is now (a
-        later rename does not rewrite what the customer was shown)."""
-        appended = await self._append(
+        later rename does not rewrite what the customer was shown). `attachments`: files
+        uploaded to this conversation that no message took yet (`attachments_to_send`)."""
+        appended = await self._append_with_files(
             Draft(
                 tenant_id,
                 conversation_id,
@@ -240,9 +280,80 @@ class ChatService:
                 message_id=message_id,
                 author_name=author_name,
                 choices=tuple(choices),
+                attachments=tuple(attachments),
             )
         )
         return appended.message
+
+    async def attachments_to_send(
+        self, tenant_id: str, conversation_id: str, author: Author, ids: Sequence[str]
+    ) -> tuple[AttachmentRef, ...]:
+        """The files `ids` name, in that order: each uploaded by `author`'s side to this
+        conversation and taken by no message yet; `UnknownAttachment` when one is not."""
+        wanted = list(dict.fromkeys(ids))
+
+        async def read(cipher: TenantCipher) -> list[StoredFile]:
+            async with self._db.read(tenant_id) as conn:
+                return await AttachmentRepository(conn, cipher).unclaimed(
+                    tenant_id, conversation_id, author.value, wanted
+                )
+
+        found = {f.attachment_id: f.ref for f in await self._vault.using(tenant_id, read)}
+        if len(found) != len(wanted):
+            raise UnknownAttachment()
+        return tuple(found[i] for i in wanted)
+
+    async def _append_with_files(self, draft: Draft) -> Appended:
+        """Append `draft`; its files are claimed for it first, under the id it will have, so
+        they are its own before anyone hears of it (and no other message can take them), and
+        given back if it is not stored."""
+        if not draft.attachments:
+            return await self._append(draft)
+        message_id = draft.message_id or time_ordered_id()
+        ids = [a.id for a in draft.attachments]
+        if not await self._claim(draft.tenant_id, draft.conversation_id, ids, message_id):
+            raise UnknownAttachment()
+        try:
+            appended = await self._append(dataclasses.replace(draft, message_id=message_id))
+        except BaseException:
+            await self._claim(draft.tenant_id, draft.conversation_id, ids, None, was=message_id)
+            raise
+        if not appended.created:  # a retry found stored: the files stay with the first
+            await self._claim(draft.tenant_id, draft.conversation_id, ids, None, was=message_id)
+        return appended
+
+    async def _claim(
+        self,
+        tenant_id: str,
+        conversation_id: str,
+        ids: list[str],
+        message_id: str | None,
+        *,
+        was: str | None = None,
+    ) -> bool:
+        """Give the files to `message_id` (or back, to none), from `was`; whether all moved."""
+        cipher = await self._vault.cipher(tenant_id)
+        try:
+            async with self._db.transaction(tenant_id) as conn:
+                moved = await AttachmentRepository(conn, cipher).claim(
+                    tenant_id, conversation_id, ids, message_id, was=was
+                )
+                if moved != len(ids) and message_id is not None:
+                    raise _NotAllFree()  # rolls the claim back
+        except _NotAllFree:
+            return False
+        return True
+
+    async def _stored_by_client_id(
+        self, tenant_id: str, conversation_id: str, client_id: str
+    ) -> Message | None:
+        async def read(cipher: TenantCipher) -> Message | None:
+            async with self._db.read(tenant_id) as conn:
+                return await MessageRepository(conn, cipher).find_by_client_id(
+                    tenant_id, conversation_id, client_id
+                )
+
+        return await self._vault.using(tenant_id, read)
 
     async def request_handoff(self, tenant_id: str, conversation_id: str) -> Message | None:
         """Queue the conversation for a person; None when people have it already."""

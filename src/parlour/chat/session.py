@@ -42,6 +42,7 @@ from parlour.chat.protocol import (
     SendFrame,
     TranscriptFrame,
     TypingFrame,
+    UploadFrame,
     accepted_frame,
     delta_frame,
     message_frame,
@@ -128,7 +129,7 @@ class ChatSession:
             return []
         if seq == self.delivered_seq + 1:
             self.delivered_seq = seq
-            return [message_frame(event.message)]
+            return [message_frame(event.message, self._chat.links)]
         return await self._catch_up(until=seq)
 
     def advances_ack(self, frame: object) -> bool:
@@ -150,14 +151,23 @@ class ChatSession:
 
     async def handle(self, frame: ClientFrame) -> Outcome:
         match frame:
-            case SendFrame(client_id=client_id, text=text):
+            case SendFrame(client_id=client_id, text=text, attachments=attachment_ids):
                 appended = await self._chat.post_user_message(
-                    self.tenant_id, self.conversation_id, client_id=str(client_id), text=text
+                    self.tenant_id,
+                    self.conversation_id,
+                    client_id=str(client_id),
+                    text=text,
+                    attachment_ids=attachment_ids,
                 )
-                # Only a new message in a conversation still with the assistant wants an answer.
-                wants_answer = appended.created and appended.status is ConversationStatus.BOT
+                # Only a new message with words in a conversation still with the assistant wants
+                # an answer (a file alone is for people).
+                wants_answer = (
+                    appended.created
+                    and appended.status is ConversationStatus.BOT
+                    and bool(appended.message.body)
+                )
                 return Outcome(
-                    frames=[accepted_frame(appended.message)],
+                    frames=[accepted_frame(appended.message, self._chat.links)],
                     new_user_message=appended.message if wants_answer else None,
                 )
             case AckFrame(seq=seq):
@@ -186,6 +196,7 @@ class ChatSession:
                 | RateFrame()
                 | FeedbackFrame()
                 | ChooseFrame()
+                | UploadFrame()
             ):
                 # Auth comes first; the customer's side (chat/customer_side.py) and the
                 # assistant's feedback and choices (chat/visit.py) take the rest.
@@ -205,7 +216,7 @@ class ChatSession:
                 limit=self._page_size,
             )
             for message in page:
-                frames.append(message_frame(message))
+                frames.append(message_frame(message, self._chat.links))
                 self.delivered_seq = message.seq
             if len(page) < self._page_size:
                 break

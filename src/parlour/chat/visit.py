@@ -18,6 +18,8 @@ identity the socket was opened with. `chat.widget_admission` makes it; the gatew
 - `ready` tells the widget whether people can be asked for (its "Talk to a person" button).
 - `feedback`, a thumbs up or down on one of the assistant's answers, goes to `AnswerRatings`
   (the assistant's, assistant/feedback.py); it counts against the message rate.
+- `upload` asks for a ticket to post one file to this conversation over HTTP (T-102,
+  chat/attachments.py); it counts against the message rate.
 - `choose`, a pick among the entries an assistant's offer named, goes to `OfferedChoices` (the
   assistant's, assistant/choices.py), for the socket's own conversation and end user only; it
   counts against the message rate; a pick names nothing outside the socket's conversation (T-29).
@@ -39,6 +41,7 @@ from parlour.chat.admission import (
     TooManyBadFrames,
     TooManyFrames,
 )
+from parlour.chat.attachments import Attachments
 from parlour.chat.broker import Broker
 from parlour.chat.clock import Timers
 from parlour.chat.customer_side import CustomerSide
@@ -56,6 +59,7 @@ from parlour.chat.protocol import (
     ReauthFrame,
     SendFrame,
     TranscriptFrame,
+    UploadFrame,
     chosen_frame,
     error_frame,
     feedback_frame,
@@ -126,6 +130,7 @@ class VisitServices:
     customer: CustomerSide | None = None
     feedback: AnswerRatings | None = None  # thumbs on the assistant's answers
     choices: OfferedChoices | None = None  # picks among the assistant's offers
+    attachments: Attachments | None = None  # upload tickets (T-102)
 
 
 class Visit:
@@ -217,7 +222,8 @@ class Visit:
             if isinstance(parsed, InvalidInput):
                 raise parsed
             if isinstance(
-                parsed, SendFrame | ContactFrame | RateFrame | FeedbackFrame | ChooseFrame
+                parsed,
+                SendFrame | ContactFrame | RateFrame | FeedbackFrame | ChooseFrame | UploadFrame,
             ) and not await limits.allow("message", session.tenant_id, session.user.user_id):
                 self._services.tally.add(session.tenant_id, Figure.RATE_LIMITED, LIMIT_MESSAGES)
                 raise RateLimited("Too many messages; wait a moment.")
@@ -237,6 +243,8 @@ class Visit:
                 return Reply(await self._feedback(parsed))
             if isinstance(parsed, ChooseFrame):
                 return Reply(await self._choose(parsed))
+            if isinstance(parsed, UploadFrame):
+                return Reply([self._upload_ticket()])
             outcome = await session.handle(parsed)
             await self._read_up_to(parsed)
         except RateLimited as limited:
@@ -281,6 +289,14 @@ class Visit:
         except Conflict as refused:
             return [error_frame(refused.code, refused.message)]
         return [chosen_frame(frame.message_id, chosen)]
+
+    def _upload_ticket(self) -> Frame:
+        attachments, session = self._services.attachments, self.session
+        if attachments is None:
+            raise InvalidInput("upload: not offered here")
+        return attachments.ticket_frame(
+            session.tenant_id, session.conversation_id, session.user.user_id
+        )
 
     async def _answer(self, message: Message) -> bool:
         """The assistant answers, unless the customer should go to a person: they asked for

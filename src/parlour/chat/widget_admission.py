@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from parlour import logs
 from parlour.chat.admission import IdentityChanged, Knock, OriginMismatch, VisitorsNotAllowed
+from parlour.chat.attachments import Attachments
 from parlour.chat.clock import Timers
 from parlour.chat.customer_side import CustomerSide
 from parlour.chat.customers import CustomerProfiles
@@ -92,6 +93,7 @@ class WidgetAdmission:
         profiles: CustomerProfiles | None = None,
         feedback: AnswerRatings | None = None,
         choices: OfferedChoices | None = None,
+        attachments: Attachments | None = None,
     ) -> None:
         self._profiles = profiles
         self._chat = chat
@@ -113,6 +115,7 @@ class WidgetAdmission:
             customer,
             feedback,
             choices,
+            attachments,
         )
 
     @contextlib.asynccontextmanager

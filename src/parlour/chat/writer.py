@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from parlour.chat.batch import BatchStore
 from parlour.chat.lifecycle import Move
 from parlour.chat.models import (
+    AttachmentRef,
     Author,
     Choice,
     Citation,
@@ -66,6 +67,7 @@ class Draft:
     message_id: str | None = None  # chosen ahead when deltas were streamed under it
     author_name: str | None = None  # an agent's display name, kept as it is when sent
     choices: tuple[Choice, ...] = ()  # an assistant's offer of entries
+    attachments: tuple[AttachmentRef, ...] = ()  # files it carries (chat/attachments.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +250,7 @@ def _message(draft: Draft, now: datetime) -> Message:
         created_at=now,
         author_name=draft.author_name,
         choices=draft.choices,
+        attachments=draft.attachments,
     )
 
 
@@ -268,4 +271,5 @@ def _numbered(message: Message, seq: int) -> Message:
         actions=message.actions,
         author_name=message.author_name,
         choices=message.choices,
+        attachments=message.attachments,
     )

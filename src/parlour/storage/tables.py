@@ -214,8 +214,38 @@ messages = Table(
     # The entries an assistant's offer names ("Did you mean …?", a JSON list of {id, title}),
     # sealed like the body; null for any other message (0036).
     Column("choices_sealed", LargeBinary, nullable=True),
+    # The files it carries (a JSON list of {id, name, content_type, size, thumbnail}), sealed
+    # like the body; null for a message without any (0040).
+    Column("attachments_sealed", LargeBinary, nullable=True),
     PrimaryKeyConstraint("conversation_id", "seq"),
     UniqueConstraint("conversation_id", "client_id"),
+)
+
+# Files attached to a conversation's messages (chat/attachments.py, T-102): the file, its
+# name and the server-made thumbnail each sealed with the tenant's key, bound to the row; the
+# type (judged from the content), the size and who sent it in the clear. `message_id` is set
+# when a message takes it; an upload no message took is never shown.
+attachments = Table(
+    "attachments",
+    metadata,
+    _tenant_fk(),
+    Column("attachment_id", ID, primary_key=True),
+    Column(
+        "conversation_id",
+        ID,
+        ForeignKey("conversations.conversation_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("message_id", ID, nullable=True),
+    Column("author", String(16), nullable=False),  # user or agent
+    Column("content_type", String(64), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("name_sealed", LargeBinary, nullable=False),
+    Column("file_sealed", LargeBinary, nullable=False),
+    Column("thumbnail_sealed", LargeBinary, nullable=True),
+    Column("thumbnail_type", String(64), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_attachments_tenant_conversation", "tenant_id", "conversation_id"),
 )
 
 # An agent's private notes on a conversation (chat/notes.py, T-99): a table of their own, so no
@@ -1021,6 +1051,10 @@ SEALED_COLUMNS = (
     SealedColumn(messages, "message_id", "body_sealed", "body"),
     SealedColumn(messages, "message_id", "citations_sealed", "citations"),
     SealedColumn(messages, "message_id", "choices_sealed", "choices"),
+    SealedColumn(messages, "message_id", "attachments_sealed", "attachments"),
+    SealedColumn(attachments, "attachment_id", "name_sealed", "name"),
+    SealedColumn(attachments, "attachment_id", "file_sealed", "file"),
+    SealedColumn(attachments, "attachment_id", "thumbnail_sealed", "thumbnail"),
     SealedColumn(conversation_notes, "note_id", "body_sealed", "body"),
     SealedColumn(canned_replies, "reply_id", "body_sealed", "body"),
     SealedColumn(faq_entries, "entry_id", "question_sealed", "question"),

@@ -23,6 +23,7 @@ from parlour.web.proxy import Network, client_info
 log = logging.getLogger(__name__)
 
 # The API answers JSON and one script; nothing it serves needs to load or frame anything.
+UPLOADS = "/v1/uploads"
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 
@@ -77,6 +78,11 @@ class RequestContextMiddleware:
                 headers["Referrer-Policy"] = "no-referrer"
                 headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
                 headers.setdefault("Cache-Control", "no-store")
+                if scope.get("path") == UPLOADS:
+                    # A customer's upload is posted from the organisation's pages, authorised by
+                    # its ticket alone (never a cookie): every answer, refusals included (413 at
+                    # the cap, 415, 401), is readable there (T-102, T-54).
+                    headers["Access-Control-Allow-Origin"] = "*"
                 # Browsers ignore HSTS over plain http, so it is sent always, not per profile.
                 headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
             await send(message)

@@ -134,7 +134,7 @@ async def messages(
     history = await services.chat.history(
         who.tenant_id, conversation_id, after_seq=after_seq, limit=limit
     )
-    return [message_frame(m) for m in history]
+    return [message_frame(m, services.chat.links) for m in history]
 
 
 @router.post(
@@ -148,7 +148,7 @@ async def reply(
     """Reply to the customer. The first reply takes the conversation, from the queue or from
     the assistant, which then answers no more until it is handed back."""
     message = await services.desk.reply(who.tenant_id, conversation_id, body.text, actor=who.actor)
-    return message_frame(message)
+    return message_frame(message, services.chat.links)
 
 
 @router.post(

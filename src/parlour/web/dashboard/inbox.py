@@ -14,16 +14,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile
 
 from parlour.chat.desk import DESK_STATUSES, AgentDesk
 from parlour.chat.desk_marks import DeskPreferences
-from parlour.errors import NotFound, ParlourError
+from parlour.errors import InvalidInput, NotFound, ParlourError, PayloadTooLarge
 from parlour.identity.policy import Permission
+from parlour.settings import Settings
 from parlour.web.dashboard.desk_tools import desk_tools
 from parlour.web.dashboard.notices import Notice
 from parlour.web.dashboard.pages import failed, go, member_page, render, same_origin_form
 from parlour.web.deps import ServicesDep
 from parlour.web.policy import Member
+from parlour.web.request_limits import FORM_OVERHEAD_BYTES, body_limit
 
 router = APIRouter(include_in_schema=False)
 
@@ -91,6 +94,9 @@ async def _conversation(
         "teams": teams,
         "preferences": preferences,
         "panel": panel,
+        # Messages' files are shown through freshly signed links (T-102).
+        "links": services.chat.links,
+        "attachment_max_bytes": services.attachments.limits.max_bytes,
         **context,
     }
 
@@ -114,6 +120,44 @@ async def reply(
         await services.desk.reply(who.tenant_id, conversation_id, text, actor=who.actor)
     except ParlourError as error:
         context = await _conversation(who, services, conversation_id, draft=form)
+        return failed(request, "conversation.html", error, **context)
+    return go(f"/dashboard/o/{who.tenant_id}/inbox/{conversation_id}")
+
+
+def _attach_limit(settings: Settings) -> int:
+    return settings.attachments.max_bytes + FORM_OVERHEAD_BYTES
+
+
+@router.post("/dashboard/o/{tenant_id}/inbox/{conversation_id}/attach")
+@body_limit(_attach_limit)
+async def reply_with_file(
+    conversation_id: str, who: Agent, services: ServicesDep, request: Request
+) -> Response:
+    """A reply that carries one file (its text may be empty): the file judged, sealed and
+    kept (chat/attachments.py, T-102), then sent with the reply."""
+    form = await request.form()
+    file = form.get("file")
+    text = form.get("text")
+    limit = services.attachments.limits.max_bytes
+    try:
+        if not isinstance(file, UploadFile) or not file.filename:
+            raise InvalidInput("Choose a file to attach.")
+        data = await file.read(limit + 1)
+        if len(data) > limit:
+            raise PayloadTooLarge(f"A file may be at most {limit} bytes.")
+        stored = await services.attachments.upload(
+            who.tenant_id, conversation_id, file.filename, data, actor=who.actor
+        )
+        await services.desk.reply(
+            who.tenant_id,
+            conversation_id,
+            text if isinstance(text, str) else "",
+            actor=who.actor,
+            attachment_ids=[stored.attachment_id],
+        )
+    except ParlourError as error:
+        draft = {"text": text} if isinstance(text, str) else {}
+        context = await _conversation(who, services, conversation_id, draft=draft)
         return failed(request, "conversation.html", error, **context)
     return go(f"/dashboard/o/{who.tenant_id}/inbox/{conversation_id}")
 

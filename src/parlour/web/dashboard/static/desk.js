@@ -259,11 +259,43 @@
       var text = document.createElement("p");
       text.textContent = frame.text;
       item.appendChild(text);
+      if (frame.attachments && frame.attachments.length) item.appendChild(attachments(frame.attachments));
       if (frame.author === "user") showTyping(null);
     }
     messages.appendChild(item);
     lastSeq = frame.seq;
     markRead();
+  }
+
+  // A message's files: a server-made thumbnail for images, and a link that downloads the
+  // original (never shown inline). Links are signed and only ever Parlour's own.
+  function attachments(files) {
+    var list = document.createElement("ul");
+    list.className = "attachments";
+    files.forEach(function (file) {
+      var url = String(file.url || "");
+      if (url.indexOf(location.origin + "/v1/attachments/") !== 0) return;
+      var entry = document.createElement("li");
+      var thumb = String(file.thumbnail_url || "");
+      if (thumb.indexOf(location.origin + "/v1/attachments/") === 0) {
+        var image = document.createElement("img");
+        image.src = thumb;
+        image.alt = "";
+        image.loading = "lazy";
+        entry.appendChild(image);
+      }
+      var link = document.createElement("a");
+      link.href = url;
+      link.setAttribute("download", "");
+      link.textContent = file.name;
+      entry.appendChild(link);
+      var about = document.createElement("span");
+      about.className = "help";
+      about.textContent = " " + file.content_type + ", " + Math.max(1, Math.round(file.size / 1024)) + " KB";
+      entry.appendChild(about);
+      list.appendChild(entry);
+    });
+    return list;
   }
 
   function markRead() {
