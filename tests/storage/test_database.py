@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from parlour.storage.database import Database
+from parlour.storage.database import Database, DatabaseUnavailable
 from tests.support import canaries
 from tests.support.logs import records, written
 
@@ -148,3 +149,25 @@ async def test_t105_a_refused_write_neither_logs_nor_says_the_value_it_refused(
     assert any("INSERT INTO notes VALUES" in r["event"] for r in written_records)
     (failed,) = [r for r in written_records if r["event"] == "the write failed"]
     assert "IntegrityError" in failed["exception"]
+
+
+async def test_a_read_that_finds_no_connection_free_in_time_is_unavailable_not_an_error(
+    tmp_path: Path,
+) -> None:
+    """A node whose pooled connections all stay busy past the pool's timeout (a reconnect
+    storm's handshakes) answers "unavailable, try again shortly", never an unexpected error."""
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'parlour.db'}")
+    await database.engine.dispose()
+    database.engine = create_async_engine(
+        database.url, pool_size=1, max_overflow=0, pool_timeout=0.05
+    )
+    try:
+        async with database.read() as held:
+            await held.execute(text("SELECT 1"))
+            with pytest.raises(DatabaseUnavailable):
+                async with database.read():
+                    pass
+        async with database.read() as conn:  # the connection is back: served again
+            assert await conn.scalar(text("SELECT 1")) == 1
+    finally:
+        await database.dispose()

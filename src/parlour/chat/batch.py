@@ -4,7 +4,9 @@ the webhook deliveries they owe (the outbox) and the status changes they bring, 
 A module of its own, apart from chat/repository.py (opening a conversation, reading conversations
 and messages back), because it is one transaction with one job, the only hot write of the chat,
 and it has two spellings that must store identical rows:
-- through SQLAlchemy (PostgreSQL, and SQLite in memory), a statement per step;
+- through SQLAlchemy (PostgreSQL, and SQLite in memory), a statement per step; on PostgreSQL a
+  batch with no moves (the chat's own messages) claims its numbers and inserts its messages in
+  one statement per tenant, one round trip (`_claim_and_insert`);
 - on SQLite's own driver for a file database (`Database.write_directly`), in one call, with
   statements compiled once from the same tables and bound with the same type processors.
 Kept side by side, the two are read, and changed, together. When to write a batch, and what
@@ -18,6 +20,7 @@ announcement is stored if and only if its move happened (T-100)."""
 from __future__ import annotations
 
 import functools
+import json
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -25,8 +28,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Dialect, bindparam, case, insert, update
+from sqlalchemy import (
+    ARRAY,
+    Dialect,
+    Integer,
+    String,
+    Text,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import Grouping
 
 from parlour.chat.lifecycle import Move
 from parlour.chat.models import ConversationStatus, Message
@@ -173,6 +191,8 @@ async def _through_sqlalchemy(
     at: datetime,
 ) -> list[Fate]:
     keys = _keys(rows)
+    if conn.dialect.name == "postgresql" and not any(moves):
+        return await _claimed_and_inserted(conn, rows, keys, deliveries, at)
     claimed = await _claim(conn, Counter(keys), at)
     made = _Moves(claimed)
     for key, wanted in zip(keys, moves, strict=True):
@@ -190,6 +210,130 @@ async def _through_sqlalchemy(
     if owed:
         await conn.execute(insert(webhook_deliveries), owed)
     return made.settled(seqs)
+
+
+async def _claimed_and_inserted(
+    conn: AsyncConnection,
+    rows: Sequence[dict[str, object]],
+    keys: Sequence[Key],
+    deliveries: Sequence[dict[str, object]],
+    at: datetime,
+) -> list[Fate]:
+    """PostgreSQL, a batch with no moves (the chat's own messages): each tenant's claim and
+    insert in one statement, one round trip instead of two (`_CLAIM_AND_INSERT`)."""
+    claimed: Claims = {}
+    by_tenant: dict[str, list[int]] = {}
+    for index, (tenant_id, _) in enumerate(keys):
+        by_tenant.setdefault(tenant_id, []).append(index)
+    wanted = Counter(keys)
+    for tenant_id in sorted(by_tenant):
+        mine = by_tenant[tenant_id]
+        ids = sorted({keys[i][1] for i in mine})
+        # Each message's place from its conversation's end: number = the claim's last - back.
+        back, seen = [], Counter[str]()
+        for i in mine:
+            conversation_id = keys[i][1]
+            seen[conversation_id] += 1
+            back.append(wanted[tenant_id, conversation_id] - seen[conversation_id])
+        picked = [rows[i] for i in mine]
+        result = await conn.execute(
+            _CLAIM_AND_INSERT,
+            {
+                "tenant": tenant_id,
+                "at": at,
+                "ids": ids,
+                "counts": [wanted[tenant_id, conversation_id] for conversation_id in ids],
+                "back": back,
+                **{f"r_{name}": [row[name] for row in picked] for name in _INSERTED},
+                "r_actions": [json.dumps(row["actions"]) for row in picked],
+            },
+        )
+        for conversation_id, last_seq, status in result:
+            claimed[tenant_id, conversation_id] = (int(last_seq), ConversationStatus(status))
+    seqs = in_arrival_order(keys, claimed)
+    owed = _stored(rows, seqs, deliveries)
+    if owed:
+        await conn.execute(insert(webhook_deliveries), owed)
+    made = _Moves(claimed)
+    for key in keys:
+        made.to_make(key, None)
+    return made.settled(seqs)
+
+
+def _claim_and_insert() -> Any:
+    """One tenant's claim and insert, for PostgreSQL: the claim (the same update as `_claim`'s,
+    its counts and the conversations' ids bound as two arrays) feeds the insert of the messages
+    (bound column by column as arrays, unnested), each numbered from its conversation's new last
+    number; a message whose conversation is absent joins no claim and is not inserted. The
+    statement's text does not depend on the batch, so it is compiled and prepared once."""
+    ids = bindparam("ids", type_=ARRAY(String))
+    counts = bindparam("counts", type_=ARRAY(Integer))
+    # Named apart from every column: a parameter named like one would be added to the update.
+    tenant_id = bindparam("tenant", type_=String)
+    claim = (
+        update(conversations)
+        .where(
+            conversations.c.conversation_id == any_(ids),
+            conversations.c.tenant_id.concat("") == tenant_id,
+        )
+        .values(
+            last_seq=conversations.c.last_seq
+            + Grouping(counts)[
+                func.array_position(ids, conversations.c.conversation_id, type_=Integer)
+            ],
+            updated_at=bindparam("at", type_=conversations.c.updated_at.type),
+        )
+        .returning(
+            conversations.c.conversation_id,
+            conversations.c.last_seq,
+            conversations.c.status,
+        )
+        .cte("claimed")
+    )
+    arrays = [
+        bindparam("r_conversation_id", type_=ARRAY(String)),
+        bindparam("back", type_=ARRAY(Integer)),
+        *(bindparam(f"r_{name}", type_=ARRAY(_element(name))) for name in _INSERTED[1:]),
+        bindparam("r_actions", type_=ARRAY(Text)),
+    ]
+    names = ["conversation_id", "back", *_INSERTED[1:], "actions"]
+    given = func.unnest(*arrays).table_valued(*names).render_derived(name="given")
+    numbered = select(
+        tenant_id,
+        given.c.conversation_id,
+        claim.c.last_seq - given.c.back,
+        *(given.c[name] for name in _INSERTED[1:]),
+        cast(given.c.actions, messages.c.actions.type),
+    ).select_from(given.join(claim, claim.c.conversation_id == given.c.conversation_id))
+    inserted = (
+        insert(messages)
+        .from_select(["tenant_id", "conversation_id", "seq", *_INSERTED[1:], "actions"], numbered)
+        .cte("inserted")
+    )
+    return select(claim.c.conversation_id, claim.c.last_seq, claim.c.status).add_cte(inserted)
+
+
+# The columns bound as arrays of their own type (the conversation's first; the tenant is one
+# value, the number is computed, and the actions, JSON, are bound as text and cast).
+_INSERTED = (
+    "conversation_id",
+    "message_id",
+    "kind",
+    "author",
+    "body_sealed",
+    "client_id",
+    "citations_sealed",
+    "created_at",
+    "author_name",
+    "choices_sealed",
+)
+
+
+def _element(name: str) -> Any:
+    return messages.c[name].type
+
+
+_CLAIM_AND_INSERT = _claim_and_insert()
 
 
 def _given_back(key: Key, count: int) -> Any:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -65,6 +66,12 @@ async def _reachable() -> AsyncIterator[None]:
     pool, which pings a connection before lending it, recovers once the server is back."""
     try:
         yield
+    except PoolTimeout as error:
+        # Every pooled connection stayed busy for the pool's whole timeout (a reconnect storm's
+        # handshakes, say): the server is there but this node cannot reach it in time, which is
+        # the same answer to the caller, to try again shortly, and never a 500.
+        log.warning("no database connection was free in time")
+        raise DatabaseUnavailable() from error
     except Exception as error:
         if unreachable(error):
             log.warning("the database cannot be reached: %s", type(error).__name__)
