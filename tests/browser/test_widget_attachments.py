@@ -68,6 +68,8 @@ async def test_t102_attachments_go_both_ways_in_the_widget_with_thumbnails(
     svg = tmp_path / "logo.svg"
     svg.write_bytes(files.SVG)
     await page.locator("input[type=file]").set_input_files(str(svg))
-    await expect(page.locator(".status")).to_have_text("That did not work.", timeout=WAIT_MS)
+    await expect(page.locator(".status")).to_have_text(
+        "Only images (PNG, JPEG, WebP, GIF) and PDF files can be attached.", timeout=WAIT_MS
+    )
     # The refusal is readable cross-origin (its 415 is the browser's only console line).
     assert all("415" in e for e in demo.console_errors), demo.console_errors
