@@ -72,6 +72,7 @@ async def prepare_demo_organisation(
     await services.knowledge.import_faq_csv(tenant.tenant_id, sample_faq(), actor=DEMO_ACTOR)
     # The demo site's /guest page chats as an anonymous visitor.
     await services.tenants.set_anonymous_visitors(tenant.tenant_id, True, actor=DEMO_ACTOR)
+    await _show_every_widget_feature(services, tenant.tenant_id)
     agent_password = secrets.token_urlsafe(12)
     await services.members.set_up_demo_member(
         tenant.tenant_id, DEMO_AGENT, agent_password, Role.AGENT, actor=DEMO_ACTOR
@@ -86,6 +87,25 @@ async def prepare_demo_organisation(
     state_file.write_text(json.dumps({"tenant_id": tenant.tenant_id, "key_id": issued.key.key_id}))
     return DemoOrganisation(
         tenant.tenant_id, tenant.widget_id, issued.secret, DEMO_AGENT, agent_password
+    )
+
+
+async def _show_every_widget_feature(services: Services, tenant_id: str) -> None:
+    """The demo's widget offers files too (attachments are off until an organisation turns them
+    on); set once, so what is changed on the dashboard's Widget page afterwards stays."""
+    appearance = await services.widget_appearance.get(tenant_id)
+    if appearance.configured:
+        return
+    await services.widget_appearance.set(
+        tenant_id,
+        title=appearance.title,
+        greeting=appearance.greeting,
+        brand_colour=appearance.brand_colour,
+        launcher_position=appearance.launcher_position,
+        hours_message=appearance.hours_message,
+        features={**appearance.features.as_dict(), "attachments": True},
+        language=appearance.language,
+        actor=DEMO_ACTOR,
     )
 
 

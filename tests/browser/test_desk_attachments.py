@@ -88,7 +88,7 @@ async def test_t102_attachments_go_both_ways_on_the_desk_with_thumbnails(
         pdf.write_bytes(files.pdf())
         await agent.locator("#attach-file").set_input_files(str(pdf))
         await agent.locator("#attach-text").fill("Your statement")
-        await agent.get_by_role("button", name="Send the file").click()
+        await agent.get_by_role("button", name="Attach", exact=True).click()
         frames = await receive_until(
             customer, lambda f: f["type"] == "message" and f["author"] == "agent"
         )

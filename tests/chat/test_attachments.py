@@ -285,13 +285,13 @@ async def test_t102_a_ticket_works_once_for_its_own_conversation_until_it_expire
         def ticket(conversation_id: str, user_id: str = "customer-1") -> str:
             return links.ticket(tenant.tenant_id, conversation_id, user_id)[0]
 
-        body, _, sig = ticket(mine.conversation_id).partition(".")
+        header, body, sig = ticket(mine.conversation_id).split(".")
         decoded = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        decoded["c"] = theirs.conversation_id
+        decoded["conversation"] = theirs.conversation_id
         edited = base64.urlsafe_b64encode(json.dumps(decoded).encode()).rstrip(b"=").decode()
         with pytest.raises(InvalidUploadTicket):
             await attachments.upload_with_ticket(
-                f"{edited}.{sig}", "a.gif", files.gif(), actor=ACTOR
+                f"{header}.{edited}.{sig}", "a.gif", files.gif(), actor=ACTOR
             )
         with pytest.raises(InvalidUploadTicket):
             await attachments.upload_with_ticket(

@@ -8,13 +8,13 @@
  * tab only, so a reload finds the same conversation.
  */
 
-import { ParlourChat } from "../../sdk/js/src/client.js";
+import { ParlourChat, UploadError } from "../../sdk/js/src/client.js";
 import type { AvailabilityFrame, HandoffFrame, MessageFrame } from "../../sdk/js/src/frames.js";
 import { answerOffers, awayCard, choices, ratingCard, thumbs, transcriptButton } from "./cards.js";
 import type { WidgetConfig } from "./config.js";
 import { el } from "./dom.js";
 import { Log } from "./log.js";
-import type { Strings } from "./strings.js";
+import type { Key, Strings } from "./strings.js";
 import { View } from "./view.js";
 
 // What the customer has seen is told at most this often.
@@ -116,8 +116,8 @@ export class LiveWidget {
       const clientId = this.chat.send("", undefined, [uploaded.id]);
       const node = this.log.add({ author: "user", text: "" }, true);
       node.dataset["clientId"] = clientId;
-    } catch {
-      this.view.setStatus(this.t("failed"));
+    } catch (error) {
+      this.view.setStatus(this.t(uploadRefusal(error)));
     }
   }
 
@@ -315,4 +315,13 @@ export class LiveWidget {
     }
     return null;
   }
+}
+
+/** What the customer is told when a file is not taken: why, where the server said why. */
+function uploadRefusal(error: unknown): Key {
+  if (!(error instanceof UploadError)) return "failed";
+  if (error.code === "attachment_type_refused") return "file_type_refused";
+  if (error.code === "payload_too_large") return "file_too_large";
+  if (error.code === "attachment_limit_reached") return "file_limit";
+  return "failed";
 }

@@ -11,23 +11,23 @@ its expiry does not either; both are answered 404, like an id that names nothing
 
 An upload ticket lets a customer's client post one file to their own conversation over HTTP: a
 socket frame asks for it (the socket is the customer's authentication), and it binds the tenant,
-the conversation, the end user, an expiry and a random id, signed the same way under another
-derived key. The upload route checks the signature and the expiry, then spends the id once
-(keys/replay.py, shared by every node), so a ticket opens one upload only.
+the conversation, the end user, an expiry and a random id: a JWT (PyJWT, HS256, its own `typ`)
+under another derived key. The upload route checks the signature and the expiry, then spends
+the id once (keys/replay.py, shared by every node), so a ticket opens one upload only.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urlencode
+
+import jwt
 
 from parlour.chat.models import AttachmentRef
 from parlour.errors import InvalidToken, NotFound
@@ -35,6 +35,8 @@ from parlour.storage.types import Clock, utcnow
 
 LINK_LIFETIME = timedelta(minutes=15)
 TICKET_LIFETIME = timedelta(minutes=2)
+TICKET_TYPE = "parlour-upload+jwt"
+_TICKET_CLAIMS = ("tenant", "conversation", "sub", "jti", "exp")
 
 
 class Kind(StrEnum):
@@ -120,36 +122,44 @@ class AttachmentLinks:
     def ticket(self, tenant_id: str, conversation_id: str, user_id: str) -> tuple[str, datetime]:
         """A new single-use ticket for one upload to this conversation by this end user."""
         expires_at = self._clock() + self.ticket_lifetime
-        payload = json.dumps(
-            {
-                "t": tenant_id,
-                "c": conversation_id,
-                "u": user_id,
-                "i": secrets.token_urlsafe(18),
-                "e": int(expires_at.timestamp()),
-            },
-            separators=(",", ":"),
-        ).encode()
-        body = _b64(payload)
-        return f"{body}.{_b64(self._mac(self._ticket_key, body.encode()))}", expires_at
+        claims = {
+            "tenant": tenant_id,
+            "conversation": conversation_id,
+            "sub": user_id,
+            "jti": secrets.token_urlsafe(18),
+            "exp": int(expires_at.timestamp()),
+        }
+        token = jwt.encode(
+            claims, self._ticket_key, algorithm="HS256", headers={"typ": TICKET_TYPE}
+        )
+        return token, expires_at
 
     def read_ticket(self, ticket: str) -> Ticket:
         """The ticket's binding, if its signature holds and it has not expired (its single use
-        is the caller's to spend)."""
-        body, _, sig = ticket.partition(".")
-        if not body or not sig or len(ticket) > 2048:
+        is the caller's to spend). The expiry is read against this service's clock."""
+        if len(ticket) > 2048:
             raise InvalidUploadTicket()
         try:
-            given = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
-        except (binascii.Error, ValueError) as bad:
+            if jwt.get_unverified_header(ticket).get("typ") != TICKET_TYPE:
+                raise InvalidUploadTicket()
+            claims = jwt.decode(
+                ticket,
+                self._ticket_key,
+                algorithms=["HS256"],
+                options={"require": list(_TICKET_CLAIMS), "verify_exp": False},
+            )
+        except (jwt.PyJWTError, ValueError, TypeError) as bad:
             raise InvalidUploadTicket() from bad
-        if not hmac.compare_digest(self._mac(self._ticket_key, body.encode()), given):
+        if not all(isinstance(claims[name], str) for name in _TICKET_CLAIMS[:-1]):
             raise InvalidUploadTicket()
-        fields = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        expires_at = datetime.fromtimestamp(int(fields["e"]), tz=UTC)
+        if not isinstance(claims["exp"], int):
+            raise InvalidUploadTicket()
+        expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC)
         if expires_at <= self._clock():
             raise InvalidUploadTicket("The upload ticket has expired; ask for a new one.")
-        return Ticket(fields["t"], fields["c"], fields["u"], fields["i"], expires_at)
+        return Ticket(
+            claims["tenant"], claims["conversation"], claims["sub"], claims["jti"], expires_at
+        )
 
     def _sign_link(
         self, tenant_id: str, conversation_id: str, attachment_id: str, kind: Kind, expires: int

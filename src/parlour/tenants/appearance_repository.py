@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -80,11 +81,13 @@ class AppearanceRepository:
             )
 
     async def logo(self, tenant_id: str, digest: str) -> bytes | None:
-        """The logo's PNG if `digest` names the one the organisation has now."""
-        return (
+        """The logo's PNG if `digest` names the one the organisation has now (a public name,
+        compared like every digest, T-07)."""
+        row = (
             await self._conn.execute(
-                select(table.c.logo_png).where(
-                    table.c.tenant_id == tenant_id, table.c.logo_digest == digest
-                )
+                select(table.c.logo_png, table.c.logo_digest).where(table.c.tenant_id == tenant_id)
             )
-        ).scalar()
+        ).first()
+        if row is None or row.logo_png is None or row.logo_digest is None:
+            return None
+        return bytes(row.logo_png) if hmac.compare_digest(row.logo_digest, digest) else None
