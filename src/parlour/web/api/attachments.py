@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse, Response
 
 from parlour.audit.events import Actor, ActorType
 from parlour.chat.attachment_links import InvalidUploadTicket, Kind
-from parlour.errors import InvalidInput, NotFound, PayloadTooLarge
+from parlour.errors import InvalidInput, NotFound
 from parlour.settings import Settings
 from parlour.web.deps import ServicesDep, declares, request_context
 from parlour.web.policy import Public
@@ -79,8 +79,8 @@ async def upload(
     ticket: Annotated[str, Depends(upload_ticket)],
 ) -> JSONResponse:
     """One file to the ticket's conversation; its id for the `message` frame that sends it."""
-    limit = services.attachments.limits.max_bytes
-    data = await read_capped(request, limit)
+    # The cap is held while the body streams, by the request limits (`body_limit` above).
+    data = await request.body()
     try:
         name = unquote(request.headers.get("x-parlour-filename", ""), errors="strict")
     except UnicodeDecodeError as bad:
@@ -103,19 +103,6 @@ def uploaded(ref: dict[str, object]) -> dict[str, Any]:
     """An upload's answer: what a message frame will say of the file, without links (it is
     nobody's message yet)."""
     return {k: ref[k] for k in ("id", "name", "content_type", "size", "thumbnail")}
-
-
-async def read_capped(request: Request, limit: int) -> bytes:
-    """The body, read chunk by chunk; PayloadTooLarge as soon as it passes `limit` (nothing
-    more is read)."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(
-                f"A file may be at most {limit} bytes.", details={"limit_bytes": limit}
-            )
-    return bytes(body)
 
 
 @router.get(
