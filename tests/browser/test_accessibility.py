@@ -13,7 +13,11 @@ only a form leads to (its answer, its refusal), canned replies offered as an age
 the error page are audited along the way a person takes to them.
 
 axe runs as an init script (tests/support/accessibility.py), outside the pages' CSP, which stays
-as served: no `bypass_csp`, and the test checks no page reports a CSP violation."""
+as served: no `bypass_csp`, and the test checks no page reports a CSP violation.
+
+Past 400 lines as one specification: the audit, its helpers to reach each page and each state
+of the widget, and the states audited.
+"""
 
 from __future__ import annotations
 
