@@ -254,6 +254,19 @@ async def backend(database_url: str, tmp_path: Path) -> AsyncIterator[Services]:
         yield built
 
 
+@pytest.fixture(params=BACKENDS)
+def lone_database_url(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[str]:
+    """Each backend in turn, on a database no other test writes to: for what a whole deployment
+    shares (the platform's audit chain), which other tests, each with a master key of its own,
+    would otherwise have signed too."""
+    if request.param == "sqlite":
+        yield sqlite_url
+        return
+    for url in temporary_postgres_database():
+        asyncio.run(_migrate(url))
+        yield url
+
+
 @pytest.fixture
 async def redis_prefix() -> AsyncIterator[str]:
     """A key prefix of this test's own on the local Redis; its keys are removed afterwards."""

@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy import delete, select, update
 
-from parlour.audit.events import PLATFORM_CHAIN, Actor, ActorType, OriginAllowed
+from parlour.audit.events import OriginAllowed
 from parlour.audit.service import AuditLog
 from parlour.services import Services
 from parlour.storage.tables import audit_checkpoints, audit_events, audit_heads
@@ -202,17 +202,3 @@ async def test_an_event_exists_only_if_its_transaction_commits(backend: Services
     with pytest.raises(RuntimeError):
         await change_that_fails()
     assert (await backend.audit.verify("rolled-back")).events == 0
-
-
-async def test_deleting_a_tenant_is_recorded_on_the_platform_chain(backend: Services) -> None:
-    org = await seed.organisation(backend)
-    operator = Actor(ActorType.OPERATOR, "op-1", source_ip="203.0.113.9", request_id="r-1")
-    await backend.tenants.delete(org.tenant_id, actor=operator)
-    platform = [e async for e in backend.audit.export(PLATFORM_CHAIN)]
-    deleted = [e for e in platform if e["action"] == "tenant.deleted"][-1]
-    assert deleted["data"] == {"tenant_id": org.tenant_id, "data_keys_destroyed": 1}
-    assert deleted["actor"] == {"type": "operator", "id": "op-1"}
-    assert deleted["source_ip"] == "203.0.113.9"
-    assert deleted["request_id"] == "r-1"
-    assert (await backend.audit.verify(org.tenant_id)).events == 0  # its own chain went with it
-    assert (await backend.audit.verify(PLATFORM_CHAIN)).ok

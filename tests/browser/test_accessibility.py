@@ -21,6 +21,7 @@ of the widget, and the states audited.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -30,7 +31,14 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from fastapi.routing import APIRoute
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    WebSocketRoute,
+    async_playwright,
+    expect,
+)
 
 from parlour.audit.events import Actor, ActorType
 from parlour.demo import prepare_demo_organisation
@@ -380,6 +388,31 @@ async def test_the_open_widget_with_an_answer_and_its_source_has_none(site: Site
     await expect(answer.get_by_role("group", name="Was this answer helpful?")).to_be_visible()
     await assert_accessible(page, "the widget with an answer")
     await page.context.close()
+
+
+async def test_a_message_still_being_sent_has_none(site: Site) -> None:
+    """The server's `accepted` is held back (Playwright relays the socket), so the customer's
+    message stays pending for as long as the audit takes."""
+    context = await with_axe(await site.browser.new_context())
+    page, refused = await opened(context)
+
+    async def holding_acknowledgements(socket: WebSocketRoute) -> None:
+        server = socket.connect_to_server()
+
+        def relay(frame: str | bytes) -> None:
+            if not (isinstance(frame, str) and json.loads(frame).get("type") == "accepted"):
+                socket.send(frame)
+
+        server.on_message(relay)
+
+    await page.route_web_socket(re.compile(r"/v1/chat/"), holding_acknowledgements)
+    await page.goto(site.demo_url)
+    await page.get_by_role("button", name="Open chat").click()
+    await ask(page, "How do I reset my password?")
+    await expect(page.locator(".msg.user.pending")).to_have_text("How do I reset my password?")
+    await assert_accessible(page, "the widget sending a message")
+    assert refused == []
+    await context.close()
 
 
 async def test_the_widget_offering_choices_and_a_person_has_none(site: Site) -> None:

@@ -42,7 +42,8 @@ header button { background: transparent; border: 0; color: inherit; font-size: 2
 .msg.cont { margin-top: -5px; }
 .msg.user { align-self: flex-end; background: var(--parlour-brand); color: var(--parlour-on-brand); }
 .msg.user.cont { border-start-end-radius: 4px; }
-.msg.user.pending { opacity: .6; }
+.msg.user.pending { background: #fff; color: var(--parlour-brand-ink);
+  box-shadow: inset 0 0 0 1.5px var(--parlour-brand); }
 .msg.assistant, .msg.agent, .greeting { align-self: flex-start; background: #fff; border: 1px solid #dde3ee; }
 .msg.assistant.cont, .msg.agent.cont { border-start-start-radius: 4px; }
 .msg.system { align-self: center; background: transparent; color: #5a6478; font-size: 13px; }
