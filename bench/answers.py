@@ -181,7 +181,7 @@ class Bench:
                     event.text if isinstance(event, AnswerStreaming) else event.message.body
                 )
 
-        stop = services.broker.listen(tenant_id, conversation.conversation_id, listen)
+        stop = await services.broker.listen(tenant_id, conversation.conversation_id, listen)
         try:
             try:
                 stored = await services.chat.post_user_message(

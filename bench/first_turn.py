@@ -63,7 +63,7 @@ async def _turn(services: Services, tenant_id: str, question: str) -> tuple[str,
         if isinstance(event, AnswerStreaming) and not first:
             first.append(time.perf_counter())
 
-    stop = services.broker.listen(tenant_id, conversation.conversation_id, seen)
+    stop = await services.broker.listen(tenant_id, conversation.conversation_id, seen)
     started = time.perf_counter()
     posted = await services.chat.post_user_message(
         tenant_id, conversation.conversation_id, client_id=secrets.token_hex(8), text=question

@@ -33,7 +33,8 @@ from parlour.settings import RedisSettings
 # one escapes it.
 FAILURES: tuple[type[Exception], ...] = (RedisError, OSError)
 
-# The broker's pool: one connection held by its subscription, one for the notices it sends.
+# The broker's pool: the notices it sends. (Its subscriptions have a connection of their own,
+# made with the pool's settings: chat/redis_broker.py.)
 BROKER_CONNECTIONS = 4
 
 
@@ -80,8 +81,9 @@ def _keepalive(url: str) -> dict[str, bool]:
 
 
 def broker_client(settings: RedisSettings) -> Redis:
-    """The broker's own client. Its subscription waits for notices indefinitely, so its
-    connections have no read timeout; a lost connection shows at once, as a reset."""
+    """The broker's own client. Its subscriptions' connection, made with this pool's settings,
+    waits for notices indefinitely (its reads are not timed); a lost connection shows at once,
+    as a reset."""
     assert settings.url is not None
     pool = BlockingConnectionPool.from_url(
         settings.url,

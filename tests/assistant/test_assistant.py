@@ -236,7 +236,7 @@ async def test_a_hijacked_answer_never_reaches_the_customer(
     org = await seed.organisation(services)
     conversation = await services.chat.open_conversation(org.tenant_id, "u1")
     streamed: list[str] = []
-    stop = services.broker.listen(
+    stop = await services.broker.listen(
         org.tenant_id,
         conversation.conversation_id,
         lambda event: streamed.append(event.text) if isinstance(event, AnswerStreaming) else None,
@@ -282,7 +282,7 @@ async def test_a_model_looping_on_a_sentence_is_stopped_and_the_passage_answers(
     org = await seed.organisation(backend)
     conversation = await backend.chat.open_conversation(org.tenant_id, "u1")
     streamed: list[str] = []
-    stop = backend.broker.listen(
+    stop = await backend.broker.listen(
         org.tenant_id,
         conversation.conversation_id,
         lambda event: streamed.append(event.text) if isinstance(event, AnswerStreaming) else None,

@@ -94,7 +94,7 @@ async def test_a_reference_to_a_passage_not_given_never_reaches_the_customer_and
     org = await seed.organisation(services)
     conversation = await services.chat.open_conversation(org.tenant_id, "u1")
     streamed: list[str] = []
-    stop = services.broker.listen(
+    stop = await services.broker.listen(
         org.tenant_id,
         conversation.conversation_id,
         lambda event: streamed.append(event.text) if isinstance(event, AnswerStreaming) else None,

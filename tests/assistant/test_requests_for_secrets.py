@@ -42,7 +42,7 @@ async def test_t67_an_approved_passage_asking_for_the_pin_never_reaches_the_cust
 
     conversation = await services.chat.open_conversation(org.tenant_id, "u1")
     streamed: list[str] = []
-    stop = services.broker.listen(
+    stop = await services.broker.listen(
         org.tenant_id,
         conversation.conversation_id,
         lambda event: streamed.append(event.text) if isinstance(event, AnswerStreaming) else None,

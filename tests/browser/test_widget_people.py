@@ -55,7 +55,7 @@ async def test_the_widget_shows_who_answers_their_typing_and_what_they_have_seen
             loop.call_soon_threadsafe(read_up_to.put_nowait, event.seq)
 
     async def listen(s: Services) -> Callable[[], None]:
-        return s.chat.broker.listen(demo.tenant_id, conversation_id, heard)
+        return await s.chat.broker.listen(demo.tenant_id, conversation_id, heard)
 
     stop_listening = await stack.on_the_server(listen)
     reply = "Happy to help."

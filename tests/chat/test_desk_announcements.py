@@ -5,8 +5,8 @@ and members' read marks."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,10 +38,10 @@ async def services(tmp_path: Path, database_url: str, clock: SetClock) -> AsyncI
         yield built
 
 
-@contextmanager
-def desk(services: Services, tenant_id: str) -> Iterator[list[DeskEvent | Resync]]:
+@asynccontextmanager
+async def desk(services: Services, tenant_id: str) -> AsyncIterator[list[DeskEvent | Resync]]:
     heard: list[DeskEvent | Resync] = []
-    stop = services.broker.listen_desk(tenant_id, heard.append)
+    stop = await services.broker.listen_desk(tenant_id, heard.append)
     try:
         yield heard
     finally:
@@ -59,7 +59,7 @@ async def test_every_change_of_a_conversation_reaches_its_organisations_desk(
     other = await services.tenants.create("Other Bank", actor=ACTOR)
     tenant_id = tenant.tenant_id
     ada = await member(services, tenant_id)
-    with desk(services, tenant_id) as heard, desk(services, other.tenant_id) as elsewhere:
+    async with desk(services, tenant_id) as heard, desk(services, other.tenant_id) as elsewhere:
         conversation = await services.chat.open_conversation(tenant_id, "customer-1")
         cid = conversation.conversation_id
         await services.chat.request_handoff(tenant_id, cid)
@@ -107,7 +107,7 @@ async def test_a_conversation_put_in_a_team_is_told_to_the_desk_with_its_team(
     await services.teams.add_member(tenant_id, team.team_id, ada.id, actor=ACTOR)
     conversation_id = (await services.chat.open_conversation(tenant_id, "c1")).conversation_id
     await services.chat.request_handoff(tenant_id, conversation_id)
-    with desk(services, tenant_id) as heard:
+    async with desk(services, tenant_id) as heard:
         await services.teams.place(tenant_id, conversation_id, team.team_id, actor=ada)
     [placed] = [e for e in heard if isinstance(e, ConversationChanged)]
     assert (placed.conversation_id, placed.status, placed.team_id) == (

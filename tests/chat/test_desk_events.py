@@ -52,7 +52,7 @@ async def test_desk_listeners_are_told_to_resync_when_the_shared_broker_may_have
     """The members' sockets close with 1013 and reconnect, as the customers' do."""
     broker = InProcessBroker()
     heard: list[object] = []
-    stop = broker.listen_desk("t1", heard.append)
+    stop = await broker.listen_desk("t1", heard.append)
     broker.resync_all()
     await broker.publish_desk("t1", NoteAdded("c1", "n1"))
     stop()

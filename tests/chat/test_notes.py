@@ -65,8 +65,8 @@ async def test_t99_members_hear_of_a_new_note_on_the_desk_channel_by_id_and_the_
     desk: list[object] = []
     customer: list[object] = []
     broker = backend.chat.broker
-    stop_desk = broker.listen_desk(tenant.tenant_id, desk.append)
-    stop_customer = broker.listen(tenant.tenant_id, conversation_id, customer.append)
+    stop_desk = await broker.listen_desk(tenant.tenant_id, desk.append)
+    stop_customer = await broker.listen(tenant.tenant_id, conversation_id, customer.append)
     try:
         note = await backend.notes.add(tenant.tenant_id, conversation_id, "VIP", actor=ada)
         await broker.flush()

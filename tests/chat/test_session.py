@@ -76,7 +76,7 @@ async def test_read_receipts_reach_the_other_side_but_not_the_users_own_devices(
 
     session, _ = await session_with_messages(services, 3)
     await session.start(last_seq=None)
-    with listening(services.chat.broker, session.tenant_id, session.conversation_id) as seen:
+    async with listening(services.chat.broker, session.tenant_id, session.conversation_id) as seen:
         await session.handle(ReadFrame(type="read", seq=3))
         assert seen.get_nowait() == ReadUpTo(Author.USER, 3)
     assert await session.on_event(ReadUpTo(Author.USER, 3)) == []
@@ -142,7 +142,7 @@ async def test_the_customers_read_position_is_stored_only_forward_and_told_once(
 
     session, _ = await session_with_messages(backend, 3)
     await session.start(last_seq=None)
-    with listening(backend.chat.broker, session.tenant_id, session.conversation_id) as seen:
+    async with listening(backend.chat.broker, session.tenant_id, session.conversation_id) as seen:
         await session.handle(ReadFrame(type="read", seq=3))
         await session.handle(ReadFrame(type="read", seq=2))  # behind: changes nothing
         await session.handle(ReadFrame(type="read", seq=3))  # the same: told nobody again
@@ -160,7 +160,7 @@ async def test_the_peoples_read_position_reaches_the_customer_live_and_on_resume
     session, _ = await session_with_messages(backend, 3)
     await session.start(last_seq=None)
     tenant_id, conversation_id = session.tenant_id, session.conversation_id
-    with listening(backend.chat.broker, tenant_id, conversation_id) as seen:
+    async with listening(backend.chat.broker, tenant_id, conversation_id) as seen:
         assert await backend.chat.mark_read(tenant_id, conversation_id, Author.AGENT, 2)
         assert not await backend.chat.mark_read(tenant_id, conversation_id, Author.AGENT, 1)
         event = seen.get_nowait()
@@ -175,7 +175,7 @@ async def test_the_peoples_read_position_reaches_the_customer_live_and_on_resume
 
 async def test_an_agents_typing_reaches_the_customer_with_their_name(services: Services) -> None:
     session, _ = await session_with_messages(services, 0)
-    with listening(services.chat.broker, session.tenant_id, session.conversation_id) as seen:
+    async with listening(services.chat.broker, session.tenant_id, session.conversation_id) as seen:
         await services.chat.set_typing(
             session.tenant_id, session.conversation_id, Author.AGENT, True, name="Ada L"
         )

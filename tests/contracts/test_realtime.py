@@ -88,7 +88,7 @@ def stored_message(tenant_id: str, conversation_id: str, seq: int) -> Message:
 
 
 async def test_an_event_published_on_one_node_reaches_subscribers_on_another(nodes: Nodes) -> None:
-    with listening(nodes.b.broker, "t1", "c1") as subscriber:  # type: ignore[attr-defined]
+    async with listening(nodes.b.broker, "t1", "c1") as subscriber:  # type: ignore[attr-defined]
         await nodes.a.broker.publish("t1", "c1", MessageAdded(stored_message("t1", "c1", 7)))  # type: ignore[attr-defined]
         await nodes.a.broker.publish("t1", "c1", TypingChanged(Author.AGENT, True))  # type: ignore[attr-defined]
         async with asyncio.timeout(WAIT):
@@ -104,7 +104,7 @@ async def test_the_publishing_nodes_own_subscribers_get_each_event_once_with_its
     nodes: Nodes,
 ) -> None:
     message = stored_message("t1", "c1", 7)
-    with listening(nodes.a.broker, "t1", "c1") as own:  # type: ignore[attr-defined]
+    async with listening(nodes.a.broker, "t1", "c1") as own:  # type: ignore[attr-defined]
         await nodes.a.broker.publish("t1", "c1", MessageAdded(message))  # type: ignore[attr-defined]
         await nodes.a.broker.publish("t1", "c1", TypingChanged(Author.AGENT, True))  # type: ignore[attr-defined]
         await nodes.a.broker.flush()  # type: ignore[attr-defined]
@@ -125,7 +125,7 @@ async def test_a_burst_of_events_reaches_another_node_complete_and_in_order(
     nodes: Nodes,
 ) -> None:
     """Notices queued while others are on their way go out together, in the order published."""
-    with listening(nodes.b.broker, "t1", "c1") as subscriber:  # type: ignore[attr-defined]
+    async with listening(nodes.b.broker, "t1", "c1") as subscriber:  # type: ignore[attr-defined]
         await asyncio.gather(
             *(
                 nodes.a.broker.publish("t1", "c1", MessageStored(seq))  # type: ignore[attr-defined]
@@ -140,7 +140,7 @@ async def test_a_burst_of_events_reaches_another_node_complete_and_in_order(
 async def test_events_never_reach_another_tenants_subscriber(nodes: Nodes) -> None:
     """T-34: channels are named by tenant and conversation; the same conversation id under
     another tenant is another channel."""
-    with (
+    async with (
         listening(nodes.b.broker, "tenant-b", "c1") as other_tenant,  # type: ignore[attr-defined]
         listening(nodes.b.broker, "tenant-a", "c1") as own,  # type: ignore[attr-defined]
     ):
@@ -168,7 +168,7 @@ async def test_every_kind_of_desk_event_reaches_the_organisations_listeners_on_a
     nodes: Nodes,
 ) -> None:
     seen: asyncio.Queue[DeskEvent | Resync] = asyncio.Queue()
-    stop = nodes.b.broker.listen_desk("t1", seen.put_nowait)  # type: ignore[attr-defined]
+    stop = await nodes.b.broker.listen_desk("t1", seen.put_nowait)  # type: ignore[attr-defined]
     try:
         for event in DESK_EVENTS:
             await nodes.a.broker.publish_desk("t1", event)  # type: ignore[attr-defined]
@@ -186,9 +186,9 @@ async def test_t98_desk_events_never_reach_another_organisations_listeners(nodes
     own_b: asyncio.Queue[DeskEvent | Resync] = asyncio.Queue()
     own_a: asyncio.Queue[DeskEvent | Resync] = asyncio.Queue()
     stops = [
-        nodes.b.broker.listen_desk("tenant-b", other.put_nowait),  # type: ignore[attr-defined]
-        nodes.b.broker.listen_desk("tenant-a", own_b.put_nowait),  # type: ignore[attr-defined]
-        nodes.a.broker.listen_desk("tenant-a", own_a.put_nowait),  # type: ignore[attr-defined]
+        await nodes.b.broker.listen_desk("tenant-b", other.put_nowait),  # type: ignore[attr-defined]
+        await nodes.b.broker.listen_desk("tenant-a", own_b.put_nowait),  # type: ignore[attr-defined]
+        await nodes.a.broker.listen_desk("tenant-a", own_a.put_nowait),  # type: ignore[attr-defined]
     ]
     try:
         await nodes.a.broker.publish_desk("tenant-a", MessageNoted("c1", 1, "user"))  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -79,13 +79,13 @@ def is_assistant_message(frame: Frame) -> bool:
     return frame.get("type") == "message" and frame.get("author") == "assistant"
 
 
-@contextlib.contextmanager
-def listening(
+@contextlib.asynccontextmanager
+async def listening(
     broker: Broker, tenant_id: str, conversation_id: str
-) -> Iterator[asyncio.Queue[ConversationEvent]]:
+) -> AsyncIterator[asyncio.Queue[ConversationEvent]]:
     """The conversation's events as the broker hands them to its listeners, in a queue."""
     seen: asyncio.Queue[ConversationEvent] = asyncio.Queue()
-    stop = broker.listen(tenant_id, conversation_id, seen.put_nowait)
+    stop = await broker.listen(tenant_id, conversation_id, seen.put_nowait)
     try:
         yield seen
     finally:

@@ -86,8 +86,11 @@ class Admitted(Protocol[Event]):
         """The frames that open the socket (`ready`, then what the client has not seen)."""
         ...
 
-    def listen(self, deliver: Callable[[Event], None]) -> Callable[[], None]:
-        """Hear the events of what the socket is bound to; the returned function stops."""
+    async def listen(self, deliver: Callable[[Event], None]) -> Callable[[], None]:
+        """Hear the events of what the socket is bound to; the returned function stops.
+        Returns once events from every node reach `deliver`, so that `start` reads history
+        after it: nothing published in between is missed. Raises `Unavailable` if that does
+        not come about soon."""
         ...
 
     def watch(self, end: Callable[[ParlourError], None]) -> Callable[[], None]:

@@ -29,20 +29,22 @@ class Broker(Protocol):
         self, tenant_id: str, conversation_id: str, event: ConversationEvent
     ) -> None: ...
 
-    def listen(
+    async def listen(
         self, tenant_id: str, conversation_id: str, listener: Listener
     ) -> Callable[[], None]:
         """Hand every later event of the conversation to `listener` until the returned
-        function is called."""
+        function is called. Returns once events published on any node reach `listener`, so a
+        socket reads its history after this and misses nothing between; raises `Unavailable`
+        if that does not come about soon."""
         ...
 
     async def publish_desk(self, tenant_id: str, event: DeskEvent) -> None:
         """Tell the organisation's members' sockets, on every node."""
         ...
 
-    def listen_desk(self, tenant_id: str, listener: DeskListener) -> Callable[[], None]:
+    async def listen_desk(self, tenant_id: str, listener: DeskListener) -> Callable[[], None]:
         """Hand every later event of the organisation's desk channel to `listener` until the
-        returned function is called."""
+        returned function is called; returns, or raises, as `listen` does."""
         ...
 
     async def flush(self) -> None:
@@ -50,8 +52,9 @@ class Broker(Protocol):
         ...
 
     async def subscribed(self) -> None:
-        """Return once events published on other nodes reach this node's listeners; raise
-        `Unavailable` if that does not come about soon. A socket opened before would miss them."""
+        """Return once this node can hear other nodes (its link to them is up); raise
+        `Unavailable` if that does not come about soon. Checked before a socket is let in, so
+        a node that lost the link refuses the upgrade rather than accept and close it."""
         ...
 
     async def start(self) -> None: ...
@@ -69,12 +72,20 @@ class InProcessBroker:
         self._desks: dict[str, list[DeskListener]] = {}
 
     async def publish(self, tenant_id: str, conversation_id: str, event: ConversationEvent) -> None:
+        self.deliver(tenant_id, conversation_id, event)
+
+    def deliver(self, tenant_id: str, conversation_id: str, event: ConversationEvent) -> None:
+        """Hand `event` to the conversation's listeners, now."""
         for listener in tuple(self._listeners.get((tenant_id, conversation_id), ())):
             _deliver(listener, event)
 
-    def listen(
+    async def listen(
         self, tenant_id: str, conversation_id: str, listener: Listener
     ) -> Callable[[], None]:
+        return self.add(tenant_id, conversation_id, listener)
+
+    def add(self, tenant_id: str, conversation_id: str, listener: Listener) -> Callable[[], None]:
+        """`listen`, at once: in one process every event reaches the listener from here on."""
         key = (tenant_id, conversation_id)
         self._listeners.setdefault(key, []).append(listener)
 
@@ -88,10 +99,18 @@ class InProcessBroker:
         return stop
 
     async def publish_desk(self, tenant_id: str, event: DeskEvent) -> None:
+        self.deliver_desk(tenant_id, event)
+
+    def deliver_desk(self, tenant_id: str, event: DeskEvent) -> None:
+        """Hand `event` to the organisation's desk listeners, now."""
         for listener in tuple(self._desks.get(tenant_id, ())):
             _deliver(listener, event)
 
-    def listen_desk(self, tenant_id: str, listener: DeskListener) -> Callable[[], None]:
+    async def listen_desk(self, tenant_id: str, listener: DeskListener) -> Callable[[], None]:
+        return self.add_desk(tenant_id, listener)
+
+    def add_desk(self, tenant_id: str, listener: DeskListener) -> Callable[[], None]:
+        """`listen_desk`, at once."""
         self._desks.setdefault(tenant_id, []).append(listener)
 
         def stop() -> None:

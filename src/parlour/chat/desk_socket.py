@@ -207,8 +207,8 @@ class DeskSocket:
                 frames.append(error_frame(missing.code, missing.message))
         return frames
 
-    def listen(self, deliver: Callable[[DeskEvent | Resync], None]) -> Callable[[], None]:
-        return self._services.chat.broker.listen_desk(self.member.tenant_id, deliver)
+    async def listen(self, deliver: Callable[[DeskEvent | Resync], None]) -> Callable[[], None]:
+        return await self._services.chat.broker.listen_desk(self.member.tenant_id, deliver)
 
     def watch(self, end: Callable[[ParlourError], None]) -> Callable[[], None]:
         self._state.end = end

@@ -187,9 +187,9 @@ class Visit:
             frames.extend(await self._services.customer.greeting(self.session, people=reach.people))
         return frames
 
-    def listen(self, deliver: Callable[[ConversationEvent], None]) -> Callable[[], None]:
+    async def listen(self, deliver: Callable[[ConversationEvent], None]) -> Callable[[], None]:
         session, broker = self.session, self._services.broker
-        return broker.listen(session.tenant_id, session.conversation_id, deliver)
+        return await broker.listen(session.tenant_id, session.conversation_id, deliver)
 
     def watch(self, end: Callable[[ParlourError], None]) -> Callable[[], None]:
         self._end = end

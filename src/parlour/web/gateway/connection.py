@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from time import perf_counter
 from typing import Any
@@ -106,10 +107,14 @@ class Connection:
         deadlines are timers. An idle socket holds no task of its own."""
         self._admitted = admitted
         self._task = asyncio.current_task()
-        # Listening before reading history, so nothing published meanwhile is missed.
-        stop_listening = admitted.listen(self._enqueue)
+        stop_listening: Callable[[], None] | None = None
         stop_watching = admitted.watch(self._end)
         try:
+            # Listening before reading history, so nothing published meanwhile is missed: it
+            # returns once this node hears the channel (on the scaled-out profile, once Redis
+            # confirmed the subscription). Inside the `try`: a resync may end the socket while
+            # it waits.
+            stop_listening = await admitted.listen(self._enqueue)
             await self._send(await admitted.start())
             self._live = True
             self._drain_soon()
@@ -121,7 +126,8 @@ class Connection:
             self._task.uncancel()
             raise self._ending from None
         finally:
-            stop_listening()
+            if stop_listening is not None:
+                stop_listening()
             stop_watching()
             if self._timer is not None:
                 self._timer.cancel()
