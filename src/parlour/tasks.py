@@ -3,11 +3,12 @@
 A task inherits the context variables of the code that creates it: the log context (the
 request's and tenant's ids, `parlour.logs`) and the current trace span (`parlour.tracing`).
 The node's shared tasks (the message writer's flusher, the identity watch, the SQLite
-checkpoint, the Redis notice sender, subscriber and lease releaser) are started lazily by whichever request
-or socket first needs them, and then serve every other one; started plainly, each of their log
-records would name that first request and tenant, and their spans join its trace, for as long
-as they run. `detached` starts them in a fresh, empty context instead. A task that belongs to
-one request or message (an assistant's turn, a socket's outbox) keeps its creator's context.
+checkpoint, the Redis notice sender, subscriber and lease releaser) are started lazily by
+whichever request or socket first needs them, and then serve every other one; started plainly,
+each of their log records would name that first request and tenant, and their spans join its
+trace, for as long as they run. `detached` starts them in a fresh, empty context instead. A
+task that belongs to one request or message (an assistant's turn, a socket's outbox) keeps its
+creator's context.
 
 `Periodic` is the one shape of the node's rounds (flushing report counts, checking security
 alerts, delivering webhooks and customer mails, indexing messages for search, running knowledge

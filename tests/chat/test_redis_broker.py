@@ -16,8 +16,8 @@ import pytest
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
-from parlour.chat import redis_broker
-from parlour.chat.desk_events import DeskEvent, MessageNoted
+from parlour.chat import desk_events, redis_broker
+from parlour.chat.desk_events import DeskEvent, DeskTyping, MessageNoted
 from parlour.chat.models import (
     Author,
     ConversationEvent,
@@ -26,7 +26,7 @@ from parlour.chat.models import (
     Resync,
     TypingChanged,
 )
-from parlour.chat.redis_broker import RedisBroker, decode, encode
+from parlour.chat.redis_broker import RedisBroker, decode, encode, node_mark
 from parlour.errors import Unavailable
 from parlour.settings import RedisSettings
 from parlour.shared_redis import broker_client
@@ -45,6 +45,26 @@ def test_typing_with_a_name_and_read_positions_cross_nodes_intact() -> None:
         notice = encode(event, "node-a")
         assert notice is not None
         assert decode(notice) == (event, "node-a")
+
+
+def test_a_nodes_own_notices_are_known_by_its_mark_and_no_others_are() -> None:
+    """A node skips its own notices without decoding them; a display name that spells
+    another node's field out cannot pass for it (its quotes are escaped)."""
+    events: list[ConversationEvent | DeskEvent] = [
+        MessageStored(3),
+        TypingChanged(Author.AGENT, True, 'Ada "n": "node-a"'),
+        ReadUpTo(Author.USER, 3),
+        MessageNoted("c1", 5, "user"),
+        DeskTyping("c1", "agent", True, "acc-1"),
+    ]
+    for event in events:
+        for sender in ("node-a", "node-b"):
+            if isinstance(event, MessageStored | TypingChanged | ReadUpTo):
+                notice = encode(event, sender)
+            else:
+                notice = desk_events.encode(event, sender)
+            assert notice is not None
+            assert (node_mark("node-a") in notice.encode()) is (sender == "node-a")
 
 
 @contextlib.asynccontextmanager

@@ -2,7 +2,8 @@
 
 Only notices cross Redis: "message N is stored" and typing states, never a message's content;
 every other node reads the sealed message from the database itself (the publishing node hands
-the event to its own listeners directly and skips its own notices). An organisation's desk
+the event to its own listeners directly and skips its own notices, known by the node's mark
+without being decoded). An organisation's desk
 events (chat/desk_events.py: ids, numbers and states, never a text) go on a channel of their own
 per organisation. Every channel name holds the tenant (T-34, T-98):
 `{prefix}:conv:{tenant}:{conversation}` and `{prefix}:desk:{tenant}`.
@@ -105,6 +106,15 @@ def encode(event: ConversationEvent, node: str) -> str | None:
     return None
 
 
+def node_mark(node: str) -> bytes:
+    """What every notice from `node` holds, conversation's and desk's alike (both are JSON
+    from `json.dumps` with its default separators). Only the notice's own field can match: in
+    a string inside a notice (a member's display name) every quote is escaped. A node skips its
+    own notices by it without decoding them; over Redis most of what a node reads is its own,
+    echoed back on the channels its sockets watch."""
+    return f'"n": "{node}"'.encode()
+
+
 def decode(payload: str | bytes) -> tuple[ConversationEvent, str] | None:
     """The event and the node that sent it."""
     try:
@@ -137,6 +147,7 @@ class RedisBroker:
         # Events from this node reach its own listeners directly, with their content; Redis
         # hands the notice back too, and it is skipped.
         self._node = secrets.token_hex(8)
+        self._own = node_mark(self._node)
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()  # connected: listeners' channels can be subscribed
         # The subscriptions, by channel name as Redis spells it back.
@@ -396,6 +407,8 @@ class RedisBroker:
             await asyncio.wait([subscriber])
 
     def _dispatch(self, channel: bytes, data: bytes) -> None:
+        if self._own in data:
+            return  # this node's own: its listeners had the event itself
         if channel.startswith(self._desk_channels):
             desk = desk_events.decode(data)
             if desk is not None and desk[1] != self._node:
