@@ -3,10 +3,9 @@
 Only notices cross Redis: "message N is stored" and typing states, never a message's content;
 every other node reads the sealed message from the database itself (the publishing node hands
 the event to its own listeners directly and skips its own notices, known by the node's mark
-without being decoded). An organisation's desk
-events (chat/desk_events.py: ids, numbers and states, never a text) go on a channel of their own
-per organisation. Every channel name holds the tenant (T-34, T-98):
-`{prefix}:conv:{tenant}:{conversation}` and `{prefix}:desk:{tenant}`.
+without being decoded). An organisation's desk events (chat/desk_events.py: ids, numbers and
+states, never a text) go on a channel of their own per organisation. Every channel name holds
+the tenant (T-34, T-98): `{prefix}:conv:{tenant}:{conversation}` and `{prefix}:desk:{tenant}`.
 
 A node subscribes to a conversation's channel only while it holds a listener of that
 conversation (a customer's socket), and to an organisation's desk channel only while it holds
