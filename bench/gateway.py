@@ -427,7 +427,13 @@ async def reconnect_storm(parlour: Parlour, sockets: list[ClientConnection]) -> 
             try:
                 return await parlour.open(f"idle-{i}", last_seq=0, token=tokens[i])
             except Exception as error:
-                refusals[refusal(error)] += 1
+                why = refusal(error)
+                refusals[why] += 1
+                if why.startswith("close 4401"):
+                    # Spent by an attempt that failed after its check (the database out of
+                    # connections): single use holds, and the client asks its backend for
+                    # another, as the SDK does (getToken before every attempt).
+                    tokens[i] = await parlour.token(f"idle-{i}")
             ceiling = min(STORM_BACKOFF_MAX, STORM_BACKOFF_FIRST * 2**attempt)
             delay = random.uniform(0, ceiling)  # noqa: S311 (jitter, not a secret)
             if time.perf_counter() + delay - started > STORM_GIVE_UP_SECONDS:
