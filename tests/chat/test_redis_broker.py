@@ -318,3 +318,78 @@ async def test_a_listener_whose_subscription_is_not_confirmed_in_time_is_refused
             monkeypatch.setattr(redis_broker, "SUBSCRIBED_WAIT_SECONDS", WAIT)
             await b.listen("t1", "barrier", heard.append)
             assert await channels(redis, "p") == {"p:conv:t1:barrier"}
+
+
+@pytest.mark.redis
+async def test_a_redis_that_refuses_a_subscription_is_tried_again_after_growing_pauses(
+    tmp_path: Path,
+) -> None:
+    """An error reply (here an ACL that refuses the channel) ends the connection as a loss
+    does, but a connection that never answered a subscription proves nothing: the node tries
+    again after pauses that grow, not at once, again and again, each time resyncing every
+    socket it holds."""
+    with own_redis(tmp_path) as server:
+        async with admin(server.url) as redis:
+            await redis.execute_command(
+                "ACL",
+                "SETUSER",
+                "node",
+                "on",
+                ">pw",
+                "~*",
+                "+@all",
+                "resetchannels",
+                "&p:conv:t1:*",
+            )
+        pauses: list[float] = []
+        enough = asyncio.Event()
+
+        async def pause(seconds: float) -> None:
+            pauses.append(seconds)
+            if len(pauses) >= 5:
+                enough.set()
+            await asyncio.sleep(0)
+
+        url = f"redis://node:pw@127.0.0.1:{server.port}/0"
+        b = RedisBroker(broker_client(RedisSettings(url=url)), prefix="p", pause=pause)
+        await b.start()
+        try:
+            refused = asyncio.create_task(b.listen("t2", "c1", lambda _: None))
+            async with asyncio.timeout(WAIT):
+                await enough.wait()
+            refused.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Unavailable):
+                await refused
+        finally:
+            await b.aclose()
+        assert pauses[:5] == [0.05, 0.1, 0.2, 0.4, 0.8]
+
+
+@pytest.mark.redis
+async def test_a_redis_that_stops_answering_is_left_and_its_listeners_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis takes the bytes but answers nothing (a half-open link, here a paused server): the
+    subscriptions' command goes unanswered past its bound, the node drops the connection, every
+    listener is told to resync, and sockets are refused until Redis answers again."""
+    monkeypatch.setattr(redis_broker, "SUBSCRIBE_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(redis_broker, "SUBSCRIBED_WAIT_SECONDS", 1.0)
+    with own_redis(tmp_path) as server:
+        async with node(server.url, "p") as b:
+            heard: asyncio.Queue[ConversationEvent] = asyncio.Queue()
+            stop = await b.listen("t1", "c1", heard.put_nowait)
+            server.pause()
+            try:
+                with pytest.raises(Unavailable):
+                    await b.listen("t1", "c2", lambda _: None)
+                async with asyncio.timeout(WAIT):
+                    assert await heard.get() == Resync()
+                with pytest.raises(Unavailable):
+                    await b.subscribed()
+            finally:
+                server.resume()
+            monkeypatch.setattr(redis_broker, "SUBSCRIBED_WAIT_SECONDS", WAIT)
+            await b.subscribed()
+            again = await b.listen("t1", "c3", lambda _: None)
+            again()
+            stop()

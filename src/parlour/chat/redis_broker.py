@@ -54,7 +54,7 @@ import json
 import logging
 import math
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -135,8 +135,15 @@ def decode(payload: str | bytes) -> tuple[ConversationEvent, str] | None:
 
 
 class RedisBroker:
-    def __init__(self, redis: Redis, *, prefix: str) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        prefix: str,
+        pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._redis = redis
+        self._pause = pause  # between tries to connect again (tests see the backoff)
         self._prefix = f"{prefix}:conv:"
         # An organisation's desk channel: one per tenant, named by it (T-98).
         self._desk_prefix = f"{prefix}:desk:"
@@ -148,6 +155,7 @@ class RedisBroker:
         self._node = secrets.token_hex(8)
         self._own = node_mark(self._node)
         self._reader: asyncio.Task[None] | None = None
+        self._proven = False  # the current connection answered a subscription
         self._ready = asyncio.Event()  # connected: listeners' channels can be subscribed
         # The subscriptions, by channel name as Redis spells it back.
         self._wanted: dict[bytes, int] = {}  # each channel with local listeners: how many
@@ -298,10 +306,19 @@ class RedisBroker:
                 self._answered.clear()
                 # Checked connected just above, with nothing awaited since: redis-py would
                 # otherwise connect afresh, a connection without the subscriptions.
-                await connection.send_packed_command(
-                    connection.pack_commands(commands), check_health=False
-                )
-                await self._answered.wait()
+                try:
+                    async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                        await connection.send_packed_command(
+                            connection.pack_commands(commands), check_health=False
+                        )
+                        await self._answered.wait()
+                except TimeoutError:
+                    # Redis takes the commands but does not answer (a half-open link): the
+                    # reader meets the end of the connection and starts again.
+                    log.warning("subscriptions not answered; connecting again")
+                    with contextlib.suppress(*FAILURES):
+                        await connection.disconnect(nowait=True)
+                    return
         except FAILURES as error:
             # Writing failed: the reader meets the same loss and starts again.
             log.warning("subscriptions not sent (%s)", type(error).__name__)
@@ -322,26 +339,36 @@ class RedisBroker:
         delay, lost = RETRY_FIRST_SECONDS, False
         while True:
             connection = self._new_connection()
+            self._proven = False
             try:
                 await connection.connect()  # type: ignore[no-untyped-call]
                 if lost:
                     log.info("broker connected again")
-                delay, lost = RETRY_FIRST_SECONDS, False
                 await self._hear(connection)
             except FAILURES as error:
-                if not lost:
+                if not lost or self._proven:
                     log.warning(
-                        "broker connection lost (%s); resyncing listeners", type(error).__name__
+                        "broker connection lost (%s: %s); resyncing listeners",
+                        type(error).__name__,
+                        error,
                     )
                 lost = True
                 # Notices may have been published while the link was down: every listener
                 # resumes from the database.
                 self._local.resync_all()
+            except Exception:
+                # A bug, not a lost link; the node must not stay deaf (refusing every socket)
+                # for the rest of its life: it is logged, and the reader starts again.
+                log.exception("broker reader failed; resyncing listeners")
+                lost = True
+                self._local.resync_all()
             finally:
                 await self._lost()
                 with contextlib.suppress(*FAILURES):
                     await connection.disconnect(nowait=True)
-            await asyncio.sleep(delay)
+            if self._proven:  # this connection answered: the next try is at once again
+                delay = RETRY_FIRST_SECONDS
+            await self._pause(delay)
             delay = min(delay * 2, RETRY_MAX_SECONDS)
 
     def _new_connection(self) -> AbstractConnection:
@@ -357,6 +384,7 @@ class RedisBroker:
     async def _hear(self, connection: AbstractConnection) -> None:
         """Subscribe to every channel with local listeners, and read until the link fails."""
         self._connection = connection
+        self._proven = not self._wanted  # nothing to confirm: connected is proof enough
         self._dirty = dict.fromkeys(self._wanted)
         self._send_soon()
         self._ready.set()
@@ -378,6 +406,7 @@ class RedisBroker:
         """Redis answered for `channel`: its state now, and its waiters let go once it is
         subscribed with nothing else on the way."""
         channel = self._in_flight.pop(channel, channel)
+        self._proven = True
         if subscribed:
             self._confirmed.add(channel)
         else:
@@ -433,6 +462,7 @@ class RedisBroker:
         for waiting in self._waiting.values():
             if not waiting.done():
                 waiting.set_exception(_unavailable())
+                waiting.exception()  # retrieved: a future nobody waits on any more logs none
         self._waiting.clear()
         await self._local.aclose()
         await self._redis.aclose()
