@@ -49,12 +49,17 @@ async def receive_until(
                 return frames
 
 
-async def authenticate(ws: ClientConnection, token: str, last_seq: int | None = None) -> Frame:
+async def authenticate(
+    ws: ClientConnection,
+    token: str,
+    last_seq: int | None = None,
+    timeout: float = FRAME_TIMEOUT_SECONDS,
+) -> Frame:
     auth: Frame = {"type": "auth", "token": token}
     if last_seq is not None:
         auth["last_seq"] = last_seq
     await ws.send(json.dumps(auth))
-    ready = await receive(ws)
+    ready = await receive(ws, timeout)
     assert ready["type"] == "ready", ready
     return ready
 

@@ -1,5 +1,9 @@
 """Fan-out between nodes through Redis pub/sub (the scaled-out profile).
 
+Past 400 lines as one concept, the broker's two halves over Redis: the notices a node publishes
+and the subscriptions it holds to hear others'. They share the channel names, the node's mark on
+its notices, and what a lost link means for the local listeners (resync), and are read together.
+
 Only notices cross Redis: "message N is stored" and typing states, never a message's content;
 every other node reads the sealed message from the database itself (the publishing node hands
 the event to its own listeners directly and skips its own notices, known by the node's mark

@@ -5,7 +5,6 @@ sibling of bench/gateway's storm of 5,000 (issue 25): what it checks is content,
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from parlour.chat.models import Author
 from parlour.client import Frame
 from tests.support import seed
-from tests.support.chat import receive, say
+from tests.support.chat import authenticate, receive, receive_until, say
 from tests.web.gateway.test_scale_out import cluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -43,19 +42,8 @@ async def _receive(ws: ClientConnection) -> Frame:
 
 async def _accepted(ws: ClientConnection) -> int:
     """Read until the server acknowledges a message; its number."""
-    while (frame := await _receive(ws))["type"] != "accepted":
-        pass
-    return int(frame["seq"])
-
-
-async def _ready(ws: ClientConnection, token: str, last_seq: int | None = None) -> Frame:
-    auth: Frame = {"type": "auth", "token": token}
-    if last_seq is not None:
-        auth["last_seq"] = last_seq
-    await ws.send(json.dumps(auth))
-    ready = await _receive(ws)
-    assert ready["type"] == "ready", ready
-    return ready
+    frames = await receive_until(ws, lambda f: f["type"] == "accepted", timeout=WAIT_SECONDS)
+    return int(frames[-1]["seq"])
 
 
 async def test_every_client_of_a_storm_resumes_on_the_other_node_with_nothing_lost_or_repeated(
@@ -76,7 +64,7 @@ async def test_every_client_of_a_storm_resumes_on_the_other_node_with_nothing_lo
         async def connect(i: int) -> tuple[ClientConnection, int]:
             server = nodes.a if i % 2 == 0 else nodes.b
             ws = await _open(server.ws_url, org.widget_id, org.origin)
-            await _ready(ws, first[i])
+            await authenticate(ws, first[i], timeout=WAIT_SECONDS)
             await say(ws, f"before the storm {i}")
             return ws, await _accepted(ws)
 
@@ -90,7 +78,7 @@ async def test_every_client_of_a_storm_resumes_on_the_other_node_with_nothing_lo
         async def resume(i: int) -> tuple[list[str], int, int]:
             other = nodes.b if i % 2 == 0 else nodes.a
             ws = await _open(other.ws_url, org.widget_id, org.origin)
-            ready = await _ready(ws, again[i], last_seq=0)
+            ready = await authenticate(ws, again[i], last_seq=0, timeout=WAIT_SECONDS)
             replayed = [await _receive(ws) for _ in range(ready["last_seq"])]
             texts = [f["text"] for f in replayed if f["type"] == "message" and f["author"] == USER]
             client_id = str(uuid.uuid4())
